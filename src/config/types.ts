@@ -1,0 +1,106 @@
+/**
+ * Types of the configuration file (what users write) and of a resolved environment
+ * (what every command receives: variables expanded, sources recorded, frozen).
+ */
+
+/** Where a resolved value came from, for `athanor env` and `check`. */
+export type ValueSource =
+  | { kind: "config"; path: string; file: string }
+  | { kind: "env-file"; file: string; variable: string }
+  | { kind: "process-env"; variable: string }
+  | { kind: "default"; expression: string }
+  | { kind: "settings"; file: string; exportName: string }
+  | { kind: "built-in" };
+
+/** A value with the sources that made it (a template may use several variables). */
+export interface Sourced<T> {
+  readonly value: T;
+  readonly sources: readonly ValueSource[];
+}
+
+export type PoolOption = "none" | { max: number };
+
+export interface BackupOption {
+  /** Directory where dumps are written (relative to the config file). */
+  dir: string;
+  /** How many backups to keep; older ones are pruned. */
+  keep?: number;
+}
+
+export interface VersionTableOption {
+  schema?: string;
+  table?: string;
+}
+
+/** One environment as written in the config file. Strings may hold `${VAR}` templates. */
+export interface EnvironmentConfig {
+  url?: string;
+  /** Migration-only URL, e.g. a direct connection when `url` goes through a pooler. */
+  migrationUrl?: string;
+  envFile?: string | string[];
+  echo?: boolean;
+  logLevel?: LogLevel;
+  pool?: PoolOption;
+  protected?: boolean;
+  backup?: BackupOption;
+  lockTimeout?: string | number;
+  statementTimeout?: string | number;
+  versionTable?: VersionTableOption;
+  schemas?: string[];
+  promoteFrom?: string;
+}
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "silent";
+
+/** The whole config file, as `defineConfig` receives it. */
+export interface AthanorConfig {
+  migrations?: string;
+  schema?: string | string[];
+  defaultEnvironment?: string;
+  environments: Record<string, EnvironmentConfig>;
+  settings?: string;
+}
+
+/** A parsed database URL. `pglite` data directories are absolute paths (or memory). */
+export type DatabaseTarget =
+  | {
+      kind: "postgres";
+      /** The URL given to the driver (`+driver` suffix removed). Holds the password: never print it. */
+      connectionString: string;
+      host: string;
+      port: number;
+      database: string;
+      user: string;
+    }
+  | { kind: "pglite"; dataDir: string | null /* null = in memory */ };
+
+/** Everything a command needs about one environment, secrets included but never printed. */
+export interface ResolvedEnvironment {
+  readonly name: string;
+  /** The config file this came from (absolute). */
+  readonly configFile: string;
+  /** Directory of the config file; relative paths resolve from here. */
+  readonly rootDir: string;
+  /** Absolute path of the migrations directory. */
+  readonly migrationsDir: string;
+  /** Absolute paths of the declared schema, if any. */
+  readonly schemaPaths: readonly string[];
+  readonly url: Sourced<string>;
+  /** The URL with passwords masked, safe to print. */
+  readonly redactedUrl: string;
+  readonly target: DatabaseTarget;
+  readonly echo: boolean;
+  readonly logLevel: LogLevel;
+  readonly pool: PoolOption;
+  readonly protected: boolean;
+  readonly backup: { dir: string; keep: number } | null;
+  readonly lockTimeoutMs: number | null;
+  readonly statementTimeoutMs: number | null;
+  readonly versionTable: { schema: string; table: string };
+  readonly schemas: readonly string[];
+  readonly promoteFrom: string | null;
+  /** Every secret value this environment knows (passwords, secret variables): output scrubbers mask them. */
+  readonly secrets: readonly string[];
+  /** The .env files that were read, in order, for `env` and `check`. */
+  readonly envFiles: readonly { file: string; exists: boolean }[];
+}

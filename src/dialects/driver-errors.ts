@@ -1,0 +1,79 @@
+/**
+ * Turns an error thrown by `pg` or PGlite into a DatabaseError whose message, hint and
+ * details hold no secret. The driver's error object is never kept as `cause`: its
+ * `message`, `stack` and fields (`input`, connection parameters) may carry the password.
+ */
+import type { DatabaseTarget } from "../config/types.js";
+import { DatabaseError, isAthanorError } from "../errors.js";
+import { scrubSecrets, redactUrl } from "../secrets/redact.js";
+
+export interface DriverErrorContext {
+  secrets: readonly string[];
+  action: string;
+  target: DatabaseTarget;
+}
+
+interface DriverErrorFields {
+  message?: unknown;
+  code?: unknown;
+  detail?: unknown;
+  hint?: unknown;
+  position?: unknown;
+  severity?: unknown;
+  errno?: unknown;
+  address?: unknown;
+  port?: unknown;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+function describeTarget(target: DatabaseTarget): string {
+  if (target.kind === "pglite") return target.dataDir === null ? "the in-memory PGlite database" : `the PGlite database in ${target.dataDir}`;
+  return `${target.host}:${target.port}/${target.database}`;
+}
+
+/** Connection-level failures get a hint that names the likely fix. */
+function hintFor(code: string | undefined, target: DatabaseTarget): string | undefined {
+  if (target.kind !== "postgres") return undefined;
+  switch (code) {
+    case "ECONNREFUSED":
+      return `Nothing accepts connections at ${target.host}:${target.port}. Start the server, or fix the host and port in the environment's url.`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `The host name ${target.host} does not resolve. Fix the host in the environment's url (or the variable that sets it).`;
+    case "ETIMEDOUT":
+    case "connect-timeout":
+      return `The server at ${target.host}:${target.port} did not answer in time. Check the host, the port and any firewall.`;
+    case "28P01":
+      return `The server refused the password for user "${target.user}". Fix the password variable used by the url.`;
+    case "28000":
+      return `The server refused user "${target.user}" (pg_hba.conf or role). Check the user in the url.`;
+    case "3D000":
+      return `The database "${target.database}" does not exist on ${target.host}:${target.port}. Create it (createdb) or fix the database name.`;
+    default:
+      return undefined;
+  }
+}
+
+export function toDatabaseError(error: unknown, context: DriverErrorContext): DatabaseError {
+  if (isAthanorError(error)) return error as DatabaseError;
+  const fields: DriverErrorFields = typeof error === "object" && error !== null ? (error as DriverErrorFields) : {};
+  let rawMessage = str(fields.message) ?? String(error);
+  let code = str(fields.code);
+  if (/timeout expired|Connection terminated due to connection timeout/i.test(rawMessage)) code = code ?? "connect-timeout";
+  const clean = (text: string) => redactUrl(scrubSecrets(text, context.secrets));
+  rawMessage = clean(rawMessage);
+  const hint = hintFor(code, context.target) ?? (str(fields.hint) ? clean(str(fields.hint) as string) : undefined);
+  const where = describeTarget(context.target);
+  const message = context.action === "connect" ? `cannot connect to ${where}: ${rawMessage}` : rawMessage;
+  const details: Record<string, unknown> = {};
+  if (code) details["sqlstate"] = code;
+  if (str(fields.detail)) details["detail"] = clean(str(fields.detail) as string);
+  if (fields.position !== undefined) details["position"] = Number(fields.position);
+  return new DatabaseError(context.action === "connect" ? "connection-failed" : "database-error", message, {
+    hint,
+    details,
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * Every failure athanor reports to a user is one of these classes. Each carries a
+ * stable `code`, the exit status of DESIGN.md §5 and a `hint` that says how to fix it.
+ * The CLI (src/cli/) is the only place that turns them into text and an exit status;
+ * library code throws them and never prints or exits.
+ */
+
+/** Exit statuses of DESIGN.md §5, in one place. */
+export const ExitStatus = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  refused: 3,
+  lockTimeout: 4,
+  problem: 5,
+  sigint: 130,
+  sigterm: 143,
+} as const;
+export type ExitStatusValue = (typeof ExitStatus)[keyof typeof ExitStatus];
+
+export interface AthanorErrorOptions {
+  /** How the user fixes it, one or two sentences. */
+  hint?: string | undefined;
+  /** Structured facts for JSON output and tests (never secrets). */
+  details?: Record<string, unknown> | undefined;
+  cause?: unknown;
+}
+
+/** Base class: a failure with a code, an exit status and a hint. */
+export class AthanorError extends Error {
+  override name = "AthanorError";
+  readonly code: string;
+  readonly exitStatus: ExitStatusValue;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: string, message: string, exitStatus: ExitStatusValue, options: AthanorErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.exitStatus = exitStatus;
+    this.hint = options.hint;
+    this.details = options.details ?? {};
+  }
+}
+
+/** Exit 2: bad flags, unknown environment, unset variable, malformed config or revision graph. */
+export class ConfigError extends AthanorError {
+  override name = "ConfigError";
+  constructor(code: string, message: string, options: AthanorErrorOptions = {}) {
+    super(code, message, ExitStatus.usage, options);
+  }
+}
+
+/** Exit 2: a revision file or the revision graph is broken (duplicate id, missing parent, cycle...). */
+export class RevisionError extends AthanorError {
+  override name = "RevisionError";
+  constructor(code: string, message: string, options: AthanorErrorOptions = {}) {
+    super(code, message, ExitStatus.usage, options);
+  }
+}
+
+/** Exit 1: a migration or a database operation failed. */
+export class DatabaseError extends AthanorError {
+  override name = "DatabaseError";
+  constructor(code: string, message: string, options: AthanorErrorOptions = {}) {
+    super(code, message, ExitStatus.failed, options);
+  }
+}
+
+/** Exit 3: a guard refused (production not confirmed, dangerous change not allowed). */
+export class RefusedError extends AthanorError {
+  override name = "RefusedError";
+  constructor(code: string, message: string, options: AthanorErrorOptions = {}) {
+    super(code, message, ExitStatus.refused, options);
+  }
+}
+
+/** Exit 4: the migration lock could not be taken in time. */
+export class LockTimeoutError extends AthanorError {
+  override name = "LockTimeoutError";
+  constructor(message: string, options: AthanorErrorOptions = {}) {
+    super("lock-timeout", message, ExitStatus.lockTimeout, options);
+  }
+}
+
+/**
+ * Exit 5: check/status/diff found a problem, or the database's state blocks a run
+ * (checksum mismatch, an unfinished non-transactional revision).
+ */
+export class ProblemError extends AthanorError {
+  override name = "ProblemError";
+  constructor(code: string, message: string, options: AthanorErrorOptions = {}) {
+    super(code, message, ExitStatus.problem, options);
+  }
+}
+
+/** Exit 130/143: the run was interrupted by a signal and rolled back. */
+export class InterruptedError extends AthanorError {
+  override name = "InterruptedError";
+  readonly signal: "SIGINT" | "SIGTERM";
+  constructor(signal: "SIGINT" | "SIGTERM", options: AthanorErrorOptions = {}) {
+    super(
+      "interrupted",
+      `interrupted by ${signal}; the running revision was rolled back and the lock released`,
+      signal === "SIGINT" ? ExitStatus.sigint : ExitStatus.sigterm,
+      options,
+    );
+    this.signal = signal;
+  }
+}
+
+/** Narrowing helper for catch blocks. */
+export function isAthanorError(value: unknown): value is AthanorError {
+  return value instanceof AthanorError;
+}
