@@ -10,6 +10,7 @@ export type ValueSource =
   | { kind: "process-env"; variable: string }
   | { kind: "default"; expression: string }
   | { kind: "settings"; file: string; exportName: string }
+  | { kind: "flag"; flag: string }
   | { kind: "built-in" };
 
 /** A value with the sources that made it (a template may use several variables). */
@@ -102,5 +103,9 @@ export interface ResolvedEnvironment {
   /** Every secret value this environment knows (passwords, secret variables): output scrubbers mask them. */
   readonly secrets: readonly string[];
   /** The .env files that were read, in order, for `env` and `check`. */
-  readonly envFiles: readonly { file: string; exists: boolean }[];
+  readonly envFiles: readonly { file: string; exists: boolean; mode?: number; variables: readonly string[] }[];
+  /** How this environment was chosen (flag, ATHANOR_ENV, ENVIRONMENT, defaultEnvironment, fallback). */
+  readonly selectedBy: ValueSource;
+  /** The name the user asked for, when it was an alias (`prod` for `production`). */
+  readonly requestedName: string;
 }

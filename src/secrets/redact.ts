@@ -11,9 +11,12 @@ const MASK = "***";
 /** Variables whose values are secrets, by name. */
 const SECRET_NAME = /(PASS(WORD)?|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|AUTH)/i;
 
-/** True when a variable's name says it holds a secret (DB_PASSWORD, API_TOKEN, ...). */
+/** Names that match the pattern but hold no secret (PWD is the working directory). */
+const NOT_SECRET = new Set(["PWD", "OLDPWD", "XAUTHORITY", "SSH_AUTH_SOCK", "KRB5CCNAME"]);
+
+/** True when a variable's name says it holds a secret (DB_PASSWORD, API_TOKEN, PGPASSWORD, ...). */
 export function isSecretVariableName(name: string): boolean {
-  return SECRET_NAME.test(name);
+  return SECRET_NAME.test(name) && !NOT_SECRET.has(name.toUpperCase());
 }
 
 /**

@@ -1,0 +1,49 @@
+import type { CommandModule } from "../main.js";
+import { checkEnvironment, type EnvironmentCheckReport } from "../../commands/check.js";
+import { selectEnvironment } from "../../config/resolve.js";
+import { ExitStatus } from "../../errors.js";
+import type { CommandContext } from "../runtime.js";
+
+function render(ctx: CommandContext, report: EnvironmentCheckReport): void {
+  const c = ctx.colors;
+  ctx.out(`${c.bold(report.environment)}${report.url ? `  ${report.url}` : ""}`);
+  for (const finding of report.findings) {
+    const mark = finding.status === "ok" ? c.green("ok  ") : finding.status === "warning" ? c.yellow("warn") : c.red("FAIL");
+    ctx.out(`  ${mark} ${finding.check}: ${finding.message}`);
+    if (finding.fix && finding.status !== "ok") ctx.out(`       fix: ${finding.fix}`);
+  }
+  if (report.pending.length > 0) ctx.out(`  ${c.yellow("pending")} ${report.pending.length} revision(s): ${report.pending.join(", ")}`);
+}
+
+export const registerCheck: CommandModule = (program, action) => {
+  program
+    .command("check")
+    .description("diagnose the configuration: environment, variables, database connection, revisions; each finding with its fix")
+    .option("--all", "check every environment")
+    .option("--exit-code", "exit 5 when revisions are pending (a deploy gate)")
+    .action(
+      action(async (ctx, options) => {
+        const project = await ctx.project();
+        const names = options["all"]
+          ? Object.keys(project.config.environments)
+          : [selectEnvironment(project.config, ctx.globals.env, (name) => {
+              const value = ctx.io.env[name];
+              return value === undefined ? undefined : { value, source: { kind: "process-env", variable: name }, expand: false };
+            }).name];
+        // Environments are independent: check them in parallel so one slow host does not hold up the rest.
+        const reports = await Promise.all(names.map((name) => checkEnvironment(project, name, { processEnv: ctx.io.env })));
+        const ok = reports.every((report) => report.ok);
+        const pending = reports.some((report) => report.pending.length > 0);
+        if (ctx.globals.json) ctx.json({ ok, environments: reports });
+        else {
+          reports.forEach((report, index) => {
+            if (index > 0) ctx.out("");
+            render(ctx, report);
+          });
+        }
+        if (!ok) return ExitStatus.problem;
+        if (options["exitCode"] && pending) return ExitStatus.problem;
+        return ExitStatus.ok;
+      }),
+    );
+};

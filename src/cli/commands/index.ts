@@ -1,0 +1,8 @@
+/** Every CLI command module, in the order `--help` lists them. */
+import type { CommandModule } from "../main.js";
+import { registerInit } from "./init.js";
+import { registerEnv } from "./env.js";
+import { registerCheck } from "./check.js";
+import { registerShellInit } from "./shell-init.js";
+
+export const commandModules: CommandModule[] = [registerInit, registerEnv, registerCheck, registerShellInit];

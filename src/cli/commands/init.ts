@@ -1,0 +1,23 @@
+import { resolve } from "node:path";
+import type { CommandModule } from "../main.js";
+import { initProject } from "../../commands/init.js";
+
+export const registerInit: CommandModule = (program, action) => {
+  program
+    .command("init")
+    .description("scaffold athanor.config.ts, migrations/ and .env examples (development on PGlite)")
+    .option("--dir <dir>", "directory to set up", ".")
+    .action(
+      action(async (ctx, options) => {
+        const result = await initProject(resolve(ctx.io.cwd, String(options["dir"] ?? ".")));
+        if (ctx.globals.json) {
+          ctx.json(result);
+          return;
+        }
+        for (const name of result.created) ctx.out(`created ${name}`);
+        for (const name of result.skipped) ctx.out(`kept    ${name} (exists)`);
+        ctx.out("");
+        ctx.out("next: athanor revision -m \"create users\"   then   athanor upgrade head");
+      }),
+    );
+};

@@ -1,0 +1,119 @@
+/**
+ * The CLI: parses argv with commander, runs one command, renders errors, returns the
+ * exit status of DESIGN.md §5. `main(argv, io)` never calls process.exit, so tests
+ * call it in-process; bin.ts wires it to the real process.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { AthanorError, ExitStatus, isAthanorError } from "../errors.js";
+import { knownSecrets } from "../secrets/redact.js";
+import { commandModules } from "./commands/index.js";
+import { CommandContext, parseLockWait, type CliIO, type GlobalOptions } from "./runtime.js";
+import { VERSION } from "../version.js";
+
+/** A command's handler: positional arguments and the command's own options. */
+export type CommandHandler = (ctx: CommandContext, options: Record<string, unknown>, args: string[]) => Promise<number | void>;
+
+/** Wraps a handler into a commander action. Registered by each module in commands/. */
+export type ActionFactory = (handler: CommandHandler) => (...commanderArgs: unknown[]) => Promise<void>;
+
+export type CommandModule = (program: Command, action: ActionFactory) => void;
+
+function buildProgram(io: CliIO, setStatus: (status: number) => void): Command {
+  const program = new Command("athanor");
+  program
+    .description("Database schema migrations for TypeScript and PostgreSQL, with environments as a first-class idea.")
+    .version(VERSION, "-V, --version", "print the version")
+    .option("-e, --env <name>", "environment to use (default: ATHANOR_ENV, ENVIRONMENT, defaultEnvironment, development)")
+    .option("--config <file>", "config file (default: athanor.config.* found walking up)")
+    .option("--json", "machine-readable output on stdout (logs go to stderr)")
+    .addOption(new Option("--log-format <format>", "log format on stderr").choices(["text", "json"]).default("text"))
+    .option("-q, --quiet", "print only errors and results")
+    .option("-v, --verbose", "print more detail (and the stack of internal errors)")
+    .option("-y, --yes", "answer yes to the confirmation of a protected environment (for non-interactive runs)")
+    .option("--no-color", "no colours in the output")
+    .option("--lock-wait <duration>", "how long to wait for the migration lock (seconds, or 90s, 2m)", "60")
+    .option("--ci", "CI mode: no prompts, no colours, no animation (also when CI=true)")
+    .showHelpAfterError("(run `athanor --help` for the list of commands and options)")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(knownSecrets.scrub(text)),
+      writeErr: (text) => io.stderr.write(knownSecrets.scrub(text)),
+      outputError: (text, write) => write(text),
+    });
+
+  const action: ActionFactory = (handler) => async (...commanderArgs) => {
+    const command = commanderArgs[commanderArgs.length - 1] as Command;
+    const options = command.opts();
+    const args = commanderArgs.slice(0, -2).flatMap((arg) => (Array.isArray(arg) ? arg.map(String) : arg === undefined ? [] : [String(arg)]));
+    const ctx = new CommandContext(io, globalOptions(program, io));
+    const status = await handler(ctx, options, args);
+    setStatus(status ?? ExitStatus.ok);
+  };
+  for (const register of commandModules) register(program, action);
+  return program;
+}
+
+function globalOptions(program: Command, io: CliIO): GlobalOptions {
+  const raw = program.opts();
+  const ci = raw["ci"] === true || io.env["CI"] === "true" || io.env["CI"] === "1";
+  const colorRequested = raw["color"] !== false && io.env["NO_COLOR"] === undefined && !ci;
+  const globals: GlobalOptions = {
+    json: raw["json"] === true,
+    logFormat: raw["logFormat"] === "json" ? "json" : "text",
+    quiet: raw["quiet"] === true,
+    verbose: raw["verbose"] === true,
+    yes: raw["yes"] === true,
+    color: colorRequested && (Boolean(io.stdout.isTTY) || io.env["FORCE_COLOR"] !== undefined),
+    lockWaitMs: parseLockWait(typeof raw["lockWait"] === "string" ? raw["lockWait"] : undefined),
+    ci,
+  };
+  if (typeof raw["env"] === "string") globals.env = raw["env"];
+  if (typeof raw["config"] === "string") globals.config = raw["config"];
+  return globals;
+}
+
+/** Renders an error for a person (stderr) and, with --json, as a JSON document on stdout. */
+function reportError(error: AthanorError, io: CliIO, json: boolean): void {
+  const lines = [`error: ${error.message}`];
+  if (error.hint) lines.push(`  hint: ${error.hint}`);
+  io.stderr.write(knownSecrets.scrub(`${lines.join("\n")}\n`));
+  if (json) {
+    const document = { error: { code: error.code, message: error.message, hint: error.hint ?? null, exitStatus: error.exitStatus, details: error.details } };
+    io.stdout.write(knownSecrets.scrub(`${JSON.stringify(document, null, 2)}\n`));
+  }
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script) and returns the exit status.
+ * @example
+ * const status = await main(["--env", "testing", "check"], { stdout: process.stdout, ... });
+ */
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  let status: number = ExitStatus.ok;
+  const program = buildProgram(io, (value) => {
+    status = value;
+  });
+  const wantsJson = argv.includes("--json");
+  const verbose = argv.includes("--verbose") || argv.includes("-v");
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return status;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; every parsing problem is a usage error.
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return ExitStatus.ok;
+      if (error.code === "commander.executeSubCommandAsync") return ExitStatus.ok;
+      return error.exitCode === 0 ? ExitStatus.ok : ExitStatus.usage;
+    }
+    if (isAthanorError(error)) {
+      reportError(error, io, wantsJson);
+      return error.exitStatus;
+    }
+    // Not an athanor error: a bug. Say so plainly; the stack only with --verbose.
+    const message = error instanceof Error ? error.message : String(error);
+    const text = `internal error: ${message}\n  hint: this is a bug in athanor; please report it${verbose ? "" : " (run again with --verbose for the stack)"}\n${verbose && error instanceof Error && error.stack ? `${error.stack}\n` : ""}`;
+    io.stderr.write(knownSecrets.scrub(text));
+    if (wantsJson) io.stdout.write(knownSecrets.scrub(`${JSON.stringify({ error: { code: "internal", message, hint: null, exitStatus: 1 } })}\n`));
+    return ExitStatus.failed;
+  }
+}

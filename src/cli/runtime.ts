@@ -1,0 +1,101 @@
+/**
+ * What every CLI command receives: the I/O streams, the global options, scrubbed
+ * writers, the project's config and environments (loaded once, on demand), and the
+ * abort signal that SIGINT/SIGTERM trip. Only src/cli/ prints; everything goes through
+ * `out`/`err`, which mask every known secret.
+ */
+import type { Readable } from "node:stream";
+import pc from "picocolors";
+import { loadConfig, type LoadedConfig } from "../config/load.js";
+import { resolveEnvironment } from "../config/resolve.js";
+import type { ResolvedEnvironment } from "../config/types.js";
+import { parseDuration } from "../config/duration.js";
+import { knownSecrets } from "../secrets/redact.js";
+
+/** The process's I/O, injectable so tests call `main(argv, io)` in-process. */
+export interface CliIO {
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
+  stdin: Readable & { isTTY?: boolean };
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** Tripped by SIGINT/SIGTERM; its reason is the signal name. */
+  signal?: AbortSignal;
+}
+
+export interface GlobalOptions {
+  env?: string;
+  config?: string;
+  json: boolean;
+  logFormat: "text" | "json";
+  quiet: boolean;
+  verbose: boolean;
+  yes: boolean;
+  color: boolean;
+  /** Milliseconds to wait for the migration lock. */
+  lockWaitMs: number;
+  /** CI mode: no prompts, no colours, no animation (`--ci` or CI=true). */
+  ci: boolean;
+}
+
+export type Colors = ReturnType<typeof pc.createColors>;
+
+/** A command's view of the CLI. */
+export class CommandContext {
+  readonly colors: Colors;
+  #project: Promise<LoadedConfig> | undefined;
+  readonly #environments = new Map<string, Promise<ResolvedEnvironment>>();
+
+  constructor(
+    readonly io: CliIO,
+    readonly globals: GlobalOptions,
+  ) {
+    this.colors = pc.createColors(globals.color);
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.io.signal;
+  }
+
+  /** True when a person can answer a prompt. */
+  get interactive(): boolean {
+    return Boolean(this.io.stdin.isTTY) && !this.globals.ci;
+  }
+
+  /** Writes to stdout, secrets masked. Adds a newline when missing. */
+  out(text = ""): void {
+    this.io.stdout.write(knownSecrets.scrub(text.endsWith("\n") ? text : `${text}\n`));
+  }
+
+  /** Writes to stderr, secrets masked. */
+  err(text = ""): void {
+    this.io.stderr.write(knownSecrets.scrub(text.endsWith("\n") ? text : `${text}\n`));
+  }
+
+  /** Prints one JSON document on stdout. */
+  json(document: unknown): void {
+    this.out(JSON.stringify(document, null, 2));
+  }
+
+  /** The config file, found and loaded once. */
+  project(): Promise<LoadedConfig> {
+    this.#project ??= loadConfig({ cwd: this.io.cwd, configFile: this.globals.config });
+    return this.#project;
+  }
+
+  /** Resolves an environment (the selected one when `name` is undefined), once per name. */
+  environment(name?: string): Promise<ResolvedEnvironment> {
+    const key = name ?? "\0selected";
+    let pending = this.#environments.get(key);
+    if (pending === undefined) {
+      pending = this.project().then((project) => resolveEnvironment(project, { environment: name ?? this.globals.env, processEnv: this.io.env }));
+      this.#environments.set(key, pending);
+    }
+    return pending;
+  }
+}
+
+/** Parses `--lock-wait` (seconds, or with a unit). */
+export function parseLockWait(value: string | undefined): number {
+  return value === undefined ? 60_000 : parseDuration(value, "s", "--lock-wait");
+}

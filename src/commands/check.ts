@@ -1,0 +1,109 @@
+/**
+ * `athanor check`: diagnoses one environment (or all): the section exists, every
+ * variable resolves, .env files holding secrets are private, the database answers a
+ * real query, and (when the revision layer is there) the graph is sound. Each finding
+ * carries its fix. Read-only: never creates a database, a directory or a table.
+ */
+import { existsSync } from "node:fs";
+import type { LoadedConfig } from "../config/load.js";
+import { resolveEnvironment } from "../config/resolve.js";
+import type { ResolvedEnvironment } from "../config/types.js";
+import { openSession } from "../dialects/open.js";
+import { isAthanorError } from "../errors.js";
+import { isSecretVariableName, redactUrl } from "../secrets/redact.js";
+
+export type FindingStatus = "ok" | "warning" | "error";
+
+export interface Finding {
+  /** Stable id of the check, e.g. "variables", "reachable". */
+  check: string;
+  status: FindingStatus;
+  message: string;
+  /** How to fix it (absent when ok). */
+  fix?: string;
+  /** Error code, when the finding comes from an error. */
+  code?: string;
+}
+
+export interface EnvironmentCheckReport {
+  environment: string;
+  url: string | null;
+  findings: Finding[];
+  /** True when no finding is an error. */
+  ok: boolean;
+  /** Revisions not yet applied (filled by the engine's check step, when available). */
+  pending: string[];
+}
+
+export interface CheckOptions {
+  processEnv: Readonly<Record<string, string | undefined>>;
+  /** How long a connection attempt may take. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Extra checks that need the resolved environment and an open session (the revision
+ * graph, checksums, pending revisions). The engine registers its steps here.
+ */
+export type CheckStep = (env: ResolvedEnvironment, session: import("../dialects/types.js").Session | null, report: EnvironmentCheckReport) => Promise<void>;
+export const checkSteps: CheckStep[] = [];
+
+/** Checks one environment; never throws for a problem it can describe. */
+export async function checkEnvironment(project: LoadedConfig, name: string, options: CheckOptions): Promise<EnvironmentCheckReport> {
+  const report: EnvironmentCheckReport = { environment: name, url: null, findings: [], ok: true, pending: [] };
+  const add = (finding: Finding) => {
+    report.findings.push(finding);
+    if (finding.status === "error") report.ok = false;
+  };
+  add({ check: "config", status: "ok", message: `config file ${project.file}` });
+  if (!(name in project.config.environments)) {
+    add({ check: "section", status: "error", message: `no environment "${name}" in ${project.file}`, fix: `Add environments.${name}, or use one of: ${Object.keys(project.config.environments).join(", ")}.` });
+    return report;
+  }
+  let env: ResolvedEnvironment;
+  try {
+    env = await resolveEnvironment(project, { environment: name, processEnv: options.processEnv });
+  } catch (error) {
+    if (!isAthanorError(error)) throw error;
+    add({ check: "variables", status: "error", message: error.message, code: error.code, ...(error.hint ? { fix: error.hint } : {}) });
+    return report;
+  }
+  report.url = env.redactedUrl;
+  add({ check: "section", status: "ok", message: `environment "${env.name}" found` });
+  add({ check: "variables", status: "ok", message: `url resolves to ${env.redactedUrl}` });
+  for (const file of env.envFiles) {
+    if (!file.exists || file.mode === undefined) continue;
+    const holdsSecret = file.variables.some(isSecretVariableName) || file.variables.some((v) => v === "DATABASE_URL");
+    if (holdsSecret && (file.mode & 0o077) !== 0) {
+      add({
+        check: "env-file-permissions",
+        status: "warning",
+        message: `${file.file} holds secrets and is readable by ${(file.mode & 0o007) !== 0 ? "others" : "its group"} (mode ${(file.mode & 0o777).toString(8)})`,
+        fix: `chmod 600 ${file.file}`,
+      });
+    }
+  }
+  let session: import("../dialects/types.js").Session | null = null;
+  if (env.target.kind === "pglite" && env.target.dataDir !== null && !existsSync(env.target.dataDir)) {
+    add({ check: "reachable", status: "warning", message: `the PGlite database ${env.target.dataDir} does not exist yet`, fix: "Run `athanor upgrade` to create it." });
+  } else {
+    try {
+      session = await openSession(env.target, { secrets: env.secrets, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, applicationName: "athanor check" });
+      await session.query("SELECT 1");
+      const version = await session.serverVersion();
+      add({ check: "reachable", status: "ok", message: `connected to ${redactUrl(env.redactedUrl)} (PostgreSQL ${Math.floor(version / 10000)}.${version % 10000 >= 100 ? Math.floor((version % 10000) / 100) : version % 100})` });
+    } catch (error) {
+      if (!isAthanorError(error)) throw error;
+      add({ check: "reachable", status: "error", message: error.message, code: error.code, fix: error.hint ?? "Check the url, the server and the network." });
+      session?.close().catch(() => {});
+      session = null;
+    }
+  }
+  try {
+    for (const step of checkSteps) await step(env, session, report);
+  } finally {
+    await session?.close();
+  }
+  report.ok = report.findings.every((finding) => finding.status !== "error");
+  return report;
+}

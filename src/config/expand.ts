@@ -1,0 +1,230 @@
+/**
+ * The `${VAR}` expander of DESIGN.md §3, a pure function.
+ *
+ * - `${VAR}` must be set; `${VAR:-default}` falls back; `${VAR:?message}` fails with the message.
+ * - `$${` is a literal `${`. A bare `$` stays as it is, so `ab$defgh@jk` survives.
+ * - A variable's own value may hold references (from a .env file); they resolve
+ *   recursively and a loop is an error.
+ * - In a URL template, a value substituted into the user-info part is percent-encoded,
+ *   and a value substituted into the host or port may not hold `@ / ? #`, so a
+ *   password can never redirect a connection to another host.
+ */
+import { ConfigError } from "../errors.js";
+import type { ValueSource } from "./types.js";
+
+/** A variable as the expander sees it. `expand: false` marks values taken literally (the process environment). */
+export interface VariableValue {
+  readonly value: string;
+  readonly source: ValueSource;
+  readonly expand: boolean;
+}
+
+export interface ExpandContext {
+  lookup(name: string): VariableValue | undefined;
+  /** The environment being resolved, for messages. */
+  readonly environment: string;
+  /** Where the template comes from, e.g. `environments.production.url in athanor.config.ts`. */
+  readonly where: string;
+}
+
+export interface Expansion {
+  readonly value: string;
+  readonly sources: readonly ValueSource[];
+  /** Names of the variables that were read (defaults included when unset). */
+  readonly variables: readonly string[];
+}
+
+type Token =
+  | { kind: "text"; text: string; start: number }
+  | { kind: "ref"; name: string; operator: ":-" | ":?" | null; operand: string; start: number; raw: string };
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Splits a template into literal text and `${...}` references (top level only; operands keep nested refs). */
+function tokenize(template: string, ctx: ExpandContext): Token[] {
+  const tokens: Token[] = [];
+  let text = "";
+  let textStart = 0;
+  let i = 0;
+  const pushText = () => {
+    if (text.length > 0) tokens.push({ kind: "text", text, start: textStart });
+    text = "";
+  };
+  while (i < template.length) {
+    if (template.startsWith("$${", i)) {
+      if (text.length === 0) textStart = i;
+      text += "${";
+      i += 3;
+      continue;
+    }
+    if (template.startsWith("${", i)) {
+      pushText();
+      let depth = 1;
+      let j = i + 2;
+      while (j < template.length && depth > 0) {
+        if (template.startsWith("${", j)) {
+          depth += 1;
+          j += 2;
+          continue;
+        }
+        if (template[j] === "}") depth -= 1;
+        j += 1;
+      }
+      if (depth !== 0) {
+        throw new ConfigError("malformed-template", `unclosed "\${" at position ${i + 1} of ${ctx.where}`, {
+          hint: 'Close it with "}", or write "$${" for a literal "${".',
+          details: { environment: ctx.environment },
+        });
+      }
+      const inner = template.slice(i + 2, j - 1);
+      const match = /^([^:}]*)(?:(:-|:\?)([\s\S]*))?$/.exec(inner);
+      const name = match?.[1] ?? "";
+      if (!NAME.test(name)) {
+        throw new ConfigError("malformed-template", `"\${${inner}}" in ${ctx.where} is not a valid reference`, {
+          hint: "Use ${NAME}, ${NAME:-default} or ${NAME:?message}; names are letters, digits and _.",
+          details: { environment: ctx.environment },
+        });
+      }
+      const operator = (match?.[2] as ":-" | ":?" | undefined) ?? null;
+      tokens.push({ kind: "ref", name, operator, operand: match?.[3] ?? "", start: i, raw: template.slice(i, j) });
+      i = j;
+      textStart = i;
+      continue;
+    }
+    if (text.length === 0) textStart = i;
+    text += template[i];
+    i += 1;
+  }
+  pushText();
+  return tokens;
+}
+
+type Part = "userinfo" | "host" | "other";
+
+/**
+ * For a URL template (literal `://`), tells which part each reference falls in, from
+ * the literal text only: user-info runs from `://` to the last literal `@` of the
+ * authority, which ends at the first literal `/`, `?` or `#`.
+ */
+function classifyUrlParts(tokens: readonly Token[]): Part[] {
+  const parts: Part[] = tokens.map(() => "other");
+  let schemeEnd = -1;
+  for (let t = 0; t < tokens.length && schemeEnd === -1; t++) {
+    const token = tokens[t];
+    if (token?.kind === "text" && token.text.includes("://")) schemeEnd = t;
+  }
+  if (schemeEnd === -1) return parts;
+  // Find where the authority ends and where its last literal "@" is.
+  let authorityEnd = tokens.length;
+  let lastAt = -1;
+  for (let t = schemeEnd; t < tokens.length; t++) {
+    const token = tokens[t];
+    if (token?.kind !== "text") continue;
+    const body = t === schemeEnd ? token.text.slice(token.text.indexOf("://") + 3) : token.text;
+    const end = body.search(/[/?#]/);
+    const scan = end === -1 ? body : body.slice(0, end);
+    if (scan.includes("@")) lastAt = t;
+    if (end !== -1) {
+      authorityEnd = t;
+      break;
+    }
+  }
+  for (let t = schemeEnd + 1; t < tokens.length && t <= authorityEnd; t++) {
+    if (tokens[t]?.kind !== "ref") continue;
+    parts[t] = lastAt !== -1 && t < lastAt ? "userinfo" : t < authorityEnd ? "host" : "other";
+  }
+  return parts;
+}
+
+/**
+ * Expands a template. Throws ConfigError naming the variable, the environment and
+ * where the template came from when a variable is unset without a default, when a
+ * reference is malformed, or when references loop.
+ */
+export function expandTemplate(template: string, ctx: ExpandContext): Expansion {
+  return expandInner(template, ctx, []);
+}
+
+function expandInner(template: string, ctx: ExpandContext, stack: readonly string[]): Expansion {
+  const tokens = tokenize(template, ctx);
+  const parts = template.includes("://") ? classifyUrlParts(tokens) : tokens.map((): Part => "other");
+  const sources: ValueSource[] = [];
+  const variables: string[] = [];
+  let out = "";
+  tokens.forEach((token, index) => {
+    if (token.kind === "text") {
+      out += token.text;
+      return;
+    }
+    if (stack.includes(token.name)) {
+      throw new ConfigError("variable-loop", `variables refer to each other in a loop: ${[...stack, token.name].join(" -> ")} (environment "${ctx.environment}", ${ctx.where})`, {
+        hint: "Break the loop: one of these variables must have a plain value.",
+        details: { environment: ctx.environment, variables: [...stack, token.name] },
+      });
+    }
+    variables.push(token.name);
+    const found = ctx.lookup(token.name);
+    let value: string;
+    if (found !== undefined && !(token.operator !== null && found.value === "")) {
+      if (found.expand && found.value.includes("${")) {
+        const nested = expandInner(found.value, { ...ctx, where: describeSource(found.source, token.name) }, [...stack, token.name]);
+        value = nested.value;
+        sources.push(found.source, ...nested.sources);
+        variables.push(...nested.variables);
+      } else {
+        value = found.value;
+        sources.push(found.source);
+      }
+    } else if (token.operator === ":-") {
+      const nested = expandInner(token.operand, ctx, [...stack, token.name]);
+      value = nested.value;
+      sources.push({ kind: "default", expression: token.raw }, ...nested.sources);
+      variables.push(...nested.variables);
+    } else {
+      const reason = token.operator === ":?" && token.operand.length > 0 ? `: ${token.operand}` : "";
+      throw new ConfigError("unset-variable", `variable ${token.name} is not set${reason} (environment "${ctx.environment}", used by ${ctx.where})`, {
+        hint: `Set ${token.name} in the environment or in one of the environment's .env files, or give a default: \${${token.name}:-value}.`,
+        details: { environment: ctx.environment, variable: token.name, where: ctx.where },
+      });
+    }
+    const part = parts[index];
+    if (part === "userinfo") {
+      value = encodeUserInfo(value);
+    } else if (part === "host" && /[@/?#]/.test(value)) {
+      throw new ConfigError("unsafe-url-value", `variable ${token.name} (used in the host or port of ${ctx.where}, environment "${ctx.environment}") holds one of @ / ? #, which would change where the URL connects`, {
+        hint: `Set ${token.name} to a plain host name or port.`,
+        details: { environment: ctx.environment, variable: token.name },
+      });
+    }
+    out += value;
+  });
+  return { value: out, sources, variables };
+}
+
+/**
+ * Percent-encodes a raw value for the user-info part: everything but RFC 3986
+ * unreserved characters, so `@ : / # % $` in a password are data, not syntax.
+ */
+function encodeUserInfo(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** A short description of a value source, for messages. */
+export function describeSource(source: ValueSource, variable?: string): string {
+  switch (source.kind) {
+    case "config":
+      return `${source.path} in ${source.file}`;
+    case "env-file":
+      return `${source.variable} in ${source.file}`;
+    case "process-env":
+      return `${source.variable} from the process environment`;
+    case "default":
+      return `the default in ${source.expression}`;
+    case "settings":
+      return `${source.exportName} exported by ${source.file}`;
+    case "flag":
+      return `the ${source.flag} flag`;
+    case "built-in":
+      return variable ? `the built-in default of ${variable}` : "a built-in default";
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Resolves one environment of a loaded config (DESIGN.md §3): which environment,
+ * where each value comes from, `${VAR}` expansion, the settings/DATABASE_URL
+ * fallback, defaults. The result is frozen and remembers every value's source.
+ */
+import { isAbsolute, resolve } from "node:path";
+import { ConfigError } from "../errors.js";
+import { isSecretVariableName, knownSecrets, redactUrl } from "../secrets/redact.js";
+import { parseDuration } from "./duration.js";
+import { describeSource, expandTemplate, type VariableValue } from "./expand.js";
+import { loadEnvLayers, readEnvFile } from "./env-files.js";
+import { importModule, type LoadedConfig } from "./load.js";
+import type { AthanorConfig, ResolvedEnvironment, Sourced, ValueSource } from "./types.js";
+
+export const ALIASES: Readonly<Record<string, string>> = { dev: "development", test: "testing", prod: "production" };
+
+export interface Selection {
+  readonly name: string;
+  readonly requestedName: string;
+  readonly selectedBy: ValueSource;
+}
+
+/**
+ * Picks the environment: `--env`, `ATHANOR_ENV`, `ENVIRONMENT` (process environment
+ * first, then `.env`/`.env.local`, as in the guide), `defaultEnvironment`, `development`.
+ * Aliases `dev`, `test`, `prod` map to the full names when those exist. Pure.
+ */
+export function selectEnvironment(
+  config: AthanorConfig,
+  flag: string | undefined,
+  lookup: (name: string) => VariableValue | undefined,
+): Selection {
+  const names = Object.keys(config.environments);
+  let requested: string | undefined;
+  let selectedBy: ValueSource | undefined;
+  if (flag !== undefined && flag !== "") {
+    requested = flag;
+    selectedBy = { kind: "flag", flag: "--env" };
+  } else {
+    for (const variable of ["ATHANOR_ENV", "ENVIRONMENT"]) {
+      const found = lookup(variable);
+      if (found !== undefined && found.value !== "") {
+        requested = found.value;
+        selectedBy = found.source;
+        break;
+      }
+    }
+  }
+  if (requested === undefined && config.defaultEnvironment !== undefined) {
+    requested = config.defaultEnvironment;
+    selectedBy = { kind: "config", path: "defaultEnvironment", file: "the config file" };
+  }
+  if (requested === undefined) {
+    requested = "development";
+    selectedBy = { kind: "built-in" };
+  }
+  const alias = ALIASES[requested];
+  const name = names.includes(requested) ? requested : alias !== undefined && names.includes(alias) ? alias : undefined;
+  if (name === undefined) {
+    throw new ConfigError("unknown-environment", `unknown environment "${requested}" (chosen by ${describeSource(selectedBy ?? { kind: "built-in" }, "the environment")}); this project has: ${names.join(", ")}`, {
+      hint: `Pass --env with one of: ${names.join(", ")}${Object.entries(ALIASES).some(([, full]) => names.includes(full)) ? " (or the aliases dev, test, prod)" : ""}.`,
+      details: { requested, environments: names },
+    });
+  }
+  return { name, requestedName: requested, selectedBy: selectedBy ?? { kind: "built-in" } };
+}
+
+export interface ResolveOptions {
+  /** `--env`, if given. */
+  environment?: string | undefined;
+  /** The process environment (defaults to process.env). */
+  processEnv?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Default name of the table that holds one row per applied revision. */
+export const DEFAULT_VERSION_TABLE = { schema: "public", table: "athanor_version" } as const;
+
+/**
+ * Resolves an environment of a loaded config. Registers its secrets with
+ * `knownSecrets` so the CLI masks them in any output.
+ */
+export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveOptions = {}): Promise<ResolvedEnvironment> {
+  const processEnv = options.processEnv ?? process.env;
+  const { config, rootDir, file } = loaded;
+  // Selection may read ENVIRONMENT from the shared .env files (the guide keeps it there).
+  const base = new Map<string, VariableValue>();
+  for (const name of [".env", ".env.local"]) {
+    const { values } = readEnvFile(resolve(rootDir, name));
+    for (const [key, value] of Object.entries(values)) base.set(key, { value, source: { kind: "env-file", file: name, variable: key }, expand: true });
+  }
+  const selection = selectEnvironment(config, options.environment, (name) => {
+    const fromProcess = processEnv[name];
+    if (fromProcess !== undefined) return { value: fromProcess, source: { kind: "process-env", variable: name }, expand: false };
+    return base.get(name);
+  });
+  const envConfig = config.environments[selection.name] ?? {};
+  const layers = loadEnvLayers(rootDir, selection.name, envConfig.envFile, processEnv);
+  const lookup = (name: string) => layers.variables.get(name);
+  const settingPath = (key: string) => `environments.${selection.name}.${key}`;
+  const shortFile = file.startsWith(rootDir) ? file.slice(rootDir.length + 1) : file;
+
+  // The URL: the environment's own, else the settings module, else DATABASE_URL.
+  let url: Sourced<string>;
+  const chosenTemplate = envConfig.migrationUrl ?? envConfig.url;
+  if (chosenTemplate !== undefined) {
+    const key = envConfig.migrationUrl !== undefined ? "migrationUrl" : "url";
+    const expanded = expandTemplate(chosenTemplate, { lookup, environment: selection.name, where: `${settingPath(key)} in ${shortFile}` });
+    url = { value: expanded.value, sources: [{ kind: "config", path: settingPath(key), file: shortFile }, ...expanded.sources] };
+  } else {
+    url = await fallbackUrl(config, rootDir, selection.name, lookup);
+  }
+
+  const { parseDatabaseUrl } = await import("./url.js");
+  const parsed = parseDatabaseUrl(url.value, rootDir, `environment "${selection.name}"`);
+
+  // Every secret this environment can see: the URL's password and secret-named variables.
+  const secrets = new Set<string>();
+  if (parsed.password) secrets.add(parsed.password);
+  for (const [name, variable] of layers.variables) {
+    if (isSecretVariableName(name) && variable.value.length > 0) secrets.add(variable.value);
+  }
+  knownSecrets.add(...secrets);
+
+  const durations = (key: "lockTimeout" | "statementTimeout") => {
+    const value = envConfig[key];
+    return value === undefined ? null : parseDuration(value, "ms", `${settingPath(key)} in ${shortFile}`);
+  };
+  const abs = (path: string) => (isAbsolute(path) ? path : resolve(rootDir, path));
+  const schemaPaths = config.schema === undefined ? [] : (typeof config.schema === "string" ? [config.schema] : config.schema).map(abs);
+
+  const resolved: ResolvedEnvironment = {
+    name: selection.name,
+    requestedName: selection.requestedName,
+    selectedBy: selection.selectedBy,
+    configFile: file,
+    rootDir,
+    migrationsDir: abs(config.migrations ?? "./migrations"),
+    schemaPaths,
+    url,
+    redactedUrl: redactUrl(url.value),
+    target: parsed.target,
+    echo: envConfig.echo ?? false,
+    logLevel: envConfig.logLevel ?? "info",
+    pool: envConfig.pool ?? "none",
+    protected: envConfig.protected ?? selection.name === "production",
+    backup: envConfig.backup ? { dir: abs(envConfig.backup.dir), keep: envConfig.backup.keep ?? 10 } : null,
+    lockTimeoutMs: durations("lockTimeout"),
+    statementTimeoutMs: durations("statementTimeout"),
+    versionTable: {
+      schema: envConfig.versionTable?.schema ?? DEFAULT_VERSION_TABLE.schema,
+      table: envConfig.versionTable?.table ?? DEFAULT_VERSION_TABLE.table,
+    },
+    schemas: envConfig.schemas ?? ["public"],
+    promoteFrom: envConfig.promoteFrom ?? null,
+    secrets: [...secrets],
+    envFiles: layers.files.map((info) => ({ ...info })),
+  };
+  return Object.freeze(resolved);
+}
+
+async function fallbackUrl(
+  config: AthanorConfig,
+  rootDir: string,
+  environment: string,
+  lookup: (name: string) => VariableValue | undefined,
+): Promise<Sourced<string>> {
+  if (config.settings !== undefined) {
+    const settingsFile = isAbsolute(config.settings) ? config.settings : resolve(rootDir, config.settings);
+    let exports: Record<string, unknown>;
+    try {
+      exports = await importModule(settingsFile);
+    } catch (error) {
+      throw new ConfigError("settings-unloadable", `the settings module ${config.settings} could not be loaded: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`, {
+        hint: "Fix the module, or give the environment its own url.",
+      });
+    }
+    for (const exportName of ["databaseUrl", "DATABASE_URL"]) {
+      let value = exports[exportName];
+      if (value === undefined && typeof exports["default"] === "object" && exports["default"] !== null) {
+        value = (exports["default"] as Record<string, unknown>)[exportName];
+      }
+      if (typeof value === "function") value = await (value as (env: string) => unknown)(environment);
+      if (typeof value === "string" && value !== "") {
+        const expanded = expandTemplate(value, { lookup, environment, where: `${exportName} exported by ${config.settings}` });
+        return { value: expanded.value, sources: [{ kind: "settings", file: config.settings, exportName }, ...expanded.sources] };
+      }
+    }
+  }
+  const fromEnv = lookup("DATABASE_URL");
+  if (fromEnv !== undefined && fromEnv.value !== "") {
+    const expanded = expandTemplate("${DATABASE_URL}", { lookup, environment, where: "the DATABASE_URL fallback" });
+    return { value: expanded.value, sources: expanded.sources };
+  }
+  throw new ConfigError("missing-url", `environment "${environment}" has no url, ${config.settings ? `the settings module ${config.settings} exports no databaseUrl, ` : ""}and DATABASE_URL is not set`, {
+    hint: `Give environments.${environment}.url in the config, or set DATABASE_URL (in the environment or in .env.${environment}).`,
+    details: { environment },
+  });
+}

@@ -1,0 +1,20 @@
+/** athanor's public API: re-exports only. */
+export { defineConfig, defineMigration } from "./define.js";
+export type { MigrationDefinition, MigrationContext, MigrationSql } from "./define.js";
+export { loadConfig, loadConfigFile, findConfigFile } from "./config/load.js";
+export type { LoadedConfig } from "./config/load.js";
+export { resolveEnvironment, selectEnvironment } from "./config/resolve.js";
+export { expandTemplate } from "./config/expand.js";
+export { parseDatabaseUrl } from "./config/url.js";
+export type { AthanorConfig, EnvironmentConfig, ResolvedEnvironment, DatabaseTarget, ValueSource, Sourced } from "./config/types.js";
+export { redactUrl, scrubSecrets, knownSecrets } from "./secrets/redact.js";
+export { openSession } from "./dialects/open.js";
+export type { Session } from "./dialects/types.js";
+export { checkEnvironment } from "./commands/check.js";
+export type { EnvironmentCheckReport, Finding } from "./commands/check.js";
+export { describeEnvironment } from "./commands/env.js";
+export { initProject } from "./commands/init.js";
+export { renderShellInit } from "./commands/shell-init.js";
+export * from "./errors.js";
+export { main } from "./cli/main.js";
+export type { CliIO } from "./cli/runtime.js";
