@@ -1,0 +1,259 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { RevisionError } from "../errors.js";
+import { parseRevisionHeader, parseSqlHeader, parseTsHeader } from "./header.js";
+import type { RevisionHeader } from "./types.js";
+
+const A = "3f2a9c1d0b7e";
+const B = "9c0d1e2f3a4b";
+const C = "0123456789ab";
+
+function header(partial: Partial<RevisionHeader>): RevisionHeader {
+  return { id: A, parents: [], message: "", branchLabels: [], dependsOn: [], transactional: true, allow: [], ...partial };
+}
+
+function sql(...lines: string[]): string {
+  return `${lines.join("\n")}\n`;
+}
+
+function caught(run: () => unknown): RevisionError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof RevisionError) return error;
+    throw error;
+  }
+  throw new Error("expected a RevisionError");
+}
+
+describe("parseSqlHeader", () => {
+  const cases: { name: string; text: string; expected: RevisionHeader }[] = [
+    {
+      name: "the DESIGN.md example",
+      text: sql(
+        `-- athanor:revision ${A}`,
+        `-- athanor:down ${B}`,
+        "-- athanor:message add orders table",
+        "-- athanor:transaction true",
+        "",
+        "-- athanor:upgrade",
+        "CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, total numeric NOT NULL);",
+        "",
+        "-- athanor:downgrade",
+        "DROP TABLE orders;",
+      ),
+      expected: header({ parents: [B], message: "add orders table" }),
+    },
+    {
+      name: "a root (no down line)",
+      text: sql(`-- athanor:revision ${A}`, "-- athanor:upgrade", "SELECT 1;"),
+      expected: header({}),
+    },
+    {
+      name: "a merge, labels, dependencies, allow, no transaction",
+      text: sql(
+        `-- athanor:revision ${A}`,
+        `-- athanor:down ${B},${C}`,
+        "-- athanor:branch-labels billing, shop_v2",
+        `-- athanor:depends-on ${C}, accounts`,
+        "-- athanor:transaction false",
+        "-- athanor:allow drop-table, DS102",
+        "-- athanor:upgrade",
+        "CREATE INDEX CONCURRENTLY i ON t (c);",
+      ),
+      expected: header({ parents: [B, C], branchLabels: ["billing", "shop_v2"], dependsOn: [C, "accounts"], transactional: false, allow: ["drop-table", "DS102"] }),
+    },
+    {
+      name: "CRLF line endings, a BOM, other comments and a block comment before the marker",
+      text: `\ufeff-- athanor:revision ${A}\r\n-- a note for reviewers\r\n/* longer\r\n note */\r\n-- athanor:message  spaced   out \r\n-- athanor:upgrade\r\nSELECT 1;\r\n`,
+      expected: header({ message: "spaced   out" }),
+    },
+    {
+      name: "downgrade section before the upgrade section",
+      text: sql(`-- athanor:revision ${A}`, "-- athanor:downgrade", "DROP TABLE t;", "-- athanor:upgrade", "CREATE TABLE t ();"),
+      expected: header({}),
+    },
+    {
+      name: "an empty message line",
+      text: sql(`-- athanor:revision ${A}`, "-- athanor:message", "--athanor:upgrade"),
+      expected: header({}),
+    },
+    {
+      name: "athanor: text inside SQL statements is not a directive",
+      text: sql(`-- athanor:revision ${A}`, "-- athanor:upgrade", "SELECT '-- athanor:revision x'; -- athanor:down y"),
+      expected: header({}),
+    },
+  ];
+  it.each(cases)("$name", ({ text, expected }) => {
+    expect(parseSqlHeader(text, "migrations/a.sql")).toEqual(expected);
+  });
+
+  const errors: { name: string; text: string; line: number | null; message: RegExp }[] = [
+    { name: "no revision line", text: sql("-- athanor:upgrade", "SELECT 1;"), line: null, message: /has no id/ },
+    { name: "uppercase id", text: sql("-- athanor:revision 3F2A9C1D0B7E", "-- athanor:upgrade"), line: 1, message: /not a revision id/ },
+    { name: "short id", text: sql("-- athanor:revision 3f2a", "-- athanor:upgrade"), line: 1, message: /not a revision id/ },
+    { name: "two revision lines", text: sql(`-- athanor:revision ${A}`, `-- athanor:revision ${B}`, "-- athanor:upgrade"), line: 2, message: /second `-- athanor:revision`/ },
+    { name: "down equal to itself", text: sql(`-- athanor:revision ${A}`, `-- athanor:down ${A}`, "-- athanor:upgrade"), line: 2, message: /names itself as its parent/ },
+    { name: "down listing a parent twice", text: sql(`-- athanor:revision ${A}`, `-- athanor:down ${B}, ${B}`, "-- athanor:upgrade"), line: 2, message: /listed twice/ },
+    { name: "down with an invalid id", text: sql(`-- athanor:revision ${A}`, `-- athanor:down ${B} ${C}`, "-- athanor:upgrade"), line: 2, message: /is not a revision id/ },
+    { name: "an empty down line", text: sql(`-- athanor:revision ${A}`, "-- athanor:down", "-- athanor:upgrade"), line: 2, message: /names no parent/ },
+    { name: "an empty list entry", text: sql(`-- athanor:revision ${A}`, `-- athanor:down ${B},,${C}`, "-- athanor:upgrade"), line: 2, message: /empty entry/ },
+    { name: "unknown directive", text: sql(`-- athanor:revision ${A}`, "-- athanor:parent x", "-- athanor:upgrade"), line: 2, message: /unknown directive `-- athanor:parent`/ },
+    { name: "directive glued to its value", text: sql(`-- athanor:revision:${A}`, "-- athanor:upgrade"), line: 1, message: /not a valid athanor directive/ },
+    { name: "transaction neither true nor false", text: sql(`-- athanor:revision ${A}`, "-- athanor:transaction no", "-- athanor:upgrade"), line: 2, message: /must be `true` or `false`/ },
+    { name: "an invalid branch label", text: sql(`-- athanor:revision ${A}`, "-- athanor:branch-labels head", "-- athanor:upgrade"), line: 2, message: /not a valid branch label/ },
+    { name: "a hex-only branch label", text: sql(`-- athanor:revision ${A}`, "-- athanor:branch-labels cafe", "-- athanor:upgrade"), line: 2, message: /not a valid branch label/ },
+    { name: "depends on itself", text: sql(`-- athanor:revision ${A}`, `-- athanor:depends-on ${A}`, "-- athanor:upgrade"), line: 2, message: /depends on itself/ },
+    { name: "depends-on neither id nor label", text: sql(`-- athanor:revision ${A}`, "-- athanor:depends-on 3f2a", "-- athanor:upgrade"), line: 2, message: /neither a revision id nor a branch label/ },
+    { name: "a header line after the marker", text: sql(`-- athanor:revision ${A}`, "-- athanor:upgrade", `-- athanor:down ${B}`), line: 3, message: /after a section marker/ },
+    { name: "two upgrade markers", text: sql(`-- athanor:revision ${A}`, "-- athanor:upgrade", "-- athanor:upgrade"), line: 3, message: /second `-- athanor:upgrade`/ },
+    { name: "a marker with a value", text: sql(`-- athanor:revision ${A}`, "-- athanor:upgrade now"), line: 2, message: /takes no value/ },
+    { name: "no upgrade marker", text: sql(`-- athanor:revision ${A}`, "-- athanor:downgrade", "SELECT 1;"), line: null, message: /no `-- athanor:upgrade` section/ },
+    { name: "SQL before the marker", text: sql(`-- athanor:revision ${A}`, "CREATE TABLE t ();", "-- athanor:upgrade"), line: 2, message: /would never run/ },
+    { name: "an invalid allow rule", text: sql(`-- athanor:revision ${A}`, "-- athanor:allow drop table", "-- athanor:upgrade"), line: 2, message: /not a rule name/ },
+  ];
+  it.each(errors)("rejects $name", ({ text, line, message }) => {
+    const error = caught(() => parseSqlHeader(text, "migrations/a.sql"));
+    expect(error.code).toBe("malformed-header");
+    expect(error.message).toMatch(message);
+    expect(error.message.startsWith(line === null ? "migrations/a.sql: " : `migrations/a.sql:${line}: `)).toBe(true);
+    expect(error.details).toMatchObject({ file: "migrations/a.sql", line });
+    expect(error.hint).toBeTruthy();
+  });
+});
+
+describe("parseTsHeader", () => {
+  const cases: { name: string; text: string; expected: RevisionHeader }[] = [
+    {
+      name: "the DESIGN.md example",
+      text: `import { defineMigration } from "athanor";
+
+export default defineMigration({
+  revision: "${A}",
+  down: "${B}",
+  message: "backfill totals",
+  async upgrade({ sql }) { await sql\`UPDATE orders SET total = 0 WHERE total IS NULL\`; },
+  async downgrade() {},
+});
+`,
+      expected: header({ parents: [B], message: "backfill totals" }),
+    },
+    {
+      name: "a root with every field, single quotes and a trailing comma",
+      text: `export default defineMigration({
+  'revision': '${A}',
+  down: null,
+  message: 'it\\'s "quoted"\\n',
+  branchLabels: ['billing'],
+  dependsOn: ["${C}", "accounts"] as const,
+  transaction: false,
+  allow: ["drop-table"],
+  upgrade: async ({ sql }) => { await sql\`SELECT \${1}\`; },
+});`,
+      expected: header({ message: 'it\'s "quoted"\n', branchLabels: ["billing"], dependsOn: [C, "accounts"], transactional: false, allow: ["drop-table"] }),
+    },
+    {
+      name: "a merge as an array, template literal message",
+      text: `export default defineMigration({ revision: \`${A}\`, down: ["${B}", "${C}"], message: \`merge\`, async upgrade() {} });`,
+      expected: header({ parents: [B, C], message: "merge" }),
+    },
+    {
+      name: "a plain default-exported object (JavaScript)",
+      text: `// revision: "ffffffffffff" in a comment is not the header
+/* down: "${C}" neither */
+export default {
+  revision: "${A}",
+  down: "${B}",
+  upgrade(ctx) { const s = "revision: 'x'"; const r = /[}{]"/g; return ctx.sql\`SELECT \${ { a: 1 }.a }\`; },
+  downgrade: function (ctx) { return { revision: "eeeeeeeeeeee" }; },
+};`,
+      expected: header({ parents: [B] }),
+    },
+    {
+      name: "a named object exported at the end",
+      text: `const migration: Migration = {
+  revision: "${A}",
+  down: null,
+  async upgrade() {},
+};
+export default migration;`,
+      expected: header({}),
+    },
+    {
+      name: "a named defineMigration call",
+      text: `const m = defineMigration({ revision: "${A}", down: "${B}", upgrade() {} });\nexport default m;`,
+      expected: header({ parents: [B] }),
+    },
+    {
+      name: "module.exports",
+      text: `module.exports = { revision: "${A}", down: null, upgrade() {} };`,
+      expected: header({}),
+    },
+    {
+      name: "an absent down is a root",
+      text: `export default defineMigration({ revision: "${A}", message: "\\u00e9t\\u{e9}", upgrade() {} });`,
+      expected: header({ message: "été" }),
+    },
+  ];
+  it.each(cases)("$name", ({ text, expected }) => {
+    expect(parseTsHeader(text, "migrations/a.ts")).toEqual(expected);
+  });
+
+  const errors: { name: string; text: string; line: number | null; message: RegExp }[] = [
+    { name: "no migration object", text: "export const x = 1;\n", line: null, message: /no migration object/ },
+    { name: "no revision", text: "export default defineMigration({\n  down: null,\n  upgrade() {},\n});", line: null, message: /has no id/ },
+    { name: "a revision that is a variable", text: `const id = "${A}";\nexport default defineMigration({\n  revision: id,\n  upgrade() {},\n});`, line: 3, message: /must be a string literal/ },
+    { name: "a message that is an expression", text: `export default defineMigration({\n  revision: "${A}",\n  message: "a" + "b",\n  upgrade() {},\n});`, line: 3, message: /must be a literal value/ },
+    { name: "a template with a substitution", text: `export default defineMigration({\n  revision: \`\${x}\`,\n  upgrade() {},\n});`, line: 2, message: /must be a string literal/ },
+    { name: "two revision fields", text: `export default defineMigration({\n  revision: "${A}",\n  revision: "${B}",\n  upgrade() {},\n});`, line: 3, message: /given twice \(first on line 2\)/ },
+    { name: "down equal to itself", text: `export default defineMigration({\n  revision: "${A}",\n  down: "${A}",\n  upgrade() {},\n});`, line: 3, message: /names itself as its parent/ },
+    { name: "an unknown field", text: `export default defineMigration({\n  revision: "${A}",\n  dependOn: [],\n  upgrade() {},\n});`, line: 3, message: /unknown field `dependOn`/ },
+    { name: "a spread", text: `export default defineMigration({\n  ...base,\n  upgrade() {},\n});`, line: 2, message: /spread/ },
+    { name: "transaction that is not a boolean", text: `export default defineMigration({\n  revision: "${A}",\n  transaction: "false",\n  upgrade() {},\n});`, line: 3, message: /`true` or `false`/ },
+    { name: "an array holding a non-string", text: `export default defineMigration({\n  revision: "${A}",\n  down: ["${B}", 1],\n  upgrade() {},\n});`, line: 3, message: /array of string literals/ },
+    { name: "an unclosed object", text: `export default defineMigration({\n  revision: "${A}",\n  async upgrade() {`, line: 3, message: /not closed/ },
+    { name: "an unterminated string", text: `export default defineMigration({\n  revision: "${A},\n});`, line: 2, message: /unterminated string/ },
+    { name: "a header field written as a method", text: `export default defineMigration({\n  revision() { return "${A}"; },\n});`, line: 2, message: /must be written `revision: <literal>`/ },
+  ];
+  it.each(errors)("rejects $name", ({ text, line, message }) => {
+    const error = caught(() => parseTsHeader(text, "migrations/a.ts"));
+    expect(error.code).toBe("malformed-header");
+    expect(error.message).toMatch(message);
+    expect(error.message.startsWith(line === null ? "migrations/a.ts: " : `migrations/a.ts:${line}: `)).toBe(true);
+    expect(error.hint).toBeTruthy();
+  });
+});
+
+describe("parseRevisionHeader on arbitrary text", () => {
+  const fragments = [
+    "-- athanor:revision 3f2a9c1d0b7e\n", "-- athanor:down 9c0d1e2f3a4b\n", "-- athanor:upgrade\n", "-- athanor:", "\n", "\r", "/*", "*/",
+    "export default ", "defineMigration(", "{", "}", "(", ")", "[", "]", "revision: ", '"3f2a9c1d0b7e"', "down: ", "null", ",", "`", "${", "'", '"',
+    "\\", "/", "/[", "async upgrade() {}", "module.exports = ", "const m = ", "export default m;", "\u2028", "\0",
+  ];
+  const arbitraryText = fc.oneof(
+    fc.string({ maxLength: 300 }),
+    fc.array(fc.constantFrom(...fragments), { maxLength: 60 }).map((parts) => parts.join("")),
+    fc.array(fc.oneof(fc.constantFrom(...fragments), fc.string({ maxLength: 5 })), { maxLength: 60 }).map((parts) => parts.join("")),
+  );
+
+  it("throws nothing but RevisionError, for both formats", () => {
+    fc.assert(
+      fc.property(arbitraryText, fc.constantFrom("sql" as const, "ts" as const), (text, format) => {
+        try {
+          const parsed = parseRevisionHeader(text, "x", format);
+          expect(parsed.id).toMatch(/^[0-9a-f]{12}$/);
+        } catch (error) {
+          if (!(error instanceof RevisionError)) throw error;
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("does not hang on deeply nested templates or huge inputs", () => {
+    const nested = `export default {${"`${".repeat(5000)}`;
+    expect(() => parseTsHeader(nested, "x.ts")).toThrow(RevisionError);
+    const big = `-- athanor:revision ${A}\n-- athanor:upgrade\n${"SELECT 1;\n".repeat(200_000)}`;
+    expect(parseSqlHeader(big, "x.sql").id).toBe(A);
+  });
+});
