@@ -44,7 +44,7 @@ export async function importModule(file: string): Promise<Record<string, unknown
   const ext = extname(file);
   if (ext === ".ts" || ext === ".mts" || ext === ".cts") {
     const { createJiti } = await import("jiti");
-    const jiti = createJiti(import.meta.url, { alias: { athanor: selfEntry() }, moduleCache: false, fsCache: false });
+    const jiti = createJiti(import.meta.url, { alias: { athanor: selfEntry() }, moduleCache: false });
     return (await jiti.import(file)) as Record<string, unknown>;
   }
   return (await import(pathToFileURL(file).href)) as Record<string, unknown>;

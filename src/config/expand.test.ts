@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { expandTemplate, type VariableValue } from "./expand.js";
+import { AthanorError, ConfigError } from "../errors.js";
+
+function vars(values: Record<string, string>, expand = true): (name: string) => VariableValue | undefined {
+  return (name) => (name in values ? { value: values[name] as string, source: { kind: "env-file", file: ".env", variable: name }, expand } : undefined);
+}
+const ctx = (values: Record<string, string>, expand = true) => ({ lookup: vars(values, expand), environment: "testing", where: "environments.testing.url in athanor.config.ts" });
+
+describe("expandTemplate", () => {
+  it.each([
+    ["plain text", "postgres://h/db", {}, "postgres://h/db"],
+    ["a set variable", "${A}", { A: "x" }, "x"],
+    ["a default when unset", "${A:-fallback}", {}, "fallback"],
+    ["a default when empty", "${A:-fallback}", { A: "" }, "fallback"],
+    ["the value over the default", "${A:-fallback}", { A: "set" }, "set"],
+    ["a nested default", "${A:-${B}}", { B: "bee" }, "bee"],
+    ["a literal ${ through $${", "$${A}", { A: "x" }, "${A}"],
+    ["a bare $ kept", "ab$defgh@jk", {}, "ab$defgh@jk"],
+    ["a $word kept", "$HOME/x", {}, "$HOME/x"],
+    ["references between variables", "${URL}", { URL: "pg://${HOST}/db", HOST: "h1" }, "pg://h1/db"],
+    ["a password with $ untouched", "${P}", { P: "ab$defgh@jk" }, "ab$defgh@jk"],
+  ])("expands %s", (_name, template, values, expected) => {
+    expect(expandTemplate(template, ctx(values)).value).toBe(expected);
+  });
+
+  it("percent-encodes values substituted into the user-info of a URL", () => {
+    const result = expandTemplate("postgresql://app:${DB_PASSWORD}@${DB_HOST}:${DB_PORT:-5432}/${DB_NAME}", ctx({ DB_PASSWORD: "p@ss:w/rd#%$x", DB_HOST: "db", DB_NAME: "prod" }));
+    expect(result.value).toBe("postgresql://app:p%40ss%3Aw%2Frd%23%25%24x@db:5432/prod");
+  });
+
+  it("does not let a password redirect the connection", () => {
+    const result = expandTemplate("postgresql://u:${P}@127.0.0.1:5432/app", ctx({ P: "x@evil.example:5432/postgres#" }));
+    const url = new URL(result.value);
+    expect(url.hostname).toBe("127.0.0.1");
+    expect(url.pathname).toBe("/app");
+    expect(decodeURIComponent(url.password)).toBe("x@evil.example:5432/postgres#");
+  });
+
+  it("refuses a host value that would change where the URL points", () => {
+    expect(() => expandTemplate("postgresql://u:p@${H}/db", ctx({ H: "evil.example/x" }))).toThrow(/holds one of @ \/ \? #/);
+  });
+
+  it("encodes user-info inside a variable that is itself a URL template (the guide's .env.production)", () => {
+    const result = expandTemplate("${DATABASE_URL}", ctx({ DATABASE_URL: "postgresql+asyncpg://user:${DB_PASSWORD}@${DB_HOST}:${DB_PORT}/${DB_NAME}", DB_PASSWORD: "a@b", DB_HOST: "localhost", DB_PORT: "5432", DB_NAME: "mestocker_prod" }));
+    expect(result.value).toBe("postgresql+asyncpg://user:a%40b@localhost:5432/mestocker_prod");
+  });
+
+  it("records every source", () => {
+    const result = expandTemplate("${A}-${B:-b}", ctx({ A: "a" }));
+    expect(result.sources).toEqual([{ kind: "env-file", file: ".env", variable: "A" }, { kind: "default", expression: "${B:-b}" }]);
+  });
+
+  it("does not expand values from the process environment", () => {
+    expect(expandTemplate("${P}", ctx({ P: "x${Y}" }, false)).value).toBe("x${Y}");
+  });
+
+  it.each([
+    ["an unset variable", "${MISSING}", {}, /variable MISSING is not set \(environment "testing", used by environments.testing.url in athanor.config.ts\)/],
+    ["a :? message", "${DB:?set DB to the database name}", {}, /variable DB is not set: set DB to the database name/],
+    ["a loop", "${A}", { A: "${B}", B: "${A}" }, /loop: A -> B -> A/],
+    ["a self reference", "${A}", { A: "x${A}" }, /loop: A -> A/],
+    ["an unclosed reference", "${A", {}, /unclosed/],
+    ["an empty name", "${}", {}, /not a valid reference/],
+    ["a bad name", "${1A}", {}, /not a valid reference/],
+  ])("fails on %s with a ConfigError naming it", (_name, template, values, message) => {
+    let caught: unknown;
+    try {
+      expandTemplate(template, ctx(values));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).exitStatus).toBe(2);
+    expect((caught as Error).message).toMatch(message);
+    expect((caught as ConfigError).hint).toBeTruthy();
+  });
+
+  it("never crashes or hangs on any input (property)", () => {
+    const alphabet = fc.constantFrom("$", "{", "}", ":", "-", "?", "A", "B", "_", "x", "@", "/", "://", "${", "$${", "${A", "${B:-");
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 40 }).map((parts) => parts.join("")), fc.dictionary(fc.constantFrom("A", "B", "C"), fc.string({ maxLength: 8 })), (template, values) => {
+        try {
+          const result = expandTemplate(template, ctx(values));
+          expect(typeof result.value).toBe("string");
+        } catch (error) {
+          expect(error).toBeInstanceOf(AthanorError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
