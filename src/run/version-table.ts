@@ -1,0 +1,274 @@
+/**
+ * The tables athanor keeps in the environment's version schema (DESIGN.md §4, "What the
+ * database holds"):
+ *
+ * - `<table>`: one row per applied revision (id, checksum of its file, state, when, by
+ *   whom, how long). `state` is `started` for a non-transactional revision that began and
+ *   has not finished; such a row blocks later runs until `athanor resolve`.
+ * - `<table>_history`: append-only, one row per upgrade/downgrade step, stamp, resolve
+ *   and repair, with its outcome. No secret is ever written here.
+ * - `<table>_meta`: key/value facts about the database (e.g. the environment it belongs to).
+ *
+ * They are created by the first command that changes something, never by a read.
+ * Every SQL text is built here, identifiers quoted with `quoteIdent` and values as
+ * literals with `quoteLiteral` (the executor sends a revision and its bookkeeping in one
+ * simple-protocol round trip, which takes no bound parameters).
+ */
+import type { Session } from "../dialects/types.js";
+import { qualifiedName, quoteIdent, quoteLiteral } from "../dialects/sql.js";
+import { isAthanorError } from "../errors.js";
+
+/** Where the version tables live (`ResolvedEnvironment.versionTable`). */
+export interface VersionTableName {
+  readonly schema: string;
+  readonly table: string;
+}
+
+/** The three tables' quoted, schema-qualified names. */
+export interface VersionTables {
+  readonly schema: string;
+  readonly table: string;
+  /** `"schema"."table"` */
+  readonly versions: string;
+  /** `"schema"."table_history"` */
+  readonly history: string;
+  /** `"schema"."table_meta"` */
+  readonly meta: string;
+  /** `schema.table` unquoted, for messages. */
+  readonly display: string;
+}
+
+/** Derives the quoted names of the three tables from the environment's setting. */
+export function versionTables(name: VersionTableName): VersionTables {
+  return {
+    schema: name.schema,
+    table: name.table,
+    versions: qualifiedName(name.schema, name.table),
+    history: qualifiedName(name.schema, `${name.table}_history`),
+    meta: qualifiedName(name.schema, `${name.table}_meta`),
+    display: `${name.schema}.${name.table}`,
+  };
+}
+
+/** `applied`: done. `started`: a non-transactional revision began and never finished. */
+export type AppliedRevisionState = "applied" | "started";
+
+/** One row of the version table. */
+export interface AppliedRevision {
+  readonly revision: string;
+  readonly checksum: string;
+  readonly state: AppliedRevisionState;
+  /** ISO 8601. */
+  readonly appliedAt: string;
+  /** Database user and OS user, e.g. `app (alice)`. */
+  readonly appliedBy: string;
+  readonly durationMs: number | null;
+}
+
+/** What the version table says, read in one query. */
+export interface AppliedState {
+  /** Every row, oldest first. */
+  readonly rows: readonly AppliedRevision[];
+  /** Rows by revision id. */
+  readonly byId: ReadonlyMap<string, AppliedRevision>;
+  /** Ids of every row (applied or started). */
+  readonly ids: ReadonlySet<string>;
+  /** Rows whose state is `started`: non-transactional revisions that never finished. */
+  readonly unfinished: readonly AppliedRevision[];
+}
+
+/** Builds an AppliedState from rows (also used after a run, without re-reading). */
+export function appliedStateOf(rows: readonly AppliedRevision[]): AppliedState {
+  const byId = new Map(rows.map((row) => [row.revision, row] as const));
+  return { rows, byId, ids: new Set(byId.keys()), unfinished: rows.filter((row) => row.state === "started") };
+}
+
+/** The empty state of a database that has no version table yet. */
+export const EMPTY_STATE: AppliedState = appliedStateOf([]);
+
+interface VersionRow {
+  revision: string;
+  checksum: string;
+  state: string;
+  applied_at: string;
+  applied_by: string;
+  duration_ms: number | null;
+}
+
+/** SQLSTATE of "relation does not exist" (also given for a missing schema). */
+const UNDEFINED_TABLE = "42P01";
+const INVALID_SCHEMA = "3F000";
+
+/**
+ * Reads the version table in one query, whatever its size. Returns `null` when the table
+ * does not exist (nothing was ever applied): it never creates anything. Must run outside
+ * a transaction (a missing table is detected by its error).
+ */
+export async function readAppliedState(session: Session, name: VersionTableName): Promise<AppliedState | null> {
+  const tables = versionTables(name);
+  let rows: VersionRow[];
+  try {
+    const result = await session.query<VersionRow>(
+      `SELECT revision, checksum, state, to_json(applied_at) #>> '{}' AS applied_at, applied_by, duration_ms FROM ${tables.versions} ORDER BY applied_at, revision`,
+    );
+    rows = result.rows;
+  } catch (error) {
+    if (isAthanorError(error) && (error.details["sqlstate"] === UNDEFINED_TABLE || error.details["sqlstate"] === INVALID_SCHEMA)) return null;
+    throw error;
+  }
+  return appliedStateOf(
+    rows.map((row) => ({
+      revision: row.revision,
+      checksum: row.checksum,
+      state: row.state === "started" ? "started" : "applied",
+      appliedAt: row.applied_at,
+      appliedBy: row.applied_by,
+      durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+    })),
+  );
+}
+
+/**
+ * The DDL that creates the three tables (and the schema, unless it is `public`), each
+ * `IF NOT EXISTS`, so it is safe to run twice. Used by {@link ensureVersionTables} and
+ * at the top of offline SQL scripts.
+ */
+export function versionTablesDdl(name: VersionTableName): string {
+  const t = versionTables(name);
+  const lines: string[] = [];
+  if (name.schema !== "public") lines.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(name.schema)};`);
+  lines.push(
+    `CREATE TABLE IF NOT EXISTS ${t.versions} (`,
+    "  revision text PRIMARY KEY,",
+    "  checksum text NOT NULL,",
+    "  state text NOT NULL DEFAULT 'applied' CHECK (state IN ('applied', 'started')),",
+    "  applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),",
+    "  applied_by text NOT NULL DEFAULT current_user,",
+    "  duration_ms integer",
+    ");",
+    `CREATE TABLE IF NOT EXISTS ${t.history} (`,
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,",
+    "  environment text NOT NULL,",
+    "  direction text NOT NULL CHECK (direction IN ('up', 'down', 'stamp', 'resolve', 'repair')),",
+    "  revision text,",
+    "  db_user text NOT NULL DEFAULT current_user,",
+    "  os_user text,",
+    "  host text,",
+    "  tool_version text NOT NULL,",
+    "  started_at timestamptz NOT NULL DEFAULT clock_timestamp(),",
+    "  duration_ms integer,",
+    "  outcome text NOT NULL CHECK (outcome IN ('success', 'failed')),",
+    "  error text,",
+    "  note text",
+    ");",
+    `CREATE TABLE IF NOT EXISTS ${t.meta} (`,
+    "  key text PRIMARY KEY,",
+    "  value text NOT NULL,",
+    "  updated_at timestamptz NOT NULL DEFAULT clock_timestamp()",
+    ");",
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Creates the version tables when any is missing. Called by changing commands, under
+ * the migration lock. Checks first, so an existing setup needs no CREATE privilege.
+ */
+export async function ensureVersionTables(session: Session, name: VersionTableName): Promise<void> {
+  const t = versionTables(name);
+  const result = await session.query<{ schema_ok: boolean; versions_ok: boolean; history_ok: boolean; meta_ok: boolean }>(
+    "SELECT to_regnamespace($1) IS NOT NULL AS schema_ok, to_regclass($2) IS NOT NULL AS versions_ok, to_regclass($3) IS NOT NULL AS history_ok, to_regclass($4) IS NOT NULL AS meta_ok",
+    [quoteIdent(name.schema), t.versions, t.history, t.meta],
+  );
+  const row = result.rows[0];
+  if (row !== undefined && row.schema_ok && row.versions_ok && row.history_ok && row.meta_ok) return;
+  let ddl = versionTablesDdl(name);
+  if (row?.schema_ok === true) ddl = ddl.replace(/^CREATE SCHEMA IF NOT EXISTS [^\n]*\n/, "");
+  await session.exec(`BEGIN;\n${ddl}COMMIT;`);
+}
+
+/** Who runs athanor, written into every row. No secret: user names, host name, version. */
+export interface RunIdentity {
+  readonly environment: string;
+  /** The operating-system user, or null when unknown. */
+  readonly osUser: string | null;
+  readonly host: string | null;
+  readonly toolVersion: string;
+}
+
+/**
+ * When a step started and how long it took, as SQL expressions evaluated by the server.
+ * {@link ROUND_TRIP_TIMING} measures the current round trip; {@link measuredTiming}
+ * takes a duration measured by the client (for steps that took several round trips).
+ */
+export interface StepTiming {
+  readonly startedAt: string;
+  readonly durationMs: string;
+}
+
+/**
+ * `statement_timestamp()` is the arrival of the current Query message, shared by every
+ * statement of a multi-statement string: clock_timestamp() minus it is the time the
+ * revision's own round trip took so far.
+ */
+export const ROUND_TRIP_TIMING: StepTiming = {
+  startedAt: "statement_timestamp()",
+  durationMs: "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer",
+};
+
+/** Timing of a step the client measured (`ms` milliseconds, ending now). */
+export function measuredTiming(ms: number): StepTiming {
+  const whole = Math.max(0, Math.round(ms));
+  return { startedAt: `clock_timestamp() - interval '${whole} milliseconds'`, durationMs: String(whole) };
+}
+
+/** The `applied_by` expression: the database user, then the OS user in parentheses. */
+function appliedByExpression(identity: RunIdentity): string {
+  return identity.osUser === null ? "current_user" : `current_user || ${quoteLiteral(` (${identity.osUser})`)}`;
+}
+
+function literalOrNull(value: string | null | undefined): string {
+  return value === null || value === undefined ? "NULL" : quoteLiteral(value);
+}
+
+/** Records a revision as applied (or, for a non-transactional one about to run, as started). */
+export function insertVersionRowSql(tables: VersionTables, identity: RunIdentity, revision: string, checksum: string, state: AppliedRevisionState, timing: StepTiming): string {
+  return `INSERT INTO ${tables.versions} (revision, checksum, state, applied_at, applied_by, duration_ms) VALUES (${quoteLiteral(revision)}, ${quoteLiteral(checksum)}, ${quoteLiteral(state)}, clock_timestamp(), ${appliedByExpression(identity)}, ${state === "started" ? "NULL" : timing.durationMs});`;
+}
+
+/** Marks a started revision as applied (a non-transactional revision that finished, or `resolve --applied`). */
+export function finishVersionRowSql(tables: VersionTables, identity: RunIdentity, revision: string, checksum: string, timing: StepTiming): string {
+  return `UPDATE ${tables.versions} SET state = 'applied', checksum = ${quoteLiteral(checksum)}, applied_at = clock_timestamp(), applied_by = ${appliedByExpression(identity)}, duration_ms = ${timing.durationMs} WHERE revision = ${quoteLiteral(revision)};`;
+}
+
+/** Marks an applied revision as started (a non-transactional downgrade about to run). */
+export function startVersionRowSql(tables: VersionTables, revision: string): string {
+  return `UPDATE ${tables.versions} SET state = 'started' WHERE revision = ${quoteLiteral(revision)};`;
+}
+
+/** Removes a revision's row (downgraded, stamped away, or `resolve --rolled-back`). */
+export function deleteVersionRowSql(tables: VersionTables, revision: string): string {
+  return `DELETE FROM ${tables.versions} WHERE revision = ${quoteLiteral(revision)};`;
+}
+
+/** Replaces a revision's stored checksum (`repair`). */
+export function updateChecksumSql(tables: VersionTables, revision: string, checksum: string): string {
+  return `UPDATE ${tables.versions} SET checksum = ${quoteLiteral(checksum)} WHERE revision = ${quoteLiteral(revision)};`;
+}
+
+/** What the history table records for one step. */
+export interface HistoryEntry {
+  readonly direction: "up" | "down" | "stamp" | "resolve" | "repair";
+  readonly revision: string | null;
+  readonly outcome: "success" | "failed";
+  /** The error's message (already free of secrets), for a failed step. */
+  readonly error?: string | null | undefined;
+  /** A short remark, e.g. `resolved as applied`. */
+  readonly note?: string | null | undefined;
+}
+
+/** Appends one history row. */
+export function insertHistorySql(tables: VersionTables, identity: RunIdentity, entry: HistoryEntry, timing: StepTiming): string {
+  const error = entry.error === undefined || entry.error === null ? null : entry.error.slice(0, 4000);
+  return `INSERT INTO ${tables.history} (environment, direction, revision, db_user, os_user, host, tool_version, started_at, duration_ms, outcome, error, note) VALUES (${quoteLiteral(identity.environment)}, ${quoteLiteral(entry.direction)}, ${literalOrNull(entry.revision)}, current_user, ${literalOrNull(identity.osUser)}, ${literalOrNull(identity.host)}, ${quoteLiteral(identity.toolVersion)}, ${timing.startedAt}, ${timing.durationMs}, ${quoteLiteral(entry.outcome)}, ${literalOrNull(error)}, ${literalOrNull(entry.note)});`;
+}
