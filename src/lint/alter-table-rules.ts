@@ -14,7 +14,15 @@ import {
   type RelationName,
   type SqlNode,
 } from "./ast.js";
-import { defaultVolatility, formatType, isTrivialUsing, mayAvoidRewrite, notNullColumns, typeBaseName } from "./expressions.js";
+import {
+  changeNeedsRewrite,
+  defaultVolatility,
+  formatType,
+  isTrivialUsing,
+  mayAvoidRewrite,
+  notNullColumns,
+  typeBaseName,
+} from "./expressions.js";
 import type { SqlStatement } from "./parse.js";
 import type { Script } from "./script.js";
 
@@ -93,33 +101,43 @@ function checkCommand(statement: SqlStatement, cmd: SqlNode, table: RelationName
 function checkAlterType(statement: SqlStatement, def: SqlNode, column: string, table: RelationName, script: Script): void {
   const typeName = objectField(def, "typeName");
   if (typeName === undefined) return;
+  const oldType = script.columnType(table, column);
+  script.columnTyped(table, column, typeName);
   const target = formatType(typeName);
   const where = `${column} of ${formatRelation(table)}`;
+  const change = oldType === undefined ? `${where} to ${target}` : `${where} from ${formatType(oldType)} to ${target}`;
   const using = def["raw_default"];
   if (def["collClause"] !== undefined) {
     script.report(
       statement,
       "alter-column-type",
-      `Changing ${where} to ${target} with a new COLLATE rebuilds its indexes (and rewrites the table unless the type is binary-compatible) under an ACCESS EXCLUSIVE lock that blocks every read and write.`,
+      `Changing ${change} with a new COLLATE rebuilds its indexes (and rewrites the table unless the type is binary-compatible) under an ACCESS EXCLUSIVE lock that blocks every read and write.`,
     );
   } else if (using !== undefined && !isTrivialUsing(using, column, typeName)) {
     script.report(
       statement,
       "alter-column-type",
-      `Changing ${where} to ${target} with a USING expression computes every value again: the whole table and its indexes are rewritten under an ACCESS EXCLUSIVE lock that blocks every read and write.`,
+      `Changing ${change} with a USING expression computes every value again: the whole table and its indexes are rewritten under an ACCESS EXCLUSIVE lock that blocks every read and write.`,
+    );
+  } else if (oldType !== undefined) {
+    if (!changeNeedsRewrite(oldType, typeName)) return;
+    script.report(
+      statement,
+      "alter-column-type",
+      `Changing ${change} rewrites the whole table and rebuilds its indexes under an ACCESS EXCLUSIVE lock that blocks every read and write until it ends.`,
     );
   } else if (mayAvoidRewrite(typeName)) {
     script.report(
       statement,
       "alter-column-type",
-      `Changing ${where} to ${target} is free (no rewrite) only ${widenings(typeName)}; from any other type it rewrites the whole table and its indexes under an ACCESS EXCLUSIVE lock.`,
+      `Changing ${change} is free (no rewrite) only ${widenings(typeName)}; from any other type it rewrites the whole table and its indexes under an ACCESS EXCLUSIVE lock.`,
       "warning",
     );
   } else {
     script.report(
       statement,
       "alter-column-type",
-      `Changing ${where} to ${target} rewrites the whole table and rebuilds its indexes under an ACCESS EXCLUSIVE lock that blocks every read and write until it ends.`,
+      `Changing ${change} rewrites the whole table and rebuilds its indexes under an ACCESS EXCLUSIVE lock that blocks every read and write until it ends.`,
     );
   }
 }
@@ -220,6 +238,7 @@ function checkAddColumn(statement: SqlStatement, def: SqlNode, table: RelationNa
   const column = stringField(def, "colname") ?? "";
   const where = `${column} of ${formatRelation(table)}`;
   const typeName = objectField(def, "typeName");
+  if (typeName !== undefined) script.columnTyped(table, column, typeName);
   let hasValue = false;
   let notNull = false;
   let rewriteBecause: string | undefined;

@@ -74,7 +74,7 @@ export const RULES: { readonly [K in RuleId]: RuleInfo & { readonly id: K } } = 
     id: "alter-column-type",
     severity: "danger",
     title: "ALTER COLUMN ... TYPE that rewrites the table",
-    why: "Changing a column's type rewrites the whole table and rebuilds its indexes under an ACCESS EXCLUSIVE lock that blocks every read and write until it ends. PostgreSQL skips the rewrite only for binary-compatible widenings: varchar(n) to varchar(m >= n), unbounded varchar or text; text to unbounded varchar; varbit(n) to a wider varbit; numeric(p,s) to numeric(q >= p, s) or unbounded numeric; a larger or no precision for timestamp, timestamptz and interval; and only without a USING that changes the values or a new COLLATE. (The linter cannot see the column's current type: it warns when the new type is one of those, and flags everything else as a rewrite.)",
+    why: "Changing a column's type rewrites the whole table and rebuilds its indexes under an ACCESS EXCLUSIVE lock that blocks every read and write until it ends. PostgreSQL skips the rewrite only for binary-compatible widenings: varchar(n) to varchar(m >= n), unbounded varchar or text; text to unbounded varchar; varbit(n) to a wider varbit; numeric(p,s) to numeric(q >= p, s) or unbounded numeric; a larger or no precision for timestamp, timestamptz and interval; and only without a USING that changes the values or a new COLLATE. (When it is not told the column's current type, the linter warns when the new type is one that a widening reaches, and flags every other change as a rewrite.)",
     safe: "Expand and contract: add a column of the new type, backfill it in batches, move the application to it, then drop the old column in a later revision.",
   },
   "set-not-null": {

@@ -149,6 +149,69 @@ export function mayAvoidRewrite(typeName: SqlNode): boolean {
 }
 
 /**
+ * True when changing a column from type `from` to type `to` rewrites the table
+ * (PostgreSQL's ATColumnChangeRequiresRewrite): false only for the binary-compatible
+ * changes whose length or precision check PostgreSQL proves needless (the typmod
+ * "support functions" since 9.2): varchar(n) → varchar(m >= n), varchar, text;
+ * text → varchar; varbit(n) → varbit(m >= n) or varbit; numeric(p,s) → numeric(q >= p, s)
+ * or numeric; timestamp(tz)(p) → the same type with q >= p or no precision;
+ * interval(...) → interval. Anything else, arrays included, is treated as a rewrite.
+ */
+export function changeNeedsRewrite(from: SqlNode, to: SqlNode): boolean {
+  if (sameType(from, to)) return false;
+  if (listField(from, "arrayBounds").length > 0 || listField(to, "arrayBounds").length > 0) return true;
+  const source = typeBaseName(from);
+  const target = typeBaseName(to);
+  const fromMods = typmodNumbers(from);
+  const toMods = typmodNumbers(to);
+  if (fromMods === undefined || toMods === undefined) return true;
+  switch (target) {
+    case "text":
+      return source !== "varchar" && source !== "text";
+    case "varchar":
+      if (source === "text") return toMods.length > 0;
+      return source !== "varchar" || !widensLength(fromMods, toMods);
+    case "varbit":
+      return source !== "varbit" || !widensLength(fromMods, toMods);
+    case "numeric": {
+      if (source !== "numeric") return true;
+      if (toMods.length === 0) return false;
+      const [fromPrecision, fromScale = 0] = fromMods;
+      const [toPrecision, toScale = 0] = toMods;
+      if (fromPrecision === undefined || toPrecision === undefined) return true;
+      return !(toScale === fromScale && toPrecision >= fromPrecision);
+    }
+    case "timestamp":
+    case "timestamptz":
+      return source !== target || !widensLength(fromMods, toMods);
+    case "interval":
+      return source !== "interval" || toMods.length > 0;
+    default:
+      return true;
+  }
+}
+
+/** No new limit, or a new limit at least the old one. */
+function widensLength(fromMods: readonly number[], toMods: readonly number[]): boolean {
+  const to = toMods[0];
+  if (to === undefined) return true;
+  const from = fromMods[0];
+  return from !== undefined && to >= from;
+}
+
+/** The integer type modifiers (`varchar(20)` → [20]), or undefined if any is not an integer. */
+function typmodNumbers(typeName: SqlNode): number[] | undefined {
+  const out: number[] = [];
+  for (const mod of listField(typeName, "typmods")) {
+    const constant = unwrap(mod, "A_Const");
+    const ival = constant === undefined ? undefined : objectField(constant, "ival");
+    if (ival === undefined) return undefined;
+    out.push(typeof ival["ival"] === "number" ? ival["ival"] : 0);
+  }
+  return out;
+}
+
+/**
  * True when a USING expression leaves the values as they are: the column itself, or the
  * column cast to exactly the new type (what PostgreSQL does without USING).
  */
@@ -167,8 +230,18 @@ function isColumn(expression: unknown, column: string): boolean {
   return fields[fields.length - 1] === column;
 }
 
+/** Same type as written: `integer`, `int4` and `pg_catalog.int4` are one type. */
 function sameType(a: SqlNode, b: SqlNode): boolean {
-  return JSON.stringify(withoutLocations(a)) === JSON.stringify(withoutLocations(b));
+  return JSON.stringify(typeIdentity(a)) === JSON.stringify(typeIdentity(b));
+}
+
+function typeIdentity(typeName: SqlNode): unknown {
+  const names = stringList(listField(typeName, "names"));
+  return {
+    names: names.length === 2 && names[0] === "pg_catalog" ? names.slice(1) : names,
+    typmods: withoutLocations(listField(typeName, "typmods")),
+    arrays: listField(typeName, "arrayBounds").length,
+  };
 }
 
 function withoutLocations(value: unknown): unknown {

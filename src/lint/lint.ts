@@ -2,9 +2,10 @@
  * The linter's entry point: one revision's SQL in, findings out (data only; the CLI
  * renders them and the production guard decides what they block).
  */
+import { listField, relationName, stringField, unwrap, type RelationName, type SqlNode } from "./ast.js";
 import type { RuleId, Severity } from "./catalog.js";
-import { splitStatements } from "./parse.js";
-import { checkStatements } from "./rules.js";
+import { parseTypeName, splitStatements, type SqlStatement } from "./parse.js";
+import { checkStatements, type ColumnTypeLookup } from "./rules.js";
 
 /** A dangerous operation found in a revision. */
 export interface LintFinding {
@@ -37,6 +38,14 @@ export interface LintOptions {
   readonly allow?: readonly string[] | undefined;
   /** False for a `-- athanor:transaction false` revision; true by default. */
   readonly transactional?: boolean | undefined;
+  /**
+   * The type a column has before this revision runs, as PostgreSQL prints it
+   * (`format_type`: `character varying(20)`, `numeric(10,2)`), or undefined when unknown.
+   * With it, `alter-column-type` is exact (varchar(20) → text: no finding; integer →
+   * bigint: danger); without it, a change to a type that a widening reaches is a warning.
+   * `table.schema` is undefined when the SQL does not qualify the name.
+   */
+  readonly columnType?: ((table: RelationName, column: string) => string | undefined) | undefined;
 }
 
 /**
@@ -56,7 +65,8 @@ export async function lintSql(sql: string, options: LintOptions = {}): Promise<L
   if (allow.has("all")) return [];
   const revision = options.revision ?? null;
   const file = options.file ?? null;
-  return checkStatements(statements, { transactional: options.transactional ?? true })
+  const columnType = options.columnType === undefined ? undefined : await resolveColumnTypes(statements, options.columnType);
+  return checkStatements(statements, { transactional: options.transactional ?? true, columnType })
     .filter((finding) => !allow.has(finding.rule))
     .map((finding) => ({
       rule: finding.rule,
@@ -68,4 +78,30 @@ export async function lintSql(sql: string, options: LintOptions = {}): Promise<L
       message: finding.message,
       safe: finding.safe,
     }));
+}
+
+/**
+ * Asks the caller for the type of each column the revision changes the type of, and
+ * parses the answers, so that the rules (pure and synchronous) can look them up.
+ */
+async function resolveColumnTypes(
+  statements: readonly SqlStatement[],
+  lookup: (table: RelationName, column: string) => string | undefined,
+): Promise<ColumnTypeLookup> {
+  const types = new Map<string, SqlNode>();
+  const key = (table: RelationName, column: string): string => JSON.stringify([table.schema ?? null, table.name, column]);
+  for (const statement of statements) {
+    const fields = unwrap(statement.ast, "AlterTableStmt");
+    const table = fields === undefined ? undefined : relationName(fields["relation"]);
+    if (fields === undefined || table === undefined) continue;
+    for (const item of listField(fields, "cmds")) {
+      const cmd = unwrap(item, "AlterTableCmd");
+      const column = cmd === undefined ? undefined : stringField(cmd, "name");
+      if (cmd?.["subtype"] !== "AT_AlterColumnType" || column === undefined || types.has(key(table, column))) continue;
+      const text = lookup(table, column);
+      const type = text === undefined ? undefined : await parseTypeName(text);
+      if (type !== undefined) types.set(key(table, column), type);
+    }
+  }
+  return (table, column) => types.get(key(table, column));
 }

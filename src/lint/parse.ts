@@ -4,7 +4,7 @@
  * one at a time and names the one that failed by its line; the linter reads their trees.
  */
 import { AthanorError, ExitStatus, RevisionError } from "../errors.js";
-import { isNode, nodeOf, type SqlNode } from "./ast.js";
+import { isNode, listField, nodeOf, objectField, unwrap, type SqlNode } from "./ast.js";
 
 /** One SQL statement of a script. */
 export interface SqlStatement {
@@ -150,6 +150,32 @@ export async function splitStatements(sql: string, startLine = 1, options: Split
   }
   return statements;
 }
+
+/**
+ * Parses a type as PostgreSQL prints it (`character varying(20)`, `numeric(10,2)`,
+ * `timestamp(3) with time zone`, `integer[]`) into a parse-tree TypeName's fields;
+ * undefined when the text is not exactly one type.
+ */
+export async function parseTypeName(text: string): Promise<SqlNode | undefined> {
+  const parser = await getParser();
+  let tree: unknown;
+  try {
+    // Parsed only, never run: the text cannot do anything here.
+    tree = parser.parseSync(`SELECT NULL::${text}`);
+  } catch {
+    return undefined;
+  }
+  const raws = readRawStatements(tree);
+  const select = raws.length === 1 && raws[0] !== undefined ? unwrap(raws[0].ast, "SelectStmt") : undefined;
+  if (select === undefined || Object.keys(select).some((key) => !SIMPLE_SELECT_KEYS.has(key))) return undefined;
+  const targets = listField(select, "targetList");
+  const target = targets.length === 1 ? unwrap(targets[0], "ResTarget") : undefined;
+  const cast = target === undefined || target["name"] !== undefined ? undefined : unwrap(target["val"], "TypeCast");
+  if (cast === undefined || unwrap(cast["arg"], "A_Const")?.["isnull"] !== true) return undefined;
+  return objectField(cast, "typeName");
+}
+
+const SIMPLE_SELECT_KEYS = new Set(["targetList", "limitOption", "op"]);
 
 interface RawStatement {
   readonly ast: SqlNode;

@@ -19,9 +19,9 @@ import {
 } from "./ast.js";
 import { checkAlterTable } from "./alter-table-rules.js";
 import type { SqlStatement } from "./parse.js";
-import { Script, type RuleFinding } from "./script.js";
+import { Script, type ColumnTypeLookup, type RuleFinding } from "./script.js";
 
-export type { RuleFinding } from "./script.js";
+export type { ColumnTypeLookup, RuleFinding } from "./script.js";
 
 /** Options of {@link checkStatements}. */
 export interface CheckOptions {
@@ -31,6 +31,11 @@ export interface CheckOptions {
    * `validate-in-transaction`.
    */
   readonly transactional?: boolean | undefined;
+  /**
+   * The current type of a column, when known: turns `alter-column-type` from a guess
+   * about the old type into an exact verdict (e.g. varchar(20) → text is silent).
+   */
+  readonly columnType?: ColumnTypeLookup | undefined;
 }
 
 /**
@@ -42,7 +47,7 @@ export interface CheckOptions {
  * // [{ rule: "drop-table", severity: "danger", line: 1, statement: "DROP TABLE orders", ... }]
  */
 export function checkStatements(statements: readonly SqlStatement[], options: CheckOptions = {}): RuleFinding[] {
-  const script = new Script(options.transactional ?? true);
+  const script = new Script(options.transactional ?? true, options.columnType);
   for (const statement of statements) checkStatement(statement, script);
   return script.findings;
 }

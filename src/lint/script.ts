@@ -3,7 +3,7 @@
  * and indexes created here (changing them is harmless: nobody uses them yet),
  * constraints added NOT VALID, columns a validated constraint proves NOT NULL.
  */
-import type { RelationName } from "./ast.js";
+import type { RelationName, SqlNode } from "./ast.js";
 import { RULES, type RuleId, type Severity } from "./catalog.js";
 import type { SqlStatement } from "./parse.js";
 
@@ -28,6 +28,12 @@ interface NotValidConstraint {
   readonly notNullColumns: readonly string[];
 }
 
+/**
+ * The type (a parse-tree TypeName) a column has before the revision runs, when the
+ * caller knows it (from the database or a schema model); undefined when unknown.
+ */
+export type ColumnTypeLookup = (table: RelationName, column: string) => SqlNode | undefined;
+
 const EXCERPT_LENGTH = 80;
 
 /** Same relation, when an unqualified name may be either one (search_path decides). */
@@ -43,9 +49,12 @@ export class Script {
   private readonly createdIndexes: RelationName[] = [];
   private readonly notValid: NotValidConstraint[] = [];
   private readonly provenNotNull: { readonly table: RelationName; readonly column: string }[] = [];
+  private readonly columnTypes: { readonly table: RelationName; readonly column: string; readonly type: SqlNode }[] = [];
+  private readonly knownColumnType: ColumnTypeLookup | undefined;
 
-  constructor(transactional: boolean) {
+  constructor(transactional: boolean, columnType?: ColumnTypeLookup) {
     this.transactional = transactional;
+    this.knownColumnType = columnType;
   }
 
   /** Records a finding on `statement`, with the rule's severity unless told otherwise. */
@@ -92,6 +101,17 @@ export class Script {
 
   isProvenNotNull(table: RelationName, column: string): boolean {
     return this.provenNotNull.some((p) => p.column === column && sameRelation(p.table, table));
+  }
+
+  /** An earlier statement of this revision gave the column this type (ADD COLUMN, ALTER TYPE). */
+  columnTyped(table: RelationName, column: string, type: SqlNode): void {
+    this.columnTypes.unshift({ table, column, type });
+  }
+
+  /** The column's current type: set earlier in this revision, else from the caller, else undefined. */
+  columnType(table: RelationName, column: string): SqlNode | undefined {
+    const set = this.columnTypes.find((c) => c.column === column && sameRelation(c.table, table));
+    return set?.type ?? this.knownColumnType?.(table, column);
   }
 }
 
