@@ -36,47 +36,46 @@ function dependsSpelling(file: RevisionFile): string {
 
 /** A binary min-heap of node indexes ordered by revision id, for a deterministic topological order. */
 class IdHeap {
-  private readonly items: number[] = [];
-  constructor(private readonly ids: readonly string[]) {}
+  private readonly items: Int32Array;
+  size = 0;
 
-  get size(): number {
-    return this.items.length;
-  }
-
-  private less(a: number, b: number): boolean {
-    return (this.ids[a] as string) < (this.ids[b] as string);
+  constructor(private readonly ids: readonly string[]) {
+    this.items = new Int32Array(ids.length);
   }
 
   push(node: number): void {
-    const items = this.items;
-    items.push(node);
-    let i = items.length - 1;
+    const { items, ids } = this;
+    let i = this.size;
+    this.size += 1;
+    const id = ids[node] as string;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(items[i] as number, items[parent] as number)) break;
-      [items[i], items[parent]] = [items[parent] as number, items[i] as number];
+      const above = items[parent] as number;
+      if ((ids[above] as string) <= id) break;
+      items[i] = above;
       i = parent;
     }
+    items[i] = node;
   }
 
   pop(): number {
-    const items = this.items;
+    const { items, ids } = this;
     const top = items[0] as number;
-    const last = items.pop() as number;
-    if (items.length > 0) {
-      items[0] = last;
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        const right = left + 1;
-        let smallest = i;
-        if (left < items.length && this.less(items[left] as number, items[smallest] as number)) smallest = left;
-        if (right < items.length && this.less(items[right] as number, items[smallest] as number)) smallest = right;
-        if (smallest === i) break;
-        [items[i], items[smallest]] = [items[smallest] as number, items[i] as number];
-        i = smallest;
-      }
+    this.size -= 1;
+    const size = this.size;
+    if (size === 0) return top;
+    const last = items[size] as number;
+    const id = ids[last] as string;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= size) break;
+      if (child + 1 < size && (ids[items[child + 1] as number] as string) < (ids[items[child] as number] as string)) child += 1;
+      if (id <= (ids[items[child] as number] as string)) break;
+      items[i] = items[child] as number;
+      i = child;
     }
+    items[i] = last;
     return top;
   }
 }
