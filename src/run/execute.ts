@@ -1,0 +1,513 @@
+/**
+ * The executor: runs a Plan on a Session (the lock is held and the version tables exist).
+ *
+ * - Each revision runs in its own transaction, and an SQL revision goes to the server as
+ *   ONE simple-protocol round trip: `BEGIN; <section>; <version row>; <history row>; COMMIT;`.
+ *   That is what keeps 1,000 revisions close to `psql -1 -f`.
+ * - `transaction false` revisions run statement by statement outside any transaction
+ *   (PostgreSQL runs a multi-statement string as one implicit transaction, in which
+ *   CREATE INDEX CONCURRENTLY fails), recorded as `started` before and `applied` after.
+ * - `singleTransaction` wraps the whole plan in one transaction.
+ * - A failure rolls back the revision's transaction, records a `failed` history row and
+ *   throws a DatabaseError naming the revision, its file, the failing statement and its
+ *   file line.
+ * - An abort (SIGINT/SIGTERM) cancels the running statement, rolls back and throws
+ *   InterruptedError.
+ */
+import { performance } from "node:perf_hooks";
+import type { ResolvedEnvironment } from "../config/types.js";
+import type { MigrationContext, MigrationSql } from "../define.js";
+import type { Session } from "../dialects/types.js";
+import { ConfigError, DatabaseError, InterruptedError, RevisionError, isAthanorError, type AthanorError } from "../errors.js";
+import type { SqlStatement } from "../lint/parse.js";
+import type { Plan, Step } from "../plan/types.js";
+import { loadRevisionBody, type MigrationFunction, type RevisionBody } from "../revisions/script-directory.js";
+import type { SqlSection } from "../revisions/sql-sections.js";
+import type { RevisionFile } from "../revisions/types.js";
+import { scrubSecrets } from "../secrets/redact.js";
+import { toEventError, type EventInput } from "./events.js";
+import { interrupted } from "./lock.js";
+import {
+  ROUND_TRIP_TIMING,
+  deleteVersionRowSql,
+  finishVersionRowSql,
+  insertHistorySql,
+  insertVersionRowSql,
+  measuredTiming,
+  startVersionRowSql,
+  versionTables,
+  type RunIdentity,
+  type StepTiming,
+  type VersionTables,
+} from "./version-table.js";
+
+/** What {@link executePlan} needs. */
+export interface ExecutePlanOptions {
+  readonly env: Pick<ResolvedEnvironment, "name" | "echo" | "secrets" | "versionTable">;
+  readonly session: Session;
+  readonly plan: Plan;
+  readonly identity: RunIdentity;
+  /** Run the whole plan in one transaction. */
+  readonly singleTransaction?: boolean | undefined;
+  /** SIGINT/SIGTERM: cancel the running statement, roll back, stop. */
+  readonly signal?: AbortSignal | undefined;
+  readonly emit: (event: EventInput) => void;
+  /** Filled as revisions commit, so the caller knows how far a failed run got. */
+  readonly progress?: { completed: Step[] } | undefined;
+}
+
+/** A step with its body loaded (and its statements split, when they are needed). */
+interface PreparedStep {
+  readonly step: Step;
+  readonly file: RevisionFile;
+  readonly body: SqlSection | MigrationFunction;
+  /** Split statements: for echo and for non-transactional SQL revisions. */
+  readonly statements: readonly SqlStatement[] | null;
+}
+
+const FAILED_SQLSTATE_NO_RERUN = /^(08|40|53|57|58|XX)|^55P03$/;
+
+/**
+ * Runs every step of `plan` in order. Resolves with the steps that committed; on failure
+ * throws (DatabaseError exit 1, InterruptedError 130/143, RevisionError 2) after rolling
+ * back the running revision, with `progress.completed` holding what committed before.
+ */
+export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> {
+  const { plan, session, signal } = options;
+  const completed = options.progress?.completed ?? [];
+  if (plan.steps.length === 0) return completed;
+  const single = options.singleTransaction === true;
+  if (single) {
+    const blocking = plan.steps.find((step) => !step.revision.transactional);
+    if (blocking !== undefined) {
+      throw new ConfigError("single-transaction-not-possible", `revision ${blocking.revision.id} (${blocking.revision.relativePath}) is non-transactional (\`transaction false\`) and cannot run inside --single-transaction`, {
+        hint: "Run without --single-transaction, or move the non-transactional statements to a revision of their own and run up to the revision before it first.",
+        details: { revision: blocking.revision.id, file: blocking.revision.relativePath },
+      });
+    }
+  }
+  const prepared = await prepareSteps(plan.steps, options.env.echo);
+  const runner = new StepRunner(options);
+
+  // A signal cancels whatever statement is running; the failure it causes is turned into
+  // InterruptedError below.
+  const onAbort = () => {
+    void session.cancel();
+  };
+  signal?.addEventListener("abort", onAbort);
+  try {
+    if (single) {
+      await runner.runSingleTransaction(prepared, completed);
+    } else {
+      for (const [index, item] of prepared.entries()) {
+        if (signal?.aborted) throw interrupted(signal);
+        await runner.runStep(item, index, prepared.length);
+        completed.push(item.step);
+      }
+    }
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  return completed;
+}
+
+/** Loads every body before anything runs: a broken file stops the run before its first change. */
+async function prepareSteps(steps: readonly Step[], echo: boolean): Promise<PreparedStep[]> {
+  const bodies: RevisionBody[] = new Array(steps.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < steps.length) {
+      const i = next++;
+      bodies[i] = await loadRevisionBody((steps[i] as Step).revision);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, steps.length) }, worker));
+  const prepared: PreparedStep[] = [];
+  for (const [i, step] of steps.entries()) {
+    const file = step.revision;
+    const body = bodies[i] as RevisionBody;
+    const part = step.direction === "up" ? body.upgrade : body.downgrade;
+    if (part === null) {
+      throw new RevisionError("irreversible-revision", `revision ${file.id} (${file.relativePath}) has no downgrade${body.format === "sql" ? " section" : " function"}, so it cannot be reverted`, {
+        hint:
+          body.format === "sql"
+            ? `Add a \`-- athanor:downgrade\` section to ${file.relativePath}, or downgrade to a target above ${file.id}.`
+            : `Add \`async downgrade({ sql }) { ... }\` to ${file.relativePath}, or downgrade to a target above ${file.id}.`,
+        details: { revision: file.id, file: file.relativePath },
+      });
+    }
+    let statements: SqlStatement[] | null = null;
+    if (body.format === "sql" && (echo || !file.transactional)) {
+      const { splitStatements } = await import("../lint/parse.js");
+      statements = await splitStatements((part as SqlSection).sql, (part as SqlSection).line, { file: file.relativePath });
+    }
+    prepared.push({ step, file, body: part, statements });
+  }
+  return prepared;
+}
+
+/** Runs prepared steps; holds what every step shares. */
+class StepRunner {
+  private readonly tables: VersionTables;
+
+  constructor(private readonly options: ExecutePlanOptions) {
+    this.tables = versionTables(options.env.versionTable);
+  }
+
+  private get session(): Session {
+    return this.options.session;
+  }
+
+  /** One revision in its own transaction, or outside any for a non-transactional one. */
+  async runStep(item: PreparedStep, index: number, total: number): Promise<void> {
+    const started = performance.now();
+    this.emitStart(item, index, total);
+    let sentPrefix: string | undefined;
+    try {
+      if (!item.file.transactional) {
+        await this.runOutsideTransaction(item, started);
+      } else if (typeof item.body === "function") {
+        await this.runFunctionInTransaction(item, item.body, started);
+      } else {
+        this.emitStatements(item);
+        sentPrefix = "BEGIN;\n";
+        await this.session.exec(`${sentPrefix}${item.body.sql}\n;\n${this.bookkeeping(item, ROUND_TRIP_TIMING)}\nCOMMIT;`);
+      }
+    } catch (error) {
+      throw await this.fail(item, error, started, { single: false, sentPrefix });
+    }
+    this.emitEnd(item, started, "success");
+  }
+
+  /** The whole plan in one transaction: one BEGIN, every revision and its rows, one COMMIT. */
+  async runSingleTransaction(prepared: readonly PreparedStep[], completed: Step[]): Promise<void> {
+    const { signal } = this.options;
+    await this.session.exec("BEGIN");
+    let current: PreparedStep | null = null;
+    let started = performance.now();
+    const done: Step[] = [];
+    try {
+      for (const [index, item] of prepared.entries()) {
+        if (signal?.aborted) throw interrupted(signal);
+        current = item;
+        started = performance.now();
+        this.emitStart(item, index, prepared.length);
+        if (typeof item.body === "function") {
+          await this.callFunction(item, item.body);
+          await this.session.exec(this.bookkeeping(item, measuredTiming(performance.now() - started)));
+        } else {
+          this.emitStatements(item);
+          await this.session.exec(`${item.body.sql}\n;\n${this.bookkeeping(item, ROUND_TRIP_TIMING)}`);
+        }
+        this.emitEnd(item, started, "success");
+        done.push(item.step);
+      }
+      current = null;
+      if (signal?.aborted) throw interrupted(signal);
+      await this.session.exec("COMMIT");
+    } catch (error) {
+      // COMMIT itself may fail (a deferred constraint): blame the last revision.
+      const blamed = current ?? prepared[prepared.length - 1];
+      if (blamed === undefined) throw error;
+      throw await this.fail(blamed, error, started, { single: true, sentPrefix: typeof blamed.body === "function" ? undefined : "" });
+    }
+    completed.push(...done);
+  }
+
+  private async runFunctionInTransaction(item: PreparedStep, fn: MigrationFunction, started: number): Promise<void> {
+    await this.session.exec("BEGIN");
+    await this.callFunction(item, fn);
+    if (this.options.signal?.aborted) throw interrupted(this.options.signal);
+    await this.session.exec(`${this.bookkeeping(item, measuredTiming(performance.now() - started))}\nCOMMIT;`);
+  }
+
+  /**
+   * A non-transactional revision: its row says `started` before the first statement, and
+   * `applied` (or is deleted, going down) after the last. A failure in between leaves it
+   * `started`, which blocks later runs until `athanor resolve`.
+   */
+  private async runOutsideTransaction(item: PreparedStep, started: number): Promise<void> {
+    const { file, step } = item;
+    await this.session.exec(
+      step.direction === "up"
+        ? insertVersionRowSql(this.tables, this.options.identity, file.id, file.checksum, "started", ROUND_TRIP_TIMING)
+        : startVersionRowSql(this.tables, file.id),
+    );
+    if (typeof item.body === "function") {
+      await this.callFunction(item, item.body);
+    } else {
+      for (const statement of item.statements ?? []) {
+        if (this.options.signal?.aborted) throw interrupted(this.options.signal);
+        this.emitStatement(item, statement.text, statement.line);
+        try {
+          await this.session.exec(statement.text);
+        } catch (error) {
+          throw withStatement(error, statement);
+        }
+      }
+    }
+    const timing = measuredTiming(performance.now() - started);
+    const row = step.direction === "up" ? finishVersionRowSql(this.tables, this.options.identity, file.id, file.checksum, timing) : deleteVersionRowSql(this.tables, file.id);
+    await this.session.exec(`BEGIN;\n${row}\n${insertHistorySql(this.tables, this.options.identity, { direction: step.direction, revision: file.id, outcome: "success" }, timing)}\nCOMMIT;`);
+  }
+
+  /** Calls a TypeScript revision's function with `sql` bound to the session. */
+  private async callFunction(item: PreparedStep, fn: MigrationFunction): Promise<void> {
+    const context: MigrationContext = { sql: this.sqlFor(item), environment: this.options.env.name };
+    await fn(context);
+  }
+
+  /** The `sql` tag given to TypeScript revisions: bound parameters, on this session. */
+  private sqlFor(item: PreparedStep): MigrationSql {
+    const session = this.session;
+    const sql = (async (strings: TemplateStringsArray, ...values: unknown[]) => {
+      let text = strings[0] ?? "";
+      for (let i = 0; i < values.length; i++) text += `$${i + 1}${strings[i + 1] ?? ""}`;
+      this.emitStatement(item, text, null);
+      try {
+        const result = await session.query<Record<string, unknown>>(text, values);
+        return result.rows;
+      } catch (error) {
+        throw withStatement(error, { text, line: null });
+      }
+    }) as MigrationSql;
+    sql.unsafe = async (text: string) => {
+      this.emitStatement(item, text, null);
+      try {
+        await session.exec(text);
+      } catch (error) {
+        throw withStatement(error, { text, line: null });
+      }
+    };
+    return sql;
+  }
+
+  /** The version row and the history row of a step that succeeded. */
+  private bookkeeping(item: PreparedStep, timing: StepTiming): string {
+    const { file, step } = item;
+    const row =
+      step.direction === "up"
+        ? insertVersionRowSql(this.tables, this.options.identity, file.id, file.checksum, "applied", timing)
+        : deleteVersionRowSql(this.tables, file.id);
+    return `${row}\n${insertHistorySql(this.tables, this.options.identity, { direction: step.direction, revision: file.id, outcome: "success" }, timing)}`;
+  }
+
+  /**
+   * Turns a failure into the error to throw: rolls back, names the statement and its
+   * line, records a failed history row, emits revision-end.
+   */
+  private async fail(item: PreparedStep, error: unknown, started: number, how: FailureContext): Promise<AthanorError> {
+    const { signal } = this.options;
+    // Outside a transaction ROLLBACK only warns; inside one it ends it.
+    await this.session.exec("ROLLBACK").catch(() => {});
+    let failure: AthanorError;
+    if (signal?.aborted) {
+      failure = interrupted(signal);
+      if (!item.file.transactional) {
+        failure = new InterruptedError(failure instanceof InterruptedError ? failure.signal : "SIGINT", {
+          hint: `Revision ${item.file.id} is non-transactional and was interrupted: it stays recorded as started. Check the database, then run \`athanor resolve ${item.file.id} --applied\` or \`--rolled-back\`.`,
+        });
+      }
+    } else if (isAthanorError(error) && !(error instanceof DatabaseError)) {
+      failure = error;
+    } else {
+      failure = await this.describeFailure(item, error, how);
+    }
+    const durationMs = performance.now() - started;
+    const message = scrubSecrets(failure.message, this.options.env.secrets);
+    await this.session
+      .exec(insertHistorySql(this.tables, this.options.identity, { direction: item.step.direction, revision: item.file.id, outcome: "failed", error: message }, measuredTiming(durationMs)))
+      .catch(() => {});
+    this.emitEnd(item, started, signal?.aborted ? "interrupted" : "failed", failure);
+    return failure;
+  }
+
+  /** A DatabaseError that names the revision, its file, the statement and its line. */
+  private async describeFailure(item: PreparedStep, error: unknown, how: FailureContext): Promise<DatabaseError> {
+    const { file, step } = item;
+    const secrets = this.options.env.secrets;
+    const located = locatedOf(error);
+    const dbError = isAthanorError(located.error) ? located.error : null;
+    const serverMessage = scrubSecrets(
+      dbError?.message ?? (located.error instanceof Error ? located.error.message : String(located.error)),
+      secrets,
+    );
+    const sqlstate = typeof dbError?.details["sqlstate"] === "string" ? dbError.details["sqlstate"] : undefined;
+    let statement: { text: string; line: number | null } | null = located.statement;
+    if (statement === null && typeof item.body !== "function") {
+      statement = await this.findFailingStatement(item, item.body, dbError, sqlstate, how);
+    }
+    const where = statement?.line != null ? `${file.relativePath}:${statement.line}` : file.relativePath;
+    const verb = step.direction === "up" ? "upgrade" : "downgrade";
+    const lines = [`revision ${file.id} (${file.message || "no message"}) failed to ${verb} at ${where}: ${serverMessage}`];
+    if (statement !== null) lines.push(`  statement: ${abbreviate(statement.text)}`);
+    const serverHint = dbError?.hint;
+    const stateHint = !file.transactional
+      ? `Revision ${file.id} is non-transactional: the statements before the failing one stay done and it is recorded as started. Fix the database and the file, then run \`athanor resolve ${file.id} --applied\` or \`--rolled-back\`.`
+      : how.single
+        ? "The whole plan ran in one transaction and was rolled back: nothing was applied."
+        : `Revision ${file.id} was rolled back; the revisions before it stay applied. Fix ${where} and run \`athanor ${verb}\` again.`;
+    return new DatabaseError("migration-failed", lines.join("\n"), {
+      hint: serverHint ? `${scrubSecrets(serverHint, secrets)} ${stateHint}` : stateHint,
+      details: {
+        revision: file.id,
+        file: file.relativePath,
+        direction: step.direction,
+        line: statement?.line ?? null,
+        statement: statement === null ? null : scrubSecrets(statement.text, secrets),
+        ...(sqlstate === undefined ? {} : { sqlstate }),
+        ...(dbError?.details["detail"] !== undefined ? { detail: dbError.details["detail"] } : {}),
+      },
+    });
+  }
+
+  /**
+   * Which statement of an SQL section failed: from the server's error position when it
+   * gives one, else by running the statements one by one in a transaction that is rolled
+   * back (not for timeouts, cancellations, lost connections or a single-transaction plan).
+   */
+  private async findFailingStatement(
+    item: PreparedStep,
+    section: SqlSection,
+    dbError: AthanorError | null,
+    sqlstate: string | undefined,
+    how: FailureContext,
+  ): Promise<{ text: string; line: number | null } | null> {
+    let statements: readonly SqlStatement[] | null = item.statements;
+    const split = async (): Promise<readonly SqlStatement[] | null> => {
+      if (statements !== null) return statements;
+      try {
+        const { splitStatements } = await import("../lint/parse.js");
+        statements = await splitStatements(section.sql, section.line, { file: item.file.relativePath });
+      } catch (error) {
+        if (error instanceof RevisionError && "line" in error && typeof error.line === "number") {
+          const text = section.sql.split("\n")[error.line - section.line] ?? "";
+          statements = [{ text: text.trim(), line: error.line, endLine: error.line, kind: "unknown", ast: {} } as SqlStatement];
+        } else {
+          statements = null;
+        }
+      }
+      return statements;
+    };
+    const position = dbError?.details["position"];
+    if (typeof position === "number" && Number.isFinite(position) && how.sentPrefix !== undefined) {
+      const line = lineAtPosition(section, position - 1 - codePoints(how.sentPrefix));
+      if (line !== null) {
+        const all = await split();
+        const hit = all?.find((s) => s.line <= line && line <= s.endLine) ?? all?.filter((s) => s.line <= line).pop();
+        return { text: hit?.text ?? section.sql.split("\n")[line - section.line]?.trim() ?? "", line: hit?.line ?? line };
+      }
+    }
+    if (how.single || (sqlstate !== undefined && FAILED_SQLSTATE_NO_RERUN.test(sqlstate))) return null;
+    const all = await split();
+    if (all === null || all.length === 0) return null;
+    if (all.length === 1) return { text: (all[0] as SqlStatement).text, line: (all[0] as SqlStatement).line };
+    // Run them again, one round trip each, inside a transaction that is always rolled back.
+    let culprit: SqlStatement | null = null;
+    try {
+      await this.session.exec("BEGIN");
+      for (const statement of all) {
+        if (this.options.signal?.aborted) break;
+        try {
+          await this.session.exec(statement.text);
+        } catch {
+          culprit = statement;
+          break;
+        }
+      }
+    } catch {
+      culprit = null;
+    } finally {
+      await this.session.exec("ROLLBACK").catch(() => {});
+    }
+    return culprit === null ? null : { text: culprit.text, line: culprit.line };
+  }
+
+  private emitStart(item: PreparedStep, index: number, total: number): void {
+    this.options.emit({
+      type: "revision-start",
+      revision: item.file.id,
+      message: item.file.message,
+      file: item.file.relativePath,
+      direction: item.step.direction,
+      transactional: item.file.transactional,
+      index: index + 1,
+      total,
+    });
+  }
+
+  private emitEnd(item: PreparedStep, started: number, outcome: "success" | "failed" | "interrupted", error?: unknown): void {
+    this.options.emit({
+      type: "revision-end",
+      revision: item.file.id,
+      message: item.file.message,
+      file: item.file.relativePath,
+      direction: item.step.direction,
+      durationMs: Math.round(performance.now() - started),
+      outcome,
+      ...(error === undefined ? {} : { error: toEventError(error) }),
+    });
+  }
+
+  private emitStatements(item: PreparedStep): void {
+    if (!this.options.env.echo) return;
+    for (const statement of item.statements ?? []) this.emitStatement(item, statement.text, statement.line);
+  }
+
+  private emitStatement(item: PreparedStep, sql: string, line: number | null): void {
+    if (!this.options.env.echo) return;
+    this.options.emit({ type: "statement", revision: item.file.id, file: item.file.relativePath, line, sql });
+  }
+}
+
+/** How a failed revision ran: in a single-transaction plan or not, and what preceded its SQL in the text sent. */
+interface FailureContext {
+  readonly single: boolean;
+  /** Text sent before the section's SQL, in the same query string (position mapping); undefined when not sent that way. */
+  readonly sentPrefix: string | undefined;
+}
+
+/** A driver error together with the statement that raised it (when the executor knows). */
+class StatementFailure extends Error {
+  constructor(
+    readonly error: unknown,
+    readonly statement: { text: string; line: number | null },
+  ) {
+    super(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function withStatement(error: unknown, statement: { text: string; line: number | null }): unknown {
+  if (error instanceof StatementFailure) return error;
+  if (isAthanorError(error) && !(error instanceof DatabaseError)) return error;
+  return new StatementFailure(error, statement);
+}
+
+function locatedOf(error: unknown): { error: unknown; statement: { text: string; line: number | null } | null } {
+  return error instanceof StatementFailure ? { error: error.error, statement: error.statement } : { error, statement: null };
+}
+
+function codePoints(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/** File line of a 0-based code-point offset into a section, or null when outside it. */
+function lineAtPosition(section: SqlSection, offset: number): number | null {
+  if (offset < 0) return null;
+  let index = 0;
+  let line = section.line;
+  for (const ch of section.sql) {
+    if (index === offset) return line;
+    if (ch === "\n") line++;
+    index++;
+  }
+  return index === offset ? line : null;
+}
+
+/** A statement shortened for a one-line message. */
+function abbreviate(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > 200 ? `${flat.slice(0, 197)}...` : flat;
+}
