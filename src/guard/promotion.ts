@@ -1,0 +1,132 @@
+/**
+ * Promotion gates (DESIGN.md §3 `promoteFrom`): an environment promoted from another
+ * (production from testing) refuses to apply a revision that the source environment has
+ * not applied successfully. A pure core ({@link evaluatePromotionGate}) decides from the
+ * plan and the source's applied revisions; a thin shell ({@link evaluatePromotion}) reads
+ * the source's version table.
+ *
+ * What counts: a row of the source's version table in state `applied` (a committed
+ * revision, or a non-transactional one that finished). A revision that was applied in
+ * the source and later downgraded there no longer counts. Only `up` steps are gated:
+ * reverting and `stamp` stay possible, as they are how a broken state is repaired.
+ */
+import type { ResolvedEnvironment } from "../config/types.js";
+import { openSession } from "../dialects/open.js";
+import type { Session } from "../dialects/types.js";
+import { isAthanorError, RefusedError } from "../errors.js";
+import type { Plan } from "../plan/types.js";
+import { readAppliedState } from "../run/version-table.js";
+
+/** A revision as the gate reports it. */
+export interface PromotionRevision {
+  readonly revision: string;
+  readonly message: string;
+  /** Path relative to the migrations directory. */
+  readonly file: string;
+}
+
+/** What the gate says about a plan. */
+export interface PromotionEvaluation {
+  /** The gated environment. */
+  readonly environment: string;
+  /** Its `promoteFrom`, or null when it has no gate. */
+  readonly source: string | null;
+  /** True when the plan may run (no gate, nothing to apply, or every revision passed the source). */
+  readonly allowed: boolean;
+  /** The revisions the plan would apply, in order. */
+  readonly next: readonly PromotionRevision[];
+  /** Of `next`, those the source has not applied successfully. */
+  readonly blocked: readonly PromotionRevision[];
+  /** Why the source's state could not be read (the gate then refuses), or null. */
+  readonly sourceError: string | null;
+}
+
+/** The source's state, as the pure core receives it. */
+export type SourceState = { readonly applied: ReadonlySet<string> } | { readonly error: string };
+
+function describe(plan: Pick<Plan, "steps">): PromotionRevision[] {
+  return plan.steps.filter((step) => step.direction === "up").map((step) => ({ revision: step.revision.id, message: step.revision.message, file: step.revision.relativePath }));
+}
+
+/**
+ * Decides the gate from the plan and the source's applied revisions. Pure.
+ * @example
+ * evaluatePromotionGate({ name: "production", promoteFrom: "testing" }, plan, { applied: new Set(["3f2a9c1d0b7e"]) }).allowed
+ */
+export function evaluatePromotionGate(env: Pick<ResolvedEnvironment, "name" | "promoteFrom">, plan: Pick<Plan, "steps">, source: SourceState | null): PromotionEvaluation {
+  const next = describe(plan);
+  if (env.promoteFrom === null || next.length === 0) {
+    return { environment: env.name, source: env.promoteFrom, allowed: true, next, blocked: [], sourceError: null };
+  }
+  if (source === null || "error" in source) {
+    const sourceError = source === null ? `the state of "${env.promoteFrom}" was not read` : source.error;
+    return { environment: env.name, source: env.promoteFrom, allowed: false, next, blocked: next, sourceError };
+  }
+  const blocked = next.filter((revision) => !source.applied.has(revision.revision));
+  return { environment: env.name, source: env.promoteFrom, allowed: blocked.length === 0, next, blocked, sourceError: null };
+}
+
+/** How the shell reaches the source environment. */
+export interface PromotionOptions {
+  /** Resolves an environment by name (the CLI's `ctx.environment(name)`). */
+  readonly resolveEnvironment: (name: string) => Promise<ResolvedEnvironment>;
+  /** Opens a session on the source (defaults to `openSession`); tests and `status` may share one. */
+  readonly openSourceSession?: ((env: ResolvedEnvironment) => Promise<Session>) | undefined;
+}
+
+/** Reads the revisions the source environment applied successfully. */
+export async function readSourceState(sourceName: string, options: PromotionOptions): Promise<SourceState> {
+  let source: ResolvedEnvironment;
+  try {
+    source = await options.resolveEnvironment(sourceName);
+  } catch (error) {
+    return { error: `environment "${sourceName}" cannot be resolved: ${isAthanorError(error) ? error.message : String(error)}` };
+  }
+  let session: Session | undefined;
+  try {
+    session = options.openSourceSession
+      ? await options.openSourceSession(source)
+      : await openSession(source.target, { secrets: source.secrets, applicationName: "athanor promotion gate", connectTimeoutMs: 10_000 });
+    const state = await readAppliedState(session, source.versionTable);
+    if (state === null) return { applied: new Set() };
+    return { applied: new Set(state.rows.filter((row) => row.state === "applied").map((row) => row.revision)) };
+  } catch (error) {
+    return { error: `the database of "${sourceName}" (${source.redactedUrl}) cannot be read: ${isAthanorError(error) ? error.message : String(error)}` };
+  } finally {
+    await session?.close().catch(() => {});
+  }
+}
+
+/**
+ * Evaluates the promotion gate of `env` for `plan`, reading the source environment's
+ * version table. Never throws for an unreachable source: the evaluation then says so
+ * and does not allow the plan. `status` uses it to show what would run next.
+ * @example
+ * const gate = await evaluatePromotion(production, plan, { resolveEnvironment: (name) => ctx.environment(name) });
+ * if (!gate.allowed) console.log(gate.blocked.map((r) => r.revision));
+ */
+export async function evaluatePromotion(env: ResolvedEnvironment, plan: Pick<Plan, "steps">, options: PromotionOptions): Promise<PromotionEvaluation> {
+  if (env.promoteFrom === null || !plan.steps.some((step) => step.direction === "up")) return evaluatePromotionGate(env, plan, null);
+  return evaluatePromotionGate(env, plan, await readSourceState(env.promoteFrom, options));
+}
+
+/** Throws the refusal (exit 3) of an evaluation that does not allow the plan. Pure. */
+export function assertPromotionAllowed(evaluation: PromotionEvaluation): void {
+  if (evaluation.allowed || evaluation.source === null) return;
+  const source = evaluation.source;
+  if (evaluation.sourceError !== null) {
+    throw new RefusedError("promotion-unverified", `environment "${evaluation.environment}" is promoted from "${source}", and the gate cannot check it: ${evaluation.sourceError}; nothing was changed`, {
+      hint: `Make "${source}" reachable from here (athanor --env ${source} check), then run again.`,
+      details: { environment: evaluation.environment, source, revisions: evaluation.next.map((r) => r.revision) },
+    });
+  }
+  const list = evaluation.blocked.map((r) => `${r.revision} (${r.message || r.file})`).join(", ");
+  throw new RefusedError(
+    "promotion-gate",
+    `environment "${evaluation.environment}" is promoted from "${source}", which has not applied ${evaluation.blocked.length === 1 ? "this revision" : `these ${evaluation.blocked.length} revisions`}: ${list}; nothing was changed`,
+    {
+      hint: `Apply them to "${source}" first (athanor --env ${source} upgrade ${evaluation.blocked[evaluation.blocked.length - 1]?.revision ?? "head"}), or upgrade "${evaluation.environment}" only up to what "${source}" has (athanor --env ${source} current).`,
+      details: { environment: evaluation.environment, source, blocked: evaluation.blocked.map((r) => r.revision) },
+    },
+  );
+}
