@@ -47,8 +47,10 @@ describe("splitStatements", () => {
     ]);
   });
 
-  it("keeps comments inside a statement", async () => {
+  it("keeps comments inside a statement, and gives the text without them too", async () => {
     expect(await split("SELECT 1, -- one\n 2;")).toEqual([{ text: "SELECT 1, -- one\n 2", line: 1, endLine: 2, kind: "SelectStmt" }]);
+    const [statement] = await splitStatements("/* a */ SELECT 1, -- one\n /* two */ 2 /* x */, '-- not a comment' -- z\n;");
+    expect(statement?.uncommented).toBe("SELECT 1,  \n   2  , '-- not a comment'");
   });
 
   it("counts lines from startLine", async () => {

@@ -13,6 +13,8 @@ export interface SqlStatement {
    * comments and blank lines around it (comments inside it are kept). Runs as is.
    */
   readonly text: string;
+  /** `text` with each comment in it replaced by a space (for one-line excerpts). */
+  readonly uncommented: string;
   /** 1-based line of the statement's first token in the file (counting from `startLine`). */
   readonly line: number;
   /** 1-based line of the statement's last token in the file. */
@@ -119,7 +121,9 @@ export async function splitStatements(sql: string, startLine = 1, options: Split
   if (raws.length === 0) return [];
 
   const bytes = new TextEncoder().encode(sql);
-  const tokens = readTokens(parser.scanSync(sql));
+  const scanned = readTokens(parser.scanSync(sql));
+  const tokens = scanned.filter((token) => !token.comment);
+  const comments = scanned.filter((token) => token.comment);
   const lines = new LineIndex(bytes);
   const decoder = new TextDecoder();
   const statements: SqlStatement[] = [];
@@ -140,8 +144,17 @@ export async function splitStatements(sql: string, startLine = 1, options: Split
     const firstToken = tokens[first];
     const lastToken = tokens[last];
     if (firstToken === undefined || lastToken === undefined || last < first) continue;
+    const inside = comments.filter((c) => c.start > firstToken.start && c.end < lastToken.end);
+    let uncommented = "";
+    let from = firstToken.start;
+    for (const comment of inside) {
+      uncommented += `${decoder.decode(bytes.subarray(from, comment.start))} `;
+      from = comment.end;
+    }
+    uncommented += decoder.decode(bytes.subarray(from, lastToken.end));
     statements.push({
       text: decoder.decode(bytes.subarray(firstToken.start, lastToken.end)),
+      uncommented,
       line: startLine + lines.lineOf(firstToken.start),
       endLine: startLine + lines.lineOf(lastToken.end - 1),
       kind: raw.kind,
@@ -209,17 +222,18 @@ interface Token {
   readonly start: number;
   readonly end: number;
   readonly semicolon: boolean;
+  readonly comment: boolean;
 }
 
-/** The scanner's tokens without comments, in order. */
+/** The scanner's tokens, comments included, in order. */
 function readTokens(scan: unknown): Token[] {
   const tokens: Token[] = [];
   if (!isNode(scan) || !Array.isArray(scan["tokens"])) return tokens;
   for (const token of scan["tokens"]) {
     if (!isNode(token)) continue;
     const name = token["tokenName"];
-    if (name === "SQL_COMMENT" || name === "C_COMMENT") continue;
     tokens.push({
+      comment: name === "SQL_COMMENT" || name === "C_COMMENT",
       start: numberOr(token["start"], 0),
       end: numberOr(token["end"], 0),
       semicolon: token["text"] === ";",
@@ -269,7 +283,7 @@ function toSyntaxError(error: unknown, sql: string, startLine: number, file: str
 /** Code-point position of the first token (past leading comments), or 0. */
 function firstTokenPosition(sql: string, parser: PgParser): number {
   try {
-    const first = readTokens(parser.scanSync(sql))[0];
+    const first = readTokens(parser.scanSync(sql)).find((token) => !token.comment);
     if (first === undefined) return 0;
     const prefix = new TextDecoder().decode(new TextEncoder().encode(sql).subarray(0, first.start));
     return [...prefix].length;

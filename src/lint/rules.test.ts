@@ -172,6 +172,11 @@ describe("checkStatements", () => {
     expect(finding?.safe).toBe(RULES["alter-column-type"].safe);
   });
 
+  it("leaves comments out of the excerpt", async () => {
+    const [finding] = checkStatements(await splitStatements("TRUNCATE -- all of it\n  sessions /* yes */;"));
+    expect(finding?.statement).toBe("TRUNCATE sessions");
+  });
+
   it("cuts long statements to a one-line excerpt", async () => {
     const sql = `DELETE FROM t\n  USING ${Array.from({ length: 30 }, (_, i) => `u${i}`).join(", ")}`;
     const [finding] = checkStatements(await splitStatements(sql));

@@ -59,7 +59,7 @@ export class Script {
 
   /** Records a finding on `statement`, with the rule's severity unless told otherwise. */
   report(statement: SqlStatement, rule: RuleId, message: string, severity: Severity = RULES[rule].severity): void {
-    this.findings.push({ rule, severity, line: statement.line, statement: excerpt(statement.text), message, safe: RULES[rule].safe });
+    this.findings.push({ rule, severity, line: statement.line, statement: excerpt(statement.uncommented), message, safe: RULES[rule].safe });
   }
 
   tableCreated(table: RelationName): void {
