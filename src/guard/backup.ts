@@ -58,9 +58,9 @@ export interface BackupOptions {
   /** The first revision of the plan, or `stamp`. Part of the file name. */
   readonly label: string;
   /** Clock, injectable for tests. */
-  readonly now?: Date;
+  readonly now?: Date | undefined;
   /** Environment the child processes inherit (PATH finds pg_dump); defaults to process.env. */
-  readonly processEnv?: Readonly<Record<string, string | undefined>>;
+  readonly processEnv?: Readonly<Record<string, string | undefined>> | undefined;
   /** Aborts the dump (SIGINT/SIGTERM): the child is killed and the partial file removed. */
   readonly signal?: AbortSignal | undefined;
   /** Called with the child's pid once pg_dump runs (tests sample its command line). */

@@ -101,14 +101,14 @@ export function decideConfirmation(isProtected: boolean, request: Pick<Confirmat
 }
 
 /**
- * Shows the plan and obtains the confirmation of a protected run, or throws a
- * RefusedError (exit 3). Call it before the backup and the first change.
+ * Obtains the confirmation of a protected run, or throws a RefusedError (exit 3). The
+ * caller shows the plan first (`ui.showPlan`); call it before the backup and the first change.
  * @example
+ * ui.showPlan(request);
  * await confirmProtectedRun(env.protected, request, { yes: false, interactive: true, ci: false }, ui);
  */
 export async function confirmProtectedRun(isProtected: boolean, request: ConfirmationRequest, policy: ConfirmationPolicy, ui: ConfirmationUI | undefined): Promise<ConfirmationResult> {
   const decision = decideConfirmation(isProtected, request, policy);
-  if (isProtected && request.steps.length > 0) ui?.showPlan(request);
   if (decision.action === "proceed") return decision.by;
   if (decision.action === "refuse") throw decision.error;
   if (ui === undefined) {

@@ -4,5 +4,7 @@ import { registerInit } from "./init.js";
 import { registerEnv } from "./env.js";
 import { registerCheck } from "./check.js";
 import { registerShellInit } from "./shell-init.js";
+import { registerLint } from "./lint.js";
+import { registerBackups } from "./backups.js";
 
-export const commandModules: CommandModule[] = [registerInit, registerEnv, registerCheck, registerShellInit];
+export const commandModules: CommandModule[] = [registerInit, registerEnv, registerCheck, registerShellInit, registerLint, registerBackups];

@@ -1,0 +1,65 @@
+/**
+ * The confirmation of a protected run, on the terminal: the plan rendered on stderr (so
+ * `--json` output on stdout stays one document), then a prompt asking for the
+ * environment's name (@clack/prompts). The guard decides when to ask; this module only
+ * shows and asks. It is never called without a terminal: on a closed or piped stdin
+ * clack would never resolve.
+ */
+import type { Writable } from "node:stream";
+import type { ConfirmationRequest, ConfirmationUI } from "../guard/confirm.js";
+import type { CommandContext } from "./runtime.js";
+
+const VERB = { up: "apply ", down: "revert", stamp: "stamp " } as const;
+
+/** The plan of a protected run as lines of text (colours from the context). */
+export function renderConfirmationPlan(ctx: CommandContext, request: ConfirmationRequest): string[] {
+  const c = ctx.colors;
+  const lines: string[] = [];
+  const count = request.steps.length;
+  lines.push(`${c.bold(c.red("protected environment"))} ${c.bold(request.environment)}  ${c.dim(request.url)}`);
+  lines.push(`${request.command} to ${request.target}: ${count} revision${count === 1 ? "" : "s"} (current: ${request.current.length === 0 ? "none" : request.current.join(", ")})`);
+  for (const step of request.steps) {
+    lines.push(`  ${step.direction === "down" ? c.yellow(VERB.down) : VERB[step.direction]} ${c.bold(step.revision)}  ${step.file}${step.message ? `  ${c.dim(step.message)}` : ""}`);
+    for (const finding of step.findings) {
+      const level = finding.severity === "danger" ? c.red("danger ") : c.yellow("warning");
+      lines.push(`           ${level} ${finding.rule} (line ${finding.line})${finding.statement ? `: ${finding.statement}` : ""}`);
+      lines.push(`                   ${c.dim(finding.message)}`);
+      lines.push(`                   ${c.dim(`safe: ${finding.safe}`)}`);
+    }
+    if (step.notLinted) lines.push(`           ${c.dim("not linted (TypeScript revision)")}`);
+  }
+  if (request.allowedDangerous > 0) lines.push(c.yellow(`${request.allowedDangerous} dangerous change${request.allowedDangerous === 1 ? "" : "s"} allowed by --allow-dangerous`));
+  lines.push("dir" in request.backup ? `backup: pg_dump to ${request.backup.dir} before the first change` : `backup: none (${request.backup.skipped})`);
+  return lines;
+}
+
+function asWritable(stream: CommandContext["io"]["stderr"]): Writable | undefined {
+  return typeof (stream as Partial<Writable>).on === "function" && typeof (stream as Partial<Writable>).once === "function" ? (stream as Writable) : undefined;
+}
+
+/**
+ * The terminal side of the confirmation: shows the plan on stderr and asks for the
+ * environment's name with @clack/prompts (loaded only when a prompt is needed).
+ */
+export function terminalConfirmation(ctx: CommandContext): ConfirmationUI {
+  return {
+    showPlan(request) {
+      if (ctx.globals.quiet && ctx.globals.yes) return;
+      ctx.err(renderConfirmationPlan(ctx, request).join("\n"));
+    },
+    async askEnvironmentName(request) {
+      // Never prompt without a terminal: clack on a closed stdin never resolves.
+      if (!ctx.interactive) return null;
+      const { text, isCancel } = await import("@clack/prompts");
+      const output = asWritable(ctx.io.stderr);
+      const answer = await text({
+        message: `Type the environment's name ("${request.environment}") to ${request.command} it, anything else cancels`,
+        input: ctx.io.stdin,
+        ...(output ? { output } : {}),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+      if (isCancel(answer) || typeof answer !== "string") return null;
+      return answer;
+    },
+  };
+}
