@@ -121,13 +121,14 @@ export async function splitStatements(sql: string, startLine = 1, options: Split
   if (raws.length === 0) return [];
 
   const bytes = new TextEncoder().encode(sql);
-  const scanned = readTokens(parser.scanSync(sql));
+  const scanned = scanTokens(sql, parser);
   const tokens = scanned.filter((token) => !token.comment);
   const comments = scanned.filter((token) => token.comment);
   const lines = new LineIndex(bytes);
   const decoder = new TextDecoder();
   const statements: SqlStatement[] = [];
   let t = 0;
+  let c = 0;
   for (const raw of raws) {
     // stmt_location and stmt_len are byte offsets into the UTF-8 text; a length of 0
     // (omitted in the JSON) means "to the end of the input" for the last statement.
@@ -143,20 +144,25 @@ export async function splitStatements(sql: string, startLine = 1, options: Split
     while (last >= first && tokens[last]?.semicolon === true) last--;
     const firstToken = tokens[first];
     const lastToken = tokens[last];
-    if (firstToken === undefined || lastToken === undefined || last < first) continue;
-    const inside = comments.filter((c) => c.start > firstToken.start && c.end < lastToken.end);
+    // Never drop a statement: without tokens (the scanner failed), fall back to the
+    // parser's range with the white space around it trimmed.
+    const [start, end] =
+      firstToken !== undefined && lastToken !== undefined && last >= first
+        ? [firstToken.start, lastToken.end]
+        : trimRange(bytes, raw.location, rangeEnd);
     let uncommented = "";
-    let from = firstToken.start;
-    for (const comment of inside) {
+    let from = start;
+    while (c < comments.length && (comments[c]?.start ?? 0) < start) c++;
+    for (let comment = comments[c]; comment !== undefined && comment.end <= end; comment = comments[++c]) {
       uncommented += `${decoder.decode(bytes.subarray(from, comment.start))} `;
       from = comment.end;
     }
-    uncommented += decoder.decode(bytes.subarray(from, lastToken.end));
+    uncommented += decoder.decode(bytes.subarray(from, end));
     statements.push({
-      text: decoder.decode(bytes.subarray(firstToken.start, lastToken.end)),
+      text: decoder.decode(bytes.subarray(start, end)),
       uncommented,
-      line: startLine + lines.lineOf(firstToken.start),
-      endLine: startLine + lines.lineOf(lastToken.end - 1),
+      line: startLine + lines.lineOf(start),
+      endLine: startLine + lines.lineOf(Math.max(start, end - 1)),
       kind: raw.kind,
       ast: raw.ast,
     });
@@ -242,6 +248,22 @@ function readTokens(scan: unknown): Token[] {
   return tokens;
 }
 
+function scanTokens(sql: string, parser: PgParser): Token[] {
+  try {
+    return readTokens(parser.scanSync(sql));
+  } catch {
+    return [];
+  }
+}
+
+/** [start, end) without ASCII white space at either end. */
+function trimRange(bytes: Uint8Array, start: number, end: number): [number, number] {
+  const space = (b: number | undefined): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d || b === 0x0c;
+  while (start < end && space(bytes[start])) start++;
+  while (end > start && space(bytes[end - 1])) end--;
+  return [start, end];
+}
+
 function numberOr(value: unknown, fallback: number): number {
   return typeof value === "number" && Number.isFinite(value) ? value : fallback;
 }
@@ -282,14 +304,10 @@ function toSyntaxError(error: unknown, sql: string, startLine: number, file: str
 
 /** Code-point position of the first token (past leading comments), or 0. */
 function firstTokenPosition(sql: string, parser: PgParser): number {
-  try {
-    const first = readTokens(parser.scanSync(sql)).find((token) => !token.comment);
-    if (first === undefined) return 0;
-    const prefix = new TextDecoder().decode(new TextEncoder().encode(sql).subarray(0, first.start));
-    return [...prefix].length;
-  } catch {
-    return 0;
-  }
+  const first = scanTokens(sql, parser).find((token) => !token.comment);
+  if (first === undefined) return 0;
+  const prefix = new TextDecoder().decode(new TextEncoder().encode(sql).subarray(0, first.start));
+  return [...prefix].length;
 }
 
 /** 0-based line and 1-based column (in characters) of a code-point position. */
