@@ -34,24 +34,24 @@ function dependsSpelling(file: RevisionFile): string {
   return file.format === "sql" ? "`-- athanor:depends-on`" : "`dependsOn`";
 }
 
-/** A binary min-heap of node indexes ordered by revision id, for a deterministic topological order. */
-class IdHeap {
+/** A binary min-heap of node indexes ordered by a string key, for a deterministic topological order. */
+class KeyHeap {
   private readonly items: Int32Array;
   size = 0;
 
-  constructor(private readonly ids: readonly string[]) {
-    this.items = new Int32Array(ids.length);
+  constructor(private readonly keys: readonly string[]) {
+    this.items = new Int32Array(keys.length);
   }
 
   push(node: number): void {
-    const { items, ids } = this;
+    const { items, keys } = this;
     let i = this.size;
     this.size += 1;
-    const id = ids[node] as string;
+    const key = keys[node] as string;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const above = items[parent] as number;
-      if ((ids[above] as string) <= id) break;
+      if ((keys[above] as string) <= key) break;
       items[i] = above;
       i = parent;
     }
@@ -59,19 +59,19 @@ class IdHeap {
   }
 
   pop(): number {
-    const { items, ids } = this;
+    const { items, keys } = this;
     const top = items[0] as number;
     this.size -= 1;
     const size = this.size;
     if (size === 0) return top;
     const last = items[size] as number;
-    const id = ids[last] as string;
+    const key = keys[last] as string;
     let i = 0;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= size) break;
-      if (child + 1 < size && (ids[items[child + 1] as number] as string) < (ids[items[child] as number] as string)) child += 1;
-      if (id <= (ids[items[child] as number] as string)) break;
+      if (child + 1 < size && (keys[items[child + 1] as number] as string) < (keys[items[child] as number] as string)) child += 1;
+      if (key <= (keys[items[child] as number] as string)) break;
       items[i] = items[child] as number;
       i = child;
     }
@@ -252,7 +252,7 @@ export class RevisionGraph {
     return Array.from(this.topo, (i) => this.files[i] as RevisionFile);
   }
 
-  /** Every revision id, parents (and dependencies) before children, ties broken by id. */
+  /** Every revision id, parents (and dependencies) before children, ties broken by file name, then id. */
   topologicalOrder(): string[] {
     return Array.from(this.topo, (i) => this.idOf(i));
   }
@@ -455,13 +455,15 @@ function missingDependency(file: RevisionFile, dependency: string, labels: Reado
   });
 }
 
-/** Kahn's algorithm with an id-ordered heap; throws `revision-cycle` naming the files on a cycle. */
+/** Kahn's algorithm with a heap ordered by file name; throws `revision-cycle` naming the files on a cycle. */
 function topologicalSort(files: readonly RevisionFile[], parents: Adjacency, children: Adjacency, dependencies: Adjacency, dependents: Adjacency): Int32Array {
   const n = files.length;
   const ids = files.map((file) => file.id);
+  // Ties are broken by file name (so `001_x.sql` comes before `002_y.sql`), then by id.
+  const keys = files.map((file) => `${file.relativePath}\u0000${file.id}`);
   const inDegree = new Int32Array(n);
   for (let i = 0; i < n; i += 1) inDegree[i] = degree(parents, i) + degree(dependencies, i);
-  const heap = new IdHeap(ids);
+  const heap = new KeyHeap(keys);
   for (let i = 0; i < n; i += 1) if (inDegree[i] === 0) heap.push(i);
   const order = new Int32Array(n);
   let count = 0;
