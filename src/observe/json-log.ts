@@ -1,0 +1,47 @@
+/**
+ * JSON-lines logs (`--log-format json`, DESIGN.md §7): every event becomes one line
+ * written through pino, with the stable field set of {@link LogRecordFormatter}. pino is
+ * loaded lazily, on the first call of {@link createJsonLogSink}: a text run never
+ * imports it. The destination is a plain function, so the CLI passes its own stderr
+ * writer, which scrubs every known secret from each line before it leaves the process.
+ */
+import type { EventSink, MigrationEvent } from "../run/events.js";
+import type { LogLevel } from "../config/types.js";
+import { LOG_LEVEL_RANK, LogRecordFormatter } from "./log-record.js";
+
+/** Options of {@link createJsonLogSink}. */
+export interface JsonLogOptions {
+  /** Receives each line (with its trailing newline). Must not throw. */
+  readonly write: (line: string) => void;
+  /** Lowest level written (the environment's `logLevel`; default `info`). `echo` statements are always written. */
+  readonly level?: LogLevel | undefined;
+  /** athanor's version, written as `toolVersion` on every line. */
+  readonly toolVersion: string;
+}
+
+/**
+ * Builds a sink that writes one JSON line per event through pino.
+ * @example
+ * const sink = await createJsonLogSink({ write: (line) => process.stderr.write(line), toolVersion: VERSION });
+ * await upgrade(env, { target: "head", events: sink });
+ */
+export async function createJsonLogSink(options: JsonLogOptions): Promise<EventSink> {
+  const { pino } = await import("pino");
+  const threshold = LOG_LEVEL_RANK[options.level ?? "info"];
+  const logger = pino(
+    {
+      // Every event carries its own time; pino's would be a second, later one.
+      timestamp: false,
+      level: "trace",
+      formatters: { level: (label: string) => ({ level: label }) },
+    },
+    { write: (line: string) => options.write(line) },
+  );
+  const formatter = new LogRecordFormatter(options.toolVersion);
+  return (event: MigrationEvent) => {
+    const record = formatter.format(event);
+    // `echo: true` asked for statements explicitly: they pass whatever the level.
+    if (event.type !== "statement" && LOG_LEVEL_RANK[record.level] < threshold) return;
+    logger[record.level](record.fields, record.msg);
+  };
+}

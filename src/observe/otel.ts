@@ -1,0 +1,197 @@
+/**
+ * OpenTelemetry (DESIGN.md §7): when `@opentelemetry/api` can be imported (an optional
+ * peer dependency), the runtime's events become spans and metrics.
+ *
+ * - a span per command, `athanor.<command>` (`athanor.upgrade`, `athanor.downgrade`, ...),
+ *   child of whatever span is active where the command started;
+ * - a child span `athanor.revision` per revision, with its id, file, direction,
+ *   duration, statement count and outcome; a failed revision records the exception and
+ *   sets the status to ERROR (and so does its command);
+ * - metrics: the counter `athanor.revisions.applied` and the histograms
+ *   `athanor.migration.duration` (per revision) and `athanor.command.duration`, in ms.
+ *
+ * Nothing is loaded when the package is missing: {@link createOtelSink} imports it
+ * dynamically inside a try/catch and returns `null`. Only the API is used: the
+ * application (or `node --import ./otel-setup.mjs`) registers the SDK and exporters;
+ * without one every call is a no-op.
+ */
+import type { Attributes, Context, Counter, Histogram, Span, Tracer } from "@opentelemetry/api";
+import type { EventError, EventSink, MigrationEvent, Outcome } from "../run/events.js";
+
+type OtelApi = typeof import("@opentelemetry/api");
+
+/** Options of {@link createOtelSink}. */
+export interface OtelSinkOptions {
+  /** athanor's version: the tracer's and meter's version, and `athanor.tool_version`. */
+  readonly toolVersion: string;
+  /** Applied to every string attribute and exception message (the CLI's secret scrubber). */
+  readonly scrub?: ((text: string) => string) | undefined;
+}
+
+/** The instrumentation scope name of athanor's tracer and meter. */
+export const INSTRUMENTATION_NAME = "athanor";
+
+let loaded: Promise<OtelApi | null> | undefined;
+
+/**
+ * Imports `@opentelemetry/api` once; `null` when it is not installed (or when
+ * `OTEL_SDK_DISABLED=true`, the standard switch, is given in `env`).
+ */
+export function loadOtelApi(env: Readonly<Record<string, string | undefined>> = {}): Promise<OtelApi | null> {
+  if (env["OTEL_SDK_DISABLED"]?.toLowerCase() === "true") return Promise.resolve(null);
+  loaded ??= import("@opentelemetry/api").then(
+    (api) => api,
+    () => null,
+  );
+  return loaded;
+}
+
+/**
+ * A sink that turns events into spans and metrics, or `null` when OpenTelemetry is not
+ * installed. Cheap when no SDK is registered (the API's no-op tracer and meter).
+ * @example
+ * const otel = await createOtelSink({ toolVersion: VERSION });
+ * await upgrade(env, { target: "head", events: composeSinks(renderer, otel) });
+ */
+export async function createOtelSink(options: OtelSinkOptions, env: Readonly<Record<string, string | undefined>> = {}): Promise<EventSink | null> {
+  const api = await loadOtelApi(env);
+  return api === null ? null : otelSink(api, options);
+}
+
+interface CommandState {
+  readonly span: Span;
+  readonly context: Context;
+  readonly command: string;
+}
+
+/** Builds the sink from a loaded API (separate so the mapping reads without the loading). */
+function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
+  const scrub = options.scrub ?? ((text: string) => text);
+  const tracer: Tracer = api.trace.getTracer(INSTRUMENTATION_NAME, options.toolVersion);
+  const meter = api.metrics.getMeter(INSTRUMENTATION_NAME, options.toolVersion);
+  const applied: Counter = meter.createCounter("athanor.revisions.applied", {
+    description: "Revisions applied (direction up) or reverted (direction down) successfully",
+    unit: "{revision}",
+  });
+  const revisionDuration: Histogram = meter.createHistogram("athanor.migration.duration", {
+    description: "Duration of one revision's migration, by direction and outcome",
+    unit: "ms",
+  });
+  const commandDuration: Histogram = meter.createHistogram("athanor.command.duration", {
+    description: "Duration of an athanor command (upgrade, downgrade, stamp...), by outcome",
+    unit: "ms",
+  });
+  const commands = new Map<string, CommandState>();
+  const revisions = new Map<string, Span>();
+  const key = (environment: string, revision: string): string => `${environment}\0${revision}`;
+
+  const fail = (span: Span, outcome: Outcome, error: EventError | undefined): void => {
+    const message = scrub(error?.message ?? outcome);
+    span.recordException({ name: error?.code ?? outcome, message, ...(error?.code === undefined ? {} : { code: error.code }) });
+    span.setStatus({ code: api.SpanStatusCode.ERROR, message });
+    if (error?.code !== undefined) span.setAttribute("error.type", error.code);
+  };
+
+  return (event: MigrationEvent) => {
+    const base: Attributes = { "athanor.environment": event.environment, "db.system": "postgresql", "db.system.name": "postgresql" };
+    const running = commands.get(event.environment);
+    switch (event.type) {
+      case "command-start": {
+        const span = tracer.startSpan(
+          `athanor.${event.command}`,
+          {
+            kind: api.SpanKind.INTERNAL,
+            attributes: { ...base, "athanor.command": event.command, "athanor.url": scrub(event.url), "athanor.mode": event.mode, "athanor.tool_version": options.toolVersion },
+          },
+          api.context.active(),
+        );
+        commands.set(event.environment, { span, context: api.trace.setSpan(api.context.active(), span), command: event.command });
+        return;
+      }
+      case "lock-wait":
+        running?.span.addEvent("athanor.lock.wait", { "athanor.lock.holder": scrub(event.holder), "athanor.lock.wait_ms": event.waitMs });
+        return;
+      case "lock-acquired":
+        running?.span.addEvent("athanor.lock.acquired", { "athanor.lock.waited_ms": event.waitedMs });
+        return;
+      case "plan":
+        running?.span.setAttributes({
+          "athanor.direction": event.direction,
+          "athanor.target": scrub(event.target),
+          "athanor.current": [...event.current],
+          "athanor.planned": event.revisions.length,
+          "athanor.single_transaction": event.singleTransaction,
+        });
+        return;
+      case "revision-start": {
+        const span = tracer.startSpan(
+          "athanor.revision",
+          {
+            kind: api.SpanKind.INTERNAL,
+            attributes: {
+              ...base,
+              ...(running === undefined ? {} : { "athanor.command": running.command }),
+              "athanor.revision": event.revision,
+              "athanor.revision.message": scrub(event.message),
+              "athanor.file": event.file,
+              "athanor.direction": event.direction,
+              "athanor.transactional": event.transactional,
+              "athanor.index": event.index,
+              "athanor.total": event.total,
+            },
+          },
+          running?.context ?? api.context.active(),
+        );
+        revisions.set(key(event.environment, event.revision), span);
+        return;
+      }
+      case "statement": {
+        const span = revisions.get(key(event.environment, event.revision));
+        const duration: unknown = (event as { durationMs?: unknown }).durationMs;
+        span?.addEvent("athanor.statement", {
+          "db.query.text": scrub(event.sql),
+          ...(event.line === null ? {} : { "code.line.number": event.line }),
+          ...(typeof duration === "number" ? { "athanor.duration_ms": duration } : {}),
+        });
+        return;
+      }
+      case "revision-end": {
+        const k = key(event.environment, event.revision);
+        const span = revisions.get(k);
+        revisions.delete(k);
+        const statements: unknown = (event as { statements?: unknown }).statements;
+        const attributes: Attributes = { "athanor.environment": event.environment, "athanor.direction": event.direction, "athanor.outcome": event.outcome };
+        revisionDuration.record(event.durationMs, attributes);
+        if (event.outcome === "success") applied.add(1, { "athanor.environment": event.environment, "athanor.direction": event.direction });
+        if (span === undefined) return;
+        span.setAttributes({ "athanor.duration_ms": event.durationMs, "athanor.outcome": event.outcome, ...(typeof statements === "number" ? { "athanor.statements": statements } : {}) });
+        if (event.outcome !== "success") fail(span, event.outcome, event.error);
+        else span.setStatus({ code: api.SpanStatusCode.OK });
+        span.end();
+        return;
+      }
+      case "command-end": {
+        commands.delete(event.environment);
+        commandDuration.record(event.durationMs, { "athanor.environment": event.environment, "athanor.command": event.command, "athanor.outcome": event.outcome });
+        // A revision left open (the runtime stopped without its end event) ends with its command.
+        for (const [k, span] of revisions) {
+          if (!k.startsWith(`${event.environment}\0`)) continue;
+          revisions.delete(k);
+          fail(span, event.outcome === "success" ? "interrupted" : event.outcome, event.error);
+          span.end();
+        }
+        if (running === undefined) return;
+        running.span.setAttributes({
+          "athanor.duration_ms": event.durationMs,
+          "athanor.outcome": event.outcome,
+          "athanor.completed": event.completed,
+          ...(event.current === undefined ? {} : { "athanor.current": [...event.current] }),
+        });
+        if (event.outcome !== "success") fail(running.span, event.outcome, event.error);
+        else running.span.setStatus({ code: api.SpanStatusCode.OK });
+        running.span.end();
+        return;
+      }
+    }
+  };
+}
