@@ -1,0 +1,558 @@
+/**
+ * The diff: two schema models → the ordered operations that turn the first into the
+ * second, each with its inverse. Pure: no database, no clock, no file system.
+ *
+ * Order (upgrade): schemas, enums, sequences, declared renames, view drops, foreign-key
+ * drops, constraint and index drops, table drops, table creations, column changes,
+ * constraint and index creations, foreign keys, views, comments, then drops of
+ * sequences, enums and schemas that nothing uses any more. The downgrade is the inverse
+ * of each operation in reverse order, so it is ordered correctly by construction.
+ *
+ * Renames are never guessed: a table or column that disappears while another appears is
+ * a drop and an add unless `renames` declares it.
+ */
+import type { Column, Constraint, EnumType, ForeignKey, Index, SchemaModel, Sequence, Table, View } from "./model.js";
+import { objectKey } from "./model.js";
+import type { EnumUsage, Operation, SchemaChange } from "./operations.js";
+import { describeOperation, destructiveReason, enumAdditions, invertOperation } from "./operations.js";
+import { identifierValue, printIdentifier, tokenize } from "./sql-text.js";
+import { DiffError } from "./errors.js";
+
+/**
+ * Renames the diff must treat as renames (never guessed). Names are `schema.table` /
+ * `schema.table.column`, or without the schema for `defaultSchema` (public); a part that
+ * holds a dot is written in double quotes. For a column, `to` may be the bare new name.
+ *
+ * @example
+ * { table: [["public.customers", "public.clients"]], column: [["public.clients.name", "full_name"]] }
+ */
+export interface Renames {
+  readonly table?: readonly (readonly [from: string, to: string])[];
+  readonly column?: readonly (readonly [from: string, to: string])[];
+}
+
+export interface DiffOptions {
+  readonly renames?: Renames;
+  /** Schema of names given without one in `renames` (default `public`). */
+  readonly defaultSchema?: string;
+}
+
+const Phase = {
+  createSchema: 0,
+  enum: 1,
+  sequence: 2,
+  rename: 3,
+  dropView: 4,
+  dropForeignKey: 5,
+  dropKey: 6,
+  dropTable: 7,
+  createTable: 8,
+  recreateDropColumn: 9,
+  addColumn: 10,
+  alterColumn: 11,
+  dropColumn: 12,
+  addKey: 13,
+  addForeignKey: 14,
+  view: 15,
+  comment: 16,
+  dropSequence: 17,
+  dropEnum: 18,
+  dropSchema: 19,
+} as const;
+const phaseCount = 20;
+
+/**
+ * The changes that turn `from` into `to`, in the order to run them.
+ *
+ * @example
+ * const changes = diffModels(await introspect(db, opts), declaredModel);
+ * for (const change of changes) console.log(change.summary, change.destructive ? "(destructive)" : "");
+ */
+export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOptions = {}): SchemaChange[] {
+  const phases: Operation[][] = Array.from({ length: phaseCount }, () => []);
+  const push = (phase: number, operation: Operation): void => {
+    (phases[phase] as Operation[]).push(operation);
+  };
+  const renamed = applyRenames(from, to, options.renames ?? {}, options.defaultSchema ?? "public");
+  for (const operation of renamed.operations) push(Phase.rename, operation);
+  const current = renamed.model;
+
+  // Schemas.
+  const fromSchemas = new Set(current.schemas);
+  const toSchemas = new Set(to.schemas);
+  for (const schema of to.schemas) if (!fromSchemas.has(schema)) push(Phase.createSchema, { kind: "create-schema", schema });
+  for (const schema of current.schemas) if (!toSchemas.has(schema)) push(Phase.dropSchema, { kind: "drop-schema", schema });
+
+  // Enums. Usages come from the original model: enum operations run before the renames, and their inverses after.
+  const fromEnums = byKey(current.enums);
+  const toEnums = byKey(to.enums);
+  for (const target of to.enums) {
+    const existing = fromEnums.get(objectKey(target.schema, target.name));
+    if (!existing) push(Phase.enum, { kind: "create-enum", enum: target });
+    else if (!sameList(existing.values, target.values)) {
+      const usages = enumUsages(from, existing);
+      const additions = enumAdditions(existing.values, target.values);
+      if (additions !== null) push(Phase.enum, { kind: "add-enum-values", from: existing, to: target, additions, usages });
+      else push(Phase.enum, { kind: "recreate-enum", from: existing, to: target, usages });
+    }
+  }
+  for (const existing of current.enums) if (!toEnums.has(objectKey(existing.schema, existing.name))) push(Phase.dropEnum, { kind: "drop-enum", enum: existing });
+
+  // Sequences.
+  const fromSequences = byKey(current.sequences);
+  const toSequences = byKey(to.sequences);
+  for (const target of to.sequences) {
+    const existing = fromSequences.get(objectKey(target.schema, target.name));
+    if (!existing) push(Phase.sequence, { kind: "create-sequence", sequence: target });
+    else if (!sameSequence(existing, target)) push(Phase.sequence, { kind: "alter-sequence", from: existing, to: target });
+  }
+  for (const existing of current.sequences)
+    if (!toSequences.has(objectKey(existing.schema, existing.name))) push(Phase.dropSequence, { kind: "drop-sequence", sequence: existing });
+
+  // Tables.
+  const fromTables = byKey(current.tables);
+  const toTables = byKey(to.tables);
+  /** Tables whose columns lose or change shape: views reading them are rebuilt. */
+  const reshapedTables = new Set<string>();
+  /** Tables whose keys (primary key, unique constraints or indexes) are dropped or rebuilt: foreign keys pointing at them are re-added. */
+  const rekeyedTables = new Set<string>();
+  /** Foreign keys already dropped and re-added, as table key + name. */
+  const handledForeignKeys = new Set<string>();
+  for (const target of to.tables) {
+    const key = objectKey(target.schema, target.name);
+    const existing = fromTables.get(key);
+    if (!existing) {
+      push(Phase.createTable, { kind: "create-table", table: { ...target, foreignKeys: [] } });
+      for (const foreignKey of target.foreignKeys) push(Phase.addForeignKey, { kind: "add-foreign-key", schema: target.schema, table: target.name, foreignKey });
+      continue;
+    }
+    diffTable(existing, target, { push, reshapedTables, rekeyedTables, handledForeignKeys });
+  }
+  for (const existing of current.tables) {
+    const key = objectKey(existing.schema, existing.name);
+    if (toTables.has(key)) continue;
+    reshapedTables.add(key);
+    for (const foreignKey of existing.foreignKeys) push(Phase.dropForeignKey, { kind: "drop-foreign-key", schema: existing.schema, table: existing.name, foreignKey });
+    push(Phase.dropTable, { kind: "drop-table", table: { ...existing, foreignKeys: [] } });
+  }
+  // A key that is dropped or rebuilt takes the foreign keys that point at it with it: drop them first, add them back after.
+  for (const target of to.tables) {
+    const existing = fromTables.get(objectKey(target.schema, target.name));
+    if (!existing) continue;
+    for (const foreignKey of target.foreignKeys) {
+      const handledKey = `${objectKey(target.schema, target.name)}\u0000${foreignKey.name}`;
+      if (handledForeignKeys.has(handledKey)) continue;
+      if (!rekeyedTables.has(objectKey(foreignKey.references.schema, foreignKey.references.table))) continue;
+      const old = existing.foreignKeys.find((fk) => fk.name === foreignKey.name);
+      if (!old) continue;
+      push(Phase.dropForeignKey, { kind: "drop-foreign-key", schema: existing.schema, table: existing.name, foreignKey: old });
+      push(Phase.addForeignKey, { kind: "add-foreign-key", schema: target.schema, table: target.name, foreignKey });
+    }
+  }
+
+  diffViews(current, to, reshapedTables, push);
+
+  // Generated columns read other columns: add them after, drop them before, the columns they read.
+  const generatedLast = (a: Operation, b: Operation): number => Number(isGeneratedColumn(a)) - Number(isGeneratedColumn(b));
+  (phases[Phase.addColumn] as Operation[]).sort(generatedLast);
+  (phases[Phase.dropColumn] as Operation[]).sort((a, b) => -generatedLast(a, b));
+  (phases[Phase.recreateDropColumn] as Operation[]).sort((a, b) => -generatedLast(a, b));
+  const operations = phases.flat();
+  return operations.map((operation) => {
+    const inverse = invertOperation(operation);
+    const reason = destructiveReason(operation);
+    return {
+      operation,
+      inverse,
+      destructive: reason !== null,
+      reason,
+      inverseDestructive: destructiveReason(inverse) !== null,
+      summary: describeOperation(operation),
+    };
+  });
+}
+
+function isGeneratedColumn(operation: Operation): boolean {
+  return (operation.kind === "add-column" || operation.kind === "drop-column") && operation.column.generated !== null;
+}
+
+interface TableDiffContext {
+  push(phase: number, operation: Operation): void;
+  reshapedTables: Set<string>;
+  rekeyedTables: Set<string>;
+  handledForeignKeys: Set<string>;
+}
+
+function diffTable(existing: Table, target: Table, context: TableDiffContext): void {
+  const { push } = context;
+  const schema = target.schema;
+  const table = target.name;
+  const key = objectKey(schema, table);
+  const existingColumns = new Map(existing.columns.map((c) => [c.name, c]));
+  const targetColumns = new Set(target.columns.map((c) => c.name));
+  /** Columns dropped and added again (generated expression or serial-ness changed): whatever mentions them is rebuilt too. */
+  const recreated: string[] = [];
+  for (const column of target.columns) {
+    const old = existingColumns.get(column.name);
+    if (!old) {
+      push(Phase.addColumn, { kind: "add-column", schema, table, column });
+      continue;
+    }
+    if (mustRecreateColumn(old, column)) {
+      recreated.push(column.name);
+      context.reshapedTables.add(key);
+      push(Phase.recreateDropColumn, { kind: "drop-column", schema, table, column: old });
+      push(Phase.addColumn, { kind: "add-column", schema, table, column });
+      continue;
+    }
+    if (!sameColumnShape(old, column)) {
+      push(Phase.alterColumn, { kind: "alter-column", schema, table, from: old, to: column });
+      if (old.type !== column.type || old.collation !== column.collation) context.reshapedTables.add(key);
+    }
+    if (old.comment !== column.comment)
+      push(Phase.comment, { kind: "set-comment", target: { kind: "column", schema, table, column: column.name }, from: old.comment, to: column.comment });
+  }
+  for (const old of existing.columns) {
+    if (targetColumns.has(old.name)) continue;
+    context.reshapedTables.add(key);
+    push(Phase.dropColumn, { kind: "drop-column", schema, table, column: old });
+  }
+  const touchesRecreated = (definition: string): boolean => recreated.length > 0 && mentionsAny(definition, recreated);
+
+  // Primary key and other constraints.
+  const oldKeys: Constraint[] = [...(existing.primaryKey ? [existing.primaryKey] : []), ...existing.constraints];
+  const newKeys: Constraint[] = [...(target.primaryKey ? [target.primaryKey] : []), ...target.constraints];
+  const oldByName = new Map(oldKeys.map((c) => [c.name, c]));
+  const newByName = new Map(newKeys.map((c) => [c.name, c]));
+  for (const constraint of newKeys) {
+    const old = oldByName.get(constraint.name);
+    if (old && old.kind === constraint.kind && old.definition === constraint.definition && !touchesRecreated(old.definition)) continue;
+    if (old) push(Phase.dropKey, { kind: "drop-constraint", schema, table, constraint: old });
+    push(Phase.addKey, { kind: "add-constraint", schema, table, constraint });
+    if (old && (old.kind === "primary-key" || old.kind === "unique")) context.rekeyedTables.add(key);
+  }
+  for (const old of oldKeys) {
+    if (newByName.has(old.name)) continue;
+    push(Phase.dropKey, { kind: "drop-constraint", schema, table, constraint: old });
+    if (old.kind === "primary-key" || old.kind === "unique") context.rekeyedTables.add(key);
+  }
+
+  // Foreign keys.
+  const oldForeignKeys = new Map(existing.foreignKeys.map((fk) => [fk.name, fk]));
+  const newForeignKeyNames = new Set(target.foreignKeys.map((fk) => fk.name));
+  for (const foreignKey of target.foreignKeys) {
+    const old = oldForeignKeys.get(foreignKey.name);
+    if (old && sameForeignKey(old, foreignKey) && !foreignKey.columns.some((c) => recreated.includes(c))) continue;
+    if (old) push(Phase.dropForeignKey, { kind: "drop-foreign-key", schema, table, foreignKey: old });
+    push(Phase.addForeignKey, { kind: "add-foreign-key", schema, table, foreignKey });
+    context.handledForeignKeys.add(`${key}\u0000${foreignKey.name}`);
+  }
+  for (const old of existing.foreignKeys)
+    if (!newForeignKeyNames.has(old.name)) push(Phase.dropForeignKey, { kind: "drop-foreign-key", schema, table, foreignKey: old });
+  if (recreated.length > 0) context.rekeyedTables.add(key);
+
+  // Indexes.
+  const oldIndexes = new Map(existing.indexes.map((i) => [i.name, i]));
+  const newIndexNames = new Set(target.indexes.map((i) => i.name));
+  for (const index of target.indexes) {
+    const old = oldIndexes.get(index.name);
+    if (old && sameIndex(old, index) && !touchesRecreated(old.definition)) continue;
+    if (old) push(Phase.dropKey, { kind: "drop-index", schema, table, index: old });
+    push(Phase.addKey, { kind: "create-index", schema, table, index });
+    if (old?.unique) context.rekeyedTables.add(key);
+  }
+  for (const old of existing.indexes) {
+    if (newIndexNames.has(old.name)) continue;
+    push(Phase.dropKey, { kind: "drop-index", schema, table, index: old });
+    if (old.unique) context.rekeyedTables.add(key);
+  }
+
+  if (existing.comment !== target.comment)
+    push(Phase.comment, { kind: "set-comment", target: { kind: "table", schema, name: table }, from: existing.comment, to: target.comment });
+}
+
+function diffViews(current: SchemaModel, to: SchemaModel, reshapedTables: ReadonlySet<string>, push: (phase: number, operation: Operation) => void): void {
+  const fromViews = byKey(current.views);
+  const toViews = byKey(to.views);
+  const dropped = new Set<string>();
+  for (const view of current.views) {
+    const key = objectKey(view.schema, view.name);
+    if (!toViews.has(key)) dropped.add(key);
+  }
+  /** Views present on both sides that must be dropped before the table changes and created again after. */
+  const rebuilt = new Set<string>();
+  const replaced = new Set<string>();
+  const readsChanged = (view: View): boolean =>
+    view.dependsOn.some((dep) => {
+      const key = objectKey(dep.schema, dep.name);
+      return reshapedTables.has(key) || dropped.has(key) || rebuilt.has(key);
+    });
+  for (const view of to.views) {
+    const key = objectKey(view.schema, view.name);
+    const old = fromViews.get(key);
+    if (!old) continue;
+    const changed = old.definition !== view.definition || !sameViewColumns(old.columns, view.columns);
+    if (readsChanged(old)) rebuilt.add(key);
+    else if (changed) (isReplaceable(old, view) ? replaced : rebuilt).add(key);
+  }
+  // A view that reads a rebuilt or dropped view must be rebuilt too (to a fixed point).
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const view of current.views) {
+      const key = objectKey(view.schema, view.name);
+      if (dropped.has(key) || rebuilt.has(key) || !toViews.has(key)) continue;
+      if (readsChanged(view)) {
+        rebuilt.add(key);
+        replaced.delete(key);
+        grew = true;
+      }
+    }
+  }
+  const toDrop = current.views.filter((v) => dropped.has(objectKey(v.schema, v.name)) || rebuilt.has(objectKey(v.schema, v.name)));
+  for (const view of dependencyOrder(toDrop).reverse()) push(Phase.dropView, { kind: "drop-view", view });
+  const toCreate = to.views.filter((v) => {
+    const key = objectKey(v.schema, v.name);
+    return !fromViews.has(key) || rebuilt.has(key) || replaced.has(key);
+  });
+  for (const view of dependencyOrder(toCreate)) {
+    const key = objectKey(view.schema, view.name);
+    const old = fromViews.get(key);
+    if (old && replaced.has(key)) push(Phase.view, { kind: "replace-view", from: old, to: view });
+    else push(Phase.view, { kind: "create-view", view });
+  }
+  for (const view of to.views) {
+    const key = objectKey(view.schema, view.name);
+    const old = fromViews.get(key);
+    if (!old || rebuilt.has(key) || old.comment === view.comment) continue;
+    push(Phase.comment, { kind: "set-comment", target: { kind: "view", schema: view.schema, name: view.name }, from: old.comment, to: view.comment });
+  }
+}
+
+/**
+ * CREATE OR REPLACE VIEW may only append columns; its inverse (the downgrade) would have to
+ * remove them, which it cannot. So a view is replaced in place only when its columns stay
+ * the same (names and types, in order); otherwise it is dropped and created again.
+ */
+function isReplaceable(old: View, view: View): boolean {
+  return sameViewColumns(old.columns, view.columns);
+}
+
+/** The views in an order where each comes after the views (of this list) it reads; ties by name. */
+function dependencyOrder(views: readonly View[]): View[] {
+  const byKeyMap = new Map(views.map((v) => [objectKey(v.schema, v.name), v]));
+  const done = new Set<string>();
+  const visiting = new Set<string>();
+  const out: View[] = [];
+  const visit = (view: View): void => {
+    const key = objectKey(view.schema, view.name);
+    if (done.has(key) || visiting.has(key)) return;
+    visiting.add(key);
+    for (const dep of view.dependsOn) {
+      const other = byKeyMap.get(objectKey(dep.schema, dep.name));
+      if (other) visit(other);
+    }
+    visiting.delete(key);
+    done.add(key);
+    out.push(view);
+  };
+  for (const view of views) visit(view);
+  return out;
+}
+
+/** Columns of `model` whose type is `enumType` or an array of it. */
+function enumUsages(model: SchemaModel, enumType: EnumType): EnumUsage[] {
+  const usages: EnumUsage[] = [];
+  for (const table of model.tables)
+    for (const column of table.columns)
+      if (typeNamesEnum(column.type, enumType)) usages.push({ schema: table.schema, table: table.name, column: column.name, type: column.type, default: column.default });
+  return usages;
+}
+
+/** Whether a printed type (`public.mood`, `public."Mood"[]`) names the enum. */
+function typeNamesEnum(type: string, enumType: EnumType): boolean {
+  let base = type;
+  while (base.endsWith("[]")) base = base.slice(0, -2);
+  const parts = tokenize(base).filter((t) => t.kind !== "space");
+  if (parts.length !== 3 || parts[1]?.text !== ".") return false;
+  return identifierValue(parts[0] as (typeof parts)[number]) === enumType.schema && identifierValue(parts[2] as (typeof parts)[number]) === enumType.name;
+}
+
+const serialTypes = new Set(["smallserial", "serial", "bigserial"]);
+
+/** A change PostgreSQL cannot make with ALTER COLUMN: generated expression, or serial-ness. */
+function mustRecreateColumn(old: Column, column: Column): boolean {
+  const generatedChanged =
+    (old.generated === null) !== (column.generated === null) ||
+    (old.generated !== null && column.generated !== null && (old.generated.kind !== column.generated.kind || old.generated.expression !== column.generated.expression));
+  const serialChanged = (serialTypes.has(old.type) || serialTypes.has(column.type)) && old.type !== column.type;
+  return generatedChanged || serialChanged;
+}
+
+function sameColumnShape(a: Column, b: Column): boolean {
+  return a.type === b.type && a.notNull === b.notNull && a.default === b.default && a.identity === b.identity && a.collation === b.collation;
+}
+
+function sameSequence(a: Sequence, b: Sequence): boolean {
+  return (
+    a.dataType === b.dataType &&
+    a.start === b.start &&
+    a.increment === b.increment &&
+    a.minValue === b.minValue &&
+    a.maxValue === b.maxValue &&
+    a.cache === b.cache &&
+    a.cycle === b.cycle
+  );
+}
+
+function sameForeignKey(a: ForeignKey, b: ForeignKey): boolean {
+  return (
+    sameList(a.columns, b.columns) &&
+    a.references.schema === b.references.schema &&
+    a.references.table === b.references.table &&
+    sameList(a.references.columns, b.references.columns) &&
+    a.onUpdate === b.onUpdate &&
+    a.onDelete === b.onDelete &&
+    a.match === b.match &&
+    a.deferrable === b.deferrable &&
+    a.initiallyDeferred === b.initiallyDeferred
+  );
+}
+
+function sameIndex(a: Index, b: Index): boolean {
+  return a.unique === b.unique && a.definition === b.definition;
+}
+
+function sameViewColumns(a: View["columns"], b: View["columns"]): boolean {
+  return a.length === b.length && a.every((c, i) => b[i]?.name === c.name && b[i]?.type === c.type);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, i) => b[i] === value);
+}
+
+function byKey<T extends { schema: string; name: string }>(items: readonly T[]): Map<string, T> {
+  return new Map(items.map((item) => [objectKey(item.schema, item.name), item]));
+}
+
+/** Whether an identifier token of `definition` (outside strings) names one of `columns`. */
+function mentionsAny(definition: string, columns: readonly string[]): boolean {
+  return tokenize(definition).some((token) => {
+    const value = identifierValue(token);
+    return value !== null && columns.includes(value);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Declared renames
+
+interface RenameResult {
+  model: SchemaModel;
+  operations: Operation[];
+}
+
+/** Applies the declared renames to `from`, returning the renamed model and the rename operations. */
+function applyRenames(from: SchemaModel, to: SchemaModel, renames: Renames, defaultSchema: string): RenameResult {
+  const operations: Operation[] = [];
+  let tables = [...from.tables];
+  let views = [...from.views];
+  const toTables = byKey(to.tables);
+  for (const [fromName, toName] of renames.table ?? []) {
+    const source = qualified(fromName, 2, defaultSchema, "table");
+    const target = qualified(toName, 2, source[0], "table");
+    const [schema, oldName] = source;
+    const [targetSchema, newName] = target;
+    if (schema !== targetSchema)
+      throw new DiffError("rename-across-schemas", `cannot rename table ${fromName} to ${toName}: a rename stays in its schema`, {
+        hint: "Move the table with ALTER TABLE ... SET SCHEMA in a hand-written revision, or rename it within its schema.",
+      });
+    const index = tables.findIndex((t) => t.schema === schema && t.name === oldName);
+    if (index < 0) throw new DiffError("rename-unknown-table", `cannot rename table ${fromName}: it does not exist in the current schema`, { hint: "Check the rename's `from` name (schema.table)." });
+    if (tables.some((t) => t.schema === schema && t.name === newName))
+      throw new DiffError("rename-target-exists", `cannot rename table ${fromName} to ${toName}: a table with that name already exists`, { hint: "Drop or rename the existing table first." });
+    if (!toTables.has(objectKey(schema, newName)))
+      throw new DiffError("rename-target-missing", `cannot rename table ${fromName} to ${toName}: the declared schema has no table ${toName}`, { hint: "Check the rename's `to` name against the declared schema." });
+    operations.push({ kind: "rename-table", schema, from: oldName, to: newName });
+    tables = tables.map((t) => ({
+      ...(t.schema === schema && t.name === oldName ? { ...t, name: newName } : t),
+      foreignKeys: t.foreignKeys.map((fk) =>
+        fk.references.schema === schema && fk.references.table === oldName ? { ...fk, references: { ...fk.references, table: newName } } : fk,
+      ),
+    }));
+    views = views.map((v) => ({ ...v, dependsOn: v.dependsOn.map((d) => (d.schema === schema && d.name === oldName ? { schema, name: newName } : d)) }));
+  }
+  for (const [fromName, toName] of renames.column ?? []) {
+    const [schema, tableName, oldColumn] = qualified(fromName, 3, defaultSchema, "column");
+    const toParts = splitName(toName);
+    const newColumn = toParts[toParts.length - 1] as string;
+    const tableRename = (renames.table ?? []).map(([a, b]) => [qualified(a, 2, defaultSchema, "table"), qualified(b, 2, defaultSchema, "table")] as const).find(([a]) => a[0] === schema && a[1] === tableName);
+    const currentName = tableRename ? tableRename[1][1] : tableName;
+    const table = tables.find((t) => t.schema === schema && t.name === currentName);
+    if (!table || !table.columns.some((c) => c.name === oldColumn))
+      throw new DiffError("rename-unknown-column", `cannot rename column ${fromName}: it does not exist in the current schema`, { hint: "Check the rename's `from` name (schema.table.column)." });
+    if (table.columns.some((c) => c.name === newColumn))
+      throw new DiffError("rename-target-exists", `cannot rename column ${fromName} to ${newColumn}: the table already has a column with that name`, { hint: "Drop or rename the existing column first." });
+    operations.push({ kind: "rename-column", schema, table: currentName, from: oldColumn, to: newColumn });
+    const rewrite = (definition: string): string => renameIdentifier(definition, oldColumn, newColumn);
+    const rename = (name: string): string => (name === oldColumn ? newColumn : name);
+    tables = tables.map((t) => {
+      const isTable = t.schema === schema && t.name === currentName;
+      const foreignKeys = t.foreignKeys.map((fk) => ({
+        ...fk,
+        columns: isTable ? fk.columns.map(rename) : fk.columns,
+        references:
+          fk.references.schema === schema && fk.references.table === currentName ? { ...fk.references, columns: fk.references.columns.map(rename) } : fk.references,
+      }));
+      if (!isTable) return { ...t, foreignKeys };
+      return {
+        ...t,
+        columns: t.columns.map((c) => (c.name === oldColumn ? { ...c, name: newColumn } : c)),
+        primaryKey: t.primaryKey ? { ...t.primaryKey, definition: rewrite(t.primaryKey.definition) } : null,
+        constraints: t.constraints.map((c) => ({ ...c, definition: rewrite(c.definition) })),
+        indexes: t.indexes.map((i) => ({ ...i, definition: rewrite(i.definition) })),
+        foreignKeys,
+      };
+    });
+  }
+  return { model: { ...from, tables, views }, operations };
+}
+
+/** Splits `a.b."c.d"` into its parts. */
+function splitName(name: string): string[] {
+  const parts: string[] = [];
+  let current = "";
+  let quoted = false;
+  for (let i = 0; i < name.length; i++) {
+    const ch = name[i] as string;
+    if (ch === '"') {
+      if (quoted && name[i + 1] === '"') {
+        current += '"';
+        i++;
+      } else quoted = !quoted;
+    } else if (ch === "." && !quoted) {
+      parts.push(current);
+      current = "";
+    } else current += ch;
+  }
+  parts.push(current);
+  return parts;
+}
+
+function qualified(name: string, parts: 2, defaultSchema: string, what: string): [string, string];
+function qualified(name: string, parts: 3, defaultSchema: string, what: string): [string, string, string];
+function qualified(name: string, parts: number, defaultSchema: string, what: string): string[] {
+  const split = splitName(name);
+  if (split.length === parts - 1) split.unshift(defaultSchema);
+  if (split.length !== parts || split.some((p) => p.length === 0))
+    throw new DiffError("rename-bad-name", `cannot read the ${what} name "${name}" in renames`, {
+      hint: what === "table" ? 'Write tables as "schema.table" or "table".' : 'Write columns as "schema.table.column" or "table.column".',
+    });
+  return split;
+}
+
+/** Replaces identifier tokens naming `from` with `to`, quoted the way the server prints names. */
+function renameIdentifier(definition: string, from: string, to: string): string {
+  return tokenize(definition)
+    .map((token) => (identifierValue(token) === from ? printIdentifier(to) : token.text))
+    .join("");
+}
+

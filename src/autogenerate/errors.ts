@@ -1,0 +1,59 @@
+/** Typed errors of the autogenerate engine (exit statuses from src/errors.ts). */
+import { ConfigError, DatabaseError, RevisionError } from "../errors.js";
+import type { AthanorErrorOptions } from "../errors.js";
+
+/** Where in a source file a failing statement is. */
+export interface SourceLocation {
+  /** Path of the file (as given), or a label such as `schema.ts (default export)`. */
+  readonly file: string;
+  /** 1-based line in that file, when it could be determined. */
+  readonly line: number | null;
+}
+
+/**
+ * Exit 2: the declared schema (`schema` in the config) is missing, unreadable, or a
+ * statement in it fails on the shadow database. `details` has `file`, `line` and the
+ * server's `sqlstate`.
+ */
+export class DeclaredSchemaError extends ConfigError {
+  override name = "DeclaredSchemaError";
+  readonly location: SourceLocation | null;
+  constructor(code: string, message: string, location: SourceLocation | null, options: AthanorErrorOptions = {}) {
+    super(code, message, { ...options, details: { ...(options.details ?? {}), ...(location ? { file: location.file, line: location.line } : {}) } });
+    this.location = location;
+  }
+}
+
+/**
+ * Exit 2: a revision's upgrade SQL fails when replayed on the shadow database, so the
+ * revisions do not produce a schema. `details` has `revision`, `file`, `line`, `sqlstate`.
+ */
+export class ShadowReplayError extends RevisionError {
+  override name = "ShadowReplayError";
+  readonly revision: string;
+  readonly location: SourceLocation;
+  constructor(revision: string, message: string, location: SourceLocation, options: AthanorErrorOptions = {}) {
+    super("shadow-replay-failed", message, {
+      ...options,
+      details: { ...(options.details ?? {}), revision, file: location.file, line: location.line },
+    });
+    this.revision = revision;
+    this.location = location;
+  }
+}
+
+/** Exit 2: the diff was asked for something it cannot do (an impossible rename, an unknown table in a rename). */
+export class DiffError extends ConfigError {
+  override name = "DiffError";
+}
+
+/** Exit 1: the catalog answered with something introspection does not understand. */
+export class IntrospectionError extends DatabaseError {
+  override name = "IntrospectionError";
+  constructor(message: string, options: AthanorErrorOptions = {}) {
+    super("introspection-failed", message, {
+      ...options,
+      hint: options.hint ?? "This is a bug in athanor's introspection: please report it with the server version.",
+    });
+  }
+}

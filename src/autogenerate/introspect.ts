@@ -1,0 +1,400 @@
+/**
+ * Catalog introspection: a Session → one normalised SchemaModel, identical for
+ * PostgreSQL 13+ and PGlite. One query per kind of object (not per table), parameters
+ * bound, so 500 tables take a handful of round trips.
+ *
+ * The queries run with `search_path` empty, so the server's deparsers qualify every
+ * name outside `pg_catalog` (`public.mood`, `nextval('public.t_id_seq'::regclass)`):
+ * the text then means the same thing whatever search path a revision later runs with.
+ * The session's own search path is restored afterwards.
+ */
+import type { Session } from "../dialects/types.js";
+import type { Column, Constraint, EnumType, ForeignKey, ForeignKeyAction, Index, QualifiedName, SchemaModel, Sequence, Table, View } from "./model.js";
+import { compareText, objectKey } from "./model.js";
+import { normalizeWhitespace, unqualifySingleRelationView } from "./sql-text.js";
+import { IntrospectionError } from "./errors.js";
+
+/** What to read. */
+export interface IntrospectOptions {
+  /** Schemas to read (e.g. `["public"]`); objects elsewhere are ignored. */
+  schemas: readonly string[];
+  /** Tables to leave out, typically athanor's version and history tables. */
+  exclude?: readonly QualifiedName[];
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * Reads the schema objects of `options.schemas` into a SchemaModel.
+ *
+ * @example
+ * const model = await introspect(session, { schemas: ["public"], exclude: [{ schema: "public", name: "athanor_version" }] });
+ */
+export async function introspect(session: Session, options: IntrospectOptions): Promise<SchemaModel> {
+  const schemas = [...new Set(options.schemas)];
+  const exclude = options.exclude ?? [];
+  const excludeSchemas = exclude.map((e) => e.schema);
+  const excludeNames = exclude.map((e) => e.name);
+  const version = await session.serverVersion();
+  const saved = await session.query<Row>("SELECT current_setting('search_path') AS path");
+  const savedPath = text(saved.rows[0]?.["path"], "search_path");
+  await session.query("SELECT set_config('search_path', '', false)");
+  try {
+    const relationFilter = [schemas, excludeSchemas, excludeNames];
+    // One query per kind of object; a Session is one connection, so they run one after the other.
+    const rows = async (sql: string, params: readonly unknown[]): Promise<Row[]> => (await session.query<Row>(sql, params)).rows;
+    return assemble(version, {
+      schemaRows: await rows(SCHEMAS_SQL, [schemas]),
+      enumRows: await rows(ENUMS_SQL, [schemas]),
+      sequenceRows: await rows(SEQUENCES_SQL, [schemas]),
+      relationRows: await rows(RELATIONS_SQL, relationFilter),
+      columnRows: await rows(COLUMNS_SQL, relationFilter),
+      constraintRows: await rows(CONSTRAINTS_SQL, relationFilter),
+      indexRows: await rows(INDEXES_SQL, relationFilter),
+    });
+  } finally {
+    await session.query("SELECT set_config('search_path', $1, false)", [savedPath]);
+  }
+}
+
+// Objects that belong to an extension are the extension's business, not the schema's.
+const notExtensionMember = (classTable: string, oid: string): string =>
+  `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend ext WHERE ext.classid = '${classTable}'::regclass AND ext.objid = ${oid} AND ext.deptype = 'e')`;
+
+const SCHEMAS_SQL = `
+SELECT n.nspname AS name
+FROM pg_catalog.pg_namespace n
+WHERE n.nspname = ANY($1::text[])`;
+
+const ENUMS_SQL = `
+SELECT n.nspname AS schema, t.typname AS name,
+       (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) AS labels
+FROM pg_catalog.pg_type t
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'e' AND n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_type", "t.oid")}`;
+
+// Sequences owned by a column (serial: deptype 'a'; identity: 'i') belong to their column.
+const SEQUENCES_SQL = `
+SELECT n.nspname AS schema, c.relname AS name, pg_catalog.format_type(s.seqtypid, NULL) AS data_type,
+       s.seqstart::text AS start, s.seqincrement::text AS increment, s.seqmin::text AS min_value,
+       s.seqmax::text AS max_value, s.seqcache::text AS cache, s.seqcycle AS cycle
+FROM pg_catalog.pg_sequence s
+JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = ANY($1::text[])
+  AND ${notExtensionMember("pg_catalog.pg_class", "c.oid")}
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                  WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                    AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i'))`;
+
+const relationWhere = (alias: string, namespaceAlias: string): string => `
+  ${alias}.relkind IN ('r', 'v') AND NOT ${alias}.relispartition
+  AND ${namespaceAlias}.nspname = ANY($1::text[])
+  AND (${namespaceAlias}.nspname, ${alias}.relname) NOT IN (SELECT x.s, x.t FROM unnest($2::text[], $3::text[]) AS x(s, t))
+  AND ${notExtensionMember("pg_catalog.pg_class", `${alias}.oid`)}`;
+
+const RELATIONS_SQL = `
+SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind,
+       pg_catalog.obj_description(c.oid, 'pg_class') AS comment,
+       CASE WHEN c.relkind = 'v' THEN pg_catalog.pg_get_viewdef(c.oid, true) END AS view_definition,
+       CASE WHEN c.relkind = 'v' THEN (
+         SELECT json_agg(DISTINCT json_build_array(dn.nspname, dc.relname)::text)
+         FROM pg_catalog.pg_rewrite r
+         JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+         JOIN pg_catalog.pg_class dc ON d.refclassid = 'pg_catalog.pg_class'::regclass AND dc.oid = d.refobjid
+         JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace
+         WHERE r.ev_class = c.oid AND dc.oid <> c.oid AND dc.relkind IN ('r', 'v', 'm', 'p', 'f')
+       ) END AS depends_on
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE ${relationWhere("c", "n")}`;
+
+// A serial column: its default takes nextval() of a sequence that the column owns (deptype 'a').
+const COLUMNS_SQL = `
+SELECT n.nspname AS schema, c.relname AS relation, a.attname AS name, a.attnum AS position,
+       pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
+       a.attidentity AS identity, a.attgenerated AS generated,
+       pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_expr,
+       CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN
+         CASE WHEN cn.nspname = 'pg_catalog' THEN pg_catalog.quote_ident(co.collname)
+              ELSE pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END
+       END AS collation,
+       pg_catalog.col_description(c.oid, a.attnum) AS comment,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+               WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+                 AND d.refobjid = c.oid AND d.refobjsubid = a.attnum AND d.deptype = 'a'
+                 AND pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) = 'nextval(' || pg_catalog.quote_literal(d.objid::regclass::text) || '::regclass)'
+       ) AS serial
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+WHERE a.attnum > 0 AND NOT a.attisdropped AND ${relationWhere("c", "n")}`;
+
+// contype 'n' (PostgreSQL 18 records NOT NULL as constraints) and 't' (constraint triggers) are left out:
+// nullability is a column property here.
+const CONSTRAINTS_SQL = `
+SELECT n.nspname AS schema, c.relname AS relation, con.conname AS name, con.contype AS kind,
+       pg_catalog.pg_get_constraintdef(con.oid, true) AS definition,
+       (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum) AS columns,
+       fn.nspname AS ref_schema, fc.relname AS ref_table,
+       (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum) AS ref_columns,
+       con.confupdtype AS on_update, con.confdeltype AS on_delete, con.confmatchtype AS match,
+       con.condeferrable AS deferrable, con.condeferred AS deferred
+FROM pg_catalog.pg_constraint con
+JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid
+LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
+WHERE con.contype IN ('p', 'u', 'c', 'x', 'f') AND c.relkind = 'r' AND ${relationWhere("c", "n")}`;
+
+// Indexes that implement a primary key, unique or exclusion constraint are part of the constraint.
+const INDEXES_SQL = `
+SELECT n.nspname AS schema, c.relname AS relation, ic.relname AS name, i.indisunique AS is_unique,
+       pg_catalog.pg_get_indexdef(i.indexrelid) AS definition
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND ${relationWhere("c", "n")}
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con
+                  WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x'))`;
+
+interface RowSets {
+  schemaRows: Row[];
+  enumRows: Row[];
+  sequenceRows: Row[];
+  relationRows: Row[];
+  columnRows: Row[];
+  constraintRows: Row[];
+  indexRows: Row[];
+}
+
+interface TableBuilder {
+  schema: string;
+  name: string;
+  comment: string | null;
+  columns: { position: number; column: Column }[];
+  primaryKey: Constraint | null;
+  constraints: Constraint[];
+  foreignKeys: ForeignKey[];
+  indexes: Index[];
+}
+
+interface ViewBuilder {
+  schema: string;
+  name: string;
+  comment: string | null;
+  definition: string;
+  dependsOn: QualifiedName[];
+  columns: { position: number; column: { name: string; type: string } }[];
+}
+
+function assemble(serverVersion: number, rows: RowSets): SchemaModel {
+  const schemas = rows.schemaRows.map((r) => text(r["name"], "schema name")).sort(compareText);
+  const enums: EnumType[] = rows.enumRows
+    .map((r) => ({ schema: text(r["schema"], "schema"), name: text(r["name"], "name"), values: textList(r["labels"]) }))
+    .sort(byQualifiedName);
+  const sequences: Sequence[] = rows.sequenceRows
+    .map((r) => ({
+      schema: text(r["schema"], "schema"),
+      name: text(r["name"], "name"),
+      dataType: text(r["data_type"], "data_type"),
+      start: numberText(r["start"]),
+      increment: numberText(r["increment"]),
+      minValue: numberText(r["min_value"]),
+      maxValue: numberText(r["max_value"]),
+      cache: numberText(r["cache"]),
+      cycle: flag(r["cycle"]),
+    }))
+    .sort(byQualifiedName);
+
+  const tables = new Map<string, TableBuilder>();
+  const views = new Map<string, ViewBuilder>();
+  for (const r of rows.relationRows) {
+    const schema = text(r["schema"], "schema");
+    const name = text(r["name"], "name");
+    const comment = nullableText(r["comment"]);
+    if (text(r["kind"], "relkind") === "v") {
+      let definition = normalizeWhitespace(text(r["view_definition"], "view definition"));
+      // PostgreSQL ≤ 15 qualifies columns of single-relation views; 16+ does not (see unqualifySingleRelationView).
+      if (serverVersion < 160000) definition = unqualifySingleRelationView(definition);
+      const dependsOn = textList(r["depends_on"])
+        .map((pair) => parsePair(pair))
+        .sort(byQualifiedName);
+      views.set(objectKey(schema, name), { schema, name, comment, definition, dependsOn, columns: [] });
+    } else {
+      tables.set(objectKey(schema, name), { schema, name, comment, columns: [], primaryKey: null, constraints: [], foreignKeys: [], indexes: [] });
+    }
+  }
+
+  for (const r of rows.columnRows) {
+    const key = objectKey(text(r["schema"], "schema"), text(r["relation"], "relation"));
+    const position = Number(r["position"]);
+    const name = text(r["name"], "column name");
+    const type = text(r["type"], "column type");
+    const view = views.get(key);
+    if (view) {
+      view.columns.push({ position, column: { name, type } });
+      continue;
+    }
+    const table = tables.get(key);
+    if (!table) continue;
+    table.columns.push({ position, column: readColumn(r, name, type) });
+  }
+
+  for (const r of rows.constraintRows) {
+    const table = tables.get(objectKey(text(r["schema"], "schema"), text(r["relation"], "relation")));
+    if (!table) continue;
+    const name = text(r["name"], "constraint name");
+    const definition = normalizeWhitespace(text(r["definition"], "constraint definition"));
+    const kind = text(r["kind"], "contype");
+    if (kind === "f") table.foreignKeys.push(readForeignKey(r, name, definition));
+    else if (kind === "p") table.primaryKey = { kind: "primary-key", name, definition };
+    else table.constraints.push({ kind: kind === "u" ? "unique" : kind === "c" ? "check" : "exclude", name, definition });
+  }
+
+  for (const r of rows.indexRows) {
+    const table = tables.get(objectKey(text(r["schema"], "schema"), text(r["relation"], "relation")));
+    if (!table) continue;
+    const name = text(r["name"], "index name");
+    table.indexes.push({ name, unique: flag(r["is_unique"]), definition: indexBody(normalizeWhitespace(text(r["definition"], "index definition"))) });
+  }
+
+  const byName = <T extends { name: string }>(a: T, b: T): number => compareText(a.name, b.name);
+  const byPosition = <T extends { position: number }>(a: T, b: T): number => a.position - b.position;
+  return {
+    schemas,
+    enums,
+    sequences,
+    tables: [...tables.values()]
+      .map(
+        (t): Table => ({
+          schema: t.schema,
+          name: t.name,
+          columns: t.columns.sort(byPosition).map((c) => c.column),
+          primaryKey: t.primaryKey,
+          constraints: t.constraints.sort(byName),
+          foreignKeys: t.foreignKeys.sort(byName),
+          indexes: t.indexes.sort(byName),
+          comment: t.comment,
+        }),
+      )
+      .sort(byQualifiedName),
+    views: [...views.values()]
+      .map(
+        (v): View => ({
+          schema: v.schema,
+          name: v.name,
+          definition: v.definition,
+          columns: v.columns.sort(byPosition).map((c) => c.column),
+          dependsOn: v.dependsOn,
+          comment: v.comment,
+        }),
+      )
+      .sort(byQualifiedName),
+  };
+}
+
+const serialTypes: Record<string, string> = { smallint: "smallserial", integer: "serial", bigint: "bigserial" };
+
+function readColumn(r: Row, name: string, type: string): Column {
+  const identityCode = nullableText(r["identity"]) ?? "";
+  const generatedCode = nullableText(r["generated"]) ?? "";
+  const defaultExpression = nullableText(r["default_expr"]);
+  const serialType = flag(r["serial"]) ? serialTypes[type] : undefined;
+  let columnDefault: string | null = defaultExpression === null ? null : normalizeWhitespace(defaultExpression);
+  let generated: Column["generated"] = null;
+  if (generatedCode === "s" || generatedCode === "v") {
+    generated = { kind: generatedCode === "s" ? "stored" : "virtual", expression: columnDefault ?? "" };
+    columnDefault = null;
+  }
+  if (serialType !== undefined) columnDefault = null;
+  return {
+    name,
+    type: serialType ?? type,
+    notNull: flag(r["not_null"]),
+    default: columnDefault,
+    identity: identityCode === "a" ? "always" : identityCode === "d" ? "by default" : null,
+    generated,
+    collation: nullableText(r["collation"]),
+    comment: nullableText(r["comment"]),
+  };
+}
+
+const actions: Record<string, ForeignKeyAction> = { a: "no action", r: "restrict", c: "cascade", n: "set null", d: "set default" };
+const matches: Record<string, ForeignKey["match"]> = { s: "simple", f: "full", p: "partial" };
+
+function readForeignKey(r: Row, name: string, definition: string): ForeignKey {
+  return {
+    name,
+    columns: textList(r["columns"]),
+    references: { schema: text(r["ref_schema"], "referenced schema"), table: text(r["ref_table"], "referenced table"), columns: textList(r["ref_columns"]) },
+    onUpdate: actions[text(r["on_update"], "confupdtype")] ?? "no action",
+    onDelete: actions[text(r["on_delete"], "confdeltype")] ?? "no action",
+    match: matches[text(r["match"], "confmatchtype")] ?? "simple",
+    deferrable: flag(r["deferrable"]),
+    initiallyDeferred: flag(r["deferred"]),
+    definition,
+  };
+}
+
+/**
+ * `CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING ...` → `USING ...`. Index and
+ * table names are printed by the server with quote_ident, so the first ` USING ` after
+ * ` ON ` that is outside a quoted name starts the body.
+ */
+export function indexBody(definition: string): string {
+  let inQuotes = false;
+  let seenOn = false;
+  for (let i = 0; i < definition.length; i++) {
+    const ch = definition[i];
+    if (ch === '"') inQuotes = !inQuotes;
+    if (inQuotes) continue;
+    if (!seenOn && definition.startsWith(" ON ", i)) seenOn = true;
+    else if (seenOn && definition.startsWith(" USING ", i)) return definition.slice(i + 1);
+  }
+  return definition;
+}
+
+function byQualifiedName(a: QualifiedName, b: QualifiedName): number {
+  return compareText(a.schema, b.schema) || compareText(a.name, b.name);
+}
+
+function parsePair(value: string): QualifiedName {
+  const parsed: unknown = JSON.parse(value);
+  if (Array.isArray(parsed) && typeof parsed[0] === "string" && typeof parsed[1] === "string") return { schema: parsed[0], name: parsed[1] };
+  throw new IntrospectionError(`unexpected dependency entry ${value}`);
+}
+
+function text(value: unknown, what: string): string {
+  if (typeof value === "string") return value;
+  throw new IntrospectionError(`the catalog returned no ${what}`);
+}
+
+function nullableText(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
+}
+
+function numberText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  throw new IntrospectionError("the catalog returned a sequence parameter that is not a number");
+}
+
+function flag(value: unknown): boolean {
+  return value === true || value === "t" || value === "true";
+}
+
+/** A json array of strings, parsed by the driver or still text. */
+function textList(value: unknown): string[] {
+  if (value === null || value === undefined) return [];
+  const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
+  if (!Array.isArray(parsed)) throw new IntrospectionError("the catalog returned a list that is not an array");
+  return parsed.map((item) => (typeof item === "string" ? item : String(item)));
+}

@@ -1,0 +1,320 @@
+/**
+ * The operations the diff produces: plain data, one per schema change, each of which has
+ * an inverse (for the downgrade) and knows whether it loses data. Pure.
+ */
+import { printIdentifier } from "./sql-text.js";
+import type { Column, Constraint, EnumType, ForeignKey, Index, Sequence, Table, View } from "./model.js";
+
+/** A column whose type is an enum (or an array of it): what recreating the enum must convert. */
+export interface EnumUsage {
+  readonly schema: string;
+  readonly table: string;
+  readonly column: string;
+  /** The column's type as printed, e.g. `public.mood` or `public.mood[]`. */
+  readonly type: string;
+  /** The column's default, which must be dropped while the type is swapped. */
+  readonly default: string | null;
+}
+
+/** What a COMMENT ON applies to. */
+export type CommentTarget =
+  | { readonly kind: "table" | "view"; readonly schema: string; readonly name: string }
+  | { readonly kind: "column"; readonly schema: string; readonly table: string; readonly column: string };
+
+/** One schema change. Table-level operations name the table by `schema` and `table`. */
+export type Operation =
+  | { readonly kind: "create-schema"; readonly schema: string }
+  | { readonly kind: "drop-schema"; readonly schema: string }
+  | { readonly kind: "create-enum"; readonly enum: EnumType }
+  | { readonly kind: "drop-enum"; readonly enum: EnumType }
+  | {
+      readonly kind: "add-enum-values";
+      readonly from: EnumType;
+      readonly to: EnumType;
+      /** In the order they are added; `before` null means appended at the end. */
+      readonly additions: readonly { readonly value: string; readonly before: string | null }[];
+      /** Columns using the type before the change (what the inverse, a recreation, converts). */
+      readonly usages: readonly EnumUsage[];
+    }
+  | {
+      /** PostgreSQL cannot remove or reorder enum values in place: the type is rebuilt and its columns converted. */
+      readonly kind: "recreate-enum";
+      readonly from: EnumType;
+      readonly to: EnumType;
+      readonly usages: readonly EnumUsage[];
+    }
+  | { readonly kind: "create-sequence"; readonly sequence: Sequence }
+  | { readonly kind: "drop-sequence"; readonly sequence: Sequence }
+  | { readonly kind: "alter-sequence"; readonly from: Sequence; readonly to: Sequence }
+  | { readonly kind: "rename-table"; readonly schema: string; readonly from: string; readonly to: string }
+  | { readonly kind: "rename-column"; readonly schema: string; readonly table: string; readonly from: string; readonly to: string }
+  /** The table with its columns, primary key, unique/check/exclusion constraints, indexes and comments; foreign keys are separate operations. */
+  | { readonly kind: "create-table"; readonly table: Table }
+  | { readonly kind: "drop-table"; readonly table: Table }
+  | { readonly kind: "add-column"; readonly schema: string; readonly table: string; readonly column: Column }
+  | { readonly kind: "drop-column"; readonly schema: string; readonly table: string; readonly column: Column }
+  | { readonly kind: "alter-column"; readonly schema: string; readonly table: string; readonly from: Column; readonly to: Column }
+  | { readonly kind: "add-constraint"; readonly schema: string; readonly table: string; readonly constraint: Constraint }
+  | { readonly kind: "drop-constraint"; readonly schema: string; readonly table: string; readonly constraint: Constraint }
+  | { readonly kind: "add-foreign-key"; readonly schema: string; readonly table: string; readonly foreignKey: ForeignKey }
+  | { readonly kind: "drop-foreign-key"; readonly schema: string; readonly table: string; readonly foreignKey: ForeignKey }
+  | { readonly kind: "create-index"; readonly schema: string; readonly table: string; readonly index: Index }
+  | { readonly kind: "drop-index"; readonly schema: string; readonly table: string; readonly index: Index }
+  | { readonly kind: "create-view"; readonly view: View }
+  | { readonly kind: "drop-view"; readonly view: View }
+  | { readonly kind: "replace-view"; readonly from: View; readonly to: View }
+  | { readonly kind: "set-comment"; readonly target: CommentTarget; readonly from: string | null; readonly to: string | null };
+
+export type OperationKind = Operation["kind"];
+
+/**
+ * One change of a diff: the operation for the upgrade, its inverse for the downgrade,
+ * and whether either loses data (what the linter attaches its findings to).
+ */
+export interface SchemaChange {
+  readonly operation: Operation;
+  readonly inverse: Operation;
+  /** The upgrade may lose data (drop table/column, narrowing type change, enum value removal). */
+  readonly destructive: boolean;
+  /** Why, when destructive. */
+  readonly reason: string | null;
+  /** The downgrade (the inverse) may lose data. */
+  readonly inverseDestructive: boolean;
+  /** One line for people: `add column public.users.email (text)`. */
+  readonly summary: string;
+}
+
+/** The operation that undoes `operation`. */
+export function invertOperation(operation: Operation): Operation {
+  switch (operation.kind) {
+    case "create-schema":
+      return { kind: "drop-schema", schema: operation.schema };
+    case "drop-schema":
+      return { kind: "create-schema", schema: operation.schema };
+    case "create-enum":
+      return { kind: "drop-enum", enum: operation.enum };
+    case "drop-enum":
+      return { kind: "create-enum", enum: operation.enum };
+    case "add-enum-values":
+      // ALTER TYPE ... ADD VALUE has no inverse: the downgrade rebuilds the type.
+      return { kind: "recreate-enum", from: operation.to, to: operation.from, usages: operation.usages };
+    case "recreate-enum": {
+      const additions = enumAdditions(operation.to.values, operation.from.values);
+      if (additions !== null) return { kind: "add-enum-values", from: operation.to, to: operation.from, additions, usages: operation.usages };
+      return { kind: "recreate-enum", from: operation.to, to: operation.from, usages: operation.usages };
+    }
+    case "create-sequence":
+      return { kind: "drop-sequence", sequence: operation.sequence };
+    case "drop-sequence":
+      return { kind: "create-sequence", sequence: operation.sequence };
+    case "alter-sequence":
+      return { kind: "alter-sequence", from: operation.to, to: operation.from };
+    case "rename-table":
+      return { kind: "rename-table", schema: operation.schema, from: operation.to, to: operation.from };
+    case "rename-column":
+      return { kind: "rename-column", schema: operation.schema, table: operation.table, from: operation.to, to: operation.from };
+    case "create-table":
+      return { kind: "drop-table", table: operation.table };
+    case "drop-table":
+      return { kind: "create-table", table: operation.table };
+    case "add-column":
+      return { kind: "drop-column", schema: operation.schema, table: operation.table, column: operation.column };
+    case "drop-column":
+      return { kind: "add-column", schema: operation.schema, table: operation.table, column: operation.column };
+    case "alter-column":
+      return { kind: "alter-column", schema: operation.schema, table: operation.table, from: operation.to, to: operation.from };
+    case "add-constraint":
+      return { kind: "drop-constraint", schema: operation.schema, table: operation.table, constraint: operation.constraint };
+    case "drop-constraint":
+      return { kind: "add-constraint", schema: operation.schema, table: operation.table, constraint: operation.constraint };
+    case "add-foreign-key":
+      return { kind: "drop-foreign-key", schema: operation.schema, table: operation.table, foreignKey: operation.foreignKey };
+    case "drop-foreign-key":
+      return { kind: "add-foreign-key", schema: operation.schema, table: operation.table, foreignKey: operation.foreignKey };
+    case "create-index":
+      return { kind: "drop-index", schema: operation.schema, table: operation.table, index: operation.index };
+    case "drop-index":
+      return { kind: "create-index", schema: operation.schema, table: operation.table, index: operation.index };
+    case "create-view":
+      return { kind: "drop-view", view: operation.view };
+    case "drop-view":
+      return { kind: "create-view", view: operation.view };
+    case "replace-view":
+      return { kind: "replace-view", from: operation.to, to: operation.from };
+    case "set-comment":
+      return { kind: "set-comment", target: operation.target, from: operation.to, to: operation.from };
+  }
+}
+
+/**
+ * When `to` is `from` with values inserted (order kept), the insertions in the order
+ * to run them (`before` = the existing value each goes in front of, null = append); else null.
+ */
+export function enumAdditions(from: readonly string[], to: readonly string[]): { value: string; before: string | null }[] | null {
+  const existing = new Set(from);
+  const kept = to.filter((value) => existing.has(value));
+  if (kept.length !== from.length || kept.some((value, i) => value !== from[i])) return null;
+  const additions: { value: string; before: string | null }[] = [];
+  for (let i = 0; i < to.length; i++) {
+    const value = to[i] as string;
+    if (existing.has(value)) continue;
+    const next = to.slice(i + 1).find((candidate) => existing.has(candidate));
+    additions.push({ value, before: next ?? null });
+  }
+  return additions;
+}
+
+/** Why `operation` may lose data, or null when it cannot. */
+export function destructiveReason(operation: Operation): string | null {
+  switch (operation.kind) {
+    case "drop-table":
+      return `drops table ${display(operation.table.schema, operation.table.name)} and every row in it`;
+    case "drop-column":
+      if (operation.column.generated !== null) return null; // computed from other columns: nothing is lost
+      return `drops column ${display(operation.schema, operation.table, operation.column.name)} and its data`;
+    case "drop-sequence":
+      return `drops sequence ${display(operation.sequence.schema, operation.sequence.name)} and its current value`;
+    case "alter-column":
+      if (operation.from.type !== operation.to.type && !isWideningType(operation.from.type, operation.to.type))
+        return `changes the type of ${display(operation.schema, operation.table, operation.from.name)} from ${operation.from.type} to ${operation.to.type}, which may fail or lose data`;
+      return null;
+    case "recreate-enum": {
+      const removed = operation.from.values.filter((value) => !operation.to.values.includes(value));
+      if (removed.length === 0) return null;
+      return `removes ${removed.map((v) => `'${v}'`).join(", ")} from enum ${display(operation.from.schema, operation.from.name)}: rows holding ${removed.length === 1 ? "it" : "them"} make the change fail`;
+    }
+    default:
+      return null;
+  }
+}
+
+const integerRank: Record<string, number> = { smallint: 1, integer: 2, bigint: 3 };
+
+/**
+ * True when every value of type `from` converts to `to` without loss (`integer` →
+ * `bigint`, `varchar(20)` → `varchar(50)` or `text`, `numeric(10,2)` → `numeric(12,2)`,
+ * `real` → `double precision`, an enum → `text`). Unknown pairs are not widening.
+ */
+export function isWideningType(from: string, to: string): boolean {
+  if (from === to) return true;
+  const fromArray = from.endsWith("[]");
+  if (fromArray !== to.endsWith("[]")) return false;
+  if (fromArray) return isWideningType(from.slice(0, -2), to.slice(0, -2));
+  // Every type has a text form (and an assignment cast to text): nothing is lost.
+  if (to === "text") return true;
+  const fromRank = integerRank[from];
+  const toRank = integerRank[to];
+  if (fromRank !== undefined && toRank !== undefined) return toRank >= fromRank;
+  if (fromRank !== undefined && to === "numeric") return true;
+  if (from === "real" && to === "double precision") return true;
+  const text = (type: string): { length: number | null } | null => {
+    if (type === "text" || type === "character varying") return { length: null };
+    const match = /^character varying\((\d+)\)$/.exec(type);
+    return match ? { length: Number(match[1]) } : null;
+  };
+  const fromText = text(from);
+  const toText = text(to);
+  if (toText !== null && toText.length === null && (fromText !== null || /^character\(\d+\)$/.test(from))) return true;
+  if (fromText !== null && toText !== null) return fromText.length !== null && toText.length !== null && toText.length >= fromText.length;
+  const numeric = (type: string): { precision: number; scale: number } | "unbounded" | null => {
+    if (type === "numeric") return "unbounded";
+    const match = /^numeric\((\d+),(\d+)\)$/.exec(type);
+    return match ? { precision: Number(match[1]), scale: Number(match[2]) } : null;
+  };
+  const fromNumeric = numeric(from);
+  const toNumeric = numeric(to);
+  if (fromNumeric !== null && toNumeric === "unbounded") return true;
+  if (fromNumeric !== null && fromNumeric !== "unbounded" && toNumeric !== null && toNumeric !== "unbounded")
+    return toNumeric.scale >= fromNumeric.scale && toNumeric.precision - toNumeric.scale >= fromNumeric.precision - fromNumeric.scale;
+  return false;
+}
+
+/** A one-line description of the operation, for plans and revision comments. */
+export function describeOperation(operation: Operation): string {
+  switch (operation.kind) {
+    case "create-schema":
+      return `create schema ${operation.schema}`;
+    case "drop-schema":
+      return `drop schema ${operation.schema}`;
+    case "create-enum":
+      return `create enum ${display(operation.enum.schema, operation.enum.name)} (${operation.enum.values.map((v) => `'${v}'`).join(", ")})`;
+    case "drop-enum":
+      return `drop enum ${display(operation.enum.schema, operation.enum.name)}`;
+    case "add-enum-values":
+      return `add ${operation.additions.length === 1 ? "value" : "values"} ${operation.additions.map((a) => `'${a.value}'`).join(", ")} to enum ${display(operation.from.schema, operation.from.name)}`;
+    case "recreate-enum":
+      return `recreate enum ${display(operation.from.schema, operation.from.name)} as (${operation.to.values.map((v) => `'${v}'`).join(", ")})`;
+    case "create-sequence":
+      return `create sequence ${display(operation.sequence.schema, operation.sequence.name)}`;
+    case "drop-sequence":
+      return `drop sequence ${display(operation.sequence.schema, operation.sequence.name)}`;
+    case "alter-sequence":
+      return `alter sequence ${display(operation.from.schema, operation.from.name)}`;
+    case "rename-table":
+      return `rename table ${display(operation.schema, operation.from)} to ${operation.to}`;
+    case "rename-column":
+      return `rename column ${display(operation.schema, operation.table, operation.from)} to ${operation.to}`;
+    case "create-table":
+      return `create table ${display(operation.table.schema, operation.table.name)}`;
+    case "drop-table":
+      return `drop table ${display(operation.table.schema, operation.table.name)}`;
+    case "add-column":
+      return `add column ${display(operation.schema, operation.table, operation.column.name)} (${operation.column.type})`;
+    case "drop-column":
+      return `drop column ${display(operation.schema, operation.table, operation.column.name)}`;
+    case "alter-column":
+      return `alter column ${display(operation.schema, operation.table, operation.from.name)} (${columnChanges(operation.from, operation.to).join(", ")})`;
+    case "add-constraint":
+      return `add ${constraintLabel(operation.constraint)} ${operation.constraint.name} on ${display(operation.schema, operation.table)}`;
+    case "drop-constraint":
+      return `drop ${constraintLabel(operation.constraint)} ${operation.constraint.name} on ${display(operation.schema, operation.table)}`;
+    case "add-foreign-key":
+      return `add foreign key ${operation.foreignKey.name} on ${display(operation.schema, operation.table)}`;
+    case "drop-foreign-key":
+      return `drop foreign key ${operation.foreignKey.name} on ${display(operation.schema, operation.table)}`;
+    case "create-index":
+      return `create ${operation.index.unique ? "unique index" : "index"} ${operation.index.name} on ${display(operation.schema, operation.table)}`;
+    case "drop-index":
+      return `drop ${operation.index.unique ? "unique index" : "index"} ${operation.index.name} on ${display(operation.schema, operation.table)}`;
+    case "create-view":
+      return `create view ${display(operation.view.schema, operation.view.name)}`;
+    case "drop-view":
+      return `drop view ${display(operation.view.schema, operation.view.name)}`;
+    case "replace-view":
+      return `replace view ${display(operation.to.schema, operation.to.name)}`;
+    case "set-comment": {
+      const target = operation.target;
+      const what = target.kind === "column" ? `column ${display(target.schema, target.table, target.column)}` : `${target.kind} ${display(target.schema, target.name)}`;
+      return `${operation.to === null ? "remove comment on" : "comment on"} ${what}`;
+    }
+  }
+}
+
+/** What differs between two versions of a column, in words (`type integer → bigint`, `set not null`). */
+export function columnChanges(from: Column, to: Column): string[] {
+  const changes: string[] = [];
+  if (from.type !== to.type) changes.push(`type ${from.type} → ${to.type}`);
+  if (from.collation !== to.collation) changes.push(`collation ${from.collation ?? "default"} → ${to.collation ?? "default"}`);
+  if (from.notNull !== to.notNull) changes.push(to.notNull ? "set not null" : "drop not null");
+  if (from.default !== to.default) changes.push(to.default === null ? "drop default" : `default ${to.default}`);
+  if (from.identity !== to.identity) changes.push(to.identity === null ? "drop identity" : `identity ${to.identity}`);
+  return changes;
+}
+
+function constraintLabel(constraint: Constraint): string {
+  switch (constraint.kind) {
+    case "primary-key":
+      return "primary key";
+    case "unique":
+      return "unique constraint";
+    case "check":
+      return "check constraint";
+    case "exclude":
+      return "exclusion constraint";
+  }
+}
+
+/** `schema.table.column` for messages, each part quoted only when it needs to be. */
+function display(...parts: string[]): string {
+  return parts.map(printIdentifier).join(".");
+}

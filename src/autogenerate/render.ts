@@ -1,0 +1,246 @@
+/**
+ * Operations → SQL text, for the upgrade and the downgrade of a revision. Pure.
+ * Identifiers are always quoted with quoteIdent; expressions, types and definitions are
+ * the server's own deparsed text from the model, used as they are.
+ */
+import { qualifiedName, quoteIdent, quoteLiteral } from "../dialects/sql.js";
+import type { Column, Constraint, EnumType, ForeignKey, Index, Sequence, Table, View } from "./model.js";
+import type { CommentTarget, EnumUsage, Operation, SchemaChange } from "./operations.js";
+import { describeOperation, destructiveReason, isWideningType } from "./operations.js";
+
+/** The statements of one operation, each without its trailing semicolon; comment lines start with `--`. */
+export function renderOperation(operation: Operation): string[] {
+  switch (operation.kind) {
+    case "create-schema":
+      return [`CREATE SCHEMA ${quoteIdent(operation.schema)}`];
+    case "drop-schema":
+      return [`DROP SCHEMA ${quoteIdent(operation.schema)}`];
+    case "create-enum":
+      return [createEnum(operation.enum)];
+    case "drop-enum":
+      return [`DROP TYPE ${qualifiedName(operation.enum.schema, operation.enum.name)}`];
+    case "add-enum-values":
+      return operation.additions.map(
+        (addition) =>
+          `ALTER TYPE ${qualifiedName(operation.from.schema, operation.from.name)} ADD VALUE ${quoteLiteral(addition.value)}${addition.before === null ? "" : ` BEFORE ${quoteLiteral(addition.before)}`}`,
+      );
+    case "recreate-enum":
+      return recreateEnum(operation.from, operation.to, operation.usages);
+    case "create-sequence":
+      return [`CREATE SEQUENCE ${qualifiedName(operation.sequence.schema, operation.sequence.name)} ${sequenceOptions(operation.sequence)}`];
+    case "drop-sequence":
+      return [`DROP SEQUENCE ${qualifiedName(operation.sequence.schema, operation.sequence.name)}`];
+    case "alter-sequence":
+      return [`ALTER SEQUENCE ${qualifiedName(operation.to.schema, operation.to.name)} ${sequenceOptions(operation.to)}`];
+    case "rename-table":
+      return [`ALTER TABLE ${qualifiedName(operation.schema, operation.from)} RENAME TO ${quoteIdent(operation.to)}`];
+    case "rename-column":
+      return [`ALTER TABLE ${qualifiedName(operation.schema, operation.table)} RENAME COLUMN ${quoteIdent(operation.from)} TO ${quoteIdent(operation.to)}`];
+    case "create-table":
+      return createTable(operation.table);
+    case "drop-table":
+      return [`DROP TABLE ${qualifiedName(operation.table.schema, operation.table.name)}`];
+    case "add-column": {
+      const table = qualifiedName(operation.schema, operation.table);
+      const statements = [`ALTER TABLE ${table} ADD COLUMN ${columnDefinition(operation.column)}`];
+      if (operation.column.comment !== null) statements.push(comment({ kind: "column", schema: operation.schema, table: operation.table, column: operation.column.name }, operation.column.comment));
+      return statements;
+    }
+    case "drop-column":
+      return [`ALTER TABLE ${qualifiedName(operation.schema, operation.table)} DROP COLUMN ${quoteIdent(operation.column.name)}`];
+    case "alter-column":
+      return alterColumn(qualifiedName(operation.schema, operation.table), operation.from, operation.to);
+    case "add-constraint":
+      return [`ALTER TABLE ${qualifiedName(operation.schema, operation.table)} ADD ${constraintClause(operation.constraint)}`];
+    case "drop-constraint":
+      return [`ALTER TABLE ${qualifiedName(operation.schema, operation.table)} DROP CONSTRAINT ${quoteIdent(operation.constraint.name)}`];
+    case "add-foreign-key":
+      return [`ALTER TABLE ${qualifiedName(operation.schema, operation.table)} ADD CONSTRAINT ${quoteIdent(operation.foreignKey.name)} ${foreignKeyClause(operation.foreignKey)}`];
+    case "drop-foreign-key":
+      return [`ALTER TABLE ${qualifiedName(operation.schema, operation.table)} DROP CONSTRAINT ${quoteIdent(operation.foreignKey.name)}`];
+    case "create-index":
+      return [createIndex(operation.schema, operation.table, operation.index)];
+    case "drop-index":
+      return [`DROP INDEX ${qualifiedName(operation.schema, operation.index.name)}`];
+    case "create-view":
+      return createView(operation.view, false);
+    case "drop-view":
+      return [`DROP VIEW ${qualifiedName(operation.view.schema, operation.view.name)}`];
+    case "replace-view":
+      return createView(operation.to, true).slice(0, 1);
+    case "set-comment":
+      return [comment(operation.target, operation.to)];
+  }
+}
+
+/** Options for rendering a script. */
+export interface RenderOptions {
+  /** Put a `-- summary` line above each operation (default true). */
+  comments?: boolean;
+}
+
+/**
+ * The upgrade script of a diff (operations in order) or its downgrade (inverses in
+ * reverse order), as SQL text with one statement per line group, ready for a revision.
+ * An empty diff renders as an empty string.
+ */
+export function renderScript(changes: readonly SchemaChange[], direction: "upgrade" | "downgrade", options: RenderOptions = {}): string {
+  const operations = direction === "upgrade" ? changes.map((c) => c.operation) : [...changes].reverse().map((c) => c.inverse);
+  const blocks = operations.map((operation) => {
+    const lines: string[] = [];
+    if (options.comments !== false) {
+      lines.push(`-- ${describeOperation(operation)}`);
+      const reason = destructiveReason(operation);
+      if (reason !== null) lines.push(`-- destructive: ${reason}`);
+    }
+    for (const statement of renderOperation(operation)) lines.push(statement.startsWith("--") ? statement : `${statement};`);
+    return lines.join("\n");
+  });
+  return blocks.length === 0 ? "" : `${blocks.join("\n\n")}\n`;
+}
+
+function createEnum(enumType: EnumType): string {
+  return `CREATE TYPE ${qualifiedName(enumType.schema, enumType.name)} AS ENUM (${enumType.values.map(quoteLiteral).join(", ")})`;
+}
+
+/**
+ * PostgreSQL cannot remove or reorder enum values in place: rename the type, create it
+ * again, convert each column through text, drop the old type.
+ */
+function recreateEnum(from: EnumType, to: EnumType, usages: readonly EnumUsage[]): string[] {
+  const current = qualifiedName(from.schema, from.name);
+  const oldName = `${from.name.slice(0, 50)}__athanor_old`;
+  const removed = from.values.filter((value) => !to.values.includes(value));
+  const statements = [
+    `-- PostgreSQL cannot remove or reorder the values of an enum in place (ALTER TYPE ... ADD VALUE has no inverse):`,
+    `-- ${from.schema}.${from.name} is recreated and its columns converted through text.${removed.length > 0 ? ` Rows holding ${removed.map(quoteLiteral).join(", ")} make this fail: update them first.` : ""}`,
+    `ALTER TYPE ${current} RENAME TO ${quoteIdent(oldName)}`,
+    createEnum(to),
+  ];
+  for (const usage of usages) {
+    const table = qualifiedName(usage.schema, usage.table);
+    const column = quoteIdent(usage.column);
+    // format_type prints one [] whatever the number of dimensions, and text[] casts any of them.
+    const textType = usage.type.endsWith("[]") ? "text[]" : "text";
+    if (usage.default !== null) statements.push(`ALTER TABLE ${table} ALTER COLUMN ${column} DROP DEFAULT`);
+    statements.push(`ALTER TABLE ${table} ALTER COLUMN ${column} TYPE ${usage.type} USING ${column}::${textType}::${usage.type}`);
+    if (usage.default !== null) statements.push(`ALTER TABLE ${table} ALTER COLUMN ${column} SET DEFAULT ${usage.default}`);
+  }
+  statements.push(`DROP TYPE ${qualifiedName(from.schema, oldName)}`);
+  return statements;
+}
+
+function sequenceOptions(sequence: Sequence): string {
+  return [
+    `AS ${sequence.dataType}`,
+    `INCREMENT BY ${sequence.increment}`,
+    `MINVALUE ${sequence.minValue}`,
+    `MAXVALUE ${sequence.maxValue}`,
+    `START WITH ${sequence.start}`,
+    `CACHE ${sequence.cache}`,
+    sequence.cycle ? "CYCLE" : "NO CYCLE",
+  ].join(" ");
+}
+
+function createTable(table: Table): string[] {
+  const name = qualifiedName(table.schema, table.name);
+  const items = table.columns.map((column) => `  ${columnDefinition(column)}`);
+  if (table.primaryKey) items.push(`  ${constraintClause(table.primaryKey)}`);
+  for (const constraint of table.constraints) items.push(`  ${constraintClause(constraint)}`);
+  const statements = [`CREATE TABLE ${name} (\n${items.join(",\n")}\n)`];
+  for (const index of table.indexes) statements.push(createIndex(table.schema, table.name, index));
+  if (table.comment !== null) statements.push(comment({ kind: "table", schema: table.schema, name: table.name }, table.comment));
+  for (const column of table.columns)
+    if (column.comment !== null) statements.push(comment({ kind: "column", schema: table.schema, table: table.name, column: column.name }, column.comment));
+  return statements;
+}
+
+/** `"name" type [COLLATE c] [GENERATED ...] [DEFAULT expr] [NOT NULL]`. */
+export function columnDefinition(column: Column): string {
+  const parts = [quoteIdent(column.name), column.type];
+  if (column.collation !== null) parts.push(`COLLATE ${column.collation}`);
+  if (column.generated !== null) parts.push(`GENERATED ALWAYS AS (${column.generated.expression}) ${column.generated.kind === "stored" ? "STORED" : "VIRTUAL"}`);
+  if (column.identity !== null) parts.push(`GENERATED ${column.identity === "always" ? "ALWAYS" : "BY DEFAULT"} AS IDENTITY`);
+  if (column.default !== null) parts.push(`DEFAULT ${column.default}`);
+  if (column.notNull) parts.push("NOT NULL");
+  return parts.join(" ");
+}
+
+/**
+ * ALTER COLUMN steps in an order PostgreSQL accepts: identity dropped before anything
+ * else, the default dropped before a type change (it may not cast) and set after, NOT
+ * NULL before an identity is added (identity requires it).
+ */
+function alterColumn(table: string, from: Column, to: Column): string[] {
+  const alter = `ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(to.name)}`;
+  const statements: string[] = [];
+  const typeChanged = from.type !== to.type || from.collation !== to.collation;
+  const defaultChanged = from.default !== to.default;
+  if (from.identity !== null && to.identity === null) statements.push(`${alter} DROP IDENTITY`);
+  if (from.default !== null && (typeChanged || defaultChanged)) statements.push(`${alter} DROP DEFAULT`);
+  if (typeChanged) {
+    const collate = to.collation !== null ? ` COLLATE ${to.collation}` : "";
+    const using = from.type === to.type ? "" : usingClause(quoteIdent(to.name), from.type, to.type);
+    statements.push(`${alter} TYPE ${to.type}${collate}${using}`);
+  }
+  if (from.notNull !== to.notNull) statements.push(`${alter} ${to.notNull ? "SET" : "DROP"} NOT NULL`);
+  if (to.default !== null && (typeChanged || defaultChanged)) statements.push(`${alter} SET DEFAULT ${to.default}`);
+  if (from.identity === null && to.identity !== null) statements.push(`${alter} ADD GENERATED ${to.identity === "always" ? "ALWAYS" : "BY DEFAULT"} AS IDENTITY`);
+  else if (from.identity !== null && to.identity !== null && from.identity !== to.identity)
+    statements.push(`${alter} SET GENERATED ${to.identity === "always" ? "ALWAYS" : "BY DEFAULT"}`);
+  return statements;
+}
+
+/**
+ * The USING clause of a type change, or "" when PostgreSQL's own assignment cast is
+ * enough (a widening such as integer → bigint). Built-in types cast directly; a
+ * user-defined type (printed schema-qualified, e.g. an enum) has no cast from or to other
+ * types, so the value goes through text.
+ */
+function usingClause(column: string, from: string, to: string): string {
+  if (isWideningType(from, to)) return "";
+  const userDefined = (type: string): boolean => type.replace(/\[\]$/, "").includes(".");
+  if (to === "text" || to === "text[]" || !(userDefined(from) || userDefined(to))) return ` USING ${column}::${to}`;
+  return ` USING ${column}::${to.endsWith("[]") ? "text[]" : "text"}::${to}`;
+}
+
+function constraintClause(constraint: Constraint): string {
+  return `CONSTRAINT ${quoteIdent(constraint.name)} ${constraint.definition}`;
+}
+
+const actionSql: Record<ForeignKey["onDelete"], string> = {
+  "no action": "NO ACTION",
+  restrict: "RESTRICT",
+  cascade: "CASCADE",
+  "set null": "SET NULL",
+  "set default": "SET DEFAULT",
+};
+
+/** `FOREIGN KEY (...) REFERENCES ...`, built from the structured fields (so declared renames apply). */
+export function foreignKeyClause(foreignKey: ForeignKey): string {
+  const parts = [
+    `FOREIGN KEY (${foreignKey.columns.map(quoteIdent).join(", ")})`,
+    `REFERENCES ${qualifiedName(foreignKey.references.schema, foreignKey.references.table)} (${foreignKey.references.columns.map(quoteIdent).join(", ")})`,
+  ];
+  if (foreignKey.match === "full") parts.push("MATCH FULL");
+  if (foreignKey.onUpdate !== "no action") parts.push(`ON UPDATE ${actionSql[foreignKey.onUpdate]}`);
+  if (foreignKey.onDelete !== "no action") parts.push(`ON DELETE ${actionSql[foreignKey.onDelete]}`);
+  if (foreignKey.deferrable) parts.push(foreignKey.initiallyDeferred ? "DEFERRABLE INITIALLY DEFERRED" : "DEFERRABLE");
+  return parts.join(" ");
+}
+
+function createIndex(schema: string, table: string, index: Index): string {
+  return `CREATE ${index.unique ? "UNIQUE " : ""}INDEX ${quoteIdent(index.name)} ON ${qualifiedName(schema, table)} ${index.definition}`;
+}
+
+function createView(view: View, replace: boolean): string[] {
+  const statements = [`CREATE ${replace ? "OR REPLACE " : ""}VIEW ${qualifiedName(view.schema, view.name)} AS ${view.definition}`];
+  if (view.comment !== null) statements.push(comment({ kind: "view", schema: view.schema, name: view.name }, view.comment));
+  return statements;
+}
+
+function comment(target: CommentTarget, text: string | null): string {
+  const value = text === null ? "NULL" : quoteLiteral(text);
+  if (target.kind === "column") return `COMMENT ON COLUMN ${qualifiedName(target.schema, target.table)}.${quoteIdent(target.column)} IS ${value}`;
+  return `COMMENT ON ${target.kind === "table" ? "TABLE" : "VIEW"} ${qualifiedName(target.schema, target.name)} IS ${value}`;
+}

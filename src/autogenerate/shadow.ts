@@ -1,0 +1,142 @@
+/**
+ * The shadow database: an in-memory PGlite (PostgreSQL 18 in WASM) in this process,
+ * where a declared schema or a chain of revisions is applied and then introspected. No
+ * second server is needed (Atlas and Prisma need one to diff).
+ */
+import { openSession } from "../dialects/open.js";
+import type { Session } from "../dialects/types.js";
+import { isAthanorError } from "../errors.js";
+import { ShadowReplayError } from "./errors.js";
+import { introspect } from "./introspect.js";
+import type { QualifiedName, SchemaModel } from "./model.js";
+import { lineAt, splitStatements } from "./sql-text.js";
+
+/** The upgrade SQL of one revision, with where it sits in its file. */
+export interface RevisionSql {
+  /** The revision id, for messages. */
+  readonly id: string;
+  /** The upgrade section's SQL text. */
+  readonly sql: string;
+  /** 1-based line of the file at which `sql` starts. */
+  readonly startLine: number;
+  /** The revision's file (relative path preferred), for messages. */
+  readonly file: string;
+}
+
+/** Options shared by the functions that use a shadow database. */
+export interface ShadowOptions {
+  /** Schemas to introspect afterwards (default `["public"]`). */
+  readonly schemas?: readonly string[];
+  /** Tables to leave out of the model. */
+  readonly exclude?: readonly QualifiedName[];
+  /**
+   * An open, empty session to use instead of starting a new PGlite (it is left open;
+   * see `resetShadow`). Starting PGlite costs about 2 s and several hundred MB.
+   */
+  readonly session?: Session;
+}
+
+/** Starts an empty in-memory PGlite database. Close it with `session.close()`. */
+export async function openShadowSession(): Promise<Session> {
+  return openSession({ kind: "pglite", dataDir: null }, { applicationName: "athanor-shadow" });
+}
+
+/**
+ * Empties a shadow database so it can be used again: drops every schema except the
+ * system ones (with everything in them) and creates `public` again.
+ */
+export async function resetShadow(session: Session): Promise<void> {
+  await session.exec(`DO $athanor$
+DECLARE s text;
+BEGIN
+  FOR s IN SELECT nspname FROM pg_catalog.pg_namespace
+           WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' LOOP
+    EXECUTE format('DROP SCHEMA %I CASCADE', s);
+  END LOOP;
+  CREATE SCHEMA public;
+END
+$athanor$`);
+}
+
+/** Runs `work` on the given session, or on a new shadow PGlite that is closed afterwards. */
+export async function withShadowSession<T>(session: Session | undefined, work: (session: Session) => Promise<T>): Promise<T> {
+  if (session) return work(session);
+  const shadow = await openShadowSession();
+  try {
+    return await work(shadow);
+  } finally {
+    await shadow.close();
+  }
+}
+
+/**
+ * Applies each revision's upgrade SQL in order to an empty shadow database and returns
+ * the schema they produce: what the migrations say the database looks like, to compare
+ * with the declared schema or with a live environment.
+ *
+ * @throws ShadowReplayError (exit 2) naming the revision, file and line of a failing statement.
+ * @example
+ * const model = await replayRevisions([{ id: "3f2a9c1d0b7e", sql: "CREATE TABLE t (id int);", startLine: 6, file: "migrations/3f2a9c1d0b7e_t.sql" }], { schemas: ["public"] });
+ */
+export async function replayRevisions(upgrades: readonly RevisionSql[], options: ShadowOptions = {}): Promise<SchemaModel> {
+  return withShadowSession(options.session, async (session) => {
+    for (const upgrade of upgrades) {
+      const failure = await runScript(session, upgrade.sql);
+      if (failure === null) continue;
+      const line = failure.offset === null ? null : upgrade.startLine + lineAt(upgrade.sql, failure.offset) - 1;
+      const where = line === null ? upgrade.file : `${upgrade.file}:${line}`;
+      throw new ShadowReplayError(upgrade.id, `revision ${upgrade.id} (${where}) fails on the shadow database: ${failure.message}`, { file: upgrade.file, line }, {
+        hint: "Each revision's upgrade is replayed in order on an empty in-memory PostgreSQL 18 (PGlite). Fix the statement, or the revision it depends on.",
+        details: failure.sqlstate === null ? {} : { sqlstate: failure.sqlstate },
+      });
+    }
+    return introspect(session, { schemas: options.schemas ?? ["public"], exclude: options.exclude ?? [] });
+  });
+}
+
+/** Why a script failed, and where (0-based offset into the script) when that is known. */
+export interface ScriptFailure {
+  readonly message: string;
+  readonly sqlstate: string | null;
+  readonly offset: number | null;
+}
+
+/**
+ * Runs a script in one round trip. On failure, the server's error position (1-based, in
+ * characters of the whole script) gives the offset; an error without a position (e.g.
+ * "already exists") is located by running the statements one at a time, which is
+ * possible because a failed multi-statement script rolls back as one implicit transaction.
+ */
+export async function runScript(session: Session, sql: string): Promise<ScriptFailure | null> {
+  try {
+    await session.exec(sql);
+    return null;
+  } catch (error) {
+    const first = describeFailure(error, 0);
+    if (first.offset !== null) return first;
+    const statements = splitStatements(sql);
+    if (statements.length <= 1) return { ...first, offset: statements[0]?.start ?? null };
+    for (const statement of statements) {
+      try {
+        await session.exec(statement.sql);
+      } catch (statementError) {
+        const located = describeFailure(statementError, statement.start);
+        return { ...located, offset: located.offset ?? statement.start };
+      }
+    }
+    return first;
+  }
+}
+
+function describeFailure(error: unknown, base: number): ScriptFailure {
+  if (isAthanorError(error)) {
+    const position = error.details["position"];
+    const sqlstate = error.details["sqlstate"];
+    return {
+      message: error.message,
+      sqlstate: typeof sqlstate === "string" ? sqlstate : null,
+      offset: typeof position === "number" && Number.isFinite(position) && position > 0 ? base + position - 1 : null,
+    };
+  }
+  return { message: error instanceof Error ? error.message : String(error), sqlstate: null, offset: null };
+}

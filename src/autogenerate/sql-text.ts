@@ -1,0 +1,349 @@
+/**
+ * Small, pure helpers over SQL text: a tokenizer that knows PostgreSQL's quoting
+ * (strings, E'' strings, dollar quotes, quoted identifiers, nested comments), whitespace
+ * normalisation of deparsed definitions, statement splitting with line numbers, and the
+ * one deparser difference between PostgreSQL ≤ 15 and 16+ that matters for views.
+ */
+
+export type TokenKind = "space" | "comment" | "string" | "quoted-ident" | "word" | "number" | "punct";
+
+export interface Token {
+  readonly kind: TokenKind;
+  readonly text: string;
+  /** Offset of the first character in the input. */
+  readonly start: number;
+}
+
+const wordStart = /[A-Za-z_\u0080-\uffff]/;
+const wordPart = /[A-Za-z0-9_$\u0080-\uffff]/;
+
+/** Splits SQL text into tokens; concatenating every token's text gives the input back. */
+export function tokenize(sql: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  const n = sql.length;
+  while (i < n) {
+    const start = i;
+    const ch = sql[i] as string;
+    const next = sql[i + 1];
+    if (/\s/.test(ch)) {
+      while (i < n && /\s/.test(sql[i] as string)) i++;
+      tokens.push({ kind: "space", text: sql.slice(start, i), start });
+    } else if (ch === "-" && next === "-") {
+      while (i < n && sql[i] !== "\n") i++;
+      tokens.push({ kind: "comment", text: sql.slice(start, i), start });
+    } else if (ch === "/" && next === "*") {
+      let depth = 0;
+      while (i < n) {
+        if (sql[i] === "/" && sql[i + 1] === "*") {
+          depth++;
+          i += 2;
+        } else if (sql[i] === "*" && sql[i + 1] === "/") {
+          depth--;
+          i += 2;
+          if (depth === 0) break;
+        } else i++;
+      }
+      tokens.push({ kind: "comment", text: sql.slice(start, i), start });
+    } else if (ch === "'" || ((ch === "E" || ch === "e") && next === "'")) {
+      const escapes = ch !== "'";
+      i += escapes ? 2 : 1;
+      while (i < n) {
+        if (escapes && sql[i] === "\\") i += 2;
+        else if (sql[i] === "'" && sql[i + 1] === "'") i += 2;
+        else if (sql[i] === "'") {
+          i++;
+          break;
+        } else i++;
+      }
+      tokens.push({ kind: "string", text: sql.slice(start, i), start });
+    } else if (ch === '"') {
+      i++;
+      while (i < n) {
+        if (sql[i] === '"' && sql[i + 1] === '"') i += 2;
+        else if (sql[i] === '"') {
+          i++;
+          break;
+        } else i++;
+      }
+      tokens.push({ kind: "quoted-ident", text: sql.slice(start, i), start });
+    } else if (ch === "$" && /[A-Za-z_$]/.test(next ?? "") && dollarTag(sql, i) !== null) {
+      const tag = dollarTag(sql, i) as string;
+      const end = sql.indexOf(tag, i + tag.length);
+      i = end === -1 ? n : end + tag.length;
+      tokens.push({ kind: "string", text: sql.slice(start, i), start });
+    } else if (wordStart.test(ch)) {
+      while (i < n && wordPart.test(sql[i] as string)) i++;
+      tokens.push({ kind: "word", text: sql.slice(start, i), start });
+    } else if (/[0-9]/.test(ch) || (ch === "." && /[0-9]/.test(next ?? ""))) {
+      while (i < n && /[0-9.eE_]/.test(sql[i] as string)) i++;
+      tokens.push({ kind: "number", text: sql.slice(start, i), start });
+    } else if (ch === ":" && next === ":") {
+      i += 2;
+      tokens.push({ kind: "punct", text: "::", start });
+    } else {
+      i++;
+      tokens.push({ kind: "punct", text: ch, start });
+    }
+  }
+  return tokens;
+}
+
+/** `$tag$` starting at `at`, or null when the `$` does not open a dollar quote. */
+function dollarTag(sql: string, at: number): string | null {
+  if (sql[at + 1] === "$") return "$$";
+  const match = /^\$[A-Za-z_][A-Za-z0-9_]*\$/.exec(sql.slice(at, at + 64));
+  return match ? match[0] : null;
+}
+
+/** Collapses every run of whitespace (outside strings and quoted names) to one space, trims, drops a trailing `;`. */
+export function normalizeWhitespace(sql: string): string {
+  let out = "";
+  for (const token of tokenize(sql)) out += token.kind === "space" ? " " : token.text;
+  out = out.trim();
+  if (out.endsWith(";")) out = out.slice(0, -1).trimEnd();
+  return out;
+}
+
+/** 1-based line of a 0-based offset in `text`. */
+export function lineAt(text: string, offset: number): number {
+  let line = 1;
+  const end = Math.min(offset, text.length);
+  for (let i = 0; i < end; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+export interface SplitStatement {
+  /** The statement's text, without the terminating semicolon. */
+  readonly sql: string;
+  /** Offset of its first non-blank, non-comment character in the input. */
+  readonly start: number;
+}
+
+/**
+ * Splits a script on top-level semicolons (not inside strings, dollar quotes, comments,
+ * parentheses or `BEGIN ATOMIC ... END` bodies). Blank or comment-only pieces are dropped.
+ */
+export function splitStatements(sql: string): SplitStatement[] {
+  const statements: SplitStatement[] = [];
+  let depth = 0;
+  let atomic = 0;
+  let pieceStart = -1;
+  let previousWord = "";
+  const flush = (end: number): void => {
+    if (pieceStart >= 0) statements.push({ sql: sql.slice(pieceStart, end).trimEnd(), start: pieceStart });
+    pieceStart = -1;
+  };
+  for (const token of tokenize(sql)) {
+    if (token.kind === "space" || token.kind === "comment") continue;
+    if (token.kind === "punct" && token.text === ";" && depth === 0 && atomic === 0) {
+      flush(token.start);
+      previousWord = "";
+      continue;
+    }
+    if (pieceStart < 0) pieceStart = token.start;
+    if (token.kind === "punct") {
+      if (token.text === "(") depth++;
+      else if (token.text === ")") depth = Math.max(0, depth - 1);
+    } else if (token.kind === "word") {
+      const word = token.text.toUpperCase();
+      if (word === "ATOMIC" && previousWord === "BEGIN") atomic++;
+      else if (atomic > 0 && word === "CASE") atomic++;
+      else if (atomic > 0 && word === "END") atomic--;
+      previousWord = word;
+    }
+  }
+  flush(sql.length);
+  return statements;
+}
+
+const clauseEnd = new Set(["WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET", "FETCH", "FOR", "UNION", "INTERSECT", "EXCEPT"]);
+const setOperations = new Set(["UNION", "INTERSECT", "EXCEPT"]);
+const subqueryStarts = new Set(["SELECT", "WITH", "VALUES", "TABLE"]);
+
+/** The name an identifier token stands for (`"My ""T"""` → `My "T"`, `Foo` → `foo`). */
+export function identifierValue(token: Token): string | null {
+  if (token.kind === "quoted-ident") return token.text.slice(1, -1).replace(/""/g, '"');
+  if (token.kind === "word") return token.text.toLowerCase();
+  return null;
+}
+
+/**
+ * PostgreSQL ≤ 15 kept two hidden range-table entries (OLD, NEW) in every view, so its
+ * `pg_get_viewdef` qualifies column references even when the top-level query reads a
+ * single relation (`SELECT t.id FROM public.t`); 16+ prints `SELECT id FROM public.t`.
+ * This rewrites the first form into the second so both engines compare equal: in the
+ * top-level SELECT (outside CTE bodies and parenthesised subqueries, which both versions
+ * qualify), when FROM has exactly one item, `ref.column` becomes `column`.
+ * `definition` must be whitespace-normalised deparser output.
+ */
+export function unqualifySingleRelationView(definition: string): string {
+  const tokens = tokenize(definition).filter((t) => t.kind !== "comment");
+  // Depth of each token relative to the main query; subquery parentheses are marked so their content is skipped.
+  const inSubquery: boolean[] = new Array<boolean>(tokens.length).fill(false);
+  const depthAt: number[] = new Array<number>(tokens.length).fill(0);
+  const stack: boolean[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i] as Token;
+    const enclosedInSubquery = stack.includes(true);
+    if (token.kind === "punct" && token.text === "(") {
+      const following = nextSignificant(tokens, i + 1);
+      const isSubquery = following !== null && following.kind === "word" && subqueryStarts.has(following.text.toUpperCase());
+      inSubquery[i] = enclosedInSubquery;
+      depthAt[i] = stack.length;
+      stack.push(isSubquery);
+      continue;
+    }
+    if (token.kind === "punct" && token.text === ")") {
+      stack.pop();
+      inSubquery[i] = stack.includes(true);
+      depthAt[i] = stack.length;
+      continue;
+    }
+    inSubquery[i] = enclosedInSubquery;
+    depthAt[i] = stack.length;
+  }
+  const topLevel = (i: number): boolean => depthAt[i] === 0 && !inSubquery[i];
+  const isWord = (i: number, word: string): boolean => {
+    const token = tokens[i];
+    return token !== undefined && token.kind === "word" && token.text.toUpperCase() === word;
+  };
+  // The main SELECT: the first top-level SELECT keyword (a WITH clause's bodies are parenthesised).
+  let select = -1;
+  for (let i = 0; i < tokens.length; i++) {
+    if (topLevel(i) && isWord(i, "SELECT")) {
+      select = i;
+      break;
+    }
+  }
+  if (select < 0) return definition;
+  let from = -1;
+  let fromEnd = tokens.length;
+  for (let i = select + 1; i < tokens.length; i++) {
+    if (!topLevel(i)) continue;
+    const token = tokens[i] as Token;
+    if (token.kind !== "word") continue;
+    const word = token.text.toUpperCase();
+    if (setOperations.has(word)) return definition;
+    if (from < 0 && word === "FROM") from = i;
+    else if (from >= 0 && fromEnd === tokens.length && clauseEnd.has(word)) fromEnd = i;
+  }
+  if (from < 0) return definition;
+  const reference = singleFromItemReference(tokens, from + 1, fromEnd, topLevel);
+  if (reference === null) return definition;
+  let out = "";
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i] as Token;
+    const outsideFrom = i < from || i >= fromEnd;
+    if (outsideFrom && i > select && !inSubquery[i] && identifierValue(token) === reference) {
+      const dot = tokens[i + 1];
+      const column = tokens[i + 2];
+      const before = previousSignificant(tokens, i - 1);
+      const qualifiesColumn =
+        dot !== undefined && dot.kind === "punct" && dot.text === "." && column !== undefined && (column.kind === "word" || column.kind === "quoted-ident");
+      const partOfLongerName = before !== null && before.kind === "punct" && (before.text === "." || before.text === "::");
+      if (qualifiesColumn && !partOfLongerName) {
+        i += 1; // skip the reference and its dot
+        continue;
+      }
+    }
+    out += token.text;
+  }
+  return out;
+}
+
+/** The reference name of a FROM clause holding exactly one item, else null. */
+function singleFromItemReference(tokens: readonly Token[], start: number, end: number, topLevel: (i: number) => boolean): string | null {
+  const items: number[] = [];
+  for (let i = start; i < end; i++) {
+    if (!topLevel(i)) continue;
+    const token = tokens[i] as Token;
+    if (token.kind === "space") continue;
+    if (token.kind === "punct" && token.text === ",") return null;
+    if (token.kind === "word" && ["JOIN", "CROSS", "NATURAL", "LATERAL", "TABLESAMPLE"].includes(token.text.toUpperCase())) return null;
+    items.push(i);
+  }
+  // items: top-level significant tokens. Shapes: name[.name...] [alias]; name(...) [alias[(cols)]]; (subquery) alias[(cols)]
+  let k = 0;
+  const at = (index: number): Token | undefined => (index < items.length ? tokens[items[index] as number] : undefined);
+  if (at(k)?.kind === "word" && at(k)?.text.toUpperCase() === "ONLY") k++;
+  let lastName: string | null = null;
+  const first = at(k);
+  if (first === undefined) return null;
+  if (first.kind === "punct" && first.text === "(") {
+    k = skipParens(items, tokens, k);
+  } else {
+    lastName = identifierValue(first);
+    if (lastName === null) return null;
+    k++;
+    while (at(k)?.kind === "punct" && at(k)?.text === "." && at(k + 1) !== undefined) {
+      lastName = identifierValue(at(k + 1) as Token);
+      if (lastName === null) return null;
+      k += 2;
+    }
+    if (at(k)?.kind === "punct" && at(k)?.text === "(") k = skipParens(items, tokens, k);
+  }
+  if (at(k)?.kind === "word" && at(k)?.text.toUpperCase() === "AS") k++;
+  const aliasToken = at(k);
+  if (aliasToken === undefined) return lastName;
+  const alias = identifierValue(aliasToken);
+  if (alias === null) return null;
+  k++;
+  if (at(k)?.kind === "punct" && at(k)?.text === "(") k = skipParens(items, tokens, k);
+  return k >= items.length ? alias : null;
+}
+
+/** Index (into `items`) just past the parenthesised group that opens at items[k]. */
+function skipParens(items: readonly number[], tokens: readonly Token[], k: number): number {
+  // items only holds top-level tokens; a group's "(" and ")" are both at depth 0, its content deeper.
+  const open = items[k] as number;
+  let depth = 0;
+  for (let i = open; i < tokens.length; i++) {
+    const token = tokens[i] as Token;
+    if (token.kind === "punct" && token.text === "(") depth++;
+    else if (token.kind === "punct" && token.text === ")") {
+      depth--;
+      if (depth === 0) {
+        const position = items.indexOf(i);
+        return position < 0 ? items.length : position + 1;
+      }
+    }
+  }
+  return items.length;
+}
+
+function nextSignificant(tokens: readonly Token[], from: number): Token | null {
+  for (let i = from; i < tokens.length; i++) {
+    const token = tokens[i] as Token;
+    if (token.kind !== "space" && token.kind !== "comment") return token;
+  }
+  return null;
+}
+
+function previousSignificant(tokens: readonly Token[], from: number): Token | null {
+  for (let i = from; i >= 0; i--) {
+    const token = tokens[i] as Token;
+    if (token.kind !== "space" && token.kind !== "comment") return token;
+  }
+  return null;
+}
+
+/**
+ * An identifier as the server's quote_ident prints it: bare when it is lower-case,
+ * simple and not a reserved word, else double-quoted. (The keyword list covers the
+ * reserved words; a rarer non-reserved keyword is printed bare, which PostgreSQL accepts.)
+ */
+export function printIdentifier(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) && !reservedWords.has(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+const reservedWords = new Set(
+  (
+    "all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate collation column concurrently " +
+    "constraint create cross current_catalog current_date current_role current_schema current_time current_timestamp current_user default " +
+    "deferrable desc distinct do else end except false fetch for foreign freeze from full grant group having ilike in initially inner " +
+    "intersect into is isnull join lateral leading left like limit localtime localtimestamp natural not notnull null offset on only or " +
+    "order outer overlaps placing primary references returning right select session_user similar some symmetric system_user table " +
+    "tablesample then to trailing true union unique user using variadic verbose when where window with"
+  ).split(" "),
+);
