@@ -7,6 +7,7 @@ import { RevisionError } from "../errors.js";
 import { RevisionGraph } from "./graph.js";
 import { loadRevisionBody, loadRevisionGraph, MAX_REVISION_FILE_BYTES, readScriptDirectory, revisionChecksum, revisionFormatOf } from "./script-directory.js";
 import type { RevisionFile } from "./types.js";
+import { renderTsRevision } from "./write.js";
 
 const A = "3f2a9c1d0b7e";
 const B = "9c0d1e2f3a4b";
@@ -191,6 +192,13 @@ describe("loadRevisionBody", () => {
     const [file] = (await readScriptDirectory(dir)) as [RevisionFile];
     const body = await loadRevisionBody(file);
     expect(body.format === "ts" && body.downgrade).toBe(null);
+  });
+
+  it("resolves `athanor` imports in TypeScript revisions to this package", async () => {
+    const dir = await directory({ "a.ts": renderTsRevision({ id: A, parents: [], message: "m", branchLabels: [], dependsOn: [], transactional: true, allow: [] }) });
+    const [file] = (await readScriptDirectory(dir)) as [RevisionFile];
+    const body = await loadRevisionBody(file);
+    expect(body.format === "ts" && typeof body.upgrade).toBe("function");
   });
 
   const errors: { name: string; text: string; extension: string; code: string; message: RegExp }[] = [

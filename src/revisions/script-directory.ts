@@ -9,7 +9,7 @@ import { closeSync, fstatSync, openSync, readSync, type Dirent } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { MigrationContext } from "../define.js";
 import { AthanorError, RevisionError } from "../errors.js";
 import { RevisionGraph } from "./graph.js";
@@ -205,7 +205,9 @@ let tsImporter: Promise<Importer> | undefined;
 /** jiti, loaded on first use only: SQL-only projects never pay for it. */
 function importTypeScript(): Promise<Importer> {
   tsImporter ??= import("jiti").then(({ createJiti }) => {
-    const jiti = createJiti(import.meta.url, { moduleCache: false, interopDefault: false });
+    // `import { defineMigration } from "athanor"` resolves to this very package, installed or not.
+    const athanor = fileURLToPath(new URL("../index.js", import.meta.url));
+    const jiti = createJiti(import.meta.url, { alias: { athanor }, moduleCache: false, interopDefault: false });
     return (path: string) => jiti.import(path);
   });
   return tsImporter;
