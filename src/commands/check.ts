@@ -11,6 +11,7 @@ import type { ResolvedEnvironment } from "../config/types.js";
 import { openSession } from "../dialects/open.js";
 import { isAthanorError } from "../errors.js";
 import { isSecretVariableName, redactUrl } from "../secrets/redact.js";
+import { checkRevisions } from "./check-revisions.js";
 
 export type FindingStatus = "ok" | "warning" | "error";
 
@@ -46,7 +47,7 @@ export interface CheckOptions {
  * graph, checksums, pending revisions). The engine registers its steps here.
  */
 export type CheckStep = (env: ResolvedEnvironment, session: import("../dialects/types.js").Session | null, report: EnvironmentCheckReport) => Promise<void>;
-export const checkSteps: CheckStep[] = [];
+export const checkSteps: CheckStep[] = [checkRevisions];
 
 /** Checks one environment; never throws for a problem it can describe. */
 export async function checkEnvironment(project: LoadedConfig, name: string, options: CheckOptions): Promise<EnvironmentCheckReport> {

@@ -1,0 +1,76 @@
+/**
+ * `athanor current`: the environment's applied heads. Read-only: no lock, no table
+ * created; a database without a version table (or a PGlite directory not created yet)
+ * has no current revision.
+ */
+import type { ResolvedEnvironment } from "../config/types.js";
+import type { Session } from "../dialects/types.js";
+import { currentHeads } from "../plan/plan.js";
+import type { RevisionGraph } from "../revisions/graph.js";
+import { loadRevisionGraph } from "../revisions/script-directory.js";
+import { openReadSession } from "../run/connect.js";
+import { readAppliedState, type AppliedRevisionState } from "../run/version-table.js";
+
+/** One current head, with what the files and the version row say about it. */
+export interface CurrentHead {
+  readonly revision: string;
+  /** The revision's message, or null when no file defines it. */
+  readonly message: string | null;
+  /** Its file relative to the migrations directory, or null. */
+  readonly file: string | null;
+  /** True when it is also a head of the revision graph (nothing left to apply above it). */
+  readonly isHead: boolean;
+  readonly state: AppliedRevisionState;
+  readonly appliedAt: string;
+  readonly appliedBy: string;
+}
+
+/** What {@link current} returns. `--json` prints `{ environment, current }`. */
+export interface CurrentResult {
+  readonly environment: string;
+  /** Applied heads, parents first. Empty when nothing is applied. */
+  readonly current: readonly string[];
+  readonly heads: readonly CurrentHead[];
+  /** False when the version table does not exist yet. */
+  readonly versionTableExists: boolean;
+}
+
+/** Options of {@link current}. */
+export interface CurrentOptions {
+  readonly graph?: RevisionGraph | undefined;
+  /** A session the caller owns. */
+  readonly session?: Session | undefined;
+  readonly connectTimeoutMs?: number | undefined;
+}
+
+/**
+ * The applied heads of an environment.
+ * @example
+ * const { current: heads } = await current(env); // ["3f2a9c1d0b7e"]
+ */
+export async function current(env: ResolvedEnvironment, options: CurrentOptions = {}): Promise<CurrentResult> {
+  const graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir));
+  const session = options.session ?? (await openReadSession(env, "current", options.connectTimeoutMs));
+  try {
+    const state = session === null ? null : await readAppliedState(session, env.versionTable);
+    if (state === null) return { environment: env.name, current: [], heads: [], versionTableExists: false };
+    const ids = currentHeads(graph, state.ids);
+    const graphHeads = new Set(graph.heads());
+    const heads = ids.map((id): CurrentHead => {
+      const file = graph.find(id);
+      const row = state.byId.get(id);
+      return {
+        revision: id,
+        message: file?.message ?? null,
+        file: file?.relativePath ?? null,
+        isHead: graphHeads.has(id),
+        state: row?.state ?? "applied",
+        appliedAt: row?.appliedAt ?? "",
+        appliedBy: row?.appliedBy ?? "",
+      };
+    });
+    return { environment: env.name, current: ids, heads, versionTableExists: true };
+  } finally {
+    if (options.session === undefined) await session?.close();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * `athanor repair`: accepts edited revision files. For every applied revision whose file
+ * changed since it was applied, the stored checksum becomes the file's (the database's
+ * schema is not touched), with one history row per revision. Rows no file defines and
+ * unfinished revisions are left alone (they need `stamp` and `resolve`) and reported.
+ */
+import type { ResolvedEnvironment } from "../config/types.js";
+import type { RevisionGraph } from "../revisions/graph.js";
+import { loadRevisionGraph } from "../revisions/script-directory.js";
+import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
+import { insertHistorySql, readAppliedState, updateChecksumSql, versionTables } from "../run/version-table.js";
+
+/** Options of {@link repair}. */
+export interface RepairOptions extends LockedCommandOptions {
+  readonly graph?: RevisionGraph | undefined;
+}
+
+/** One checksum that was replaced. */
+export interface RepairedRevision {
+  readonly revision: string;
+  readonly file: string;
+  /** The checksum stored before, and the file's. */
+  readonly from: string;
+  readonly to: string;
+}
+
+/** What {@link repair} did. */
+export interface RepairResult {
+  readonly environment: string;
+  readonly repaired: readonly RepairedRevision[];
+  /** Applied ids no file defines (not repaired: restore the files or `stamp`). */
+  readonly unknown: readonly string[];
+  /** Unfinished non-transactional revisions (not repaired: `resolve` them). */
+  readonly unfinished: readonly string[];
+}
+
+/**
+ * Updates stored checksums to the files' current ones.
+ * @example
+ * const { repaired } = await repair(env);
+ */
+export async function repair(env: ResolvedEnvironment, options: RepairOptions = {}): Promise<RepairResult> {
+  const graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir));
+  return runLockedCommand(env, "repair", options, async (session) => {
+    const state = await readAppliedState(session, env.versionTable);
+    if (state === null) return { environment: env.name, repaired: [], unknown: [], unfinished: [] };
+    const repaired: RepairedRevision[] = [];
+    const unknown: string[] = [];
+    for (const row of state.rows) {
+      const file = graph.find(row.revision);
+      if (file === undefined) unknown.push(row.revision);
+      else if (row.state === "applied" && row.checksum !== file.checksum) repaired.push({ revision: row.revision, file: file.relativePath, from: row.checksum, to: file.checksum });
+    }
+    if (repaired.length > 0) {
+      const tables = versionTables(env.versionTable);
+      const identity = runIdentity(env);
+      const timing = { startedAt: "clock_timestamp()", durationMs: "NULL" };
+      const sql = [
+        "BEGIN;",
+        ...repaired.flatMap((r) => [
+          updateChecksumSql(tables, r.revision, r.to),
+          insertHistorySql(tables, identity, { direction: "repair", revision: r.revision, outcome: "success", note: `checksum ${r.from.slice(0, 12)} -> ${r.to.slice(0, 12)} (${r.file})` }, timing),
+        ]),
+        "COMMIT;",
+      ].join("\n");
+      await session.exec(sql).catch(async (error: unknown) => {
+        await session.exec("ROLLBACK").catch(() => {});
+        throw error;
+      });
+    }
+    return { environment: env.name, repaired, unknown, unfinished: state.unfinished.map((row) => row.revision) };
+  });
+}

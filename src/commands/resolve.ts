@@ -1,0 +1,71 @@
+/**
+ * `athanor resolve REV --applied|--rolled-back`: settles a non-transactional revision
+ * that started and never finished (a crash, a kill, a failed statement), after a person
+ * has checked what it did: `--applied` records it as applied, `--rolled-back` removes
+ * its row (its changes are not in the database). Takes the lock; one history row.
+ */
+import type { ResolvedEnvironment } from "../config/types.js";
+import { ConfigError } from "../errors.js";
+import type { RevisionGraph } from "../revisions/graph.js";
+import { loadRevisionGraph } from "../revisions/script-directory.js";
+import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
+import { deleteVersionRowSql, finishVersionRowSql, insertHistorySql, readAppliedState, versionTables } from "../run/version-table.js";
+
+/** What the person found: the revision's changes are in the database, or they are not. */
+export type Resolution = "applied" | "rolled-back";
+
+/** Options of {@link resolve}. */
+export interface ResolveOptions extends LockedCommandOptions {
+  /** The revision: a full id or a unique prefix. */
+  readonly revision: string;
+  readonly as: Resolution;
+  readonly graph?: RevisionGraph | undefined;
+}
+
+/** What {@link resolve} did. */
+export interface ResolveResult {
+  readonly environment: string;
+  readonly revision: string;
+  readonly resolution: Resolution;
+}
+
+/**
+ * Settles an unfinished non-transactional revision.
+ * @example
+ * await resolve(env, { revision: "3f2a9c1d", as: "applied" });
+ */
+export async function resolve(env: ResolvedEnvironment, options: ResolveOptions): Promise<ResolveResult> {
+  const graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir));
+  return runLockedCommand(env, "resolve", options, async (session) => {
+    const state = await readAppliedState(session, env.versionTable);
+    const unfinished = state?.unfinished ?? [];
+    const wanted = options.revision.toLowerCase();
+    const matches = unfinished.filter((row) => row.revision.startsWith(wanted));
+    const row = matches.length === 1 ? matches[0] : undefined;
+    if (row === undefined) {
+      const listed = unfinished.map((r) => r.revision).join(", ");
+      const recorded = state?.rows.find((r) => r.revision.startsWith(wanted));
+      throw new ConfigError(
+        "not-unfinished",
+        matches.length > 1
+          ? `\`${options.revision}\` matches ${matches.length} unfinished revisions: ${listed}`
+          : `revision ${options.revision} is not an unfinished revision${recorded ? ` (it is recorded as ${recorded.state})` : ""}; ${unfinished.length === 0 ? "nothing is unfinished" : `unfinished: ${listed}`}`,
+        {
+          hint: unfinished.length === 0 ? "Nothing needs resolving; `athanor status` shows the environment's state." : `Name one of: ${listed}.`,
+          details: { revision: options.revision, unfinished: unfinished.map((r) => r.revision) },
+        },
+      );
+    }
+    const tables = versionTables(env.versionTable);
+    const identity = runIdentity(env);
+    const timing = { startedAt: "clock_timestamp()", durationMs: "NULL" };
+    const checksum = graph.find(row.revision)?.checksum ?? row.checksum;
+    const change = options.as === "applied" ? finishVersionRowSql(tables, identity, row.revision, checksum, timing) : deleteVersionRowSql(tables, row.revision);
+    const history = insertHistorySql(tables, identity, { direction: "resolve", revision: row.revision, outcome: "success", note: `resolved as ${options.as}` }, timing);
+    await session.exec(`BEGIN;\n${change}\n${history}\nCOMMIT;`).catch(async (error: unknown) => {
+      await session.exec("ROLLBACK").catch(() => {});
+      throw error;
+    });
+    return { environment: env.name, revision: row.revision, resolution: options.as };
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * Opening an environment's database for the runtime: a migration session under the
+ * migration lock (changing commands), or a plain read-only session (reads). Also who
+ * is running, for the version and history rows.
+ */
+import { existsSync } from "node:fs";
+import { hostname, userInfo } from "node:os";
+import type { ResolvedEnvironment } from "../config/types.js";
+import { openSession } from "../dialects/open.js";
+import type { Session } from "../dialects/types.js";
+import { VERSION } from "../version.js";
+import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
+import { acquireLock } from "./lock.js";
+import type { RunIdentity } from "./version-table.js";
+
+/** Who runs athanor: OS user, host, tool version (no secret). */
+export function runIdentity(env: Pick<ResolvedEnvironment, "name">): RunIdentity {
+  let osUser: string | null = null;
+  try {
+    osUser = userInfo().username;
+  } catch {
+    // No passwd entry (some containers): fall back to the environment.
+    osUser = process.env["USER"] ?? process.env["USERNAME"] ?? null;
+  }
+  return { environment: env.name, osUser, host: hostname(), toolVersion: VERSION };
+}
+
+/** `athanor upgrade (production)`: how the run is named in pg_stat_activity and lock files. */
+export function applicationName(command: string, env: Pick<ResolvedEnvironment, "name">): string {
+  return `athanor ${command} (${env.name})`;
+}
+
+/** An open migration session holding the lock. */
+export interface LockedSession {
+  readonly session: Session;
+  /** Releases the lock and closes the session (unless the caller owns it). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link openLockedSession}. */
+export interface OpenLockedOptions {
+  readonly command: string;
+  readonly lockWaitMs: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly emit: (event: EventInput) => void;
+  /** A session the caller opened and will close (e.g. an in-memory PGlite database in tests). */
+  readonly session?: Session | undefined;
+}
+
+/**
+ * Takes the migration lock, then opens the migration session (a PGlite data directory is
+ * locked before it is opened) with `lock_timeout` and `statement_timeout` set.
+ */
+export async function openLockedSession(env: ResolvedEnvironment, options: OpenLockedOptions): Promise<LockedSession> {
+  const started = Date.now();
+  const name = applicationName(options.command, env);
+  const release = await acquireLock({
+    target: env.target,
+    versionTable: env.versionTable,
+    waitMs: options.lockWaitMs,
+    applicationName: name,
+    secrets: env.secrets,
+    signal: options.signal,
+    onWait: (holder) => options.emit({ type: "lock-wait", holder, waitMs: options.lockWaitMs }),
+  });
+  options.emit({ type: "lock-acquired", waitedMs: Date.now() - started });
+  let session: Session | undefined = options.session;
+  try {
+    session ??= await openSession(env.target, { applicationName: name, secrets: env.secrets });
+    await applyTimeouts(session, env);
+  } catch (error) {
+    if (options.session === undefined) await session?.close().catch(() => {});
+    await release().catch(() => {});
+    throw error;
+  }
+  const owned = options.session === undefined;
+  const opened = session;
+  let closed = false;
+  return {
+    session: opened,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        if (owned) await opened.close();
+      } finally {
+        await release();
+      }
+    },
+  };
+}
+
+/** `SET lock_timeout` / `SET statement_timeout` from the environment (milliseconds). */
+async function applyTimeouts(session: Session, env: Pick<ResolvedEnvironment, "lockTimeoutMs" | "statementTimeoutMs">): Promise<void> {
+  const settings: string[] = [];
+  if (env.lockTimeoutMs !== null) settings.push(`SET lock_timeout = ${Math.round(env.lockTimeoutMs)}`);
+  if (env.statementTimeoutMs !== null) settings.push(`SET statement_timeout = ${Math.round(env.statementTimeoutMs)}`);
+  if (settings.length > 0) await session.exec(settings.join(";\n"));
+}
+
+/**
+ * Opens a session for reading only, or returns null for a PGlite data directory that
+ * does not exist yet (opening it would create it; it is as good as empty).
+ */
+export async function openReadSession(env: ResolvedEnvironment, command: string, connectTimeoutMs?: number): Promise<Session | null> {
+  if (env.target.kind === "pglite" && env.target.dataDir !== null && !existsSync(env.target.dataDir)) return null;
+  return openSession(env.target, {
+    applicationName: applicationName(command, env),
+    secrets: env.secrets,
+    ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+  });
+}
+
+/** Options shared by the commands that change only version rows (`stamp`, `resolve`, `repair`). */
+export interface LockedCommandOptions {
+  readonly lockWaitMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly events?: EventSink | undefined;
+  /** A session the caller owns and closes. */
+  readonly session?: Session | undefined;
+}
+
+/**
+ * Runs `work` with the migration lock held and the migration session open, between a
+ * command-start and a command-end event; releases and closes whatever happens.
+ */
+export async function runLockedCommand<T>(
+  env: ResolvedEnvironment,
+  command: RunCommand,
+  options: LockedCommandOptions,
+  work: (session: Session, emit: (event: EventInput) => void) => Promise<T>,
+): Promise<T> {
+  const started = Date.now();
+  const emit = eventEmitter(options.events, env.name);
+  emit({ type: "command-start", command, url: env.redactedUrl, mode: "online" });
+  try {
+    const locked = await openLockedSession(env, { command, lockWaitMs: options.lockWaitMs ?? 60_000, signal: options.signal, emit, session: options.session });
+    let result: T;
+    try {
+      result = await work(locked.session, emit);
+    } catch (error) {
+      await locked.close().catch(() => {});
+      throw error;
+    }
+    await locked.close();
+    emit({ type: "command-end", command, durationMs: Date.now() - started, outcome: "success", completed: 0 });
+    return result;
+  } catch (error) {
+    const interrupted = typeof error === "object" && error !== null && (error as { code?: unknown }).code === "interrupted";
+    emit({ type: "command-end", command, durationMs: Date.now() - started, outcome: interrupted ? "interrupted" : "failed", completed: 0, error: toEventError(error) });
+    throw error;
+  }
+}

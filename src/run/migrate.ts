@@ -1,0 +1,278 @@
+/**
+ * One `upgrade` or `downgrade` run, from the resolved environment to the committed
+ * revisions (docs/architecture.md, "The flow of upgrade"): graph → lock → session →
+ * applied state read under the lock → blocking problems → plan → guards
+ * (`beforeExecute`) → version tables → execute → release → result. Also the dry run
+ * (reads, plans, changes nothing, takes no lock) and offline SQL (no connection at all).
+ */
+import type { ResolvedEnvironment } from "../config/types.js";
+import type { Session } from "../dialects/types.js";
+import { ConfigError, isAthanorError } from "../errors.js";
+import { currentHeads, planDowngrade, planUpgrade } from "../plan/plan.js";
+import type { Plan, Step } from "../plan/types.js";
+import type { RevisionGraph } from "../revisions/graph.js";
+import { loadRevisionGraph } from "../revisions/script-directory.js";
+import { openLockedSession, openReadSession, runIdentity } from "./connect.js";
+import { eventEmitter, toEventError, type EventInput, type EventSink, type PlannedRevision, type RunCommand } from "./events.js";
+import { executePlan } from "./execute.js";
+import { renderOfflineScript } from "./offline.js";
+import { assertRunnable } from "./problems.js";
+import { EMPTY_STATE, ensureVersionTables, readAppliedState, type AppliedState } from "./version-table.js";
+
+/** What a guard sees before anything changes. */
+export interface MigrationHookContext {
+  readonly env: ResolvedEnvironment;
+  readonly command: "upgrade" | "downgrade" | "stamp";
+  /** The migration session; the lock is held. */
+  readonly session: Session;
+  readonly graph: RevisionGraph;
+  /** The version rows as read under the lock (empty when the table does not exist yet). */
+  readonly state: AppliedState;
+  /** Applied heads before the run. */
+  readonly current: readonly string[];
+  /** What will run (for `stamp`: `up` steps are recorded, `down` steps are removed, nothing runs). */
+  readonly plan: Plan;
+  readonly signal: AbortSignal | undefined;
+  readonly emit: (event: EventInput) => void;
+}
+
+/**
+ * A guard run after planning, with the lock held, before the first change: confirmation,
+ * backup, linter gate, environment identity... It refuses by throwing (RefusedError, exit 3).
+ * It is called even when the plan is empty (and may ignore that case).
+ */
+export type BeforeExecute = (context: MigrationHookContext) => Promise<void> | void;
+
+/**
+ * Guards that every run of this process applies, before the caller's own
+ * (`beforeExecute` option). Modules that add a guard for every caller push here.
+ */
+export const migrationGuards: BeforeExecute[] = [];
+
+/** Options of {@link runMigration}. */
+export interface RunMigrationOptions {
+  readonly command: "upgrade" | "downgrade";
+  /** As the user wrote it (`head`, `-1`, `3f2a`, ...). For offline SQL, `A:B` starts at A. */
+  readonly target: string;
+  /** Print the SQL instead of running it (no connection). */
+  readonly sql?: boolean | undefined;
+  /** Connect, read, plan, change nothing (no lock, no table created). */
+  readonly dryRun?: boolean | undefined;
+  readonly singleTransaction?: boolean | undefined;
+  /** How long to wait for the migration lock (default 60 s). */
+  readonly lockWaitMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly events?: EventSink | undefined;
+  /** Guards run after {@link migrationGuards}. */
+  readonly beforeExecute?: readonly BeforeExecute[] | undefined;
+  /** A graph already built from `env.migrationsDir`. */
+  readonly graph?: RevisionGraph | undefined;
+  /** A session the caller owns (not closed here), e.g. an in-memory PGlite database. */
+  readonly session?: Session | undefined;
+}
+
+/** What a run did. */
+export interface MigrationResult {
+  readonly environment: string;
+  readonly command: "upgrade" | "downgrade";
+  readonly mode: "online" | "offline" | "dry-run";
+  readonly target: string;
+  /** The revisions of the plan, in order. */
+  readonly plan: readonly PlannedRevision[];
+  /** Ids of the revisions that ran (committed); empty for a dry run and offline SQL. */
+  readonly completed: readonly string[];
+  /** Applied heads before the run. */
+  readonly before: readonly string[];
+  /** Applied heads after the run (for a dry run and offline SQL: what they would be). */
+  readonly current: readonly string[];
+  /** The script, for offline SQL; null otherwise. */
+  readonly sql: string | null;
+  readonly durationMs: number;
+}
+
+/** The default lock wait (DESIGN.md §5: `--lock-wait` defaults to 60 s). */
+export const DEFAULT_LOCK_WAIT_MS = 60_000;
+
+/** Revisions of a plan, as events and results list them. */
+export function plannedRevisions(plan: Plan): PlannedRevision[] {
+  return plan.steps.map((step) => ({
+    revision: step.revision.id,
+    message: step.revision.message,
+    file: step.revision.relativePath,
+    direction: step.direction,
+    transactional: step.revision.transactional,
+  }));
+}
+
+/** The applied set after a plan's steps. */
+function appliedAfter(applied: ReadonlySet<string>, steps: readonly Step[]): Set<string> {
+  const after = new Set(applied);
+  for (const step of steps) {
+    if (step.direction === "up") after.add(step.revision.id);
+    else after.delete(step.revision.id);
+  }
+  return after;
+}
+
+/**
+ * Runs an upgrade or a downgrade of one environment.
+ * @throws DatabaseError (1) a revision failed · ConfigError/RevisionError (2) bad target or
+ * graph · RefusedError (3) a guard refused · LockTimeoutError (4) · ProblemError (5) the
+ * version rows block the run · InterruptedError (130/143)
+ * @example
+ * const result = await runMigration(env, { command: "upgrade", target: "head" });
+ * result.completed; // ["3f2a9c1d0b7e", ...]
+ */
+export async function runMigration(env: ResolvedEnvironment, options: RunMigrationOptions): Promise<MigrationResult> {
+  const started = Date.now();
+  const emit = eventEmitter(options.events, env.name);
+  const command: RunCommand = options.command;
+  const mode = options.sql ? "offline" : options.dryRun ? "dry-run" : "online";
+  emit({ type: "command-start", command, url: env.redactedUrl, mode });
+  const completedSteps: Step[] = [];
+  let planned: Plan | null = null;
+  try {
+    const graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir));
+    let result: MigrationResult;
+    if (options.sql) {
+      result = await runOffline(env, graph, options, emit, started);
+    } else if (options.dryRun) {
+      result = await runDry(env, graph, options, emit, started);
+    } else {
+      const locked = await openLockedSession(env, { command, lockWaitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, signal: options.signal, emit, session: options.session });
+      let failed = true;
+      try {
+        const session = locked.session;
+        const state = (await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE;
+        assertRunnable(graph, state);
+        const before = currentHeads(graph, state.ids);
+        planned = plan(graph, state, options);
+        emitPlan(emit, command, planned, before, options.singleTransaction === true);
+        const context: MigrationHookContext = { env, command, session, graph, state, current: before, plan: planned, signal: options.signal, emit };
+        for (const guard of [...migrationGuards, ...(options.beforeExecute ?? [])]) await guard(context);
+        if (planned.steps.length > 0) {
+          await ensureVersionTables(session, env.versionTable);
+          await executePlan({
+            env,
+            session,
+            plan: planned,
+            identity: runIdentity(env),
+            singleTransaction: options.singleTransaction,
+            signal: options.signal,
+            emit,
+            progress: { completed: completedSteps },
+          });
+        }
+        result = {
+          environment: env.name,
+          command: options.command,
+          mode,
+          target: options.target,
+          plan: plannedRevisions(planned),
+          completed: completedSteps.map((step) => step.revision.id),
+          before,
+          current: currentHeads(graph, appliedAfter(state.ids, completedSteps)),
+          sql: null,
+          durationMs: Date.now() - started,
+        };
+        failed = false;
+      } finally {
+        // A release failure after a successful run is reported; after a failure, the first error wins.
+        if (failed) await locked.close().catch(() => {});
+        else await locked.close();
+      }
+    }
+    emit({ type: "command-end", command, durationMs: Date.now() - started, outcome: "success", completed: result.completed.length, current: result.current });
+    return result;
+  } catch (error) {
+    const interrupted = isAthanorError(error) && error.code === "interrupted";
+    emit({ type: "command-end", command, durationMs: Date.now() - started, outcome: interrupted ? "interrupted" : "failed", completed: completedSteps.length, error: toEventError(error) });
+    throw error;
+  }
+}
+
+function plan(graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): Plan {
+  return options.command === "upgrade" ? planUpgrade(graph, state.ids, options.target) : planDowngrade(graph, state.ids, options.target);
+}
+
+function emitPlan(emit: (event: EventInput) => void, command: RunCommand, planned: Plan, current: readonly string[], singleTransaction: boolean): void {
+  emit({ type: "plan", command, direction: planned.direction, target: planned.target, current, revisions: plannedRevisions(planned), singleTransaction });
+}
+
+/** Reads the state (without the lock), plans, changes nothing. */
+async function runDry(env: ResolvedEnvironment, graph: RevisionGraph, options: RunMigrationOptions, emit: (event: EventInput) => void, started: number): Promise<MigrationResult> {
+  const session = options.session ?? (await openReadSession(env, `${options.command} --dry-run`));
+  let state: AppliedState;
+  try {
+    state = session === null ? EMPTY_STATE : ((await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE);
+  } finally {
+    if (options.session === undefined) await session?.close();
+  }
+  assertRunnable(graph, state);
+  const before = currentHeads(graph, state.ids);
+  const planned = plan(graph, state, options);
+  emitPlan(emit, options.command, planned, before, options.singleTransaction === true);
+  return {
+    environment: env.name,
+    command: options.command,
+    mode: "dry-run",
+    target: options.target,
+    plan: plannedRevisions(planned),
+    completed: [],
+    before,
+    current: currentHeads(graph, appliedAfter(state.ids, planned.steps)),
+    sql: null,
+    durationMs: Date.now() - started,
+  };
+}
+
+/**
+ * Offline SQL: the start is `base` for an upgrade unless the target is `A:B`; a
+ * downgrade needs `A:B` (the database is not read, so where it stands must be said).
+ */
+async function runOffline(env: ResolvedEnvironment, graph: RevisionGraph, options: RunMigrationOptions, emit: (event: EventInput) => void, started: number): Promise<MigrationResult> {
+  const { from, to } = splitRange(options.target, options.command);
+  let applied = new Set<string>();
+  if (from !== "base") {
+    const { resolveTarget } = await import("../revisions/targets.js");
+    const start = resolveTarget(graph, from, []);
+    if (start.kind === "revisions") applied = graph.ancestors(start.ids, { inclusive: true });
+  }
+  const state = { ids: applied } as Pick<AppliedState, "ids">;
+  const before = currentHeads(graph, state.ids);
+  const planned = options.command === "upgrade" ? planUpgrade(graph, state.ids, to) : planDowngrade(graph, state.ids, to);
+  emitPlan(emit, options.command, planned, before, false);
+  const sql = await renderOfflineScript({ env, plan: planned, command: options.command, from });
+  return {
+    environment: env.name,
+    command: options.command,
+    mode: "offline",
+    target: to,
+    plan: plannedRevisions(planned),
+    completed: [],
+    before,
+    current: currentHeads(graph, appliedAfter(state.ids, planned.steps)),
+    sql,
+    durationMs: Date.now() - started,
+  };
+}
+
+/** `A:B` → from A to B; `B` → from base (upgrade only). */
+export function splitRange(target: string, command: "upgrade" | "downgrade"): { from: string; to: string } {
+  const colon = target.indexOf(":");
+  if (colon === -1) {
+    if (command === "downgrade") {
+      throw new ConfigError("offline-range-required", `downgrade --sql needs a range FROM:TO (e.g. head:${target}), because offline mode does not read the database`, {
+        hint: `Run \`athanor downgrade --sql <current revision>:${target}\`; \`athanor current\` shows the current revision.`,
+        details: { target },
+      });
+    }
+    return { from: "base", to: target };
+  }
+  const from = target.slice(0, colon).trim();
+  const to = target.slice(colon + 1).trim();
+  if (from === "" || to === "") {
+    throw new ConfigError("invalid-range", `\`${target}\` is not a range: write FROM:TO, e.g. base:head`, { hint: "Both sides are targets: a revision id or prefix, head, base, a branch label.", details: { target } });
+  }
+  return { from, to };
+}

@@ -1,0 +1,121 @@
+/**
+ * Offline SQL (`upgrade --sql`, `downgrade --sql`): the whole plan as one script, without
+ * connecting, for a DBA to review and run with `psql -v ON_ERROR_STOP=1 -f`. It holds the
+ * version-table DDL (`IF NOT EXISTS`), then each revision in its own BEGIN/COMMIT with
+ * its version and history rows, exactly what an online run would do. A non-transactional
+ * revision is written without BEGIN/COMMIT (psql autocommits each statement) between a
+ * `started` row and its completion. TypeScript revisions are run against a recorder:
+ * their statements are written with parameters as literals, and queries return no rows.
+ */
+import type { ResolvedEnvironment } from "../config/types.js";
+import type { MigrationContext, MigrationSql } from "../define.js";
+import { quoteLiteral } from "../dialects/sql.js";
+import { RevisionError } from "../errors.js";
+import type { Plan } from "../plan/types.js";
+import { loadRevisionBody } from "../revisions/script-directory.js";
+import { VERSION } from "../version.js";
+import {
+  deleteVersionRowSql,
+  finishVersionRowSql,
+  insertHistorySql,
+  insertVersionRowSql,
+  startVersionRowSql,
+  versionTables,
+  versionTablesDdl,
+  type RunIdentity,
+  type StepTiming,
+} from "./version-table.js";
+
+/** psql sends statements one by one: time a step from its transaction's start. */
+const OFFLINE_TIMING: StepTiming = {
+  startedAt: "now()",
+  durationMs: "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer",
+};
+
+/** What the header of the script says. */
+export interface OfflineScriptOptions {
+  readonly env: Pick<ResolvedEnvironment, "name" | "versionTable">;
+  readonly plan: Plan;
+  readonly command: "upgrade" | "downgrade";
+  /** The starting point as the user gave it (`base`, or the `A` of `A:B`). */
+  readonly from: string;
+}
+
+/**
+ * Renders a plan as an SQL script.
+ * @example
+ * const script = await renderOfflineScript({ env, plan, command: "upgrade", from: "base" });
+ */
+export async function renderOfflineScript(options: OfflineScriptOptions): Promise<string> {
+  const { env, plan } = options;
+  const tables = versionTables(env.versionTable);
+  const identity: RunIdentity = { environment: env.name, osUser: null, host: null, toolVersion: `${VERSION} (offline)` };
+  const out: string[] = [
+    `-- athanor ${VERSION}: ${options.command} of environment "${env.name}" from ${options.from} to ${plan.target}, ${plan.steps.length} revision${plan.steps.length === 1 ? "" : "s"}`,
+    "-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>",
+    "",
+    "BEGIN;",
+    versionTablesDdl(env.versionTable).trimEnd(),
+    "COMMIT;",
+  ];
+  for (const step of plan.steps) {
+    const file = step.revision;
+    const body = await loadRevisionBody(file);
+    const part = step.direction === "up" ? body.upgrade : body.downgrade;
+    if (part === null) {
+      throw new RevisionError("irreversible-revision", `revision ${file.id} (${file.relativePath}) has no downgrade, so it cannot be reverted`, {
+        hint: `Add a downgrade to ${file.relativePath}, or downgrade to a target above ${file.id}.`,
+        details: { revision: file.id, file: file.relativePath },
+      });
+    }
+    const sql = typeof part === "function" ? await recordStatements(part, env.name, file.relativePath) : part.sql.trimEnd();
+    const verb = step.direction === "up" ? "upgrade" : "downgrade";
+    const history = insertHistorySql(tables, identity, { direction: step.direction, revision: file.id, outcome: "success" }, OFFLINE_TIMING);
+    out.push("", `-- ${verb} ${file.id}${file.message ? ` ${file.message}` : ""} (${file.relativePath})`);
+    if (file.transactional) {
+      const row = step.direction === "up" ? insertVersionRowSql(tables, identity, file.id, file.checksum, "applied", OFFLINE_TIMING) : deleteVersionRowSql(tables, file.id);
+      out.push("BEGIN;", sql, ";", row, history, "COMMIT;");
+    } else {
+      out.push(
+        "-- non-transactional: runs outside a transaction block",
+        step.direction === "up" ? insertVersionRowSql(tables, identity, file.id, file.checksum, "started", OFFLINE_TIMING) : startVersionRowSql(tables, file.id),
+        sql,
+        ";",
+        "BEGIN;",
+        step.direction === "up" ? finishVersionRowSql(tables, identity, file.id, file.checksum, OFFLINE_TIMING) : deleteVersionRowSql(tables, file.id),
+        history,
+        "COMMIT;",
+      );
+    }
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** Runs a TypeScript revision's function with a `sql` that records instead of executing. */
+async function recordStatements(fn: (context: MigrationContext) => Promise<void> | void, environment: string, file: string): Promise<string> {
+  const statements: string[] = [`-- statements recorded from ${file} (TypeScript; queries return no rows offline)`];
+  const sql = (async (strings: TemplateStringsArray, ...values: unknown[]): Promise<Record<string, unknown>[]> => {
+    let text = strings[0] ?? "";
+    for (let i = 0; i < values.length; i++) text += `${sqlLiteral(values[i])}${strings[i + 1] ?? ""}`;
+    statements.push(`${text.trimEnd().replace(/;$/, "")};`);
+    return [];
+  }) as MigrationSql;
+  sql.unsafe = async (text: string) => {
+    statements.push(`${text.trimEnd().replace(/;$/, "")};`);
+  };
+  await fn({ sql, environment });
+  return statements.join("\n");
+}
+
+/** A JavaScript value as an SQL literal, for recorded statements. */
+export function sqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return "NULL";
+  if (typeof value === "boolean") return value ? "TRUE" : "FALSE";
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : quoteLiteral(String(value));
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Date) return `${quoteLiteral(value.toISOString())}::timestamptz`;
+  if (value instanceof Uint8Array) return `'\\x${Buffer.from(value).toString("hex")}'::bytea`;
+  if (Array.isArray(value)) return `ARRAY[${value.map(sqlLiteral).join(", ")}]`;
+  if (typeof value === "object") return `${quoteLiteral(JSON.stringify(value))}::jsonb`;
+  return quoteLiteral(String(value));
+}

@@ -1,0 +1,85 @@
+/**
+ * What in a database's version rows blocks a run (DESIGN.md §4 and §6): an applied
+ * revision whose file changed (checksum mismatch), a non-transactional revision that
+ * started and never finished, and an applied revision that no file defines. Pure: the
+ * graph and the rows in, the problems out. `upgrade`/`downgrade` refuse on any of them
+ * (exit 5); `status` and `check` report them.
+ */
+import { ProblemError } from "../errors.js";
+import type { RevisionGraph } from "../revisions/graph.js";
+import type { AppliedState } from "./version-table.js";
+
+/** One problem of the version rows, with the fix. */
+export interface StateProblem {
+  /** `checksum-mismatch`, `unfinished-revision` or `unknown-applied-revision`. */
+  readonly code: "checksum-mismatch" | "unfinished-revision" | "unknown-applied-revision";
+  readonly revision: string;
+  /** The revision's file (relative to the migrations directory), when one defines it. */
+  readonly file: string | null;
+  readonly message: string;
+  readonly hint: string;
+}
+
+/** Every problem of the version rows, in the order of the rows. */
+export function findStateProblems(graph: RevisionGraph, state: AppliedState): StateProblem[] {
+  const problems: StateProblem[] = [];
+  for (const row of state.rows) {
+    const file = graph.find(row.revision);
+    if (file === undefined) {
+      problems.push({
+        code: "unknown-applied-revision",
+        revision: row.revision,
+        file: null,
+        message: `revision ${row.revision} is recorded as ${row.state} in the database, but no file in the migrations directory defines it`,
+        hint: `Restore its file (e.g. from version control), or record what the database really holds with \`athanor stamp <revision>\`.`,
+      });
+      continue;
+    }
+    if (row.state === "started") {
+      problems.push({
+        code: "unfinished-revision",
+        revision: row.revision,
+        file: file.relativePath,
+        message: `revision ${row.revision} (${file.relativePath}) is non-transactional; it started at ${row.appliedAt} and never finished`,
+        hint: `Check what it did (an interrupted CREATE INDEX CONCURRENTLY leaves an invalid index: \`athanor check\` lists them), then run \`athanor resolve ${row.revision} --applied\` or \`athanor resolve ${row.revision} --rolled-back\`.`,
+      });
+      continue;
+    }
+    if (row.checksum !== file.checksum) {
+      problems.push({
+        code: "checksum-mismatch",
+        revision: row.revision,
+        file: file.relativePath,
+        message: `${file.relativePath} (revision ${row.revision}) changed after it was applied (checksum ${row.checksum.slice(0, 12)} in the database, ${file.checksum.slice(0, 12)} on disk)`,
+        hint: "Restore the file as it was applied, or accept the edit with `athanor repair` (the database is not changed, only the stored checksum) or `athanor stamp`.",
+      });
+    }
+  }
+  return problems;
+}
+
+/**
+ * Throws a ProblemError (exit 5) when the version rows block a run; the message names
+ * every file concerned and the hint names the fix.
+ */
+export function assertRunnable(graph: RevisionGraph, state: AppliedState): void {
+  const problems = findStateProblems(graph, state);
+  if (problems.length === 0) return;
+  const first = problems[0] as StateProblem;
+  const sameKind = problems.every((problem) => problem.code === first.code);
+  const heading: Record<StateProblem["code"], string> = {
+    "checksum-mismatch": "applied revisions changed since they were applied",
+    "unfinished-revision": "a non-transactional revision started and never finished",
+    "unknown-applied-revision": "the database holds revisions that no file defines",
+  };
+  const message = sameKind && problems.length > 1
+    ? `${heading[first.code]}:\n${problems.map((problem) => `  ${problem.message}`).join("\n")}`
+    : problems.length === 1
+      ? first.message
+      : `the version rows block this run:\n${problems.map((problem) => `  ${problem.message}`).join("\n")}`;
+  const hints = [...new Set(problems.map((problem) => problem.hint))];
+  throw new ProblemError(sameKind ? first.code : "blocked-by-state", message, {
+    hint: hints.join(" "),
+    details: { problems: problems.map(({ code, revision, file }) => ({ code, revision, file })) },
+  });
+}
