@@ -28,6 +28,7 @@ export function renderConfirmationPlan(ctx: CommandContext, request: Confirmatio
     }
     if (step.notLinted) lines.push(`           ${c.dim("not linted (TypeScript revision)")}`);
   }
+  for (const change of request.otherChanges ?? []) lines.push(`  ${change}`);
   if (request.allowedDangerous > 0) lines.push(c.yellow(`${request.allowedDangerous} dangerous change${request.allowedDangerous === 1 ? "" : "s"} allowed by --allow-dangerous`));
   lines.push("dir" in request.backup ? `backup: pg_dump to ${request.backup.dir} before the first change` : `backup: none (${request.backup.skipped})`);
   return lines;

@@ -48,6 +48,8 @@ export interface ConfirmationRequest {
   readonly backup: { readonly dir: string } | { readonly skipped: string };
   /** Dangerous findings allowed by `--allow-dangerous` (shown, not blocking). */
   readonly allowedDangerous: number;
+  /** Changes that are not revision steps (e.g. a stamp refreshing stored checksums). */
+  readonly otherChanges?: readonly string[] | undefined;
 }
 
 /** How the CLI shows the plan and asks for the environment's name. */
@@ -81,9 +83,9 @@ export type ConfirmationDecision =
  * Decides whether a run needs a typed confirmation, may proceed, or must be refused.
  * Pure: the policy and the request in, a decision out.
  */
-export function decideConfirmation(isProtected: boolean, request: Pick<ConfirmationRequest, "environment" | "steps" | "command">, policy: ConfirmationPolicy): ConfirmationDecision {
+export function decideConfirmation(isProtected: boolean, request: Pick<ConfirmationRequest, "environment" | "steps" | "command" | "otherChanges">, policy: ConfirmationPolicy): ConfirmationDecision {
   if (!isProtected) return { action: "proceed", by: "not-protected" };
-  if (request.steps.length === 0) return { action: "proceed", by: "nothing-to-do" };
+  if (request.steps.length === 0 && (request.otherChanges ?? []).length === 0) return { action: "proceed", by: "nothing-to-do" };
   if (policy.yes) return { action: "proceed", by: "yes-flag" };
   if (policy.interactive) return { action: "ask" };
   const why = policy.ci ? "this is a CI run (--ci or CI=true), where athanor never prompts" : "there is no terminal to confirm on (standard input is not a TTY)";

@@ -38,6 +38,11 @@ export interface GuardRun {
   readonly plan: Plan;
   /** Applied heads before the run, for the plan's display. */
   readonly current?: readonly string[] | undefined;
+  /**
+   * Changes that are not steps of the plan (a `stamp` refreshing stored checksums or
+   * dropping rows no file defines), one line each: they need the confirmation too.
+   */
+  readonly otherChanges?: readonly string[] | undefined;
 }
 
 /** What the user allowed, and how to reach them. */
@@ -106,6 +111,7 @@ export function confirmationRequest(run: GuardRun, lint: readonly RevisionLint[]
             ? { skipped: "in-memory database" }
             : { dir: env.backup.dir },
     allowedDangerous,
+    otherChanges: run.otherChanges ?? [],
   };
 }
 
@@ -120,7 +126,7 @@ export function confirmationRequest(run: GuardRun, lint: readonly RevisionLint[]
  */
 export async function runGuards(run: GuardRun, options: GuardOptions): Promise<GuardReport> {
   const { env, session, plan } = run;
-  if (plan.steps.length === 0) return { confirmation: "nothing-to-do", lint: [], promotion: null, backup: null, recordedEnvironment: null };
+  if (plan.steps.length === 0 && (run.otherChanges ?? []).length === 0) return { confirmation: "nothing-to-do", lint: [], promotion: null, backup: null, recordedEnvironment: null };
 
   const recordedEnvironment = await assertEnvironmentIdentity(session, env);
 

@@ -1,0 +1,54 @@
+/**
+ * The CLI side of the production guards: the `--allow-dangerous` and `--no-backup`
+ * options of `upgrade`, `downgrade` and `stamp`, and the runtime hook built from the
+ * command's context (`--yes`, a terminal or not, CI mode, the prompt, backup reports).
+ */
+import type { Command } from "commander";
+import type { BackupOutcome } from "../guard/backup.js";
+import { productionGuards } from "../guard/hook.js";
+import type { BeforeExecute } from "../run/migrate.js";
+import { terminalConfirmation } from "./prompt.js";
+import type { CommandContext } from "./runtime.js";
+
+/** Adds `--allow-dangerous` and `--no-backup` to a changing command. */
+export function addGuardOptions(command: Command): Command {
+  return command
+    .option("--allow-dangerous", "let a protected environment run changes the linter flags as dangerous (after review)")
+    .option("--no-backup", "skip the backup a protected environment with `backup` takes before changing anything");
+}
+
+function sizeText(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Reports a backup on stderr (a person's log; `--json` output stays on stdout). */
+function reportBackup(ctx: CommandContext, outcome: BackupOutcome): void {
+  if (outcome.status === "skipped") {
+    if (outcome.reason === "--no-backup") ctx.err(ctx.colors.yellow("backup: skipped (--no-backup)"));
+    return;
+  }
+  if (ctx.globals.quiet) return;
+  const { backup } = outcome;
+  ctx.err(`backup: ${backup.path} (${sizeText(backup.sizeBytes)}, ${(outcome.durationMs / 1000).toFixed(1)} s${backup.kind === "dump" ? ", checked with pg_restore --list" : ""})`);
+  for (const name of outcome.pruned) ctx.err(ctx.colors.dim(`backup: pruned ${name}`));
+}
+
+/**
+ * The guard hook of a CLI run: confirmation on the terminal (or `--yes`), the linter gate
+ * (`--allow-dangerous`), the backup (`--no-backup`), identity and promotion checks.
+ * @param options the command's own options (commander's `opts()`)
+ */
+export function cliGuardHook(ctx: CommandContext, options: Record<string, unknown>): BeforeExecute {
+  return productionGuards({
+    yes: ctx.globals.yes,
+    interactive: ctx.interactive,
+    ci: ctx.globals.ci,
+    allowDangerous: options["allowDangerous"] === true,
+    noBackup: options["backup"] === false,
+    ui: terminalConfirmation(ctx),
+    resolveEnvironment: (name) => ctx.environment(name),
+    processEnv: ctx.io.env,
+    signal: ctx.signal,
+    onBackup: (outcome) => reportBackup(ctx, outcome),
+  });
+}
