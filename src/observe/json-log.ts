@@ -17,6 +17,23 @@ export interface JsonLogOptions {
   readonly level?: LogLevel | undefined;
   /** athanor's version, written as `toolVersion` on every line. */
   readonly toolVersion: string;
+  /**
+   * Masks secrets in every string field before the line is serialised (JSON escaping
+   * would otherwise hide a secret holding `"` or `\\` from a scrubber run on the line).
+   */
+  readonly scrub?: ((text: string) => string) | undefined;
+}
+
+/** Applies `scrub` to every string inside a JSON-like value. */
+function scrubDeep(value: unknown, scrub: (text: string) => string): unknown {
+  if (typeof value === "string") return scrub(value);
+  if (Array.isArray(value)) return value.map((item: unknown) => scrubDeep(item, scrub));
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = scrubDeep(item, scrub);
+    return out;
+  }
+  return value;
 }
 
 /**
@@ -42,6 +59,8 @@ export async function createJsonLogSink(options: JsonLogOptions): Promise<EventS
     const record = formatter.format(event);
     // `echo: true` asked for statements explicitly: they pass whatever the level.
     if (event.type !== "statement" && LOG_LEVEL_RANK[record.level] < threshold) return;
-    logger[record.level](record.fields, record.msg);
+    const scrub = options.scrub;
+    if (scrub === undefined) logger[record.level](record.fields, record.msg);
+    else logger[record.level](scrubDeep(record.fields, scrub) as object, scrub(record.msg));
   };
 }

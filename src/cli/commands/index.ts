@@ -6,5 +6,7 @@ import { registerCheck } from "./check.js";
 import { registerShellInit } from "./shell-init.js";
 import { registerLint } from "./lint.js";
 import { registerBackups } from "./backups.js";
+import { registerStatus } from "./status.js";
+import { registerLog } from "./log.js";
 
-export const commandModules: CommandModule[] = [registerInit, registerEnv, registerCheck, registerShellInit, registerLint, registerBackups];
+export const commandModules: CommandModule[] = [registerInit, registerEnv, registerCheck, registerShellInit, registerLint, registerBackups, registerStatus, registerLog];

@@ -1,0 +1,80 @@
+/**
+ * `athanor status`: every environment of the config at once (DESIGN.md §5), in
+ * parallel, each with its own timeout. One environment that cannot be resolved (an
+ * unset variable), reached or read becomes an entry with `state: "unreachable"` or
+ * `"error"` and its problem; it never hides the others. Read-only.
+ */
+import type { LoadedConfig } from "../config/load.js";
+import { resolveEnvironment } from "../config/resolve.js";
+import { isAthanorError } from "../errors.js";
+import type { RevisionGraph } from "../revisions/graph.js";
+import { loadRevisionGraph } from "../revisions/script-directory.js";
+import { redactUrl } from "../secrets/redact.js";
+import { getStatus, DEFAULT_STATUS_TIMEOUT_MS, type StatusEntry } from "./status-entry.js";
+
+export type { StatusEntry, StatusProblem, StatusState } from "./status-entry.js";
+
+/** The document `status --json` prints: `{"environments":[...]}`. */
+export interface StatusReport {
+  readonly environments: readonly StatusEntry[];
+}
+
+/** Options of {@link status}. */
+export interface StatusAllOptions {
+  /** The process environment variables resolve from (default `process.env`). */
+  readonly processEnv?: Readonly<Record<string, string | undefined>> | undefined;
+  /** How long each environment may take to answer (default 5 s). */
+  readonly timeoutMs?: number | undefined;
+  /** Which environments, by name (default: all, in the config's order). */
+  readonly environments?: readonly string[] | undefined;
+}
+
+/**
+ * The status of every environment, in the config's order.
+ * @example
+ * const report = await status(await loadConfig({ cwd: process.cwd() }));
+ * report.environments.filter((entry) => entry.state !== "up-to-date");
+ */
+export async function status(project: LoadedConfig, options: StatusAllOptions = {}): Promise<StatusReport> {
+  const names = options.environments ?? Object.keys(project.config.environments);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS;
+  const resolved = await Promise.allSettled(
+    names.map((name) => resolveEnvironment(project, { environment: name, ...(options.processEnv === undefined ? {} : { processEnv: options.processEnv }) })),
+  );
+  // Every environment shares the migrations directory: read the graph once. When it is
+  // broken, each environment reads it again and reports the error as its own problem.
+  const first = resolved.find((result) => result.status === "fulfilled");
+  const graph: RevisionGraph | undefined = first === undefined ? undefined : await loadRevisionGraph(first.value.migrationsDir).catch(() => undefined);
+  const environments = await Promise.all(
+    resolved.map((result, i): Promise<StatusEntry> | StatusEntry =>
+      result.status === "fulfilled"
+        ? getStatus(result.value, { timeoutMs, graph }).catch((error: unknown) => ({ ...unresolvedEntry(project, result.value.name, error, graph), url: result.value.redactedUrl }))
+        : unresolvedEntry(project, names[i] as string, result.reason, graph),
+    ),
+  );
+  return { environments };
+}
+
+/** True when `status` should exit 5: an environment is not up to date or has a problem. */
+export function statusNeedsAttention(report: StatusReport): boolean {
+  return report.environments.some((entry) => entry.state !== "up-to-date" || entry.problems.length > 0);
+}
+
+/** The entry of an environment that could not be resolved (unset variable, bad URL...) or read. */
+function unresolvedEntry(project: LoadedConfig, name: string, error: unknown, graph: RevisionGraph | undefined): StatusEntry {
+  const template = project.config.environments[name]?.url;
+  const problem = isAthanorError(error)
+    ? { code: error.code, message: error.hint === undefined ? error.message : `${error.message} — ${error.hint}` }
+    : { code: "internal", message: error instanceof Error ? error.message : String(error) };
+  return {
+    name,
+    // The template as written (variables unexpanded), with any literal password masked.
+    url: typeof template === "string" ? redactUrl(template) : "",
+    reachable: false,
+    current: [],
+    heads: graph?.heads() ?? [],
+    pending: 0,
+    state: "error",
+    problems: [problem],
+  };
+}
