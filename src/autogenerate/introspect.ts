@@ -109,8 +109,17 @@ FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE ${relationWhere("c", "n")}`;
 
-// A serial column: its default takes nextval() of a sequence that the column owns (deptype 'a').
+// A serial column: its default takes nextval() of a sequence that the column owns (pg_depend deptype 'a');
+// the owned sequence's name comes back here and the default is compared with it in assemble().
 const COLUMNS_SQL = `
+WITH owned AS (
+  SELECT d.refobjid AS relid, d.refobjsubid AS attnum, min(d.objid::regclass::text) AS sequence
+  FROM pg_catalog.pg_depend d
+  JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+  WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+    AND d.refobjsubid > 0 AND d.deptype = 'a'
+  GROUP BY 1, 2
+)
 SELECT n.nspname AS schema, c.relname AS relation, a.attname AS name, a.attnum AS position,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
        a.attidentity AS identity, a.attgenerated AS generated,
@@ -119,12 +128,8 @@ SELECT n.nspname AS schema, c.relname AS relation, a.attname AS name, a.attnum A
          CASE WHEN cn.nspname = 'pg_catalog' THEN pg_catalog.quote_ident(co.collname)
               ELSE pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END
        END AS collation,
-       pg_catalog.col_description(c.oid, a.attnum) AS comment,
-       EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-               WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
-                 AND d.refobjid = c.oid AND d.refobjsubid = a.attnum AND d.deptype = 'a'
-                 AND pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) = 'nextval(' || pg_catalog.quote_literal(d.objid::regclass::text) || '::regclass)'
-       ) AS serial
+       ds.description AS comment,
+       owned.sequence AS owned_sequence
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -132,6 +137,8 @@ JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_catalog.pg_class'::regclass AND ds.objsubid = a.attnum
+LEFT JOIN owned ON owned.relid = c.oid AND owned.attnum = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped AND ${relationWhere("c", "n")}`;
 
 // contype 'n' (PostgreSQL 18 records NOT NULL as constraints) and 't' (constraint triggers) are left out:
@@ -307,7 +314,10 @@ function readColumn(r: Row, name: string, type: string): Column {
   const identityCode = nullableText(r["identity"]) ?? "";
   const generatedCode = nullableText(r["generated"]) ?? "";
   const defaultExpression = nullableText(r["default_expr"]);
-  const serialType = flag(r["serial"]) ? serialTypes[type] : undefined;
+  const ownedSequence = nullableText(r["owned_sequence"]);
+  // quote_literal of the sequence's (qualified, quoted-where-needed) name, as pg_get_expr prints it.
+  const isSerial = ownedSequence !== null && defaultExpression === `nextval('${ownedSequence.replace(/'/g, "''")}'::regclass)`;
+  const serialType = isSerial ? serialTypes[type] : undefined;
   let columnDefault: string | null = defaultExpression === null ? null : normalizeWhitespace(defaultExpression);
   let generated: Column["generated"] = null;
   if (generatedCode === "s" || generatedCode === "v") {

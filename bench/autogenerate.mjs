@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+/**
+ * Autogenerate speed: a declared schema of N tables (default 500; 10 columns, an index
+ * and a foreign key each) is loaded into a fresh in-memory PGlite, introspected, diffed
+ * against an empty database and rendered to upgrade/downgrade SQL. PGlite's start-up is
+ * included in the total. Target: under 5 s for 500 tables.
+ *
+ * How it runs: it loads the TypeScript sources of src/autogenerate/ through jiti (already
+ * a dependency), so no build is needed:
+ *
+ *   node bench/autogenerate.mjs            # 500 tables
+ *   node bench/autogenerate.mjs 1000       # another size
+ *   node bench/autogenerate.mjs --dist     # use dist/ instead (after `npm run build`)
+ *
+ * When DATABASE_URL is set (eval "$(bash ci/start-postgres.sh env)"), it also creates a
+ * throwaway database on that server, applies the same schema there and times
+ * `introspectTarget` + the diff against the declared model (the `diff` command's work),
+ * then drops the database.
+ *
+ * Output: one line per phase and a total, in milliseconds.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { randomBytes } from "node:crypto";
+
+const args = process.argv.slice(2);
+const useDist = args.includes("--dist");
+const tables = Number(args.find((a) => /^\d+$/.test(a)) ?? 500);
+
+async function load(modulePath) {
+  if (useDist) return import(new URL(`../dist/${modulePath}.js`, import.meta.url).href);
+  const { createJiti } = await import("jiti");
+  const jiti = createJiti(import.meta.url);
+  return jiti.import(new URL(`../src/${modulePath}.ts`, import.meta.url).pathname);
+}
+
+/** N tables, each: 10 columns, a foreign key to the previous table, one index. */
+function generateSchema(count) {
+  const lines = [];
+  for (let i = 0; i < count; i++) {
+    const parent = i === 0 ? 0 : i - 1;
+    lines.push(
+      `CREATE TABLE t${i} (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  parent_id bigint REFERENCES t${parent} (id) ON DELETE CASCADE,
+  name text NOT NULL,
+  email varchar(200),
+  amount numeric(12,2) NOT NULL DEFAULT 0,
+  status text NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'done')),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  active boolean NOT NULL DEFAULT true,
+  payload jsonb,
+  counter integer
+);
+CREATE INDEX t${i}_created_idx ON t${i} (created_at);`,
+    );
+  }
+  return lines.join("\n");
+}
+
+const timings = [];
+async function time(label, work) {
+  const start = performance.now();
+  const result = await work();
+  timings.push([label, performance.now() - start]);
+  return result;
+}
+
+const [shadowModule, declaredModule, introspectModule, diffModule, renderModule, modelModule, compareModule] = await Promise.all(
+  ["autogenerate/shadow", "autogenerate/declared", "autogenerate/introspect", "autogenerate/diff", "autogenerate/render", "autogenerate/model", "autogenerate/compare"].map(load),
+);
+
+const dir = await mkdtemp(join(tmpdir(), "athanor-bench-"));
+const schemaFile = join(dir, "schema.sql");
+const schemaSql = generateSchema(tables);
+await writeFile(schemaFile, schemaSql);
+
+try {
+  const totalStart = performance.now();
+  const session = await time("start PGlite (in memory)", () => shadowModule.openShadowSession());
+  let declared;
+  try {
+    const sources = await time("read schema file", () => declaredModule.readDeclaredSchema([schemaFile]));
+    await time(`load ${tables} tables into PGlite`, () => declaredModule.applyDeclaredSchema(session, sources));
+    declared = await time("introspect", () => introspectModule.introspect(session, { schemas: ["public"] }));
+  } finally {
+    await session.close();
+  }
+  const changes = await time("diff (against an empty database)", () => diffModule.diffModels(modelModule.emptyModel(["public"]), declared));
+  const upgrade = await time("render upgrade + downgrade", () => [renderModule.renderScript(changes, "upgrade"), renderModule.renderScript(changes, "downgrade")]);
+  const total = performance.now() - totalStart;
+  const same = await time("diff (declared against itself)", () => diffModule.diffModels(declared, declared));
+
+  console.log(`autogenerate, ${tables} tables (10 columns, 1 index, 1 foreign key each); ${changes.length} operations, ${upgrade[0].length} bytes of upgrade SQL`);
+  for (const [label, ms] of timings) console.log(`  ${label.padEnd(40)} ${ms.toFixed(0).padStart(6)} ms`);
+  console.log(`  ${"TOTAL load+introspect+diff+render".padEnd(40)} ${total.toFixed(0).padStart(6)} ms  (target < 5000 ms)`);
+  if (same.length !== 0) throw new Error(`a model diffed against itself gave ${same.length} operations`);
+
+  if (process.env.DATABASE_URL) await benchPostgres(declared);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** The same schema on the PostgreSQL server: introspection of a live database + drift diff. */
+async function benchPostgres(declared) {
+  const { default: pg } = await import("pg");
+  const admin = process.env.DATABASE_URL;
+  const name = `athanor_bench_${randomBytes(4).toString("hex")}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE "${name}"`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  try {
+    const db = new pg.Client({ connectionString: url.toString() });
+    await db.connect();
+    await db.query(schemaSql);
+    await db.end();
+    const target = { kind: "postgres", connectionString: url.toString(), host: url.hostname, port: Number(url.port), database: name, user: decodeURIComponent(url.username) };
+    const start = performance.now();
+    const current = await compareModule.introspectTarget(target, ["public"]);
+    const introspected = performance.now();
+    const drift = compareModule.diffSchemas(current, declared);
+    const done = performance.now();
+    console.log(`PostgreSQL ${(await serverVersion(client)) ?? ""}: introspectTarget (connect + introspect + close) ${(introspected - start).toFixed(0)} ms, diff against the declared model ${(done - introspected).toFixed(0)} ms, ${drift.length} differences`);
+    if (drift.length !== 0) throw new Error(`PostgreSQL and PGlite models differ: ${drift.map((c) => c.summary).join("; ")}`);
+  } finally {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await client.end();
+  }
+}
+
+async function serverVersion(client) {
+  const result = await client.query("SHOW server_version");
+  return result.rows[0]?.server_version;
+}
