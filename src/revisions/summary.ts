@@ -1,0 +1,75 @@
+/**
+ * What the inspection commands (`heads`, `branches`, `history`, `show`) say about a
+ * revision: plain data, ready for text rendering or `--json`. Pure.
+ */
+import type { RevisionGraph } from "./graph.js";
+
+/** A revision as the inspection commands list it. */
+export interface RevisionSummary {
+  readonly id: string;
+  /** Parent ids (`down`); empty for a root, two or more for a merge. */
+  readonly parents: readonly string[];
+  readonly message: string;
+  readonly branchLabels: readonly string[];
+  /** Ids this revision depends on (branch labels resolved). */
+  readonly dependsOn: readonly string[];
+  /** The file, relative to the migrations directory. */
+  readonly file: string;
+  readonly format: "sql" | "ts";
+  readonly transactional: boolean;
+  readonly isHead: boolean;
+  readonly isBase: boolean;
+  readonly isBranchPoint: boolean;
+  readonly isMerge: boolean;
+}
+
+/** Everything known about a revision without running it. */
+export interface RevisionDetails extends RevisionSummary {
+  /** Ids of the revisions whose `down` names this one. */
+  readonly children: readonly string[];
+  /** Ids of the revisions that depend on this one. */
+  readonly dependents: readonly string[];
+  /** Linter rules this revision allows. */
+  readonly allow: readonly string[];
+  /** Absolute path of the file. */
+  readonly path: string;
+  /** sha256 of the file's text (LF line endings), as the version table records it. */
+  readonly checksum: string;
+}
+
+/**
+ * The summary of one revision of the graph.
+ * @example
+ * summarizeRevision(graph, "3f2a9c1d0b7e").isHead // true
+ */
+export function summarizeRevision(graph: RevisionGraph, id: string): RevisionSummary {
+  const file = graph.get(id);
+  const children = graph.childrenOf(id);
+  return {
+    id,
+    parents: file.parents,
+    message: file.message,
+    branchLabels: file.branchLabels,
+    dependsOn: graph.dependenciesOf(id),
+    file: file.relativePath,
+    format: file.format,
+    transactional: file.transactional,
+    isHead: children.length === 0,
+    isBase: file.parents.length === 0,
+    isBranchPoint: children.length > 1,
+    isMerge: file.parents.length > 1,
+  };
+}
+
+/** The details of one revision of the graph. */
+export function describeRevision(graph: RevisionGraph, id: string): RevisionDetails {
+  const file = graph.get(id);
+  return {
+    ...summarizeRevision(graph, id),
+    children: graph.childrenOf(id),
+    dependents: graph.dependentsOf(id),
+    allow: file.allow,
+    path: file.path,
+    checksum: file.checksum,
+  };
+}
