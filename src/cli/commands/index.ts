@@ -8,5 +8,7 @@ import { registerLint } from "./lint.js";
 import { registerBackups } from "./backups.js";
 import { registerStatus } from "./status.js";
 import { registerLog } from "./log.js";
+import { registerDowngrade, registerUpgrade } from "./migrate.js";
+import { registerCurrent, registerRepair, registerResolve, registerStamp } from "./versions.js";
 
-export const commandModules: CommandModule[] = [registerInit, registerEnv, registerCheck, registerShellInit, registerLint, registerBackups, registerStatus, registerLog];
+export const commandModules: CommandModule[] = [registerInit, registerEnv, registerCheck, registerShellInit, registerLint, registerBackups, registerUpgrade, registerDowngrade, registerCurrent, registerStamp, registerResolve, registerRepair, registerStatus, registerLog];

@@ -1,0 +1,48 @@
+/**
+ * The text renderer of the changing commands' events (DESIGN.md §7, text logs for
+ * people): one line per revision, `upgrade 3f2a9c1d0b7e add orders table (12 ms)`, the
+ * echoed statements (`echo: true`), and a note while waiting for the lock. Revision lines
+ * go to stdout, or to stderr when stdout carries a `--json` document.
+ */
+import type { EventSink, MigrationEvent, StepDirection } from "../run/events.js";
+import type { CommandContext } from "./runtime.js";
+
+/** `12 ms`, `1.4 s`, `2 min 5 s`. */
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes} min ${Math.round((ms - minutes * 60_000) / 1000)} s`;
+}
+
+/** `upgrade` / `downgrade`. */
+export function verbOf(direction: StepDirection): string {
+  return direction === "up" ? "upgrade" : "downgrade";
+}
+
+/** The renderer; pass it to `createEventSink`. */
+export function renderRunEvents(ctx: CommandContext): EventSink {
+  const c = ctx.colors;
+  const line = (text: string) => (ctx.globals.json ? ctx.err(text) : ctx.out(text));
+  return (event: MigrationEvent) => {
+    switch (event.type) {
+      case "lock-wait":
+        if (!ctx.globals.quiet) ctx.err(c.yellow(`waiting up to ${formatMs(event.waitMs)} for the migration lock, held by ${event.holder}`));
+        return;
+      case "statement":
+        if (!ctx.globals.quiet) ctx.err(c.dim(`    ${event.line === null ? "" : `${event.file}:${event.line}  `}${event.sql.replace(/\n/g, "\n    ")}`));
+        return;
+      case "revision-end": {
+        const text = `${verbOf(event.direction)} ${event.revision} ${event.message}`.trimEnd();
+        if (event.outcome === "success") {
+          if (!ctx.globals.quiet) line(`${text} ${c.dim(`(${formatMs(event.durationMs)})`)}`);
+        } else {
+          ctx.err(c.red(`${event.outcome === "interrupted" ? "INTERRUPTED" : "FAILED"} ${text} (${formatMs(event.durationMs)})`));
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  };
+}
