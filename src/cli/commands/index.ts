@@ -10,5 +10,6 @@ import { registerStatus } from "./status.js";
 import { registerLog } from "./log.js";
 import { registerDowngrade, registerUpgrade } from "./migrate.js";
 import { registerCurrent, registerRepair, registerResolve, registerStamp } from "./versions.js";
+import { revisionCommandModules } from "./revisions.js";
 
-export const commandModules: CommandModule[] = [registerInit, registerEnv, registerCheck, registerShellInit, registerLint, registerBackups, registerUpgrade, registerDowngrade, registerCurrent, registerStamp, registerResolve, registerRepair, registerStatus, registerLog];
+export const commandModules: CommandModule[] = [registerInit, registerEnv, registerCheck, registerShellInit, registerLint, registerBackups, registerUpgrade, registerDowngrade, registerCurrent, registerStamp, registerResolve, registerRepair, registerStatus, registerLog, ...revisionCommandModules];
