@@ -1,0 +1,188 @@
+import { describe, expect, test } from "vitest";
+import { diffModels } from "./diff.js";
+import type { Column, SchemaModel, Table } from "./model.js";
+import { emptyModel } from "./model.js";
+import type { Operation } from "./operations.js";
+import { columnDefinition, renderOperation, renderScript } from "./render.js";
+
+const col = (name: string, type: string, extra: Partial<Column> = {}): Column => ({
+  name,
+  type,
+  notNull: false,
+  default: null,
+  identity: null,
+  generated: null,
+  collation: null,
+  comment: null,
+  ...extra,
+});
+const table: Table = {
+  schema: "app",
+  name: "Order Items",
+  columns: [col("id", "bigint", { notNull: true, identity: "always" }), col("qty", "integer", { notNull: true, default: "1" }), col("note", "text", { comment: "it's free" })],
+  primaryKey: { kind: "primary-key", name: "order_items_pkey", definition: "PRIMARY KEY (id)" },
+  constraints: [{ kind: "check", name: "qty_positive", definition: "CHECK (qty > 0)" }],
+  foreignKeys: [],
+  indexes: [{ name: "order_items_qty_idx", unique: false, definition: "USING btree (qty) WHERE (qty > 1)" }],
+  comment: "lines",
+};
+
+describe("renderOperation", () => {
+  const cases: [string, Operation, string[]][] = [
+    ["create schema", { kind: "create-schema", schema: "app" }, ['CREATE SCHEMA "app"']],
+    ["create enum", { kind: "create-enum", enum: { schema: "public", name: "mood", values: ["it's", "ok"] } }, [`CREATE TYPE "public"."mood" AS ENUM ('it''s', 'ok')`]],
+    [
+      "add enum values",
+      {
+        kind: "add-enum-values",
+        from: { schema: "public", name: "mood", values: ["a", "c"] },
+        to: { schema: "public", name: "mood", values: ["a", "b", "c", "d"] },
+        additions: [
+          { value: "b", before: "c" },
+          { value: "d", before: null },
+        ],
+        usages: [],
+      },
+      [`ALTER TYPE "public"."mood" ADD VALUE 'b' BEFORE 'c'`, `ALTER TYPE "public"."mood" ADD VALUE 'd'`],
+    ],
+    [
+      "recreate enum",
+      {
+        kind: "recreate-enum",
+        from: { schema: "public", name: "mood", values: ["a", "b"] },
+        to: { schema: "public", name: "mood", values: ["a"] },
+        usages: [
+          { schema: "public", table: "t", column: "m", type: "public.mood", default: "'a'::public.mood" },
+          { schema: "public", table: "t", column: "ms", type: "public.mood[]", default: null },
+        ],
+      },
+      [
+        "-- PostgreSQL cannot remove or reorder the values of an enum in place (ALTER TYPE ... ADD VALUE has no inverse):",
+        "-- public.mood is recreated and its columns converted through text. Rows holding 'b' make this fail: update them first.",
+        `ALTER TYPE "public"."mood" RENAME TO "mood__athanor_old"`,
+        `CREATE TYPE "public"."mood" AS ENUM ('a')`,
+        `ALTER TABLE "public"."t" ALTER COLUMN "m" DROP DEFAULT`,
+        `ALTER TABLE "public"."t" ALTER COLUMN "m" TYPE public.mood USING "m"::text::public.mood`,
+        `ALTER TABLE "public"."t" ALTER COLUMN "m" SET DEFAULT 'a'::public.mood`,
+        `ALTER TABLE "public"."t" ALTER COLUMN "ms" TYPE public.mood[] USING "ms"::text[]::public.mood[]`,
+        `DROP TYPE "public"."mood__athanor_old"`,
+      ],
+    ],
+    [
+      "create sequence",
+      { kind: "create-sequence", sequence: { schema: "public", name: "s", dataType: "integer", start: "10", increment: "5", minValue: "1", maxValue: "1000", cache: "1", cycle: true } },
+      [`CREATE SEQUENCE "public"."s" AS integer INCREMENT BY 5 MINVALUE 1 MAXVALUE 1000 START WITH 10 CACHE 1 CYCLE`],
+    ],
+    [
+      "create table",
+      { kind: "create-table", table },
+      [
+        [
+          `CREATE TABLE "app"."Order Items" (`,
+          `  "id" bigint GENERATED ALWAYS AS IDENTITY NOT NULL,`,
+          `  "qty" integer DEFAULT 1 NOT NULL,`,
+          `  "note" text,`,
+          `  CONSTRAINT "order_items_pkey" PRIMARY KEY (id),`,
+          `  CONSTRAINT "qty_positive" CHECK (qty > 0)`,
+          `)`,
+        ].join("\n"),
+        `CREATE INDEX "order_items_qty_idx" ON "app"."Order Items" USING btree (qty) WHERE (qty > 1)`,
+        `COMMENT ON TABLE "app"."Order Items" IS 'lines'`,
+        `COMMENT ON COLUMN "app"."Order Items"."note" IS 'it''s free'`,
+      ],
+    ],
+    ["drop table", { kind: "drop-table", table }, [`DROP TABLE "app"."Order Items"`]],
+    [
+      "alter column: type with a default, not null",
+      { kind: "alter-column", schema: "public", table: "t", from: col("qty", "text", { default: "'0'::text" }), to: col("qty", "integer", { default: "0", notNull: true }) },
+      [
+        `ALTER TABLE "public"."t" ALTER COLUMN "qty" DROP DEFAULT`,
+        `ALTER TABLE "public"."t" ALTER COLUMN "qty" TYPE integer USING "qty"::integer`,
+        `ALTER TABLE "public"."t" ALTER COLUMN "qty" SET NOT NULL`,
+        `ALTER TABLE "public"."t" ALTER COLUMN "qty" SET DEFAULT 0`,
+      ],
+    ],
+    [
+      "alter column: widening needs no USING",
+      { kind: "alter-column", schema: "public", table: "t", from: col("n", "integer"), to: col("n", "bigint") },
+      [`ALTER TABLE "public"."t" ALTER COLUMN "n" TYPE bigint`],
+    ],
+    [
+      "alter column: to an enum goes through text",
+      { kind: "alter-column", schema: "public", table: "t", from: col("s", "text"), to: col("s", "public.status") },
+      [`ALTER TABLE "public"."t" ALTER COLUMN "s" TYPE public.status USING "s"::text::public.status`],
+    ],
+    [
+      "alter column: identity",
+      { kind: "alter-column", schema: "public", table: "t", from: col("id", "integer"), to: col("id", "integer", { notNull: true, identity: "always" }) },
+      [`ALTER TABLE "public"."t" ALTER COLUMN "id" SET NOT NULL`, `ALTER TABLE "public"."t" ALTER COLUMN "id" ADD GENERATED ALWAYS AS IDENTITY`],
+    ],
+    [
+      "alter column: drop identity first",
+      { kind: "alter-column", schema: "public", table: "t", from: col("id", "integer", { notNull: true, identity: "by default" }), to: col("id", "integer") },
+      [`ALTER TABLE "public"."t" ALTER COLUMN "id" DROP IDENTITY`, `ALTER TABLE "public"."t" ALTER COLUMN "id" DROP NOT NULL`],
+    ],
+    [
+      "foreign key",
+      {
+        kind: "add-foreign-key",
+        schema: "public",
+        table: "c",
+        foreignKey: {
+          name: "c_fk",
+          columns: ["a", "b"],
+          references: { schema: "app", table: "P", columns: ["x", "y"] },
+          onUpdate: "cascade",
+          onDelete: "set null",
+          match: "full",
+          deferrable: true,
+          initiallyDeferred: true,
+          definition: "",
+        },
+      },
+      [`ALTER TABLE "public"."c" ADD CONSTRAINT "c_fk" FOREIGN KEY ("a", "b") REFERENCES "app"."P" ("x", "y") MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED`],
+    ],
+    [
+      "unique index",
+      { kind: "create-index", schema: "public", table: "t", index: { name: "t_lower_email", unique: true, definition: "USING btree (lower(email))" } },
+      [`CREATE UNIQUE INDEX "t_lower_email" ON "public"."t" USING btree (lower(email))`],
+    ],
+    ["drop index", { kind: "drop-index", schema: "public", table: "t", index: { name: "i", unique: false, definition: "" } }, [`DROP INDEX "public"."i"`]],
+    [
+      "replace view",
+      {
+        kind: "replace-view",
+        from: { schema: "public", name: "v", definition: "SELECT 1 AS a", columns: [], dependsOn: [], comment: null },
+        to: { schema: "public", name: "v", definition: "SELECT 2 AS a", columns: [], dependsOn: [], comment: "x" },
+      },
+      [`CREATE OR REPLACE VIEW "public"."v" AS SELECT 2 AS a`],
+    ],
+    ["remove a comment", { kind: "set-comment", target: { kind: "column", schema: "public", table: "t", column: "c" }, from: "x", to: null }, [`COMMENT ON COLUMN "public"."t"."c" IS NULL`]],
+    ["rename column", { kind: "rename-column", schema: "public", table: "t", from: "a", to: "b" }, [`ALTER TABLE "public"."t" RENAME COLUMN "a" TO "b"`]],
+  ];
+  test.each(cases)("%s", (_name, operation, expected) => {
+    expect(renderOperation(operation)).toEqual(expected);
+  });
+});
+
+describe("columnDefinition", () => {
+  test("generated, collation", () => {
+    expect(columnDefinition(col("g", "integer", { generated: { kind: "stored", expression: "(a * 2)" } }))).toBe(`"g" integer GENERATED ALWAYS AS ((a * 2)) STORED`);
+    expect(columnDefinition(col("n", "text", { collation: '"C"', notNull: true }))).toBe(`"n" text COLLATE "C" NOT NULL`);
+  });
+});
+
+describe("renderScript", () => {
+  const to: SchemaModel = { ...emptyModel(), tables: [{ ...table, schema: "public", name: "t", indexes: [], comment: null, columns: [col("id", "integer")], primaryKey: null, constraints: [] }] };
+
+  test("upgrade and downgrade, with a summary line per operation", () => {
+    const changes = diffModels(emptyModel(), to);
+    expect(renderScript(changes, "upgrade")).toBe(`-- create table public.t\nCREATE TABLE "public"."t" (\n  "id" integer\n);\n`);
+    expect(renderScript(changes, "downgrade")).toBe(`-- drop table public.t\n-- destructive: drops table public.t and every row in it\nDROP TABLE "public"."t";\n`);
+    expect(renderScript(changes, "downgrade", { comments: false })).toBe(`DROP TABLE "public"."t";\n`);
+  });
+
+  test("an empty diff renders nothing", () => {
+    expect(renderScript([], "upgrade")).toBe("");
+  });
+});
