@@ -46,6 +46,13 @@ describe("merge", () => {
     expect((await loadRevisionGraph(dir)).byLabel("joined")).toBe(created.id);
   });
 
+  it("merges a head with a head that depends on it", async () => {
+    const dir = await copy();
+    const created = await merge({ migrationsDir: dir, message: "m", revisions: [ids["c3"] as string, ids["82"] as string], format: "sql" }).catch((error: unknown) => error);
+    // c3 is not a head here, but 82 only depends on it: the merge is allowed.
+    expect(created).toMatchObject({ parents: [ids["c3"], ids["82"]] });
+  });
+
   const errors: [string, string[], string][] = [
     ["one revision", ["f6"], "nothing-to-merge"],
     ["the same revision twice", ["f6", "f6f6f6"], "nothing-to-merge"],

@@ -35,7 +35,8 @@ export async function merge(options: MergeOptions): Promise<CreatedRevision> {
     });
   }
   for (const id of ids) {
-    const ancestors = graph.ancestors(id);
+    // Only descent through `down` makes a merge pointless; a dependency does not.
+    const ancestors = graph.ancestors(id, { dependencies: false });
     const covered = ids.find((other) => other !== id && ancestors.has(other));
     if (covered !== undefined) {
       throw new RevisionError("merge-of-ancestor", `${covered} is an ancestor of ${id}: there is nothing to merge between them`, {

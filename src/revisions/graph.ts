@@ -12,6 +12,8 @@ import type { RevisionFile } from "./types.js";
 export interface WalkOptions {
   /** Include the starting revisions themselves (default false). */
   readonly inclusive?: boolean;
+  /** Follow dependencies (`depends-on`) as well as parents (default true). */
+  readonly dependencies?: boolean;
 }
 
 const MAX_LISTED = 10;
@@ -330,14 +332,14 @@ export class RevisionGraph {
     return this.labels.has(label);
   }
 
-  /** Everything reachable through parents and dependencies, in topological order. */
+  /** Everything reachable through parents (and dependencies, unless told not to), in topological order. */
   ancestors(ids: string | Iterable<string>, options: WalkOptions = {}): Set<string> {
-    return this.walk(ids, this.parents, this.dependencies, options.inclusive === true);
+    return this.walk(ids, this.parents, options.dependencies === false ? null : this.dependencies, options.inclusive === true);
   }
 
-  /** Everything that reaches these revisions through parents and dependencies, in topological order. */
+  /** Everything that reaches these revisions through parents (and dependencies, unless told not to), in topological order. */
   descendants(ids: string | Iterable<string>, options: WalkOptions = {}): Set<string> {
-    return this.walk(ids, this.children, this.dependents, options.inclusive === true);
+    return this.walk(ids, this.children, options.dependencies === false ? null : this.dependents, options.inclusive === true);
   }
 
   /** The heads that descend from (or are) this revision through children only, in topological order. */
@@ -406,7 +408,7 @@ export class RevisionGraph {
       .map((i) => this.idOf(i));
   }
 
-  private walk(ids: string | Iterable<string>, first: Adjacency, second: Adjacency, inclusive: boolean): Set<string> {
+  private walk(ids: string | Iterable<string>, first: Adjacency, second: Adjacency | null, inclusive: boolean): Set<string> {
     const starts = typeof ids === "string" ? [this.node(ids)] : Array.from(ids, (id) => this.node(id));
     const seen = this.walkNodes(starts, first, second, inclusive);
     const result = new Set<string>();
