@@ -253,6 +253,8 @@ describe("parseRevisionHeader on arbitrary text", () => {
   it("does not hang on deeply nested templates or huge inputs", () => {
     const nested = `export default {${"`${".repeat(5000)}`;
     expect(() => parseTsHeader(nested, "x.ts")).toThrow(RevisionError);
+    const slashes = `export default { revision: "${A}", upgrade() { ${"(/[".repeat(100_000)} } };`;
+    expect(() => parseTsHeader(slashes, "x.ts")).toThrow(RevisionError);
     const big = `-- athanor:revision ${A}\n-- athanor:upgrade\n${"SELECT 1;\n".repeat(200_000)}`;
     expect(parseSqlHeader(big, "x.sql").id).toBe(A);
   });

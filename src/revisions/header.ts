@@ -334,6 +334,7 @@ const REGEX_AFTER_WORD: ReadonlySet<string> = new Set([
 ]);
 
 const MAX_TEMPLATE_DEPTH = 64;
+const MAX_REGEX_LENGTH = 256;
 
 function isIdentStart(code: number): boolean {
   return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || code === 36 || code > 127;
@@ -602,16 +603,19 @@ class Lexer {
     const { text } = this;
     let pos = start + 1;
     let inClass = false;
+    // A bound keeps a long line of `/[` from costing quadratic time; real regex literals are short.
+    const limit = Math.min(text.length, start + MAX_REGEX_LENGTH);
     for (;;) {
-      const char = text[pos];
-      if (char === undefined || char === "\n") return -1;
-      if (char === "\\") {
+      if (pos >= limit) return -1;
+      const code = text.charCodeAt(pos);
+      if (code === 10) return -1;
+      if (code === 92 /* \\ */) {
         pos += 2;
         continue;
       }
-      if (char === "[") inClass = true;
-      else if (char === "]") inClass = false;
-      else if (char === "/" && !inClass) break;
+      if (code === 91 /* [ */) inClass = true;
+      else if (code === 93 /* ] */) inClass = false;
+      else if (code === 47 /* / */ && !inClass) break;
       pos += 1;
     }
     pos += 1;
