@@ -93,6 +93,7 @@ function showLines(ctx: CommandContext, revision: ShownRevision): string[] {
   return lines;
 }
 
+/** `athanor revision -m MSG [--sql|--ts] [--head H] [--splice] [--branch-label L] [--depends-on R]`. */
 export const registerRevision: CommandModule = (program, action) => {
   program
     .command("revision")
@@ -122,6 +123,7 @@ export const registerRevision: CommandModule = (program, action) => {
     );
 };
 
+/** `athanor heads [--check]`: exit 5 with `--check` when there is more than one head. */
 export const registerHeads: CommandModule = (program, action) => {
   program
     .command("heads")
@@ -145,6 +147,7 @@ export const registerHeads: CommandModule = (program, action) => {
     );
 };
 
+/** `athanor branches`. */
 export const registerBranches: CommandModule = (program, action) => {
   program
     .command("branches")
@@ -166,6 +169,7 @@ export const registerBranches: CommandModule = (program, action) => {
     );
 };
 
+/** `athanor history [-r A:B] [--verbose] [--graph]`. */
 export const registerHistory: CommandModule = (program, action) => {
   program
     .command("history")
@@ -202,6 +206,7 @@ export const registerHistory: CommandModule = (program, action) => {
     );
 };
 
+/** `athanor show REV`. */
 export const registerShow: CommandModule = (program, action) => {
   program
     .command("show")
@@ -223,6 +228,7 @@ export const registerShow: CommandModule = (program, action) => {
     );
 };
 
+/** `athanor merge -m MSG REV... [--sql|--ts] [--branch-label L]`. */
 export const registerMerge: CommandModule = (program, action) => {
   program
     .command("merge")
@@ -248,6 +254,7 @@ export const registerMerge: CommandModule = (program, action) => {
     );
 };
 
+/** `athanor graph [--format mermaid|dot]`. */
 export const registerGraph: CommandModule = (program, action) => {
   program
     .command("graph")
