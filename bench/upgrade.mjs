@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+/**
+ * Upgrade speed (issue #4): N one-table SQL revisions (default 1,000) applied by
+ * `athanor upgrade` versus the same statements run by `psql -1 -f` on the same server.
+ * Target: athanor within 1.2x of psql.
+ *
+ *   eval "$(bash ci/start-postgres.sh env)"; npm run build; node bench/upgrade.mjs [N]
+ *
+ * Each side gets a fresh database. athanor is timed twice: the whole CLI process
+ * (`node bin/athanor.js upgrade`, Node start-up included) and the library call
+ * `upgrade(env)` in this process (what a test suite's global setup pays).
+ * Output: one line per measurement and the ratios.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+
+const count = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 1000);
+const serverUrl = process.env.DATABASE_URL;
+if (!serverUrl) {
+  console.error('DATABASE_URL is not set: eval "$(bash ci/start-postgres.sh env)" first');
+  process.exit(2);
+}
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+async function admin(sql) {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function freshDatabase() {
+  const name = `athanor_bench_${randomBytes(4).toString("hex")}`;
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+const id = (i) => i.toString(16).padStart(12, "0");
+const statement = (i) => `CREATE TABLE bench_${i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());`;
+
+const dir = await mkdtemp(join(tmpdir(), "athanor-bench-"));
+const migrations = join(dir, "migrations");
+await mkdir(migrations);
+const all = [];
+for (let i = 1; i <= count; i++) {
+  const header = [`-- athanor:revision ${id(i)}`, ...(i > 1 ? [`-- athanor:down ${id(i - 1)}`] : []), `-- athanor:message table ${i}`];
+  await writeFile(join(migrations, `${id(i)}_table_${i}.sql`), `${header.join("\n")}\n\n-- athanor:upgrade\n${statement(i)}\n\n-- athanor:downgrade\nDROP TABLE bench_${i};\n`);
+  all.push(statement(i));
+}
+await writeFile(join(dir, "all.sql"), `${all.join("\n")}\n`);
+await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments: { bench: { url: "${BENCH_URL}" } } }));
+
+const results = {};
+try {
+  // psql -1 -f: one transaction, one statement per round trip.
+  {
+    const db = await freshDatabase();
+    const started = performance.now();
+    execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", join(dir, "all.sql"), db.url], { stdio: ["ignore", "ignore", "inherit"] });
+    results.psql = performance.now() - started;
+    await db.drop();
+  }
+  // athanor CLI, a process of its own.
+  {
+    const db = await freshDatabase();
+    const started = performance.now();
+    const run = spawnSync(process.execPath, [join(root, "bin/athanor.js"), "--quiet", "--env", "bench", "upgrade"], { cwd: dir, env: { ...process.env, BENCH_URL: db.url }, stdio: ["ignore", "ignore", "inherit"] });
+    results.cli = performance.now() - started;
+    if (run.status !== 0) throw new Error(`athanor upgrade exited ${run.status}`);
+    await db.drop();
+  }
+  // athanor in-process (library).
+  {
+    const db = await freshDatabase();
+    const { loadConfigFile } = await import(join(root, "dist/config/load.js"));
+    const { resolveEnvironment } = await import(join(root, "dist/config/resolve.js"));
+    const { upgrade } = await import(join(root, "dist/commands/upgrade.js"));
+    const env = await resolveEnvironment(await loadConfigFile(join(dir, "athanor.config.json")), { environment: "bench", processEnv: { BENCH_URL: db.url } });
+    const started = performance.now();
+    const result = await upgrade(env);
+    results.library = performance.now() - started;
+    if (result.completed.length !== count) throw new Error(`applied ${result.completed.length} of ${count}`);
+    await db.drop();
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+const ms = (value) => `${value.toFixed(0)} ms`;
+console.log(`${count} one-table revisions`);
+console.log(`psql -1 -f          ${ms(results.psql)}`);
+console.log(`athanor upgrade     ${ms(results.cli)}  (${(results.cli / results.psql).toFixed(2)}x psql, process start included)`);
+console.log(`upgrade() library   ${ms(results.library)}  (${(results.library / results.psql).toFixed(2)}x psql)`);
