@@ -3,7 +3,8 @@
  * calls {@link runGuards} with the migration lock held, after the applied state was read
  * and the plan made, and before the first change:
  *
- * 1. identity — the database is not recorded as another environment's (every environment);
+ * 1. identity — the database is not recorded as another environment's (every environment,
+ *    every run, even one with nothing to do);
  * 2. promotion gate — `promoteFrom`'s environment applied every revision about to be applied;
  * 3. the plan is shown with the linter's findings (protected environments), and a
  *    dangerous finding refuses the run unless `--allow-dangerous`;
@@ -117,7 +118,7 @@ export function confirmationRequest(run: GuardRun, lint: readonly RevisionLint[]
 
 /**
  * Runs the guards of DESIGN.md §6 for one run. Call with the lock held, after the
- * plan, before the first change; a plan with no step passes untouched.
+ * plan, before the first change; a plan with no step only gets the identity check.
  * @throws RefusedError (exit 3): another environment's database, promotion gate,
  *   dangerous change, missing or wrong confirmation
  * @throws DatabaseError (exit 1): the backup could not be taken
@@ -126,9 +127,9 @@ export function confirmationRequest(run: GuardRun, lint: readonly RevisionLint[]
  */
 export async function runGuards(run: GuardRun, options: GuardOptions): Promise<GuardReport> {
   const { env, session, plan } = run;
-  if (plan.steps.length === 0 && (run.otherChanges ?? []).length === 0) return { confirmation: "nothing-to-do", lint: [], promotion: null, backup: null, recordedEnvironment: null };
-
+  // Even a run with nothing to do is refused through the wrong configuration: it says the config is wrong.
   const recordedEnvironment = await assertEnvironmentIdentity(session, env);
+  if (plan.steps.length === 0 && (run.otherChanges ?? []).length === 0) return { confirmation: "nothing-to-do", lint: [], promotion: null, backup: null, recordedEnvironment };
 
   let promotion: PromotionEvaluation | null = null;
   if (env.promoteFrom !== null && run.command !== "stamp") {

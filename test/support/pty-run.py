@@ -6,10 +6,13 @@ Waits until the command's output holds EXPECT, then types ANSWER (use \\r for En
 and prints everything the terminal showed on stdout. Exits with the command's status
 (124 when it had to be killed after TIMEOUT_SECONDS). The environment is inherited.
 """
+import fcntl
 import os
 import pty
 import select
+import struct
 import sys
+import termios
 import time
 
 
@@ -18,6 +21,8 @@ def main() -> int:
     command = sys.argv[4:]
     pid, fd = pty.fork()
     if pid == 0:
+        # A real terminal has a size; a new pty has 0x0, and prompt libraries wrap at 0 columns.
+        fcntl.ioctl(sys.stdout.fileno(), termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
         os.execvp(command[0], command)
     transcript = b""
     sent = False
