@@ -9,6 +9,7 @@ import { knownSecrets } from "../secrets/redact.js";
 import { commandModules } from "./commands/index.js";
 import { CommandContext, parseLockWait, type CliIO, type GlobalOptions } from "./runtime.js";
 import { VERSION } from "../version.js";
+import { formatMessageLine } from "../observe/message-line.js";
 
 /** A command's handler: positional arguments and the command's own options. */
 export type CommandHandler = (ctx: CommandContext, options: Record<string, unknown>, args: string[]) => Promise<number | void>;
@@ -72,11 +73,23 @@ function globalOptions(program: Command, io: CliIO): GlobalOptions {
   return globals;
 }
 
+/** `--log-format json` (or `--log-format=json`) on the command line: stderr carries JSON lines only. */
+function wantsJsonLogs(argv: readonly string[]): boolean {
+  return argv.some((arg, i) => arg === "--log-format=json" || (arg === "--log-format" && argv[i + 1] === "json"));
+}
+
+/** The final error as a JSON log line (`"event":"error"`), scrubbed before and after serialisation. */
+function errorLine(fields: { code: string; message: string; hint: string | null; exitStatus: number }): string {
+  const clean = { code: fields.code, hint: fields.hint === null ? null : knownSecrets.scrub(fields.hint), exitStatus: fields.exitStatus };
+  return knownSecrets.scrub(formatMessageLine({ level: "error", event: "error", msg: knownSecrets.scrub(fields.message), toolVersion: VERSION, fields: clean }));
+}
+
 /** Renders an error for a person (stderr) and, with --json, as a JSON document on stdout. */
-function reportError(error: AthanorError, io: CliIO, json: boolean): void {
+function reportError(error: AthanorError, io: CliIO, json: boolean, jsonLogs = false): void {
   const lines = [`error: ${error.message}`];
   if (error.hint) lines.push(`  hint: ${error.hint}`);
-  io.stderr.write(knownSecrets.scrub(`${lines.join("\n")}\n`));
+  if (jsonLogs) io.stderr.write(errorLine({ code: error.code, message: error.message, hint: error.hint ?? null, exitStatus: error.exitStatus }));
+  else io.stderr.write(knownSecrets.scrub(`${lines.join("\n")}\n`));
   if (json) {
     const document = { error: { code: error.code, message: error.message, hint: error.hint ?? null, exitStatus: error.exitStatus, details: error.details } };
     io.stdout.write(knownSecrets.scrub(`${JSON.stringify(document, null, 2)}\n`));
@@ -106,13 +119,14 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       return error.exitCode === 0 ? ExitStatus.ok : ExitStatus.usage;
     }
     if (isAthanorError(error)) {
-      reportError(error, io, wantsJson);
+      reportError(error, io, wantsJson, wantsJsonLogs(argv));
       return error.exitStatus;
     }
     // Not an athanor error: a bug. Say so plainly; the stack only with --verbose.
     const message = error instanceof Error ? error.message : String(error);
     const text = `internal error: ${message}\n  hint: this is a bug in athanor; please report it${verbose ? "" : " (run again with --verbose for the stack)"}\n${verbose && error instanceof Error && error.stack ? `${error.stack}\n` : ""}`;
-    io.stderr.write(knownSecrets.scrub(text));
+    if (wantsJsonLogs(argv)) io.stderr.write(errorLine({ code: "internal", message, hint: "this is a bug in athanor; please report it", exitStatus: ExitStatus.failed }));
+    else io.stderr.write(knownSecrets.scrub(text));
     if (wantsJson) io.stdout.write(knownSecrets.scrub(`${JSON.stringify({ error: { code: "internal", message, hint: null, exitStatus: 1 } })}\n`));
     return ExitStatus.failed;
   }

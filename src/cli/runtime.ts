@@ -11,6 +11,8 @@ import { resolveEnvironment } from "../config/resolve.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { parseDuration } from "../config/duration.js";
 import { knownSecrets } from "../secrets/redact.js";
+import { formatMessageLine, plainText } from "../observe/message-line.js";
+import { VERSION } from "../version.js";
 
 /** The process's I/O, injectable so tests call `main(argv, io)` in-process. */
 export interface CliIO {
@@ -45,6 +47,8 @@ export class CommandContext {
   readonly colors: Colors;
   #project: Promise<LoadedConfig> | undefined;
   readonly #environments = new Map<string, Promise<ResolvedEnvironment>>();
+  /** The selected environment's name once resolved, for JSON message lines. */
+  #selectedName: string | undefined;
 
   constructor(
     readonly io: CliIO,
@@ -67,8 +71,14 @@ export class CommandContext {
     this.io.stdout.write(knownSecrets.scrub(text.endsWith("\n") ? text : `${text}\n`));
   }
 
-  /** Writes to stderr, secrets masked. */
+  /** Writes to stderr, secrets masked. With `--log-format json`, as one JSON line (`"event":"message"`). */
   err(text = ""): void {
+    if (this.globals.logFormat === "json") {
+      // Scrubbed before JSON escaping (a secret holding `"` would escape the scrubber) and after.
+      const msg = plainText(knownSecrets.scrub(text));
+      if (msg !== "") this.io.stderr.write(knownSecrets.scrub(formatMessageLine({ level: "info", event: "message", msg, toolVersion: VERSION, fields: this.#selectedName === undefined ? {} : { environment: this.#selectedName } })));
+      return;
+    }
     this.io.stderr.write(knownSecrets.scrub(text.endsWith("\n") ? text : `${text}\n`));
   }
 
@@ -88,7 +98,12 @@ export class CommandContext {
     const key = name ?? "\0selected";
     let pending = this.#environments.get(key);
     if (pending === undefined) {
-      pending = this.project().then((project) => resolveEnvironment(project, { environment: name ?? this.globals.env, processEnv: this.io.env }));
+      pending = this.project()
+        .then((project) => resolveEnvironment(project, { environment: name ?? this.globals.env, processEnv: this.io.env }))
+        .then((env) => {
+          if (name === undefined) this.#selectedName = env.name;
+          return env;
+        });
       this.#environments.set(key, pending);
     }
     return pending;

@@ -18,6 +18,7 @@ import { ConfigError, ExitStatus } from "../../errors.js";
 import type { RevisionFormat } from "../../revisions/header.js";
 import type { RevisionDetails, RevisionSummary } from "../../revisions/summary.js";
 import { drawGraph } from "../../observe/graph-draw.js";
+import { environmentMarks } from "../graph-status.js";
 
 /** The migrations directory of the project's config (absolute). */
 async function migrationsDir(ctx: CommandContext): Promise<string> {
@@ -176,6 +177,7 @@ export const registerHistory: CommandModule = (program, action) => {
     .description("the revisions, newest first (no database needed); --verbose for every detail")
     .option("-r, --rev-range <A:B>", "only revisions from A up to B, both included (either side may be empty)")
     .option("--graph", "draw the branches and merges, like `git log --graph`")
+    .option("--status", "with --graph: mark the revision each environment is at (reads every environment, like `status`)")
     .action(
       action(async (ctx, options) => {
         const result = await history({ migrationsDir: await migrationsDir(ctx), range: typeof options["revRange"] === "string" ? options["revRange"] : undefined });
@@ -185,9 +187,11 @@ export const registerHistory: CommandModule = (program, action) => {
         }
         const c = ctx.colors;
         if (result.revisions.length === 0) ctx.err(result.range === null ? "no revisions yet: create one with `athanor revision -m MESSAGE`" : "no revision in that range");
-        if (options["graph"] === true) {
+        if (options["graph"] === true || options["status"] === true) {
           const nodes = [...result.revisions].reverse().map((revision) => ({ id: revision.id, parents: revision.parents, message: revision.message }));
-          for (const line of drawGraph(nodes, { paint: { id: c.yellow, edge: c.dim } })) ctx.out(line);
+          const environments = options["status"] === true ? await environmentMarks(ctx) : null;
+          for (const line of drawGraph(nodes, { paint: { id: c.yellow, edge: c.dim, marks: c.green }, marks: environments?.marks })) ctx.out(line);
+          for (const note of environments?.notes ?? []) ctx.out(c.dim(note));
           return ExitStatus.ok;
         }
         result.revisions.forEach((revision, index) => {
