@@ -151,6 +151,12 @@ describe("production guardrails through the CLI", () => {
     expect(result.stderr).toMatch(/promoted from "testing", which has not applied this revision: b2b2b2b2b2b2/);
     expect(await versionRows()).toEqual([R1]);
     expect(await backups()).toHaveLength(1);
+    // status shows what would run next and that the gate blocks it.
+    const report = await run(["status", "--json"]);
+    const entry = (JSON.parse(report.stdout) as { environments: { name: string; promotion?: unknown }[] }).environments.find((e) => e.name === "production");
+    expect(entry?.promotion).toEqual({ source: "testing", next: [R2], allowed: false, blocked: [R2], sourceError: null });
+    const table = await run(["status"]);
+    expect(table.stdout).toMatch(/next: 1 revision; promotion gate from testing blocks b2b2b2b2b2b2 \(not applied in testing\)/);
   });
 
   it("with pg_dump missing from PATH: exit 1 before migrating, saying why", async () => {

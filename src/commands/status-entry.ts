@@ -8,6 +8,7 @@
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { Session } from "../dialects/types.js";
 import { isAthanorError } from "../errors.js";
+import type { PromotionSummary } from "../guard/promotion.js";
 import { classifyState } from "../plan/plan.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
@@ -40,6 +41,8 @@ export interface StatusEntry {
   readonly pending: number;
   readonly state: StatusState;
   readonly problems: readonly StatusProblem[];
+  /** The promotion gate, for an environment with `promoteFrom` (added by `status`, src/guard/promotion.ts). */
+  readonly promotion?: PromotionSummary | undefined;
 }
 
 /** Options of {@link getStatus}. */

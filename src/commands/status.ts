@@ -6,6 +6,9 @@
  */
 import type { LoadedConfig } from "../config/load.js";
 import { resolveEnvironment } from "../config/resolve.js";
+import type { ResolvedEnvironment } from "../config/types.js";
+import { openSession } from "../dialects/open.js";
+import { promotionStatus } from "../guard/promotion.js";
 import { isAthanorError } from "../errors.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
@@ -52,7 +55,32 @@ export async function status(project: LoadedConfig, options: StatusAllOptions = 
         : unresolvedEntry(project, names[i] as string, result.reason, graph),
     ),
   );
-  return { environments };
+  return { environments: await withPromotionGates(project, resolved, environments, graph, options.processEnv, timeoutMs) };
+}
+
+/**
+ * Adds the promotion gate (src/guard/promotion.ts) to each reachable environment with
+ * `promoteFrom`: what `upgrade heads` would apply next and whether its source lets it.
+ */
+async function withPromotionGates(
+  project: LoadedConfig,
+  resolved: readonly PromiseSettledResult<ResolvedEnvironment>[],
+  entries: readonly StatusEntry[],
+  graph: RevisionGraph | undefined,
+  processEnv: Readonly<Record<string, string | undefined>> | undefined,
+  timeoutMs: number,
+): Promise<StatusEntry[]> {
+  return Promise.all(
+    entries.map(async (entry, i) => {
+      const result = resolved[i];
+      if (graph === undefined || result?.status !== "fulfilled" || result.value.promoteFrom === null || !entry.reachable || entry.state === "error") return entry;
+      const promotion = await promotionStatus(result.value, graph, entry.current, {
+        resolveEnvironment: (name) => resolveEnvironment(project, { environment: name, ...(processEnv === undefined ? {} : { processEnv }) }),
+        openSourceSession: (source) => openSession(source.target, { secrets: source.secrets, applicationName: "athanor status", connectTimeoutMs: timeoutMs }),
+      }).catch(() => null);
+      return promotion === null ? entry : { ...entry, promotion };
+    }),
+  );
 }
 
 /** True when `status` should exit 5: an environment is not up to date or has a problem. */

@@ -10,11 +10,14 @@
  * the source and later downgraded there no longer counts. Only `up` steps are gated:
  * reverting and `stamp` stay possible, as they are how a broken state is repaired.
  */
+import { existsSync } from "node:fs";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { openSession } from "../dialects/open.js";
 import type { Session } from "../dialects/types.js";
 import { isAthanorError, RefusedError } from "../errors.js";
+import { planUpgrade } from "../plan/plan.js";
 import type { Plan } from "../plan/types.js";
+import type { RevisionGraph } from "../revisions/graph.js";
 import { readAppliedState } from "../run/version-table.js";
 
 /** A revision as the gate reports it. */
@@ -82,6 +85,8 @@ export async function readSourceState(sourceName: string, options: PromotionOpti
   } catch (error) {
     return { error: `environment "${sourceName}" cannot be resolved: ${isAthanorError(error) ? error.message : String(error)}` };
   }
+  // A PGlite database that does not exist yet has applied nothing (and opening it would create it).
+  if (source.target.kind === "pglite" && source.target.dataDir !== null && !existsSync(source.target.dataDir)) return { applied: new Set() };
   let session: Session | undefined;
   try {
     session = options.openSourceSession
@@ -129,4 +134,44 @@ export function assertPromotionAllowed(evaluation: PromotionEvaluation): void {
       details: { environment: evaluation.environment, source, blocked: evaluation.blocked.map((r) => r.revision) },
     },
   );
+}
+
+/** The promotion gate as `status` shows it: what `upgrade heads` would apply next, and whether the gate lets it. */
+export interface PromotionSummary {
+  /** The environment this one is promoted from. */
+  readonly source: string;
+  /** Revisions `upgrade heads` would apply, in order. */
+  readonly next: readonly string[];
+  readonly allowed: boolean;
+  /** Of `next`, those the source has not applied successfully. */
+  readonly blocked: readonly string[];
+  /** Why the source could not be read, or null. */
+  readonly sourceError: string | null;
+}
+
+/**
+ * The promotion gate of an environment for `status`: plans `upgrade heads` from its
+ * current heads (their ancestors are what it has applied) and evaluates the gate. Null
+ * when the environment has no `promoteFrom` or the plan cannot be made (status reports
+ * that problem on its own). Read-only.
+ * @example
+ * const gate = await promotionStatus(production, graph, entry.current, { resolveEnvironment });
+ */
+export async function promotionStatus(env: ResolvedEnvironment, graph: RevisionGraph, current: readonly string[], options: PromotionOptions): Promise<PromotionSummary | null> {
+  if (env.promoteFrom === null) return null;
+  let plan: Plan;
+  try {
+    const applied = graph.ancestors(current.filter((id) => graph.has(id)), { inclusive: true });
+    plan = planUpgrade(graph, applied, "heads");
+  } catch {
+    return null;
+  }
+  const evaluation = await evaluatePromotion(env, plan, options);
+  return {
+    source: env.promoteFrom,
+    next: evaluation.next.map((r) => r.revision),
+    allowed: evaluation.allowed,
+    blocked: evaluation.blocked.map((r) => r.revision),
+    sourceError: evaluation.sourceError,
+  };
 }

@@ -69,6 +69,12 @@ export function renderStatusTable(report: StatusReport, c: Colors): string[] {
   const indent = " ".repeat((widths[0] as number) + 2);
   for (const { entry, cells } of rows) {
     lines.push(line(cells, paintState(c, entry.state)));
+    // The promotion gate (promoteFrom): whether what would run next is allowed.
+    const gate = entry.promotion;
+    if (gate !== undefined && gate.next.length > 0) {
+      const verdict = gate.sourceError !== null ? c.red(`cannot be checked: ${gate.sourceError}`) : gate.allowed ? c.green("allows it") : c.red(`blocks ${gate.blocked.join(", ")} (not applied in ${gate.source})`);
+      lines.push(`${indent}${c.dim("→")} next: ${gate.next.length} revision${gate.next.length === 1 ? "" : "s"}; promotion gate from ${gate.source} ${verdict}`);
+    }
     for (const problem of entry.problems) {
       const [first, ...rest] = problem.message.split("\n");
       lines.push(`${indent}${c.red("•")} ${problem.code}: ${first ?? ""}`);
