@@ -75,16 +75,21 @@ async function loadSchemaModule(path: string, given: string): Promise<string> {
       hint: "Fix the error in the module (it is loaded with jiti, like the config file).",
     });
   }
-  const record = typeof exported === "object" && exported !== null ? (exported as Record<string, unknown>) : {};
-  let value: unknown = record["default"] ?? record["schema"];
-  // A CommonJS or transpiled module may nest the default once more.
-  if (typeof value === "object" && value !== null && "default" in value) value = (value as Record<string, unknown>)["default"];
+  // `default` or `schema`; a CommonJS or interop-wrapped module may nest them once more under `default`.
+  const record = asRecord(exported);
+  const nested = asRecord(record["default"]);
+  const candidates = [record["default"], record["schema"], nested["default"], nested["schema"]];
+  let value: unknown = candidates.find((candidate) => typeof candidate === "string" || typeof candidate === "function");
   if (typeof value === "function") value = await (value as () => unknown)();
   if (typeof value !== "string")
     throw new DeclaredSchemaError("schema-module-invalid", `the declared schema module ${given} exports no SQL text`, { file: given, line: null }, {
       hint: "Export the schema's SQL as a string: `export default sql` or `export const schema = ...` (a function returning the string works too).",
     });
   return value;
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
 }
 
 /**

@@ -39,12 +39,12 @@ const tbl = (name: string, columns: Column[], extra: Partial<Table> = {}): Table
   comment: null,
   ...extra,
 });
-const view = (name: string, definition: string, columns: [string, string][], dependsOn: string[], extra: Partial<View> = {}): View => ({
+const view = (name: string, definition: string, columns: [string, string][], dependsOn: [string, string[]][], extra: Partial<View> = {}): View => ({
   schema: "public",
   name,
   definition,
   columns: columns.map(([n, type]) => ({ name: n, type })),
-  dependsOn: dependsOn.map((d) => ({ schema: "public", name: d })),
+  dependsOn: dependsOn.map(([d, cols]) => ({ schema: "public", name: d, columns: cols })),
   comment: null,
   ...extra,
 });
@@ -178,6 +178,7 @@ describe("diffModels", () => {
           { schema: "public", table: "t", column: "m", type: "public.mood", default: "'a'::public.mood" },
           { schema: "public", table: "t", column: "ms", type: "public.mood[]", default: null },
         ],
+        dependents: { views: [], indexes: [], constraints: [] },
       },
     ]);
     expect(added[0]?.inverse.kind).toBe("recreate-enum");
@@ -188,8 +189,8 @@ describe("diffModels", () => {
 
   test("views: replaced in place when their columns stay, rebuilt with their dependants otherwise", () => {
     const base = tbl("t", [col("id"), col("name", "text")]);
-    const v = view("v", "SELECT id, name FROM public.t", [["id", "integer"], ["name", "text"]], ["t"]);
-    const w = view("w", "SELECT id FROM public.v", [["id", "integer"]], ["v"]);
+    const v = view("v", "SELECT id, name FROM public.t", [["id", "integer"], ["name", "text"]], [["t", ["id", "name"]]]);
+    const w = view("w", "SELECT id FROM public.v", [["id", "integer"]], [["v", ["id"]]]);
     const from = model({ tables: [base], views: [v, w] });
     const replaced = model({ tables: [base], views: [{ ...v, definition: "SELECT id, name FROM public.t WHERE id > 0" }, w] });
     expect(summaries(from, replaced)).toEqual(["replace view public.v"]);
@@ -202,6 +203,45 @@ describe("diffModels", () => {
       "alter column public.t.id (type integer → bigint)",
       "create view public.v",
       "create view public.w",
+    ]);
+  });
+
+  test("a view is rebuilt only when a column it reads changes", () => {
+    const t = tbl("t", [col("id"), col("name", "text"), col("extra", "text")]);
+    const v = view("v", "SELECT id FROM public.t", [["id", "integer"]], [["t", ["id"]]]);
+    const counts = view("counts", "SELECT count(*) AS n FROM public.t", [["n", "bigint"]], [["t", []]]);
+    const from = model({ tables: [t], views: [v, counts] });
+    expect(summaries(from, model({ tables: [tbl("t", [col("id"), col("name", "character varying(10)")])], views: [v, counts] }))).toEqual([
+      "alter column public.t.name (type text → character varying(10))",
+      "drop column public.t.extra",
+    ]);
+  });
+
+  test("recreating an enum drops and recreates the views, indexes and constraints that hold on to it", () => {
+    const t = tbl("t", [col("id"), col("m", "public.mood")], {
+      constraints: [{ kind: "check", name: "t_m_check", definition: "CHECK (m <> 'c'::public.mood)" }],
+      indexes: [
+        { name: "t_m_idx", unique: false, definition: "USING btree (m)" },
+        { name: "t_m_partial", unique: false, definition: "USING btree (id) WHERE (m = 'a'::public.mood)" },
+      ],
+    });
+    const v = view("v", "SELECT m FROM public.t", [["m", "public.mood"]], [["t", ["m"]]]);
+    const w = view("w", "SELECT m FROM public.v", [["m", "public.mood"]], [["v", ["m"]]]);
+    const unrelated = view("u", "SELECT id FROM public.t", [["id", "integer"]], [["t", ["id"]]]);
+    const mood = (values: string[]) => ({ schema: "public", name: "mood", values });
+    const changes = diffModels(model({ enums: [mood(["a", "b", "c"])], tables: [t], views: [w, unrelated, v] }), model({ enums: [mood(["a", "c"])], tables: [t], views: [w, unrelated, v] }));
+    expect(changes.map((c) => c.operation)).toEqual([
+      {
+        kind: "recreate-enum",
+        from: mood(["a", "b", "c"]),
+        to: mood(["a", "c"]),
+        usages: [{ schema: "public", table: "t", column: "m", type: "public.mood", default: null }],
+        dependents: {
+          views: [v, w],
+          indexes: [{ schema: "public", table: "t", index: t.indexes[1] }],
+          constraints: [{ schema: "public", table: "t", constraint: t.constraints[0] }],
+        },
+      },
     ]);
   });
 

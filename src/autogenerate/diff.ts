@@ -13,9 +13,10 @@
  */
 import type { Column, Constraint, EnumType, ForeignKey, Index, SchemaModel, Sequence, Table, View } from "./model.js";
 import { objectKey } from "./model.js";
-import type { EnumUsage, Operation, SchemaChange } from "./operations.js";
+import type { EnumDependents, EnumUsage, Operation, SchemaChange } from "./operations.js";
 import { describeOperation, destructiveReason, enumAdditions, invertOperation } from "./operations.js";
 import { identifierValue, printIdentifier, tokenize } from "./sql-text.js";
+import type { Token } from "./sql-text.js";
 import { DiffError } from "./errors.js";
 
 /**
@@ -91,9 +92,10 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
     if (!existing) push(Phase.enum, { kind: "create-enum", enum: target });
     else if (!sameList(existing.values, target.values)) {
       const usages = enumUsages(from, existing);
+      const dependents = enumDependents(from, existing, usages);
       const additions = enumAdditions(existing.values, target.values);
-      if (additions !== null) push(Phase.enum, { kind: "add-enum-values", from: existing, to: target, additions, usages });
-      else push(Phase.enum, { kind: "recreate-enum", from: existing, to: target, usages });
+      if (additions !== null) push(Phase.enum, { kind: "add-enum-values", from: existing, to: target, additions, usages, dependents });
+      else push(Phase.enum, { kind: "recreate-enum", from: existing, to: target, usages, dependents });
     }
   }
   for (const existing of current.enums) if (!toEnums.has(objectKey(existing.schema, existing.name))) push(Phase.dropEnum, { kind: "drop-enum", enum: existing });
@@ -112,8 +114,8 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
   // Tables.
   const fromTables = byKey(current.tables);
   const toTables = byKey(to.tables);
-  /** Tables whose columns lose or change shape: views reading them are rebuilt. */
-  const reshapedTables = new Set<string>();
+  /** Columns dropped, retyped or recreated, per table ("all" for a dropped table): views reading them are rebuilt. */
+  const reshaped: Reshaped = new Map();
   /** Tables whose keys (primary key, unique constraints or indexes) are dropped or rebuilt: foreign keys pointing at them are re-added. */
   const rekeyedTables = new Set<string>();
   /** Foreign keys already dropped and re-added, as table key + name. */
@@ -126,12 +128,12 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
       for (const foreignKey of target.foreignKeys) push(Phase.addForeignKey, { kind: "add-foreign-key", schema: target.schema, table: target.name, foreignKey });
       continue;
     }
-    diffTable(existing, target, { push, reshapedTables, rekeyedTables, handledForeignKeys });
+    diffTable(existing, target, { push, reshaped, rekeyedTables, handledForeignKeys });
   }
   for (const existing of current.tables) {
     const key = objectKey(existing.schema, existing.name);
     if (toTables.has(key)) continue;
-    reshapedTables.add(key);
+    reshaped.set(key, "all");
     for (const foreignKey of existing.foreignKeys) push(Phase.dropForeignKey, { kind: "drop-foreign-key", schema: existing.schema, table: existing.name, foreignKey });
     push(Phase.dropTable, { kind: "drop-table", table: { ...existing, foreignKeys: [] } });
   }
@@ -150,7 +152,7 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
     }
   }
 
-  diffViews(current, to, reshapedTables, push);
+  diffViews(current, to, reshaped, push);
 
   // Generated columns read other columns: add them after, drop them before, the columns they read.
   const generatedLast = (a: Operation, b: Operation): number => Number(isGeneratedColumn(a)) - Number(isGeneratedColumn(b));
@@ -172,13 +174,23 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
   });
 }
 
+/** Per table key: the columns whose shape changes, or "all" when the table goes away. */
+type Reshaped = Map<string, Set<string> | "all">;
+
+function reshape(reshaped: Reshaped, table: string, column: string): void {
+  const columns = reshaped.get(table);
+  if (columns === "all") return;
+  if (columns) columns.add(column);
+  else reshaped.set(table, new Set([column]));
+}
+
 function isGeneratedColumn(operation: Operation): boolean {
   return (operation.kind === "add-column" || operation.kind === "drop-column") && operation.column.generated !== null;
 }
 
 interface TableDiffContext {
   push(phase: number, operation: Operation): void;
-  reshapedTables: Set<string>;
+  reshaped: Reshaped;
   rekeyedTables: Set<string>;
   handledForeignKeys: Set<string>;
 }
@@ -200,21 +212,21 @@ function diffTable(existing: Table, target: Table, context: TableDiffContext): v
     }
     if (mustRecreateColumn(old, column)) {
       recreated.push(column.name);
-      context.reshapedTables.add(key);
+      reshape(context.reshaped, key, column.name);
       push(Phase.recreateDropColumn, { kind: "drop-column", schema, table, column: old });
       push(Phase.addColumn, { kind: "add-column", schema, table, column });
       continue;
     }
     if (!sameColumnShape(old, column)) {
       push(Phase.alterColumn, { kind: "alter-column", schema, table, from: old, to: column });
-      if (old.type !== column.type || old.collation !== column.collation) context.reshapedTables.add(key);
+      if (old.type !== column.type || old.collation !== column.collation) reshape(context.reshaped, key, column.name);
     }
     if (old.comment !== column.comment)
       push(Phase.comment, { kind: "set-comment", target: { kind: "column", schema, table, column: column.name }, from: old.comment, to: column.comment });
   }
   for (const old of existing.columns) {
     if (targetColumns.has(old.name)) continue;
-    context.reshapedTables.add(key);
+    reshape(context.reshaped, key, old.name);
     push(Phase.dropColumn, { kind: "drop-column", schema, table, column: old });
   }
   const touchesRecreated = (definition: string): boolean => recreated.length > 0 && mentionsAny(definition, recreated);
@@ -271,7 +283,7 @@ function diffTable(existing: Table, target: Table, context: TableDiffContext): v
     push(Phase.comment, { kind: "set-comment", target: { kind: "table", schema, name: table }, from: existing.comment, to: target.comment });
 }
 
-function diffViews(current: SchemaModel, to: SchemaModel, reshapedTables: ReadonlySet<string>, push: (phase: number, operation: Operation) => void): void {
+function diffViews(current: SchemaModel, to: SchemaModel, reshaped: Reshaped, push: (phase: number, operation: Operation) => void): void {
   const fromViews = byKey(current.views);
   const toViews = byKey(to.views);
   const dropped = new Set<string>();
@@ -285,7 +297,9 @@ function diffViews(current: SchemaModel, to: SchemaModel, reshapedTables: Readon
   const readsChanged = (view: View): boolean =>
     view.dependsOn.some((dep) => {
       const key = objectKey(dep.schema, dep.name);
-      return reshapedTables.has(key) || dropped.has(key) || rebuilt.has(key);
+      if (dropped.has(key) || rebuilt.has(key)) return true;
+      const columns = reshaped.get(key);
+      return columns === "all" || (columns !== undefined && dep.columns.some((c) => columns.has(c)));
     });
   for (const view of to.views) {
     const key = objectKey(view.schema, view.name);
@@ -373,8 +387,47 @@ function typeNamesEnum(type: string, enumType: EnumType): boolean {
   let base = type;
   while (base.endsWith("[]")) base = base.slice(0, -2);
   const parts = tokenize(base).filter((t) => t.kind !== "space");
-  if (parts.length !== 3 || parts[1]?.text !== ".") return false;
-  return identifierValue(parts[0] as (typeof parts)[number]) === enumType.schema && identifierValue(parts[2] as (typeof parts)[number]) === enumType.name;
+  return parts.length === 3 && mentionsType(parts, enumType);
+}
+
+/** Whether the tokens hold `schema . name` naming the enum (definitions print types schema-qualified). */
+function mentionsType(tokens: readonly Token[], enumType: EnumType): boolean {
+  const significant = tokens.filter((t) => t.kind !== "space" && t.kind !== "comment");
+  for (let i = 0; i + 2 < significant.length; i++) {
+    const [schema, dot, name] = [significant[i], significant[i + 1], significant[i + 2]] as [Token, Token, Token];
+    if (dot.text === "." && identifierValue(schema) === enumType.schema && identifierValue(name) === enumType.name) return true;
+  }
+  return false;
+}
+
+/**
+ * What a recreation of `enumType` must drop and create again (see EnumDependents): views
+ * reading a column of the type (and the views reading them), and indexes and constraints
+ * whose definition names the type.
+ */
+function enumDependents(model: SchemaModel, enumType: EnumType, usages: readonly EnumUsage[]): EnumDependents {
+  const used = new Set(usages.map((u) => `${objectKey(u.schema, u.table)}\u0000${u.column}`));
+  const views = new Set<string>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const view of model.views) {
+      const key = objectKey(view.schema, view.name);
+      if (views.has(key)) continue;
+      const reads = view.dependsOn.some((dep) => views.has(objectKey(dep.schema, dep.name)) || dep.columns.some((c) => used.has(`${objectKey(dep.schema, dep.name)}\u0000${c}`)));
+      if (reads) {
+        views.add(key);
+        grew = true;
+      }
+    }
+  }
+  const indexes: EnumDependents["indexes"][number][] = [];
+  const constraints: EnumDependents["constraints"][number][] = [];
+  for (const table of model.tables) {
+    for (const index of table.indexes) if (mentionsType(tokenize(index.definition), enumType)) indexes.push({ schema: table.schema, table: table.name, index });
+    for (const constraint of [...(table.primaryKey ? [table.primaryKey] : []), ...table.constraints])
+      if (mentionsType(tokenize(constraint.definition), enumType)) constraints.push({ schema: table.schema, table: table.name, constraint });
+  }
+  return { views: dependencyOrder(model.views.filter((v) => views.has(objectKey(v.schema, v.name)))), indexes, constraints };
 }
 
 const serialTypes = new Set(["smallserial", "serial", "bigserial"]);
@@ -478,7 +531,7 @@ function applyRenames(from: SchemaModel, to: SchemaModel, renames: Renames, defa
         fk.references.schema === schema && fk.references.table === oldName ? { ...fk, references: { ...fk.references, table: newName } } : fk,
       ),
     }));
-    views = views.map((v) => ({ ...v, dependsOn: v.dependsOn.map((d) => (d.schema === schema && d.name === oldName ? { schema, name: newName } : d)) }));
+    views = views.map((v) => ({ ...v, dependsOn: v.dependsOn.map((d) => (d.schema === schema && d.name === oldName ? { ...d, name: newName } : d)) }));
   }
   for (const [fromName, toName] of renames.column ?? []) {
     const [schema, tableName, oldColumn] = qualified(fromName, 3, defaultSchema, "column");
@@ -512,6 +565,10 @@ function applyRenames(from: SchemaModel, to: SchemaModel, renames: Renames, defa
         foreignKeys,
       };
     });
+    views = views.map((v) => ({
+      ...v,
+      dependsOn: v.dependsOn.map((d) => (d.schema === schema && d.name === currentName ? { ...d, columns: d.columns.map(rename) } : d)),
+    }));
   }
   return { model: { ...from, tables, views }, operations };
 }

@@ -9,7 +9,7 @@
  * The session's own search path is restored afterwards.
  */
 import type { Session } from "../dialects/types.js";
-import type { Column, Constraint, EnumType, ForeignKey, ForeignKeyAction, Index, QualifiedName, SchemaModel, Sequence, Table, View } from "./model.js";
+import type { Column, Constraint, EnumType, ForeignKey, ForeignKeyAction, Index, QualifiedName, SchemaModel, Sequence, Table, View, ViewDependency } from "./model.js";
 import { compareText, objectKey } from "./model.js";
 import { normalizeWhitespace, unqualifySingleRelationView } from "./sql-text.js";
 import { IntrospectionError } from "./errors.js";
@@ -98,11 +98,12 @@ SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind,
        pg_catalog.obj_description(c.oid, 'pg_class') AS comment,
        CASE WHEN c.relkind = 'v' THEN pg_catalog.pg_get_viewdef(c.oid, true) END AS view_definition,
        CASE WHEN c.relkind = 'v' THEN (
-         SELECT json_agg(DISTINCT json_build_array(dn.nspname, dc.relname)::text)
+         SELECT json_agg(json_build_array(dn.nspname, dc.relname, da.attname))
          FROM pg_catalog.pg_rewrite r
          JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
          JOIN pg_catalog.pg_class dc ON d.refclassid = 'pg_catalog.pg_class'::regclass AND dc.oid = d.refobjid
          JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace
+         LEFT JOIN pg_catalog.pg_attribute da ON d.refobjsubid > 0 AND da.attrelid = dc.oid AND da.attnum = d.refobjsubid
          WHERE r.ev_class = c.oid AND dc.oid <> c.oid AND dc.relkind IN ('r', 'v', 'm', 'p', 'f')
        ) END AS depends_on
 FROM pg_catalog.pg_class c
@@ -198,7 +199,7 @@ interface ViewBuilder {
   name: string;
   comment: string | null;
   definition: string;
-  dependsOn: QualifiedName[];
+  dependsOn: ViewDependency[];
   columns: { position: number; column: { name: string; type: string } }[];
 }
 
@@ -231,9 +232,7 @@ function assemble(serverVersion: number, rows: RowSets): SchemaModel {
       let definition = normalizeWhitespace(text(r["view_definition"], "view definition"));
       // PostgreSQL ≤ 15 qualifies columns of single-relation views; 16+ does not (see unqualifySingleRelationView).
       if (serverVersion < 160000) definition = unqualifySingleRelationView(definition);
-      const dependsOn = textList(r["depends_on"])
-        .map((pair) => parsePair(pair))
-        .sort(byQualifiedName);
+      const dependsOn = readDependencies(r["depends_on"]);
       views.set(objectKey(schema, name), { schema, name, comment, definition, dependsOn, columns: [] });
     } else {
       tables.set(objectKey(schema, name), { schema, name, comment, columns: [], primaryKey: null, constraints: [], foreignKeys: [], indexes: [] });
@@ -376,10 +375,23 @@ function byQualifiedName(a: QualifiedName, b: QualifiedName): number {
   return compareText(a.schema, b.schema) || compareText(a.name, b.name);
 }
 
-function parsePair(value: string): QualifiedName {
-  const parsed: unknown = JSON.parse(value);
-  if (Array.isArray(parsed) && typeof parsed[0] === "string" && typeof parsed[1] === "string") return { schema: parsed[0], name: parsed[1] };
-  throw new IntrospectionError(`unexpected dependency entry ${value}`);
+/** `[[schema, relation, column | null], ...]` (one entry per column used) → one dependency per relation. */
+function readDependencies(value: unknown): ViewDependency[] {
+  if (value === null || value === undefined) return [];
+  const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
+  if (!Array.isArray(parsed)) throw new IntrospectionError("the catalog returned view dependencies that are not an array");
+  const byRelation = new Map<string, { schema: string; name: string; columns: Set<string> }>();
+  for (const entry of parsed) {
+    if (!Array.isArray(entry) || typeof entry[0] !== "string" || typeof entry[1] !== "string")
+      throw new IntrospectionError(`unexpected view dependency ${JSON.stringify(entry)}`);
+    const key = objectKey(entry[0], entry[1]);
+    const relation = byRelation.get(key) ?? { schema: entry[0], name: entry[1], columns: new Set<string>() };
+    if (typeof entry[2] === "string") relation.columns.add(entry[2]);
+    byRelation.set(key, relation);
+  }
+  return [...byRelation.values()]
+    .map((d) => ({ schema: d.schema, name: d.name, columns: [...d.columns].sort(compareText) }))
+    .sort(byQualifiedName);
 }
 
 function text(value: unknown, what: string): string {

@@ -116,8 +116,11 @@ export interface View {
   /** `pg_get_viewdef`, whitespace collapsed, without the trailing semicolon. */
   readonly definition: string;
   readonly columns: readonly { readonly name: string; readonly type: string }[];
-  /** Tables and views this view reads, sorted (used to order creation; not compared). */
-  readonly dependsOn: readonly QualifiedName[];
+  /**
+   * Tables and views this view reads, with the columns it uses (empty when it uses none,
+   * e.g. `count(*)`), sorted. Orders creation and tells which column changes force a rebuild.
+   */
+  readonly dependsOn: readonly ViewDependency[];
   readonly comment: string | null;
 }
 
@@ -125,6 +128,11 @@ export interface View {
 export interface QualifiedName {
   readonly schema: string;
   readonly name: string;
+}
+
+/** A relation a view reads, and which of its columns. */
+export interface ViewDependency extends QualifiedName {
+  readonly columns: readonly string[];
 }
 
 /** A model with nothing in it: what an empty database looks like to the diff. */

@@ -81,9 +81,10 @@ describe("invertOperation", () => {
   test("adding enum values is undone by recreating the type; that recreation is undone by adding them again", () => {
     const from = { schema: "public", name: "e", values: ["a", "c"] };
     const to = { schema: "public", name: "e", values: ["a", "b", "c"] };
-    const add: Operation = { kind: "add-enum-values", from, to, additions: [{ value: "b", before: "c" }], usages: [] };
+    const dependents = { views: [], indexes: [], constraints: [] };
+    const add: Operation = { kind: "add-enum-values", from, to, additions: [{ value: "b", before: "c" }], usages: [], dependents };
     const inverse = invertOperation(add);
-    expect(inverse).toEqual({ kind: "recreate-enum", from: to, to: from, usages: [] });
+    expect(inverse).toEqual({ kind: "recreate-enum", from: to, to: from, usages: [], dependents });
     expect(invertOperation(inverse)).toEqual(add);
   });
 });
@@ -97,7 +98,13 @@ describe("destructiveReason", () => {
     expect(destructiveReason({ kind: "alter-column", schema: "public", table: "t", from: column("x", "integer"), to: column("x", "bigint") })).toBeNull();
     expect(destructiveReason({ kind: "add-column", schema: "public", table: "t", column: column("x", "text") })).toBeNull();
     expect(
-      destructiveReason({ kind: "recreate-enum", from: { schema: "public", name: "e", values: ["a", "b"] }, to: { schema: "public", name: "e", values: ["a"] }, usages: [] }),
+      destructiveReason({
+        kind: "recreate-enum",
+        from: { schema: "public", name: "e", values: ["a", "b"] },
+        to: { schema: "public", name: "e", values: ["a"] },
+        usages: [],
+        dependents: { views: [], indexes: [], constraints: [] },
+      }),
     ).toMatch(/removes 'b'/);
   });
 });

@@ -16,6 +16,19 @@ export interface EnumUsage {
   readonly default: string | null;
 }
 
+/**
+ * What must be dropped while an enum is recreated and created again afterwards:
+ * PostgreSQL refuses to change the type of a column a view reads, and an index or
+ * constraint whose expression holds a literal of the old type (`'a'::public.mood`)
+ * cannot be rebuilt for the new one.
+ */
+export interface EnumDependents {
+  /** Views reading a converted column, and the views reading those, in creation order. */
+  readonly views: readonly View[];
+  readonly indexes: readonly { readonly schema: string; readonly table: string; readonly index: Index }[];
+  readonly constraints: readonly { readonly schema: string; readonly table: string; readonly constraint: Constraint }[];
+}
+
 /** What a COMMENT ON applies to. */
 export type CommentTarget =
   | { readonly kind: "table" | "view"; readonly schema: string; readonly name: string }
@@ -35,6 +48,8 @@ export type Operation =
       readonly additions: readonly { readonly value: string; readonly before: string | null }[];
       /** Columns using the type before the change (what the inverse, a recreation, converts). */
       readonly usages: readonly EnumUsage[];
+      /** What the inverse (a recreation) drops and creates again around the conversion. */
+      readonly dependents: EnumDependents;
     }
   | {
       /** PostgreSQL cannot remove or reorder enum values in place: the type is rebuilt and its columns converted. */
@@ -42,6 +57,7 @@ export type Operation =
       readonly from: EnumType;
       readonly to: EnumType;
       readonly usages: readonly EnumUsage[];
+      readonly dependents: EnumDependents;
     }
   | { readonly kind: "create-sequence"; readonly sequence: Sequence }
   | { readonly kind: "drop-sequence"; readonly sequence: Sequence }
@@ -97,11 +113,11 @@ export function invertOperation(operation: Operation): Operation {
       return { kind: "create-enum", enum: operation.enum };
     case "add-enum-values":
       // ALTER TYPE ... ADD VALUE has no inverse: the downgrade rebuilds the type.
-      return { kind: "recreate-enum", from: operation.to, to: operation.from, usages: operation.usages };
+      return { kind: "recreate-enum", from: operation.to, to: operation.from, usages: operation.usages, dependents: operation.dependents };
     case "recreate-enum": {
       const additions = enumAdditions(operation.to.values, operation.from.values);
-      if (additions !== null) return { kind: "add-enum-values", from: operation.to, to: operation.from, additions, usages: operation.usages };
-      return { kind: "recreate-enum", from: operation.to, to: operation.from, usages: operation.usages };
+      if (additions !== null) return { kind: "add-enum-values", from: operation.to, to: operation.from, additions, usages: operation.usages, dependents: operation.dependents };
+      return { kind: "recreate-enum", from: operation.to, to: operation.from, usages: operation.usages, dependents: operation.dependents };
     }
     case "create-sequence":
       return { kind: "drop-sequence", sequence: operation.sequence };

@@ -25,7 +25,7 @@ export function renderOperation(operation: Operation): string[] {
           `ALTER TYPE ${qualifiedName(operation.from.schema, operation.from.name)} ADD VALUE ${quoteLiteral(addition.value)}${addition.before === null ? "" : ` BEFORE ${quoteLiteral(addition.before)}`}`,
       );
     case "recreate-enum":
-      return recreateEnum(operation.from, operation.to, operation.usages);
+      return recreateEnum(operation);
     case "create-sequence":
       return [`CREATE SEQUENCE ${qualifiedName(operation.sequence.schema, operation.sequence.name)} ${sequenceOptions(operation.sequence)}`];
     case "drop-sequence":
@@ -107,16 +107,20 @@ function createEnum(enumType: EnumType): string {
  * PostgreSQL cannot remove or reorder enum values in place: rename the type, create it
  * again, convert each column through text, drop the old type.
  */
-function recreateEnum(from: EnumType, to: EnumType, usages: readonly EnumUsage[]): string[] {
+function recreateEnum(operation: Extract<Operation, { kind: "recreate-enum" }>): string[] {
+  const { from, to, usages, dependents } = operation;
   const current = qualifiedName(from.schema, from.name);
   const oldName = `${from.name.slice(0, 50)}__athanor_old`;
   const removed = from.values.filter((value) => !to.values.includes(value));
   const statements = [
     `-- PostgreSQL cannot remove or reorder the values of an enum in place (ALTER TYPE ... ADD VALUE has no inverse):`,
     `-- ${from.schema}.${from.name} is recreated and its columns converted through text.${removed.length > 0 ? ` Rows holding ${removed.map(quoteLiteral).join(", ")} make this fail: update them first.` : ""}`,
-    `ALTER TYPE ${current} RENAME TO ${quoteIdent(oldName)}`,
-    createEnum(to),
   ];
+  // Views reading the columns, and indexes/constraints holding literals of the type, cannot survive the conversion.
+  for (const view of [...dependents.views].reverse()) statements.push(`DROP VIEW ${qualifiedName(view.schema, view.name)}`);
+  for (const { schema, index } of dependents.indexes) statements.push(`DROP INDEX ${qualifiedName(schema, index.name)}`);
+  for (const { schema, table, constraint } of dependents.constraints) statements.push(`ALTER TABLE ${qualifiedName(schema, table)} DROP CONSTRAINT ${quoteIdent(constraint.name)}`);
+  statements.push(`ALTER TYPE ${current} RENAME TO ${quoteIdent(oldName)}`, createEnum(to));
   for (const usage of usages) {
     const table = qualifiedName(usage.schema, usage.table);
     const column = quoteIdent(usage.column);
@@ -127,6 +131,9 @@ function recreateEnum(from: EnumType, to: EnumType, usages: readonly EnumUsage[]
     if (usage.default !== null) statements.push(`ALTER TABLE ${table} ALTER COLUMN ${column} SET DEFAULT ${usage.default}`);
   }
   statements.push(`DROP TYPE ${qualifiedName(from.schema, oldName)}`);
+  for (const { schema, table, constraint } of dependents.constraints) statements.push(`ALTER TABLE ${qualifiedName(schema, table)} ADD ${constraintClause(constraint)}`);
+  for (const { schema, table, index } of dependents.indexes) statements.push(createIndex(schema, table, index));
+  for (const view of dependents.views) statements.push(...createView(view, false));
   return statements;
 }
 

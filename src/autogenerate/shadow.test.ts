@@ -1,0 +1,138 @@
+/** Declared-schema loading and revision replay on the shadow PGlite (one instance for the whole file). */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import type { Session } from "../dialects/types.js";
+import { loadDeclaredModel } from "./compare.js";
+import { readDeclaredSchema } from "./declared.js";
+import { DeclaredSchemaError, ShadowReplayError } from "./errors.js";
+import { openShadowSession, replayRevisions, resetShadow } from "./shadow.js";
+
+let session: Session;
+let dir: string;
+
+beforeAll(async () => {
+  [session, dir] = await Promise.all([openShadowSession(), mkdtemp(join(tmpdir(), "athanor-shadow-"))]);
+});
+afterAll(async () => {
+  await session?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  await resetShadow(session);
+});
+
+async function file(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await mkdir(join(path, ".."), { recursive: true });
+  await writeFile(path, text);
+  return path;
+}
+
+/** The DeclaredSchemaError a promise rejects with. */
+async function declaredError(promise: Promise<unknown>): Promise<DeclaredSchemaError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof DeclaredSchemaError)) throw new Error(`expected a DeclaredSchemaError, got ${String(error)}`);
+  return error;
+}
+
+describe("loadDeclaredModel", () => {
+  test("a .sql file", async () => {
+    const path = await file("one.sql", "CREATE TABLE a (id int PRIMARY KEY);\nCREATE TABLE b (id int);\n");
+    const model = await loadDeclaredModel([path], ["public"], { session });
+    expect(model.tables.map((t) => t.name)).toEqual(["a", "b"]);
+  });
+
+  test("a folder of .sql files, in name order", async () => {
+    await file("folder/20_tables.sql", "CREATE TABLE t (m app.mood);");
+    await file("folder/10_types.sql", "CREATE SCHEMA app; CREATE TYPE app.mood AS ENUM ('a');");
+    await file("folder/README.md", "not SQL");
+    const model = await loadDeclaredModel([join(dir, "folder")], ["public", "app"], { session });
+    expect(model.tables[0]?.columns[0]?.type).toBe("app.mood");
+    expect(model.schemas).toEqual(["app", "public"]);
+  });
+
+  test("TypeScript and JavaScript modules: default export, `schema` export, a function", async () => {
+    const ts = await file("schema.ts", 'const table: string = "t_ts";\nexport default `CREATE TABLE ${table} (id int);`;\n');
+    const mjs = await file("schema.mjs", 'export const schema = "CREATE TABLE t_mjs (id int);";\n');
+    const fn = await file("schema-fn.mts", 'export default async (): Promise<string> => "CREATE TABLE t_fn (id int);";\n');
+    const model = await loadDeclaredModel([ts, mjs, fn], ["public"], { session });
+    expect(model.tables.map((t) => t.name)).toEqual(["t_fn", "t_mjs", "t_ts"]);
+  });
+
+  test("a failing statement names the file and line (error with a position)", async () => {
+    const path = await file("broken.sql", "CREATE TABLE a (id int);\n\n-- a comment\nCREATE TABLE b (\n  id int,\n  x nosuchtype\n);\n");
+    const error = await declaredError(loadDeclaredModel([path], ["public"], { session }));
+    expect(error.exitStatus).toBe(2);
+    expect(error.code).toBe("declared-schema-failed");
+    expect(error.message).toBe(`the declared schema fails at ${path}:6: type "nosuchtype" does not exist`);
+    expect(error.location).toEqual({ file: path, line: 6 });
+    expect(error.details).toMatchObject({ file: path, line: 6, sqlstate: "42704" });
+    expect(error.hint).toMatch(/PGlite/);
+  });
+
+  test("a failing statement names the file and line (error without a position)", async () => {
+    const first = await file("dup/a.sql", "CREATE TABLE a (id int);\n");
+    const second = await file("dup/b.sql", "CREATE TABLE ok (id int);\nCREATE INDEX i ON ok (id);\n\nCREATE TABLE a (id int);\n");
+    const error = await declaredError(loadDeclaredModel([first, second], ["public"], { session }));
+    expect(error.message).toBe(`the declared schema fails at ${second}:4: relation "a" already exists`);
+  });
+
+  test("a module's failing statement is located in its SQL text", async () => {
+    const path = await file("bad.ts", 'export default "CREATE TABLE a (id int);\\nSELECT nope FROM a;";\n');
+    const error = await declaredError(loadDeclaredModel([path], ["public"], { session }));
+    expect(error.message).toBe(`the declared schema fails at ${path} (line 2 of its SQL text): column "nope" does not exist`);
+  });
+
+  test("missing, empty, unknown and invalid sources are configuration errors", async () => {
+    expect((await declaredError(readDeclaredSchema([join(dir, "nope.sql")]))).code).toBe("schema-not-found");
+    expect((await declaredError(readDeclaredSchema([]))).code).toBe("schema-not-configured");
+    await mkdir(join(dir, "empty"), { recursive: true });
+    expect((await declaredError(readDeclaredSchema([join(dir, "empty")]))).code).toBe("schema-folder-empty");
+    expect((await declaredError(readDeclaredSchema([await file("schema.txt", "x")]))).code).toBe("schema-unknown-kind");
+    expect((await declaredError(readDeclaredSchema([await file("number.mjs", "export default 42;")]))).code).toBe("schema-module-invalid");
+    expect((await declaredError(readDeclaredSchema([await file("throws.mjs", "throw new Error('boom');")]))).message).toMatch(/failed to load: boom/);
+  });
+});
+
+describe("replayRevisions", () => {
+  test("applies the upgrades in order and returns the schema they make", async () => {
+    const model = await replayRevisions(
+      [
+        { id: "aaaaaaaaaaaa", sql: "CREATE TABLE t (id int);", startLine: 6, file: "migrations/a.sql" },
+        { id: "bbbbbbbbbbbb", sql: "ALTER TABLE t ADD COLUMN name text NOT NULL DEFAULT '';\nCREATE INDEX t_name ON t (name);", startLine: 6, file: "migrations/b.sql" },
+      ],
+      { session, schemas: ["public"] },
+    );
+    expect(model.tables[0]?.columns.map((c) => c.name)).toEqual(["id", "name"]);
+    expect(model.tables[0]?.indexes.map((i) => i.name)).toEqual(["t_name"]);
+  });
+
+  test("a failing revision is named with its file and line", async () => {
+    const error = await replayRevisions(
+      [
+        { id: "aaaaaaaaaaaa", sql: "CREATE TABLE t (id int);", startLine: 6, file: "migrations/a.sql" },
+        { id: "bbbbbbbbbbbb", sql: "ALTER TABLE t ADD COLUMN name text;\n\nALTER TABLE t ADD COLUMN name text;", startLine: 7, file: "migrations/b.sql" },
+      ],
+      { session },
+    ).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ShadowReplayError);
+    const replay = error as ShadowReplayError;
+    expect(replay.message).toBe('revision bbbbbbbbbbbb (migrations/b.sql:9) fails on the shadow database: column "name" of relation "t" already exists');
+    expect(replay.revision).toBe("bbbbbbbbbbbb");
+    expect(replay.exitStatus).toBe(2);
+    expect(replay.details).toMatchObject({ revision: "bbbbbbbbbbbb", file: "migrations/b.sql", line: 9, sqlstate: "42701" });
+  });
+
+  test("nothing to replay is an empty schema", async () => {
+    const model = await replayRevisions([], { session, schemas: ["public"] });
+    expect(model).toEqual({ schemas: ["public"], enums: [], sequences: [], tables: [], views: [] });
+  });
+});
