@@ -15,8 +15,9 @@ import { openSession } from "../src/dialects/open.js";
 import type { Session } from "../src/dialects/types.js";
 import { DatabaseError } from "../src/errors.js";
 import { backupFileName, listBackups, parseBackupFileName, parseToolMajor, takeBackup } from "../src/guard/backup.js";
+import { baseEnv, runCli } from "./support/cli.js";
 import type { TestDatabase } from "./support/databases.js";
-import { createGuardProject, createGuardRole, createOwnedDatabase, GUARD_PASSWORD, guardUrlTemplate, type GuardProject } from "./support/guard-project.js";
+import { createGuardProject, createGuardRole, createOwnedDatabase, GUARD_PASSWORD, guardUrlTemplate, writeRevision, type GuardProject } from "./support/guard-project.js";
 
 function noSecret(text: string): void {
   expect(text).not.toContain(GUARD_PASSWORD);
@@ -183,6 +184,31 @@ describe("PGlite backups", () => {
       const rows = await copy.query<{ x: number }>("SELECT x FROM t");
       await copy.close();
       expect(rows.rows).toEqual([{ x: 42 }]);
+    } finally {
+      await project.remove();
+    }
+  });
+});
+
+describe("PGlite backups through the CLI", () => {
+  it("a protected PGlite environment is copied before the upgrade; the copy holds the state before it", async () => {
+    const project = await createGuardProject();
+    try {
+      await project.writeConfig({ production: { url: "pglite://./data", protected: true, backup: { dir: "./backups" } } });
+      await writeRevision(project.migrationsDir, { id: "a1a1a1a1a1a1", down: null, message: "one", upgrade: "CREATE TABLE one (x int);" }, 1);
+      await writeRevision(project.migrationsDir, { id: "b2b2b2b2b2b2", down: "a1a1a1a1a1a1", message: "two", upgrade: "CREATE TABLE two (x int);" }, 2);
+      const first = await runCli(["--env", "production", "--yes", "upgrade", "a1a1a1a1a1a1"], { cwd: project.dir, env: baseEnv() });
+      expect(first.status).toBe(0);
+      const second = await runCli(["--env", "production", "--yes", "upgrade", "head"], { cwd: project.dir, env: baseEnv() });
+      expect(second.status).toBe(0);
+      expect(second.stderr).toMatch(/backup: .*production-\d{8}T\d{6}Z(-2)?\.pglite/);
+      const copies = (await readdir(join(project.dir, "backups"))).sort();
+      expect(copies).toHaveLength(2);
+      const latest = join(project.dir, "backups", copies[copies.length - 1] as string);
+      const copy = await openSession({ kind: "pglite", dataDir: latest });
+      const tables = await copy.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+      await copy.close();
+      expect(tables.rows.map((r) => r.name)).toEqual(["athanor_version", "athanor_version_history", "athanor_version_meta", "one"]);
     } finally {
       await project.remove();
     }
