@@ -5,7 +5,7 @@
  */
 import { qualifiedName, quoteIdent, quoteLiteral } from "../dialects/sql.js";
 import type { Column, Constraint, EnumType, ForeignKey, Index, Sequence, Table, View } from "./model.js";
-import type { CommentTarget, EnumUsage, Operation, SchemaChange } from "./operations.js";
+import type { CommentTarget, Operation, SchemaChange } from "./operations.js";
 import { describeOperation, destructiveReason, isWideningType } from "./operations.js";
 
 /** The statements of one operation, each without its trailing semicolon; comment lines start with `--`. */
