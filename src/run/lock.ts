@@ -176,7 +176,7 @@ async function acquireAdvisoryLock(options: AcquireLockOptions): Promise<Release
 
 async function findHolder(session: Session, high: string, low: string): Promise<HolderRow | null> {
   const result = await session.query<HolderRow>(
-    `SELECT a.pid, a.application_name, a.usename::text AS usename, a.client_addr::text AS client_addr, to_json(a.state_change) #>> '{}' AS since
+    `SELECT a.pid, a.application_name, a.usename::text AS usename, host(a.client_addr) AS client_addr, to_json(a.state_change) #>> '{}' AS since
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
