@@ -72,7 +72,7 @@ describe("engine processes on PostgreSQL", () => {
 
   it("two concurrent upgrades apply each revision once: the second waits for the first", async () => {
     const revisions = ids(4, "e");
-    await setUp(revisions.map((id, i) => ({ id, down: i === 0 ? null : revisions[i - 1], message: `step ${i + 1}`, upgrade: `CREATE TABLE t_${id} (id int);\nSELECT pg_sleep(0.4);` })));
+    await setUp(revisions.map((id, i) => ({ id, down: i === 0 ? null : (revisions[i - 1] as string), message: `step ${i + 1}`, upgrade: `CREATE TABLE t_${id} (id int);\nSELECT pg_sleep(0.4);` })));
     const first = start(["upgrade"], project.dir, env);
     await until(async () => (await advisoryLocks()) === 1);
     const second = start(["upgrade"], project.dir, env);
