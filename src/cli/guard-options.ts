@@ -23,10 +23,8 @@ function sizeText(bytes: number): string {
 
 /** Reports a backup on stderr (a person's log; `--json` output stays on stdout). */
 function reportBackup(ctx: CommandContext, outcome: BackupOutcome): void {
-  if (outcome.status === "skipped") {
-    if (outcome.reason === "--no-backup") ctx.err(ctx.colors.yellow("backup: skipped (--no-backup)"));
-    return;
-  }
+  // A skipped backup is said in the plan (shown before the confirmation).
+  if (outcome.status === "skipped") return;
   if (ctx.globals.quiet) return;
   const { backup } = outcome;
   ctx.err(`backup: ${backup.path} (${sizeText(backup.sizeBytes)}, ${(outcome.durationMs / 1000).toFixed(1)} s${backup.kind === "dump" ? ", checked with pg_restore --list" : ""})`);

@@ -30,7 +30,8 @@ export function renderConfirmationPlan(ctx: CommandContext, request: Confirmatio
   }
   for (const change of request.otherChanges ?? []) lines.push(`  ${change}`);
   if (request.allowedDangerous > 0) lines.push(c.yellow(`${request.allowedDangerous} dangerous change${request.allowedDangerous === 1 ? "" : "s"} allowed by --allow-dangerous`));
-  lines.push("dir" in request.backup ? `backup: pg_dump to ${request.backup.dir} before the first change` : `backup: none (${request.backup.skipped})`);
+  const backup = request.backup;
+  lines.push("dir" in backup ? `backup: to ${backup.dir} before the first change` : backup.skipped === "--no-backup" ? c.yellow("backup: skipped (--no-backup)") : `backup: none (${backup.skipped})`);
   return lines;
 }
 
