@@ -115,7 +115,9 @@ describe("JSON logs on PostgreSQL", () => {
     // echo: true → one line per statement, and the count on the revision's line.
     const statements = lines.filter((line) => line.event === "statement" && line["revision"] === R1);
     expect(statements.map((line) => line["sql"])).toEqual(["CREATE TABLE widgets (id int PRIMARY KEY)", "INSERT INTO widgets VALUES (1)"]);
+    for (const statement of statements) expect(typeof statement["durationMs"]).toBe("number");
     expect(ends[0]?.["statements"]).toBe(2);
+    expect(ends[1]?.["statements"]).toBe(1);
 
     const end = lines.at(-1) as Line;
     expect(end).toMatchObject({ level: "info", command: "upgrade", outcome: "success", completed: 2, current: [R2], url: start["url"], mode: "online", startedAt: start["time"] });

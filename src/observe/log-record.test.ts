@@ -55,8 +55,8 @@ describe("LogRecordFormatter", () => {
   it("prefers the statement count and statement duration the runtime reports", () => {
     const records = run([
       { type: "revision-start", revision: "aaaaaaaaaaaa", message: "", file: "a.sql", direction: "down", transactional: true, index: 1, total: 1 },
-      { type: "statement", revision: "aaaaaaaaaaaa", file: "a.sql", line: null, sql: "DROP TABLE t", durationMs: 3 } as EventInput,
-      { type: "revision-end", revision: "aaaaaaaaaaaa", message: "", file: "a.sql", direction: "down", durationMs: 5, outcome: "success", statements: 4 } as EventInput,
+      { type: "statement", revision: "aaaaaaaaaaaa", file: "a.sql", line: null, sql: "DROP TABLE t", durationMs: 3 },
+      { type: "revision-end", revision: "aaaaaaaaaaaa", message: "", file: "a.sql", direction: "down", durationMs: 5, outcome: "success", statements: 4 },
     ]);
     expect(records[1]?.fields.durationMs).toBe(3);
     expect(records[2]?.fields.statements).toBe(4);

@@ -58,18 +58,6 @@ export interface LogFields {
   error?: EventError;
 }
 
-/** Per-statement duration, when the runtime measured it (an optional field of the statement event). */
-function statementDuration(event: MigrationEvent): number | undefined {
-  const value: unknown = (event as { durationMs?: unknown }).durationMs;
-  return typeof value === "number" ? value : undefined;
-}
-
-/** Statement count of a revision, when the runtime counted it (an optional field of the revision-end event). */
-function reportedStatements(event: MigrationEvent): number | undefined {
-  const value: unknown = (event as { statements?: unknown }).statements;
-  return typeof value === "number" ? value : undefined;
-}
-
 function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
@@ -138,7 +126,7 @@ export class LogRecordFormatter {
       case "statement": {
         const key = this.#key(event.environment, event.revision);
         this.#statements.set(key, (this.#statements.get(key) ?? 0) + 1);
-        const duration = statementDuration(event);
+        const duration = event.durationMs;
         return {
           level: "info",
           msg: `sql ${event.file}${event.line === null ? "" : `:${event.line}`}`,
@@ -149,7 +137,7 @@ export class LogRecordFormatter {
         const key = this.#key(event.environment, event.revision);
         const counted = this.#statements.get(key);
         this.#statements.delete(key);
-        const statements = reportedStatements(event) ?? (counted !== undefined && counted > 0 ? counted : undefined);
+        const statements = event.statements ?? (counted !== undefined && counted > 0 ? counted : undefined);
         const failed = event.outcome !== "success";
         const what = `${event.revision} ${event.message}`.trimEnd();
         const msg = failed

@@ -147,7 +147,7 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
       }
       case "statement": {
         const span = revisions.get(key(event.environment, event.revision));
-        const duration: unknown = (event as { durationMs?: unknown }).durationMs;
+        const duration = event.durationMs;
         span?.addEvent("athanor.statement", {
           "db.query.text": scrub(event.sql),
           ...(event.line === null ? {} : { "code.line.number": event.line }),
@@ -159,7 +159,7 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
         const k = key(event.environment, event.revision);
         const span = revisions.get(k);
         revisions.delete(k);
-        const statements: unknown = (event as { statements?: unknown }).statements;
+        const statements = event.statements;
         const attributes: Attributes = { "athanor.environment": event.environment, "athanor.direction": event.direction, "athanor.outcome": event.outcome };
         revisionDuration.record(event.durationMs, attributes);
         if (event.outcome === "success") applied.add(1, { "athanor.environment": event.environment, "athanor.direction": event.direction });

@@ -98,6 +98,8 @@ export interface StatementEvent extends EventBase {
   /** File line of the statement's first token, when known. */
   readonly line: number | null;
   readonly sql: string;
+  /** How long it took, in milliseconds (the event is emitted once the statement ran). */
+  readonly durationMs?: number | undefined;
 }
 
 /** A revision finished, committed or rolled back. */
@@ -108,6 +110,8 @@ export interface RevisionEndEvent extends EventBase {
   readonly file: string;
   readonly direction: StepDirection;
   readonly durationMs: number;
+  /** SQL statements run, when they ran one by one (echo, non-transactional or TypeScript revisions). */
+  readonly statements?: number | undefined;
   readonly outcome: Outcome;
   readonly error?: EventError | undefined;
 }

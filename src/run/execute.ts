@@ -149,6 +149,8 @@ async function prepareSteps(steps: readonly Step[], echo: boolean): Promise<Prep
 /** Runs prepared steps; holds what every step shares. */
 class StepRunner {
   private readonly tables: VersionTables;
+  /** Statements run one by one, per revision (observability: `statements` of revision-end). */
+  private readonly statementCounts = new Map<PreparedStep, number>();
 
   constructor(private readonly options: ExecutePlanOptions) {
     this.tables = versionTables(options.env.versionTable);
@@ -168,6 +170,8 @@ class StepRunner {
         await this.runOutsideTransaction(item, started);
       } else if (typeof item.body === "function") {
         await this.runFunctionInTransaction(item, item.body, started, lazyCommit(index, total));
+      } else if (this.options.env.echo && item.statements !== null) {
+        await this.runEchoedInTransaction(item, item.statements, started, lazyCommit(index, total));
       } else {
         this.emitStatements(item);
         sentPrefix = "BEGIN;\n";
@@ -194,6 +198,9 @@ class StepRunner {
         this.emitStart(item, index, prepared.length);
         if (typeof item.body === "function") {
           await this.callFunction(item, item.body);
+          await this.session.exec(this.bookkeeping(item, measuredTiming(performance.now() - started)));
+        } else if (this.options.env.echo && item.statements !== null) {
+          await this.runStatements(item, item.statements);
           await this.session.exec(this.bookkeeping(item, measuredTiming(performance.now() - started)));
         } else {
           this.emitStatements(item);
@@ -236,19 +243,45 @@ class StepRunner {
     if (typeof item.body === "function") {
       await this.callFunction(item, item.body);
     } else {
-      for (const statement of item.statements ?? []) {
-        if (this.options.signal?.aborted) throw interrupted(this.options.signal);
-        this.emitStatement(item, statement.text, statement.line);
-        try {
-          await this.session.exec(statement.text);
-        } catch (error) {
-          throw withStatement(error, statement);
-        }
-      }
+      await this.runStatements(item, item.statements ?? []);
     }
     const timing = measuredTiming(performance.now() - started);
     const row = step.direction === "up" ? finishVersionRowSql(this.tables, this.options.identity, file.id, file.checksum, timing) : deleteVersionRowSql(this.tables, file.id);
     await this.session.exec(`BEGIN;\n${row}\n${insertHistorySql(this.tables, this.options.identity, { direction: step.direction, revision: file.id, outcome: "success" }, timing)}\nCOMMIT;`);
+  }
+
+  /**
+   * `echo: true` (observability): the section's statements one round trip each inside
+   * the revision's transaction, so each is logged with its own duration.
+   */
+  private async runEchoedInTransaction(item: PreparedStep, statements: readonly SqlStatement[], started: number, beforeCommit: string): Promise<void> {
+    await this.session.exec("BEGIN");
+    await this.runStatements(item, statements);
+    if (this.options.signal?.aborted) throw interrupted(this.options.signal);
+    await this.session.exec(`${this.bookkeeping(item, measuredTiming(performance.now() - started))}\n${beforeCommit}COMMIT;`);
+  }
+
+  /** Split statements one by one; a failure names its statement. */
+  private async runStatements(item: PreparedStep, statements: readonly SqlStatement[]): Promise<void> {
+    for (const statement of statements) {
+      if (this.options.signal?.aborted) throw interrupted(this.options.signal);
+      try {
+        await this.timed(item, statement.text, statement.line, () => this.session.exec(statement.text));
+      } catch (error) {
+        throw withStatement(error, statement);
+      }
+    }
+  }
+
+  /** Runs one statement: counted for the revision-end event, and (echo) logged with its duration once it ran. */
+  private async timed<T>(item: PreparedStep, sql: string, line: number | null, run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    this.statementCounts.set(item, (this.statementCounts.get(item) ?? 0) + 1);
+    try {
+      return await run();
+    } finally {
+      this.emitStatement(item, sql, line, performance.now() - started);
+    }
   }
 
   /** Calls a TypeScript revision's function with `sql` bound to the session. */
@@ -263,18 +296,16 @@ class StepRunner {
     const sql = (async (strings: TemplateStringsArray, ...values: unknown[]) => {
       let text = strings[0] ?? "";
       for (let i = 0; i < values.length; i++) text += `$${i + 1}${strings[i + 1] ?? ""}`;
-      this.emitStatement(item, text, null);
       try {
-        const result = await session.query<Record<string, unknown>>(text, values);
+        const result = await this.timed(item, text, null, () => session.query<Record<string, unknown>>(text, values));
         return result.rows;
       } catch (error) {
         throw withStatement(error, { text, line: null });
       }
     }) as MigrationSql;
     sql.unsafe = async (text: string) => {
-      this.emitStatement(item, text, null);
       try {
-        await session.exec(text);
+        await this.timed(item, text, null, () => session.exec(text));
       } catch (error) {
         throw withStatement(error, { text, line: null });
       }
@@ -444,9 +475,17 @@ class StepRunner {
       file: item.file.relativePath,
       direction: item.step.direction,
       durationMs: Math.round(performance.now() - started),
+      ...this.statementsOf(item),
       outcome,
       ...(error === undefined ? {} : { error: toEventError(error) }),
     });
+  }
+
+  /** How many statements a revision ran, when they ran one by one (echo, non-transactional, TypeScript). */
+  private statementsOf(item: PreparedStep): { statements?: number } {
+    const counted = this.statementCounts.get(item);
+    if (counted !== undefined) return { statements: counted };
+    return typeof item.body === "function" ? { statements: 0 } : {};
   }
 
   private emitStatements(item: PreparedStep): void {
@@ -454,9 +493,9 @@ class StepRunner {
     for (const statement of item.statements ?? []) this.emitStatement(item, statement.text, statement.line);
   }
 
-  private emitStatement(item: PreparedStep, sql: string, line: number | null): void {
+  private emitStatement(item: PreparedStep, sql: string, line: number | null, durationMs?: number): void {
     if (!this.options.env.echo) return;
-    this.options.emit({ type: "statement", revision: item.file.id, file: item.file.relativePath, line, sql });
+    this.options.emit({ type: "statement", revision: item.file.id, file: item.file.relativePath, line, sql, ...(durationMs === undefined ? {} : { durationMs: Math.round(durationMs * 100) / 100 }) });
   }
 }
 
