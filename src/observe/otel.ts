@@ -37,7 +37,7 @@ let loaded: Promise<OtelApi | null> | undefined;
  * Imports `@opentelemetry/api` once; `null` when it is not installed (or when
  * `OTEL_SDK_DISABLED=true`, the standard switch, is given in `env`).
  */
-export function loadOtelApi(env: Readonly<Record<string, string | undefined>> = {}): Promise<OtelApi | null> {
+function loadOtelApi(env: Readonly<Record<string, string | undefined>> = {}): Promise<OtelApi | null> {
   if (env["OTEL_SDK_DISABLED"]?.toLowerCase() === "true") return Promise.resolve(null);
   loaded ??= import("@opentelemetry/api").then(
     (api) => api,
