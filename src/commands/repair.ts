@@ -8,7 +8,7 @@ import type { ResolvedEnvironment } from "../config/types.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
-import { insertHistorySql, readAppliedState, updateChecksumSql, versionTables } from "../run/version-table.js";
+import { ensureVersionTables, insertHistorySql, readAppliedState, updateChecksumSql, versionTables } from "../run/version-table.js";
 
 /** Options of {@link repair}. */
 export interface RepairOptions extends LockedCommandOptions {
@@ -52,6 +52,8 @@ export async function repair(env: ResolvedEnvironment, options: RepairOptions = 
       else if (row.state === "applied" && row.checksum !== file.checksum) repaired.push({ revision: row.revision, file: file.relativePath, from: row.checksum, to: file.checksum });
     }
     if (repaired.length > 0) {
+      // The history table may be missing where only the version table was kept.
+      await ensureVersionTables(session, env.versionTable);
       const tables = versionTables(env.versionTable);
       const identity = runIdentity(env);
       const timing = { startedAt: "clock_timestamp()", durationMs: "NULL" };

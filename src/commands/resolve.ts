@@ -9,7 +9,7 @@ import { ConfigError } from "../errors.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
-import { deleteVersionRowSql, finishVersionRowSql, insertHistorySql, readAppliedState, versionTables } from "../run/version-table.js";
+import { deleteVersionRowSql, ensureVersionTables, finishVersionRowSql, insertHistorySql, readAppliedState, versionTables } from "../run/version-table.js";
 
 /** What the person found: the revision's changes are in the database, or they are not. */
 export type Resolution = "applied" | "rolled-back";
@@ -56,6 +56,8 @@ export async function resolve(env: ResolvedEnvironment, options: ResolveOptions)
         },
       );
     }
+    // The history table may be missing where only the version table was kept.
+    await ensureVersionTables(session, env.versionTable);
     const tables = versionTables(env.versionTable);
     const identity = runIdentity(env);
     const timing = { startedAt: "clock_timestamp()", durationMs: "NULL" };

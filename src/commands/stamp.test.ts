@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { RevisionGraph } from "../revisions/graph.js";
+import { revision, rid } from "../revisions/fixtures.js";
+import { stampedSet } from "./stamp.js";
+
+// a ← b ← c (main), b ← f1 ← f2 (feature)
+const graph = RevisionGraph.build([revision("a"), revision("b", ["a"]), revision("c", ["b"]), revision("f1", ["b"]), revision("f2", ["f1"])]);
+const set = (...names: string[]) => new Set(names.map(rid));
+
+describe("stampedSet", () => {
+  it.each([
+    ["head of one branch from nothing", [], rid("c"), ["a", "b", "c"]],
+    ["down the current branch", ["a", "b", "c"], rid("b"), ["a", "b"]],
+    ["the other branch, keeping this one", ["a", "b", "c"], "f2", ["a", "b", "c", "f1", "f2"]],
+    ["heads", [], "heads", ["a", "b", "c", "f1", "f2"]],
+    ["base", ["a", "b"], "base", []],
+  ] as const)("%s", (_name, applied, target, expected) => {
+    const result = stampedSet(graph, set(...applied), target.length === 12 || target === "heads" || target === "base" ? target : rid(target));
+    expect([...result].sort()).toEqual(expected.map(rid).sort());
+  });
+
+  it("drops ids no file defines", () => {
+    expect([...stampedSet(graph, new Set([rid("a"), "ffffffffffff"]), rid("a"))]).toEqual([rid("a")]);
+  });
+});
