@@ -154,4 +154,21 @@ describe("lazy loading", () => {
     expect(status).toBe(0);
     expect(await readFile(file, "utf8")).not.toContain("@opentelemetry/api");
   });
+
+  it("exports the spans of a CLI run through an application's SDK loaded with --import, flushed before exit", async () => {
+    const spans = join(project.dir, "spans.jsonl");
+    await writeFile(spans, "");
+    const setup = fileURLToPath(new URL("./fixtures/otel/setup.mjs", import.meta.url));
+    expect((await spawnCli(["downgrade", "base"], { cwd: project.dir, env: baseEnv() })).status).toBe(0);
+    const status = await new Promise<number>((resolve, reject) => {
+      const child = spawn(process.execPath, ["--import", setup, BIN, "upgrade"], { cwd: project.dir, env: baseEnv({ OTEL_TEST_SPANS: spans }) as NodeJS.ProcessEnv, stdio: "ignore" });
+      child.on("error", reject);
+      child.on("close", (code) => resolve(code ?? 1));
+    });
+    expect(status).toBe(0);
+    const exported = (await readFile(spans, "utf8")).trim().split("\n").map((line) => JSON.parse(line) as { name: string; spanId: string; parent: string | null; attributes: Record<string, unknown> });
+    const command = exported.find((span) => span.name === "athanor.upgrade");
+    expect(command?.attributes).toMatchObject({ "athanor.environment": "development", "athanor.outcome": "success" });
+    expect(exported.filter((span) => span.name === "athanor.revision").map((span) => span.parent)).toEqual([command?.spanId]);
+  });
 });

@@ -116,6 +116,25 @@ describe("athanor status", () => {
     }
   });
 
+  it("reports a checksum mismatch as a problem (exit 5) even when up to date", async () => {
+    const only = await createGuardProject();
+    try {
+      await only.writeConfig({ production: { url: guardUrlTemplate(role.name, database.name) } });
+      await writeRevision(only.migrationsDir, { id: R1, down: null, message: "one", upgrade: "CREATE TABLE one (id int); -- edited after it was applied" }, 0);
+      await writeRevision(only.migrationsDir, { id: R2, down: R1, message: "two", upgrade: "CREATE TABLE two (id int);" }, 1);
+      const result = await runCli(["--json", "status"], { cwd: only.dir, env });
+      expect(result.status).toBe(5);
+      const [entry] = (JSON.parse(result.stdout) as { environments: { state: string; problems: { code: string; message: string }[] }[] }).environments;
+      expect(entry?.state).toBe("up-to-date");
+      expect(entry?.problems.map((problem) => problem.code)).toEqual(["checksum-mismatch"]);
+      const text = await runCli(["status"], { cwd: only.dir, env });
+      expect(text.stdout).toMatch(/• checksum-mismatch: .*0a1b2c3d4e5f/);
+      expect(text.stdout).toContain("1 of 1 environment needs attention");
+    } finally {
+      await only.remove();
+    }
+  });
+
   it("is read-only: a PGlite environment that was never migrated is not created", async () => {
     const fresh = await createGuardProject();
     try {

@@ -5,6 +5,7 @@
  */
 import { ExitStatus } from "../errors.js";
 import { main } from "./main.js";
+import { flushTelemetry } from "../observe/otel.js";
 
 // A reader that goes away (`athanor history | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -32,6 +33,8 @@ const status = await main(process.argv.slice(2), {
   cwd: process.cwd(),
   signal: controller.signal,
 });
+// OpenTelemetry (when loaded): buffered spans and metrics leave before the process does.
+await flushTelemetry();
 process.exitCode = status;
 // Open handles (a PGlite worker, a pool) must not keep a finished command alive.
 setImmediate(() => process.exit(status)).unref();

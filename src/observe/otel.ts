@@ -195,3 +195,39 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
     }
   };
 }
+
+/** An SDK object that can push out what it buffers (tracer and meter providers of the SDK). */
+interface Flushable {
+  forceFlush(): Promise<void>;
+}
+
+function flushable(value: unknown): Flushable | null {
+  return typeof value === "object" && value !== null && "forceFlush" in value && typeof (value as { forceFlush: unknown }).forceFlush === "function" ? (value as Flushable) : null;
+}
+
+/**
+ * Pushes out buffered spans and metrics before the CLI process exits (a batch span
+ * processor would otherwise lose the run's spans). Does nothing when OpenTelemetry was
+ * never loaded or no SDK is registered; never throws; gives up after `timeoutMs`.
+ * Library users own their SDK and call its `shutdown()` themselves.
+ */
+export async function flushTelemetry(timeoutMs = 5_000): Promise<void> {
+  if (loaded === undefined) return;
+  const api = await loaded;
+  if (api === null) return;
+  const tracerProvider: unknown = api.trace.getTracerProvider();
+  const delegate: unknown =
+    typeof tracerProvider === "object" && tracerProvider !== null && "getDelegate" in tracerProvider ? (tracerProvider as { getDelegate(): unknown }).getDelegate() : tracerProvider;
+  const targets = [flushable(delegate), flushable(api.metrics.getMeterProvider())].filter((target): target is Flushable => target !== null);
+  if (targets.length === 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+    timer.unref?.();
+  });
+  try {
+    await Promise.race([Promise.allSettled(targets.map((target) => target.forceFlush())), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
