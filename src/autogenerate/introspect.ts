@@ -11,7 +11,7 @@
 import type { Session } from "../dialects/types.js";
 import type { Column, Constraint, EnumType, ForeignKey, ForeignKeyAction, Index, QualifiedName, SchemaModel, Sequence, Table, View, ViewDependency } from "./model.js";
 import { compareText, objectKey } from "./model.js";
-import { normalizeWhitespace, unqualifySingleRelationView } from "./sql-text.js";
+import { normalizeArrayCasts, normalizeWhitespace, unqualifySingleRelationView } from "./sql-text.js";
 import { IntrospectionError } from "./errors.js";
 
 /** What to read. */
@@ -229,7 +229,7 @@ function assemble(serverVersion: number, rows: RowSets): SchemaModel {
     const name = text(r["name"], "name");
     const comment = nullableText(r["comment"]);
     if (text(r["kind"], "relkind") === "v") {
-      let definition = normalizeWhitespace(text(r["view_definition"], "view definition"));
+      let definition = expressionText(text(r["view_definition"], "view definition"));
       // PostgreSQL ≤ 15 qualifies columns of single-relation views; 16+ does not (see unqualifySingleRelationView).
       if (serverVersion < 160000) definition = unqualifySingleRelationView(definition);
       const dependsOn = readDependencies(r["depends_on"]);
@@ -258,7 +258,7 @@ function assemble(serverVersion: number, rows: RowSets): SchemaModel {
     const table = tables.get(objectKey(text(r["schema"], "schema"), text(r["relation"], "relation")));
     if (!table) continue;
     const name = text(r["name"], "constraint name");
-    const definition = normalizeWhitespace(text(r["definition"], "constraint definition"));
+    const definition = expressionText(text(r["definition"], "constraint definition"));
     const kind = text(r["kind"], "contype");
     if (kind === "f") table.foreignKeys.push(readForeignKey(r, name, definition));
     else if (kind === "p") table.primaryKey = { kind: "primary-key", name, definition };
@@ -269,7 +269,7 @@ function assemble(serverVersion: number, rows: RowSets): SchemaModel {
     const table = tables.get(objectKey(text(r["schema"], "schema"), text(r["relation"], "relation")));
     if (!table) continue;
     const name = text(r["name"], "index name");
-    table.indexes.push({ name, unique: flag(r["is_unique"]), definition: indexBody(normalizeWhitespace(text(r["definition"], "index definition"))) });
+    table.indexes.push({ name, unique: flag(r["is_unique"]), definition: indexBody(expressionText(text(r["definition"], "index definition"))) });
   }
 
   const byName = <T extends { name: string }>(a: T, b: T): number => compareText(a.name, b.name);
@@ -307,6 +307,11 @@ function assemble(serverVersion: number, rows: RowSets): SchemaModel {
   };
 }
 
+/** Deparsed text as the model keeps it: whitespace collapsed, array casts in their round-trip form. */
+function expressionText(deparsed: string): string {
+  return normalizeArrayCasts(normalizeWhitespace(deparsed));
+}
+
 const serialTypes: Record<string, string> = { smallint: "smallserial", integer: "serial", bigint: "bigserial" };
 
 function readColumn(r: Row, name: string, type: string): Column {
@@ -317,7 +322,7 @@ function readColumn(r: Row, name: string, type: string): Column {
   // quote_literal of the sequence's (qualified, quoted-where-needed) name, as pg_get_expr prints it.
   const isSerial = ownedSequence !== null && defaultExpression === `nextval('${ownedSequence.replace(/'/g, "''")}'::regclass)`;
   const serialType = isSerial ? serialTypes[type] : undefined;
-  let columnDefault: string | null = defaultExpression === null ? null : normalizeWhitespace(defaultExpression);
+  let columnDefault: string | null = defaultExpression === null ? null : expressionText(defaultExpression);
   let generated: Column["generated"] = null;
   if (generatedCode === "s" || generatedCode === "v") {
     generated = { kind: generatedCode === "s" ? "stored" : "virtual", expression: columnDefault ?? "" };

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { lineAt, normalizeWhitespace, printIdentifier, splitStatements, tokenize, unqualifySingleRelationView } from "./sql-text.js";
+import { lineAt, normalizeArrayCasts, normalizeWhitespace, printIdentifier, splitStatements, tokenize, unqualifySingleRelationView } from "./sql-text.js";
 
 describe("tokenize", () => {
   test.each([
@@ -132,5 +132,33 @@ describe("printIdentifier", () => {
     ["_x1$", "_x1$"],
   ])("%s → %s", (name, printed) => {
     expect(printIdentifier(name)).toBe(printed);
+  });
+});
+
+describe("normalizeArrayCasts (print → parse → print fixed point)", () => {
+  test.each([
+    [
+      "CHECK (t2::text = ANY (ARRAY['A'::character varying, 'B'::character varying, 'X'::character varying]::text[]))",
+      "CHECK (t2::text = ANY (ARRAY['A'::character varying::text, 'B'::character varying::text, 'X'::character varying::text]))",
+    ],
+    [
+      "CREATE INDEX i1 ON public.t USING btree (id) WHERE ((t2)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))",
+      "CREATE INDEX i1 ON public.t USING btree (id) WHERE ((t2)::text = ANY (ARRAY[('a'::character varying)::text, ('b'::character varying)::text]))",
+    ],
+    ["ARRAY[1::numeric, '-2'::numeric(5,2)]::double precision[]", "ARRAY[1::numeric::double precision, '-2'::numeric(5,2)::double precision]"],
+  ])("%s", (printed, roundTripped) => {
+    expect(normalizeArrayCasts(printed)).toBe(roundTripped);
+    expect(normalizeArrayCasts(roundTripped)).toBe(roundTripped);
+  });
+
+  test.each([
+    "CHECK (m = ANY (ARRAY['a'::mood, 'b'::mood]))",
+    "CHECK (n = ANY (ARRAY[1::numeric, 2.5]))",
+    "ARRAY[a, b]::text[]",
+    "ARRAY[(x + 1)::text]::varchar[]",
+    "'{a,b}'::text[]",
+    "SELECT 'ARRAY[''a''::x]::text[]' AS s",
+  ])("leaves %s alone", (text) => {
+    expect(normalizeArrayCasts(text)).toBe(text);
   });
 });

@@ -347,3 +347,114 @@ const reservedWords = new Set(
     "tablesample then to trailing true union unique user using variadic verbose when where window with"
   ).split(" "),
 );
+
+/**
+ * PostgreSQL prints `x IN ('a', 'b')` on a varchar column as
+ * `x::text = ANY (ARRAY['a'::character varying, 'b'::character varying]::text[])`, but
+ * reading that text back gives a different tree, printed
+ * `ARRAY['a'::character varying::text, 'b'::character varying::text]` (and in the
+ * non-pretty form of index definitions, `(ARRAY[...])::text[]` becomes
+ * `ARRAY[('a'::character varying)::text, ...]`). Without this, a check constraint applied
+ * from a generated revision would never compare equal to its declaration. This rewrites
+ * the first form into the second (a fixed point of print → parse → print); only arrays
+ * whose every element is a literal with a cast are touched.
+ */
+export function normalizeArrayCasts(text: string): string {
+  const tokens = tokenize(text);
+  if (!tokens.some((t) => t.kind === "word" && t.text.toUpperCase() === "ARRAY")) return text;
+  let out = "";
+  for (let i = 0; i < tokens.length; i++) {
+    const match = matchArrayCast(tokens, i);
+    if (match === null) {
+      out += (tokens[i] as Token).text;
+      continue;
+    }
+    const elements = match.elements.map((element) => (match.parenthesised ? `(${element})::${match.type}` : `${element}::${match.type}`));
+    out += `ARRAY[${elements.join(", ")}]`;
+    i = match.end - 1;
+  }
+  return out;
+}
+
+interface ArrayCastMatch {
+  /** Whether the form was `(ARRAY[...])::type[]` (non-pretty printing). */
+  parenthesised: boolean;
+  elements: string[];
+  /** The element type the array is cast to, e.g. `text`. */
+  type: string;
+  /** Index just past the match. */
+  end: number;
+}
+
+function matchArrayCast(tokens: readonly Token[], start: number): ArrayCastMatch | null {
+  let i = start;
+  const at = (index: number): Token | undefined => tokens[index];
+  const isPunct = (index: number, text: string): boolean => at(index)?.kind === "punct" && at(index)?.text === text;
+  const skipSpace = (index: number): number => {
+    let j = index;
+    while (at(j)?.kind === "space") j++;
+    return j;
+  };
+  const parenthesised = isPunct(i, "(");
+  if (parenthesised) i = skipSpace(i + 1);
+  const word = at(i);
+  if (!(word?.kind === "word" && word.text.toUpperCase() === "ARRAY")) return null;
+  i = skipSpace(i + 1);
+  if (!isPunct(i, "[")) return null;
+  i++;
+  // Elements: literal :: type, separated by commas.
+  const elements: string[] = [];
+  let current = "";
+  let depth = 0;
+  for (;;) {
+    if (i >= tokens.length) return null;
+    if (depth === 0 && isPunct(i, "]")) {
+      elements.push(current.trim());
+      i++;
+      break;
+    }
+    if (depth === 0 && isPunct(i, ",")) {
+      elements.push(current.trim());
+      current = "";
+      i++;
+      continue;
+    }
+    const token = at(i) as Token;
+    if (token.kind === "punct" && !["::", ".", "(", ")", "-", ","].includes(token.text)) return null;
+    if (token.kind === "punct" && token.text === "(") depth++;
+    if (token.kind === "punct" && token.text === ")") depth--;
+    current += token.text;
+    i++;
+  }
+  if (!elements.every(isCastLiteral)) return null;
+  if (parenthesised) {
+    i = skipSpace(i);
+    if (!isPunct(i, ")")) return null;
+    i++;
+  }
+  if (!isPunct(i, "::")) return null;
+  i++;
+  let type = "";
+  while (i < tokens.length && !isPunct(i, "[")) {
+    const token = at(i) as Token;
+    const allowed = token.kind === "word" || token.kind === "quoted-ident" || token.kind === "space" || token.kind === "number" || (token.kind === "punct" && [".", "(", ")", ","].includes(token.text));
+    if (!allowed) return null;
+    type += token.text;
+    i++;
+  }
+  if (!isPunct(i, "[") || !isPunct(i + 1, "]") || type.trim() === "") return null;
+  return { parenthesised, elements, type: type.trim(), end: i + 2 };
+}
+
+/** `'a'::character varying`, `1::numeric`, `'x'::public.mood`: a literal with one cast. */
+function isCastLiteral(element: string): boolean {
+  const tokens = tokenize(element).filter((t) => t.kind !== "space");
+  let k = 0;
+  if (tokens[k]?.kind === "punct" && tokens[k]?.text === "-") k++;
+  if (!(tokens[k]?.kind === "string" || tokens[k]?.kind === "number")) return false;
+  k++;
+  if (!(tokens[k]?.kind === "punct" && tokens[k]?.text === "::")) return false;
+  k++;
+  const rest = tokens.slice(k);
+  return rest.length > 0 && rest.every((t) => t.kind === "word" || t.kind === "quoted-ident" || t.kind === "number" || (t.kind === "punct" && [".", "(", ")", ","].includes(t.text)));
+}
