@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import type { BackupOutcome } from "../guard/backup.js";
 import { productionGuards } from "../guard/hook.js";
 import type { BeforeExecute } from "../run/migrate.js";
-import { terminalConfirmation } from "./prompt.js";
+import { canPrompt, terminalConfirmation } from "./prompt.js";
 import type { CommandContext } from "./runtime.js";
 
 /** Adds `--allow-dangerous` and `--no-backup` to a changing command. */
@@ -39,7 +39,7 @@ function reportBackup(ctx: CommandContext, outcome: BackupOutcome): void {
 export function cliGuardHook(ctx: CommandContext, options: Record<string, unknown>): BeforeExecute {
   return productionGuards({
     yes: ctx.globals.yes,
-    interactive: ctx.interactive,
+    interactive: canPrompt(ctx),
     ci: ctx.globals.ci,
     allowDangerous: options["allowDangerous"] === true,
     noBackup: options["backup"] === false,

@@ -39,6 +39,21 @@ function asWritable(stream: CommandContext["io"]["stderr"]): Writable | undefine
   return typeof (stream as Partial<Writable>).on === "function" && typeof (stream as Partial<Writable>).once === "function" ? (stream as Writable) : undefined;
 }
 
+/** Where a prompt can be seen: stderr when it is a terminal, else stdout when it is; null when neither is. */
+function promptOutput(ctx: CommandContext): Writable | null {
+  if (ctx.io.stderr.isTTY) return asWritable(ctx.io.stderr) ?? null;
+  if (ctx.io.stdout.isTTY) return asWritable(ctx.io.stdout) ?? null;
+  return null;
+}
+
+/**
+ * True when a person can be asked: stdin is a terminal, not CI mode, and the prompt has a
+ * terminal to be drawn on (with both outputs redirected, a prompt would wait unseen).
+ */
+export function canPrompt(ctx: CommandContext): boolean {
+  return ctx.interactive && promptOutput(ctx) !== null;
+}
+
 /**
  * The terminal side of the confirmation: shows the plan on stderr and asks for the
  * environment's name with @clack/prompts (loaded only when a prompt is needed).
@@ -51,13 +66,13 @@ export function terminalConfirmation(ctx: CommandContext): ConfirmationUI {
     },
     async askEnvironmentName(request) {
       // Never prompt without a terminal: clack on a closed stdin never resolves.
-      if (!ctx.interactive) return null;
+      const output = promptOutput(ctx);
+      if (!ctx.interactive || output === null) return null;
       const { text, isCancel } = await import("@clack/prompts");
-      const output = asWritable(ctx.io.stderr);
       const answer = await text({
         message: `Type the environment's name ("${request.environment}") to ${request.command} it, anything else cancels`,
         input: ctx.io.stdin,
-        ...(output ? { output } : {}),
+        output,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
       if (isCancel(answer) || typeof answer !== "string") return null;

@@ -88,7 +88,7 @@ export function decideConfirmation(isProtected: boolean, request: Pick<Confirmat
   if (request.steps.length === 0 && (request.otherChanges ?? []).length === 0) return { action: "proceed", by: "nothing-to-do" };
   if (policy.yes) return { action: "proceed", by: "yes-flag" };
   if (policy.interactive) return { action: "ask" };
-  const why = policy.ci ? "this is a CI run (--ci or CI=true), where athanor never prompts" : "there is no terminal to confirm on (standard input is not a TTY)";
+  const why = policy.ci ? "this is a CI run (--ci or CI=true), where athanor never prompts" : "there is no terminal to confirm on (standard input, or both outputs, are not a TTY)";
   return {
     action: "refuse",
     error: new RefusedError(

@@ -18,6 +18,7 @@ function formatDate(date: Date): string {
   return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
+/** `athanor backups list [--json]`: the backups of every environment (or `--env NAME`), newest first. */
 export const registerBackups: CommandModule = (program, action) => {
   const backups = program.command("backups").description("the backups taken before protected runs");
   backups

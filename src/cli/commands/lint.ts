@@ -21,6 +21,7 @@ function render(ctx: CommandContext, report: LintReport): void {
   ctx.out(`${report.danger} danger, ${report.warning} warning finding(s)${report.danger > 0 ? ` ${c.dim("(exit 3; allow a reviewed one with `-- athanor:allow RULE` in its revision)")}` : ""}`);
 }
 
+/** `athanor lint [REV...] [--json]`: exit 0 without danger findings, 3 with (a CI gate). */
 export const registerLint: CommandModule = (program, action) => {
   program
     .command("lint")
