@@ -42,7 +42,9 @@ export function databaseLabel(url: string): string {
 
 function currentLabel(entry: StatusEntry): string {
   if (!entry.reachable || entry.state === "error") return "-";
-  return entry.current.length === 0 ? "(empty)" : entry.current.join(",");
+  if (entry.current.length === 0) return "(empty)";
+  // Several heads (a branched database) stay on one row: the first two, then a count.
+  return entry.current.length <= 2 ? entry.current.join(",") : `${entry.current.slice(0, 2).join(",")} +${entry.current.length - 2}`;
 }
 
 function pendingLabel(entry: StatusEntry): string {
