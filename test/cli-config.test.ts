@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { baseEnv, runCli, spawnCli } from "./support/cli.js";
 import { createPostgresDatabase, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
@@ -78,6 +78,7 @@ describe("check --all on a real PostgreSQL server", () => {
     db = await createPostgresDatabase();
     ({ dir, remove } = await tempDir());
     const server = new URL(serverUrl());
+    await mkdir(join(dir, "migrations"));
     await writeFile(
       join(dir, "athanor.config.ts"),
       `import { defineConfig } from "athanor";

@@ -58,11 +58,17 @@ export function selectEnvironment(
   const name = names.includes(requested) ? requested : alias !== undefined && names.includes(alias) ? alias : undefined;
   if (name === undefined) {
     throw new ConfigError("unknown-environment", `unknown environment "${requested}" (chosen by ${describeSource(selectedBy ?? { kind: "built-in" }, "the environment")}); this project has: ${names.join(", ")}`, {
-      hint: `Pass --env with one of: ${names.join(", ")}${Object.entries(ALIASES).some(([, full]) => names.includes(full)) ? " (or the aliases dev, test, prod)" : ""}.`,
+      hint: `Pass --env with one of: ${names.join(", ")}${aliasNote(names)}.`,
       details: { requested, environments: names },
     });
   }
   return { name, requestedName: requested, selectedBy: selectedBy ?? { kind: "built-in" } };
+}
+
+/** " (or the aliases dev, prod)" for the aliases that apply to these names. */
+function aliasNote(names: readonly string[]): string {
+  const usable = Object.entries(ALIASES).filter(([alias, full]) => names.includes(full) && !names.includes(alias)).map(([alias]) => alias);
+  return usable.length === 0 ? "" : ` (or the alias${usable.length > 1 ? "es" : ""} ${usable.join(", ")})`;
 }
 
 export interface ResolveOptions {
