@@ -15,7 +15,7 @@ import type { SchemaChange } from "./operations.js";
 import { renderOperation, renderScript } from "./render.js";
 import type { RenderOptions } from "./render.js";
 import type { ShadowOptions } from "./shadow.js";
-import { withShadowSession } from "./shadow.js";
+import { extensionsCreatedBy, withShadowSession } from "./shadow.js";
 
 /**
  * The changes that turn schema `from` into schema `to`, in order (empty when they match).
@@ -38,10 +38,14 @@ export function diffSchemas(from: SchemaModel, to: SchemaModel, options: DiffOpt
  */
 export async function loadDeclaredModel(schemaPaths: readonly string[], schemas: readonly string[], options: Omit<ShadowOptions, "schemas"> = {}): Promise<SchemaModel> {
   const sources = await readDeclaredSchema(schemaPaths);
-  return withShadowSession(options.session, async (session) => {
-    await applyDeclaredSchema(session, sources);
-    return introspect(session, { schemas, exclude: options.exclude ?? [] });
-  });
+  return withShadowSession(
+    options.session,
+    async (session) => {
+      await applyDeclaredSchema(session, sources);
+      return introspect(session, { schemas, exclude: options.exclude ?? [] });
+    },
+    { extensions: extensionsCreatedBy(sources.map((s) => s.sql)) },
+  );
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Session } from "../dialects/types.js";
 import { loadDeclaredModel } from "./compare.js";
 import { readDeclaredSchema } from "./declared.js";
 import { DeclaredSchemaError, ShadowReplayError } from "./errors.js";
-import { openShadowSession, replayRevisions, resetShadow } from "./shadow.js";
+import { extensionsCreatedBy, openShadowSession, replayRevisions, resetShadow } from "./shadow.js";
 
 let session: Session;
 let dir: string;
@@ -96,6 +96,25 @@ describe("loadDeclaredModel", () => {
     expect((await declaredError(readDeclaredSchema([await file("schema.txt", "x")]))).code).toBe("schema-unknown-kind");
     expect((await declaredError(readDeclaredSchema([await file("number.mjs", "export default 42;")]))).code).toBe("schema-module-invalid");
     expect((await declaredError(readDeclaredSchema([await file("throws.mjs", "throw new Error('boom');")]))).message).toMatch(/failed to load: boom/);
+  });
+});
+
+describe("extensions", () => {
+  test("CREATE EXTENSION statements are found", () => {
+    expect(extensionsCreatedBy(["create extension if not exists citext;\nCREATE EXTENSION \"uuid-ossp\" WITH SCHEMA public;", "-- CREATE EXTENSION nope\nSELECT 1"])).toEqual(["citext", "uuid-ossp"]);
+  });
+
+  test("a contrib extension the declared schema creates is loaded into the shadow", async () => {
+    const path = await file("ext.sql", "CREATE EXTENSION IF NOT EXISTS citext;\nCREATE TABLE people (email citext PRIMARY KEY);\n");
+    const model = await loadDeclaredModel([path], ["public"]);
+    expect(model.tables[0]?.columns[0]?.type).toBe("public.citext");
+  });
+
+  test("an extension PGlite lacks gets a hint that says so", async () => {
+    const path = await file("postgis.sql", "CREATE EXTENSION postgis;\n");
+    const error = await declaredError(loadDeclaredModel([path], ["public"], { session }));
+    expect(error.message).toBe(`the declared schema fails at ${path}:1: extension "postgis" is not available`);
+    expect(error.hint).toMatch(/does not ship that extension; it ships these contrib ones: .*citext/);
   });
 });
 

@@ -4,12 +4,15 @@
  * second server is needed (Atlas and Prisma need one to diff).
  */
 import { openSession } from "../dialects/open.js";
-import type { Session } from "../dialects/types.js";
+import type { Extensions } from "@electric-sql/pglite";
+import { toDatabaseError } from "../dialects/driver-errors.js";
+import type { QueryResult, Session } from "../dialects/types.js";
 import { isAthanorError } from "../errors.js";
 import { ShadowReplayError } from "./errors.js";
 import { introspect } from "./introspect.js";
 import type { QualifiedName, SchemaModel } from "./model.js";
-import { lineAt, splitStatements } from "./sql-text.js";
+import { identifierValue, lineAt, splitStatements, tokenize } from "./sql-text.js";
+import type { Token } from "./sql-text.js";
 
 /** The upgrade SQL of one revision, with where it sits in its file. */
 export interface RevisionSql {
@@ -36,9 +39,101 @@ export interface ShadowOptions {
   readonly session?: Session;
 }
 
-/** Starts an empty in-memory PGlite database. Close it with `session.close()`. */
-export async function openShadowSession(): Promise<Session> {
-  return openSession({ kind: "pglite", dataDir: null }, { applicationName: "athanor-shadow" });
+/** Options of a new shadow database. */
+export interface ShadowSessionOptions {
+  /**
+   * Extensions the SQL will create (`CREATE EXTENSION citext`). PGlite ships contrib
+   * extensions as separate bundles that must be loaded when it starts; names it does not
+   * ship are ignored here (the CREATE EXTENSION then fails with a clear error).
+   */
+  readonly extensions?: readonly string[];
+}
+
+/**
+ * Starts an empty in-memory PGlite database (PostgreSQL 18), with the contrib extensions
+ * asked for. Close it with `session.close()`.
+ */
+export async function openShadowSession(options: ShadowSessionOptions = {}): Promise<Session> {
+  const contrib = [...new Set(options.extensions ?? [])].filter((name) => pgliteContrib.has(name));
+  if (contrib.length === 0) return openSession({ kind: "pglite", dataDir: null }, { applicationName: "athanor-shadow" });
+  return openPgliteWithExtensions(contrib);
+}
+
+/** Extension name → module under `@electric-sql/pglite/contrib/` (and its export), as PGlite 0.5 ships them. */
+const pgliteContrib = new Map<string, string>(
+  [
+    "amcheck", "auto_explain", "bloom", "btree_gin", "btree_gist", "citext", "cube", "dict_int", "dict_xsyn", "earthdistance",
+    "file_fdw", "fuzzystrmatch", "hstore", "intarray", "isn", "lo", "ltree", "moddatetime", "pageinspect", "pg_buffercache",
+    "pg_freespacemap", "pg_stat_statements", "pg_surgery", "pg_trgm", "pg_visibility", "pg_walinspect", "pgcrypto", "seg",
+    "tablefunc", "tcn", "tsm_system_rows", "tsm_system_time", "unaccent",
+  ]
+    .map((name): [string, string] => [name, name])
+    .concat([["uuid-ossp", "uuid_ossp"]]),
+);
+
+/**
+ * A Session over a PGlite started with contrib extensions (the dialect's PGlite session
+ * takes none). Errors go through toDatabaseError like every driver error.
+ */
+async function openPgliteWithExtensions(names: readonly string[]): Promise<Session> {
+  const target = { kind: "pglite", dataDir: null } as const;
+  const wrap = async <T>(action: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      throw toDatabaseError(error, { secrets: [], action, target });
+    }
+  };
+  const db = await wrap("connect", async () => {
+    const extensions: Extensions = {};
+    for (const name of names) {
+      const moduleName = pgliteContrib.get(name) as string;
+      const loaded: unknown = await import(`@electric-sql/pglite/contrib/${moduleName}`);
+      extensions[moduleName] = (loaded as Record<string, Extensions[string]>)[moduleName] as Extensions[string];
+    }
+    const { PGlite } = await import("@electric-sql/pglite");
+    const pglite = new PGlite({ extensions });
+    await pglite.waitReady;
+    return pglite;
+  });
+  return {
+    kind: "pglite",
+    async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+      return wrap("query", async () => {
+        const result = await db.query<Row>(sql, params as unknown[] | undefined);
+        return { rows: result.rows, affectedRows: result.affectedRows ?? 0 };
+      });
+    },
+    async exec(sql: string): Promise<void> {
+      await wrap("exec", () => db.exec(sql));
+    },
+    async serverVersion(): Promise<number> {
+      const result = await db.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+      return Number(result.rows[0]?.v ?? 0);
+    },
+    async cancel(): Promise<void> {
+      // In-process: nothing to cancel from outside a statement.
+    },
+    async close(): Promise<void> {
+      await db.close().catch(() => {});
+    },
+  };
+}
+
+/** The extensions that `CREATE EXTENSION` statements in the SQL texts create (names unquoted). */
+export function extensionsCreatedBy(texts: readonly string[]): string[] {
+  const names = new Set<string>();
+  for (const text of texts) {
+    const words = tokenize(text).filter((t) => t.kind !== "space" && t.kind !== "comment");
+    for (let i = 0; i + 2 < words.length; i++) {
+      if (words[i]?.text.toUpperCase() !== "CREATE" || words[i + 1]?.text.toUpperCase() !== "EXTENSION") continue;
+      let k = i + 2;
+      if (words[k]?.text.toUpperCase() === "IF" && words[k + 1]?.text.toUpperCase() === "NOT" && words[k + 2]?.text.toUpperCase() === "EXISTS") k += 3;
+      const name = words[k] ? identifierValue(words[k] as Token) : null;
+      if (name !== null) names.add(name);
+    }
+  }
+  return [...names].sort();
 }
 
 /**
@@ -58,10 +153,10 @@ END
 $athanor$`);
 }
 
-/** Runs `work` on the given session, or on a new shadow PGlite that is closed afterwards. */
-export async function withShadowSession<T>(session: Session | undefined, work: (session: Session) => Promise<T>): Promise<T> {
+/** Runs `work` on the given session, or on a new shadow PGlite (with `extensions`) that is closed afterwards. */
+export async function withShadowSession<T>(session: Session | undefined, work: (session: Session) => Promise<T>, options: ShadowSessionOptions = {}): Promise<T> {
   if (session) return work(session);
-  const shadow = await openShadowSession();
+  const shadow = await openShadowSession(options);
   try {
     return await work(shadow);
   } finally {
@@ -86,12 +181,12 @@ export async function replayRevisions(upgrades: readonly RevisionSql[], options:
       const line = failure.offset === null ? null : upgrade.startLine + lineAt(upgrade.sql, failure.offset) - 1;
       const where = line === null ? upgrade.file : `${upgrade.file}:${line}`;
       throw new ShadowReplayError(upgrade.id, `revision ${upgrade.id} (${where}) fails on the shadow database: ${failure.message}`, { file: upgrade.file, line }, {
-        hint: "Each revision's upgrade is replayed in order on an empty in-memory PostgreSQL 18 (PGlite). Fix the statement, or the revision it depends on.",
+        hint: shadowHint(failure, "Each revision's upgrade is replayed in order on an empty in-memory PostgreSQL 18 (PGlite). Fix the statement, or the revision it depends on."),
         details: failure.sqlstate === null ? {} : { sqlstate: failure.sqlstate },
       });
     }
     return introspect(session, { schemas: options.schemas ?? ["public"], exclude: options.exclude ?? [] });
-  });
+  }, { extensions: extensionsCreatedBy(upgrades.map((u) => u.sql)) });
 }
 
 /** Why a script failed, and where (0-based offset into the script) when that is known. */
@@ -139,4 +234,11 @@ function describeFailure(error: unknown, base: number): ScriptFailure {
     };
   }
   return { message: error instanceof Error ? error.message : String(error), sqlstate: null, offset: null };
+}
+
+/** The hint of a statement that fails on the shadow database; an extension PGlite lacks gets its own. */
+export function shadowHint(failure: ScriptFailure, general: string): string {
+  if (failure.sqlstate === "0A000" && /extension "[^"]*" is not available/.test(failure.message))
+    return `PGlite (the shadow database) does not ship that extension; it ships these contrib ones: ${[...pgliteContrib.keys()].sort().join(", ")}. Keep extensions the shadow cannot load out of the declared schema (create them in a hand-written revision).`;
+  return general;
 }
