@@ -10,8 +10,8 @@ export { diffModels } from "./diff.js";
 export type { DiffOptions, Renames } from "./diff.js";
 export { DeclaredSchemaError, DiffError, IntrospectionError, ShadowReplayError } from "./errors.js";
 export type { SourceLocation } from "./errors.js";
-export { introspect } from "./introspect.js";
-export type { IntrospectOptions } from "./introspect.js";
+export { introspect, listUnmodelledObjects } from "./introspect.js";
+export type { IntrospectOptions, UnmodelledObject } from "./introspect.js";
 export { canonicalModel, emptyModel } from "./model.js";
 export type {
   Column,
@@ -31,5 +31,5 @@ export { describeOperation, invertOperation } from "./operations.js";
 export type { CommentTarget, EnumDependents, EnumUsage, Operation, OperationKind, SchemaChange } from "./operations.js";
 export { renderOperation, renderScript } from "./render.js";
 export type { RenderOptions } from "./render.js";
-export { openShadowSession, replayRevisions, resetShadow } from "./shadow.js";
-export type { RevisionSql, ShadowOptions } from "./shadow.js";
+export { extensionsCreatedBy, openShadowSession, replayRevisions, resetShadow, withShadowSession } from "./shadow.js";
+export type { RevisionSql, ShadowOptions, ShadowSessionOptions } from "./shadow.js";

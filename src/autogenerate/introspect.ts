@@ -173,6 +173,72 @@ WHERE c.relkind = 'r' AND ${relationWhere("c", "n")}
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con
                   WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x'))`;
 
+/** An object that exists in the introspected schemas but that the model does not describe (so a diff ignores it). */
+export interface UnmodelledObject {
+  readonly kind:
+    | "function"
+    | "procedure"
+    | "aggregate"
+    | "trigger"
+    | "materialized view"
+    | "partitioned table"
+    | "foreign table"
+    | "domain"
+    | "composite type"
+    | "range type"
+    | "policy"
+    | "rule";
+  readonly schema: string;
+  /** The object's name; for triggers, policies and rules `table.name`. */
+  readonly name: string;
+}
+
+const UNMODELLED_SQL = `
+SELECT kind, schema, name FROM (
+  SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END AS kind, n.nspname AS schema, p.proname AS name
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+  WHERE n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_proc", "p.oid")}
+  UNION ALL
+  SELECT 'trigger', n.nspname, c.relname || '.' || t.tgname
+  FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE NOT t.tgisinternal AND n.nspname = ANY($1::text[])
+  UNION ALL
+  SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' WHEN 'p' THEN 'partitioned table' ELSE 'foreign table' END, n.nspname, c.relname
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('m', 'p', 'f') AND n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_class", "c.oid")}
+  UNION ALL
+  SELECT CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type' ELSE 'composite type' END, n.nspname, t.typname
+  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+  LEFT JOIN pg_catalog.pg_class tc ON tc.oid = t.typrelid
+  WHERE n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_type", "t.oid")}
+    AND (t.typtype IN ('d', 'r') OR (t.typtype = 'c' AND tc.relkind = 'c'))
+  UNION ALL
+  SELECT 'policy', n.nspname, c.relname || '.' || pol.polname
+  FROM pg_catalog.pg_policy pol JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = ANY($1::text[])
+  UNION ALL
+  SELECT 'rule', n.nspname, c.relname || '.' || r.rulename
+  FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE r.rulename <> '_RETURN' AND n.nspname = ANY($1::text[])
+) AS objects`;
+
+const unmodelledKinds = new Set<string>([
+  "function", "procedure", "aggregate", "trigger", "materialized view", "partitioned table", "foreign table", "domain", "composite type", "range type", "policy", "rule",
+]);
+
+/**
+ * The objects of `schemas` that the model leaves out (functions, triggers, materialized
+ * views, partitioned tables, domains, policies...), so a command can say what it did not
+ * compare instead of silently ignoring it.
+ */
+export async function listUnmodelledObjects(session: Session, schemas: readonly string[]): Promise<UnmodelledObject[]> {
+  const result = await session.query<Row>(UNMODELLED_SQL, [[...schemas]]);
+  return result.rows
+    .map((r) => ({ kind: text(r["kind"], "kind"), schema: text(r["schema"], "schema"), name: text(r["name"], "name") }))
+    .filter((o): o is UnmodelledObject => unmodelledKinds.has(o.kind))
+    .sort((a, b) => compareText(a.kind, b.kind) || compareText(a.schema, b.schema) || compareText(a.name, b.name));
+}
+
 interface RowSets {
   schemaRows: Row[];
   enumRows: Row[];

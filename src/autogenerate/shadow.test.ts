@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import type { Session } from "../dialects/types.js";
 import { loadDeclaredModel } from "./compare.js";
 import { readDeclaredSchema } from "./declared.js";
+import { listUnmodelledObjects } from "./introspect.js";
 import { DeclaredSchemaError, ShadowReplayError } from "./errors.js";
 import { extensionsCreatedBy, openShadowSession, replayRevisions, resetShadow } from "./shadow.js";
 
@@ -96,6 +97,30 @@ describe("loadDeclaredModel", () => {
     expect((await declaredError(readDeclaredSchema([await file("schema.txt", "x")]))).code).toBe("schema-unknown-kind");
     expect((await declaredError(readDeclaredSchema([await file("number.mjs", "export default 42;")]))).code).toBe("schema-module-invalid");
     expect((await declaredError(readDeclaredSchema([await file("throws.mjs", "throw new Error('boom');")]))).message).toMatch(/failed to load: boom/);
+  });
+});
+
+describe("listUnmodelledObjects", () => {
+  test("names what the model leaves out", async () => {
+    await session.exec(`
+      CREATE TABLE t (id int, v int);
+      CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+      CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch();
+      CREATE MATERIALIZED VIEW mv AS SELECT id FROM t;
+      CREATE TABLE events (at date) PARTITION BY RANGE (at);
+      CREATE DOMAIN positive AS int CHECK (VALUE > 0);
+      CREATE TYPE pair AS (a int, b int);
+      ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY mine ON t USING (v > 0);`);
+    expect(await listUnmodelledObjects(session, ["public"])).toEqual([
+      { kind: "composite type", schema: "public", name: "pair" },
+      { kind: "domain", schema: "public", name: "positive" },
+      { kind: "function", schema: "public", name: "touch" },
+      { kind: "materialized view", schema: "public", name: "mv" },
+      { kind: "partitioned table", schema: "public", name: "events" },
+      { kind: "policy", schema: "public", name: "t.mine" },
+      { kind: "trigger", schema: "public", name: "t.t_touch" },
+    ]);
   });
 });
 
