@@ -199,6 +199,37 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
       expect(await tablesIn(db)).not.toContain("t1");
     });
 
+    it("quick revisions share round trips; a failure inside a batch keeps exactly the revisions before it", async () => {
+      const revisions = ids(12, "d");
+      const failing = revisions[8] as string;
+      const env = await setUp(
+        revisions.map((id, i) => ({
+          id,
+          down: i === 0 ? null : (revisions[i - 1] as string),
+          message: `step ${i + 1}`,
+          file: `${String(i + 1).padStart(4, "0")}_step.sql`,
+          upgrade: id === failing ? `CREATE TABLE t_${i} (v int);\nINSERT INTO t_${i} VALUES (1 / 0);` : `CREATE TABLE t_${i} (v int);`,
+          downgrade: `DROP TABLE t_${i};`,
+        })),
+      );
+      const events: MigrationEvent[] = [];
+      const error = await caught(upgrade(env, { ...session(), events: (event) => events.push(event) }));
+      expect(error.details).toMatchObject({ revision: failing, file: "0009_step.sql", line: 7, statement: "INSERT INTO t_8 VALUES (1 / 0)" });
+      expect((await versionRows(db)).map((row) => row.revision)).toEqual(revisions.slice(0, 8));
+      expect(await tablesIn(db)).not.toContain("t_8");
+      const ends = events.filter((event) => event.type === "revision-end") as Extract<MigrationEvent, { type: "revision-end" }>[];
+      expect(ends.map((event) => [event.revision, event.outcome])).toEqual([...revisions.slice(0, 8).map((id) => [id, "success"]), [failing, "failed"]]);
+      expect(ends.every((event) => event.durationMs >= 0)).toBe(true);
+      const starts = events.filter((event) => event.type === "revision-start").map((event) => (event as { index: number }).index);
+      expect(starts).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect((await historyRows(db)).map((row) => row.outcome)).toEqual([...revisions.slice(0, 8).map(() => "success"), "failed"]);
+
+      await project.write({ id: failing, down: revisions[7] as string, message: "step 9", file: "0009_step.sql", upgrade: "CREATE TABLE t_8 (v int);", downgrade: "DROP TABLE t_8;" });
+      expect((await upgrade(env, session())).completed).toEqual(revisions.slice(8));
+      expect((await downgrade(env, { ...session(), target: "base" })).completed).toEqual([...revisions].reverse());
+      expect(await tablesIn(db)).toEqual(["athanor_version", "athanor_version_history", "athanor_version_meta"]);
+    });
+
     it("--single-transaction rolls back the whole plan when one revision fails", async () => {
       const env = await setUp([
         { id: A, upgrade: "CREATE TABLE t1 (id int);" },

@@ -99,16 +99,56 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
     if (single) {
       await runner.runSingleTransaction(prepared, completed);
     } else {
-      for (const [index, item] of prepared.entries()) {
+      let size = 1;
+      for (let index = 0; index < prepared.length; ) {
         if (signal?.aborted) throw interrupted(signal);
-        await runner.runStep(item, index, prepared.length);
-        completed.push(item.step);
+        const batch = takeBatch(prepared, index, size, options.env.echo);
+        const started = performance.now();
+        if (batch.length === 1) {
+          const item = batch[0] as PreparedStep;
+          await runner.runStep(item, index, prepared.length);
+          completed.push(item.step);
+        } else {
+          await runner.runBatch(batch, index, prepared.length, completed);
+        }
+        index += batch.length;
+        // Quick revisions travel together; a slow one is followed by revisions sent one by
+        // one again, so a long revision's progress is shown while it runs.
+        size = performance.now() - started < FAST_BATCH_MS ? Math.min(size * 2, MAX_BATCH) : 1;
       }
     }
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
   return completed;
+}
+
+/** A batch that ran faster than this lets the next one be twice as big. */
+const FAST_BATCH_MS = 100;
+/** At most this many revisions per round trip, */
+const MAX_BATCH = 64;
+/** and at most this much SQL text. */
+const MAX_BATCH_CHARS = 256 * 1024;
+
+/** True for a revision that can share a round trip: a transactional SQL revision sent whole. */
+function batchable(item: PreparedStep, echo: boolean): boolean {
+  return item.file.transactional && typeof item.body !== "function" && !(echo && item.statements !== null);
+}
+
+/** Up to `size` consecutive batchable steps from `start` (always at least one step). */
+function takeBatch(prepared: readonly PreparedStep[], start: number, size: number, echo: boolean): PreparedStep[] {
+  const first = prepared[start] as PreparedStep;
+  const batch = [first];
+  if (!batchable(first, echo)) return batch;
+  let chars = (first.body as SqlSection).sql.length;
+  for (let i = start + 1; i < prepared.length && batch.length < size; i++) {
+    const item = prepared[i] as PreparedStep;
+    if (!batchable(item, echo)) break;
+    chars += (item.body as SqlSection).sql.length;
+    if (chars > MAX_BATCH_CHARS) break;
+    batch.push(item);
+  }
+  return batch;
 }
 
 /** Loads every body before anything runs: a broken file stops the run before its first change. */
@@ -164,7 +204,7 @@ class StepRunner {
   async runStep(item: PreparedStep, index: number, total: number): Promise<void> {
     const started = performance.now();
     this.emitStart(item, index, total);
-    let sentPrefix: string | undefined;
+    let sentOffset: number | undefined;
     try {
       if (!item.file.transactional) {
         await this.runOutsideTransaction(item, started);
@@ -174,13 +214,80 @@ class StepRunner {
         await this.runEchoedInTransaction(item, item.statements, started, lazyCommit(index, total));
       } else {
         this.emitStatements(item);
-        sentPrefix = "BEGIN;\n";
-        await this.session.exec(`${sentPrefix}${item.body.sql}\n;\n${this.bookkeeping(item, ROUND_TRIP_TIMING)}\n${lazyCommit(index, total)}COMMIT;`);
+        sentOffset = codePoints("BEGIN;\n");
+        await this.session.exec(`BEGIN;\n${item.body.sql}\n;\n${this.bookkeeping(item, ROUND_TRIP_TIMING)}\n${lazyCommit(index, total)}COMMIT;`);
       }
     } catch (error) {
-      throw await this.fail(item, error, started, { single: false, sentPrefix });
+      throw await this.fail(item, error, started, { single: false, sentOffset });
     }
     this.emitEnd(item, started, "success");
+  }
+
+  /**
+   * Several quick SQL revisions in one round trip, each still in its own transaction:
+   * `BEGIN; <mark start>; <section>; <rows>; COMMIT; BEGIN; ...`. The server stops at the
+   * first error, so the revisions before it are committed and the rest never ran. Their
+   * events are emitted once the round trip is back, with the durations the server measured.
+   */
+  async runBatch(items: readonly PreparedStep[], firstIndex: number, total: number, completed: Step[]): Promise<void> {
+    const started = performance.now();
+    let text = "";
+    let offset = 0;
+    const sectionOffsets: number[] = [];
+    for (const [k, item] of items.entries()) {
+      const head = `BEGIN;\n${MARK_REVISION_START}\n`;
+      const sql = (item.body as SqlSection).sql;
+      const tail = `\n;\n${this.bookkeeping(item, MARKED_TIMING)}\n${lazyCommit(firstIndex + k, total)}COMMIT;\n`;
+      offset += codePoints(head);
+      sectionOffsets.push(offset);
+      offset += codePoints(sql) + codePoints(tail);
+      text += head + sql + tail;
+    }
+    try {
+      await this.session.exec(text);
+    } catch (error) {
+      await this.session.exec("ROLLBACK").catch(() => {});
+      const failedAt = failedMemberFromPosition(error, sectionOffsets) ?? (await this.firstNotCommitted(items));
+      const done = items.slice(0, failedAt);
+      await this.emitCommitted(done, firstIndex, total);
+      completed.push(...done.map((item) => item.step));
+      const failing = items[failedAt] ?? (items[items.length - 1] as PreparedStep);
+      this.emitStart(failing, firstIndex + failedAt, total);
+      throw await this.fail(failing, error, started, { single: false, sentOffset: sectionOffsets[failedAt] });
+    }
+    await this.emitCommitted(items, firstIndex, total);
+    completed.push(...items.map((item) => item.step));
+  }
+
+  /** Index of the first batch member whose change is not committed (its version row says). */
+  private async firstNotCommitted(items: readonly PreparedStep[]): Promise<number> {
+    try {
+      const result = await this.session.query<{ revision: string }>(`SELECT revision FROM ${this.tables.versions} WHERE revision = ANY($1::text[])`, [items.map((item) => item.file.id)]);
+      const present = new Set(result.rows.map((row) => row.revision));
+      const index = items.findIndex((item) => (item.step.direction === "up" ? !present.has(item.file.id) : present.has(item.file.id)));
+      return index === -1 ? items.length - 1 : index;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** revision-start and revision-end of batch members that committed, with the durations in their history rows. */
+  private async emitCommitted(items: readonly PreparedStep[], firstIndex: number, total: number): Promise<void> {
+    if (items.length === 0) return;
+    const durations = new Map<string, number>();
+    try {
+      const result = await this.session.query<{ revision: string; duration_ms: number | null }>(
+        `SELECT DISTINCT ON (revision) revision, duration_ms FROM ${this.tables.history} WHERE revision = ANY($1::text[]) AND outcome = 'success' ORDER BY revision, id DESC`,
+        [items.map((item) => item.file.id)],
+      );
+      for (const row of result.rows) if (row.duration_ms !== null) durations.set(row.revision, Number(row.duration_ms));
+    } catch {
+      // Durations are for people; the run itself succeeded.
+    }
+    for (const [k, item] of items.entries()) {
+      this.emitStart(item, firstIndex + k, total);
+      this.emitEnd(item, performance.now(), "success", undefined, durations.get(item.file.id) ?? 0);
+    }
   }
 
   /** The whole plan in one transaction: one BEGIN, every revision and its rows, one COMMIT. */
@@ -216,7 +323,7 @@ class StepRunner {
       // COMMIT itself may fail (a deferred constraint): blame the last revision.
       const blamed = current ?? prepared[prepared.length - 1];
       if (blamed === undefined) throw error;
-      throw await this.fail(blamed, error, started, { single: true, sentPrefix: typeof blamed.body === "function" ? undefined : "" });
+      throw await this.fail(blamed, error, started, { single: true, sentOffset: typeof blamed.body === "function" ? undefined : 0 });
     }
     completed.push(...done);
   }
@@ -421,8 +528,8 @@ class StepRunner {
       return statements;
     };
     const position = dbError?.details["position"];
-    if (typeof position === "number" && Number.isFinite(position) && how.sentPrefix !== undefined) {
-      const line = lineAtPosition(section, position - 1 - codePoints(how.sentPrefix));
+    if (typeof position === "number" && Number.isFinite(position) && how.sentOffset !== undefined) {
+      const line = lineAtPosition(section, position - 1 - how.sentOffset);
       if (line !== null) {
         const all = await split();
         const hit = all?.find((s) => s.line <= line && line <= s.endLine) ?? all?.filter((s) => s.line <= line).pop();
@@ -467,14 +574,14 @@ class StepRunner {
     });
   }
 
-  private emitEnd(item: PreparedStep, started: number, outcome: "success" | "failed" | "interrupted", error?: unknown): void {
+  private emitEnd(item: PreparedStep, started: number, outcome: "success" | "failed" | "interrupted", error?: unknown, durationMs?: number): void {
     this.options.emit({
       type: "revision-end",
       revision: item.file.id,
       message: item.file.message,
       file: item.file.relativePath,
       direction: item.step.direction,
-      durationMs: Math.round(performance.now() - started),
+      durationMs: Math.round(durationMs ?? performance.now() - started),
       ...this.statementsOf(item),
       outcome,
       ...(error === undefined ? {} : { error: toEventError(error) }),
@@ -502,8 +609,8 @@ class StepRunner {
 /** How a failed revision ran: in a single-transaction plan or not, and what preceded its SQL in the text sent. */
 interface FailureContext {
   readonly single: boolean;
-  /** Text sent before the section's SQL, in the same query string (position mapping); undefined when not sent that way. */
-  readonly sentPrefix: string | undefined;
+  /** Code points sent before the section's SQL in the same query string (to map the error position); undefined when not sent that way. */
+  readonly sentOffset: number | undefined;
 }
 
 /** A driver error together with the statement that raised it (when the executor knows). */
@@ -524,6 +631,24 @@ function withStatement(error: unknown, statement: { text: string; line: number |
 
 function locatedOf(error: unknown): { error: unknown; statement: { text: string; line: number | null } | null } {
   return error instanceof StatementFailure ? { error: error.error, statement: error.statement } : { error, statement: null };
+}
+
+/** Marks when a batched revision starts (a transaction-local setting), for its duration. */
+const MARK_REVISION_START = "SELECT set_config('athanor.started', extract(epoch FROM clock_timestamp())::text, true);";
+
+/** Timing of a batched revision, from its mark. */
+const MARKED_TIMING: StepTiming = {
+  startedAt: "to_timestamp(current_setting('athanor.started')::double precision)",
+  durationMs: "((extract(epoch FROM clock_timestamp()) - current_setting('athanor.started')::double precision) * 1000)::integer",
+};
+
+/** The batch member the server's error position falls in, when it gives one. */
+function failedMemberFromPosition(error: unknown, sectionOffsets: readonly number[]): number | null {
+  const position = isAthanorError(error) ? error.details["position"] : undefined;
+  if (typeof position !== "number" || !Number.isFinite(position)) return null;
+  let member: number | null = null;
+  for (const [k, offset] of sectionOffsets.entries()) if (offset <= position - 1) member = k;
+  return member;
 }
 
 /**
