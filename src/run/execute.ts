@@ -478,7 +478,7 @@ class StepRunner {
     const where = statement?.line != null ? `${file.relativePath}:${statement.line}` : file.relativePath;
     const verb = step.direction === "up" ? "upgrade" : "downgrade";
     const lines = [`revision ${file.id} (${file.message || "no message"}) failed to ${verb} at ${where}: ${serverMessage}`];
-    if (statement !== null) lines.push(`  statement: ${abbreviate(statement.text)}`);
+    if (statement !== null) lines.push(`  statement: ${abbreviate(maskPasswords(statement.text))}`);
     const serverHint = dbError?.hint;
     const stateHint = !file.transactional
       ? `Revision ${file.id} is non-transactional: the statements before the failing one stay done and it is recorded as started. Fix the database and the file, then run \`athanor resolve ${file.id} --applied\` or \`--rolled-back\`.`
@@ -492,7 +492,7 @@ class StepRunner {
         file: file.relativePath,
         direction: step.direction,
         line: statement?.line ?? null,
-        statement: statement === null ? null : scrubSecrets(statement.text, secrets),
+        statement: statement === null ? null : scrubSecrets(maskPasswords(statement.text), secrets),
         ...(sqlstate === undefined ? {} : { sqlstate }),
         ...(dbError?.details["detail"] !== undefined ? { detail: dbError.details["detail"] } : {}),
       },
@@ -682,6 +682,11 @@ function lineAtPosition(section: SqlSection, offset: number): number | null {
 }
 
 /** A statement shortened for a one-line message. */
+/** `CREATE ROLE app PASSWORD '...'` → `PASSWORD '***'`: a revision's literal password stays out of messages and history. */
+export function maskPasswords(text: string): string {
+  return text.replace(/(PASSWORD\s+)(E?'(?:[^']|'')*')/gi, "$1'***'");
+}
+
 function abbreviate(text: string): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length > 200 ? `${flat.slice(0, 197)}...` : flat;
