@@ -118,7 +118,20 @@ function autogenerateWarnings(changes: readonly SchemaChange[]): string[] {
             `the upgrade adds value ${quoteLiteral(addition.value)} to enum ${operation.from.schema}.${operation.from.name} and uses it later: PostgreSQL refuses a new enum value in the transaction that added it, so split the revision in two or mark it "-- athanor:transaction false"`,
           );
     }
+    const virtual = virtualGeneratedColumns(operation);
+    if (virtual.length > 0)
+      warnings.push(
+        `${virtual.join(", ")} ${virtual.length === 1 ? "is a virtual generated column" : "are virtual generated columns"}, which needs PostgreSQL 18 (the shadow database's version makes GENERATED ALWAYS AS (...) virtual unless STORED is written): write STORED in the declared schema for older servers`,
+      );
     if (change.destructive && change.reason !== null) warnings.push(`destructive: ${change.reason}`);
   });
   return warnings;
+}
+
+/** `schema.table.column` of the virtual generated columns an operation creates. */
+function virtualGeneratedColumns(operation: SchemaChange["operation"]): string[] {
+  if (operation.kind === "create-table")
+    return operation.table.columns.filter((c) => c.generated?.kind === "virtual").map((c) => `${operation.table.schema}.${operation.table.name}.${c.name}`);
+  if (operation.kind === "add-column" && operation.column.generated?.kind === "virtual") return [`${operation.schema}.${operation.table}.${operation.column.name}`];
+  return [];
 }

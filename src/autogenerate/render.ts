@@ -154,7 +154,7 @@ function createTable(table: Table): string[] {
   const items = table.columns.map((column) => `  ${columnDefinition(column)}`);
   if (table.primaryKey) items.push(`  ${constraintClause(table.primaryKey)}`);
   for (const constraint of table.constraints) items.push(`  ${constraintClause(constraint)}`);
-  const statements = [`CREATE TABLE ${name} (\n${items.join(",\n")}\n)`];
+  const statements = [items.length === 0 ? `CREATE TABLE ${name} ()` : `CREATE TABLE ${name} (\n${items.join(",\n")}\n)`];
   for (const index of table.indexes) statements.push(createIndex(table.schema, table.name, index));
   if (table.comment !== null) statements.push(comment({ kind: "table", schema: table.schema, name: table.name }, table.comment));
   for (const column of table.columns)
