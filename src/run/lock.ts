@@ -149,6 +149,8 @@ async function acquireAdvisoryLock(options: AcquireLockOptions): Promise<Release
       [high, low],
     );
     if (check.rows[0]?.held !== true) {
+      // Best effort: the pooler's server connection that took it would keep it otherwise.
+      await session.query("SELECT pg_advisory_unlock($1::bigint)", [key.toString()]).catch(() => {});
       throw new ConfigError("lock-needs-session", `the migration lock on ${display} was taken but is not held by the connection: the URL goes through a transaction-pooling proxy (e.g. PgBouncer in transaction mode)`, {
         hint: "Give the environment a direct connection for migrations: set `migrationUrl` to the server's own host and port (not the pooler's).",
       });
