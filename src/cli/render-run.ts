@@ -30,7 +30,7 @@ export function renderRunEvents(ctx: CommandContext): EventSink {
         if (!ctx.globals.quiet) ctx.err(c.yellow(`waiting up to ${formatMs(event.waitMs)} for the migration lock, held by ${event.holder}`));
         return;
       case "statement":
-        if (!ctx.globals.quiet) ctx.err(c.dim(`    ${event.line === null ? "" : `${event.file}:${event.line}  `}${event.sql.replace(/\n/g, "\n    ")}`));
+        if (!ctx.globals.quiet) ctx.err(c.dim(`    ${event.line === null ? "" : `${event.file}:${event.line}  `}${event.sql.replace(/\n/g, "\n    ")}${event.durationMs === undefined ? "" : `  (${formatMs(event.durationMs)})`}`));
         return;
       case "revision-end": {
         const text = `${verbOf(event.direction)} ${event.revision} ${event.message}`.trimEnd();
