@@ -83,6 +83,13 @@ describe("loadDeclaredModel", () => {
     expect(error.message).toBe(`the declared schema fails at ${second}:4: relation "a" already exists`);
   });
 
+  test("a script with its own transaction is located too, and leaves the session usable", async () => {
+    const path = await file("tx.sql", "BEGIN;\nCREATE TABLE a (id int);\nCREATE TABLE a (id int);\nCOMMIT;\n");
+    const error = await declaredError(loadDeclaredModel([path], ["public"], { session }));
+    expect(error.message).toBe(`the declared schema fails at ${path}:3: relation "a" already exists`);
+    await session.exec("SELECT 1");
+  });
+
   test("a module's failing statement is located in its SQL text", async () => {
     const path = await file("bad.ts", 'export default "CREATE TABLE a (id int);\\nSELECT nope FROM a;";\n');
     const error = await declaredError(loadDeclaredModel([path], ["public"], { session }));

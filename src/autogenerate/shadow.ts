@@ -207,20 +207,30 @@ export async function runScript(session: Session, sql: string): Promise<ScriptFa
     await session.exec(sql);
     return null;
   } catch (error) {
+    // A script with its own BEGIN leaves the session in an aborted transaction: end it (a warning otherwise).
+    await rollback(session);
     const first = describeFailure(error, 0);
     if (first.offset !== null) return first;
     const statements = splitStatements(sql);
     if (statements.length <= 1) return { ...first, offset: statements[0]?.start ?? null };
-    for (const statement of statements) {
-      try {
-        await session.exec(statement.sql);
-      } catch (statementError) {
-        const located = describeFailure(statementError, statement.start);
-        return { ...located, offset: located.offset ?? statement.start };
+    try {
+      for (const statement of statements) {
+        try {
+          await session.exec(statement.sql);
+        } catch (statementError) {
+          const located = describeFailure(statementError, statement.start);
+          return { ...located, offset: located.offset ?? statement.start };
+        }
       }
+      return first;
+    } finally {
+      await rollback(session);
     }
-    return first;
   }
+}
+
+async function rollback(session: Session): Promise<void> {
+  await session.exec("ROLLBACK").catch(() => {});
 }
 
 function describeFailure(error: unknown, base: number): ScriptFailure {
