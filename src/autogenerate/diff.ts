@@ -32,6 +32,7 @@ export interface Renames {
   readonly column?: readonly (readonly [from: string, to: string])[];
 }
 
+/** Options of diffModels / diffSchemas. */
 export interface DiffOptions {
   readonly renames?: Renames;
   /** Schema of names given without one in `renames` (default `public`). */

@@ -96,6 +96,7 @@ export interface ForeignKey {
   readonly definition: string;
 }
 
+/** ON UPDATE / ON DELETE behaviour of a foreign key. */
 export type ForeignKeyAction = "no action" | "restrict" | "cascade" | "set null" | "set default";
 
 /** An index that backs no constraint. */

@@ -81,6 +81,7 @@ export type Operation =
   | { readonly kind: "replace-view"; readonly from: View; readonly to: View }
   | { readonly kind: "set-comment"; readonly target: CommentTarget; readonly from: string | null; readonly to: string | null };
 
+/** The `kind` of an Operation. */
 export type OperationKind = Operation["kind"];
 
 /**

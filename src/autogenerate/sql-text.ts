@@ -5,8 +5,10 @@
  * one deparser difference between PostgreSQL ≤ 15 and 16+ that matters for views.
  */
 
+/** What a token is. */
 export type TokenKind = "space" | "comment" | "string" | "quoted-ident" | "word" | "number" | "punct";
 
+/** One token of SQL text. */
 export interface Token {
   readonly kind: TokenKind;
   readonly text: string;
@@ -113,6 +115,7 @@ export function lineAt(text: string, offset: number): number {
   return line;
 }
 
+/** One statement of a script, where it starts. */
 export interface SplitStatement {
   /** The statement's text, without the terminating semicolon. */
   readonly sql: string;
