@@ -1,8 +1,9 @@
 /**
  * Small, pure helpers over SQL text: a tokenizer that knows PostgreSQL's quoting
  * (strings, E'' strings, dollar quotes, quoted identifiers, nested comments), whitespace
- * normalisation of deparsed definitions, statement splitting with line numbers, and the
- * one deparser difference between PostgreSQL ≤ 15 and 16+ that matters for views.
+ * normalisation of deparsed definitions, statement splitting with line numbers, and two
+ * deparser quirks the model must iron out: column qualification in views (PostgreSQL ≤ 15
+ * vs 16+) and array casts that print differently once read back.
  */
 
 /** What a token is. */
