@@ -64,6 +64,15 @@ interface CommandState {
   readonly command: string;
 }
 
+/** A revision between its start and end events; its span exists once it has a start time. */
+interface RevisionState {
+  readonly attributes: Attributes;
+  readonly parent: Context;
+  /** Epoch milliseconds of the revision-start event. */
+  readonly startedAt: number;
+  span: Span | undefined;
+}
+
 /** Builds the sink from a loaded API (separate so the mapping reads without the loading). */
 function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
   const scrub = options.scrub ?? ((text: string) => text);
@@ -82,8 +91,15 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
     unit: "ms",
   });
   const commands = new Map<string, CommandState>();
-  const revisions = new Map<string, Span>();
+  const revisions = new Map<string, RevisionState>();
   const key = (environment: string, revision: string): string => `${environment}\0${revision}`;
+  // Epoch milliseconds with sub-millisecond precision, as span times accept them.
+  const now = (): number => performance.timeOrigin + performance.now();
+  /** Starts a revision's span (at most once), at the time it began. */
+  const open = (state: RevisionState, startTime: number): Span => {
+    state.span ??= tracer.startSpan("athanor.revision", { kind: api.SpanKind.INTERNAL, attributes: state.attributes, startTime }, state.parent);
+    return state.span;
+  };
 
   const fail = (span: Span, outcome: Outcome, error: EventError | undefined): void => {
     const message = scrub(error?.message ?? outcome);
@@ -124,30 +140,30 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
         });
         return;
       case "revision-start": {
-        const span = tracer.startSpan(
-          "athanor.revision",
-          {
-            kind: api.SpanKind.INTERNAL,
-            attributes: {
-              ...base,
-              ...(running === undefined ? {} : { "athanor.command": running.command }),
-              "athanor.revision": event.revision,
-              "athanor.revision.message": scrub(event.message),
-              "athanor.file": event.file,
-              "athanor.direction": event.direction,
-              "athanor.transactional": event.transactional,
-              "athanor.index": event.index,
-              "athanor.total": event.total,
-            },
+        // The span starts lazily: quick revisions that share a round trip report their start
+        // and end together, once it is back, and their span is placed by the measured duration.
+        revisions.set(key(event.environment, event.revision), {
+          attributes: {
+            ...base,
+            ...(running === undefined ? {} : { "athanor.command": running.command }),
+            "athanor.revision": event.revision,
+            "athanor.revision.message": scrub(event.message),
+            "athanor.file": event.file,
+            "athanor.direction": event.direction,
+            "athanor.transactional": event.transactional,
+            "athanor.index": event.index,
+            "athanor.total": event.total,
           },
-          running?.context ?? api.context.active(),
-        );
-        revisions.set(key(event.environment, event.revision), span);
+          parent: running?.context ?? api.context.active(),
+          startedAt: now(),
+          span: undefined,
+        });
         return;
       }
       case "statement": {
-        const span = revisions.get(key(event.environment, event.revision));
+        const state = revisions.get(key(event.environment, event.revision));
         const duration = event.durationMs;
+        const span = state === undefined ? undefined : open(state, state.startedAt);
         span?.addEvent("athanor.statement", {
           "db.query.text": scrub(event.sql),
           ...(event.line === null ? {} : { "code.line.number": event.line }),
@@ -157,26 +173,29 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
       }
       case "revision-end": {
         const k = key(event.environment, event.revision);
-        const span = revisions.get(k);
+        const state = revisions.get(k);
         revisions.delete(k);
         const statements = event.statements;
+        const endTime = now();
         const attributes: Attributes = { "athanor.environment": event.environment, "athanor.direction": event.direction, "athanor.outcome": event.outcome };
         revisionDuration.record(event.durationMs, attributes);
         if (event.outcome === "success") applied.add(1, { "athanor.environment": event.environment, "athanor.direction": event.direction });
-        if (span === undefined) return;
+        if (state === undefined) return;
+        const span = open(state, Math.min(state.startedAt, endTime - event.durationMs));
         span.setAttributes({ "athanor.duration_ms": event.durationMs, "athanor.outcome": event.outcome, ...(typeof statements === "number" ? { "athanor.statements": statements } : {}) });
         if (event.outcome !== "success") fail(span, event.outcome, event.error);
         else span.setStatus({ code: api.SpanStatusCode.OK });
-        span.end();
+        span.end(endTime);
         return;
       }
       case "command-end": {
         commands.delete(event.environment);
         commandDuration.record(event.durationMs, { "athanor.environment": event.environment, "athanor.command": event.command, "athanor.outcome": event.outcome });
         // A revision left open (the runtime stopped without its end event) ends with its command.
-        for (const [k, span] of revisions) {
+        for (const [k, state] of revisions) {
           if (!k.startsWith(`${event.environment}\0`)) continue;
           revisions.delete(k);
+          const span = open(state, state.startedAt);
           fail(span, event.outcome === "success" ? "interrupted" : event.outcome, event.error);
           span.end();
         }
