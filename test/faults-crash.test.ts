@@ -1,0 +1,193 @@
+/**
+ * Issue #8, crashes: a runner killed with SIGKILL at random moments of an upgrade, and
+ * the server itself restarted (`pg_ctl restart -m immediate`) in the middle of a run.
+ * Every revision inserts its id into a marker table inside its own transaction, so the
+ * version rows and the effects of the revisions must always agree; afterwards the lock
+ * is free, a new runner takes it at once, and `upgrade head` completes. Then "nothing
+ * lost": `check` is clean and upgrade → downgrade base → upgrade leaves the same schema.
+ *
+ * Seeds are printed; `FAULT_SEED=<n> npx vitest run test/faults-crash.test.ts` replays a run.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type pg from "pg";
+import { introspect } from "../src/autogenerate/introspect.js";
+import { canonicalModel } from "../src/autogenerate/model.js";
+import { openSession } from "../src/dialects/open.js";
+import { baseEnv } from "./support/cli.js";
+import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
+import { sqlRevisionText } from "./support/engine-project.js";
+import {
+  advisoryLocks,
+  athanorBackends,
+  baseSeed,
+  connect,
+  freePort,
+  hasStack,
+  seededRandom,
+  startCli,
+  startOwnServer,
+  until,
+  type OwnServer,
+} from "./support/faults.js";
+
+const REVISIONS = 24;
+const ids = Array.from({ length: REVISIONS }, (_, i) => `c${String(i + 1).padStart(11, "0")}`);
+/** Revision 13 is a JavaScript module (a function revision); the others are SQL. */
+const FUNCTION_REVISION = 12;
+
+/** Seconds revision i sleeps: a mix of instant and slow revisions, so kills land inside transactions. */
+function sleepOf(i: number): number {
+  return [0, 0.01, 0, 0.08][i % 4] as number;
+}
+
+async function writeProject(dir: string): Promise<void> {
+  await mkdir(join(dir, "migrations"), { recursive: true });
+  await writeFile(
+    join(dir, "athanor.config.json"),
+    JSON.stringify({
+      migrations: "./migrations",
+      defaultEnvironment: "plain",
+      environments: { plain: { url: "${DATABASE_URL}" }, echoed: { url: "${DATABASE_URL}", echo: true } },
+    }),
+  );
+  for (const [i, id] of ids.entries()) {
+    const down = i === 0 ? null : (ids[i - 1] as string);
+    const sleep = sleepOf(i) > 0 ? `\nSELECT pg_sleep(${sleepOf(i)});` : "";
+    if (i === FUNCTION_REVISION) {
+      await writeFile(
+        join(dir, "migrations", `${id}_function.mjs`),
+        `export default {
+  revision: "${id}",
+  down: "${down}",
+  message: "function revision",
+  async upgrade({ sql }) {
+    await sql\`CREATE TABLE f_${i} (id int)\`;
+    await sql\`INSERT INTO fault_marker (revision) VALUES (\${"${id}"})\`;
+    await sql\`SELECT pg_sleep(0.1)\`;
+  },
+  async downgrade({ sql }) {
+    await sql\`DROP TABLE f_${i}\`;
+    await sql\`DELETE FROM fault_marker WHERE revision = \${"${id}"}\`;
+  },
+};
+`,
+      );
+      continue;
+    }
+    const create = i === 0 ? "CREATE TABLE fault_marker (revision text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp());\n" : "";
+    await writeFile(
+      join(dir, "migrations", `${id}_step.sql`),
+      sqlRevisionText({
+        id,
+        down,
+        message: `step ${i + 1}`,
+        upgrade: `${create}CREATE TABLE f_${i} (id int PRIMARY KEY, note text);\nCREATE INDEX f_${i}_note ON f_${i} (note);\nINSERT INTO fault_marker (revision) VALUES ('${id}');${sleep}`,
+        downgrade: i === 0 ? "DROP TABLE f_0;\nDROP TABLE fault_marker;" : `DROP TABLE f_${i};\nDELETE FROM fault_marker WHERE revision = '${id}';`,
+      }),
+    );
+  }
+}
+
+interface Snapshot {
+  versions: string[];
+  states: string[];
+  markers: string[];
+}
+
+/** Version rows and marker rows read in ONE statement (one snapshot). */
+async function snapshot(client: pg.Client): Promise<Snapshot> {
+  const exists = await client.query<{ v: boolean; m: boolean }>("SELECT to_regclass('athanor_version') IS NOT NULL AS v, to_regclass('fault_marker') IS NOT NULL AS m");
+  const row = exists.rows[0];
+  if (!row?.v) return { versions: [], states: [], markers: row?.m ? ["<marker table without version table>"] : [] };
+  const result = await client.query<{ versions: string[] | null; states: string[] | null; markers: string[] | null }>(
+    `SELECT (SELECT array_agg(revision ORDER BY revision) FROM athanor_version) AS versions,
+            (SELECT array_agg(DISTINCT state) FROM athanor_version) AS states,
+            ${row.m ? "(SELECT array_agg(revision ORDER BY revision) FROM fault_marker)" : "NULL::text[]"} AS markers`,
+  );
+  const r = result.rows[0];
+  return { versions: r?.versions ?? [], states: r?.states ?? [], markers: r?.markers ?? [] };
+}
+
+const figures = { trials: 0, killsBeforeFirstCommit: 0, killsMidRun: 0, killsAfterLastCommit: 0, orphanMsMax: 0, restartedAtOnce: 0, failures: 0 };
+
+describe("SIGKILL at random points of an upgrade", () => {
+  let project: { dir: string; remove(): Promise<void> };
+  const seed = baseSeed();
+
+  beforeAll(async () => {
+    project = await tempDir("athanor-faults-crash-");
+    await writeProject(project.dir);
+    console.log(`[faults-crash] base seed ${seed} (replay with FAULT_SEED=${seed})`);
+  });
+  afterAll(async () => {
+    await project.remove();
+    console.log(`[faults-crash] figures ${JSON.stringify(figures)}`);
+  });
+
+  const TRIALS = 20;
+  it(`${TRIALS} trials: version rows always match the committed revisions, the lock is free, a new upgrade completes`, async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const trialSeed = (seed + trial * 7919) >>> 0;
+      const random = seededRandom(trialSeed);
+      const mode = (["plain", "echoed", "single"] as const)[Math.floor(random() * 3)] as "plain" | "echoed" | "single";
+      const killAfterMs = Math.round(150 + random() * 1000);
+      const restartAtOnce = random() < 0.5;
+      const db: TestDatabase = await createPostgresDatabase("athanor_fault_crash");
+      const client = await connect(db.url);
+      const env = baseEnv({ DATABASE_URL: db.url });
+      try {
+        const argv = ["--env", mode === "echoed" ? "echoed" : "plain", "upgrade", "head", ...(mode === "single" ? ["--single-transaction"] : [])];
+        const victim = startCli(argv, project.dir, env);
+        await new Promise((resolve) => setTimeout(resolve, killAfterMs));
+        victim.child.kill("SIGKILL");
+        const killed = await victim.done;
+        const killedAt = Date.now();
+        // Effects and version rows agree in every snapshot, even while a dead runner's backend finishes.
+        const first = await snapshot(client);
+        expect(first.markers, `trial ${trial} seed ${trialSeed}`).toEqual(first.versions);
+        expect(first.states.filter((state) => state !== "applied")).toEqual([]);
+        // Revisions commit in order: the rows are a prefix of the plan (all or nothing for --single-transaction).
+        expect(first.versions).toEqual(ids.slice(0, first.versions.length));
+        if (mode === "single") expect([0, REVISIONS]).toContain(first.versions.length);
+
+        let next;
+        if (restartAtOnce) {
+          // An orchestrator restarting the job at once: the new runner must wait for anything the dead one left running.
+          next = await startCli(["--env", "plain", "upgrade", "head"], project.dir, env).done;
+          figures.restartedAtOnce++;
+        } else {
+          await until(async () => (await athanorBackends(client)).length === 0, 30_000, "the dead runner's backends gone");
+          figures.orphanMsMax = Math.max(figures.orphanMsMax, Date.now() - killedAt);
+          expect(await advisoryLocks(client)).toBe(0);
+          // The lock is free: a runner that may not wait at all takes it.
+          next = await startCli(["--lock-wait", "0", "--env", "plain", "upgrade", "head"], project.dir, env).done;
+        }
+        const context = `trial ${trial} seed ${trialSeed} mode ${mode} kill ${killAfterMs} ms (killed: ${killed.signal ?? killed.status}) restart-at-once ${restartAtOnce}\n${next.stdout}\n${next.stderr}`;
+        expect(next.status, context).toBe(0);
+        expect(hasStack(next.stderr)).toBe(false);
+        const final = await snapshot(client);
+        expect(final.versions, context).toEqual(ids);
+        expect(final.markers, context).toEqual(ids);
+        expect(final.states).toEqual(["applied"]);
+        await until(async () => (await athanorBackends(client)).length === 0, 10_000, "the new runner's backends gone");
+        expect(await advisoryLocks(client)).toBe(0);
+
+        figures.trials++;
+        if (first.versions.length === 0) figures.killsBeforeFirstCommit++;
+        else if (first.versions.length === REVISIONS) figures.killsAfterLastCommit++;
+        else figures.killsMidRun++;
+        console.log(`[faults-crash] trial ${trial} seed ${trialSeed} mode ${mode} killed after ${killAfterMs} ms: ${first.versions.length}/${REVISIONS} committed, ${restartAtOnce ? "restarted at once" : "lock free, taken at once"}: ok`);
+      } catch (error) {
+        figures.failures++;
+        throw error;
+      } finally {
+        await client.end().catch(() => {});
+        await db.drop();
+      }
+    }
+    expect(figures.killsMidRun).toBeGreaterThan(0);
+  }, 240_000);
+});
+
