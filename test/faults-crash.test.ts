@@ -15,6 +15,7 @@ import type pg from "pg";
 import { introspect } from "../src/autogenerate/introspect.js";
 import { canonicalModel } from "../src/autogenerate/model.js";
 import { openSession } from "../src/dialects/open.js";
+import { runLockKey } from "../src/run/lock.js";
 import { baseEnv } from "./support/cli.js";
 import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
 import { sqlRevisionText } from "./support/engine-project.js";
@@ -191,3 +192,81 @@ describe("SIGKILL at random points of an upgrade", () => {
   }, 240_000);
 });
 
+describe("a runner killed in a long revision, restarted at once", () => {
+  it("the new runner waits for the dead runner's statement to end instead of running beside it", async () => {
+    const { dir, remove } = await tempDir("athanor-faults-orphan-");
+    const db = await createPostgresDatabase("athanor_fault_orphan");
+    const client = await connect(db.url);
+    try {
+      await mkdir(join(dir, "migrations"));
+      await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments: { development: { url: "${DATABASE_URL}" } } }));
+      const [a, b] = ["d00000000001", "d00000000002"];
+      await writeFile(join(dir, "migrations", `${a}_a.sql`), sqlRevisionText({ id: a, message: "marker", upgrade: "CREATE TABLE fault_marker (revision text PRIMARY KEY);" }));
+      await writeFile(join(dir, "migrations", `${b}_b.sql`), sqlRevisionText({ id: b, down: a, message: "long", upgrade: `CREATE TABLE long_one (id int);\nINSERT INTO fault_marker VALUES ('${b}');\nSELECT pg_sleep(4);` }));
+      const env = baseEnv({ DATABASE_URL: db.url });
+      const victim = startCli(["upgrade"], dir, env);
+      await until(async () => (await athanorBackends(client)).some((backend) => backend.query.includes("pg_sleep(4)")), 20_000, "the long revision running");
+      const victimPids = (await athanorBackends(client)).map((backend) => backend.pid);
+      victim.child.kill("SIGKILL");
+      await victim.done;
+      const started = Date.now();
+      const restarted = startCli(["upgrade"], dir, env);
+      await until(async () => (await client.query("SELECT 1 FROM pg_stat_activity WHERE pid = ANY($1)", [victimPids])).rowCount === 0, 10_000, "the dead runner's backends gone");
+      const leftoverMs = Date.now() - started;
+      const next = await restarted.done;
+      console.log(`[faults-crash] killed in a 4 s statement: its leftover backend ended ${leftoverMs} ms after the kill; the restarted runner exited ${next.status} after ${Date.now() - started} ms`);
+      // PostgreSQL 14+: client_connection_check_interval ends the orphaned statement within about a second.
+      expect(leftoverMs).toBeLessThan(3_000);
+      expect(next.status, `${next.stdout}\n${next.stderr}`).toBe(0);
+      expect(hasStack(next.stderr)).toBe(false);
+      const final = await snapshot(client);
+      expect(final.versions).toEqual([a, b]);
+      expect(final.markers).toEqual([b]);
+      expect((await client.query("SELECT revision, outcome FROM athanor_version_history WHERE direction = 'up' ORDER BY id")).rows).toEqual([
+        { revision: a, outcome: "success" },
+        { revision: b, outcome: "success" },
+      ]);
+    } finally {
+      await client.end().catch(() => {});
+      await db.drop();
+      await remove();
+    }
+  });
+});
+
+describe("the run lock", () => {
+  it("a runner waits for a leftover backend that still holds the run lock, and exits 4 naming it when it outlives --lock-wait", async () => {
+    const { dir, remove } = await tempDir("athanor-faults-runlock-");
+    const db = await createPostgresDatabase("athanor_fault_runlock");
+    const client = await connect(db.url);
+    const leftover = await connect(db.url);
+    try {
+      await mkdir(join(dir, "migrations"));
+      await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments: { development: { url: "${DATABASE_URL}" } } }));
+      await writeFile(join(dir, "migrations", "e00000000001_a.sql"), sqlRevisionText({ id: "e00000000001", message: "a", upgrade: "CREATE TABLE run_lock_a (id int);" }));
+      const env = baseEnv({ DATABASE_URL: db.url });
+      // A backend of a dead runner still in its statement: it holds the run lock of the version table.
+      await leftover.query("SET application_name = 'athanor upgrade (development)'");
+      await leftover.query("SELECT pg_advisory_lock($1::bigint)", [runLockKey({ schema: "public", table: "athanor_version" }).toString()]);
+      const refused = await startCli(["--lock-wait", "1", "upgrade"], dir, env).done;
+      expect(refused.status, refused.stderr).toBe(4);
+      expect(refused.stderr).toMatch(/a previous run's connection is still working on this database after its runner ended: pid \d+ \(athanor upgrade \(development\), idle/);
+      expect(refused.stderr).toMatch(/pg_terminate_backend\(\d+\)/);
+      expect(hasStack(refused.stderr)).toBe(false);
+      expect((await client.query("SELECT to_regclass('run_lock_a') AS t")).rows).toEqual([{ t: null }]);
+      // Once it ends, the next runner proceeds (here while it waits).
+      const waiting = startCli(["--lock-wait", "20", "upgrade"], dir, env);
+      await until(() => waiting.stderr().includes("leftover connection"), 15_000, "the runner waiting for the leftover");
+      await leftover.end();
+      const done = await waiting.done;
+      expect(done.status, done.stderr).toBe(0);
+      expect((await client.query("SELECT to_regclass('run_lock_a')::text AS t")).rows).toEqual([{ t: "run_lock_a" }]);
+      expect(await advisoryLocks(client)).toBe(0);
+    } finally {
+      await leftover.end().catch(() => {});
+      await client.end().catch(() => {});
+      await db.drop();
+      await remove();
+    }
+  });
+});

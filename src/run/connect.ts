@@ -10,7 +10,7 @@ import { openSession } from "../dialects/open.js";
 import type { Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
-import { acquireLock } from "./lock.js";
+import { acquireLock, holdRunLock, type ReleaseLock } from "./lock.js";
 import type { RunIdentity } from "./version-table.js";
 
 /** Who runs athanor: OS user, host, tool version (no secret). */
@@ -49,7 +49,8 @@ export interface OpenLockedOptions {
 
 /**
  * Takes the migration lock, then opens the migration session (a PGlite data directory is
- * locked before it is opened) with `lock_timeout` and `statement_timeout` set.
+ * locked before it is opened) with `lock_timeout` and `statement_timeout` set, and on
+ * PostgreSQL takes the run lock on it (waiting for a crashed runner's leftover backend).
  */
 export async function openLockedSession(env: ResolvedEnvironment, options: OpenLockedOptions): Promise<LockedSession> {
   const started = Date.now();
@@ -65,9 +66,16 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
   });
   options.emit({ type: "lock-acquired", waitedMs: Date.now() - started });
   let session: Session | undefined = options.session;
+  let releaseRun: ReleaseLock = async () => {};
   try {
     session ??= await openSession(env.target, { applicationName: name, secrets: env.secrets });
     await applyTimeouts(session, env);
+    releaseRun = await holdRunLock(session, {
+      versionTable: env.versionTable,
+      waitMs: Math.max(0, options.lockWaitMs - (Date.now() - started)),
+      signal: options.signal,
+      onWait: (holder) => options.emit({ type: "lock-wait", holder: `a crashed run's leftover connection, ${holder}`, waitMs: options.lockWaitMs }),
+    });
   } catch (error) {
     if (options.session === undefined) await session?.close().catch(() => {});
     await release().catch(() => {});
@@ -83,6 +91,7 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
       closed = true;
       try {
         if (owned) await opened.close();
+        else await releaseRun();
       } finally {
         await release();
       }
@@ -90,9 +99,18 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
   };
 }
 
-/** `SET lock_timeout` / `SET statement_timeout` from the environment (milliseconds). */
+/** How often (ms) the server checks, during a long statement, that the runner is still connected. */
+const CLIENT_CHECK_INTERVAL_MS = 1000;
+
+/**
+ * `SET lock_timeout` / `SET statement_timeout` from the environment (milliseconds), and
+ * on PostgreSQL 14+ `client_connection_check_interval`, so the backend of a runner that
+ * died (SIGKILL, a lost machine) stops its statement and rolls back within a second
+ * instead of running it to the end.
+ */
 async function applyTimeouts(session: Session, env: Pick<ResolvedEnvironment, "lockTimeoutMs" | "statementTimeoutMs">): Promise<void> {
   const settings: string[] = [];
+  if (session.kind === "postgres" && (await session.serverVersion()) >= 140000) settings.push(`SET client_connection_check_interval = ${CLIENT_CHECK_INTERVAL_MS}`);
   if (env.lockTimeoutMs !== null) settings.push(`SET lock_timeout = ${Math.round(env.lockTimeoutMs)}`);
   if (env.statementTimeoutMs !== null) settings.push(`SET statement_timeout = ${Math.round(env.statementTimeoutMs)}`);
   if (settings.length > 0) await session.exec(settings.join(";\n"));

@@ -53,6 +53,15 @@ export function lockKey(versionTable: VersionTableName): bigint {
   return digest.readBigInt64BE(0);
 }
 
+/**
+ * The key of the run lock: held by the migration session itself (not the lock
+ * connection) for as long as it is open. See {@link holdRunLock}.
+ */
+export function runLockKey(versionTable: VersionTableName): bigint {
+  const digest = createHash("sha256").update(`athanor-run:${versionTable.schema}.${versionTable.table}`).digest();
+  return digest.readBigInt64BE(0);
+}
+
 /** Where pg_locks shows a bigint advisory key: classid = high 32 bits, objid = low 32 bits, objsubid = 1. */
 function keyParts(key: bigint): { high: string; low: string } {
   const unsigned = BigInt.asUintN(64, key);
@@ -174,6 +183,94 @@ async function acquireAdvisoryLock(options: AcquireLockOptions): Promise<Release
       await session.close();
     }
   };
+}
+
+/** Options of {@link holdRunLock}. */
+export interface HoldRunLockOptions {
+  readonly versionTable: VersionTableName;
+  /** How long to wait for a dead runner's statement to end, in milliseconds. */
+  readonly waitMs: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly pollMs?: number | undefined;
+  /** Called once when waiting begins, with the leftover backend's description. */
+  readonly onWait?: ((holder: string) => void) | undefined;
+}
+
+interface LeftoverRow {
+  pid: number;
+  application_name: string | null;
+  state: string | null;
+  query: string | null;
+}
+
+/**
+ * Takes the run lock on the migration session (PostgreSQL only; called with the
+ * migration lock held) and keeps it until the session closes.
+ *
+ * The migration lock lives on its own idle connection, whose backend ends the moment a
+ * runner's process dies; the migration session's backend does not: it finishes the
+ * statement it was running (a long revision, a whole batch) before it notices that its
+ * client is gone. Without this lock, a runner started right after a crash would take
+ * the migration lock and run the same revisions beside that leftover backend. With it,
+ * the new runner waits until the leftover backend has ended (committed or rolled back),
+ * and only then reads the version rows.
+ * @returns the function that releases it (best effort; closing the session releases it too)
+ * @throws LockTimeoutError naming the leftover backend when it outlives `waitMs`
+ */
+export async function holdRunLock(session: Session, options: HoldRunLockOptions): Promise<ReleaseLock> {
+  if (session.kind !== "postgres") return async () => {};
+  const key = runLockKey(options.versionTable);
+  const { high, low } = keyParts(key);
+  const started = Date.now();
+  const poll = options.pollMs ?? 100;
+  let waiting = false;
+  for (;;) {
+    if (options.signal?.aborted) throw interrupted(options.signal);
+    const result = await session.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS locked", [key.toString()]);
+    if (result.rows[0]?.locked === true) break;
+    const elapsed = Date.now() - started;
+    const holder = await findLeftover(session, high, low);
+    if (!waiting) {
+      waiting = true;
+      options.onWait?.(describeLeftover(holder));
+    }
+    if (elapsed >= options.waitMs) {
+      throw new LockTimeoutError(`a previous run's connection is still working on this database after its runner ended: ${describeLeftover(holder)}; gave up after waiting ${formatWait(options.waitMs)}`, {
+        hint:
+          holder === null
+            ? "Retry; it was finishing."
+            : `It ends when its statement does (PostgreSQL 14+ notices a vanished client within a second of the statement checking). Wait and retry, or end it now with SELECT pg_terminate_backend(${holder.pid}), then check the database with \`athanor check\`.`,
+        details: { holder: holder === null ? null : { pid: Number(holder.pid), applicationName: holder.application_name, state: holder.state }, waitedMs: elapsed },
+      });
+    }
+    await sleep(Math.min(poll, Math.max(1, options.waitMs - elapsed)), options.signal);
+  }
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    await session.query("SELECT pg_advisory_unlock($1::bigint)", [key.toString()]).catch(() => {});
+  };
+}
+
+async function findLeftover(session: Session, high: string, low: string): Promise<LeftoverRow | null> {
+  const result = await session.query<LeftoverRow>(
+    `SELECT a.pid, a.application_name, a.state, left(a.query, 120) AS query
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.classid::bigint = $1::bigint AND l.objid::bigint = $2::bigint
+      LIMIT 1`,
+    [high, low],
+  );
+  return result.rows[0] ?? null;
+}
+
+/** `pid 4242 (athanor upgrade (production), active: SELECT pg_sleep(...)...)`; the query text is a revision's, not a secret's. */
+function describeLeftover(holder: LeftoverRow | null): string {
+  if (holder === null) return "a connection that let go while we looked";
+  const query = (holder.query ?? "").replace(/\s+/g, " ").trim();
+  return `pid ${holder.pid} (${holder.application_name || "no application_name"}, ${holder.state ?? "unknown state"}${query ? `: ${query.length > 80 ? `${query.slice(0, 77)}...` : query}` : ""})`;
 }
 
 async function findHolder(session: Session, high: string, low: string): Promise<HolderRow | null> {
