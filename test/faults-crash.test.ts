@@ -27,6 +27,7 @@ import {
   freePort,
   hasStack,
   seededRandom,
+  sleep,
   startCli,
   startOwnServer,
   until,
@@ -43,7 +44,8 @@ function sleepOf(i: number): number {
   return [0, 0.01, 0, 0.08][i % 4] as number;
 }
 
-async function writeProject(dir: string): Promise<void> {
+/** A slow revision (seconds) for the server-restart test; none in the kill trials. */
+async function writeProject(dir: string, slow?: { at: number; seconds: number }): Promise<void> {
   await mkdir(join(dir, "migrations"), { recursive: true });
   await writeFile(
     join(dir, "athanor.config.json"),
@@ -55,7 +57,8 @@ async function writeProject(dir: string): Promise<void> {
   );
   for (const [i, id] of ids.entries()) {
     const down = i === 0 ? null : (ids[i - 1] as string);
-    const sleep = sleepOf(i) > 0 ? `\nSELECT pg_sleep(${sleepOf(i)});` : "";
+    const seconds = slow?.at === i ? slow.seconds : sleepOf(i);
+    const sleep = seconds > 0 ? `\nSELECT pg_sleep(${seconds});` : "";
     if (i === FUNCTION_REVISION) {
       await writeFile(
         join(dir, "migrations", `${id}_function.mjs`),
@@ -269,4 +272,107 @@ describe("the run lock", () => {
       await remove();
     }
   });
+});
+
+/** The schema of a database as introspection sees it (athanor's own tables left out). */
+async function schemaOf(url: string): Promise<unknown> {
+  const { parseDatabaseUrl } = await import("../src/config/url.js");
+  const session = await openSession(parseDatabaseUrl(url, "/", "test").target);
+  try {
+    const exclude = ["athanor_version", "athanor_version_history", "athanor_version_meta"].map((name) => ({ schema: "public", name }));
+    return canonicalModel(await introspect(session, { schemas: ["public"], exclude }));
+  } finally {
+    await session.close();
+  }
+}
+
+describe("the server restarted (pg_ctl restart -m immediate) in the middle of a run, then nothing lost", () => {
+  let server: OwnServer;
+  let project: { dir: string; remove(): Promise<void> };
+  const SLOW = 9;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const started = Date.now();
+    server = await startOwnServer(port, `/tmp/athanor-fault-pg-${port}`);
+    console.log(`[faults-crash] own server on 127.0.0.1:${port} ready in ${Date.now() - started} ms`);
+    project = await tempDir("athanor-faults-restart-");
+    await writeProject(project.dir, { at: SLOW, seconds: 3 });
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+    await project?.remove();
+  });
+
+  it("the runner exits 1 with a clear message, nothing is half-recorded, a new upgrade completes; check is clean and upgrade -> downgrade base -> upgrade keeps the schema", async () => {
+    const admin = await connect(server.url);
+    await admin.query("CREATE DATABASE fault_restart");
+    await admin.end();
+    const url = new URL(server.url);
+    url.pathname = "/fault_restart";
+    const dbUrl = url.toString();
+    const env = baseEnv({ DATABASE_URL: dbUrl });
+    let client = await connect(dbUrl);
+
+    const victim = startCli(["upgrade"], project.dir, env);
+    // The revisions before the slow one are committed: it is running (3 s).
+    await until(
+      async () => (await snapshot(client)).markers.length === SLOW,
+      30_000,
+      "the slow revision running",
+    );
+    await sleep(300);
+    await client.end();
+    const restartStarted = Date.now();
+    await server.restartImmediate();
+    console.log(`[faults-crash] server restarted (immediate) in ${Date.now() - restartStarted} ms`);
+    const result = await victim.done;
+    console.log(`[faults-crash] the runner during the restart: exit ${result.status}\n${result.stderr.trim()}`);
+    expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(1);
+    expect(result.stderr).toMatch(/^error: revision c\d+ \(step \d+\) failed to upgrade at c\d+_step\.sql: the connection to the server was lost \(/m);
+    // The hint says what happened and what to do, not "fix the file" (the file is fine).
+    expect(result.stderr).toMatch(/hint: The server restarted, failed over, ended the session or became unreachable: PostgreSQL rolled back the open transaction/);
+    expect(result.stderr).toContain("`athanor status`");
+    expect(result.stderr).not.toMatch(/Fix c\d+_step\.sql/);
+    expect(hasStack(result.stderr)).toBe(false);
+    expect(result.stderr).not.toContain("internal error");
+
+    client = await connect(dbUrl);
+    try {
+      const after = await snapshot(client);
+      expect(after.markers).toEqual(after.versions);
+      expect(after.states.filter((state) => state !== "applied")).toEqual([]);
+      expect(after.versions).toEqual(ids.slice(0, after.versions.length));
+      expect(after.versions).not.toContain(ids[SLOW]);
+      expect(await advisoryLocks(client)).toBe(0);
+      console.log(`[faults-crash] after the restart: ${after.versions.length}/${REVISIONS} revisions committed and recorded, the slow one rolled back`);
+
+      const again = await startCli(["--lock-wait", "5", "upgrade", "head"], project.dir, env).done;
+      expect(again.status, again.stderr).toBe(0);
+      const final = await snapshot(client);
+      expect(final.versions).toEqual(ids);
+      expect(final.markers).toEqual(ids);
+
+      // Nothing lost: check is clean, and a full round trip gives the same schema back.
+      const check = await startCli(["check", "--exit-code", "--json"], project.dir, env).done;
+      expect(check.status, check.stdout + check.stderr).toBe(0);
+      const report = JSON.parse(check.stdout) as { environments?: { findings: { check: string; status: string; message: string }[] }[] } & { findings?: { check: string; status: string; message: string }[] };
+      const findings = report.findings ?? report.environments?.[0]?.findings ?? [];
+      expect(findings.filter((finding) => finding.status !== "ok")).toEqual([]);
+      expect(findings.find((finding) => finding.check === "state")?.message).toMatch(/^up-to-date/);
+
+      const before = await schemaOf(dbUrl);
+      const down = await startCli(["downgrade", "base"], project.dir, env).done;
+      expect(down.status, down.stderr).toBe(0);
+      expect((await client.query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'athanor_version%'")).rows).toEqual([{ n: 0 }]);
+      const up = await startCli(["upgrade", "head"], project.dir, env).done;
+      expect(up.status, up.stderr).toBe(0);
+      expect(await schemaOf(dbUrl)).toEqual(before);
+      const history = await client.query<{ direction: string; outcome: string; n: number }>("SELECT direction, outcome, count(*)::int AS n FROM athanor_version_history GROUP BY 1, 2 ORDER BY 1, 2");
+      console.log(`[faults-crash] round trip after the faults: history ${JSON.stringify(history.rows)}`);
+      expect(history.rows.filter((row) => row.outcome !== "success")).toEqual([]);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }, 120_000);
 });

@@ -477,12 +477,15 @@ class StepRunner {
     }
     const where = statement?.line != null ? `${file.relativePath}:${statement.line}` : file.relativePath;
     const verb = step.direction === "up" ? "upgrade" : "downgrade";
-    const lines = [`revision ${file.id} (${file.message || "no message"}) failed to ${verb} at ${where}: ${serverMessage}`];
+    const lost = isConnectionLoss(located.error, sqlstate);
+    const lines = [`revision ${file.id} (${file.message || "no message"}) failed to ${verb} at ${where}: ${lost ? `the connection to the server was lost (${serverMessage})` : serverMessage}`];
     if (statement !== null) lines.push(`  statement: ${abbreviate(maskPasswords(statement.text))}`);
     const serverHint = dbError?.hint;
     const stateHint = !file.transactional
       ? `Revision ${file.id} is non-transactional: the statements before the failing one stay done and it is recorded as started. Fix the database and the file, then run \`athanor resolve ${file.id} --applied\` or \`--rolled-back\`.`
-      : how.single
+      : lost
+        ? `The server restarted, failed over, ended the session or became unreachable: PostgreSQL rolled back the open transaction (${how.single ? "the whole plan" : `revision ${file.id}`}), unless its COMMIT had already reached the server${how.single ? "" : "; the revisions before it stay applied"}. Once the server is back, \`athanor status\` shows where the database stands; run \`athanor ${verb}\` again.`
+        : how.single
         ? "The whole plan ran in one transaction and was rolled back: nothing was applied."
         : `Revision ${file.id} was rolled back; the revisions before it stay applied. Fix ${where} and run \`athanor ${verb}\` again.`;
     return new DatabaseError("migration-failed", lines.join("\n"), {
@@ -611,6 +614,17 @@ interface FailureContext {
   readonly single: boolean;
   /** Code points sent before the section's SQL in the same query string (to map the error position); undefined when not sent that way. */
   readonly sentOffset: number | undefined;
+}
+
+/**
+ * True when the failure is the loss of the connection rather than the SQL: SQLSTATE
+ * class 08 (connection exception), 57P01-57P03 (server shutting down, crashed, not
+ * accepting connections), or the driver's own socket errors, which carry no SQLSTATE.
+ */
+function isConnectionLoss(error: unknown, sqlstate: string | undefined): boolean {
+  if (sqlstate !== undefined) return /^08|^57P0[123]$/.test(sqlstate) || /^E(CONNRESET|PIPE|CONNREFUSED|TIMEDOUT)$/.test(sqlstate);
+  const message = error instanceof Error ? error.message : String(error);
+  return /Connection terminated|connection (was )?closed|server closed the connection|Client has encountered a connection error|not queryable/i.test(message);
 }
 
 /** A driver error together with the statement that raised it (when the executor knows). */
