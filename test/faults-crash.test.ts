@@ -356,8 +356,9 @@ describe("the server restarted (pg_ctl restart -m immediate) in the middle of a 
       // Nothing lost: check is clean, and a full round trip gives the same schema back.
       const check = await startCli(["check", "--exit-code", "--json"], project.dir, env).done;
       expect(check.status, check.stdout + check.stderr).toBe(0);
-      const report = JSON.parse(check.stdout) as { environments?: { findings: { check: string; status: string; message: string }[] }[] } & { findings?: { check: string; status: string; message: string }[] };
-      const findings = report.findings ?? report.environments?.[0]?.findings ?? [];
+      const report = JSON.parse(check.stdout) as { ok: boolean; environments: { findings: { check: string; status: string; message: string }[] }[] };
+      expect(report.ok).toBe(true);
+      const findings = report.environments[0]?.findings ?? [];
       expect(findings.filter((finding) => finding.status !== "ok")).toEqual([]);
       expect(findings.find((finding) => finding.check === "state")?.message).toMatch(/^up-to-date/);
 

@@ -90,7 +90,8 @@ export async function getStatus(env: ResolvedEnvironment, options: StatusOptions
     return { ...base, reachable: true, current: [], heads: [], pending: 0, state: "error", problems: [problemOf(graphResult, env)] };
   }
   const report = classifyState(graphResult, reading.state.ids);
-  const problems = findStateProblems(graphResult, reading.state).map((problem) => ({ code: problem.code, message: problem.message }));
+  // The fix goes with the problem (as for an unresolved environment): an unfinished revision names `athanor resolve`.
+  const problems = findStateProblems(graphResult, reading.state).map((problem) => ({ code: problem.code, message: `${problem.message} — ${problem.hint}` }));
   return { ...base, reachable: true, current: report.current, heads: report.heads, pending: report.pending.length, state: report.state, problems };
 }
 
