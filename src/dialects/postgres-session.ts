@@ -45,6 +45,10 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
       }
       return versionNum;
     },
+    announcedBackendPid(): number | null {
+      const pid = (client as unknown as { processID?: number | null }).processID;
+      return typeof pid === "number" ? pid : null;
+    },
     async cancel(): Promise<void> {
       // pg cancels through a second connection that sends a CancelRequest for this backend.
       const pid = (client as unknown as { processID?: number }).processID;

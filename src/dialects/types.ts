@@ -18,6 +18,12 @@ export interface Session {
   exec(sql: string): Promise<void>;
   /** Server version number, e.g. 150018 for 15.18 (`server_version_num`). */
   serverVersion(): Promise<number>;
+  /**
+   * The backend process id the server announced when the connection opened
+   * (BackendKeyData), or null when the driver has none. A connection pooler announces
+   * an id of its own, so it differs from `pg_backend_pid()` (src/run/pooler.ts).
+   */
+  announcedBackendPid?(): number | null;
   /** Cancel the statement running on this session (SIGINT/SIGTERM). Best effort. */
   cancel(): Promise<void>;
   close(): Promise<void>;

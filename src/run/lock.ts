@@ -21,6 +21,7 @@ import type { DatabaseTarget } from "../config/types.js";
 import { openSession } from "../dialects/open.js";
 import type { Session } from "../dialects/types.js";
 import { ConfigError, DatabaseError, InterruptedError, LockTimeoutError } from "../errors.js";
+import { assertSessionBound } from "./pooler.js";
 import type { VersionTableName } from "./version-table.js";
 
 /** Releases a lock taken by {@link acquireLock}. Safe to call twice. */
@@ -130,6 +131,11 @@ async function acquireAdvisoryLock(options: AcquireLockOptions): Promise<Release
   const poll = options.pollMs ?? 150;
   let waiting = false;
   try {
+    // Through a transaction-pooling proxy the lock would not exclude: refuse before taking it.
+    await assertSessionBound(session, {
+      target: options.target,
+      openProbe: () => openSession(options.target, { applicationName: `${options.applicationName} probe`, secrets: options.secrets ?? [] }),
+    });
     for (;;) {
       if (options.signal?.aborted) throw interrupted(options.signal);
       const result = await session.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS locked", [key.toString()]);
@@ -151,8 +157,8 @@ async function acquireAdvisoryLock(options: AcquireLockOptions): Promise<Release
       }
       await sleep(Math.min(poll, Math.max(1, options.waitMs - elapsed)), options.signal);
     }
-    // Through a transaction-pooling PgBouncer the next statement may run on another
-    // server connection, where the session lock is not held: detect it and refuse.
+    // Second line of defence (a proxy that passes the backend id through): the next
+    // statement ran on another server connection, where the session lock is not held.
     const check = await session.query<{ held: boolean }>(
       "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() AND classid::bigint = $1::bigint AND objid::bigint = $2::bigint AND objsubid = 1) AS held",
       [high, low],

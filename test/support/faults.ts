@@ -162,7 +162,6 @@ max_client_conn = 200
 default_pool_size = 20
 server_round_robin = 0
 ignore_startup_parameters = extra_float_digits,options
-logfile = ${join(dir, "pgbouncer.log")}
 `;
   await writeFile(join(dir, "pgbouncer.ini"), ini, { mode: 0o644 });
   await writeFile(join(dir, "userlist.txt"), `"${user}" "${password.replace(/"/g, '""')}"\n`, { mode: 0o644 });

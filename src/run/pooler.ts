@@ -1,0 +1,90 @@
+/**
+ * Whether a connection keeps one server session (DESIGN.md §6): the migration lock is a
+ * session-level advisory lock, so it excludes other runners only when every statement
+ * of the lock connection runs in the same server session. Through a transaction- or
+ * statement-pooling proxy (PgBouncer `pool_mode = transaction`, and the like) each
+ * statement may run on another server connection: the lock is taken on one, released
+ * (or not) on another, and a second runner whose statement lands on the first one is
+ * granted the same lock again. athanor finds out before taking the lock and refuses.
+ *
+ * How: a direct connection's `pg_backend_pid()` is the backend id the server announced
+ * at connect time (BackendKeyData); a proxy announces an id of its own. When they
+ * differ, a second client of the same URL opens a transaction (which pins one server
+ * connection for its duration) and both ask for their backend: with session pooling the
+ * lock connection keeps its own server session and the pinned one is another; with
+ * transaction pooling the pinned transaction gets the lock connection's last server
+ * session (pools hand back the most recently used one), or the lock connection moves.
+ */
+import type { DatabaseTarget } from "../config/types.js";
+import type { Session } from "../dialects/types.js";
+import { ConfigError } from "../errors.js";
+
+/** Rounds of the pinning probe: one suffices with PgBouncer's default LIFO reuse; more catch round-robin pools. */
+const PROBE_ROUNDS = 3;
+/** A proxy whose pool has no free server connection for the probe is not waited on longer than this. */
+const PROBE_TIMEOUT_MS = 5_000;
+
+/** Options of {@link assertSessionBound}. */
+export interface SessionBoundOptions {
+  readonly target: DatabaseTarget;
+  /** Opens a second connection with the same URL (only called when a proxy is detected). */
+  readonly openProbe: () => Promise<Session>;
+  readonly timeoutMs?: number | undefined;
+}
+
+/**
+ * Resolves when `session` keeps one server session (a direct connection, or a
+ * session-pooling proxy); throws ConfigError `lock-needs-session` (exit 2) with the fix
+ * otherwise. PGlite sessions always pass. Takes one round trip on a direct connection.
+ */
+export async function assertSessionBound(session: Session, options: SessionBoundOptions): Promise<void> {
+  if (session.kind !== "postgres" || options.target.kind !== "postgres") return;
+  const announced = session.announcedBackendPid?.() ?? null;
+  const first = await backendPid(session);
+  if (announced !== null && announced === first) return;
+  const where = `${options.target.host}:${options.target.port}/${options.target.database}`;
+  const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
+  let probe: Session | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(refusal(where, `a second connection through it got no server session within ${timeoutMs / 1000} s, so whether it keeps one server session per client cannot be checked`)), timeoutMs);
+  });
+  try {
+    const verdict = await Promise.race([
+      (async (): Promise<string | null> => {
+        probe = await options.openProbe();
+        for (let round = 0; round < PROBE_ROUNDS; round++) {
+          const before = await backendPid(session);
+          await probe.exec("BEGIN");
+          const pinned = await backendPid(probe);
+          const after = await backendPid(session);
+          await probe.exec("ROLLBACK");
+          if (pinned === before) return `another client's transaction ran on the server session this connection had just used (backend ${before})`;
+          if (after !== before) return `two consecutive statements of one connection ran on different server sessions (backends ${before} and ${after})`;
+        }
+        return null;
+      })(),
+      timeout,
+    ]);
+    if (verdict !== null) throw refusal(where, verdict);
+  } finally {
+    clearTimeout(timer);
+    await (probe as Session | null)?.close().catch(() => {});
+  }
+}
+
+async function backendPid(session: Session): Promise<number> {
+  const result = await session.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+  return Number(result.rows[0]?.pid ?? -1);
+}
+
+function refusal(where: string, evidence: string): ConfigError {
+  return new ConfigError(
+    "lock-needs-session",
+    `the migration lock needs a connection that keeps one server session, but ${where} goes through a transaction-pooling proxy (such as PgBouncer with pool_mode = transaction): ${evidence}. A session-level advisory lock taken there would not keep a second runner out`,
+    {
+      hint: 'Give the environment a direct connection for migrations: set `migrationUrl` to the server\'s own host and port, e.g. migrationUrl: "postgresql://app:${DB_PASSWORD}@db-primary:5432/app" (the application keeps `url` through the pooler), or point it at a session-pooling port.',
+      details: { where, evidence },
+    },
+  );
+}

@@ -1,0 +1,116 @@
+/**
+ * Issue #8, connection poolers: a PgBouncer started by the test (loopback, a port of its
+ * own, config and auth file in a temporary directory), with one alias in transaction
+ * pooling and one in session pooling for the same database.
+ * - Through transaction pooling the session advisory lock is not reliable: athanor
+ *   detects it before taking the lock and refuses (exit 2) with the fix; four runners at
+ *   once all refuse, nothing is applied and no lock is left behind on a pooled server
+ *   connection.
+ * - `migrationUrl` (a direct URL for migrations) works beside a pooled `url`.
+ * - Session pooling keeps one server session per client: it works, and excludes.
+ * Needs `pgbouncer` (Debian package; .ci/run installs it).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type pg from "pg";
+import { baseEnv } from "./support/cli.js";
+import { createPostgresDatabase, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
+import { sqlRevisionText } from "./support/engine-project.js";
+import { advisoryLocks, athanorBackends, connect, hasStack, pgbouncerBinary, startCli, startPgBouncer, until, type Bouncer } from "./support/faults.js";
+
+const installed = pgbouncerBinary() !== null;
+if (!installed) console.log("[faults-pooler] pgbouncer is not installed: the pooler tests are skipped (apt-get install pgbouncer)");
+
+describe.skipIf(!installed)("through PgBouncer", () => {
+  let db: TestDatabase;
+  let bouncer: Bouncer;
+  let dir: { dir: string; remove(): Promise<void> };
+  let client: pg.Client;
+  const ids = Array.from({ length: 6 }, (_, i) => `f${String(i + 1).padStart(11, "0")}`);
+
+  beforeAll(async () => {
+    db = await createPostgresDatabase("athanor_fault_pool");
+    bouncer = await startPgBouncer(new URL(serverUrl()), {
+      txpool: { database: db.name, poolMode: "transaction" },
+      sesspool: { database: db.name, poolMode: "session" },
+    });
+    console.log(`[faults-pooler] pgbouncer on 127.0.0.1:${bouncer.port} (transaction and session pools)`);
+    dir = await tempDir("athanor-faults-pool-");
+    await mkdir(join(dir.dir, "migrations"));
+    for (const [i, id] of ids.entries()) {
+      await writeFile(
+        join(dir.dir, "migrations", `${id}.sql`),
+        sqlRevisionText({
+          id,
+          down: i === 0 ? null : (ids[i - 1] as string),
+          message: `pooled ${i + 1}`,
+          upgrade: `${i === 0 ? "CREATE TABLE pool_marker (revision text NOT NULL);\n" : ""}CREATE TABLE p_${i} (id int);\nINSERT INTO pool_marker VALUES ('${id}');\nSELECT pg_sleep(0.1);`,
+          downgrade: i === 0 ? "DROP TABLE p_0;\nDROP TABLE pool_marker;" : `DROP TABLE p_${i};\nDELETE FROM pool_marker WHERE revision = '${id}';`,
+        }),
+      );
+    }
+    const direct = db.url;
+    await writeFile(
+      join(dir.dir, "athanor.config.json"),
+      JSON.stringify({
+        migrations: "./migrations",
+        environments: {
+          pooled: { url: bouncer.url("txpool") },
+          split: { url: bouncer.url("txpool"), migrationUrl: direct },
+          session: { url: bouncer.url("sesspool") },
+        },
+      }),
+    );
+    client = await connect(db.url);
+  }, 60_000);
+  afterAll(async () => {
+    await client?.end().catch(() => {});
+    await bouncer?.stop();
+    await db?.drop();
+    await dir?.remove();
+  });
+
+  const env = () => baseEnv();
+
+  it("transaction pooling: every runner refuses before taking the lock (exit 2), naming the pooler and migrationUrl; nothing applied, no lock left", async () => {
+    const runners = Array.from({ length: 4 }, () => startCli(["--env", "pooled", "upgrade"], dir.dir, env()));
+    const results = await Promise.all(runners.map((runner) => runner.done));
+    for (const result of results) {
+      expect(result.status, result.stdout + result.stderr).toBe(2);
+      expect(result.stderr).toMatch(/error: the migration lock needs a connection that keeps one server session, but 127\.0\.0\.1:\d+\/txpool goes through a transaction-pooling proxy/);
+      expect(result.stderr).toContain("migrationUrl");
+      expect(hasStack(result.stderr)).toBe(false);
+    }
+    expect((await client.query("SELECT to_regclass('pool_marker') AS t, to_regclass('athanor_version') AS v")).rows).toEqual([{ t: null, v: null }]);
+    expect(await advisoryLocks(client)).toBe(0);
+    // Reads need no lock: they work through the pooler.
+    const current = await startCli(["--env", "pooled", "current"], dir.dir, env()).done;
+    expect(current.status, current.stderr).toBe(0);
+    console.log(`[faults-pooler] transaction pooling: 4 of 4 runners refused with exit 2: ${results[0]?.stderr.split("\n")[0]}`);
+  }, 60_000);
+
+  it("migrationUrl: the same environment migrates through a direct connection, and four runners at once apply each revision once", async () => {
+    const runners = Array.from({ length: 4 }, () => startCli(["--env", "split", "--json", "upgrade"], dir.dir, env()));
+    const results = await Promise.all(runners.map((runner) => runner.done));
+    for (const result of results) expect(result.status, result.stderr).toBe(0);
+    const completed = results.map((result) => (JSON.parse(result.stdout) as { completed: string[] }).completed.length).sort();
+    expect(completed).toEqual([0, 0, 0, 6]);
+    expect((await client.query("SELECT revision, count(*)::int AS n FROM pool_marker GROUP BY 1 ORDER BY 1")).rows).toEqual(ids.map((revision) => ({ revision, n: 1 })));
+    expect(await advisoryLocks(client)).toBe(0);
+    expect((await startCli(["--env", "split", "downgrade", "base"], dir.dir, env()).done).status).toBe(0);
+  }, 60_000);
+
+  it("session pooling keeps a server session per client: the lock works and excludes", async () => {
+    const runners = Array.from({ length: 4 }, () => startCli(["--env", "session", "--json", "upgrade"], dir.dir, env()));
+    const results = await Promise.all(runners.map((runner) => runner.done));
+    for (const result of results) expect(result.status, result.stderr).toBe(0);
+    const completed = results.map((result) => (JSON.parse(result.stdout) as { completed: string[] }).completed.length).sort();
+    expect(completed).toEqual([0, 0, 0, 6]);
+    expect((await client.query("SELECT revision, count(*)::int AS n FROM pool_marker GROUP BY 1 ORDER BY 1")).rows).toEqual(ids.map((revision) => ({ revision, n: 1 })));
+    // The pooler keeps its server connections open: the lock was released on them, not left behind.
+    await until(async () => (await athanorBackends(client)).every((backend) => backend.state === "idle"), 5_000, "pooled connections idle");
+    expect(await advisoryLocks(client)).toBe(0);
+    console.log("[faults-pooler] session pooling: 4 runners, one applied 6 revisions, 3 found nothing to do");
+  }, 60_000);
+});
