@@ -258,4 +258,35 @@ describe("parseRevisionHeader on arbitrary text", () => {
     const big = `-- athanor:revision ${A}\n-- athanor:upgrade\n${"SELECT 1;\n".repeat(200_000)}`;
     expect(parseSqlHeader(big, "x.sql").id).toBe(A);
   });
+
+  // Files up to the 10 MB limit, each shape built to find a quadratic path. Before the
+  // fix, block comments on one long line took ~40 s at 8 MB (countNewlines scanned to
+  // the next newline for every comment).
+  it.each([
+    ["block comments on one line inside the object", (n: number) => `export default { revision: "${A}", ${"/* c */".repeat(n)} upgrade() {} };`],
+    ["block comments before the object", (n: number) => `${"/* c */".repeat(n)}\nexport default { revision: "${A}", upgrade() {} };`],
+    ["line comments", (n: number) => `export default { revision: "${A}",\n${"// c\n".repeat(n)} upgrade() {} };`],
+    ["divisions and regex-like slashes", (n: number) => `export default { revision: "${A}", upgrade() { ${"a / b /".repeat(n)} } };`],
+    ["strings with escapes", (n: number) => `export default { revision: "${A}", message: "${"\\n\\\"".repeat(n)}", upgrade() {} };`],
+    ["nested template literals", (n: number) => `export default { revision: "${A}", upgrade() { ${"`${".repeat(Math.floor(n / 4))}${"}`".repeat(Math.floor(n / 4))} } };`],
+    ["SQL comment lines", (n: number) => `-- athanor:revision ${A}\n${"-- c\n".repeat(n)}-- athanor:upgrade\n`],
+    ["SQL block comments on one line", (n: number) => `-- athanor:revision ${A}\n${"/* c */".repeat(n)}\n-- athanor:upgrade\n`],
+  ])("stays linear on an 8 MB file: %s", (_name, build) => {
+    const text = build(1_000_000).slice(0, 8 * 1024 * 1024);
+    const format = text.startsWith("--") ? "sql" : "ts";
+    const started = Date.now();
+    try {
+      parseRevisionHeader(text, "x", format);
+    } catch (error) {
+      if (!(error instanceof RevisionError)) throw error;
+      // A message quotes at most a short excerpt of what the file holds.
+      expect(error.message.length).toBeLessThan(400);
+    }
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("quotes at most 60 characters of a bad value in its message", () => {
+    const error = caught(() => parseSqlHeader(`-- athanor:revision ${A}\n-- athanor:branch-labels ${"x".repeat(5_000_000)}\n-- athanor:upgrade\n`, "a.sql"));
+    expect(error.message).toMatch(/^a\.sql:2: `x{57}\.\.\.` is not a valid branch label$/);
+  });
 });
