@@ -77,6 +77,54 @@ describe("expandTemplate", () => {
     expect((caught as ConfigError).hint).toBeTruthy();
   });
 
+  it("a nested default of the same name is not a loop", () => {
+    expect(expandTemplate("${A:-${A:-x}}", ctx({})).value).toBe("x");
+    expect(expandTemplate("${A:-${B:-${C:-deep}}}", ctx({})).value).toBe("deep");
+  });
+
+  it.each([
+    ["a 20,000-variable chain", () => Object.fromEntries([...Array.from({ length: 20_000 }, (_, i) => [`V${i}`, `\${V${i + 1}}`]), ["V20000", "end"]]), "${V0}", /references nest more than 32 levels deep \(V0 -> V1 -> V2 -> V3 -> V4 -> \.\.\.\)/],
+    ["defaults nested 20,000 deep", () => ({}), `${"${A:-".repeat(20_000)}x${"}".repeat(20_000)}`, /references nest more than 32 levels deep/],
+    ["references doubling at each level (a billion laughs)", () => Object.fromEntries([...Array.from({ length: 30 }, (_, i) => [`L${i}`, `\${L${i + 1}}\${L${i + 1}}`]), ["L30", "lol"]]), "${L0}", /expands more than 10000 variable references/],
+    ["empty values doubling at each level", () => Object.fromEntries([...Array.from({ length: 30 }, (_, i) => [`L${i}`, `\${L${i + 1}}\${L${i + 1}}`]), ["L30", ""]]), "${L0}", /expands more than 10000 variable references/],
+    ["a huge value repeated", () => ({ BIG: "x".repeat(200_000), R: "${BIG}${BIG}${BIG}${BIG}${BIG}${BIG}" }), "${R}", /expands to more than 1 MB/],
+  ])("stops %s quickly with a ConfigError", (_name, values, template, message) => {
+    const started = Date.now();
+    let caught: unknown;
+    try {
+      expandTemplate(template, ctx(values()));
+    } catch (error) {
+      caught = error;
+    }
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).exitStatus).toBe(2);
+    expect((caught as Error).message).toMatch(message);
+    expect((caught as Error).message.length).toBeLessThan(400);
+    expect((caught as ConfigError).hint).toBeTruthy();
+  });
+
+  it("never crashes or hangs when variables refer to each other in any way (property)", () => {
+    // Values drawn from the same pieces as templates, so references between variables, loops, self
+    // references, nested defaults and doubling all occur.
+    const piece = fc.constantFrom("${A}", "${B}", "${C}", "${D}", "${A:-", "${B:-x}", "${C:?m}", "}", "$${", "$", "x", "@", ":", "/", "://");
+    const text = fc.array(piece, { maxLength: 12 }).map((parts) => parts.join(""));
+    fc.assert(
+      fc.property(text, fc.dictionary(fc.constantFrom("A", "B", "C", "D"), text), fc.boolean(), (template, values, fromFiles) => {
+        const started = Date.now();
+        try {
+          const result = expandTemplate(template, ctx(values, fromFiles));
+          expect(typeof result.value).toBe("string");
+          expect(result.value.length).toBeLessThanOrEqual(1024 * 1024);
+        } catch (error) {
+          expect(error).toBeInstanceOf(AthanorError);
+        }
+        expect(Date.now() - started).toBeLessThan(1_000);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it("never crashes or hangs on any input (property)", () => {
     const alphabet = fc.constantFrom("$", "{", "}", ":", "-", "?", "A", "B", "_", "x", "@", "/", "://", "${", "$${", "${A", "${B:-");
     fc.assert(

@@ -142,10 +142,40 @@ function classifyUrlParts(tokens: readonly Token[]): Part[] {
  * reference is malformed, or when references loop.
  */
 export function expandTemplate(template: string, ctx: ExpandContext): Expansion {
-  return expandInner(template, ctx, []);
+  return expandInner(template, ctx, [], 0, { references: 0, where: ctx.where });
 }
 
-function expandInner(template: string, ctx: ExpandContext, stack: readonly string[]): Expansion {
+/** References may nest this deep (a variable whose value refers to one whose value refers to ...). */
+const MAX_DEPTH = 32;
+/** One template may expand this many references in all (`A=${B}${B}`, `B=${C}${C}`, ... doubles at each level). */
+const MAX_REFERENCES = 10_000;
+/** And produce at most this many characters. */
+const MAX_LENGTH = 1024 * 1024;
+
+/** What one top-level expansion has used so far. */
+interface Budget {
+  references: number;
+  readonly where: string;
+}
+
+function tooLarge(ctx: ExpandContext, budget: Budget, what: string): ConfigError {
+  return new ConfigError("expansion-too-large", `${budget.where} ${what} (environment "${ctx.environment}")`, {
+    hint: "Variables that refer to each other several times over multiply at every level; give them plain values.",
+    details: { environment: ctx.environment },
+  });
+}
+
+/**
+ * `stack`: the variables whose values are being expanded (a reference to one of them is
+ * a loop). `depth`: how deeply references and defaults nest.
+ */
+function expandInner(template: string, ctx: ExpandContext, stack: readonly string[], depth: number, budget: Budget): Expansion {
+  if (depth > MAX_DEPTH) {
+    throw new ConfigError("variable-nesting", `references nest more than ${MAX_DEPTH} levels deep${stack.length > 0 ? ` (${stack.slice(0, 5).join(" -> ")}${stack.length > 5 ? " -> ..." : ""})` : ""} in ${budget.where} (environment "${ctx.environment}")`, {
+      hint: "Give one of these variables a plain value.",
+      details: { environment: ctx.environment, variables: stack.slice(0, 50) },
+    });
+  }
   const tokens = tokenize(template, ctx);
   const parts = template.includes("://") ? classifyUrlParts(tokens) : tokens.map((): Part => "other");
   const sources: ValueSource[] = [];
@@ -162,12 +192,14 @@ function expandInner(template: string, ctx: ExpandContext, stack: readonly strin
         details: { environment: ctx.environment, variables: [...stack, token.name] },
       });
     }
+    budget.references += 1;
+    if (budget.references > MAX_REFERENCES) throw tooLarge(ctx, budget, `expands more than ${MAX_REFERENCES} variable references`);
     variables.push(token.name);
     const found = ctx.lookup(token.name);
     let value: string;
     if (found !== undefined && !(token.operator !== null && found.value === "")) {
       if (found.expand && found.value.includes("${")) {
-        const nested = expandInner(found.value, { ...ctx, where: describeSource(found.source, token.name) }, [...stack, token.name]);
+        const nested = expandInner(found.value, { ...ctx, where: describeSource(found.source, token.name) }, [...stack, token.name], depth + 1, budget);
         value = nested.value;
         sources.push(found.source, ...nested.sources);
         variables.push(...nested.variables);
@@ -176,7 +208,8 @@ function expandInner(template: string, ctx: ExpandContext, stack: readonly strin
         sources.push(found.source);
       }
     } else if (token.operator === ":-") {
-      const nested = expandInner(token.operand, ctx, [...stack, token.name]);
+      // A default is literal text of the template: it cannot loop back (`${A:-${A:-x}}` is x), only nest.
+      const nested = expandInner(token.operand, ctx, stack, depth + 1, budget);
       value = nested.value;
       sources.push({ kind: "default", expression: token.raw }, ...nested.sources);
       variables.push(...nested.variables);
@@ -197,6 +230,7 @@ function expandInner(template: string, ctx: ExpandContext, stack: readonly strin
       });
     }
     out += value;
+    if (out.length > MAX_LENGTH) throw tooLarge(ctx, budget, `expands to more than ${MAX_LENGTH / (1024 * 1024)} MB`);
   });
   return { value: out, sources, variables };
 }
