@@ -17,6 +17,10 @@
  * `introspectTarget` + the diff against the declared model (the `diff` command's work),
  * then drops the database.
  *
+ * The shadow PGlite starts from a cached dump of a pristine data directory when there is
+ * one (made on the first run, in ATHANOR_CACHE_DIR or ~/.cache/athanor): 0.6 s instead of
+ * 2.4 s. `ATHANOR_CACHE_DIR=off node bench/autogenerate.mjs` measures the cold start.
+ *
  * Output: one line per phase and a total, in milliseconds.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";

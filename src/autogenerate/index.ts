@@ -33,3 +33,4 @@ export { renderOperation, renderScript } from "./render.js";
 export type { RenderOptions } from "./render.js";
 export { extensionsCreatedBy, openShadowSession, replayRevisions, resetShadow, withShadowSession } from "./shadow.js";
 export type { RevisionSql, ShadowOptions, ShadowSessionOptions } from "./shadow.js";
+export { defaultShadowCacheDir } from "./shadow-pglite.js";

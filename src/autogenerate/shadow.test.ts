@@ -1,5 +1,5 @@
 /** Declared-schema loading and revision replay on the shadow PGlite (one instance for the whole file). */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
@@ -9,6 +9,7 @@ import { readDeclaredSchema } from "./declared.js";
 import { listUnmodelledObjects } from "./introspect.js";
 import { DeclaredSchemaError, ShadowReplayError } from "./errors.js";
 import { extensionsCreatedBy, openShadowSession, replayRevisions, resetShadow } from "./shadow.js";
+import { defaultShadowCacheDir } from "./shadow-pglite.js";
 
 let session: Session;
 let dir: string;
@@ -104,6 +105,31 @@ describe("loadDeclaredModel", () => {
     expect((await declaredError(readDeclaredSchema([await file("schema.txt", "x")]))).code).toBe("schema-unknown-kind");
     expect((await declaredError(readDeclaredSchema([await file("number.mjs", "export default 42;")]))).code).toBe("schema-module-invalid");
     expect((await declaredError(readDeclaredSchema([await file("throws.mjs", "throw new Error('boom');")]))).message).toMatch(/failed to load: boom/);
+  });
+});
+
+describe("openShadowSession", () => {
+  test("caches a pristine data directory and starts from it; a broken cache is replaced", async () => {
+    const cacheDir = join(dir, "cache");
+    const first = await openShadowSession({ cacheDir });
+    await first.close();
+    const [template] = await readdir(cacheDir);
+    expect(template).toMatch(/^pglite-template-\d+-\d+\.tar$/);
+    const fromTemplate = await openShadowSession({ cacheDir });
+    await fromTemplate.exec("CREATE TABLE t (id int)");
+    expect(await fromTemplate.serverVersion()).toBeGreaterThanOrEqual(180000);
+    await fromTemplate.close();
+    await writeFile(join(cacheDir, template as string), "not a tar");
+    const recovered = await openShadowSession({ cacheDir });
+    expect((await recovered.query<{ n: number }>("SELECT 1 AS n")).rows).toEqual([{ n: 1 }]);
+    await recovered.close();
+    expect((await stat(join(cacheDir, template as string))).size).toBeGreaterThan(1_000_000);
+  });
+
+  test("the cache directory follows ATHANOR_CACHE_DIR, then XDG_CACHE_HOME", () => {
+    expect(defaultShadowCacheDir({ ATHANOR_CACHE_DIR: "/c" })).toBe("/c");
+    expect(defaultShadowCacheDir({ ATHANOR_CACHE_DIR: "off" })).toBeNull();
+    expect(defaultShadowCacheDir({ XDG_CACHE_HOME: "/x" })).toBe("/x/athanor");
   });
 });
 

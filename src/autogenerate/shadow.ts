@@ -3,13 +3,11 @@
  * where a declared schema or a chain of revisions is applied and then introspected. No
  * second server is needed (Atlas and Prisma need one to diff).
  */
-import { openSession } from "../dialects/open.js";
-import type { Extensions } from "@electric-sql/pglite";
-import { toDatabaseError } from "../dialects/driver-errors.js";
-import type { QueryResult, Session } from "../dialects/types.js";
+import type { Session } from "../dialects/types.js";
 import { isAthanorError } from "../errors.js";
 import { ShadowReplayError } from "./errors.js";
 import { introspect } from "./introspect.js";
+import { defaultShadowCacheDir, pgliteContrib, startShadowPglite } from "./shadow-pglite.js";
 import type { QualifiedName, SchemaModel } from "./model.js";
 import { identifierValue, lineAt, splitStatements, tokenize } from "./sql-text.js";
 import type { Token } from "./sql-text.js";
@@ -47,6 +45,12 @@ export interface ShadowSessionOptions {
    * ship are ignored here (the CREATE EXTENSION then fails with a clear error).
    */
   readonly extensions?: readonly string[];
+  /**
+   * Where the pristine data-dir template is cached (start-up 0.6 s instead of 2.5 s);
+   * null disables the cache. Default: defaultShadowCacheDir() (`ATHANOR_CACHE_DIR`,
+   * `$XDG_CACHE_HOME/athanor` or `~/.cache/athanor`).
+   */
+  readonly cacheDir?: string | null;
 }
 
 /**
@@ -54,70 +58,8 @@ export interface ShadowSessionOptions {
  * asked for. Close it with `session.close()`.
  */
 export async function openShadowSession(options: ShadowSessionOptions = {}): Promise<Session> {
-  const contrib = [...new Set(options.extensions ?? [])].filter((name) => pgliteContrib.has(name));
-  if (contrib.length === 0) return openSession({ kind: "pglite", dataDir: null }, { applicationName: "athanor-shadow" });
-  return openPgliteWithExtensions(contrib);
-}
-
-/** Extension name → module under `@electric-sql/pglite/contrib/` (and its export), as PGlite 0.5 ships them. */
-const pgliteContrib = new Map<string, string>(
-  [
-    "amcheck", "auto_explain", "bloom", "btree_gin", "btree_gist", "citext", "cube", "dict_int", "dict_xsyn", "earthdistance",
-    "file_fdw", "fuzzystrmatch", "hstore", "intarray", "isn", "lo", "ltree", "moddatetime", "pageinspect", "pg_buffercache",
-    "pg_freespacemap", "pg_stat_statements", "pg_surgery", "pg_trgm", "pg_visibility", "pg_walinspect", "pgcrypto", "seg",
-    "tablefunc", "tcn", "tsm_system_rows", "tsm_system_time", "unaccent",
-  ]
-    .map((name): [string, string] => [name, name])
-    .concat([["uuid-ossp", "uuid_ossp"]]),
-);
-
-/**
- * A Session over a PGlite started with contrib extensions (the dialect's PGlite session
- * takes none). Errors go through toDatabaseError like every driver error.
- */
-async function openPgliteWithExtensions(names: readonly string[]): Promise<Session> {
-  const target = { kind: "pglite", dataDir: null } as const;
-  const wrap = async <T>(action: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (error) {
-      throw toDatabaseError(error, { secrets: [], action, target });
-    }
-  };
-  const db = await wrap("connect", async () => {
-    const extensions: Extensions = {};
-    for (const name of names) {
-      const moduleName = pgliteContrib.get(name) as string;
-      const loaded: unknown = await import(`@electric-sql/pglite/contrib/${moduleName}`);
-      extensions[moduleName] = (loaded as Record<string, Extensions[string]>)[moduleName] as Extensions[string];
-    }
-    const { PGlite } = await import("@electric-sql/pglite");
-    const pglite = new PGlite({ extensions });
-    await pglite.waitReady;
-    return pglite;
-  });
-  return {
-    kind: "pglite",
-    async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-      return wrap("query", async () => {
-        const result = await db.query<Row>(sql, params as unknown[] | undefined);
-        return { rows: result.rows, affectedRows: result.affectedRows ?? 0 };
-      });
-    },
-    async exec(sql: string): Promise<void> {
-      await wrap("exec", () => db.exec(sql));
-    },
-    async serverVersion(): Promise<number> {
-      const result = await db.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
-      return Number(result.rows[0]?.v ?? 0);
-    },
-    async cancel(): Promise<void> {
-      // In-process: nothing to cancel from outside a statement.
-    },
-    async close(): Promise<void> {
-      await db.close().catch(() => {});
-    },
-  };
+  const cacheDir = options.cacheDir === undefined ? defaultShadowCacheDir() : options.cacheDir;
+  return startShadowPglite([...new Set(options.extensions ?? [])], cacheDir);
 }
 
 /** The extensions that `CREATE EXTENSION` statements in the SQL texts create (names unquoted). */
