@@ -39,18 +39,50 @@ function defaultEnvFiles(environment: string): string[] {
   return [`.env.${environment}`];
 }
 
+/** A variable whose line dotenv read in a way the author surely did not mean. */
+export interface MalformedValue {
+  /** 1-based line of its (last) definition. */
+  readonly line: number;
+  readonly message: string;
+}
+
 /** Reads one .env file; a missing file is reported, not an error. */
-export function readEnvFile(path: string): { info: EnvFileInfo; values: Record<string, string> } {
+export function readEnvFile(path: string): { info: EnvFileInfo; values: Record<string, string>; malformed: Record<string, MalformedValue> } {
   let text: string;
   let mode: number;
   try {
     mode = statSync(path).mode;
     text = readFileSync(path, "utf8");
   } catch {
-    return { info: { file: path, exists: false, variables: [] }, values: {} };
+    return { info: { file: path, exists: false, variables: [] }, values: {}, malformed: {} };
   }
   const values = parse(text);
-  return { info: { file: path, exists: true, mode, variables: Object.keys(values) }, values };
+  return { info: { file: path, exists: true, mode, variables: Object.keys(values) }, values, malformed: findUnclosedQuotes(text, values) };
+}
+
+const QUOTES = new Set(['"', "'", "`"]);
+
+/**
+ * Values that open a quote dotenv did not close: it keeps the quote as part of the
+ * value (`DB_PASSWORD="secret` gives `"secret`, and a comment after it is dropped), so
+ * the password sent is not the one written. A properly quoted value never starts with
+ * its own quote once parsed. Values are never part of the result, only lines.
+ */
+export function findUnclosedQuotes(text: string, values: Readonly<Record<string, string>>): Record<string, MalformedValue> {
+  const suspects = Object.entries(values).filter(([, value]) => QUOTES.has(value.charAt(0)));
+  if (suspects.length === 0) return {};
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  const malformed: Record<string, MalformedValue> = {};
+  for (const [key, value] of suspects) {
+    const definition = new RegExp(`^\\s*(?:export\\s+)?${key.replace(/[.\\-]/g, "\\$&")}(?:\\s*=\\s*|:\\s+)(.?)`);
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const match = definition.exec(lines[i] as string);
+      if (match === null) continue;
+      if (match[1] === value.charAt(0)) malformed[key] = { line: i + 1, message: `the value opens a ${value.charAt(0)} quote that is not closed at the end of its line` };
+      break;
+    }
+  }
+  return malformed;
 }
 
 /** Loads the layers for one environment. `rootDir` is the config file's directory. */
@@ -64,10 +96,10 @@ export function loadEnvLayers(
   const files: EnvFileInfo[] = [];
   for (const name of envFileNames(environment, envFile)) {
     const path = resolve(rootDir, name);
-    const { info, values } = readEnvFile(path);
+    const { info, values, malformed } = readEnvFile(path);
     files.push(info);
     for (const [key, value] of Object.entries(values)) {
-      variables.set(key, { value, source: { kind: "env-file", file: basename(path) === name ? name : path, variable: key }, expand: true });
+      variables.set(key, { value, source: { kind: "env-file", file: basename(path) === name ? name : path, variable: key }, expand: true, problem: malformed[key] });
     }
   }
   for (const [key, value] of Object.entries(processEnv)) {

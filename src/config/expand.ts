@@ -17,6 +17,8 @@ export interface VariableValue {
   readonly value: string;
   readonly source: ValueSource;
   readonly expand: boolean;
+  /** Why the value cannot be trusted (a malformed `.env` line): using it is an error. */
+  readonly problem?: { readonly line: number; readonly message: string } | undefined;
 }
 
 export interface ExpandContext {
@@ -197,6 +199,12 @@ function expandInner(template: string, ctx: ExpandContext, stack: readonly strin
     variables.push(token.name);
     const found = ctx.lookup(token.name);
     let value: string;
+    if (found?.problem !== undefined) {
+      throw new ConfigError("malformed-env-value", `${describeSource(found.source, token.name)} (line ${found.problem.line}): ${found.problem.message} (environment "${ctx.environment}", used by ${ctx.where})`, {
+        hint: "Close the quote at the end of the value (dotenv reads a value as quoted only when its closing quote ends it), or quote the value with the other kind of quote.",
+        details: { environment: ctx.environment, variable: token.name, line: found.problem.line },
+      });
+    }
     if (found !== undefined && !(token.operator !== null && found.value === "")) {
       if (found.expand && found.value.includes("${")) {
         const nested = expandInner(found.value, { ...ctx, where: describeSource(found.source, token.name) }, [...stack, token.name], depth + 1, budget);
