@@ -63,3 +63,5 @@ export type { DrawNode, DrawOptions } from "./observe/graph-draw.js";
 export * from "./errors.js";
 export { main } from "./cli/main.js";
 export type { CliIO } from "./cli/runtime.js";
+export { baseline, renderBaselineSql } from "./commands/baseline.js";
+export type { BaselineOptions, BaselineResult, BaselineCounts, BaselineExtension, BaselineSql } from "./commands/baseline.js";
