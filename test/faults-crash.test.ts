@@ -115,7 +115,7 @@ async function snapshot(client: pg.Client): Promise<Snapshot> {
   return { versions: r?.versions ?? [], states: r?.states ?? [], markers: r?.markers ?? [] };
 }
 
-const figures = { trials: 0, killsBeforeFirstCommit: 0, killsMidRun: 0, killsAfterLastCommit: 0, orphanMsMax: 0, restartedAtOnce: 0, failures: 0 };
+const figures = { trials: 0, killsInSingleTransactionRuns: 0, killsBeforeFirstCommit: 0, killsMidRun: 0, killsAfterLastCommit: 0, orphanMsMax: 0, restartedAtOnce: 0, failures: 0 };
 
 describe("SIGKILL at random points of an upgrade", () => {
   let project: { dir: string; remove(): Promise<void> };
@@ -137,7 +137,11 @@ describe("SIGKILL at random points of an upgrade", () => {
       const trialSeed = (seed + trial * 7919) >>> 0;
       const random = seededRandom(trialSeed);
       const mode = (["plain", "echoed", "single"] as const)[Math.floor(random() * 3)] as "plain" | "echoed" | "single";
-      const killAfterMs = Math.round(150 + random() * 1000);
+      // A third of the kills are timed from the spawn (they may land before the lock, during
+      // start-up); the others from the moment the lock is held, so they land in the run
+      // whatever the machine's load.
+      const fromSpawn = random() < 1 / 3;
+      const killAfterMs = Math.round(fromSpawn ? 150 + random() * 1000 : random() * 700);
       const restartAtOnce = random() < 0.5;
       const db: TestDatabase = await createPostgresDatabase("athanor_fault_crash");
       const client = await connect(db.url);
@@ -145,6 +149,11 @@ describe("SIGKILL at random points of an upgrade", () => {
       try {
         const argv = ["--env", mode === "echoed" ? "echoed" : "plain", "upgrade", "head", ...(mode === "single" ? ["--single-transaction"] : [])];
         const victim = startCli(argv, project.dir, env);
+        if (!fromSpawn) {
+          let exited = false;
+          void victim.done.then(() => (exited = true));
+          await until(async () => exited || (await advisoryLocks(client)) > 0, 30_000, "the victim holding the lock");
+        }
         await new Promise((resolve) => setTimeout(resolve, killAfterMs));
         victim.child.kill("SIGKILL");
         const killed = await victim.done;
@@ -169,7 +178,7 @@ describe("SIGKILL at random points of an upgrade", () => {
           // The lock is free: a runner that may not wait at all takes it.
           next = await startCli(["--lock-wait", "0", "--env", "plain", "upgrade", "head"], project.dir, env).done;
         }
-        const context = `trial ${trial} seed ${trialSeed} mode ${mode} kill ${killAfterMs} ms (killed: ${killed.signal ?? killed.status}) restart-at-once ${restartAtOnce}\n${next.stdout}\n${next.stderr}`;
+        const context = `trial ${trial} seed ${trialSeed} mode ${mode} kill ${killAfterMs} ms after ${fromSpawn ? "spawn" : "lock"} (killed: ${killed.signal ?? killed.status}) restart-at-once ${restartAtOnce}\n${next.stdout}\n${next.stderr}`;
         expect(next.status, context).toBe(0);
         expect(hasStack(next.stderr)).toBe(false);
         const final = await snapshot(client);
@@ -180,10 +189,11 @@ describe("SIGKILL at random points of an upgrade", () => {
         expect(await advisoryLocks(client)).toBe(0);
 
         figures.trials++;
-        if (first.versions.length === 0) figures.killsBeforeFirstCommit++;
+        if (mode === "single") figures.killsInSingleTransactionRuns++;
+        else if (first.versions.length === 0) figures.killsBeforeFirstCommit++;
         else if (first.versions.length === REVISIONS) figures.killsAfterLastCommit++;
         else figures.killsMidRun++;
-        console.log(`[faults-crash] trial ${trial} seed ${trialSeed} mode ${mode} killed after ${killAfterMs} ms: ${first.versions.length}/${REVISIONS} committed, ${restartAtOnce ? "restarted at once" : "lock free, taken at once"}: ok`);
+        console.log(`[faults-crash] trial ${trial} seed ${trialSeed} mode ${mode} killed ${killAfterMs} ms after ${fromSpawn ? "spawn" : "the lock"}: ${first.versions.length}/${REVISIONS} committed, ${restartAtOnce ? "restarted at once" : "lock free, taken at once"}: ok`);
       } catch (error) {
         figures.failures++;
         throw error;
