@@ -1,5 +1,5 @@
 /**
- * Issue #8, secrets: every command, in text, `--json` and `--log-format json`, on
+ * Issue #8, secrets: every command (baseline included; `diff` when it exists), in text, `--json` and `--log-format json`, on
  * success and on each error path (wrong password, unreachable host, failing revision,
  * refused confirmation, failed backup), with a known password and with one holding
  * URL-special characters (`@ : / # % $`), each of them the password of a real role on
@@ -153,10 +153,14 @@ describe.each(SCENARIOS)("no secret in any output: $label", ({ password }) => {
     await writeFile(join(project.dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments }));
     await writeFile(join(project.dir, "failing.config.json"), JSON.stringify({ migrations: "./migrations-failing", environments: { development: { url: url(dbs.fail) } } }));
     await writeFile(join(project.dir, "scratch.config.json"), JSON.stringify({ migrations: "./migrations-scratch", environments: { development: { url: url(dbs.fail) } } }));
+    await writeFile(
+      join(project.dir, "baseline.config.json"),
+      JSON.stringify({ migrations: "./migrations-baseline", environments: { development: { url: url(dbs.dev) }, wrongpw: { url: url(dbs.dev, "WRONG_PASSWORD") } } }),
+    );
     const dotenv = join(project.dir, ".env");
     await writeFile(dotenv, `# secrets for the tests\nexport DB_PASSWORD='${password}'\nWRONG_PASSWORD="${wrong}"\n`);
     await chmod(dotenv, 0o600);
-    for (const dir of ["migrations", "migrations-failing", "migrations-scratch"]) await mkdir(join(project.dir, dir));
+    for (const dir of ["migrations", "migrations-failing", "migrations-scratch", "migrations-baseline"]) await mkdir(join(project.dir, dir));
     const write = (dir: string, id: string, down: string | null, upgrade: string) =>
       writeFile(join(project.dir, dir, `${id}.sql`), sqlRevisionText({ id, down, message: `secret test ${id}`, upgrade, downgrade: `DROP TABLE IF EXISTS t_${id};` }));
     await write("migrations", "5e0000000001", null, "CREATE TABLE t_5e0000000001 (id int);");
@@ -201,6 +205,9 @@ describe.each(SCENARIOS)("no secret in any output: $label", ({ password }) => {
       await run(["--env", "unreachable", "upgrade"], 1);
       await run(["upgrade"], 0);
       await run(["log"], 0);
+      // baseline, on the development database while it holds tables (its own migrations directory).
+      await run(["--config", "baseline.config.json", "--env", "wrongpw", "baseline", "-m", `baseline ${m}`, "--force"], 1);
+      await run(["--config", "baseline.config.json", "baseline", "-m", `baseline ${m}`, "--force", "--no-stamp"], 0);
       await run(["downgrade", "-1"], 0);
       await run(["stamp", "head"], 0);
       await run(["repair"], 0);
