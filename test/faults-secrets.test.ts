@@ -1,5 +1,5 @@
 /**
- * Issue #8, secrets: every command (baseline included; `diff` when it exists), in text, `--json` and `--log-format json`, on
+ * Issue #8, secrets: every command (baseline included; there is no `diff` command yet), in text, `--json` and `--log-format json`, on
  * success and on each error path (wrong password, unreachable host, failing revision,
  * refused confirmation, failed backup), with a known password and with one holding
  * URL-special characters (`@ : / # % $`), each of them the password of a real role on
