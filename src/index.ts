@@ -64,4 +64,4 @@ export * from "./errors.js";
 export { main } from "./cli/main.js";
 export type { CliIO } from "./cli/runtime.js";
 export { baseline, renderBaselineSql } from "./commands/baseline.js";
-export type { BaselineOptions, BaselineResult, BaselineCounts, BaselineExtension, BaselineSql } from "./commands/baseline.js";
+export type { BaselineOptions, BaselineResult, BaselineCounts, BaselineExtension, BaselineSql, MigrationToolTable } from "./commands/baseline.js";

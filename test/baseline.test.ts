@@ -197,6 +197,21 @@ describe("baseline refusals and options (PostgreSQL)", () => {
     expect(document.stamped.current).toHaveLength(1);
   });
 
+  it("leaves out the previous tool's version table (an Alembic project) and says so", async () => {
+    const p = await setUp(`CREATE TABLE alembic_version (version_num varchar(32) NOT NULL PRIMARY KEY);
+      INSERT INTO alembic_version VALUES ('ae1027a6acf');
+      CREATE TABLE app.accounts (id int PRIMARY KEY);`.replace("CREATE TABLE app.", "CREATE SCHEMA app; CREATE TABLE app."));
+    const result = await p.cli(["--env", "live", "baseline", "-m", "baseline", "--json"]);
+    expect(result.status).toBe(0);
+    const document = JSON.parse(result.stdout) as { revision: { path: string }; toolTables: unknown[]; counts: { tables: number } };
+    expect(document.toolTables).toEqual([{ schema: "public", name: "alembic_version", tool: "Alembic" }]);
+    expect(document.counts.tables).toBe(1);
+    expect(result.stderr).toContain("warning: left out of the baseline, as the previous tool's bookkeeping: public.alembic_version (Alembic)");
+    const text = readFileSync(document.revision.path, "utf8");
+    expect(text).not.toContain('CREATE TABLE "public"."alembic_version"');
+    expect(text).toContain("-- Left out, as the previous migration tool's bookkeeping: public.alembic_version (Alembic).");
+  });
+
   it("--no-stamp writes the revision and leaves the environment unstamped", async () => {
     const p = await setUp("CREATE TABLE t (id int PRIMARY KEY)");
     const result = await p.cli(["--env", "live", "baseline", "-m", "baseline", "--no-stamp"]);

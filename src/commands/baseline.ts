@@ -15,7 +15,9 @@
  *
  * Objects the schema model does not describe (functions, triggers, materialized
  * views, policies...) are not in the revision: they are listed as warnings, and as a
- * comment at the top of the file, so the author adds them by hand.
+ * comment at the top of the file, so the author adds them by hand. The bookkeeping
+ * tables of other migration tools (`alembic_version`, `knex_migrations`,
+ * `_prisma_migrations`...) are left out and named the same way.
  */
 import { mkdir, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
@@ -78,6 +80,8 @@ export interface BaselineResult {
   readonly extensions: readonly BaselineExtension[];
   /** Objects the revision does not create (the model does not describe them): add them by hand. */
   readonly unmodelled: readonly UnmodelledObject[];
+  /** Bookkeeping tables of other migration tools (`alembic_version`, `knex_migrations`...), left out of the revision. */
+  readonly toolTables: readonly MigrationToolTable[];
   /** One sentence each: what the author must look at before committing the revision. */
   readonly warnings: readonly string[];
   /** The stamp of the environment, or null with `stamp: false`. */
@@ -126,6 +130,7 @@ interface LiveSchema {
   readonly unmodelled: readonly UnmodelledObject[];
   readonly extensions: readonly BaselineExtension[];
   readonly state: AppliedState | null;
+  readonly toolTables: readonly MigrationToolTable[];
 }
 
 /** athanor's own tables: the version table, its history and its meta table. */
@@ -134,14 +139,46 @@ function athanorTables(env: ResolvedEnvironment): QualifiedName[] {
   return [table, `${table}_history`, `${table}_meta`].map((name) => ({ schema, name }));
 }
 
+/**
+ * The bookkeeping tables of the migration tools a team adopts athanor from. They belong
+ * to the old tool, not to the schema: the baseline leaves them out (and says so).
+ */
+export const MIGRATION_TOOL_TABLES: Readonly<Record<string, string>> = {
+  alembic_version: "Alembic",
+  knex_migrations: "knex",
+  knex_migrations_lock: "knex",
+  pgmigrations: "node-pg-migrate",
+  _prisma_migrations: "Prisma Migrate",
+  flyway_schema_history: "Flyway",
+  schema_migrations: "golang-migrate, Rails, dbmate",
+  kysely_migration: "Kysely",
+  kysely_migration_lock: "Kysely",
+  SequelizeMeta: "Sequelize",
+  __drizzle_migrations: "drizzle-kit",
+  databasechangelog: "Liquibase",
+  databasechangeloglock: "Liquibase",
+};
+
+/** A table of another migration tool that the baseline left out. */
+export interface MigrationToolTable extends QualifiedName {
+  /** The tool it belongs to, e.g. `Alembic`. */
+  readonly tool: string;
+}
+
 async function readLiveSchema(env: ResolvedEnvironment, session: Session): Promise<LiveSchema> {
   const state = await readAppliedState(session, env.versionTable);
-  const model = await introspect(session, { schemas: env.schemas, exclude: athanorTables(env) });
+  const toolRows = await session.query<{ schema: string; name: string }>(
+    "SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1::text[]) AND c.relname = ANY($2::text[]) ORDER BY 1, 2",
+    [[...env.schemas], Object.keys(MIGRATION_TOOL_TABLES)],
+  );
+  const toolTables = toolRows.rows.map((row) => ({ schema: row.schema, name: row.name, tool: MIGRATION_TOOL_TABLES[row.name] ?? "another tool" }));
+  const exclude = [...athanorTables(env), ...toolTables.map(({ schema, name }) => ({ schema, name }))];
+  const model = await introspect(session, { schemas: env.schemas, exclude });
   const unmodelled = await listUnmodelledObjects(session, env.schemas);
   const extensionRows = await session.query<{ name: string; schema: string }>(
     "SELECT e.extname AS name, n.nspname AS schema FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY e.extname",
   );
-  return { model, unmodelled, extensions: extensionRows.rows.map((row) => ({ name: row.name, schema: row.schema })), state };
+  return { model, unmodelled, extensions: extensionRows.rows.map((row) => ({ name: row.name, schema: row.schema })), state, toolTables };
 }
 
 function countsOf(model: SchemaModel): BaselineCounts {
@@ -229,6 +266,11 @@ export async function baseline(env: ResolvedEnvironment, options: BaselineOption
     warnings.push(`not in the baseline (athanor's schema model does not describe them; add their SQL to the revision by hand): ${list}`);
     notes.push("Not included, add them by hand (athanor's schema model does not describe them):", ...live.unmodelled.map((object) => `  ${describeUnmodelled(object)}`));
   }
+  if (live.toolTables.length > 0) {
+    const list = live.toolTables.map((t) => `${t.schema}.${t.name} (${t.tool})`).join(", ");
+    warnings.push(`left out of the baseline, as the previous tool's bookkeeping: ${list}; drop ${live.toolTables.length === 1 ? "it" : "them"} once you no longer run that tool`);
+    notes.push(`Left out, as the previous migration tool's bookkeeping: ${list}.`);
+  }
   const sql = renderBaselineSql(live.model, live.extensions, notes);
   for (const extension of sql.skippedExtensions) {
     warnings.push(`extension ${extension.name} lives in schema ${extension.schema}, which the baseline does not create: add CREATE SCHEMA / CREATE EXTENSION for it at the top of the revision by hand`);
@@ -268,6 +310,7 @@ export async function baseline(env: ResolvedEnvironment, options: BaselineOption
     counts,
     extensions: live.extensions.filter((extension) => !sql.skippedExtensions.includes(extension)),
     unmodelled: live.unmodelled,
+    toolTables: live.toolTables,
     warnings,
     stamped,
   };
