@@ -225,7 +225,7 @@ export async function baseline(env: ResolvedEnvironment, options: BaselineOption
   if (existing.length > 0 && !force) {
     const heads = graph?.heads() ?? [];
     throw new ConfigError("baseline-has-revisions", `${env.migrationsDir} already holds ${existing.length} revision${existing.length === 1 ? "" : "s"} (head${heads.length === 1 ? "" : "s"} ${heads.join(", ")}): baseline writes the first revision of a project`, {
-      hint: `To record that environment "${env.name}" already has the schema of a revision, stamp it: \`athanor --env ${env.name} stamp ${heads.length === 1 ? heads[0] ?? "head" : "REV"}\` (compare first, e.g. with \`athanor --env ${env.name} upgrade --dry-run\`). To squash the history into a new baseline, pass --force: the new revision becomes a second root, and you then remove the old revision files.`,
+      hint: `To record that environment "${env.name}" already has the schema of a revision, stamp it: \`athanor --env ${env.name} stamp ${heads.length === 1 ? heads[0] ?? "head" : "REV"}\` (stamp runs nothing: only when its schema really is that revision's). To squash the history into a new baseline, pass --force: the new revision becomes a second root, and you then remove the old revision files.`,
       details: { revisions: existing.length, heads },
     });
   }
