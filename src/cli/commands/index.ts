@@ -12,5 +12,6 @@ import { registerDowngrade, registerUpgrade } from "./migrate.js";
 import { registerCurrent, registerRepair, registerResolve, registerStamp } from "./versions.js";
 import { revisionCommandModules } from "./revisions.js";
 import { registerBaseline } from "./baseline.js";
+import { registerDiff } from "./diff.js";
 
-export const commandModules: CommandModule[] = [registerInit, registerEnv, registerCheck, registerShellInit, registerLint, registerBackups, registerUpgrade, registerDowngrade, registerCurrent, registerStamp, registerBaseline, registerResolve, registerRepair, registerStatus, registerLog, ...revisionCommandModules];
+export const commandModules: CommandModule[] = [registerInit, registerEnv, registerCheck, registerShellInit, registerLint, registerBackups, registerUpgrade, registerDowngrade, registerCurrent, registerStamp, registerBaseline, registerResolve, registerRepair, registerStatus, registerLog, registerDiff, ...revisionCommandModules];

@@ -13,6 +13,8 @@ import { assertSingleHead, heads } from "../../commands/heads.js";
 import { history } from "../../commands/history.js";
 import { merge } from "../../commands/merge.js";
 import { createRevision, type CreatedRevision } from "../../commands/revision.js";
+import { autogenerate } from "../../commands/autogenerate.js";
+import type { SchemaChange } from "../../autogenerate/operations.js";
 import { show, type ShownRevision } from "../../commands/show.js";
 import { ConfigError, ExitStatus } from "../../errors.js";
 import type { RevisionFormat } from "../../revisions/header.js";
@@ -94,6 +96,42 @@ function showLines(ctx: CommandContext, revision: ShownRevision): string[] {
   return lines;
 }
 
+/** `revision --autogenerate`: compares, prints the operations and warnings, writes the revision unless nothing changed. */
+async function autogenerateCommand(ctx: CommandContext, options: Record<string, unknown>): Promise<number> {
+  if (options["ts"] === true) throw new ConfigError("conflicting-options", "--autogenerate writes an SQL revision: --ts cannot be given with it", { hint: "leave out --ts" });
+  const against = typeof options["against"] === "string" ? await ctx.environment(options["against"]) : undefined;
+  const env = against ?? (await ctx.environment());
+  const result = await autogenerate(env, {
+    message: String(options["message"]),
+    against,
+    empty: options["empty"] === true,
+    head: typeof options["head"] === "string" ? options["head"] : undefined,
+    splice: options["splice"] === true,
+    branchLabel: stringList(options["branchLabel"]),
+    dependsOn: stringList(options["dependsOn"]),
+  });
+  const c = ctx.colors;
+  for (const warning of result.warnings) ctx.err(c.yellow(`warning: ${warning}`));
+  if (ctx.globals.json) {
+    ctx.json({ ...result, changes: result.changes.map((change) => ({ kind: change.operation.kind, summary: change.summary, destructive: change.destructive, reason: change.reason })) });
+    return ExitStatus.ok;
+  }
+  for (const change of result.changes) ctx.out(changeLine(ctx, change));
+  if (result.changes.length === 0) ctx.out(`no changes detected: the declared schema matches ${result.against === "migrations" ? "the schema the revisions produce" : `the database of ${result.against}`}`);
+  if (result.revision !== null) ctx.out(createdText(ctx, result.revision, result.changes.length === 0 ? "empty revision" : "revision"));
+  else ctx.out(c.dim("nothing written (pass --empty to write an empty revision anyway)"));
+  return ExitStatus.ok;
+}
+
+/** `+ create table public.orders`, `- drop column public.users.age  [destructive: ...]`, `~ alter column ...`. */
+export function changeLine(ctx: CommandContext, change: Pick<SchemaChange, "operation" | "summary" | "destructive" | "reason">): string {
+  const c = ctx.colors;
+  const kind = change.operation.kind;
+  const sign = /^(create|add)-/.test(kind) ? c.green("+") : /^drop-/.test(kind) ? c.red("-") : c.yellow("~");
+  const flag = change.destructive ? ` ${c.red(`[destructive${change.reason === null ? "" : `: ${change.reason}`}]`)}` : "";
+  return `${sign} ${change.summary}${flag}`;
+}
+
 /** `athanor revision -m MSG [--sql|--ts] [--head H] [--splice] [--branch-label L] [--depends-on R]`. */
 export const registerRevision: CommandModule = (program, action) => {
   program
@@ -106,8 +144,15 @@ export const registerRevision: CommandModule = (program, action) => {
     .option("--splice", "allow --head to name a revision that is not a head (starts a new branch)")
     .option("--branch-label <label>", "a branch label for the new revision (repeatable)", collect)
     .option("--depends-on <rev>", "a revision (id, prefix or label) this one depends on (repeatable)", collect)
+    .option("--autogenerate", "write the SQL that turns the schema the revisions produce (or --against ENV's database) into the declared schema (config `schema`)")
+    .option("--against <env>", "with --autogenerate: compare with this environment's live database instead of replaying the revisions (read only)")
+    .option("--empty", "with --autogenerate: write the revision even when no change is detected")
     .action(
       action(async (ctx, options) => {
+        if (options["autogenerate"] === true) return autogenerateCommand(ctx, options);
+        if (typeof options["against"] === "string" || options["empty"] === true) {
+          throw new ConfigError("conflicting-options", "--against and --empty only apply with --autogenerate", { hint: "add --autogenerate, or leave them out" });
+        }
         const created = await createRevision({
           migrationsDir: await migrationsDir(ctx),
           message: String(options["message"]),

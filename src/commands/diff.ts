@@ -1,0 +1,94 @@
+/**
+ * `athanor diff --from A --to B`: the schema changes that turn A into B, where each side is
+ * an environment's live database (its name), `schema` (the declared schema) or
+ * `migrations` (the schema the revisions produce, replayed on an in-memory PGlite).
+ * Read only: databases are introspected, never changed (a PGlite data directory that
+ * does not exist yet counts as an empty database and is not created).
+ */
+import { diffSchemas } from "../autogenerate/compare.js";
+import type { UnmodelledObject } from "../autogenerate/introspect.js";
+import type { SchemaChange } from "../autogenerate/operations.js";
+import { renderScript } from "../autogenerate/render.js";
+import type { ResolvedEnvironment } from "../config/types.js";
+import { loadDeclaredSchema, loadLiveSchema, loadMigrationsSchema, type LoadedSchema } from "./autogenerate.js";
+
+/** One side of a diff. */
+export type DiffSide = { readonly kind: "schema" } | { readonly kind: "migrations" } | { readonly kind: "environment"; readonly environment: ResolvedEnvironment };
+
+/** `schema` and `migrations` are keywords; anything else names an environment. */
+export function parseDiffSide(value: string): "schema" | "migrations" | null {
+  return value === "schema" || value === "migrations" ? value : null;
+}
+
+/** Options of {@link diff}. */
+export interface DiffCommandOptions {
+  readonly from: DiffSide;
+  readonly to: DiffSide;
+  /** Where `schema` and `migrations` come from (config `schema`, `migrations`), and the default schemas. */
+  readonly project: Pick<ResolvedEnvironment, "schemaPaths" | "migrationsDir" | "schemas">;
+}
+
+/** A change, as `diff --json` prints it. */
+export interface DiffChange {
+  readonly kind: string;
+  readonly summary: string;
+  readonly destructive: boolean;
+  readonly reason: string | null;
+}
+
+/** An object one side holds that the schema model does not describe, so it was not compared. */
+export interface NotCompared {
+  readonly side: string;
+  readonly kind: UnmodelledObject["kind"];
+  readonly schema: string;
+  readonly name: string;
+}
+
+/** What {@link diff} found. */
+export interface DiffResult {
+  readonly from: string;
+  readonly to: string;
+  readonly changes: readonly DiffChange[];
+  readonly notCompared: readonly NotCompared[];
+  /** The SQL that turns `from` into `to` ("" when equal). */
+  readonly upgradeSql: string;
+  /** The full changes, for callers that render more. */
+  readonly schemaChanges: readonly SchemaChange[];
+}
+
+function sideName(side: DiffSide): string {
+  return side.kind === "environment" ? side.environment.name : side.kind;
+}
+
+async function loadSide(side: DiffSide, options: DiffCommandOptions, schemas: readonly string[]): Promise<LoadedSchema> {
+  if (side.kind === "schema") return loadDeclaredSchema(options.project, schemas);
+  if (side.kind === "migrations") return loadMigrationsSchema(options.project.migrationsDir, schemas);
+  return loadLiveSchema(side.environment, schemas, "diff");
+}
+
+/**
+ * The changes that turn side `from` into side `to`. The schemas compared are those of the
+ * first environment side, or the project's.
+ * @throws ConfigError (exit 2) for `schema` without a declared schema, or `migrations` with TypeScript revisions.
+ * @example
+ * const result = await diff({ from: { kind: "schema" }, to: { kind: "environment", environment: prod }, project: prod });
+ * result.changes.length // 0 when production matches the declared schema
+ */
+export async function diff(options: DiffCommandOptions): Promise<DiffResult> {
+  const envSide = [options.from, options.to].find((side): side is Extract<DiffSide, { kind: "environment" }> => side.kind === "environment");
+  const schemas = envSide?.environment.schemas ?? options.project.schemas;
+  const [from, to] = await Promise.all([loadSide(options.from, options, schemas), loadSide(options.to, options, schemas)]);
+  const changes = diffSchemas(from.model, to.model);
+  const notCompared = [
+    ...from.unmodelled.map((o) => ({ side: sideName(options.from), kind: o.kind, schema: o.schema, name: o.name })),
+    ...to.unmodelled.map((o) => ({ side: sideName(options.to), kind: o.kind, schema: o.schema, name: o.name })),
+  ];
+  return {
+    from: sideName(options.from),
+    to: sideName(options.to),
+    changes: changes.map((c) => ({ kind: c.operation.kind, summary: c.summary, destructive: c.destructive, reason: c.reason })),
+    notCompared,
+    upgradeSql: renderScript(changes, "upgrade"),
+    schemaChanges: changes,
+  };
+}
