@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { AthanorError, ExitStatus, isAthanorError } from "../errors.js";
 import { knownSecrets } from "../secrets/redact.js";
-import { commandModules } from "./commands/index.js";
+import { loadCommandModules } from "./commands/index.js";
 import { CommandContext, parseLockWait, type CliIO, type GlobalOptions } from "./runtime.js";
 import { VERSION } from "../version.js";
 import { formatMessageLine } from "../observe/message-line.js";
@@ -19,7 +19,7 @@ export type ActionFactory = (handler: CommandHandler) => (...commanderArgs: unkn
 
 export type CommandModule = (program: Command, action: ActionFactory) => void;
 
-function buildProgram(io: CliIO, setStatus: (status: number) => void): Command {
+function buildProgram(io: CliIO, setStatus: (status: number) => void, commandModules: readonly CommandModule[]): Command {
   const program = new Command("athanor");
   program
     .description("Database schema migrations for TypeScript and PostgreSQL, with environments as a first-class idea.")
@@ -96,6 +96,24 @@ function reportError(error: AthanorError, io: CliIO, json: boolean, jsonLogs = f
   }
 }
 
+/** Global options that take a value: their value is not the command's name. */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(["-e", "--env", "--config", "--log-format", "--lock-wait"]);
+
+/** The subcommand's name: the first word that is neither an option nor an option's value. */
+function findCommandName(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] as string;
+    if (word === "--help" || word === "-h") return undefined;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(word)) {
+      i += 1;
+      continue;
+    }
+    if (word.startsWith("-")) continue;
+    return word;
+  }
+  return undefined;
+}
+
 /**
  * Runs the CLI with `argv` (without `node` and the script) and returns the exit status.
  * @example
@@ -103,9 +121,13 @@ function reportError(error: AthanorError, io: CliIO, json: boolean, jsonLogs = f
  */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   let status: number = ExitStatus.ok;
-  const program = buildProgram(io, (value) => {
-    status = value;
-  });
+  const program = buildProgram(
+    io,
+    (value) => {
+      status = value;
+    },
+    await loadCommandModules(findCommandName(argv)),
+  );
   const wantsJson = argv.includes("--json");
   const verbose = argv.includes("--verbose") || argv.includes("-v");
   try {
