@@ -77,3 +77,17 @@ export function toDatabaseError(error: unknown, context: DriverErrorContext): Da
     details,
   });
 }
+
+/**
+ * Returns `wrap(action, run)`: runs a driver call and turns what it throws into a
+ * DatabaseError without secrets. Every Session implementation wraps its calls with it.
+ */
+export function driverErrorGuard(secrets: readonly string[], target: DatabaseTarget): <T>(action: string, run: () => Promise<T>) => Promise<T> {
+  return async (action, run) => {
+    try {
+      return await run();
+    } catch (error) {
+      throw toDatabaseError(error, { secrets, action, target });
+    }
+  };
+}

@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import type { DatabaseTarget } from "../config/types.js";
 import type { OpenSessionOptions } from "./open.js";
 import type { QueryResult, Session } from "./types.js";
-import { toDatabaseError } from "./driver-errors.js";
+import { driverErrorGuard } from "./driver-errors.js";
 
 type PgliteTarget = Extract<DatabaseTarget, { kind: "pglite" }>;
 
@@ -13,13 +13,7 @@ export async function openPgliteSession(target: PgliteTarget, options: OpenSessi
   const db = target.dataDir === null ? new PGlite() : new PGlite(target.dataDir);
   await db.waitReady;
   const secrets = options.secrets ?? [];
-  const wrap = async <T>(action: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (error) {
-      throw toDatabaseError(error, { secrets, action, target });
-    }
-  };
+  const wrap = driverErrorGuard(secrets, target);
   return {
     kind: "pglite",
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {

@@ -3,7 +3,7 @@ import pg from "pg";
 import type { DatabaseTarget } from "../config/types.js";
 import type { OpenSessionOptions } from "./open.js";
 import type { QueryResult, Session } from "./types.js";
-import { toDatabaseError } from "./driver-errors.js";
+import { driverErrorGuard } from "./driver-errors.js";
 
 type PostgresTarget = Extract<DatabaseTarget, { kind: "postgres" }>;
 
@@ -20,13 +20,7 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   await client.connect();
   const secrets = options.secrets ?? [];
   let versionNum: number | undefined;
-  const wrap = async <T>(action: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (error) {
-      throw toDatabaseError(error, { secrets, action, target });
-    }
-  };
+  const wrap = driverErrorGuard(secrets, target);
   return {
     kind: "postgres",
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
