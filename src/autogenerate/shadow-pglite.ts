@@ -12,8 +12,9 @@ import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Extensions, PGlite } from "@electric-sql/pglite";
-import { toDatabaseError } from "../dialects/driver-errors.js";
-import type { QueryResult, Session } from "../dialects/types.js";
+import { driverErrorGuard } from "../dialects/driver-errors.js";
+import type { Session } from "../dialects/types.js";
+import { sessionOverPglite } from "../dialects/pglite-session.js";
 
 /** Extension name → module under `@electric-sql/pglite/contrib/` (and its export), as PGlite 0.5 ships them. */
 export const pgliteContrib: ReadonlyMap<string, string> = new Map<string, string>(
@@ -40,13 +41,7 @@ export function defaultShadowCacheDir(env: NodeJS.ProcessEnv = process.env): str
 
 const target = { kind: "pglite", dataDir: null } as const;
 
-async function wrap<T>(action: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw toDatabaseError(error, { secrets: [], action, target });
-  }
-}
+const wrap = driverErrorGuard([], target);
 
 /** Starts an in-memory PGlite with the given contrib extensions, from the cached template when there is one. */
 export async function startShadowPglite(extensionNames: readonly string[], cacheDir: string | null): Promise<Session> {
@@ -73,7 +68,7 @@ export async function startShadowPglite(extensionNames: readonly string[], cache
     if (templateFile !== null) await saveTemplate(fresh, templateFile);
     return fresh;
   });
-  return sessionOver(db);
+  return sessionOverPglite(db, [], target);
 }
 
 /** A PGlite started from the template, or null when the template does not work. */
@@ -114,27 +109,3 @@ async function templatePath(cacheDir: string): Promise<string | null> {
   }
 }
 
-function sessionOver(db: PGlite): Session {
-  return {
-    kind: "pglite",
-    async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-      return wrap("query", async () => {
-        const result = await db.query<Row>(sql, params as unknown[] | undefined);
-        return { rows: result.rows, affectedRows: result.affectedRows ?? 0 };
-      });
-    },
-    async exec(sql: string): Promise<void> {
-      await wrap("exec", () => db.exec(sql));
-    },
-    async serverVersion(): Promise<number> {
-      const result = await db.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
-      return Number(result.rows[0]?.v ?? 0);
-    },
-    async cancel(): Promise<void> {
-      // In-process: nothing to cancel from outside a statement.
-    },
-    async close(): Promise<void> {
-      await db.close().catch(() => {});
-    },
-  };
-}

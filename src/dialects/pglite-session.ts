@@ -1,5 +1,6 @@
 /** Session over an embedded PGlite database (a directory on disk, or memory). */
 import { mkdir } from "node:fs/promises";
+import type { PGlite } from "@electric-sql/pglite";
 import type { DatabaseTarget } from "../config/types.js";
 import type { OpenSessionOptions } from "./open.js";
 import type { QueryResult, Session } from "./types.js";
@@ -12,7 +13,14 @@ export async function openPgliteSession(target: PgliteTarget, options: OpenSessi
   if (target.dataDir !== null) await mkdir(target.dataDir, { recursive: true });
   const db = target.dataDir === null ? new PGlite() : new PGlite(target.dataDir);
   await db.waitReady;
-  const secrets = options.secrets ?? [];
+  return sessionOverPglite(db, options.secrets ?? [], target);
+}
+
+/**
+ * A Session over a PGlite instance that is already open (the shadow database of
+ * autogenerate opens its own, with extensions and a starting data directory).
+ */
+export function sessionOverPglite(db: PGlite, secrets: readonly string[], target: PgliteTarget): Session {
   const wrap = driverErrorGuard(secrets, target);
   return {
     kind: "pglite",
