@@ -3,33 +3,15 @@
  * library function the CLI calls; usable in-process, e.g. from a test suite's global setup.
  */
 import type { ResolvedEnvironment } from "../config/types.js";
-import type { Session } from "../dialects/types.js";
-import type { EventSink } from "../run/events.js";
-import { runMigration, type BeforeExecute, type MigrationResult } from "../run/migrate.js";
-import type { RevisionGraph } from "../revisions/graph.js";
+import { runMigration, type MigrationResult, type RunMigrationOptions } from "../run/migrate.js";
 
-/** Options of {@link upgrade} and {@link downgrade}. */
-export interface MigrateOptions {
+/**
+ * Options of {@link upgrade} and {@link downgrade}: those of `runMigration`, with the
+ * target optional (upgrade's default is `head`).
+ */
+export interface MigrateOptions extends Omit<RunMigrationOptions, "command" | "target"> {
   /** Where to go: `head` (upgrade's default), `heads`, `base`, an id or prefix, `label@head`, `+N`, `-N`, `rev+N`. */
   readonly target?: string | undefined;
-  /** Return the SQL script instead of running it (no connection); `A:B` targets start at A. */
-  readonly sql?: boolean | undefined;
-  /** Read the state and plan, change nothing. */
-  readonly dryRun?: boolean | undefined;
-  /** Run the whole plan in one transaction. */
-  readonly singleTransaction?: boolean | undefined;
-  /** How long to wait for the migration lock, in milliseconds (default 60 000). */
-  readonly lockWaitMs?: number | undefined;
-  /** Abort (SIGINT/SIGTERM): cancels the running statement and rolls back. */
-  readonly signal?: AbortSignal | undefined;
-  /** Receives progress events (revision by revision). */
-  readonly events?: EventSink | undefined;
-  /** Guards run before the first change (confirmation, backup, ...). */
-  readonly beforeExecute?: readonly BeforeExecute[] | undefined;
-  /** A graph already read from `env.migrationsDir`. */
-  readonly graph?: RevisionGraph | undefined;
-  /** A session the caller owns and closes (e.g. an in-memory PGlite database). */
-  readonly session?: Session | undefined;
 }
 
 /**
