@@ -92,7 +92,7 @@ export async function renderOfflineScript(options: OfflineScriptOptions): Promis
 }
 
 /** Runs a TypeScript revision's function with a `sql` that records instead of executing. */
-async function recordStatements(fn: (context: MigrationContext) => Promise<void> | void, environment: string, file: string): Promise<string> {
+export async function recordStatements(fn: (context: MigrationContext) => Promise<void> | void, environment: string, file: string): Promise<string> {
   const statements: string[] = [`-- statements recorded from ${file} (TypeScript; queries return no rows offline)`];
   const sql = (async (strings: TemplateStringsArray, ...values: unknown[]): Promise<Record<string, unknown>[]> => {
     let text = strings[0] ?? "";

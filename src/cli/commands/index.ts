@@ -26,6 +26,7 @@ const LOADERS: [names: string[], load: Loader][] = [
   [["status"], async () => [(await import("./status.js")).registerStatus]],
   [["log"], async () => [(await import("./log.js")).registerLog]],
   [["diff"], async () => [(await import("./diff.js")).registerDiff]],
+  [["review"], async () => [(await import("./review.js")).registerReview]],
   [["revision", "heads", "branches", "history", "show", "merge", "graph"], async () => (await import("./revisions.js")).revisionCommandModules],
 ];
 
