@@ -92,7 +92,7 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
   const base = new Map<string, VariableValue>();
   for (const name of [".env", ".env.local"]) {
     const { values } = readEnvFile(resolve(rootDir, name));
-    for (const [key, value] of Object.entries(values)) base.set(key, { value, source: { kind: "env-file", file: name, variable: key }, expand: true });
+    for (const [key, entry] of Object.entries(values)) base.set(key, { value: entry.value, source: { kind: "env-file", file: name, variable: key }, expand: entry.expand });
   }
   const selection = selectEnvironment(config, options.environment, (name) => {
     const fromProcess = processEnv[name];

@@ -123,7 +123,7 @@ export interface ResolvedEnvironment {
   /** Every secret value this environment knows (passwords, secret variables): output scrubbers mask them. */
   readonly secrets: readonly string[];
   /** The .env files that were read, in order, for `env` and `check`. */
-  readonly envFiles: readonly { file: string; exists: boolean; mode?: number; variables: readonly string[] }[];
+  readonly envFiles: readonly { file: string; exists: boolean; mode?: number; variables: readonly string[]; dotenvDifferences?: readonly string[] }[];
   /** How this environment was chosen (flag, ATHANOR_ENV, ENVIRONMENT, defaultEnvironment, fallback). */
   readonly selectedBy: ValueSource;
   /** The name the user asked for, when it was an alias (`prod` for `production`). */
