@@ -9,6 +9,7 @@ import type { DatabaseTarget } from "../src/config/types.js";
 import { autogenerateRevisionSql, diffSchemas, introspectTarget } from "../src/autogenerate/compare.js";
 import { createPostgresDatabase } from "./support/databases.js";
 import type { TestDatabase } from "./support/databases.js";
+import { parseDatabaseUrl } from "../src/config/url.js";
 
 const base = `
 CREATE TYPE order_status AS ENUM ('new', 'paid', 'shipped');
@@ -30,8 +31,7 @@ let testing: TestDatabase;
 let production: TestDatabase;
 
 const target = (db: TestDatabase): DatabaseTarget => {
-  const url = new URL(db.url);
-  return { kind: "postgres", connectionString: db.url, host: url.hostname, port: Number(url.port), database: db.name, user: url.username };
+  return parseDatabaseUrl(db.url, "/", "test").target;
 };
 
 async function run(db: TestDatabase, sql: string): Promise<void> {

@@ -21,6 +21,7 @@ import { openShadowSession, resetShadow } from "../src/autogenerate/shadow.js";
 import { splitStatements } from "../src/autogenerate/sql-text.js";
 import { createPostgresDatabase } from "./support/databases.js";
 import type { TestDatabase } from "./support/databases.js";
+import { parseDatabaseUrl } from "../src/config/url.js";
 
 const fixtures = fileURLToPath(new URL("./fixtures/schemas/", import.meta.url));
 const cases = readdirSync(fixtures, { withFileTypes: true })
@@ -36,8 +37,7 @@ let database: TestDatabase;
 
 beforeAll(async () => {
   [shadow, pglite, database] = await Promise.all([openShadowSession(), openShadowSession(), createPostgresDatabase("athanor_autogen")]);
-  const url = new URL(database.url);
-  postgres = await openSession({ kind: "postgres", connectionString: database.url, host: url.hostname, port: Number(url.port), database: database.name, user: url.username });
+  postgres = await openSession(parseDatabaseUrl(database.url, "/", "test").target);
 });
 
 afterAll(async () => {

@@ -23,6 +23,7 @@ import { openSession } from "../src/dialects/open.js";
 import { loadRevisionGraph } from "../src/revisions/script-directory.js";
 import { baseEnv, runCli, type CliResult } from "./support/cli.js";
 import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
+import { parseDatabaseUrl } from "../src/config/url.js";
 
 const FIXTURE = readFileSync(fileURLToPath(new URL("./fixtures/schemas/kitchen-sink/after.sql", import.meta.url)), "utf8");
 const SCHEMAS = ["public", "app"];
@@ -64,8 +65,7 @@ const engines: EngineCase[] = [
     async database(sql) {
       const db: TestDatabase = await createPostgresDatabase("athanor_baseline");
       if (sql !== undefined) {
-        const url = new URL(db.url);
-        const session = await openSession({ kind: "postgres", connectionString: db.url, host: url.hostname, port: Number(url.port), database: db.name, user: url.username });
+        const session = await openSession(parseDatabaseUrl(db.url, "/", "test").target);
         try {
           await session.exec(sql);
         } finally {

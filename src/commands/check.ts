@@ -83,6 +83,14 @@ export async function checkEnvironment(project: LoadedConfig, name: string, opti
         fix: `chmod 600 ${file.file}`,
       });
     }
+    for (const variable of file.dotenvDifferences ?? []) {
+      add({
+        check: "env-file-syntax",
+        status: "warning",
+        message: `${variable} in ${file.file} is read differently by dotenv (Node) than by athanor, python-dotenv and docker compose (an unquoted "#", an escape or a multi-line value)`,
+        fix: `Quote the value of ${variable} in ${file.file} (single quotes keep it literal), so every reader sees the same value.`,
+      });
+    }
   }
   let session: import("../dialects/types.js").Session | null = null;
   if (env.target.kind === "pglite" && env.target.dataDir !== null && !existsSync(env.target.dataDir)) {

@@ -2,12 +2,13 @@
  * The `.env` layering of DESIGN.md §3, lowest priority first: `.env`, `.env.local`,
  * the environment's `envFile` (default `.env.<name>`, plus `.env.test` for `testing`),
  * `.env.<name>.local`, then the real process environment, which always wins.
- * Files are parsed with dotenv (parse only: nothing is written to process.env, and
- * nothing is expanded here; see expand.ts).
+ * Files are parsed with python-dotenv's rules (dotenv-parse.ts; nothing is written to
+ * process.env, and nothing is expanded here; see expand.ts).
  */
 import { readFileSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { parse } from "dotenv";
+import { parse as parseWithNodeDotenv } from "dotenv";
+import { dotenvValues, parseDotenv } from "./dotenv-parse.js";
 import type { VariableValue } from "./expand.js";
 
 export interface EnvFileInfo {
@@ -17,6 +18,8 @@ export interface EnvFileInfo {
   readonly mode?: number;
   /** Names of the variables it sets. */
   readonly variables: readonly string[];
+  /** Variables that Node's dotenv would read with another value (or not at all), for a warning. */
+  readonly dotenvDifferences?: readonly string[];
 }
 
 export interface EnvLayers {
@@ -39,15 +42,25 @@ function defaultEnvFiles(environment: string): string[] {
   return [`.env.${environment}`];
 }
 
-/** A variable whose line dotenv read in a way the author surely did not mean. */
+/** A variable whose line the parser could not read (python-dotenv skips it): using it is an error naming the line. */
 export interface MalformedValue {
   /** 1-based line of its (last) definition. */
   readonly line: number;
   readonly message: string;
 }
 
-/** Reads one .env file; a missing file is reported, not an error. */
-export function readEnvFile(path: string): { info: EnvFileInfo; values: Record<string, string>; malformed: Record<string, MalformedValue> } {
+/** One variable of a .env file. `expand: false` for single-quoted values (literal, as python-dotenv reads them). */
+export interface EnvFileValue {
+  readonly value: string;
+  readonly expand: boolean;
+}
+
+/**
+ * Reads one .env file with python-dotenv's rules (src/config/dotenv-parse.ts); a missing
+ * file is reported, not an error. Also lists the variables Node's dotenv would read
+ * differently, for the warning of `check`.
+ */
+export function readEnvFile(path: string): { info: EnvFileInfo; values: Record<string, EnvFileValue>; malformed: Record<string, MalformedValue> } {
   let text: string;
   let mode: number;
   try {
@@ -56,33 +69,16 @@ export function readEnvFile(path: string): { info: EnvFileInfo; values: Record<s
   } catch {
     return { info: { file: path, exists: false, variables: [] }, values: {}, malformed: {} };
   }
-  const values = parse(text);
-  return { info: { file: path, exists: true, mode, variables: Object.keys(values) }, values, malformed: findUnclosedQuotes(text, values) };
-}
-
-const QUOTES = new Set(['"', "'", "`"]);
-
-/**
- * Values that open a quote dotenv did not close: it keeps the quote as part of the
- * value (`DB_PASSWORD="secret` gives `"secret`, and a comment after it is dropped), so
- * the password sent is not the one written. A properly quoted value never starts with
- * its own quote once parsed. Values are never part of the result, only lines.
- */
-export function findUnclosedQuotes(text: string, values: Readonly<Record<string, string>>): Record<string, MalformedValue> {
-  const suspects = Object.entries(values).filter(([, value]) => QUOTES.has(value.charAt(0)));
-  if (suspects.length === 0) return {};
-  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  const parsed = parseDotenv(text);
+  const values: Record<string, EnvFileValue> = {};
+  for (const [key, entry] of Object.entries(dotenvValues(parsed))) values[key] = { value: entry.value, expand: entry.expand };
   const malformed: Record<string, MalformedValue> = {};
-  for (const [key, value] of suspects) {
-    const definition = new RegExp(`^\\s*(?:export\\s+)?${key.replace(/[.\\-]/g, "\\$&")}(?:\\s*=\\s*|:\\s+)(.?)`);
-    for (let i = lines.length - 1; i >= 0; i--) {
-      const match = definition.exec(lines[i] as string);
-      if (match === null) continue;
-      if (match[1] === value.charAt(0)) malformed[key] = { line: i + 1, message: `the value opens a ${value.charAt(0)} quote that is not closed at the end of its line` };
-      break;
-    }
+  for (const problem of parsed.problems) {
+    if (problem.key !== null && values[problem.key] === undefined) malformed[problem.key] = { line: problem.line, message: problem.message };
   }
-  return malformed;
+  const node = parseWithNodeDotenv(text);
+  const dotenvDifferences = [...new Set([...Object.keys(values), ...Object.keys(node)])].filter((key) => node[key] !== values[key]?.value).sort();
+  return { info: { file: path, exists: true, mode, variables: Object.keys(values), dotenvDifferences }, values, malformed };
 }
 
 /** Loads the layers for one environment. `rootDir` is the config file's directory. */
@@ -98,8 +94,10 @@ export function loadEnvLayers(
     const path = resolve(rootDir, name);
     const { info, values, malformed } = readEnvFile(path);
     files.push(info);
-    for (const [key, value] of Object.entries(values)) {
-      variables.set(key, { value, source: { kind: "env-file", file: basename(path) === name ? name : path, variable: key }, expand: true, problem: malformed[key] });
+    const file = basename(path) === name ? name : path;
+    for (const [key, problem] of Object.entries(malformed)) variables.set(key, { value: "", source: { kind: "env-file", file, variable: key }, expand: false, problem });
+    for (const [key, entry] of Object.entries(values)) {
+      variables.set(key, { value: entry.value, source: { kind: "env-file", file, variable: key }, expand: entry.expand });
     }
   }
   for (const [key, value] of Object.entries(processEnv)) {

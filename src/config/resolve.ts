@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
-import { isSecretVariableName, knownSecrets, redactUrl } from "../secrets/redact.js";
+import { isSecretVariableName, knownSecrets, passwordCandidates } from "../secrets/redact.js";
 import { parseDuration } from "./duration.js";
 import { describeSource, expandTemplate, type VariableValue } from "./expand.js";
 import { loadEnvLayers, readEnvFile } from "./env-files.js";
@@ -92,7 +92,7 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
   const base = new Map<string, VariableValue>();
   for (const name of [".env", ".env.local"]) {
     const { values } = readEnvFile(resolve(rootDir, name));
-    for (const [key, value] of Object.entries(values)) base.set(key, { value, source: { kind: "env-file", file: name, variable: key }, expand: true });
+    for (const [key, entry] of Object.entries(values)) base.set(key, { value: entry.value, source: { kind: "env-file", file: name, variable: key }, expand: entry.expand });
   }
   const selection = selectEnvironment(config, options.environment, (name) => {
     const fromProcess = processEnv[name];
@@ -105,6 +105,20 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
   const settingPath = (key: string) => `environments.${selection.name}.${key}`;
   const shortFile = file.startsWith(rootDir) ? file.slice(rootDir.length + 1) : file;
 
+  // Every secret this environment can see, registered before anything is expanded or
+  // parsed, so that no error about a malformed value can echo one: secret-named
+  // variables (PGPASSWORD included), passwords in URL-shaped values and in the templates.
+  const secrets = new Set<string>();
+  const register = (...values: readonly string[]) => {
+    for (const value of values) if (value.length > 0) secrets.add(value);
+    knownSecrets.add(...values);
+  };
+  for (const [name, variable] of layers.variables) {
+    if (isSecretVariableName(name)) register(variable.value);
+    if (variable.value.includes("://") || variable.value.includes("=")) register(...passwordCandidates(variable.value));
+  }
+  for (const template of [envConfig.url, envConfig.migrationUrl]) if (template !== undefined) register(...passwordCandidates(template));
+
   // The URL: the environment's own, else the settings module, else DATABASE_URL.
   let url: Sourced<string>;
   const chosenTemplate = envConfig.migrationUrl ?? envConfig.url;
@@ -115,17 +129,11 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
   } else {
     url = await fallbackUrl(config, rootDir, selection.name, lookup);
   }
+  register(...passwordCandidates(url.value));
 
   const { parseDatabaseUrl } = await import("./url.js");
   const parsed = parseDatabaseUrl(url.value, rootDir, `environment "${selection.name}"`);
-
-  // Every secret this environment can see: the URL's password and secret-named variables.
-  const secrets = new Set<string>();
-  if (parsed.password) secrets.add(parsed.password);
-  for (const [name, variable] of layers.variables) {
-    if (isSecretVariableName(name) && variable.value.length > 0) secrets.add(variable.value);
-  }
-  knownSecrets.add(...secrets);
+  if (parsed.password !== null) register(parsed.password);
 
   const durations = (key: "lockTimeout" | "statementTimeout") => {
     const value = envConfig[key];
@@ -143,7 +151,7 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
     migrationsDir: abs(config.migrations ?? "./migrations"),
     schemaPaths,
     url,
-    redactedUrl: redactUrl(url.value),
+    redactedUrl: parsed.redacted,
     target: parsed.target,
     echo: envConfig.echo ?? false,
     logLevel: envConfig.logLevel ?? "info",

@@ -62,16 +62,36 @@ export interface AthanorConfig {
   settings?: string;
 }
 
+/** One entry of a URL's host list: a name, an IP address (IPv6 without brackets) or a Unix socket directory (starts with `/`). */
+export interface PostgresHost {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** libpq's `target_session_attrs` (PostgreSQL 14+ values). */
+export type TargetSessionAttrs = "any" | "read-write" | "read-only" | "primary" | "standby" | "prefer-standby";
+
 /** A parsed database URL. `pglite` data directories are absolute paths (or memory). */
 export type DatabaseTarget =
   | {
       kind: "postgres";
-      /** The URL given to the driver (`+driver` suffix removed). Holds the password: never print it. */
+      /**
+       * A single-host URL for the first host, every part percent-encoded (`+driver` removed),
+       * meaning the same to libpq and WHATWG URL. Holds the password: never print it.
+       */
       connectionString: string;
+      /** The first host of `hosts` (kept for messages and tools that take one host). */
       host: string;
       port: number;
+      /** Every host of the URL, in the order libpq tries them. */
+      hosts: readonly PostgresHost[];
       database: string;
       user: string;
+      /** Decoded password, or null. Never print it. */
+      password: string | null;
+      /** The other libpq parameters of the URL (sslmode, options, application_name, ...), decoded. */
+      params: Readonly<Record<string, string>>;
+      targetSessionAttrs: TargetSessionAttrs;
     }
   | { kind: "pglite"; dataDir: string | null /* null = in memory */ };
 
@@ -103,7 +123,7 @@ export interface ResolvedEnvironment {
   /** Every secret value this environment knows (passwords, secret variables): output scrubbers mask them. */
   readonly secrets: readonly string[];
   /** The .env files that were read, in order, for `env` and `check`. */
-  readonly envFiles: readonly { file: string; exists: boolean; mode?: number; variables: readonly string[] }[];
+  readonly envFiles: readonly { file: string; exists: boolean; mode?: number; variables: readonly string[]; dotenvDifferences?: readonly string[] }[];
   /** How this environment was chosen (flag, ATHANOR_ENV, ENVIRONMENT, defaultEnvironment, fallback). */
   readonly selectedBy: ValueSource;
   /** The name the user asked for, when it was an alias (`prod` for `production`). */

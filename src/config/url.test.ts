@@ -8,7 +8,6 @@ describe("parseDatabaseUrl", () => {
     ["postgresql+asyncpg://user:pass@localhost:5432/db_dev", { host: "localhost", port: 5432, database: "db_dev", user: "user" }, "pass"],
     ["postgresql+psycopg://user:pass@localhost/db", { host: "localhost", port: 5432, database: "db", user: "user" }, "pass"],
     ["postgresql://app:p%40ss%3Aw%2Frd@db:5432/prod", { host: "db", port: 5432, database: "prod", user: "app" }, "p@ss:w/rd"],
-    ["postgresql://app:raw@pass@db:5432/prod", { host: "db", port: 5432, database: "prod", user: "app" }, "raw@pass"],
   ])("parses %s", (url, expected, password) => {
     const parsed = parseDatabaseUrl(url, "/root", "test");
     expect(parsed.target).toMatchObject({ kind: "postgres", ...expected });
@@ -16,9 +15,38 @@ describe("parseDatabaseUrl", () => {
     if (parsed.target.kind === "postgres") expect(parsed.target.connectionString.startsWith("postgresql://")).toBe(true);
   });
 
-  it("gives the driver a URL whose password is encoded once", () => {
-    const parsed = parseDatabaseUrl("postgresql://app:raw@pass@db:5432/prod", "/root", "test");
-    expect(parsed.target.kind === "postgres" && new URL(parsed.target.connectionString).password).toBe("raw%40pass");
+  it("gives tools a URL whose password is encoded once", () => {
+    const parsed = parseDatabaseUrl("postgresql://app:p%40ss%3Aw%2Frd@db:5432/prod", "/root", "test");
+    expect(parsed.target.kind === "postgres" && decodeURIComponent(new URL(parsed.target.connectionString).password)).toBe("p@ss:w/rd");
+  });
+
+  it("refuses a raw @ in the password instead of connecting to the host libpq would read", () => {
+    expect(() => parseDatabaseUrl("postgresql://app:raw@pass@db:5432/prod", "/root", 'environment "x"')).toThrow(/host holds "@"/);
+  });
+
+  it.each([
+    ["postgresql://app:Sup3r/S3cr3t/pw@[::1/db", ["Sup3r", "S3cr3t"]],
+    ["postgresql+asyncpg://app:Sup3r-S3cr3t-p@ss:w/rd#%?&@host/db", ["Sup3r", "ss:w", "rd#"]],
+    ["postgresql://u:hunter22@h:99999/db", ["hunter22"]],
+    ["postgresql://u:hunter22@h:abc/db", ["hunter22"]],
+  ])("names the wrong part of %s without any piece of its password", (url, pieces) => {
+    try {
+      parseDatabaseUrl(url, "/root", 'environment "production"');
+      expect.unreachable();
+    } catch (error) {
+      const message = (error as Error).message + String((error as { hint?: string }).hint);
+      expect(message).toContain('environment "production"');
+      for (const piece of pieces) expect(message).not.toContain(piece);
+    }
+  });
+
+  it.each([
+    ["postgresql://h:99999/db", /port "99999" is not a number from 1 to 65535/],
+    ["postgresql://h:abc/db", /port "abc"/],
+    ["mysql://u:p@h/db", /scheme "mysql:\/\/"/],
+    ["postgresql:///db", /has no host/],
+  ])("says what is wrong in %s", (url, message) => {
+    expect(() => parseDatabaseUrl(url, "/root", 'environment "x"')).toThrow(message);
   });
 
   it.each([

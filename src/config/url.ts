@@ -1,23 +1,49 @@
 /**
- * Database URLs (DESIGN.md §2): `postgres://`, `postgresql://`, SQLAlchemy-style
- * `postgresql+asyncpg://` / `postgresql+psycopg://` (the `+driver` part is ignored),
- * `pglite://memory` and `pglite://./dir`. Pure: relative PGlite paths resolve
- * against the directory given by the caller.
+ * Database URLs (DESIGN.md §2, §3 "URLs and .env files"): `postgres://`, `postgresql://`,
+ * SQLAlchemy-style `postgresql+asyncpg://` / `postgresql+psycopg://` (the `+driver` part
+ * is ignored), `pglite://memory` and `pglite://./dir`.
+ *
+ * A PostgreSQL URL means what libpq says it means. The grammar below is libpq's own
+ * (`conninfo_uri_parse_options` and `conninfo_uri_parse_params` in fe-connect.c, PostgreSQL
+ * 15), step for step, because the common URL parsers disagree with it where it matters:
+ * WHATWG URL (and node-postgres's pg-connection-string, which is built on it) split the
+ * user-info at the *last* `@`, know no host lists, read `+` in the query as a space and cut
+ * at `#`; libpq splits at the *first* `@` before the first `/`, takes `#` as data and
+ * rejects unknown parameters. test/url-libpq.test.ts compares this parser with libpq's
+ * `PQconninfoParse` on the same strings. Pure: relative PGlite paths resolve against the
+ * directory given by the caller.
  */
 import { isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
 import { redactUrl } from "../secrets/redact.js";
-import type { DatabaseTarget } from "./types.js";
+import type { DatabaseTarget, PostgresHost, TargetSessionAttrs } from "./types.js";
 
 export interface ParsedUrl {
   readonly target: DatabaseTarget;
   /** Password (decoded), if the URL had one: a secret to scrub everywhere. */
   readonly password: string | null;
+  /** The URL as written with its password replaced by `***`: safe to print. */
+  readonly redacted: string;
 }
 
-const POSTGRES_SCHEME = /^(postgres|postgresql)(\+[a-z0-9_]+)?:\/\//i;
+/** The connection keywords libpq 15 knows (PQconndefaults); any other query parameter is an error there too. */
+const LIBPQ_KEYWORDS = new Set([
+  "service", "user", "password", "passfile", "channel_binding", "connect_timeout", "dbname", "host", "hostaddr", "port",
+  "client_encoding", "options", "application_name", "fallback_application_name", "keepalives", "keepalives_idle",
+  "keepalives_interval", "keepalives_count", "tcp_user_timeout", "sslmode", "sslcompression", "sslcert", "sslkey",
+  "sslpassword", "sslrootcert", "sslcrl", "sslcrldir", "sslsni", "requirepeer", "ssl_min_protocol_version",
+  "ssl_max_protocol_version", "gssencmode", "krbsrvname", "gsslib", "replication", "target_session_attrs",
+  // Accepted by libpq and ignored (kept for old URLs).
+  "authtype", "tty",
+]);
 
-/** Parses a URL into a connection target. `where` names the setting for error messages. */
+const SESSION_ATTRS: readonly TargetSessionAttrs[] = ["any", "read-write", "read-only", "primary", "standby", "prefer-standby"];
+
+/** `postgres://`, `postgresql://`, `postgresql+driver://`: group 1 is what libpq would see as the scheme. */
+const POSTGRES_SCHEME = /^(postgres(?:ql)?)(\+[a-z0-9_]+)?:\/\//i;
+const MASK = "***";
+
+/** Parses a URL into a connection target. `where` names the setting for error messages (`environment "production"`). */
 export function parseDatabaseUrl(url: string, baseDir: string, where: string): ParsedUrl {
   const trimmed = url.trim();
   if (trimmed.length === 0) {
@@ -26,80 +52,292 @@ export function parseDatabaseUrl(url: string, baseDir: string, where: string): P
     });
   }
   if (/^pglite:\/\//i.test(trimmed)) return parsePgliteUrl(trimmed, baseDir);
-  if (POSTGRES_SCHEME.test(trimmed)) return parsePostgresUrl(trimmed.replace(POSTGRES_SCHEME, "postgresql://"), where);
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1];
-  throw new ConfigError("unsupported-url", `${where} uses ${scheme ? `"${scheme}://"` : "no URL scheme"} (${redactUrl(trimmed)}); athanor supports PostgreSQL and PGlite`, {
+  const scheme = POSTGRES_SCHEME.exec(trimmed);
+  if (scheme !== null) return parsePostgresUrl(trimmed, scheme[0].length, where);
+  const named = /^([a-z][a-z0-9+.-]*):\/\//i.exec(trimmed)?.[1];
+  // Only the scheme is quoted: the rest may hold a password in a form nobody registered.
+  throw new ConfigError("unsupported-url", `the database URL of ${where} ${named ? `uses the scheme "${named}://"` : "has no URL scheme"}; athanor supports PostgreSQL and PGlite`, {
     hint: "Use postgresql://user:password@host:5432/dbname (postgresql+asyncpg:// works too) or pglite://./path/to/dir or pglite://memory.",
+    details: { part: "scheme" },
   });
 }
 
 function parsePgliteUrl(url: string, baseDir: string): ParsedUrl {
   const rest = url.slice("pglite://".length);
-  if (rest === "memory" || rest === ":memory:" || rest === "") return { target: { kind: "pglite", dataDir: null }, password: null };
-  const path = decodeURIComponent(rest);
-  return { target: { kind: "pglite", dataDir: isAbsolute(path) ? path : resolve(baseDir, path) }, password: null };
+  if (rest === "memory" || rest === ":memory:" || rest === "") return { target: { kind: "pglite", dataDir: null }, password: null, redacted: url };
+  let path: string;
+  try {
+    path = decodeURIComponent(rest);
+  } catch {
+    path = rest;
+  }
+  return { target: { kind: "pglite", dataDir: isAbsolute(path) ? path : resolve(baseDir, path) }, password: null, redacted: url };
+}
+
+/** A half-open span of the original string. */
+interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** What libpq's URI grammar finds, before defaults and checks. Values are decoded. */
+interface UriParts {
+  readonly values: Map<string, string>;
+  /** Spans of the original text that hold a password (user-info, `password=` values). */
+  readonly passwordSpans: readonly Span[];
+}
+
+/** A parse failure: which part is wrong; `quoted` is the offending text, shown only when it cannot be part of a password. */
+class UriProblem {
+  constructor(
+    readonly part: string,
+    readonly reason: string,
+    readonly quoted?: string,
+  ) {}
 }
 
 /**
- * Splits the authority at its *last* `@`, so a password holding a raw `@` still parses,
- * then rebuilds a canonical URL whose user-info is percent-encoded for the driver.
+ * True when an "@" follows the user-info as libpq reads it (or appears with no user-info):
+ * the author may have meant a longer password holding a raw "@", so no part of the URL
+ * may be quoted and it is shown masked up to its last "@".
  */
-function parsePostgresUrl(url: string, where: string): ParsedUrl {
-  const afterScheme = url.slice("postgresql://".length);
-  // The password may itself hold / ? # @: the user-info ends at the last "@" before the path.
-  const lastAt = afterScheme.lastIndexOf("@", findPathStart(afterScheme));
-  const userinfo = lastAt === -1 ? "" : afterScheme.slice(0, lastAt);
-  const hostAndRest = lastAt === -1 ? afterScheme : afterScheme.slice(lastAt + 1);
-  const colon = userinfo.indexOf(":");
-  const rawUser = colon === -1 ? userinfo : userinfo.slice(0, colon);
-  const rawPassword = colon === -1 ? null : userinfo.slice(colon + 1);
-  const user = safeDecode(rawUser);
-  const password = rawPassword === null ? null : safeDecode(rawPassword);
-  let parsed: URL;
+function hasStrayAt(url: string, prefixLength: number): boolean {
+  const end = scanUntil(url, prefixLength, "@/");
+  return url.includes("@", url[end] === "@" ? end + 1 : prefixLength);
+}
+
+/**
+ * libpq's URI grammar. `start` is the index just after `://`.
+ * postgresql://[user[:password]@][host][:port][,...][/dbname][?param1=value1&...]
+ */
+function parseUri(text: string, start: number): UriParts {
+  const values = new Map<string, string>();
+  const passwordSpans: Span[] = [];
+  let p = start;
+  // User-info: the first "@" before the first "/" (libpq looks no further).
+  const lookahead = scanUntil(text, p, "@/");
+  if (text[lookahead] === "@") {
+    const colon = text.indexOf(":", p);
+    const userEnd = colon !== -1 && colon < lookahead ? colon : lookahead;
+    const user = decode(text, { start: p, end: userEnd }, "user name");
+    if (user !== "") values.set("user", user);
+    if (userEnd < lookahead) {
+      const span = { start: userEnd + 1, end: lookahead };
+      passwordSpans.push(span);
+      const password = decode(text, span, "password");
+      if (password !== "") values.set("password", password);
+    }
+    p = lookahead + 1;
+  }
+  // Host list: host[:port] separated by ",", IPv6 literals in brackets.
+  let hosts = "";
+  let ports = "";
+  let separator: string | undefined;
+  for (;;) {
+    if (text[p] === "[") {
+      const close = text.indexOf("]", p + 1);
+      if (close === -1) throw new UriProblem("host", "an IPv6 address opens \"[\" and never closes it");
+      if (close === p + 1) throw new UriProblem("host", "the IPv6 address in brackets is empty");
+      hosts += text.slice(p + 1, close);
+      p = close + 1;
+      if (p < text.length && !":/?,".includes(text[p] as string)) {
+        throw new UriProblem("host", `an unexpected character follows the IPv6 address at position ${p + 1}`);
+      }
+    } else {
+      const end = scanUntil(text, p, ":/?,");
+      hosts += text.slice(p, end);
+      p = end;
+    }
+    separator = text[p];
+    if (separator === ":") {
+      const end = scanUntil(text, p + 1, "/?,");
+      ports += text.slice(p + 1, end);
+      p = end;
+      separator = text[p];
+    }
+    if (separator !== ",") break;
+    hosts += ",";
+    ports += ",";
+    p += 1;
+  }
+  if (hosts !== "") values.set("host", decode(hosts, { start: 0, end: hosts.length }, "host"));
+  if (ports !== "") values.set("port", decode(ports, { start: 0, end: ports.length }, "port"));
+  // Database: after "/", up to "?" ("#" is data for libpq).
+  if (separator === "/") {
+    const end = scanUntil(text, p + 1, "?");
+    const dbname = decode(text, { start: p + 1, end }, "database name");
+    if (dbname !== "") values.set("dbname", dbname);
+    p = end;
+  }
+  if (text[p] === "?") parseParams(text, p + 1, values, passwordSpans);
+  return { values, passwordSpans };
+}
+
+/** `name=value&...`: exactly one "=" per pair, both sides percent-decoded, unknown names rejected. */
+function parseParams(text: string, start: number, values: Map<string, string>, passwordSpans: Span[]): void {
+  let p = start;
+  while (p < text.length) {
+    const end = scanUntil(text, p, "&");
+    const eq = text.indexOf("=", p);
+    if (eq === -1 || eq >= end) throw new UriProblem("query", `a query parameter has no "=" (position ${p + 1})`);
+    const second = text.indexOf("=", eq + 1);
+    if (second !== -1 && second < end) throw new UriProblem("query", `a query parameter has a second "=" (position ${second + 1})`);
+    let key = decode(text, { start: p, end: eq }, "query parameter name");
+    const valueSpan = { start: eq + 1, end };
+    if (/password/i.test(key)) passwordSpans.push(valueSpan);
+    let value = decode(text, valueSpan, `value of the query parameter "${key}"`);
+    // libpq's JDBC compatibility: ssl=true means sslmode=require; requiressl=1 likewise.
+    if (key === "ssl" && value === "true") [key, value] = ["sslmode", "require"];
+    if (key === "requiressl") [key, value] = ["sslmode", value.startsWith("1") ? "require" : "prefer"];
+    if (!LIBPQ_KEYWORDS.has(key)) throw new UriProblem("query", "a query parameter is not a libpq connection parameter", key);
+    values.set(key, value);
+    p = end + 1;
+  }
+}
+
+/** Index of the first character of `stops` at or after `from`, or the length. */
+function scanUntil(text: string, from: number, stops: string): number {
+  for (let i = from; i < text.length; i++) if (stops.includes(text[i] as string)) return i;
+  return text.length;
+}
+
+/**
+ * libpq's percent-decoding: `%` must be followed by two hex digits, `%00` is refused,
+ * everything else (including `+`) is taken as it is. Bytes are read as UTF-8.
+ */
+function decode(text: string, span: Span, part: string): string {
+  const raw = text.slice(span.start, span.end);
+  if (!raw.includes("%")) return raw;
+  const bytes: number[] = [];
+  const utf8 = Buffer.from(raw, "utf8");
+  for (let i = 0; i < utf8.length; i++) {
+    const byte = utf8[i] as number;
+    if (byte !== 0x25) {
+      bytes.push(byte);
+      continue;
+    }
+    const hex = utf8.subarray(i + 1, i + 3).toString("latin1");
+    if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw new UriProblem(part, `the ${part} has a "%" that is not followed by two hex digits`);
+    const value = Number.parseInt(hex, 16);
+    if (value === 0) throw new UriProblem(part, `the ${part} holds %00, which libpq refuses`);
+    bytes.push(value);
+    i += 2;
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
+function parsePostgresUrl(url: string, prefixLength: number, where: string): ParsedUrl {
+  let parts: UriParts;
   try {
-    parsed = new URL(`postgresql://${hostAndRest}`);
-  } catch {
-    throw new ConfigError("malformed-url", `the database URL of ${where} cannot be parsed: ${redactUrl(url)}`, {
-      hint: "Write it as postgresql://user:password@host:port/dbname; special characters in the password are fine when it comes from a ${VAR}.",
-    });
+    parts = parseUri(url, prefixLength);
+  } catch (error) {
+    if (!(error instanceof UriProblem)) throw error;
+    throw malformed(where, error, url);
   }
-  if (parsed.hostname === "" && !parsed.searchParams.has("host")) {
-    throw new ConfigError("malformed-url", `the database URL of ${where} has no host: ${redactUrl(url)}`, {
-      hint: "Add the host, e.g. postgresql://user:password@localhost:5432/dbname.",
-    });
+  const { values } = parts;
+  const redacted = redactSpans(url, parts.passwordSpans);
+  const ambiguous = hasStrayAt(url, prefixLength);
+  const shown = ambiguous ? redactUrl(url) : redacted;
+  const quote = (value: string): string => (ambiguous ? "" : ` "${value}"`);
+  const fail = (part: string, reason: string, hint: string): never => {
+    throw new ConfigError("malformed-url", `the database URL of ${where} (${shown}): ${reason}`, { hint, details: { part } });
+  };
+  const hostNames = (values.get("host") ?? "").split(",");
+  const portTexts = (values.get("port") ?? "").split(",");
+  if (hostNames.every((name) => name === "")) {
+    fail("host", "has no host", "Add the host, e.g. postgresql://user:password@localhost:5432/dbname (or ?host=/var/run/postgresql for a Unix socket).");
   }
-  const auth = userinfo === "" ? "" : `${encodeURIComponent(user)}${password === null ? "" : `:${encodeURIComponent(password)}`}@`;
-  const connectionString = `postgresql://${auth}${hostAndRest}`;
-  const database = safeDecode(parsed.pathname.replace(/^\//, "")) || user || "postgres";
-  const queryPassword = parsed.searchParams.get("password");
+  if (portTexts.length !== 1 && portTexts.length !== hostNames.length) {
+    fail("port", `names ${hostNames.length} hosts but ${portTexts.length} ports`, "Give one port for every host (host1:5432,host2:5433), or a single port for all of them.");
+  }
+  const hosts: PostgresHost[] = hostNames.map((host, index) => {
+    if (host === "") fail("host", `host ${index + 1} of the host list is empty`, "Remove the extra comma, or write the missing host.");
+    if (host.includes("@")) {
+      fail("host", `the host holds "@" (libpq reads the user-info only up to the first "@")`, 'Percent-encode "@" in the user name or password as %40.');
+    }
+    const portText = (portTexts.length === 1 ? portTexts[0] : portTexts[index]) ?? "";
+    return { host, port: parsePort(portText, quote, fail) };
+  });
+  const attrs = values.get("target_session_attrs") ?? "any";
+  if (!(SESSION_ATTRS as readonly string[]).includes(attrs)) {
+    fail("target_session_attrs", `target_session_attrs${quote(attrs)} is not a libpq value`, `Use one of ${SESSION_ATTRS.join(", ")}.`);
+  }
+  const user = values.get("user") ?? "";
+  const password = values.get("password") ?? null;
+  const database = values.get("dbname") ?? (user || "postgres");
+  const params: Record<string, string> = {};
+  for (const [key, value] of values) {
+    if (!["host", "port", "user", "password", "dbname"].includes(key)) params[key] = value;
+  }
+  const first = hosts[0] as PostgresHost;
   return {
     target: {
       kind: "postgres",
-      connectionString,
-      host: parsed.hostname.replace(/^\[|\]$/g, "") || parsed.searchParams.get("host") || "localhost",
-      port: parsed.port ? Number(parsed.port) : 5432,
+      connectionString: canonicalUrl({ host: first, user, password, database, params }),
+      host: first.host,
+      port: first.port,
+      hosts,
       database,
-      user: user || parsed.searchParams.get("user") || "",
+      user,
+      password,
+      params,
+      targetSessionAttrs: attrs as TargetSessionAttrs,
     },
-    password: password ?? queryPassword,
+    password,
+    redacted,
   };
 }
 
-/**
- * Where the path starts: the first "/" after the last "@" that is followed by a
- * host-like authority. Without an "@", the first "/", "?" or "#".
- */
-function findPathStart(afterScheme: string): number {
-  const at = afterScheme.lastIndexOf("@");
-  const from = at === -1 ? 0 : at;
-  const end = afterScheme.slice(from).search(/[/?#]/);
-  return end === -1 ? afterScheme.length : from + end;
+function parsePort(text: string, quote: (value: string) => string, fail: (part: string, reason: string, hint: string) => never): number {
+  if (text === "") return 5432;
+  // libpq: an integer, surrounding spaces allowed, 1..65535.
+  const trimmed = text.trim();
+  const port = /^[0-9]+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    fail("port", `the port${quote(text)} is not a number from 1 to 65535`, "Fix the port, e.g. postgresql://user:password@host:5432/dbname.");
+  }
+  return port;
 }
 
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
+/** The ConfigError of a URL libpq's grammar rejects. Quotes nothing that may lie in the password. */
+function malformed(where: string, problem: UriProblem, url: string): ConfigError {
+  const shown = hasStrayAt(url, url.indexOf("://") + 3) ? "" : `${problem.quoted === undefined ? "" : ` "${problem.quoted}"`} in ${redactUrl(url)}`;
+  return new ConfigError("malformed-url", `the database URL of ${where} cannot be parsed: ${problem.reason}${shown} (the ${problem.part} is wrong)`, {
+    hint: `Percent-encode special characters in the ${problem.part === "password" || problem.part === "user name" ? problem.part : "user name, password and values"} (@ as %40, : as %3A, / as %2F, % as %25, # as %23, ? as %3F, & as %26); a password that comes from a \${VAR} is encoded for you.`,
+    details: { part: problem.part, scheme: url.slice(0, url.indexOf("://") + 3) },
+  });
+}
+
+/** Replaces each span of `text` with `***`. */
+function redactSpans(text: string, spans: readonly Span[]): string {
+  let out = text;
+  for (const span of [...spans].sort((a, b) => b.start - a.start)) {
+    if (span.end > span.start) out = `${out.slice(0, span.start)}${MASK}${out.slice(span.end)}`;
   }
+  return out;
+}
+
+/** Every character but RFC 3986 unreserved ones, percent-encoded: what libpq and WHATWG URL both read back the same. */
+function encodeComponent(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * A single-host URL that means the same to libpq, to WHATWG URL and to pg-connection-string:
+ * every component percent-encoded, IPv6 in brackets, a socket directory as `?host=`.
+ * The driver is given these (src/dialects/postgres-session.ts).
+ */
+export function canonicalUrl(parts: {
+  readonly host: PostgresHost;
+  readonly user: string;
+  readonly password: string | null;
+  readonly database: string;
+  readonly params: Readonly<Record<string, string>>;
+}): string {
+  const auth = parts.user === "" && parts.password === null ? "" : `${encodeComponent(parts.user)}${parts.password === null ? "" : `:${encodeComponent(parts.password)}`}@`;
+  const socket = parts.host.host.startsWith("/");
+  const host = socket ? "" : parts.host.host.includes(":") ? `[${parts.host.host}]` : encodeComponent(parts.host.host);
+  const query = Object.entries(socket ? { host: parts.host.host, port: String(parts.host.port), ...parts.params } : parts.params);
+  const search = query.length === 0 ? "" : `?${query.map(([key, value]) => `${encodeComponent(key)}=${encodeComponent(value)}`).join("&")}`;
+  return `postgresql://${auth}${host}${socket ? "" : `:${parts.host.port}`}/${encodeComponent(parts.database)}${search}`;
 }

@@ -1,36 +1,96 @@
 /**
  * Keeps secrets out of every output (DESIGN.md §3 "Secrets"). Two layers:
- * `redactUrl` masks the password of a URL or key/value connection string, and
- * `scrubSecrets` replaces every known secret value (raw and percent-encoded) in any text.
- * The CLI passes all its output through `scrubSecrets`, so a secret that slipped
- * into an error message is still masked.
+ * `redactUrl` masks the password of every URL or key/value connection string in a text,
+ * and `scrubSecrets` replaces every known secret value (raw and percent-encoded) in any
+ * text. The CLI passes all its output through `scrubSecrets`, so a secret that slipped
+ * into an error message is still masked. `passwordCandidates` finds what to register
+ * before anything is parsed, so a URL that fails to parse is masked too.
  */
 
 const MASK = "***";
 
-/** Variables whose values are secrets, by name. */
-const SECRET_NAME = /(PASS(WORD)?|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|AUTH)/i;
+/**
+ * Variables whose values are secrets, by name: PASSWORD, PASSWD, SECRET, TOKEN,
+ * CREDENTIAL(S) anywhere in the name (PGPASSWORD, DB_PASSWORD, STRIPE_SECRET_KEY);
+ * PASS, PWD, KEY, AUTH, APIKEY as a whole `_`-separated word (DB_PASS, API_KEY).
+ */
+const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_?KEY|API_?KEY|(?:^|_)(?:PASS|PWD|KEY|AUTH)(?:_|$)/i;
 
 /** Names that match the pattern but hold no secret (PWD is the working directory). */
 const NOT_SECRET = new Set(["PWD", "OLDPWD", "XAUTHORITY", "SSH_AUTH_SOCK", "KRB5CCNAME"]);
 
-/** True when a variable's name says it holds a secret (DB_PASSWORD, API_TOKEN, PGPASSWORD, ...). */
+/** True when a variable's name says it holds a secret (DB_PASSWORD, API_TOKEN, PGPASSWORD, DB_PASS, ...). */
 export function isSecretVariableName(name: string): boolean {
   return SECRET_NAME.test(name) && !NOT_SECRET.has(name.toUpperCase());
 }
 
+/** A URL-shaped token: a scheme, `://`, and everything up to whitespace or a quote. */
+const URL_TOKEN = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s"'<>`]*)/gi;
+
 /**
- * Masks the password in a URL (`postgresql://app:***@db:5432/prod`) and any
- * `password=` parameter in its query string or in a key/value connection string.
+ * Masks the password of every URL in `text` (`postgresql://app:***@db:5432/prod`) and
+ * every `password=` parameter of a query string or key/value connection string.
+ * The user-info is taken up to the *last* `@` of the URL, so a raw `@` in a password (or
+ * a URL libpq would split elsewhere) never shows any part of it. In a template
+ * (`postgresql://${DB_USER}:${DB_PASSWORD}@${DB_HOST}/db`), references are names, not
+ * secrets: a password made only of references is shown as written.
  */
-export function redactUrl(url: string): string {
-  let out = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i, (_all, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(":");
-    if (colon === -1) return `${scheme}${userinfo}@`;
-    return `${scheme}${userinfo.slice(0, colon)}:${MASK}@`;
-  });
+export function redactUrl(text: string): string {
+  let out = text.replace(URL_TOKEN, (_all, scheme: string, rest: string) => `${scheme}${redactUserInfo(rest)}`);
   out = out.replace(/([?&;\s]|^)(password|pass|pwd|sslpassword)=([^&;\s]*)/gi, (_all, lead: string, key: string) => `${lead}${key}=${MASK}`);
   return out;
+}
+
+function redactUserInfo(rest: string): string {
+  const at = rest.lastIndexOf("@");
+  if (at === -1) return rest;
+  const userinfo = rest.slice(0, at);
+  const colon = separatorOutsideReferences(userinfo);
+  if (colon === -1) return rest;
+  const password = userinfo.slice(colon + 1);
+  if (password === "") return rest;
+  // Only references: show their names, but not a literal default (`${DB_PASSWORD:-devpass}`).
+  const shown = /^(?:\$\{[^{}]*\})+$/.test(password) ? password.replace(/\$\{([A-Za-z0-9_]*)(:[-?])[^{}]*\}/g, (_ref, name: string, op: string) => `\${${name}${op}${MASK}}`) : MASK;
+  return `${userinfo.slice(0, colon)}:${shown}${rest.slice(at)}`;
+}
+
+/** Index of the first `:` that is not inside a `${...}` reference (`${DB_USER:-app}` holds one). */
+function separatorOutsideReferences(text: string): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text.startsWith("${", i)) {
+      depth += 1;
+      i += 1;
+    } else if (text[i] === "}" && depth > 0) depth -= 1;
+    else if (text[i] === ":" && depth === 0) return i;
+  }
+  return -1;
+}
+
+/** At most this many candidates per URL: every `@` after the user name gives one. */
+const MAX_CANDIDATES_PER_URL = 16;
+
+/**
+ * Every value in `text` that may be a password, found without parsing it as a URL: for
+ * each URL, the text between `user:` and each `@` that follows (libpq stops at the first,
+ * WHATWG URL at the last: the author may have meant either), and every `password=` value.
+ * Meant to be registered before the URL is parsed, so a URL that fails to parse is never
+ * echoed with its password.
+ */
+export function passwordCandidates(text: string): string[] {
+  const found = new Set<string>();
+  for (const match of text.matchAll(/[a-z][a-z0-9+.-]*:\/\/(\S*)/gi)) {
+    const rest = match[1] ?? "";
+    const colon = rest.indexOf(":");
+    if (colon === -1) continue;
+    let count = 0;
+    for (let at = rest.indexOf("@", colon + 1); at !== -1 && count < MAX_CANDIDATES_PER_URL; at = rest.indexOf("@", at + 1)) {
+      found.add(rest.slice(colon + 1, at));
+      count += 1;
+    }
+  }
+  for (const match of text.matchAll(/(?:^|[?&;\s])(?:password|pass|pwd|sslpassword)=([^&;\s]*)/gi)) found.add(match[1] ?? "");
+  return [...found].filter((value) => value.length > 0);
 }
 
 /** Every form in which a secret could appear in text: raw, percent-encoded, form-encoded. */
@@ -50,13 +110,36 @@ function secretForms(secret: string): string[] {
 /** Shorter values are not scrubbed: masking every "a" would destroy the output and hide nothing. */
 export const MIN_SECRET_LENGTH = 4;
 
-/** Replaces every occurrence of every secret (in any encoding) with `***`. */
+const WORD = /[A-Za-z0-9_]/;
+
+/**
+ * True when the occurrence of `form` at `index` is a whole token: a secret that starts (or
+ * ends) with a letter or digit must not continue a longer word there, so the password
+ * `postgres` is masked in `user=postgres` but `postgresql://` stays readable.
+ */
+function isWholeToken(text: string, index: number, form: string): boolean {
+  const before = text[index - 1];
+  const after = text[index + form.length];
+  if (before !== undefined && WORD.test(form[0] as string) && WORD.test(before)) return false;
+  if (after !== undefined && WORD.test(form[form.length - 1] as string) && WORD.test(after)) return false;
+  return true;
+}
+
+/** Replaces every whole-token occurrence of every secret (in any encoding) with `***`. */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   if (secrets.length === 0 || text.length === 0) return text;
-  const forms = secrets.flatMap(secretForms).sort((a, b) => b.length - a.length);
+  const forms = [...new Set(secrets.flatMap(secretForms))].sort((a, b) => b.length - a.length);
   let out = text;
   for (const form of forms) {
-    if (out.includes(form)) out = out.split(form).join(MASK);
+    if (!out.includes(form)) continue;
+    let result = "";
+    let from = 0;
+    for (let index = out.indexOf(form); index !== -1; index = out.indexOf(form, index + 1)) {
+      if (index < from || !isWholeToken(out, index, form)) continue;
+      result += `${out.slice(from, index)}${MASK}`;
+      from = index + form.length;
+    }
+    out = result + out.slice(from);
   }
   return out;
 }
