@@ -172,7 +172,7 @@ export async function runScript(session: Session, sql: string): Promise<ScriptFa
 }
 
 async function rollback(session: Session): Promise<void> {
-  await session.exec("ROLLBACK").catch(() => {});
+  await session.rollback();
 }
 
 function describeFailure(error: unknown, base: number): ScriptFailure {

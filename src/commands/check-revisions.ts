@@ -4,7 +4,7 @@
  * unfinished (nor an invalid index it left behind), and which revisions are pending.
  * Read-only, like the rest of `check`.
  */
-import { existsSync } from "node:fs";
+import { databaseMissing } from "../dialects/open.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { Session } from "../dialects/types.js";
 import { isAthanorError } from "../errors.js";
@@ -39,7 +39,7 @@ export async function checkRevisions(env: ResolvedEnvironment, session: Session 
 
   if (session === null) {
     // A PGlite database not created yet holds nothing: everything is pending.
-    if (env.target.kind === "pglite" && env.target.dataDir !== null && !existsSync(env.target.dataDir)) report.pending = graph.topologicalOrder();
+    if (databaseMissing(env.target)) report.pending = graph.topologicalOrder();
     return;
   }
   let state;

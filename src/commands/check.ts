@@ -4,11 +4,10 @@
  * real query, and (when the revision layer is there) the graph is sound. Each finding
  * carries its fix. Read-only: never creates a database, a directory or a table.
  */
-import { existsSync } from "node:fs";
 import type { LoadedConfig } from "../config/load.js";
 import { resolveEnvironment } from "../config/resolve.js";
 import type { ResolvedEnvironment } from "../config/types.js";
-import { openSession } from "../dialects/open.js";
+import { databaseMissing, openSession } from "../dialects/open.js";
 import { isAthanorError } from "../errors.js";
 import { isSecretVariableName, redactUrl } from "../secrets/redact.js";
 import { checkRevisions } from "./check-revisions.js";
@@ -93,8 +92,8 @@ export async function checkEnvironment(project: LoadedConfig, name: string, opti
     }
   }
   let session: import("../dialects/types.js").Session | null = null;
-  if (env.target.kind === "pglite" && env.target.dataDir !== null && !existsSync(env.target.dataDir)) {
-    add({ check: "reachable", status: "warning", message: `the PGlite database ${env.target.dataDir} does not exist yet`, fix: "Run `athanor upgrade` to create it." });
+  if (databaseMissing(env.target)) {
+    add({ check: "reachable", status: "warning", message: `the database ${env.redactedUrl} does not exist yet`, fix: "Run `athanor upgrade` to create it." });
   } else {
     try {
       session = await openSession(env.target, { secrets: env.secrets, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, applicationName: "athanor check" });

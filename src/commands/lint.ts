@@ -5,9 +5,8 @@
  * read, every revision is linted and the report says why. Read-only: takes no lock and
  * creates nothing.
  */
-import { existsSync } from "node:fs";
 import type { ResolvedEnvironment } from "../config/types.js";
-import { openSession } from "../dialects/open.js";
+import { databaseMissing, openSession } from "../dialects/open.js";
 import type { Session } from "../dialects/types.js";
 import { isAthanorError } from "../errors.js";
 import { lintRevision, type RevisionLint } from "../guard/lint-gate.js";
@@ -91,7 +90,7 @@ export async function lintRevisions(options: LintCommandOptions): Promise<LintRe
     let applied: ReadonlySet<string> | null = null;
     if ("error" in env) {
       note = `the environment could not be resolved (${env.error}), so every revision was linted`;
-    } else if (env.target.kind === "pglite" && env.target.dataDir !== null && !existsSync(env.target.dataDir)) {
+    } else if (databaseMissing(env.target)) {
       // A PGlite database that does not exist yet has applied nothing (and lint must not create it).
       applied = new Set();
     } else {

@@ -7,8 +7,9 @@
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
+import { Bookkeeping } from "../run/bookkeeping.js";
 import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
-import { ensureVersionTables, insertHistorySql, readAppliedState, updateChecksumSql, versionTables } from "../run/version-table.js";
+import { readAppliedState } from "../run/version-table.js";
 
 /** Options of {@link repair}. */
 export interface RepairOptions extends LockedCommandOptions {
@@ -53,22 +54,9 @@ export async function repair(env: ResolvedEnvironment, options: RepairOptions = 
     }
     if (repaired.length > 0) {
       // The history table may be missing where only the version table was kept.
-      await ensureVersionTables(session, env.versionTable);
-      const tables = versionTables(env.versionTable);
-      const identity = runIdentity(env);
-      const timing = { startedAt: "clock_timestamp()", durationMs: "NULL" };
-      const sql = [
-        "BEGIN;",
-        ...repaired.flatMap((r) => [
-          updateChecksumSql(tables, r.revision, r.to),
-          insertHistorySql(tables, identity, { direction: "repair", revision: r.revision, outcome: "success", note: `checksum ${r.from.slice(0, 12)} -> ${r.to.slice(0, 12)} (${r.file})` }, timing),
-        ]),
-        "COMMIT;",
-      ].join("\n");
-      await session.exec(sql).catch(async (error: unknown) => {
-        await session.exec("ROLLBACK").catch(() => {});
-        throw error;
-      });
+      const bookkeeping = new Bookkeeping(session, env.versionTable, runIdentity(env));
+      await bookkeeping.ensureTables();
+      await bookkeeping.repair(repaired);
     }
     return { environment: env.name, repaired, unknown, unfinished: state.unfinished.map((row) => row.revision) };
   });

@@ -8,8 +8,9 @@ import type { ResolvedEnvironment } from "../config/types.js";
 import { ConfigError } from "../errors.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
+import { Bookkeeping } from "../run/bookkeeping.js";
 import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
-import { deleteVersionRowSql, ensureVersionTables, finishVersionRowSql, insertHistorySql, readAppliedState, versionTables } from "../run/version-table.js";
+import { readAppliedState } from "../run/version-table.js";
 
 /** What the person found: the revision's changes are in the database, or they are not. */
 export type Resolution = "applied" | "rolled-back";
@@ -57,17 +58,9 @@ export async function resolve(env: ResolvedEnvironment, options: ResolveOptions)
       );
     }
     // The history table may be missing where only the version table was kept.
-    await ensureVersionTables(session, env.versionTable);
-    const tables = versionTables(env.versionTable);
-    const identity = runIdentity(env);
-    const timing = { startedAt: "clock_timestamp()", durationMs: "NULL" };
-    const checksum = graph.find(row.revision)?.checksum ?? row.checksum;
-    const change = options.as === "applied" ? finishVersionRowSql(tables, identity, row.revision, checksum, timing) : deleteVersionRowSql(tables, row.revision);
-    const history = insertHistorySql(tables, identity, { direction: "resolve", revision: row.revision, outcome: "success", note: `resolved as ${options.as}` }, timing);
-    await session.exec(`BEGIN;\n${change}\n${history}\nCOMMIT;`).catch(async (error: unknown) => {
-      await session.exec("ROLLBACK").catch(() => {});
-      throw error;
-    });
+    const bookkeeping = new Bookkeeping(session, env.versionTable, runIdentity(env));
+    await bookkeeping.ensureTables();
+    await bookkeeping.resolve(row.revision, options.as, graph.find(row.revision)?.checksum ?? row.checksum);
     return { environment: env.name, revision: row.revision, resolution: options.as };
   });
 }

@@ -1,34 +1,30 @@
 /**
- * `athanor stamp TARGET`: records the database as being at TARGET without running any
- * migration: the version rows become exactly the target's revisions and their ancestors
- * (other branches stay), rows no file defines are dropped, and the stored checksums of
- * the kept rows are set to the files' (so stamping acknowledges edited revisions).
- * Takes the lock, runs the guards, writes one history row.
+ * `athanor stamp TARGET... [--purge]`: records the database as being at the targets
+ * without running any migration (Alembic's `stamp`): for each target, the version rows
+ * become its revisions and their ancestors, and its descendants go (other branches
+ * stay); several targets stamp several branches at once. `--purge` empties the version
+ * table first (rows of any revision, known or not). Rows no file defines are dropped, and
+ * the stored checksums of the kept rows are set to the files' (so stamping acknowledges
+ * edited revisions). Takes the lock, runs the guards, writes one history row.
  */
 import type { ResolvedEnvironment } from "../config/types.js";
+import { ConfigError } from "../errors.js";
 import { currentHeads } from "../plan/plan.js";
 import type { Plan, Step } from "../plan/types.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { resolveTarget } from "../revisions/targets.js";
+import { Bookkeeping } from "../run/bookkeeping.js";
 import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
 import { migrationGuards, plannedRevisions, type BeforeExecute, type MigrationHookContext } from "../run/migrate.js";
-import {
-  EMPTY_STATE,
-  deleteVersionRowSql,
-  ensureVersionTables,
-  insertHistorySql,
-  insertVersionRowSql,
-  readAppliedState,
-  versionTables,
-  type AppliedState,
-} from "../run/version-table.js";
-import { quoteLiteral } from "../dialects/sql.js";
+import { EMPTY_STATE, readAppliedState, type AppliedState } from "../run/version-table.js";
 
 /** Options of {@link stamp}. */
 export interface StampOptions extends LockedCommandOptions {
-  /** `head`, `heads`, `base`, an id or prefix, `label@head`, `+N`/`-N`... */
-  readonly target: string;
+  /** `head`, `heads`, `base`, an id or prefix, `label@head`, `+N`/`-N`...; several stamp several branches. */
+  readonly target: string | readonly string[];
+  /** Empty the version table before stamping (Alembic's `--purge`). */
+  readonly purge?: boolean | undefined;
   readonly graph?: RevisionGraph | undefined;
   /** Guards run before the rows change (after the process-wide `migrationGuards`). */
   readonly beforeExecute?: readonly BeforeExecute[] | undefined;
@@ -37,6 +33,7 @@ export interface StampOptions extends LockedCommandOptions {
 /** What {@link stamp} changed. */
 export interface StampResult {
   readonly environment: string;
+  /** The targets, as given, joined with spaces. */
   readonly target: string;
   /** Applied heads before and after. */
   readonly before: readonly string[];
@@ -49,16 +46,35 @@ export interface StampResult {
   readonly refreshed: readonly string[];
 }
 
-/** The applied set after stamping `target` over `applied` (pure). */
-export function stampedSet(graph: RevisionGraph, applied: ReadonlySet<string>, target: string): Set<string> {
-  const known = new Set([...applied].filter((id) => graph.has(id)));
-  const resolved = resolveTarget(graph, target, currentHeads(graph, known));
-  if (resolved.kind === "base") return new Set();
-  let result = known;
-  for (const id of resolved.ids) {
-    const above = graph.descendants(id);
-    result = new Set([...result].filter((applied) => !above.has(applied)));
-    for (const ancestor of graph.ancestors(id, { inclusive: true })) result.add(ancestor);
+/**
+ * The applied set after stamping `targets` over `applied` (pure). Each target in turn:
+ * its descendants go, it and its ancestors are recorded; `base` removes everything.
+ * @throws ConfigError when two targets are on one line of descent (one would undo the other)
+ */
+export function stampedSet(graph: RevisionGraph, applied: ReadonlySet<string>, targets: string | readonly string[]): Set<string> {
+  const list = typeof targets === "string" ? [targets] : targets;
+  let result = new Set([...applied].filter((id) => graph.has(id)));
+  const current = currentHeads(graph, result);
+  const chosen: { target: string; id: string }[] = [];
+  for (const target of list) {
+    const resolved = resolveTarget(graph, target, current);
+    if (resolved.kind === "base") {
+      result = new Set();
+      continue;
+    }
+    for (const id of resolved.ids) {
+      const clash = chosen.find((c) => c.id !== id && (graph.ancestors(id).has(c.id) || graph.descendants(id).has(c.id)));
+      if (clash !== undefined) {
+        throw new ConfigError("stamp-targets-overlap", `stamp targets \`${clash.target}\` and \`${target}\` are on the same line of descent (${clash.id} and ${id}): one would undo the other`, {
+          hint: "Give one target per branch: the revision each branch should be at.",
+          details: { targets: list, revisions: [clash.id, id] },
+        });
+      }
+      chosen.push({ target, id });
+      const above = graph.descendants(id);
+      result = new Set([...result].filter((kept) => !above.has(kept)));
+      for (const ancestor of graph.ancestors(id, { inclusive: true })) result.add(ancestor);
+    }
   }
   return new Set(graph.sortTopologically(result));
 }
@@ -70,54 +86,44 @@ export function stampedSet(graph: RevisionGraph, applied: ReadonlySet<string>, t
  */
 export async function stamp(env: ResolvedEnvironment, options: StampOptions): Promise<StampResult> {
   const graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir));
+  const targets = typeof options.target === "string" ? [options.target] : [...options.target];
+  if (targets.length === 0) throw new ConfigError("stamp-target-missing", "stamp needs at least one target", { hint: "Name the revision to record, e.g. `athanor stamp head`." });
+  const target = targets.join(" ");
+  const purge = options.purge === true;
   return runLockedCommand(env, "stamp", options, async (session, emit) => {
     const state: AppliedState = (await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE;
     const before = currentHeads(graph, state.ids);
-    const next = stampedSet(graph, state.ids, options.target);
-    const recorded = [...next].filter((id) => !state.ids.has(id));
-    const removedKnown = graph.sortTopologically([...state.ids].filter((id) => graph.has(id) && !next.has(id))).reverse();
+    const next = stampedSet(graph, purge ? new Set() : state.ids, targets);
+    const recorded = [...next].filter((id) => purge || !state.ids.has(id));
+    const removedKnown = graph.sortTopologically([...state.ids].filter((id) => graph.has(id) && (purge || !next.has(id)))).reverse();
     const removed = [...removedKnown, ...[...state.ids].filter((id) => !graph.has(id)).sort()];
-    const refreshed = [...next].filter((id) => {
-      const row = state.byId.get(id);
-      return row !== undefined && (row.checksum !== graph.get(id).checksum || row.state !== "applied");
-    });
+    const refreshed = purge
+      ? []
+      : [...next].filter((id) => {
+          const row = state.byId.get(id);
+          return row !== undefined && (row.checksum !== graph.get(id).checksum || row.state !== "applied");
+        });
     const steps: Step[] = [
-      ...removedKnown.map((id): Step => ({ revision: graph.get(id), direction: "down" })),
-      ...recorded.map((id): Step => ({ revision: graph.get(id), direction: "up" })),
+      ...removedKnown.filter((id) => !next.has(id)).map((id): Step => ({ revision: graph.get(id), direction: "down" })),
+      ...recorded.filter((id) => !state.ids.has(id)).map((id): Step => ({ revision: graph.get(id), direction: "up" })),
     ];
-    const plan: Plan = { direction: recorded.length > 0 || removed.length === 0 ? "up" : "down", steps, target: options.target };
-    emit({ type: "plan", command: "stamp", direction: plan.direction, target: options.target, current: before, revisions: plannedRevisions(plan), singleTransaction: true });
+    const plan: Plan = { direction: recorded.length > 0 || removed.length === 0 ? "up" : "down", steps, target };
+    emit({ type: "plan", command: "stamp", direction: plan.direction, target, current: before, revisions: plannedRevisions(plan), singleTransaction: true });
     const context: MigrationHookContext = { env, command: "stamp", session, graph, state, current: before, plan, signal: options.signal, emit };
     for (const guard of [...migrationGuards, ...(options.beforeExecute ?? [])]) await guard(context);
     const after = currentHeads(graph, next);
     if (recorded.length > 0 || removed.length > 0 || refreshed.length > 0) {
-      await ensureVersionTables(session, env.versionTable);
-      const tables = versionTables(env.versionTable);
-      const identity = runIdentity(env);
-      const timing = { startedAt: "clock_timestamp()", durationMs: "NULL" };
-      const sql = [
-        "BEGIN;",
-        ...removed.map((id) => deleteVersionRowSql(tables, id)),
-        ...recorded.map((id) => insertVersionRowSql(tables, identity, id, graph.get(id).checksum, "applied", timing)),
-        ...refreshed.map((id) => `UPDATE ${tables.versions} SET checksum = ${quoteLiteral(graph.get(id).checksum)}, state = 'applied' WHERE revision = ${quoteLiteral(id)};`),
-        insertHistorySql(
-          tables,
-          identity,
-          {
-            direction: "stamp",
-            revision: after.length === 0 ? null : after.join(","),
-            outcome: "success",
-            note: `stamp ${options.target}: ${recorded.length} recorded, ${removed.length} removed, ${refreshed.length} refreshed`,
-          },
-          timing,
-        ),
-        "COMMIT;",
-      ].join("\n");
-      await session.exec(sql).catch(async (error: unknown) => {
-        await session.exec("ROLLBACK").catch(() => {});
-        throw error;
+      const bookkeeping = new Bookkeeping(session, env.versionTable, runIdentity(env));
+      await bookkeeping.ensureTables();
+      await bookkeeping.stamp({
+        purge,
+        removed,
+        recorded: recorded.map((id) => ({ revision: id, checksum: graph.get(id).checksum })),
+        refreshed: refreshed.map((id) => ({ revision: id, checksum: graph.get(id).checksum })),
+        heads: after.length === 0 ? null : after.join(","),
+        note: `stamp ${target}${purge ? " --purge" : ""}: ${recorded.length} recorded, ${removed.length} removed, ${refreshed.length} refreshed`,
       });
     }
-    return { environment: env.name, target: options.target, before, current: after, recorded, removed, refreshed };
+    return { environment: env.name, target, before, current: after, recorded, removed, refreshed };
   });
 }

@@ -1,11 +1,13 @@
 /**
- * Opens a Session on a resolved database target. Drivers load lazily: a
- * `postgres://` run never loads PGlite (WASM, ~2 s and hundreds of MB), and PGlite
- * runs never load `pg`.
+ * Opens a Session on a resolved database target, and takes a target's migration lock.
+ * Drivers load lazily: a `postgres://` run never loads PGlite (WASM, ~2 s and hundreds
+ * of MB), and PGlite runs never load `pg`.
  */
+import { existsSync } from "node:fs";
 import type { DatabaseTarget } from "../config/types.js";
-import type { Session } from "./types.js";
+import type { LockRequest, ReleaseLock, Session } from "./types.js";
 import { toDatabaseError } from "./driver-errors.js";
+import { lockFilePath } from "./pglite-lock-file.js";
 
 export interface OpenSessionOptions {
   /** Shown in pg_stat_activity, so a waiting runner can name the lock holder. */
@@ -29,4 +31,45 @@ export async function openSession(target: DatabaseTarget, options: OpenSessionOp
   } catch (error) {
     throw toDatabaseError(error, { secrets, action: "connect", target });
   }
+}
+
+/** What {@link lockDatabase} needs besides the request. */
+export interface LockDatabaseOptions {
+  /** Shown in pg_stat_activity and written into a lock file: who holds the lock. */
+  readonly applicationName: string;
+  readonly secrets?: readonly string[] | undefined;
+  /** Names the lock in messages, e.g. `the migration lock on public.athanor_version`. */
+  readonly display: string;
+}
+
+/**
+ * Takes the migration lock of a database, before its migration session is opened:
+ * on PostgreSQL a session-level advisory lock on a dedicated connection; for a PGlite
+ * data directory a lock file beside it (opening the directory from two processes would
+ * corrupt it); nothing for an in-memory PGlite database, which belongs to one process.
+ * @returns its release
+ */
+export async function lockDatabase(target: DatabaseTarget, request: LockRequest, options: LockDatabaseOptions): Promise<ReleaseLock> {
+  if (target.kind === "postgres") {
+    const { lockPostgresDatabase } = await import("./postgres-session.js");
+    return lockPostgresDatabase(target, request, { applicationName: options.applicationName, secrets: options.secrets ?? [], display: options.display });
+  }
+  if (target.dataDir === null) return async () => {};
+  const { lockDataDirectory } = await import("./pglite-lock-file.js");
+  return lockDataDirectory(target.dataDir, request, options.applicationName);
+}
+
+/**
+ * True for a database that does not exist yet and that opening would create: a PGlite
+ * data directory not yet on disk (as good as empty). A server database always "exists"
+ * here; connecting says whether it does.
+ */
+export function databaseMissing(target: DatabaseTarget): boolean {
+  return target.kind === "pglite" && target.dataDir !== null && !existsSync(target.dataDir);
+}
+
+/** Where the lock of a target lives, for messages: the lock file of a PGlite directory, or null. */
+export function lockLocation(target: DatabaseTarget): string | null {
+  if (target.kind !== "pglite" || target.dataDir === null) return null;
+  return lockFilePath(target.dataDir);
 }

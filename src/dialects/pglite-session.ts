@@ -3,10 +3,17 @@ import { mkdir } from "node:fs/promises";
 import type { PGlite } from "@electric-sql/pglite";
 import type { DatabaseTarget } from "../config/types.js";
 import type { OpenSessionOptions } from "./open.js";
-import type { QueryResult, Session } from "./types.js";
 import { driverErrorGuard } from "./driver-errors.js";
+import { rollbackQuietly, runInTransaction, runScriptParts } from "./script.js";
+import type { QueryResult, Session } from "./types.js";
 
 type PgliteTarget = Extract<DatabaseTarget, { kind: "pglite" }>;
+
+/** The protocol messages of `execProtocol` this module reads. */
+interface ProtocolMessage {
+  readonly name: string;
+  readonly text?: unknown;
+}
 
 export async function openPgliteSession(target: PgliteTarget, options: OpenSessionOptions): Promise<Session> {
   const { PGlite } = await import("@electric-sql/pglite");
@@ -22,16 +29,47 @@ export async function openPgliteSession(target: PgliteTarget, options: OpenSessi
  */
 export function sessionOverPglite(db: PGlite, secrets: readonly string[], target: PgliteTarget): Session {
   const wrap = driverErrorGuard(secrets, target);
+  const exec = async (sql: string): Promise<void> => {
+    await wrap("exec", () => db.exec(sql));
+  };
   return {
     kind: "pglite",
+    // One backend in this process: advisory locks exclude nobody, and nothing runs
+    // beyond the process (a killed runner takes its database engine with it).
+    capabilities: { transactionalDdl: true, advisoryLocks: false, clientConnectionCheck: false, cancel: false },
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
       return wrap("query", async () => {
         const result = await db.query<Row>(sql, params as unknown[] | undefined);
         return { rows: result.rows, affectedRows: result.affectedRows ?? 0 };
       });
     },
-    async exec(sql: string): Promise<void> {
-      await wrap("exec", () => db.exec(sql));
+    exec,
+    async runScript(parts, scriptOptions) {
+      const { protocol } = await import("@electric-sql/pglite");
+      await runScriptParts(
+        (text, onTag) =>
+          wrap("exec", async () => {
+            // execProtocol without throwOnError returns every message, so the
+            // CommandComplete of each statement that ran before the ErrorResponse is seen.
+            const result = await db.execProtocol(protocol.serialize.query(text), { throwOnError: false });
+            for (const message of result.messages as readonly ProtocolMessage[]) {
+              if (message.name === "commandComplete") onTag(typeof message.text === "string" ? message.text : "");
+              else if (message.name === "error") throw message;
+            }
+          }),
+        parts,
+        scriptOptions,
+      );
+    },
+    transaction(work, transactionOptions) {
+      return runInTransaction(exec, work, transactionOptions?.lazyCommit === true);
+    },
+    rollback() {
+      return rollbackQuietly(exec);
+    },
+    async lock() {
+      // The data directory is locked (a file beside it) before it is opened: see lockDatabase.
+      return async () => {};
     },
     async serverVersion(): Promise<number> {
       const result = await db.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");

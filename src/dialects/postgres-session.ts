@@ -1,11 +1,26 @@
 /** Session over one node-postgres client (one connection, never a pool: migrations are serial). */
 import pg from "pg";
 import type { PostgresHost } from "../config/types.js";
-import { DatabaseError } from "../errors.js";
+import { ConfigError, DatabaseError } from "../errors.js";
 import type { OpenSessionOptions } from "./open.js";
-import type { QueryResult, Session } from "./types.js";
 import { driverErrorGuard } from "./driver-errors.js";
 import { fitsSessionAttrs, postgresClientConfig, type PostgresTarget } from "./postgres-client-config.js";
+import { pollLock } from "./lock-poll.js";
+import { assertSessionBound } from "./postgres-pooler.js";
+import { rollbackQuietly, runInTransaction, runScriptParts } from "./script.js";
+import type { LockHolder, LockRequest, QueryResult, ReleaseLock, Session } from "./types.js";
+
+/**
+ * The protocol connection of a pg client, typed by what is used: it emits
+ * `commandComplete` once per statement the server completed, with the command tag.
+ */
+interface CommandCompleteSource {
+  on(event: "commandComplete", listener: (message: { readonly text?: unknown }) => void): unknown;
+  removeListener(event: "commandComplete", listener: (message: { readonly text?: unknown }) => void): unknown;
+}
+
+/** PostgreSQL 14 added `client_connection_check_interval`. */
+const CLIENT_CHECK_SINCE = 140000;
 
 // Return int8/numeric as strings (the default) but parse nothing else lazily: keep pg's defaults.
 
@@ -55,24 +70,48 @@ async function connectFitting(target: PostgresTarget, options: OpenSessionOption
 export async function openPostgresSession(target: PostgresTarget, options: OpenSessionOptions): Promise<Session> {
   const { client, host } = await connectFitting(target, options);
   const secrets = options.secrets ?? [];
-  let versionNum: number | undefined;
   const wrap = driverErrorGuard(secrets, target);
-  return {
+  const versionResult = await wrap("query", () => client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v"));
+  const versionNum = Number(versionResult.rows[0]?.v ?? 0);
+  const exec = async (sql: string): Promise<void> => {
+    await wrap("exec", () => client.query(sql));
+  };
+  const protocol = client.connection as unknown as CommandCompleteSource;
+  const session: Session = {
     kind: "postgres",
+    capabilities: { transactionalDdl: true, advisoryLocks: true, clientConnectionCheck: versionNum >= CLIENT_CHECK_SINCE, cancel: true },
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
       return wrap("query", async () => {
         const result = await client.query(sql, params as unknown[] | undefined);
         return { rows: result.rows as Row[], affectedRows: result.rowCount ?? 0 };
       });
     },
-    async exec(sql: string): Promise<void> {
-      await wrap("exec", () => client.query(sql));
+    exec,
+    runScript(parts, scriptOptions) {
+      return runScriptParts(
+        async (text, onTag) => {
+          const listener = (message: { readonly text?: unknown }) => onTag(typeof message.text === "string" ? message.text : "");
+          protocol.on("commandComplete", listener);
+          try {
+            await exec(text);
+          } finally {
+            protocol.removeListener("commandComplete", listener);
+          }
+        },
+        parts,
+        scriptOptions,
+      );
+    },
+    transaction(work, transactionOptions) {
+      return runInTransaction(exec, work, transactionOptions?.lazyCommit === true);
+    },
+    rollback() {
+      return rollbackQuietly(exec);
+    },
+    lock(request) {
+      return advisoryLock(session, request);
     },
     async serverVersion(): Promise<number> {
-      if (versionNum === undefined) {
-        const result = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
-        versionNum = Number(result.rows[0]?.v ?? 0);
-      }
       return versionNum;
     },
     announcedBackendPid(): number | null {
@@ -96,5 +135,141 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     async close(): Promise<void> {
       await client.end().catch(() => {});
     },
+  };
+  return session;
+}
+
+/** Where pg_locks shows a bigint advisory key: classid = high 32 bits, objid = low 32 bits, objsubid = 1. */
+function keyParts(key: bigint): { high: string; low: string } {
+  const unsigned = BigInt.asUintN(64, key);
+  return { high: (unsigned >> 32n).toString(), low: (unsigned & 0xffffffffn).toString() };
+}
+
+interface HolderRow {
+  pid: number;
+  application_name: string | null;
+  usename: string | null;
+  client_addr: string | null;
+  since: string | null;
+  state: string | null;
+  query: string | null;
+}
+
+/** A session-level advisory lock on `session`, polled with pg_try_advisory_lock. */
+async function advisoryLock(session: Session, request: LockRequest): Promise<ReleaseLock> {
+  const key = request.key.toString();
+  await pollLock(
+    request,
+    async () => {
+      const result = await session.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS locked", [key]);
+      return result.rows[0]?.locked === true ? "taken" : "busy";
+    },
+    () => findHolder(session, request.key, request.holderStyle ?? "owner"),
+  );
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    const result = await session.query<{ unlocked: boolean }>("SELECT pg_advisory_unlock($1::bigint) AS unlocked", [key]);
+    if (result.rows[0]?.unlocked !== true) {
+      throw new DatabaseError("lock-lost", "the lock was no longer held when the run ended (the lock connection was reset or goes through a pooler)", {
+        hint: "Use a direct connection to the server for migrations (`migrationUrl`), and check that nothing else ran concurrently.",
+      });
+    }
+  };
+}
+
+async function findHolder(session: Session, key: bigint, style: "owner" | "activity"): Promise<LockHolder | null> {
+  const { high, low } = keyParts(key);
+  const result = await session.query<HolderRow>(
+    `SELECT a.pid, a.application_name, a.usename::text AS usename, host(a.client_addr) AS client_addr, to_json(a.state_change) #>> '{}' AS since, a.state, left(a.query, 120) AS query
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.classid::bigint = $1::bigint AND l.objid::bigint = $2::bigint
+      LIMIT 1`,
+    [high, low],
+  );
+  const row = result.rows[0];
+  if (row === undefined) return null;
+  const pid = Number(row.pid);
+  const application = row.application_name || "no application_name";
+  let description: string;
+  if (style === "activity") {
+    // The query text is a revision's, not a secret's.
+    const query = (row.query ?? "").replace(/\s+/g, " ").trim();
+    description = `pid ${pid} (${application}, ${row.state ?? "unknown state"}${query ? `: ${query.length > 80 ? `${query.slice(0, 77)}...` : query}` : ""})`;
+  } else {
+    const parts = [application];
+    if (row.usename) parts.push(`user ${row.usename}`);
+    if (row.client_addr) parts.push(`from ${row.client_addr}`);
+    // The lock connection goes idle right after taking the lock: its state_change is when it got it.
+    if (row.since) parts.push(`since ${row.since}`);
+    description = `pid ${pid} (${parts.join(", ")})`;
+  }
+  return {
+    description,
+    pid,
+    remedy: `SELECT pg_terminate_backend(${pid})`,
+    details: style === "activity" ? { pid, applicationName: row.application_name, state: row.state } : { pid, applicationName: row.application_name, user: row.usename, since: row.since },
+  };
+}
+
+/** What the dedicated lock connection is opened with. */
+export interface DatabaseLockOptions {
+  readonly applicationName: string;
+  readonly secrets: readonly string[];
+  /** Names the lock in messages, e.g. `the migration lock on public.athanor_version`. */
+  readonly display: string;
+}
+
+/**
+ * The migration lock on PostgreSQL: a session-level advisory lock on a dedicated
+ * connection that only ever runs single autocommit statements (a lock held inside a
+ * transaction deadlocks `CREATE INDEX CONCURRENTLY`, which waits for every older
+ * transaction). Refuses a transaction-pooling proxy, where the lock would not exclude.
+ */
+export async function lockPostgresDatabase(target: PostgresTarget, request: LockRequest, options: DatabaseLockOptions): Promise<ReleaseLock> {
+  const session = await openPostgresSession(target, { applicationName: options.applicationName, secrets: options.secrets });
+  let unlock: ReleaseLock;
+  try {
+    // Through a transaction-pooling proxy the lock would not exclude: refuse before taking it.
+    await assertSessionBound(session, {
+      target,
+      openProbe: () => openPostgresSession(target, { applicationName: `${options.applicationName} probe`, secrets: options.secrets }),
+    });
+    unlock = await session.lock(request);
+    // Second line of defence (a proxy that passes the backend id through): the next
+    // statement ran on another server connection, where the session lock is not held.
+    const { high, low } = keyParts(request.key);
+    const check = await session.query<{ held: boolean }>(
+      "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() AND classid::bigint = $1::bigint AND objid::bigint = $2::bigint AND objsubid = 1) AS held",
+      [high, low],
+    );
+    if (check.rows[0]?.held !== true) {
+      // Best effort: the pooler's server connection that took it would keep it otherwise.
+      await unlock().catch(() => {});
+      throw new ConfigError("lock-needs-session", `${options.display} was taken but is not held by the connection: the URL goes through a transaction-pooling proxy (e.g. PgBouncer in transaction mode)`, {
+        hint: "Give the environment a direct connection for migrations: set `migrationUrl` to the server's own host and port (not the pooler's).",
+      });
+    }
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    try {
+      await unlock().catch((error: unknown) => {
+        if (error instanceof DatabaseError && error.code === "lock-lost") {
+          throw new DatabaseError("lock-lost", `${options.display} was no longer held when the run ended (the lock connection was reset or goes through a pooler)`, { hint: error.hint });
+        }
+        throw error;
+      });
+    } finally {
+      await session.close();
+    }
   };
 }

@@ -1,7 +1,10 @@
 /**
- * The driver boundary (DESIGN.md §2): one small interface that the engine, the
- * introspection and `check` use, implemented for node-postgres and PGlite. The core
- * imports no driver; drivers are loaded lazily by `openSession`.
+ * The runtime boundary (DESIGN.md §2): the Session interface that the engine, the
+ * introspection and `check` use, implemented for node-postgres and PGlite. Everything
+ * that differs between the two databases lives behind it: how a transaction is opened
+ * and ended, how a batched script is sent and where it stopped, how a lock is taken and
+ * what the engine can count on (capability flags). The core imports no driver, writes no
+ * transaction-control SQL and never asks which database it talks to.
  */
 
 export interface QueryResult<Row> {
@@ -10,18 +13,142 @@ export interface QueryResult<Row> {
   affectedRows?: number;
 }
 
+/** What a session can do; the engine decides with these flags, never with the database's kind. */
+export interface SessionCapabilities {
+  /** DDL is rolled back with its transaction (PostgreSQL and PGlite both: true). */
+  readonly transactionalDdl: boolean;
+  /**
+   * Advisory locks exclude other processes. False for PGlite: one backend per process, so
+   * its data directory is guarded by a lock file taken before it is opened instead.
+   */
+  readonly advisoryLocks: boolean;
+  /**
+   * The server stops a running statement within about a second once the client has gone
+   * (`client_connection_check_interval`, PostgreSQL 14+).
+   */
+  readonly clientConnectionCheck: boolean;
+  /** A running statement can be cancelled from outside (PostgreSQL's CancelRequest). */
+  readonly cancel: boolean;
+}
+
+/**
+ * One part of a batched script: the engine's own statements before and after a body of
+ * user SQL. Each prologue and epilogue entry is exactly ONE statement (so the session can
+ * tell, from the statements the server completed, which one failed).
+ */
+export interface ScriptPart {
+  readonly prologue: readonly string[];
+  /** User SQL, sent as written (any number of statements). */
+  readonly body: string;
+  readonly epilogue: readonly string[];
+  /** Commit without waiting for the WAL flush (a later commit's flush covers it). */
+  readonly lazyCommit?: boolean | undefined;
+}
+
+/** How {@link Session.runScript} sends its parts. */
+export interface ScriptOptions {
+  /**
+   * True: each part in a transaction of its own, all parts in ONE round trip; the server
+   * stops at the first error, so the parts before it are committed and the rest never ran.
+   * False: one part only, inside the caller's transaction ({@link Session.transaction}).
+   */
+  readonly transactionPerPart: boolean;
+}
+
+/** Where in a part the script stopped. */
+export type ScriptStage = "prologue" | "body" | "epilogue" | "commit" | "unknown";
+
+/**
+ * A batched script failed. Says, without running anything again, which part failed,
+ * how many parts committed before it, and where in the failing part it stopped.
+ */
+export class ScriptFailure extends Error {
+  override name = "ScriptFailure";
+  constructor(
+    /** The driver's error, already a DatabaseError without secrets. */
+    readonly error: unknown,
+    /** Index of the failing part. */
+    readonly part: number,
+    /** Parts whose transaction committed (always < `part + 1`; 0 outside transactionPerPart). */
+    readonly committed: number,
+    readonly stage: ScriptStage,
+    /**
+     * The index of the failing statement within its stage: the prologue or epilogue entry,
+     * or the body's statement (0-based, counting the statements the server completed
+     * before the error). Null when unknown.
+     */
+    readonly statement: number | null,
+    /** 0-based code-point offset of the error in the part's body, from the server's error position; null without one. */
+    readonly bodyOffset: number | null,
+  ) {
+    super(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Releases a lock. Safe to call twice. */
+export type ReleaseLock = () => Promise<void>;
+
+/** Who holds a lock, as far as the database (or the lock file) says. */
+export interface LockHolder {
+  /** `pid 4242 (athanor upgrade (production), user app, since 2026-...)` */
+  readonly description: string;
+  /** The process id, when known. */
+  readonly pid: number | null;
+  /** How the holder can be ended, e.g. `SELECT pg_terminate_backend(4242)`, or `delete /x.lock`. */
+  readonly remedy: string;
+  /** Structured facts for JSON output (no secret). */
+  readonly details: Record<string, unknown>;
+}
+
+/** What {@link Session.lock} and `lockDatabase` wait for, and how they give up. */
+export interface LockRequest {
+  /** The advisory key (PostgreSQL). */
+  readonly key: bigint;
+  /** How long to wait, in milliseconds. */
+  readonly waitMs: number;
+  /** How often to try again (default 150 ms). */
+  readonly pollMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Describe a holder by who it is (`owner`: user, address, since) or by what it runs (`activity`). */
+  readonly holderStyle?: "owner" | "activity" | undefined;
+  /** Called once when waiting begins. */
+  readonly onWait?: ((holder: LockHolder | null) => void) | undefined;
+  /** The error to throw when the wait runs out. */
+  readonly timeout: (holder: LockHolder | null, waitedMs: number) => Error;
+}
+
 export interface Session {
+  /** Which database this is: for messages only — decide with {@link capabilities}. */
   readonly kind: "postgres" | "pglite";
+  readonly capabilities: SessionCapabilities;
   /** One statement with bound parameters ($1, $2...). */
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
   /** One or more statements, no parameters (simple query protocol), in one round trip. */
   exec(sql: string): Promise<void>;
+  /**
+   * Sends parts of a script in one round trip (see {@link ScriptOptions}); on failure
+   * rejects with a {@link ScriptFailure} that locates it from the server's answer alone.
+   */
+  runScript(parts: readonly ScriptPart[], options: ScriptOptions): Promise<void>;
+  /**
+   * Runs `work` in a transaction: commits when it resolves, rolls back when it throws
+   * (and rethrows). `lazyCommit`: commit without waiting for the WAL flush.
+   */
+  transaction<T>(work: () => Promise<T>, options?: { readonly lazyCommit?: boolean | undefined }): Promise<T>;
+  /** Ends any transaction left open (after a failed script). Never throws. */
+  rollback(): Promise<void>;
+  /**
+   * Takes a session-level lock on `request.key`, polling so a waiting session never
+   * queues behind the holder. Returns its release. A no-op where advisory locks exclude
+   * nothing (PGlite: see `lockDatabase`).
+   */
+  lock(request: LockRequest): Promise<ReleaseLock>;
   /** Server version number, e.g. 150018 for 15.18 (`server_version_num`). */
   serverVersion(): Promise<number>;
   /**
    * The backend process id the server announced when the connection opened
    * (BackendKeyData), or null when the driver has none. A connection pooler announces
-   * an id of its own, so it differs from `pg_backend_pid()` (src/run/pooler.ts).
+   * an id of its own, so it differs from `pg_backend_pid()` (src/dialects/postgres-pooler.ts).
    */
   announcedBackendPid?(): number | null;
   /** Cancel the statement running on this session (SIGINT/SIGTERM). Best effort. */

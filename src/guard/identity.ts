@@ -9,7 +9,8 @@ import type { ResolvedEnvironment } from "../config/types.js";
 import { qualifiedName } from "../dialects/sql.js";
 import type { Session } from "../dialects/types.js";
 import { RefusedError } from "../errors.js";
-import { ensureVersionTables, versionTables } from "../run/version-table.js";
+import { Bookkeeping } from "../run/bookkeeping.js";
+import { runIdentity } from "../run/connect.js";
 
 /** The key of the meta row that names the environment a database belongs to. */
 export const IDENTITY_KEY = "environment";
@@ -69,6 +70,7 @@ export async function assertEnvironmentIdentity(session: Session, env: ResolvedE
  * never overwritten.
  */
 export async function recordEnvironmentIdentity(session: Session, env: ResolvedEnvironment): Promise<void> {
-  await ensureVersionTables(session, env.versionTable);
-  await session.query(`INSERT INTO ${versionTables(env.versionTable).meta} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [IDENTITY_KEY, env.name]);
+  const bookkeeping = new Bookkeeping(session, env.versionTable, runIdentity(env));
+  await bookkeeping.ensureTables();
+  await bookkeeping.recordMeta(IDENTITY_KEY, env.name, { overwrite: false });
 }

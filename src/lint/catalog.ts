@@ -27,6 +27,7 @@ export const RULE_IDS = [
   "add-unique-constraint",
   "validate-in-transaction",
   "requires-no-transaction",
+  "transaction-control",
 ] as const;
 
 /** A rule's stable id. */
@@ -175,7 +176,17 @@ export const RULES: { readonly [K in RuleId]: RuleInfo & { readonly id: K } } = 
     why: "CREATE INDEX CONCURRENTLY, DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, DETACH PARTITION CONCURRENTLY, VACUUM, CREATE or DROP DATABASE or TABLESPACE and ALTER SYSTEM cannot run inside a transaction block: in a revision that runs in a transaction, PostgreSQL rejects the statement and the revision fails.",
     safe: `Give this revision ${TX_FALSE} (each statement then commits on its own; keep such revisions small, as a failure half-way leaves the earlier statements applied).`,
   },
+  "transaction-control": {
+    id: "transaction-control",
+    severity: "danger",
+    title: "BEGIN, COMMIT, ROLLBACK, END or ABORT in a transactional revision",
+    why: "athanor runs a transactional revision in a transaction of its own and records it in the same transaction: a COMMIT in the file commits the part before it behind athanor's back (a later failure can no longer undo it), a ROLLBACK undoes it and lets the rest run outside any transaction, a BEGIN is ignored. `upgrade` refuses such a revision before anything runs (exit 2). SAVEPOINT, RELEASE and ROLLBACK TO SAVEPOINT are allowed.",
+    safe: `Remove the statement (athanor opens and commits the transaction), or give the revision ${TX_FALSE} when it really must commit in steps.`,
+  },
 };
+
+/** Rules whose findings \`-- athanor:allow\` cannot drop: \`upgrade\` refuses such a revision whatever the linter says. */
+export const REFUSED_AT_RUN_TIME: ReadonlySet<RuleId> = new Set<RuleId>(["transaction-control", "requires-no-transaction"]);
 
 /** True when `value` is a rule id (for validating `-- athanor:allow` lists). */
 export function isRuleId(value: string): value is RuleId {

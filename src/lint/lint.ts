@@ -3,7 +3,7 @@
  * renders them and the production guard decides what they block).
  */
 import { listField, relationName, stringField, unwrap, type RelationName, type SqlNode } from "./ast.js";
-import type { RuleId, Severity } from "./catalog.js";
+import { REFUSED_AT_RUN_TIME, type RuleId, type Severity } from "./catalog.js";
 import { parseTypeName, splitStatements, type SqlStatement } from "./parse.js";
 import { checkStatements, type ColumnTypeLookup } from "./rules.js";
 
@@ -62,12 +62,11 @@ export interface LintOptions {
 export async function lintSql(sql: string, options: LintOptions = {}): Promise<LintFinding[]> {
   const allow = new Set(options.allow ?? []);
   const statements = await splitStatements(sql, options.startLine ?? 1, { file: options.file });
-  if (allow.has("all")) return [];
   const revision = options.revision ?? null;
   const file = options.file ?? null;
   const columnType = options.columnType === undefined ? undefined : await resolveColumnTypes(statements, options.columnType);
   return checkStatements(statements, { transactional: options.transactional ?? true, columnType })
-    .filter((finding) => !allow.has(finding.rule))
+    .filter((finding) => REFUSED_AT_RUN_TIME.has(finding.rule) || !(allow.has(finding.rule) || allow.has("all")))
     .map((finding) => ({
       rule: finding.rule,
       severity: finding.severity,

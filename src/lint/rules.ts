@@ -20,6 +20,9 @@ import {
 import { checkAlterTable } from "./alter-table-rules.js";
 import type { SqlStatement } from "./parse.js";
 import { Script, type ColumnTypeLookup, type RuleFinding } from "./script.js";
+import { transactionBreaker } from "./transaction-control.js";
+
+export { requiresNoTransaction } from "./transaction-control.js";
 
 export type { ColumnTypeLookup, RuleFinding } from "./script.js";
 
@@ -52,65 +55,22 @@ export function checkStatements(statements: readonly SqlStatement[], options: Ch
   return script.findings;
 }
 
-/**
- * The operation when `statement` cannot run inside a transaction block (PostgreSQL
- * raises "... cannot run inside a transaction block"), e.g. `"CREATE INDEX CONCURRENTLY"`;
- * undefined otherwise. The migration engine can use it to explain a failure.
- */
-export function requiresNoTransaction(statement: SqlStatement): string | undefined {
-  const fields = unwrap(statement.ast, statement.kind);
-  if (fields === undefined) return undefined;
-  switch (statement.kind) {
-    case "IndexStmt":
-      return boolField(fields, "concurrent") ? "CREATE INDEX CONCURRENTLY" : undefined;
-    case "DropStmt":
-      return boolField(fields, "concurrent") ? "DROP INDEX CONCURRENTLY" : undefined;
-    case "ReindexStmt": {
-      const concurrently = listField(fields, "params").some((p) => stringField(unwrap(p, "DefElem") ?? {}, "defname") === "concurrently");
-      if (concurrently) return "REINDEX CONCURRENTLY";
-      const kind = stringField(fields, "kind");
-      if (kind === "REINDEX_OBJECT_SCHEMA") return "REINDEX SCHEMA";
-      if (kind === "REINDEX_OBJECT_DATABASE") return "REINDEX DATABASE";
-      if (kind === "REINDEX_OBJECT_SYSTEM") return "REINDEX SYSTEM";
-      return undefined;
-    }
-    case "AlterTableStmt": {
-      const detach = listField(fields, "cmds").some((item) => {
-        const cmd = unwrap(item, "AlterTableCmd");
-        if (cmd === undefined || cmd["subtype"] !== "AT_DetachPartition") return false;
-        const partition = unwrap(cmd["def"], "PartitionCmd");
-        return partition !== undefined && boolField(partition, "concurrent");
-      });
-      return detach ? "DETACH PARTITION CONCURRENTLY" : undefined;
-    }
-    case "VacuumStmt":
-      // ANALYZE (is_vacuumcmd false) may run in a transaction; VACUUM may not.
-      return boolField(fields, "is_vacuumcmd") ? "VACUUM" : undefined;
-    case "CreatedbStmt":
-      return "CREATE DATABASE";
-    case "DropdbStmt":
-      return "DROP DATABASE";
-    case "CreateTableSpaceStmt":
-      return "CREATE TABLESPACE";
-    case "DropTableSpaceStmt":
-      return "DROP TABLESPACE";
-    case "AlterSystemStmt":
-      return "ALTER SYSTEM";
-    default:
-      return undefined;
-  }
-}
-
 function checkStatement(statement: SqlStatement, script: Script): void {
   const fields = unwrap(statement.ast, statement.kind);
   if (fields === undefined) return;
 
-  const operation = requiresNoTransaction(statement);
-  if (operation !== undefined && script.transactional) {
+  const breaker = script.transactional ? transactionBreaker(statement) : undefined;
+  if (breaker?.rule === "requires-no-transaction") {
     script.report(
       statement,
       "requires-no-transaction",
-      `${operation} cannot run inside a transaction block, and this revision runs in one: PostgreSQL will reject it and the revision will fail.`,
+      `${breaker.operation} cannot run inside a transaction block, and this revision runs in one: \`upgrade\` refuses the revision before anything runs.`,
+    );
+  } else if (breaker?.rule === "transaction-control") {
+    script.report(
+      statement,
+      "transaction-control",
+      `${breaker.operation} would ${breaker.operation === "BEGIN" || breaker.operation === "START TRANSACTION" ? "open a transaction inside the one athanor runs the revision in (PostgreSQL ignores it with a warning, and a later COMMIT in the file then commits half of the revision)" : "end the transaction athanor runs the revision in, committing or discarding part of the revision behind its back"}: \`upgrade\` refuses the revision before anything runs.`,
     );
   }
 

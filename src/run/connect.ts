@@ -3,10 +3,9 @@
  * migration lock (changing commands), or a plain read-only session (reads). Also who
  * is running, for the version and history rows.
  */
-import { existsSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import type { ResolvedEnvironment } from "../config/types.js";
-import { openSession } from "../dialects/open.js";
+import { databaseMissing, openSession } from "../dialects/open.js";
 import type { Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
@@ -110,7 +109,7 @@ const CLIENT_CHECK_INTERVAL_MS = 1000;
  */
 async function applyTimeouts(session: Session, env: Pick<ResolvedEnvironment, "lockTimeoutMs" | "statementTimeoutMs">): Promise<void> {
   const settings: string[] = [];
-  if (session.kind === "postgres" && (await session.serverVersion()) >= 140000) settings.push(`SET client_connection_check_interval = ${CLIENT_CHECK_INTERVAL_MS}`);
+  if (session.capabilities.clientConnectionCheck) settings.push(`SET client_connection_check_interval = ${CLIENT_CHECK_INTERVAL_MS}`);
   if (env.lockTimeoutMs !== null) settings.push(`SET lock_timeout = ${Math.round(env.lockTimeoutMs)}`);
   if (env.statementTimeoutMs !== null) settings.push(`SET statement_timeout = ${Math.round(env.statementTimeoutMs)}`);
   if (settings.length > 0) await session.exec(settings.join(";\n"));
@@ -121,7 +120,7 @@ async function applyTimeouts(session: Session, env: Pick<ResolvedEnvironment, "l
  * does not exist yet (opening it would create it; it is as good as empty).
  */
 export async function openReadSession(env: ResolvedEnvironment, command: string, connectTimeoutMs?: number): Promise<Session | null> {
-  if (env.target.kind === "pglite" && env.target.dataDir !== null && !existsSync(env.target.dataDir)) return null;
+  if (databaseMissing(env.target)) return null;
   return openSession(env.target, {
     applicationName: applicationName(command, env),
     secrets: env.secrets,

@@ -14,10 +14,11 @@ import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { openLockedSession, openReadSession, runIdentity } from "./connect.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type PlannedRevision, type RunCommand } from "./events.js";
-import { executePlan } from "./execute.js";
+import { Bookkeeping } from "./bookkeeping.js";
+import { executePlan, preparePlan } from "./execute.js";
 import { renderOfflineScript } from "./offline.js";
 import { assertRunnable } from "./problems.js";
-import { EMPTY_STATE, ensureVersionTables, readAppliedState, type AppliedState } from "./version-table.js";
+import { EMPTY_STATE, readAppliedState, type AppliedState } from "./version-table.js";
 
 /** What a guard sees before anything changes. */
 export interface MigrationHookContext {
@@ -148,16 +149,18 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
         const before = currentHeads(graph, state.ids);
         planned = plan(graph, state, options);
         emitPlan(emit, command, planned, before, options.singleTransaction === true);
+        // Before the guards and the first change: a revision that cannot run is refused here.
+        const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true });
         const context: MigrationHookContext = { env, command, session, graph, state, current: before, plan: planned, signal: options.signal, emit };
         for (const guard of [...migrationGuards, ...(options.beforeExecute ?? [])]) await guard(context);
         if (planned.steps.length > 0) {
-          await ensureVersionTables(session, env.versionTable);
+          const identity = runIdentity(env);
+          await new Bookkeeping(session, env.versionTable, identity).ensureTables();
           await executePlan({
             env,
             session,
-            plan: planned,
-            identity: runIdentity(env),
-            singleTransaction: options.singleTransaction,
+            prepared,
+            identity,
             signal: options.signal,
             emit,
             progress: { completed: completedSteps },

@@ -10,7 +10,7 @@
  * - `<table>_meta`: key/value facts about the database (e.g. the environment it belongs to).
  *
  * They are created by the first command that changes something, never by a read.
- * Every SQL text is built here, identifiers quoted with `quoteIdent` and values as
+ * Every write is sent by src/run/bookkeeping.ts; every SQL text is built here, identifiers quoted with `quoteIdent` and values as
  * literals with `quoteLiteral` (the executor sends a revision and its bookkeeping in one
  * simple-protocol round trip, which takes no bound parameters).
  */
@@ -170,23 +170,6 @@ export function versionTablesDdl(name: VersionTableName): string {
   return `${lines.join("\n")}\n`;
 }
 
-/**
- * Creates the version tables when any is missing. Called by changing commands, under
- * the migration lock. Checks first, so an existing setup needs no CREATE privilege.
- */
-export async function ensureVersionTables(session: Session, name: VersionTableName): Promise<void> {
-  const t = versionTables(name);
-  const result = await session.query<{ schema_ok: boolean; versions_ok: boolean; history_ok: boolean; meta_ok: boolean }>(
-    "SELECT to_regnamespace($1) IS NOT NULL AS schema_ok, to_regclass($2) IS NOT NULL AS versions_ok, to_regclass($3) IS NOT NULL AS history_ok, to_regclass($4) IS NOT NULL AS meta_ok",
-    [quoteIdent(name.schema), t.versions, t.history, t.meta],
-  );
-  const row = result.rows[0];
-  if (row !== undefined && row.schema_ok && row.versions_ok && row.history_ok && row.meta_ok) return;
-  let ddl = versionTablesDdl(name);
-  if (row?.schema_ok === true) ddl = ddl.replace(/^CREATE SCHEMA IF NOT EXISTS [^\n]*\n/, "");
-  await session.exec(`BEGIN;\n${ddl}COMMIT;`);
-}
-
 /** Who runs athanor, written into every row. No secret: user names, host name, version. */
 export interface RunIdentity {
   readonly environment: string;
@@ -249,6 +232,17 @@ export function startVersionRowSql(tables: VersionTables, revision: string): str
 /** Removes a revision's row (downgraded, stamped away, or `resolve --rolled-back`). */
 export function deleteVersionRowSql(tables: VersionTables, revision: string): string {
   return `DELETE FROM ${tables.versions} WHERE revision = ${quoteLiteral(revision)};`;
+}
+
+/** A kept row after `stamp`: the file's checksum, state `applied`. */
+export function refreshVersionRowSql(tables: VersionTables, revision: string, checksum: string): string {
+  return `UPDATE ${tables.versions} SET checksum = ${quoteLiteral(checksum)}, state = 'applied' WHERE revision = ${quoteLiteral(revision)};`;
+}
+
+/** Sets a meta value; without `overwrite`, a recorded value is kept. */
+export function upsertMetaSql(tables: VersionTables, key: string, value: string, overwrite: boolean): string {
+  const conflict = overwrite ? "DO UPDATE SET value = EXCLUDED.value, updated_at = clock_timestamp()" : "DO NOTHING";
+  return `INSERT INTO ${tables.meta} (key, value) VALUES (${quoteLiteral(key)}, ${quoteLiteral(value)}) ON CONFLICT (key) ${conflict};`;
 }
 
 /** Replaces a revision's stored checksum (`repair`). */

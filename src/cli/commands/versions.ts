@@ -44,17 +44,18 @@ export const registerCurrent: CommandModule = (program, action) => {
 
 export const registerStamp: CommandModule = (program, action) => {
   const command = program
-    .command("stamp <target>")
-    .description("record the database as being at TARGET without running migrations (also accepts edited files)");
+    .command("stamp <targets...>")
+    .description("record the database as being at TARGET (one per branch) without running migrations (also accepts edited files)")
+    .option("--purge", "empty the version table first, whatever it holds");
   addGuardOptions(command);
   command.action(
     action(async (ctx, options, args) => {
       const env = await ctx.environment();
-      const target = args[0] ?? "head";
+      const targets = args.flat().filter((arg): arg is string => typeof arg === "string");
       const events = await createEventSink(ctx, env, renderRunEvents(ctx), { rendererPrintsRevisions: false });
       let result;
       try {
-        result = await stamp(env, { target, lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events, beforeExecute: [cliGuardHook(ctx, options)] });
+        result = await stamp(env, { target: targets.length === 0 ? "head" : targets, purge: options["purge"] === true, lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events, beforeExecute: [cliGuardHook(ctx, options)] });
       } finally {
         events.close();
       }

@@ -16,7 +16,7 @@
  * session (pools hand back the most recently used one), or the lock connection moves.
  */
 import type { DatabaseTarget } from "../config/types.js";
-import type { Session } from "../dialects/types.js";
+import type { Session } from "./types.js";
 import { ConfigError } from "../errors.js";
 
 /** Rounds of the pinning probe: one suffices with PgBouncer's default LIFO reuse; more catch round-robin pools. */
@@ -35,10 +35,10 @@ export interface SessionBoundOptions {
 /**
  * Resolves when `session` keeps one server session (a direct connection, or a
  * session-pooling proxy); throws ConfigError `lock-needs-session` (exit 2) with the fix
- * otherwise. PGlite sessions always pass. Takes one round trip on a direct connection.
+ * otherwise. Takes one round trip on a direct connection.
  */
 export async function assertSessionBound(session: Session, options: SessionBoundOptions): Promise<void> {
-  if (session.kind !== "postgres" || options.target.kind !== "postgres") return;
+  if (options.target.kind !== "postgres") return;
   const announced = session.announcedBackendPid?.() ?? null;
   const first = await backendPid(session);
   if (announced !== null && announced === first) return;

@@ -1,0 +1,65 @@
+/**
+ * The one wait loop behind every lock athanor takes (the advisory migration lock, the
+ * run lock on the migration session, PGlite's lock file): try, and when busy, name the
+ * holder once, give up after the wait with the caller's error, or stop on a signal.
+ * Polling (never a blocking lock call) keeps a waiting runner from queueing behind the
+ * holder, or behind a `CREATE INDEX CONCURRENTLY` the holder is running.
+ */
+import { InterruptedError } from "../errors.js";
+import type { LockHolder, LockRequest } from "./types.js";
+
+/** One attempt: `taken`, `retry` at once (the holder just let go), or `busy`. */
+export type LockAttempt = "taken" | "retry" | "busy";
+
+/** Waits `ms`, or throws InterruptedError as soon as `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(interrupted(signal));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(interrupted(signal as AbortSignal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** The InterruptedError for an aborted signal (reason "SIGINT" or "SIGTERM"; anything else reads as SIGINT). */
+export function interrupted(signal: AbortSignal): InterruptedError {
+  return new InterruptedError(signal.reason === "SIGTERM" ? "SIGTERM" : "SIGINT");
+}
+
+/**
+ * Tries `attempt` until it is `taken`, waiting `request.pollMs` between tries.
+ * @throws the request's timeout error (with the holder as `holder()` finds it) once `waitMs` ran out
+ * @throws InterruptedError when the signal aborts
+ */
+export async function pollLock(request: LockRequest, attempt: () => Promise<LockAttempt>, holder: () => Promise<LockHolder | null>): Promise<void> {
+  const started = Date.now();
+  const poll = request.pollMs ?? 150;
+  let waiting = false;
+  for (;;) {
+    if (request.signal?.aborted) throw interrupted(request.signal);
+    const outcome = await attempt();
+    if (outcome === "taken") return;
+    if (outcome === "retry") continue;
+    const elapsed = Date.now() - started;
+    if (!waiting) {
+      waiting = true;
+      request.onWait?.(await holder());
+    }
+    if (elapsed >= request.waitMs) throw request.timeout(await holder(), elapsed);
+    await sleep(Math.min(poll, Math.max(1, request.waitMs - elapsed)), request.signal);
+  }
+}
+
+/** `1 s`, `1500 ms`: a wait as messages show it. */
+export function formatWait(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}

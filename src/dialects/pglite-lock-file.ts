@@ -1,0 +1,149 @@
+/**
+ * The migration lock of a PGlite data directory: an advisory lock excludes nothing (one
+ * backend per process, and two processes can open the same data directory), so the
+ * lock is a file beside the directory, created with O_EXCL before the directory is
+ * opened; a file left by a dead process on this host is taken over.
+ */
+import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
+import { hostname } from "node:os";
+import { dirname } from "node:path";
+import { DatabaseError } from "../errors.js";
+import { pollLock, sleep } from "./lock-poll.js";
+import type { LockHolder, LockRequest, ReleaseLock } from "./types.js";
+
+interface LockFileContent {
+  pid: number;
+  host: string;
+  startedAt: string;
+  holder: string;
+}
+
+/** The lock file of a PGlite data directory: `<dataDir>.lock`. */
+export function lockFilePath(dataDir: string): string {
+  return `${dataDir.replace(/[\\/]+$/, "")}.lock`;
+}
+
+/** Takes the lock file of `dataDir`, written with who holds it (`applicationName`). */
+export async function lockDataDirectory(dataDir: string, request: LockRequest, applicationName: string): Promise<ReleaseLock> {
+  const path = lockFilePath(dataDir);
+  await mkdir(dirname(path), { recursive: true });
+  const mine: LockFileContent = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), holder: applicationName };
+  await pollLock(
+    request,
+    async () => {
+      if (await tryCreate(path, mine)) return "taken";
+      const holder = await readHolder(path);
+      if (holder === "vanished") return "retry";
+      if (holder === "stale") {
+        await takeOver(path);
+        return "retry";
+      }
+      return "busy";
+    },
+    async () => {
+      const holder = await readHolder(path);
+      return typeof holder === "object" ? describeFileHolder(holder, path) : null;
+    },
+  );
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    const holder = await readHolder(path);
+    if (typeof holder === "object" && holder.pid === mine.pid && holder.startedAt === mine.startedAt) await unlink(path).catch(() => {});
+  };
+}
+
+/**
+ * Removes a stale lock file. Two runners may find the same stale file: the one that
+ * creates `<lock>.takeover` (O_EXCL) checks again and removes it; the other retries, so
+ * it never deletes the lock the first one has just created.
+ */
+async function takeOver(path: string): Promise<void> {
+  const guard = `${path}.takeover`;
+  let handle;
+  try {
+    handle = await open(guard, "wx", 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    const info = await stat(guard).catch(() => null);
+    if (info !== null && Date.now() - info.mtimeMs > UNREADABLE_GRACE_MS) await unlink(guard).catch(() => {});
+    else await sleep(20, undefined);
+    return;
+  }
+  try {
+    await handle.close();
+    if ((await readHolder(path)) === "stale") await unlink(path).catch(() => {});
+  } finally {
+    await unlink(guard).catch(() => {});
+  }
+}
+
+async function tryCreate(path: string, content: LockFileContent): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(path, "wx", 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw new DatabaseError("lock-file", `cannot create the lock file ${path}: ${(error as Error).message}`, {
+      hint: "Check that the directory holding the PGlite database is writable.",
+    });
+  }
+  try {
+    await handle.writeFile(`${JSON.stringify(content)}\n`);
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+/** A lock file that cannot be read for this long is a crashed writer's leftover. */
+const UNREADABLE_GRACE_MS = 5_000;
+
+async function readHolder(path: string): Promise<LockFileContent | "stale" | "vanished"> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    return "vanished";
+  }
+  let parsed: Partial<LockFileContent> | null = null;
+  try {
+    parsed = JSON.parse(text) as Partial<LockFileContent>;
+  } catch {
+    parsed = null;
+  }
+  if (parsed === null || typeof parsed.pid !== "number" || typeof parsed.host !== "string") {
+    // Being written right now, or garbage: stale once it is old enough.
+    const info = await stat(path).catch(() => null);
+    if (info === null) return "vanished";
+    return Date.now() - info.mtimeMs > UNREADABLE_GRACE_MS ? "stale" : { pid: 0, host: "?", startedAt: new Date(info.mtimeMs).toISOString(), holder: "a runner starting up" };
+  }
+  const content: LockFileContent = {
+    pid: parsed.pid,
+    host: parsed.host,
+    startedAt: typeof parsed.startedAt === "string" ? parsed.startedAt : "?",
+    holder: typeof parsed.holder === "string" ? parsed.holder : "athanor",
+  };
+  if (content.host === hostname() && !processAlive(content.pid)) return "stale";
+  return content;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function describeFileHolder(holder: LockFileContent, path: string): LockHolder {
+  return {
+    description: `pid ${holder.pid} on ${holder.host} (${holder.holder}, since ${holder.startedAt})`,
+    pid: holder.pid,
+    remedy: `If process ${holder.pid} on ${holder.host} no longer runs athanor, delete ${path}.`,
+    details: { ...holder, lockFile: path },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Transaction control and batched scripts, written once for both sessions (PostgreSQL
+ * and PGlite speak the same SQL and the same simple-query protocol): the only place
+ * outside the drivers where `BEGIN`, `COMMIT` and `ROLLBACK` are written.
+ *
+ * A batched script is `BEGIN; <prologue>; <body>; <epilogue>; COMMIT;` per part, in ONE
+ * round trip. When it fails, the server's answer alone says where: each statement it
+ * completed sent a CommandComplete before the ErrorResponse. Counting the `COMMIT` tags
+ * gives the parts that committed (user SQL cannot contain one: transaction control is
+ * refused at planning time), counting the tags after the last `BEGIN` gives the failing
+ * statement of the failing part, and the error's position (when the server gives one,
+ * e.g. a syntax error, which stops the whole round trip before anything runs) gives the
+ * part and the offset in its body. Nothing is ever run a second time to find out.
+ */
+import { isAthanorError } from "../errors.js";
+import { ScriptFailure, type ScriptOptions, type ScriptPart, type ScriptStage } from "./types.js";
+
+/** Sends one simple-query string, calling `onTag` with each CommandComplete's tag; rejects with a DatabaseError. */
+export type SendScript = (text: string, onTag: (tag: string) => void) => Promise<void>;
+
+/** Sends a statement string without parameters. */
+export type Exec = (sql: string) => Promise<void>;
+
+const LAZY_COMMIT = "SET LOCAL synchronous_commit = off;";
+
+/** Where each part's body sits in the text sent. */
+interface Layout {
+  readonly text: string;
+  /** Code-point offsets [start, end) of each part's body. */
+  readonly bodies: readonly { readonly start: number; readonly end: number }[];
+}
+
+function codePoints(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+function layout(parts: readonly ScriptPart[], options: ScriptOptions): Layout {
+  let text = "";
+  let offset = 0;
+  const bodies: { start: number; end: number }[] = [];
+  const add = (piece: string) => {
+    text += piece;
+    offset += codePoints(piece);
+  };
+  for (const part of parts) {
+    if (options.transactionPerPart) add("BEGIN;\n");
+    for (const statement of part.prologue) add(`${statement}\n`);
+    const start = offset;
+    add(part.body);
+    bodies.push({ start, end: offset });
+    // A body may end in a `--` comment or without its semicolon.
+    add("\n;\n");
+    for (const statement of part.epilogue) add(`${statement}\n`);
+    if (options.transactionPerPart) add(`${part.lazyCommit ? `${LAZY_COMMIT}\n` : ""}COMMIT;\n`);
+  }
+  return { text, bodies };
+}
+
+/**
+ * Runs `parts` as one script through `send` (see ScriptOptions); on failure throws a
+ * ScriptFailure located from the completed statements and the error position.
+ */
+export async function runScriptParts(send: SendScript, parts: readonly ScriptPart[], options: ScriptOptions): Promise<void> {
+  if (parts.length === 0) return;
+  if (!options.transactionPerPart && parts.length !== 1) throw new Error("runScript: without transactionPerPart, send one part at a time");
+  const { text, bodies } = layout(parts, options);
+  const tags: string[] = [];
+  try {
+    await send(text, (tag) => tags.push(tag));
+  } catch (error) {
+    throw locate(error, parts, options, bodies, tags);
+  }
+}
+
+function locate(error: unknown, parts: readonly ScriptPart[], options: ScriptOptions, bodies: Layout["bodies"], tags: readonly string[]): ScriptFailure {
+  let committed = 0;
+  // Statements completed in the part that was running (null: its BEGIN never completed).
+  let running: number | null = options.transactionPerPart ? null : 0;
+  for (const tag of tags) {
+    const word = tag.split(" ")[0];
+    if (options.transactionPerPart && word === "COMMIT") {
+      committed++;
+      running = null;
+    } else if (options.transactionPerPart && word === "BEGIN" && running === null) {
+      running = 0;
+    } else if (running !== null) {
+      running++;
+    }
+  }
+  const raw = isAthanorError(error) ? error.details["position"] : undefined;
+  const position = typeof raw === "number" && Number.isFinite(raw) && raw > 0 ? raw - 1 : null;
+  // The error position, when there is one, names the part even when nothing ran (a syntax error).
+  const byPosition = position === null ? -1 : bodies.findIndex((body) => body.start <= position && position <= body.end);
+  const part = byPosition !== -1 ? byPosition : Math.min(committed, parts.length - 1);
+  const prologue = (parts[part] as ScriptPart).prologue.length;
+  const ran = part === committed ? running : null;
+  let stage: ScriptStage;
+  let statement: number | null;
+  if (ran === null) {
+    stage = byPosition !== -1 ? "body" : "unknown";
+    statement = null;
+  } else if (ran < prologue && byPosition === -1) {
+    stage = "prologue";
+    statement = ran;
+  } else {
+    // Statements after the prologue: the body's, then the epilogue's (the caller knows how many the body has).
+    stage = "body";
+    statement = Math.max(0, ran - prologue);
+  }
+  const bodyOffset = byPosition === -1 || position === null ? null : position - (bodies[byPosition] as { start: number }).start;
+  return new ScriptFailure(error, part, Math.min(committed, part), stage, statement, bodyOffset);
+}
+
+/** BEGIN, `work`, COMMIT; ROLLBACK (and rethrow) when `work` or the COMMIT fails. */
+export async function runInTransaction<T>(exec: Exec, work: () => Promise<T>, lazyCommit: boolean): Promise<T> {
+  await exec("BEGIN");
+  try {
+    const result = await work();
+    await exec(lazyCommit ? `${LAZY_COMMIT} COMMIT` : "COMMIT");
+    return result;
+  } catch (error) {
+    await rollbackQuietly(exec);
+    throw error;
+  }
+}
+
+/** Ends whatever transaction is open; outside one, PostgreSQL only warns. */
+export async function rollbackQuietly(exec: Exec): Promise<void> {
+  await exec("ROLLBACK").catch(() => {});
+}

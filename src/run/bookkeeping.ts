@@ -1,0 +1,164 @@
+/**
+ * Every write to athanor's own tables — the version table, its history and its meta
+ * table — goes through this module: creating them, recording a step (in the step's own
+ * transaction), a failure, a stamp, a resolve, a repair, a meta value. The SQL text is
+ * built by src/run/version-table.ts (pure); this module decides what is written together
+ * and sends it through the session, so the commands never write bookkeeping themselves.
+ */
+import { ScriptFailure, type Session } from "../dialects/types.js";
+import type { Step } from "../plan/types.js";
+import {
+  deleteVersionRowSql,
+  finishVersionRowSql,
+  insertHistorySql,
+  insertVersionRowSql,
+  measuredTiming,
+  refreshVersionRowSql,
+  startVersionRowSql,
+  updateChecksumSql,
+  upsertMetaSql,
+  versionTables,
+  versionTablesDdl,
+  type HistoryEntry,
+  type RunIdentity,
+  type StepTiming,
+  type VersionTableName,
+  type VersionTables,
+} from "./version-table.js";
+import { quoteIdent } from "../dialects/sql.js";
+
+/** Timing of a write that runs no migration (stamp, resolve, repair). */
+const NO_DURATION: StepTiming = { startedAt: "clock_timestamp()", durationMs: "NULL" };
+
+/** What {@link Bookkeeping.stamp} changes. */
+export interface StampChanges {
+  /** Revisions whose rows go, in this order. */
+  readonly removed: readonly string[];
+  /** Revisions recorded as applied, with their files' checksums. */
+  readonly recorded: readonly { readonly revision: string; readonly checksum: string }[];
+  /** Kept rows whose checksum becomes the file's and whose state becomes `applied`. */
+  readonly refreshed: readonly { readonly revision: string; readonly checksum: string }[];
+  /** Empty the version table first (`stamp --purge`). */
+  readonly purge: boolean;
+  /** The history row's revision column (the heads after the stamp) and note. */
+  readonly heads: string | null;
+  readonly note: string;
+}
+
+/** One checksum replaced by `repair`. */
+export interface ChecksumRepair {
+  readonly revision: string;
+  readonly from: string;
+  readonly to: string;
+  readonly file: string;
+}
+
+/** The writer of one environment's bookkeeping on one session. */
+export class Bookkeeping {
+  readonly tables: VersionTables;
+
+  constructor(
+    private readonly session: Session,
+    private readonly versionTable: VersionTableName,
+    private readonly identity: RunIdentity,
+  ) {
+    this.tables = versionTables(versionTable);
+  }
+
+  /**
+   * Creates the version tables when any is missing. Called by changing commands, under
+   * the migration lock. Checks first, so an existing setup needs no CREATE privilege.
+   */
+  async ensureTables(): Promise<void> {
+    const t = this.tables;
+    const result = await this.session.query<{ schema_ok: boolean; versions_ok: boolean; history_ok: boolean; meta_ok: boolean }>(
+      "SELECT to_regnamespace($1) IS NOT NULL AS schema_ok, to_regclass($2) IS NOT NULL AS versions_ok, to_regclass($3) IS NOT NULL AS history_ok, to_regclass($4) IS NOT NULL AS meta_ok",
+      [quoteIdent(this.versionTable.schema), t.versions, t.history, t.meta],
+    );
+    const row = result.rows[0];
+    if (row !== undefined && row.schema_ok && row.versions_ok && row.history_ok && row.meta_ok) return;
+    let ddl = versionTablesDdl(this.versionTable);
+    if (row?.schema_ok === true) ddl = ddl.replace(/^CREATE SCHEMA IF NOT EXISTS [^\n]*\n/, "");
+    await this.atomically([ddl]);
+  }
+
+  /**
+   * The statements recording a step that succeeded (its version row, its history row),
+   * one statement each, to run in the step's own transaction.
+   */
+  stepDone(step: Step, timing: StepTiming): string[] {
+    const { revision: file, direction } = step;
+    const row =
+      direction === "up"
+        ? insertVersionRowSql(this.tables, this.identity, file.id, file.checksum, "applied", timing)
+        : deleteVersionRowSql(this.tables, file.id);
+    return [row, insertHistorySql(this.tables, this.identity, { direction, revision: file.id, outcome: "success" }, timing)];
+  }
+
+  /**
+   * Marks a non-transactional step as started before its first statement (committed on
+   * its own): a failure or a crash in between leaves it `started`, which blocks later
+   * runs until `athanor resolve`.
+   */
+  async stepStarting(step: Step): Promise<void> {
+    const { revision: file, direction } = step;
+    await this.session.exec(
+      direction === "up" ? insertVersionRowSql(this.tables, this.identity, file.id, file.checksum, "started", NO_DURATION) : startVersionRowSql(this.tables, file.id),
+    );
+  }
+
+  /** Settles a non-transactional step that finished: its row and history, in one transaction. */
+  async stepFinished(step: Step, durationMs: number): Promise<void> {
+    const { revision: file, direction } = step;
+    const timing = measuredTiming(durationMs);
+    const row = direction === "up" ? finishVersionRowSql(this.tables, this.identity, file.id, file.checksum, timing) : deleteVersionRowSql(this.tables, file.id);
+    await this.atomically([row, insertHistorySql(this.tables, this.identity, { direction, revision: file.id, outcome: "success" }, timing)]);
+  }
+
+  /** A failed history row (after the step's transaction was rolled back). Best effort: never throws. */
+  async stepFailed(step: Step, message: string, durationMs: number): Promise<void> {
+    const entry: HistoryEntry = { direction: step.direction, revision: step.revision.id, outcome: "failed", error: message };
+    await this.session.exec(insertHistorySql(this.tables, this.identity, entry, measuredTiming(durationMs))).catch(() => {});
+  }
+
+  /** `stamp`: the version rows change as told, with one history row, in one transaction. */
+  async stamp(changes: StampChanges): Promise<void> {
+    const t = this.tables;
+    await this.atomically([
+      ...(changes.purge ? [`DELETE FROM ${t.versions};`] : changes.removed.map((id) => deleteVersionRowSql(t, id))),
+      ...changes.recorded.map((r) => insertVersionRowSql(t, this.identity, r.revision, r.checksum, "applied", NO_DURATION)),
+      ...changes.refreshed.map((r) => refreshVersionRowSql(t, r.revision, r.checksum)),
+      insertHistorySql(t, this.identity, { direction: "stamp", revision: changes.heads, outcome: "success", note: changes.note }, NO_DURATION),
+    ]);
+  }
+
+  /** `resolve`: an unfinished revision recorded as applied (with the file's checksum) or removed. */
+  async resolve(revision: string, as: "applied" | "rolled-back", checksum: string): Promise<void> {
+    const t = this.tables;
+    const change = as === "applied" ? finishVersionRowSql(t, this.identity, revision, checksum, NO_DURATION) : deleteVersionRowSql(t, revision);
+    await this.atomically([change, insertHistorySql(t, this.identity, { direction: "resolve", revision, outcome: "success", note: `resolved as ${as}` }, NO_DURATION)]);
+  }
+
+  /** `repair`: stored checksums replaced by the files', one history row each, in one transaction. */
+  async repair(repairs: readonly ChecksumRepair[]): Promise<void> {
+    const t = this.tables;
+    await this.atomically(
+      repairs.flatMap((r) => [
+        updateChecksumSql(t, r.revision, r.to),
+        insertHistorySql(t, this.identity, { direction: "repair", revision: r.revision, outcome: "success", note: `checksum ${r.from.slice(0, 12)} -> ${r.to.slice(0, 12)} (${r.file})` }, NO_DURATION),
+      ]),
+    );
+  }
+
+  /** Sets a meta value unless one is recorded (`overwrite: false`, e.g. the environment's identity). */
+  async recordMeta(key: string, value: string, options: { readonly overwrite: boolean }): Promise<void> {
+    await this.session.exec(upsertMetaSql(this.tables, key, value, options.overwrite));
+  }
+
+  /** Statements in one transaction, one round trip. */
+  private async atomically(statements: readonly string[]): Promise<void> {
+    await this.session.runScript([{ prologue: [], body: statements.join("\n"), epilogue: [] }], { transactionPerPart: true }).catch((failure: unknown) => {
+      throw failure instanceof ScriptFailure ? failure.error : failure;
+    });
+  }
+}

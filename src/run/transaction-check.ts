@@ -1,0 +1,73 @@
+/**
+ * Refuses a transactional revision that contains transaction control (`BEGIN`,
+ * `COMMIT`, `ROLLBACK`, `END`, `ABORT`, `PREPARE TRANSACTION`...) or a statement that
+ * cannot run in a transaction block (`VACUUM`, `CREATE DATABASE`, `ALTER SYSTEM`,
+ * `... CONCURRENTLY`), before anything runs: the engine runs such a revision in a
+ * transaction of its own, which the statement would end or in which it would fail
+ * (src/lint/transaction-control.ts says which and why). A cheap keyword test comes
+ * first; only the revisions it matches are parsed. TypeScript revisions are checked
+ * statement by statement as they send them.
+ */
+import { RevisionError } from "../errors.js";
+import type { SqlStatement } from "../lint/parse.js";
+import { mayBreakTransaction, transactionBreaker, type TransactionBreaker } from "../lint/transaction-control.js";
+import type { SqlSection } from "../revisions/sql-sections.js";
+import type { RevisionFile } from "../revisions/types.js";
+
+/**
+ * Throws RevisionError `transaction-control` (exit 2) naming the file, line and fix when
+ * the section holds a breaker. Returns the section's statements when it had to parse
+ * them (null when the keyword test ruled it out).
+ */
+export async function assertNoTransactionBreaker(file: RevisionFile, direction: "up" | "down", section: SqlSection): Promise<readonly SqlStatement[] | null> {
+  if (!mayBreakTransaction(section.sql)) return null;
+  const { splitStatements } = await import("../lint/parse.js");
+  const statements = await splitStatements(section.sql, section.line, { file: file.relativePath });
+  for (const statement of statements) {
+    const breaker = transactionBreaker(statement);
+    if (breaker !== undefined) throw refusal(file, breaker, statement.line, statement.uncommented, direction);
+  }
+  return statements;
+}
+
+/** The same check for one statement string a TypeScript revision is about to send. */
+export async function refuseTransactionBreakerAtRunTime(file: RevisionFile, text: string): Promise<void> {
+  if (!mayBreakTransaction(text)) return;
+  const { splitStatements } = await import("../lint/parse.js");
+  let statements: SqlStatement[];
+  try {
+    statements = await splitStatements(text);
+  } catch {
+    // Not valid SQL: the server says so when it runs.
+    return;
+  }
+  for (const statement of statements) {
+    const breaker = transactionBreaker(statement);
+    if (breaker !== undefined) throw refusal(file, breaker, null, statement.uncommented, null);
+  }
+}
+
+function refusal(file: RevisionFile, breaker: TransactionBreaker, line: number | null, text: string, direction: "up" | "down" | null): RevisionError {
+  const where = line === null ? file.relativePath : `${file.relativePath}:${line}`;
+  const section = direction === null ? "" : direction === "up" ? " (upgrade)" : " (downgrade)";
+  const why =
+    breaker.rule === "transaction-control"
+      ? `${breaker.operation} would end or open a transaction inside the one athanor runs the revision in, so part of it would commit (or roll back) behind athanor's back`
+      : `${breaker.operation} cannot run inside a transaction block, and this revision runs in one`;
+  return new RevisionError(
+    "transaction-control",
+    `revision ${file.id} (${file.message || "no message"}) cannot run in a transaction: ${where}${section} has \`${abbreviate(text)}\`. ${why}. Nothing was run.`,
+    {
+      hint:
+        breaker.rule === "transaction-control"
+          ? `Remove the ${breaker.operation} at ${where} (athanor opens and commits the revision's transaction itself), or add \`-- athanor:transaction false\` to ${file.relativePath} if it really must commit in steps.`
+          : `Add \`-- athanor:transaction false\` to ${file.relativePath} (keep such a revision to the statements that need it), or remove the statement at ${where}.`,
+      details: { revision: file.id, file: file.relativePath, line, statement: abbreviate(text), operation: breaker.operation, rule: breaker.rule },
+    },
+  );
+}
+
+function abbreviate(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
+}
