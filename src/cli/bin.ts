@@ -1,26 +1,56 @@
 /**
  * The process entry point: real streams, signals, exit status. SIGINT/SIGTERM abort
  * the running command (which cancels its statement, rolls back and releases the lock);
- * a second signal exits at once.
+ * a second signal exits at once, saying so in one line.
+ *
+ * While `main` runs, `process.exit` belongs to athanor (src/cli/exit-guard.ts): this
+ * file exits through `originalExit`. If the process ends before `main` returned — loaded
+ * code left a promise that never settles and nothing else to wait for, which Node ends
+ * with status 13 and no word, or with a `process.exitCode` that code set — the `exit`
+ * listener below says so and makes the status 1.
  */
 import { ExitStatus } from "../errors.js";
 import { main } from "./main.js";
+import { originalExit } from "./exit-guard.js";
 import { flushTelemetry } from "../observe/otel.js";
+
+let finished = false;
+// An uncaught exception is reported by Node itself (its stack, status 1).
+let crashed = false;
+process.on("uncaughtExceptionMonitor", () => {
+  crashed = true;
+});
 
 // A reader that goes away (`athanor history | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    if (error.code === "EPIPE") {
+      finished = true;
+      originalExit(typeof process.exitCode === "number" ? process.exitCode : 0);
+    }
     throw error;
   });
 }
+
+// First in line, before Node's own listener that turns an unsettled top-level await into status 13.
+process.prependListener("exit", () => {
+  if (finished || crashed) return;
+  process.stderr.write(
+    "error: athanor stopped before the command finished: nothing was left to wait for (a promise in the config, the settings module or a revision that never settles?)\n  hint: make sure every promise in that code settles; nothing after the last message was done\n",
+  );
+  process.exitCode = ExitStatus.failed;
+});
 
 const controller = new AbortController();
 let signals = 0;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     signals += 1;
-    if (signals > 1) process.exit(signal === "SIGINT" ? ExitStatus.sigint : ExitStatus.sigterm);
+    if (signals > 1) {
+      finished = true;
+      process.stderr.write(`${signal} again: exiting now without waiting for the rollback (the server rolls back the open transaction and frees the lock when the connection closes)\n`);
+      originalExit(signal === "SIGINT" ? ExitStatus.sigint : ExitStatus.sigterm);
+    }
     controller.abort(signal);
   });
 }
@@ -33,8 +63,9 @@ const status = await main(process.argv.slice(2), {
   cwd: process.cwd(),
   signal: controller.signal,
 });
+finished = true;
 // OpenTelemetry (when loaded): buffered spans and metrics leave before the process does.
 await flushTelemetry();
 process.exitCode = status;
 // Open handles (a PGlite worker, a pool) must not keep a finished command alive.
-setImmediate(() => process.exit(status)).unref();
+setImmediate(() => originalExit(status)).unref();
