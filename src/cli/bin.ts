@@ -1,7 +1,8 @@
 /**
  * The process entry point: real streams, signals, exit status. SIGINT/SIGTERM abort
- * the running command (which cancels its statement, rolls back and releases the lock);
- * a second signal exits at once, saying so in one line.
+ * the running command (which cancels its statement, rolls back, records a failed
+ * history row and releases the lock); a second signal says so in one line and exits
+ * within a second (the first one's cleanup usually records the run by then), a third at once.
  *
  * While `main` runs, `process.exit` belongs to athanor (src/cli/exit-guard.ts): this
  * file exits through `originalExit`. If the process ends before `main` returned — loaded
@@ -41,15 +42,24 @@ process.prependListener("exit", () => {
   process.exitCode = ExitStatus.failed;
 });
 
+/** After a second signal, how long the cleanup the first one started may take to record the interrupted run. */
+const SECOND_SIGNAL_GRACE_MS = 1_000;
+
 const controller = new AbortController();
 let signals = 0;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     signals += 1;
-    if (signals > 1) {
+    const status = signal === "SIGINT" ? ExitStatus.sigint : ExitStatus.sigterm;
+    if (signals === 2) {
+      process.stderr.write(`${signal} again: exiting within ${SECOND_SIGNAL_GRACE_MS / 1000} s, whether or not the rollback is recorded by then (the server rolls back an open transaction and frees the lock when the connection closes)\n`);
+      setTimeout(() => {
+        finished = true;
+        originalExit(status);
+      }, SECOND_SIGNAL_GRACE_MS);
+    } else if (signals > 2) {
       finished = true;
-      process.stderr.write(`${signal} again: exiting now without waiting for the rollback (the server rolls back the open transaction and frees the lock when the connection closes)\n`);
-      originalExit(signal === "SIGINT" ? ExitStatus.sigint : ExitStatus.sigterm);
+      originalExit(status);
     }
     controller.abort(signal);
   });

@@ -6,13 +6,14 @@
  * Takes the lock, runs the guards, writes one history row.
  */
 import type { ResolvedEnvironment } from "../config/types.js";
+import type { GuardrailOptions } from "../guard/hook.js";
 import { currentHeads } from "../plan/plan.js";
 import type { Plan, Step } from "../plan/types.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { resolveTarget } from "../revisions/targets.js";
 import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
-import { migrationGuards, plannedRevisions, type BeforeExecute, type MigrationHookContext } from "../run/migrate.js";
+import { plannedRevisions, runGuardsOf, type BeforeExecute, type MigrationHookContext } from "../run/migrate.js";
 import {
   EMPTY_STATE,
   deleteVersionRowSql,
@@ -26,11 +27,11 @@ import {
 import { quoteLiteral } from "../dialects/sql.js";
 
 /** Options of {@link stamp}. */
-export interface StampOptions extends LockedCommandOptions {
+export interface StampOptions extends LockedCommandOptions, GuardrailOptions {
   /** `head`, `heads`, `base`, an id or prefix, `label@head`, `+N`/`-N`... */
   readonly target: string;
   readonly graph?: RevisionGraph | undefined;
-  /** Guards run before the rows change (after the process-wide `migrationGuards`). */
+  /** Guards of the caller's own, run after the guardrails, before the rows change. */
   readonly beforeExecute?: readonly BeforeExecute[] | undefined;
 }
 
@@ -88,7 +89,7 @@ export async function stamp(env: ResolvedEnvironment, options: StampOptions): Pr
     const plan: Plan = { direction: recorded.length > 0 || removed.length === 0 ? "up" : "down", steps, target: options.target };
     emit({ type: "plan", command: "stamp", direction: plan.direction, target: options.target, current: before, revisions: plannedRevisions(plan), singleTransaction: true });
     const context: MigrationHookContext = { env, command: "stamp", session, graph, state, current: before, plan, signal: options.signal, emit };
-    for (const guard of [...migrationGuards, ...(options.beforeExecute ?? [])]) await guard(context);
+    for (const guard of runGuardsOf(env, options)) await guard(context);
     const after = currentHeads(graph, next);
     if (recorded.length > 0 || removed.length > 0 || refreshed.length > 0) {
       await ensureVersionTables(session, env.versionTable);
