@@ -67,6 +67,32 @@ export class DatabaseError extends AthanorError {
   }
 }
 
+/**
+ * Exit 1: code athanor loaded (a config file, a settings module, a revision) called
+ * `process.exit` while athanor was running; `file` names the caller as its stack showed it.
+ */
+export class ProcessExitError extends AthanorError {
+  override name = "ProcessExitError";
+  /** The file that called `process.exit` (null when its stack did not say). */
+  readonly file: string | null;
+  /** The exit code it asked for. */
+  readonly requestedCode: string | number | null;
+  constructor(file: string | null, requestedCode: string | number | null, options: AthanorErrorOptions = {}) {
+    super(
+      "process-exit",
+      `${file ?? "code loaded by athanor"} called process.exit(${requestedCode ?? ""}) while athanor was running; athanor does not let loaded code end the process`,
+      ExitStatus.failed,
+      {
+        hint: "Remove the process.exit call: throw an Error to make the revision, the config or the settings module fail instead.",
+        ...options,
+        details: { file, requestedCode, ...options.details },
+      },
+    );
+    this.file = file;
+    this.requestedCode = requestedCode;
+  }
+}
+
 /** Exit 3: a guard refused (production not confirmed, dangerous change not allowed). */
 export class RefusedError extends AthanorError {
   override name = "RefusedError";

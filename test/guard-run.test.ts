@@ -15,7 +15,7 @@ import { resolveEnvironment } from "../src/config/resolve.js";
 import type { ResolvedEnvironment } from "../src/config/types.js";
 import { AthanorError } from "../src/errors.js";
 import type { ConfirmationUI } from "../src/guard/confirm.js";
-import { productionGuards, type ProductionGuardOptions } from "../src/guard/hook.js";
+import type { GuardrailHooks, GuardrailOptions } from "../src/guard/hook.js";
 import { evaluatePromotion } from "../src/guard/promotion.js";
 import { loadRevisionGraph } from "../src/revisions/script-directory.js";
 import { lockKey } from "../src/run/lock.js";
@@ -42,14 +42,14 @@ async function caught(promise: Promise<unknown>): Promise<AthanorError> {
   return error as AthanorError;
 }
 
-const quietGuards = (overrides: Partial<ProductionGuardOptions> = {}): ProductionGuardOptions => ({
-  yes: false,
-  interactive: false,
-  ci: false,
-  allowDangerous: false,
-  noBackup: false,
-  processEnv: { PATH: process.env["PATH"] },
-  ...overrides,
+interface GuardChoices extends Pick<GuardrailOptions, "yes" | "allowDangerous" | "noBackup">, Pick<GuardrailHooks, "interactive" | "ui" | "resolveEnvironment" | "onBackup"> {}
+
+/** The guardrail options of a library run, without a terminal unless `interactive`. */
+const guards = (choices: GuardChoices = {}): GuardrailOptions => ({
+  yes: choices.yes,
+  allowDangerous: choices.allowDangerous,
+  noBackup: choices.noBackup,
+  guardrails: { interactive: choices.interactive, ui: choices.ui, resolveEnvironment: choices.resolveEnvironment, onBackup: choices.onBackup, processEnv: { PATH: process.env["PATH"] } },
 });
 
 describe("guards in real runs", () => {
@@ -92,11 +92,11 @@ describe("guards in real runs", () => {
     const production = await resolve("production");
     const shown: number[] = [];
     const ui: ConfirmationUI = { showPlan: (request) => shown.push(request.steps.length), askEnvironmentName: () => Promise.reject(new Error("must not ask")) };
-    const error = await caught(upgrade(production, { target: R1, beforeExecute: [productionGuards(quietGuards({ ui, resolveEnvironment: resolve }))] }));
+    const error = await caught(upgrade(production, { target: R1, ...guards({ ui, resolveEnvironment: resolve }) }));
     // The promotion gate speaks first: testing has applied nothing.
     expect(error.code).toBe("promotion-gate");
     await upgrade(await resolve("testing"), { target: R1 });
-    const refused = await caught(upgrade(production, { target: R1, beforeExecute: [productionGuards(quietGuards({ ui, resolveEnvironment: resolve }))] }));
+    const refused = await caught(upgrade(production, { target: R1, ...guards({ ui, resolveEnvironment: resolve }) }));
     expect(refused.code).toBe("confirmation-required");
     expect(refused.exitStatus).toBe(3);
     expect(refused.message).toContain("--yes");
@@ -108,13 +108,13 @@ describe("guards in real runs", () => {
   it("a wrong typed name is refused and changes nothing; the right one runs, with a backup first", async () => {
     const production = await resolve("production");
     const typed = (answer: string): ConfirmationUI => ({ showPlan() {}, askEnvironmentName: async () => answer });
-    const wrong = await caught(upgrade(production, { target: R1, beforeExecute: [productionGuards(quietGuards({ interactive: true, ui: typed("prod"), resolveEnvironment: resolve }))] }));
+    const wrong = await caught(upgrade(production, { target: R1, ...guards({ interactive: true, ui: typed("prod"), resolveEnvironment: resolve }) }));
     expect(wrong.code).toBe("not-confirmed");
     expect(await tables(prodDb.name)).toEqual([]);
     const backups: string[] = [];
     const result = await upgrade(production, {
       target: R1,
-      beforeExecute: [productionGuards(quietGuards({ interactive: true, ui: typed("production"), resolveEnvironment: resolve, onBackup: (o) => o.status === "taken" && backups.push(o.backup.file) }))],
+      ...guards({ interactive: true, ui: typed("production"), resolveEnvironment: resolve, onBackup: (o) => o.status === "taken" && backups.push(o.backup.file) }),
     });
     expect(result.completed).toEqual([R1]);
     expect(backups).toHaveLength(1);
@@ -125,7 +125,7 @@ describe("guards in real runs", () => {
 
   it("the promotion gate refuses a revision testing has not applied, listing it", async () => {
     const production = await resolve("production");
-    const error = await caught(upgrade(production, { target: "head", beforeExecute: [productionGuards(quietGuards({ yes: true, resolveEnvironment: resolve }))] }));
+    const error = await caught(upgrade(production, { target: "head", ...guards({ yes: true, resolveEnvironment: resolve }) }));
     expect(error.code).toBe("promotion-gate");
     expect(error.exitStatus).toBe(3);
     expect(error.message).toContain(R2);
@@ -139,7 +139,7 @@ describe("guards in real runs", () => {
 
   it("a database recorded as production is refused through the development config (exit 3)", async () => {
     const development = await resolve("development");
-    const error = await caught(upgrade(development, { target: "head", beforeExecute: [productionGuards(quietGuards({ resolveEnvironment: resolve }))] }));
+    const error = await caught(upgrade(development, { target: "head", ...guards({ resolveEnvironment: resolve }) }));
     expect(error.code).toBe("environment-mismatch");
     expect(error.exitStatus).toBe(3);
     expect(error.message).toMatch(/belongs to environment "production", but this run reached it through environment "development"/);
@@ -148,21 +148,21 @@ describe("guards in real runs", () => {
     const rows = await adminQuery<{ revision: string }>(prodDb.name, "SELECT revision FROM athanor_version");
     expect(rows).toEqual([{ revision: R1 }]);
     // stamp goes through the same guards.
-    const stamped = await caught(stamp(development, { target: "head", beforeExecute: [productionGuards(quietGuards({ resolveEnvironment: resolve }))] }));
+    const stamped = await caught(stamp(development, { target: "head", ...guards({ resolveEnvironment: resolve }) }));
     expect(stamped.code).toBe("environment-mismatch");
   });
 
   it("a dangerous change on a protected environment needs --allow-dangerous", async () => {
     const production = await resolve("production");
     await upgrade(await resolve("testing"), { target: "head" });
-    await upgrade(production, { target: "head", beforeExecute: [productionGuards(quietGuards({ yes: true, noBackup: true, resolveEnvironment: resolve }))] });
+    await upgrade(production, { target: "head", ...guards({ yes: true, noBackup: true, resolveEnvironment: resolve }) });
     // Reverting R2 drops a column: dangerous.
-    const refused = await caught(downgrade(production, { target: R1, beforeExecute: [productionGuards(quietGuards({ yes: true, noBackup: true, resolveEnvironment: resolve }))] }));
+    const refused = await caught(downgrade(production, { target: R1, ...guards({ yes: true, noBackup: true, resolveEnvironment: resolve }) }));
     expect(refused.code).toBe("dangerous-change");
     expect(refused.exitStatus).toBe(3);
     expect(refused.message).toMatch(/drop-column/);
     expect(refused.hint).toMatch(/--allow-dangerous/);
-    const result = await downgrade(production, { target: R1, beforeExecute: [productionGuards(quietGuards({ yes: true, noBackup: true, allowDangerous: true, resolveEnvironment: resolve }))] });
+    const result = await downgrade(production, { target: R1, ...guards({ yes: true, noBackup: true, allowDangerous: true, resolveEnvironment: resolve }) });
     expect(result.completed).toEqual([R2]);
   });
 
@@ -171,7 +171,7 @@ describe("guards in real runs", () => {
     const testing = await resolve("testing");
     await upgrade(testing, { target: "head" });
     const production = await resolve("production");
-    await upgrade(production, { target: R2, beforeExecute: [productionGuards(quietGuards({ yes: true, noBackup: true, resolveEnvironment: resolve }))] });
+    await upgrade(production, { target: R2, ...guards({ yes: true, noBackup: true, resolveEnvironment: resolve }) });
     const url = new URL(prodDb.url);
     const blocker = new pg.Client({ connectionString: url.toString() });
     await blocker.connect();
@@ -179,7 +179,7 @@ describe("guards in real runs", () => {
       await blocker.query("BEGIN");
       await blocker.query("SELECT * FROM users"); // ACCESS SHARE until the transaction ends: ALTER TABLE waits for it
       const started = Date.now();
-      const error = await caught(upgrade(production, { target: "head", beforeExecute: [productionGuards(quietGuards({ yes: true, noBackup: true, resolveEnvironment: resolve }))] }));
+      const error = await caught(upgrade(production, { target: "head", ...guards({ yes: true, noBackup: true, resolveEnvironment: resolve }) }));
       const elapsed = Date.now() - started;
       expect(error.exitStatus).toBe(1);
       expect(error.message).toMatch(/lock timeout/i);

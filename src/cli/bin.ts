@@ -1,26 +1,66 @@
 /**
  * The process entry point: real streams, signals, exit status. SIGINT/SIGTERM abort
- * the running command (which cancels its statement, rolls back and releases the lock);
- * a second signal exits at once.
+ * the running command (which cancels its statement, rolls back, records a failed
+ * history row and releases the lock); a second signal says so in one line and exits
+ * within a second (the first one's cleanup usually records the run by then), a third at once.
+ *
+ * While `main` runs, `process.exit` belongs to athanor (src/cli/exit-guard.ts): this
+ * file exits through `originalExit`. If the process ends before `main` returned — loaded
+ * code left a promise that never settles and nothing else to wait for, which Node ends
+ * with status 13 and no word, or with a `process.exitCode` that code set — the `exit`
+ * listener below says so and makes the status 1.
  */
 import { ExitStatus } from "../errors.js";
 import { main } from "./main.js";
+import { originalExit } from "./exit-guard.js";
 import { flushTelemetry } from "../observe/otel.js";
+
+let finished = false;
+// An uncaught exception is reported by Node itself (its stack, status 1).
+let crashed = false;
+process.on("uncaughtExceptionMonitor", () => {
+  crashed = true;
+});
 
 // A reader that goes away (`athanor history | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    if (error.code === "EPIPE") {
+      finished = true;
+      originalExit(typeof process.exitCode === "number" ? process.exitCode : 0);
+    }
     throw error;
   });
 }
+
+// First in line, before Node's own listener that turns an unsettled top-level await into status 13.
+process.prependListener("exit", () => {
+  if (finished || crashed) return;
+  process.stderr.write(
+    "error: athanor stopped before the command finished: nothing was left to wait for (a promise in the config, the settings module or a revision that never settles?)\n  hint: make sure every promise in that code settles; nothing after the last message was done\n",
+  );
+  process.exitCode = ExitStatus.failed;
+});
+
+/** After a second signal, how long the cleanup the first one started may take to record the interrupted run. */
+const SECOND_SIGNAL_GRACE_MS = 1_000;
 
 const controller = new AbortController();
 let signals = 0;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     signals += 1;
-    if (signals > 1) process.exit(signal === "SIGINT" ? ExitStatus.sigint : ExitStatus.sigterm);
+    const status = signal === "SIGINT" ? ExitStatus.sigint : ExitStatus.sigterm;
+    if (signals === 2) {
+      process.stderr.write(`${signal} again: exiting within ${SECOND_SIGNAL_GRACE_MS / 1000} s, whether or not the rollback is recorded by then (the server rolls back an open transaction and frees the lock when the connection closes)\n`);
+      setTimeout(() => {
+        finished = true;
+        originalExit(status);
+      }, SECOND_SIGNAL_GRACE_MS);
+    } else if (signals > 2) {
+      finished = true;
+      originalExit(status);
+    }
     controller.abort(signal);
   });
 }
@@ -33,8 +73,9 @@ const status = await main(process.argv.slice(2), {
   cwd: process.cwd(),
   signal: controller.signal,
 });
+finished = true;
 // OpenTelemetry (when loaded): buffered spans and metrics leave before the process does.
 await flushTelemetry();
 process.exitCode = status;
 // Open handles (a PGlite worker, a pool) must not keep a finished command alive.
-setImmediate(() => process.exit(status)).unref();
+setImmediate(() => originalExit(status)).unref();

@@ -1,12 +1,12 @@
 /**
  * The CLI side of the production guards: the `--allow-dangerous` and `--no-backup`
- * options of `upgrade`, `downgrade` and `stamp`, and the runtime hook built from the
- * command's context (`--yes`, a terminal or not, CI mode, the prompt, backup reports).
+ * options of `upgrade`, `downgrade`, `stamp` and `baseline`, and the guardrail options
+ * built from the command's context (`--yes`, a terminal or not, CI mode, the prompt,
+ * backup reports). The runtime applies them (src/guard/hook.ts).
  */
 import type { Command } from "commander";
 import type { BackupOutcome } from "../guard/backup.js";
-import { productionGuards } from "../guard/hook.js";
-import type { BeforeExecute } from "../run/migrate.js";
+import type { GuardrailOptions } from "../guard/hook.js";
 import { canPrompt, terminalConfirmation } from "./prompt.js";
 import type { CommandContext } from "./runtime.js";
 
@@ -32,21 +32,23 @@ function reportBackup(ctx: CommandContext, outcome: BackupOutcome): void {
 }
 
 /**
- * The guard hook of a CLI run: confirmation on the terminal (or `--yes`), the linter gate
- * (`--allow-dangerous`), the backup (`--no-backup`), identity and promotion checks.
+ * The guardrail options of a CLI run: confirmation on the terminal (or `--yes`), the
+ * linter gate (`--allow-dangerous`), the backup (`--no-backup`), identity and promotion
+ * checks with the environments this command line resolves.
  * @param options the command's own options (commander's `opts()`)
  */
-export function cliGuardHook(ctx: CommandContext, options: Record<string, unknown>): BeforeExecute {
-  return productionGuards({
+export function cliGuardrails(ctx: CommandContext, options: Record<string, unknown>): GuardrailOptions {
+  return {
     yes: ctx.globals.yes,
-    interactive: canPrompt(ctx),
-    ci: ctx.globals.ci,
     allowDangerous: options["allowDangerous"] === true,
     noBackup: options["backup"] === false,
-    ui: terminalConfirmation(ctx),
-    resolveEnvironment: (name) => ctx.environment(name),
-    processEnv: ctx.io.env,
-    signal: ctx.signal,
-    onBackup: (outcome) => reportBackup(ctx, outcome),
-  });
+    guardrails: {
+      interactive: canPrompt(ctx),
+      ci: ctx.globals.ci,
+      ui: terminalConfirmation(ctx),
+      resolveEnvironment: (name) => ctx.environment(name),
+      processEnv: ctx.io.env,
+      onBackup: (outcome) => reportBackup(ctx, outcome),
+    },
+  };
 }

@@ -10,6 +10,7 @@ import { loadCommandModules } from "./commands/index.js";
 import { CommandContext, parseLockWait, type CliIO, type GlobalOptions } from "./runtime.js";
 import { VERSION } from "../version.js";
 import { formatMessageLine } from "../observe/message-line.js";
+import { guardProcessExit } from "./exit-guard.js";
 
 /** A command's handler: positional arguments and the command's own options. */
 export type CommandHandler = (ctx: CommandContext, options: Record<string, unknown>, args: string[]) => Promise<number | void>;
@@ -120,6 +121,16 @@ function findCommandName(argv: readonly string[]): string | undefined {
  * const status = await main(["--env", "testing", "check"], { stdout: process.stdout, ... });
  */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  // Loaded code (config, settings, revisions) cannot end the process behind the command's back.
+  const releaseExit = guardProcessExit();
+  try {
+    return await runMain(argv, io);
+  } finally {
+    releaseExit();
+  }
+}
+
+async function runMain(argv: readonly string[], io: CliIO): Promise<number> {
   let status: number = ExitStatus.ok;
   const program = buildProgram(
     io,

@@ -30,6 +30,7 @@ import { renderScript } from "../autogenerate/render.js";
 import { quoteIdent } from "../dialects/sql.js";
 import type { Session } from "../dialects/types.js";
 import { ConfigError } from "../errors.js";
+import { guardrailOptionsOf, type GuardrailOptions } from "../guard/hook.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { openReadSession, type LockedCommandOptions } from "../run/connect.js";
@@ -39,7 +40,7 @@ import { createRevision, type CreatedRevision } from "./revision.js";
 import { stamp, type StampResult } from "./stamp.js";
 
 /** Options of {@link baseline}. */
-export interface BaselineOptions extends LockedCommandOptions {
+export interface BaselineOptions extends LockedCommandOptions, GuardrailOptions {
   /** The revision's message, e.g. `baseline` or `initial schema`. */
   readonly message: string;
   /**
@@ -50,7 +51,7 @@ export interface BaselineOptions extends LockedCommandOptions {
   readonly force?: boolean | undefined;
   /** False writes the revision without stamping the environment (default true). */
   readonly stamp?: boolean | undefined;
-  /** Guards the stamp runs before it changes the version rows (confirmation, backup...). */
+  /** Guards of the caller's own, run by the stamp after the guardrails. */
   readonly beforeExecute?: readonly BeforeExecute[] | undefined;
 }
 
@@ -215,7 +216,7 @@ async function readGraph(migrationsDir: string): Promise<RevisionGraph | null> {
  *   database holds nothing to baseline.
  * @example
  * const env = await resolveEnvironment(await loadConfig({ cwd: process.cwd() }), { environment: "production" });
- * const result = await baseline(env, { message: "baseline", beforeExecute: [productionGuards({ yes: true })] });
+ * const result = await baseline(env, { message: "baseline", yes: true });
  * result.revision.file // "3f2a9c1d0b7e_baseline.sql"
  */
 export async function baseline(env: ResolvedEnvironment, options: BaselineOptions): Promise<BaselineResult> {
@@ -296,6 +297,7 @@ export async function baseline(env: ResolvedEnvironment, options: BaselineOption
         signal: options.signal,
         events: options.events,
         beforeExecute: options.beforeExecute,
+        ...guardrailOptionsOf(options),
         session: options.session,
       });
     } catch (error) {

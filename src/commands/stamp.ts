@@ -9,6 +9,7 @@
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import { ConfigError } from "../errors.js";
+import type { GuardrailOptions } from "../guard/hook.js";
 import { currentHeads } from "../plan/plan.js";
 import type { Plan, Step } from "../plan/types.js";
 import type { RevisionGraph } from "../revisions/graph.js";
@@ -16,17 +17,17 @@ import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { resolveTarget } from "../revisions/targets.js";
 import { Bookkeeping } from "../run/bookkeeping.js";
 import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
-import { migrationGuards, plannedRevisions, type BeforeExecute, type MigrationHookContext } from "../run/migrate.js";
+import { plannedRevisions, runGuardsOf, type BeforeExecute, type MigrationHookContext } from "../run/migrate.js";
 import { EMPTY_STATE, readAppliedState, type AppliedState } from "../run/version-table.js";
 
 /** Options of {@link stamp}. */
-export interface StampOptions extends LockedCommandOptions {
+export interface StampOptions extends LockedCommandOptions, GuardrailOptions {
   /** `head`, `heads`, `base`, an id or prefix, `label@head`, `+N`/`-N`...; several stamp several branches. */
   readonly target: string | readonly string[];
   /** Empty the version table before stamping (Alembic's `--purge`). */
   readonly purge?: boolean | undefined;
   readonly graph?: RevisionGraph | undefined;
-  /** Guards run before the rows change (after the process-wide `migrationGuards`). */
+  /** Guards of the caller's own, run after the guardrails, before the rows change. */
   readonly beforeExecute?: readonly BeforeExecute[] | undefined;
 }
 
@@ -110,7 +111,7 @@ export async function stamp(env: ResolvedEnvironment, options: StampOptions): Pr
     const plan: Plan = { direction: recorded.length > 0 || removed.length === 0 ? "up" : "down", steps, target };
     emit({ type: "plan", command: "stamp", direction: plan.direction, target, current: before, revisions: plannedRevisions(plan), singleTransaction: true });
     const context: MigrationHookContext = { env, command: "stamp", session, graph, state, current: before, plan, signal: options.signal, emit };
-    for (const guard of [...migrationGuards, ...(options.beforeExecute ?? [])]) await guard(context);
+    for (const guard of runGuardsOf(env, options)) await guard(context);
     const after = currentHeads(graph, next);
     if (recorded.length > 0 || removed.length > 0 || refreshed.length > 0) {
       const bookkeeping = new Bookkeeping(session, env.versionTable, runIdentity(env));

@@ -1,53 +1,24 @@
 /**
  * Finds and loads the config file: `athanor.config.ts`, `.mts`, `.js`, `.mjs`, `.json`,
  * found by walking up from the working directory or given with `--config`.
- * TypeScript is loaded with jiti (lazily); `import ... from "athanor"` inside the
- * config resolves to this very copy of athanor, even when it is not installed in the
- * project (npx, a global install).
+ * TypeScript is loaded with jiti (lazily, src/config/user-module.ts: no readable copy
+ * left on disk); `import ... from "athanor"` inside the config resolves to this very
+ * copy of athanor, even when it is not installed in the project (npx, a global install).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, extname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { ConfigError } from "../errors.js";
+import { dirname, extname, resolve } from "node:path";
+import { ConfigError, ProcessExitError } from "../errors.js";
+import { findConfigFile } from "./find.js";
 import type { AthanorConfig } from "./types.js";
+import { importUserModule } from "./user-module.js";
 import { validateConfig } from "./validate.js";
 
-export const CONFIG_FILE_NAMES = ["athanor.config.ts", "athanor.config.mts", "athanor.config.js", "athanor.config.mjs", "athanor.config.json"] as const;
+export { CONFIG_FILE_NAMES, findConfigFile } from "./find.js";
 
 export interface LoadedConfig {
   readonly file: string;
   readonly rootDir: string;
   readonly config: AthanorConfig;
-}
-
-/** Walks up from `cwd` to the first directory holding a config file. */
-export function findConfigFile(cwd: string): string | undefined {
-  let dir = resolve(cwd);
-  for (;;) {
-    for (const name of CONFIG_FILE_NAMES) {
-      const candidate = join(dir, name);
-      if (existsSync(candidate)) return candidate;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
-
-/** The path of this package's entry point, for the `athanor` alias in config files. */
-function selfEntry(): string {
-  return fileURLToPath(new URL("../index.js", import.meta.url));
-}
-
-/** Imports a module file (TS through jiti, JS natively) and returns its exports. */
-export async function importModule(file: string): Promise<Record<string, unknown>> {
-  const ext = extname(file);
-  if (ext === ".ts" || ext === ".mts" || ext === ".cts") {
-    const { createJiti } = await import("jiti");
-    const jiti = createJiti(import.meta.url, { alias: { athanor: selfEntry() }, moduleCache: false });
-    return (await jiti.import(file)) as Record<string, unknown>;
-  }
-  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
 }
 
 /** Loads and validates a config file. Syntax and shape errors name the file. */
@@ -68,8 +39,9 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
   } else {
     let exports: Record<string, unknown>;
     try {
-      exports = await importModule(path);
+      exports = (await importUserModule(path, { projectDir: dirname(path) })) as Record<string, unknown>;
     } catch (error) {
+      if (error instanceof ProcessExitError) throw error;
       const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
       throw new ConfigError("malformed-config", `${path} could not be loaded: ${message}`, {
         hint: "Fix the error in the config file; it must `export default defineConfig({...})`.",

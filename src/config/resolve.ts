@@ -9,7 +9,8 @@ import { isSecretVariableName, knownSecrets, passwordCandidates } from "../secre
 import { parseDuration } from "./duration.js";
 import { describeSource, expandTemplate, type VariableValue } from "./expand.js";
 import { loadEnvLayers, readEnvFile } from "./env-files.js";
-import { importModule, type LoadedConfig } from "./load.js";
+import type { LoadedConfig } from "./load.js";
+import { readSettingsUrl, SETTINGS_TIMEOUT_VARIABLE, settingsTimeoutMs } from "./settings.js";
 import type { AthanorConfig, ResolvedEnvironment, Sourced, ValueSource } from "./types.js";
 
 export const ALIASES: Readonly<Record<string, string>> = { dev: "development", test: "testing", prod: "production" };
@@ -179,25 +180,11 @@ async function fallbackUrl(
   lookup: (name: string) => VariableValue | undefined,
 ): Promise<Sourced<string>> {
   if (config.settings !== undefined) {
-    const settingsFile = isAbsolute(config.settings) ? config.settings : resolve(rootDir, config.settings);
-    let exports: Record<string, unknown>;
-    try {
-      exports = await importModule(settingsFile);
-    } catch (error) {
-      throw new ConfigError("settings-unloadable", `the settings module ${config.settings} could not be loaded: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`, {
-        hint: "Fix the module, or give the environment its own url.",
-      });
-    }
-    for (const exportName of ["databaseUrl", "DATABASE_URL"]) {
-      let value = exports[exportName];
-      if (value === undefined && typeof exports["default"] === "object" && exports["default"] !== null) {
-        value = (exports["default"] as Record<string, unknown>)[exportName];
-      }
-      if (typeof value === "function") value = await (value as (env: string) => unknown)(environment);
-      if (typeof value === "string" && value !== "") {
-        const expanded = expandTemplate(value, { lookup, environment, where: `${exportName} exported by ${config.settings}` });
-        return { value: expanded.value, sources: [{ kind: "settings", file: config.settings, exportName }, ...expanded.sources] };
-      }
+    const fromSettings = await readSettingsUrl(config.settings, rootDir, environment, settingsTimeoutMs(lookup(SETTINGS_TIMEOUT_VARIABLE)?.value));
+    if (fromSettings !== null) {
+      const { value, exportName } = fromSettings;
+      const expanded = expandTemplate(value, { lookup, environment, where: `${exportName} exported by ${config.settings}` });
+      return { value: expanded.value, sources: [{ kind: "settings", file: config.settings, exportName }, ...expanded.sources] };
     }
   }
   const fromEnv = lookup("DATABASE_URL");

@@ -68,6 +68,8 @@ export interface ConfirmationPolicy {
   readonly interactive: boolean;
   /** CI mode (`--ci` or CI=true), for the message. */
   readonly ci: boolean;
+  /** A program called the library (no CLI, no prompt): the refusal names the `yes: true` option, not `--yes`. */
+  readonly library?: boolean | undefined;
 }
 
 /** How the run was confirmed. */
@@ -88,6 +90,15 @@ export function decideConfirmation(isProtected: boolean, request: Pick<Confirmat
   if (request.steps.length === 0 && (request.otherChanges ?? []).length === 0) return { action: "proceed", by: "nothing-to-do" };
   if (policy.yes) return { action: "proceed", by: "yes-flag" };
   if (policy.interactive) return { action: "ask" };
+  if (policy.library === true) {
+    return {
+      action: "refuse",
+      error: new RefusedError("confirmation-required", `environment "${request.environment}" is protected and ${request.command}() was called without yes: true; nothing was changed`, {
+        hint: `Review the plan (${request.command}(env, { dryRun: true }) shows it), then pass { yes: true } to confirm; { guardrails: false } turns the guardrails off, for throwaway databases only.`,
+        details: { environment: request.environment, missingOption: "yes", revisions: request.steps.map((step) => step.revision) },
+      }),
+    };
+  }
   const why = policy.ci ? "this is a CI run (--ci or CI=true), where athanor never prompts" : "there is no terminal to confirm on (standard input, or both outputs, are not a TTY)";
   return {
     action: "refuse",

@@ -54,6 +54,8 @@ export interface GuardOptions {
   readonly interactive: boolean;
   /** CI mode, for messages. */
   readonly ci: boolean;
+  /** A program called the library: a refusal names the `yes: true` option instead of `--yes`. */
+  readonly library?: boolean | undefined;
   /** `--allow-dangerous`. */
   readonly allowDangerous: boolean;
   /** `--no-backup`. */

@@ -9,9 +9,9 @@ import { closeSync, fstatSync, openSync, readSync, type Dirent } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import type { MigrationContext } from "../define.js";
-import { AthanorError, RevisionError } from "../errors.js";
+import { importUserModule } from "../config/user-module.js";
+import { AthanorError, ProcessExitError, RevisionError } from "../errors.js";
 import { RevisionGraph } from "./graph.js";
 import { normalizeLineEndings, parseRevisionHeader, type RevisionFormat } from "./header.js";
 import { splitSqlSections, type SqlSection } from "./sql-sections.js";
@@ -199,18 +199,12 @@ export type RevisionBody =
   | { readonly format: "sql"; readonly upgrade: SqlSection; readonly downgrade: SqlSection | null }
   | { readonly format: "ts"; readonly upgrade: MigrationFunction; readonly downgrade: MigrationFunction | null };
 
-type Importer = (path: string) => Promise<unknown>;
-let tsImporter: Promise<Importer> | undefined;
-
-/** jiti, loaded on first use only: SQL-only projects never pay for it. */
-function importTypeScript(): Promise<Importer> {
-  tsImporter ??= import("jiti").then(({ createJiti }) => {
-    // `import { defineMigration } from "athanor"` resolves to this very package, installed or not.
-    const athanor = fileURLToPath(new URL("../index.js", import.meta.url));
-    const jiti = createJiti(import.meta.url, { alias: { athanor }, moduleCache: false, interopDefault: false });
-    return (path: string) => jiti.import(path);
-  });
-  return tsImporter;
+/** The body of a revision whose module called process.exit while loading: both directions rethrow it. */
+function exitingBody(error: ProcessExitError): RevisionBody {
+  const fail: MigrationFunction = () => {
+    throw error;
+  };
+  return { format: "ts", upgrade: fail, downgrade: fail };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -241,14 +235,12 @@ export async function loadRevisionBody(file: RevisionFile): Promise<RevisionBody
 
   let namespace: unknown;
   try {
-    if (/\.m?ts$/.test(file.path)) {
-      const importer = await importTypeScript();
-      namespace = await importer(file.path);
-    } else {
-      // The checksum in the URL makes an edited file load anew in a long-lived process.
-      namespace = await import(`${pathToFileURL(file.path).href}?checksum=${file.checksum.slice(0, 16)}`);
-    }
+    // The checksum in a JavaScript file's URL makes an edited file load anew in a long-lived process.
+    namespace = await importUserModule(file.path, { interopDefault: false, version: file.checksum.slice(0, 16) });
   } catch (error) {
+    // Top-level code that calls process.exit fails the revision when it runs, so the
+    // failure is recorded in the history like any other failure of the revision.
+    if (error instanceof ProcessExitError) return exitingBody(error);
     const reason = error instanceof Error ? error.message : String(error);
     throw new RevisionError("unloadable-revision", `${file.relativePath} could not be loaded: ${reason}`, {
       hint: "fix the error in the file (`npx tsc --noEmit` shows type errors); its imports must resolve from the migrations directory",

@@ -8,6 +8,7 @@
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { Session } from "../dialects/types.js";
 import { ConfigError, isAthanorError } from "../errors.js";
+import { guardrailHook, type GuardrailOptions } from "../guard/hook.js";
 import { currentHeads, planDowngrade, planUpgrade } from "../plan/plan.js";
 import type { Plan, Step } from "../plan/types.js";
 import type { RevisionGraph } from "../revisions/graph.js";
@@ -45,13 +46,19 @@ export interface MigrationHookContext {
 export type BeforeExecute = (context: MigrationHookContext) => Promise<void> | void;
 
 /**
- * Guards that every run of this process applies, before the caller's own
- * (`beforeExecute` option). Modules that add a guard for every caller push here.
+ * The guards of a run, in order: the guardrails of DESIGN.md §6 (unless
+ * `guardrails: false`), then the caller's own (`beforeExecute`).
  */
-export const migrationGuards: BeforeExecute[] = [];
+export function runGuardsOf(env: ResolvedEnvironment, options: GuardrailOptions & { readonly beforeExecute?: readonly BeforeExecute[] | undefined }): BeforeExecute[] {
+  const builtIn = guardrailHook(env, options);
+  return [...(builtIn === null ? [] : [builtIn]), ...(options.beforeExecute ?? [])];
+}
 
-/** Options of {@link runMigration}. */
-export interface RunMigrationOptions {
+/**
+ * Options of {@link runMigration}. The guardrails (`yes`, `allowDangerous`, `noBackup`,
+ * `guardrails`) apply by default: a protected environment is refused without `yes: true`.
+ */
+export interface RunMigrationOptions extends GuardrailOptions {
   readonly command: "upgrade" | "downgrade";
   /** As the user wrote it (`head`, `-1`, `3f2a`, ...). For offline SQL, `A:B` starts at A. */
   readonly target: string;
@@ -64,7 +71,7 @@ export interface RunMigrationOptions {
   readonly lockWaitMs?: number | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly events?: EventSink | undefined;
-  /** Guards run after {@link migrationGuards}. */
+  /** Guards of the caller's own, run after the guardrails. */
   readonly beforeExecute?: readonly BeforeExecute[] | undefined;
   /** A graph already built from `env.migrationsDir`. */
   readonly graph?: RevisionGraph | undefined;
@@ -121,7 +128,7 @@ function appliedAfter(applied: ReadonlySet<string>, steps: readonly Step[]): Set
  * graph · RefusedError (3) a guard refused · LockTimeoutError (4) · ProblemError (5) the
  * version rows block the run · InterruptedError (130/143)
  * @example
- * const result = await runMigration(env, { command: "upgrade", target: "head" });
+ * const result = await runMigration(env, { command: "upgrade", target: "head", yes: true });
  * result.completed; // ["3f2a9c1d0b7e", ...]
  */
 export async function runMigration(env: ResolvedEnvironment, options: RunMigrationOptions): Promise<MigrationResult> {
@@ -152,7 +159,7 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
         // Before the guards and the first change: a revision that cannot run is refused here.
         const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true });
         const context: MigrationHookContext = { env, command, session, graph, state, current: before, plan: planned, signal: options.signal, emit };
-        for (const guard of [...migrationGuards, ...(options.beforeExecute ?? [])]) await guard(context);
+        for (const guard of runGuardsOf(env, options)) await guard(context);
         if (planned.steps.length > 0) {
           const identity = runIdentity(env);
           await new Bookkeeping(session, env.versionTable, identity).ensureTables();

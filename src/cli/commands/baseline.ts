@@ -6,7 +6,7 @@ import { isAbsolute, relative } from "node:path";
 import { baseline, type BaselineCounts } from "../../commands/baseline.js";
 import { RefusedError, isAthanorError } from "../../errors.js";
 import { createEventSink } from "../events.js";
-import { addGuardOptions, cliGuardHook } from "../guard-options.js";
+import { addGuardOptions, cliGuardrails } from "../guard-options.js";
 import type { CommandModule } from "../main.js";
 import { renderRunEvents } from "../render-run.js";
 import type { CommandContext } from "../runtime.js";
@@ -67,7 +67,7 @@ export const registerBaseline: CommandModule = (program, action) => {
           lockWaitMs: ctx.globals.lockWaitMs,
           signal: ctx.signal,
           events,
-          beforeExecute: [cliGuardHook(ctx, options)],
+          ...cliGuardrails(ctx, options),
         });
       } catch (error) {
         throw baselineRefusal(error, env.name, String(options["message"]));

@@ -8,7 +8,7 @@ import { upgrade } from "../../commands/upgrade.js";
 import type { ResolvedEnvironment } from "../../config/types.js";
 import type { MigrationResult } from "../../run/migrate.js";
 import { createEventSink } from "../events.js";
-import { addGuardOptions, cliGuardHook } from "../guard-options.js";
+import { addGuardOptions, cliGuardrails } from "../guard-options.js";
 import type { ActionFactory, CommandModule } from "../main.js";
 import { formatMs, renderRunEvents, verbOf } from "../render-run.js";
 import type { CommandContext } from "../runtime.js";
@@ -28,7 +28,7 @@ async function runFromCli(ctx: CommandContext, verb: "upgrade" | "downgrade", ta
   const events = await createEventSink(ctx, env, renderRunEvents(ctx));
   let result: MigrationResult;
   try {
-    result = await run({ dryRun, events, ...(dryRun ? {} : { beforeExecute: [cliGuardHook(ctx, options)] }) });
+    result = await run({ dryRun, events, ...(dryRun ? {} : cliGuardrails(ctx, options)) });
   } finally {
     events.close();
   }

@@ -8,7 +8,7 @@ import { resolve, type Resolution } from "../../commands/resolve.js";
 import { stamp } from "../../commands/stamp.js";
 import { ConfigError } from "../../errors.js";
 import { createEventSink } from "../events.js";
-import { addGuardOptions, cliGuardHook } from "../guard-options.js";
+import { addGuardOptions, cliGuardrails } from "../guard-options.js";
 import type { CommandModule } from "../main.js";
 import { renderRunEvents } from "../render-run.js";
 
@@ -55,7 +55,7 @@ export const registerStamp: CommandModule = (program, action) => {
       const events = await createEventSink(ctx, env, renderRunEvents(ctx), { rendererPrintsRevisions: false });
       let result;
       try {
-        result = await stamp(env, { target: targets.length === 0 ? "head" : targets, purge: options["purge"] === true, lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events, beforeExecute: [cliGuardHook(ctx, options)] });
+        result = await stamp(env, { target: targets.length === 0 ? "head" : targets, purge: options["purge"] === true, lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events, ...cliGuardrails(ctx, options) });
       } finally {
         events.close();
       }
