@@ -23,10 +23,14 @@ export interface MigrationContext {
   environment: string;
 }
 
-/** A TypeScript revision (DESIGN.md §4). */
+/**
+ * A TypeScript revision (DESIGN.md §4). The header fields are optional here because a
+ * revision may carry its header as `// athanor:` lines at the top of the file instead
+ * (what `athanor revision --ts` writes); athanor reads them from the text either way.
+ */
 export interface MigrationDefinition {
-  revision: string;
-  down: string | readonly string[] | null;
+  revision?: string;
+  down?: string | readonly string[] | null;
   message?: string;
   branchLabels?: readonly string[];
   dependsOn?: readonly string[];

@@ -224,11 +224,55 @@ export default migration;`,
   });
 });
 
+describe("parseTsHeader with // athanor: lines", () => {
+  const cases: { name: string; text: string; expected: RevisionHeader }[] = [
+    {
+      name: "what athanor revision --ts writes",
+      text: `// athanor:revision ${A}\n// athanor:down ${B}\n// athanor:message backfill totals\n// athanor:transaction true\nimport { defineMigration } from "athanor";\n\nexport default defineMigration({\n  async upgrade({ sql }) {},\n});\n`,
+      expected: header({ parents: [B], message: "backfill totals" }),
+    },
+    {
+      name: "a BOM, a hashbang, other comments and a block comment around the lines; every field",
+      text: `\ufeff#!/usr/bin/env node\n/**\n * add orders (for reviewers)\n */\n// athanor:revision ${A}\r\n//athanor:down ${B},${C}\n// a note\n// athanor:branch-labels billing\n// athanor:depends-on accounts\n// athanor:transaction false\n// athanor:allow drop-table\n\nexport default { async upgrade() {} };\n`,
+      expected: header({ parents: [B, C], branchLabels: ["billing"], dependsOn: ["accounts"], transactional: false, allow: ["drop-table"] }),
+    },
+    {
+      name: "the lines win over literal fields, which are then not read",
+      text: `// athanor:revision ${A}\nexport default defineMigration({ revision: "${A}", down: null, upgrade() {} });\n`,
+      expected: header({}),
+    },
+    {
+      name: "athanor: below the code, in a string, is not a directive when no line opens the file",
+      text: `export default defineMigration({ revision: "${A}", message: "// athanor:down ${B}", upgrade() {} });\n`,
+      expected: header({ message: `// athanor:down ${B}` }),
+    },
+  ];
+  it.each(cases)("$name", ({ text, expected }) => {
+    expect(parseTsHeader(text, "migrations/a.ts")).toEqual(expected);
+  });
+
+  const errors: { name: string; text: string; line: number | null; message: RegExp }[] = [
+    { name: "no revision line", text: `// athanor:down ${B}\nexport default {};\n`, line: null, message: /has no id/ },
+    { name: "an unknown directive", text: `// athanor:revision ${A}\n// athanor:parent ${B}\n`, line: 2, message: /unknown directive `\/\/ athanor:parent`/ },
+    { name: "a section marker (TypeScript has functions instead)", text: `// athanor:revision ${A}\n// athanor:upgrade\n`, line: 2, message: /unknown directive `\/\/ athanor:upgrade`/ },
+    { name: "a directive below the first line of code", text: `// athanor:revision ${A}\nimport x from "y";\n// athanor:down ${B}\n`, line: 3, message: /stands below the first line of code/ },
+    { name: "two revision lines", text: `// athanor:revision ${A}\n// athanor:revision ${B}\n`, line: 2, message: /a second `\/\/ athanor:revision` line/ },
+    { name: "an invalid id", text: "// athanor:revision 3f2a\n", line: 1, message: /not a revision id/ },
+  ];
+  it.each(errors)("rejects $name", ({ text, line, message }) => {
+    const error = caught(() => parseTsHeader(text, "migrations/a.ts"));
+    expect(error.code).toBe("malformed-header");
+    expect(error.message).toMatch(message);
+    expect(error.message.startsWith(line === null ? "migrations/a.ts: " : `migrations/a.ts:${line}: `)).toBe(true);
+    expect(error.hint).toBeTruthy();
+  });
+});
+
 describe("parseRevisionHeader on arbitrary text", () => {
   const fragments = [
     "-- athanor:revision 3f2a9c1d0b7e\n", "-- athanor:down 9c0d1e2f3a4b\n", "-- athanor:upgrade\n", "-- athanor:", "\n", "\r", "/*", "*/",
     "export default ", "defineMigration(", "{", "}", "(", ")", "[", "]", "revision: ", '"3f2a9c1d0b7e"', "down: ", "null", ",", "`", "${", "'", '"',
-    "\\", "/", "/[", "async upgrade() {}", "module.exports = ", "const m = ", "export default m;", "\u2028", "\0",
+    "\\", "/", "/[", "async upgrade() {}", "// athanor:revision 3f2a9c1d0b7e\n", "// athanor:down ", "//", "module.exports = ", "const m = ", "export default m;", "\u2028", "\0",
   ];
   const arbitraryText = fc.oneof(
     fc.string({ maxLength: 300 }),

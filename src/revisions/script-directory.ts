@@ -255,7 +255,8 @@ export async function loadRevisionBody(file: RevisionFile): Promise<RevisionBody
       details: { file: file.relativePath, revision: file.id },
     });
   }
-  if (definition["revision"] !== file.id) {
+  // A header in `// athanor:` lines leaves `revision` out of the object; when it is there, it must agree.
+  if (definition["revision"] !== undefined && definition["revision"] !== file.id) {
     throw new RevisionError("malformed-revision", `${file.relativePath}: the module's revision (${String(definition["revision"])}) is not the ${file.id} read from its text`, {
       hint: "write the header fields as literals directly in the object given to defineMigration",
       details: { file: file.relativePath, revision: file.id },

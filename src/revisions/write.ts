@@ -48,7 +48,7 @@ export function slugify(message: string): string {
   return slug === "" ? "revision" : slug;
 }
 
-/** A message on one line, as an SQL header holds it. */
+/** A message on one line, as a header line holds it. */
 function oneLine(message: string): string {
   return message.replace(/\s*[\r\n\u2028\u2029]+\s*/g, " ").trim();
 }
@@ -77,26 +77,28 @@ function checkSqlBody(sql: string, which: string): string {
   return withNewline(lines.join("\n").replace(/\n+$/, ""));
 }
 
+/** The header lines of a new revision, `-- athanor:` for SQL, `// athanor:` for TypeScript. */
+function headerLines(header: RevisionHeader, comment: "--" | "//"): string[] {
+  const lines = [`${comment} athanor:revision ${header.id}`];
+  if (header.parents.length > 0) lines.push(`${comment} athanor:down ${header.parents.join(", ")}`);
+  lines.push(`${comment} athanor:message ${oneLine(header.message)}`.trimEnd());
+  if (header.branchLabels.length > 0) lines.push(`${comment} athanor:branch-labels ${header.branchLabels.join(", ")}`);
+  if (header.dependsOn.length > 0) lines.push(`${comment} athanor:depends-on ${header.dependsOn.join(", ")}`);
+  lines.push(`${comment} athanor:transaction ${header.transactional ? "true" : "false"}`);
+  if (header.allow.length > 0) lines.push(`${comment} athanor:allow ${header.allow.join(", ")}`);
+  return lines;
+}
+
 /**
  * The text of an SQL revision (DESIGN.md §4).
  * @example
  * renderSqlRevision({ id: "3f2a9c1d0b7e", parents: ["9c0d1e2f3a4b"], message: "add orders", branchLabels: [], dependsOn: [], transactional: true, allow: [] })
  */
 export function renderSqlRevision(header: RevisionHeader, bodies: RevisionBodies = {}): string {
-  const lines = [`-- athanor:revision ${header.id}`];
-  if (header.parents.length > 0) lines.push(`-- athanor:down ${header.parents.join(", ")}`);
-  lines.push(`-- athanor:message ${oneLine(header.message)}`.trimEnd());
-  if (header.branchLabels.length > 0) lines.push(`-- athanor:branch-labels ${header.branchLabels.join(", ")}`);
-  if (header.dependsOn.length > 0) lines.push(`-- athanor:depends-on ${header.dependsOn.join(", ")}`);
-  lines.push(`-- athanor:transaction ${header.transactional ? "true" : "false"}`);
-  if (header.allow.length > 0) lines.push(`-- athanor:allow ${header.allow.join(", ")}`);
+  const lines = headerLines(header, "--");
   const upgrade = bodies.upgradeSql === undefined ? "-- the SQL that applies this revision\n" : checkSqlBody(bodies.upgradeSql, "upgrade");
   const downgrade = bodies.downgradeSql === undefined ? "-- the SQL that reverts it\n" : checkSqlBody(bodies.downgradeSql, "downgrade");
   return `${lines.join("\n")}\n\n-- athanor:upgrade\n${upgrade}\n-- athanor:downgrade\n${downgrade}`;
-}
-
-function stringList(values: readonly string[]): string {
-  return `[${values.map((value) => JSON.stringify(value)).join(", ")}]`;
 }
 
 /** SQL text as a template literal, with backslashes, backquotes and `${` escaped. */
@@ -114,21 +116,16 @@ function tsFunction(name: "upgrade" | "downgrade", sql: string | undefined): str
 }
 
 /**
- * The text of a TypeScript revision (DESIGN.md §4), importing `defineMigration` from
- * "athanor". SQL bodies, when given, run through `sql.unsafe`.
+ * The text of a TypeScript revision: the header as `// athanor:` lines at the top (read
+ * without a tokenizer, see `parseTsHeader`), then `defineMigration` from "athanor"
+ * with the two functions. SQL bodies, when given, run through `sql.unsafe`.
  */
 export function renderTsRevision(header: RevisionHeader, bodies: RevisionBodies = {}): string {
-  const down = header.parents.length === 0 ? "null" : header.parents.length === 1 ? JSON.stringify(header.parents[0]) : stringList(header.parents);
-  const fields = [`  revision: ${JSON.stringify(header.id)},`, `  down: ${down},`, `  message: ${JSON.stringify(header.message)},`];
-  if (header.branchLabels.length > 0) fields.push(`  branchLabels: ${stringList(header.branchLabels)},`);
-  if (header.dependsOn.length > 0) fields.push(`  dependsOn: ${stringList(header.dependsOn)},`);
-  if (!header.transactional) fields.push("  transaction: false,");
-  if (header.allow.length > 0) fields.push(`  allow: ${stringList(header.allow)},`);
   return [
+    ...headerLines(header, "//"),
     'import { defineMigration } from "athanor";',
     "",
     "export default defineMigration({",
-    ...fields,
     tsFunction("upgrade", bodies.upgradeSql),
     tsFunction("downgrade", bodies.downgradeSql),
     "});",
