@@ -392,3 +392,43 @@ describe.skipIf(!canStartServer)("the server restarted (pg_ctl restart -m immedi
     }
   }, 120_000);
 });
+
+describe("a runner killed during a long batch, another started at once", () => {
+  it("every revision is applied exactly once: the leftover backend stops and the new runner waits for it", async () => {
+    const { dir, remove } = await tempDir("athanor-faults-batch-");
+    const db = await createPostgresDatabase("athanor_fault_batch");
+    const client = await connect(db.url);
+    try {
+      await mkdir(join(dir, "migrations"));
+      await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments: { development: { url: "${DATABASE_URL}" } } }));
+      const count = 150;
+      const revisionIds = Array.from({ length: count }, (_, i) => `b${String(i + 1).padStart(11, "0")}`);
+      for (const [i, id] of revisionIds.entries()) {
+        // A side table with no key: a revision that ran twice would leave two rows.
+        const upgrade = i === 0 ? "CREATE TABLE side_effects (revision text);" : `INSERT INTO side_effects VALUES ('${id}');\nSELECT pg_sleep(0.01);`;
+        await writeFile(join(dir, "migrations", `${id}.sql`), sqlRevisionText({ id, down: i === 0 ? null : (revisionIds[i - 1] as string), message: `step ${i + 1}`, upgrade }));
+      }
+      const env = baseEnv({ DATABASE_URL: db.url });
+      const victim = startCli(["upgrade"], dir, env);
+      // Killed once batches are under way (several revisions committed), in the middle of one.
+      await until(async () => (await client.query("SELECT 1 FROM pg_class WHERE relname = 'side_effects'")).rowCount === 1 && Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM side_effects")).rows[0]?.n) >= 10, 60_000, "batches under way");
+      victim.child.kill("SIGKILL");
+      const killed = await victim.done;
+      const restarted = await startCli(["upgrade"], dir, env).done;
+      expect(killed.signal).toBe("SIGKILL");
+      expect(restarted.status, `${restarted.stdout}\n${restarted.stderr}`).toBe(0);
+      expect(hasStack(restarted.stderr)).toBe(false);
+      const rows = await client.query<{ revision: string; n: string }>("SELECT revision, count(*) AS n FROM side_effects GROUP BY revision ORDER BY revision");
+      expect(rows.rows.map((row) => row.revision)).toEqual(revisionIds.slice(1));
+      expect(rows.rows.filter((row) => Number(row.n) !== 1)).toEqual([]);
+      expect((await snapshot(client)).versions).toEqual(revisionIds);
+      const history = await client.query<{ revision: string; n: string }>("SELECT revision, count(*) AS n FROM athanor_version_history WHERE direction = 'up' AND outcome = 'success' GROUP BY revision HAVING count(*) <> 1");
+      expect(history.rows).toEqual([]);
+      console.log(`[faults-crash] killed during a batch after ${(await client.query<{ n: string }>("SELECT count(*) AS n FROM athanor_version_history WHERE outcome = 'success'")).rows[0]?.n} successes in total; the restarted runner exited 0 after ${restarted.durationMs} ms`);
+    } finally {
+      await client.end().catch(() => {});
+      await db.drop();
+      await remove();
+    }
+  }, 180_000);
+});

@@ -22,4 +22,13 @@ describe("stampedSet", () => {
   it("drops ids no file defines", () => {
     expect([...stampedSet(graph, new Set([rid("a"), "ffffffffffff"]), rid("a"))]).toEqual([rid("a")]);
   });
+
+  it("several targets stamp several branches; base among them empties first", () => {
+    expect([...stampedSet(graph, new Set(), [rid("c"), "f1"])].sort()).toEqual(["a", "b", "c", "f1"].map(rid).sort());
+    expect([...stampedSet(graph, set("a", "b", "c"), ["base", "f2"])].sort()).toEqual(["a", "b", "f1", "f2"].map(rid).sort());
+  });
+
+  it("refuses two targets on one line of descent", () => {
+    expect(() => stampedSet(graph, new Set(), [rid("b"), rid("c")])).toThrow(/same line of descent/);
+  });
 });

@@ -52,7 +52,12 @@ export interface LockDatabaseOptions {
 export async function lockDatabase(target: DatabaseTarget, request: LockRequest, options: LockDatabaseOptions): Promise<ReleaseLock> {
   if (target.kind === "postgres") {
     const { lockPostgresDatabase } = await import("./postgres-session.js");
-    return lockPostgresDatabase(target, request, { applicationName: options.applicationName, secrets: options.secrets ?? [], display: options.display });
+    const secrets = options.secrets ?? [];
+    return lockPostgresDatabase(target, request, {
+      open: (applicationName) => openSession(target, { applicationName, secrets }),
+      applicationName: options.applicationName,
+      display: options.display,
+    });
   }
   if (target.dataDir === null) return async () => {};
   const { lockDataDirectory } = await import("./pglite-lock-file.js");

@@ -215,10 +215,11 @@ async function findHolder(session: Session, key: bigint, style: "owner" | "activ
   };
 }
 
-/** What the dedicated lock connection is opened with. */
+/** How the dedicated lock connection is opened, and how the lock is named. */
 export interface DatabaseLockOptions {
+  /** Opens a connection to the target (errors already DatabaseError without secrets), named `applicationName`. */
+  readonly open: (applicationName: string) => Promise<Session>;
   readonly applicationName: string;
-  readonly secrets: readonly string[];
   /** Names the lock in messages, e.g. `the migration lock on public.athanor_version`. */
   readonly display: string;
 }
@@ -230,13 +231,13 @@ export interface DatabaseLockOptions {
  * transaction). Refuses a transaction-pooling proxy, where the lock would not exclude.
  */
 export async function lockPostgresDatabase(target: PostgresTarget, request: LockRequest, options: DatabaseLockOptions): Promise<ReleaseLock> {
-  const session = await openPostgresSession(target, { applicationName: options.applicationName, secrets: options.secrets });
+  const session = await options.open(options.applicationName);
   let unlock: ReleaseLock;
   try {
     // Through a transaction-pooling proxy the lock would not exclude: refuse before taking it.
     await assertSessionBound(session, {
       target,
-      openProbe: () => openPostgresSession(target, { applicationName: `${options.applicationName} probe`, secrets: options.secrets }),
+      openProbe: () => options.open(`${options.applicationName} probe`),
     });
     unlock = await session.lock(request);
     // Second line of defence (a proxy that passes the backend id through): the next

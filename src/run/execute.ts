@@ -135,7 +135,8 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
   const runner = new GroupRunner(options, completed);
   // A signal cancels whatever statement is running; the failure it causes is turned into InterruptedError.
   const onAbort = () => {
-    void session.cancel();
+    // Where a statement cannot be cancelled (PGlite, in this process), the run stops after it.
+    if (session.capabilities.cancel) void session.cancel();
   };
   signal?.addEventListener("abort", onAbort);
   try {
