@@ -236,6 +236,11 @@ describe("docs/api.md", () => {
     }
   });
 
+  it("keeps the CLI and process-wide state out of the library entry", () => {
+    // The CLI is the binary; the secret registry and a global guard list would let one caller change another's runs.
+    for (const name of ["main", "CliIO", "knownSecrets", "migrationGuards", "productionGuards", "runGuards"]) expect(exported.has(name), name).toBe(false);
+  });
+
   it("matches the values the entry module really exports", () => {
     const values = exportsOfEntry.filter((info) => info.kind === "function" || info.kind === "class" || info.kind === "const").map((info) => info.name);
     for (const name of values) expect(api, `${name} at run time`).toHaveProperty(name);

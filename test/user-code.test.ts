@@ -1,0 +1,301 @@
+/**
+ * Code athanor loads but does not own (issue 12.6): a TypeScript revision, a config file
+ * or a settings module cannot end the process behind athanor's back, and a settings
+ * module that throws or never settles is a configuration error naming it. Through the
+ * real binary (`npm run build` first): what matters is the process's exit status.
+ * Also a second SIGINT: one line, and the interrupted run still recorded.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseDatabaseUrl } from "../src/config/url.js";
+import { openSession } from "../src/dialects/open.js";
+import { BIN, baseEnv, spawnCli, type CliResult } from "./support/cli.js";
+import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
+import { sqlRevisionText } from "./support/engine-project.js";
+
+const R1 = "a1a1a1a1a1a1";
+const R2 = "b2b2b2b2b2b2";
+
+/** A TypeScript revision that calls process.exit(0) at the top level or inside upgrade(), as EXIT_AT says. */
+const EXITING_REVISION = `import { defineMigration } from "athanor";
+
+if (process.env["EXIT_AT"] === "top") process.exit(0);
+
+export default defineMigration({
+  revision: "${R2}",
+  down: "${R1}",
+  message: "exits",
+  async upgrade({ sql }) {
+    await sql.unsafe("CREATE TABLE two (x int)");
+    if (process.env["EXIT_AT"] === "upgrade") process.exit(0);
+  },
+});
+`;
+
+interface HistoryRow {
+  revision: string | null;
+  outcome: string;
+  error: string | null;
+}
+
+async function readState(url: string, dir: string): Promise<{ versions: string[]; history: HistoryRow[]; two: boolean }> {
+  const session = await openSession(parseDatabaseUrl(url, dir, "the test").target);
+  try {
+    const versions = (await session.query<{ revision: string }>("SELECT revision FROM athanor_version ORDER BY applied_at, revision")).rows.map((row) => row.revision);
+    const history = (await session.query<HistoryRow>("SELECT revision, outcome, error FROM athanor_version_history ORDER BY id")).rows;
+    const two = (await session.query<{ t: string | null }>("SELECT to_regclass('two')::text AS t")).rows[0]?.t !== null;
+    return { versions, history, two };
+  } finally {
+    await session.close();
+  }
+}
+
+describe.each(["PostgreSQL", "PGlite"] as const)("process.exit in a TypeScript revision (%s)", { timeout: 300_000 }, (engine) => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  let db: TestDatabase | undefined;
+  let url: string;
+
+  beforeAll(async () => {
+    ({ dir, remove } = await tempDir("athanor-usercode-"));
+    db = engine === "PostgreSQL" ? await createPostgresDatabase("athanor_usercode") : undefined;
+    url = db?.url ?? "pglite://./data";
+    await mkdir(join(dir, "migrations"));
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url } } }));
+    await writeFile(join(dir, "migrations", `${R1}_one.sql`), sqlRevisionText({ id: R1, message: "one", upgrade: "CREATE TABLE one (x int);" }));
+    await writeFile(join(dir, "migrations", `${R2}_exits.ts`), EXITING_REVISION);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await remove();
+  });
+
+  it("at the top level or inside upgrade(): exit 1 naming the file, a failed history row, the revision rolled back", async () => {
+    const top = await spawnCli(["upgrade"], { cwd: dir, env: baseEnv({ EXIT_AT: "top" }), timeoutMs: 240_000 });
+    expect(top.status, top.stderr).toBe(1);
+    expect(top.stderr).toContain(`migrations/${R2}_exits.ts called process.exit(0)`);
+    const inside = await spawnCli(["upgrade"], { cwd: dir, env: baseEnv({ EXIT_AT: "upgrade" }), timeoutMs: 240_000 });
+    expect(inside.status, inside.stderr).toBe(1);
+    expect(inside.stderr).toContain(`migrations/${R2}_exits.ts called process.exit(0)`);
+    expect(inside.stderr).not.toContain("internal error");
+
+    const state = await readState(url, dir);
+    expect(state.versions).toEqual([R1]);
+    expect(state.two).toBe(false);
+    expect(state.history.map((row) => [row.revision, row.outcome])).toEqual([
+      [R1, "success"],
+      [R2, "failed"],
+      [R2, "failed"],
+    ]);
+    for (const row of state.history.slice(1)) expect(row.error).toContain("called process.exit(0)");
+  });
+});
+
+describe("process.exit and unsettled promises in the config and the settings module", { timeout: 120_000 }, () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ dir, remove } = await tempDir("athanor-usercode-config-"));
+    await mkdir(join(dir, "migrations"));
+  });
+  afterAll(() => remove());
+
+  const run = (argv: string[], env: Record<string, string> = {}): Promise<CliResult> => spawnCli(argv, { cwd: dir, env: baseEnv(env), timeoutMs: 60_000 });
+
+  async function writeConfig(body: string): Promise<void> {
+    await writeFile(join(dir, "athanor.config.ts"), `import { defineConfig } from "athanor";\n${body}\n`);
+  }
+
+  it("a config that calls process.exit: exit 1 naming it", async () => {
+    await writeConfig(`process.exit(0);\nexport default defineConfig({ environments: { development: { url: "pglite://memory" } } });`);
+    const result = await run(["heads"]);
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stderr).toContain(`${join(dir, "athanor.config.ts")} called process.exit(0)`);
+  });
+
+  it("a config whose top-level await never settles: exit 1 with a message, not a silent 13", async () => {
+    await writeConfig(`await new Promise(() => {});\nexport default defineConfig({ environments: { development: { url: "pglite://memory" } } });`);
+    const result = await run(["heads"]);
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stderr).toContain("athanor stopped before the command finished");
+  });
+
+  describe("a settings module", () => {
+    beforeAll(async () => {
+      await writeConfig(`export default defineConfig({ settings: "./settings.ts", environments: { development: {} } });`);
+      await writeFile(
+        join(dir, "settings.ts"),
+        `export async function databaseUrl(environment: string): Promise<string> {
+  const mode = process.env["SETTINGS_MODE"];
+  if (mode === "exit") process.exit(3);
+  if (mode === "throw") throw new Error("the vault is unreachable");
+  if (mode === "hang") await new Promise(() => {});
+  return "pglite://memory";
+}
+`,
+      );
+    });
+
+    it("that calls process.exit: exit 1 naming it", async () => {
+      const result = await run(["env"], { SETTINGS_MODE: "exit" });
+      expect(result.status, result.stderr).toBe(1);
+      expect(result.stderr).toContain(`${join(dir, "settings.ts")} called process.exit(3)`);
+    });
+
+    it("that throws: a configuration error (exit 2) naming it, not a bug in athanor", async () => {
+      const result = await run(["env"], { SETTINGS_MODE: "throw" });
+      expect(result.status, result.stderr).toBe(2);
+      expect(result.stderr).toContain("databaseUrl() of the settings module ./settings.ts failed");
+      expect(result.stderr).toContain("the vault is unreachable");
+      expect(result.stderr).not.toContain("bug in athanor");
+    });
+
+    it("that never settles: exit 2 once ATHANOR_SETTINGS_TIMEOUT has passed, naming it", async () => {
+      const started = Date.now();
+      const result = await run(["env"], { SETTINGS_MODE: "hang", ATHANOR_SETTINGS_TIMEOUT: "1s" });
+      expect(result.status, result.stderr).toBe(2);
+      expect(result.stderr).toContain("the settings module ./settings.ts did not give a URL from databaseUrl() within 1 s");
+      expect(result.stderr).toContain("ATHANOR_SETTINGS_TIMEOUT");
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    });
+
+    it("that settles gives the URL", async () => {
+      const result = await run(["env"]);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toContain("pglite");
+    });
+  });
+});
+
+describe("a second SIGINT", { timeout: 120_000 }, () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    ({ dir, remove } = await tempDir("athanor-usercode-signal-"));
+    db = await createPostgresDatabase("athanor_usercode");
+    await mkdir(join(dir, "migrations"));
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url: db.url } } }));
+    await writeFile(join(dir, "migrations", `${R1}_slow.sql`), sqlRevisionText({ id: R1, message: "slow", upgrade: "CREATE TABLE slow (x int);\nSELECT pg_sleep(30);" }));
+  });
+  afterAll(async () => {
+    await db.drop();
+    await remove();
+  });
+
+  it("prints one line, exits 130 within seconds, and the interrupted run is recorded", async () => {
+    const child = spawn(process.execPath, [BIN, "upgrade"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.resume();
+    const done = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const session = await openSession(parseDatabaseUrl(db.url, dir, "the test").target);
+    try {
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const running = await session.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()");
+        if (running.rows.length > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const signalled = Date.now();
+      child.kill("SIGINT");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      child.kill("SIGINT");
+      const status = await done;
+      expect(status, stderr).toBe(130);
+      expect(Date.now() - signalled).toBeLessThan(10_000);
+      expect(stderr.split("\n").filter((line) => line.startsWith("SIGINT again"))).toHaveLength(1);
+      expect(stderr).not.toMatch(/^\s+at /m);
+      const history = (await session.query<HistoryRow>("SELECT revision, outcome, error FROM athanor_version_history ORDER BY id")).rows;
+      expect(history).toEqual([{ revision: R1, outcome: "failed", error: expect.stringContaining("interrupted by SIGINT") }]);
+      expect((await session.query("SELECT revision FROM athanor_version")).rows).toEqual([]);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+describe("no readable copies of loaded code (issue 13.4)", { timeout: 300_000 }, () => {
+  const PASSWORD = "Lit3ral-Pw-q8Zx";
+  let dir: string;
+  let tmp: string;
+  let remove: () => Promise<void>;
+
+  /** Every file under `root` that holds `text` and that group or others can read (each directory from `root` down searchable, the file readable). */
+  async function readableCopies(root: string, text: string): Promise<string[]> {
+    const found: string[] = [];
+    const walk = async (path: string, groupCan: boolean, othersCan: boolean): Promise<void> => {
+      const info = await stat(path).catch(() => null);
+      if (info === null) return;
+      if (info.isDirectory()) {
+        const g = groupCan && (info.mode & 0o010) !== 0;
+        const o = othersCan && (info.mode & 0o001) !== 0;
+        for (const name of await readdir(path)) await walk(join(path, name), g, o);
+        return;
+      }
+      if (!info.isFile()) return;
+      const readable = (groupCan && (info.mode & 0o040) !== 0) || (othersCan && (info.mode & 0o004) !== 0);
+      if (readable && (await readFile(path)).includes(text)) found.push(path);
+    };
+    await walk(root, true, true);
+    return found;
+  }
+
+  beforeAll(async () => {
+    ({ dir: tmp, remove } = await tempDir("athanor-copies-"));
+    // The two places a copy could land, with the modes they usually have.
+    dir = join(tmp, "project");
+    const tmpDir = join(tmp, "tmp");
+    await mkdir(join(dir, "migrations"), { recursive: true });
+    await mkdir(tmpDir);
+    await chmod(tmp, 0o755);
+    await chmod(dir, 0o755);
+    await chmod(tmpDir, 0o1777);
+    const files: [string, string][] = [
+      [
+        "athanor.config.ts",
+        `import { defineConfig } from "athanor";
+export default defineConfig({
+  settings: "./settings.ts",
+  environments: {
+    development: {},
+    production: { url: "postgresql://app:${PASSWORD}@127.0.0.1:1/app", protected: true },
+  },
+});
+`,
+      ],
+      ["settings.ts", `const vaultPassword: string = "${PASSWORD}";\nexport const databaseUrl = (environment: string): string => (vaultPassword.length > 0 && environment === "development" ? "pglite://./data" : "");\n`],
+      [
+        `migrations/${R1}_secret.ts`,
+        `import { defineMigration } from "athanor";
+const password: string = "${PASSWORD}";
+export default defineMigration({
+  revision: "${R1}",
+  down: null,
+  async upgrade({ sql }) {
+    await sql\`SELECT length(\${password}::text) AS n\`;
+  },
+});
+`,
+      ],
+    ];
+    for (const [name, text] of files) await writeFile(join(dir, name), text, { mode: 0o600 });
+  });
+  afterAll(() => remove());
+
+  it("loading a TS config, settings module and revision leaves no file others can read holding the password", async () => {
+    const env = baseEnv({ TMPDIR: join(tmp, "tmp") });
+    const result = await spawnCli(["upgrade"], { cwd: dir, env, timeoutMs: 240_000 });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`upgraded development to ${R1}`);
+    // A second start reads the transpile cache instead of writing it.
+    expect((await spawnCli(["heads"], { cwd: dir, env, timeoutMs: 120_000 })).status).toBe(0);
+    expect(await readableCopies(join(tmp, "tmp"), PASSWORD)).toEqual([]);
+    expect(await readableCopies(dir, PASSWORD)).toEqual([]);
+    expect((await stat(join(dir, ".athanor", "cache"))).mode & 0o777).toBe(0o700);
+  });
+});
