@@ -36,8 +36,11 @@ describe("history", () => {
     ["feature:feature@head", "82 71"],
     ["a1:a1", "a1"],
     ["f6-1:", "f6 e5"],
-    ["e5:c3", ""],
     [":base", ""],
+    ["feature@-1:", "82 71"],
+    ["71:7171@head", "82 71"],
+    ["feature@base:feature", "71 a1"],
+    [":feature@base", ""],
   ];
   it.each(ranges)("-r %s", async (range, expected) => {
     expect(names((await history({ migrationsDir, range })).revisions)).toBe(expected);
@@ -55,6 +58,9 @@ describe("history", () => {
     ["current", "current:", /needs a database/],
     ["relative to the database", "-2:", /counts from the database's current revision/],
     ["an unknown revision", "ffff:", /no revision ffff/],
+    ["a reversed range", "e5:c3", /`e5:c3` is reversed: e5 \(e5e5e5e5e5e5\) is not below c3/],
+    ["a range down to base", "f6:base", /is reversed/],
+    ["ends on different branches", "d4:c3", /is not an ancestor of c3: they are on different branches/],
   ];
   it.each(errors)("rejects %s", async (_name, range, message) => {
     await expect(history({ migrationsDir, range })).rejects.toThrow(RevisionError);

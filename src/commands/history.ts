@@ -3,7 +3,7 @@
  * database needed: ranges are made of revisions, labels and `head`/`heads`/`base`.
  */
 import { RevisionError } from "../errors.js";
-import type { RevisionGraph } from "../revisions/graph.js";
+import { listIds, type RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { describeRevision, type RevisionDetails } from "../revisions/summary.js";
 import { parseTarget, resolveTarget } from "../revisions/targets.js";
@@ -25,9 +25,14 @@ export interface HistoryResult {
   readonly revisions: readonly RevisionDetails[];
 }
 
-const RANGE_HINT = "write `-r A:B` with revisions, labels, `base`, `head` or `heads` on each side; either side may be empty (`-r :head`, `-r ae10:`)";
+const RANGE_HINT =
+  "write `-r A:B` with revisions, labels, `base`, `head`, `heads` or `<branch>@head`/`@base`/`@-N` on each side, the older first; either side may be empty (`-r :head`, `-r ae10:`)";
 
-function resolveEnd(graph: RevisionGraph, text: string, range: string): Set<string> | "base" {
+/**
+ * One end of a range: revisions, or `base` (nothing). As the lower end, `<branch>@base`
+ * is the roots of that branch's line (a range from the branch's base up).
+ */
+function resolveEnd(graph: RevisionGraph, text: string, range: string, end: "lower" | "upper"): readonly string[] | "base" {
   const trimmed = text.trim();
   if (trimmed.toLowerCase() === "current") {
     throw new RevisionError("invalid-range", `\`${range}\`: \`current\` needs a database, and history reads only the migrations directory`, {
@@ -35,15 +40,41 @@ function resolveEnd(graph: RevisionGraph, text: string, range: string): Set<stri
       details: { range },
     });
   }
-  const parsed = parseTarget(trimmed);
-  if (parsed.kind === "relative" && parsed.from === null) {
+  const parsed = graph.hasLabel(trimmed) ? null : parseTarget(trimmed);
+  if (parsed?.kind === "relative" && parsed.from === null) {
     throw new RevisionError("invalid-range", `\`${range}\`: \`${trimmed}\` counts from the database's current revision, and history reads only the migrations directory`, {
       hint: `count from a revision instead, such as \`head${trimmed}\``,
       details: { range },
     });
   }
-  const resolved = resolveTarget(graph, trimmed, []);
-  return resolved.kind === "base" ? "base" : new Set(resolved.ids);
+  const resolved = resolveTarget(graph, parsed ?? trimmed, null);
+  if (resolved.kind === "revisions") return resolved.ids;
+  if (resolved.along === undefined || end === "upper") return "base";
+  const way = graph.ancestors(resolved.along, { inclusive: true, dependencies: false });
+  return graph.bases().filter((id) => way.has(id));
+}
+
+/**
+ * Alembic's `RangeNotAncestorError`: the lower end of `-r A:B` must be below the upper
+ * one. A reversed range (`-r head:base`, `-r new:old`) or ends on unrelated branches
+ * would otherwise print nothing, as if there were no revisions.
+ */
+function checkRangeOrder(graph: RevisionGraph, range: string, from: string, to: string, lower: readonly string[] | "base", upper: readonly string[] | "base"): void {
+  if (lower === "base") return;
+  const below = upper === "base" ? new Set<string>() : graph.ancestors(upper, { inclusive: true });
+  const outside = lower.filter((id) => !below.has(id));
+  if (outside.length === 0) return;
+  const reversed = upper === "base" || upper.every((id) => graph.ancestors(outside, { inclusive: true }).has(id));
+  if (reversed) {
+    throw new RevisionError("invalid-range", `\`${range}\` is reversed: ${from} (${listIds(outside)}) is not below ${to}`, {
+      hint: `write the older end first: \`athanor history -r ${to}:${from}\``,
+      details: { range, from, to },
+    });
+  }
+  throw new RevisionError("invalid-range", `\`${range}\`: ${from} (${listIds(outside)}) is not an ancestor of ${to}: they are on different branches`, {
+    hint: "`athanor history --graph` shows how the revisions relate; a range follows one line from an older revision to a newer one",
+    details: { range, from, to },
+  });
 }
 
 /**
@@ -65,8 +96,9 @@ export async function history(options: HistoryOptions): Promise<HistoryResult> {
     const from = options.range.slice(0, colon).trim() || "base";
     const to = options.range.slice(colon + 1).trim() || "heads";
     range = { from, to };
-    const lower = resolveEnd(graph, from, options.range);
-    const upper = resolveEnd(graph, to, options.range);
+    const lower = resolveEnd(graph, from, options.range, "lower");
+    const upper = resolveEnd(graph, to, options.range, "upper");
+    checkRangeOrder(graph, options.range, from, to, lower, upper);
     if (upper === "base") {
       selected = [];
     } else {

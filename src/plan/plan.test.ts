@@ -25,6 +25,20 @@ const graph = RevisionGraph.build([
 ]);
 const linear = RevisionGraph.build([revision("a"), revision("b", ["a"]), revision("c", ["b"])]);
 
+/**
+ *   a ─ b ─ c        (label "left" on c)
+ *       └ d          (label "right" on d)
+ *   e ─ f            (second root, label "other" on e)
+ */
+const forked = RevisionGraph.build([
+  revision("a"),
+  revision("b", ["a"]),
+  revision("c", ["b"], { branchLabels: ["left"] }),
+  revision("d", ["b"], { branchLabels: ["right"] }),
+  revision("e", [], { branchLabels: ["other"] }),
+  revision("f", ["e"]),
+]);
+
 const set = (names: string): Set<string> => new Set(names === "" ? [] : names.split(" ").map((name) => (name.length === 12 ? name : rid(name))));
 const names = (plan: Plan): string => plan.steps.map((step) => step.revision.message.replace("revision ", "")).join(" ");
 
@@ -55,6 +69,9 @@ describe("planUpgrade", () => {
     { name: "a label's branch", applied: "a", target: "feature@head", expected: "6 7" },
     { name: "a gap is filled", applied: "a c", target: "c", expected: "b" },
     { name: "unknown applied ids are ignored", g: linear, applied: "a fedcfedcfedc", target: "c", expected: "b c" },
+    { name: "label@+1 from where the branch stands", g: forked, applied: "a b e", target: "right@+1", expected: "d" },
+    { name: "label@+2 from nothing applied", g: forked, applied: "", target: "other@+2", expected: "e f" },
+    { name: "rev@head", g: forked, applied: "a", target: "dd@head", expected: "b d" },
   ];
   it.each(cases)("$name", ({ g, applied, target, expected }) => {
     const plan = planUpgrade(g ?? graph, set(applied), target);
@@ -69,6 +86,9 @@ describe("planUpgrade", () => {
     { name: "relative -1", g: linear, applied: "a b c", target: "-1", code: "target-below-current", message: /cannot upgrade to `-1`/ },
     { name: "base", g: linear, applied: "a", target: "base", code: "target-below-current", message: /below every revision/ },
     { name: "head with two heads", applied: "", target: "head", code: "multiple-heads", message: /3 heads/ },
+    { name: "+0 on an empty database", g: linear, applied: "", target: "+0", code: "invalid-target", message: /a step of 0 goes nowhere/ },
+    { name: "label@-1 (it counts down)", g: forked, applied: "a b c", target: "left@-1", code: "wrong-direction", message: /cannot upgrade to `left@-1`: it counts down the branch/ },
+    { name: "label@base", g: forked, applied: "e", target: "other@base", code: "target-below-current", message: /below every revision/ },
   ];
   it.each(errors)("rejects $name", ({ g, applied, target, code, message }) => {
     let error: unknown;
@@ -85,6 +105,10 @@ describe("planUpgrade", () => {
   it("says to use downgrade", () => {
     expect(() => planUpgrade(linear, set("a b c"), "a")).toThrow(expect.objectContaining({ hint: "to go back to it, run `athanor downgrade a`" }));
   });
+
+  it("does not hint at `downgrade +0` for `upgrade +0`", () => {
+    expect(() => planUpgrade(linear, set(""), "+0")).toThrow(expect.objectContaining({ hint: expect.stringMatching(/^`\+1` applies the next revision and `head` all of them/) }));
+  });
 });
 
 describe("planDowngrade", () => {
@@ -100,6 +124,13 @@ describe("planDowngrade", () => {
     { name: "unrelated branches stay (Alembic)", applied: all, target: "e", expected: "f" },
     { name: "below a branch point reverts both branches", applied: "a b c d 6", target: "a", expected: "d c b 6" },
     { name: "a label's revision", applied: "a 6 7", target: "feature", expected: "7" },
+    { name: "label@-1 reverts that branch only", g: forked, applied: "a b c d e f", target: "left@-1", expected: "c" },
+    { name: "a plain revision reverts both branches above it", g: forked, applied: "a b c d e f", target: "b", expected: "d c" },
+    { name: "label@-2 below the branch point takes what stands on it", g: forked, applied: "a b c d e f", target: "left@-2", expected: "d c b" },
+    { name: "label@base reverts that root's line only", g: forked, applied: "a b c d e f", target: "other@base", expected: "f e" },
+    { name: "label@base of a branch reverts from its root", g: forked, applied: "a b c d e f", target: "right@base", expected: "d c b a" },
+    { name: "label@-N past the root is the branch's base", g: forked, applied: "a b c e f", target: "other@-2", expected: "f e" },
+    { name: "rev@base", g: forked, applied: "a b c e f", target: "ffff@base", expected: "f e" },
   ];
   it.each(cases)("$name", ({ g, applied, target, expected }) => {
     const plan = planDowngrade(g ?? graph, set(applied), target);
@@ -113,6 +144,7 @@ describe("planDowngrade", () => {
     { name: "relative +1", g: linear, applied: "a", target: "+1", code: "target-not-applied", message: /not applied/ },
     { name: "unknown applied revisions", g: linear, applied: "a fedcfedcfedc", target: "base", code: "unknown-applied-revision", message: /fedcfedcfedc/ },
     { name: "-1 with two current heads", applied: "a b c 6", target: "-1", code: "multiple-heads", message: /2 current heads/ },
+    { name: "label@+1 (it counts up)", g: forked, applied: "a b", target: "left@+1", code: "wrong-direction", message: /cannot downgrade to `left@\+1`: it counts up the branch/ },
   ];
   it.each(errors)("rejects $name", ({ g, applied, target, code, message }) => {
     let error: unknown;

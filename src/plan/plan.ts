@@ -7,7 +7,7 @@
  */
 import { RevisionError } from "../errors.js";
 import { listIds, type RevisionGraph } from "../revisions/graph.js";
-import { resolveTarget } from "../revisions/targets.js";
+import { parseTarget, resolveTarget, type ParsedTarget } from "../revisions/targets.js";
 import type { Plan, Step } from "./types.js";
 
 /**
@@ -37,8 +37,15 @@ function steps(graph: RevisionGraph, ids: Iterable<string>, direction: "up" | "d
  * planUpgrade(graph, new Set(), "head").steps.map((step) => step.revision.id)
  */
 export function planUpgrade(graph: RevisionGraph, applied: ReadonlySet<string>, target: string): Plan {
+  const parsed = parsedTarget(graph, target);
+  if (parsed?.kind === "branch-relative" && parsed.steps < 0) {
+    throw new RevisionError("wrong-direction", `cannot upgrade to \`${target}\`: it counts down the branch`, {
+      hint: `to revert, run \`athanor downgrade ${target}\`; \`${parsed.branch}@+${-parsed.steps}\` counts up`,
+      details: { target },
+    });
+  }
   const current = currentHeads(graph, applied);
-  const resolved = resolveTarget(graph, target, current);
+  const resolved = resolveTarget(graph, parsed ?? target, current);
   if (resolved.kind === "base") {
     throw new RevisionError("target-below-current", `cannot upgrade to \`${target}\`: it is below every revision`, {
       hint: `to revert, run \`athanor downgrade ${target}\``,
@@ -75,22 +82,53 @@ export function planDowngrade(graph: RevisionGraph, applied: ReadonlySet<string>
       details: { unknown },
     });
   }
-  const resolved = resolveTarget(graph, target, current);
+  const parsed = parsedTarget(graph, target);
+  if (parsed?.kind === "branch-relative" && parsed.steps > 0) {
+    throw new RevisionError("wrong-direction", `cannot downgrade to \`${target}\`: it counts up the branch`, {
+      hint: `to apply, run \`athanor upgrade ${target}\`; \`${parsed.branch}@-${parsed.steps}\` counts down`,
+      details: { target },
+    });
+  }
+  const resolved = resolveTarget(graph, parsed ?? target, current);
   let revert: string[];
   if (resolved.kind === "base") {
-    revert = graph.sortTopologically(applied);
+    revert = resolved.along === undefined ? graph.sortTopologically(applied) : revertAlong(graph, applied, graph.bases(), resolved.along);
+  } else if (resolved.along !== undefined) {
+    const notApplied = resolved.ids.filter((id) => !applied.has(id));
+    if (notApplied.length > 0) throw targetNotApplied(target, notApplied, current);
+    revert = revertAlong(graph, applied, resolved.ids.flatMap((id) => graph.childrenOf(id)), resolved.along);
   } else {
     const notApplied = resolved.ids.filter((id) => !applied.has(id));
-    if (notApplied.length > 0) {
-      throw new RevisionError("target-not-applied", `cannot downgrade to \`${target}\` (${listIds(notApplied)}): it is not applied`, {
-        hint: `to apply it, run \`athanor upgrade ${target}\`; \`athanor current\` shows what is applied`,
-        details: { target, revisions: notApplied, current },
-      });
-    }
+    if (notApplied.length > 0) throw targetNotApplied(target, notApplied, current);
     const keep = graph.ancestors(resolved.ids, { inclusive: true });
     revert = [...graph.descendants(resolved.ids)].filter((id) => applied.has(id) && !keep.has(id));
   }
   return { direction: "down", steps: steps(graph, revert.reverse(), "down"), target };
+}
+
+/** The target's syntax, or null for a bare branch label (which {@link resolveTarget} reads first). */
+function parsedTarget(graph: RevisionGraph, target: string): ParsedTarget | null {
+  return graph.hasLabel(target.trim()) ? null : parseTarget(target);
+}
+
+function targetNotApplied(target: string, notApplied: readonly string[], current: readonly string[]): RevisionError {
+  return new RevisionError("target-not-applied", `cannot downgrade to \`${target}\` (${listIds(notApplied)}): it is not applied`, {
+    hint: `to apply it, run \`athanor upgrade ${target}\`; \`athanor current\` shows what is applied`,
+    details: { target, revisions: notApplied, current },
+  });
+}
+
+/**
+ * A downgrade along one branch: of `starts` (the target's children, or the roots for a
+ * branch's base), those on the way up to `along` and everything applied above them
+ * (through parents or dependencies), as in Alembic's downgrade to `<branch>@-N` or
+ * `<branch>@base`. Other branches above the target stay.
+ */
+function revertAlong(graph: RevisionGraph, applied: ReadonlySet<string>, starts: readonly string[], along: string): string[] {
+  const way = graph.ancestors(along, { inclusive: true, dependencies: false });
+  const onWay = starts.filter((id) => way.has(id));
+  if (onWay.length === 0) return [];
+  return [...graph.descendants(onWay, { inclusive: true })].filter((id) => applied.has(id));
 }
 
 /** How a database's applied revisions compare with the migrations directory. */

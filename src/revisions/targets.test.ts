@@ -22,7 +22,24 @@ const branched = RevisionGraph.build([
   revision("h", ["g"], { branchLabels: ["release-2"] }),
 ]);
 
+/**
+ * Alembic's `tests/test_revision.py` branch fixture (`somelongername` is 5, `someothername` 0):
+ *   a ─ b ─ 5 ─ c        (label "abranch" on a)
+ *   d ─ e ─ 0 ─ f        (label "ebranch" on e)
+ */
+const alembic = RevisionGraph.build([
+  revision("a", [], { branchLabels: ["abranch"] }),
+  revision("b", ["a"]),
+  revision("5", ["b"]),
+  revision("c", ["5"]),
+  revision("d"),
+  revision("e", ["d"], { branchLabels: ["ebranch"] }),
+  revision("0", ["e"]),
+  revision("f", ["0"]),
+]);
+
 const at = (...names: string[]): ResolvedTarget => ({ kind: "revisions", ids: names.map(rid) });
+const along = (target: ResolvedTarget, name: string): ResolvedTarget => ({ ...target, along: rid(name) });
 const base: ResolvedTarget = { kind: "base" };
 
 describe("parseTarget", () => {
@@ -33,20 +50,25 @@ describe("parseTarget", () => {
     ["base", { kind: "base" }],
     [" ae10 ", { kind: "revision", ref: "ae10" }],
     ["feature", { kind: "revision", ref: "feature" }],
-    ["feature@head", { kind: "label-head", label: "feature" }],
+    ["feature@head", { kind: "branch-head", branch: "feature" }],
     ["+2", { kind: "relative", from: null, steps: 2 }],
     ["-1", { kind: "relative", from: null, steps: -1 }],
     ["ae10+2", { kind: "relative", from: { kind: "revision", ref: "ae10" }, steps: 2 }],
     ["ae10-3", { kind: "relative", from: { kind: "revision", ref: "ae10" }, steps: -3 }],
     ["head-1", { kind: "relative", from: { kind: "head" }, steps: -1 }],
-    ["feature@head-1", { kind: "relative", from: { kind: "label-head", label: "feature" }, steps: -1 }],
+    ["feature@head-1", { kind: "relative", from: { kind: "branch-head", branch: "feature" }, steps: -1 }],
     ["feature-x-1", { kind: "relative", from: { kind: "revision", ref: "feature-x" }, steps: -1 }],
+    ["ae10@head", { kind: "branch-head", branch: "ae10" }],
+    ["feature@base", { kind: "branch-base", branch: "feature" }],
+    ["ae10@base", { kind: "branch-base", branch: "ae10" }],
+    ["feature@+2", { kind: "branch-relative", branch: "feature", steps: 2 }],
+    ["feature@-1", { kind: "branch-relative", branch: "feature", steps: -1 }],
   ];
   it.each(cases)("%s", (text, expected) => {
     expect(parseTarget(text)).toEqual(expected);
   });
 
-  it.each(["", "  ", "heads+1", "base-1", "a b", "@head", "head@head", "x!"])("rejects %j", (text) => {
+  it.each(["", "  ", "heads+1", "base-1", "a b", "@head", "head@head", "x!", "+0", "-0", "@base", "x@", "x@heads", "x@1", "x@+", "a b@-1"])("rejects %j", (text) => {
     expect(() => parseTarget(text)).toThrow(RevisionError);
   });
 
@@ -56,7 +78,7 @@ describe("parseTarget", () => {
 });
 
 describe("resolveTarget", () => {
-  const cases: { name: string; graph: RevisionGraph; target: string; current?: string[]; expected: ResolvedTarget }[] = [
+  const cases: { name: string; graph: RevisionGraph; target: string; current?: string[] | null; expected: ResolvedTarget }[] = [
     { name: "head of a chain", graph: linear, target: "head", expected: at("d") },
     { name: "heads of a branched graph", graph: branched, target: "heads", expected: at("e", "h") },
     { name: "base", graph: linear, target: "base", expected: base },
@@ -69,7 +91,6 @@ describe("resolveTarget", () => {
     { name: "+2 from the current head", graph: linear, target: "+2", current: [rid("a")], expected: at("c") },
     { name: "-1 from the current head", graph: linear, target: "-1", current: [rid("d")], expected: at("c") },
     { name: "-1 from the root is base", graph: linear, target: "-1", current: [rid("a")], expected: base },
-    { name: "+0 stays", graph: linear, target: "+0", current: [rid("b")], expected: at("b") },
     { name: "REV+N", graph: linear, target: "aa+3", expected: at("d") },
     { name: "REV-N", graph: linear, target: "dddd-2", expected: at("b") },
     { name: "label+N", graph: linear, target: "core+1", expected: at("b") },
@@ -78,9 +99,30 @@ describe("resolveTarget", () => {
     { name: "label@head-1", graph: branched, target: "feature@head-1", expected: at("g") },
     { name: "up through a merge", graph: branched, target: "c+1", expected: at("e") },
     { name: "head of an empty graph", graph: RevisionGraph.build([]), target: "head", expected: { kind: "revisions", ids: [] } },
+    // Alembic: test_get_current_named_rev, test_branch_at_syntax, test_branch_w_up_relative, test_branch_w_down_relative.
+    { name: "label@head", graph: alembic, target: "ebranch@head", expected: at("f") },
+    { name: "rev@head", graph: alembic, target: "eeee@head", expected: at("f") },
+    { name: "rev@head below the label", graph: alembic, target: "dd@head", expected: at("f") },
+    { name: "label@base", graph: alembic, target: "abranch@base", expected: along(base, "a") },
+    { name: "rev@base", graph: alembic, target: "0000@base", expected: along(base, "0") },
+    { name: "label@+2 from nothing applied walks up the branch from its base", graph: alembic, target: "ebranch@+2", current: [], expected: at("e") },
+    { name: "label@+1 from where the database stands on the branch", graph: alembic, target: "ebranch@+1", current: [rid("c"), rid("e")], expected: along(at("0"), "e") },
+    { name: "label@+1 with only the other branch applied", graph: alembic, target: "ebranch@+1", current: [rid("c")], expected: at("d") },
+    { name: "label@-2 from the branch's applied head", graph: alembic, target: "ebranch@-2", current: [rid("c"), rid("f")], expected: along(at("e"), "f") },
+    { name: "label@-1 below the label", graph: alembic, target: "abranch@-1", current: [rid("b"), rid("f")], expected: along(at("a"), "b") },
+    { name: "label@-N down to base", graph: alembic, target: "abranch@-2", current: [rid("b")], expected: along(base, "b") },
+    { name: "label@-1 without a database counts from the branch's head", graph: alembic, target: "ebranch@-1", current: null, expected: along(at("0"), "f") },
+    { name: "label@+1 without a database counts from base", graph: alembic, target: "ebranch@+1", current: null, expected: at("d") },
+    {
+      name: "label@-1 at a merge follows the branch's parent",
+      graph: RevisionGraph.build([revision("a"), revision("b", ["a"], { branchLabels: ["x"] }), revision("c", ["a"]), revision("d", ["b", "c"])]),
+      target: "x@-1",
+      current: [rid("d")],
+      expected: along(at("b"), "d"),
+    },
   ];
   it.each(cases)("$name ($target)", ({ graph, target, current, expected }) => {
-    expect(resolveTarget(graph, target, current ?? [])).toEqual(expected);
+    expect(resolveTarget(graph, target, current === undefined ? [] : current)).toEqual(expected);
   });
 
   const errors: { name: string; graph: RevisionGraph; target: string; current?: string[]; code: string; message: RegExp }[] = [
@@ -98,6 +140,19 @@ describe("resolveTarget", () => {
     { name: "unknown label", graph: linear, target: "billing", code: "unknown-revision", message: /neither a revision nor a branch label/ },
     { name: "unknown label@head", graph: linear, target: "billing@head", code: "unknown-branch-label", message: /billing/ },
     { name: "ambiguous prefix", graph: RevisionGraph.build([revision("ab1"), revision("ab2")]), target: "ab", code: "ambiguous-revision", message: /matches 2 revisions/ },
+    { name: "+0 (it goes nowhere)", graph: linear, target: "+0", current: [rid("b")], code: "invalid-target", message: /a step of 0 goes nowhere/ },
+    { name: "label@-1 with nothing of the branch applied", graph: alembic, target: "ebranch@-1", current: [rid("c")], code: "relative-out-of-range", message: /nothing of branch `ebranch` is applied/ },
+    { name: "label@+N past the branch's head", graph: alembic, target: "ebranch@+5", current: [], code: "relative-out-of-range", message: /only 4 revisions above base/ },
+    { name: "unknown label@base", graph: alembic, target: "xbranch@base", code: "unknown-branch-label", message: /xbranch/ },
+    { name: "rev@head above a branch point", graph: branched, target: "aa@head", code: "multiple-heads", message: /`aa@head` is ambiguous/ },
+    {
+      name: "label@-1 with two sub-branches applied",
+      graph: RevisionGraph.build([revision("a", [], { branchLabels: ["x"] }), revision("b", ["a"]), revision("c", ["a"])]),
+      target: "x@-1",
+      current: [rid("b"), rid("c")],
+      code: "multiple-heads",
+      message: /2 revisions applied on that branch/,
+    },
   ];
   it.each(errors)("$name ($target)", ({ graph, target, current, code, message }) => {
     let error: unknown;
