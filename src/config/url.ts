@@ -96,6 +96,9 @@ class UriProblem {
   ) {}
 }
 
+/** Said when an "@" follows the user-info: the likely cause, since the wrong part is then a piece of a password. */
+const STRAY_AT_NOTE = '; an "@" follows the user name and password as libpq reads them: if the password holds "@", write it as %40';
+
 /**
  * True when an "@" follows the user-info as libpq reads it (or appears with no user-info):
  * the author may have meant a longer password holding a raw "@", so no part of the URL
@@ -240,7 +243,7 @@ function parsePostgresUrl(url: string, prefixLength: number, where: string): Par
   const shown = ambiguous ? redactUrl(url) : redacted;
   const quote = (value: string): string => (ambiguous ? "" : ` "${value}"`);
   const fail = (part: string, reason: string, hint: string): never => {
-    throw new ConfigError("malformed-url", `the database URL of ${where} (${shown}): ${reason}`, { hint, details: { part } });
+    throw new ConfigError("malformed-url", `the database URL of ${where} (${shown}): ${reason}${ambiguous ? STRAY_AT_NOTE : ""}`, { hint, details: { part } });
   };
   const hostNames = (values.get("host") ?? "").split(",");
   const portTexts = (values.get("port") ?? "").split(",");
@@ -301,7 +304,7 @@ function parsePort(text: string, quote: (value: string) => string, fail: (part: 
 
 /** The ConfigError of a URL libpq's grammar rejects. Quotes nothing that may lie in the password. */
 function malformed(where: string, problem: UriProblem, url: string): ConfigError {
-  const shown = hasStrayAt(url, url.indexOf("://") + 3) ? "" : `${problem.quoted === undefined ? "" : ` "${problem.quoted}"`} in ${redactUrl(url)}`;
+  const shown = hasStrayAt(url, url.indexOf("://") + 3) ? STRAY_AT_NOTE : `${problem.quoted === undefined ? "" : ` "${problem.quoted}"`} in ${redactUrl(url)}`;
   return new ConfigError("malformed-url", `the database URL of ${where} cannot be parsed: ${problem.reason}${shown} (the ${problem.part} is wrong)`, {
     hint: `Percent-encode special characters in the ${problem.part === "password" || problem.part === "user name" ? problem.part : "user name, password and values"} (@ as %40, : as %3A, / as %2F, % as %25, # as %23, ? as %3F, & as %26); a password that comes from a \${VAR} is encoded for you.`,
     details: { part: problem.part, scheme: url.slice(0, url.indexOf("://") + 3) },
