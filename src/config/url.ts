@@ -120,6 +120,11 @@ function parseUri(text: string, start: number): UriParts {
   // User-info: the first "@" before the first "/" (libpq looks no further).
   const lookahead = scanUntil(text, p, "@/");
   if (text[lookahead] === "@") {
+    // libpq would take `host:5432?application_name=x` of `postgresql://host:5432?application_name=x@other:5997`
+    // as user and password and connect to `other`: a query string before the "@" is refused instead.
+    if (/\?[^@]*=/.test(text.slice(p, lookahead))) {
+      throw new UriProblem("user-info", 'the text before the first "@" holds a query string ("?name="), so libpq would read it as user name and password and connect to the host after that "@"');
+    }
     const colon = text.indexOf(":", p);
     const userEnd = colon !== -1 && colon < lookahead ? colon : lookahead;
     const user = decode(text, { start: p, end: userEnd }, "user name");
