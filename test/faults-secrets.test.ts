@@ -327,3 +327,121 @@ describe("a substituted password cannot redirect the connection", () => {
     }
   });
 });
+
+/**
+ * Issue #13: literal passwords holding `@ : / # % ? &` written into the URL itself, URLs
+ * that fail to parse, a short password (`postgres`) and a template whose environment
+ * cannot be resolved. Every run is a fresh real process (nothing registered by an earlier
+ * run can hide a leak), through current, --json, status, status --json, check --all, env,
+ * the JSON log and the OpenTelemetry attributes.
+ */
+describe("no secret from literal and malformed URLs in any output", () => {
+  const suffix = randomBytes(3).toString("hex");
+  const literalRole = `athanor_literal_${suffix}`;
+  const shortRole = `athanor_short_${suffix}`;
+  const LITERAL = `P@ss:w/rd#%?&-${suffix}`;
+  const SHORT = "postgres";
+  const MALFORMED = "Sup3r/S3cr3t/pw";
+  const ASYNCPG = "Sup3r-S3cr3t-p@ss:w/rd#%?&";
+  const IN_CONFIG = "C0nfig-p@ss:w/rd#%?&";
+  const TEMPLATE = "postgresql://${DB_USER:-app}:${UNSET_PASSWORD}@${DB_HOST:-localhost}:5432/app";
+  let db: TestDatabase;
+  let project: { dir: string; remove(): Promise<void> };
+  const leaks: string[] = [];
+  const otelFile = () => join(project.dir, "spans.jsonl");
+
+  beforeAll(async () => {
+    await admin(`CREATE ROLE "${literalRole}" LOGIN PASSWORD ${literal(LITERAL)}`);
+    await admin(`CREATE ROLE "${shortRole}" LOGIN PASSWORD ${literal(SHORT)}`);
+    db = await createPostgresDatabase("athanor_secret_literal");
+    await admin(`GRANT ALL ON SCHEMA public TO "${literalRole}", "${shortRole}"`, db.name);
+    project = await tempDir("athanor-faults-literal-");
+    await mkdir(join(project.dir, "migrations"));
+    const environments = {
+      literal: { url: "${LITERAL_URL}" },
+      short: { url: "${SHORT_URL}" },
+      malformed: { url: "${MALFORMED_URL}" },
+      asyncpg: { url: "${ASYNCPG_URL}" },
+      inconfig: { url: `postgresql+asyncpg://app:${IN_CONFIG}@${HOST}:${PORT}/db` },
+      template: { url: TEMPLATE },
+    };
+    await writeFile(join(project.dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments }));
+    const dotenv = [
+      `LITERAL_URL=postgresql://${literalRole}:${encodeURIComponent(LITERAL)}@${HOST}:${PORT}/${db.name}`,
+      `SHORT_URL=postgresql://${shortRole}:${SHORT}@${HOST}:${PORT}/${db.name}`,
+      `MALFORMED_URL=postgresql://app:${MALFORMED}@[::1/db`,
+      `ASYNCPG_URL=postgresql+asyncpg://app:${ASYNCPG}@${HOST}:${PORT}/db`,
+    ].join("\n");
+    await writeFile(join(project.dir, ".env"), `${dotenv}\n`, { mode: 0o600 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await db.drop();
+    await admin(`DROP ROLE IF EXISTS "${literalRole}"`);
+    await admin(`DROP ROLE IF EXISTS "${shortRole}"`);
+    await project.remove();
+  });
+
+  /** Pieces of the passwords that must never show, whole or in part. */
+  const forbidden = () => [...forms(LITERAL), ...forms(MALFORMED), ...forms(ASYNCPG), ...forms(IN_CONFIG), "S3cr3t", "C0nfig", "p@ss", "w/rd#", `P@ss`];
+
+  function scan(where: string, text: string): void {
+    for (const form of forbidden()) if (text.includes(form)) leaks.push(`${where}: contains ${JSON.stringify(form)}`);
+    // The short password may show only inside longer words (postgresql://), never as a token of its own.
+    if (/(^|[^A-Za-z0-9_])postgres(?![A-Za-z0-9_])/.test(text.replace(/postgresql\+asyncpg|postgresql/g, ""))) leaks.push(`${where}: shows the password "postgres"`);
+    if (text.includes("***ql://")) leaks.push(`${where}: masks "postgres" inside postgresql://`);
+  }
+
+  const spawn = async (argv: string[], expected: readonly number[]): Promise<CliResult> => {
+    const env = baseEnv({ NODE_OPTIONS: `--import ${new URL("./support/otel-dump.mjs", import.meta.url).href}`, ATHANOR_TEST_OTEL_FILE: otelFile() });
+    const result = await spawnCli(argv, { cwd: project.dir, env });
+    const label = `athanor ${argv.join(" ")}`;
+    scan(`${label} stdout`, result.stdout);
+    scan(`${label} stderr`, result.stderr);
+    expect(expected, `${label} exited ${result.status}\n${result.stdout}\n${result.stderr}`).toContain(result.status);
+    expect(hasStack(result.stderr), label).toBe(false);
+    return result;
+  };
+
+  it("connects with the literal percent-encoded password and with the short one, and shows neither", async () => {
+    for (const name of ["literal", "short"]) {
+      await spawn(["--env", name, "current"], [0]);
+      await spawn(["--env", name, "--json", "current"], [0]);
+      await spawn(["--env", name, "--log-format", "json", "current"], [0]);
+      // upgrade emits the events the JSON log and OpenTelemetry carry (the url field, athanor.url).
+      await spawn(["--env", name, "--log-format", "json", "upgrade"], [0]);
+      const env = await spawn(["--env", name, "env"], [0]);
+      expect(env.stdout).toMatch(/postgresql:\/\/athanor_\w+:\*\*\*@/);
+    }
+  }, 60_000);
+
+  it("refuses the malformed URLs with exit 2, naming the environment and the part, and shows no piece of the password", async () => {
+    for (const [name, part] of [["malformed", "port"], ["asyncpg", "database name"], ["inconfig", "database name"]] as const) {
+      const text = await spawn(["--env", name, "current"], [2]);
+      expect(text.stderr).toContain(`environment "${name}"`);
+      expect(text.stderr).toContain(part);
+      await spawn(["--env", name, "--json", "current"], [2]);
+      await spawn(["--env", name, "--log-format", "json", "current"], [2]);
+      await spawn(["--env", name, "env"], [2]);
+      await spawn(["--env", name, "check"], [2, 5]);
+    }
+  }, 60_000);
+
+  it("status, status --json and check --all over every environment", async () => {
+    await spawn(["status"], [5]);
+    const status = await spawn(["status", "--json"], [5]);
+    const entries = (JSON.parse(status.stdout) as { environments: { name: string; url: string }[] }).environments;
+    // Issue #14: the template of an environment that cannot be resolved is shown intact.
+    expect(entries.find((entry) => entry.name === "template")?.url).toBe(TEMPLATE);
+    await spawn(["check", "--all"], [5]);
+    await spawn(["check", "--all", "--json"], [5]);
+    await spawn(["--log-format", "json", "status"], [5]);
+  }, 60_000);
+
+  it("leaves no password in the OpenTelemetry spans and attributes", async () => {
+    const spans = await readFile(otelFile(), "utf8");
+    expect(spans).toContain('"athanor.url"');
+    scan("OpenTelemetry spans", spans);
+    expect(leaks).toEqual([]);
+  });
+});

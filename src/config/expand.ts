@@ -201,7 +201,7 @@ function expandInner(template: string, ctx: ExpandContext, stack: readonly strin
     let value: string;
     if (found?.problem !== undefined) {
       throw new ConfigError("malformed-env-value", `${describeSource(found.source, token.name)} (line ${found.problem.line}): ${found.problem.message} (environment "${ctx.environment}", used by ${ctx.where})`, {
-        hint: "Close the quote at the end of the value (dotenv reads a value as quoted only when its closing quote ends it), or quote the value with the other kind of quote.",
+        hint: "Close the quote, with nothing but a comment after it (python-dotenv and docker compose skip such a line too), or quote the value with the other kind of quote.",
         details: { environment: ctx.environment, variable: token.name, line: found.problem.line },
       });
     }

@@ -96,6 +96,9 @@ class UriProblem {
   ) {}
 }
 
+/** Said when an "@" follows the user-info: the likely cause, since the wrong part is then a piece of a password. */
+const STRAY_AT_NOTE = '; an "@" follows the user name and password as libpq reads them: if the password holds "@", write it as %40';
+
 /**
  * True when an "@" follows the user-info as libpq reads it (or appears with no user-info):
  * the author may have meant a longer password holding a raw "@", so no part of the URL
@@ -117,6 +120,11 @@ function parseUri(text: string, start: number): UriParts {
   // User-info: the first "@" before the first "/" (libpq looks no further).
   const lookahead = scanUntil(text, p, "@/");
   if (text[lookahead] === "@") {
+    // libpq would take `host:5432?application_name=x` of `postgresql://host:5432?application_name=x@other:5997`
+    // as user and password and connect to `other`: a query string before the "@" is refused instead.
+    if (/\?[^@]*=/.test(text.slice(p, lookahead))) {
+      throw new UriProblem("user-info", 'the text before the first "@" holds a query string ("?name="), so libpq would read it as user name and password and connect to the host after that "@"');
+    }
     const colon = text.indexOf(":", p);
     const userEnd = colon !== -1 && colon < lookahead ? colon : lookahead;
     const user = decode(text, { start: p, end: userEnd }, "user name");
@@ -240,7 +248,7 @@ function parsePostgresUrl(url: string, prefixLength: number, where: string): Par
   const shown = ambiguous ? redactUrl(url) : redacted;
   const quote = (value: string): string => (ambiguous ? "" : ` "${value}"`);
   const fail = (part: string, reason: string, hint: string): never => {
-    throw new ConfigError("malformed-url", `the database URL of ${where} (${shown}): ${reason}`, { hint, details: { part } });
+    throw new ConfigError("malformed-url", `the database URL of ${where} (${shown}): ${reason}${ambiguous ? STRAY_AT_NOTE : ""}`, { hint, details: { part } });
   };
   const hostNames = (values.get("host") ?? "").split(",");
   const portTexts = (values.get("port") ?? "").split(",");
@@ -301,7 +309,7 @@ function parsePort(text: string, quote: (value: string) => string, fail: (part: 
 
 /** The ConfigError of a URL libpq's grammar rejects. Quotes nothing that may lie in the password. */
 function malformed(where: string, problem: UriProblem, url: string): ConfigError {
-  const shown = hasStrayAt(url, url.indexOf("://") + 3) ? "" : `${problem.quoted === undefined ? "" : ` "${problem.quoted}"`} in ${redactUrl(url)}`;
+  const shown = hasStrayAt(url, url.indexOf("://") + 3) ? STRAY_AT_NOTE : `${problem.quoted === undefined ? "" : ` "${problem.quoted}"`} in ${redactUrl(url)}`;
   return new ConfigError("malformed-url", `the database URL of ${where} cannot be parsed: ${problem.reason}${shown} (the ${problem.part} is wrong)`, {
     hint: `Percent-encode special characters in the ${problem.part === "password" || problem.part === "user name" ? problem.part : "user name, password and values"} (@ as %40, : as %3A, / as %2F, % as %25, # as %23, ? as %3F, & as %26); a password that comes from a \${VAR} is encoded for you.`,
     details: { part: problem.part, scheme: url.slice(0, url.indexOf("://") + 3) },

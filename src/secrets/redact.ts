@@ -81,11 +81,13 @@ export function passwordCandidates(text: string): string[] {
   const found = new Set<string>();
   for (const match of text.matchAll(/[a-z][a-z0-9+.-]*:\/\/(\S*)/gi)) {
     const rest = match[1] ?? "";
-    const colon = rest.indexOf(":");
+    const colon = separatorOutsideReferences(rest);
     if (colon === -1) continue;
     let count = 0;
     for (let at = rest.indexOf("@", colon + 1); at !== -1 && count < MAX_CANDIDATES_PER_URL; at = rest.indexOf("@", at + 1)) {
-      found.add(rest.slice(colon + 1, at));
+      const candidate = rest.slice(colon + 1, at);
+      // `${DB_PASSWORD}` in a template is a name, not a secret (its value is registered on its own).
+      if (!/^(?:\$\{[^{}]*\})+$/.test(candidate)) found.add(candidate);
       count += 1;
     }
   }
