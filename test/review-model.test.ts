@@ -106,7 +106,7 @@ describe("buildReviewReport", () => {
     expect(report.findings).toEqual([
       expect.objectContaining({ rule: "drop-table", source: "lint", severity: "error", file: `db/migrations/${rid("b")}_b.sql`, line: 6, help: "do not" }),
     ]);
-    expect(report.summary).toMatchObject({ failed: true, reasons: ["drop-table (1 finding at or above error)"], findings: { error: 1, warning: 0, info: 0 } });
+    expect(report.summary).toMatchObject({ failed: true, reasons: ["drop-table"], findings: { error: 1, warning: 0, info: 0 } });
     expect(report.graph).toMatchObject({ heads: [rid("b")], newHeads: [rid("b")], mergeNeeded: false });
   });
 
@@ -146,6 +146,6 @@ describe("renderers", () => {
   it("text: names the base and the verdict", () => {
     const lines = renderReviewText(buildReviewReport(input({ failOn: "error" })), plain);
     expect(lines[0]).toBe(`athanor review against the merge base of HEAD and main (${"f".repeat(12)})`);
-    expect(lines.at(-1)).toBe("review fails (--fail-on error): drop-table (1 finding at or above error)");
+    expect(lines.at(-1)).toBe("review fails (--fail-on error): drop-table");
   });
 });

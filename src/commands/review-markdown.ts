@@ -58,7 +58,7 @@ function summaryTable(report: ReviewReport): string[] {
       ? "none"
       : report.environments.filter((env) => env.behind).map((env) => `${cell(env.name)} (${env.upgrade.length})`).join(", ");
   const counts = summary.findings;
-  const verdict = summary.failed ? `❌ fails (\`--fail-on ${summary.failOn}\`): ${summary.reasons.map(text).join("; ")}` : `✅ passes (\`--fail-on ${summary.failOn}\`)`;
+  const verdict = summary.failed ? `❌ fails (\`--fail-on ${summary.failOn}\`): ${summary.reasons.map(text).join(", ")}` : `✅ passes (\`--fail-on ${summary.failOn}\`)`;
   return [
     "| | |",
     "|---|---|",

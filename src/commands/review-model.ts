@@ -173,7 +173,7 @@ export interface ReviewReport {
     readonly failOn: ReviewSeverity;
     /** True when the review fails (exit 5): a finding at or above `failOn`. */
     readonly failed: boolean;
-    /** Why it fails: one line per rule with findings at or above `failOn`. */
+    /** Why it fails: each rule with findings at or above `failOn` (`drop-column`, or `drop-column ×2`). */
     readonly reasons: readonly string[];
   };
   readonly graph: {
@@ -380,7 +380,7 @@ export function buildReviewReport(input: ReviewInput): ReviewReport {
   const failing = findings.filter((f) => isAtLeast(f.severity, input.failOn));
   const byRule = new Map<string, number>();
   for (const f of failing) byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
-  const reasons = [...byRule].map(([rule, n]) => `${rule} (${n} finding${n === 1 ? "" : "s"} at or above ${input.failOn})`);
+  const reasons = [...byRule].map(([rule, n]) => (n === 1 ? rule : `${rule} ×${n}`));
 
   const revisions: ReviewRevision[] = input.revisions.map(({ file, base, sql, sqlNote, lint }) => ({
     id: file.id,

@@ -98,6 +98,6 @@ export function renderReviewText(report: ReviewReport, style: TextStyle): string
 
   const counts = summary.findings;
   lines.push("", `${plural(counts.error, "error")}, ${plural(counts.warning, "warning")}, ${counts.info} info`);
-  lines.push(summary.failed ? style.red(`review fails (--fail-on ${summary.failOn}): ${summary.reasons.join("; ")}`) : style.green(`review passes (--fail-on ${summary.failOn})`));
+  lines.push(summary.failed ? style.red(`review fails (--fail-on ${summary.failOn}): ${summary.reasons.join(", ")}`) : style.green(`review passes (--fail-on ${summary.failOn})`));
   return lines;
 }
