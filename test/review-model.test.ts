@@ -13,6 +13,7 @@ import { renderReviewText } from "../src/commands/review-text.js";
 import { revision, rid } from "../src/revisions/fixtures.js";
 import { RevisionGraph } from "../src/revisions/graph.js";
 import type { RevisionFile } from "../src/revisions/types.js";
+import { appliedStateOf } from "../src/run/version-table.js";
 
 const sum = (c: string): string => c.repeat(64);
 const BASE = { ref: "main", commit: "f".repeat(40), how: "merge-base" as const };
@@ -115,6 +116,17 @@ describe("buildReviewReport", () => {
     expect(report.graph).toMatchObject({ heads: [], mermaid: null, error: { code: "missing-parent" } });
     expect(report.findings[0]).toMatchObject({ rule: "broken-graph", severity: "error", file: "db/migrations/x.sql", line: 1 });
     expect(report.summary.failed).toBe(true);
+  });
+
+  it("an environment that cannot be read is an error; with a broken graph, one that was read is only left without a plan", () => {
+    const unreadable = { name: "testing", url: "postgresql://app:***@db/app", state: { error: "connection refused" }, plan: null, promotion: null, sql: null };
+    const read = { name: "local", url: "pglite://./.data/local", state: { applied: appliedStateOf([]) }, plan: null, promotion: null, sql: null };
+    const report = buildReviewReport(input({ graph: null, graphError: { code: "revision-cycle", message: "cycle", file: null }, environments: [unreadable, read] }));
+    expect(report.findings.filter((f) => f.rule === "environment-unreadable").map((f) => f.environment)).toEqual(["testing"]);
+    expect(report.environments.map((env) => [env.name, env.reachable, env.error])).toEqual([
+      ["testing", false, "connection refused"],
+      ["local", true, "the branch's revision graph is broken, so nothing was planned"],
+    ]);
   });
 
   it("reports an SQL syntax error of a revision as an error at its line", () => {

@@ -300,7 +300,8 @@ function revisionFindings(input: ReviewedRevisionInput, path: string): ReviewFin
 function environmentOf(input: EnvironmentInput, graph: RevisionGraph | null, edited: ReadonlySet<string>, repoPath: (name: string) => string): ReviewEnvironment {
   const applied = "applied" in input.state ? input.state.applied : null;
   const planned = input.plan !== null && "plan" in input.plan ? input.plan : null;
-  const error = "error" in input.state ? input.state.error : input.plan !== null && "error" in input.plan ? input.plan.error : null;
+  const planError = input.plan !== null && "error" in input.plan ? input.plan.error : graph === null ? "the branch's revision graph is broken, so nothing was planned" : null;
+  const error = "error" in input.state ? input.state.error : planError;
   const upgrade = (planned?.plan.steps ?? []).map((step) => ({ revision: step.revision.id, message: step.revision.message, file: repoPath(step.revision.relativePath) }));
   const current = applied === null ? [] : graph === null ? [...applied.ids].sort() : currentHeads(graph, applied.ids);
   const promotion = input.promotion === null || input.promotion.source === null
@@ -369,7 +370,8 @@ export function buildReviewReport(input: ReviewInput): ReviewReport {
     findings.push(...revisionFindings(input_, path));
   }
   for (const env of environments) {
-    if (env.error !== null) findings.push(reviewFinding("environment-unreadable", "error", `environment "${env.name}" (${env.url}): ${env.error}`, { environment: env.name }));
+    // A broken graph is already an error of its own; an environment read without a plan is not unreadable.
+    if (env.error !== null && (!env.reachable || graph !== null)) findings.push(reviewFinding("environment-unreadable", "error", `environment "${env.name}" (${env.url}): ${env.error}`, { environment: env.name }));
     if (env.promotion !== null && !env.promotion.allowed) {
       const why = env.promotion.sourceError ?? `"${env.promotion.source}" has not applied ${listIds(env.promotion.blocked)}`;
       findings.push(reviewFinding("promotion-gate", "info", `environment "${env.name}" is promoted from "${env.promotion.source}": its gate would refuse the upgrade now (${why})`, { environment: env.name }));
