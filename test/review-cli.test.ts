@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReviewReport } from "../src/commands/review-model.js";
-import { baseEnv, runCli } from "./support/cli.js";
+import { baseEnv, runCli, spawnCli } from "./support/cli.js";
 import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
 import { adminQuery } from "./support/guard-project.js";
 
@@ -212,6 +212,13 @@ describe("athanor review on a branch with an edited applied revision, a second h
     expect(report.environments).toEqual([]);
     expect(report.findings.map((f) => [f.rule, f.severity])).toContainEqual(["edited-revision", "warning"]);
     expect(report.findings.some((f) => f.rule === "edited-applied-revision")).toBe(false);
+  });
+
+  it("the real binary exits 5 and writes only the document on stdout", async () => {
+    const result = await spawnCli(["review", "--format", "sarif", "--base", "main"], { cwd: dir, env });
+    expect(result.status, result.stderr).toBe(5);
+    expect((JSON.parse(result.stdout) as { version: string }).version).toBe("2.1.0");
+    expect(result.stderr).toContain("review fails (--fail-on error): multiple-heads, drop-column, add-column-volatile-default");
   });
 
   it("usage errors exit 2: a bad ref, an option-like ref, an unknown format, severity or environment", async () => {
