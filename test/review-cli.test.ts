@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReviewReport } from "../src/commands/review-model.js";
-import { baseEnv, runCli } from "./support/cli.js";
+import { baseEnv, runCli, spawnCli } from "./support/cli.js";
 import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
 import { adminQuery } from "./support/guard-project.js";
 
@@ -104,6 +104,14 @@ describe("athanor review on a branch with an edited applied revision, a second h
     expect(existsSync(join(dir, ".data", "production"))).toBe(false);
     const report = JSON.parse(result.stdout) as ReviewReport;
     expect(report.version).toBe(1);
+    // The shape documented in docs/review.md, key for key.
+    const keys = (value: object | undefined): string[] => Object.keys(value ?? {}).sort();
+    expect(keys(report)).toEqual(["base", "environments", "findings", "graph", "migrationsDir", "notes", "removed", "renamed", "revisions", "summary", "version"]);
+    expect(keys(report.summary)).toEqual(["added", "edited", "environmentsBehind", "failOn", "failed", "findings", "heads", "reasons", "removed", "renamed"]);
+    expect(keys(report.graph)).toEqual(["baseHeads", "error", "heads", "mergeNeeded", "mermaid", "newHeads"]);
+    expect(keys(report.revisions[0])).toEqual(["baseChecksum", "baseFile", "checksum", "file", "format", "id", "isHead", "linted", "message", "parents", "sql", "sqlNote", "status", "transactional"]);
+    expect(keys(report.environments[0])).toEqual(["behind", "current", "editedApplied", "error", "name", "promotion", "reachable", "sql", "target", "upgrade", "url"]);
+    expect(keys(report.findings[0])).toEqual(["environment", "file", "help", "line", "message", "revision", "rule", "severity", "source", "statement"]);
     expect(report.base).toEqual({ ref: "main", commit: git("rev-parse", "main").trim(), how: "merge-base" });
     expect(report.migrationsDir).toBe("migrations");
     expect(report.summary).toMatchObject({ added: 2, edited: 1, removed: 0, heads: 2, failOn: "error", failed: true, environmentsBehind: ["testing", "local", "production"] });
@@ -122,7 +130,7 @@ describe("athanor review on a branch with an edited applied revision, a second h
     expect(brief).toContainEqual(["edited-applied-revision", "error", "migrations/0002_index.sql", 1, "testing"]);
     expect(brief).toContainEqual(["edited-applied-revision", "error", "migrations/0002_index.sql", 1, "local"]);
     expect(brief).toContainEqual(["promotion-gate", "info", null, null, "production"]);
-    expect(report.summary.reasons.join("\n")).toMatch(/multiple-heads[\s\S]*edited-applied-revision[\s\S]*drop-column/);
+    expect(report.summary.reasons).toEqual(["multiple-heads", "edited-applied-revision ×2", "drop-column", "add-column-volatile-default"]);
 
     const [testing, local, production] = report.environments;
     for (const environment of [testing, local]) {
@@ -204,6 +212,13 @@ describe("athanor review on a branch with an edited applied revision, a second h
     expect(report.environments).toEqual([]);
     expect(report.findings.map((f) => [f.rule, f.severity])).toContainEqual(["edited-revision", "warning"]);
     expect(report.findings.some((f) => f.rule === "edited-applied-revision")).toBe(false);
+  });
+
+  it("the real binary exits 5 and writes only the document on stdout", async () => {
+    const result = await spawnCli(["review", "--format", "sarif", "--base", "main"], { cwd: dir, env });
+    expect(result.status, result.stderr).toBe(5);
+    expect((JSON.parse(result.stdout) as { version: string }).version).toBe("2.1.0");
+    expect(result.stderr).toContain("review fails (--fail-on error): multiple-heads, drop-column, add-column-volatile-default");
   });
 
   it("usage errors exit 2: a bad ref, an option-like ref, an unknown format, severity or environment", async () => {

@@ -13,6 +13,7 @@ import { renderReviewText } from "../src/commands/review-text.js";
 import { revision, rid } from "../src/revisions/fixtures.js";
 import { RevisionGraph } from "../src/revisions/graph.js";
 import type { RevisionFile } from "../src/revisions/types.js";
+import { appliedStateOf } from "../src/run/version-table.js";
 
 const sum = (c: string): string => c.repeat(64);
 const BASE = { ref: "main", commit: "f".repeat(40), how: "merge-base" as const };
@@ -106,7 +107,7 @@ describe("buildReviewReport", () => {
     expect(report.findings).toEqual([
       expect.objectContaining({ rule: "drop-table", source: "lint", severity: "error", file: `db/migrations/${rid("b")}_b.sql`, line: 6, help: "do not" }),
     ]);
-    expect(report.summary).toMatchObject({ failed: true, reasons: ["drop-table (1 finding at or above error)"], findings: { error: 1, warning: 0, info: 0 } });
+    expect(report.summary).toMatchObject({ failed: true, reasons: ["drop-table"], findings: { error: 1, warning: 0, info: 0 } });
     expect(report.graph).toMatchObject({ heads: [rid("b")], newHeads: [rid("b")], mergeNeeded: false });
   });
 
@@ -115,6 +116,17 @@ describe("buildReviewReport", () => {
     expect(report.graph).toMatchObject({ heads: [], mermaid: null, error: { code: "missing-parent" } });
     expect(report.findings[0]).toMatchObject({ rule: "broken-graph", severity: "error", file: "db/migrations/x.sql", line: 1 });
     expect(report.summary.failed).toBe(true);
+  });
+
+  it("an environment that cannot be read is an error; with a broken graph, one that was read is only left without a plan", () => {
+    const unreadable = { name: "testing", url: "postgresql://app:***@db/app", state: { error: "connection refused" }, plan: null, promotion: null, sql: null };
+    const read = { name: "local", url: "pglite://./.data/local", state: { applied: appliedStateOf([]) }, plan: null, promotion: null, sql: null };
+    const report = buildReviewReport(input({ graph: null, graphError: { code: "revision-cycle", message: "cycle", file: null }, environments: [unreadable, read] }));
+    expect(report.findings.filter((f) => f.rule === "environment-unreadable").map((f) => f.environment)).toEqual(["testing"]);
+    expect(report.environments.map((env) => [env.name, env.reachable, env.error])).toEqual([
+      ["testing", false, "connection refused"],
+      ["local", true, "the branch's revision graph is broken, so nothing was planned"],
+    ]);
   });
 
   it("reports an SQL syntax error of a revision as an error at its line", () => {
@@ -146,6 +158,6 @@ describe("renderers", () => {
   it("text: names the base and the verdict", () => {
     const lines = renderReviewText(buildReviewReport(input({ failOn: "error" })), plain);
     expect(lines[0]).toBe(`athanor review against the merge base of HEAD and main (${"f".repeat(12)})`);
-    expect(lines.at(-1)).toBe("review fails (--fail-on error): drop-table (1 finding at or above error)");
+    expect(lines.at(-1)).toBe("review fails (--fail-on error): drop-table");
   });
 });

@@ -58,7 +58,7 @@ function summaryTable(report: ReviewReport): string[] {
       ? "none"
       : report.environments.filter((env) => env.behind).map((env) => `${cell(env.name)} (${env.upgrade.length})`).join(", ");
   const counts = summary.findings;
-  const verdict = summary.failed ? `❌ fails (\`--fail-on ${summary.failOn}\`): ${summary.reasons.map(text).join("; ")}` : `✅ passes (\`--fail-on ${summary.failOn}\`)`;
+  const verdict = summary.failed ? `❌ fails (\`--fail-on ${summary.failOn}\`): ${summary.reasons.map(text).join(", ")}` : `✅ passes (\`--fail-on ${summary.failOn}\`)`;
   return [
     "| | |",
     "|---|---|",
@@ -90,7 +90,7 @@ function environmentTable(report: ReviewReport): string[] {
   const out = ["| Environment | At | `upgrade head` would run | Promotion gate |", "|---|---|---|---|"];
   for (const env of report.environments) {
     if (env.error !== null) {
-      out.push(`| ${cell(env.name)} | ❌ not read | ${text(env.error)} | |`);
+      out.push(`| ${cell(env.name)} | ${env.reachable ? env.current.map(cell).join(", ") || "nothing applied" : "❌ not read"} | ${text(env.error)} | |`);
       continue;
     }
     const at = env.current.length === 0 ? "nothing applied" : env.current.map(cell).join(", ");

@@ -173,7 +173,7 @@ export interface ReviewReport {
     readonly failOn: ReviewSeverity;
     /** True when the review fails (exit 5): a finding at or above `failOn`. */
     readonly failed: boolean;
-    /** Why it fails: one line per rule with findings at or above `failOn`. */
+    /** Why it fails: each rule with findings at or above `failOn` (`drop-column`, or `drop-column ×2`). */
     readonly reasons: readonly string[];
   };
   readonly graph: {
@@ -300,7 +300,8 @@ function revisionFindings(input: ReviewedRevisionInput, path: string): ReviewFin
 function environmentOf(input: EnvironmentInput, graph: RevisionGraph | null, edited: ReadonlySet<string>, repoPath: (name: string) => string): ReviewEnvironment {
   const applied = "applied" in input.state ? input.state.applied : null;
   const planned = input.plan !== null && "plan" in input.plan ? input.plan : null;
-  const error = "error" in input.state ? input.state.error : input.plan !== null && "error" in input.plan ? input.plan.error : null;
+  const planError = input.plan !== null && "error" in input.plan ? input.plan.error : graph === null ? "the branch's revision graph is broken, so nothing was planned" : null;
+  const error = "error" in input.state ? input.state.error : planError;
   const upgrade = (planned?.plan.steps ?? []).map((step) => ({ revision: step.revision.id, message: step.revision.message, file: repoPath(step.revision.relativePath) }));
   const current = applied === null ? [] : graph === null ? [...applied.ids].sort() : currentHeads(graph, applied.ids);
   const promotion = input.promotion === null || input.promotion.source === null
@@ -369,7 +370,8 @@ export function buildReviewReport(input: ReviewInput): ReviewReport {
     findings.push(...revisionFindings(input_, path));
   }
   for (const env of environments) {
-    if (env.error !== null) findings.push(reviewFinding("environment-unreadable", "error", `environment "${env.name}" (${env.url}): ${env.error}`, { environment: env.name }));
+    // A broken graph is already an error of its own; an environment read without a plan is not unreadable.
+    if (env.error !== null && (!env.reachable || graph !== null)) findings.push(reviewFinding("environment-unreadable", "error", `environment "${env.name}" (${env.url}): ${env.error}`, { environment: env.name }));
     if (env.promotion !== null && !env.promotion.allowed) {
       const why = env.promotion.sourceError ?? `"${env.promotion.source}" has not applied ${listIds(env.promotion.blocked)}`;
       findings.push(reviewFinding("promotion-gate", "info", `environment "${env.name}" is promoted from "${env.promotion.source}": its gate would refuse the upgrade now (${why})`, { environment: env.name }));
@@ -380,7 +382,7 @@ export function buildReviewReport(input: ReviewInput): ReviewReport {
   const failing = findings.filter((f) => isAtLeast(f.severity, input.failOn));
   const byRule = new Map<string, number>();
   for (const f of failing) byRule.set(f.rule, (byRule.get(f.rule) ?? 0) + 1);
-  const reasons = [...byRule].map(([rule, n]) => `${rule} (${n} finding${n === 1 ? "" : "s"} at or above ${input.failOn})`);
+  const reasons = [...byRule].map(([rule, n]) => (n === 1 ? rule : `${rule} ×${n}`));
 
   const revisions: ReviewRevision[] = input.revisions.map(({ file, base, sql, sqlNote, lint }) => ({
     id: file.id,

@@ -81,7 +81,7 @@ export function renderReviewText(report: ReviewReport, style: TextStyle): string
   for (const env of report.environments) {
     lines.push(`  ${style.bold(env.name)} ${style.dim(env.url)}`);
     if (env.error !== null) {
-      lines.push(`      ${style.red(`not read: ${env.error}`)}`);
+      lines.push(`      ${style.red(`${env.reachable ? "no plan" : "not read"}: ${env.error}`)}`);
       continue;
     }
     lines.push(`      at: ${env.current.length === 0 ? style.dim("(nothing applied)") : env.current.join(", ")}`);
@@ -98,6 +98,6 @@ export function renderReviewText(report: ReviewReport, style: TextStyle): string
 
   const counts = summary.findings;
   lines.push("", `${plural(counts.error, "error")}, ${plural(counts.warning, "warning")}, ${counts.info} info`);
-  lines.push(summary.failed ? style.red(`review fails (--fail-on ${summary.failOn}): ${summary.reasons.join("; ")}`) : style.green(`review passes (--fail-on ${summary.failOn})`));
+  lines.push(summary.failed ? style.red(`review fails (--fail-on ${summary.failOn}): ${summary.reasons.join(", ")}`) : style.green(`review passes (--fail-on ${summary.failOn})`));
   return lines;
 }

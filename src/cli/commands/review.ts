@@ -51,7 +51,7 @@ export const registerReview: CommandModule = (program, action) => {
         else if (format === "markdown") ctx.out(renderReviewMarkdown(report));
         else for (const line of renderReviewText(report, ctx.colors)) ctx.out(line);
         if (!report.summary.failed) return ExitStatus.ok;
-        if (format !== "text") ctx.err(`review fails (--fail-on ${report.summary.failOn}): ${report.summary.reasons.join("; ")}`);
+        if (format !== "text") ctx.err(`review fails (--fail-on ${report.summary.failOn}): ${report.summary.reasons.join(", ")}`);
         return ExitStatus.problem;
       }),
     );
