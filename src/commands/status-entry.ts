@@ -17,8 +17,12 @@ import { findStateProblems } from "../run/problems.js";
 import { EMPTY_STATE, readAppliedState, type AppliedState } from "../run/version-table.js";
 import { scrubSecrets } from "../secrets/redact.js";
 
-/** The state of an environment as `status` shows it. */
-export type StatusState = "up-to-date" | "behind" | "ahead" | "diverged" | "unreachable" | "error";
+/**
+ * The state of an environment as `status` shows it. `not-configured`: its url uses
+ * variables nothing sets yet (a fresh project's testing and production); the entry's
+ * `unsetVariables` names them. It is not a failure of `status`.
+ */
+export type StatusState = "up-to-date" | "behind" | "ahead" | "diverged" | "unreachable" | "error" | "not-configured";
 
 /** A problem found, as `status --json` lists it. */
 export interface StatusProblem {
@@ -41,6 +45,8 @@ export interface StatusEntry {
   readonly pending: number;
   readonly state: StatusState;
   readonly problems: readonly StatusProblem[];
+  /** For `state: "not-configured"`: the variables to set, in the order the url uses them. */
+  readonly unsetVariables?: readonly string[] | undefined;
   /** The promotion gate, for an environment with `promoteFrom` (added by `status`, src/guard/promotion.ts). */
   readonly promotion?: PromotionSummary | undefined;
 }
