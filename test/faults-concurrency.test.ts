@@ -159,7 +159,11 @@ describe("waiting without harm", () => {
         "SELECT state, xact_start IS NOT NULL AS xact FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'athanor upgrade (b)'",
       );
       for (const row of rows.rows) {
-        const key = `${row.state ?? "null"}${row.xact && row.state !== "active" ? " (transaction open)" : ""}`;
+        // A backend that is still starting (authenticating, loading its settings) has no state
+        // in pg_stat_activity until it first waits for a query: a sample can catch B's
+        // connection right then. Such a backend holds no transaction; it is named as what it is.
+        const state = row.state ?? "starting";
+        const key = `${state}${row.xact && state !== "active" ? " (transaction open)" : ""}`;
         states.set(key, (states.get(key) ?? 0) + 1);
       }
       await sleep(15);
@@ -171,10 +175,10 @@ describe("waiting without harm", () => {
     expect(rb.stderr).toMatch(/waiting up to 60 s for the migration lock/);
     expect(rb.stdout).toContain("nothing to upgrade");
     expect(ra.durationMs).toBeLessThan(2 * soloMs);
-    expect([...states.keys()].filter((state) => state !== "idle" && state !== "active")).toEqual([]);
+    expect([...states.keys()].filter((state) => state !== "idle" && state !== "active" && state !== "starting")).toEqual([]);
     expect([...states.values()].reduce((x, y) => x + y, 0)).toBeGreaterThan(0);
     expect((await client.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_v'::regclass")).rows).toEqual([{ indisvalid: true }]);
-  }, 90_000);
+  }, 240_000); // three runs of a build that takes 8–25 s on a shared 2-core machine, and their downgrades
 
   it("a runner killed inside a non-transactional revision leaves it started: status and upgrade refuse naming resolve, check lists the invalid index", async () => {
     const SLOW = "b00000000009";

@@ -7,14 +7,12 @@
  * dump nor extensions, hence this small Session of its own; its errors go through
  * toDatabaseError like every driver error.
  */
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { readFile, rm } from "node:fs/promises";
 import type { Extensions, PGlite } from "@electric-sql/pglite";
 import { driverErrorGuard } from "../dialects/driver-errors.js";
 import type { Session } from "../dialects/types.js";
 import { sessionOverPglite } from "../dialects/pglite-session.js";
+import { PGLITE_MEMORY_PARAMS, pgliteCacheDir, pgliteTemplatePath, savePgliteTemplate } from "../dialects/pglite-template.js";
 
 /** Extension name → module under `@electric-sql/pglite/contrib/` (and its export), as PGlite 0.5 ships them. */
 export const pgliteContrib: ReadonlyMap<string, string> = new Map<string, string>(
@@ -28,16 +26,8 @@ export const pgliteContrib: ReadonlyMap<string, string> = new Map<string, string
     .concat([["uuid-ossp", "uuid_ossp"]]),
 );
 
-/**
- * Where the data-dir template is cached: `ATHANOR_CACHE_DIR` (`off` or empty disables
- * it), else `$XDG_CACHE_HOME/athanor`, else `~/.cache/athanor`.
- */
-export function defaultShadowCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  const configured = env["ATHANOR_CACHE_DIR"];
-  if (configured !== undefined) return configured === "" || configured === "off" ? null : configured;
-  const base = env["XDG_CACHE_HOME"] || join(homedir(), ".cache");
-  return join(base, "athanor");
-}
+/** Where the data-dir template is cached (see src/dialects/pglite-template.ts). */
+export const defaultShadowCacheDir = pgliteCacheDir;
 
 const target = { kind: "pglite", dataDir: null } as const;
 
@@ -54,7 +44,7 @@ export async function startShadowPglite(extensionNames: readonly string[], cache
       const loaded: unknown = await import(`@electric-sql/pglite/contrib/${moduleName}`);
       extensions[moduleName] = (loaded as Record<string, Extensions[string]>)[moduleName] as Extensions[string];
     }
-    const templateFile = cacheDir === null ? null : await templatePath(cacheDir);
+    const templateFile = cacheDir === null ? null : await pgliteTemplatePath(cacheDir);
     if (templateFile !== null) {
       const template = await readFile(templateFile).catch(() => null);
       if (template !== null) {
@@ -63,9 +53,9 @@ export async function startShadowPglite(extensionNames: readonly string[], cache
         await rm(templateFile, { force: true }).catch(() => {}); // unusable: made again below
       }
     }
-    const fresh = new PGliteClass({ extensions });
+    const fresh = new PGliteClass({ extensions, startParams: [...PGliteClass.defaultStartParams, ...PGLITE_MEMORY_PARAMS] });
     await fresh.waitReady;
-    if (templateFile !== null) await saveTemplate(fresh, templateFile);
+    if (templateFile !== null) await savePgliteTemplate(fresh, templateFile);
     return fresh;
   });
   return sessionOverPglite(db, [], target);
@@ -75,7 +65,7 @@ export async function startShadowPglite(extensionNames: readonly string[], cache
 async function startFrom(PGliteClass: typeof PGlite, extensions: Extensions, template: Buffer): Promise<PGlite | null> {
   let db: PGlite | null = null;
   try {
-    db = new PGliteClass({ extensions, loadDataDir: new Blob([template]) });
+    db = new PGliteClass({ extensions, loadDataDir: new Blob([template]), startParams: [...PGliteClass.defaultStartParams, ...PGLITE_MEMORY_PARAMS] });
     await db.waitReady;
     await db.query("SELECT 1");
     return db;
@@ -84,28 +74,3 @@ async function startFrom(PGliteClass: typeof PGlite, extensions: Extensions, tem
     return null;
   }
 }
-
-/** Dumps the pristine data directory of a just-started PGlite into the cache (atomically; failures are ignored). */
-async function saveTemplate(db: PGlite, file: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
-  try {
-    const dump = await db.dumpDataDir("none");
-    await mkdir(join(file, ".."), { recursive: true });
-    await writeFile(temporary, Buffer.from(await dump.arrayBuffer()), { mode: 0o600 });
-    await rename(temporary, file);
-  } catch {
-    await rm(temporary, { force: true }).catch(() => {});
-  }
-}
-
-/** The template's file, named after the PGlite build (size and date of its WASM), or null if PGlite cannot be found. */
-async function templatePath(cacheDir: string): Promise<string | null> {
-  try {
-    const wasm = createRequire(import.meta.url).resolve("@electric-sql/pglite/pglite.wasm");
-    const info = await stat(wasm);
-    return join(cacheDir, `pglite-template-${info.size}-${Math.trunc(info.mtimeMs)}.tar`);
-  } catch {
-    return null;
-  }
-}
-

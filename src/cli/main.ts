@@ -11,6 +11,7 @@ import { CommandContext, parseLockWait, type CliIO, type GlobalOptions } from ".
 import { VERSION } from "../version.js";
 import { formatMessageLine } from "../observe/message-line.js";
 import { guardProcessExit } from "./exit-guard.js";
+import { closest } from "../config/suggest.js";
 
 /** A command's handler: positional arguments and the command's own options. */
 export type CommandHandler = (ctx: CommandContext, options: Record<string, unknown>, args: string[]) => Promise<number | void>;
@@ -20,7 +21,28 @@ export type ActionFactory = (handler: CommandHandler) => (...commanderArgs: unkn
 
 export type CommandModule = (program: Command, action: ActionFactory) => void;
 
-function buildProgram(io: CliIO, setStatus: (status: number) => void, commandModules: readonly CommandModule[]): Command {
+/** What commander reported for a parsing problem, kept for `--json` (which needs it on stdout). */
+interface ParseReport {
+  message?: string;
+}
+
+/** A long option a user may type for a real one: Alembic-style and spelled-out names. */
+const OPTION_SYNONYMS: Readonly<Record<string, string>> = { "--environment": "--env", "--name": "--env" };
+
+/**
+ * Adds "(Did you mean --env?)" to commander's unknown-option error when commander found
+ * no suggestion itself: it compares with visible options only and knows no synonyms.
+ */
+function withOptionSuggestion(text: string, program: Command): string {
+  const unknown = /unknown option '([^'=]+)/.exec(text)?.[1];
+  if (unknown === undefined || text.includes("Did you mean")) return text;
+  const flags = [program, ...program.commands].flatMap((command) => command.options.map((option) => option.long).filter((flag): flag is string => flag !== undefined));
+  const match = closest(unknown, [...flags, ...Object.keys(OPTION_SYNONYMS)]);
+  if (match === undefined) return text;
+  return `${text.trimEnd()}\n(Did you mean ${OPTION_SYNONYMS[match] ?? match}?)\n`;
+}
+
+function buildProgram(io: CliIO, setStatus: (status: number) => void, commandModules: readonly CommandModule[], report: ParseReport): Command {
   const program = new Command("athanor");
   program
     .description("Database schema migrations for TypeScript and PostgreSQL, with environments as a first-class idea.")
@@ -40,7 +62,11 @@ function buildProgram(io: CliIO, setStatus: (status: number) => void, commandMod
     .configureOutput({
       writeOut: (text) => io.stdout.write(knownSecrets.scrub(text)),
       writeErr: (text) => io.stderr.write(knownSecrets.scrub(text)),
-      outputError: (text, write) => write(text),
+      outputError: (text, write) => {
+        const shown = withOptionSuggestion(text, program);
+        report.message = shown.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ");
+        write(shown);
+      },
     });
 
   const action: ActionFactory = (handler) => async (...commanderArgs) => {
@@ -115,6 +141,15 @@ function findCommandName(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** Why help was shown instead of a command: none given, or `help` named an unknown one. */
+function missingCommandMessage(argv: readonly string[], program: Command): string {
+  const name = findCommandName(argv);
+  const asked = name === "help" ? argv[argv.indexOf("help") + 1] : undefined;
+  if (asked === undefined) return "no command given";
+  const match = closest(asked, program.commands.map((command) => command.name()));
+  return `unknown command '${asked}'${match === undefined ? "" : ` (Did you mean ${match}?)`}`;
+}
+
 /**
  * Runs the CLI with `argv` (without `node` and the script) and returns the exit status.
  * @example
@@ -132,12 +167,14 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
 
 async function runMain(argv: readonly string[], io: CliIO): Promise<number> {
   let status: number = ExitStatus.ok;
+  const report: ParseReport = {};
   const program = buildProgram(
     io,
     (value) => {
       status = value;
     },
     await loadCommandModules(findCommandName(argv)),
+    report,
   );
   const wantsJson = argv.includes("--json");
   const verbose = argv.includes("--verbose") || argv.includes("-v");
@@ -146,10 +183,18 @@ async function runMain(argv: readonly string[], io: CliIO): Promise<number> {
     return status;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version exit 0; every parsing problem is a usage error.
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return ExitStatus.ok;
-      if (error.code === "commander.executeSubCommandAsync") return ExitStatus.ok;
-      return error.exitCode === 0 ? ExitStatus.ok : ExitStatus.usage;
+      // Help asked for (`--help`, `help`, `help upgrade`) and version exit 0; every parsing
+      // problem is a usage error, and so is help shown because no command was given or
+      // `help` named none that exists (commander then exits 1: DESIGN.md §5 says 2).
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.executeSubCommandAsync") return ExitStatus.ok;
+      if (error.exitCode === 0) return ExitStatus.ok;
+      const message = error.code === "commander.help" ? missingCommandMessage(argv, program) : (report.message ?? error.message.replace(/^error: /, ""));
+      if (error.code === "commander.help") io.stderr.write(knownSecrets.scrub(`error: ${message}\n`));
+      if (wantsJson) {
+        const document = { error: { code: "usage", message, hint: "Run `athanor --help` for the list of commands and options.", exitStatus: ExitStatus.usage, details: { commander: error.code } } };
+        io.stdout.write(knownSecrets.scrub(`${JSON.stringify(document, null, 2)}\n`));
+      }
+      return ExitStatus.usage;
     }
     if (isAthanorError(error)) {
       reportError(error, io, wantsJson, wantsJsonLogs(argv));

@@ -11,6 +11,7 @@ import { databaseMissing, openSession } from "../dialects/open.js";
 import { isAthanorError } from "../errors.js";
 import { isSecretVariableName, redactUrl } from "../secrets/redact.js";
 import { checkRevisions } from "./check-revisions.js";
+import { notConfigured } from "./not-configured.js";
 
 export type FindingStatus = "ok" | "warning" | "error";
 
@@ -33,10 +34,18 @@ export interface EnvironmentCheckReport {
   ok: boolean;
   /** Revisions not yet applied (filled by the engine's check step, when available). */
   pending: string[];
+  /** When the environment is not configured yet: the variables its url needs that nothing sets. */
+  unsetVariables?: readonly string[];
 }
 
 export interface CheckOptions {
   processEnv: Readonly<Record<string, string | undefined>>;
+  /**
+   * How an environment whose url uses unset variables counts: `"error"` (default: the
+   * environment was asked for by name) or `"warning"` (`check --all` over a fresh project,
+   * where testing and production are not configured yet on this machine).
+   */
+  notConfigured?: "error" | "warning";
   /** How long a connection attempt may take. */
   connectTimeoutMs?: number;
 }
@@ -65,6 +74,12 @@ export async function checkEnvironment(project: LoadedConfig, name: string, opti
     env = await resolveEnvironment(project, { environment: name, processEnv: options.processEnv });
   } catch (error) {
     if (!isAthanorError(error)) throw error;
+    const unconfigured = notConfigured(project, name, error, options.processEnv);
+    if (unconfigured !== null) {
+      report.unsetVariables = unconfigured.variables;
+      add({ check: "variables", status: options.notConfigured ?? "error", message: unconfigured.message, code: "not-configured", fix: unconfigured.fix });
+      return report;
+    }
     add({ check: "variables", status: "error", message: error.message, code: error.code, ...(error.hint ? { fix: error.hint } : {}) });
     return report;
   }

@@ -43,14 +43,14 @@ export function renderShellInit(shell: string, environments: readonly string[], 
     "  athanor-help       this list",
   ];
   if (shell === "fish") {
-    const lines = ["# athanor helpers for fish: athanor shell-init fish | source"];
+    const lines = ["# athanor helpers for fish: npx athanor shell-init fish | source"];
     for (const [fn, env] of functions) lines.push(`function ${fn}; ${run} ${config} --env ${quote(env)} $argv; end`);
     lines.push(`function athanor-check; ${run} ${config} check --all $argv; end`);
     lines.push(`function athanor-status; ${run} ${config} status $argv; end`);
     lines.push(`function athanor-help; printf '%s\\n' ${help.map(quote).join(" ")}; end`);
     return `${lines.join("\n")}\n`;
   }
-  const lines = [`# athanor helpers for ${shell}: eval "$(athanor shell-init ${shell})"`];
+  const lines = [`# athanor helpers for ${shell}: eval "$(npx athanor shell-init ${shell})"`];
   for (const [fn, env] of functions) lines.push(`${fn}() { ${run} ${config} --env ${quote(env)} "$@"; }`);
   lines.push(`athanor-check() { ${run} ${config} check --all "$@"; }`);
   lines.push(`athanor-status() { ${run} ${config} status "$@"; }`);

@@ -17,8 +17,12 @@ import { findStateProblems } from "../run/problems.js";
 import { EMPTY_STATE, readAppliedState, type AppliedState } from "../run/version-table.js";
 import { scrubSecrets } from "../secrets/redact.js";
 
-/** The state of an environment as `status` shows it. */
-export type StatusState = "up-to-date" | "behind" | "ahead" | "diverged" | "unreachable" | "error";
+/**
+ * The state of an environment as `status` shows it. `not-configured`: its url uses
+ * variables nothing sets yet (a fresh project's testing and production); the entry's
+ * `unsetVariables` names them. It is not a failure of `status`.
+ */
+export type StatusState = "up-to-date" | "behind" | "ahead" | "diverged" | "unreachable" | "error" | "not-configured";
 
 /** A problem found, as `status --json` lists it. */
 export interface StatusProblem {
@@ -41,13 +45,18 @@ export interface StatusEntry {
   readonly pending: number;
   readonly state: StatusState;
   readonly problems: readonly StatusProblem[];
+  /** For `state: "not-configured"`: the variables to set, in the order the url uses them. */
+  readonly unsetVariables?: readonly string[] | undefined;
   /** The promotion gate, for an environment with `promoteFrom` (added by `status`, src/guard/promotion.ts). */
   readonly promotion?: PromotionSummary | undefined;
 }
 
 /** Options of {@link getStatus}. */
 export interface StatusOptions {
-  /** How long the environment may take to answer, connection included (default 5 s). */
+  /**
+   * How long the environment may take to answer, connection included (default 5 s); for an
+   * embedded (PGlite) database, counted from when it is open.
+   */
   readonly timeoutMs?: number | undefined;
   /** The graph, read once and shared by all environments (they share the migrations directory). */
   readonly graph?: RevisionGraph | undefined;
@@ -96,10 +105,21 @@ export async function getStatus(env: ResolvedEnvironment, options: StatusOptions
 }
 
 async function readWithTimeout(env: ResolvedEnvironment, timeoutMs: number, owned: Session | undefined): Promise<Reading> {
+  // An embedded database has no server that could fail to answer: opening it is local
+  // work (the WASM engine's start, seconds on a busy machine, several environments
+  // sharing one CPU), so its timeout counts from when it is open, and only the read races it.
+  let opened: Session | null | undefined = owned;
+  if (opened === undefined && env.target.kind === "pglite") {
+    try {
+      opened = await openReadSession(env, "status", timeoutMs);
+    } catch (error) {
+      return { kind: "unreachable", problem: { ...problemOf(error, env), code: "unreachable" } };
+    }
+  }
   const work = (async (): Promise<Reading> => {
     let session: Session | null;
     try {
-      session = owned ?? (await openReadSession(env, "status", timeoutMs));
+      session = opened !== undefined ? opened : await openReadSession(env, "status", timeoutMs);
     } catch (error) {
       return { kind: "unreachable", problem: { ...problemOf(error, env), code: "unreachable" } };
     }
@@ -113,7 +133,7 @@ async function readWithTimeout(env: ResolvedEnvironment, timeoutMs: number, owne
       if (owned === undefined) await session?.close().catch(() => {});
     }
   })();
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<Reading>((resolve) => {
     timer = setTimeout(() => resolve({ kind: "unreachable", problem: { code: "unreachable", message: `${env.redactedUrl} did not answer within ${formatMs(timeoutMs)}` } }), timeoutMs);
   });

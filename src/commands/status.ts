@@ -1,8 +1,9 @@
 /**
  * `athanor status`: every environment of the config at once (DESIGN.md §5), in
- * parallel, each with its own timeout. One environment that cannot be resolved (an
- * unset variable), reached or read becomes an entry with `state: "unreachable"` or
- * `"error"` and its problem; it never hides the others. Read-only.
+ * parallel, each with its own timeout. One environment that cannot be reached or read
+ * becomes an entry with `state: "unreachable"` or `"error"` and its problem; one whose
+ * url uses variables nothing sets is `"not-configured"` with the variables to set. None
+ * hides the others. Read-only.
  */
 import type { LoadedConfig } from "../config/load.js";
 import { resolveEnvironment } from "../config/resolve.js";
@@ -13,6 +14,7 @@ import { isAthanorError } from "../errors.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { redactUrl } from "../secrets/redact.js";
+import { notConfigured } from "./not-configured.js";
 import { getStatus, DEFAULT_STATUS_TIMEOUT_MS, type StatusEntry } from "./status-entry.js";
 
 export type { StatusEntry, StatusProblem, StatusState } from "./status-entry.js";
@@ -52,7 +54,7 @@ export async function status(project: LoadedConfig, options: StatusAllOptions = 
     resolved.map((result, i): Promise<StatusEntry> | StatusEntry =>
       result.status === "fulfilled"
         ? getStatus(result.value, { timeoutMs, graph }).catch((error: unknown) => ({ ...unresolvedEntry(project, result.value.name, error, graph), url: result.value.redactedUrl }))
-        : unresolvedEntry(project, names[i] as string, result.reason, graph),
+        : unresolvedEntry(project, names[i] as string, result.reason, graph, options.processEnv),
     ),
   );
   return { environments: await withPromotionGates(project, resolved, environments, graph, options.processEnv, timeoutMs) };
@@ -83,14 +85,32 @@ async function withPromotionGates(
   );
 }
 
-/** True when `status` should exit 5: an environment is not up to date or has a problem. */
+/**
+ * True when `status` should exit 5: an environment is not up to date or has a problem.
+ * An environment not configured yet (its variables unset, as in a fresh project) does not
+ * count: `check --env NAME` reports it as a failure for the one who runs that environment.
+ */
 export function statusNeedsAttention(report: StatusReport): boolean {
-  return report.environments.some((entry) => entry.state !== "up-to-date" || entry.problems.length > 0);
+  return report.environments.some((entry) => entry.state !== "not-configured" && (entry.state !== "up-to-date" || entry.problems.length > 0));
 }
 
 /** The entry of an environment that could not be resolved (unset variable, bad URL...) or read. */
-function unresolvedEntry(project: LoadedConfig, name: string, error: unknown, graph: RevisionGraph | undefined): StatusEntry {
+function unresolvedEntry(project: LoadedConfig, name: string, error: unknown, graph: RevisionGraph | undefined, processEnv?: Readonly<Record<string, string | undefined>>): StatusEntry {
   const template = project.config.environments[name]?.url;
+  const unconfigured = notConfigured(project, name, error, processEnv);
+  if (unconfigured !== null) {
+    return {
+      name,
+      url: typeof template === "string" ? redactUrl(template) : "",
+      reachable: false,
+      current: [],
+      heads: graph?.heads() ?? [],
+      pending: 0,
+      state: "not-configured",
+      problems: [{ code: "not-configured", message: unconfigured.message }],
+      unsetVariables: unconfigured.variables,
+    };
+  }
   const problem = isAthanorError(error)
     ? { code: error.code, message: error.hint === undefined ? error.message : `${error.message} — ${error.hint}` }
     : { code: "internal", message: error instanceof Error ? error.message : String(error) };
@@ -106,3 +126,4 @@ function unresolvedEntry(project: LoadedConfig, name: string, error: unknown, gr
     problems: [problem],
   };
 }
+

@@ -34,6 +34,13 @@ export function envFileNames(environment: string, envFile: string | readonly str
   return [...new Set(names)];
 }
 
+/** The .env file a user writes an environment's own variables into: `.env.test` for testing (as the guide names it), `.env.production`, or the configured `envFile`. */
+export function ownEnvFileName(environment: string, envFile: string | readonly string[] | undefined): string {
+  if (envFile !== undefined) return (typeof envFile === "string" ? envFile : envFile[0]) ?? `.env.${environment}`;
+  const defaults = defaultEnvFiles(environment);
+  return (environment === "testing" ? defaults.at(-1) : defaults[0]) ?? `.env.${environment}`;
+}
+
 function defaultEnvFiles(environment: string): string[] {
   // The guide names the testing file `.env.test`; `.env.testing` works too.
   if (environment === "testing") return [".env.testing", ".env.test"];

@@ -10,6 +10,7 @@
  *   password can never redirect a connection to another host.
  */
 import { ConfigError } from "../errors.js";
+import { isSecretVariableName } from "../secrets/redact.js";
 import type { ValueSource } from "./types.js";
 
 /** A variable as the expander sees it. `expand: false` marks values taken literally (the process environment). */
@@ -223,8 +224,12 @@ function expandInner(template: string, ctx: ExpandContext, stack: readonly strin
       variables.push(...nested.variables);
     } else {
       const reason = token.operator === ":?" && token.operand.length > 0 ? `: ${token.operand}` : "";
+      // A credential never gets a default in the config file: the hint names the places a secret belongs.
+      const secret = (parts[index] === "userinfo" && /:[^@/]*$/.test(out)) || isSecretVariableName(token.name);
       throw new ConfigError("unset-variable", `variable ${token.name} is not set${reason} (environment "${ctx.environment}", used by ${ctx.where})`, {
-        hint: `Set ${token.name} in the environment or in one of the environment's .env files, or give a default: \${${token.name}:-value}.`,
+        hint: secret
+          ? `Set ${token.name} in the environment (your CI's or deploy tool's secret store) or in the environment's .env file (e.g. .env.${ctx.environment}, mode 0600, not in git); a secret has no default in the config.`
+          : `Set ${token.name} in the environment or in one of the environment's .env files, or give a default: \${${token.name}:-value}.`,
         details: { environment: ctx.environment, variable: token.name, where: ctx.where },
       });
     }

@@ -4,9 +4,10 @@
  * fallback, defaults. The result is frozen and remembers every value's source.
  */
 import { isAbsolute, resolve } from "node:path";
-import { ConfigError } from "../errors.js";
+import { ConfigError, isAthanorError } from "../errors.js";
 import { isSecretVariableName, knownSecrets, passwordCandidates } from "../secrets/redact.js";
 import { parseDuration } from "./duration.js";
+import { closest } from "./suggest.js";
 import { describeSource, expandTemplate, type VariableValue } from "./expand.js";
 import { loadEnvLayers, readEnvFile } from "./env-files.js";
 import type { LoadedConfig } from "./load.js";
@@ -59,11 +60,18 @@ export function selectEnvironment(
   const name = names.includes(requested) ? requested : alias !== undefined && names.includes(alias) ? alias : undefined;
   if (name === undefined) {
     throw new ConfigError("unknown-environment", `unknown environment "${requested}" (chosen by ${describeSource(selectedBy ?? { kind: "built-in" }, "the environment")}); this project has: ${names.join(", ")}`, {
-      hint: `Pass --env with one of: ${names.join(", ")}${aliasNote(names)}.`,
+      hint: `${didYouMean(requested, names)}Pass --env with one of: ${names.join(", ")}${aliasNote(names)}.`,
       details: { requested, environments: names },
     });
   }
   return { name, requestedName: requested, selectedBy: selectedBy ?? { kind: "built-in" } };
+}
+
+/** "Did you mean production? " when the requested name is a typo of one (or of an alias that applies). */
+function didYouMean(requested: string, names: readonly string[]): string {
+  const aliases = Object.entries(ALIASES).filter(([alias, full]) => names.includes(full) && !names.includes(alias)).map(([alias]) => alias);
+  const match = closest(requested, [...names, ...aliases]);
+  return match === undefined ? "" : `Did you mean ${ALIASES[match] !== undefined && !names.includes(match) ? (ALIASES[match] as string) : match}? `;
 }
 
 /** " (or the aliases dev, prod)" for the aliases that apply to these names. */
@@ -171,6 +179,35 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
     envFiles: layers.files.map((info) => ({ ...info })),
   };
   return Object.freeze(resolved);
+}
+
+/**
+ * The variables an environment's url uses that nothing sets (neither the process
+ * environment nor its .env files), in the order the url uses them: what a user sets to
+ * configure it (a fresh project's testing and production). Empty when the url resolves,
+ * has no template, or fails for another reason. Registers no secret.
+ * @example
+ * unsetUrlVariables(project, "production", process.env) // ["DB_PASSWORD", "DB_HOST", "DB_NAME"]
+ */
+export function unsetUrlVariables(loaded: LoadedConfig, environment: string, processEnv: Readonly<Record<string, string | undefined>> = process.env): string[] {
+  const envConfig = loaded.config.environments[environment];
+  const template = envConfig?.migrationUrl ?? envConfig?.url;
+  if (envConfig === undefined || template === undefined) return [];
+  const layers = loadEnvLayers(loaded.rootDir, environment, envConfig.envFile, processEnv);
+  const missing: string[] = [];
+  // Each pass stands a placeholder in for the variables found unset so far, so the next unset one shows.
+  const lookup = (name: string): VariableValue | undefined =>
+    layers.variables.get(name) ?? (missing.includes(name) ? { value: "unset", source: { kind: "process-env", variable: name }, expand: false } : undefined);
+  for (;;) {
+    try {
+      expandTemplate(template, { lookup, environment, where: `environments.${environment}.url` });
+      return missing;
+    } catch (error) {
+      const variable = isAthanorError(error) && error.code === "unset-variable" ? error.details["variable"] : undefined;
+      if (typeof variable !== "string" || missing.includes(variable)) return missing;
+      missing.push(variable);
+    }
+  }
 }
 
 async function fallbackUrl(

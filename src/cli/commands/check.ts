@@ -31,7 +31,10 @@ export const registerCheck: CommandModule = (program, action) => {
               return value === undefined ? undefined : { value, source: { kind: "process-env", variable: name }, expand: false };
             }).name];
         // Environments are independent: check them in parallel so one slow host does not hold up the rest.
-        const reports = await Promise.all(names.map((name) => checkEnvironment(project, name, { processEnv: ctx.io.env })));
+        // With --all, an environment not configured yet on this machine (a fresh project's testing
+        // and production) is a warning with the variables to set; asked for by name, it fails.
+        const notConfigured = options["all"] ? "warning" : "error";
+        const reports = await Promise.all(names.map((name) => checkEnvironment(project, name, { processEnv: ctx.io.env, notConfigured })));
         const ok = reports.every((report) => report.ok);
         const pending = reports.some((report) => report.pending.length > 0);
         if (ctx.globals.json) ctx.json({ ok, environments: reports });

@@ -17,7 +17,8 @@ export const registerInit: CommandModule = (program, action) => {
         for (const name of result.created) ctx.out(`created ${name}`);
         for (const name of result.skipped) ctx.out(`kept    ${name} (exists)`);
         ctx.out("");
-        ctx.out("next: athanor revision -m \"create users\"   then   athanor upgrade head");
+        // `npx athanor`: in a user's project the binary is in node_modules/.bin, not on PATH.
+        ctx.out("next: npx athanor revision -m \"create users\"   then   npx athanor upgrade head");
       }),
     );
 };

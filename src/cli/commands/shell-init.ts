@@ -10,7 +10,7 @@ function cliScript(): string {
 export const registerShellInit: CommandModule = (program, action) => {
   program
     .command("shell-init")
-    .description("print shell functions athanor-<env>, athanor-check, athanor-status, athanor-help (eval \"$(athanor shell-init bash)\")")
+    .description("print shell functions athanor-<env>, athanor-check, athanor-status, athanor-help (eval \"$(npx athanor shell-init bash)\")")
     .argument("[shell]", "bash, zsh or fish", "bash")
     .action(
       action(async (ctx, _options, args) => {

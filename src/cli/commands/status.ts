@@ -2,7 +2,8 @@
  * `athanor status [--json] [--timeout DURATION]`: every environment at once, one row each
  * (name, redacted database, current revision, pending count, state with a colour and a
  * symbol, problems). Exit 0 when every environment is up to date without problems,
- * 5 otherwise (behind, ahead, diverged, unreachable, error, or any problem).
+ * 5 otherwise (behind, ahead, diverged, unreachable, error, or any problem); an
+ * environment not configured yet (its variables unset) reads so and does not fail it.
  */
 import type { CommandModule } from "../main.js";
 import { parseDuration } from "../../config/duration.js";
@@ -18,11 +19,18 @@ export const STATE_SYMBOLS: Readonly<Record<StatusState, string>> = {
   diverged: "≠",
   unreachable: "✗",
   error: "!",
+  "not-configured": "○",
 };
+
+/** The state as the table's cell words it. */
+function stateLabel(state: StatusState): string {
+  return `${STATE_SYMBOLS[state]} ${state === "not-configured" ? "not configured yet" : state}`;
+}
 
 function paintState(c: Colors, state: StatusState): (text: string) => string {
   if (state === "up-to-date") return c.green;
   if (state === "behind" || state === "ahead") return c.yellow;
+  if (state === "not-configured") return c.dim;
   return c.red;
 }
 
@@ -55,7 +63,7 @@ function pendingLabel(entry: StatusEntry): string {
 export function renderStatusTable(report: StatusReport, c: Colors): string[] {
   const rows = report.environments.map((entry) => ({
     entry,
-    cells: [entry.name, databaseLabel(entry.url), currentLabel(entry), pendingLabel(entry), `${STATE_SYMBOLS[entry.state]} ${entry.state}`],
+    cells: [entry.name, databaseLabel(entry.url), currentLabel(entry), pendingLabel(entry), stateLabel(entry.state)],
   }));
   const header = ["ENVIRONMENT", "DATABASE", "CURRENT", "PENDING", "STATE"];
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row.cells[i] as string).length)));
@@ -79,17 +87,22 @@ export function renderStatusTable(report: StatusReport, c: Colors): string[] {
     }
     for (const problem of entry.problems) {
       const [first, ...rest] = problem.message.split("\n");
-      lines.push(`${indent}${c.red("•")} ${problem.code}: ${first ?? ""}`);
+      // Not configured yet is what to do next, not a fault: no red bullet, no code.
+      if (problem.code === "not-configured") lines.push(`${indent}${c.dim("→")} ${first ?? ""}`);
+      else lines.push(`${indent}${c.red("•")} ${problem.code}: ${first ?? ""}`);
       for (const more of rest) lines.push(`${indent}  ${more}`);
     }
   }
-  const attention = report.environments.filter((entry) => entry.state !== "up-to-date" || entry.problems.length > 0).length;
+  const unconfigured = report.environments.filter((entry) => entry.state === "not-configured").length;
+  const configured = report.environments.length - unconfigured;
+  const attention = report.environments.filter((entry) => entry.state !== "not-configured" && (entry.state !== "up-to-date" || entry.problems.length > 0)).length;
   if (report.environments.length > 0) {
+    const later = unconfigured === 0 ? "" : `; ${unconfigured} not configured yet`;
     lines.push("");
     lines.push(
       attention === 0
-        ? c.green(`${STATE_SYMBOLS["up-to-date"]} all ${report.environments.length} environments are up to date`)
-        : c.yellow(`${attention} of ${report.environments.length} environment${report.environments.length === 1 ? "" : "s"} need${attention === 1 ? "s" : ""} attention`),
+        ? c.green(unconfigured === 0 ? `${STATE_SYMBOLS["up-to-date"]} all ${configured} environments are up to date` : `${STATE_SYMBOLS["up-to-date"]} ${configured} of ${report.environments.length} up to date${later}`)
+        : c.yellow(`${attention} of ${report.environments.length} environment${report.environments.length === 1 ? "" : "s"} need${attention === 1 ? "s" : ""} attention${later}`),
     );
   }
   return lines;

@@ -30,7 +30,8 @@ export const registerCurrent: CommandModule = (program, action) => {
         }
         const c = ctx.colors;
         if (result.current.length === 0) {
-          if (!ctx.globals.quiet) ctx.err(`${env.name}: no revision applied${result.versionTableExists ? "" : " (no version table yet)"}`);
+          // The answer, not a remark: on stdout, also with --quiet (Alembic prints nothing, which reads as a hang or a failure).
+          ctx.out(`${env.name}: no revision applied${result.versionTableExists ? "" : " (no version table yet)"}`);
           return;
         }
         for (const head of result.heads) {
