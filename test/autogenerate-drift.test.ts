@@ -112,5 +112,5 @@ test("the generated revision brings production to testing's schema and back", as
   expect(diffSchemas(await introspectTarget(target(production), ["public"], exclude), declared)).toEqual([]);
   await run(production, revision.downgradeSql);
   expect(diffSchemas(await introspectTarget(target(production), ["public"], exclude), current)).toEqual([]);
-  expect(autogenerateRevisionSql(current, current)).toEqual({ upgradeSql: "", downgradeSql: "", operations: [], empty: true, warnings: [] });
+  expect(autogenerateRevisionSql(current, current)).toEqual({ upgradeSql: "", downgradeSql: "", operations: [], empty: true, warnings: [], transactional: true });
 });

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { introspectTarget } from "../src/autogenerate/compare.js";
-import { canonicalModel, type QualifiedName, type SchemaModel } from "../src/autogenerate/model.js";
+import { canonicalModel, emptyModel, type QualifiedName, type SchemaModel } from "../src/autogenerate/model.js";
 import { renderBaselineSql } from "../src/commands/baseline.js";
 import { current } from "../src/commands/current.js";
 import { loadConfigFile } from "../src/config/load.js";
@@ -139,7 +139,7 @@ describe.each(engines)("baseline on $name", (engine) => {
     const down = await p.cli(["--env", "fresh", "downgrade", "base"]);
     expect(down.status).toBe(0);
     const empty = await model((await p.env("fresh")).target);
-    expect(empty).toEqual({ schemas: ["public"], enums: [], sequences: [], tables: [], views: [] });
+    expect(empty).toEqual(emptyModel(["public"]));
   });
 
   it("refuses a second baseline (exit 2) and points at stamp; writes nothing", async () => {
@@ -167,10 +167,10 @@ describe("baseline refusals and options (PostgreSQL)", () => {
   }
 
   it("refuses an empty database (exit 2), names what it found, writes nothing", async () => {
-    const p = await setUp("CREATE FUNCTION public.answer() RETURNS int LANGUAGE sql AS 'SELECT 42'");
+    const p = await setUp("CREATE TEXT SEARCH CONFIGURATION public.plain (COPY = simple)");
     const result = await p.cli(["--env", "live", "baseline", "-m", "baseline"]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain("has no tables, views, types or sequences in public, app (only objects athanor does not model: function public.answer): there is nothing to baseline");
+    expect(result.stderr).toContain("has no tables, views, types or sequences in public, app (only objects athanor does not model: text search configuration public.plain): there is nothing to baseline");
     expect(result.stderr).toContain("athanor revision -m MSG");
     expect(p.files()).toEqual([]);
   });
@@ -179,19 +179,20 @@ describe("baseline refusals and options (PostgreSQL)", () => {
     const p = await setUp(`CREATE EXTENSION citext;
       CREATE TABLE accounts (id int PRIMARY KEY, email citext NOT NULL);
       CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
-      CREATE TRIGGER accounts_touch BEFORE UPDATE ON accounts FOR EACH ROW EXECUTE FUNCTION public.touch();`);
+      CREATE TRIGGER accounts_touch BEFORE UPDATE ON accounts FOR EACH ROW EXECUTE FUNCTION public.touch();
+      CREATE STATISTICS accounts_stats ON id, email FROM accounts;`);
     const result = await p.cli(["--env", "live", "baseline", "-m", "initial schema", "--json"]);
     expect(result.status).toBe(0);
     const document = JSON.parse(result.stdout) as { revision: { path: string }; extensions: unknown[]; unmodelled: unknown[]; warnings: string[]; stamped: { current: string[] } };
     expect(document.extensions).toEqual([{ name: "citext", schema: "public" }]);
-    expect(document.unmodelled).toEqual([
-      { kind: "function", schema: "public", name: "touch" },
-      { kind: "trigger", schema: "public", name: "accounts.accounts_touch" },
-    ]);
-    expect(document.warnings[0]).toContain("function public.touch, trigger public.accounts.accounts_touch");
+    // Functions and triggers are modelled (issue 16): they are in the baseline; extended statistics are not.
+    expect(document.unmodelled).toEqual([{ kind: "statistics", schema: "public", name: "accounts_stats" }]);
+    expect(document.warnings[0]).toContain("statistics public.accounts_stats");
     expect(result.stderr).toContain("warning: not in the baseline");
     const text = readFileSync(document.revision.path, "utf8");
-    expect(text).toContain("--   trigger public.accounts.accounts_touch");
+    expect(text).toContain("--   statistics public.accounts_stats");
+    expect(text).toContain("CREATE TRIGGER accounts_touch BEFORE UPDATE ON public.accounts");
+    expect(text).toContain("CREATE OR REPLACE FUNCTION public.touch()");
     expect(text.indexOf('CREATE EXTENSION IF NOT EXISTS "citext" WITH SCHEMA "public";')).toBeLessThan(text.indexOf('CREATE TABLE "public"."accounts"'));
     expect(text).toContain('DROP EXTENSION IF EXISTS "citext";');
     expect(document.stamped.current).toHaveLength(1);

@@ -20,7 +20,7 @@ const model = (parts: Partial<SchemaModel>): SchemaModel => ({ ...emptyModel(), 
 describe("autogenerateRevisionSql", () => {
   test("nothing to do", () => {
     const m = model({ tables: [tbl("t", [col("id", "integer")])] });
-    expect(autogenerateRevisionSql(m, m)).toEqual({ upgradeSql: "", downgradeSql: "", operations: [], empty: true, warnings: [] });
+    expect(autogenerateRevisionSql(m, m)).toEqual({ upgradeSql: "", downgradeSql: "", operations: [], empty: true, warnings: [], transactional: true });
   });
 
   test("upgrade and downgrade SQL with the operations", () => {
@@ -44,8 +44,12 @@ describe("autogenerateRevisionSql", () => {
         tbl("u", [col("x", "integer"), col("y", "integer", { generated: { kind: "virtual", expression: "(x * 2)" } })]),
       ],
     });
-    expect(autogenerateRevisionSql(declared, current).warnings).toEqual([
-      `the upgrade adds value 'b' to enum public.mood and uses it later: PostgreSQL refuses a new enum value in the transaction that added it, so split the revision in two or mark it "-- athanor:transaction false"`,
+    const revision = autogenerateRevisionSql(declared, current);
+    // Never a revision known to fail: it is written `transaction false`.
+    expect(revision.transactional).toBe(false);
+    expect(autogenerateRevisionSql(declared, { ...current, enums: [mood(["a", "b"])] }).transactional).toBe(true);
+    expect(revision.warnings).toEqual([
+      `the upgrade adds value 'b' to enum public.mood and uses it later: PostgreSQL refuses a new enum value in the transaction that added it, so the revision is written "transaction false" (each statement commits on its own; a failure leaves the statements before it applied)`,
       "public.u.y is a virtual generated column, which needs PostgreSQL 18 (the shadow database's version makes GENERATED ALWAYS AS (...) virtual unless STORED is written): write STORED in the declared schema for older servers",
       "destructive: drops column public.t.old and its data",
     ]);

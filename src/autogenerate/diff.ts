@@ -2,18 +2,21 @@
  * The diff: two schema models → the ordered operations that turn the first into the
  * second, each with its inverse. Pure: no database, no clock, no file system.
  *
- * Order (upgrade): schemas, enums, sequences, declared renames, view drops, foreign-key
- * drops, constraint and index drops, table drops, table creations, column changes,
- * constraint and index creations, foreign keys, views, comments, then drops of
- * sequences, enums and schemas that nothing uses any more. The downgrade is the inverse
+ * Order (upgrade, see phaseOrder): schemas, extensions, types (enums, domains, composite
+ * types), sequences, functions (their bodies are not checked at creation, as pg_dump
+ * does), declared renames, drops of triggers, policies, views and foreign keys,
+ * constraint and index drops, table drops, table creations (parents before children),
+ * column changes, table flags, constraints and indexes, foreign keys, views, functions
+ * whose signature uses a table's row type, triggers, policies, comments, then drops of
+ * functions, sequences, types, extensions and schemas that nothing uses any more. The downgrade is the inverse
  * of each operation in reverse order, so it is ordered correctly by construction.
  *
  * Renames are never guessed: a table or column that disappears while another appears is
  * a drop and an add unless `renames` declares it.
  */
-import type { Column, Constraint, EnumType, ForeignKey, Index, SchemaModel, Sequence, Table, View } from "./model.js";
-import { objectKey } from "./model.js";
-import type { EnumDependents, EnumUsage, Operation, SchemaChange } from "./operations.js";
+import type { Column, Constraint, EnumType, Extension, ForeignKey, Index, Policy, Routine, SchemaModel, Sequence, Table, Trigger, View } from "./model.js";
+import { objectKey, routineKey } from "./model.js";
+import type { EnumDependents, EnumUsage, Operation, SchemaChange, TableFlags } from "./operations.js";
 import { describeOperation, destructiveReason, enumAdditions, invertOperation } from "./operations.js";
 import { identifierValue, printIdentifier, tokenize } from "./sql-text.js";
 import type { Token } from "./sql-text.js";
@@ -39,29 +42,45 @@ export interface DiffOptions {
   readonly defaultSchema?: string;
 }
 
-const Phase = {
-  createSchema: 0,
-  enum: 1,
-  sequence: 2,
-  rename: 3,
-  dropView: 4,
-  dropForeignKey: 5,
-  dropKey: 6,
-  dropTable: 7,
-  createTable: 8,
-  recreateDropColumn: 9,
-  addColumn: 10,
-  alterColumn: 11,
-  dropColumn: 12,
-  addKey: 13,
-  addForeignKey: 14,
-  view: 15,
-  comment: 16,
-  dropSequence: 17,
-  dropEnum: 18,
-  dropSchema: 19,
-} as const;
-const phaseCount = 20;
+const phaseOrder = [
+  "createSchema",
+  "createExtension",
+  "enum",
+  "domain",
+  "compositeType",
+  "sequence",
+  "routine",
+  "rename",
+  "dropTrigger",
+  "dropPolicy",
+  "dropLateRoutine",
+  "dropView",
+  "dropForeignKey",
+  "dropKey",
+  "dropTable",
+  "createTable",
+  "recreateDropColumn",
+  "addColumn",
+  "alterColumn",
+  "dropColumn",
+  "tableFlags",
+  "addKey",
+  "addForeignKey",
+  "view",
+  "lateRoutine",
+  "trigger",
+  "policy",
+  "comment",
+  "dropRoutine",
+  "dropSequence",
+  "dropCompositeType",
+  "dropDomain",
+  "dropEnum",
+  "dropExtension",
+  "dropSchema",
+] as const;
+const Phase = Object.fromEntries(phaseOrder.map((name, index) => [name, index])) as { readonly [K in (typeof phaseOrder)[number]]: number };
+const phaseCount = phaseOrder.length;
 
 /**
  * The changes that turn `from` into `to`, in the order to run them.
@@ -84,6 +103,10 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
   const toSchemas = new Set(to.schemas);
   for (const schema of to.schemas) if (!fromSchemas.has(schema)) push(Phase.createSchema, { kind: "create-schema", schema });
   for (const schema of current.schemas) if (!toSchemas.has(schema)) push(Phase.dropSchema, { kind: "drop-schema", schema });
+
+  diffExtensions(current, to, push);
+  diffTypes(current, to, push);
+  diffRoutines(current, to, push);
 
   // Enums. Usages come from the original model: enum operations run before the renames, and their inverses after.
   const fromEnums = byKey(current.enums);
@@ -125,7 +148,8 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
     const key = objectKey(target.schema, target.name);
     const existing = fromTables.get(key);
     if (!existing) {
-      push(Phase.createTable, { kind: "create-table", table: { ...target, foreignKeys: [] } });
+      push(Phase.createTable, { kind: "create-table", table: { ...target, foreignKeys: [], policies: [] } });
+      for (const policy of target.policies ?? []) push(Phase.policy, { kind: "create-policy", schema: target.schema, table: target.name, policy });
       for (const foreignKey of target.foreignKeys) push(Phase.addForeignKey, { kind: "add-foreign-key", schema: target.schema, table: target.name, foreignKey });
       continue;
     }
@@ -135,8 +159,9 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
     const key = objectKey(existing.schema, existing.name);
     if (toTables.has(key)) continue;
     reshaped.set(key, "all");
+    for (const policy of existing.policies ?? []) push(Phase.dropPolicy, { kind: "drop-policy", schema: existing.schema, table: existing.name, policy });
     for (const foreignKey of existing.foreignKeys) push(Phase.dropForeignKey, { kind: "drop-foreign-key", schema: existing.schema, table: existing.name, foreignKey });
-    push(Phase.dropTable, { kind: "drop-table", table: { ...existing, foreignKeys: [] } });
+    push(Phase.dropTable, { kind: "drop-table", table: { ...existing, foreignKeys: [], policies: [] } });
   }
   // A key that is dropped or rebuilt takes the foreign keys that point at it with it: drop them first, add them back after.
   for (const target of to.tables) {
@@ -153,7 +178,12 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
     }
   }
 
-  diffViews(current, to, reshaped, push);
+  const rebuiltViews = diffViews(current, to, reshaped, push);
+  diffTriggers(current, to, rebuiltViews, push);
+
+  // Parents before children (INHERITS), and children dropped before their parents.
+  phases[Phase.createTable] = inheritanceOrder(phases[Phase.createTable] as Operation[]);
+  phases[Phase.dropTable] = inheritanceOrder([...(phases[Phase.dropTable] as Operation[])].reverse()).reverse();
 
   // Generated columns read other columns: add them after, drop them before, the columns they read.
   const generatedLast = (a: Operation, b: Operation): number => Number(isGeneratedColumn(a)) - Number(isGeneratedColumn(b));
@@ -200,6 +230,10 @@ function diffTable(existing: Table, target: Table, context: TableDiffContext): v
   const { push } = context;
   const schema = target.schema;
   const table = target.name;
+  if ((existing.partitionBy ?? null) !== (target.partitionBy ?? null) || JSON.stringify(existing.partitionOf ?? null) !== JSON.stringify(target.partitionOf ?? null))
+    throw new DiffError("partitioning-changed", `the partitioning of table ${schema}.${table} changes: athanor does not generate that change`, {
+      hint: "Write it by hand (create the new table, ATTACH or DETACH PARTITION, copy the rows), then run `revision --autogenerate` again for the rest.",
+    });
   const key = objectKey(schema, table);
   const existingColumns = new Map(existing.columns.map((c) => [c.name, c]));
   const targetColumns = new Set(target.columns.map((c) => c.name));
@@ -282,9 +316,174 @@ function diffTable(existing: Table, target: Table, context: TableDiffContext): v
 
   if (existing.comment !== target.comment)
     push(Phase.comment, { kind: "set-comment", target: { kind: "table", schema, name: table }, from: existing.comment, to: target.comment });
+
+  const fromFlags = tableFlags(existing);
+  const toFlags = tableFlags(target);
+  if (!sameTableFlags(fromFlags, toFlags)) push(Phase.tableFlags, { kind: "alter-table-flags", schema, table, from: fromFlags, to: toFlags });
+
+  const oldPolicies = new Map((existing.policies ?? []).map((p) => [p.name, p]));
+  const newPolicyNames = new Set((target.policies ?? []).map((p) => p.name));
+  for (const policy of target.policies ?? []) {
+    const old = oldPolicies.get(policy.name);
+    if (old && samePolicy(old, policy)) continue;
+    if (old) push(Phase.dropPolicy, { kind: "drop-policy", schema, table, policy: old });
+    push(Phase.policy, { kind: "create-policy", schema, table, policy });
+  }
+  for (const old of existing.policies ?? []) if (!newPolicyNames.has(old.name)) push(Phase.dropPolicy, { kind: "drop-policy", schema, table, policy: old });
 }
 
-function diffViews(current: SchemaModel, to: SchemaModel, reshaped: Reshaped, push: (phase: number, operation: Operation) => void): void {
+function tableFlags(table: Table): TableFlags {
+  return { unlogged: table.unlogged ?? false, inherits: table.inherits ?? [], rowSecurity: table.rowSecurity ?? false, forceRowSecurity: table.forceRowSecurity ?? false };
+}
+
+function sameTableFlags(a: TableFlags, b: TableFlags): boolean {
+  return (
+    a.unlogged === b.unlogged &&
+    a.rowSecurity === b.rowSecurity &&
+    a.forceRowSecurity === b.forceRowSecurity &&
+    sameList(
+      a.inherits.map((q) => objectKey(q.schema, q.name)),
+      b.inherits.map((q) => objectKey(q.schema, q.name)),
+    )
+  );
+}
+
+function samePolicy(a: Policy, b: Policy): boolean {
+  return a.permissive === b.permissive && a.command === b.command && sameList(a.roles, b.roles) && a.using === b.using && a.withCheck === b.withCheck;
+}
+
+/** create-table (or drop-table) operations with each table after the parents it inherits from (ties keep their order). */
+function inheritanceOrder(operations: readonly Operation[]): Operation[] {
+  const tableOf = (operation: Operation): Table | null => (operation.kind === "create-table" || operation.kind === "drop-table" ? operation.table : null);
+  const byKeyMap = new Map<string, Operation>();
+  for (const operation of operations) {
+    const table = tableOf(operation);
+    if (table) byKeyMap.set(objectKey(table.schema, table.name), operation);
+  }
+  const done = new Set<Operation>();
+  const out: Operation[] = [];
+  const visit = (operation: Operation, depth: number): void => {
+    if (done.has(operation) || depth > operations.length) return;
+    const table = tableOf(operation);
+    const parents = [...(table?.inherits ?? []), ...(table?.partitionOf ? [table.partitionOf] : [])];
+    for (const parent of parents) {
+      const other = byKeyMap.get(objectKey(parent.schema, parent.name));
+      if (other) visit(other, depth + 1);
+    }
+    if (done.has(operation)) return;
+    done.add(operation);
+    out.push(operation);
+  };
+  for (const operation of operations) visit(operation, 0);
+  return out;
+}
+
+function diffExtensions(current: SchemaModel, to: SchemaModel, push: (phase: number, operation: Operation) => void): void {
+  const fromNames = new Set((current.extensions ?? []).map((e) => e.name));
+  const toNames = new Set((to.extensions ?? []).map((e) => e.name));
+  // The version is not compared: the shadow PGlite ships its own versions of contrib extensions.
+  const changed = (to.extensions ?? []).filter((e) => {
+    const old = (current.extensions ?? []).find((o) => o.name === e.name);
+    return old !== undefined && old.schema !== e.schema;
+  });
+  const created = extensionOrder((to.extensions ?? []).filter((e) => !fromNames.has(e.name)));
+  const dropped = extensionOrder((current.extensions ?? []).filter((e) => !toNames.has(e.name))).reverse();
+  for (const extension of changed) {
+    const old = (current.extensions ?? []).find((o) => o.name === extension.name) as Extension;
+    push(Phase.dropExtension, { kind: "drop-extension", extension: old });
+    push(Phase.createExtension, { kind: "create-extension", extension });
+  }
+  for (const extension of created) push(Phase.createExtension, { kind: "create-extension", extension });
+  for (const extension of dropped) push(Phase.dropExtension, { kind: "drop-extension", extension });
+}
+
+/** Extensions with each after those it requires. */
+function extensionOrder(extensions: readonly Extension[]): Extension[] {
+  const byName = new Map(extensions.map((e) => [e.name, e]));
+  const done = new Set<string>();
+  const out: Extension[] = [];
+  const visit = (extension: Extension): void => {
+    if (done.has(extension.name)) return;
+    done.add(extension.name);
+    for (const required of extension.requires) {
+      const other = byName.get(required);
+      if (other) visit(other);
+    }
+    out.push(extension);
+  };
+  for (const extension of extensions) visit(extension);
+  return out;
+}
+
+/**
+ * Domains and composite types. A changed one is dropped and created again, which
+ * PostgreSQL refuses while a column uses it (the error names the column).
+ */
+function diffTypes(current: SchemaModel, to: SchemaModel, push: (phase: number, operation: Operation) => void): void {
+  const fromDomains = byKey(current.domains ?? []);
+  const toDomains = byKey(to.domains ?? []);
+  for (const domain of to.domains ?? []) {
+    const old = fromDomains.get(objectKey(domain.schema, domain.name));
+    if (old && JSON.stringify(old) === JSON.stringify(domain)) continue;
+    if (old) push(Phase.domain, { kind: "drop-domain", domain: old });
+    push(Phase.domain, { kind: "create-domain", domain });
+  }
+  for (const old of current.domains ?? []) if (!toDomains.has(objectKey(old.schema, old.name))) push(Phase.dropDomain, { kind: "drop-domain", domain: old });
+  const fromTypes = byKey(current.compositeTypes ?? []);
+  const toTypes = byKey(to.compositeTypes ?? []);
+  for (const type of to.compositeTypes ?? []) {
+    const old = fromTypes.get(objectKey(type.schema, type.name));
+    if (old && JSON.stringify(old) === JSON.stringify(type)) continue;
+    if (old) push(Phase.compositeType, { kind: "drop-composite-type", type: old });
+    push(Phase.compositeType, { kind: "create-composite-type", type });
+  }
+  for (const old of current.compositeTypes ?? []) if (!toTypes.has(objectKey(old.schema, old.name))) push(Phase.dropCompositeType, { kind: "drop-composite-type", type: old });
+}
+
+/**
+ * Functions and procedures, by schema, name and argument types. A changed definition is
+ * CREATE OR REPLACE (PostgreSQL refuses a changed return type that way: the error says so).
+ * One whose signature uses a table's row type comes after the tables, and goes before them.
+ */
+function diffRoutines(current: SchemaModel, to: SchemaModel, push: (phase: number, operation: Operation) => void): void {
+  const fromRoutines = new Map((current.routines ?? []).map((r) => [routineKey(r), r]));
+  const toRoutines = new Set((to.routines ?? []).map((r) => routineKey(r)));
+  const late = (routine: Routine): boolean => routine.usesRelations.length > 0;
+  // Aggregates after the functions they are made of, and dropped before them.
+  const aggregatesLast = (routines: readonly Routine[]): Routine[] => [...routines.filter((r) => r.kind !== "aggregate"), ...routines.filter((r) => r.kind === "aggregate")];
+  for (const routine of aggregatesLast(to.routines ?? [])) {
+    const old = fromRoutines.get(routineKey(routine));
+    if (old && old.definition === routine.definition && old.kind === routine.kind) continue;
+    if (old && old.kind === routine.kind && routine.kind !== "aggregate") {
+      push(late(routine) ? Phase.lateRoutine : Phase.routine, { kind: "replace-routine", from: old, to: routine });
+      continue;
+    }
+    // Dropped just before it is created again (an aggregate has no CREATE OR REPLACE; nor has a change of kind).
+    if (old) push(late(routine) ? Phase.lateRoutine : Phase.routine, { kind: "drop-routine", routine: old });
+    push(late(routine) ? Phase.lateRoutine : Phase.routine, { kind: "create-routine", routine });
+  }
+  for (const old of aggregatesLast(current.routines ?? []).reverse())
+    if (!toRoutines.has(routineKey(old))) push(late(old) ? Phase.dropLateRoutine : Phase.dropRoutine, { kind: "drop-routine", routine: old });
+}
+
+/** Triggers by table and name; those on a view that is rebuilt are created again with it. */
+function diffTriggers(current: SchemaModel, to: SchemaModel, rebuiltViews: ReadonlySet<string>, push: (phase: number, operation: Operation) => void): void {
+  const key = (t: Trigger): string => `${objectKey(t.schema, t.table)}\u0000${t.name}`;
+  const fromTriggers = new Map((current.triggers ?? []).map((t) => [key(t), t]));
+  const toTriggers = new Set((to.triggers ?? []).map(key));
+  for (const trigger of to.triggers ?? []) {
+    const old = fromTriggers.get(key(trigger));
+    const rebuilt = rebuiltViews.has(objectKey(trigger.schema, trigger.table));
+    if (old && old.definition === trigger.definition && !rebuilt) continue;
+    // A trigger on a rebuilt view goes away with the view.
+    if (old && !rebuilt) push(Phase.dropTrigger, { kind: "drop-trigger", trigger: old });
+    push(Phase.trigger, { kind: "create-trigger", trigger });
+  }
+  for (const old of current.triggers ?? []) if (!toTriggers.has(key(old))) push(Phase.dropTrigger, { kind: "drop-trigger", trigger: old });
+}
+
+/** Returns the keys of the views that are dropped and created again (their triggers go with them). */
+function diffViews(current: SchemaModel, to: SchemaModel, reshaped: Reshaped, push: (phase: number, operation: Operation) => void): Set<string> {
   const fromViews = byKey(current.views);
   const toViews = byKey(to.views);
   const dropped = new Set<string>();
@@ -306,7 +505,11 @@ function diffViews(current: SchemaModel, to: SchemaModel, reshaped: Reshaped, pu
     const key = objectKey(view.schema, view.name);
     const old = fromViews.get(key);
     if (!old) continue;
-    const changed = old.definition !== view.definition || !sameViewColumns(old.columns, view.columns);
+    const changed =
+      old.definition !== view.definition ||
+      !sameViewColumns(old.columns, view.columns) ||
+      (old.materialized ?? false) !== (view.materialized ?? false) ||
+      JSON.stringify(old.indexes ?? []) !== JSON.stringify(view.indexes ?? []);
     if (readsChanged(old)) rebuilt.add(key);
     else if (changed) (isReplaceable(old, view) ? replaced : rebuilt).add(key);
   }
@@ -339,8 +542,14 @@ function diffViews(current: SchemaModel, to: SchemaModel, reshaped: Reshaped, pu
     const key = objectKey(view.schema, view.name);
     const old = fromViews.get(key);
     if (!old || rebuilt.has(key) || old.comment === view.comment) continue;
-    push(Phase.comment, { kind: "set-comment", target: { kind: "view", schema: view.schema, name: view.name }, from: old.comment, to: view.comment });
+    push(Phase.comment, {
+      kind: "set-comment",
+      target: { kind: view.materialized === true ? "materialized view" : "view", schema: view.schema, name: view.name },
+      from: old.comment,
+      to: view.comment,
+    });
   }
+  return rebuilt;
 }
 
 /**
@@ -349,7 +558,9 @@ function diffViews(current: SchemaModel, to: SchemaModel, reshaped: Reshaped, pu
  * the same (names and types, in order); otherwise it is dropped and created again.
  */
 function isReplaceable(old: View, view: View): boolean {
-  return sameViewColumns(old.columns, view.columns);
+  // A materialized view has no CREATE OR REPLACE.
+  if (old.materialized === true || view.materialized === true) return false;
+  return sameViewColumns(old.columns, view.columns) && JSON.stringify(old.indexes ?? []) === JSON.stringify(view.indexes ?? []);
 }
 
 /** The views in an order where each comes after the views (of this list) it reads; ties by name. */
@@ -443,7 +654,14 @@ function mustRecreateColumn(old: Column, column: Column): boolean {
 }
 
 function sameColumnShape(a: Column, b: Column): boolean {
-  return a.type === b.type && a.notNull === b.notNull && a.default === b.default && a.identity === b.identity && a.collation === b.collation;
+  return (
+    a.type === b.type &&
+    a.notNull === b.notNull &&
+    a.default === b.default &&
+    a.identity === b.identity &&
+    a.collation === b.collation &&
+    (a.sequence ?? null) === (b.sequence ?? null)
+  );
 }
 
 function sameSequence(a: Sequence, b: Sequence): boolean {
@@ -571,7 +789,13 @@ function applyRenames(from: SchemaModel, to: SchemaModel, renames: Renames, defa
       dependsOn: v.dependsOn.map((d) => (d.schema === schema && d.name === currentName ? { ...d, columns: d.columns.map(rename) } : d)),
     }));
   }
-  return { model: { ...from, tables, views }, operations };
+  // Triggers follow their table's new name (their definition text still names the old one, so they are rebuilt).
+  const tableRenames = operations.filter((o): o is Extract<Operation, { kind: "rename-table" }> => o.kind === "rename-table");
+  const triggers = (from.triggers ?? []).map((t) => {
+    const rename = tableRenames.find((r) => r.schema === t.schema && r.from === t.table);
+    return rename ? { ...t, table: rename.to } : t;
+  });
+  return { model: { ...from, tables, views, triggers }, operations };
 }
 
 /** Splits `a.b."c.d"` into its parts. */

@@ -57,3 +57,20 @@ export class IntrospectionError extends DatabaseError {
     });
   }
 }
+
+/**
+ * Exit 2: a generated revision does not round-trip on the shadow database: its upgrade
+ * fails, or leaves differences from the declared schema, or its downgrade does not give
+ * back the schema it started from. Nothing is written. `details.changes` lists what is left.
+ */
+export class RoundTripError extends RevisionError {
+  override name = "RoundTripError";
+  constructor(message: string, options: AthanorErrorOptions = {}) {
+    super("autogenerate-round-trip-failed", message, {
+      ...options,
+      hint:
+        options.hint ??
+        "athanor cannot express this change exactly: write this part of the revision by hand (`athanor revision -m MSG`), then run `revision --autogenerate` again for the rest; please report the schema that caused it.",
+    });
+  }
+}

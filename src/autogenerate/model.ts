@@ -15,7 +15,84 @@ export interface SchemaModel {
   /** Free-standing sequences: those owned by identity or serial columns are part of their column. */
   readonly sequences: readonly Sequence[];
   readonly tables: readonly Table[];
+  /** Views and materialized views. */
   readonly views: readonly View[];
+  /** Extensions installed in the introspected schemas (absent = none; plpgsql is left out). */
+  readonly extensions?: readonly Extension[];
+  /** Functions and procedures (aggregates are not modelled). */
+  readonly routines?: readonly Routine[];
+  /** Domains, with their check constraints. */
+  readonly domains?: readonly Domain[];
+  /** Composite types (`CREATE TYPE ... AS (...)`). */
+  readonly compositeTypes?: readonly CompositeType[];
+  /** Triggers on tables and views (not the internal ones of foreign keys, nor clones on partitions). */
+  readonly triggers?: readonly Trigger[];
+}
+
+/** `CREATE EXTENSION name WITH SCHEMA schema`; the version is recorded but not compared (the shadow PGlite ships its own). */
+export interface Extension {
+  readonly name: string;
+  readonly schema: string;
+  readonly version: string;
+  /** Extensions this one requires (they are created first). */
+  readonly requires: readonly string[];
+}
+
+/** A function or procedure, compared by its normalised `pg_get_functiondef` text. */
+export interface Routine {
+  readonly schema: string;
+  readonly name: string;
+  readonly kind: "function" | "procedure" | "aggregate";
+  /** `pg_get_function_identity_arguments`: what DROP FUNCTION needs. */
+  readonly arguments: string;
+  /**
+   * `pg_get_functiondef`, trailing whitespace removed: `CREATE OR REPLACE FUNCTION public.f(...) ...`;
+   * for an aggregate, `CREATE AGGREGATE ...` built from pg_aggregate.
+   */
+  readonly definition: string;
+  /** Tables and views whose row type the signature uses, or that a BEGIN ATOMIC body reads: created after them. */
+  readonly usesRelations: readonly QualifiedName[];
+}
+
+/** `CREATE DOMAIN`. */
+export interface Domain {
+  readonly schema: string;
+  readonly name: string;
+  /** `format_type` of the base type. */
+  readonly type: string;
+  readonly notNull: boolean;
+  readonly default: string | null;
+  readonly collation: string | null;
+  /** Check constraints, sorted by name; definitions from `pg_get_constraintdef`. */
+  readonly constraints: readonly { readonly name: string; readonly definition: string }[];
+}
+
+/** `CREATE TYPE ... AS (attributes)`. */
+export interface CompositeType {
+  readonly schema: string;
+  readonly name: string;
+  readonly attributes: readonly { readonly name: string; readonly type: string; readonly collation: string | null }[];
+}
+
+/** `CREATE TRIGGER`, compared by its `pg_get_triggerdef` text. */
+export interface Trigger {
+  readonly schema: string;
+  /** The table or view it is on. */
+  readonly table: string;
+  readonly name: string;
+  readonly definition: string;
+}
+
+/** `CREATE POLICY` on a table. */
+export interface Policy {
+  readonly name: string;
+  readonly permissive: boolean;
+  /** `ALL`, `SELECT`, `INSERT`, `UPDATE` or `DELETE`. */
+  readonly command: string;
+  /** Role names as SQL (quoted where needed, `PUBLIC` for everyone), sorted. */
+  readonly roles: readonly string[];
+  readonly using: string | null;
+  readonly withCheck: string | null;
 }
 
 /** `CREATE TYPE ... AS ENUM`, values in their sort order. */
@@ -52,6 +129,24 @@ export interface Table {
   /** Indexes that back no constraint, sorted by name. */
   readonly indexes: readonly Index[];
   readonly comment: string | null;
+  /** `CREATE UNLOGGED TABLE` (absent = false). */
+  readonly unlogged?: boolean;
+  /** `INHERITS (...)`, in order; the inherited columns and constraints are not listed in the child (absent = none). */
+  readonly inherits?: readonly QualifiedName[];
+  /** `ENABLE ROW LEVEL SECURITY` (absent = false). */
+  readonly rowSecurity?: boolean;
+  /** `FORCE ROW LEVEL SECURITY` (absent = false). */
+  readonly forceRowSecurity?: boolean;
+  /** Row-level security policies, sorted by name (absent = none). */
+  readonly policies?: readonly Policy[];
+  /** A partitioned table's `PARTITION BY` clause (`pg_get_partkeydef`: `RANGE (payment_date)`), else null/absent. */
+  readonly partitionBy?: string | null;
+  /**
+   * A partition: its parent and bound (`FOR VALUES FROM (...) TO (...)`), else null/absent. A
+   * partition's columns are its parent's: the model lists none, nor the constraints,
+   * indexes and triggers cloned from the parent.
+   */
+  readonly partitionOf?: { readonly schema: string; readonly name: string; readonly bound: string } | null;
 }
 
 /** One column of a table. */
@@ -67,6 +162,8 @@ export interface Column {
   /** The default expression as the server prints it, null for none (and for serial, identity and generated columns). */
   readonly default: string | null;
   readonly identity: "always" | "by default" | null;
+  /** For a serial column, the name of the sequence it owns (in the table's schema); else null/absent. */
+  readonly sequence?: string | null;
   /** `GENERATED ALWAYS AS (expression) STORED|VIRTUAL`. */
   readonly generated: { readonly kind: "stored" | "virtual"; readonly expression: string } | null;
   /** A collation other than the type's default, e.g. `"C"`, else null. */
@@ -110,10 +207,14 @@ export interface Index {
   readonly definition: string;
 }
 
-/** A (non-materialised) view. */
+/** A view, or a materialized view with its indexes. */
 export interface View {
   readonly schema: string;
   readonly name: string;
+  /** `CREATE MATERIALIZED VIEW` (absent = a plain view). */
+  readonly materialized?: boolean;
+  /** Indexes of a materialized view, sorted by name. */
+  readonly indexes?: readonly Index[];
   /** `pg_get_viewdef`, whitespace collapsed, without the trailing semicolon. */
   readonly definition: string;
   readonly columns: readonly { readonly name: string; readonly type: string }[];
@@ -138,7 +239,7 @@ export interface ViewDependency extends QualifiedName {
 
 /** A model with nothing in it: what an empty database looks like to the diff. */
 export function emptyModel(schemas: readonly string[] = ["public"]): SchemaModel {
-  return { schemas: [...schemas].sort(), enums: [], sequences: [], tables: [], views: [] };
+  return { schemas: [...schemas].sort(), enums: [], sequences: [], tables: [], views: [], extensions: [], routines: [], domains: [], compositeTypes: [], triggers: [] };
 }
 
 /** `schema.name` key for maps (never shown to users; a NUL cannot occur in a name). */
@@ -149,6 +250,7 @@ export function objectKey(schema: string, name: string): string {
 /**
  * A copy of the model in canonical order (columns by name as well), so that two models
  * that differ only in column order or listing order compare equal with a deep equality.
+ * Optional fields are filled in, and extension versions blanked (they are not compared).
  */
 export function canonicalModel(model: SchemaModel): SchemaModel {
   const byName = <T extends { name: string }>(items: readonly T[]): T[] => [...items].sort((a, b) => compareText(a.name, b.name));
@@ -160,13 +262,49 @@ export function canonicalModel(model: SchemaModel): SchemaModel {
     sequences: byQualified(model.sequences),
     tables: byQualified(model.tables).map((table) => ({
       ...table,
-      columns: byName(table.columns),
+      columns: byName(table.columns).map((column) => ({ ...column, sequence: column.sequence ?? null })),
       constraints: byName(table.constraints),
       foreignKeys: byName(table.foreignKeys),
       indexes: byName(table.indexes),
+      unlogged: table.unlogged ?? false,
+      inherits: table.inherits ?? [],
+      rowSecurity: table.rowSecurity ?? false,
+      forceRowSecurity: table.forceRowSecurity ?? false,
+      policies: byName(table.policies ?? []),
+      partitionBy: table.partitionBy ?? null,
+      partitionOf: table.partitionOf ?? null,
     })),
-    views: byQualified(model.views),
+    views: byQualified(model.views).map((view) => ({ ...view, materialized: view.materialized ?? false, indexes: byName(view.indexes ?? []) })),
+    // Extension versions are recorded but not compared (the shadow PGlite ships its own).
+    extensions: byName(model.extensions ?? []).map((extension) => ({ ...extension, version: "" })),
+    routines: [...(model.routines ?? [])].sort((a, b) => compareText(routineKey(a), routineKey(b))),
+    domains: byQualified(model.domains ?? []),
+    compositeTypes: byQualified(model.compositeTypes ?? []),
+    triggers: [...(model.triggers ?? [])].sort((a, b) => compareText(objectKey(a.schema, a.table), objectKey(b.schema, b.table)) || compareText(a.name, b.name)),
   };
+}
+
+/**
+ * The name PostgreSQL gives the sequence of a serial column (ChooseRelationName's
+ * makeObjectName: `table_column_seq`, the longer of table and column shortened until the
+ * name fits in 63 bytes). A name already taken would get a number: that is not foreseen.
+ */
+export function defaultSerialSequenceName(table: string, column: string): string {
+  const encoder = new TextEncoder();
+  const available = 63 - "_".length - "_seq".length;
+  let first = [...table];
+  let second = [...column];
+  const bytes = (chars: string[]): number => encoder.encode(chars.join("")).length;
+  while (bytes(first) + bytes(second) > available) {
+    if (bytes(first) > bytes(second)) first = first.slice(0, -1);
+    else second = second.slice(0, -1);
+  }
+  return `${first.join("")}_${second.join("")}_seq`;
+}
+
+/** Key of a routine: schema, name and identity arguments (overloads are different routines). */
+export function routineKey(routine: Pick<Routine, "schema" | "name" | "arguments">): string {
+  return `${objectKey(routine.schema, routine.name)}(${routine.arguments})`;
 }
 
 /** Code-point order, independent of the locale (the model must sort the same everywhere). */

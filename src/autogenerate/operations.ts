@@ -3,7 +3,15 @@
  * an inverse (for the downgrade) and knows whether it loses data. Pure.
  */
 import { printIdentifier } from "./sql-text.js";
-import type { Column, Constraint, EnumType, ForeignKey, Index, Sequence, Table, View } from "./model.js";
+import type { Column, CompositeType, Constraint, Domain, EnumType, Extension, ForeignKey, Index, Policy, QualifiedName, Routine, Sequence, Table, Trigger, View } from "./model.js";
+
+/** The table properties that ALTER TABLE changes in place: persistence, inheritance, row-level security. */
+export interface TableFlags {
+  readonly unlogged: boolean;
+  readonly inherits: readonly QualifiedName[];
+  readonly rowSecurity: boolean;
+  readonly forceRowSecurity: boolean;
+}
 
 /** A column whose type is an enum (or an array of it): what recreating the enum must convert. */
 export interface EnumUsage {
@@ -31,7 +39,7 @@ export interface EnumDependents {
 
 /** What a COMMENT ON applies to. */
 export type CommentTarget =
-  | { readonly kind: "table" | "view"; readonly schema: string; readonly name: string }
+  | { readonly kind: "table" | "view" | "materialized view"; readonly schema: string; readonly name: string }
   | { readonly kind: "column"; readonly schema: string; readonly table: string; readonly column: string };
 
 /** One schema change. Table-level operations name the table by `schema` and `table`. */
@@ -79,7 +87,22 @@ export type Operation =
   | { readonly kind: "create-view"; readonly view: View }
   | { readonly kind: "drop-view"; readonly view: View }
   | { readonly kind: "replace-view"; readonly from: View; readonly to: View }
-  | { readonly kind: "set-comment"; readonly target: CommentTarget; readonly from: string | null; readonly to: string | null };
+  | { readonly kind: "set-comment"; readonly target: CommentTarget; readonly from: string | null; readonly to: string | null }
+  | { readonly kind: "create-extension"; readonly extension: Extension }
+  | { readonly kind: "drop-extension"; readonly extension: Extension }
+  | { readonly kind: "create-routine"; readonly routine: Routine }
+  | { readonly kind: "drop-routine"; readonly routine: Routine }
+  /** CREATE OR REPLACE with the new definition (same signature). */
+  | { readonly kind: "replace-routine"; readonly from: Routine; readonly to: Routine }
+  | { readonly kind: "create-domain"; readonly domain: Domain }
+  | { readonly kind: "drop-domain"; readonly domain: Domain }
+  | { readonly kind: "create-composite-type"; readonly type: CompositeType }
+  | { readonly kind: "drop-composite-type"; readonly type: CompositeType }
+  | { readonly kind: "create-trigger"; readonly trigger: Trigger }
+  | { readonly kind: "drop-trigger"; readonly trigger: Trigger }
+  | { readonly kind: "create-policy"; readonly schema: string; readonly table: string; readonly policy: Policy }
+  | { readonly kind: "drop-policy"; readonly schema: string; readonly table: string; readonly policy: Policy }
+  | { readonly kind: "alter-table-flags"; readonly schema: string; readonly table: string; readonly from: TableFlags; readonly to: TableFlags };
 
 /** The `kind` of an Operation. */
 export type OperationKind = Operation["kind"];
@@ -160,6 +183,34 @@ export function invertOperation(operation: Operation): Operation {
       return { kind: "replace-view", from: operation.to, to: operation.from };
     case "set-comment":
       return { kind: "set-comment", target: operation.target, from: operation.to, to: operation.from };
+    case "create-extension":
+      return { kind: "drop-extension", extension: operation.extension };
+    case "drop-extension":
+      return { kind: "create-extension", extension: operation.extension };
+    case "create-routine":
+      return { kind: "drop-routine", routine: operation.routine };
+    case "drop-routine":
+      return { kind: "create-routine", routine: operation.routine };
+    case "replace-routine":
+      return { kind: "replace-routine", from: operation.to, to: operation.from };
+    case "create-domain":
+      return { kind: "drop-domain", domain: operation.domain };
+    case "drop-domain":
+      return { kind: "create-domain", domain: operation.domain };
+    case "create-composite-type":
+      return { kind: "drop-composite-type", type: operation.type };
+    case "drop-composite-type":
+      return { kind: "create-composite-type", type: operation.type };
+    case "create-trigger":
+      return { kind: "drop-trigger", trigger: operation.trigger };
+    case "drop-trigger":
+      return { kind: "create-trigger", trigger: operation.trigger };
+    case "create-policy":
+      return { kind: "drop-policy", schema: operation.schema, table: operation.table, policy: operation.policy };
+    case "drop-policy":
+      return { kind: "create-policy", schema: operation.schema, table: operation.table, policy: operation.policy };
+    case "alter-table-flags":
+      return { kind: "alter-table-flags", schema: operation.schema, table: operation.table, from: operation.to, to: operation.from };
   }
 }
 
@@ -191,6 +242,8 @@ export function destructiveReason(operation: Operation): string | null {
       return `drops column ${display(operation.schema, operation.table, operation.column.name)} and its data`;
     case "drop-sequence":
       return `drops sequence ${display(operation.sequence.schema, operation.sequence.name)} and its current value`;
+    case "drop-extension":
+      return `drops extension ${operation.extension.name} and every object it made`;
     case "alter-column":
       if (operation.from.type !== operation.to.type && !isWideningType(operation.from.type, operation.to.type))
         return `changes the type of ${display(operation.schema, operation.table, operation.from.name)} from ${operation.from.type} to ${operation.to.type}, which may fail or lose data`;
@@ -304,7 +357,47 @@ export function describeOperation(operation: Operation): string {
       const what = target.kind === "column" ? `column ${display(target.schema, target.table, target.column)}` : `${target.kind} ${display(target.schema, target.name)}`;
       return `${operation.to === null ? "remove comment on" : "comment on"} ${what}`;
     }
+    case "create-extension":
+      return `create extension ${operation.extension.name} (schema ${operation.extension.schema})`;
+    case "drop-extension":
+      return `drop extension ${operation.extension.name}`;
+    case "create-routine":
+      return `create ${operation.routine.kind} ${display(operation.routine.schema, operation.routine.name)}(${operation.routine.arguments})`;
+    case "drop-routine":
+      return `drop ${operation.routine.kind} ${display(operation.routine.schema, operation.routine.name)}(${operation.routine.arguments})`;
+    case "replace-routine":
+      return `replace ${operation.to.kind} ${display(operation.to.schema, operation.to.name)}(${operation.to.arguments})`;
+    case "create-domain":
+      return `create domain ${display(operation.domain.schema, operation.domain.name)} (${operation.domain.type})`;
+    case "drop-domain":
+      return `drop domain ${display(operation.domain.schema, operation.domain.name)}`;
+    case "create-composite-type":
+      return `create type ${display(operation.type.schema, operation.type.name)} (${operation.type.attributes.map((a) => a.name).join(", ")})`;
+    case "drop-composite-type":
+      return `drop type ${display(operation.type.schema, operation.type.name)}`;
+    case "create-trigger":
+      return `create trigger ${operation.trigger.name} on ${display(operation.trigger.schema, operation.trigger.table)}`;
+    case "drop-trigger":
+      return `drop trigger ${operation.trigger.name} on ${display(operation.trigger.schema, operation.trigger.table)}`;
+    case "create-policy":
+      return `create policy ${operation.policy.name} on ${display(operation.schema, operation.table)}`;
+    case "drop-policy":
+      return `drop policy ${operation.policy.name} on ${display(operation.schema, operation.table)}`;
+    case "alter-table-flags":
+      return `alter table ${display(operation.schema, operation.table)} (${tableFlagChanges(operation.from, operation.to).join(", ")})`;
   }
+}
+
+/** What differs between two sets of table flags, in words. */
+export function tableFlagChanges(from: TableFlags, to: TableFlags): string[] {
+  const changes: string[] = [];
+  if (from.unlogged !== to.unlogged) changes.push(to.unlogged ? "set unlogged" : "set logged");
+  const names = (list: readonly QualifiedName[]): string[] => list.map((q) => display(q.schema, q.name));
+  for (const parent of names(to.inherits)) if (!names(from.inherits).includes(parent)) changes.push(`inherit ${parent}`);
+  for (const parent of names(from.inherits)) if (!names(to.inherits).includes(parent)) changes.push(`no inherit ${parent}`);
+  if (from.rowSecurity !== to.rowSecurity) changes.push(to.rowSecurity ? "enable row level security" : "disable row level security");
+  if (from.forceRowSecurity !== to.forceRowSecurity) changes.push(to.forceRowSecurity ? "force row level security" : "no force row level security");
+  return changes;
 }
 
 /** What differs between two versions of a column, in words (`type integer → bigint`, `set not null`). */
@@ -315,6 +408,7 @@ export function columnChanges(from: Column, to: Column): string[] {
   if (from.notNull !== to.notNull) changes.push(to.notNull ? "set not null" : "drop not null");
   if (from.default !== to.default) changes.push(to.default === null ? "drop default" : `default ${to.default}`);
   if (from.identity !== to.identity) changes.push(to.identity === null ? "drop identity" : `identity ${to.identity}`);
+  if ((from.sequence ?? null) !== (to.sequence ?? null) && from.sequence && to.sequence) changes.push(`sequence ${from.sequence} → ${to.sequence}`);
   return changes;
 }
 

@@ -4,9 +4,10 @@
  * the server's own deparsed text from the model, used as they are.
  */
 import { qualifiedName, quoteIdent, quoteLiteral } from "../dialects/sql.js";
-import type { Column, Constraint, EnumType, ForeignKey, Index, Sequence, Table, View } from "./model.js";
-import type { CommentTarget, Operation, SchemaChange } from "./operations.js";
+import type { Column, CompositeType, Constraint, Domain, EnumType, ForeignKey, Index, Policy, Sequence, Table, View } from "./model.js";
+import type { CommentTarget, Operation, SchemaChange, TableFlags } from "./operations.js";
 import { describeOperation, destructiveReason, isWideningType } from "./operations.js";
+import { defaultSerialSequenceName } from "./model.js";
 
 /** The statements of one operation, each without its trailing semicolon; comment lines start with `--`. */
 export function renderOperation(operation: Operation): string[] {
@@ -42,14 +43,19 @@ export function renderOperation(operation: Operation): string[] {
       return [`DROP TABLE ${qualifiedName(operation.table.schema, operation.table.name)}`];
     case "add-column": {
       const table = qualifiedName(operation.schema, operation.table);
-      const statements = [`ALTER TABLE ${table} ADD COLUMN ${columnDefinition(operation.column)}`];
+      const statements = [`ALTER TABLE ${table} ADD COLUMN ${columnDefinition(operation.column)}`, ...renameSerialSequence(operation.schema, operation.table, operation.column)];
       if (operation.column.comment !== null) statements.push(comment({ kind: "column", schema: operation.schema, table: operation.table, column: operation.column.name }, operation.column.comment));
       return statements;
     }
     case "drop-column":
       return [`ALTER TABLE ${qualifiedName(operation.schema, operation.table)} DROP COLUMN ${quoteIdent(operation.column.name)}`];
-    case "alter-column":
-      return alterColumn(qualifiedName(operation.schema, operation.table), operation.from, operation.to);
+    case "alter-column": {
+      const statements = alterColumn(qualifiedName(operation.schema, operation.table), operation.from, operation.to);
+      const from = operation.from.sequence ?? null;
+      const to = operation.to.sequence ?? null;
+      if (from !== null && to !== null && from !== to) statements.push(`ALTER SEQUENCE ${qualifiedName(operation.schema, from)} RENAME TO ${quoteIdent(to)}`);
+      return statements;
+    }
     case "add-constraint":
       return [`ALTER TABLE ${qualifiedName(operation.schema, operation.table)} ADD ${constraintClause(operation.constraint)}`];
     case "drop-constraint":
@@ -65,18 +71,56 @@ export function renderOperation(operation: Operation): string[] {
     case "create-view":
       return createView(operation.view, false);
     case "drop-view":
-      return [`DROP VIEW ${qualifiedName(operation.view.schema, operation.view.name)}`];
+      return [`DROP ${operation.view.materialized === true ? "MATERIALIZED VIEW" : "VIEW"} ${qualifiedName(operation.view.schema, operation.view.name)}`];
     case "replace-view":
       return createView(operation.to, true).slice(0, 1);
     case "set-comment":
       return [comment(operation.target, operation.to)];
+    case "create-extension":
+      return [`CREATE EXTENSION ${quoteIdent(operation.extension.name)} WITH SCHEMA ${quoteIdent(operation.extension.schema)}`];
+    case "drop-extension":
+      return [`DROP EXTENSION ${quoteIdent(operation.extension.name)}`];
+    case "create-routine":
+      return [operation.routine.definition];
+    case "replace-routine":
+      return [operation.to.definition];
+    case "drop-routine":
+      return [`DROP ${operation.routine.kind.toUpperCase()} ${qualifiedName(operation.routine.schema, operation.routine.name)}(${operation.routine.arguments})`];
+    case "create-domain":
+      return [createDomain(operation.domain)];
+    case "drop-domain":
+      return [`DROP DOMAIN ${qualifiedName(operation.domain.schema, operation.domain.name)}`];
+    case "create-composite-type":
+      return [createCompositeType(operation.type)];
+    case "drop-composite-type":
+      return [`DROP TYPE ${qualifiedName(operation.type.schema, operation.type.name)}`];
+    case "create-trigger":
+      return [operation.trigger.definition];
+    case "drop-trigger":
+      return [`DROP TRIGGER ${quoteIdent(operation.trigger.name)} ON ${qualifiedName(operation.trigger.schema, operation.trigger.table)}`];
+    case "create-policy":
+      return [createPolicy(operation.schema, operation.table, operation.policy)];
+    case "drop-policy":
+      return [`DROP POLICY ${quoteIdent(operation.policy.name)} ON ${qualifiedName(operation.schema, operation.table)}`];
+    case "alter-table-flags":
+      return alterTableFlags(qualifiedName(operation.schema, operation.table), operation.from, operation.to);
   }
+}
+
+/** Whether the operation creates a function or procedure from its definition text. */
+function createsRoutine(operation: Operation): boolean {
+  return operation.kind === "create-routine" || operation.kind === "replace-routine";
 }
 
 /** Options for rendering a script. */
 export interface RenderOptions {
   /** Put a `-- summary` line above each operation (default true). */
   comments?: boolean;
+  /**
+   * The revision runs in a transaction (default true): settings the script needs are
+   * made with SET LOCAL; otherwise with SET (for the session that runs it).
+   */
+  transactional?: boolean;
 }
 
 /**
@@ -86,6 +130,11 @@ export interface RenderOptions {
  */
 export function renderScript(changes: readonly SchemaChange[], direction: "upgrade" | "downgrade", options: RenderOptions = {}): string {
   const operations = direction === "upgrade" ? changes.map((c) => c.operation) : [...changes].reverse().map((c) => c.inverse);
+  const prelude: string[] = [];
+  // As pg_dump does: function bodies are checked when they run, not when created, so a
+  // function may come before the tables its body reads (and before a default that calls it).
+  if (operations.some(createsRoutine))
+    prelude.push(`-- function bodies are checked when they run (as pg_dump does), so functions come before the tables they read\n${options.transactional === false ? "SET" : "SET LOCAL"} check_function_bodies = false;`);
   const blocks = operations.map((operation) => {
     const lines: string[] = [];
     if (options.comments !== false) {
@@ -96,7 +145,7 @@ export function renderScript(changes: readonly SchemaChange[], direction: "upgra
     for (const statement of renderOperation(operation)) lines.push(statement.startsWith("--") ? statement : `${statement};`);
     return lines.join("\n");
   });
-  return blocks.length === 0 ? "" : `${blocks.join("\n\n")}\n`;
+  return blocks.length === 0 ? "" : `${[...prelude, ...blocks].join("\n\n")}\n`;
 }
 
 function createEnum(enumType: EnumType): string {
@@ -154,12 +203,31 @@ function createTable(table: Table): string[] {
   const items = table.columns.map((column) => `  ${columnDefinition(column)}`);
   if (table.primaryKey) items.push(`  ${constraintClause(table.primaryKey)}`);
   for (const constraint of table.constraints) items.push(`  ${constraintClause(constraint)}`);
-  const statements = [items.length === 0 ? `CREATE TABLE ${name} ()` : `CREATE TABLE ${name} (\n${items.join(",\n")}\n)`];
+  const create = `CREATE ${table.unlogged === true ? "UNLOGGED " : ""}TABLE ${name}`;
+  const inherits = (table.inherits ?? []).length === 0 ? "" : ` INHERITS (${(table.inherits ?? []).map((p) => qualifiedName(p.schema, p.name)).join(", ")})`;
+  const partitionBy = table.partitionBy ? ` PARTITION BY ${table.partitionBy}` : "";
+  const statements: string[] = [];
+  if (table.partitionOf) {
+    // A partition takes its parent's columns; its own constraints are added after.
+    statements.push(`${create} PARTITION OF ${qualifiedName(table.partitionOf.schema, table.partitionOf.name)} ${table.partitionOf.bound}${partitionBy}`);
+    for (const constraint of [...(table.primaryKey ? [table.primaryKey] : []), ...table.constraints]) statements.push(`ALTER TABLE ${name} ADD ${constraintClause(constraint)}`);
+  } else statements.push(items.length === 0 ? `${create} ()${inherits}${partitionBy}` : `${create} (\n${items.join(",\n")}\n)${inherits}${partitionBy}`);
+  if (table.rowSecurity === true) statements.push(`ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY`);
+  if (table.forceRowSecurity === true) statements.push(`ALTER TABLE ${name} FORCE ROW LEVEL SECURITY`);
   for (const index of table.indexes) statements.push(createIndex(table.schema, table.name, index));
+  for (const column of table.columns) statements.push(...renameSerialSequence(table.schema, table.name, column));
   if (table.comment !== null) statements.push(comment({ kind: "table", schema: table.schema, name: table.name }, table.comment));
   for (const column of table.columns)
     if (column.comment !== null) statements.push(comment({ kind: "column", schema: table.schema, table: table.name, column: column.name }, column.comment));
   return statements;
+}
+
+/** A serial column whose sequence is not named as PostgreSQL would name it: rename it to the model's name. */
+function renameSerialSequence(schema: string, table: string, column: Column): string[] {
+  const name = column.sequence ?? null;
+  if (name === null) return [];
+  const chosen = defaultSerialSequenceName(table, column.name);
+  return name === chosen ? [] : [`ALTER SEQUENCE ${qualifiedName(schema, chosen)} RENAME TO ${quoteIdent(name)}`];
 }
 
 /** `"name" type [COLLATE c] [GENERATED ...] [DEFAULT expr] [NOT NULL]`. */
@@ -241,13 +309,50 @@ function createIndex(schema: string, table: string, index: Index): string {
 }
 
 function createView(view: View, replace: boolean): string[] {
-  const statements = [`CREATE ${replace ? "OR REPLACE " : ""}VIEW ${qualifiedName(view.schema, view.name)} AS ${view.definition}`];
-  if (view.comment !== null) statements.push(comment({ kind: "view", schema: view.schema, name: view.name }, view.comment));
+  const kind = view.materialized === true ? "MATERIALIZED VIEW" : `${replace ? "OR REPLACE " : ""}VIEW`;
+  const statements = [`CREATE ${kind} ${qualifiedName(view.schema, view.name)} AS ${view.definition}`];
+  for (const index of view.indexes ?? []) statements.push(createIndex(view.schema, view.name, index));
+  if (view.comment !== null) statements.push(comment({ kind: view.materialized === true ? "materialized view" : "view", schema: view.schema, name: view.name }, view.comment));
+  return statements;
+}
+
+function createDomain(domain: Domain): string {
+  const parts = [`CREATE DOMAIN ${qualifiedName(domain.schema, domain.name)} AS ${domain.type}`];
+  if (domain.collation !== null) parts.push(`COLLATE ${domain.collation}`);
+  if (domain.default !== null) parts.push(`DEFAULT ${domain.default}`);
+  if (domain.notNull) parts.push("NOT NULL");
+  for (const constraint of domain.constraints) parts.push(`CONSTRAINT ${quoteIdent(constraint.name)} ${constraint.definition}`);
+  return parts.join(" ");
+}
+
+function createCompositeType(type: CompositeType): string {
+  const attributes = type.attributes.map((a) => `${quoteIdent(a.name)} ${a.type}${a.collation === null ? "" : ` COLLATE ${a.collation}`}`);
+  return `CREATE TYPE ${qualifiedName(type.schema, type.name)} AS (${attributes.join(", ")})`;
+}
+
+function createPolicy(schema: string, table: string, policy: Policy): string {
+  const parts = [`CREATE POLICY ${quoteIdent(policy.name)} ON ${qualifiedName(schema, table)} AS ${policy.permissive ? "PERMISSIVE" : "RESTRICTIVE"} FOR ${policy.command}`];
+  parts.push(`TO ${policy.roles.join(", ")}`);
+  if (policy.using !== null) parts.push(`USING (${policy.using})`);
+  if (policy.withCheck !== null) parts.push(`WITH CHECK (${policy.withCheck})`);
+  return parts.join(" ");
+}
+
+function alterTableFlags(table: string, from: TableFlags, to: TableFlags): string[] {
+  const statements: string[] = [];
+  const key = (q: { schema: string; name: string }): string => qualifiedName(q.schema, q.name);
+  const fromParents = from.inherits.map(key);
+  const toParents = to.inherits.map(key);
+  for (const parent of fromParents) if (!toParents.includes(parent)) statements.push(`ALTER TABLE ${table} NO INHERIT ${parent}`);
+  for (const parent of toParents) if (!fromParents.includes(parent)) statements.push(`ALTER TABLE ${table} INHERIT ${parent}`);
+  if (from.unlogged !== to.unlogged) statements.push(`ALTER TABLE ${table} SET ${to.unlogged ? "UNLOGGED" : "LOGGED"}`);
+  if (from.rowSecurity !== to.rowSecurity) statements.push(`ALTER TABLE ${table} ${to.rowSecurity ? "ENABLE" : "DISABLE"} ROW LEVEL SECURITY`);
+  if (from.forceRowSecurity !== to.forceRowSecurity) statements.push(`ALTER TABLE ${table} ${to.forceRowSecurity ? "FORCE" : "NO FORCE"} ROW LEVEL SECURITY`);
   return statements;
 }
 
 function comment(target: CommentTarget, text: string | null): string {
   const value = text === null ? "NULL" : quoteLiteral(text);
   if (target.kind === "column") return `COMMENT ON COLUMN ${qualifiedName(target.schema, target.table)}.${quoteIdent(target.column)} IS ${value}`;
-  return `COMMENT ON ${target.kind === "table" ? "TABLE" : "VIEW"} ${qualifiedName(target.schema, target.name)} IS ${value}`;
+  return `COMMENT ON ${target.kind.toUpperCase()} ${qualifiedName(target.schema, target.name)} IS ${value}`;
 }

@@ -22,6 +22,8 @@ export interface RevisionSql {
   readonly startLine: number;
   /** The revision's file (relative path preferred), for messages. */
   readonly file: string;
+  /** False for a `transaction false` revision: its statements run one by one, each committing (default true). */
+  readonly transactional?: boolean;
 }
 
 /** Options shared by the functions that use a shadow database. */
@@ -118,7 +120,7 @@ export async function withShadowSession<T>(session: Session | undefined, work: (
 export async function replayRevisions(upgrades: readonly RevisionSql[], options: ShadowOptions = {}): Promise<SchemaModel> {
   return withShadowSession(options.session, async (session) => {
     for (const upgrade of upgrades) {
-      const failure = await runScript(session, upgrade.sql);
+      const failure = upgrade.transactional === false ? await runStatements(session, upgrade.sql) : await runScript(session, upgrade.sql);
       if (failure === null) continue;
       const line = failure.offset === null ? null : upgrade.startLine + lineAt(upgrade.sql, failure.offset) - 1;
       const where = line === null ? upgrade.file : `${upgrade.file}:${line}`;
@@ -169,6 +171,23 @@ export async function runScript(session: Session, sql: string): Promise<ScriptFa
       await rollback(session);
     }
   }
+}
+
+/**
+ * Runs a script's statements one at a time, each committing on its own, as the executor
+ * runs a `transaction false` revision (e.g. ALTER TYPE ... ADD VALUE, then a use of it).
+ */
+export async function runStatements(session: Session, sql: string): Promise<ScriptFailure | null> {
+  for (const statement of splitStatements(sql)) {
+    try {
+      await session.exec(statement.sql);
+    } catch (error) {
+      await rollback(session);
+      const located = describeFailure(error, statement.start);
+      return { ...located, offset: located.offset ?? statement.start };
+    }
+  }
+  return null;
 }
 
 async function rollback(session: Session): Promise<void> {

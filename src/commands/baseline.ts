@@ -69,6 +69,8 @@ export interface BaselineCounts {
   readonly tables: number;
   readonly views: number;
   readonly indexes: number;
+  /** Functions, procedures, domains and composite types. */
+  readonly routines: number;
 }
 
 /** What {@link baseline} did. `baseline --json` prints it. */
@@ -109,7 +111,8 @@ export function renderBaselineSql(live: SchemaModel, extensions: readonly Baseli
   // A new database has `public`; every other introspected schema is created.
   const changes = diffSchemas(emptyModel(live.schemas.filter((schema) => schema === "public")), live);
   const schemaChanges = changes.filter((change) => change.operation.kind === "create-schema");
-  const otherChanges = changes.filter((change) => change.operation.kind !== "create-schema");
+  // Extensions are written below (IF NOT EXISTS, only in schemas the baseline creates), not by the diff.
+  const otherChanges = changes.filter((change) => change.operation.kind !== "create-schema" && change.operation.kind !== "create-extension");
   const created = new Set(["public", ...schemaChanges.map((change) => (change.operation.kind === "create-schema" ? change.operation.schema : ""))]);
   const written = extensions.filter((extension) => created.has(extension.schema));
   const skippedExtensions = extensions.filter((extension) => !created.has(extension.schema));
@@ -190,11 +193,12 @@ function countsOf(model: SchemaModel): BaselineCounts {
     tables: model.tables.length,
     views: model.views.length,
     indexes: model.tables.reduce((sum, table) => sum + table.indexes.length, 0),
+    routines: (model.routines?.length ?? 0) + (model.domains?.length ?? 0) + (model.compositeTypes?.length ?? 0),
   };
 }
 
 function isEmpty(counts: BaselineCounts): boolean {
-  return counts.schemas + counts.enums + counts.sequences + counts.tables + counts.views === 0;
+  return counts.schemas + counts.enums + counts.sequences + counts.tables + counts.views + counts.routines === 0;
 }
 
 /** `function public.f`, `trigger public.users.touch`. */

@@ -6,11 +6,12 @@
  * does not exist yet counts as an empty database and is not created).
  */
 import { diffSchemas } from "../autogenerate/compare.js";
-import type { UnmodelledObject } from "../autogenerate/introspect.js";
 import type { SchemaChange } from "../autogenerate/operations.js";
 import { renderScript } from "../autogenerate/render.js";
 import type { ResolvedEnvironment } from "../config/types.js";
-import { loadDeclaredSchema, loadLiveSchema, loadMigrationsSchema, type LoadedSchema } from "./autogenerate.js";
+import { loadDeclaredSchema, loadLiveSchema, loadMigrationsSchema, notComparedOf, type LoadedSchema, type NotCompared } from "./autogenerate.js";
+
+export type { NotCompared } from "./autogenerate.js";
 
 /** One side of a diff. */
 export type DiffSide = { readonly kind: "schema" } | { readonly kind: "migrations" } | { readonly kind: "environment"; readonly environment: ResolvedEnvironment };
@@ -34,14 +35,6 @@ export interface DiffChange {
   readonly summary: string;
   readonly destructive: boolean;
   readonly reason: string | null;
-}
-
-/** An object one side holds that the schema model does not describe, so it was not compared. */
-export interface NotCompared {
-  readonly side: string;
-  readonly kind: UnmodelledObject["kind"];
-  readonly schema: string;
-  readonly name: string;
 }
 
 /** What {@link diff} found. */
@@ -79,10 +72,10 @@ export async function diff(options: DiffCommandOptions): Promise<DiffResult> {
   const schemas = envSide?.environment.schemas ?? options.project.schemas;
   const [from, to] = await Promise.all([loadSide(options.from, options, schemas), loadSide(options.to, options, schemas)]);
   const changes = diffSchemas(from.model, to.model);
-  const notCompared = [
-    ...from.unmodelled.map((o) => ({ side: sideName(options.from), kind: o.kind, schema: o.schema, name: o.name })),
-    ...to.unmodelled.map((o) => ({ side: sideName(options.to), kind: o.kind, schema: o.schema, name: o.name })),
-  ];
+  const notCompared = notComparedOf([
+    [sideName(options.from), from],
+    [sideName(options.to), to],
+  ]);
   return {
     from: sideName(options.from),
     to: sideName(options.to),

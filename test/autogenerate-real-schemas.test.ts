@@ -1,0 +1,114 @@
+/**
+ * Real schemas (test/fixtures/real-schemas/<name>/, each with its licence): the declared
+ * schema → `revision --autogenerate` into an empty folder (the command replays it on the
+ * shadow PGlite and refuses a revision that does not round-trip) → `upgrade` on a real
+ * PostgreSQL → `pg_dump --schema-only` equals that of a database loaded directly from the
+ * declared schema (normalised for ordering) → a second autogenerate writes nothing →
+ * `downgrade base` leaves an empty schema.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { introspectTarget } from "../src/autogenerate/compare.js";
+import { emptyModel } from "../src/autogenerate/model.js";
+import { parseDatabaseUrl } from "../src/config/url.js";
+import { baseEnv, runCli, type CliResult } from "./support/cli.js";
+import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
+
+const fixture = fileURLToPath(new URL("./fixtures/real-schemas/pagila/pagila-schema.sql", import.meta.url));
+const run = promisify(execFile);
+
+/** pg_dump from ATHANOR_PG_BINDIR, PATH, or the Debian location of the server's major version. */
+function pgDumpPath(): string {
+  const dir = process.env["ATHANOR_PG_BINDIR"];
+  if (dir) return join(dir, "pg_dump");
+  for (const candidate of (process.env["PATH"] ?? "").split(":").map((d) => join(d, "pg_dump"))) if (existsSync(candidate)) return candidate;
+  return "/usr/lib/postgresql/15/bin/pg_dump";
+}
+
+/** `pg_dump --schema-only` of a database (athanor's tables left out), as a sorted list of statements without comments and settings. */
+async function schemaDump(db: TestDatabase): Promise<string[]> {
+  const url = new URL(db.url);
+  const password = decodeURIComponent(url.password);
+  url.password = "";
+  // The password goes through the environment, never the command line.
+  const { stdout } = await run(pgDumpPath(), ["--schema-only", "--no-owner", "--no-privileges", "--exclude-table=public.athanor_version*", "--dbname", url.toString()], {
+    env: { ...process.env, PGPASSWORD: password },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout
+    .split(/;\n/)
+    .map((statement) =>
+      statement
+        .split("\n")
+        .filter((line) => !line.startsWith("--") && line.trim() !== "")
+        .join("\n")
+        .trim(),
+    )
+    .filter((statement) => statement !== "" && !/^(SET|SELECT pg_catalog\.set_config)\b/.test(statement) && !/^\\(un)?restrict\b/.test(statement))
+    .sort();
+}
+
+async function exec(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+describe("pagila", () => {
+  let target: TestDatabase;
+  let reference: TestDatabase;
+  let dir: string;
+  let remove: () => Promise<void>;
+  const cli = (argv: string[]): Promise<CliResult> => runCli(argv, { cwd: dir, env: baseEnv() });
+  const files = (): string[] => (existsSync(join(dir, "migrations")) ? readdirSync(join(dir, "migrations")) : []);
+
+  beforeAll(async () => {
+    [target, reference] = await Promise.all([createPostgresDatabase("athanor_pagila"), createPostgresDatabase("athanor_pagila_ref")]);
+    ({ dir, remove } = await tempDir("athanor-pagila-"));
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", schema: fixture, environments: { live: { url: target.url } } }, null, 2));
+    await exec(reference.url, readFileSync(fixture, "utf8"));
+  }, 300_000);
+
+  afterAll(async () => {
+    await Promise.all([target?.drop(), reference?.drop(), remove?.()]);
+  });
+
+  it("autogenerates a revision that rebuilds pagila exactly on PostgreSQL, then nothing, and downgrades to an empty schema", async () => {
+    const first = await cli(["--env", "live", "--json", "revision", "-m", "pagila", "--autogenerate"]);
+    expect(first.stderr.replace(/^warning: .*\n/gm, "")).toBe("");
+    expect(first.status).toBe(0);
+    const generated = JSON.parse(first.stdout) as { revision: { path: string } | null; notCompared: { kind: string; name: string }[] };
+    expect(generated.revision).not.toBeNull();
+    expect(files()).toHaveLength(1);
+
+    const up = await cli(["--env", "live", "upgrade", "head"]);
+    expect(up.stderr).not.toMatch(/error/i);
+    expect(up.status).toBe(0);
+    const [built, loaded] = await Promise.all([schemaDump(target), schemaDump(reference)]);
+    expect(built).toEqual(loaded);
+
+    const second = await cli(["--env", "live", "revision", "-m", "again", "--autogenerate"]);
+    expect(second.status).toBe(0);
+    expect(second.stdout).toContain("no changes detected");
+    expect(files()).toHaveLength(1);
+
+    const down = await cli(["--env", "live", "downgrade", "base"]);
+    expect(down.status).toBe(0);
+    const model = await introspectTarget(
+      parseDatabaseUrl(target.url, "/", "test").target,
+      ["public"],
+      ["athanor_version", "athanor_version_history", "athanor_version_meta"].map((name) => ({ schema: "public", name })),
+    );
+    expect(model).toEqual(emptyModel(["public"]));
+  }, 900_000);
+});
