@@ -2,14 +2,19 @@
 /**
  * All benchmarks in one command (`npm run bench`, after `npm run build`, with
  * DATABASE_URL pointing at a PostgreSQL server, e.g. `eval "$(bash ci/start-postgres.sh start)"`):
- *   upgrade.mjs       1,000 revisions: athanor vs psql -1 -f on the same server (ratio)
- *   scale.mjs         heads / upgrade / current / status / no-op at 1,000 and 10,000 revisions, peak memory
+ *   peers.mjs         athanor vs psql, Umzug and Alembic on the same generated history (ratios),
+ *                     peak RSS applying 10,000, start-up vs `node -e 0`
+ *   scale.mjs         heads / history / current / status / no-op upgrade at 1,000, 10,000 and
+ *                     30,000 revisions (100,000 with `npm run bench -- --full`), time per revision
+ *   upgrade.mjs       1,000 revisions: athanor CLI and library vs psql -1 -f
  *   autogenerate.mjs  autogenerate on a 500-table declared schema (PGlite start-up included)
+ * Peers the machine lacks are skipped with a line saying so (see peers.mjs for what it needs).
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-for (const [script, args] of [["upgrade.mjs", []], ["scale.mjs", []], ["autogenerate.mjs", ["--dist"]]]) {
+const full = process.argv.includes("--full") ? ["--full"] : [];
+for (const [script, args] of [["peers.mjs", []], ["scale.mjs", full], ["upgrade.mjs", []], ["autogenerate.mjs", ["--dist"]]]) {
   console.log(`\n== ${script}`);
   const result = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: "inherit" });
   if (result.status !== 0) process.exit(result.status ?? 1);

@@ -12,54 +12,17 @@
  * Output: one line per measurement and the ratios.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
-import pg from "pg";
+import { freshDatabase, root, serverUrl, writeAthanorProject } from "./lib.mjs";
 
 const count = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 1000);
-const serverUrl = process.env.DATABASE_URL;
-if (!serverUrl) {
-  console.error('DATABASE_URL is not set: eval "$(bash ci/start-postgres.sh env)" first');
-  process.exit(2);
-}
-const root = fileURLToPath(new URL("..", import.meta.url));
-
-async function admin(sql) {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function freshDatabase() {
-  const name = `athanor_bench_${randomBytes(4).toString("hex")}`;
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { name, url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
-
-const id = (i) => i.toString(16).padStart(12, "0");
-const statement = (i) => `CREATE TABLE bench_${i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());`;
+serverUrl();
 
 const dir = await mkdtemp(join(tmpdir(), "athanor-bench-"));
-const migrations = join(dir, "migrations");
-await mkdir(migrations);
-const all = [];
-for (let i = 1; i <= count; i++) {
-  const header = [`-- athanor:revision ${id(i)}`, ...(i > 1 ? [`-- athanor:down ${id(i - 1)}`] : []), `-- athanor:message table ${i}`];
-  await writeFile(join(migrations, `${id(i)}_table_${i}.sql`), `${header.join("\n")}\n\n-- athanor:upgrade\n${statement(i)}\n\n-- athanor:downgrade\nDROP TABLE bench_${i};\n`);
-  all.push(statement(i));
-}
-await writeFile(join(dir, "all.sql"), `${all.join("\n")}\n`);
-await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments: { bench: { url: "${BENCH_URL}" } } }));
+await writeAthanorProject(dir, count);
 
 const results = {};
 try {

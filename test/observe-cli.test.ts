@@ -105,12 +105,12 @@ describe("lazy loading", () => {
     project = await createGuardProject();
     await project.writeConfig({ development: { url: database.url } });
     await writeRevision(project.migrationsDir, { id: IDS[0] as string, down: null, message: "one", upgrade: "CREATE TABLE one (id int);", downgrade: "DROP TABLE one;" }, 0);
-    // A loader hook that records which of the optional packages get resolved.
+    // A loader hook that records which of the optional packages, and of athanor's own modules, get resolved.
     await writeFile(join(project.dir, "hooks.mjs"), [
       'import { appendFileSync } from "node:fs";',
       "export async function resolve(specifier, context, next) {",
       "  const result = await next(specifier, context);",
-      '  if (/node_modules\\/(pino|@opentelemetry\\/api)\\//.test(result.url)) appendFileSync(process.env.TRACE_FILE, result.url + "\\n");',
+      '  if (/node_modules\\/(pino|@opentelemetry\\/api)\\/|\\/dist\\//.test(result.url)) appendFileSync(process.env.TRACE_FILE, result.url + "\\n");',
       "  return result;",
       "}",
     ].join("\n"));
@@ -153,6 +153,17 @@ describe("lazy loading", () => {
     });
     expect(status).toBe(0);
     expect(await readFile(file, "utf8")).not.toContain("@opentelemetry/api");
+  });
+
+  it("without a registered OpenTelemetry SDK, a run does not import @opentelemetry/api even though it is installed", async () => {
+    expect(await loaded(["downgrade", "base"], "no-sdk.trace")).not.toContain("@opentelemetry/api");
+    expect(await loaded(["upgrade"], "no-sdk-up.trace")).not.toContain("@opentelemetry/api");
+  });
+
+  it("`heads` imports neither autogenerate nor the graph drawing (start-up cost)", async () => {
+    const trace = await loaded(["heads"], "heads.trace");
+    expect(trace).toContain("commands/heads.js");
+    expect(trace).not.toMatch(/autogenerate|graph-draw|graph-status/);
   });
 
   it("exports the spans of a CLI run through an application's SDK loaded with --import, flushed before exit", async () => {

@@ -12,7 +12,7 @@
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import { createJsonLogSink } from "../observe/json-log.js";
-import { createOtelSink } from "../observe/otel.js";
+import { createOtelSink, otelRegistered } from "../observe/otel.js";
 import { createProgress, type Progress } from "../observe/progress.js";
 import { composeSinks } from "../observe/sinks.js";
 import type { EventSink } from "../run/events.js";
@@ -62,7 +62,8 @@ export async function createEventSink(ctx: CommandContext, env: ResolvedEnvironm
   const jsonLog = json
     ? await createJsonLogSink({ write: (line) => ctx.io.stderr.write(scrub(line)), level: env.logLevel, toolVersion: VERSION, scrub })
     : null;
-  const otel = await createOtelSink({ toolVersion: VERSION, scrub }, ctx.io.env);
+  // No SDK registered: spans would go nowhere, so the API is not even imported.
+  const otel = otelRegistered() ? await createOtelSink({ toolVersion: VERSION, scrub }, ctx.io.env) : null;
   const text = json ? undefined : renderer;
   const inner = composeSinks(text, jsonLog, otel);
   let progress: Progress | null = null;

@@ -1,7 +1,6 @@
 /** `athanor branches`: the branch points of the revision graph and where they lead. */
-import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { summarizeRevision, type RevisionSummary } from "../revisions/summary.js";
-import type { GraphOptions } from "./heads.js";
+import { inspectedGraph, type GraphOptions } from "./heads.js";
 
 /** A revision that two or more revisions follow. */
 export interface BranchPoint {
@@ -23,7 +22,7 @@ export interface BranchesResult {
  * (await branches({ migrationsDir: "./migrations" })).branchPoints.length
  */
 export async function branches(options: GraphOptions): Promise<BranchesResult> {
-  const graph = options.graph ?? (await loadRevisionGraph(options.migrationsDir));
+  const graph = await inspectedGraph(options);
   return {
     branchPoints: graph.branchPoints().map((id) => ({
       revision: summarizeRevision(graph, id),

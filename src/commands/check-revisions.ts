@@ -10,7 +10,7 @@ import type { Session } from "../dialects/types.js";
 import { isAthanorError } from "../errors.js";
 import { classifyState } from "../plan/plan.js";
 import type { RevisionGraph } from "../revisions/graph.js";
-import { loadRevisionGraph } from "../revisions/script-directory.js";
+import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
 import { findStateProblems } from "../run/problems.js";
 import { readAppliedState, versionTables } from "../run/version-table.js";
 import type { EnvironmentCheckReport, Finding } from "./check.js";
@@ -23,7 +23,7 @@ export async function checkRevisions(env: ResolvedEnvironment, session: Session 
   };
   let graph: RevisionGraph;
   try {
-    graph = await loadRevisionGraph(env.migrationsDir);
+    graph = await loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir) });
   } catch (error) {
     if (!isAthanorError(error)) throw error;
     add({ check: "revisions", status: "error", message: error.message, code: error.code, ...(error.hint ? { fix: error.hint } : {}) });

@@ -7,7 +7,7 @@ import type { ResolvedEnvironment } from "../config/types.js";
 import type { Session } from "../dialects/types.js";
 import { currentHeads } from "../plan/plan.js";
 import type { RevisionGraph } from "../revisions/graph.js";
-import { loadRevisionGraph } from "../revisions/script-directory.js";
+import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
 import { openReadSession } from "../run/connect.js";
 import { readAppliedState, type AppliedRevisionState } from "../run/version-table.js";
 
@@ -49,7 +49,8 @@ export interface CurrentOptions {
  * const { current: heads } = await current(env); // ["3f2a9c1d0b7e"]
  */
 export async function current(env: ResolvedEnvironment, options: CurrentOptions = {}): Promise<CurrentResult> {
-  const graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir));
+  // Headers only: `current` compares no checksum.
+  const graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir), checksums: false }));
   const session = options.session ?? (await openReadSession(env, "current", options.connectTimeoutMs));
   try {
     const state = session === null ? null : await readAppliedState(session, env.versionTable);

@@ -4,8 +4,7 @@
  * The renderers are pure.
  */
 import type { RevisionGraph } from "../revisions/graph.js";
-import { loadRevisionGraph } from "../revisions/script-directory.js";
-import type { GraphOptions } from "./heads.js";
+import { inspectedGraph, type GraphOptions } from "./heads.js";
 
 /** The text formats `graph` writes. */
 export type GraphFormat = "mermaid" | "dot";
@@ -88,6 +87,6 @@ export function renderDot(graph: RevisionGraph): string {
  * const { text } = await exportGraph({ migrationsDir: "./migrations", format: "mermaid" });
  */
 export async function exportGraph(options: GraphExportOptions): Promise<GraphExport> {
-  const graph = options.graph ?? (await loadRevisionGraph(options.migrationsDir));
+  const graph = await inspectedGraph(options);
   return { format: options.format, text: options.format === "dot" ? renderDot(graph) : renderMermaid(graph) };
 }

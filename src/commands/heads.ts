@@ -8,6 +8,16 @@ import { summarizeRevision, type RevisionSummary } from "../revisions/summary.js
 export interface GraphOptions {
   readonly migrationsDir: string;
   readonly graph?: RevisionGraph | undefined;
+  /** The header cache's directory (the project's `.athanor/`, see `projectCacheDir`); none when absent. */
+  readonly cacheDir?: string | null | undefined;
+}
+
+/**
+ * The graph the inspection commands work on: headers only, from the cache where the
+ * files are unchanged; a checksum is read from its file only if asked for.
+ */
+export function inspectedGraph(options: GraphOptions): Promise<RevisionGraph> {
+  return options.graph !== undefined ? Promise.resolve(options.graph) : loadRevisionGraph(options.migrationsDir, { cacheDir: options.cacheDir, checksums: false });
 }
 
 /** What {@link heads} returns; `heads --json` prints it. */
@@ -22,7 +32,7 @@ export interface HeadsResult {
  * (await heads({ migrationsDir: "./migrations" })).heads.map((head) => head.id)
  */
 export async function heads(options: GraphOptions): Promise<HeadsResult> {
-  const graph = options.graph ?? (await loadRevisionGraph(options.migrationsDir));
+  const graph = await inspectedGraph(options);
   return { heads: graph.heads().map((id) => summarizeRevision(graph, id)) };
 }
 

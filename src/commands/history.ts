@@ -4,10 +4,9 @@
  */
 import { RevisionError } from "../errors.js";
 import { listIds, type RevisionGraph } from "../revisions/graph.js";
-import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { describeRevision, type RevisionDetails } from "../revisions/summary.js";
 import { parseTarget, resolveTarget } from "../revisions/targets.js";
-import type { GraphOptions } from "./heads.js";
+import { inspectedGraph, type GraphOptions } from "./heads.js";
 
 /** Options of {@link history}. */
 export interface HistoryOptions extends GraphOptions {
@@ -83,7 +82,7 @@ function checkRangeOrder(graph: RevisionGraph, range: string, from: string, to: 
  * (await history({ migrationsDir: "./migrations", range: "ae10:head" })).revisions.map((r) => r.id)
  */
 export async function history(options: HistoryOptions): Promise<HistoryResult> {
-  const graph = options.graph ?? (await loadRevisionGraph(options.migrationsDir));
+  const graph = await inspectedGraph(options);
   let selected: string[];
   let range: HistoryResult["range"] = null;
   if (options.range === undefined) {

@@ -1,9 +1,8 @@
 /** `athanor merge -m MSG REV...`: a revision whose parents are the given revisions (or every head). */
 import { RevisionError } from "../errors.js";
 import type { RevisionFormat } from "../revisions/header.js";
-import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { resolveRevision } from "../revisions/targets.js";
-import type { GraphOptions } from "./heads.js";
+import { inspectedGraph, type GraphOptions } from "./heads.js";
 import { writeNewRevision, type CreatedRevision } from "./revision.js";
 
 /** Options of {@link merge}. */
@@ -22,7 +21,7 @@ export interface MergeOptions extends GraphOptions {
  * await merge({ migrationsDir: "./migrations", message: "merge heads", revisions: ["heads"] });
  */
 export async function merge(options: MergeOptions): Promise<CreatedRevision> {
-  const graph = options.graph ?? (await loadRevisionGraph(options.migrationsDir));
+  const graph = await inspectedGraph(options);
   const ids: string[] = [];
   for (const ref of options.revisions) {
     const found = ref.trim().toLowerCase() === "heads" ? graph.heads() : [resolveRevision(graph, ref)];

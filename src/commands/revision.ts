@@ -35,6 +35,8 @@ export interface CreateRevisionOptions {
   readonly downgradeSql?: string | undefined;
   /** The graph, when the caller already built it. */
   readonly graph?: RevisionGraph | undefined;
+  /** The header cache's directory (the project's `.athanor/`); none when absent. */
+  readonly cacheDir?: string | null | undefined;
 }
 
 /** What {@link createRevision} wrote. */
@@ -130,7 +132,7 @@ export async function writeNewRevision(
  * created.file // "3f2a9c1d0b7e_add_orders_table.sql"
  */
 export async function createRevision(options: CreateRevisionOptions): Promise<CreatedRevision> {
-  const graph = options.graph ?? (await loadRevisionGraph(options.migrationsDir));
+  const graph = options.graph ?? (await loadRevisionGraph(options.migrationsDir, { cacheDir: options.cacheDir, checksums: false }));
   const parents = parentOf(graph, options.head, options.splice === true);
   const dependsOn = [...new Set(asList(options.dependsOn).map((ref) => resolveRevision(graph, ref)))];
   return writeNewRevision(

@@ -1,10 +1,10 @@
 /** `athanor show REV`: everything about one revision (or every head), without running it. */
 import type { RevisionGraph } from "../revisions/graph.js";
-import { loadRevisionGraph, readRevisionText } from "../revisions/script-directory.js";
+import { readRevisionText } from "../revisions/script-directory.js";
 import { splitSqlSections, type SqlSection } from "../revisions/sql-sections.js";
 import { describeRevision, type RevisionDetails } from "../revisions/summary.js";
 import { resolveRevision } from "../revisions/targets.js";
-import type { GraphOptions } from "./heads.js";
+import { inspectedGraph, type GraphOptions } from "./heads.js";
 
 /** Options of {@link show}. */
 export interface ShowOptions extends GraphOptions {
@@ -37,7 +37,7 @@ function shown(graph: RevisionGraph, id: string): ShownRevision {
  * (await show({ migrationsDir: "./migrations", revision: "3f2a" })).revisions[0]?.message
  */
 export async function show(options: ShowOptions): Promise<ShowResult> {
-  const graph = options.graph ?? (await loadRevisionGraph(options.migrationsDir));
+  const graph = await inspectedGraph(options);
   const ids = options.revision.trim().toLowerCase() === "heads" ? graph.heads() : [resolveRevision(graph, options.revision)];
   return { revisions: ids.map((id) => shown(graph, id)) };
 }

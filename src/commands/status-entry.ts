@@ -11,7 +11,7 @@ import { isAthanorError } from "../errors.js";
 import type { PromotionSummary } from "../guard/promotion.js";
 import { classifyState } from "../plan/plan.js";
 import type { RevisionGraph } from "../revisions/graph.js";
-import { loadRevisionGraph } from "../revisions/script-directory.js";
+import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
 import { openReadSession } from "../run/connect.js";
 import { findStateProblems } from "../run/problems.js";
 import { EMPTY_STATE, readAppliedState, type AppliedState } from "../run/version-table.js";
@@ -82,7 +82,7 @@ export async function getStatus(env: ResolvedEnvironment, options: StatusOptions
   const timeoutMs = options.timeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS;
   const base = { name: env.name, url: env.redactedUrl };
   const [graphResult, reading] = await Promise.all([
-    options.graph !== undefined ? Promise.resolve<RevisionGraph | Error>(options.graph) : loadRevisionGraph(env.migrationsDir).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
+    options.graph !== undefined ? Promise.resolve<RevisionGraph | Error>(options.graph) : loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir) }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
     readWithTimeout(env, timeoutMs, options.session),
   ]);
   if (reading.kind === "unreachable") {

@@ -12,7 +12,7 @@ import { openSession } from "../dialects/open.js";
 import { promotionStatus } from "../guard/promotion.js";
 import { isAthanorError } from "../errors.js";
 import type { RevisionGraph } from "../revisions/graph.js";
-import { loadRevisionGraph } from "../revisions/script-directory.js";
+import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
 import { redactUrl } from "../secrets/redact.js";
 import { notConfigured } from "./not-configured.js";
 import { getStatus, DEFAULT_STATUS_TIMEOUT_MS, type StatusEntry } from "./status-entry.js";
@@ -49,7 +49,7 @@ export async function status(project: LoadedConfig, options: StatusAllOptions = 
   // Every environment shares the migrations directory: read the graph once. When it is
   // broken, each environment reads it again and reports the error as its own problem.
   const first = resolved.find((result) => result.status === "fulfilled");
-  const graph: RevisionGraph | undefined = first === undefined ? undefined : await loadRevisionGraph(first.value.migrationsDir).catch(() => undefined);
+  const graph: RevisionGraph | undefined = first === undefined ? undefined : await loadRevisionGraph(first.value.migrationsDir, { cacheDir: projectCacheDir(first.value.rootDir) }).catch(() => undefined);
   const environments = await Promise.all(
     resolved.map((result, i): Promise<StatusEntry> | StatusEntry =>
       result.status === "fulfilled"

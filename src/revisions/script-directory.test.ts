@@ -217,7 +217,8 @@ describe("loadRevisionBody", () => {
   it("rejects a module whose exported revision is not the one in its text", async () => {
     const dir = await directory({ "a.mjs": tsRevision(A, null) });
     const [file] = (await readScriptDirectory(dir)) as [RevisionFile];
-    const lying: RevisionFile = { ...file, id: B };
+    // The checksum is a getter (computed on demand): a spread copy must name it.
+    const lying: RevisionFile = { ...file, checksum: file.checksum, id: B };
     const error = await caught(() => loadRevisionBody(lying));
     expect(error.code).toBe("malformed-revision");
     expect(error.message).toMatch(`the module's revision (${A}) is not the ${B} read from its text`);

@@ -5,7 +5,7 @@
  * loop: 10,000 revisions read in well under a second.
  */
 import { createHash } from "node:crypto";
-import { closeSync, fstatSync, openSync, readSync, type Dirent } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, statSync, type BigIntStats, type Dirent } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { join, resolve } from "node:path";
@@ -15,7 +15,8 @@ import { AthanorError, ProcessExitError, RevisionError } from "../errors.js";
 import { RevisionGraph } from "./graph.js";
 import { normalizeLineEndings, parseRevisionHeader, type RevisionFormat } from "./header.js";
 import { splitSqlSections, type SqlSection } from "./sql-sections.js";
-import type { RevisionFile } from "./types.js";
+import { fileStamp, HeaderCache, isRacy } from "./header-cache.js";
+import type { RevisionFile, RevisionHeader } from "./types.js";
 
 /** Files larger than this are refused (10 MB): a revision that big is a data dump, not a migration. */
 export const MAX_REVISION_FILE_BYTES = 10 * 1024 * 1024;
@@ -65,72 +66,38 @@ function errnoCode(error: unknown): string | undefined {
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 let scratch: Buffer | undefined;
 
-/**
- * Reads a revision file's text with the checks every revision gets: at most 10 MB
- * (its size is asked before it is read whole, so a huge file is refused at once), no
- * NUL byte, valid UTF-8. A leading byte-order mark is dropped.
- *
- * Synchronous on purpose: libuv's four-thread pool makes each asynchronous open, read
- * and close cost ~30 µs of overhead, which for 10,000 small files is five times the
- * cost of reading them synchronously. {@link readScriptDirectory} yields to the event
- * loop between batches instead.
- */
-export function readRevisionText(path: string, relativePath: string): string {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (error) {
-    throw unreadable(relativePath, `cannot be read (${errnoCode(error) ?? String(error)})`, "check that the file exists and that you may read it", error);
-  }
-  try {
-    // Reads are synchronous, so one scratch buffer serves every small file (no garbage per file).
-    let buffer = (scratch ??= Buffer.allocUnsafe(FIRST_READ_BYTES));
-    let bytesRead = readSync(fd, buffer, 0, FIRST_READ_BYTES, 0);
-    if (bytesRead === FIRST_READ_BYTES) {
-      const { size } = fstatSync(fd);
-      if (size > MAX_REVISION_FILE_BYTES) {
-        throw unreadable(
-          relativePath,
-          `is ${(size / (1024 * 1024)).toFixed(1)} MB; revision files are limited to ${MAX_REVISION_FILE_BYTES / (1024 * 1024)} MB`,
-          "load large data with COPY from a separate file or a script, and keep the revision to schema changes",
-        );
-      }
-      const whole = Buffer.allocUnsafe(size);
-      buffer.copy(whole, 0, 0, bytesRead);
-      while (bytesRead < size) {
-        const more = readSync(fd, whole, bytesRead, size - bytesRead, bytesRead);
-        if (more === 0) break;
-        bytesRead += more;
-      }
-      buffer = whole;
-    }
-    const bytes = buffer.subarray(0, bytesRead);
-    if (bytes.indexOf(0) !== -1) {
-      throw unreadable(relativePath, "holds NUL bytes: it looks like a binary file, not a revision", "move it out of the migrations directory");
-    }
-    try {
-      return utf8.decode(bytes);
-    } catch (error) {
-      throw unreadable(relativePath, "is not valid UTF-8 text", "save the file as UTF-8", error);
-    }
-  } catch (error) {
-    if (error instanceof AthanorError) throw error;
-    throw unreadable(relativePath, `cannot be read (${errnoCode(error) ?? String(error)})`, "check that the file exists and that you may read it", error);
-  } finally {
-    closeSync(fd);
-  }
+/** Options of {@link readScriptDirectory} and {@link loadRevisionGraph}. */
+export interface ReadScriptDirectoryOptions {
+  /**
+   * The directory of the header cache (the project's `.athanor/`, see
+   * {@link projectCacheDir}); none when undefined or null. Only headers are cached.
+   */
+  readonly cacheDir?: string | null | undefined;
+  /**
+   * True (the default) for a command that compares checksums (`upgrade`, `status`,
+   * `check`...): each file read is hashed from the same read. False for one that needs
+   * headers only (`heads`, `history`...): a file is hashed only if its checksum is asked
+   * for, and a large SQL file is read only as far as its header.
+   */
+  readonly checksums?: boolean | undefined;
+}
+
+/** The header cache's directory of a project: `.athanor/` next to its config file. */
+export function projectCacheDir(rootDir: string): string {
+  return join(rootDir, ".athanor");
 }
 
 /**
  * Reads every revision in a migrations directory (not its subdirectories): `*.sql`,
  * `*.ts`, `*.mts`, `*.js`, `*.mjs`, but not `.d.ts` files nor hidden files. Headers are
- * parsed from the text, nothing is imported. The result is sorted by file name.
+ * parsed from the text (or taken from the header cache when the file is unchanged),
+ * nothing is imported. The result is sorted by file name.
  * Throws a RevisionError for a missing directory, and for a file that is too big, binary,
  * not UTF-8 or has a broken header (the first such file by name).
  * @example
- * const files = await readScriptDirectory("/app/migrations");
+ * const files = await readScriptDirectory("/app/migrations", { cacheDir: "/app/.athanor", checksums: false });
  */
-export async function readScriptDirectory(migrationsDir: string): Promise<RevisionFile[]> {
+export async function readScriptDirectory(migrationsDir: string, options: ReadScriptDirectoryOptions = {}): Promise<RevisionFile[]> {
   const directory = resolve(migrationsDir);
   let entries: Dirent[];
   try {
@@ -153,42 +120,224 @@ export async function readScriptDirectory(migrationsDir: string): Promise<Revisi
   }
   candidates.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
+  const cacheDir = options.cacheDir ?? null;
+  const cache = cacheDir === null ? null : HeaderCache.open(cacheDir, directory);
+  const checksums = options.checksums ?? true;
+  const now = Date.now();
   const files: RevisionFile[] = [];
   for (let i = 0; i < candidates.length; i += 1) {
     // Let timers and signal handlers run between batches of synchronous reads.
     if (i > 0 && i % BATCH_SIZE === 0) await yieldToEventLoop();
     const { name, format } = candidates[i] as { name: string; format: RevisionFormat };
-    files.push(readRevisionFile(join(directory, name), name, format));
+    const path = join(directory, name);
+    if (cache === null) {
+      files.push(readRevisionFile(path, name, format, checksums, null));
+      continue;
+    }
+    // One stat per file, taken before any read: a write after it changes the stamp.
+    const stats = statFile(path, name);
+    const stamp = fileStamp(stats);
+    const cached = cache.get(name, stamp);
+    if (cached !== undefined && cached.format === format) {
+      files.push(new ScannedRevision(cached.header, path, name, format, null, stamp));
+      continue;
+    }
+    const file = readRevisionFile(path, name, format, checksums, stamp);
+    if (!isRacy(stats, now)) cache.set(name, stamp, format, file);
+    files.push(file);
   }
+  if (cache !== null && cacheDir !== null) cache.save(cacheDir);
   return files;
 }
 
-function readRevisionFile(path: string, relativePath: string, format: RevisionFormat): RevisionFile {
+function statFile(path: string, relativePath: string): BigIntStats {
+  try {
+    return statSync(path, { bigint: true });
+  } catch (error) {
+    throw unreadable(relativePath, `cannot be read (${errnoCode(error) ?? String(error)})`, "check that the file exists and that you may read it", error);
+  }
+}
+
+/**
+ * A copy of a string that does not keep alive the file text it was sliced from (V8
+ * copies slices shorter than 13 characters anyway): 10,000 revisions must not hold
+ * 10,000 files' text through their messages.
+ */
+function detached(text: string): string {
+  return text.length < 13 ? text : Buffer.from(text, "utf8").toString("utf8");
+}
+
+function detachedList(items: readonly string[]): readonly string[] {
+  return items.length === 0 ? EMPTY : items.map(detached);
+}
+
+const EMPTY: readonly string[] = Object.freeze([]);
+
+/**
+ * A revision as read from its directory. The checksum is computed from the file when it
+ * was read whole for a command that compares checksums, otherwise on first access (a
+ * header from the cache, or a header-only read): the file is then read and hashed, and
+ * must still have the stamp it had when the directory was read, so the checksum is
+ * always that of the text the header came from.
+ *
+ * The checksum and nothing else is a getter: a copy made with `{ ...file }` has none.
+ */
+class ScannedRevision implements RevisionFile {
+  readonly id: string;
+  readonly parents: readonly string[];
+  readonly message: string;
+  readonly branchLabels: readonly string[];
+  readonly dependsOn: readonly string[];
+  readonly transactional: boolean;
+  readonly allow: readonly string[];
+  readonly path: string;
+  readonly relativePath: string;
+  readonly format: RevisionFormat;
+  #checksum: string | null;
+  readonly #stamp: string | null;
+
+  // One constructor with a fixed property order gives every revision the same hidden class,
+  // which keeps the graph's property reads monomorphic.
+  constructor(header: RevisionHeader, path: string, relativePath: string, format: RevisionFormat, checksum: string | null, stamp: string | null) {
+    this.id = header.id;
+    this.parents = header.parents;
+    this.message = detached(header.message);
+    this.branchLabels = detachedList(header.branchLabels);
+    this.dependsOn = detachedList(header.dependsOn);
+    this.transactional = header.transactional;
+    this.allow = detachedList(header.allow);
+    this.path = path;
+    this.relativePath = relativePath;
+    this.format = format;
+    this.#checksum = checksum;
+    this.#stamp = stamp;
+  }
+
+  get checksum(): string {
+    this.#checksum ??= revisionChecksum(readRevisionText(this.path, this.relativePath, this.#stamp));
+    return this.#checksum;
+  }
+}
+
+function readRevisionFile(path: string, relativePath: string, format: RevisionFormat, checksums: boolean, stamp: string | null): RevisionFile {
+  // A header-only read of a large SQL file stops after its header, when the header is complete there.
+  const prefix = !checksums && stamp !== null && format === "sql" ? readRevisionPrefix(path, relativePath) : null;
+  if (prefix !== null) {
+    try {
+      return new ScannedRevision(parseRevisionHeader(prefix, relativePath, format), path, relativePath, format, null, stamp);
+    } catch {
+      // The header goes past the prefix, or the file is broken: the whole file says which.
+    }
+  }
   const text = normalizeLineEndings(readRevisionText(path, relativePath));
   const header = parseRevisionHeader(text, relativePath, format);
-  // One literal with a fixed property order gives every revision the same hidden class,
-  // which keeps the graph's property reads monomorphic (a spread here made builds 3x slower).
-  return {
-    id: header.id,
-    parents: header.parents,
-    message: header.message,
-    branchLabels: header.branchLabels,
-    dependsOn: header.dependsOn,
-    transactional: header.transactional,
-    allow: header.allow,
-    path,
-    relativePath,
-    format,
-    checksum: createHash("sha256").update(text, "utf8").digest("hex"),
-  };
+  // Without a stamp the checksum must come from this very read; with one it can wait for a command that asks.
+  const checksum = checksums || stamp === null ? createHash("sha256").update(text, "utf8").digest("hex") : null;
+  return new ScannedRevision(header, path, relativePath, format, checksum, stamp);
+}
+
+/**
+ * Reads a revision file's text with the checks every revision gets: at most 10 MB
+ * (its size is asked before it is read whole, so a huge file is refused at once), no
+ * NUL byte, valid UTF-8. A leading byte-order mark is dropped. With `stamp`, the file
+ * must still have that {@link fileStamp} (else: `revision-changed`).
+ *
+ * Synchronous on purpose: libuv's four-thread pool makes each asynchronous open, read
+ * and close cost ~30 µs of overhead, which for 10,000 small files is five times the
+ * cost of reading them synchronously. {@link readScriptDirectory} yields to the event
+ * loop between batches instead.
+ */
+export function readRevisionText(path: string, relativePath: string, stamp: string | null = null): string {
+  return withRevisionFd(path, relativePath, (fd) => {
+    if (stamp !== null && fileStamp(fstatSync(fd, { bigint: true })) !== stamp) throw changedWhileRunning(relativePath);
+    let buffer = scratchBuffer();
+    let bytesRead = readSync(fd, buffer, 0, FIRST_READ_BYTES, 0);
+    if (bytesRead === FIRST_READ_BYTES) {
+      const { size } = fstatSync(fd);
+      if (size > MAX_REVISION_FILE_BYTES) {
+        throw unreadable(
+          relativePath,
+          `is ${(size / (1024 * 1024)).toFixed(1)} MB; revision files are limited to ${MAX_REVISION_FILE_BYTES / (1024 * 1024)} MB`,
+          "load large data with COPY from a separate file or a script, and keep the revision to schema changes",
+        );
+      }
+      const whole = Buffer.allocUnsafe(size);
+      buffer.copy(whole, 0, 0, bytesRead);
+      while (bytesRead < size) {
+        const more = readSync(fd, whole, bytesRead, size - bytesRead, bytesRead);
+        if (more === 0) break;
+        bytesRead += more;
+      }
+      buffer = whole;
+    }
+    return decodeRevisionBytes(buffer.subarray(0, bytesRead), relativePath);
+  });
+}
+
+/**
+ * The first {@link FIRST_READ_BYTES} of a larger file, up to its last whole line; null
+ * when the file is smaller (then it is read whole anyway).
+ */
+function readRevisionPrefix(path: string, relativePath: string): string | null {
+  return withRevisionFd(path, relativePath, (fd) => {
+    const buffer = scratchBuffer();
+    const bytesRead = readSync(fd, buffer, 0, FIRST_READ_BYTES, 0);
+    if (bytesRead < FIRST_READ_BYTES) return null;
+    // A line feed byte is never inside a multi-byte UTF-8 character: the cut is clean.
+    const end = buffer.lastIndexOf(0x0a);
+    return end === -1 ? null : normalizeLineEndings(decodeRevisionBytes(buffer.subarray(0, end + 1), relativePath));
+  });
+}
+
+function scratchBuffer(): Buffer {
+  // Reads are synchronous, so one scratch buffer serves every small file (no garbage per file).
+  scratch ??= Buffer.allocUnsafe(FIRST_READ_BYTES);
+  return scratch;
+}
+
+function withRevisionFd<T>(path: string, relativePath: string, read: (fd: number) => T): T {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    throw unreadable(relativePath, `cannot be read (${errnoCode(error) ?? String(error)})`, "check that the file exists and that you may read it", error);
+  }
+  try {
+    return read(fd);
+  } catch (error) {
+    if (error instanceof AthanorError) throw error;
+    throw unreadable(relativePath, `cannot be read (${errnoCode(error) ?? String(error)})`, "check that the file exists and that you may read it", error);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function decodeRevisionBytes(bytes: Buffer, relativePath: string): string {
+  if (bytes.indexOf(0) !== -1) {
+    throw unreadable(relativePath, "holds NUL bytes: it looks like a binary file, not a revision", "move it out of the migrations directory");
+  }
+  try {
+    return utf8.decode(bytes);
+  } catch (error) {
+    throw unreadable(relativePath, "is not valid UTF-8 text", "save the file as UTF-8", error);
+  }
+}
+
+function changedWhileRunning(relativePath: string): RevisionError {
+  return new RevisionError("revision-changed", `${relativePath} changed while athanor was running`, {
+    hint: "run the command again once the file is saved",
+    details: { file: relativePath },
+  });
 }
 
 /**
  * Reads the migrations directory and builds the checked graph: what every command that
  * looks at revisions starts with.
+ * @example
+ * const graph = await loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir), checksums: false });
  */
-export async function loadRevisionGraph(migrationsDir: string): Promise<RevisionGraph> {
-  return RevisionGraph.build(await readScriptDirectory(migrationsDir));
+export async function loadRevisionGraph(migrationsDir: string, options: ReadScriptDirectoryOptions = {}): Promise<RevisionGraph> {
+  return RevisionGraph.build(await readScriptDirectory(migrationsDir, options));
 }
 
 /** A TypeScript revision's `upgrade` or `downgrade`. */

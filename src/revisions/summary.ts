@@ -61,7 +61,10 @@ export function summarizeRevision(graph: RevisionGraph, id: string): RevisionSum
   };
 }
 
-/** The details of one revision of the graph. */
+/**
+ * The details of one revision of the graph. The checksum is read from the file only when
+ * it is used (printed, serialised): `history` lists details without reading any file.
+ */
 export function describeRevision(graph: RevisionGraph, id: string): RevisionDetails {
   const file = graph.get(id);
   return {
@@ -70,6 +73,8 @@ export function describeRevision(graph: RevisionGraph, id: string): RevisionDeta
     dependents: graph.dependentsOf(id),
     allow: file.allow,
     path: file.path,
-    checksum: file.checksum,
+    get checksum(): string {
+      return file.checksum;
+    },
   };
 }

@@ -13,20 +13,18 @@ import { assertSingleHead, heads } from "../../commands/heads.js";
 import { history } from "../../commands/history.js";
 import { merge } from "../../commands/merge.js";
 import { createRevision, type CreatedRevision } from "../../commands/revision.js";
-import { autogenerate } from "../../commands/autogenerate.js";
 import type { SchemaChange } from "../../autogenerate/operations.js";
 import { show, type ShownRevision } from "../../commands/show.js";
 import { ConfigError, ExitStatus } from "../../errors.js";
 import type { RevisionFormat } from "../../revisions/header.js";
 import type { RevisionDetails, RevisionSummary } from "../../revisions/summary.js";
-import { drawGraph } from "../../observe/graph-draw.js";
-import { environmentMarks } from "../graph-status.js";
+import { projectCacheDir } from "../../revisions/script-directory.js";
 
-/** The migrations directory of the project's config (absolute). */
-async function migrationsDir(ctx: CommandContext): Promise<string> {
+/** The migrations directory of the project's config (absolute), and its header cache. */
+async function graphSource(ctx: CommandContext): Promise<{ migrationsDir: string; cacheDir: string }> {
   const project = await ctx.project();
   const dir = project.config.migrations ?? "./migrations";
-  return isAbsolute(dir) ? dir : resolve(project.rootDir, dir);
+  return { migrationsDir: isAbsolute(dir) ? dir : resolve(project.rootDir, dir), cacheDir: projectCacheDir(project.rootDir) };
 }
 
 /** A path as the user should read it: relative to the working directory when inside it. */
@@ -101,6 +99,8 @@ async function autogenerateCommand(ctx: CommandContext, options: Record<string, 
   if (options["ts"] === true) throw new ConfigError("conflicting-options", "--autogenerate writes an SQL revision: --ts cannot be given with it", { hint: "leave out --ts" });
   const against = typeof options["against"] === "string" ? await ctx.environment(options["against"]) : undefined;
   const env = against ?? (await ctx.environment());
+  // Loaded here, not at start-up: `heads` must not pay for the schema model and the shadow database.
+  const { autogenerate } = await import("../../commands/autogenerate.js");
   const result = await autogenerate(env, {
     message: String(options["message"]),
     against,
@@ -154,7 +154,7 @@ export const registerRevision: CommandModule = (program, action) => {
           throw new ConfigError("conflicting-options", "--against and --empty only apply with --autogenerate", { hint: "add --autogenerate, or leave them out" });
         }
         const created = await createRevision({
-          migrationsDir: await migrationsDir(ctx),
+          ...(await graphSource(ctx)),
           message: String(options["message"]),
           format: formatOption(options),
           head: typeof options["head"] === "string" ? options["head"] : undefined,
@@ -177,7 +177,7 @@ export const registerHeads: CommandModule = (program, action) => {
     .option("--check", "exit 5 when there is more than one head (a CI gate before merging)")
     .action(
       action(async (ctx, options) => {
-        const result = await heads({ migrationsDir: await migrationsDir(ctx) });
+        const result = await heads(await graphSource(ctx));
         const check = options["check"] === true;
         if (ctx.globals.json) {
           // One JSON document: with --check and several heads, the error document (exit 5) lists them.
@@ -200,7 +200,7 @@ export const registerBranches: CommandModule = (program, action) => {
     .description("the branch points of the revision graph and where each branch leads (no database needed)")
     .action(
       action(async (ctx) => {
-        const result = await branches({ migrationsDir: await migrationsDir(ctx) });
+        const result = await branches(await graphSource(ctx));
         if (ctx.globals.json) {
           ctx.json(result);
           return ExitStatus.ok;
@@ -225,7 +225,7 @@ export const registerHistory: CommandModule = (program, action) => {
     .option("--status", "with --graph: mark the revision each environment is at (reads every environment, like `status`)")
     .action(
       action(async (ctx, options) => {
-        const result = await history({ migrationsDir: await migrationsDir(ctx), range: typeof options["revRange"] === "string" ? options["revRange"] : undefined });
+        const result = await history({ ...(await graphSource(ctx)), range: typeof options["revRange"] === "string" ? options["revRange"] : undefined });
         if (ctx.globals.json) {
           ctx.json(result);
           return ExitStatus.ok;
@@ -234,6 +234,8 @@ export const registerHistory: CommandModule = (program, action) => {
         if (result.revisions.length === 0) ctx.err(result.range === null ? "no revisions yet: create one with `athanor revision -m MESSAGE`" : "no revision in that range");
         if (options["graph"] === true || options["status"] === true) {
           const nodes = [...result.revisions].reverse().map((revision) => ({ id: revision.id, parents: revision.parents, message: revision.message }));
+          // Loaded only for the drawing: `history` alone stays a small import.
+          const [{ drawGraph }, { environmentMarks }] = await Promise.all([import("../../observe/graph-draw.js"), import("../graph-status.js")]);
           const environments = options["status"] === true ? await environmentMarks(ctx) : null;
           for (const line of drawGraph(nodes, { paint: { id: c.yellow, edge: c.dim, marks: c.green }, marks: environments?.marks })) ctx.out(line);
           for (const note of environments?.notes ?? []) ctx.out(c.dim(note));
@@ -263,7 +265,7 @@ export const registerShow: CommandModule = (program, action) => {
     .argument("<rev>", "a revision id or prefix, a branch label, head, <label>@head, <rev>-N, or heads")
     .action(
       action(async (ctx, _options, args) => {
-        const result = await show({ migrationsDir: await migrationsDir(ctx), revision: args[0] ?? "" });
+        const result = await show({ ...(await graphSource(ctx)), revision: args[0] ?? "" });
         if (ctx.globals.json) {
           ctx.json(result);
           return ExitStatus.ok;
@@ -290,7 +292,7 @@ export const registerMerge: CommandModule = (program, action) => {
     .action(
       action(async (ctx, options, args) => {
         const created = await merge({
-          migrationsDir: await migrationsDir(ctx),
+          ...(await graphSource(ctx)),
           message: String(options["message"]),
           revisions: args,
           format: formatOption(options),
@@ -312,7 +314,7 @@ export const registerGraph: CommandModule = (program, action) => {
     .action(
       action(async (ctx, options) => {
         const format: GraphFormat = options["format"] === "dot" ? "dot" : "mermaid";
-        const result = await exportGraph({ migrationsDir: await migrationsDir(ctx), format });
+        const result = await exportGraph({ ...(await graphSource(ctx)), format });
         if (ctx.globals.json) ctx.json(result);
         else ctx.io.stdout.write(result.text);
         return ExitStatus.ok;

@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+/**
+ * athanor against its peers on the same generated history, in the same run (issue #15):
+ *   apply 1,000 one-table revisions          vs `psql -1 -f` of the same statements (paired runs)
+ *   `heads` on 10,000 revisions              vs `alembic heads`
+ *   no-op `upgrade head`, 10,000 applied     vs Umzug `up` with nothing pending
+ *   `current`, 10,000 applied                vs Umzug's last executed migration
+ *   `history` on 10,000                      vs `alembic history`
+ *   peak RSS applying 10,000 from empty
+ *   start-up: `heads` on one revision        vs `node -e 0`
+ * Every figure is a whole-process median; the ratios are what to read (the machine may be shared).
+ *
+ * Needs (this script installs nothing): `npm run build`; DATABASE_URL pointing at a
+ * PostgreSQL server (`eval "$(bash ci/start-postgres.sh start)"`); `psql`; Umzug (the npm
+ * devDependency `umzug`); Alembic with psycopg2 for a Python 3 (Debian:
+ * `apt-get install -y python3-alembic python3-psycopg2`). A missing peer is skipped with a line saying so.
+ *
+ *   node bench/peers.mjs [--apply N] [--size N] [--runs N] [--no-rss]
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { athanor, freshDatabase, loadAverage, median, processEnv, root, run, timed, writeAlembicProject, writeAthanorProject, writeUmzugProject } from "./lib.mjs";
+
+function option(name, fallback) {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : Number(process.argv[index + 1]);
+}
+const applyCount = option("apply", 1000);
+const size = option("size", 10_000);
+const runs = option("runs", 5);
+const measureRss = !process.argv.includes("--no-rss");
+
+/** A Python 3 that can import alembic and psycopg2, or null. */
+function findAlembicPython() {
+  for (const python of ["python3", "/usr/bin/python3"]) {
+    const probe = spawnSync(python, ["-c", "import alembic, psycopg2"], { stdio: "ignore" });
+    if (probe.status === 0) return python;
+  }
+  return null;
+}
+function hasPsql() {
+  return spawnSync("psql", ["--version"], { stdio: "ignore" }).status === 0;
+}
+async function hasUmzug() {
+  try {
+    await import("umzug");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const rows = [];
+const row = (workload, athanorValue, peer, peerValue, unit = "s") => {
+  const fmt = (v) => (unit === "s" ? `${v.toFixed(3)} s` : `${v.toFixed(0)} MB`);
+  rows.push([workload, fmt(athanorValue), peer === null ? "" : peerValue === null ? `${peer}: skipped` : `${peer} ${fmt(peerValue)}`, peerValue ? `${(athanorValue / peerValue).toFixed(2)}x` : ""]);
+  console.log(`  ${workload.padEnd(44)} ${rows.at(-1).slice(1).filter(Boolean).join("  ")}`);
+};
+const skip = (why) => console.log(`  (skipped: ${why})`);
+
+console.log(`peers, ${await loadAverage()} at the start`);
+const python = findAlembicPython();
+if (python === null) skip("Alembic: no python3 can import alembic and psycopg2 (apt-get install -y python3-alembic python3-psycopg2)");
+const umzug = await hasUmzug();
+if (!umzug) skip("Umzug: the `umzug` package is not installed (npm install)");
+const psql = hasPsql();
+if (!psql) skip("psql: not on PATH");
+
+const work = await mkdtemp(join(tmpdir(), "athanor-peers-"));
+try {
+  // 1. Apply N revisions vs psql -1 -f, paired runs on fresh databases.
+  {
+    const dir = join(work, "apply");
+    await writeAthanorProject(dir, applyCount);
+    const ratios = [];
+    const mine = [];
+    const theirs = [];
+    for (let i = 0; i < 3; i += 1) {
+      let psqlSeconds = null;
+      if (psql) {
+        const db = await freshDatabase();
+        psqlSeconds = run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", join(dir, "all.sql"), db.url], { cwd: dir, env: process.env }).seconds;
+        await db.drop();
+      }
+      const db = await freshDatabase();
+      const seconds = run(...athanor(["--quiet", "upgrade", "head"]), { cwd: dir, env: processEnv(db.url) }).seconds;
+      await db.drop();
+      mine.push(seconds);
+      if (psqlSeconds !== null) {
+        theirs.push(psqlSeconds);
+        ratios.push(seconds / psqlSeconds);
+      }
+    }
+    row(`apply ${applyCount} one-table revisions`, median(mine), "psql -1 -f", psql ? median(theirs) : null);
+    if (ratios.length > 0) console.log(`    paired ratios ${ratios.map((r) => r.toFixed(2)).join(", ")} (median ${median(ratios).toFixed(2)}x)`);
+  }
+
+  // The N-revision history for the read-only rows, written for all three tools.
+  const dir = join(work, "history");
+  await writeAthanorProject(dir, size);
+  if (python !== null) await writeAlembicProject(dir, size);
+  if (umzug) await writeUmzugProject(dir, size);
+  const db = await freshDatabase();
+  try {
+    const env = { ...processEnv(db.url), UMZUG_DIR: join(dir, "umzug") };
+    const cache = join(dir, ".athanor");
+    const cold = () => spawnSync("rm", ["-rf", cache]);
+    // Files just written are too recent to cache (racy window): age them past it.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    run(...athanor(["heads"]), { cwd: dir, env });
+
+    const alembic = (args) => [python, ["-m", "alembic", "-c", join(dir, "alembic.ini"), ...args]];
+    const alembicHeads = python === null ? null : timed(...alembic(["heads"]), { cwd: dir, env }, 3).seconds;
+    row(`heads, ${size} revisions (header cache)`, timed(...athanor(["heads"]), { cwd: dir, env }, runs).seconds, "alembic heads", alembicHeads);
+    row(`heads, ${size} revisions (no cache: first run)`, timed(...athanor(["heads"]), { cwd: dir, env }, runs, cold).seconds, "alembic heads", alembicHeads);
+    run(...athanor(["heads"]), { cwd: dir, env });
+    const alembicHistory = python === null ? null : timed(...alembic(["history"]), { cwd: dir, env }, 3).seconds;
+    row(`history, ${size} revisions`, timed(...athanor(["history"]), { cwd: dir, env }, runs).seconds, "alembic history", alembicHistory);
+
+    // N applied: recorded with `stamp` (athanor) and straight into Umzug's table, no tables created.
+    run(...athanor(["--quiet", "--yes", "stamp", "head"]), { cwd: dir, env });
+    if (umzug) {
+      const client = new (await import("pg")).default.Client({ connectionString: db.url });
+      await client.connect();
+      await client.query("CREATE TABLE umzug_meta (name text PRIMARY KEY)");
+      await client.query("INSERT INTO umzug_meta (name) SELECT lpad(to_hex(i), 12, '0') || '_table_' || i || '.sql' FROM generate_series(1, $1::int) AS i", [size]);
+      await client.end();
+      const check = run(process.execPath, [join(root, "bench/umzug-runner.mjs"), "up"], { cwd: dir, env });
+      if (check.stdout.trim() !== "0 applied") throw new Error(`Umzug's state is not ${size} applied: ${check.stdout}`);
+    }
+    const umzugUp = umzug ? timed(process.execPath, [join(root, "bench/umzug-runner.mjs"), "up"], { cwd: dir, env }, runs).seconds : null;
+    row(`no-op upgrade head, ${size} applied`, timed(...athanor(["--quiet", "upgrade", "head"]), { cwd: dir, env }, runs).seconds, "Umzug up", umzugUp);
+    const umzugCurrent = umzug ? timed(process.execPath, [join(root, "bench/umzug-runner.mjs"), "current"], { cwd: dir, env }, runs).seconds : null;
+    row(`current, ${size} applied`, timed(...athanor(["current"]), { cwd: dir, env }, runs).seconds, "Umzug executed", umzugCurrent);
+  } finally {
+    await db.drop();
+  }
+
+  // Peak RSS applying N from empty (one run: it is long).
+  if (measureRss) {
+    const fresh = await freshDatabase();
+    try {
+      const applied = run(...athanor(["--quiet", "upgrade", "head"]), { cwd: dir, env: processEnv(fresh.url) });
+      row(`peak RSS, apply ${size} from empty (${applied.seconds.toFixed(1)} s)`, applied.rssMb, null, null, "MB");
+    } finally {
+      await fresh.drop();
+    }
+  }
+
+  // Start-up: heads on a one-revision project vs bare Node, interleaved.
+  {
+    const one = join(work, "one");
+    await writeAthanorProject(one, 1);
+    run(...athanor(["heads"]), { cwd: one, env: processEnv() });
+    const mine = [];
+    const node = [];
+    for (let i = 0; i < 4 * runs; i += 1) {
+      let started = performance.now();
+      spawnSync(process.execPath, ["-e", "0"], { stdio: "ignore" });
+      node.push((performance.now() - started) / 1000);
+      started = performance.now();
+      spawnSync(...athanor(["heads"]), { cwd: one, env: processEnv(), stdio: "ignore" });
+      mine.push((performance.now() - started) / 1000);
+    }
+    row("start-up: heads, one revision", median(mine), "node -e 0", median(node));
+  }
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
+console.log(`peers, ${await loadAverage()} at the end`);

@@ -1,0 +1,215 @@
+/**
+ * The header cache (issue #15, deliverable 2) and header-only reading (deliverable 1):
+ * a cached header is used only for the very file it was parsed from, a doubtful cache
+ * is ignored and rebuilt, concurrent writers leave a valid cache, checksums never come
+ * from it, and the inspection commands read no more of a file than its header.
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RACY_WINDOW_MS } from "../src/revisions/header-cache.js";
+import { readScriptDirectory, revisionChecksum } from "../src/revisions/script-directory.js";
+import { baseEnv, runCli } from "./support/cli.js";
+
+const A = "3f2a9c1d0b7e";
+const B = "9c0d1e2f3a4b";
+
+function sqlRevision(id: string, down: string | null, message: string, body = "SELECT 1;"): string {
+  return `-- athanor:revision ${id}\n${down === null ? "" : `-- athanor:down ${down}\n`}-- athanor:message ${message}\n\n-- athanor:upgrade\n${body}\n`;
+}
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "athanor-header-cache-"));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+let counter = 0;
+/** A project with two revisions, old enough to be cached (see RACY_WINDOW_MS). */
+async function project(): Promise<{ migrations: string; cacheDir: string }> {
+  counter += 1;
+  const dir = join(root, `p${counter}`);
+  const migrations = join(dir, "migrations");
+  await mkdir(migrations, { recursive: true });
+  await writeFile(join(migrations, `a_${A}.sql`), sqlRevision(A, null, "first"));
+  await writeFile(join(migrations, `b_${B}.sql`), sqlRevision(B, A, "second"));
+  return { migrations, cacheDir: join(dir, ".athanor") };
+}
+
+async function cacheFile(cacheDir: string): Promise<string> {
+  const names = (await readdir(cacheDir)).filter((name) => name.endsWith(".json"));
+  expect(names).toHaveLength(1);
+  return join(cacheDir, names[0] as string);
+}
+
+/** Rewrites the cached message of every entry: a read that returns it used the cache. */
+async function plantMessage(cacheDir: string, message: string): Promise<void> {
+  const path = await cacheFile(cacheDir);
+  const cache = JSON.parse(await readFile(path, "utf8")) as { entries: Record<string, unknown[]> };
+  for (const entry of Object.values(cache.entries)) entry[4] = message;
+  await writeFile(path, JSON.stringify(cache));
+}
+
+async function messages(migrations: string, cacheDir: string): Promise<string[]> {
+  return (await readScriptDirectory(migrations, { cacheDir, checksums: false })).map((file) => file.message);
+}
+
+/** Waits until files written now are older than the racy window. */
+const ageFiles = (): Promise<void> => sleep(RACY_WINDOW_MS + 150);
+
+describe("the header cache", () => {
+  it("serves unchanged files from the cache, and reads a file again when its size, mtime or inode changes", async () => {
+    const { migrations, cacheDir } = await project();
+    await ageFiles();
+    expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
+    await plantMessage(cacheDir, "from the cache");
+    // Nothing changed: both headers come from the cache (the files are not parsed).
+    expect(await messages(migrations, cacheDir)).toEqual(["from the cache", "from the cache"]);
+
+    const a = join(migrations, `a_${A}.sql`);
+    const b = join(migrations, `b_${B}.sql`);
+    // Size: same header, a longer body.
+    await writeFile(a, sqlRevision(A, null, "first", "SELECT 11;"));
+    expect(await messages(migrations, cacheDir)).toEqual(["first", "from the cache"]);
+
+    // Mtime only (same content, same size, same inode): read again.
+    await plantMessage(cacheDir, "from the cache");
+    const before = await stat(b);
+    await utimes(b, before.atime, new Date(before.mtimeMs - 60_000));
+    expect((await messages(migrations, cacheDir))[1]).toBe("second");
+
+    // Inode only: a new file with the same size renamed over it, its times set back to the old ones.
+    await plantMessage(cacheDir, "from the cache");
+    const old = await stat(b);
+    const replacement = join(migrations, ".replacement");
+    await writeFile(replacement, sqlRevision(B, A, "SECOND"));
+    await utimes(replacement, old.atime, old.mtime);
+    await rename(replacement, b);
+    expect((await stat(b)).ino).not.toBe(old.ino);
+    expect((await stat(b)).size).toBe(old.size);
+    expect((await messages(migrations, cacheDir))[1]).toBe("SECOND");
+  });
+
+  it("does not cache a file written within the racy window (a second write in the same clock tick keeps every key)", async () => {
+    const { migrations, cacheDir } = await project();
+    await messages(migrations, cacheDir);
+    const written = JSON.parse(await readFile(await cacheFile(cacheDir), "utf8")) as { entries: Record<string, unknown> };
+    expect(Object.keys(written.entries)).toEqual([]);
+    await ageFiles();
+    await messages(migrations, cacheDir);
+    const aged = JSON.parse(await readFile(await cacheFile(cacheDir), "utf8")) as { entries: Record<string, unknown> };
+    expect(Object.keys(aged.entries).sort()).toEqual([`a_${A}.sql`, `b_${B}.sql`]);
+  });
+
+  it("ignores a corrupt cache, or one written by another version or parser, and rebuilds it", async () => {
+    const { migrations, cacheDir } = await project();
+    await ageFiles();
+    await messages(migrations, cacheDir);
+    const path = await cacheFile(cacheDir);
+    const valid = await readFile(path, "utf8");
+
+    for (const corrupt of ["{ not json", "null", "[]", valid.slice(0, valid.length / 2), JSON.stringify({ ...JSON.parse(valid), entries: { [`a_${A}.sql`]: ["x"] } })]) {
+      await writeFile(path, corrupt);
+      expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
+      expect(JSON.parse(await readFile(path, "utf8"))).toEqual(JSON.parse(valid));
+    }
+
+    // Another key (athanor version, parser modules): the planted message must not be believed.
+    await plantMessage(cacheDir, "from the cache");
+    const planted = JSON.parse(await readFile(path, "utf8")) as { key: string };
+    await writeFile(path, JSON.stringify({ ...planted, key: `${planted.key}|other parser` }));
+    expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
+  });
+
+  it("never takes a checksum from the cache: it is computed from the file, and a file that changed after the scan is refused", async () => {
+    const { migrations, cacheDir } = await project();
+    await ageFiles();
+    await messages(migrations, cacheDir);
+    await plantMessage(cacheDir, "from the cache");
+    const files = await readScriptDirectory(migrations, { cacheDir, checksums: false });
+    expect(files[0]?.message).toBe("from the cache");
+    expect(files[0]?.checksum).toBe(revisionChecksum(sqlRevision(A, null, "first")));
+    await writeFile(join(migrations, `b_${B}.sql`), sqlRevision(B, A, "second", "DROP TABLE users;"));
+    let error: unknown;
+    try {
+      void files[1]?.checksum;
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toMatchObject({ code: "revision-changed" });
+  });
+
+  it("is written atomically: concurrent processes leave one valid cache and no temporary file", async () => {
+    const { migrations, cacheDir } = await project();
+    for (let i = 0; i < 200; i += 1) {
+      const id = createHash("sha256").update(String(i)).digest("hex").slice(0, 12);
+      await writeFile(join(migrations, `c${String(i).padStart(3, "0")}_${id}.sql`), sqlRevision(id, null, `root ${i}`));
+    }
+    await ageFiles();
+    const module = new URL("../dist/revisions/script-directory.js", import.meta.url).href;
+    const script = `const { readScriptDirectory } = await import(${JSON.stringify(module)});
+      for (let i = 0; i < 20; i += 1) await readScriptDirectory(${JSON.stringify(migrations)}, { cacheDir: ${JSON.stringify(cacheDir)}, checksums: false });`;
+    // The cache is removed again and again meanwhile, so every writer keeps writing it.
+    const writers = Array.from({ length: 4 }, async () => {
+      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: "inherit" });
+      return new Promise<number>((resolve, reject) => {
+        child.on("error", reject);
+        child.on("close", (code) => resolve(code ?? 1));
+      });
+    });
+    const removing = (async () => {
+      for (let i = 0; i < 20; i += 1) {
+        await rm(cacheDir, { recursive: true, force: true });
+        await sleep(5);
+      }
+    })();
+    expect(await Promise.all(writers)).toEqual([0, 0, 0, 0]);
+    await removing;
+    await readScriptDirectory(migrations, { cacheDir, checksums: false });
+    const names = await readdir(cacheDir);
+    expect(names.filter((name) => name.endsWith(".tmp"))).toEqual([]);
+    const cache = JSON.parse(await readFile(await cacheFile(cacheDir), "utf8")) as { entries: Record<string, unknown> };
+    expect(Object.keys(cache.entries)).toHaveLength(202);
+    expect((await stat(await cacheFile(cacheDir))).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe("reading only what a command needs", () => {
+  /** An SQL revision whose header is followed by 11 MB of body with a NUL byte in it. */
+  async function hugeRevision(dir: string): Promise<void> {
+    const body = `${"SELECT 1;\n".repeat(1_100_000)}\0 binary junk\n`;
+    await writeFile(join(dir, `c_huge.sql`), sqlRevision("cccccccccccc", B, "huge"), { flag: "w" });
+    await writeFile(join(dir, `c_huge.sql`), body, { flag: "a" });
+  }
+
+  it("`heads`, `history` and `graph` read a large SQL file only as far as its header; a command that compares checksums reads it whole", async () => {
+    counter += 1;
+    const dir = join(root, `cli${counter}`);
+    const migrations = join(dir, "migrations");
+    await mkdir(migrations, { recursive: true });
+    await writeFile(join(migrations, `a_${A}.sql`), sqlRevision(A, null, "first"));
+    await writeFile(join(migrations, `b_${B}.sql`), sqlRevision(B, A, "second"));
+    await hugeRevision(migrations);
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url: "pglite://./.athanor/dev" } } }));
+    const env = baseEnv();
+
+    const heads = await runCli(["heads"], { cwd: dir, env });
+    expect(heads.stderr).toBe("");
+    expect(heads.status).toBe(0);
+    expect(heads.stdout).toMatch(/^cccccccccccc \(head\) huge$/m);
+    const history = await runCli(["history"], { cwd: dir, env });
+    expect(history.stderr).toBe("");
+    expect(history.status).toBe(0);
+    expect((await runCli(["graph"], { cwd: dir, env })).status).toBe(0);
+
+    // Where the file's contents matter, all of it is read and checked.
+    const files = readScriptDirectory(migrations, { cacheDir: join(dir, ".athanor") });
+    await expect(files).rejects.toMatchObject({ code: "unreadable-revision", message: expect.stringMatching(/^c_huge\.sql: is 10\.\d MB/) as string });
+  });
+});
