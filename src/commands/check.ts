@@ -9,7 +9,7 @@ import { resolveEnvironment } from "../config/resolve.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { databaseMissing, openSession } from "../dialects/open.js";
 import { isAthanorError } from "../errors.js";
-import { isSecretVariableName, redactUrl } from "../secrets/redact.js";
+import { isSecretVariableName } from "../secrets/redact.js";
 import { checkRevisions } from "./check-revisions.js";
 import { notConfigured } from "./not-configured.js";
 
@@ -114,7 +114,7 @@ export async function checkEnvironment(project: LoadedConfig, name: string, opti
       session = await openSession(env.target, { secrets: env.secrets, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, applicationName: "athanor check" });
       await session.query("SELECT 1");
       const version = await session.serverVersion();
-      add({ check: "reachable", status: "ok", message: `connected to ${redactUrl(env.redactedUrl)} (PostgreSQL ${Math.floor(version / 10000)}.${version % 10000 >= 100 ? Math.floor((version % 10000) / 100) : version % 100})` });
+      add({ check: "reachable", status: "ok", message: `connected to ${env.redactedUrl} (PostgreSQL ${Math.floor(version / 10000)}.${version % 10000 >= 100 ? Math.floor((version % 10000) / 100) : version % 100})` });
     } catch (error) {
       if (!isAthanorError(error)) throw error;
       add({ check: "reachable", status: "error", message: error.message, code: error.code, fix: error.hint ?? "Check the url, the server and the network." });
