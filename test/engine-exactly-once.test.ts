@@ -138,5 +138,20 @@ for (const target of targets) {
         expect(result.stderr).toContain("statement: SELECT 1/0");
         expect(result.stderr).toContain(`Revision ${c} was rolled back entirely. Committed before it in this run: ${a}, ${b}.`);
       }), 240_000);
+
+    it.runIf(target.name === "PostgreSQL")("a TypeScript revision's sql.unsafe(\"COMMIT\") is refused before it is sent; the revision rolls back", () =>
+      withProject(async (project, cli, inspect) => {
+        const [a] = ids(1, "d") as [string];
+        await project.writeFile(
+          "0001_ts.ts",
+          `import { defineMigration } from "athanor";\nexport default defineMigration({ revision: "${a}", message: "commits", async upgrade({ sql }) { await sql.unsafe("CREATE TABLE t4 (x int)"); await sql.unsafe("COMMIT"); await sql.unsafe("CREATE TABLE t5 (x int)"); } });\n`,
+        );
+        const result = await cli("upgrade");
+        expect(await inspect("SELECT table_name FROM information_schema.tables WHERE table_name IN ('t4', 't5')")).toEqual([]);
+        expect(result.status, result.stderr).toBe(2);
+        expect(result.stderr).toContain("0001_ts.ts");
+        expect(result.stderr).toContain("`COMMIT`");
+        expect(await inspect(`SELECT outcome FROM athanor_version_history WHERE revision = '${a}'`)).toEqual([{ outcome: "failed" }]);
+      }), 240_000);
   });
 }

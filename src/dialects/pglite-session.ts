@@ -5,7 +5,7 @@ import type { PGlite } from "@electric-sql/pglite";
 import type { DatabaseTarget } from "../config/types.js";
 import type { OpenSessionOptions } from "./open.js";
 import { driverErrorGuard } from "./driver-errors.js";
-import { rollbackQuietly, runInTransaction, runScriptParts } from "./script.js";
+import { transactionMethods } from "./script.js";
 import type { QueryResult, Session } from "./types.js";
 import { PGLITE_MEMORY_PARAMS, pgliteCacheDir, pgliteTemplatePath, readPgliteTemplate, savePgliteTemplate } from "./pglite-template.js";
 
@@ -73,29 +73,18 @@ export function sessionOverPglite(db: PGlite, secrets: readonly string[], target
       });
     },
     exec,
-    async runScript(parts, scriptOptions) {
-      const { protocol } = await import("@electric-sql/pglite");
-      await runScriptParts(
-        (text, onTag) =>
-          wrap("exec", async () => {
-            // execProtocol without throwOnError returns every message, so the
-            // CommandComplete of each statement that ran before the ErrorResponse is seen.
-            const result = await db.execProtocol(protocol.serialize.query(text), { throwOnError: false });
-            for (const message of result.messages as readonly ProtocolMessage[]) {
-              if (message.name === "commandComplete") onTag(typeof message.text === "string" ? message.text : "");
-              else if (message.name === "error") throw message;
-            }
-          }),
-        parts,
-        scriptOptions,
-      );
-    },
-    transaction(work, transactionOptions) {
-      return runInTransaction(exec, work, transactionOptions?.lazyCommit === true);
-    },
-    rollback() {
-      return rollbackQuietly(exec);
-    },
+    ...transactionMethods(exec, (text, onTag) =>
+      wrap("exec", async () => {
+        const { protocol } = await import("@electric-sql/pglite");
+        // execProtocol without throwOnError returns every message, so the CommandComplete
+        // of each statement that ran before the ErrorResponse is seen.
+        const result = await db.execProtocol(protocol.serialize.query(text), { throwOnError: false });
+        for (const message of result.messages as readonly ProtocolMessage[]) {
+          if (message.name === "commandComplete") onTag(typeof message.text === "string" ? message.text : "");
+          else if (message.name === "error") throw message;
+        }
+      }),
+    ),
     async lock() {
       // The data directory is locked (a file beside it) before it is opened: see lockDatabase.
       return async () => {};

@@ -7,7 +7,7 @@ import { driverErrorGuard } from "./driver-errors.js";
 import { fitsSessionAttrs, postgresClientConfig, type PostgresTarget } from "./postgres-client-config.js";
 import { pollLock } from "./lock-poll.js";
 import { assertSessionBound } from "./postgres-pooler.js";
-import { rollbackQuietly, runInTransaction, runScriptParts } from "./script.js";
+import { transactionMethods } from "./script.js";
 import type { LockHolder, LockRequest, QueryResult, ReleaseLock, Session } from "./types.js";
 
 /**
@@ -87,27 +87,15 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
       });
     },
     exec,
-    runScript(parts, scriptOptions) {
-      return runScriptParts(
-        async (text, onTag) => {
-          const listener = (message: { readonly text?: unknown }) => onTag(typeof message.text === "string" ? message.text : "");
-          protocol.on("commandComplete", listener);
-          try {
-            await exec(text);
-          } finally {
-            protocol.removeListener("commandComplete", listener);
-          }
-        },
-        parts,
-        scriptOptions,
-      );
-    },
-    transaction(work, transactionOptions) {
-      return runInTransaction(exec, work, transactionOptions?.lazyCommit === true);
-    },
-    rollback() {
-      return rollbackQuietly(exec);
-    },
+    ...transactionMethods(exec, async (text, onTag) => {
+      const listener = (message: { readonly text?: unknown }) => onTag(typeof message.text === "string" ? message.text : "");
+      protocol.on("commandComplete", listener);
+      try {
+        await exec(text);
+      } finally {
+        protocol.removeListener("commandComplete", listener);
+      }
+    }),
     lock(request) {
       return advisoryLock(session, request);
     },

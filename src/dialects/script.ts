@@ -13,7 +13,7 @@
  * part and the offset in its body. Nothing is ever run a second time to find out.
  */
 import { isAthanorError } from "../errors.js";
-import { ScriptFailure, type ScriptOptions, type ScriptPart, type ScriptStage } from "./types.js";
+import { ScriptFailure, type ScriptOptions, type ScriptPart, type ScriptStage, type Session } from "./types.js";
 
 /** Sends one simple-query string, calling `onTag` with each CommandComplete's tag; rejects with a DatabaseError. */
 export type SendScript = (text: string, onTag: (tag: string) => void) => Promise<void>;
@@ -129,4 +129,16 @@ export async function runInTransaction<T>(exec: Exec, work: () => Promise<T>, la
 /** Ends whatever transaction is open; outside one, PostgreSQL only warns. */
 export async function rollbackQuietly(exec: Exec): Promise<void> {
   await exec("ROLLBACK").catch(() => {});
+}
+
+/**
+ * The Session methods that are the same SQL on every driver: `runScript`, `transaction`
+ * and `rollback`, given the driver's `exec` and its way of sending a script.
+ */
+export function transactionMethods(exec: Exec, send: SendScript): Pick<Session, "runScript" | "transaction" | "rollback"> {
+  return {
+    runScript: (parts, options) => runScriptParts(send, parts, options),
+    transaction: (work, options) => runInTransaction(exec, work, options?.lazyCommit === true),
+    rollback: () => rollbackQuietly(exec),
+  };
 }

@@ -117,6 +117,11 @@ export interface LockRequest {
   readonly timeout: (holder: LockHolder | null, waitedMs: number) => Error;
 }
 
+/**
+ * One database connection (PostgreSQL or PGlite) and everything the engine may ask of
+ * it: queries, scripts, transactions, locks, capability flags. Pass one as `session` to
+ * run on a database you opened (e.g. `pglite://memory`).
+ */
 export interface Session {
   /** Which database this is: for messages only — decide with {@link capabilities}. */
   readonly kind: "postgres" | "pglite";

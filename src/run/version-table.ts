@@ -130,7 +130,7 @@ export async function readAppliedState(session: Session, name: VersionTableName)
 
 /**
  * The DDL that creates the three tables (and the schema, unless it is `public`), each
- * `IF NOT EXISTS`, so it is safe to run twice. Used by {@link ensureVersionTables} and
+ * `IF NOT EXISTS`, so it is safe to run twice. Used by `Bookkeeping.ensureTables` and
  * at the top of offline SQL scripts.
  */
 export function versionTablesDdl(name: VersionTableName): string {
