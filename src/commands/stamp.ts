@@ -13,7 +13,7 @@ import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { resolveTarget } from "../revisions/targets.js";
 import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
-import { plannedRevisions, runGuardsOf, type BeforeExecute, type MigrationHookContext } from "../run/migrate.js";
+import { plannedRevisions, guardsFor, type BeforeExecute, type MigrationHookContext } from "../run/migrate.js";
 import {
   EMPTY_STATE,
   deleteVersionRowSql,
@@ -89,7 +89,7 @@ export async function stamp(env: ResolvedEnvironment, options: StampOptions): Pr
     const plan: Plan = { direction: recorded.length > 0 || removed.length === 0 ? "up" : "down", steps, target: options.target };
     emit({ type: "plan", command: "stamp", direction: plan.direction, target: options.target, current: before, revisions: plannedRevisions(plan), singleTransaction: true });
     const context: MigrationHookContext = { env, command: "stamp", session, graph, state, current: before, plan, signal: options.signal, emit };
-    for (const guard of runGuardsOf(env, options)) await guard(context);
+    for (const guard of guardsFor(env, options)) await guard(context);
     const after = currentHeads(graph, next);
     if (recorded.length > 0 || removed.length > 0 || refreshed.length > 0) {
       await ensureVersionTables(session, env.versionTable);
