@@ -17,7 +17,7 @@ import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { resolveTarget } from "../revisions/targets.js";
 import { Bookkeeping } from "../run/bookkeeping.js";
 import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
-import { plannedRevisions, runGuardsOf, type BeforeExecute, type MigrationHookContext } from "../run/migrate.js";
+import { plannedRevisions, guardsFor, type BeforeExecute, type MigrationHookContext } from "../run/migrate.js";
 import { EMPTY_STATE, readAppliedState, type AppliedState } from "../run/version-table.js";
 
 /** Options of {@link stamp}. */
@@ -111,7 +111,7 @@ export async function stamp(env: ResolvedEnvironment, options: StampOptions): Pr
     const plan: Plan = { direction: recorded.length > 0 || removed.length === 0 ? "up" : "down", steps, target };
     emit({ type: "plan", command: "stamp", direction: plan.direction, target, current: before, revisions: plannedRevisions(plan), singleTransaction: true });
     const context: MigrationHookContext = { env, command: "stamp", session, graph, state, current: before, plan, signal: options.signal, emit };
-    for (const guard of runGuardsOf(env, options)) await guard(context);
+    for (const guard of guardsFor(env, options)) await guard(context);
     const after = currentHeads(graph, next);
     if (recorded.length > 0 || removed.length > 0 || refreshed.length > 0) {
       const bookkeeping = new Bookkeeping(session, env.versionTable, runIdentity(env));

@@ -49,7 +49,7 @@ export type BeforeExecute = (context: MigrationHookContext) => Promise<void> | v
  * The guards of a run, in order: the guardrails of DESIGN.md §6 (unless
  * `guardrails: false`), then the caller's own (`beforeExecute`).
  */
-export function runGuardsOf(env: ResolvedEnvironment, options: GuardrailOptions & { readonly beforeExecute?: readonly BeforeExecute[] | undefined }): BeforeExecute[] {
+export function guardsFor(env: ResolvedEnvironment, options: GuardrailOptions & { readonly beforeExecute?: readonly BeforeExecute[] | undefined }): BeforeExecute[] {
   const builtIn = guardrailHook(env, options);
   return [...(builtIn === null ? [] : [builtIn]), ...(options.beforeExecute ?? [])];
 }
@@ -159,7 +159,7 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
         // Before the guards and the first change: a revision that cannot run is refused here.
         const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true });
         const context: MigrationHookContext = { env, command, session, graph, state, current: before, plan: planned, signal: options.signal, emit };
-        for (const guard of runGuardsOf(env, options)) await guard(context);
+        for (const guard of guardsFor(env, options)) await guard(context);
         if (planned.steps.length > 0) {
           const identity = runIdentity(env);
           await new Bookkeeping(session, env.versionTable, identity).ensureTables();
