@@ -13,18 +13,20 @@ import { baseEnv, runCli, type CliResult } from "./support/cli.js";
 import { createPostgresDatabase, type TestDatabase } from "./support/databases.js";
 import { createEngineProject, type EngineProject } from "./support/engine-project.js";
 
-const A1 = "a1a1a1a1a1a1";
-const B1 = "b1b1b1b1b1b1";
-const C1 = "c1c1c1c1c1c1";
-const C2 = "c2c2c2c2c2c2";
-const D1 = "d1d1d1d1d1d1";
-const E1 = "e1e1e1e1e1e1";
-const E2 = "e2e2e2e2e2e2";
-const F1 = "f1f1f1f1f1f1";
+/** `a1` → `a1a1a1a1a1a1`. */
+const rev = (name: string): string => name.repeat(6);
+const [A1, B1, C1, C2, D1, E1, E2, F1] = ["a1", "b1", "c1", "c2", "d1", "e1", "e2", "f1"].map(rev) as [string, string, string, string, string, string, string, string];
 
-function table(id: string) {
-  return { upgrade: `CREATE TABLE t_${id} (id int);`, downgrade: `DROP TABLE t_${id};` };
-}
+/** The SQL revisions: name, parent, branch label. */
+const SQL_REVISIONS: [string, string | null, string | null][] = [
+  ["a1", null, null],
+  ["b1", "a1", null],
+  ["c1", "b1", "left"],
+  ["c2", "c1", null],
+  ["d1", "b1", "right"],
+  ["e1", null, "other"],
+  ["e2", "e1", null],
+];
 
 const TS_REVISION = `// athanor:revision ${F1}
 // athanor:down ${E2}
@@ -68,13 +70,10 @@ describe.each(engines)("branch targets through the CLI ($name)", ({ postgres }) 
 
   beforeAll(async () => {
     project = await createEngineProject();
-    await project.write({ id: A1, message: "a1", ...table(A1) });
-    await project.write({ id: B1, down: A1, message: "b1", ...table(B1) });
-    await project.write({ id: C1, down: B1, message: "c1", branchLabels: ["left"], ...table(C1) });
-    await project.write({ id: C2, down: C1, message: "c2", ...table(C2) });
-    await project.write({ id: D1, down: B1, message: "d1", branchLabels: ["right"], ...table(D1) });
-    await project.write({ id: E1, message: "e1", branchLabels: ["other"], ...table(E1) });
-    await project.write({ id: E2, down: E1, message: "e2", ...table(E2) });
+    for (const [name, down, label] of SQL_REVISIONS) {
+      const id = rev(name);
+      await project.write({ id, down: down === null ? null : rev(down), message: name, branchLabels: label === null ? [] : [label], upgrade: `CREATE TABLE t_${id} (id int);`, downgrade: `DROP TABLE t_${id};` });
+    }
     await project.writeFile(`${F1}_typescript.ts`, TS_REVISION);
     if (postgres) {
       db = await createPostgresDatabase("athanor_targets");
