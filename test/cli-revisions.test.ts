@@ -120,6 +120,13 @@ describe("revision graph commands", () => {
     const bad = await cli("history", "-r", "nope");
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/is not a range/);
+
+    // Alembic's RangeNotAncestorError: a reversed range is an error, not an empty list.
+    const reversed = await cli("history", "-r", `shop:${root.id.slice(0, 8)}`);
+    expect(reversed.status).toBe(2);
+    expect(reversed.stdout).toBe("");
+    expect(reversed.stderr).toMatch(/is reversed/);
+    expect(reversed.stderr).toMatch(new RegExp(`hint: write the older end first: \`athanor history -r ${root.id.slice(0, 8)}:shop\``));
   });
 
   it("show prints a revision with its SQL and file lines", async () => {

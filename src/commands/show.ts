@@ -8,7 +8,7 @@ import { inspectedGraph, type GraphOptions } from "./heads.js";
 
 /** Options of {@link show}. */
 export interface ShowOptions extends GraphOptions {
-  /** A revision id or prefix, a branch label, `head`, `<label>@head`, `<rev>-N`, or `heads`. */
+  /** A revision id or prefix, a branch label, `head`, `<branch>@head`, `<branch>@-N` (down from the branch's head), `<rev>-N`, or `heads`. */
   readonly revision: string;
 }
 

@@ -18,14 +18,17 @@
  * file only: SQL projects and `// athanor:` headers never load it.
  *
  * Measured (CPU time to read the headers of 10,000 generated revisions, module load
- * included, on the 2-core development machine): the hand-written lexer this replaces
- * ≈ 0.14 s; acorn's tokenizer ≈ 0.34 s (0.2 s of it a fixed cost per file: acorn
- * builds a parser per input); a full parse of each file ≈ 0.6 s with meriyah
- * (JavaScript only), 1.3 s with `@babel/parser` + TypeScript, 0.8 s with `oxc-parser`
- * (native), 3 s with acorn + a TypeScript plugin, 1.1 s plus 2 s of loading with
- * `typescript`. No tokenizer reads an object-spelled header as fast as the old lexer,
- * so the files athanor writes carry the header in `// athanor:` lines, read line by
- * line like SQL (≈ 0.02 s for 10,000), and this module serves the object spelling.
+ * included, on the loaded 2-core development machine): the hand-written lexer this
+ * replaces ≈ 0.14–0.21 s; acorn's tokenizer ≈ 0.34–0.46 s (much of it a fixed cost per
+ * file: acorn builds a parser per input); a full parse of each file ≈ 0.6 s with
+ * meriyah (JavaScript only), 1.3 s with `@babel/parser` 7 + its TypeScript plugin
+ * (`@babel/parser` 8 needs Node 22), 0.8 s with `oxc-parser` (a native module), 3 s
+ * with acorn + `@sveltejs/acorn-typescript`, 1.1 s plus 2 s of loading with
+ * `typescript`. A full parser builds a syntax tree of the function bodies only to throw
+ * it away; the tokenizer only walks them. Since no tokenizer reads an object-spelled
+ * header as fast as the old lexer, the files athanor writes carry the header in
+ * `// athanor:` lines instead (read line by line, ≈ 0.16 s for 10,000), and this module
+ * serves the object spelling of existing files.
  */
 import { createRequire } from "node:module";
 import type { Options, Token, TokenType } from "acorn";

@@ -2,13 +2,20 @@
  * Reads the header of a revision file (DESIGN.md §4) from its text, never by running
  * it. Pure: text in, header out, or a RevisionError that names the file and the line.
  *
- * - SQL: the `-- athanor:` lines before the first section marker, read line by line
- *   (this module).
- * - TypeScript and JavaScript: the literal fields of the object given to
- *   `defineMigration({...})` (or the default-exported object), read with acorn's
- *   tokenizer in `header-ts.ts`. acorn is loaded on the first TypeScript file only,
- *   so an SQL-only project never loads it. Why acorn's tokenizer and not a full
- *   parser nor a new header convention: see `header-ts.ts`.
+ * - SQL: the `-- athanor:` lines before the first section marker, read line by line.
+ * - TypeScript and JavaScript, two spellings (see {@link parseTsHeader}):
+ *   `// athanor:` lines at the top of the file, read line by line like SQL (what
+ *   `athanor revision --ts` writes); or the literal fields of the `defineMigration({...})`
+ *   object, read with acorn's tokenizer in `header-ts.ts`, loaded only for such files.
+ *
+ * The choice was measured on 10,000 generated revisions (CPU time to import this module
+ * and read every header from text already in memory, median of 3 runs on the loaded
+ * 2-core development machine): the hand-written JavaScript lexer this replaced, on
+ * object headers, 0.21 s; acorn's tokenizer on the same files 0.46 s; a full
+ * TypeScript-aware parser 3 to 10 times the old lexer (details in `header-ts.ts`);
+ * `// athanor:` lines 0.16 s. No parser reads object headers as fast as the old lexer,
+ * so new files carry the header in comment lines (faster than before), and a well-kept
+ * tokenizer, not a hand-written one, reads the object spelling of existing files.
  */
 import { headerError, normalizeLineEndings, SQL_SPELLING, TS_COMMENT_SPELLING, validateHeader, type RawHeader } from "./header-fields.js";
 import { readObjectHeader } from "./header-ts.js";

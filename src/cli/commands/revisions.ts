@@ -220,7 +220,7 @@ export const registerHistory: CommandModule = (program, action) => {
   program
     .command("history")
     .description("the revisions, newest first (no database needed); --verbose for every detail")
-    .option("-r, --rev-range <A:B>", "only revisions from A up to B, both included (either side may be empty)")
+    .option("-r, --rev-range <A:B>", "only revisions from A up to B, both included; A must be below B (either side may be empty)")
     .option("--graph", "draw the branches and merges, like `git log --graph`")
     .option("--status", "with --graph: mark the revision each environment is at (reads every environment, like `status`)")
     .action(
@@ -262,7 +262,7 @@ export const registerShow: CommandModule = (program, action) => {
   program
     .command("show")
     .description("everything about one revision, with its SQL (no database needed)")
-    .argument("<rev>", "a revision id or prefix, a branch label, head, <label>@head, <rev>-N, or heads")
+    .argument("<rev>", "a revision id or prefix, a branch label, head, <branch>@head, <branch>@-N, <rev>-N, or heads")
     .action(
       action(async (ctx, _options, args) => {
         const result = await show({ ...(await graphSource(ctx)), revision: args[0] ?? "" });
