@@ -35,8 +35,10 @@ function timed(command, args, cwd, env) {
   const result = spawnSync("/usr/bin/time", ["-v", command, ...args], { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(result.stderr);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr);
+  // CPU seconds (user + system): what the run costs, whatever else shares the machine.
+  const cpu = ["User time \\(seconds\\)", "System time \\(seconds\\)"].reduce((sum, label) => sum + Number(new RegExp(`${label}: ([\\d.]+)`).exec(result.stderr)?.[1] ?? NaN), 0);
   const seconds = wall === null ? NaN : Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
-  return { status: result.status, seconds, mb: rss === null ? NaN : Number(rss[1]) / 1024, output: `${result.stdout}${result.stderr}` };
+  return { status: result.status, seconds, cpu, mb: rss === null ? NaN : Number(rss[1]) / 1024, output: `${result.stdout}${result.stderr}` };
 }
 
 function check(step, result) {
@@ -46,7 +48,7 @@ function check(step, result) {
   }
 }
 
-const row = (label, result) => console.log(`${label.padEnd(44)} ${result.seconds.toFixed(2).padStart(7)} s  ${result.mb.toFixed(0).padStart(5)} MB`);
+const row = (label, result) => console.log(`${label.padEnd(44)} ${result.seconds.toFixed(2).padStart(7)} s wall  ${result.cpu.toFixed(2).padStart(7)} s CPU  ${result.mb.toFixed(0).padStart(5)} MB peak`);
 
 try {
   console.log(`machine: ${cpus().length} CPUs, load average before ${load()}`);
