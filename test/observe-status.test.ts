@@ -63,7 +63,9 @@ describe("athanor status", () => {
     expect(Object.keys(document)).toEqual(["environments"]);
     expect(document.environments.map((entry) => entry["name"])).toEqual(["production", "development", "staging", "qa", "preview"]);
     for (const entry of document.environments) {
-      expect(Object.keys(entry).sort()).toEqual(["current", "heads", "name", "pending", "problems", "reachable", "state", "url"]);
+      // An environment not configured yet also names the variables to set.
+      const extra = entry["state"] === "not-configured" ? ["unsetVariables"] : [];
+      expect(Object.keys(entry).sort()).toEqual(["current", "heads", "name", "pending", "problems", "reachable", "state", ...extra, "url"]);
       for (const problem of entry["problems"] as Record<string, unknown>[]) expect(Object.keys(problem).sort()).toEqual(["code", "message"]);
     }
     const [production, development, staging, qa, preview] = document.environments;
@@ -81,8 +83,8 @@ describe("athanor status", () => {
     expect(staging).toMatchObject({ name: "staging", url: "postgresql://app:***@127.0.0.1:1/staging", reachable: false, current: [], heads: [R2], state: "unreachable" });
     expect((staging?.["problems"] as { code: string }[])[0]?.code).toBe("unreachable");
     expect(qa).toMatchObject({ name: "qa", reachable: false, state: "unreachable", problems: [{ code: "unreachable", message: expect.stringContaining("did not answer within") }] });
-    expect(preview).toMatchObject({ name: "preview", url: "postgresql://app:***@preview.internal:5432/app", reachable: false, state: "error", heads: [R2] });
-    expect((preview?.["problems"] as { code: string; message: string }[])[0]).toMatchObject({ code: "unset-variable", message: expect.stringContaining("PREVIEW_PASSWORD") });
+    expect(preview).toMatchObject({ name: "preview", url: "postgresql://app:***@preview.internal:5432/app", reachable: false, state: "not-configured", heads: [R2], unsetVariables: ["PREVIEW_PASSWORD"] });
+    expect((preview?.["problems"] as { code: string; message: string }[])[0]).toMatchObject({ code: "not-configured", message: expect.stringContaining("set PREVIEW_PASSWORD") });
     for (const form of [GUARD_PASSWORD, encodeURIComponent(GUARD_PASSWORD), "S3cr3t"]) expect(result.stdout + result.stderr).not.toContain(form);
   });
 
@@ -95,9 +97,9 @@ describe("athanor status", () => {
     expect(row("production")).toMatch(new RegExp(`^production\\s+127\\.0\\.0\\.1:\\d+/${database.name}\\s+${R2}\\s+0\\s+✓ up-to-date$`));
     expect(row("development")).toMatch(new RegExp(`^development\\s+pglite \\./\\.athanor/dev\\s+${R1}\\s+1\\s+↑ behind$`));
     expect(row("staging")).toMatch(/^staging\s+127\.0\.0\.1:1\/staging\s+-\s+-\s+✗ unreachable$/);
-    expect(row("preview")).toMatch(/^preview\s+preview\.internal:5432\/app\s+-\s+-\s+! error$/);
-    expect(result.stdout).toMatch(/^\s+• unset-variable: variable PREVIEW_PASSWORD is not set/m);
-    expect(result.stdout).toContain("4 of 5 environments need attention");
+    expect(row("preview")).toMatch(/^preview\s+preview\.internal:5432\/app\s+-\s+-\s+○ not configured yet$/);
+    expect(result.stdout).toMatch(/^\s+→ not configured yet: set PREVIEW_PASSWORD \(in the environment, or in \.env\.preview\)/m);
+    expect(result.stdout).toContain("3 of 5 environments need attention; 1 not configured yet");
     // Not a terminal: no colour codes.
     expect(result.stdout).not.toContain("\u001b[");
     expect(result.stdout + result.stderr).not.toContain(GUARD_PASSWORD);

@@ -5,7 +5,7 @@
  * shows and asks. It is never called without a terminal: on a closed or piped stdin
  * clack would never resolve.
  */
-import type { Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { ConfirmationRequest, ConfirmationUI } from "../guard/confirm.js";
 import type { CommandContext } from "./runtime.js";
 
@@ -71,7 +71,8 @@ export function terminalConfirmation(ctx: CommandContext): ConfirmationUI {
       const { text, isCancel } = await import("@clack/prompts");
       const answer = await text({
         message: `Type the environment's name ("${request.environment}") to ${request.command} it, anything else cancels`,
-        input: ctx.io.stdin,
+        // CliIO's input is structural (the public types need no @types/node); here it is Node's stream.
+        input: ctx.io.stdin as Readable,
         output,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });

@@ -4,7 +4,6 @@
  * abort signal that SIGINT/SIGTERM trip. Only src/cli/ prints; everything goes through
  * `out`/`err`, which mask every known secret.
  */
-import type { Readable } from "node:stream";
 import pc from "picocolors";
 import { loadConfig, type LoadedConfig } from "../config/load.js";
 import { resolveEnvironment } from "../config/resolve.js";
@@ -14,11 +13,21 @@ import { knownSecrets } from "../secrets/redact.js";
 import { formatMessageLine, plainText } from "../observe/message-line.js";
 import { VERSION } from "../version.js";
 
+/**
+ * The input stream as the CLI uses it: `process.stdin` or any `stream.Readable` fits.
+ * Structural, so that the published declarations need no Node.js types (@types/node).
+ */
+export interface CliInput {
+  readonly isTTY?: boolean;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  read(size?: number): unknown;
+}
+
 /** The process's I/O, injectable so tests call `main(argv, io)` in-process. */
 export interface CliIO {
   stdout: { write(text: string): unknown; isTTY?: boolean };
   stderr: { write(text: string): unknown; isTTY?: boolean };
-  stdin: Readable & { isTTY?: boolean };
+  stdin: CliInput;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
   /** Tripped by SIGINT/SIGTERM; its reason is the signal name. */
