@@ -182,6 +182,9 @@ type Scope = "own" | "plan" | "none";
 
 /** A failure on its way out, with the revision it belongs to and where it stopped. */
 class GroupFailure extends Error {
+  /** When the failure came back: the revision's duration ends here, not after the error is described. */
+  readonly failedAt = performance.now();
+
   constructor(
     readonly error: unknown,
     readonly item: PreparedStep,
@@ -362,9 +365,9 @@ class GroupRunner {
     } else {
       failure = await this.describe(error);
     }
-    const durationMs = performance.now() - started;
+    const durationMs = error.failedAt - started;
     await this.bookkeeping.stepFailed(item.step, scrubSecrets(failure.message, this.options.env.secrets), durationMs);
-    this.emitEnd(item, started, signal?.aborted ? "interrupted" : "failed", failure);
+    this.emitEnd(item, started, signal?.aborted ? "interrupted" : "failed", failure, durationMs);
     return failure;
   }
 
