@@ -46,6 +46,9 @@ function cli(argv: string[]) {
 
 const ENVS = ["--env", "testing", "--env", "local", "--env", "production"];
 
+/** Each run opens PGlite (WASM) and PostgreSQL sessions: on a busy machine a run takes far longer than on an idle one. */
+const SLOW = { timeout: 240_000 };
+
 beforeAll(async () => {
   ({ dir, remove: removeDir } = await tempDir("athanor-review-"));
   db = await createPostgresDatabase("athanor_review");
@@ -85,14 +88,14 @@ beforeAll(async () => {
   await writeFile(join(dir, "migrations", "0004_orders.sql"), sqlRevision(D, A, "create orders", "CREATE TABLE orders (id bigint PRIMARY KEY);"));
   git("add", "-A");
   git("commit", "-q", "-m", "feature");
-});
+}, SLOW.timeout);
 
 afterAll(async () => {
   await db?.drop();
   await removeDir?.();
 });
 
-describe("athanor review on a branch with an edited applied revision, a second head and dangerous statements", () => {
+describe("athanor review on a branch with an edited applied revision, a second head and dangerous statements", SLOW, () => {
   it("json: the documented shape, compared with the merge base of HEAD and main; the environments are read, not changed", async () => {
     const tables = async () => (await adminQuery<{ n: string }>(db.name, "SELECT count(*)::text AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"))[0]?.n;
     const history = async () => (await adminQuery<{ n: string }>(db.name, "SELECT count(*)::text AS n FROM athanor_version_history"))[0]?.n;
@@ -236,7 +239,7 @@ describe("athanor review on a branch with an edited applied revision, a second h
   });
 });
 
-describe("athanor review on a clean branch", () => {
+describe("athanor review on a clean branch", SLOW, () => {
   beforeAll(async () => {
     git("checkout", "-q", "-b", "clean", "main");
     // A TypeScript revision: its statements are recorded offline, and it is not linted (an info finding).
@@ -246,7 +249,7 @@ describe("athanor review on a clean branch", () => {
     );
     git("add", "-A");
     git("commit", "-q", "-m", "clean");
-  });
+  }, SLOW.timeout);
 
   it("exits 0; the promotion gate would refuse what the source has not applied", async () => {
     const result = await cli(["review", "--format", "json", "--base", "main", "--env", "testing", "--env", "production"]);
