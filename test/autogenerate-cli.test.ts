@@ -85,7 +85,7 @@ describe("revision --autogenerate", () => {
     } finally {
       await p.remove();
     }
-  }, 300_000);
+  }, 900_000);
 
   it("refuses without a declared schema (exit 2) and with TypeScript revisions unless --against", async () => {
     const p = await project({ environments: { development: { url: "pglite://memory" } } });
@@ -132,7 +132,7 @@ CREATE INDEX users_email_idx ON users (email);`);
 
   it("diff between two databases names exactly the column, the index and the enum value (exit 5)", async () => {
     const human = await p.cli(["diff", "--from", "a", "--to", "b"]);
-    expect(human.status).toBe(5);
+    expect(human.status, human.stderr).toBe(5);
     expect(human.stdout).toContain("a → b: 3 differences");
     const json = await p.cli(["--json", "diff", "--from", "a", "--to", "b"]);
     expect(json.status).toBe(5);
