@@ -11,6 +11,8 @@
  *   node bench/autogenerate.mjs            # 500 tables
  *   node bench/autogenerate.mjs 1000       # another size
  *   node bench/autogenerate.mjs --dist     # use dist/ instead (after `npm run build`)
+ *   node bench/autogenerate.mjs --schema test/fixtures/real-schemas/pagila/pagila-schema.sql
+ *                                          # a real schema instead of the generated one
  *
  * When DATABASE_URL is set (eval "$(bash ci/start-postgres.sh env)"), it also creates a
  * throwaway database on that server, applies the same schema there and times
@@ -20,6 +22,10 @@
  * The shadow PGlite starts from a cached dump of a pristine data directory when there is
  * one (made on the first run, in ATHANOR_CACHE_DIR or ~/.cache/athanor): 0.6 s instead of
  * 2.4 s. `ATHANOR_CACHE_DIR=off node bench/autogenerate.mjs` measures the cold start.
+ *
+ * After the total, the round trip that `revision --autogenerate` runs before writing is
+ * timed too (a second shadow: the upgrade applied, introspected, diffed; the downgrade
+ * applied, introspected, diffed), and the peak resident set size is printed.
  *
  * Output: one line per phase and a total, in milliseconds.
  */
@@ -32,6 +38,8 @@ import { randomBytes } from "node:crypto";
 const args = process.argv.slice(2);
 const useDist = args.includes("--dist");
 const tables = Number(args.find((a) => /^\d+$/.test(a)) ?? 500);
+const schemaIndex = args.indexOf("--schema");
+const realSchema = schemaIndex >= 0 ? args[schemaIndex + 1] : undefined;
 
 async function load(modulePath) {
   if (useDist) return import(new URL(`../dist/${modulePath}.js`, import.meta.url).href);
@@ -72,23 +80,35 @@ async function time(label, work) {
   return result;
 }
 
-const [shadowModule, declaredModule, introspectModule, diffModule, renderModule, modelModule, compareModule] = await Promise.all(
-  ["autogenerate/shadow", "autogenerate/declared", "autogenerate/introspect", "autogenerate/diff", "autogenerate/render", "autogenerate/model", "autogenerate/compare"].map(load),
+const [shadowModule, declaredModule, introspectModule, diffModule, renderModule, modelModule, compareModule, notComparedModule] = await Promise.all(
+  [
+    "autogenerate/shadow",
+    "autogenerate/declared",
+    "autogenerate/introspect",
+    "autogenerate/diff",
+    "autogenerate/render",
+    "autogenerate/model",
+    "autogenerate/compare",
+    "autogenerate/not-compared",
+  ].map(load),
 );
 
 const dir = await mkdtemp(join(tmpdir(), "athanor-bench-"));
-const schemaFile = join(dir, "schema.sql");
-const schemaSql = generateSchema(tables);
-await writeFile(schemaFile, schemaSql);
+const schemaFile = realSchema ?? join(dir, "schema.sql");
+const schemaSql = realSchema ? (await import("node:fs")).readFileSync(realSchema, "utf8") : generateSchema(tables);
+if (!realSchema) await writeFile(schemaFile, schemaSql);
+const what = realSchema ? realSchema : `${tables} tables (10 columns, 1 index, 1 foreign key each)`;
 
 try {
   const totalStart = performance.now();
-  const session = await time("start PGlite (in memory)", () => shadowModule.openShadowSession());
+  const extensions = shadowModule.extensionsCreatedBy([schemaSql]);
+  const session = await time("start PGlite (in memory)", () => shadowModule.openShadowSession({ extensions }));
   let declared;
   try {
     const sources = await time("read schema file", () => declaredModule.readDeclaredSchema([schemaFile]));
-    await time(`load ${tables} tables into PGlite`, () => declaredModule.applyDeclaredSchema(session, sources));
+    await time("load the declared schema into PGlite", () => declaredModule.applyDeclaredSchema(session, sources));
     declared = await time("introspect", () => introspectModule.introspect(session, { schemas: ["public"] }));
+    await time("list what is not compared", () => notComparedModule.listUnmodelledObjects(session, ["public"]));
   } finally {
     await session.close();
   }
@@ -97,9 +117,26 @@ try {
   const total = performance.now() - totalStart;
   const same = await time("diff (declared against itself)", () => diffModule.diffModels(declared, declared));
 
-  console.log(`autogenerate, ${tables} tables (10 columns, 1 index, 1 foreign key each); ${changes.length} operations, ${upgrade[0].length} bytes of upgrade SQL`);
+  // The round trip `revision --autogenerate` checks before writing (on a second shadow).
+  const roundTripStart = performance.now();
+  const replay = await time("round trip: start a second PGlite", () => shadowModule.openShadowSession({ extensions }));
+  try {
+    await time("round trip: apply the upgrade", () => replay.exec(upgrade[0]));
+    const upgraded = await time("round trip: introspect", () => introspectModule.introspect(replay, { schemas: ["public"] }));
+    const left = diffModule.diffModels(upgraded, declared);
+    if (left.length !== 0) throw new Error(`the upgrade does not round-trip: ${left.map((c) => c.summary).join("; ")}`);
+    await time("round trip: apply the downgrade", () => replay.exec(upgrade[1]));
+    await time("round trip: introspect again", () => introspectModule.introspect(replay, { schemas: ["public"] }));
+  } finally {
+    await replay.close();
+  }
+  const roundTrip = performance.now() - roundTripStart;
+
+  console.log(`autogenerate, ${what}; ${changes.length} operations, ${upgrade[0].length} bytes of upgrade SQL`);
   for (const [label, ms] of timings) console.log(`  ${label.padEnd(40)} ${ms.toFixed(0).padStart(6)} ms`);
   console.log(`  ${"TOTAL load+introspect+diff+render".padEnd(40)} ${total.toFixed(0).padStart(6)} ms  (target < 5000 ms)`);
+  console.log(`  ${"round trip (second shadow)".padEnd(40)} ${roundTrip.toFixed(0).padStart(6)} ms`);
+  console.log(`  peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB; load average ${(await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   if (same.length !== 0) throw new Error(`a model diffed against itself gave ${same.length} operations`);
 
   if (process.env.DATABASE_URL) await benchPostgres(declared);

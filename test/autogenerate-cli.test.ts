@@ -85,7 +85,7 @@ describe("revision --autogenerate", () => {
     } finally {
       await p.remove();
     }
-  }, 60_000);
+  }, 900_000);
 
   it("refuses without a declared schema (exit 2) and with TypeScript revisions unless --against", async () => {
     const p = await project({ environments: { development: { url: "pglite://memory" } } });
@@ -109,7 +109,7 @@ describe("revision --autogenerate", () => {
     } finally {
       await q.remove();
     }
-  }, 30_000);
+  }, 300_000);
 });
 
 describe("on PostgreSQL", () => {
@@ -124,7 +124,7 @@ describe("on PostgreSQL", () => {
     await exec(b.url, `CREATE TYPE mood AS ENUM ('happy', 'sad', 'meh');
 CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL, feeling mood, nickname text);
 CREATE INDEX users_email_idx ON users (email);`);
-  }, 30_000);
+  }, 300_000);
 
   afterAll(async () => {
     await Promise.all([a?.drop(), b?.drop(), p?.remove()]);
@@ -132,7 +132,7 @@ CREATE INDEX users_email_idx ON users (email);`);
 
   it("diff between two databases names exactly the column, the index and the enum value (exit 5)", async () => {
     const human = await p.cli(["diff", "--from", "a", "--to", "b"]);
-    expect(human.status).toBe(5);
+    expect(human.status, human.stderr).toBe(5);
     expect(human.stdout).toContain("a → b: 3 differences");
     const json = await p.cli(["--json", "diff", "--from", "a", "--to", "b"]);
     expect(json.status).toBe(5);
@@ -152,7 +152,7 @@ CREATE INDEX users_email_idx ON users (email);`);
     expect(sql.stdout).toContain("nickname");
     // Read only: a is unchanged.
     expect((await p.cli(["diff", "--from", "schema", "--to", "a"])).status).toBe(0);
-  }, 30_000);
+  }, 300_000);
 
   it("diff --from schema --to ENV is exit 0 when equal; --against ENV writes the difference", async () => {
     const equal = await p.cli(["diff", "--from", "schema", "--to", "a"]);
@@ -173,5 +173,5 @@ CREATE INDEX users_email_idx ON users (email);`);
     } finally {
       await client.end();
     }
-  }, 30_000);
+  }, 300_000);
 });

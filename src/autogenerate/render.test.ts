@@ -199,3 +199,73 @@ describe("renderScript", () => {
     expect(renderScript([], "upgrade")).toBe("");
   });
 });
+
+describe("renderOperation: the kinds of issue 16", () => {
+  const flags = { unlogged: false, inherits: [], rowSecurity: false, forceRowSecurity: false };
+  const routine = { schema: "public", name: "touch", kind: "function" as const, arguments: "", definition: "CREATE OR REPLACE FUNCTION public.touch()\n RETURNS trigger\n LANGUAGE plpgsql\nAS $function$ BEGIN RETURN NEW; END $function$", usesRelations: [] };
+  const cases: [string, Operation, string[]][] = [
+    ["create extension", { kind: "create-extension", extension: { name: "uuid-ossp", schema: "public", version: "1.1", requires: [] } }, ['CREATE EXTENSION "uuid-ossp" WITH SCHEMA "public"']],
+    ["drop extension", { kind: "drop-extension", extension: { name: "ltree", schema: "public", version: "1.2", requires: [] } }, ['DROP EXTENSION "ltree"']],
+    ["create function", { kind: "create-routine", routine }, [routine.definition]],
+    ["drop aggregate", { kind: "drop-routine", routine: { ...routine, name: "group_concat", kind: "aggregate", arguments: "text" } }, ['DROP AGGREGATE "public"."group_concat"(text)']],
+    [
+      "create domain",
+      { kind: "create-domain", domain: { schema: "public", name: "year", type: "integer", notNull: true, default: "2000", collation: null, constraints: [{ name: "year_check", definition: "CHECK (VALUE >= 1901)" }] } },
+      ['CREATE DOMAIN "public"."year" AS integer DEFAULT 2000 NOT NULL CONSTRAINT "year_check" CHECK (VALUE >= 1901)'],
+    ],
+    [
+      "create composite type",
+      { kind: "create-composite-type", type: { schema: "public", name: "pair", attributes: [{ name: "a", type: "integer", collation: null }, { name: "b", type: "text", collation: '"C"' }] } },
+      ['CREATE TYPE "public"."pair" AS ("a" integer, "b" text COLLATE "C")'],
+    ],
+    ["drop trigger", { kind: "drop-trigger", trigger: { schema: "public", table: "t", name: "t_touch", definition: "CREATE TRIGGER ..." } }, ['DROP TRIGGER "t_touch" ON "public"."t"']],
+    [
+      "create policy",
+      { kind: "create-policy", schema: "public", table: "docs", policy: { name: "own", permissive: false, command: "UPDATE", roles: ["PUBLIC"], using: "owner = CURRENT_USER", withCheck: "true" } },
+      ['CREATE POLICY "own" ON "public"."docs" AS RESTRICTIVE FOR UPDATE TO PUBLIC USING (owner = CURRENT_USER) WITH CHECK (true)'],
+    ],
+    [
+      "table flags",
+      { kind: "alter-table-flags", schema: "public", table: "c", from: flags, to: { unlogged: true, inherits: [{ schema: "public", name: "p" }], rowSecurity: true, forceRowSecurity: true } },
+      [
+        'ALTER TABLE "public"."c" INHERIT "public"."p"',
+        'ALTER TABLE "public"."c" SET UNLOGGED',
+        'ALTER TABLE "public"."c" ENABLE ROW LEVEL SECURITY',
+        'ALTER TABLE "public"."c" FORCE ROW LEVEL SECURITY',
+      ],
+    ],
+    [
+      "partition",
+      { kind: "create-table", table: { ...table, schema: "public", name: "p1", columns: [], primaryKey: null, constraints: [], indexes: [], comment: null, partitionOf: { schema: "public", name: "p", bound: "FOR VALUES FROM (1) TO (10)" } } },
+      ['CREATE TABLE "public"."p1" PARTITION OF "public"."p" FOR VALUES FROM (1) TO (10)'],
+    ],
+    [
+      "unlogged, inheriting, partitioned, with row-level security",
+      { kind: "create-table", table: { ...table, schema: "public", name: "c", columns: [col("x", "integer")], primaryKey: null, constraints: [], indexes: [], comment: null, unlogged: true, inherits: [{ schema: "public", name: "p" }], rowSecurity: true, partitionBy: "RANGE (x)" } },
+      ['CREATE UNLOGGED TABLE "public"."c" (\n  "x" integer\n) INHERITS ("public"."p") PARTITION BY RANGE (x)', 'ALTER TABLE "public"."c" ENABLE ROW LEVEL SECURITY'],
+    ],
+    [
+      "serial column whose sequence has another name",
+      { kind: "add-column", schema: "public", table: "purchases", column: col("id", "serial", { notNull: true, sequence: "orders_id_seq" }) },
+      ['ALTER TABLE "public"."purchases" ADD COLUMN "id" serial NOT NULL', 'ALTER SEQUENCE "public"."purchases_id_seq" RENAME TO "orders_id_seq"'],
+    ],
+  ];
+  test.each(cases)("%s", (_name, operation, expected) => {
+    expect(renderOperation(operation)).toEqual(expected);
+  });
+
+  test("a script that creates a function turns off body checks for its transaction first", () => {
+    const changes = diffModels(emptyModel(), { ...emptyModel(), routines: [routine] });
+    expect(renderScript(changes, "upgrade").split("\n\n")[0]).toMatch(/SET LOCAL check_function_bodies = false;$/);
+    expect(renderScript(changes, "upgrade", { transactional: false })).toContain("\nSET check_function_bodies = false;");
+  });
+});
+
+describe("defaultSerialSequenceName", () => {
+  test("table_column_seq, the longer part shortened to fit 63 bytes", async () => {
+    const { defaultSerialSequenceName } = await import("./model.js");
+    expect(defaultSerialSequenceName("orders", "id")).toBe("orders_id_seq");
+    expect(defaultSerialSequenceName("t".repeat(63), "id")).toBe(`${"t".repeat(56)}_id_seq`);
+    expect(defaultSerialSequenceName("é".repeat(40), "id")).toBe(`${"é".repeat(28)}_id_seq`);
+  });
+});
