@@ -19,7 +19,7 @@
  * Failing to read or write it is never an error: the directory is read as if it were absent.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type BigIntStats } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, type BigIntStats } from "node:fs";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../version.js";
@@ -30,16 +30,13 @@ import type { RevisionHeader } from "./types.js";
 export const RACY_WINDOW_MS = 1000;
 
 /** Bumped whenever the file's layout changes. */
-const FORMAT = "athanor-header-cache/1";
+const FORMAT = "athanor-header-cache/2";
 
-/** One cached file: the key fields, then the header. Arrays keep the file small and quick to parse. */
-type Entry = [stamp: string, format: RevisionFormat, id: string, parents: string[], message: string, branchLabels: string[], dependsOn: string[], transactional: 0 | 1, allow: string[]];
-
-interface CacheFile {
+/** The first line of a cache file. */
+interface CacheHead {
   readonly format: string;
   readonly key: string;
   readonly directory: string;
-  readonly entries: Record<string, Entry>;
 }
 
 /** A header found in the cache, with its format. */
@@ -88,34 +85,61 @@ function cacheKey(): string {
 
 /** The cache file of one migrations directory inside `cacheDir`. */
 function cachePath(cacheDir: string, directory: string): string {
-  return join(cacheDir, `revision-headers-${createHash("sha256").update(directory).digest("hex").slice(0, 16)}.json`);
+  return join(cacheDir, `revision-headers-${createHash("sha256").update(directory).digest("hex").slice(0, 16)}.txt`);
 }
 
-function isEntry(value: unknown): value is Entry {
-  return Array.isArray(value) && value.length === 9 && typeof value[0] === "string" && (value[1] === "sql" || value[1] === "ts") && typeof value[2] === "string";
+/** A list field: entries joined by commas. Null when an entry could not be read back the same (never cached then). */
+function joinList(items: readonly string[]): string | null {
+  for (const item of items) if (item === "" || /[,\t\n\r]/.test(item)) return null;
+  return items.join(",");
 }
 
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((item) => typeof item === "string");
+function splitList(field: string): readonly string[] {
+  return field === "" ? EMPTY : field.split(",");
+}
+
+const EMPTY: readonly string[] = Object.freeze([]);
+
+/**
+ * One cache line: name, stamp, format, id, parents, branch labels, depends-on,
+ * transactional (1/0), allowed rules, message (a JSON string), separated by tabs.
+ * Null for a header that a line cannot hold exactly (it is then simply not cached).
+ */
+function entryLine(name: string, stamp: string, format: RevisionFormat, header: RevisionHeader): string | null {
+  if (/[\t\n\r]/.test(name) || /[\t\n\r,]/.test(header.id)) return null;
+  const lists = [joinList(header.parents), joinList(header.branchLabels), joinList(header.dependsOn)];
+  const allow = joinList(header.allow);
+  if (lists.includes(null) || allow === null) return null;
+  return [name, stamp, format, header.id, ...(lists as string[]), header.transactional ? "1" : "0", allow, JSON.stringify(header.message)].join("\t");
 }
 
 /**
- * The cache of one migrations directory: look up headers by name and stamp while the
- * directory is read, record the headers that were parsed, save once at the end.
+ * The cache of one migrations directory. The directory is read in name order and the
+ * cache's lines are in name order, so a cursor walks the file once: nothing but its text
+ * is held (100,000 revisions: no second structure of 100,000 entries in memory).
  */
 export class HeaderCache {
   readonly #path: string;
   readonly #directory: string;
-  readonly #loaded: Record<string, Entry>;
-  readonly #entries: Record<string, Entry> = Object.create(null) as Record<string, Entry>;
-  #changed: boolean;
+  readonly #text: string;
+  /** Where the next unread line starts. */
+  #cursor: number;
+  /** Lines in the file, and how many of them were used as they are. */
+  readonly #lineCount: number;
   #kept = 0;
+  /** The lines of the next cache, in name order. */
+  readonly #lines: string[] = [];
+  #changed: boolean;
 
-  private constructor(path: string, directory: string, loaded: Record<string, Entry> | null) {
+  private constructor(path: string, directory: string, text: string | null, bodyStart: number) {
     this.#path = path;
     this.#directory = directory;
-    this.#loaded = loaded ?? (Object.create(null) as Record<string, Entry>);
-    this.#changed = loaded === null;
+    this.#text = text ?? "";
+    this.#cursor = text === null ? this.#text.length : bodyStart;
+    this.#changed = text === null;
+    let count = 0;
+    for (let at = this.#text.indexOf("\n", this.#cursor); at !== -1; at = this.#text.indexOf("\n", at + 1)) count += 1;
+    this.#lineCount = count;
   }
 
   /**
@@ -124,35 +148,58 @@ export class HeaderCache {
    */
   static open(cacheDir: string, directory: string): HeaderCache {
     const path = cachePath(cacheDir, directory);
-    let loaded: Record<string, Entry> | null = null;
     try {
-      const parsed = JSON.parse(readFileSync(path, "utf8")) as Partial<CacheFile> | null;
-      if (parsed !== null && typeof parsed === "object" && parsed.format === FORMAT && parsed.key === cacheKey() && parsed.directory === directory && typeof parsed.entries === "object" && parsed.entries !== null && !Array.isArray(parsed.entries)) {
-        loaded = Object.assign(Object.create(null) as Record<string, Entry>, parsed.entries);
+      const text = readFileSync(path, "utf8");
+      const end = text.indexOf("\n");
+      const head = JSON.parse(end === -1 ? text : text.slice(0, end)) as Partial<CacheHead> | null;
+      if (end !== -1 && text.endsWith("\n") && head !== null && typeof head === "object" && head.format === FORMAT && head.key === cacheKey() && head.directory === directory) {
+        return new HeaderCache(path, directory, text, end + 1);
       }
     } catch {
-      // Absent or corrupt: rebuilt below.
+      // Absent or corrupt: rebuilt when saved.
     }
-    return new HeaderCache(path, directory, loaded);
+    return new HeaderCache(path, directory, null, 0);
   }
 
-  /** The cached header of `name` when its stamp is the one cached; undefined otherwise. */
+  /**
+   * The cached header of `name` when its stamp is the one cached; undefined otherwise.
+   * Called in increasing name order.
+   */
   get(name: string, stamp: string): CachedHeader | undefined {
-    const entry = this.#loaded[name];
-    if (entry === undefined || !isEntry(entry) || entry[0] !== stamp) return undefined;
-    const [, format, id, parents, message, branchLabels, dependsOn, transactional, allow] = entry;
-    if (!isStringArray(parents) || typeof message !== "string" || !isStringArray(branchLabels) || !isStringArray(dependsOn) || !isStringArray(allow) || (transactional !== 0 && transactional !== 1)) {
-      return undefined;
+    const text = this.#text;
+    while (this.#cursor < text.length) {
+      const lineStart = this.#cursor;
+      const lineEnd = text.indexOf("\n", lineStart);
+      const nameEnd = text.indexOf("\t", lineStart);
+      if (lineEnd === -1 || nameEnd === -1 || nameEnd > lineEnd) return this.#corrupt();
+      const lineName = text.slice(lineStart, nameEnd);
+      if (lineName > name) return undefined;
+      this.#cursor = lineEnd + 1;
+      if (lineName < name) continue;
+      if (!text.startsWith(stamp, nameEnd + 1) || text.charCodeAt(nameEnd + 1 + stamp.length) !== 9) return undefined;
+      const line = text.slice(lineStart, lineEnd);
+      const cached = parseLine(line);
+      if (cached === null) return this.#corrupt();
+      this.#lines.push(line);
+      this.#kept += 1;
+      return cached;
     }
-    this.#entries[name] = entry;
-    this.#kept += 1;
-    return { format, header: { id, parents, message, branchLabels, dependsOn, transactional: transactional === 1, allow } };
+    return undefined;
   }
 
-  /** Records a header parsed from a file with this stamp. */
+  /** Records a header parsed from a file with this stamp (call in name order, like {@link get}). */
   set(name: string, stamp: string, format: RevisionFormat, header: RevisionHeader): void {
-    this.#entries[name] = [stamp, format, header.id, [...header.parents], header.message, [...header.branchLabels], [...header.dependsOn], header.transactional ? 1 : 0, [...header.allow]];
+    const line = entryLine(name, stamp, format, header);
+    if (line === null) return;
+    this.#lines.push(line);
     this.#changed = true;
+  }
+
+  /** A line that cannot be read: the rest of the file is not trusted, and the cache is rewritten. */
+  #corrupt(): undefined {
+    this.#cursor = this.#text.length;
+    this.#changed = true;
+    return undefined;
   }
 
   /**
@@ -161,12 +208,19 @@ export class HeaderCache {
    * space) only means the next run reads the files again.
    */
   save(cacheDir: string): void {
-    if (!this.#changed && this.#kept === Object.keys(this.#loaded).length) return;
+    if (!this.#changed && this.#kept === this.#lineCount) return;
     const temporary = `${this.#path}.${process.pid}.${createHash("sha256").update(`${Math.random()}${process.hrtime.bigint()}`).digest("hex").slice(0, 8)}.tmp`;
     try {
       mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-      const file: CacheFile = { format: FORMAT, key: cacheKey(), directory: this.#directory, entries: this.#entries };
-      writeFileSync(temporary, JSON.stringify(file), { mode: 0o600, flag: "wx" });
+      const head: CacheHead = { format: FORMAT, key: cacheKey(), directory: this.#directory };
+      const fd = openSync(temporary, "wx", 0o600);
+      try {
+        writeSync(fd, `${JSON.stringify(head)}\n`);
+        // In chunks: 100,000 lines never become one more 13 MB string and its UTF-8 copy.
+        for (let i = 0; i < this.#lines.length; i += 2000) writeSync(fd, `${this.#lines.slice(i, i + 2000).join("\n")}\n`);
+      } finally {
+        closeSync(fd);
+      }
       renameSync(temporary, this.#path);
     } catch {
       try {
@@ -176,4 +230,23 @@ export class HeaderCache {
       }
     }
   }
+}
+
+/** A cache line back into a header; null when it is not one. */
+function parseLine(line: string): CachedHeader | null {
+  const fields = line.split("\t");
+  if (fields.length !== 10) return null;
+  const [, , format, id, parents, branchLabels, dependsOn, transactional, allow, message] = fields as [string, string, string, string, string, string, string, string, string, string];
+  if ((format !== "sql" && format !== "ts") || (transactional !== "0" && transactional !== "1") || id === "") return null;
+  let text: unknown;
+  try {
+    text = JSON.parse(message);
+  } catch {
+    return null;
+  }
+  if (typeof text !== "string") return null;
+  return {
+    format,
+    header: { id, parents: splitList(parents), message: text, branchLabels: splitList(branchLabels), dependsOn: splitList(dependsOn), transactional: transactional === "1", allow: splitList(allow) },
+  };
 }

@@ -139,7 +139,8 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
     const stamp = fileStamp(stats);
     const cached = cache.get(name, stamp);
     if (cached !== undefined && cached.format === format) {
-      files.push(new ScannedRevision(cached.header, path, name, format, null, stamp));
+      // The cached message was decoded from JSON (a string of its own); lists are sliced from the cache's text.
+      files.push(new ScannedRevision(cached.header, path, name, format, null, stamp, false));
       continue;
     }
     const file = readRevisionFile(path, name, format, checksums, stamp);
@@ -198,10 +199,10 @@ class ScannedRevision implements RevisionFile {
 
   // One constructor with a fixed property order gives every revision the same hidden class,
   // which keeps the graph's property reads monomorphic.
-  constructor(header: RevisionHeader, path: string, relativePath: string, format: RevisionFormat, checksum: string | null, stamp: string | null) {
+  constructor(header: RevisionHeader, path: string, relativePath: string, format: RevisionFormat, checksum: string | null, stamp: string | null, detachMessage = true) {
     this.id = header.id;
-    this.parents = header.parents;
-    this.message = detached(header.message);
+    this.parents = detachedList(header.parents);
+    this.message = detachMessage ? detached(header.message) : header.message;
     this.branchLabels = detachedList(header.branchLabels);
     this.dependsOn = detachedList(header.dependsOn);
     this.transactional = header.transactional;
