@@ -6,6 +6,7 @@
  * every environment side by side.
  */
 import type { ResolvedEnvironment } from "../config/types.js";
+import { opensLocally } from "../dialects/open.js";
 import type { Session } from "../dialects/types.js";
 import { isAthanorError } from "../errors.js";
 import type { PromotionSummary } from "../guard/promotion.js";
@@ -109,7 +110,7 @@ async function readWithTimeout(env: ResolvedEnvironment, timeoutMs: number, owne
   // work (the WASM engine's start, seconds on a busy machine, several environments
   // sharing one CPU), so its timeout counts from when it is open, and only the read races it.
   let opened: Session | null | undefined = owned;
-  if (opened === undefined && env.target.kind === "pglite") {
+  if (opened === undefined && opensLocally(env.target)) {
     try {
       opened = await openReadSession(env, "status", timeoutMs);
     } catch (error) {

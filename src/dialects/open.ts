@@ -73,6 +73,19 @@ export function databaseMissing(target: DatabaseTarget): boolean {
   return target.kind === "pglite" && target.dataDir !== null && !existsSync(target.dataDir);
 }
 
+/** True for a database that lives only in this process's memory (`pglite://memory`): nothing on disk to back up or reopen. */
+export function databaseInMemory(target: DatabaseTarget): boolean {
+  return target.kind === "pglite" && target.dataDir === null;
+}
+
+/**
+ * True when opening the target is local work (an embedded engine starting in this
+ * process) rather than a network connection that could fail to answer.
+ */
+export function opensLocally(target: DatabaseTarget): boolean {
+  return target.kind === "pglite";
+}
+
 /** Where the lock of a target lives, for messages: the lock file of a PGlite directory, or null. */
 export function lockLocation(target: DatabaseTarget): string | null {
   if (target.kind !== "pglite" || target.dataDir === null) return null;

@@ -22,6 +22,7 @@
  * (up to `--lock-wait`) and then exit 4 without harm.
  */
 import type { ResolvedEnvironment } from "../config/types.js";
+import { databaseInMemory } from "../dialects/open.js";
 import type { Session } from "../dialects/types.js";
 import type { Plan } from "../plan/types.js";
 import { takeBackup, type BackupOutcome } from "./backup.js";
@@ -110,7 +111,7 @@ export function confirmationRequest(run: GuardRun, lint: readonly RevisionLint[]
         ? { skipped: "no backup setting for this environment" }
         : options.noBackup
           ? { skipped: "--no-backup" }
-          : env.target.kind === "pglite" && env.target.dataDir === null
+          : databaseInMemory(env.target)
             ? { skipped: "in-memory database" }
             : { dir: env.backup.dir },
     allowedDangerous,

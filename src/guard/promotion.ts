@@ -12,7 +12,7 @@
  */
 import { existsSync } from "node:fs";
 import type { ResolvedEnvironment } from "../config/types.js";
-import { openSession } from "../dialects/open.js";
+import { databaseMissing, openSession } from "../dialects/open.js";
 import type { Session } from "../dialects/types.js";
 import { isAthanorError, RefusedError } from "../errors.js";
 import { planUpgrade } from "../plan/plan.js";
@@ -86,7 +86,7 @@ export async function readSourceState(sourceName: string, options: PromotionOpti
     return { error: `environment "${sourceName}" cannot be resolved: ${isAthanorError(error) ? error.message : String(error)}` };
   }
   // A PGlite database that does not exist yet has applied nothing (and opening it would create it).
-  if (source.target.kind === "pglite" && source.target.dataDir !== null && !existsSync(source.target.dataDir)) return { applied: new Set() };
+  if (databaseMissing(source.target)) return { applied: new Set() };
   let session: Session | undefined;
   try {
     session = options.openSourceSession
