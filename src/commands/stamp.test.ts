@@ -28,6 +28,14 @@ describe("stampedSet", () => {
     expect([...stampedSet(graph, set("a", "b", "c"), ["base", "f2"])].sort()).toEqual(["a", "b", "f1", "f2"].map(rid).sort());
   });
 
+  it("branch@base removes that branch only, keeping what another branch stands on", () => {
+    // two roots: a ← b (main) and x ← y (labelled billing)
+    const roots = RevisionGraph.build([revision("a"), revision("b", ["a"]), revision("x", [], { branchLabels: ["billing"] }), revision("y", ["x"])]);
+    expect([...stampedSet(roots, set("a", "b", "x", "y"), "billing@base")].sort()).toEqual(["a", "b"].map(rid).sort());
+    // on one root: removing feature's line keeps a and b, which main still stands on
+    expect([...stampedSet(graph, set("a", "b", "c", "f1", "f2"), `${rid("f2")}@base`)].sort()).toEqual(["a", "b", "c"].map(rid).sort());
+  });
+
   it("refuses two targets on one line of descent", () => {
     expect(() => stampedSet(graph, new Set(), [rid("b"), rid("c")])).toThrow(/same line of descent/);
   });

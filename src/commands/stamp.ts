@@ -60,7 +60,7 @@ export function stampedSet(graph: RevisionGraph, applied: ReadonlySet<string>, t
   for (const target of list) {
     const resolved = resolveTarget(graph, target, current);
     if (resolved.kind === "base") {
-      result = new Set();
+      result = resolved.along === undefined ? new Set() : withoutBranch(graph, result, resolved.along);
       continue;
     }
     for (const id of resolved.ids) {
@@ -78,6 +78,17 @@ export function stampedSet(graph: RevisionGraph, applied: ReadonlySet<string>, t
     }
   }
   return new Set(graph.sortTopologically(result));
+}
+
+/**
+ * `branch@base`: the rows of the branch through `along` go (its ancestors and
+ * descendants), except revisions that another kept branch still stands on.
+ */
+function withoutBranch(graph: RevisionGraph, applied: ReadonlySet<string>, along: string): Set<string> {
+  const line = new Set([...graph.ancestors(along, { inclusive: true }), ...graph.descendants(along)]);
+  const elsewhere = [...applied].filter((id) => !line.has(id));
+  const needed = elsewhere.length === 0 ? new Set<string>() : graph.ancestors(elsewhere, { inclusive: true });
+  return new Set([...applied].filter((id) => !line.has(id) || needed.has(id)));
 }
 
 /**
