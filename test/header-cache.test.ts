@@ -198,9 +198,9 @@ describe("the header cache", () => {
 });
 
 describe("reading only what a command needs", () => {
-  /** An SQL revision whose header is followed by 11 MB of body with a NUL byte in it. */
+  /** An SQL revision whose header is followed by 9 MB of body with a NUL byte in it (under the 10 MB limit, which every read enforces from the file's size). */
   async function hugeRevision(dir: string): Promise<void> {
-    const body = `${"SELECT 1;\n".repeat(1_100_000)}\0 binary junk\n`;
+    const body = `${"SELECT 1;\n".repeat(900_000)}\0 binary junk\n`;
     await writeFile(join(dir, `c_huge.sql`), sqlRevision("cccccccccccc", B, "huge"), { flag: "w" });
     await writeFile(join(dir, `c_huge.sql`), body, { flag: "a" });
   }
@@ -228,6 +228,6 @@ describe("reading only what a command needs", () => {
     // Where the file's contents matter, all of it is read and checked.
     // (From the cache, or read now: either way its checksum reads the whole file.)
     const files = readScriptDirectory(migrations, { cacheDir: join(dir, ".athanor") }).then((read) => read.map((file) => file.checksum));
-    await expect(files).rejects.toMatchObject({ code: "unreadable-revision", message: expect.stringMatching(/^c_huge\.sql: is 10\.\d MB/) as string });
+    await expect(files).rejects.toMatchObject({ code: "unreadable-revision", message: expect.stringMatching(/^c_huge\.sql: holds NUL bytes/) as string });
   });
 });

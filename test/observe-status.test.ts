@@ -83,7 +83,7 @@ describe("athanor status", () => {
     expect(staging).toMatchObject({ name: "staging", url: "postgresql://app:***@127.0.0.1:1/staging", reachable: false, current: [], heads: [R2], state: "unreachable" });
     expect((staging?.["problems"] as { code: string }[])[0]?.code).toBe("unreachable");
     expect(qa).toMatchObject({ name: "qa", reachable: false, state: "unreachable", problems: [{ code: "unreachable", message: expect.stringContaining("did not answer within") }] });
-    expect(preview).toMatchObject({ name: "preview", url: "postgresql://app:***@preview.internal:5432/app", reachable: false, state: "not-configured", heads: [R2], unsetVariables: ["PREVIEW_PASSWORD"] });
+    expect(preview).toMatchObject({ name: "preview", url: "postgresql://app:${PREVIEW_PASSWORD}@preview.internal:5432/app", reachable: false, state: "not-configured", heads: [R2], unsetVariables: ["PREVIEW_PASSWORD"] });
     expect((preview?.["problems"] as { code: string; message: string }[])[0]).toMatchObject({ code: "not-configured", message: expect.stringContaining("set PREVIEW_PASSWORD") });
     for (const form of [GUARD_PASSWORD, encodeURIComponent(GUARD_PASSWORD), "S3cr3t"]) expect(result.stdout + result.stderr).not.toContain(form);
   });

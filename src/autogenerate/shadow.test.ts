@@ -115,7 +115,7 @@ describe("openShadowSession", () => {
     const first = await openShadowSession({ cacheDir });
     await first.close();
     const [template] = await readdir(cacheDir);
-    expect(template).toMatch(/^pglite-template-\d+-\d+\.tar$/);
+    expect(template).toMatch(/^pglite-template-[\w.]+-\d+\.tar$/);
     const fromTemplate = await openShadowSession({ cacheDir });
     await fromTemplate.exec("CREATE TABLE t (id int)");
     expect(await fromTemplate.serverVersion()).toBeGreaterThanOrEqual(180000);

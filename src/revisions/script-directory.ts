@@ -255,13 +255,7 @@ export function readRevisionText(path: string, relativePath: string, stamp: stri
     let bytesRead = readSync(fd, buffer, 0, FIRST_READ_BYTES, 0);
     if (bytesRead === FIRST_READ_BYTES) {
       const { size } = fstatSync(fd);
-      if (size > MAX_REVISION_FILE_BYTES) {
-        throw unreadable(
-          relativePath,
-          `is ${(size / (1024 * 1024)).toFixed(1)} MB; revision files are limited to ${MAX_REVISION_FILE_BYTES / (1024 * 1024)} MB`,
-          "load large data with COPY from a separate file or a script, and keep the revision to schema changes",
-        );
-      }
+      refuseOversized(size, relativePath);
       const whole = Buffer.allocUnsafe(size);
       buffer.copy(whole, 0, 0, bytesRead);
       while (bytesRead < size) {
@@ -284,10 +278,21 @@ function readRevisionPrefix(path: string, relativePath: string): string | null {
     const buffer = scratchBuffer();
     const bytesRead = readSync(fd, buffer, 0, FIRST_READ_BYTES, 0);
     if (bytesRead < FIRST_READ_BYTES) return null;
+    // The size limit costs one fstat, so even a header-only read refuses an oversized file.
+    refuseOversized(fstatSync(fd).size, relativePath);
     // A line feed byte is never inside a multi-byte UTF-8 character: the cut is clean.
     const end = buffer.lastIndexOf(0x0a);
     return end === -1 ? null : normalizeLineEndings(decodeRevisionBytes(buffer.subarray(0, end + 1), relativePath));
   });
+}
+
+function refuseOversized(size: number, relativePath: string): void {
+  if (size <= MAX_REVISION_FILE_BYTES) return;
+  throw unreadable(
+    relativePath,
+    `is ${(size / (1024 * 1024)).toFixed(1)} MB; revision files are limited to ${MAX_REVISION_FILE_BYTES / (1024 * 1024)} MB`,
+    "load large data with COPY from a separate file or a script, and keep the revision to schema changes",
+  );
 }
 
 function scratchBuffer(): Buffer {
