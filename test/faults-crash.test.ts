@@ -344,7 +344,7 @@ describe.skipIf(!canStartServer)("the server restarted (pg_ctl restart -m immedi
     const result = await victim.done;
     console.log(`[faults-crash] the runner during the restart: exit ${result.status}\n${result.stderr.trim()}`);
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(1);
-    expect(result.stderr).toMatch(/^error: revision c\d+ \(step \d+\) failed to upgrade at c\d+_step\.sql: the connection to the server was lost \(/m);
+    expect(result.stderr).toMatch(/^error: revision c\d+ \(step \d+\) failed to upgrade at c\d+_step\.sql(:\d+)?: the connection to the server was lost \(/m);
     // The hint says what happened and what to do, not "fix the file" (the file is fine).
     expect(result.stderr).toMatch(/hint: The server restarted, failed over, ended the session or became unreachable: PostgreSQL rolled back the open transaction/);
     expect(result.stderr).toContain("`athanor status`");
