@@ -139,7 +139,7 @@ for (const target of targets) {
         expect(result.stderr).toContain(`Revision ${c} was rolled back entirely. Committed before it in this run: ${a}, ${b}.`);
       }), 240_000);
 
-    it.runIf(target.name === "PostgreSQL")("a TypeScript revision's sql.unsafe(\"COMMIT\") is refused before it is sent; the revision rolls back", () =>
+    it("a TypeScript revision's sql.unsafe(\"COMMIT\") is refused before it is sent; the revision rolls back", () =>
       withProject(async (project, cli, inspect) => {
         const [a] = ids(1, "d") as [string];
         await project.writeFile(
