@@ -326,7 +326,10 @@ describe("parseRevisionHeader on arbitrary text", () => {
       // A message quotes at most a short excerpt of what the file holds.
       expect(error.message.length).toBeLessThan(400);
     }
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // A guard against catastrophic (quadratic) scanning, not a speed target: a quadratic
+    // scan of 8 MB takes hours, a linear one well under a second on a quiet machine, so
+    // the bound leaves room for a machine shared by many jobs (speed lives in bench/).
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 
   it("quotes at most 60 characters of a bad value in its message", () => {
