@@ -97,24 +97,7 @@ export function statusNeedsAttention(report: StatusReport): boolean {
 /** The entry of an environment that could not be resolved (unset variable, bad URL...) or read. */
 function unresolvedEntry(project: LoadedConfig, name: string, error: unknown, graph: RevisionGraph | undefined, processEnv?: Readonly<Record<string, string | undefined>>): StatusEntry {
   const template = project.config.environments[name]?.url;
-  const unconfigured = notConfigured(project, name, error, processEnv);
-  if (unconfigured !== null) {
-    return {
-      name,
-      url: typeof template === "string" ? redactUrl(template) : "",
-      reachable: false,
-      current: [],
-      heads: graph?.heads() ?? [],
-      pending: 0,
-      state: "not-configured",
-      problems: [{ code: "not-configured", message: unconfigured.message }],
-      unsetVariables: unconfigured.variables,
-    };
-  }
-  const problem = isAthanorError(error)
-    ? { code: error.code, message: error.hint === undefined ? error.message : `${error.message} — ${error.hint}` }
-    : { code: "internal", message: error instanceof Error ? error.message : String(error) };
-  return {
+  const unread = {
     name,
     // The template as written (variables unexpanded), with any literal password masked.
     url: typeof template === "string" ? redactUrl(template) : "",
@@ -122,8 +105,14 @@ function unresolvedEntry(project: LoadedConfig, name: string, error: unknown, gr
     current: [],
     heads: graph?.heads() ?? [],
     pending: 0,
-    state: "error",
-    problems: [problem],
   };
+  const unconfigured = notConfigured(project, name, error, processEnv);
+  if (unconfigured !== null) {
+    return { ...unread, state: "not-configured", problems: [{ code: "not-configured", message: unconfigured.message }], unsetVariables: unconfigured.variables };
+  }
+  const problem = isAthanorError(error)
+    ? { code: error.code, message: error.hint === undefined ? error.message : `${error.message} — ${error.hint}` }
+    : { code: "internal", message: error instanceof Error ? error.message : String(error) };
+  return { ...unread, state: "error", problems: [problem] };
 }
 
