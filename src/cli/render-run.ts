@@ -6,6 +6,7 @@
  */
 import type { EventSink, MigrationEvent, StepDirection } from "../run/events.js";
 import type { CommandContext } from "./runtime.js";
+import { formatReplicaWait } from "../observe/progress.js";
 
 /** `12 ms`, `1.4 s`, `2 min 5 s`. */
 export function formatMs(ms: number): string {
@@ -28,6 +29,9 @@ export function renderRunEvents(ctx: CommandContext): EventSink {
     switch (event.type) {
       case "lock-wait":
         if (!ctx.globals.quiet) ctx.err(c.yellow(`waiting up to ${formatMs(event.waitMs)} for the migration lock, held by ${event.holder}`));
+        return;
+      case "replica-wait":
+        if (!ctx.globals.quiet) ctx.err(event.done ? c.dim(formatReplicaWait(event)) : c.yellow(formatReplicaWait(event)));
         return;
       case "statement":
         if (!ctx.globals.quiet) ctx.err(c.dim(`    ${event.line === null ? "" : `${event.file}:${event.line}  `}${event.sql.replace(/\n/g, "\n    ")}${event.durationMs === undefined ? "" : `  (${formatMs(event.durationMs)})`}`));

@@ -96,7 +96,7 @@ export async function lintRevisions(options: LintCommandOptions): Promise<LintRe
     } else {
       let session: Session | undefined;
       try {
-        session = options.openSession ? await options.openSession(env) : await openSession(env.target, { secrets: env.secrets, applicationName: "athanor lint", connectTimeoutMs: 5_000 });
+        session = options.openSession ? await options.openSession(env) : await openSession(env.target, { secrets: env.secrets, searchPath: env.searchPath, applicationName: "athanor lint", connectTimeoutMs: 5_000 });
         const state = await readAppliedState(session, env.versionTable);
         applied = state?.ids ?? new Set();
       } catch (error) {

@@ -78,7 +78,7 @@ async function withPromotionGates(
       if (graph === undefined || result?.status !== "fulfilled" || result.value.promoteFrom === null || !entry.reachable || entry.state === "error") return entry;
       const promotion = await promotionStatus(result.value, graph, entry.current, {
         resolveEnvironment: (name) => resolveEnvironment(project, { environment: name, ...(processEnv === undefined ? {} : { processEnv }) }),
-        openSourceSession: (source) => openSession(source.target, { secrets: source.secrets, applicationName: "athanor status", connectTimeoutMs: timeoutMs }),
+        openSourceSession: (source) => openSession(source.target, { secrets: source.secrets, searchPath: source.searchPath, applicationName: "athanor status", connectTimeoutMs: timeoutMs }),
       }).catch(() => null);
       return promotion === null ? entry : { ...entry, promotion };
     }),

@@ -170,11 +170,20 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
     lockTimeoutMs: durations("lockTimeout"),
     statementTimeoutMs: durations("statementTimeout"),
     versionTable: {
-      schema: envConfig.versionTable?.schema ?? DEFAULT_VERSION_TABLE.schema,
+      // A schema-scoped environment keeps its version tables beside its tables: one lock and one history per schema.
+      schema: envConfig.versionTable?.schema ?? envConfig.schema ?? DEFAULT_VERSION_TABLE.schema,
       table: envConfig.versionTable?.table ?? DEFAULT_VERSION_TABLE.table,
     },
-    schemas: envConfig.schemas ?? ["public"],
+    schemas: envConfig.schemas ?? (envConfig.schema !== undefined ? [envConfig.schema] : ["public"]),
     promoteFrom: envConfig.promoteFrom ?? null,
+    searchPath: envConfig.schema ?? null,
+    replicaLag:
+      envConfig.replicaLag === undefined
+        ? null
+        : {
+            maxMs: parseDuration(envConfig.replicaLag.max, "s", `${settingPath("replicaLag.max")} in ${shortFile}`),
+            waitMs: parseDuration(envConfig.replicaLag.wait ?? "10min", "s", `${settingPath("replicaLag.wait")} in ${shortFile}`),
+          },
     secrets: [...secrets],
     envFiles: layers.files.map((info) => ({ ...info })),
   };

@@ -49,6 +49,21 @@ export interface EnvironmentConfig {
   versionTable?: VersionTableOption;
   schemas?: string[];
   promoteFrom?: string;
+  /**
+   * Schema-scoped target: every session runs with `search_path` set to this schema, and
+   * the version tables default into it (docs/replicas.md).
+   */
+  schema?: string;
+  /** Wait between revisions until the standbys' replay lag is under `max` (docs/replicas.md). */
+  replicaLag?: ReplicaLagOption;
+}
+
+/** `replicaLag` as written: durations such as "10s". */
+export interface ReplicaLagOption {
+  /** The most replay lag a standby may have before the next revision starts. */
+  max: string | number;
+  /** How long to wait for the standbys at one revision boundary before giving up (default 10 min). */
+  wait?: string | number;
 }
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "silent";
@@ -120,6 +135,10 @@ export interface ResolvedEnvironment {
   readonly versionTable: { schema: string; table: string };
   readonly schemas: readonly string[];
   readonly promoteFrom: string | null;
+  /** The schema every session of this environment runs in (`SET search_path`), or null for the server's default. */
+  readonly searchPath: string | null;
+  /** `replicaLag` in milliseconds, or null: no waiting for standbys. */
+  readonly replicaLag: { readonly maxMs: number; readonly waitMs: number } | null;
   /** Every secret value this environment knows (passwords, secret variables): output scrubbers mask them. */
   readonly secrets: readonly string[];
   /** The .env files that were read, in order, for `env` and `check`. */

@@ -12,7 +12,7 @@ import type { AthanorConfig, EnvironmentConfig } from "./types.js";
 const TOP_KEYS = ["migrations", "schema", "defaultEnvironment", "environments", "settings"] as const;
 const ENV_KEYS = [
   "url", "migrationUrl", "envFile", "echo", "logLevel", "pool", "protected", "backup",
-  "lockTimeout", "statementTimeout", "versionTable", "schemas", "promoteFrom",
+  "lockTimeout", "statementTimeout", "versionTable", "schemas", "promoteFrom", "schema", "replicaLag",
 ] as const;
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "silent"];
 
@@ -188,5 +188,19 @@ function validateEnvironment(check: Checker, raw: unknown, path: string): Enviro
   if (schemas !== undefined) env.schemas = schemas;
   const promoteFrom = check.string(raw["promoteFrom"], `${path}.promoteFrom`);
   if (promoteFrom !== undefined) env.promoteFrom = promoteFrom;
+  const schema = check.string(raw["schema"], `${path}.schema`);
+  if (schema !== undefined) {
+    if (schema === "" || schema.length > 63) check.fail(`${path}.schema`, `must be a schema name of 1 to 63 characters, not ${describe(schema)}`, 'Write schema: "tenant_a".');
+    env.schema = schema;
+  }
+  const replicaLag = raw["replicaLag"];
+  if (replicaLag !== undefined) {
+    if (!isRecord(replicaLag)) check.fail(`${path}.replicaLag`, `must be an object, not ${describe(replicaLag)}`, 'Write replicaLag: { max: "10s" }.');
+    check.unknownKeys(replicaLag, ["max", "wait"], `${path}.replicaLag`);
+    const max = check.duration(replicaLag["max"], `${path}.replicaLag.max`);
+    if (max === undefined) check.fail(`${path}.replicaLag.max`, "is missing", 'Write replicaLag: { max: "10s" }.');
+    const wait = check.duration(replicaLag["wait"], `${path}.replicaLag.wait`);
+    env.replicaLag = wait === undefined ? { max } : { max, wait };
+  }
   return env;
 }

@@ -16,6 +16,13 @@ export interface OpenSessionOptions {
   connectTimeoutMs?: number;
   /** Secrets to scrub from driver errors. */
   secrets?: readonly string[];
+  /**
+   * Run every statement of the session in this schema (`search_path`); it must exist.
+   * PostgreSQL gets it as a startup option, PGlite (one session) as a SET.
+   */
+  searchPath?: string | null | undefined;
+  /** The session will write: refuse a server in recovery (a standby) with RefusedError. */
+  writable?: boolean | undefined;
 }
 
 /** Connects to the target and returns a Session; driver errors become DatabaseError with secrets removed. */
@@ -54,7 +61,9 @@ export async function lockDatabase(target: DatabaseTarget, request: LockRequest,
     const { lockPostgresDatabase } = await import("./postgres-session.js");
     const secrets = options.secrets ?? [];
     return lockPostgresDatabase(target, request, {
-      open: (applicationName) => openSession(target, { applicationName, secrets }),
+      // Only writers lock: a standby is refused before its lock is taken. The lock
+      // connection's statements name pg_catalog functions only, so it needs no search_path.
+      open: (applicationName) => openSession(target, { applicationName, secrets, writable: true }),
       applicationName: options.applicationName,
       display: options.display,
     });

@@ -6,6 +6,7 @@ import type { DatabaseTarget } from "../config/types.js";
 import type { OpenSessionOptions } from "./open.js";
 import { driverErrorGuard } from "./driver-errors.js";
 import { transactionMethods } from "./script.js";
+import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathValue } from "./session-checks.js";
 import type { QueryResult, Session } from "./types.js";
 import { PGLITE_MEMORY_PARAMS, pgliteCacheDir, pgliteTemplatePath, readPgliteTemplate, savePgliteTemplate } from "./pglite-template.js";
 
@@ -18,6 +19,21 @@ interface ProtocolMessage {
 }
 
 export async function openPgliteSession(target: PgliteTarget, options: OpenSessionOptions): Promise<Session> {
+  const session = await openPglite(target, options);
+  const schema = options.searchPath ?? null;
+  if (schema === null) return session;
+  try {
+    // One backend for the whole session: a session-level SET holds for every statement.
+    const result = await session.query<Record<string, unknown>>(`SELECT set_config('search_path', $2, false), ${OPENED_FACTS_COLUMNS}`, [schema, searchPathValue(schema)]);
+    checkOpened(openedFacts(result.rows[0]), options, target.dataDir ?? "pglite://memory");
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+  return session;
+}
+
+async function openPglite(target: PgliteTarget, options: OpenSessionOptions): Promise<Session> {
   const { PGlite } = await import("@electric-sql/pglite");
   const startParams = [...PGlite.defaultStartParams, ...PGLITE_MEMORY_PARAMS];
   // A new database starts from the cached template instead of running initdb (pglite-template.ts).

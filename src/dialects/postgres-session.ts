@@ -7,6 +7,7 @@ import { driverErrorGuard } from "./driver-errors.js";
 import { fitsSessionAttrs, postgresClientConfig, type PostgresTarget } from "./postgres-client-config.js";
 import { pollLock } from "./lock-poll.js";
 import { assertSessionBound } from "./postgres-pooler.js";
+import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathStartupOption } from "./session-checks.js";
 import { transactionMethods } from "./script.js";
 import type { LockHolder, LockRequest, QueryResult, ReleaseLock, Session } from "./types.js";
 
@@ -26,9 +27,15 @@ const CLIENT_CHECK_SINCE = 140000;
 
 /** A client for one host of the target; the URL's own application_name wins, as it did when pg parsed the URL. */
 function newClient(target: PostgresTarget, host: PostgresHost, options: OpenSessionOptions): pg.Client {
+  const config = postgresClientConfig(target, host);
+  // search_path as a startup option rather than a SET: it is the session's default from
+  // its first statement on, and RESET ALL / DISCARD ALL / a rolled-back SET return to it.
+  const schema = options.searchPath ?? null;
+  const startup = schema === null ? {} : { options: [config.options, searchPathStartupOption(schema)].filter((part) => part !== undefined && part !== "").join(" ") };
   const client = new pg.Client({
     application_name: options.applicationName ?? "athanor",
-    ...postgresClientConfig(target, host),
+    ...config,
+    ...startup,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
   });
   // An idle client whose server goes away emits 'error'; without a listener Node crashes the process.
@@ -71,8 +78,15 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   const { client, host } = await connectFitting(target, options);
   const secrets = options.secrets ?? [];
   const wrap = driverErrorGuard(secrets, target);
-  const versionResult = await wrap("query", () => client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v"));
-  const versionNum = Number(versionResult.rows[0]?.v ?? 0);
+  // One round trip: the version, and what checkOpened needs (standby? search_path arrived?).
+  const opened = await wrap("query", () => client.query<Record<string, unknown>>(`SELECT current_setting('server_version_num') AS v, ${OPENED_FACTS_COLUMNS}`, [options.searchPath ?? null]));
+  const versionNum = Number(opened.rows[0]?.["v"] ?? 0);
+  try {
+    checkOpened(openedFacts(opened.rows[0]), options, `${host.host}:${host.port}/${target.database}`);
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
   const exec = async (sql: string): Promise<void> => {
     await wrap("exec", () => client.query(sql));
   };

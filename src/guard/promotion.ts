@@ -91,7 +91,7 @@ export async function readSourceState(sourceName: string, options: PromotionOpti
   try {
     session = options.openSourceSession
       ? await options.openSourceSession(source)
-      : await openSession(source.target, { secrets: source.secrets, applicationName: "athanor promotion gate", connectTimeoutMs: 10_000 });
+      : await openSession(source.target, { secrets: source.secrets, searchPath: source.searchPath, applicationName: "athanor promotion gate", connectTimeoutMs: 10_000 });
     const state = await readAppliedState(session, source.versionTable);
     if (state === null) return { applied: new Set() };
     return { applied: new Set(state.rows.filter((row) => row.state === "applied").map((row) => row.revision)) };

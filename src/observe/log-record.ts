@@ -9,6 +9,7 @@
  * add fields freely, never rename or remove one.
  */
 import type { EventError, MigrationEvent, Outcome, RunCommand } from "../run/events.js";
+import { formatReplicaWait } from "./progress.js";
 
 /** Log levels a record can have (pino's names). */
 export type LogRecordLevel = "debug" | "info" | "warn" | "error";
@@ -47,6 +48,13 @@ export interface LogFields {
   singleTransaction?: boolean;
   holder?: string;
   waitMs?: number;
+  /** `replica-wait`: the standby furthest behind, its lag (null: unknown), the limit, WAL bytes to replay, the revision waiting. */
+  standby?: string;
+  lagMs?: number | null;
+  maxMs?: number;
+  behindBytes?: number;
+  next?: string;
+  done?: boolean;
   waitedMs?: number;
   sql?: string;
   line?: number | null;
@@ -97,6 +105,12 @@ export class LogRecordFormatter {
         return { level: "warn", msg: `waiting for the migration lock held by ${event.holder}`, fields: { ...base, ...command, holder: event.holder, waitMs: event.waitMs } };
       case "lock-acquired":
         return { level: "debug", msg: "migration lock acquired", fields: { ...base, ...command, waitedMs: event.waitedMs } };
+      case "replica-wait":
+        return {
+          level: event.done ? "info" : "warn",
+          msg: formatReplicaWait(event),
+          fields: { ...base, ...command, standby: event.standby, lagMs: event.lagMs, maxMs: event.maxMs, behindBytes: event.behindBytes, waitedMs: event.waitedMs, next: event.next, done: event.done },
+        };
       case "plan": {
         const ids = event.revisions.map((revision) => revision.revision);
         const msg = ids.length === 0 ? `nothing to ${verb(event.direction)}: already at ${event.target}` : `${plural(ids.length, "revision")} to ${verb(event.direction)} (target ${event.target})`;

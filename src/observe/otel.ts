@@ -142,6 +142,9 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
       case "lock-wait":
         running?.span.addEvent("athanor.lock.wait", { "athanor.lock.holder": scrub(event.holder), "athanor.lock.wait_ms": event.waitMs });
         return;
+      case "replica-wait":
+        running?.span.addEvent("athanor.replica.wait", { "athanor.replica.standby": event.standby, "athanor.replica.lag_ms": event.lagMs ?? -1, "athanor.replica.max_ms": event.maxMs, "athanor.replica.done": event.done });
+        return;
       case "lock-acquired":
         running?.span.addEvent("athanor.lock.acquired", { "athanor.lock.waited_ms": event.waitedMs });
         return;

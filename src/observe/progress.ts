@@ -67,6 +67,17 @@ export function formatDoneLine(event: Extract<MigrationEvent, { type: "revision-
   return `✗ ${position}${what} ${event.outcome} after ${formatDuration(event.durationMs)}${event.error ? `: ${event.error.message.split("\n")[0] ?? ""}` : ""}`;
 }
 
+/**
+ * `waiting for replicas (lag 12.3 s > 10 s, standby walreceiver (127.0.0.1))`, or, once the
+ * wait is over, `replicas caught up after 8.1 s`. Pure.
+ */
+export function formatReplicaWait(event: Extract<MigrationEvent, { type: "replica-wait" }>): string {
+  if (event.done) return `replicas caught up after ${(event.waitedMs / 1000).toFixed(1)} s; next: ${event.next}`;
+  const lag = event.lagMs === null ? `lag unknown, ${(event.behindBytes / 1_048_576).toFixed(1)} MB of WAL to replay` : `lag ${(event.lagMs / 1000).toFixed(1)} s`;
+  const max = `${(event.maxMs / 1000).toFixed(event.maxMs % 1000 === 0 ? 0 : 1)} s`;
+  return `waiting for replicas (${lag} > ${max}, standby ${event.standby}) before ${event.next}`;
+}
+
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"] as const;
 
 /** Options of {@link createProgress}. */
@@ -98,6 +109,7 @@ export interface Progress {
 type Running =
   | { kind: "idle" }
   | { kind: "lock"; holder: string; waitMs: number; since: number }
+  | { kind: "replicas"; text: string }
   | { kind: "revision"; direction: "up" | "down"; revision: string; message: string; index: number; total: number; since: number };
 
 /**
@@ -128,7 +140,9 @@ export function createProgress(options: ProgressOptions): Progress {
     const spinner = SPINNER[frame % SPINNER.length] as string;
     frame += 1;
     const line =
-      state.kind === "lock"
+      state.kind === "replicas"
+        ? `${spinner} ${state.text}`.slice(0, columns)
+        : state.kind === "lock"
         ? formatLockWaitLine(state.holder, t - state.since, state.waitMs, columns, spinner)
         : formatProgressLine(
             { direction: state.direction, revision: state.revision, message: state.message, index: state.index, total: state.total, revisionElapsedMs: t - state.since, elapsedMs: t - (commandStart ?? state.since) },
@@ -162,6 +176,10 @@ export function createProgress(options: ProgressOptions): Progress {
         return;
       case "lock-acquired":
         if (state.kind === "lock") state = { kind: "idle" };
+        return;
+      case "replica-wait":
+        state = event.done ? { kind: "idle" } : { kind: "replicas", text: formatReplicaWait(event) };
+        if (!event.done) startTimer();
         return;
       case "revision-start":
         indexes.set(event.revision, { index: event.index, total: event.total });

@@ -67,7 +67,7 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
   let session: Session | undefined = options.session;
   let releaseRun: ReleaseLock = async () => {};
   try {
-    session ??= await openSession(env.target, { applicationName: name, secrets: env.secrets });
+    session ??= await openSession(env.target, { applicationName: name, secrets: env.secrets, searchPath: env.searchPath, writable: true });
     await applyTimeouts(session, env);
     releaseRun = await holdRunLock(session, {
       versionTable: env.versionTable,
@@ -124,6 +124,7 @@ export async function openReadSession(env: ResolvedEnvironment, command: string,
   return openSession(env.target, {
     applicationName: applicationName(command, env),
     secrets: env.secrets,
+    searchPath: env.searchPath,
     ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
   });
 }

@@ -116,6 +116,26 @@ export interface RevisionEndEvent extends EventBase {
   readonly error?: EventError | undefined;
 }
 
+/**
+ * Between two revisions, `replicaLag` waits for a standby that is too far behind: emitted
+ * when the wait starts, every few seconds while it lasts, and once with `done` when it ends.
+ */
+export interface ReplicaWaitEvent extends EventBase {
+  readonly type: "replica-wait";
+  /** The standby furthest behind: `application_name (address)`. */
+  readonly standby: string;
+  /** Its replay lag in milliseconds, or null when unknown (see docs/replicas.md). */
+  readonly lagMs: number | null;
+  readonly maxMs: number;
+  /** WAL bytes it has not replayed yet. */
+  readonly behindBytes: number;
+  /** How long this boundary has waited so far. */
+  readonly waitedMs: number;
+  /** The revision that waits to start. */
+  readonly next: string;
+  readonly done: boolean;
+}
+
 /** The command finished. */
 export interface CommandEndEvent extends EventBase {
   readonly type: "command-end";
@@ -138,6 +158,7 @@ export type MigrationEvent =
   | RevisionStartEvent
   | StatementEvent
   | RevisionEndEvent
+  | ReplicaWaitEvent
   | CommandEndEvent;
 
 /** Receives events as they happen. It must not throw; the runtime ignores what it returns. */

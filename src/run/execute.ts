@@ -64,6 +64,12 @@ export interface ExecutePlanOptions {
   readonly emit: (event: EventInput) => void;
   /** Filled as revisions commit, so the caller knows how far a failed run got. */
   readonly progress?: { completed: Step[] } | undefined;
+  /**
+   * Called before every revision but the first, outside any transaction (`replicaLag`
+   * waits for the standbys here). When set, every revision travels alone; unused with
+   * --single-transaction, where nothing reaches a standby before the one commit.
+   */
+  readonly betweenRevisions?: ((next: PreparedStep) => Promise<void>) | undefined;
 }
 
 /**
@@ -222,9 +228,11 @@ class GroupRunner {
     const steps = this.options.prepared.steps;
     const { signal } = this.options;
     let size = 1;
+    const pause = this.options.prepared.singleTransaction ? undefined : this.options.betweenRevisions;
     for (let index = 0; index < steps.length; ) {
       if (signal?.aborted) throw interrupted(signal);
-      const group = this.takeGroup(index, size);
+      if (pause !== undefined && index > 0) await pause(steps[index] as PreparedStep);
+      const group = this.takeGroup(index, pause === undefined ? size : 1);
       const started = performance.now();
       if (this.sentWhole(group[0] as PreparedStep)) await this.sendScript(group, index, done);
       else await this.drive(group[0] as PreparedStep, index, done);

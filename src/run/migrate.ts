@@ -16,8 +16,9 @@ import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { openLockedSession, openReadSession, runIdentity } from "./connect.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type PlannedRevision, type RunCommand } from "./events.js";
 import { Bookkeeping } from "./bookkeeping.js";
-import { executePlan, preparePlan } from "./execute.js";
+import { executePlan, preparePlan, type PreparedStep } from "./execute.js";
 import { renderOfflineScript } from "./offline.js";
+import { waitForReplicas } from "./replica-lag.js";
 import { assertRunnable } from "./problems.js";
 import { EMPTY_STATE, readAppliedState, type AppliedState } from "./version-table.js";
 
@@ -171,6 +172,7 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
             signal: options.signal,
             emit,
             progress: { completed: completedSteps },
+            betweenRevisions: replicaPause(env, session, options.signal, emit),
           });
         }
         result = {
@@ -199,6 +201,13 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
     emit({ type: "command-end", command, durationMs: Date.now() - started, outcome: interrupted ? "interrupted" : "failed", completed: completedSteps.length, error: toEventError(error) });
     throw error;
   }
+}
+
+/** `replicaLag`: the wait for the standbys between two revisions, or undefined without it. */
+function replicaPause(env: ResolvedEnvironment, session: Session, signal: AbortSignal | undefined, emit: (event: EventInput) => void): ((next: PreparedStep) => Promise<void>) | undefined {
+  const limit = env.replicaLag;
+  if (limit === null) return undefined;
+  return (next) => waitForReplicas(session, { maxMs: limit.maxMs, waitMs: limit.waitMs, next: next.file.id, signal, emit });
 }
 
 function plan(graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): Plan {

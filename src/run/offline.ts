@@ -9,6 +9,7 @@
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
+import { searchPathValue } from "../dialects/session-checks.js";
 import { quoteLiteral } from "../dialects/sql.js";
 import { RevisionError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
@@ -34,7 +35,7 @@ const OFFLINE_TIMING: StepTiming = {
 
 /** What the header of the script says. */
 export interface OfflineScriptOptions {
-  readonly env: Pick<ResolvedEnvironment, "name" | "versionTable">;
+  readonly env: Pick<ResolvedEnvironment, "name" | "versionTable" | "searchPath">;
   readonly plan: Plan;
   readonly command: "upgrade" | "downgrade";
   /** The starting point as the user gave it (`base`, or the `A` of `A:B`). */
@@ -54,6 +55,8 @@ export async function renderOfflineScript(options: OfflineScriptOptions): Promis
     `-- athanor ${VERSION}: ${options.command} of environment "${env.name}" from ${options.from} to ${plan.target}, ${plan.steps.length} revision${plan.steps.length === 1 ? "" : "s"}`,
     "-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>",
     "",
+    // A schema-scoped environment: the revisions' unqualified names land in its schema, as online.
+    ...(env.searchPath === null ? [] : [`SET search_path TO ${searchPathValue(env.searchPath)};`, ""]),
     "BEGIN;",
     versionTablesDdl(env.versionTable).trimEnd(),
     "COMMIT;",
