@@ -65,8 +65,8 @@ export interface ExecutePlanOptions {
   /** Filled as revisions commit, so the caller knows how far a failed run got. */
   readonly progress?: { completed: Step[] } | undefined;
   /**
-   * Called before every revision but the first, outside any transaction (`replicaLag`
-   * waits for the standbys here). When set, every revision travels alone; unused with
+   * Called before every revision, outside any transaction (`replicaLag` waits for the
+   * standbys here). When set, every revision travels alone; unused with
    * --single-transaction, where nothing reaches a standby before the one commit.
    */
   readonly betweenRevisions?: ((next: PreparedStep) => Promise<void>) | undefined;
@@ -231,7 +231,7 @@ class GroupRunner {
     const pause = this.options.prepared.singleTransaction ? undefined : this.options.betweenRevisions;
     for (let index = 0; index < steps.length; ) {
       if (signal?.aborted) throw interrupted(signal);
-      if (pause !== undefined && index > 0) await pause(steps[index] as PreparedStep);
+      if (pause !== undefined) await pause(steps[index] as PreparedStep);
       const group = this.takeGroup(index, pause === undefined ? size : 1);
       const started = performance.now();
       if (this.sentWhole(group[0] as PreparedStep)) await this.sendScript(group, index, done);

@@ -18,7 +18,7 @@ import { eventEmitter, toEventError, type EventInput, type EventSink, type Plann
 import { Bookkeeping } from "./bookkeeping.js";
 import { executePlan, preparePlan, type PreparedStep } from "./execute.js";
 import { renderOfflineScript } from "./offline.js";
-import { waitForReplicas } from "./replica-lag.js";
+import { waitForReplicas, type WalSample } from "./replica-lag.js";
 import { assertRunnable } from "./problems.js";
 import { EMPTY_STATE, readAppliedState, type AppliedState } from "./version-table.js";
 
@@ -207,7 +207,8 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
 function replicaPause(env: ResolvedEnvironment, session: Session, signal: AbortSignal | undefined, emit: (event: EventInput) => void): ((next: PreparedStep) => Promise<void>) | undefined {
   const limit = env.replicaLag;
   if (limit === null) return undefined;
-  return (next) => waitForReplicas(session, { maxMs: limit.maxMs, waitMs: limit.waitMs, next: next.file.id, signal, emit });
+  const samples: WalSample[] = [];
+  return (next) => waitForReplicas(session, samples, { maxMs: limit.maxMs, waitMs: limit.waitMs, next: next.file.id, signal, emit });
 }
 
 function plan(graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): Plan {

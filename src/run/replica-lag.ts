@@ -1,47 +1,64 @@
 /**
- * `replicaLag` (docs/replicas.md): between two revisions, on the primary, wait until every
- * streaming standby has replayed to within `max` of the primary, so a long run of heavy
- * revisions never leaves the standbys minutes behind.
+ * `replicaLag` (docs/replicas.md): before each revision, on the primary, wait until every
+ * streaming standby is within `max` of the primary, so a run of heavy revisions never
+ * leaves the standbys far behind.
  *
- * How far behind a standby is, honestly: PostgreSQL's `replay_lag` is the age, when the
- * standby last replied, of the WAL it had replayed by then. It is stale by the time since
- * that reply (`reply_time`; up to `wal_receiver_status_interval` while the standby only
- * replays), and NULL once the standby caught up and WAL went quiet. So:
- * - a standby whose `replay_lsn` has reached the primary's current WAL position is 0 behind;
- * - otherwise its lag is `replay_lag` plus the age of its last reply (an upper bound: it
- *   may have replayed more since), and when `replay_lag` is NULL while WAL is still
- *   unreplayed, the lag is unknown and counts as over the limit (the byte gap is shown).
- * Never under-reporting costs at most one status interval of waiting.
+ * How far behind a standby is, honestly. PostgreSQL's `replay_lag` does not say it: it is
+ * the lag of the last WAL position the standby replayed, as of its last reply (stale by up
+ * to `wal_receiver_status_interval`), small while the standby waits before a commit, and
+ * NULL once WAL goes quiet. The byte gap (`pg_wal_lsn_diff`) is exact but is not a time.
+ * So the waiter keeps its own clock: each time it looks it records the primary's WAL
+ * position and time (`pg_current_wal_lsn()`, `clock_timestamp()`). A standby that has
+ * replayed up to position P has everything the primary had written at the latest sample
+ * at or below P: its lag is at most the time since that sample. That upper bound is what
+ * is compared with `max` (never under-reported; samples are taken at every revision
+ * boundary, so it overstates by at most one revision). A standby that has replayed
+ * everything is 0 behind. Before the first sample, PostgreSQL's `replay_lag` plus the age
+ * of its reply stands in, and when that is NULL too the lag is unknown and counts as over.
  */
 import type { Session } from "../dialects/types.js";
 import { ConfigError, DatabaseError } from "../errors.js";
 import type { EventInput } from "./events.js";
 import { interrupted, sleep } from "./lock.js";
 
-/** One standby as the primary sees it (a row of pg_stat_replication). */
+/** One standby as the primary sees it. */
 export interface StandbyLag {
   /** `application_name (client address)`, for messages. */
   readonly name: string;
-  /** Milliseconds behind (see the module comment), or null: unknown. */
+  /** Milliseconds behind, at most (see the module comment), or null: unknown. */
   readonly lagMs: number | null;
   /** WAL bytes the standby has not replayed yet. */
   readonly behindBytes: number;
 }
 
-interface ReplicationRow {
+/** A row of {@link REPLICATION_SQL}. */
+export interface ReplicationRow {
   application_name: string | null;
   client_addr: string | null;
   state: string | null;
-  behind_bytes: number | string | null;
+  /** Bytes of WAL from the start of WAL to the standby's replay position (null: nothing replayed yet). */
+  replay_pos: number | string | null;
+  /** The same for the primary's current position, and the primary's clock, in ms since the epoch. */
+  now_pos: number | string;
+  now_ms: number | string;
   replay_lag_ms: number | string | null;
   reply_age_ms: number | string | null;
 }
 
-const REPLICATION_SQL = `SELECT application_name, host(client_addr) AS client_addr, state,
-       pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8 AS behind_bytes,
-       (extract(epoch FROM replay_lag) * 1000)::float8 AS replay_lag_ms,
-       (extract(epoch FROM clock_timestamp() - reply_time) * 1000)::float8 AS reply_age_ms
-  FROM pg_catalog.pg_stat_replication`;
+/** The primary's WAL position (bytes) at a time (ms since the epoch, the primary's clock). */
+export interface WalSample {
+  readonly pos: number;
+  readonly ms: number;
+}
+
+// Positions as float8 byte offsets: exact up to 2^53 bytes (8 PB) of WAL.
+const REPLICATION_SQL = `SELECT r.application_name, host(r.client_addr) AS client_addr, r.state,
+       pg_wal_lsn_diff(r.replay_lsn, '0/0')::float8 AS replay_pos,
+       pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS now_pos,
+       (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now_ms,
+       (extract(epoch FROM r.replay_lag) * 1000)::float8 AS replay_lag_ms,
+       (extract(epoch FROM clock_timestamp() - r.reply_time) * 1000)::float8 AS reply_age_ms
+  FROM pg_catalog.pg_stat_replication r`;
 
 function numberOrNull(value: number | string | null): number | null {
   if (value === null) return null;
@@ -50,24 +67,30 @@ function numberOrNull(value: number | string | null): number | null {
 }
 
 /**
- * The lag of one pg_stat_replication row, or null for a row that is not a standby
- * replaying WAL (a base backup's sender). Pure.
+ * The lag of one standby given the samples taken so far (oldest first), or null for a
+ * row that is not a standby replaying WAL (a base backup's sender). Pure.
  */
-export function standbyLag(row: ReplicationRow): StandbyLag | null {
+export function standbyLag(row: ReplicationRow, samples: readonly WalSample[]): StandbyLag | null {
   if (row.state !== "streaming" && row.state !== "catchup") return null;
   const name = `${row.application_name || "standby"}${row.client_addr ? ` (${row.client_addr})` : ""}`;
-  const behindBytes = Math.max(0, numberOrNull(row.behind_bytes) ?? 0);
-  if (numberOrNull(row.behind_bytes) !== null && behindBytes === 0) return { name, lagMs: 0, behindBytes };
+  const nowPos = Number(row.now_pos);
+  const nowMs = Number(row.now_ms);
+  const replayed = numberOrNull(row.replay_pos);
+  const behindBytes = replayed === null ? nowPos : Math.max(0, nowPos - replayed);
+  if (replayed !== null && replayed >= nowPos) return { name, lagMs: 0, behindBytes: 0 };
+  let covered: WalSample | undefined;
+  if (replayed !== null) for (const sample of samples) if (sample.pos <= replayed) covered = sample;
+  if (covered !== undefined) return { name, lagMs: Math.max(0, nowMs - covered.ms), behindBytes };
   const replayLag = numberOrNull(row.replay_lag_ms);
   if (replayLag === null) return { name, lagMs: null, behindBytes };
   return { name, lagMs: replayLag + Math.max(0, numberOrNull(row.reply_age_ms) ?? 0), behindBytes };
 }
 
 /**
- * Reads every standby's lag on the primary.
+ * Reads every standby's lag on the primary, and records the primary's position in `samples`.
  * @throws ConfigError `replica-lag-unreadable` when the role may not see the replay positions
  */
-export async function readStandbyLags(session: Session): Promise<StandbyLag[]> {
+export async function readStandbyLags(session: Session, samples: WalSample[]): Promise<StandbyLag[]> {
   const { rows } = await session.query<ReplicationRow>(REPLICATION_SQL);
   // Without pg_read_all_stats, every column but the sender's identity reads NULL.
   if (rows.some((row) => row.state === null)) {
@@ -75,10 +98,15 @@ export async function readStandbyLags(session: Session): Promise<StandbyLag[]> {
       hint: "Grant the migration role pg_monitor (GRANT pg_monitor TO <role>), or remove replicaLag from the environment.",
     });
   }
-  return rows.map(standbyLag).filter((lag): lag is StandbyLag => lag !== null);
+  const lags = rows.map((row) => standbyLag(row, samples)).filter((lag): lag is StandbyLag => lag !== null);
+  const first = rows[0];
+  if (first !== undefined) samples.push({ pos: Number(first.now_pos), ms: Number(first.now_ms) });
+  // Samples older than every standby's position are never consulted again.
+  if (samples.length > 1000) samples.splice(0, samples.length - 1000);
+  return lags;
 }
 
-/** The standby that is furthest over the limit, or null when every one is within it. */
+/** The standby that is furthest over the limit, or null when every one is within it. Pure. */
 export function worstOverLimit(lags: readonly StandbyLag[], maxMs: number): StandbyLag | null {
   let worst: StandbyLag | null = null;
   for (const lag of lags) {
@@ -106,18 +134,19 @@ const REPORT_EVERY_MS = 5_000;
 
 /**
  * Waits until every standby is within `maxMs`; returns at once when they are (or when
- * there is none). Emits `replica-wait` when waiting starts, every 5 s while it lasts, and
+ * there is none). `samples` is the run's history of the primary's WAL positions (one
+ * array per run, empty at first): this call adds to it. Emits `replica-wait` when waiting starts, every 5 s while it lasts, and
  * once more (`done`) when it ends.
  * @throws DatabaseError `replica-lag-timeout` after `waitMs`
  * @throws InterruptedError when `signal` aborts
  */
-export async function waitForReplicas(session: Session, options: WaitForReplicasOptions): Promise<void> {
+export async function waitForReplicas(session: Session, samples: WalSample[], options: WaitForReplicasOptions): Promise<void> {
   const started = Date.now();
   let reported = -Infinity;
   let last: StandbyLag | null = null;
   for (;;) {
     if (options.signal?.aborted) throw interrupted(options.signal);
-    const worst = worstOverLimit(await readStandbyLags(session), options.maxMs);
+    const worst = worstOverLimit(await readStandbyLags(session, samples), options.maxMs);
     const waited = Date.now() - started;
     if (worst === null) {
       if (last !== null) options.emit({ type: "replica-wait", standby: last.name, lagMs: 0, maxMs: options.maxMs, behindBytes: 0, waitedMs: waited, next: options.next, done: true });

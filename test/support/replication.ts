@@ -7,6 +7,7 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,8 +84,12 @@ export async function startReplication(options: { readonly standbyConfig?: reado
     await run("install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "700", dir]);
     // Over the primary's Unix socket (trust for local connections): no password on any command line.
     await asPostgres("pg_basebackup", ["-h", primary.dir, "-p", String(primary.port), "-U", "postgres", "-D", data, "-R", "-X", "stream", "--no-sync"]);
-    const settings = [`-p ${port}`, `-k ${dir}`, "-c listen_addresses=127.0.0.1", "-c hot_standby=on", "-c wal_receiver_status_interval=1s", "-c fsync=off", ...(options.standbyConfig ?? [])].join(" ");
-    await asPostgres("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-o", settings, "-w", "-t", "60", "start"]);
+    const settings = [`-p ${port}`, `-k ${dir}`, "-c listen_addresses=127.0.0.1", "-c hot_standby=on", "-c max_connections=200", "-c wal_receiver_status_interval=1s", "-c fsync=off", ...(options.standbyConfig ?? [])].join(" ");
+    // max_connections as the primary's (ci/start-postgres.sh): a standby may not have fewer.
+    await asPostgres("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-o", settings, "-w", "-t", "60", "start"]).catch(async (error: unknown) => {
+      const log = await readFile(join(dir, "server.log"), "utf8").catch(() => "");
+      throw new Error(`the standby did not start: ${String(error)}\n${log.slice(-2000)}`);
+    });
     standbyStarted = true;
   } catch (error) {
     await stopStandby();
