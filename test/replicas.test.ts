@@ -51,7 +51,7 @@ describe("a primary and its streaming standby", () => {
     await project.write({ id: R1, message: "first", upgrade: "CREATE TABLE first (id int);" });
     for (const [i, id] of LAGGED.entries()) {
       // About 1 MB of WAL each, and longer than the limit: a standby behind by a whole revision is over it.
-      await project.write({ id, down: i === 0 ? R1 : LAGGED[i - 1], message: `big ${i + 1}`, upgrade: `SELECT pg_sleep(0.3);\nCREATE TABLE big_${i + 1} AS SELECT g, repeat('x', 100) AS pad FROM generate_series(1, 5000) g;` });
+      await project.write({ id, down: i === 0 ? R1 : (LAGGED[i - 1] as string), message: `big ${i + 1}`, upgrade: `SELECT pg_sleep(0.3);\nCREATE TABLE big_${i + 1} AS SELECT g, repeat('x', 100) AS pad FROM generate_series(1, 5000) g;` });
     }
     await project.write({ id: F1, down: LAGGED[2], message: "after failover", upgrade: "CREATE TABLE after_failover (id int);" });
     await project.configure({
