@@ -8,6 +8,8 @@
  *   connection.
  * - `migrationUrl` (a direct URL for migrations) works beside a pooled `url`.
  * - Session pooling keeps one server session per client: it works, and excludes.
+ * - A schema-scoped environment's search_path (a startup option) does not survive a
+ *   pooler that drops `options`: refused (exit 2) rather than run in another schema.
  * Needs `pgbouncer` (Debian package; .ci/run installs it).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -59,6 +61,7 @@ describe.skipIf(!installed)("through PgBouncer", () => {
           pooled: { url: bouncer.url("txpool") },
           split: { url: bouncer.url("txpool"), migrationUrl: direct },
           session: { url: bouncer.url("sesspool") },
+          scoped: { url: bouncer.url("txpool"), schema: "public" },
         },
       }),
     );
@@ -99,6 +102,13 @@ describe.skipIf(!installed)("through PgBouncer", () => {
     expect((await client.query("SELECT revision, count(*)::int AS n FROM pool_marker GROUP BY 1 ORDER BY 1")).rows).toEqual(ids.map((revision) => ({ revision, n: 1 })));
     expect(await advisoryLocks(client)).toBe(0);
     expect((await startCli(["--env", "split", "downgrade", "base"], dir.dir, env()).done).status).toBe(0);
+  }, 60_000);
+
+  it("a schema-scoped environment through a pooler that drops the startup options is refused (exit 2), not run in the wrong schema", async () => {
+    const result = await startCli(["--env", "scoped", "current"], dir.dir, env()).done;
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('instead of "public": something between athanor and the server dropped the startup option');
+    expect(result.stderr).toContain("migrationUrl");
   }, 60_000);
 
   it("session pooling keeps a server session per client: the lock works and excludes", async () => {
