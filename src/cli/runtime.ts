@@ -47,6 +47,8 @@ export interface GlobalOptions {
   lockWaitMs: number;
   /** CI mode: no prompts, no colours, no animation (`--ci` or CI=true). */
   ci: boolean;
+  /** `--target` patterns: the fleet targets to run on (none: every target). */
+  targets: string[];
 }
 
 export type Colors = ReturnType<typeof pc.createColors>;

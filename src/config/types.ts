@@ -49,6 +49,43 @@ export interface EnvironmentConfig {
   versionTable?: VersionTableOption;
   schemas?: string[];
   promoteFrom?: string;
+  /** A fleet of databases: target name → URL (`${VAR}` templates allowed). Instead of `url`. */
+  targets?: Record<string, string>;
+  /** A fleet listed by a directory database: `sql` returns `name, url` rows. Instead of `url`. */
+  targetsQuery?: { url: string; sql: string };
+  /** Schema-per-tenant: a query run against `url` that returns schema names, one target each. */
+  tenantSchemas?: string;
+  /** How many targets of a fleet run at once (default 4). */
+  parallel?: number;
+  /** How many targets run first, alone, before the others (default 0). */
+  canary?: number;
+  /** After a target fails: start no new target (`stop`, the default) or run them all (`continue`). */
+  onFailure?: FleetFailurePolicy;
+}
+
+/** What a fleet does after one of its targets failed. */
+export type FleetFailurePolicy = "stop" | "continue";
+
+/** Where a fleet's targets come from, resolved (URLs expanded and parsed, secrets registered). */
+export type FleetSource =
+  | { readonly kind: "targets"; readonly targets: readonly FleetTargetUrl[] }
+  | { readonly kind: "targets-query"; readonly directory: FleetTargetUrl; readonly sql: string }
+  | { readonly kind: "tenant-schemas"; readonly sql: string };
+
+/** One database of a fleet (or the directory database): its URL parsed. Holds secrets: never print `url`. */
+export interface FleetTargetUrl {
+  readonly name: string;
+  readonly url: Sourced<string>;
+  readonly redactedUrl: string;
+  readonly target: DatabaseTarget;
+}
+
+/** A resolved fleet: where its targets come from and how they run. */
+export interface ResolvedFleet {
+  readonly source: FleetSource;
+  readonly parallel: number;
+  readonly canary: number;
+  readonly onFailure: FleetFailurePolicy;
 }
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "silent";
@@ -120,6 +157,12 @@ export interface ResolvedEnvironment {
   readonly versionTable: { schema: string; table: string };
   readonly schemas: readonly string[];
   readonly promoteFrom: string | null;
+  /** When set, every session opened for this environment runs with `search_path` set to this schema. */
+  readonly searchPath: string | null;
+  /** The fleet this environment declares (`targets`, `targetsQuery`, `tenantSchemas`), or null for one database. */
+  readonly fleet: ResolvedFleet | null;
+  /** The fleet target this environment stands for (one database or tenant schema of a fleet), or null. */
+  readonly targetName: string | null;
   /** Every secret value this environment knows (passwords, secret variables): output scrubbers mask them. */
   readonly secrets: readonly string[];
   /** The .env files that were read, in order, for `env` and `check`. */
