@@ -9,7 +9,7 @@ import { ExitStatus, isAthanorError } from "../errors.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { currentFleet, fleetTargets, migrateFleet, stampFleet, statusFleet, type FleetResult, type FleetStatusReport } from "../commands/fleet.js";
 import type { FleetCounts, TargetOutcome } from "../fleet/run.js";
-import { confirmProtectedRun } from "../guard/confirm.js";
+import { confirmProtectedRun, type ConfirmationRequest } from "../guard/confirm.js";
 import type { GuardrailOptions } from "../guard/hook.js";
 import { createJsonLogSink } from "../observe/json-log.js";
 import { createOtelSink, otelRegistered } from "../observe/otel.js";
@@ -130,22 +130,21 @@ async function confirmFleet(ctx: CommandContext, env: ResolvedEnvironment, comma
   if (!env.protected || ctx.globals.yes || targets.length === 0) return;
   const names = targets.map((entry) => entry.targetName ?? entry.name);
   const shown = names.length <= 10 ? names.join(", ") : `${names.slice(0, 10).join(", ")} and ${names.length - 10} more`;
-  await confirmProtectedRun(
-    true,
-    {
-      environment: env.name,
-      url: `a fleet of ${plural(targets.length, "target")}`,
-      command,
-      target,
-      current: [],
-      steps: [],
-      backup: env.backup === null ? { skipped: "no backup configured" } : { dir: env.backup.dir },
-      allowedDangerous: 0,
-      otherChanges: [`${command} ${target} on ${plural(targets.length, "target")} of ${env.name}: ${shown}`],
-    },
-    { yes: false, interactive: canPrompt(ctx), ci: ctx.globals.ci },
-    terminalConfirmation(ctx),
-  );
+  const request: ConfirmationRequest = {
+    environment: env.name,
+    url: `a fleet of ${plural(targets.length, "target")}`,
+    command,
+    target,
+    current: [],
+    steps: [],
+    backup: env.backup === null ? { skipped: "no backup configured" } : { dir: env.backup.dir },
+    allowedDangerous: 0,
+    otherChanges: [`${command} ${target} on ${plural(targets.length, "target")} of ${env.name}: ${shown}`],
+  };
+  const ui = terminalConfirmation(ctx);
+  // The plan is shown whether or not a person can answer (as for one database).
+  ui.showPlan(request);
+  await confirmProtectedRun(true, request, { yes: false, interactive: canPrompt(ctx), ci: ctx.globals.ci }, ui);
 }
 
 /**
