@@ -184,6 +184,27 @@ describe("a fleet of 24 databases on two servers", () => {
     expect(sql.status).toBe(0);
     expect(sql.stdout.match(/^-- target: (a-01|b-01)$/gm)).toEqual(["-- target: a-01", "-- target: b-01"]);
   }, 30_000);
+
+  it("checks every target, shows the fleet redacted, and runs one-database commands on one --target only", async () => {
+    const project = await fleetProject({ targets: subset(["a-02", "b-02"]), canary: 1 }, []);
+    for (const spec of effectRevisions(project.tag)) await project.write(spec);
+    expect((await project.run(["upgrade"])).status).toBe(0);
+    const check = await project.run(["--json", "check"]);
+    expect(check.status, check.stdout).toBe(0);
+    const report = JSON.parse(check.stdout) as { ok: boolean; environments: { targets: { target: string; ok: boolean }[] }[] };
+    expect(report.environments[0]?.targets.map((entry) => `${entry.target}:${entry.ok}`)).toEqual(["a-02:true", "b-02:true"]);
+
+    const env = await project.run(["env"]);
+    expect(env.stdout).toMatch(/targets\.b-02\s+postgres:\/\/postgres:\*\*\*@/);
+    expect(env.stdout).toMatch(/canary\s+1/);
+
+    const whole = await project.run(["log"]);
+    expect(whole.status).toBe(2);
+    expect(whole.stderr).toContain('`log` works on one database, and environment "prod" is a fleet');
+    const one = await project.run(["--json", "--target", "b-02", "log"]);
+    expect(one.status, one.stderr).toBe(0);
+    expect(one.stdout).toContain("aaaaaaaaaaa3");
+  }, 30_000);
 });
 
 describe("a failing target", () => {

@@ -74,7 +74,7 @@ function buildProgram(io: CliIO, setStatus: (status: number) => void, commandMod
     const command = commanderArgs[commanderArgs.length - 1] as Command;
     const options = command.opts();
     const args = commanderArgs.slice(0, -2).flatMap((arg) => (Array.isArray(arg) ? arg.map(String) : arg === undefined ? [] : [String(arg)]));
-    const ctx = new CommandContext(io, globalOptions(program, io));
+    const ctx = new CommandContext(io, globalOptions(program, io), command.name());
     const status = await handler(ctx, options, args);
     setStatus(status ?? ExitStatus.ok);
   };
