@@ -304,6 +304,27 @@ describe("resumable and exact", () => {
   }, 40_000);
 });
 
+describe("a target locked by another runner", () => {
+  it("is waited for within --lock-wait, then reported, while the other targets run", async () => {
+    const project = await fleetProject({ targets: subset(["a-12", "b-12"]), parallel: 1 }, []);
+    // Slow on a-12 only: the first runner holds a-12's lock for 8 s.
+    await project.write({ id: "ddddddddddd1", upgrade: `SELECT pg_sleep(CASE WHEN current_database() LIKE '%a12' THEN 8 ELSE 0 END);\nCREATE TABLE ${project.tag}_effects (n int);` });
+    const holder = spawnRun(["--env", "prod", "--target", "a-12", "upgrade"], project.dir);
+    // Wait until the holder runs the slow revision (it holds the lock from before it starts).
+    for (let i = 0; i < 100; i++) {
+      const rows = await query<{ n: string }>(fleet["a-12"] as string, "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE '%pg_sleep(CASE%' AND state = 'active' AND pid <> pg_backend_pid()");
+      if (rows[0]?.n !== "0") break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const second = await project.run(["--json", "--lock-wait", "1", "upgrade"]);
+    expect(second.status).toBe(1);
+    const entries = parse(second).targets;
+    expect(entries.map((entry) => `${entry.target}:${entry.status}`)).toEqual(["a-12:failed", "b-12:ok"]);
+    expect(entries[0]?.error?.code).toBe("lock-timeout");
+    expect((await holder).status).toBe(0);
+  }, 30_000);
+});
+
 describe("the production confirmation", () => {
   const names = ["a-09", "a-10", "b-09", "b-10"];
 

@@ -67,6 +67,8 @@ export async function overFleet<T>(env: ResolvedEnvironment, options: FleetOptio
       onFailure: policy?.onFailure ?? fleet?.onFailure ?? "stop",
       signal: options.signal,
       onChange: options.onChange,
+      // A target locked by another runner is reported, and does not hold up the others.
+      stopsFleet: (error) => !(isAthanorError(error) && error.code === "lock-timeout"),
     },
     (target) => target.targetName ?? target.name,
   );

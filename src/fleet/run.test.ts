@@ -38,6 +38,12 @@ describe("runOverFleet", () => {
     expect(outcomes.map((outcome) => `${outcome.target}:${outcome.status}`)).toEqual(["c1:ok", "c2:ok", "t1:ok", "t2:failed", "t3:ok", "t4:skipped", "t5:skipped"]);
   });
 
+  it("stop: an error the caller says does not stop the fleet (a lock timeout) lets the others start", async () => {
+    const { work } = recorder(["t1"]);
+    const outcomes = await runOverFleet(targets, work, { parallel: 1, canary: 0, onFailure: "stop", stopsFleet: () => false }, name);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(["ok", "ok", "failed", "ok", "ok", "ok", "ok"]);
+  });
+
   it("continue: every target runs, the failures are recorded", async () => {
     const { work } = recorder(["t2", "t4"]);
     const outcomes = await runOverFleet(targets, work, { parallel: 2, canary: 0, onFailure: "continue" }, name);

@@ -29,6 +29,8 @@ export interface FleetScheduleOptions {
   readonly canary: number;
   readonly onFailure: FleetFailurePolicy;
   readonly signal?: AbortSignal | undefined;
+  /** Whether a target's error stops the fleet under `onFailure: "stop"` (default: every error does). */
+  readonly stopsFleet?: ((error: unknown) => boolean) | undefined;
   /** Told whenever a target starts (no outcome yet) or ends (with its outcome). */
   readonly onChange?: ((counts: FleetCounts, target: string, outcome?: TargetOutcome<unknown>) => void) | undefined;
 }
@@ -56,7 +58,7 @@ export async function runOverFleet<E, T>(targets: readonly E[], work: (target: E
     } catch (error) {
       outcomes[index] = { target: name, status: "failed", error, durationMs: Date.now() - started };
       failed += 1;
-      if (options.onFailure === "stop" || index < options.canary) stopped = true;
+      if (index < options.canary || (options.onFailure === "stop" && (options.stopsFleet?.(error) ?? true))) stopped = true;
     }
     running -= 1;
     done += 1;
