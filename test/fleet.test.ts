@@ -194,6 +194,11 @@ describe("a fleet of 24 databases on two servers", () => {
     const report = JSON.parse(check.stdout) as { ok: boolean; environments: { targets: { target: string; ok: boolean }[] }[] };
     expect(report.environments[0]?.targets.map((entry) => `${entry.target}:${entry.ok}`)).toEqual(["a-02:true", "b-02:true"]);
 
+    // The overview of every environment shows the fleet as one row.
+    const overview = await runCli(["status"], { cwd: project.dir, env: baseEnv() });
+    expect(overview.status, overview.stdout).toBe(0);
+    expect(overview.stdout).toMatch(/prod\s+fleet of 2 targets\s+aaaaaaaaaaa3\s+0\s+✓ up-to-date/);
+
     const env = await project.run(["env"]);
     expect(env.stdout).toMatch(/targets\.b-02\s+postgres:\/\/postgres:\*\*\*@/);
     expect(env.stdout).toMatch(/canary\s+1/);
