@@ -57,6 +57,7 @@ function buildProgram(io: CliIO, setStatus: (status: number) => void, commandMod
     .option("--no-color", "no colours in the output")
     .option("--lock-wait <duration>", "how long to wait for the migration lock (seconds, or 90s, 2m)", "60")
     .option("--ci", "CI mode: no prompts, no colours, no animation (also when CI=true)")
+    .option("--target <name>", "a fleet environment: run on this target only (repeatable; globs such as 'eu-*')", (value: string, previous: string[]) => [...previous, value], [] as string[])
     .showHelpAfterError("(run `athanor --help` for the list of commands and options)")
     .exitOverride()
     .configureOutput({
@@ -73,7 +74,7 @@ function buildProgram(io: CliIO, setStatus: (status: number) => void, commandMod
     const command = commanderArgs[commanderArgs.length - 1] as Command;
     const options = command.opts();
     const args = commanderArgs.slice(0, -2).flatMap((arg) => (Array.isArray(arg) ? arg.map(String) : arg === undefined ? [] : [String(arg)]));
-    const ctx = new CommandContext(io, globalOptions(program, io));
+    const ctx = new CommandContext(io, globalOptions(program, io), command.name());
     const status = await handler(ctx, options, args);
     setStatus(status ?? ExitStatus.ok);
   };
@@ -94,6 +95,7 @@ function globalOptions(program: Command, io: CliIO): GlobalOptions {
     color: colorRequested && (Boolean(io.stdout.isTTY) || io.env["FORCE_COLOR"] !== undefined),
     lockWaitMs: parseLockWait(typeof raw["lockWait"] === "string" ? raw["lockWait"] : undefined),
     ci,
+    targets: Array.isArray(raw["target"]) ? raw["target"].filter((value): value is string => typeof value === "string") : [],
   };
   if (typeof raw["env"] === "string") globals.env = raw["env"];
   if (typeof raw["config"] === "string") globals.config = raw["config"];
@@ -124,7 +126,7 @@ function reportError(error: AthanorError, io: CliIO, json: boolean, jsonLogs = f
 }
 
 /** Global options that take a value: their value is not the command's name. */
-const GLOBAL_OPTIONS_WITH_VALUE = new Set(["-e", "--env", "--config", "--log-format", "--lock-wait"]);
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(["-e", "--env", "--config", "--log-format", "--lock-wait", "--target"]);
 
 /** The subcommand's name: the first word that is neither an option nor an option's value. */
 function findCommandName(argv: readonly string[]): string | undefined {

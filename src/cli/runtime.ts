@@ -9,6 +9,7 @@ import { loadConfig, type LoadedConfig } from "../config/load.js";
 import { resolveEnvironment } from "../config/resolve.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { parseDuration } from "../config/duration.js";
+import { ConfigError } from "../errors.js";
 import { knownSecrets } from "../secrets/redact.js";
 import { formatMessageLine, plainText } from "../observe/message-line.js";
 import { VERSION } from "../version.js";
@@ -47,6 +48,8 @@ export interface GlobalOptions {
   lockWaitMs: number;
   /** CI mode: no prompts, no colours, no animation (`--ci` or CI=true). */
   ci: boolean;
+  /** `--target` patterns: the fleet targets to run on (none: every target). */
+  targets: string[];
 }
 
 export type Colors = ReturnType<typeof pc.createColors>;
@@ -62,6 +65,8 @@ export class CommandContext {
   constructor(
     readonly io: CliIO,
     readonly globals: GlobalOptions,
+    /** The command being run (`upgrade`, `repair`...), when known. */
+    readonly commandName?: string,
   ) {
     this.colors = pc.createColors(globals.color);
   }
@@ -96,6 +101,21 @@ export class CommandContext {
     this.out(JSON.stringify(document, null, 2));
   }
 
+  /**
+   * A command that works on one database, given a fleet: the one target `--target` names.
+   * Without exactly one, refused, so that a fleet is never quietly reduced to one database.
+   */
+  async #oneDatabase(env: ResolvedEnvironment): Promise<ResolvedEnvironment> {
+    if (env.fleet === null || this.commandName === undefined || FLEET_COMMANDS.has(this.commandName)) return env;
+    const { fleetTargets } = await import("../commands/fleet.js");
+    const chosen = this.globals.targets.length === 0 ? [] : await fleetTargets(env, this.globals.targets);
+    if (chosen.length === 1) return chosen[0] as ResolvedEnvironment;
+    throw new ConfigError("fleet-needs-one-target", `\`${this.commandName}\` works on one database, and environment "${env.name}" is a fleet${chosen.length > 1 ? ` (--target chose ${chosen.length} targets)` : ""}`, {
+      hint: `Name one target: athanor --env ${env.name} --target NAME ${this.commandName} ...; upgrade, downgrade, stamp, current, status and check run over the whole fleet.`,
+      details: { environment: env.name, command: this.commandName, chosen: chosen.length },
+    });
+  }
+
   /** The config file, found and loaded once. */
   project(): Promise<LoadedConfig> {
     this.#project ??= loadConfig({ cwd: this.io.cwd, configFile: this.globals.config });
@@ -109,6 +129,7 @@ export class CommandContext {
     if (pending === undefined) {
       pending = this.project()
         .then((project) => resolveEnvironment(project, { environment: name ?? this.globals.env, processEnv: this.io.env }))
+        .then((env) => (name === undefined ? this.#oneDatabase(env) : env))
         .then((env) => {
           if (name === undefined) this.#selectedName = env.name;
           return env;
@@ -118,6 +139,9 @@ export class CommandContext {
     return pending;
   }
 }
+
+/** The commands that run over a fleet's targets themselves (src/cli/fleet.ts). */
+const FLEET_COMMANDS = new Set(["upgrade", "downgrade", "stamp", "current", "status", "check", "env"]);
 
 /** Parses `--lock-wait` (seconds, or with a unit). */
 export function parseLockWait(value: string | undefined): number {

@@ -21,11 +21,34 @@ export interface EnvironmentDescription {
 
 const describeAll = (sources: readonly ValueSource[]) => sources.map((source) => describeSource(source));
 
+/** The fleet's keys (issue #17): its targets' URLs redacted, or its queries, and how it runs. */
+function fleetValues(env: ResolvedEnvironment, fromConfig: (key: string) => string[]): EnvironmentValue[] {
+  const fleet = env.fleet;
+  if (fleet === null) return [];
+  const source = fleet.source;
+  const listed: EnvironmentValue[] =
+    source.kind === "targets"
+      ? source.targets.map((target) => ({ key: `targets.${target.name}`, value: target.redactedUrl, sources: describeAll(target.url.sources) }))
+      : source.kind === "targets-query"
+        ? [
+            { key: "targetsQuery.url", value: source.directory.redactedUrl, sources: describeAll(source.directory.url.sources) },
+            { key: "targetsQuery.sql", value: source.sql, sources: fromConfig("targetsQuery.sql") },
+          ]
+        : [{ key: "tenantSchemas", value: source.sql, sources: fromConfig("tenantSchemas") }];
+  return [
+    ...listed,
+    { key: "parallel", value: fleet.parallel, sources: fromConfig("parallel") },
+    { key: "canary", value: fleet.canary, sources: fromConfig("canary") },
+    { key: "onFailure", value: fleet.onFailure, sources: fromConfig("onFailure") },
+  ];
+}
+
 /** Describes an environment for people and JSON; no secret is included (the URL is redacted). */
 export function describeEnvironment(env: ResolvedEnvironment): EnvironmentDescription {
   const fromConfig = (key: string): string[] => [`environments.${env.name}.${key} (or the default)`];
   const values: EnvironmentValue[] = [
-    { key: "url", value: env.redactedUrl, sources: describeAll(env.url.sources) },
+    ...(env.fleet === null || env.fleet.source.kind === "tenant-schemas" ? [{ key: "url", value: env.redactedUrl, sources: describeAll(env.url.sources) }] : []),
+    ...fleetValues(env, fromConfig),
     { key: "migrations", value: env.migrationsDir, sources: ["migrations (or the default ./migrations)"] },
     { key: "echo", value: env.echo, sources: fromConfig("echo") },
     { key: "logLevel", value: env.logLevel, sources: fromConfig("logLevel") },

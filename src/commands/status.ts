@@ -15,7 +15,7 @@ import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
 import { redactUrl } from "../secrets/redact.js";
 import { notConfigured } from "./not-configured.js";
-import { getStatus, DEFAULT_STATUS_TIMEOUT_MS, type StatusEntry } from "./status-entry.js";
+import { getStatus, DEFAULT_STATUS_TIMEOUT_MS, type StatusEntry, type StatusState } from "./status-entry.js";
 
 export type { StatusEntry, StatusProblem, StatusState } from "./status-entry.js";
 
@@ -53,11 +53,37 @@ export async function status(project: LoadedConfig, options: StatusAllOptions = 
   const environments = await Promise.all(
     resolved.map((result, i): Promise<StatusEntry> | StatusEntry =>
       result.status === "fulfilled"
-        ? getStatus(result.value, { timeoutMs, graph }).catch((error: unknown) => ({ ...unresolvedEntry(project, result.value.name, error, graph), url: result.value.redactedUrl }))
+        ? (result.value.fleet !== null ? fleetEntry(result.value, timeoutMs) : getStatus(result.value, { timeoutMs, graph })).catch((error: unknown) => ({ ...unresolvedEntry(project, result.value.name, error, graph), url: result.value.redactedUrl }))
         : unresolvedEntry(project, names[i] as string, result.reason, graph, options.processEnv),
     ),
   );
   return { environments: await withPromotionGates(project, resolved, environments, graph, options.processEnv, timeoutMs) };
+}
+
+/** How bad a state is, to summarise a fleet by its worst target. */
+const SEVERITY: readonly StatusState[] = ["up-to-date", "not-configured", "behind", "ahead", "diverged", "unreachable", "error"];
+
+/**
+ * A fleet environment as one row of the overview: its targets read (src/commands/fleet.ts),
+ * summarised by the worst state, with the targets that need attention named in its problems.
+ */
+async function fleetEntry(env: ResolvedEnvironment, timeoutMs: number): Promise<StatusEntry> {
+  const { statusFleet } = await import("./fleet.js");
+  const report = await statusFleet(env, { timeoutMs });
+  const worst = report.targets.reduce<StatusState>((state, entry) => (SEVERITY.indexOf(entry.state) > SEVERITY.indexOf(state) ? entry.state : state), "up-to-date");
+  const counts = Object.entries(report.states).map(([state, count]) => `${count} ${state}`).join(", ");
+  const attention = report.targets.filter((entry) => entry.state !== "up-to-date" || entry.problems.length > 0);
+  return {
+    name: env.name,
+    url: `fleet of ${report.targets.length} target${report.targets.length === 1 ? "" : "s"}`,
+    reachable: report.targets.every((entry) => entry.reachable),
+    // The targets' current heads when they all agree (a fleet moving together), else none.
+    current: report.targets.every((entry) => entry.current.join() === report.targets[0]?.current.join()) ? (report.targets[0]?.current ?? []) : [],
+    heads: report.targets[0]?.heads ?? [],
+    pending: Math.max(0, ...report.targets.map((entry) => entry.pending)),
+    state: worst,
+    problems: attention.length === 0 ? [] : [{ code: "fleet", message: `${counts}; needing attention: ${attention.slice(0, 10).map((entry) => entry.target).join(", ")}${attention.length > 10 ? ` and ${attention.length - 10} more` : ""} (athanor --env ${env.name} status)` }],
+  };
 }
 
 /**

@@ -12,7 +12,7 @@ import { describeSource, expandTemplate, type VariableValue } from "./expand.js"
 import { loadEnvLayers, readEnvFile } from "./env-files.js";
 import type { LoadedConfig } from "./load.js";
 import { readSettingsUrl, SETTINGS_TIMEOUT_VARIABLE, settingsTimeoutMs } from "./settings.js";
-import type { AthanorConfig, ResolvedEnvironment, Sourced, ValueSource } from "./types.js";
+import type { AthanorConfig, FleetSource, FleetTargetUrl, ResolvedEnvironment, Sourced, ValueSource } from "./types.js";
 
 export const ALIASES: Readonly<Record<string, string>> = { dev: "development", test: "testing", prod: "production" };
 
@@ -126,12 +126,36 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
     if (isSecretVariableName(name)) register(variable.value);
     if (variable.value.includes("://") || variable.value.includes("=")) register(...passwordCandidates(variable.value));
   }
-  for (const template of [envConfig.url, envConfig.migrationUrl]) if (template !== undefined) register(...passwordCandidates(template));
+  const fleetTemplates = [...Object.values(envConfig.targets ?? {}), ...(envConfig.targetsQuery === undefined ? [] : [envConfig.targetsQuery.url])];
+  for (const template of [envConfig.url, envConfig.migrationUrl, ...fleetTemplates]) if (template !== undefined) register(...passwordCandidates(template));
+
+  const { parseDatabaseUrl } = await import("./url.js");
+  /** A fleet URL (a target's, the directory's), expanded, parsed, its password registered. */
+  const fleetUrl = (name: string, template: string, key: string): FleetTargetUrl => {
+    const expanded = expandTemplate(template, { lookup, environment: selection.name, where: `${settingPath(key)} in ${shortFile}` });
+    register(...passwordCandidates(expanded.value));
+    const parsedUrl = parseDatabaseUrl(expanded.value, rootDir, `${settingPath(key)}`);
+    if (parsedUrl.password !== null) register(parsedUrl.password);
+    return { name, url: { value: expanded.value, sources: [{ kind: "config", path: settingPath(key), file: shortFile }, ...expanded.sources] }, redactedUrl: parsedUrl.redacted, target: parsedUrl.target };
+  };
+  const fleetSource: FleetSource | null =
+    envConfig.targets !== undefined
+      ? { kind: "targets", targets: Object.entries(envConfig.targets).map(([name, template]) => fleetUrl(name, template, `targets.${name}`)) }
+      : envConfig.targetsQuery !== undefined
+        ? { kind: "targets-query", directory: fleetUrl("directory", envConfig.targetsQuery.url, "targetsQuery.url"), sql: envConfig.targetsQuery.sql }
+        : envConfig.tenantSchemas !== undefined
+          ? { kind: "tenant-schemas", sql: envConfig.tenantSchemas }
+          : null;
+  // A fleet of databases has no url of its own: the first target's (or the directory's)
+  // stands in for the commands that need one database; fleet commands use the targets.
+  const standIn = fleetSource?.kind === "targets" ? fleetSource.targets[0] : fleetSource?.kind === "targets-query" ? fleetSource.directory : undefined;
 
   // The URL: the environment's own, else the settings module, else DATABASE_URL.
   let url: Sourced<string>;
   const chosenTemplate = envConfig.migrationUrl ?? envConfig.url;
-  if (chosenTemplate !== undefined) {
+  if (standIn !== undefined) {
+    url = standIn.url;
+  } else if (chosenTemplate !== undefined) {
     const key = envConfig.migrationUrl !== undefined ? "migrationUrl" : "url";
     const expanded = expandTemplate(chosenTemplate, { lookup, environment: selection.name, where: `${settingPath(key)} in ${shortFile}` });
     url = { value: expanded.value, sources: [{ kind: "config", path: settingPath(key), file: shortFile }, ...expanded.sources] };
@@ -140,7 +164,6 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
   }
   register(...passwordCandidates(url.value));
 
-  const { parseDatabaseUrl } = await import("./url.js");
   const parsed = parseDatabaseUrl(url.value, rootDir, `environment "${selection.name}"`);
   if (parsed.password !== null) register(parsed.password);
 
@@ -184,6 +207,8 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
             maxMs: parseDuration(envConfig.replicaLag.max, "s", `${settingPath("replicaLag.max")} in ${shortFile}`),
             waitMs: parseDuration(envConfig.replicaLag.wait ?? "10min", "s", `${settingPath("replicaLag.wait")} in ${shortFile}`),
           },
+    fleet: fleetSource === null ? null : { source: fleetSource, parallel: envConfig.parallel ?? 4, canary: envConfig.canary ?? 0, onFailure: envConfig.onFailure ?? "stop" },
+    targetName: null,
     secrets: [...secrets],
     envFiles: layers.files.map((info) => ({ ...info })),
   };

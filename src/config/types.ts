@@ -56,6 +56,18 @@ export interface EnvironmentConfig {
   schema?: string;
   /** Wait between revisions until the standbys' replay lag is under `max` (docs/replicas.md). */
   replicaLag?: ReplicaLagOption;
+  /** A fleet of databases: target name → URL (`${VAR}` templates allowed). Instead of `url`. */
+  targets?: Record<string, string>;
+  /** A fleet listed by a directory database: `sql` returns `name, url` rows. Instead of `url`. */
+  targetsQuery?: { url: string; sql: string };
+  /** Schema-per-tenant: a query run against `url` that returns schema names, one target each. */
+  tenantSchemas?: string;
+  /** How many targets of a fleet run at once (default 4). */
+  parallel?: number;
+  /** How many targets run first, alone, before the others (default 0). */
+  canary?: number;
+  /** After a target fails: start no new target (`stop`, the default) or run them all (`continue`). */
+  onFailure?: FleetFailurePolicy;
 }
 
 /** `replicaLag` as written: durations such as "10s". */
@@ -64,6 +76,31 @@ export interface ReplicaLagOption {
   max: string | number;
   /** How long to wait for the standbys at one revision boundary before giving up (default 10 min). */
   wait?: string | number;
+}
+
+/** What a fleet does after one of its targets failed. */
+export type FleetFailurePolicy = "stop" | "continue";
+
+/** Where a fleet's targets come from, resolved (URLs expanded and parsed, secrets registered). */
+export type FleetSource =
+  | { readonly kind: "targets"; readonly targets: readonly FleetTargetUrl[] }
+  | { readonly kind: "targets-query"; readonly directory: FleetTargetUrl; readonly sql: string }
+  | { readonly kind: "tenant-schemas"; readonly sql: string };
+
+/** One database of a fleet (or the directory database): its URL parsed. Holds secrets: never print `url`. */
+export interface FleetTargetUrl {
+  readonly name: string;
+  readonly url: Sourced<string>;
+  readonly redactedUrl: string;
+  readonly target: DatabaseTarget;
+}
+
+/** A resolved fleet: where its targets come from and how they run. */
+export interface ResolvedFleet {
+  readonly source: FleetSource;
+  readonly parallel: number;
+  readonly canary: number;
+  readonly onFailure: FleetFailurePolicy;
 }
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "silent";
@@ -139,6 +176,10 @@ export interface ResolvedEnvironment {
   readonly searchPath: string | null;
   /** `replicaLag` in milliseconds, or null: no waiting for standbys. */
   readonly replicaLag: { readonly maxMs: number; readonly waitMs: number } | null;
+  /** The fleet this environment declares (`targets`, `targetsQuery`, `tenantSchemas`), or null for one database. */
+  readonly fleet: ResolvedFleet | null;
+  /** The fleet target this environment stands for (one database or tenant schema of a fleet), or null. */
+  readonly targetName: string | null;
   /** Every secret value this environment knows (passwords, secret variables): output scrubbers mask them. */
   readonly secrets: readonly string[];
   /** The .env files that were read, in order, for `env` and `check`. */

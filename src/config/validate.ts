@@ -13,7 +13,11 @@ const TOP_KEYS = ["migrations", "schema", "defaultEnvironment", "environments", 
 const ENV_KEYS = [
   "url", "migrationUrl", "envFile", "echo", "logLevel", "pool", "protected", "backup",
   "lockTimeout", "statementTimeout", "versionTable", "schemas", "promoteFrom", "schema", "replicaLag",
+  "targets", "targetsQuery", "tenantSchemas", "parallel", "canary", "onFailure",
 ] as const;
+
+/** A fleet target's name: used in output, logs, `--target` globs and history rows. */
+const TARGET_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "silent"];
 
 /** Levenshtein distance, for "did you mean". */
@@ -202,5 +206,62 @@ function validateEnvironment(check: Checker, raw: unknown, path: string): Enviro
     const wait = check.duration(replicaLag["wait"], `${path}.replicaLag.wait`);
     env.replicaLag = wait === undefined ? { max } : { max, wait };
   }
+  validateFleet(check, raw, path, env);
   return env;
+}
+
+/** A positive integer setting, or undefined. */
+function count(check: Checker, value: unknown, path: string, minimum: number, example: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < minimum) check.fail(path, `must be ${minimum === 0 ? "a whole number (0 or more)" : "a positive integer"}, not ${describe(value)}`, `Write ${example}.`);
+  return value;
+}
+
+/**
+ * The fleet keys (issue #17): at most one of `targets`, `targetsQuery` and `tenantSchemas`;
+ * `targets` and `targetsQuery` replace `url`, `tenantSchemas` runs against it.
+ */
+function validateFleet(check: Checker, raw: Record<string, unknown>, path: string, env: EnvironmentConfig): void {
+  const given = (["targets", "targetsQuery", "tenantSchemas"] as const).filter((key) => raw[key] !== undefined);
+  if (given.length > 1) check.fail(`${path}.${given[1] as string}`, `cannot be given with ${path}.${given[0] as string}: a fleet lists its targets one way`, `Keep one of targets, targetsQuery and tenantSchemas.`);
+  const fleetKey = given[0];
+  if (fleetKey !== undefined && fleetKey !== "tenantSchemas" && (env.url !== undefined || env.migrationUrl !== undefined)) {
+    check.fail(`${path}.${fleetKey}`, `cannot be given with ${path}.${env.url !== undefined ? "url" : "migrationUrl"}: the fleet's targets are its databases`, `Remove ${path}.url, or use tenantSchemas for schemas inside that one database.`);
+  }
+  const targets = raw["targets"];
+  if (targets !== undefined) {
+    if (!isRecord(targets)) check.fail(`${path}.targets`, `must be an object of target name → URL, not ${describe(targets)}`, 'Write targets: { eu1: "${EU1_URL}", us1: "postgres://..." }.');
+    const names = Object.keys(targets);
+    if (names.length === 0) check.fail(`${path}.targets`, "is empty", "List at least one target: { name: URL }.");
+    env.targets = {};
+    for (const name of names) {
+      if (!TARGET_NAME.test(name)) check.fail(`${path}.targets.${name}`, "is not a valid target name", "Use letters, digits, _, - and ., starting with a letter, digit or _.");
+      env.targets[name] = check.string(targets[name], `${path}.targets.${name}`) ?? check.fail(`${path}.targets.${name}`, "is missing", "Give the target's URL.");
+    }
+  }
+  const query = raw["targetsQuery"];
+  if (query !== undefined) {
+    if (!isRecord(query)) check.fail(`${path}.targetsQuery`, `must be an object { url, sql }, not ${describe(query)}`, 'Write targetsQuery: { url: "${DIRECTORY_URL}", sql: "SELECT name, url FROM shards" }.');
+    check.unknownKeys(query, ["url", "sql"], `${path}.targetsQuery`);
+    const url = check.string(query["url"], `${path}.targetsQuery.url`);
+    const sql = check.string(query["sql"], `${path}.targetsQuery.sql`);
+    if (url === undefined || sql === undefined) check.fail(`${path}.targetsQuery.${url === undefined ? "url" : "sql"}`, "is missing", 'Write targetsQuery: { url: "${DIRECTORY_URL}", sql: "SELECT name, url FROM shards" }.');
+    env.targetsQuery = { url, sql };
+  }
+  const tenantSchemas = check.string(raw["tenantSchemas"], `${path}.tenantSchemas`);
+  if (tenantSchemas !== undefined) {
+    if (tenantSchemas.trim() === "") check.fail(`${path}.tenantSchemas`, "is empty", "Write a query returning schema names, e.g. \"SELECT schema_name FROM tenants\".");
+    env.tenantSchemas = tenantSchemas;
+  }
+  const parallel = count(check, raw["parallel"], `${path}.parallel`, 1, "parallel: 4");
+  const canary = count(check, raw["canary"], `${path}.canary`, 0, "canary: 1");
+  const onFailure = check.string(raw["onFailure"], `${path}.onFailure`);
+  if (onFailure !== undefined && onFailure !== "stop" && onFailure !== "continue") check.fail(`${path}.onFailure`, `must be "stop" or "continue", not "${onFailure}"`, 'Write onFailure: "stop" (no new target after a failure) or onFailure: "continue".');
+  if (fleetKey === undefined) {
+    const stray = (["parallel", "canary", "onFailure"] as const).find((key) => raw[key] !== undefined);
+    if (stray !== undefined) check.fail(`${path}.${stray}`, "applies to fleets only", `Declare targets, targetsQuery or tenantSchemas in ${path}, or remove ${stray}.`);
+  }
+  if (parallel !== undefined) env.parallel = parallel;
+  if (canary !== undefined) env.canary = canary;
+  if (onFailure !== undefined) env.onFailure = onFailure;
 }

@@ -30,6 +30,8 @@ export interface LogFields {
   /** The event's type: `command-start`, `revision-end`, ... */
   event: MigrationEvent["type"];
   environment: string;
+  /** The fleet target (a database or tenant schema of a fleet environment), when there is one. */
+  fleetTarget?: string;
   /** athanor's version. */
   toolVersion: string;
   command?: RunCommand;
@@ -70,6 +72,16 @@ function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
+/** One run's key: its environment, and its fleet target (the targets of a fleet run at once). */
+function runKey(event: MigrationEvent): string {
+  return event.fleetTarget === undefined ? event.environment : `${event.environment}\0${event.fleetTarget}`;
+}
+
+/** `production`, or `production/eu-1` for a fleet target. */
+function where(event: MigrationEvent): string {
+  return event.fleetTarget === undefined ? event.environment : `${event.environment}/${event.fleetTarget}`;
+}
+
 function verb(direction: "up" | "down"): string {
   return direction === "up" ? "upgrade" : "downgrade";
 }
@@ -93,13 +105,13 @@ export class LogRecordFormatter {
 
   /** The record for an event. Never throws. */
   format(event: MigrationEvent): LogRecord {
-    const base: LogFields = { time: event.time, event: event.type, environment: event.environment, toolVersion: this.#toolVersion };
-    const run = this.#commands.get(event.environment);
+    const base: LogFields = { time: event.time, event: event.type, environment: event.environment, ...(event.fleetTarget === undefined ? {} : { fleetTarget: event.fleetTarget }), toolVersion: this.#toolVersion };
+    const run = this.#commands.get(runKey(event));
     const command = run === undefined ? {} : { command: run.command };
     switch (event.type) {
       case "command-start": {
-        this.#commands.set(event.environment, { command: event.command, url: event.url, mode: event.mode, startedAt: event.time });
-        return { level: "info", msg: `${event.command} started on ${event.environment}`, fields: { ...base, command: event.command, url: event.url, mode: event.mode } };
+        this.#commands.set(runKey(event), { command: event.command, url: event.url, mode: event.mode, startedAt: event.time });
+        return { level: "info", msg: `${event.command} started on ${where(event)}`, fields: { ...base, command: event.command, url: event.url, mode: event.mode } };
       }
       case "lock-wait":
         return { level: "warn", msg: `waiting for the migration lock held by ${event.holder}`, fields: { ...base, ...command, holder: event.holder, waitMs: event.waitMs } };
@@ -121,7 +133,7 @@ export class LogRecordFormatter {
         };
       }
       case "revision-start":
-        this.#statements.set(this.#key(event.environment, event.revision), 0);
+        this.#statements.set(this.#key(runKey(event), event.revision), 0);
         return {
           level: "debug",
           msg: `${event.direction === "up" ? "applying" : "reverting"} ${event.revision} ${event.message}`.trimEnd(),
@@ -138,7 +150,7 @@ export class LogRecordFormatter {
           },
         };
       case "statement": {
-        const key = this.#key(event.environment, event.revision);
+        const key = this.#key(runKey(event), event.revision);
         this.#statements.set(key, (this.#statements.get(key) ?? 0) + 1);
         const duration = event.durationMs;
         return {
@@ -148,7 +160,7 @@ export class LogRecordFormatter {
         };
       }
       case "revision-end": {
-        const key = this.#key(event.environment, event.revision);
+        const key = this.#key(runKey(event), event.revision);
         const counted = this.#statements.get(key);
         this.#statements.delete(key);
         const statements = event.statements ?? (counted !== undefined && counted > 0 ? counted : undefined);
@@ -175,11 +187,11 @@ export class LogRecordFormatter {
         };
       }
       case "command-end": {
-        this.#commands.delete(event.environment);
+        this.#commands.delete(runKey(event));
         const failed = event.outcome !== "success";
         const msg = failed
-          ? `${event.command} on ${event.environment} ${event.outcome}${event.error ? `: ${event.error.message}` : ""}`
-          : `${event.command} on ${event.environment} done: ${plural(event.completed, "revision")} in ${event.durationMs} ms`;
+          ? `${event.command} on ${where(event)} ${event.outcome}${event.error ? `: ${event.error.message}` : ""}`
+          : `${event.command} on ${where(event)} done: ${plural(event.completed, "revision")} in ${event.durationMs} ms`;
         return {
           level: failed ? "error" : "info",
           msg,

@@ -124,8 +124,10 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
   };
 
   return (event: MigrationEvent) => {
-    const base: Attributes = { "athanor.environment": event.environment, "db.system": "postgresql", "db.system.name": "postgresql" };
-    const running = commands.get(event.environment);
+    // One run per environment, or per fleet target: a fleet's targets run at once.
+    const run = event.fleetTarget === undefined ? event.environment : `${event.environment}\u0001${event.fleetTarget}`;
+    const base: Attributes = { "athanor.environment": event.environment, ...(event.fleetTarget === undefined ? {} : { "athanor.fleet.target": event.fleetTarget }), "db.system": "postgresql", "db.system.name": "postgresql" };
+    const running = commands.get(run);
     switch (event.type) {
       case "command-start": {
         const span = tracer.startSpan(
@@ -136,7 +138,7 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
           },
           api.context.active(),
         );
-        commands.set(event.environment, { span, context: api.trace.setSpan(api.context.active(), span), command: event.command });
+        commands.set(run, { span, context: api.trace.setSpan(api.context.active(), span), command: event.command });
         return;
       }
       case "lock-wait":
@@ -160,7 +162,7 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
       case "revision-start": {
         // The span starts lazily: quick revisions that share a round trip report their start
         // and end together, once it is back, and their span is placed by the measured duration.
-        revisions.set(key(event.environment, event.revision), {
+        revisions.set(key(run, event.revision), {
           attributes: {
             ...base,
             ...(running === undefined ? {} : { "athanor.command": running.command }),
@@ -179,7 +181,7 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
         return;
       }
       case "statement": {
-        const state = revisions.get(key(event.environment, event.revision));
+        const state = revisions.get(key(run, event.revision));
         const duration = event.durationMs;
         const span = state === undefined ? undefined : open(state, state.startedAt);
         span?.addEvent("athanor.statement", {
@@ -190,7 +192,7 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
         return;
       }
       case "revision-end": {
-        const k = key(event.environment, event.revision);
+        const k = key(run, event.revision);
         const state = revisions.get(k);
         revisions.delete(k);
         const statements = event.statements;
@@ -207,11 +209,11 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
         return;
       }
       case "command-end": {
-        commands.delete(event.environment);
+        commands.delete(run);
         commandDuration.record(event.durationMs, { "athanor.environment": event.environment, "athanor.command": event.command, "athanor.outcome": event.outcome });
         // A revision left open (the runtime stopped without its end event) ends with its command.
         for (const [k, state] of revisions) {
-          if (!k.startsWith(`${event.environment}\0`)) continue;
+          if (!k.startsWith(`${run}\0`)) continue;
           revisions.delete(k);
           const span = open(state, state.startedAt);
           fail(span, event.outcome === "success" ? "interrupted" : event.outcome, event.error);

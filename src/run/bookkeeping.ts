@@ -71,15 +71,22 @@ export class Bookkeeping {
    */
   async ensureTables(): Promise<void> {
     const t = this.tables;
-    const result = await this.session.query<{ schema_ok: boolean; versions_ok: boolean; history_ok: boolean; meta_ok: boolean }>(
-      "SELECT to_regnamespace($1) IS NOT NULL AS schema_ok, to_regclass($2) IS NOT NULL AS versions_ok, to_regclass($3) IS NOT NULL AS history_ok, to_regclass($4) IS NOT NULL AS meta_ok",
+    const result = await this.session.query<{ schema_ok: boolean; versions_ok: boolean; history_ok: boolean; meta_ok: boolean; target_ok: boolean }>(
+      "SELECT to_regnamespace($1) IS NOT NULL AS schema_ok, to_regclass($2) IS NOT NULL AS versions_ok, to_regclass($3) IS NOT NULL AS history_ok, to_regclass($4) IS NOT NULL AS meta_ok, " +
+        "EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($3) AND attname = 'target' AND NOT attisdropped) AS target_ok",
       [quoteIdent(this.versionTable.schema), t.versions, t.history, t.meta],
     );
     const row = result.rows[0];
-    if (row !== undefined && row.schema_ok && row.versions_ok && row.history_ok && row.meta_ok) return;
+    // A fleet run names its target in the history: the column is added (nullable, so older
+    // rows and older athanor versions keep working) the first time a fleet needs it.
+    const addTarget = (this.identity.target ?? null) !== null && row?.target_ok !== true ? [`ALTER TABLE ${t.history} ADD COLUMN IF NOT EXISTS target text;`] : [];
+    if (row !== undefined && row.schema_ok && row.versions_ok && row.history_ok && row.meta_ok) {
+      if (addTarget.length > 0) await this.atomically(addTarget);
+      return;
+    }
     let ddl = versionTablesDdl(this.versionTable);
     if (row?.schema_ok === true) ddl = ddl.replace(/^CREATE SCHEMA IF NOT EXISTS [^\n]*\n/, "");
-    await this.atomically([ddl]);
+    await this.atomically([ddl, ...addTarget]);
   }
 
   /**

@@ -13,7 +13,7 @@ import { acquireLock, holdRunLock, type ReleaseLock } from "./lock.js";
 import type { RunIdentity } from "./version-table.js";
 
 /** Who runs athanor: OS user, host, tool version (no secret). */
-export function runIdentity(env: Pick<ResolvedEnvironment, "name">): RunIdentity {
+export function runIdentity(env: Pick<ResolvedEnvironment, "name"> & { readonly targetName?: string | null }): RunIdentity {
   let osUser: string | null = null;
   try {
     osUser = userInfo().username;
@@ -21,7 +21,7 @@ export function runIdentity(env: Pick<ResolvedEnvironment, "name">): RunIdentity
     // No passwd entry (some containers): fall back to the environment.
     osUser = process.env["USER"] ?? process.env["USERNAME"] ?? null;
   }
-  return { environment: env.name, osUser, host: hostname(), toolVersion: VERSION };
+  return { environment: env.name, osUser, host: hostname(), toolVersion: VERSION, ...(env.targetName ? { target: env.targetName } : {}) };
 }
 
 /** `athanor upgrade (production)`: how the run is named in pg_stat_activity and lock files. */

@@ -37,6 +37,8 @@ interface EventBase {
   readonly time: string;
   /** The environment's name. */
   readonly environment: string;
+  /** The fleet target the event is about (issue #17), when the environment is a fleet. */
+  readonly fleetTarget?: string | undefined;
 }
 
 /** A command began. */
@@ -163,6 +165,11 @@ export type MigrationEvent =
 
 /** Receives events as they happen. It must not throw; the runtime ignores what it returns. */
 export type EventSink = (event: MigrationEvent) => void;
+
+/** A sink that names the fleet target on every event it passes on to `sink`. */
+export function targetSink(sink: EventSink, fleetTarget: string): EventSink {
+  return (event) => sink({ ...event, fleetTarget });
+}
 
 /** A sink that drops everything. */
 export const ignoreEvents: EventSink = () => {};

@@ -177,6 +177,12 @@ export interface RunIdentity {
   readonly osUser: string | null;
   readonly host: string | null;
   readonly toolVersion: string;
+  /**
+   * The fleet target (issue #17) the run is for, or null for a lone database. Written into
+   * the history's `target` column, which Bookkeeping.ensureTables adds when a fleet first
+   * needs it (older tables have none; runs without a target never name it).
+   */
+  readonly target?: string | null | undefined;
 }
 
 /**
@@ -264,5 +270,9 @@ export interface HistoryEntry {
 /** Appends one history row. */
 export function insertHistorySql(tables: VersionTables, identity: RunIdentity, entry: HistoryEntry, timing: StepTiming): string {
   const error = entry.error === undefined || entry.error === null ? null : entry.error.slice(0, 4000);
+  const target = identity.target ?? null;
+  if (target !== null) {
+    return `INSERT INTO ${tables.history} (environment, target, direction, revision, db_user, os_user, host, tool_version, started_at, duration_ms, outcome, error, note) VALUES (${quoteLiteral(identity.environment)}, ${quoteLiteral(target)}, ${quoteLiteral(entry.direction)}, ${literalOrNull(entry.revision)}, current_user, ${literalOrNull(identity.osUser)}, ${literalOrNull(identity.host)}, ${quoteLiteral(identity.toolVersion)}, ${timing.startedAt}, ${timing.durationMs}, ${quoteLiteral(entry.outcome)}, ${literalOrNull(error)}, ${literalOrNull(entry.note)});`;
+  }
   return `INSERT INTO ${tables.history} (environment, direction, revision, db_user, os_user, host, tool_version, started_at, duration_ms, outcome, error, note) VALUES (${quoteLiteral(identity.environment)}, ${quoteLiteral(entry.direction)}, ${literalOrNull(entry.revision)}, current_user, ${literalOrNull(identity.osUser)}, ${literalOrNull(identity.host)}, ${quoteLiteral(identity.toolVersion)}, ${timing.startedAt}, ${timing.durationMs}, ${quoteLiteral(entry.outcome)}, ${literalOrNull(error)}, ${literalOrNull(entry.note)});`;
 }

@@ -3,6 +3,12 @@ import { checkEnvironment, type EnvironmentCheckReport } from "../../commands/ch
 import { selectEnvironment } from "../../config/resolve.js";
 import { ExitStatus } from "../../errors.js";
 import type { CommandContext } from "../runtime.js";
+import type { EnvironmentConfig } from "../../config/types.js";
+
+/** True when an environment declares a fleet (targets, targetsQuery or tenantSchemas). */
+function isFleet(config: EnvironmentConfig | undefined): boolean {
+  return config !== undefined && (config.targets !== undefined || config.targetsQuery !== undefined || config.tenantSchemas !== undefined);
+}
 
 function render(ctx: CommandContext, report: EnvironmentCheckReport): void {
   const c = ctx.colors;
@@ -34,14 +40,27 @@ export const registerCheck: CommandModule = (program, action) => {
         // With --all, an environment not configured yet on this machine (a fresh project's testing
         // and production) is a warning with the variables to set; asked for by name, it fails.
         const notConfigured = options["all"] ? "warning" : "error";
-        const reports = await Promise.all(names.map((name) => checkEnvironment(project, name, { processEnv: ctx.io.env, notConfigured })));
+        const reports: (EnvironmentCheckReport & { targets?: (EnvironmentCheckReport & { target: string })[] })[] = await Promise.all(names.map((name) => checkEnvironment(project, name, { processEnv: ctx.io.env, notConfigured })));
+        // A fleet: each chosen target is checked too (reachable, revisions), as its own report.
+        for (const report of reports) {
+          if (!isFleet(project.config.environments[report.environment])) continue;
+          // The stand-in database's own findings (reachable, revisions) say nothing about the targets.
+          report.findings = report.findings.filter((finding) => ["config", "section", "variables"].includes(finding.check) || finding.check.startsWith("env-file"));
+          report.pending = [];
+          report.ok = report.findings.every((finding) => finding.status !== "error");
+          if (!report.ok) continue;
+          const { checkFleet } = await import("../../commands/fleet.js");
+          report.targets = await checkFleet(project, report.environment, { processEnv: ctx.io.env, targets: ctx.globals.targets, signal: ctx.signal });
+          report.ok = report.targets.every((target) => target.ok);
+        }
         const ok = reports.every((report) => report.ok);
-        const pending = reports.some((report) => report.pending.length > 0);
+        const pending = reports.some((report) => report.pending.length > 0 || (report.targets ?? []).some((target) => target.pending.length > 0));
         if (ctx.globals.json) ctx.json({ ok, environments: reports });
         else {
           reports.forEach((report, index) => {
             if (index > 0) ctx.out("");
             render(ctx, report);
+            for (const target of report.targets ?? []) render(ctx, { ...target, environment: `${report.environment} / ${target.target}` });
           });
         }
         if (!ok) return ExitStatus.problem;

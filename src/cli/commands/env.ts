@@ -20,7 +20,7 @@ export const registerEnv: CommandModule = (program, action) => {
         for (const value of description.values) {
           const shown = value.value === null ? c.dim("(not set)") : String(value.value);
           ctx.out(`  ${value.key.padEnd(width)}  ${shown}`);
-          if (value.key === "url") for (const source of value.sources) ctx.out(`  ${"".padEnd(width)}    ${c.dim(`from ${source}`)}`);
+          if (value.key === "url" || value.key.startsWith("targets")) for (const source of value.sources) ctx.out(`  ${"".padEnd(width)}    ${c.dim(`from ${source}`)}`);
         }
         ctx.out(`${c.bold("env files")}   ${description.envFiles.map((f) => `${f.file}${f.exists ? "" : c.dim(" (absent)")}`).join(", ")}`);
       }),

@@ -14,8 +14,9 @@ import { formatMs, renderRunEvents, verbOf } from "../render-run.js";
 import type { CommandContext } from "../runtime.js";
 
 /** Runs one migrate command from the CLI and prints its outcome. */
-async function runFromCli(ctx: CommandContext, verb: "upgrade" | "downgrade", target: string, options: Record<string, unknown>): Promise<void> {
+async function runFromCli(ctx: CommandContext, verb: "upgrade" | "downgrade", target: string, options: Record<string, unknown>): Promise<number | void> {
   const env = await ctx.environment();
+  if (env.fleet !== null) return (await import("../fleet.js")).runFleetMigrate(ctx, env, verb, target, options);
   const common = { target, singleTransaction: options["singleTransaction"] === true, lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal };
   const run = (extra: Parameters<typeof upgrade>[1]) => (verb === "upgrade" ? upgrade(env, { ...common, ...extra }) : downgrade(env, { ...common, ...extra, target }));
   if (options["sql"] === true) {
@@ -98,7 +99,7 @@ function register(program: Command, action: ActionFactory, verb: "upgrade" | "do
   addGuardOptions(command);
   command.action(
     action(async (ctx, options, args) => {
-      await runFromCli(ctx, verb, args[0] ?? "head", options);
+      return runFromCli(ctx, verb, args[0] ?? "head", options);
     }),
   );
 }

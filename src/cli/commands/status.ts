@@ -111,6 +111,11 @@ export function renderStatusTable(report: StatusReport, c: Colors): string[] {
 async function runStatus(ctx: CommandContext, options: Record<string, unknown>): Promise<number> {
   const project = await ctx.project();
   const timeoutMs = typeof options["timeout"] === "string" ? parseDuration(options["timeout"], "s", "--timeout") : undefined;
+  // `--env FLEET status` (or `--target`): the fleet's own table, target by target.
+  if (ctx.globals.env !== undefined || ctx.globals.targets.length > 0) {
+    const env = await ctx.environment();
+    if (env.fleet !== null) return (await import("../fleet.js")).runFleetStatus(ctx, env, timeoutMs);
+  }
   const report = await status(project, { processEnv: ctx.io.env, timeoutMs });
   if (ctx.globals.json) ctx.json(report);
   else for (const text of renderStatusTable(report, ctx.colors)) ctx.out(text);

@@ -21,8 +21,9 @@ export const registerCurrent: CommandModule = (program, action) => {
     .command("current")
     .description("show the environment's applied heads (read-only)")
     .action(
-      action(async (ctx) => {
+      action(async (ctx): Promise<number | void> => {
         const env = await ctx.environment();
+        if (env.fleet !== null) return (await import("../fleet.js")).runFleetCurrent(ctx, env);
         const result = await current(env);
         if (ctx.globals.json) {
           ctx.json({ environment: result.environment, current: result.current });
@@ -50,9 +51,10 @@ export const registerStamp: CommandModule = (program, action) => {
     .option("--purge", "empty the version table first, whatever it holds");
   addGuardOptions(command);
   command.action(
-    action(async (ctx, options, args) => {
+    action(async (ctx, options, args): Promise<number | void> => {
       const env = await ctx.environment();
       const targets = args.flat().filter((arg): arg is string => typeof arg === "string");
+      if (env.fleet !== null) return (await import("../fleet.js")).runFleetStamp(ctx, env, targets, options);
       const events = await createEventSink(ctx, env, renderRunEvents(ctx), { rendererPrintsRevisions: false });
       let result;
       try {
