@@ -116,7 +116,10 @@ describe.each(flavours)("schema-scoped environments ($name)", (flavour) => {
     expect(lines.indexOf('SET search_path TO "tenant_b";')).toBeLessThan(lines.indexOf("BEGIN;"));
   });
 
-  it.runIf(flavour.name === "PostgreSQL")("takes a lock per schema: a runner on tenant_a does not hold up tenant_b", async () => {
+  // Per-schema locks exist only where locks are advisory (PostgreSQL): PGlite has one lock
+  // file per data directory, so the test is not registered there at all (not skipped).
+  const onPostgres = flavour.name === "PostgreSQL" ? it : (): void => undefined;
+  onPostgres("takes a lock per schema: a runner on tenant_a does not hold up tenant_b", async () => {
     const a = await project.env("tenant_a", { PATH: process.env["PATH"], DB_URL: database.url });
     const b = await project.env("tenant_b", { PATH: process.env["PATH"], DB_URL: database.url });
     const release = await acquireLock({ target: a.target, versionTable: a.versionTable, waitMs: 1_000, applicationName: "athanor upgrade (tenant_a elsewhere)" });
