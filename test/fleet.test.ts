@@ -8,7 +8,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -183,6 +183,23 @@ describe("a fleet of 24 databases on two servers", () => {
     const sql = await project.run(["upgrade", "--sql"]);
     expect(sql.status).toBe(0);
     expect(sql.stdout.match(/^-- target: (a-01|b-01)$/gm)).toEqual(["-- target: a-01", "-- target: b-01"]);
+  }, 30_000);
+
+  it("traces one OpenTelemetry span per target", async () => {
+    const project = await fleetProject({ targets: subset(["a-03", "b-03"]) }, []);
+    for (const spec of effectRevisions(project.tag)) await project.write(spec);
+    const file = join(project.dir, "spans.jsonl");
+    const dump = fileURLToPath(new URL("./support/otel-dump.mjs", import.meta.url));
+    const result = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, ["--import", dump, BIN, "--env", "prod", "upgrade"], { cwd: project.dir, env: { ...baseEnv(), ATHANOR_TEST_OTEL_FILE: file } as NodeJS.ProcessEnv, stdio: "ignore" });
+      child.on("error", reject);
+      child.on("close", resolve);
+    });
+    expect(result).toBe(0);
+    const spans = (await readFile(file, "utf8")).trim().split("\n").map((line) => JSON.parse(line) as { name: string; attributes: Record<string, unknown> });
+    const commands = spans.filter((span) => span.name === "athanor.upgrade");
+    expect(commands.map((span) => span.attributes["athanor.fleet.target"]).sort()).toEqual(["a-03", "b-03"]);
+    expect(spans.filter((span) => span.name === "athanor.revision" && span.attributes["athanor.fleet.target"] === "a-03")).toHaveLength(3);
   }, 30_000);
 
   it("checks every target, shows the fleet redacted, and runs one-database commands on one --target only", async () => {
