@@ -80,7 +80,7 @@ async function startFromTemplate(
   try {
     // On disk, Node writes the files and PGlite opens them as an existing database.
     if (dataDir !== null) await unpackTemplate(template, dataDir);
-    db = new PGliteClass(dataDir === null ? { ...base, loadDataDir: templateBlob(template) } : base);
+    db = new PGliteClass(dataDir === null ? { ...base, loadDataDir: await templateBlob(template) } : base);
     await db.waitReady;
     await db.query("SELECT 1");
     return db;

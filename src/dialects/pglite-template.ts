@@ -128,9 +128,42 @@ export async function readCachedTemplate(file: string | null): Promise<PgliteTem
   return bytes === null ? null : { origin: "cache", file, bytes, gzipped: false };
 }
 
-/** The template as PGlite's `loadDataDir` takes it (a gzip MIME type makes PGlite gunzip it). */
-export function templateBlob(template: PgliteTemplate): Blob {
-  return new Blob([template.bytes], template.gzipped ? { type: "application/gzip" } : {});
+/**
+ * A tar already in memory, as PGlite's `loadDataDir` takes it. PGlite only calls
+ * `arrayBuffer()`, which Node 20's Blob answers by copying 64 kB pieces (0.5 s of CPU for
+ * 40 MB); this one hands over the bytes it holds.
+ */
+class TarBlob extends Blob {
+  readonly #tar: ArrayBuffer;
+
+  constructor(tar: ArrayBuffer) {
+    super([]);
+    this.#tar = tar;
+  }
+
+  override arrayBuffer(): Promise<ArrayBuffer> {
+    return Promise.resolve(this.#tar);
+  }
+}
+
+/** The template as PGlite's `loadDataDir` takes it (uncompressed: see inflate). */
+export async function templateBlob(template: PgliteTemplate): Promise<Blob> {
+  const tar = await inflate(template);
+  const exact = tar.byteOffset === 0 && tar.byteLength === tar.buffer.byteLength && tar.buffer instanceof ArrayBuffer;
+  return new TarBlob(exact ? (tar.buffer as ArrayBuffer) : new Uint8Array(tar).buffer);
+}
+
+/**
+ * The template's tar. A gzip stream ends with the size of what it holds (mod 2^32):
+ * gunzip into one buffer of that size rather than 16 kB chunks joined at the end
+ * (0.35 s of CPU less for 40 MB; PGlite's own gunzip joins chunks).
+ */
+async function inflate(template: PgliteTemplate): Promise<Uint8Array> {
+  if (!template.gzipped) return template.bytes;
+  const { bytes } = template;
+  const size = bytes.length < 4 ? 0 : new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true);
+  const chunkSize = Math.min(Math.max(size + 1, 64 * 1024), 1024 * 1024 * 1024);
+  return promisify(gunzip)(bytes, { chunkSize });
 }
 
 /**
@@ -140,7 +173,7 @@ export function templateBlob(template: PgliteTemplate): Blob {
  */
 export async function unpackTemplate(template: PgliteTemplate, dir: string): Promise<void> {
   const { parseTar } = await import("nanotar");
-  const tar = template.gzipped ? await promisify(gunzip)(template.bytes) : template.bytes;
+  const tar = await inflate(template);
   const root = resolve(dir);
   await mkdir(root, { recursive: true, mode: 0o700 });
   let entries = 0;
