@@ -5,7 +5,9 @@
  * data directory and a manifest naming the PGlite build), so that no user machine runs
  * PGlite's initdb (6 s, 0.8 GB) for its first database. It runs PGlite's initdb once
  * here, and nothing when the folder already holds a valid template for the installed
- * PGlite build. Downloads nothing.
+ * PGlite build. Downloads nothing. Run with --liftoff-only (package.json): initdb runs little
+ * SQL, and V8 then skips optimising the WASM (8.5 s of CPU and 0.82 GB peak instead of 11.7 s
+ * and 0.90 GB).
  */
 import { fileURLToPath } from "node:url";
 
