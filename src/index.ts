@@ -9,7 +9,7 @@ export { parseDatabaseUrl } from "./config/url.js";
 export type { AthanorConfig, EnvironmentConfig, ResolvedEnvironment, DatabaseTarget, ValueSource, Sourced } from "./config/types.js";
 export { redactUrl, scrubSecrets } from "./secrets/redact.js";
 export { openSession } from "./dialects/open.js";
-export type { Session } from "./dialects/types.js";
+export type { AbortSignalLike, Session } from "./dialects/types.js";
 export { checkEnvironment } from "./commands/check.js";
 export type { EnvironmentCheckReport, Finding } from "./commands/check.js";
 export { describeEnvironment } from "./commands/env.js";

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { baseEnv, runCli, spawnCli } from "./support/cli.js";
 import { createPostgresDatabase, tempDir } from "./support/databases.js";
@@ -109,6 +110,27 @@ describe("a fresh project after `athanor init`", { timeout: 60_000 }, () => {
     expect(result.stdout).toMatch(/development +pglite .* +0 +✓ up-to-date/);
     expect(result.status, result.stdout).toBe(0);
   }, 300_000);
+});
+
+describe("the quickstart's first `upgrade` on a new machine (an empty PGlite template cache)", () => {
+  it("starts PGlite from the template shipped in the package: no initdb, nothing written to the cache", async () => {
+    const dir = await tempDir("athanor-first-run-template-");
+    try {
+      const { cp, mkdir, readdir } = await import("node:fs/promises");
+      const quickstart = `${dir.dir}/quickstart`;
+      await cp(fileURLToPath(new URL("../examples/quickstart", import.meta.url)), quickstart, { recursive: true });
+      await mkdir(`${dir.dir}/cache`);
+      const argv = ["--config", `${quickstart}/athanor.config.mjs`, "upgrade", "head"];
+      const result = await spawnCli(argv, { cwd: dir.dir, env: baseEnv({ ATHANOR_CACHE_DIR: `${dir.dir}/cache` }), timeoutMs: 120_000 });
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout + result.stderr).toMatch(/upgraded development to [0-9a-f]{12}: 2 revisions/);
+      expect(await readdir(`${quickstart}/.athanor/dev`)).toContain("PG_VERSION");
+      // initdb would have cached its result there.
+      expect(await readdir(`${dir.dir}/cache`)).toEqual([]);
+    } finally {
+      await dir.remove();
+    }
+  }, 180_000);
 });
 
 describe("`current` on an empty PostgreSQL database", () => {

@@ -86,8 +86,9 @@ const TSCONFIG = {
     module: "nodenext",
     moduleResolution: "nodenext",
     target: "es2022",
-    // No @types/node: the published declarations must not need it. The default lib (as
-    // `tsc --init` leaves it) provides the web-standard AbortSignal the options take.
+    // No @types/node and no DOM lib: the published declarations need neither (the
+    // options' signal is a structural AbortSignalLike).
+    lib: ["es2022"],
     types: [],
     noEmit: true,
   },
@@ -135,6 +136,8 @@ describe("the packed tarball", () => {
   it("holds LICENSE, README, bin and dist with declarations, and no tests", () => {
     expect(tarball).toMatch(/athanor-\d+\.\d+\.\d+\.tgz$/);
     for (const path of ["LICENSE", "README.md", "package.json", "bin/athanor.js", "dist/index.js", "dist/index.d.ts"]) expect(files, path).toContain(path);
+    // The PGlite template `npm run build` made: no user machine runs initdb.
+    for (const path of ["dist/pglite-template/manifest.json", "dist/pglite-template/pgdata.tar.gz"]) expect(files, path).toContain(path);
     expect(files.filter((path) => /(^|\/)test\/|\.test\.|\.fixture\.|tsbuildinfo/.test(path))).toEqual([]);
     expect(files.filter((path) => !/^(bin|dist)\/|^(LICENSE|README\.md|package\.json)$/.test(path))).toEqual([]);
   });
@@ -168,8 +171,13 @@ describe("the packed tarball", () => {
       const revision = await npx("revision", "-m", "create users", "--json");
       expect(revision.status, revision.stderr).toBe(0);
       const { file } = JSON.parse(revision.stdout) as { file: string };
-      const upgrade = await npx("upgrade", "head");
+      // A machine that never ran athanor: an empty template cache, which stays empty (the
+      // installed package's template is used; initdb would cache its result).
+      const cache = join(work.dir, "esm-cache");
+      await mkdir(cache);
+      const upgrade = await sh("npx", ["--no-install", "athanor", "upgrade", "head"], project, { ...userEnv(), ATHANOR_CACHE_DIR: cache });
       expect(upgrade.status, upgrade.stderr).toBe(0);
+      expect(await readdir(cache)).toEqual([]);
       expect(upgrade.stderr + upgrade.stdout).toMatch(/upgraded development to [0-9a-f]{12}: 1 revision/);
       const status = await npx("status");
       expect(status.status, status.stdout + status.stderr).toBe(0);

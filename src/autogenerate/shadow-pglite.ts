@@ -1,18 +1,18 @@
 /**
  * Starting the shadow PGlite fast. A fresh in-memory PGlite runs initdb every time
- * (~2.5 s); started from a dump of a pristine data directory it takes ~0.6 s. The dump
- * (a 40 MB tar) is made once per PGlite build and kept in a cache directory; without a
- * usable cache, the shadow starts fresh, as before. Contrib extensions are loaded at start
- * (PGlite cannot load them later). The dialect's PGlite session takes neither a data-dir
- * dump nor extensions, hence this small Session of its own; its errors go through
- * toDatabaseError like every driver error.
+ * (~2.5 s, 0.8 GB); started from a dump of a pristine data directory it takes ~0.6 s. The
+ * dump is the template shipped in the package, or one made once per PGlite build and kept
+ * in a cache directory (src/dialects/pglite-template.ts). Contrib extensions are loaded at start
+ * (PGlite cannot load them later). The start is the dialect's (startPglite) with
+ * extensions and no data directory; its errors go through toDatabaseError like every
+ * driver error.
  */
-import { readFile, rm } from "node:fs/promises";
-import type { Extensions, PGlite } from "@electric-sql/pglite";
+import type { Extensions } from "@electric-sql/pglite";
 import { driverErrorGuard } from "../dialects/driver-errors.js";
 import type { Session } from "../dialects/types.js";
 import { sessionOverPglite } from "../dialects/pglite-session.js";
-import { PGLITE_MEMORY_PARAMS, pgliteCacheDir, pgliteTemplatePath, savePgliteTemplate } from "../dialects/pglite-template.js";
+import { startPglite } from "../dialects/pglite-start.js";
+import { pgliteCacheDir, shippedTemplateDir } from "../dialects/pglite-template.js";
 
 /** Extension name → module under `@electric-sql/pglite/contrib/` (and its export), as PGlite 0.5 ships them. */
 export const pgliteContrib: ReadonlyMap<string, string> = new Map<string, string>(
@@ -33,10 +33,17 @@ const target = { kind: "pglite", dataDir: null } as const;
 
 const wrap = driverErrorGuard([], target);
 
-/** Starts an in-memory PGlite with the given contrib extensions, from the cached template when there is one. */
-export async function startShadowPglite(extensionNames: readonly string[], cacheDir: string | null): Promise<Session> {
-  const db = await wrap("connect", async () => {
-    const { PGlite: PGliteClass } = await import("@electric-sql/pglite");
+/**
+ * Starts an in-memory PGlite with the given contrib extensions, from the template shipped
+ * in the package, else the cached one, else initdb (src/dialects/pglite-start.ts).
+ * `shippedDir` null ignores the shipped template.
+ */
+export async function startShadowPglite(
+  extensionNames: readonly string[],
+  cacheDir: string | null,
+  shippedDir: string | null = shippedTemplateDir(),
+): Promise<Session> {
+  const { db } = await wrap("connect", async () => {
     const extensions: Extensions = {};
     for (const name of extensionNames) {
       const moduleName = pgliteContrib.get(name);
@@ -44,33 +51,7 @@ export async function startShadowPglite(extensionNames: readonly string[], cache
       const loaded: unknown = await import(`@electric-sql/pglite/contrib/${moduleName}`);
       extensions[moduleName] = (loaded as Record<string, Extensions[string]>)[moduleName] as Extensions[string];
     }
-    const templateFile = cacheDir === null ? null : await pgliteTemplatePath(cacheDir);
-    if (templateFile !== null) {
-      const template = await readFile(templateFile).catch(() => null);
-      if (template !== null) {
-        const fromTemplate = await startFrom(PGliteClass, extensions, template);
-        if (fromTemplate !== null) return fromTemplate;
-        await rm(templateFile, { force: true }).catch(() => {}); // unusable: made again below
-      }
-    }
-    const fresh = new PGliteClass({ extensions, startParams: [...PGliteClass.defaultStartParams, ...PGLITE_MEMORY_PARAMS] });
-    await fresh.waitReady;
-    if (templateFile !== null) await savePgliteTemplate(fresh, templateFile);
-    return fresh;
+    return startPglite({ dataDir: null, extensions, cacheDir, shippedDir });
   });
   return sessionOverPglite(db, [], target);
-}
-
-/** A PGlite started from the template, or null when the template does not work. */
-async function startFrom(PGliteClass: typeof PGlite, extensions: Extensions, template: Buffer): Promise<PGlite | null> {
-  let db: PGlite | null = null;
-  try {
-    db = new PGliteClass({ extensions, loadDataDir: new Blob([template]), startParams: [...PGliteClass.defaultStartParams, ...PGLITE_MEMORY_PARAMS] });
-    await db.waitReady;
-    await db.query("SELECT 1");
-    return db;
-  } catch {
-    await db?.close().catch(() => {});
-    return null;
-  }
 }

@@ -10,7 +10,7 @@ import { listUnmodelledObjects } from "./introspect.js";
 import { DeclaredSchemaError, ShadowReplayError } from "./errors.js";
 import { emptyModel } from "./model.js";
 import { extensionsCreatedBy, openShadowSession, replayRevisions, resetShadow } from "./shadow.js";
-import { defaultShadowCacheDir } from "./shadow-pglite.js";
+import { defaultShadowCacheDir, startShadowPglite } from "./shadow-pglite.js";
 
 let session: Session;
 let dir: string;
@@ -112,19 +112,29 @@ describe("loadDeclaredModel", () => {
 describe("openShadowSession", () => {
   test("caches a pristine data directory and starts from it; a broken cache is replaced", async () => {
     const cacheDir = join(dir, "cache");
-    const first = await openShadowSession({ cacheDir });
+    // Without the template shipped in the package (another PGlite build than it was made with).
+    const first = await startShadowPglite([], cacheDir, null);
     await first.close();
     const [template] = await readdir(cacheDir);
     expect(template).toMatch(/^pglite-template-[\w.]+-\d+\.tar$/);
-    const fromTemplate = await openShadowSession({ cacheDir });
+    const fromTemplate = await startShadowPglite([], cacheDir, null);
     await fromTemplate.exec("CREATE TABLE t (id int)");
     expect(await fromTemplate.serverVersion()).toBeGreaterThanOrEqual(180000);
     await fromTemplate.close();
     await writeFile(join(cacheDir, template as string), "not a tar");
-    const recovered = await openShadowSession({ cacheDir });
+    const recovered = await startShadowPglite([], cacheDir, null);
     expect((await recovered.query<{ n: number }>("SELECT 1 AS n")).rows).toEqual([{ n: 1 }]);
     await recovered.close();
     expect((await stat(join(cacheDir, template as string))).size).toBeGreaterThan(1_000_000);
+  });
+
+  test("starts from the template shipped in the package: no initdb, nothing written to the cache", async () => {
+    const cacheDir = join(dir, "cache-shipped");
+    const shadow = await openShadowSession({ cacheDir, extensions: ["citext"] });
+    await shadow.exec("CREATE EXTENSION citext; CREATE TABLE t (name citext)");
+    expect((await shadow.query<{ n: number }>("SELECT count(*)::int AS n FROM t")).rows).toEqual([{ n: 0 }]);
+    await shadow.close();
+    expect(await readdir(cacheDir).catch(() => [])).toEqual([]);
   });
 
   test("the cache directory follows ATHANOR_CACHE_DIR, then XDG_CACHE_HOME", () => {

@@ -5,6 +5,7 @@
  * log lines and OpenTelemetry spans per target (their events carry `fleetTarget`). The
  * production confirmation is asked once for the fleet, naming how many targets.
  */
+import type { AbortSignalLike } from "../dialects/types.js";
 import { ExitStatus, isAthanorError } from "../errors.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { currentFleet, fleetTargets, migrateFleet, stampFleet, statusFleet, type FleetResult, type FleetStatusReport } from "../commands/fleet.js";
@@ -44,7 +45,7 @@ function errorOf(error: unknown): { code: string; message: string; hint: string 
  * The exit status of a fleet run: 0 when every target succeeded; the interruption's
  * (130/143) when a signal stopped it; 1 when any target failed or was skipped.
  */
-export function fleetExitStatus(outcomes: readonly TargetOutcome<unknown>[], signal: AbortSignal | undefined): number {
+export function fleetExitStatus(outcomes: readonly TargetOutcome<unknown>[], signal: AbortSignalLike | undefined): number {
   if (signal?.aborted === true) {
     const interrupted = outcomes.find((outcome) => outcome.status === "failed" && isAthanorError(outcome.error) && outcome.error.code === "interrupted");
     if (interrupted?.status === "failed" && isAthanorError(interrupted.error)) return interrupted.error.exitStatus;

@@ -129,7 +129,8 @@ function reportError(error: AthanorError, io: CliIO, json: boolean, jsonLogs = f
 const GLOBAL_OPTIONS_WITH_VALUE = new Set(["-e", "--env", "--config", "--log-format", "--lock-wait", "--target"]);
 
 /** The subcommand's name: the first word that is neither an option nor an option's value. */
-function findCommandName(argv: readonly string[]): string | undefined {
+/** The command word of `argv` (global options and their values skipped), or undefined. */
+export function findCommandName(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i] as string;
     if (word === "--help" || word === "-h") return undefined;

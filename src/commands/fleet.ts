@@ -5,6 +5,7 @@
  * the one-database command with its own lock, version and history rows
  * (src/fleet/run.ts schedules them). No printing: the CLI renders the outcomes.
  */
+import type { AbortSignalLike } from "../dialects/types.js";
 import type { LoadedConfig } from "../config/load.js";
 import { resolveEnvironment } from "../config/resolve.js";
 import type { DatabaseTarget, ResolvedEnvironment } from "../config/types.js";
@@ -35,7 +36,7 @@ export interface FleetResult<T> {
 export interface FleetOptions {
   /** `--target` patterns (globs); none means every target. */
   readonly targets?: readonly string[] | undefined;
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignalLike | undefined;
   /** Told whenever a target starts or ends (the progress line). */
   readonly onChange?: ((counts: FleetCounts, target: string, outcome?: TargetOutcome<unknown>) => void) | undefined;
   /** Targets already listed (e.g. counted for the confirmation); listed here otherwise. */

@@ -6,13 +6,13 @@
  * holder, or behind a `CREATE INDEX CONCURRENTLY` the holder is running.
  */
 import { InterruptedError } from "../errors.js";
-import type { LockHolder, LockRequest } from "./types.js";
+import type { AbortSignalLike, LockHolder, LockRequest } from "./types.js";
 
 /** One attempt: `taken`, `retry` at once (the holder just let go), or `busy`. */
 export type LockAttempt = "taken" | "retry" | "busy";
 
 /** Waits `ms`, or throws InterruptedError as soon as `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+export function sleep(ms: number, signal: AbortSignalLike | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(interrupted(signal));
@@ -20,7 +20,7 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
     }
     const onAbort = () => {
       clearTimeout(timer);
-      reject(interrupted(signal as AbortSignal));
+      reject(interrupted(signal as AbortSignalLike));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
@@ -31,7 +31,7 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
 }
 
 /** The InterruptedError for an aborted signal (reason "SIGINT" or "SIGTERM"; anything else reads as SIGINT). */
-export function interrupted(signal: AbortSignal): InterruptedError {
+export function interrupted(signal: AbortSignalLike): InterruptedError {
   return new InterruptedError(signal.reason === "SIGTERM" ? "SIGTERM" : "SIGINT");
 }
 

@@ -1,6 +1,4 @@
 /** Session over an embedded PGlite database (a directory on disk, or memory). */
-import { mkdir, readdir, rm } from "node:fs/promises";
-import { join } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import type { DatabaseTarget } from "../config/types.js";
 import type { OpenSessionOptions } from "./open.js";
@@ -8,7 +6,8 @@ import { driverErrorGuard } from "./driver-errors.js";
 import { transactionMethods } from "./script.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathValue } from "./session-checks.js";
 import type { QueryResult, Session } from "./types.js";
-import { PGLITE_MEMORY_PARAMS, pgliteCacheDir, pgliteTemplatePath, readPgliteTemplate, savePgliteTemplate } from "./pglite-template.js";
+import { startPglite } from "./pglite-start.js";
+import { pgliteCacheDir, shippedTemplateDir } from "./pglite-template.js";
 
 type PgliteTarget = Extract<DatabaseTarget, { kind: "pglite" }>;
 
@@ -34,38 +33,9 @@ export async function openPgliteSession(target: PgliteTarget, options: OpenSessi
 }
 
 async function openPglite(target: PgliteTarget, options: OpenSessionOptions): Promise<Session> {
-  const { PGlite } = await import("@electric-sql/pglite");
-  const startParams = [...PGlite.defaultStartParams, ...PGLITE_MEMORY_PARAMS];
-  // A new database starts from the cached template instead of running initdb (pglite-template.ts).
-  const fresh = target.dataDir === null || (await isEmptyDirectory(target.dataDir));
-  const cacheDir = fresh ? pgliteCacheDir() : null;
-  const templateFile = cacheDir === null ? null : await pgliteTemplatePath(cacheDir);
-  const template = await readPgliteTemplate(templateFile);
-  if (target.dataDir !== null) await mkdir(target.dataDir, { recursive: true });
-  const dataDir = target.dataDir === null ? {} : { dataDir: target.dataDir };
-  if (template !== null) {
-    const db = new PGlite({ ...dataDir, startParams, loadDataDir: template });
-    const ready = await db.waitReady.then(() => true, () => false);
-    if (ready) return sessionOverPglite(db, options.secrets ?? [], target);
-    // An unusable template (a torn write): forget it, empty the new directory, initdb as before.
-    await db.close().catch(() => {});
-    if (templateFile !== null) await rm(templateFile, { force: true }).catch(() => {});
-    if (target.dataDir !== null) await emptyDirectory(target.dataDir);
-  }
-  const db = new PGlite({ ...dataDir, startParams });
-  await db.waitReady;
-  if (fresh && templateFile !== null) await savePgliteTemplate(db, templateFile);
+  // A new database starts from a template instead of running initdb (pglite-start.ts).
+  const { db } = await startPglite({ dataDir: target.dataDir, cacheDir: pgliteCacheDir(), shippedDir: shippedTemplateDir() });
   return sessionOverPglite(db, options.secrets ?? [], target);
-}
-
-/** True when the directory does not exist or holds nothing (a database not created yet). */
-async function isEmptyDirectory(dir: string): Promise<boolean> {
-  const names = await readdir(dir).catch((error: { code?: string }) => (error.code === "ENOENT" ? [] : null));
-  return names !== null && names.length === 0;
-}
-
-async function emptyDirectory(dir: string): Promise<void> {
-  for (const name of await readdir(dir).catch((): string[] => [])) await rm(join(dir, name), { recursive: true, force: true });
 }
 
 /**

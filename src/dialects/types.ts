@@ -100,6 +100,19 @@ export interface LockHolder {
   readonly details: Record<string, unknown>;
 }
 
+/**
+ * What athanor reads of an `AbortSignal` (Node's and the DOM's fit it). Declared here
+ * rather than named, so that the published declarations type-check in a project without
+ * the DOM lib or `@types/node` (`"lib": ["es2022"]`, no `skipLibCheck`).
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  /** Why it aborted: athanor's CLI passes the signal's name ("SIGINT", "SIGTERM"). */
+  readonly reason?: unknown;
+  addEventListener(type: "abort", listener: () => void, options?: { readonly once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 /** What {@link Session.lock} and `lockDatabase` wait for, and how they give up. */
 export interface LockRequest {
   /** The advisory key (PostgreSQL). */
@@ -108,7 +121,7 @@ export interface LockRequest {
   readonly waitMs: number;
   /** How often to try again (default 150 ms). */
   readonly pollMs?: number | undefined;
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignalLike | undefined;
   /** Describe a holder by who it is (`owner`: user, address, since) or by what it runs (`activity`). */
   readonly holderStyle?: "owner" | "activity" | undefined;
   /** Called once when waiting begins. */

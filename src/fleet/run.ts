@@ -6,6 +6,7 @@
  * ones finish. An aborted signal (SIGINT/SIGTERM) also starts nothing new. Never throws
  * for a target's error; the caller decides the exit status from the outcomes.
  */
+import type { AbortSignalLike } from "../dialects/types.js";
 import type { FleetFailurePolicy } from "../config/types.js";
 
 /** How one target ended. */
@@ -28,7 +29,7 @@ export interface FleetScheduleOptions {
   readonly parallel: number;
   readonly canary: number;
   readonly onFailure: FleetFailurePolicy;
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignalLike | undefined;
   /** Whether a target's error stops the fleet under `onFailure: "stop"` (default: every error does). */
   readonly stopsFleet?: ((error: unknown) => boolean) | undefined;
   /** Told whenever a target starts (no outcome yet) or ends (with its outcome). */

@@ -16,7 +16,7 @@ import { constants as fsConstants } from "node:fs";
 import { chmod, cp, lstat, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ResolvedEnvironment } from "../config/types.js";
-import type { Session } from "../dialects/types.js";
+import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { DatabaseError, InterruptedError, isAthanorError } from "../errors.js";
 import { redactUrl, scrubSecrets } from "../secrets/redact.js";
 
@@ -62,7 +62,7 @@ export interface BackupOptions {
   /** Environment the child processes inherit (PATH finds pg_dump); defaults to process.env. */
   readonly processEnv?: Readonly<Record<string, string | undefined>> | undefined;
   /** Aborts the dump (SIGINT/SIGTERM): the child is killed and the partial file removed. */
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignalLike | undefined;
   /** Called with the child's pid once pg_dump runs (tests sample its command line). */
   readonly onDumpStarted?: ((pid: number) => void) | undefined;
 }
@@ -201,7 +201,7 @@ function runChild(
   command: string,
   args: readonly string[],
   env: Record<string, string>,
-  options: { signal?: AbortSignal | undefined; onStart?: ((pid: number) => void) | undefined; timeoutMs?: number } = {},
+  options: { signal?: AbortSignalLike | undefined; onStart?: ((pid: number) => void) | undefined; timeoutMs?: number } = {},
 ): Promise<ChildResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, [...args], { env, stdio: ["ignore", "pipe", "pipe"], shell: false });

@@ -23,7 +23,7 @@
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import { databaseInMemory } from "../dialects/open.js";
-import type { Session } from "../dialects/types.js";
+import type { AbortSignalLike, Session } from "../dialects/types.js";
 import type { Plan } from "../plan/types.js";
 import { takeBackup, type BackupOutcome } from "./backup.js";
 import { confirmProtectedRun, type ConfirmationRequest, type ConfirmationResult, type ConfirmationUI } from "./confirm.js";
@@ -67,7 +67,7 @@ export interface GuardOptions {
   readonly resolveEnvironment?: ((name: string) => Promise<ResolvedEnvironment>) | undefined;
   /** The environment child processes inherit (PATH finds pg_dump); defaults to process.env. */
   readonly processEnv?: Readonly<Record<string, string | undefined>> | undefined;
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignalLike | undefined;
   /** Told about the backup once it is taken (or skipped), for the CLI to report. */
   readonly onBackup?: ((outcome: BackupOutcome) => void) | undefined;
   /** Called with pg_dump's pid (tests). */

@@ -6,7 +6,7 @@
 import { hostname, userInfo } from "node:os";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { databaseMissing, openSession } from "../dialects/open.js";
-import type { Session } from "../dialects/types.js";
+import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
 import { acquireLock, holdRunLock, type ReleaseLock } from "./lock.js";
@@ -40,7 +40,7 @@ export interface LockedSession {
 export interface OpenLockedOptions {
   readonly command: string;
   readonly lockWaitMs: number;
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignalLike | undefined;
   readonly emit: (event: EventInput) => void;
   /** A session the caller opened and will close (e.g. an in-memory PGlite database in tests). */
   readonly session?: Session | undefined;
@@ -132,7 +132,7 @@ export async function openReadSession(env: ResolvedEnvironment, command: string,
 /** Options shared by the commands that change only version rows (`stamp`, `resolve`, `repair`). */
 export interface LockedCommandOptions {
   readonly lockWaitMs?: number | undefined;
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignalLike | undefined;
   readonly events?: EventSink | undefined;
   /** A session the caller owns and closes. */
   readonly session?: Session | undefined;

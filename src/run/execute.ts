@@ -23,7 +23,7 @@
 import { performance } from "node:perf_hooks";
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
-import { ScriptFailure, type ScriptPart, type Session } from "../dialects/types.js";
+import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
 import { ConfigError, DatabaseError, InterruptedError, RevisionError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
@@ -60,7 +60,7 @@ export interface ExecutePlanOptions {
   readonly prepared: PreparedPlan;
   readonly identity: RunIdentity;
   /** SIGINT/SIGTERM: cancel the running statement, roll back, stop. */
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignalLike | undefined;
   readonly emit: (event: EventInput) => void;
   /** Filled as revisions commit, so the caller knows how far a failed run got. */
   readonly progress?: { completed: Step[] } | undefined;

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import type { DatabaseTarget } from "../config/types.js";
 import { lockDatabase, lockLocation } from "../dialects/open.js";
 import { formatWait } from "../dialects/lock-poll.js";
-import type { LockHolder, ReleaseLock, Session } from "../dialects/types.js";
+import type { AbortSignalLike, LockHolder, ReleaseLock, Session } from "../dialects/types.js";
 import { LockTimeoutError } from "../errors.js";
 import type { VersionTableName } from "./version-table.js";
 
@@ -27,7 +27,7 @@ export interface AcquireLockOptions {
   readonly applicationName: string;
   readonly secrets?: readonly string[] | undefined;
   /** Aborts the wait (SIGINT/SIGTERM). */
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignalLike | undefined;
   /** How often to try again, in milliseconds (default 150). */
   readonly pollMs?: number | undefined;
   /** Called once when the lock is busy and waiting begins, with the holder's description. */
@@ -97,7 +97,7 @@ export interface HoldRunLockOptions {
   readonly versionTable: VersionTableName;
   /** How long to wait for a dead runner's statement to end, in milliseconds. */
   readonly waitMs: number;
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignalLike | undefined;
   readonly pollMs?: number | undefined;
   /** Called once when waiting begins, with the leftover backend's description. */
   readonly onWait?: ((holder: string) => void) | undefined;

@@ -6,7 +6,7 @@
  * (reads, plans, changes nothing, takes no lock) and offline SQL (no connection at all).
  */
 import type { ResolvedEnvironment } from "../config/types.js";
-import type { Session } from "../dialects/types.js";
+import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { ConfigError, isAthanorError } from "../errors.js";
 import { guardrailHook, type GuardrailOptions } from "../guard/hook.js";
 import { currentHeads, planDowngrade, planUpgrade } from "../plan/plan.js";
@@ -35,7 +35,7 @@ export interface MigrationHookContext {
   readonly current: readonly string[];
   /** What will run (for `stamp`: `up` steps are recorded, `down` steps are removed, nothing runs). */
   readonly plan: Plan;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AbortSignalLike | undefined;
   readonly emit: (event: EventInput) => void;
 }
 
@@ -70,7 +70,7 @@ export interface RunMigrationOptions extends GuardrailOptions {
   readonly singleTransaction?: boolean | undefined;
   /** How long to wait for the migration lock (default 60 s). */
   readonly lockWaitMs?: number | undefined;
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignalLike | undefined;
   readonly events?: EventSink | undefined;
   /** Guards of the caller's own, run after the guardrails. */
   readonly beforeExecute?: readonly BeforeExecute[] | undefined;
@@ -204,7 +204,7 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
 }
 
 /** `replicaLag`: the wait for the standbys between two revisions, or undefined without it. */
-function replicaPause(env: ResolvedEnvironment, session: Session, signal: AbortSignal | undefined, emit: (event: EventInput) => void): ((next: PreparedStep) => Promise<void>) | undefined {
+function replicaPause(env: ResolvedEnvironment, session: Session, signal: AbortSignalLike | undefined, emit: (event: EventInput) => void): ((next: PreparedStep) => Promise<void>) | undefined {
   const limit = env.replicaLag;
   if (limit === null) return undefined;
   const samples: WalSample[] = [];

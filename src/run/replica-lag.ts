@@ -16,6 +16,7 @@
  * everything is 0 behind. Before the first sample, PostgreSQL's `replay_lag` plus the age
  * of its reply stands in, and when that is NULL too the lag is unknown and counts as over.
  */
+import type { AbortSignalLike } from "../dialects/types.js";
 import type { Session } from "../dialects/types.js";
 import { ConfigError, DatabaseError } from "../errors.js";
 import type { EventInput } from "./events.js";
@@ -123,7 +124,7 @@ export interface WaitForReplicasOptions {
   readonly waitMs: number;
   /** The revision that waits to start, for messages. */
   readonly next: string;
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignalLike | undefined;
   readonly emit: (event: EventInput) => void;
   /** How often to look again (default 200 ms). */
   readonly pollMs?: number | undefined;
