@@ -4,18 +4,18 @@
  *
  * Order (upgrade, see phaseOrder): schemas, extensions, types (enums, domains, composite
  * types), sequences, functions (their bodies are not checked at creation, as pg_dump
- * does), declared renames, drops of triggers, policies, views and foreign keys,
+ * does), operators, declared renames, drops of triggers, policies, views and foreign keys,
  * constraint and index drops, table drops, table creations (parents before children),
  * column changes, table flags, constraints and indexes, foreign keys, views, functions
  * whose signature uses a table's row type, triggers, policies, comments, then drops of
- * functions, sequences, types, extensions and schemas that nothing uses any more. The downgrade is the inverse
+ * operators, functions, sequences, types, extensions and schemas that nothing uses any more. The downgrade is the inverse
  * of each operation in reverse order, so it is ordered correctly by construction.
  *
  * Renames are never guessed: a table or column that disappears while another appears is
  * a drop and an add unless `renames` declares it.
  */
 import type { Column, Constraint, EnumType, Extension, ForeignKey, Index, Policy, Routine, SchemaModel, Sequence, Table, Trigger, View } from "./model.js";
-import { objectKey, routineKey } from "./model.js";
+import { objectKey, operatorKey, routineKey, sameSerialSequence } from "./model.js";
 import type { EnumDependents, EnumUsage, Operation, SchemaChange, TableFlags } from "./operations.js";
 import { describeOperation, destructiveReason, enumAdditions, invertOperation } from "./operations.js";
 import { identifierValue, printIdentifier, tokenize } from "./sql-text.js";
@@ -50,6 +50,7 @@ const phaseOrder = [
   "compositeType",
   "sequence",
   "routine",
+  "operator",
   "rename",
   "dropTrigger",
   "dropPolicy",
@@ -71,6 +72,7 @@ const phaseOrder = [
   "trigger",
   "policy",
   "comment",
+  "dropOperator",
   "dropRoutine",
   "dropSequence",
   "dropCompositeType",
@@ -107,6 +109,7 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
   diffExtensions(current, to, push);
   diffTypes(current, to, push);
   diffRoutines(current, to, push);
+  diffOperators(current, to, push);
 
   // Enums. Usages come from the original model: enum operations run before the renames, and their inverses after.
   const fromEnums = byKey(current.enums);
@@ -333,12 +336,13 @@ function diffTable(existing: Table, target: Table, context: TableDiffContext): v
 }
 
 function tableFlags(table: Table): TableFlags {
-  return { unlogged: table.unlogged ?? false, inherits: table.inherits ?? [], rowSecurity: table.rowSecurity ?? false, forceRowSecurity: table.forceRowSecurity ?? false };
+  return { unlogged: table.unlogged ?? false, storage: table.storage ?? [], inherits: table.inherits ?? [], rowSecurity: table.rowSecurity ?? false, forceRowSecurity: table.forceRowSecurity ?? false };
 }
 
 function sameTableFlags(a: TableFlags, b: TableFlags): boolean {
   return (
     a.unlogged === b.unlogged &&
+    sameList(a.storage, b.storage) &&
     a.rowSecurity === b.rowSecurity &&
     a.forceRowSecurity === b.forceRowSecurity &&
     sameList(
@@ -464,6 +468,23 @@ function diffRoutines(current: SchemaModel, to: SchemaModel, push: (phase: numbe
   }
   for (const old of aggregatesLast(current.routines ?? []).reverse())
     if (!toRoutines.has(routineKey(old))) push(late(old) ? Phase.dropLateRoutine : Phase.dropRoutine, { kind: "drop-routine", routine: old });
+}
+
+/**
+ * Operators after the functions they call, before the tables whose indexes and
+ * constraints may use them; dropped late, after those. A changed one is dropped and
+ * created again where it is created.
+ */
+function diffOperators(current: SchemaModel, to: SchemaModel, push: (phase: number, operation: Operation) => void): void {
+  const fromOperators = new Map((current.operators ?? []).map((o) => [operatorKey(o), o]));
+  const toOperators = new Set((to.operators ?? []).map(operatorKey));
+  for (const operator of to.operators ?? []) {
+    const old = fromOperators.get(operatorKey(operator));
+    if (old && old.definition === operator.definition) continue;
+    if (old) push(Phase.operator, { kind: "drop-operator", operator: old });
+    push(Phase.operator, { kind: "create-operator", operator });
+  }
+  for (const old of current.operators ?? []) if (!toOperators.has(operatorKey(old))) push(Phase.dropOperator, { kind: "drop-operator", operator: old });
 }
 
 /** Triggers by table and name; those on a view that is rebuilt are created again with it. */
@@ -660,7 +681,9 @@ function sameColumnShape(a: Column, b: Column): boolean {
     a.default === b.default &&
     a.identity === b.identity &&
     a.collation === b.collation &&
-    (a.sequence ?? null) === (b.sequence ?? null)
+    (a.sequence ?? null) === (b.sequence ?? null) &&
+    sameSerialSequence(a.sequenceOptions, b.sequenceOptions) &&
+    (a.statistics ?? null) === (b.statistics ?? null)
   );
 }
 
@@ -691,7 +714,8 @@ function sameForeignKey(a: ForeignKey, b: ForeignKey): boolean {
 }
 
 function sameIndex(a: Index, b: Index): boolean {
-  return a.unique === b.unique && a.definition === b.definition;
+  const statistics = (index: Index): string => JSON.stringify(index.statistics ?? []);
+  return a.unique === b.unique && a.definition === b.definition && statistics(a) === statistics(b);
 }
 
 function sameViewColumns(a: View["columns"], b: View["columns"]): boolean {

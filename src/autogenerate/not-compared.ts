@@ -24,7 +24,6 @@ export const notComparedKinds = [
   "foreign server",
   "foreign table",
   "grant",
-  "operator",
   "operator class",
   "publication",
   "range type",
@@ -119,7 +118,7 @@ const branches: readonly string[] = [
    FROM pg_catalog.pg_description d JOIN pg_catalog.pg_namespace n ON d.classoid = 'pg_catalog.pg_namespace'::regclass AND d.objoid = n.oid
    WHERE n.nspname = ANY($1::text[]) AND NOT (n.nspname = 'public' AND d.description = 'standard public schema')`,
   `SELECT 'storage parameters', n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.reloptions IS NOT NULL AND c.relkind IN ('r', 'p', 'm', 'i', 'I', 'v') AND n.nspname = ANY($1::text[]) AND ${notExcluded("n", "c")}
+   WHERE c.reloptions IS NOT NULL AND c.relkind IN ('m', 'v') AND n.nspname = ANY($1::text[]) AND ${notExcluded("n", "c")}
      AND ${notMember("pg_catalog.pg_class", "c.oid")}`,
   `SELECT 'replica identity', n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p') AND c.relreplident <> 'd' AND n.nspname = ANY($1::text[]) AND ${notExcluded("n", "c")}
@@ -134,8 +133,6 @@ const branches: readonly string[] = [
    WHERE n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_ts_config", "c.oid")}`,
   `SELECT 'text search dictionary', n.nspname, d.dictname FROM pg_catalog.pg_ts_dict d JOIN pg_catalog.pg_namespace n ON n.oid = d.dictnamespace
    WHERE n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_ts_dict", "d.oid")}`,
-  `SELECT 'operator', n.nspname, o.oprname FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
-   WHERE n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_operator", "o.oid")}`,
   `SELECT 'operator class', n.nspname, o.opcname FROM pg_catalog.pg_opclass o JOIN pg_catalog.pg_namespace n ON n.oid = o.opcnamespace
    WHERE n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_opclass", "o.oid")}`,
   `SELECT 'statistics', n.nspname, s.stxname FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
