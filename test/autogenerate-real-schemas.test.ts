@@ -21,7 +21,7 @@ import { introspectTarget } from "../src/autogenerate/compare.js";
 import { emptyModel } from "../src/autogenerate/model.js";
 import { parseDatabaseUrl } from "../src/config/url.js";
 import { baseEnv, runCli, type CliResult } from "./support/cli.js";
-import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
+import { createPostgresDatabase, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
 
 const fixture = (path: string): string => fileURLToPath(new URL(`./fixtures/real-schemas/${path}`, import.meta.url));
 const run = promisify(execFile);
@@ -57,6 +57,17 @@ async function schemaDump(db: TestDatabase): Promise<string[]> {
     .sort();
 }
 
+/** The shadow databases (`athanor_shadow_*`) on the test server. */
+async function shadowDatabases(): Promise<string[]> {
+  const client = new pg.Client({ connectionString: serverUrl() });
+  await client.connect();
+  try {
+    return (await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'athanor\\_shadow\\_%'")).rows.map((r) => r.datname);
+  } finally {
+    await client.end();
+  }
+}
+
 async function exec(url: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -71,8 +82,9 @@ async function exec(url: string, sql: string): Promise<void> {
  * One real schema, end to end. `sql` is the declared schema as written into the project;
  * the reference database loads the same text directly.
  */
-function realSchema(name: string, sql: () => string): void {
-  describe(name, () => {
+function realSchema(name: string, sql: () => string, options: { shadowUrl?: () => string } = {}): void {
+  const title = options.shadowUrl ? `${name} (shadowUrl: a shadow database on the server)` : name;
+  describe(title, () => {
     let target: TestDatabase;
     let reference: TestDatabase;
     let dir: string;
@@ -84,7 +96,8 @@ function realSchema(name: string, sql: () => string): void {
       [target, reference] = await Promise.all([createPostgresDatabase(`athanor_${name}`), createPostgresDatabase(`athanor_${name}_ref`)]);
       ({ dir, remove } = await tempDir(`athanor-${name}-`));
       await writeFile(join(dir, "schema.sql"), sql());
-      await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", schema: "./schema.sql", environments: { live: { url: target.url } } }, null, 2));
+      const live = options.shadowUrl ? { url: target.url, shadowUrl: options.shadowUrl() } : { url: target.url };
+      await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", schema: "./schema.sql", environments: { live } }, null, 2));
       await exec(reference.url, sql());
     }, 300_000);
 
@@ -121,6 +134,8 @@ function realSchema(name: string, sql: () => string): void {
         ["athanor_version", "athanor_version_history", "athanor_version_meta"].map((name) => ({ schema: "public", name })),
       );
       expect(model).toEqual(emptyModel(["public"]));
+      // Every shadow database made on the server was dropped again.
+      expect(await shadowDatabases()).toEqual([]);
     }, 900_000);
   });
 }
@@ -130,3 +145,43 @@ realSchema("pagila", () => readFileSync(fixture("pagila/pagila-schema.sql"), "ut
 // PGlite (the default shadow) does not ship pgstattuple, which danbooru creates and no object of its schema uses:
 // with the PGlite shadow that line is left out (the shadowUrl test runs the file unchanged).
 realSchema("danbooru", () => readFileSync(fixture("danbooru/structure.sql"), "utf8").replace(/^(CREATE EXTENSION IF NOT EXISTS pgstattuple|COMMENT ON EXTENSION pgstattuple)\b.*$/gm, ""));
+
+// With a shadow on the real server (shadowUrl), the file runs unchanged, pgstattuple included.
+realSchema("danbooru", () => readFileSync(fixture("danbooru/structure.sql"), "utf8"), { shadowUrl: serverUrl });
+
+describe("shadowUrl", () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  const role = `athanor_noshadow_${process.pid}`;
+  const password = "shadow-secret-pw-1";
+
+  beforeAll(async () => {
+    ({ dir, remove } = await tempDir("athanor-shadowurl-"));
+    await exec(serverUrl(), `DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN NOCREATEDB PASSWORD '${password}'`);
+    await writeFile(join(dir, "schema.sql"), "CREATE TABLE t (id int);\n");
+  });
+
+  afterAll(async () => {
+    await exec(serverUrl(), `DROP ROLE IF EXISTS ${role}`);
+    await remove?.();
+  });
+
+  it("refuses a role that may not create the shadow database, naming CREATEDB, without the password", async () => {
+    const url = new URL(serverUrl());
+    url.username = role;
+    url.password = password;
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ schema: "./schema.sql", environments: { dev: { url: "pglite://memory", shadowUrl: url.toString() } } }));
+    const result = await runCli(["--env", "dev", "diff", "--from", "migrations", "--to", "schema"], { cwd: dir, env: baseEnv() });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/cannot create the shadow database athanor_shadow_[0-9a-f]+ on the shadow server \(shadowUrl\)/);
+    expect(result.stderr).toContain("CREATEDB");
+    expect(result.stdout + result.stderr).not.toContain(password);
+  });
+
+  it("is refused when it is not a PostgreSQL URL", async () => {
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ schema: "./schema.sql", environments: { dev: { url: "pglite://memory", shadowUrl: "pglite://memory" } } }));
+    const result = await runCli(["--env", "dev", "diff", "--from", "migrations", "--to", "schema"], { cwd: dir, env: baseEnv() });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("environments.dev.shadowUrl");
+  });
+});

@@ -72,7 +72,7 @@ export function versionTables(env: Pick<ResolvedEnvironment, "versionTable">): Q
  * The declared schema (config `schema`), loaded into an empty shadow PGlite and introspected.
  * @throws ConfigError (exit 2) when the config has no `schema`; DeclaredSchemaError for a broken file.
  */
-export async function loadDeclaredSchema(env: Pick<ResolvedEnvironment, "schemaPaths">, schemas: readonly string[], read?: readonly DeclaredSource[]): Promise<LoadedSchema> {
+export async function loadDeclaredSchema(env: Pick<ResolvedEnvironment, "schemaPaths" | "shadow" | "secrets">, schemas: readonly string[], read?: readonly DeclaredSource[]): Promise<LoadedSchema> {
   const sources = read ?? (await readDeclaredSources(env));
   return withShadowSession(
     undefined,
@@ -80,8 +80,13 @@ export async function loadDeclaredSchema(env: Pick<ResolvedEnvironment, "schemaP
       await applyDeclaredSchema(session, sources);
       return { model: await introspect(session, { schemas, exclude: [] }), unmodelled: await listUnmodelledObjects(session, schemas) };
     },
-    { extensions: extensionsCreatedBy(sources.map((s) => s.sql)) },
+    { extensions: extensionsCreatedBy(sources.map((s) => s.sql)), ...shadowServer(env) },
   );
+}
+
+/** The shadow options of an environment: its `shadowUrl` server, or none (PGlite). */
+export function shadowServer(env: Pick<ResolvedEnvironment, "shadow" | "secrets">): { server: NonNullable<ResolvedEnvironment["shadow"]>["target"] | null; secrets: readonly string[] } {
+  return { server: env.shadow?.target ?? null, secrets: env.secrets };
 }
 
 /**
@@ -125,8 +130,13 @@ export async function revisionUpgrades(migrationsDir: string, graph?: RevisionGr
   return upgrades;
 }
 
-/** The schema the existing revisions produce, replayed on an in-memory PGlite. */
-export async function loadMigrationsSchema(migrationsDir: string, schemas: readonly string[], graph?: RevisionGraph | null): Promise<LoadedSchema> {
+/** The schema the existing revisions produce, replayed on the shadow (PGlite, or the `shadowUrl` server of `env`). */
+export async function loadMigrationsSchema(
+  migrationsDir: string,
+  schemas: readonly string[],
+  graph?: RevisionGraph | null,
+  env?: Pick<ResolvedEnvironment, "shadow" | "secrets">,
+): Promise<LoadedSchema> {
   const upgrades = await revisionUpgrades(migrationsDir, graph);
   return withShadowSession(
     undefined,
@@ -134,7 +144,7 @@ export async function loadMigrationsSchema(migrationsDir: string, schemas: reado
       const model = await replayRevisions(upgrades, { session, schemas });
       return { model, unmodelled: await listUnmodelledObjects(session, schemas) };
     },
-    { extensions: extensionsCreatedBy(upgrades.map((u) => u.sql)) },
+    { extensions: extensionsCreatedBy(upgrades.map((u) => u.sql)), ...(env ? shadowServer(env) : {}) },
   );
 }
 
@@ -217,7 +227,7 @@ export async function autogenerate(env: ResolvedEnvironment, options: Autogenera
         if (!revision.empty) await checkRoundTrip(session, revision, loaded.model, model, schemas);
         return [loaded, replayed, revision] as const;
       },
-      { extensions },
+      { extensions, ...shadowServer(env) },
     );
   }
   const warnings = [...generated.warnings];

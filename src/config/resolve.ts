@@ -126,7 +126,7 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
     if (isSecretVariableName(name)) register(variable.value);
     if (variable.value.includes("://") || variable.value.includes("=")) register(...passwordCandidates(variable.value));
   }
-  for (const template of [envConfig.url, envConfig.migrationUrl]) if (template !== undefined) register(...passwordCandidates(template));
+  for (const template of [envConfig.url, envConfig.migrationUrl, envConfig.shadowUrl]) if (template !== undefined) register(...passwordCandidates(template));
 
   // The URL: the environment's own, else the settings module, else DATABASE_URL.
   let url: Sourced<string>;
@@ -143,6 +143,8 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
   const { parseDatabaseUrl } = await import("./url.js");
   const parsed = parseDatabaseUrl(url.value, rootDir, `environment "${selection.name}"`);
   if (parsed.password !== null) register(parsed.password);
+
+  const shadow = envConfig.shadowUrl === undefined ? null : resolveShadowUrl(envConfig.shadowUrl, { lookup, environment: selection.name, where: `${settingPath("shadowUrl")} in ${shortFile}` }, rootDir, register, parseDatabaseUrl);
 
   const durations = (key: "lockTimeout" | "statementTimeout") => {
     const value = envConfig[key];
@@ -175,10 +177,34 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
     },
     schemas: envConfig.schemas ?? ["public"],
     promoteFrom: envConfig.promoteFrom ?? null,
+    shadow,
     secrets: [...secrets],
     envFiles: layers.files.map((info) => ({ ...info })),
   };
   return Object.freeze(resolved);
+}
+
+/**
+ * The shadow database's server (`shadowUrl`): expanded like `url`, its password
+ * registered as a secret, and refused unless it is a PostgreSQL URL.
+ * @throws ConfigError (exit 2) for a PGlite URL.
+ */
+function resolveShadowUrl(
+  template: string,
+  context: { lookup: (name: string) => VariableValue | undefined; environment: string; where: string },
+  rootDir: string,
+  register: (...values: readonly string[]) => void,
+  parse: typeof import("./url.js").parseDatabaseUrl,
+): ResolvedEnvironment["shadow"] {
+  const expanded = expandTemplate(template, context);
+  register(...passwordCandidates(expanded.value));
+  const parsed = parse(expanded.value, rootDir, context.where);
+  if (parsed.password !== null) register(parsed.password);
+  if (parsed.target.kind !== "postgres")
+    throw new ConfigError("shadow-url-not-postgres", `${context.where} is not a PostgreSQL URL: the shadow database is PGlite already unless shadowUrl names a server`, {
+      hint: 'Write shadowUrl: "postgresql://user@host:5432/postgres" (a role with CREATEDB), or remove it to use the in-memory PGlite.',
+    });
+  return { target: parsed.target, redactedUrl: parsed.redacted };
 }
 
 /**

@@ -49,6 +49,12 @@ export interface EnvironmentConfig {
   versionTable?: VersionTableOption;
   schemas?: string[];
   promoteFrom?: string;
+  /**
+   * A PostgreSQL server for autogenerate's shadow database instead of the in-memory
+   * PGlite (like Prisma's shadowDatabaseUrl): athanor creates a fresh database there for
+   * each comparison and drops it afterwards, so the role needs CREATEDB.
+   */
+  shadowUrl?: string;
 }
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "silent";
@@ -120,6 +126,8 @@ export interface ResolvedEnvironment {
   readonly versionTable: { schema: string; table: string };
   readonly schemas: readonly string[];
   readonly promoteFrom: string | null;
+  /** The server of the shadow database (`shadowUrl`), or null for the in-memory PGlite. */
+  readonly shadow: { readonly target: Extract<DatabaseTarget, { kind: "postgres" }>; readonly redactedUrl: string } | null;
   /** Every secret value this environment knows (passwords, secret variables): output scrubbers mask them. */
   readonly secrets: readonly string[];
   /** The .env files that were read, in order, for `env` and `check`. */
