@@ -3,18 +3,18 @@
  * second, each with its inverse. Pure: no database, no clock, no file system.
  *
  * Order (upgrade, see phaseOrder): schemas, extensions, types (enums, domains, composite
- * types), sequences, functions (their bodies are not checked at creation, as pg_dump
+ * types, range types), sequences, functions (their bodies are not checked at creation, as pg_dump
  * does), operators, declared renames, drops of triggers, policies, views and foreign keys,
  * constraint and index drops, table drops, table creations (parents before children),
  * column changes, table flags, constraints and indexes, foreign keys, views, functions
- * whose signature uses a table's row type, triggers, policies, comments, then drops of
+ * whose signature uses a table's row type, triggers, rules, policies, comments, then drops of
  * operators, functions, sequences, types, extensions and schemas that nothing uses any more. The downgrade is the inverse
  * of each operation in reverse order, so it is ordered correctly by construction.
  *
  * Renames are never guessed: a table or column that disappears while another appears is
  * a drop and an add unless `renames` declares it.
  */
-import type { Column, Constraint, EnumType, Extension, ForeignKey, Index, Policy, Routine, SchemaModel, Sequence, Table, Trigger, View } from "./model.js";
+import type { Column, Constraint, EnumType, Extension, ForeignKey, Index, Policy, Routine, Rule, SchemaModel, Sequence, Table, Trigger, View } from "./model.js";
 import { objectKey, operatorKey, routineKey, sameSerialSequence } from "./model.js";
 import type { EnumDependents, EnumUsage, Operation, SchemaChange, TableFlags } from "./operations.js";
 import { describeOperation, destructiveReason, enumAdditions, invertOperation } from "./operations.js";
@@ -48,11 +48,13 @@ const phaseOrder = [
   "enum",
   "domain",
   "compositeType",
+  "rangeType",
   "sequence",
   "routine",
   "operator",
   "rename",
   "dropTrigger",
+  "dropRule",
   "dropPolicy",
   "dropLateRoutine",
   "dropView",
@@ -70,11 +72,13 @@ const phaseOrder = [
   "view",
   "lateRoutine",
   "trigger",
+  "rule",
   "policy",
   "comment",
   "dropOperator",
   "dropRoutine",
   "dropSequence",
+  "dropRangeType",
   "dropCompositeType",
   "dropDomain",
   "dropEnum",
@@ -110,6 +114,12 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
   diffTypes(current, to, push);
   diffRoutines(current, to, push);
   diffOperators(current, to, push);
+  diffDefinitions(current.rangeTypes ?? [], to.rangeTypes ?? [], (t) => objectKey(t.schema, t.name), push, {
+    create: [Phase.rangeType, (type) => ({ kind: "create-range-type", type })],
+    drop: [Phase.dropRangeType, (type) => ({ kind: "drop-range-type", type })],
+    // A changed range type is dropped where it is created again (columns using it make that fail, with the server's message).
+    replaceDrop: Phase.rangeType,
+  });
 
   // Enums. Usages come from the original model: enum operations run before the renames, and their inverses after.
   const fromEnums = byKey(current.enums);
@@ -182,7 +192,14 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
   }
 
   const rebuiltViews = diffViews(current, to, reshaped, push);
-  diffTriggers(current, to, rebuiltViews, push);
+  diffOnRelations(current.triggers ?? [], to.triggers ?? [], rebuiltViews, push, {
+    create: [Phase.trigger, (trigger) => ({ kind: "create-trigger", trigger })],
+    drop: [Phase.dropTrigger, (trigger) => ({ kind: "drop-trigger", trigger })],
+  });
+  diffOnRelations(current.rules ?? [], to.rules ?? [], rebuiltViews, push, {
+    create: [Phase.rule, (rule) => ({ kind: "create-rule", rule })],
+    drop: [Phase.dropRule, (rule) => ({ kind: "drop-rule", rule })],
+  });
 
   // Parents before children (INHERITS), and children dropped before their parents.
   phases[Phase.createTable] = inheritanceOrder(phases[Phase.createTable] as Operation[]);
@@ -471,36 +488,60 @@ function diffRoutines(current: SchemaModel, to: SchemaModel, push: (phase: numbe
 }
 
 /**
+ * Objects compared by one definition text: created in one phase, dropped in another, a
+ * changed one dropped (in `replaceDrop`) and created again.
+ */
+function diffDefinitions<T extends { readonly definition: string }>(
+  from: readonly T[],
+  to: readonly T[],
+  key: (item: T) => string,
+  push: (phase: number, operation: Operation) => void,
+  phases: { create: [number, (item: T) => Operation]; drop: [number, (item: T) => Operation]; replaceDrop: number },
+): void {
+  const old = new Map(from.map((item) => [key(item), item]));
+  const wanted = new Set(to.map(key));
+  for (const item of to) {
+    const existing = old.get(key(item));
+    if (existing && existing.definition === item.definition) continue;
+    if (existing) push(phases.replaceDrop, phases.drop[1](existing));
+    push(phases.create[0], phases.create[1](item));
+  }
+  for (const item of from) if (!wanted.has(key(item))) push(phases.drop[0], phases.drop[1](item));
+}
+
+/**
  * Operators after the functions they call, before the tables whose indexes and
  * constraints may use them; dropped late, after those. A changed one is dropped and
  * created again where it is created.
  */
 function diffOperators(current: SchemaModel, to: SchemaModel, push: (phase: number, operation: Operation) => void): void {
-  const fromOperators = new Map((current.operators ?? []).map((o) => [operatorKey(o), o]));
-  const toOperators = new Set((to.operators ?? []).map(operatorKey));
-  for (const operator of to.operators ?? []) {
-    const old = fromOperators.get(operatorKey(operator));
-    if (old && old.definition === operator.definition) continue;
-    if (old) push(Phase.operator, { kind: "drop-operator", operator: old });
-    push(Phase.operator, { kind: "create-operator", operator });
-  }
-  for (const old of current.operators ?? []) if (!toOperators.has(operatorKey(old))) push(Phase.dropOperator, { kind: "drop-operator", operator: old });
+  diffDefinitions(current.operators ?? [], to.operators ?? [], operatorKey, push, {
+    create: [Phase.operator, (operator) => ({ kind: "create-operator", operator })],
+    drop: [Phase.dropOperator, (operator) => ({ kind: "drop-operator", operator })],
+    replaceDrop: Phase.operator,
+  });
 }
 
-/** Triggers by table and name; those on a view that is rebuilt are created again with it. */
-function diffTriggers(current: SchemaModel, to: SchemaModel, rebuiltViews: ReadonlySet<string>, push: (phase: number, operation: Operation) => void): void {
-  const key = (t: Trigger): string => `${objectKey(t.schema, t.table)}\u0000${t.name}`;
-  const fromTriggers = new Map((current.triggers ?? []).map((t) => [key(t), t]));
-  const toTriggers = new Set((to.triggers ?? []).map(key));
-  for (const trigger of to.triggers ?? []) {
-    const old = fromTriggers.get(key(trigger));
-    const rebuilt = rebuiltViews.has(objectKey(trigger.schema, trigger.table));
-    if (old && old.definition === trigger.definition && !rebuilt) continue;
-    // A trigger on a rebuilt view goes away with the view.
-    if (old && !rebuilt) push(Phase.dropTrigger, { kind: "drop-trigger", trigger: old });
-    push(Phase.trigger, { kind: "create-trigger", trigger });
+/** Triggers or rules, by table and name; those on a view that is rebuilt are created again with it. */
+function diffOnRelations<T extends Trigger | Rule>(
+  from: readonly T[],
+  to: readonly T[],
+  rebuiltViews: ReadonlySet<string>,
+  push: (phase: number, operation: Operation) => void,
+  phases: { create: [number, (item: T) => Operation]; drop: [number, (item: T) => Operation] },
+): void {
+  const key = (t: T): string => `${objectKey(t.schema, t.table)}\u0000${t.name}`;
+  const old = new Map(from.map((t) => [key(t), t]));
+  const wanted = new Set(to.map(key));
+  for (const item of to) {
+    const existing = old.get(key(item));
+    const rebuilt = rebuiltViews.has(objectKey(item.schema, item.table));
+    if (existing && existing.definition === item.definition && !rebuilt) continue;
+    // One on a rebuilt view goes away with the view.
+    if (existing && !rebuilt) push(phases.drop[0], phases.drop[1](existing));
+    push(phases.create[0], phases.create[1](item));
   }
-  for (const old of current.triggers ?? []) if (!toTriggers.has(key(old))) push(Phase.dropTrigger, { kind: "drop-trigger", trigger: old });
+  for (const item of from) if (!wanted.has(key(item))) push(phases.drop[0], phases.drop[1](item));
 }
 
 /** Returns the keys of the views that are dropped and created again (their triggers go with them). */

@@ -22,7 +22,9 @@ import type {
   Operator,
   Policy,
   QualifiedName,
+  RangeType,
   Routine,
+  Rule,
   SchemaModel,
   Sequence,
   SerialSequenceOptions,
@@ -79,6 +81,8 @@ export async function introspect(session: Session, options: IntrospectOptions): 
       triggerRows: await rows(TRIGGERS_SQL, relationFilter),
       policyRows: await rows(POLICIES_SQL, relationFilter),
       operatorRows: await rows(OPERATORS_SQL, [schemas]),
+      ruleRows: await rows(RULES_SQL, relationFilter),
+      rangeRows: await rows(RANGES_SQL, [schemas]),
     });
   } finally {
     await session.query("SELECT set_config('search_path', $1, false)", [savedPath]);
@@ -229,6 +233,7 @@ JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname <> 'plpgsql' AND n.nspname = ANY($1::text[])`;
 
 // A routine whose signature uses a table's row type, or whose BEGIN ATOMIC body reads a relation, must follow it.
+// Functions that depend internally on another object (a range type's constructors) are that object's.
 const ROUTINES_SQL = `
 SELECT n.nspname AS schema, p.proname AS name, p.prokind AS kind,
        pg_catalog.pg_get_function_identity_arguments(p.oid) AS arguments,
@@ -252,7 +257,8 @@ SELECT n.nspname AS schema, p.proname AS name, p.prokind AS kind,
         WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND rc.relkind IN ('r', 'v', 'm', 'p', 'f')) AS uses_relations
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-WHERE (p.prokind IN ('f', 'p', 'w') OR (p.prokind = 'a' AND EXISTS (SELECT 1 FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid AND a.aggkind = 'n')))
+WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i WHERE i.classid = 'pg_catalog.pg_proc'::regclass AND i.objid = p.oid AND i.deptype = 'i')
+  AND (p.prokind IN ('f', 'p', 'w') OR (p.prokind = 'a' AND EXISTS (SELECT 1 FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid AND a.aggkind = 'n')))
   AND n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_proc", "p.oid")}`;
 
 const DOMAINS_SQL = `
@@ -326,6 +332,36 @@ FROM pg_catalog.pg_operator o
 JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
 WHERE n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_operator", "o.oid")}`;
 
+const RULES_SQL = `
+SELECT n.nspname AS schema, c.relname AS relation, r.rulename AS name, pg_catalog.pg_get_ruledef(r.oid) AS definition
+FROM pg_catalog.pg_rewrite r
+JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND ${relationWhere("c", "n")}`;
+
+// rngmultitypid (PostgreSQL 14+) is read through to_jsonb so that the query runs on 13 too.
+const RANGES_SQL = `
+SELECT n.nspname AS schema, t.typname AS name,
+       'CREATE TYPE ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname)
+         || ' AS RANGE (SUBTYPE = ' || pg_catalog.format_type(rg.rngsubtype, NULL)
+         || CASE WHEN NOT opc.opcdefault THEN ', SUBTYPE_OPCLASS = ' || pg_catalog.quote_ident(opn.nspname) || '.' || pg_catalog.quote_ident(opc.opcname) ELSE '' END
+         || CASE WHEN rg.rngcollation <> 0 AND rg.rngcollation <> st.typcollation THEN ', COLLATION = '
+              || pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) ELSE '' END
+         || CASE WHEN rg.rngcanonical <> 0 THEN ', CANONICAL = ' || rg.rngcanonical::regproc::text ELSE '' END
+         || CASE WHEN rg.rngsubdiff <> 0 THEN ', SUBTYPE_DIFF = ' || rg.rngsubdiff::regproc::text ELSE '' END
+         || COALESCE((SELECT ', MULTIRANGE_TYPE_NAME = ' || pg_catalog.quote_ident(mn.nspname) || '.' || pg_catalog.quote_ident(mt.typname)
+              FROM pg_catalog.pg_type mt JOIN pg_catalog.pg_namespace mn ON mn.oid = mt.typnamespace
+              WHERE mt.oid = (pg_catalog.to_jsonb(rg.*) ->> 'rngmultitypid')::oid), '') || ')' AS definition
+FROM pg_catalog.pg_range rg
+JOIN pg_catalog.pg_type t ON t.oid = rg.rngtypid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_catalog.pg_type st ON st.oid = rg.rngsubtype
+JOIN pg_catalog.pg_opclass opc ON opc.oid = rg.rngsubopc
+JOIN pg_catalog.pg_namespace opn ON opn.oid = opc.opcnamespace
+LEFT JOIN pg_catalog.pg_collation co ON co.oid = rg.rngcollation
+LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+WHERE n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_type", "t.oid")}`;
+
 // What the model leaves out is listed by not-compared.ts (re-exported here for existing callers).
 export { listUnmodelledObjects } from "./not-compared.js";
 export type { UnmodelledObject } from "./not-compared.js";
@@ -345,6 +381,8 @@ interface RowSets {
   triggerRows: Row[];
   policyRows: Row[];
   operatorRows: Row[];
+  ruleRows: Row[];
+  rangeRows: Row[];
 }
 
 interface TableBuilder {
@@ -537,6 +575,19 @@ function assemble(serverVersion: number, rows: RowSets): SchemaModel {
           attributes: readTuples(r["attributes"]).map(([name, type, collation]) => ({ name: name ?? "", type: type ?? "", collation: collation ?? null })),
         }),
       )
+      .sort(byQualifiedName),
+    rules: rows.ruleRows
+      .map(
+        (r): Rule => ({
+          schema: text(r["schema"], "schema"),
+          table: text(r["relation"], "relation"),
+          name: text(r["name"], "rule name"),
+          definition: normalizeWhitespace(text(r["definition"], "rule definition")).replace(/;$/, ""),
+        }),
+      )
+      .sort((a, b) => compareText(objectKey(a.schema, a.table), objectKey(b.schema, b.table)) || compareText(a.name, b.name)),
+    rangeTypes: rows.rangeRows
+      .map((r): RangeType => ({ schema: text(r["schema"], "schema"), name: text(r["name"], "range type name"), definition: text(r["definition"], "range type definition") }))
       .sort(byQualifiedName),
     operators: rows.operatorRows
       .map(

@@ -27,8 +27,28 @@ export interface SchemaModel {
   readonly compositeTypes?: readonly CompositeType[];
   /** Triggers on tables and views (not the internal ones of foreign keys, nor clones on partitions). */
   readonly triggers?: readonly Trigger[];
+  /** Rules (`CREATE RULE`) on tables and views, compared by `pg_get_ruledef`. */
+  readonly rules?: readonly Rule[];
+  /** Range types (`CREATE TYPE ... AS RANGE`), compared by their definition. */
+  readonly rangeTypes?: readonly RangeType[];
   /** Operators (`CREATE OPERATOR`), compared by their definition. */
   readonly operators?: readonly Operator[];
+}
+
+/** `CREATE RULE`, compared by its `pg_get_ruledef` text (without the final semicolon). */
+export interface Rule {
+  readonly schema: string;
+  /** The table or view it is on. */
+  readonly table: string;
+  readonly name: string;
+  readonly definition: string;
+}
+
+/** `CREATE TYPE schema.name AS RANGE (SUBTYPE = ..., ...)`, built from pg_range. */
+export interface RangeType {
+  readonly schema: string;
+  readonly name: string;
+  readonly definition: string;
 }
 
 /** `CREATE OPERATOR schema.name (FUNCTION = ..., LEFTARG = ..., RIGHTARG = ...)`. */
@@ -277,7 +297,7 @@ export interface ViewDependency extends QualifiedName {
 
 /** A model with nothing in it: what an empty database looks like to the diff. */
 export function emptyModel(schemas: readonly string[] = ["public"]): SchemaModel {
-  return { schemas: [...schemas].sort(), enums: [], sequences: [], tables: [], views: [], extensions: [], routines: [], domains: [], compositeTypes: [], triggers: [], operators: [] };
+  return { schemas: [...schemas].sort(), enums: [], sequences: [], tables: [], views: [], extensions: [], routines: [], domains: [], compositeTypes: [], triggers: [], operators: [], rules: [], rangeTypes: [] };
 }
 
 /** `schema.name` key for maps (never shown to users; a NUL cannot occur in a name). */
@@ -319,6 +339,8 @@ export function canonicalModel(model: SchemaModel): SchemaModel {
     routines: [...(model.routines ?? [])].sort((a, b) => compareText(routineKey(a), routineKey(b))),
     domains: byQualified(model.domains ?? []),
     compositeTypes: byQualified(model.compositeTypes ?? []),
+    rules: [...(model.rules ?? [])].sort((a, b) => compareText(objectKey(a.schema, a.table), objectKey(b.schema, b.table)) || compareText(a.name, b.name)),
+    rangeTypes: [...(model.rangeTypes ?? [])].sort((a, b) => compareText(objectKey(a.schema, a.name), objectKey(b.schema, b.name))),
     operators: [...(model.operators ?? [])].sort((a, b) => compareText(operatorKey(a), operatorKey(b))),
     triggers: [...(model.triggers ?? [])].sort((a, b) => compareText(objectKey(a.schema, a.table), objectKey(b.schema, b.table)) || compareText(a.name, b.name)),
   };

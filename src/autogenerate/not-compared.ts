@@ -26,9 +26,7 @@ export const notComparedKinds = [
   "grant",
   "operator class",
   "publication",
-  "range type",
   "replica identity",
-  "rule",
   "schema",
   "statistics",
   "storage parameters",
@@ -72,11 +70,6 @@ const branches: readonly string[] = [
    WHERE p.prokind = 'a' AND a.aggkind <> 'n' AND n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_proc", "p.oid")}`,
   `SELECT 'foreign table', n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind = 'f' AND n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_class", "c.oid")}`,
-  `SELECT 'range type', n.nspname, t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-   WHERE t.typtype = 'r' AND n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_type", "t.oid")}`,
-  `SELECT 'rule', n.nspname, c.relname || '.' || r.rulename
-   FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE r.rulename <> '_RETURN' AND n.nspname = ANY($1::text[]) AND ${notExcluded("n", "c")}`,
   // Schemas outside the compared ones (and what they hold) are not compared at all.
   `SELECT 'schema', '', n.nspname FROM pg_catalog.pg_namespace n
    WHERE n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
@@ -139,7 +132,9 @@ const branches: readonly string[] = [
    WHERE n.nspname = ANY($1::text[])`,
   // Database-wide objects (FirstNormalObjectId = 16384: older ones come with the server).
   `SELECT 'cast', '', pg_catalog.format_type(c.castsource, NULL) || ' AS ' || pg_catalog.format_type(c.casttarget, NULL)
-   FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 AND ${notMember("pg_catalog.pg_cast", "c.oid")}`,
+   FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 AND ${notMember("pg_catalog.pg_cast", "c.oid")}
+     -- A range type's cast to its multirange belongs to the type (internal dependency).
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i WHERE i.classid = 'pg_catalog.pg_cast'::regclass AND i.objid = c.oid AND i.deptype = 'i')`,
   `SELECT 'event trigger', '', e.evtname FROM pg_catalog.pg_event_trigger e WHERE ${notMember("pg_catalog.pg_event_trigger", "e.oid")}`,
   `SELECT 'publication', '', p.pubname FROM pg_catalog.pg_publication p`,
   `SELECT 'foreign data wrapper', '', w.fdwname FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${notMember("pg_catalog.pg_foreign_data_wrapper", "w.oid")}`,

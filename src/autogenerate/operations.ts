@@ -4,7 +4,7 @@
  */
 import { printIdentifier } from "./sql-text.js";
 import { sameSerialSequence } from "./model.js";
-import type { Column, CompositeType, Constraint, Domain, EnumType, Extension, ForeignKey, Index, Operator, Policy, QualifiedName, Routine, Sequence, Table, Trigger, View } from "./model.js";
+import type { Column, CompositeType, Constraint, Domain, EnumType, Extension, ForeignKey, Index, Operator, Policy, RangeType, Rule, QualifiedName, Routine, Sequence, Table, Trigger, View } from "./model.js";
 
 /** The table properties that ALTER TABLE changes in place: persistence, storage parameters, inheritance, row-level security. */
 export interface TableFlags {
@@ -101,6 +101,10 @@ export type Operation =
   | { readonly kind: "drop-domain"; readonly domain: Domain }
   | { readonly kind: "create-composite-type"; readonly type: CompositeType }
   | { readonly kind: "drop-composite-type"; readonly type: CompositeType }
+  | { readonly kind: "create-rule"; readonly rule: Rule }
+  | { readonly kind: "drop-rule"; readonly rule: Rule }
+  | { readonly kind: "create-range-type"; readonly type: RangeType }
+  | { readonly kind: "drop-range-type"; readonly type: RangeType }
   | { readonly kind: "create-operator"; readonly operator: Operator }
   | { readonly kind: "drop-operator"; readonly operator: Operator }
   | { readonly kind: "create-trigger"; readonly trigger: Trigger }
@@ -214,6 +218,14 @@ export function invertOperation(operation: Operation): Operation {
       return { kind: "drop-policy", schema: operation.schema, table: operation.table, policy: operation.policy };
     case "drop-policy":
       return { kind: "create-policy", schema: operation.schema, table: operation.table, policy: operation.policy };
+    case "create-rule":
+      return { kind: "drop-rule", rule: operation.rule };
+    case "drop-rule":
+      return { kind: "create-rule", rule: operation.rule };
+    case "create-range-type":
+      return { kind: "drop-range-type", type: operation.type };
+    case "drop-range-type":
+      return { kind: "create-range-type", type: operation.type };
     case "create-operator":
       return { kind: "drop-operator", operator: operation.operator };
     case "drop-operator":
@@ -392,6 +404,14 @@ export function describeOperation(operation: Operation): string {
       return `create policy ${operation.policy.name} on ${display(operation.schema, operation.table)}`;
     case "drop-policy":
       return `drop policy ${operation.policy.name} on ${display(operation.schema, operation.table)}`;
+    case "create-rule":
+      return `create rule ${operation.rule.name} on ${display(operation.rule.schema, operation.rule.table)}`;
+    case "drop-rule":
+      return `drop rule ${operation.rule.name} on ${display(operation.rule.schema, operation.rule.table)}`;
+    case "create-range-type":
+      return `create range type ${display(operation.type.schema, operation.type.name)}`;
+    case "drop-range-type":
+      return `drop range type ${display(operation.type.schema, operation.type.name)}`;
     case "create-operator":
       return `create operator ${operatorLabel(operation.operator)}`;
     case "drop-operator":

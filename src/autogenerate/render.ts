@@ -109,6 +109,14 @@ export function renderOperation(operation: Operation): string[] {
       return [createPolicy(operation.schema, operation.table, operation.policy)];
     case "drop-policy":
       return [`DROP POLICY ${quoteIdent(operation.policy.name)} ON ${qualifiedName(operation.schema, operation.table)}`];
+    case "create-rule":
+      return [operation.rule.definition];
+    case "drop-rule":
+      return [`DROP RULE ${quoteIdent(operation.rule.name)} ON ${qualifiedName(operation.rule.schema, operation.rule.table)}`];
+    case "create-range-type":
+      return [operation.type.definition];
+    case "drop-range-type":
+      return [`DROP TYPE ${qualifiedName(operation.type.schema, operation.type.name)}`];
     case "create-operator":
       return [operation.operator.definition];
     case "drop-operator": {
