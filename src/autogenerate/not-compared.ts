@@ -110,6 +110,21 @@ const branches: readonly string[] = [
   `SELECT 'comment', '', 'schema ' || n.nspname
    FROM pg_catalog.pg_description d JOIN pg_catalog.pg_namespace n ON d.classoid = 'pg_catalog.pg_namespace'::regclass AND d.objoid = n.oid
    WHERE n.nspname = ANY($1::text[]) AND NOT (n.nspname = 'public' AND d.description = 'standard public schema')`,
+  // Comments on every other kind of object (functions, triggers, policies, rules, operators, ...), and on an
+  // extension when it is not the one its control file sets.
+  // Triggers, policies and rules have no schema of their own: their table's is theirs.
+  `SELECT 'comment', COALESCE(o.schema, ''), io.type || ' ' || io.identity
+   FROM pg_catalog.pg_description d, LATERAL pg_catalog.pg_identify_object(d.classoid, d.objoid, d.objsubid) io,
+        LATERAL (SELECT CASE WHEN d.classoid IN ('pg_catalog.pg_trigger'::regclass, 'pg_catalog.pg_policy'::regclass, 'pg_catalog.pg_rewrite'::regclass)
+                             THEN (pg_catalog.pg_identify_object_as_address(d.classoid, d.objoid, d.objsubid)).object_names[1]
+                             ELSE io.schema END AS schema) o
+   WHERE d.classoid NOT IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_constraint'::regclass, 'pg_catalog.pg_type'::regclass, 'pg_catalog.pg_namespace'::regclass)
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend ext WHERE ext.classid = d.classoid AND ext.objid = d.objoid AND ext.deptype = 'e')
+     AND (o.schema = ANY($1::text[])
+          OR (d.classoid = 'pg_catalog.pg_extension'::regclass
+              AND EXISTS (SELECT 1 FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace en ON en.oid = e.extnamespace
+                          WHERE e.oid = d.objoid AND en.nspname = ANY($1::text[])
+                            AND d.description IS DISTINCT FROM (SELECT a.comment FROM pg_catalog.pg_available_extensions a WHERE a.name = e.extname))))`,
   `SELECT 'storage parameters', n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.reloptions IS NOT NULL AND c.relkind IN ('m', 'v') AND n.nspname = ANY($1::text[]) AND ${notExcluded("n", "c")}
      AND ${notMember("pg_catalog.pg_class", "c.oid")}`,

@@ -151,12 +151,16 @@ describe("listUnmodelledObjects", () => {
       CREATE RULE t_keep AS ON DELETE TO t DO INSTEAD NOTHING;
       CREATE TYPE floatrange AS RANGE (SUBTYPE = float8);
       CREATE OPERATOR === (FUNCTION = int4eq, LEFTARG = int, RIGHTARG = int);
+      COMMENT ON FUNCTION touch() IS 'keeps rows fresh';
+      COMMENT ON TRIGGER t_touch ON t IS 'on every update';
       CREATE STATISTICS t_stats ON id, v FROM t;
       CREATE TEXT SEARCH CONFIGURATION plain (COPY = simple);
       GRANT SELECT ON t TO PUBLIC;
       CREATE SCHEMA elsewhere;`);
     expect(await listUnmodelledObjects(session, ["public"])).toEqual([
+      { kind: "comment", schema: "public", name: "function public.touch()" },
       { kind: "comment", schema: "public", name: "index t_v" },
+      { kind: "comment", schema: "public", name: "trigger t_touch on public.t" },
       { kind: "grant", schema: "public", name: "t" },
       { kind: "schema", schema: "", name: "elsewhere" },
       { kind: "statistics", schema: "public", name: "t_stats" },
