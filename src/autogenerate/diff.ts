@@ -15,7 +15,7 @@
  * a drop and an add unless `renames` declares it.
  */
 import type { Column, Constraint, EnumType, Extension, ForeignKey, Index, Policy, Routine, Rule, SchemaModel, Sequence, Table, Trigger, View } from "./model.js";
-import { objectKey, operatorKey, routineKey, sameSerialSequence } from "./model.js";
+import { objectKey, operatorKey, routineKey, sameSequenceOptions, sameSerialSequence } from "./model.js";
 import type { EnumDependents, EnumUsage, Operation, SchemaChange, TableFlags } from "./operations.js";
 import { describeOperation, destructiveReason, enumAdditions, invertOperation } from "./operations.js";
 import { identifierValue, printIdentifier, tokenize } from "./sql-text.js";
@@ -143,7 +143,7 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
   for (const target of to.sequences) {
     const existing = fromSequences.get(objectKey(target.schema, target.name));
     if (!existing) push(Phase.sequence, { kind: "create-sequence", sequence: target });
-    else if (!sameSequence(existing, target)) push(Phase.sequence, { kind: "alter-sequence", from: existing, to: target });
+    else if (!sameSequenceOptions(existing, target)) push(Phase.sequence, { kind: "alter-sequence", from: existing, to: target });
   }
   for (const existing of current.sequences)
     if (!toSequences.has(objectKey(existing.schema, existing.name))) push(Phase.dropSequence, { kind: "drop-sequence", sequence: existing });
@@ -728,17 +728,6 @@ function sameColumnShape(a: Column, b: Column): boolean {
   );
 }
 
-function sameSequence(a: Sequence, b: Sequence): boolean {
-  return (
-    a.dataType === b.dataType &&
-    a.start === b.start &&
-    a.increment === b.increment &&
-    a.minValue === b.minValue &&
-    a.maxValue === b.maxValue &&
-    a.cache === b.cache &&
-    a.cycle === b.cycle
-  );
-}
 
 function sameForeignKey(a: ForeignKey, b: ForeignKey): boolean {
   return (

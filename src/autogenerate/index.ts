@@ -24,6 +24,7 @@ export type {
   QualifiedName,
   SchemaModel,
   Sequence,
+  SequenceOptions,
   SerialSequenceOptions,
   Table,
   View,

@@ -136,9 +136,13 @@ export interface EnumType {
 }
 
 /** `CREATE SEQUENCE`; numbers are decimal strings (they may exceed 2^53). */
-export interface Sequence {
+export interface Sequence extends SequenceOptions {
   readonly schema: string;
   readonly name: string;
+}
+
+/** The options of a sequence (numbers as decimal strings). */
+export interface SequenceOptions {
   /** `smallint`, `integer` or `bigint`. */
   readonly dataType: string;
   readonly start: string;
@@ -214,15 +218,8 @@ export interface Column {
   readonly comment: string | null;
 }
 
-/** The options of a serial column's own sequence (numbers as decimal strings). */
-export interface SerialSequenceOptions {
-  readonly dataType: string;
-  readonly start: string;
-  readonly increment: string;
-  readonly minValue: string;
-  readonly maxValue: string;
-  readonly cache: string;
-  readonly cycle: boolean;
+/** The options of a serial column's own sequence. */
+export interface SerialSequenceOptions extends SequenceOptions {
   /** An unlogged sequence (PostgreSQL 15+). */
   readonly unlogged: boolean;
 }
@@ -361,6 +358,11 @@ export function serialSequenceDefaults(columnType: string, unlogged: boolean): S
 /** Whether two serial sequences have the same options (null = the defaults). */
 export function sameSerialSequence(a: SerialSequenceOptions | null | undefined, b: SerialSequenceOptions | null | undefined): boolean {
   if (a === undefined || a === null || b === undefined || b === null) return (a ?? null) === (b ?? null);
+  return sameSequenceOptions(a, b) && a.unlogged === b.unlogged;
+}
+
+/** Whether two sequences have the same options (their names aside). */
+export function sameSequenceOptions(a: SequenceOptions, b: SequenceOptions): boolean {
   return (
     a.dataType === b.dataType &&
     a.start === b.start &&
@@ -368,8 +370,7 @@ export function sameSerialSequence(a: SerialSequenceOptions | null | undefined, 
     a.minValue === b.minValue &&
     a.maxValue === b.maxValue &&
     a.cache === b.cache &&
-    a.cycle === b.cycle &&
-    a.unlogged === b.unlogged
+    a.cycle === b.cycle
   );
 }
 

@@ -8,7 +8,7 @@ import type { Column, CompositeType, Constraint, Domain, EnumType, ForeignKey, I
 import type { CommentTarget, Operation, SchemaChange, TableFlags } from "./operations.js";
 import { describeOperation, destructiveReason, isWideningType } from "./operations.js";
 import { defaultSerialSequenceName, serialSequenceDefaults } from "./model.js";
-import type { SerialSequenceOptions } from "./model.js";
+import type { SequenceOptions } from "./model.js";
 
 /** The statements of one operation, each without its trailing semicolon; comment lines start with `--`. */
 export function renderOperation(operation: Operation): string[] {
@@ -207,7 +207,7 @@ function recreateEnum(operation: Extract<Operation, { kind: "recreate-enum" }>):
   return statements;
 }
 
-function sequenceOptions(sequence: Sequence | SerialSequenceOptions): string {
+function sequenceOptions(sequence: SequenceOptions): string {
   return [
     `AS ${sequence.dataType}`,
     `INCREMENT BY ${sequence.increment}`,
