@@ -13,6 +13,11 @@
  *   node bench/autogenerate.mjs --dist     # use dist/ instead (after `npm run build`)
  *   node bench/autogenerate.mjs --schema test/fixtures/real-schemas/pagila/pagila-schema.sql
  *                                          # a real schema instead of the generated one
+ *   node bench/autogenerate.mjs --schema pagila      # the real schemas of the tests, by name:
+ *   node bench/autogenerate.mjs --schema danbooru    # pagila, danbooru (Rails structure.sql, 65 tables)
+ *
+ * danbooru creates pgstattuple, which PGlite does not ship: that line is left out, as in
+ * test/autogenerate-real-schemas.test.ts.
  *
  * When DATABASE_URL is set (eval "$(bash ci/start-postgres.sh env)"), it also creates a
  * throwaway database on that server, applies the same schema there and times
@@ -39,7 +44,13 @@ const args = process.argv.slice(2);
 const useDist = args.includes("--dist");
 const tables = Number(args.find((a) => /^\d+$/.test(a)) ?? 500);
 const schemaIndex = args.indexOf("--schema");
-const realSchema = schemaIndex >= 0 ? args[schemaIndex + 1] : undefined;
+/** The real schemas of test/fixtures/real-schemas/, by name. */
+const realSchemas = {
+  pagila: "test/fixtures/real-schemas/pagila/pagila-schema.sql",
+  danbooru: "test/fixtures/real-schemas/danbooru/structure.sql",
+};
+const schemaArg = schemaIndex >= 0 ? args[schemaIndex + 1] : undefined;
+const realSchema = schemaArg === undefined ? undefined : (realSchemas[schemaArg] ?? schemaArg);
 
 async function load(modulePath) {
   if (useDist) return import(new URL(`../dist/${modulePath}.js`, import.meta.url).href);
@@ -94,9 +105,11 @@ const [shadowModule, declaredModule, introspectModule, diffModule, renderModule,
 );
 
 const dir = await mkdtemp(join(tmpdir(), "athanor-bench-"));
-const schemaFile = realSchema ?? join(dir, "schema.sql");
-const schemaSql = realSchema ? (await import("node:fs")).readFileSync(realSchema, "utf8") : generateSchema(tables);
-if (!realSchema) await writeFile(schemaFile, schemaSql);
+const schemaFile = join(dir, "schema.sql");
+const schemaSql = realSchema
+  ? (await import("node:fs")).readFileSync(realSchema, "utf8").replace(/^(CREATE EXTENSION IF NOT EXISTS pgstattuple|COMMENT ON EXTENSION pgstattuple)\b.*$/gm, "")
+  : generateSchema(tables);
+await writeFile(schemaFile, schemaSql);
 const what = realSchema ? realSchema : `${tables} tables (10 columns, 1 index, 1 foreign key each)`;
 
 try {
@@ -159,7 +172,8 @@ async function benchPostgres(declared) {
     await db.connect();
     await db.query(schemaSql);
     await db.end();
-    const target = { kind: "postgres", connectionString: url.toString(), host: url.hostname, port: Number(url.port), database: name, user: decodeURIComponent(url.username) };
+    const { parseDatabaseUrl } = await load("config/url");
+    const { target } = parseDatabaseUrl(url.toString(), process.cwd(), "DATABASE_URL");
     const start = performance.now();
     const current = await compareModule.introspectTarget(target, ["public"]);
     const introspected = performance.now();

@@ -87,6 +87,23 @@ describe("revision --autogenerate", () => {
     }
   }, 900_000);
 
+  it("replays hand-written revisions unaffected by the declared schema's session settings (one shadow serves both)", async () => {
+    const p = await project({ schema: "./schema.sql", environments: { development: { url: "pglite://memory" } } });
+    try {
+      // As pg_dump writes it: an empty search path and unchecked function bodies, for the rest of the session.
+      await writeFile(join(p.dir, "schema.sql"), "SELECT pg_catalog.set_config('search_path', '', false);\nSET check_function_bodies = false;\nCREATE TABLE public.t (id int);\nCREATE TABLE public.u (id int);\n");
+      await mkdir(join(p.dir, "migrations"));
+      await writeFile(join(p.dir, "migrations", "c2a7a6ae1b24_t.sql"), "-- athanor:revision c2a7a6ae1b24\n-- athanor:message t\n\n-- athanor:upgrade\nCREATE TABLE t (id int);\n\n-- athanor:downgrade\nDROP TABLE t;\n");
+      const result = await p.cli(["revision", "-m", "u", "--autogenerate"]);
+      expect(result.stderr).toBe("");
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(/^\+ create table public\.u$/m);
+      expect(result.stdout).not.toContain("public.t");
+    } finally {
+      await p.remove();
+    }
+  }, 120_000);
+
   it("refuses without a declared schema (exit 2) and with TypeScript revisions unless --against", async () => {
     const p = await project({ environments: { development: { url: "pglite://memory" } } });
     try {

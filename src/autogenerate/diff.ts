@@ -3,19 +3,19 @@
  * second, each with its inverse. Pure: no database, no clock, no file system.
  *
  * Order (upgrade, see phaseOrder): schemas, extensions, types (enums, domains, composite
- * types), sequences, functions (their bodies are not checked at creation, as pg_dump
- * does), declared renames, drops of triggers, policies, views and foreign keys,
+ * types, range types), sequences, functions (their bodies are not checked at creation, as pg_dump
+ * does), operators, declared renames, drops of triggers, policies, views and foreign keys,
  * constraint and index drops, table drops, table creations (parents before children),
  * column changes, table flags, constraints and indexes, foreign keys, views, functions
- * whose signature uses a table's row type, triggers, policies, comments, then drops of
- * functions, sequences, types, extensions and schemas that nothing uses any more. The downgrade is the inverse
+ * whose signature uses a table's row type, triggers, rules, policies, comments, then drops of
+ * operators, functions, sequences, types, extensions and schemas that nothing uses any more. The downgrade is the inverse
  * of each operation in reverse order, so it is ordered correctly by construction.
  *
  * Renames are never guessed: a table or column that disappears while another appears is
  * a drop and an add unless `renames` declares it.
  */
-import type { Column, Constraint, EnumType, Extension, ForeignKey, Index, Policy, Routine, SchemaModel, Sequence, Table, Trigger, View } from "./model.js";
-import { objectKey, routineKey } from "./model.js";
+import type { Column, Constraint, EnumType, Extension, ForeignKey, Index, Policy, Routine, Rule, SchemaModel, Sequence, Table, Trigger, View } from "./model.js";
+import { objectKey, operatorKey, routineKey, sameSequenceOptions, sameSerialSequence } from "./model.js";
 import type { EnumDependents, EnumUsage, Operation, SchemaChange, TableFlags } from "./operations.js";
 import { describeOperation, destructiveReason, enumAdditions, invertOperation } from "./operations.js";
 import { identifierValue, printIdentifier, tokenize } from "./sql-text.js";
@@ -48,10 +48,13 @@ const phaseOrder = [
   "enum",
   "domain",
   "compositeType",
+  "rangeType",
   "sequence",
   "routine",
+  "operator",
   "rename",
   "dropTrigger",
+  "dropRule",
   "dropPolicy",
   "dropLateRoutine",
   "dropView",
@@ -69,10 +72,13 @@ const phaseOrder = [
   "view",
   "lateRoutine",
   "trigger",
+  "rule",
   "policy",
   "comment",
+  "dropOperator",
   "dropRoutine",
   "dropSequence",
+  "dropRangeType",
   "dropCompositeType",
   "dropDomain",
   "dropEnum",
@@ -107,6 +113,13 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
   diffExtensions(current, to, push);
   diffTypes(current, to, push);
   diffRoutines(current, to, push);
+  diffOperators(current, to, push);
+  diffDefinitions(current.rangeTypes ?? [], to.rangeTypes ?? [], (t) => objectKey(t.schema, t.name), push, {
+    create: [Phase.rangeType, (type) => ({ kind: "create-range-type", type })],
+    drop: [Phase.dropRangeType, (type) => ({ kind: "drop-range-type", type })],
+    // A changed range type is dropped where it is created again (columns using it make that fail, with the server's message).
+    replaceDrop: Phase.rangeType,
+  });
 
   // Enums. Usages come from the original model: enum operations run before the renames, and their inverses after.
   const fromEnums = byKey(current.enums);
@@ -130,7 +143,7 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
   for (const target of to.sequences) {
     const existing = fromSequences.get(objectKey(target.schema, target.name));
     if (!existing) push(Phase.sequence, { kind: "create-sequence", sequence: target });
-    else if (!sameSequence(existing, target)) push(Phase.sequence, { kind: "alter-sequence", from: existing, to: target });
+    else if (!sameSequenceOptions(existing, target)) push(Phase.sequence, { kind: "alter-sequence", from: existing, to: target });
   }
   for (const existing of current.sequences)
     if (!toSequences.has(objectKey(existing.schema, existing.name))) push(Phase.dropSequence, { kind: "drop-sequence", sequence: existing });
@@ -179,7 +192,14 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
   }
 
   const rebuiltViews = diffViews(current, to, reshaped, push);
-  diffTriggers(current, to, rebuiltViews, push);
+  diffOnRelations(current.triggers ?? [], to.triggers ?? [], rebuiltViews, push, {
+    create: [Phase.trigger, (trigger) => ({ kind: "create-trigger", trigger })],
+    drop: [Phase.dropTrigger, (trigger) => ({ kind: "drop-trigger", trigger })],
+  });
+  diffOnRelations(current.rules ?? [], to.rules ?? [], rebuiltViews, push, {
+    create: [Phase.rule, (rule) => ({ kind: "create-rule", rule })],
+    drop: [Phase.dropRule, (rule) => ({ kind: "drop-rule", rule })],
+  });
 
   // Parents before children (INHERITS), and children dropped before their parents.
   phases[Phase.createTable] = inheritanceOrder(phases[Phase.createTable] as Operation[]);
@@ -333,12 +353,13 @@ function diffTable(existing: Table, target: Table, context: TableDiffContext): v
 }
 
 function tableFlags(table: Table): TableFlags {
-  return { unlogged: table.unlogged ?? false, inherits: table.inherits ?? [], rowSecurity: table.rowSecurity ?? false, forceRowSecurity: table.forceRowSecurity ?? false };
+  return { unlogged: table.unlogged ?? false, storage: table.storage ?? [], inherits: table.inherits ?? [], rowSecurity: table.rowSecurity ?? false, forceRowSecurity: table.forceRowSecurity ?? false };
 }
 
 function sameTableFlags(a: TableFlags, b: TableFlags): boolean {
   return (
     a.unlogged === b.unlogged &&
+    sameList(a.storage, b.storage) &&
     a.rowSecurity === b.rowSecurity &&
     a.forceRowSecurity === b.forceRowSecurity &&
     sameList(
@@ -466,20 +487,61 @@ function diffRoutines(current: SchemaModel, to: SchemaModel, push: (phase: numbe
     if (!toRoutines.has(routineKey(old))) push(late(old) ? Phase.dropLateRoutine : Phase.dropRoutine, { kind: "drop-routine", routine: old });
 }
 
-/** Triggers by table and name; those on a view that is rebuilt are created again with it. */
-function diffTriggers(current: SchemaModel, to: SchemaModel, rebuiltViews: ReadonlySet<string>, push: (phase: number, operation: Operation) => void): void {
-  const key = (t: Trigger): string => `${objectKey(t.schema, t.table)}\u0000${t.name}`;
-  const fromTriggers = new Map((current.triggers ?? []).map((t) => [key(t), t]));
-  const toTriggers = new Set((to.triggers ?? []).map(key));
-  for (const trigger of to.triggers ?? []) {
-    const old = fromTriggers.get(key(trigger));
-    const rebuilt = rebuiltViews.has(objectKey(trigger.schema, trigger.table));
-    if (old && old.definition === trigger.definition && !rebuilt) continue;
-    // A trigger on a rebuilt view goes away with the view.
-    if (old && !rebuilt) push(Phase.dropTrigger, { kind: "drop-trigger", trigger: old });
-    push(Phase.trigger, { kind: "create-trigger", trigger });
+/**
+ * Objects compared by one definition text: created in one phase, dropped in another, a
+ * changed one dropped (in `replaceDrop`) and created again.
+ */
+function diffDefinitions<T extends { readonly definition: string }>(
+  from: readonly T[],
+  to: readonly T[],
+  key: (item: T) => string,
+  push: (phase: number, operation: Operation) => void,
+  phases: { create: [number, (item: T) => Operation]; drop: [number, (item: T) => Operation]; replaceDrop: number },
+): void {
+  const old = new Map(from.map((item) => [key(item), item]));
+  const wanted = new Set(to.map(key));
+  for (const item of to) {
+    const existing = old.get(key(item));
+    if (existing && existing.definition === item.definition) continue;
+    if (existing) push(phases.replaceDrop, phases.drop[1](existing));
+    push(phases.create[0], phases.create[1](item));
   }
-  for (const old of current.triggers ?? []) if (!toTriggers.has(key(old))) push(Phase.dropTrigger, { kind: "drop-trigger", trigger: old });
+  for (const item of from) if (!wanted.has(key(item))) push(phases.drop[0], phases.drop[1](item));
+}
+
+/**
+ * Operators after the functions they call, before the tables whose indexes and
+ * constraints may use them; dropped late, after those. A changed one is dropped and
+ * created again where it is created.
+ */
+function diffOperators(current: SchemaModel, to: SchemaModel, push: (phase: number, operation: Operation) => void): void {
+  diffDefinitions(current.operators ?? [], to.operators ?? [], operatorKey, push, {
+    create: [Phase.operator, (operator) => ({ kind: "create-operator", operator })],
+    drop: [Phase.dropOperator, (operator) => ({ kind: "drop-operator", operator })],
+    replaceDrop: Phase.operator,
+  });
+}
+
+/** Triggers or rules, by table and name; those on a view that is rebuilt are created again with it. */
+function diffOnRelations<T extends Trigger | Rule>(
+  from: readonly T[],
+  to: readonly T[],
+  rebuiltViews: ReadonlySet<string>,
+  push: (phase: number, operation: Operation) => void,
+  phases: { create: [number, (item: T) => Operation]; drop: [number, (item: T) => Operation] },
+): void {
+  const key = (t: T): string => `${objectKey(t.schema, t.table)}\u0000${t.name}`;
+  const old = new Map(from.map((t) => [key(t), t]));
+  const wanted = new Set(to.map(key));
+  for (const item of to) {
+    const existing = old.get(key(item));
+    const rebuilt = rebuiltViews.has(objectKey(item.schema, item.table));
+    if (existing && existing.definition === item.definition && !rebuilt) continue;
+    // One on a rebuilt view goes away with the view.
+    if (existing && !rebuilt) push(phases.drop[0], phases.drop[1](existing));
+    push(phases.create[0], phases.create[1](item));
+  }
+  for (const item of from) if (!wanted.has(key(item))) push(phases.drop[0], phases.drop[1](item));
 }
 
 /** Returns the keys of the views that are dropped and created again (their triggers go with them). */
@@ -660,21 +722,12 @@ function sameColumnShape(a: Column, b: Column): boolean {
     a.default === b.default &&
     a.identity === b.identity &&
     a.collation === b.collation &&
-    (a.sequence ?? null) === (b.sequence ?? null)
+    (a.sequence ?? null) === (b.sequence ?? null) &&
+    sameSerialSequence(a.sequenceOptions, b.sequenceOptions) &&
+    (a.statistics ?? null) === (b.statistics ?? null)
   );
 }
 
-function sameSequence(a: Sequence, b: Sequence): boolean {
-  return (
-    a.dataType === b.dataType &&
-    a.start === b.start &&
-    a.increment === b.increment &&
-    a.minValue === b.minValue &&
-    a.maxValue === b.maxValue &&
-    a.cache === b.cache &&
-    a.cycle === b.cycle
-  );
-}
 
 function sameForeignKey(a: ForeignKey, b: ForeignKey): boolean {
   return (
@@ -691,7 +744,8 @@ function sameForeignKey(a: ForeignKey, b: ForeignKey): boolean {
 }
 
 function sameIndex(a: Index, b: Index): boolean {
-  return a.unique === b.unique && a.definition === b.definition;
+  const statistics = (index: Index): string => JSON.stringify(index.statistics ?? []);
+  return a.unique === b.unique && a.definition === b.definition && statistics(a) === statistics(b);
 }
 
 function sameViewColumns(a: View["columns"], b: View["columns"]): boolean {

@@ -74,3 +74,11 @@ export class RoundTripError extends RevisionError {
     });
   }
 }
+
+/** Exit 2: the shadow server (`shadowUrl`) cannot be reached, or the shadow database cannot be created there. */
+export class ShadowServerError extends ConfigError {
+  override name = "ShadowServerError";
+  constructor(message: string, options: AthanorErrorOptions = {}) {
+    super("shadow-server-failed", message, options);
+  }
+}

@@ -19,17 +19,21 @@ import type {
   ForeignKey,
   ForeignKeyAction,
   Index,
+  Operator,
   Policy,
   QualifiedName,
+  RangeType,
   Routine,
+  Rule,
   SchemaModel,
   Sequence,
+  SerialSequenceOptions,
   Table,
   Trigger,
   View,
   ViewDependency,
 } from "./model.js";
-import { compareText, objectKey } from "./model.js";
+import { compareText, objectKey, operatorKey, sameSerialSequence, serialSequenceDefaults } from "./model.js";
 import { normalizeArrayCasts, normalizeWhitespace, unqualifySingleRelationView } from "./sql-text.js";
 import { IntrospectionError } from "./errors.js";
 
@@ -76,6 +80,9 @@ export async function introspect(session: Session, options: IntrospectOptions): 
       compositeRows: await rows(COMPOSITES_SQL, [schemas]),
       triggerRows: await rows(TRIGGERS_SQL, relationFilter),
       policyRows: await rows(POLICIES_SQL, relationFilter),
+      operatorRows: await rows(OPERATORS_SQL, [schemas]),
+      ruleRows: await rows(RULES_SQL, relationFilter),
+      rangeRows: await rows(RANGES_SQL, [schemas]),
     });
   } finally {
     await session.query("SELECT set_config('search_path', $1, false)", [savedPath]);
@@ -121,7 +128,7 @@ const relationWhere = (alias: string, namespaceAlias: string): string => `
 const RELATIONS_SQL = `
 SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind,
        pg_catalog.obj_description(c.oid, 'pg_class') AS comment,
-       c.relpersistence = 'u' AS unlogged, c.relrowsecurity AS row_security, c.relforcerowsecurity AS force_row_security,
+       c.relpersistence = 'u' AS unlogged, pg_catalog.array_to_json(c.reloptions) AS storage, c.relrowsecurity AS row_security, c.relforcerowsecurity AS force_row_security,
        CASE WHEN NOT c.relispartition THEN (SELECT json_agg(json_build_array(pn.nspname, pc.relname) ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i
           JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
           WHERE i.inhrelid = c.oid) END AS inherits,
@@ -147,12 +154,15 @@ WHERE ${relationWhere("c", "n")}`;
 // the owned sequence's name comes back here and the default is compared with it in assemble().
 const COLUMNS_SQL = `
 WITH owned AS (
-  SELECT d.refobjid AS relid, d.refobjsubid AS attnum, min(d.objid::regclass::text) AS sequence, min(s.relname) AS sequence_name
+  SELECT DISTINCT ON (d.refobjid, d.refobjsubid) d.refobjid AS relid, d.refobjsubid AS attnum, d.objid::regclass::text AS sequence, s.relname AS sequence_name,
+         json_build_array(json_build_array(pg_catalog.format_type(q.seqtypid, NULL), q.seqstart::text, q.seqincrement::text, q.seqmin::text,
+           q.seqmax::text, q.seqcache::text, q.seqcycle::text, (s.relpersistence = 'u')::text)) AS sequence_options
   FROM pg_catalog.pg_depend d
   JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+  JOIN pg_catalog.pg_sequence q ON q.seqrelid = s.oid
   WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
     AND d.refobjsubid > 0 AND d.deptype = 'a'
-  GROUP BY 1, 2
+  ORDER BY d.refobjid, d.refobjsubid, d.objid::regclass::text
 )
 SELECT n.nspname AS schema, c.relname AS relation, a.attname AS name, a.attnum AS position,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
@@ -163,7 +173,11 @@ SELECT n.nspname AS schema, c.relname AS relation, a.attname AS name, a.attnum A
               ELSE pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END
        END AS collation,
        ds.description AS comment,
-       owned.sequence AS owned_sequence, owned.sequence_name AS owned_sequence_name, a.attislocal AS local
+       owned.sequence AS owned_sequence, owned.sequence_name AS owned_sequence_name, owned.sequence_options, a.attislocal AS local,
+       -- Before PostgreSQL 15 sequences are always logged, even a serial one of an unlogged table.
+       c.relpersistence = 'u' AND current_setting('server_version_num')::int >= 150000 AS relation_unlogged,
+       -- -1 (up to PostgreSQL 16) and null (17+) both mean the default target.
+       NULLIF(a.attstattarget::int, -1)::text AS statistics
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -197,7 +211,9 @@ WHERE con.contype IN ('p', 'u', 'c', 'x', 'f') AND c.relkind IN ('r', 'p') AND c
 // Indexes that implement a primary key, unique or exclusion constraint are part of the constraint.
 const INDEXES_SQL = `
 SELECT n.nspname AS schema, c.relname AS relation, ic.relname AS name, i.indisunique AS is_unique,
-       pg_catalog.pg_get_indexdef(i.indexrelid) AS definition
+       pg_catalog.pg_get_indexdef(i.indexrelid) AS definition,
+       (SELECT json_agg(json_build_array(a.attnum::text, a.attstattarget::text) ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
+          WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0) AS statistics
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
@@ -217,6 +233,7 @@ JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname <> 'plpgsql' AND n.nspname = ANY($1::text[])`;
 
 // A routine whose signature uses a table's row type, or whose BEGIN ATOMIC body reads a relation, must follow it.
+// Functions that depend internally on another object (a range type's constructors) are that object's.
 const ROUTINES_SQL = `
 SELECT n.nspname AS schema, p.proname AS name, p.prokind AS kind,
        pg_catalog.pg_get_function_identity_arguments(p.oid) AS arguments,
@@ -240,7 +257,8 @@ SELECT n.nspname AS schema, p.proname AS name, p.prokind AS kind,
         WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND rc.relkind IN ('r', 'v', 'm', 'p', 'f')) AS uses_relations
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-WHERE (p.prokind IN ('f', 'p', 'w') OR (p.prokind = 'a' AND EXISTS (SELECT 1 FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid AND a.aggkind = 'n')))
+WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i WHERE i.classid = 'pg_catalog.pg_proc'::regclass AND i.objid = p.oid AND i.deptype = 'i')
+  AND (p.prokind IN ('f', 'p', 'w') OR (p.prokind = 'a' AND EXISTS (SELECT 1 FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid AND a.aggkind = 'n')))
   AND n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_proc", "p.oid")}`;
 
 const DOMAINS_SQL = `
@@ -293,6 +311,57 @@ JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE ${relationWhere("c", "n")}`;
 
+// The CREATE OPERATOR statement pg_dump would write; with the search path empty, regproc names are qualified.
+const operatorName = (oid: string): string =>
+  `(SELECT 'OPERATOR(' || pg_catalog.quote_ident(xn.nspname) || '.' || x.oprname || ')' FROM pg_catalog.pg_operator x
+     JOIN pg_catalog.pg_namespace xn ON xn.oid = x.oprnamespace WHERE x.oid = ${oid})`;
+const OPERATORS_SQL = `
+SELECT n.nspname AS schema, o.oprname AS name,
+       CASE WHEN o.oprleft = 0 THEN 'NONE' ELSE pg_catalog.format_type(o.oprleft, NULL) END AS left_type,
+       pg_catalog.format_type(o.oprright, NULL) AS right_type,
+       'CREATE OPERATOR ' || pg_catalog.quote_ident(n.nspname) || '.' || o.oprname || ' (FUNCTION = ' || o.oprcode::regproc::text
+         || CASE WHEN o.oprleft <> 0 THEN ', LEFTARG = ' || pg_catalog.format_type(o.oprleft, NULL) ELSE '' END
+         || ', RIGHTARG = ' || pg_catalog.format_type(o.oprright, NULL)
+         || CASE WHEN o.oprcom <> 0 THEN ', COMMUTATOR = ' || ${operatorName("o.oprcom")} ELSE '' END
+         || CASE WHEN o.oprnegate <> 0 THEN ', NEGATOR = ' || ${operatorName("o.oprnegate")} ELSE '' END
+         || CASE WHEN o.oprrest <> 0 THEN ', RESTRICT = ' || o.oprrest::regproc::text ELSE '' END
+         || CASE WHEN o.oprjoin <> 0 THEN ', JOIN = ' || o.oprjoin::regproc::text ELSE '' END
+         || CASE WHEN o.oprcanhash THEN ', HASHES' ELSE '' END
+         || CASE WHEN o.oprcanmerge THEN ', MERGES' ELSE '' END || ')' AS definition
+FROM pg_catalog.pg_operator o
+JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+WHERE n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_operator", "o.oid")}`;
+
+const RULES_SQL = `
+SELECT n.nspname AS schema, c.relname AS relation, r.rulename AS name, pg_catalog.pg_get_ruledef(r.oid) AS definition
+FROM pg_catalog.pg_rewrite r
+JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND ${relationWhere("c", "n")}`;
+
+// rngmultitypid (PostgreSQL 14+) is read through to_jsonb so that the query runs on 13 too.
+const RANGES_SQL = `
+SELECT n.nspname AS schema, t.typname AS name,
+       'CREATE TYPE ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname)
+         || ' AS RANGE (SUBTYPE = ' || pg_catalog.format_type(rg.rngsubtype, NULL)
+         || CASE WHEN NOT opc.opcdefault THEN ', SUBTYPE_OPCLASS = ' || pg_catalog.quote_ident(opn.nspname) || '.' || pg_catalog.quote_ident(opc.opcname) ELSE '' END
+         || CASE WHEN rg.rngcollation <> 0 AND rg.rngcollation <> st.typcollation THEN ', COLLATION = '
+              || pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) ELSE '' END
+         || CASE WHEN rg.rngcanonical <> 0 THEN ', CANONICAL = ' || rg.rngcanonical::regproc::text ELSE '' END
+         || CASE WHEN rg.rngsubdiff <> 0 THEN ', SUBTYPE_DIFF = ' || rg.rngsubdiff::regproc::text ELSE '' END
+         || COALESCE((SELECT ', MULTIRANGE_TYPE_NAME = ' || pg_catalog.quote_ident(mn.nspname) || '.' || pg_catalog.quote_ident(mt.typname)
+              FROM pg_catalog.pg_type mt JOIN pg_catalog.pg_namespace mn ON mn.oid = mt.typnamespace
+              WHERE mt.oid = (pg_catalog.to_jsonb(rg.*) ->> 'rngmultitypid')::oid), '') || ')' AS definition
+FROM pg_catalog.pg_range rg
+JOIN pg_catalog.pg_type t ON t.oid = rg.rngtypid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_catalog.pg_type st ON st.oid = rg.rngsubtype
+JOIN pg_catalog.pg_opclass opc ON opc.oid = rg.rngsubopc
+JOIN pg_catalog.pg_namespace opn ON opn.oid = opc.opcnamespace
+LEFT JOIN pg_catalog.pg_collation co ON co.oid = rg.rngcollation
+LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+WHERE n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_type", "t.oid")}`;
+
 // What the model leaves out is listed by not-compared.ts (re-exported here for existing callers).
 export { listUnmodelledObjects } from "./not-compared.js";
 export type { UnmodelledObject } from "./not-compared.js";
@@ -311,6 +380,9 @@ interface RowSets {
   compositeRows: Row[];
   triggerRows: Row[];
   policyRows: Row[];
+  operatorRows: Row[];
+  ruleRows: Row[];
+  rangeRows: Row[];
 }
 
 interface TableBuilder {
@@ -323,6 +395,7 @@ interface TableBuilder {
   foreignKeys: ForeignKey[];
   indexes: Index[];
   unlogged: boolean;
+  storage: string[];
   partitionBy: string | null;
   partitionOf: { schema: string; name: string; bound: string } | null;
   inherits: QualifiedName[];
@@ -385,6 +458,7 @@ function assemble(serverVersion: number, rows: RowSets): SchemaModel {
         foreignKeys: [],
         indexes: [],
         unlogged: flag(r["unlogged"]),
+        storage: textList(r["storage"]).sort(compareText),
         inherits: readPairs(r["inherits"]),
         rowSecurity: flag(r["row_security"]),
         forceRowSecurity: flag(r["force_row_security"]),
@@ -427,7 +501,8 @@ function assemble(serverVersion: number, rows: RowSets): SchemaModel {
     const table = tables.get(key) ?? views.get(key);
     if (!table) continue;
     const name = text(r["name"], "index name");
-    table.indexes.push({ name, unique: flag(r["is_unique"]), definition: indexBody(expressionText(text(r["definition"], "index definition"))) });
+    const statistics = readTuples(r["statistics"]).map(([column, target]) => ({ column: Number(column), target: Number(target) }));
+    table.indexes.push({ name, unique: flag(r["is_unique"]), definition: indexBody(expressionText(text(r["definition"], "index definition"))), statistics });
   }
 
   for (const r of rows.policyRows) {
@@ -463,6 +538,7 @@ function assemble(serverVersion: number, rows: RowSets): SchemaModel {
           indexes: t.indexes.sort(byName),
           comment: t.comment,
           unlogged: t.unlogged,
+          storage: t.storage,
           inherits: t.inherits,
           rowSecurity: t.rowSecurity,
           forceRowSecurity: t.forceRowSecurity,
@@ -500,6 +576,30 @@ function assemble(serverVersion: number, rows: RowSets): SchemaModel {
         }),
       )
       .sort(byQualifiedName),
+    rules: rows.ruleRows
+      .map(
+        (r): Rule => ({
+          schema: text(r["schema"], "schema"),
+          table: text(r["relation"], "relation"),
+          name: text(r["name"], "rule name"),
+          definition: normalizeWhitespace(text(r["definition"], "rule definition")).replace(/;$/, ""),
+        }),
+      )
+      .sort((a, b) => compareText(objectKey(a.schema, a.table), objectKey(b.schema, b.table)) || compareText(a.name, b.name)),
+    rangeTypes: rows.rangeRows
+      .map((r): RangeType => ({ schema: text(r["schema"], "schema"), name: text(r["name"], "range type name"), definition: text(r["definition"], "range type definition") }))
+      .sort(byQualifiedName),
+    operators: rows.operatorRows
+      .map(
+        (r): Operator => ({
+          schema: text(r["schema"], "schema"),
+          name: text(r["name"], "operator name"),
+          left: text(r["left_type"], "operator left type"),
+          right: text(r["right_type"], "operator right type"),
+          definition: text(r["definition"], "operator definition"),
+        }),
+      )
+      .sort((a, b) => compareText(operatorKey(a), operatorKey(b))),
     triggers: rows.triggerRows
       .map(
         (r): Trigger => ({
@@ -596,10 +696,29 @@ function readColumn(r: Row, name: string, type: string): Column {
     default: columnDefault,
     identity: identityCode === "a" ? "always" : identityCode === "d" ? "by default" : null,
     sequence: serialType !== undefined ? nullableText(r["owned_sequence_name"]) : null,
+    sequenceOptions: serialType !== undefined ? ownedSequenceOptions(r, serialType) : null,
+    statistics: nullableText(r["statistics"]) === null ? null : Number(r["statistics"]),
     generated,
     collation: nullableText(r["collation"]),
     comment: nullableText(r["comment"]),
   };
+}
+
+/** A serial column's sequence options, or null when they are those `serial` gives (see serialSequenceDefaults). */
+function ownedSequenceOptions(r: Row, serialType: string): SerialSequenceOptions | null {
+  const [dataType, start, increment, minValue, maxValue, cache, cycle, unlogged] = readTuples(r["sequence_options"])[0] ?? [];
+  const options: SerialSequenceOptions = {
+    dataType: dataType ?? "",
+    start: start ?? "",
+    increment: increment ?? "",
+    minValue: minValue ?? "",
+    maxValue: maxValue ?? "",
+    cache: cache ?? "",
+    cycle: cycle === "true",
+    unlogged: unlogged === "true",
+  };
+  const defaults = serialSequenceDefaults(serialType, flag(r["relation_unlogged"]));
+  return defaults !== null && sameSerialSequence(options, defaults) ? null : options;
 }
 
 const actions: Record<string, ForeignKeyAction> = { a: "no action", r: "restrict", c: "cascade", n: "set null", d: "set default" };

@@ -27,6 +27,39 @@ export interface SchemaModel {
   readonly compositeTypes?: readonly CompositeType[];
   /** Triggers on tables and views (not the internal ones of foreign keys, nor clones on partitions). */
   readonly triggers?: readonly Trigger[];
+  /** Rules (`CREATE RULE`) on tables and views, compared by `pg_get_ruledef`. */
+  readonly rules?: readonly Rule[];
+  /** Range types (`CREATE TYPE ... AS RANGE`), compared by their definition. */
+  readonly rangeTypes?: readonly RangeType[];
+  /** Operators (`CREATE OPERATOR`), compared by their definition. */
+  readonly operators?: readonly Operator[];
+}
+
+/** `CREATE RULE`, compared by its `pg_get_ruledef` text (without the final semicolon). */
+export interface Rule {
+  readonly schema: string;
+  /** The table or view it is on. */
+  readonly table: string;
+  readonly name: string;
+  readonly definition: string;
+}
+
+/** `CREATE TYPE schema.name AS RANGE (SUBTYPE = ..., ...)`, built from pg_range. */
+export interface RangeType {
+  readonly schema: string;
+  readonly name: string;
+  readonly definition: string;
+}
+
+/** `CREATE OPERATOR schema.name (FUNCTION = ..., LEFTARG = ..., RIGHTARG = ...)`. */
+export interface Operator {
+  readonly schema: string;
+  readonly name: string;
+  /** `format_type` of the left operand, or `NONE` for a prefix operator. */
+  readonly left: string;
+  readonly right: string;
+  /** The whole CREATE OPERATOR statement, built from pg_operator (function, operands, commutator, negator, estimators, HASHES, MERGES). */
+  readonly definition: string;
 }
 
 /** `CREATE EXTENSION name WITH SCHEMA schema`; the version is recorded but not compared (the shadow PGlite ships its own). */
@@ -103,9 +136,13 @@ export interface EnumType {
 }
 
 /** `CREATE SEQUENCE`; numbers are decimal strings (they may exceed 2^53). */
-export interface Sequence {
+export interface Sequence extends SequenceOptions {
   readonly schema: string;
   readonly name: string;
+}
+
+/** The options of a sequence (numbers as decimal strings). */
+export interface SequenceOptions {
   /** `smallint`, `integer` or `bigint`. */
   readonly dataType: string;
   readonly start: string;
@@ -133,6 +170,8 @@ export interface Table {
   readonly unlogged?: boolean;
   /** `INHERITS (...)`, in order; the inherited columns and constraints are not listed in the child (absent = none). */
   readonly inherits?: readonly QualifiedName[];
+  /** Storage parameters (`WITH (fillfactor=50)`), `name=value` as pg_class.reloptions holds them, sorted (absent = none). */
+  readonly storage?: readonly string[];
   /** `ENABLE ROW LEVEL SECURITY` (absent = false). */
   readonly rowSecurity?: boolean;
   /** `FORCE ROW LEVEL SECURITY` (absent = false). */
@@ -164,11 +203,25 @@ export interface Column {
   readonly identity: "always" | "by default" | null;
   /** For a serial column, the name of the sequence it owns (in the table's schema); else null/absent. */
   readonly sequence?: string | null;
+  /**
+   * For a serial column whose sequence differs from the one `serial` makes (a `bigint`
+   * sequence on an `integer` column, another start, a logged sequence on an unlogged
+   * table, as Rails' structure.sql has them): all its options; else null/absent.
+   */
+  readonly sequenceOptions?: SerialSequenceOptions | null;
+  /** `ALTER COLUMN ... SET STATISTICS n` (absent/null = the default). */
+  readonly statistics?: number | null;
   /** `GENERATED ALWAYS AS (expression) STORED|VIRTUAL`. */
   readonly generated: { readonly kind: "stored" | "virtual"; readonly expression: string } | null;
   /** A collation other than the type's default, e.g. `"C"`, else null. */
   readonly collation: string | null;
   readonly comment: string | null;
+}
+
+/** The options of a serial column's own sequence. */
+export interface SerialSequenceOptions extends SequenceOptions {
+  /** An unlogged sequence (PostgreSQL 15+). */
+  readonly unlogged: boolean;
 }
 
 /** Primary key, unique, check or exclusion constraint. */
@@ -205,6 +258,8 @@ export interface Index {
    * The index name and table are kept out so that a renamed table compares equal.
    */
   readonly definition: string;
+  /** `ALTER INDEX ... ALTER COLUMN n SET STATISTICS t` of expression columns, by column number (absent = none). */
+  readonly statistics?: readonly { readonly column: number; readonly target: number }[];
 }
 
 /** A view, or a materialized view with its indexes. */
@@ -239,7 +294,7 @@ export interface ViewDependency extends QualifiedName {
 
 /** A model with nothing in it: what an empty database looks like to the diff. */
 export function emptyModel(schemas: readonly string[] = ["public"]): SchemaModel {
-  return { schemas: [...schemas].sort(), enums: [], sequences: [], tables: [], views: [], extensions: [], routines: [], domains: [], compositeTypes: [], triggers: [] };
+  return { schemas: [...schemas].sort(), enums: [], sequences: [], tables: [], views: [], extensions: [], routines: [], domains: [], compositeTypes: [], triggers: [], operators: [], rules: [], rangeTypes: [] };
 }
 
 /** `schema.name` key for maps (never shown to users; a NUL cannot occur in a name). */
@@ -262,10 +317,11 @@ export function canonicalModel(model: SchemaModel): SchemaModel {
     sequences: byQualified(model.sequences),
     tables: byQualified(model.tables).map((table) => ({
       ...table,
-      columns: byName(table.columns).map((column) => ({ ...column, sequence: column.sequence ?? null })),
+      columns: byName(table.columns).map((column) => ({ ...column, sequence: column.sequence ?? null, sequenceOptions: column.sequenceOptions ?? null, statistics: column.statistics ?? null })),
       constraints: byName(table.constraints),
       foreignKeys: byName(table.foreignKeys),
-      indexes: byName(table.indexes),
+      indexes: byName(table.indexes).map(canonicalIndex),
+      storage: [...(table.storage ?? [])].sort(compareText),
       unlogged: table.unlogged ?? false,
       inherits: table.inherits ?? [],
       rowSecurity: table.rowSecurity ?? false,
@@ -274,14 +330,48 @@ export function canonicalModel(model: SchemaModel): SchemaModel {
       partitionBy: table.partitionBy ?? null,
       partitionOf: table.partitionOf ?? null,
     })),
-    views: byQualified(model.views).map((view) => ({ ...view, materialized: view.materialized ?? false, indexes: byName(view.indexes ?? []) })),
+    views: byQualified(model.views).map((view) => ({ ...view, materialized: view.materialized ?? false, indexes: byName(view.indexes ?? []).map(canonicalIndex) })),
     // Extension versions are recorded but not compared (the shadow PGlite ships its own).
     extensions: byName(model.extensions ?? []).map((extension) => ({ ...extension, version: "" })),
     routines: [...(model.routines ?? [])].sort((a, b) => compareText(routineKey(a), routineKey(b))),
     domains: byQualified(model.domains ?? []),
     compositeTypes: byQualified(model.compositeTypes ?? []),
+    rules: [...(model.rules ?? [])].sort((a, b) => compareText(objectKey(a.schema, a.table), objectKey(b.schema, b.table)) || compareText(a.name, b.name)),
+    rangeTypes: [...(model.rangeTypes ?? [])].sort((a, b) => compareText(objectKey(a.schema, a.name), objectKey(b.schema, b.name))),
+    operators: [...(model.operators ?? [])].sort((a, b) => compareText(operatorKey(a), operatorKey(b))),
     triggers: [...(model.triggers ?? [])].sort((a, b) => compareText(objectKey(a.schema, a.table), objectKey(b.schema, b.table)) || compareText(a.name, b.name)),
   };
+}
+
+function canonicalIndex(index: Index): Index {
+  return { ...index, statistics: index.statistics ?? [] };
+}
+
+/** The options `serial`, `smallserial` or `bigserial` give the sequence they make (its persistence is the table's). */
+export function serialSequenceDefaults(columnType: string, unlogged: boolean): SerialSequenceOptions | null {
+  const dataType = { smallserial: "smallint", serial: "integer", bigserial: "bigint" }[columnType];
+  const maxValue = { smallserial: "32767", serial: "2147483647", bigserial: "9223372036854775807" }[columnType];
+  if (dataType === undefined || maxValue === undefined) return null;
+  return { dataType, start: "1", increment: "1", minValue: "1", maxValue, cache: "1", cycle: false, unlogged };
+}
+
+/** Whether two serial sequences have the same options (null = the defaults). */
+export function sameSerialSequence(a: SerialSequenceOptions | null | undefined, b: SerialSequenceOptions | null | undefined): boolean {
+  if (a === undefined || a === null || b === undefined || b === null) return (a ?? null) === (b ?? null);
+  return sameSequenceOptions(a, b) && a.unlogged === b.unlogged;
+}
+
+/** Whether two sequences have the same options (their names aside). */
+export function sameSequenceOptions(a: SequenceOptions, b: SequenceOptions): boolean {
+  return (
+    a.dataType === b.dataType &&
+    a.start === b.start &&
+    a.increment === b.increment &&
+    a.minValue === b.minValue &&
+    a.maxValue === b.maxValue &&
+    a.cache === b.cache &&
+    a.cycle === b.cycle
+  );
 }
 
 /**
@@ -300,6 +390,11 @@ export function defaultSerialSequenceName(table: string, column: string): string
     else second = second.slice(0, -1);
   }
   return `${first.join("")}_${second.join("")}_seq`;
+}
+
+/** Key of an operator: schema, name and operand types. */
+export function operatorKey(operator: Pick<Operator, "schema" | "name" | "left" | "right">): string {
+  return `${objectKey(operator.schema, operator.name)}(${operator.left},${operator.right})`;
 }
 
 /** Key of a routine: schema, name and identity arguments (overloads are different routines). */

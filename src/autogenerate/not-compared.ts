@@ -24,12 +24,9 @@ export const notComparedKinds = [
   "foreign server",
   "foreign table",
   "grant",
-  "operator",
   "operator class",
   "publication",
-  "range type",
   "replica identity",
-  "rule",
   "schema",
   "statistics",
   "storage parameters",
@@ -73,11 +70,6 @@ const branches: readonly string[] = [
    WHERE p.prokind = 'a' AND a.aggkind <> 'n' AND n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_proc", "p.oid")}`,
   `SELECT 'foreign table', n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind = 'f' AND n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_class", "c.oid")}`,
-  `SELECT 'range type', n.nspname, t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-   WHERE t.typtype = 'r' AND n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_type", "t.oid")}`,
-  `SELECT 'rule', n.nspname, c.relname || '.' || r.rulename
-   FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE r.rulename <> '_RETURN' AND n.nspname = ANY($1::text[]) AND ${notExcluded("n", "c")}`,
   // Schemas outside the compared ones (and what they hold) are not compared at all.
   `SELECT 'schema', '', n.nspname FROM pg_catalog.pg_namespace n
    WHERE n.nspname <> ALL($1::text[]) AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
@@ -118,8 +110,23 @@ const branches: readonly string[] = [
   `SELECT 'comment', '', 'schema ' || n.nspname
    FROM pg_catalog.pg_description d JOIN pg_catalog.pg_namespace n ON d.classoid = 'pg_catalog.pg_namespace'::regclass AND d.objoid = n.oid
    WHERE n.nspname = ANY($1::text[]) AND NOT (n.nspname = 'public' AND d.description = 'standard public schema')`,
+  // Comments on every other kind of object (functions, triggers, policies, rules, operators, ...), and on an
+  // extension when it is not the one its control file sets.
+  // Triggers, policies and rules have no schema of their own: their table's is theirs.
+  `SELECT 'comment', COALESCE(o.schema, ''), io.type || ' ' || io.identity
+   FROM pg_catalog.pg_description d, LATERAL pg_catalog.pg_identify_object(d.classoid, d.objoid, d.objsubid) io,
+        LATERAL (SELECT CASE WHEN d.classoid IN ('pg_catalog.pg_trigger'::regclass, 'pg_catalog.pg_policy'::regclass, 'pg_catalog.pg_rewrite'::regclass)
+                             THEN (pg_catalog.pg_identify_object_as_address(d.classoid, d.objoid, d.objsubid)).object_names[1]
+                             ELSE io.schema END AS schema) o
+   WHERE d.classoid NOT IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_constraint'::regclass, 'pg_catalog.pg_type'::regclass, 'pg_catalog.pg_namespace'::regclass)
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend ext WHERE ext.classid = d.classoid AND ext.objid = d.objoid AND ext.deptype = 'e')
+     AND (o.schema = ANY($1::text[])
+          OR (d.classoid = 'pg_catalog.pg_extension'::regclass
+              AND EXISTS (SELECT 1 FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace en ON en.oid = e.extnamespace
+                          WHERE e.oid = d.objoid AND en.nspname = ANY($1::text[])
+                            AND d.description IS DISTINCT FROM (SELECT a.comment FROM pg_catalog.pg_available_extensions a WHERE a.name = e.extname))))`,
   `SELECT 'storage parameters', n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.reloptions IS NOT NULL AND c.relkind IN ('r', 'p', 'm', 'i', 'I', 'v') AND n.nspname = ANY($1::text[]) AND ${notExcluded("n", "c")}
+   WHERE c.reloptions IS NOT NULL AND c.relkind IN ('m', 'v') AND n.nspname = ANY($1::text[]) AND ${notExcluded("n", "c")}
      AND ${notMember("pg_catalog.pg_class", "c.oid")}`,
   `SELECT 'replica identity', n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p') AND c.relreplident <> 'd' AND n.nspname = ANY($1::text[]) AND ${notExcluded("n", "c")}
@@ -134,15 +141,15 @@ const branches: readonly string[] = [
    WHERE n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_ts_config", "c.oid")}`,
   `SELECT 'text search dictionary', n.nspname, d.dictname FROM pg_catalog.pg_ts_dict d JOIN pg_catalog.pg_namespace n ON n.oid = d.dictnamespace
    WHERE n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_ts_dict", "d.oid")}`,
-  `SELECT 'operator', n.nspname, o.oprname FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
-   WHERE n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_operator", "o.oid")}`,
   `SELECT 'operator class', n.nspname, o.opcname FROM pg_catalog.pg_opclass o JOIN pg_catalog.pg_namespace n ON n.oid = o.opcnamespace
    WHERE n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_opclass", "o.oid")}`,
   `SELECT 'statistics', n.nspname, s.stxname FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
    WHERE n.nspname = ANY($1::text[])`,
   // Database-wide objects (FirstNormalObjectId = 16384: older ones come with the server).
   `SELECT 'cast', '', pg_catalog.format_type(c.castsource, NULL) || ' AS ' || pg_catalog.format_type(c.casttarget, NULL)
-   FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 AND ${notMember("pg_catalog.pg_cast", "c.oid")}`,
+   FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 AND ${notMember("pg_catalog.pg_cast", "c.oid")}
+     -- A range type's cast to its multirange belongs to the type (internal dependency).
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i WHERE i.classid = 'pg_catalog.pg_cast'::regclass AND i.objid = c.oid AND i.deptype = 'i')`,
   `SELECT 'event trigger', '', e.evtname FROM pg_catalog.pg_event_trigger e WHERE ${notMember("pg_catalog.pg_event_trigger", "e.oid")}`,
   `SELECT 'publication', '', p.pubname FROM pg_catalog.pg_publication p`,
   `SELECT 'foreign data wrapper', '', w.fdwname FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${notMember("pg_catalog.pg_foreign_data_wrapper", "w.oid")}`,

@@ -3,11 +3,14 @@
  * an inverse (for the downgrade) and knows whether it loses data. Pure.
  */
 import { printIdentifier } from "./sql-text.js";
-import type { Column, CompositeType, Constraint, Domain, EnumType, Extension, ForeignKey, Index, Policy, QualifiedName, Routine, Sequence, Table, Trigger, View } from "./model.js";
+import { sameSerialSequence } from "./model.js";
+import type { Column, CompositeType, Constraint, Domain, EnumType, Extension, ForeignKey, Index, Operator, Policy, RangeType, Rule, QualifiedName, Routine, Sequence, Table, Trigger, View } from "./model.js";
 
-/** The table properties that ALTER TABLE changes in place: persistence, inheritance, row-level security. */
+/** The table properties that ALTER TABLE changes in place: persistence, storage parameters, inheritance, row-level security. */
 export interface TableFlags {
   readonly unlogged: boolean;
+  /** `name=value` storage parameters, sorted. */
+  readonly storage: readonly string[];
   readonly inherits: readonly QualifiedName[];
   readonly rowSecurity: boolean;
   readonly forceRowSecurity: boolean;
@@ -98,6 +101,12 @@ export type Operation =
   | { readonly kind: "drop-domain"; readonly domain: Domain }
   | { readonly kind: "create-composite-type"; readonly type: CompositeType }
   | { readonly kind: "drop-composite-type"; readonly type: CompositeType }
+  | { readonly kind: "create-rule"; readonly rule: Rule }
+  | { readonly kind: "drop-rule"; readonly rule: Rule }
+  | { readonly kind: "create-range-type"; readonly type: RangeType }
+  | { readonly kind: "drop-range-type"; readonly type: RangeType }
+  | { readonly kind: "create-operator"; readonly operator: Operator }
+  | { readonly kind: "drop-operator"; readonly operator: Operator }
   | { readonly kind: "create-trigger"; readonly trigger: Trigger }
   | { readonly kind: "drop-trigger"; readonly trigger: Trigger }
   | { readonly kind: "create-policy"; readonly schema: string; readonly table: string; readonly policy: Policy }
@@ -209,6 +218,18 @@ export function invertOperation(operation: Operation): Operation {
       return { kind: "drop-policy", schema: operation.schema, table: operation.table, policy: operation.policy };
     case "drop-policy":
       return { kind: "create-policy", schema: operation.schema, table: operation.table, policy: operation.policy };
+    case "create-rule":
+      return { kind: "drop-rule", rule: operation.rule };
+    case "drop-rule":
+      return { kind: "create-rule", rule: operation.rule };
+    case "create-range-type":
+      return { kind: "drop-range-type", type: operation.type };
+    case "drop-range-type":
+      return { kind: "create-range-type", type: operation.type };
+    case "create-operator":
+      return { kind: "drop-operator", operator: operation.operator };
+    case "drop-operator":
+      return { kind: "create-operator", operator: operation.operator };
     case "alter-table-flags":
       return { kind: "alter-table-flags", schema: operation.schema, table: operation.table, from: operation.to, to: operation.from };
   }
@@ -383,6 +404,18 @@ export function describeOperation(operation: Operation): string {
       return `create policy ${operation.policy.name} on ${display(operation.schema, operation.table)}`;
     case "drop-policy":
       return `drop policy ${operation.policy.name} on ${display(operation.schema, operation.table)}`;
+    case "create-rule":
+      return `create rule ${operation.rule.name} on ${display(operation.rule.schema, operation.rule.table)}`;
+    case "drop-rule":
+      return `drop rule ${operation.rule.name} on ${display(operation.rule.schema, operation.rule.table)}`;
+    case "create-range-type":
+      return `create range type ${display(operation.type.schema, operation.type.name)}`;
+    case "drop-range-type":
+      return `drop range type ${display(operation.type.schema, operation.type.name)}`;
+    case "create-operator":
+      return `create operator ${operatorLabel(operation.operator)}`;
+    case "drop-operator":
+      return `drop operator ${operatorLabel(operation.operator)}`;
     case "alter-table-flags":
       return `alter table ${display(operation.schema, operation.table)} (${tableFlagChanges(operation.from, operation.to).join(", ")})`;
   }
@@ -392,6 +425,7 @@ export function describeOperation(operation: Operation): string {
 export function tableFlagChanges(from: TableFlags, to: TableFlags): string[] {
   const changes: string[] = [];
   if (from.unlogged !== to.unlogged) changes.push(to.unlogged ? "set unlogged" : "set logged");
+  if (from.storage.join(",") !== to.storage.join(",")) changes.push(`storage (${to.storage.join(", ")})`);
   const names = (list: readonly QualifiedName[]): string[] => list.map((q) => display(q.schema, q.name));
   for (const parent of names(to.inherits)) if (!names(from.inherits).includes(parent)) changes.push(`inherit ${parent}`);
   for (const parent of names(from.inherits)) if (!names(to.inherits).includes(parent)) changes.push(`no inherit ${parent}`);
@@ -409,6 +443,8 @@ export function columnChanges(from: Column, to: Column): string[] {
   if (from.default !== to.default) changes.push(to.default === null ? "drop default" : `default ${to.default}`);
   if (from.identity !== to.identity) changes.push(to.identity === null ? "drop identity" : `identity ${to.identity}`);
   if ((from.sequence ?? null) !== (to.sequence ?? null) && from.sequence && to.sequence) changes.push(`sequence ${from.sequence} → ${to.sequence}`);
+  if (!sameSerialSequence(from.sequenceOptions, to.sequenceOptions)) changes.push("sequence options");
+  if ((from.statistics ?? null) !== (to.statistics ?? null)) changes.push(`statistics ${to.statistics ?? "default"}`);
   return changes;
 }
 
@@ -423,6 +459,11 @@ function constraintLabel(constraint: Constraint): string {
     case "exclude":
       return "exclusion constraint";
   }
+}
+
+/** `public.~<< (text, text)`: an operator's name is not an identifier, so it is never quoted. */
+function operatorLabel(operator: Operator): string {
+  return `${display(operator.schema)}.${operator.name} (${operator.left}, ${operator.right})`;
 }
 
 /** `schema.table.column` for messages, each part quoted only when it needs to be. */

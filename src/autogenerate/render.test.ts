@@ -201,7 +201,7 @@ describe("renderScript", () => {
 });
 
 describe("renderOperation: the kinds of issue 16", () => {
-  const flags = { unlogged: false, inherits: [], rowSecurity: false, forceRowSecurity: false };
+  const flags = { unlogged: false, storage: [], inherits: [], rowSecurity: false, forceRowSecurity: false };
   const routine = { schema: "public", name: "touch", kind: "function" as const, arguments: "", definition: "CREATE OR REPLACE FUNCTION public.touch()\n RETURNS trigger\n LANGUAGE plpgsql\nAS $function$ BEGIN RETURN NEW; END $function$", usesRelations: [] };
   const cases: [string, Operation, string[]][] = [
     ["create extension", { kind: "create-extension", extension: { name: "uuid-ossp", schema: "public", version: "1.1", requires: [] } }, ['CREATE EXTENSION "uuid-ossp" WITH SCHEMA "public"']],
@@ -226,10 +226,11 @@ describe("renderOperation: the kinds of issue 16", () => {
     ],
     [
       "table flags",
-      { kind: "alter-table-flags", schema: "public", table: "c", from: flags, to: { unlogged: true, inherits: [{ schema: "public", name: "p" }], rowSecurity: true, forceRowSecurity: true } },
+      { kind: "alter-table-flags", schema: "public", table: "c", from: flags, to: { unlogged: true, storage: ["fillfactor=50"], inherits: [{ schema: "public", name: "p" }], rowSecurity: true, forceRowSecurity: true } },
       [
         'ALTER TABLE "public"."c" INHERIT "public"."p"',
         'ALTER TABLE "public"."c" SET UNLOGGED',
+        `ALTER TABLE "public"."c" SET (fillfactor='50')`,
         'ALTER TABLE "public"."c" ENABLE ROW LEVEL SECURITY',
         'ALTER TABLE "public"."c" FORCE ROW LEVEL SECURITY',
       ],

@@ -7,7 +7,8 @@ import { qualifiedName, quoteIdent, quoteLiteral } from "../dialects/sql.js";
 import type { Column, CompositeType, Constraint, Domain, EnumType, ForeignKey, Index, Policy, Sequence, Table, View } from "./model.js";
 import type { CommentTarget, Operation, SchemaChange, TableFlags } from "./operations.js";
 import { describeOperation, destructiveReason, isWideningType } from "./operations.js";
-import { defaultSerialSequenceName } from "./model.js";
+import { defaultSerialSequenceName, serialSequenceDefaults } from "./model.js";
+import type { SequenceOptions } from "./model.js";
 
 /** The statements of one operation, each without its trailing semicolon; comment lines start with `--`. */
 export function renderOperation(operation: Operation): string[] {
@@ -43,7 +44,10 @@ export function renderOperation(operation: Operation): string[] {
       return [`DROP TABLE ${qualifiedName(operation.table.schema, operation.table.name)}`];
     case "add-column": {
       const table = qualifiedName(operation.schema, operation.table);
-      const statements = [`ALTER TABLE ${table} ADD COLUMN ${columnDefinition(operation.column)}`, ...renameSerialSequence(operation.schema, operation.table, operation.column)];
+      const column = operation.column;
+      const statements = [`ALTER TABLE ${table} ADD COLUMN ${columnDefinition(column)}`, ...renameSerialSequence(operation.schema, operation.table, column)];
+      if (column.statistics !== undefined && column.statistics !== null) statements.push(`ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(column.name)} SET STATISTICS ${column.statistics}`);
+      statements.push(...serialSequenceSettings(operation.schema, column, null));
       if (operation.column.comment !== null) statements.push(comment({ kind: "column", schema: operation.schema, table: operation.table, column: operation.column.name }, operation.column.comment));
       return statements;
     }
@@ -54,6 +58,9 @@ export function renderOperation(operation: Operation): string[] {
       const from = operation.from.sequence ?? null;
       const to = operation.to.sequence ?? null;
       if (from !== null && to !== null && from !== to) statements.push(`ALTER SEQUENCE ${qualifiedName(operation.schema, from)} RENAME TO ${quoteIdent(to)}`);
+      statements.push(...alterSerialSequence(operation.schema, operation.from, operation.to));
+      if ((operation.from.statistics ?? null) !== (operation.to.statistics ?? null))
+        statements.push(`ALTER TABLE ${qualifiedName(operation.schema, operation.table)} ALTER COLUMN ${quoteIdent(operation.to.name)} SET STATISTICS ${operation.to.statistics ?? -1}`);
       return statements;
     }
     case "add-constraint":
@@ -65,7 +72,7 @@ export function renderOperation(operation: Operation): string[] {
     case "drop-foreign-key":
       return [`ALTER TABLE ${qualifiedName(operation.schema, operation.table)} DROP CONSTRAINT ${quoteIdent(operation.foreignKey.name)}`];
     case "create-index":
-      return [createIndex(operation.schema, operation.table, operation.index)];
+      return createIndex(operation.schema, operation.table, operation.index);
     case "drop-index":
       return [`DROP INDEX ${qualifiedName(operation.schema, operation.index.name)}`];
     case "create-view":
@@ -102,6 +109,20 @@ export function renderOperation(operation: Operation): string[] {
       return [createPolicy(operation.schema, operation.table, operation.policy)];
     case "drop-policy":
       return [`DROP POLICY ${quoteIdent(operation.policy.name)} ON ${qualifiedName(operation.schema, operation.table)}`];
+    case "create-rule":
+      return [operation.rule.definition];
+    case "drop-rule":
+      return [`DROP RULE ${quoteIdent(operation.rule.name)} ON ${qualifiedName(operation.rule.schema, operation.rule.table)}`];
+    case "create-range-type":
+      return [operation.type.definition];
+    case "drop-range-type":
+      return [`DROP TYPE ${qualifiedName(operation.type.schema, operation.type.name)}`];
+    case "create-operator":
+      return [operation.operator.definition];
+    case "drop-operator": {
+      const { schema, name, left, right } = operation.operator;
+      return [`DROP OPERATOR ${quoteIdent(schema)}.${name} (${left}, ${right})`];
+    }
     case "alter-table-flags":
       return alterTableFlags(qualifiedName(operation.schema, operation.table), operation.from, operation.to);
   }
@@ -181,12 +202,12 @@ function recreateEnum(operation: Extract<Operation, { kind: "recreate-enum" }>):
   }
   statements.push(`DROP TYPE ${qualifiedName(from.schema, oldName)}`);
   for (const { schema, table, constraint } of dependents.constraints) statements.push(`ALTER TABLE ${qualifiedName(schema, table)} ADD ${constraintClause(constraint)}`);
-  for (const { schema, table, index } of dependents.indexes) statements.push(createIndex(schema, table, index));
+  for (const { schema, table, index } of dependents.indexes) statements.push(...createIndex(schema, table, index));
   for (const view of dependents.views) statements.push(...createView(view, false));
   return statements;
 }
 
-function sequenceOptions(sequence: Sequence): string {
+function sequenceOptions(sequence: SequenceOptions): string {
   return [
     `AS ${sequence.dataType}`,
     `INCREMENT BY ${sequence.increment}`,
@@ -205,7 +226,7 @@ function createTable(table: Table): string[] {
   for (const constraint of table.constraints) items.push(`  ${constraintClause(constraint)}`);
   const create = `CREATE ${table.unlogged === true ? "UNLOGGED " : ""}TABLE ${name}`;
   const inherits = (table.inherits ?? []).length === 0 ? "" : ` INHERITS (${(table.inherits ?? []).map((p) => qualifiedName(p.schema, p.name)).join(", ")})`;
-  const partitionBy = table.partitionBy ? ` PARTITION BY ${table.partitionBy}` : "";
+  const partitionBy = `${table.partitionBy ? ` PARTITION BY ${table.partitionBy}` : ""}${storageClause(table.storage ?? [])}`;
   const statements: string[] = [];
   if (table.partitionOf) {
     // A partition takes its parent's columns; its own constraints are added after.
@@ -214,11 +235,62 @@ function createTable(table: Table): string[] {
   } else statements.push(items.length === 0 ? `${create} ()${inherits}${partitionBy}` : `${create} (\n${items.join(",\n")}\n)${inherits}${partitionBy}`);
   if (table.rowSecurity === true) statements.push(`ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY`);
   if (table.forceRowSecurity === true) statements.push(`ALTER TABLE ${name} FORCE ROW LEVEL SECURITY`);
-  for (const index of table.indexes) statements.push(createIndex(table.schema, table.name, index));
+  for (const index of table.indexes) statements.push(...createIndex(table.schema, table.name, index));
   for (const column of table.columns) statements.push(...renameSerialSequence(table.schema, table.name, column));
+  for (const column of table.columns) {
+    if (column.statistics !== undefined && column.statistics !== null) statements.push(`ALTER TABLE ${name} ALTER COLUMN ${quoteIdent(column.name)} SET STATISTICS ${column.statistics}`);
+    statements.push(...serialSequenceSettings(table.schema, column, table.unlogged ?? false));
+  }
   if (table.comment !== null) statements.push(comment({ kind: "table", schema: table.schema, name: table.name }, table.comment));
   for (const column of table.columns)
     if (column.comment !== null) statements.push(comment({ kind: "column", schema: table.schema, table: table.name, column: column.name }, column.comment));
+  return statements;
+}
+
+/** ` WITH (fillfactor='50')`, or "" without storage parameters. */
+function storageClause(storage: readonly string[]): string {
+  return storage.length === 0 ? "" : ` WITH (${storage.map(storageSetting).join(", ")})`;
+}
+
+/** `name=value` (as reloptions holds it) → `name='value'`. */
+function storageSetting(option: string): string {
+  const at = option.indexOf("=");
+  return at < 0 ? option : `${option.slice(0, at)}=${quoteLiteral(option.slice(at + 1))}`;
+}
+
+/** The parameter name of a `name=value` storage setting. */
+function storageName(option: string): string {
+  const at = option.indexOf("=");
+  return at < 0 ? option : option.slice(0, at);
+}
+
+/**
+ * A new serial column whose sequence differs from the one `serial` made: ALTER SEQUENCE
+ * to its options and its persistence when it differs from the table's. In a new table
+ * (`tableUnlogged` known) the sequence restarts at its start, as no value was taken; a
+ * column added to an existing table (`tableUnlogged` null) has numbered its rows already,
+ * so it does not restart (and its persistence is left as PostgreSQL chose it).
+ */
+function serialSequenceSettings(schema: string, column: Column, tableUnlogged: boolean | null): string[] {
+  const options = column.sequenceOptions ?? null;
+  const name = column.sequence ?? null;
+  if (options === null || name === null) return [];
+  const sequence = qualifiedName(schema, name);
+  const statements = [`ALTER SEQUENCE ${sequence} ${sequenceOptions(options)}${tableUnlogged === null ? "" : " RESTART"}`];
+  if (tableUnlogged !== null && options.unlogged !== tableUnlogged) statements.push(`ALTER SEQUENCE ${sequence} SET ${options.unlogged ? "UNLOGGED" : "LOGGED"}`);
+  return statements;
+}
+
+/** A serial column's sequence options changed in place (no RESTART: the sequence holds values already). */
+function alterSerialSequence(schema: string, from: Column, to: Column): string[] {
+  const name = to.sequence ?? null;
+  if (name === null || from.sequence === null || from.sequence === undefined) return [];
+  const target = to.sequenceOptions ?? serialSequenceDefaults(to.type, from.sequenceOptions?.unlogged ?? false);
+  const source = from.sequenceOptions ?? serialSequenceDefaults(from.type, target?.unlogged ?? false);
+  if (target === null || source === null || JSON.stringify(target) === JSON.stringify(source)) return [];
+  const sequence = qualifiedName(schema, name);
+  const statements = [`ALTER SEQUENCE ${sequence} ${sequenceOptions(target)}`];
+  if (source.unlogged !== target.unlogged) statements.push(`ALTER SEQUENCE ${sequence} SET ${target.unlogged ? "UNLOGGED" : "LOGGED"}`);
   return statements;
 }
 
@@ -304,14 +376,17 @@ export function foreignKeyClause(foreignKey: ForeignKey): string {
   return parts.join(" ");
 }
 
-function createIndex(schema: string, table: string, index: Index): string {
-  return `CREATE ${index.unique ? "UNIQUE " : ""}INDEX ${quoteIdent(index.name)} ON ${qualifiedName(schema, table)} ${index.definition}`;
+/** CREATE INDEX, then the statistics targets of its expression columns. */
+function createIndex(schema: string, table: string, index: Index): string[] {
+  const statements = [`CREATE ${index.unique ? "UNIQUE " : ""}INDEX ${quoteIdent(index.name)} ON ${qualifiedName(schema, table)} ${index.definition}`];
+  for (const { column, target } of index.statistics ?? []) statements.push(`ALTER INDEX ${qualifiedName(schema, index.name)} ALTER COLUMN ${column} SET STATISTICS ${target}`);
+  return statements;
 }
 
 function createView(view: View, replace: boolean): string[] {
   const kind = view.materialized === true ? "MATERIALIZED VIEW" : `${replace ? "OR REPLACE " : ""}VIEW`;
   const statements = [`CREATE ${kind} ${qualifiedName(view.schema, view.name)} AS ${view.definition}`];
-  for (const index of view.indexes ?? []) statements.push(createIndex(view.schema, view.name, index));
+  for (const index of view.indexes ?? []) statements.push(...createIndex(view.schema, view.name, index));
   if (view.comment !== null) statements.push(comment({ kind: view.materialized === true ? "materialized view" : "view", schema: view.schema, name: view.name }, view.comment));
   return statements;
 }
@@ -346,6 +421,10 @@ function alterTableFlags(table: string, from: TableFlags, to: TableFlags): strin
   for (const parent of fromParents) if (!toParents.includes(parent)) statements.push(`ALTER TABLE ${table} NO INHERIT ${parent}`);
   for (const parent of toParents) if (!fromParents.includes(parent)) statements.push(`ALTER TABLE ${table} INHERIT ${parent}`);
   if (from.unlogged !== to.unlogged) statements.push(`ALTER TABLE ${table} SET ${to.unlogged ? "UNLOGGED" : "LOGGED"}`);
+  const reset = from.storage.map(storageName).filter((name) => !to.storage.some((option) => storageName(option) === name));
+  const set = to.storage.filter((option) => !from.storage.includes(option));
+  if (reset.length > 0) statements.push(`ALTER TABLE ${table} RESET (${reset.join(", ")})`);
+  if (set.length > 0) statements.push(`ALTER TABLE ${table} SET (${set.map(storageSetting).join(", ")})`);
   if (from.rowSecurity !== to.rowSecurity) statements.push(`ALTER TABLE ${table} ${to.rowSecurity ? "ENABLE" : "DISABLE"} ROW LEVEL SECURITY`);
   if (from.forceRowSecurity !== to.forceRowSecurity) statements.push(`ALTER TABLE ${table} ${to.forceRowSecurity ? "FORCE" : "NO FORCE"} ROW LEVEL SECURITY`);
   return statements;

@@ -145,7 +145,7 @@ describe("openShadowSession", () => {
 });
 
 describe("listUnmodelledObjects", () => {
-  test("names what the model leaves out; functions, triggers, materialized views, partitions, domains, policies are modelled", async () => {
+  test("names what the model leaves out; functions, triggers, materialized views, partitions, domains, policies, rules, range types, operators are modelled", async () => {
     await session.exec(`
       CREATE TABLE t (id int, v int);
       CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
@@ -159,14 +159,19 @@ describe("listUnmodelledObjects", () => {
       CREATE INDEX t_v ON t (v);
       COMMENT ON INDEX t_v IS 'lookups';
       CREATE RULE t_keep AS ON DELETE TO t DO INSTEAD NOTHING;
+      CREATE TYPE floatrange AS RANGE (SUBTYPE = float8);
+      CREATE OPERATOR === (FUNCTION = int4eq, LEFTARG = int, RIGHTARG = int);
+      COMMENT ON FUNCTION touch() IS 'keeps rows fresh';
+      COMMENT ON TRIGGER t_touch ON t IS 'on every update';
       CREATE STATISTICS t_stats ON id, v FROM t;
       CREATE TEXT SEARCH CONFIGURATION plain (COPY = simple);
       GRANT SELECT ON t TO PUBLIC;
       CREATE SCHEMA elsewhere;`);
     expect(await listUnmodelledObjects(session, ["public"])).toEqual([
+      { kind: "comment", schema: "public", name: "function public.touch()" },
       { kind: "comment", schema: "public", name: "index t_v" },
+      { kind: "comment", schema: "public", name: "trigger t_touch on public.t" },
       { kind: "grant", schema: "public", name: "t" },
-      { kind: "rule", schema: "public", name: "t.t_keep" },
       { kind: "schema", schema: "", name: "elsewhere" },
       { kind: "statistics", schema: "public", name: "t_stats" },
       { kind: "text search configuration", schema: "public", name: "plain" },

@@ -8,6 +8,7 @@ import { isAthanorError } from "../errors.js";
 import { ShadowReplayError } from "./errors.js";
 import { introspect } from "./introspect.js";
 import { defaultShadowCacheDir, pgliteContrib, startShadowPglite } from "./shadow-pglite.js";
+import { startShadowServer, type ShadowServer } from "./shadow-server.js";
 import type { QualifiedName, SchemaModel } from "./model.js";
 import { identifierValue, lineAt, splitStatements, tokenize } from "./sql-text.js";
 import type { Token } from "./sql-text.js";
@@ -53,6 +54,13 @@ export interface ShadowSessionOptions {
    * `$XDG_CACHE_HOME/athanor` or `~/.cache/athanor`).
    */
   readonly cacheDir?: string | null;
+  /**
+   * A PostgreSQL server (`shadowUrl`) to hold the shadow instead of PGlite: a fresh
+   * database is created there and dropped when the session closes (see shadow-server.ts).
+   */
+  readonly server?: ShadowServer | null | undefined;
+  /** Secrets to scrub from the shadow server's errors. */
+  readonly secrets?: readonly string[];
 }
 
 /**
@@ -60,6 +68,7 @@ export interface ShadowSessionOptions {
  * asked for. Close it with `session.close()`.
  */
 export async function openShadowSession(options: ShadowSessionOptions = {}): Promise<Session> {
+  if (options.server) return startShadowServer(options.server, options.secrets ?? []);
   const cacheDir = options.cacheDir === undefined ? defaultShadowCacheDir() : options.cacheDir;
   return startShadowPglite([...new Set(options.extensions ?? [])], cacheDir);
 }
@@ -210,6 +219,6 @@ function describeFailure(error: unknown, base: number): ScriptFailure {
 /** The hint of a statement that fails on the shadow database; an extension PGlite lacks gets its own. */
 export function shadowHint(failure: ScriptFailure, general: string): string {
   if (failure.sqlstate === "0A000" && /extension "[^"]*" is not available/.test(failure.message))
-    return `PGlite (the shadow database) does not ship that extension; it ships these contrib ones: ${[...pgliteContrib.keys()].sort().join(", ")}. Keep extensions the shadow cannot load out of the declared schema (create them in a hand-written revision).`;
+    return `PGlite (the shadow database) does not ship that extension; it ships these contrib ones: ${[...pgliteContrib.keys()].sort().join(", ")}. Set shadowUrl on the environment to use a PostgreSQL server that has it as the shadow, or keep the extension out of the declared schema (create it in a hand-written revision).`;
   return general;
 }

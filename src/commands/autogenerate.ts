@@ -18,7 +18,7 @@ import { introspect } from "../autogenerate/introspect.js";
 import { describeUnmodelled, listUnmodelledObjects, type UnmodelledObject } from "../autogenerate/not-compared.js";
 import { emptyModel, type QualifiedName, type SchemaModel } from "../autogenerate/model.js";
 import type { SchemaChange } from "../autogenerate/operations.js";
-import { extensionsCreatedBy, replayRevisions, runScript, runStatements, withShadowSession, type RevisionSql } from "../autogenerate/shadow.js";
+import { extensionsCreatedBy, replayRevisions, resetShadow, runScript, runStatements, withShadowSession, type RevisionSql } from "../autogenerate/shadow.js";
 import type { Session } from "../dialects/types.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { ConfigError } from "../errors.js";
@@ -72,16 +72,33 @@ export function versionTables(env: Pick<ResolvedEnvironment, "versionTable">): Q
  * The declared schema (config `schema`), loaded into an empty shadow PGlite and introspected.
  * @throws ConfigError (exit 2) when the config has no `schema`; DeclaredSchemaError for a broken file.
  */
-export async function loadDeclaredSchema(env: Pick<ResolvedEnvironment, "schemaPaths">, schemas: readonly string[], read?: readonly DeclaredSource[]): Promise<LoadedSchema> {
+export async function loadDeclaredSchema(env: Pick<ResolvedEnvironment, "schemaPaths" | "shadow" | "secrets">, schemas: readonly string[], read?: readonly DeclaredSource[]): Promise<LoadedSchema> {
   const sources = read ?? (await readDeclaredSources(env));
-  return withShadowSession(
-    undefined,
-    async (session) => {
-      await applyDeclaredSchema(session, sources);
-      return { model: await introspect(session, { schemas, exclude: [] }), unmodelled: await listUnmodelledObjects(session, schemas) };
-    },
-    { extensions: extensionsCreatedBy(sources.map((s) => s.sql)) },
-  );
+  return withShadowSession(undefined, (session) => loadDeclaredOn(session, sources, schemas), {
+    extensions: extensionsCreatedBy(sources.map((s) => s.sql)),
+    ...shadowServer(env),
+  });
+}
+
+/** Applies the declared sources to an empty shadow session and reads them back. */
+async function loadDeclaredOn(session: Session, sources: readonly DeclaredSource[], schemas: readonly string[]): Promise<LoadedSchema> {
+  await applyDeclaredSchema(session, sources);
+  return { model: await introspect(session, { schemas, exclude: [] }), unmodelled: await listUnmodelledObjects(session, schemas) };
+}
+
+/**
+ * Whether the shadow that held the declared schema can be emptied (resetShadow) and used
+ * again for the revisions: not when the declared schema made objects of the whole
+ * database (event triggers, publications, casts, roles...), which dropping the schemas
+ * leaves behind and which the revisions may create again.
+ */
+function reusableAfter(declared: LoadedSchema, sources: readonly DeclaredSource[]): boolean {
+  return !declared.unmodelled.some((o) => o.schema === "") && !sources.some((s) => /\bCREATE\s+(ROLE|USER|GROUP)\b/i.test(s.sql));
+}
+
+/** The shadow options of an environment: its `shadowUrl` server, or none (PGlite). */
+export function shadowServer(env: Pick<ResolvedEnvironment, "shadow" | "secrets">): { server: NonNullable<ResolvedEnvironment["shadow"]>["target"] | null; secrets: readonly string[] } {
+  return { server: env.shadow?.target ?? null, secrets: env.secrets };
 }
 
 /**
@@ -125,8 +142,13 @@ export async function revisionUpgrades(migrationsDir: string, graph?: RevisionGr
   return upgrades;
 }
 
-/** The schema the existing revisions produce, replayed on an in-memory PGlite. */
-export async function loadMigrationsSchema(migrationsDir: string, schemas: readonly string[], graph?: RevisionGraph | null): Promise<LoadedSchema> {
+/** The schema the existing revisions produce, replayed on the shadow (PGlite, or the `shadowUrl` server of `env`). */
+export async function loadMigrationsSchema(
+  migrationsDir: string,
+  schemas: readonly string[],
+  graph?: RevisionGraph | null,
+  env?: Pick<ResolvedEnvironment, "shadow" | "secrets">,
+): Promise<LoadedSchema> {
   const upgrades = await revisionUpgrades(migrationsDir, graph);
   return withShadowSession(
     undefined,
@@ -134,7 +156,7 @@ export async function loadMigrationsSchema(migrationsDir: string, schemas: reado
       const model = await replayRevisions(upgrades, { session, schemas });
       return { model, unmodelled: await listUnmodelledObjects(session, schemas) };
     },
-    { extensions: extensionsCreatedBy(upgrades.map((u) => u.sql)) },
+    { extensions: extensionsCreatedBy(upgrades.map((u) => u.sql)), ...(env ? shadowServer(env) : {}) },
   );
 }
 
@@ -195,29 +217,37 @@ export async function autogenerate(env: ResolvedEnvironment, options: Autogenera
   const schemas = options.against?.schemas ?? env.schemas;
   const graph = await readGraph(env.migrationsDir);
   const sources = await readDeclaredSources(env);
-  const declaredLoad = loadDeclaredSchema(env, schemas, sources);
   let declared: LoadedSchema;
   let current: LoadedSchema;
   let generated: AutogeneratedRevision;
   if (options.against !== undefined) {
     // A live database cannot be replayed on the shadow, so no round trip is checked here.
-    [declared, current] = await Promise.all([declaredLoad, loadLiveSchema(options.against, schemas, "autogenerate")]);
+    [declared, current] = await Promise.all([loadDeclaredSchema(env, schemas, sources), loadLiveSchema(options.against, schemas, "autogenerate")]);
     generated = autogenerateRevisionSql(declared.model, current.model);
   } else {
     const upgrades = await revisionUpgrades(env.migrationsDir, graph);
     // The shadow also loads the extensions the declared schema creates: the new revision may create them.
     const extensions = extensionsCreatedBy([...upgrades.map((u) => u.sql), ...sources.map((s) => s.sql)]);
+    // One shadow, used in turn for the declared schema and for the revisions (one PGlite
+    // start and half the memory of two at once), unless emptying it would leave something behind.
     [declared, current, generated] = await withShadowSession(
       undefined,
-      async (session) => {
-        const model = await replayRevisions(upgrades, { session, schemas });
-        const replayed: LoadedSchema = { model, unmodelled: await listUnmodelledObjects(session, schemas) };
-        const loaded = await declaredLoad;
-        const revision = autogenerateRevisionSql(loaded.model, model);
-        if (!revision.empty) await checkRoundTrip(session, revision, loaded.model, model, schemas);
-        return [loaded, replayed, revision] as const;
+      async (first) => {
+        const loaded = await loadDeclaredOn(first, sources, schemas);
+        const compare = async (session: Session): Promise<readonly [LoadedSchema, LoadedSchema, AutogeneratedRevision]> => {
+          const model = await replayRevisions(upgrades, { session, schemas });
+          const replayed: LoadedSchema = { model, unmodelled: await listUnmodelledObjects(session, schemas) };
+          const revision = autogenerateRevisionSql(loaded.model, model);
+          if (!revision.empty) await checkRoundTrip(session, revision, loaded.model, model, schemas);
+          return [loaded, replayed, revision] as const;
+        };
+        if (!reusableAfter(loaded, sources)) return withShadowSession(undefined, compare, { extensions, ...shadowServer(env) });
+        await resetShadow(first);
+        // The declared SQL's session settings (pg_dump's empty search_path, check_function_bodies) must not reach the revisions.
+        await first.exec("RESET ALL; DISCARD TEMP");
+        return compare(first);
       },
-      { extensions },
+      { extensions, ...shadowServer(env) },
     );
   }
   const warnings = [...generated.warnings];

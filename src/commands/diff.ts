@@ -26,7 +26,7 @@ export interface DiffCommandOptions {
   readonly from: DiffSide;
   readonly to: DiffSide;
   /** Where `schema` and `migrations` come from (config `schema`, `migrations`), and the default schemas. */
-  readonly project: Pick<ResolvedEnvironment, "schemaPaths" | "migrationsDir" | "schemas">;
+  readonly project: Pick<ResolvedEnvironment, "schemaPaths" | "migrationsDir" | "schemas" | "shadow" | "secrets">;
 }
 
 /** A change, as `diff --json` prints it. */
@@ -55,7 +55,7 @@ function sideName(side: DiffSide): string {
 
 async function loadSide(side: DiffSide, options: DiffCommandOptions, schemas: readonly string[]): Promise<LoadedSchema> {
   if (side.kind === "schema") return loadDeclaredSchema(options.project, schemas);
-  if (side.kind === "migrations") return loadMigrationsSchema(options.project.migrationsDir, schemas);
+  if (side.kind === "migrations") return loadMigrationsSchema(options.project.migrationsDir, schemas, undefined, options.project);
   return loadLiveSchema(side.environment, schemas, "diff");
 }
 

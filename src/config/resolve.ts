@@ -127,7 +127,7 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
     if (variable.value.includes("://") || variable.value.includes("=")) register(...passwordCandidates(variable.value));
   }
   const fleetTemplates = [...Object.values(envConfig.targets ?? {}), ...(envConfig.targetsQuery === undefined ? [] : [envConfig.targetsQuery.url])];
-  for (const template of [envConfig.url, envConfig.migrationUrl, ...fleetTemplates]) if (template !== undefined) register(...passwordCandidates(template));
+  for (const template of [envConfig.url, envConfig.migrationUrl, envConfig.shadowUrl, ...fleetTemplates]) if (template !== undefined) register(...passwordCandidates(template));
 
   const { parseDatabaseUrl } = await import("./url.js");
   /** A fleet URL (a target's, the directory's), expanded, parsed, its password registered. */
@@ -166,6 +166,8 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
 
   const parsed = parseDatabaseUrl(url.value, rootDir, `environment "${selection.name}"`);
   if (parsed.password !== null) register(parsed.password);
+
+  const shadow = envConfig.shadowUrl === undefined ? null : resolveShadowUrl(envConfig.shadowUrl, { lookup, environment: selection.name, where: `${settingPath("shadowUrl")} in ${shortFile}` }, rootDir, register, parseDatabaseUrl);
 
   const durations = (key: "lockTimeout" | "statementTimeout") => {
     const value = envConfig[key];
@@ -209,10 +211,34 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
           },
     fleet: fleetSource === null ? null : { source: fleetSource, parallel: envConfig.parallel ?? 4, canary: envConfig.canary ?? 0, onFailure: envConfig.onFailure ?? "stop" },
     targetName: null,
+    shadow,
     secrets: [...secrets],
     envFiles: layers.files.map((info) => ({ ...info })),
   };
   return Object.freeze(resolved);
+}
+
+/**
+ * The shadow database's server (`shadowUrl`): expanded like `url`, its password
+ * registered as a secret, and refused unless it is a PostgreSQL URL.
+ * @throws ConfigError (exit 2) for a PGlite URL.
+ */
+function resolveShadowUrl(
+  template: string,
+  context: { lookup: (name: string) => VariableValue | undefined; environment: string; where: string },
+  rootDir: string,
+  register: (...values: readonly string[]) => void,
+  parse: typeof import("./url.js").parseDatabaseUrl,
+): ResolvedEnvironment["shadow"] {
+  const expanded = expandTemplate(template, context);
+  register(...passwordCandidates(expanded.value));
+  const parsed = parse(expanded.value, rootDir, context.where);
+  if (parsed.password !== null) register(parsed.password);
+  if (parsed.target.kind !== "postgres")
+    throw new ConfigError("shadow-url-not-postgres", `${context.where} is not a PostgreSQL URL: the shadow database is PGlite already unless shadowUrl names a server`, {
+      hint: 'Write shadowUrl: "postgresql://user@host:5432/postgres" (a role with CREATEDB), or remove it to use the in-memory PGlite.',
+    });
+  return { target: parsed.target, redactedUrl: parsed.redacted };
 }
 
 /**

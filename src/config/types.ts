@@ -50,6 +50,12 @@ export interface EnvironmentConfig {
   schemas?: string[];
   promoteFrom?: string;
   /**
+   * A PostgreSQL server for autogenerate's shadow database instead of the in-memory
+   * PGlite (like Prisma's shadowDatabaseUrl): athanor creates a fresh database there for
+   * each comparison and drops it afterwards, so the role needs CREATEDB.
+   */
+  shadowUrl?: string;
+  /**
    * Schema-scoped target: every session runs with `search_path` set to this schema, and
    * the version tables default into it (docs/replicas.md).
    */
@@ -180,6 +186,8 @@ export interface ResolvedEnvironment {
   readonly fleet: ResolvedFleet | null;
   /** The fleet target this environment stands for (one database or tenant schema of a fleet), or null. */
   readonly targetName: string | null;
+  /** The server of the shadow database (`shadowUrl`), or null for the in-memory PGlite. */
+  readonly shadow: { readonly target: Extract<DatabaseTarget, { kind: "postgres" }>; readonly redactedUrl: string } | null;
   /** Every secret value this environment knows (passwords, secret variables): output scrubbers mask them. */
   readonly secrets: readonly string[];
   /** The .env files that were read, in order, for `env` and `check`. */

@@ -12,7 +12,7 @@ import type { AthanorConfig, EnvironmentConfig } from "./types.js";
 const TOP_KEYS = ["migrations", "schema", "defaultEnvironment", "environments", "settings"] as const;
 const ENV_KEYS = [
   "url", "migrationUrl", "envFile", "echo", "logLevel", "pool", "protected", "backup",
-  "lockTimeout", "statementTimeout", "versionTable", "schemas", "promoteFrom", "schema", "replicaLag",
+  "lockTimeout", "statementTimeout", "versionTable", "schemas", "promoteFrom", "shadowUrl", "schema", "replicaLag",
   "targets", "targetsQuery", "tenantSchemas", "parallel", "canary", "onFailure",
 ] as const;
 
@@ -145,6 +145,8 @@ function validateEnvironment(check: Checker, raw: unknown, path: string): Enviro
   if (url !== undefined) env.url = url;
   const migrationUrl = check.string(raw["migrationUrl"], `${path}.migrationUrl`);
   if (migrationUrl !== undefined) env.migrationUrl = migrationUrl;
+  const shadowUrl = check.string(raw["shadowUrl"], `${path}.shadowUrl`);
+  if (shadowUrl !== undefined) env.shadowUrl = shadowUrl;
   const envFile = check.stringList(raw["envFile"], `${path}.envFile`);
   if (envFile !== undefined) env.envFile = envFile;
   const echo = check.boolean(raw["echo"], `${path}.echo`);

@@ -1,0 +1,92 @@
+/**
+ * The shadow database on a real PostgreSQL server (`shadowUrl`), for teams that want the
+ * server's exact behaviour (its version, its extensions) rather than PGlite's. Each
+ * shadow is a fresh database, `athanor_shadow_<random>`, created through the database the
+ * URL names and dropped when the shadow is closed, so runs in parallel never meet and
+ * nothing is left behind. A database rather than a schema: the declared schema may create
+ * schemas and extensions of its own, and `resetShadow` empties whole databases.
+ */
+import { randomBytes } from "node:crypto";
+import { canonicalUrl } from "../config/url.js";
+import type { DatabaseTarget } from "../config/types.js";
+import { openSession } from "../dialects/open.js";
+import { quoteIdent } from "../dialects/sql.js";
+import type { Session } from "../dialects/types.js";
+import { isAthanorError } from "../errors.js";
+import { ShadowServerError } from "./errors.js";
+
+/** A PostgreSQL target, as `shadowUrl` resolves to. */
+export type ShadowServer = Extract<DatabaseTarget, { kind: "postgres" }>;
+
+/**
+ * Creates a fresh database on the server and opens a session on it; closing the session
+ * drops the database.
+ * @throws ShadowServerError (exit 2) when the server cannot be reached or the role may not create a database.
+ */
+export async function startShadowServer(server: ShadowServer, secrets: readonly string[] = []): Promise<Session> {
+  const name = `athanor_shadow_${randomBytes(6).toString("hex")}`;
+  const admin = await openSession(server, { applicationName: "athanor-shadow", secrets }).catch((error: unknown) => {
+    throw shadowError(`cannot connect to the shadow server (shadowUrl): ${messageOf(error)}`, error);
+  });
+  try {
+    await admin.exec(`CREATE DATABASE ${quoteIdent(name)}`);
+  } catch (error) {
+    await admin.close();
+    throw shadowError(`cannot create the shadow database ${name} on the shadow server (shadowUrl): ${messageOf(error)}`, error);
+  }
+  const host = server.hosts[0] ?? { host: server.host, port: server.port };
+  const target: ShadowServer = {
+    ...server,
+    database: name,
+    connectionString: canonicalUrl({ host, user: server.user, password: server.password, database: name, params: server.params }),
+  };
+  let shadow: Session;
+  try {
+    shadow = await openSession(target, { applicationName: "athanor-shadow", secrets });
+  } catch (error) {
+    await dropDatabase(admin, name);
+    throw shadowError(`cannot connect to the shadow database ${name}: ${messageOf(error)}`, error);
+  }
+  return {
+    kind: shadow.kind,
+    capabilities: shadow.capabilities,
+    query: <Row>(sql: string, params?: readonly unknown[]) => shadow.query<Row>(sql, params),
+    exec: (sql) => shadow.exec(sql),
+    runScript: (parts, options) => shadow.runScript(parts, options),
+    transaction: (work, options) => shadow.transaction(work, options),
+    rollback: () => shadow.rollback(),
+    lock: (request) => shadow.lock(request),
+    serverVersion: () => shadow.serverVersion(),
+    cancel: () => shadow.cancel(),
+    close: async () => {
+      await shadow.close();
+      await dropDatabase(admin, name);
+    },
+  };
+}
+
+/** Drops the shadow database and closes the admin session; a failure to drop leaves it behind rather than failing the command. */
+async function dropDatabase(admin: Session, name: string): Promise<void> {
+  try {
+    await admin.exec(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+  } catch {
+    // Best effort: the command's result does not depend on it, and the name says what it is.
+  } finally {
+    await admin.close();
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function shadowError(message: string, cause: unknown): ShadowServerError {
+  const sqlstate = isAthanorError(cause) ? cause.details["sqlstate"] : undefined;
+  return new ShadowServerError(message, {
+    hint:
+      sqlstate === "42501"
+        ? "The shadowUrl role needs CREATEDB (ALTER ROLE name CREATEDB): athanor creates a fresh database for each comparison and drops it afterwards."
+        : "Check shadowUrl (a PostgreSQL server and a database to connect through, e.g. postgres, with a role that has CREATEDB), or remove it to use the in-memory PGlite.",
+    details: typeof sqlstate === "string" ? { sqlstate } : {},
+  });
+}
