@@ -17,11 +17,9 @@ import type { Plan, Step } from "./types.js";
  * currentHeads(graph, new Set(["aaaaaaaaaaaa", "bbbbbbbbbbbb"])) // ["bbbbbbbbbbbb"] when b's parent is a
  */
 export function currentHeads(graph: RevisionGraph, applied: ReadonlySet<string>): string[] {
-  const known: string[] = [];
   const unknown: string[] = [];
-  for (const id of applied) (graph.has(id) ? known : unknown).push(id);
-  const heads = graph.sortTopologically(known).filter((id) => !graph.childrenOf(id).some((child) => applied.has(child)));
-  return [...heads, ...unknown.sort()];
+  for (const id of applied) if (!graph.has(id)) unknown.push(id);
+  return [...graph.headsOf(applied), ...unknown.sort()];
 }
 
 function steps(graph: RevisionGraph, ids: Iterable<string>, direction: "up" | "down"): Step[] {
