@@ -6,7 +6,6 @@
  */
 import pc from "picocolors";
 import { loadConfig, type LoadedConfig } from "../config/load.js";
-import { resolveEnvironment } from "../config/resolve.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { parseDuration } from "../config/duration.js";
 import { knownSecrets } from "../secrets/redact.js";
@@ -108,7 +107,8 @@ export class CommandContext {
     let pending = this.#environments.get(key);
     if (pending === undefined) {
       pending = this.project()
-        .then((project) => resolveEnvironment(project, { environment: name ?? this.globals.env, processEnv: this.io.env }))
+        // Loaded here: the revision verbs never resolve an environment (nor read .env files).
+        .then(async (project) => (await import("../config/resolve.js")).resolveEnvironment(project, { environment: name ?? this.globals.env, processEnv: this.io.env }))
         .then((env) => {
           if (name === undefined) this.#selectedName = env.name;
           return env;

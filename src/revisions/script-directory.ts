@@ -14,7 +14,7 @@ import { importUserModule } from "../config/user-module.js";
 import { AthanorError, ProcessExitError, RevisionError } from "../errors.js";
 import { RevisionGraph } from "./graph.js";
 import { normalizeLineEndings, parseRevisionHeader, type RevisionFormat } from "./header.js";
-import { splitSqlSections, type SqlSection } from "./sql-sections.js";
+import type { SqlSection } from "./sql-sections.js";
 import { fileStamp, HeaderCache, isRacy } from "./header-cache.js";
 import type { RevisionFile, RevisionHeader } from "./types.js";
 
@@ -398,6 +398,8 @@ export async function loadRevisionBody(file: RevisionFile): Promise<RevisionBody
     if (revisionChecksum(text) !== file.checksum) throw changedWhileRunning(file.relativePath, file.id);
   }
   if (file.format === "sql") {
+    // Loaded with the first body: the commands that read headers only never need it.
+    const { splitSqlSections } = await import("./sql-sections.js");
     const sections = splitSqlSections(text, file.relativePath);
     return { format: "sql", upgrade: sections.upgrade, downgrade: sections.downgrade };
   }
