@@ -2,10 +2,8 @@
  * The commands that read or set the version rows without running migrations:
  * `current`, `stamp TARGET`, `resolve REV --applied|--rolled-back`, `repair`.
  */
-import { current } from "../../commands/current.js";
-import { repair } from "../../commands/repair.js";
-import { resolve, type Resolution } from "../../commands/resolve.js";
-import { stamp } from "../../commands/stamp.js";
+// Each verb imports its command module when it runs: `current` does not load the writers of `stamp`, `resolve` and `repair`.
+import type { Resolution } from "../../commands/resolve.js";
 import { ConfigError } from "../../errors.js";
 import { createEventSink } from "../events.js";
 import { addGuardOptions, cliGuardrails } from "../guard-options.js";
@@ -23,6 +21,7 @@ export const registerCurrent: CommandModule = (program, action) => {
     .action(
       action(async (ctx) => {
         const env = await ctx.environment();
+        const { current } = await import("../../commands/current.js");
         const result = await current(env);
         if (ctx.globals.json) {
           ctx.json({ environment: result.environment, current: result.current });
@@ -56,6 +55,7 @@ export const registerStamp: CommandModule = (program, action) => {
       const events = await createEventSink(ctx, env, renderRunEvents(ctx), { rendererPrintsRevisions: false });
       let result;
       try {
+        const { stamp } = await import("../../commands/stamp.js");
         result = await stamp(env, { target: targets.length === 0 ? "head" : targets, purge: options["purge"] === true, lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events, ...cliGuardrails(ctx, options) });
       } finally {
         events.close();
@@ -95,6 +95,7 @@ export const registerResolve: CommandModule = (program, action) => {
         const events = await createEventSink(ctx, env, renderRunEvents(ctx), { rendererPrintsRevisions: false });
         let result;
         try {
+          const { resolve } = await import("../../commands/resolve.js");
           result = await resolve(env, { revision: args[0] ?? "", as, lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events });
         } finally {
           events.close();
@@ -115,6 +116,7 @@ export const registerRepair: CommandModule = (program, action) => {
         const events = await createEventSink(ctx, env, renderRunEvents(ctx), { rendererPrintsRevisions: false });
         let result;
         try {
+          const { repair } = await import("../../commands/repair.js");
           result = await repair(env, { lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events });
         } finally {
           events.close();
