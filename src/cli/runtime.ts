@@ -12,6 +12,9 @@ import { knownSecrets } from "../secrets/redact.js";
 import { formatMessageLine, plainText } from "../observe/message-line.js";
 import { VERSION } from "../version.js";
 
+// Loaded when first needed: the revision verbs never resolve an environment (nor read .env files).
+const resolveEnvironment: typeof import("../config/resolve.js").resolveEnvironment = async (...args) => (await import("../config/resolve.js")).resolveEnvironment(...args);
+
 /**
  * The input stream as the CLI uses it: `process.stdin` or any `stream.Readable` fits.
  * Structural, so that the published declarations need no Node.js types (@types/node).
@@ -107,8 +110,7 @@ export class CommandContext {
     let pending = this.#environments.get(key);
     if (pending === undefined) {
       pending = this.project()
-        // Loaded here: the revision verbs never resolve an environment (nor read .env files).
-        .then(async (project) => (await import("../config/resolve.js")).resolveEnvironment(project, { environment: name ?? this.globals.env, processEnv: this.io.env }))
+        .then((project) => resolveEnvironment(project, { environment: name ?? this.globals.env, processEnv: this.io.env }))
         .then((env) => {
           if (name === undefined) this.#selectedName = env.name;
           return env;

@@ -18,7 +18,7 @@ import { eventEmitter, toEventError, type EventInput, type EventSink, type Plann
 import { Bookkeeping } from "./bookkeeping.js";
 import { executePlan, preparePlan } from "./execute.js";
 import { renderOfflineScript } from "./offline.js";
-import { assertRunnable, findStateProblems } from "./problems.js";
+import { assertRunnable } from "./problems.js";
 import { EMPTY_STATE, readAppliedState, type AppliedState } from "./version-table.js";
 
 /** What a guard sees before anything changes. */
@@ -199,6 +199,14 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
   }
 }
 
+function plan(graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): Plan {
+  return options.command === "upgrade" ? planUpgrade(graph, state.ids, options.target) : planDowngrade(graph, state.ids, options.target);
+}
+
+function emitPlan(emit: (event: EventInput) => void, command: RunCommand, planned: Plan, current: readonly string[], singleTransaction: boolean): void {
+  emit({ type: "plan", command, direction: planned.direction, target: planned.target, current, revisions: plannedRevisions(planned), singleTransaction });
+}
+
 /**
  * The graph, read with the header cache: checksums are hashed in the same read only for
  * a protected environment, which always compares them (see {@link comparesChecksums});
@@ -243,19 +251,15 @@ export function comparesChecksums(env: Pick<ResolvedEnvironment, "protected">, p
 
 /**
  * The applied heads and the plan, after the checks that block a run: the version rows'
- * own problems (an unfinished or unknown revision) before planning, the checksums when
- * {@link comparesChecksums} says so. Every problem is reported at once.
+ * own problems (an unfinished or unknown revision) before planning, then the checksums
+ * when {@link comparesChecksums} says so.
  */
 function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): { before: string[]; plan: Plan } {
-  if (findStateProblems(graph, state, { checksums: false }).length > 0) assertRunnable(graph, state);
+  assertRunnable(graph, state, { checksums: false });
   const before = currentHeads(graph, state.ids);
-  const planned = options.command === "upgrade" ? planUpgrade(graph, state.ids, options.target, before) : planDowngrade(graph, state.ids, options.target, before);
+  const planned = plan(graph, state, options);
   if (comparesChecksums(env, planned)) assertRunnable(graph, state);
   return { before, plan: planned };
-}
-
-function emitPlan(emit: (event: EventInput) => void, command: RunCommand, planned: Plan, current: readonly string[], singleTransaction: boolean): void {
-  emit({ type: "plan", command, direction: planned.direction, target: planned.target, current, revisions: plannedRevisions(planned), singleTransaction });
 }
 
 /** Reads the state (without the lock), plans, changes nothing. */

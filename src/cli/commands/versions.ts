@@ -2,13 +2,18 @@
  * The commands that read or set the version rows without running migrations:
  * `current`, `stamp TARGET`, `resolve REV --applied|--rolled-back`, `repair`.
  */
-// Each verb imports its command module when it runs: `current` does not load the writers of `stamp`, `resolve` and `repair`.
 import type { Resolution } from "../../commands/resolve.js";
 import { ConfigError } from "../../errors.js";
 import { createEventSink } from "../events.js";
 import { addGuardOptions, cliGuardrails } from "../guard-options.js";
 import type { CommandModule } from "../main.js";
 import { renderRunEvents } from "../render-run.js";
+
+// Each verb loads its command module when it runs: `current` does not load the writers of `stamp`, `resolve` and `repair`.
+const current: typeof import("../../commands/current.js").current = async (...args) => (await import("../../commands/current.js")).current(...args);
+const stamp: typeof import("../../commands/stamp.js").stamp = async (...args) => (await import("../../commands/stamp.js")).stamp(...args);
+const resolve: typeof import("../../commands/resolve.js").resolve = async (...args) => (await import("../../commands/resolve.js")).resolve(...args);
+const repair: typeof import("../../commands/repair.js").repair = async (...args) => (await import("../../commands/repair.js")).repair(...args);
 
 function heads(ids: readonly string[]): string {
   return ids.length === 0 ? "base" : ids.join(", ");
@@ -21,7 +26,6 @@ export const registerCurrent: CommandModule = (program, action) => {
     .action(
       action(async (ctx) => {
         const env = await ctx.environment();
-        const { current } = await import("../../commands/current.js");
         const result = await current(env);
         if (ctx.globals.json) {
           ctx.json({ environment: result.environment, current: result.current });
@@ -55,7 +59,6 @@ export const registerStamp: CommandModule = (program, action) => {
       const events = await createEventSink(ctx, env, renderRunEvents(ctx), { rendererPrintsRevisions: false });
       let result;
       try {
-        const { stamp } = await import("../../commands/stamp.js");
         result = await stamp(env, { target: targets.length === 0 ? "head" : targets, purge: options["purge"] === true, lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events, ...cliGuardrails(ctx, options) });
       } finally {
         events.close();
@@ -95,7 +98,6 @@ export const registerResolve: CommandModule = (program, action) => {
         const events = await createEventSink(ctx, env, renderRunEvents(ctx), { rendererPrintsRevisions: false });
         let result;
         try {
-          const { resolve } = await import("../../commands/resolve.js");
           result = await resolve(env, { revision: args[0] ?? "", as, lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events });
         } finally {
           events.close();
@@ -116,7 +118,6 @@ export const registerRepair: CommandModule = (program, action) => {
         const events = await createEventSink(ctx, env, renderRunEvents(ctx), { rendererPrintsRevisions: false });
         let result;
         try {
-          const { repair } = await import("../../commands/repair.js");
           result = await repair(env, { lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events });
         } finally {
           events.close();
