@@ -311,6 +311,38 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
       expect((await getStatus(env, session())).state).toBe("up-to-date");
     });
 
+    it("checksums are compared where they matter: a run with steps, a protected environment, status and check — not a no-op run on an unprotected one", async () => {
+      const files = [
+        { id: A, message: "one", file: "0001_one.sql", upgrade: "CREATE TABLE t1 (id int);", downgrade: "DROP TABLE t1;" },
+        { id: B, down: A, message: "two", file: "0002_two.sql", upgrade: "CREATE TABLE t2 (id int);", downgrade: "DROP TABLE t2;" },
+      ];
+      const env = await setUp(files);
+      await upgrade(env, session());
+      await project.write({ ...files[0], upgrade: "CREATE TABLE t1 (id bigint);" } as (typeof files)[0]);
+
+      // Nothing to run, nothing protected: the run changes nothing, so it does not read every applied file.
+      const noop = await upgrade(env, session());
+      expect(noop.completed).toEqual([]);
+      expect(noop.current).toEqual([B]);
+      expect((await upgrade(env, { ...session(), dryRun: true })).plan).toEqual([]);
+      // Where something is reported or would run, the edit is found.
+      expect((await getStatus(env, session())).problems.map((problem) => problem.code)).toEqual(["checksum-mismatch"]);
+      expect((await caught(downgrade(env, { ...session(), target: A }))).code).toBe("checksum-mismatch");
+      expect((await caught(downgrade(env, { ...session(), dryRun: true, target: A }))).code).toBe("checksum-mismatch");
+      if (engine.dialect === "postgres") {
+        const report = await checkEnvironment(await loadConfigFile(join(project.dir, "athanor.config.json")), "development", { processEnv: {} });
+        expect(report.findings.map((finding) => `${finding.check}:${finding.status}`)).toContain("checksums:error");
+      }
+      // A protected environment compares them on every run, even one with nothing to do.
+      await project.configure({ development: { ...db.envConfig, protected: true } });
+      const guarded = await project.env("development");
+      expect(guarded.protected).toBe(true);
+      const blocked = await caught(upgrade(guarded, { ...session(), yes: true, noBackup: true }));
+      expect(blocked.exitStatus).toBe(5);
+      expect(blocked.code).toBe("checksum-mismatch");
+      expect(blocked.message).toContain("0001_one.sql");
+    });
+
     it("stamp records revisions without running them, acknowledges edits, and stamps back to base", async () => {
       const env = await setUp([
         { id: A, upgrade: "CREATE TABLE t1 (id int);", downgrade: "DROP TABLE t1;" },

@@ -6,13 +6,15 @@
  */
 import pc from "picocolors";
 import { loadConfig, type LoadedConfig } from "../config/load.js";
-import { resolveEnvironment } from "../config/resolve.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { parseDuration } from "../config/duration.js";
 import { ConfigError } from "../errors.js";
 import { knownSecrets } from "../secrets/redact.js";
 import { formatMessageLine, plainText } from "../observe/message-line.js";
 import { VERSION } from "../version.js";
+
+// Loaded when first needed: the revision verbs never resolve an environment (nor read .env files).
+const resolveEnvironment: typeof import("../config/resolve.js").resolveEnvironment = async (...args) => (await import("../config/resolve.js")).resolveEnvironment(...args);
 
 /**
  * The input stream as the CLI uses it: `process.stdin` or any `stream.Readable` fits.

@@ -50,8 +50,17 @@ export interface CurrentOptions {
  */
 export async function current(env: ResolvedEnvironment, options: CurrentOptions = {}): Promise<CurrentResult> {
   // Headers only: `current` compares no checksum.
-  const graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir), checksums: false }));
-  const session = options.session ?? (await openReadSession(env, "current", options.connectTimeoutMs));
+  // The connection opens while the directory is scanned; a broken directory is still the error reported.
+  const opening = options.session !== undefined ? Promise.resolve(options.session) : openReadSession(env, "current", options.connectTimeoutMs);
+  opening.catch(() => {});
+  let graph: RevisionGraph;
+  try {
+    graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir), checksums: false }));
+  } catch (error) {
+    if (options.session === undefined) await opening.then((session) => session?.close()).catch(() => {});
+    throw error;
+  }
+  const session = await opening;
   try {
     const state = session === null ? null : await readAppliedState(session, env.versionTable);
     if (state === null) return { environment: env.name, current: [], heads: [], versionTableExists: false };

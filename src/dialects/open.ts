@@ -25,12 +25,31 @@ export interface OpenSessionOptions {
   writable?: boolean | undefined;
 }
 
+let postgresSession: Promise<typeof import("./postgres-session.js")> | undefined;
+
+/**
+ * The node-postgres session module, loaded once. While `pg` loads, Node 20 gets the
+ * `navigator.userAgent` that Node 21 and later define: without it, pg's test for a
+ * Cloudflare Worker builds a `Response`, which loads Node's whole fetch implementation
+ * (undici, ~40 ms of every run's start-up) for nothing. The global is removed at once.
+ */
+function importPostgresSession(): Promise<typeof import("./postgres-session.js")> {
+  if (postgresSession !== undefined) return postgresSession;
+  const lent = !("navigator" in globalThis);
+  if (lent) Object.defineProperty(globalThis, "navigator", { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true, writable: true });
+  const loading = import("./postgres-session.js");
+  postgresSession = loading.finally(() => {
+    if (lent) Reflect.deleteProperty(globalThis, "navigator");
+  });
+  return postgresSession;
+}
+
 /** Connects to the target and returns a Session; driver errors become DatabaseError with secrets removed. */
 export async function openSession(target: DatabaseTarget, options: OpenSessionOptions = {}): Promise<Session> {
   const secrets = options.secrets ?? [];
   try {
     if (target.kind === "postgres") {
-      const { openPostgresSession } = await import("./postgres-session.js");
+      const { openPostgresSession } = await importPostgresSession();
       return await openPostgresSession(target, options);
     }
     const { openPgliteSession } = await import("./pglite-session.js");
@@ -58,7 +77,7 @@ export interface LockDatabaseOptions {
  */
 export async function lockDatabase(target: DatabaseTarget, request: LockRequest, options: LockDatabaseOptions): Promise<ReleaseLock> {
   if (target.kind === "postgres") {
-    const { lockPostgresDatabase } = await import("./postgres-session.js");
+    const { lockPostgresDatabase } = await importPostgresSession();
     const secrets = options.secrets ?? [];
     return lockPostgresDatabase(target, request, {
       // Only writers lock: a standby is refused before its lock is taken. The lock

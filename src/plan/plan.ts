@@ -17,11 +17,9 @@ import type { Plan, Step } from "./types.js";
  * currentHeads(graph, new Set(["aaaaaaaaaaaa", "bbbbbbbbbbbb"])) // ["bbbbbbbbbbbb"] when b's parent is a
  */
 export function currentHeads(graph: RevisionGraph, applied: ReadonlySet<string>): string[] {
-  const known: string[] = [];
   const unknown: string[] = [];
-  for (const id of applied) (graph.has(id) ? known : unknown).push(id);
-  const heads = graph.sortTopologically(known).filter((id) => !graph.childrenOf(id).some((child) => applied.has(child)));
-  return [...heads, ...unknown.sort()];
+  for (const id of applied) if (!graph.has(id)) unknown.push(id);
+  return [...graph.headsOf(applied), ...unknown.sort()];
 }
 
 function steps(graph: RevisionGraph, ids: Iterable<string>, direction: "up" | "down"): Step[] {
@@ -32,11 +30,12 @@ function steps(graph: RevisionGraph, ids: Iterable<string>, direction: "up" | "d
  * Plans an upgrade to `target` (default `head` at the CLI): every ancestor-or-self of the
  * target's revisions (parents and dependencies) that is not applied, parents first.
  * Throws `target-below-current` when the target is already applied below a current head
- * (that is a downgrade), and the errors of {@link resolveTarget}.
+ * (that is a downgrade), and the errors of {@link resolveTarget}. `current` is
+ * {@link currentHeads} of `applied`, when the caller has it already.
  * @example
  * planUpgrade(graph, new Set(), "head").steps.map((step) => step.revision.id)
  */
-export function planUpgrade(graph: RevisionGraph, applied: ReadonlySet<string>, target: string): Plan {
+export function planUpgrade(graph: RevisionGraph, applied: ReadonlySet<string>, target: string, current: readonly string[] = currentHeads(graph, applied)): Plan {
   const parsed = parsedTarget(graph, target);
   if (parsed?.kind === "branch-relative" && parsed.steps < 0) {
     throw new RevisionError("wrong-direction", `cannot upgrade to \`${target}\`: it counts down the branch`, {
@@ -44,7 +43,6 @@ export function planUpgrade(graph: RevisionGraph, applied: ReadonlySet<string>, 
       details: { target },
     });
   }
-  const current = currentHeads(graph, applied);
   const resolved = resolveTarget(graph, parsed ?? target, current);
   if (resolved.kind === "base") {
     throw new RevisionError("target-below-current", `cannot upgrade to \`${target}\`: it is below every revision`, {
@@ -70,11 +68,11 @@ export function planUpgrade(graph: RevisionGraph, applied: ReadonlySet<string>, 
  * everything applied. As in Alembic, branches that do not descend from the target stay.
  * Throws `target-not-applied` when the target is not applied, and
  * `unknown-applied-revision` when the database holds revisions without a file here.
+ * `current` is {@link currentHeads} of `applied`, when the caller has it already.
  * @example
  * planDowngrade(graph, applied, "-1").steps[0]?.revision.id
  */
-export function planDowngrade(graph: RevisionGraph, applied: ReadonlySet<string>, target: string): Plan {
-  const current = currentHeads(graph, applied);
+export function planDowngrade(graph: RevisionGraph, applied: ReadonlySet<string>, target: string, current: readonly string[] = currentHeads(graph, applied)): Plan {
   const unknown = [...applied].filter((id) => !graph.has(id)).sort();
   if (unknown.length > 0) {
     throw new RevisionError("unknown-applied-revision", `the database has applied revisions that are not in the migrations directory: ${listIds(unknown)}`, {

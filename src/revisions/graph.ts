@@ -274,6 +274,27 @@ export class RevisionGraph {
     return this.select((i) => degree(this.children, i) === 0);
   }
 
+  /**
+   * Of a set of revisions (ids the graph does not know are ignored), those that none of
+   * the set names as its parent, in topological order: a database's applied heads. One
+   * pass over typed arrays, whatever the size of the set.
+   */
+  headsOf(ids: ReadonlySet<string>): string[] {
+    const n = this.files.length;
+    const member = new Uint8Array(n);
+    for (const id of ids) {
+      const i = this.index.get(id);
+      if (i !== undefined) member[i] = 1;
+    }
+    const { start, list } = this.parents;
+    const covered = new Uint8Array(n);
+    for (let i = 0; i < n; i += 1) {
+      if (member[i] === 0) continue;
+      for (let k = start[i] as number; k < (start[i + 1] as number); k += 1) covered[list[k] as number] = 1;
+    }
+    return this.select((i) => member[i] === 1 && covered[i] === 0);
+  }
+
   /** Revisions without parents (roots), in topological order. */
   bases(): string[] {
     return this.select((i) => degree(this.parents, i) === 0);

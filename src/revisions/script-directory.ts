@@ -14,7 +14,7 @@ import { importUserModule } from "../config/user-module.js";
 import { AthanorError, ProcessExitError, RevisionError } from "../errors.js";
 import { RevisionGraph } from "./graph.js";
 import { normalizeLineEndings, parseRevisionHeader, type RevisionFormat } from "./header.js";
-import { splitSqlSections, type SqlSection } from "./sql-sections.js";
+import type { SqlSection } from "./sql-sections.js";
 import { fileStamp, HeaderCache, isRacy } from "./header-cache.js";
 import type { RevisionFile, RevisionHeader } from "./types.js";
 
@@ -143,8 +143,9 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
       files.push(new ScannedRevision(cached.header, path, name, format, null, stamp, false));
       continue;
     }
-    const file = readRevisionFile(path, name, format, checksums, stamp);
-    if (!isRacy(stats, now)) cache.set(name, stamp, format, file);
+    const racy = isRacy(stats, now);
+    const file = readRevisionFile(path, name, format, checksums, stamp, racy);
+    if (!racy) cache.set(name, stamp, format, file);
     files.push(file);
   }
   if (cache !== null && cacheDir !== null) cache.save(cacheDir);
@@ -218,9 +219,21 @@ class ScannedRevision implements RevisionFile {
     this.#checksum ??= revisionChecksum(readRevisionText(this.path, this.relativePath, this.#stamp));
     return this.#checksum;
   }
+
+  /**
+   * The text to run, read once: it must have the checksum already computed, or, when
+   * none was yet, the stamp the header was read with (and then gives the checksum).
+   */
+  textToRun(): string {
+    const text = normalizeLineEndings(readRevisionText(this.path, this.relativePath, this.#checksum === null ? this.#stamp : null));
+    const checksum = createHash("sha256").update(text, "utf8").digest("hex");
+    if (this.#checksum === null) this.#checksum = checksum;
+    else if (checksum !== this.#checksum) throw changedWhileRunning(this.relativePath, this.id);
+    return text;
+  }
 }
 
-function readRevisionFile(path: string, relativePath: string, format: RevisionFormat, checksums: boolean, stamp: string | null): RevisionFile {
+function readRevisionFile(path: string, relativePath: string, format: RevisionFormat, checksums: boolean, stamp: string | null, racy = false): RevisionFile {
   // A header-only read of a large SQL file stops after its header, when the header is complete there.
   const prefix = !checksums && stamp !== null && format === "sql" ? readRevisionPrefix(path, relativePath) : null;
   if (prefix !== null) {
@@ -233,7 +246,8 @@ function readRevisionFile(path: string, relativePath: string, format: RevisionFo
   const text = normalizeLineEndings(readRevisionText(path, relativePath));
   const header = parseRevisionHeader(text, relativePath, format);
   // Without a stamp the checksum must come from this very read; with one it can wait for a command that asks.
-  const checksum = checksums || stamp === null ? createHash("sha256").update(text, "utf8").digest("hex") : null;
+  // A racy file (changed in the last second) may change again within the same clock tick, keeping its stamp: hash what was read.
+  const checksum = checksums || stamp === null || racy ? createHash("sha256").update(text, "utf8").digest("hex") : null;
   return new ScannedRevision(header, path, relativePath, format, checksum, stamp);
 }
 
@@ -329,10 +343,10 @@ function decodeRevisionBytes(bytes: Buffer, relativePath: string): string {
   }
 }
 
-function changedWhileRunning(relativePath: string): RevisionError {
+function changedWhileRunning(relativePath: string, revision?: string): RevisionError {
   return new RevisionError("revision-changed", `${relativePath} changed while athanor was running`, {
     hint: "run the command again once the file is saved",
-    details: { file: relativePath },
+    details: revision === undefined ? { file: relativePath } : { file: relativePath, revision },
   });
 }
 
@@ -376,14 +390,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * if (body.format === "sql") console.log(body.upgrade.line);
  */
 export async function loadRevisionBody(file: RevisionFile): Promise<RevisionBody> {
-  const text = normalizeLineEndings(readRevisionText(file.path, file.relativePath));
-  if (revisionChecksum(text) !== file.checksum) {
-    throw new RevisionError("revision-changed", `${file.relativePath} changed while athanor was running`, {
-      hint: "run the command again once the file is saved",
-      details: { file: file.relativePath, revision: file.id },
-    });
+  let text: string;
+  if (file instanceof ScannedRevision) {
+    text = file.textToRun();
+  } else {
+    text = normalizeLineEndings(readRevisionText(file.path, file.relativePath));
+    if (revisionChecksum(text) !== file.checksum) throw changedWhileRunning(file.relativePath, file.id);
   }
   if (file.format === "sql") {
+    // Loaded with the first body: the commands that read headers only never need it.
+    const { splitSqlSections } = await import("./sql-sections.js");
     const sections = splitSqlSections(text, file.relativePath);
     return { format: "sql", upgrade: sections.upgrade, downgrade: sections.downgrade };
   }

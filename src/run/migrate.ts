@@ -12,8 +12,8 @@ import { guardrailHook, type GuardrailOptions } from "../guard/hook.js";
 import { currentHeads, planDowngrade, planUpgrade } from "../plan/plan.js";
 import type { Plan, Step } from "../plan/types.js";
 import type { RevisionGraph } from "../revisions/graph.js";
-import { loadRevisionGraph } from "../revisions/script-directory.js";
-import { openLockedSession, openReadSession, runIdentity } from "./connect.js";
+import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
+import { openLockedSession, openReadSession, runIdentity, type LockedSession } from "./connect.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type PlannedRevision, type RunCommand } from "./events.js";
 import { Bookkeeping } from "./bookkeeping.js";
 import { executePlan, preparePlan, type PreparedStep } from "./execute.js";
@@ -141,21 +141,19 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
   const completedSteps: Step[] = [];
   let planned: Plan | null = null;
   try {
-    const graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir));
     let result: MigrationResult;
     if (options.sql) {
-      result = await runOffline(env, graph, options, emit, started);
+      result = await runOffline(env, await graphOf(env, options), options, emit, started);
     } else if (options.dryRun) {
-      result = await runDry(env, graph, options, emit, started);
+      result = await runDry(env, await graphOf(env, options), options, emit, started);
     } else {
-      const locked = await openLockedSession(env, { command, lockWaitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, signal: options.signal, emit, session: options.session });
+      const { graph, locked } = await graphAndLockedSession(env, options, emit);
       let failed = true;
       try {
         const session = locked.session;
         const state = (await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE;
-        assertRunnable(graph, state);
-        const before = currentHeads(graph, state.ids);
-        planned = plan(graph, state, options);
+        const { before, plan: runnable } = planRunnable(env, graph, state, options);
+        planned = runnable;
         emitPlan(emit, command, planned, before, options.singleTransaction === true);
         // Before the guards and the first change: a revision that cannot run is refused here.
         const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true });
@@ -183,7 +181,7 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
           plan: plannedRevisions(planned),
           completed: completedSteps.map((step) => step.revision.id),
           before,
-          current: currentHeads(graph, appliedAfter(state.ids, completedSteps)),
+          current: completedSteps.length === 0 ? before : currentHeads(graph, appliedAfter(state.ids, completedSteps)),
           sql: null,
           durationMs: Date.now() - started,
         };
@@ -219,6 +217,61 @@ function emitPlan(emit: (event: EventInput) => void, command: RunCommand, planne
   emit({ type: "plan", command, direction: planned.direction, target: planned.target, current, revisions: plannedRevisions(planned), singleTransaction });
 }
 
+/**
+ * The graph, read with the header cache: checksums are hashed in the same read only for
+ * a protected environment, which always compares them (see {@link comparesChecksums});
+ * elsewhere a file is hashed when its checksum is first asked for.
+ */
+function graphOf(env: ResolvedEnvironment, options: Pick<RunMigrationOptions, "graph">): Promise<RevisionGraph> {
+  return options.graph !== undefined ? Promise.resolve(options.graph) : loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir), checksums: env.protected });
+}
+
+/**
+ * Reads the migrations directory while the lock is taken and the session opened, so
+ * the first connect does not wait for the scan. A broken directory is still the error
+ * reported: the lock wait is abandoned and the session closed first.
+ */
+async function graphAndLockedSession(env: ResolvedEnvironment, options: RunMigrationOptions, emit: (event: EventInput) => void): Promise<{ graph: RevisionGraph; locked: LockedSession }> {
+  const abandon = new AbortController();
+  const signal = options.signal === undefined ? abandon.signal : AbortSignal.any([options.signal, abandon.signal]);
+  const locking = openLockedSession(env, { command: options.command, lockWaitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, signal, emit, session: options.session });
+  // Handled below in both outcomes; this keeps a failure while the scan runs from counting as unhandled.
+  locking.catch(() => {});
+  let graph: RevisionGraph;
+  try {
+    graph = await graphOf(env, options);
+  } catch (error) {
+    abandon.abort("SIGINT");
+    await locking.then((locked) => locked.close()).catch(() => {});
+    throw error;
+  }
+  return { graph, locked: await locking };
+}
+
+/**
+ * Whether a run compares the applied revisions' checksums with their files (DESIGN.md
+ * §4: an edited applied revision stops a run): always on a protected environment, and
+ * on any other when the plan has steps to run. A run with nothing to do on an
+ * unprotected environment changes nothing, so it does not read every applied file;
+ * `check` and `status` still report an edit there.
+ */
+export function comparesChecksums(env: Pick<ResolvedEnvironment, "protected">, planned: Plan): boolean {
+  return env.protected || planned.steps.length > 0;
+}
+
+/**
+ * The applied heads and the plan, after the checks that block a run: the version rows'
+ * own problems (an unfinished or unknown revision) before planning, then the checksums
+ * when {@link comparesChecksums} says so.
+ */
+function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): { before: string[]; plan: Plan } {
+  assertRunnable(graph, state, { checksums: false });
+  const before = currentHeads(graph, state.ids);
+  const planned = plan(graph, state, options);
+  if (comparesChecksums(env, planned)) assertRunnable(graph, state);
+  return { before, plan: planned };
+}
+
 /** Reads the state (without the lock), plans, changes nothing. */
 async function runDry(env: ResolvedEnvironment, graph: RevisionGraph, options: RunMigrationOptions, emit: (event: EventInput) => void, started: number): Promise<MigrationResult> {
   const session = options.session ?? (await openReadSession(env, `${options.command} --dry-run`));
@@ -228,9 +281,7 @@ async function runDry(env: ResolvedEnvironment, graph: RevisionGraph, options: R
   } finally {
     if (options.session === undefined) await session?.close();
   }
-  assertRunnable(graph, state);
-  const before = currentHeads(graph, state.ids);
-  const planned = plan(graph, state, options);
+  const { before, plan: planned } = planRunnable(env, graph, state, options);
   emitPlan(emit, options.command, planned, before, options.singleTransaction === true);
   return {
     environment: env.name,

@@ -20,8 +20,18 @@ export interface StateProblem {
   readonly hint: string;
 }
 
+/** Options of {@link findStateProblems} and {@link assertRunnable}. */
+export interface StateProblemOptions {
+  /**
+   * Compare each applied revision's stored checksum with its file's (true, the default):
+   * this reads every applied revision's file. False looks at the rows and the graph only.
+   */
+  readonly checksums?: boolean | undefined;
+}
+
 /** Every problem of the version rows, in the order of the rows. */
-export function findStateProblems(graph: RevisionGraph, state: AppliedState): StateProblem[] {
+export function findStateProblems(graph: RevisionGraph, state: AppliedState, options: StateProblemOptions = {}): StateProblem[] {
+  const checksums = options.checksums ?? true;
   const problems: StateProblem[] = [];
   for (const row of state.rows) {
     const file = graph.find(row.revision);
@@ -45,7 +55,7 @@ export function findStateProblems(graph: RevisionGraph, state: AppliedState): St
       });
       continue;
     }
-    if (row.checksum !== file.checksum) {
+    if (checksums && row.checksum !== file.checksum) {
       problems.push({
         code: "checksum-mismatch",
         revision: row.revision,
@@ -62,8 +72,8 @@ export function findStateProblems(graph: RevisionGraph, state: AppliedState): St
  * Throws a ProblemError (exit 5) when the version rows block a run; the message names
  * every file concerned and the hint names the fix.
  */
-export function assertRunnable(graph: RevisionGraph, state: AppliedState): void {
-  const problems = findStateProblems(graph, state);
+export function assertRunnable(graph: RevisionGraph, state: AppliedState, options: StateProblemOptions = {}): void {
+  const problems = findStateProblems(graph, state, options);
   if (problems.length === 0) return;
   const first = problems[0] as StateProblem;
   const sameKind = problems.every((problem) => problem.code === first.code);

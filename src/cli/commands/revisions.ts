@@ -7,14 +7,11 @@ import { isAbsolute, relative, resolve } from "node:path";
 import { Option } from "commander";
 import type { CommandModule } from "../main.js";
 import type { CommandContext } from "../runtime.js";
-import { branches } from "../../commands/branches.js";
-import { exportGraph, type GraphFormat } from "../../commands/graph-export.js";
-import { assertSingleHead, heads } from "../../commands/heads.js";
-import { history } from "../../commands/history.js";
-import { merge } from "../../commands/merge.js";
-import { createRevision, type CreatedRevision } from "../../commands/revision.js";
+// Each verb imports its command module when it runs: `heads` does not load the writer of `revision` and `merge`, nor `show` or `graph`.
+import type { GraphFormat } from "../../commands/graph-export.js";
+import type { CreatedRevision } from "../../commands/revision.js";
 import type { SchemaChange } from "../../autogenerate/operations.js";
-import { show, type ShownRevision } from "../../commands/show.js";
+import type { ShownRevision } from "../../commands/show.js";
 import { ConfigError, ExitStatus } from "../../errors.js";
 import type { RevisionFormat } from "../../revisions/header.js";
 import type { RevisionDetails, RevisionSummary } from "../../revisions/summary.js";
@@ -153,6 +150,7 @@ export const registerRevision: CommandModule = (program, action) => {
         if (typeof options["against"] === "string" || options["empty"] === true) {
           throw new ConfigError("conflicting-options", "--against and --empty only apply with --autogenerate", { hint: "add --autogenerate, or leave them out" });
         }
+        const { createRevision } = await import("../../commands/revision.js");
         const created = await createRevision({
           ...(await graphSource(ctx)),
           message: String(options["message"]),
@@ -177,6 +175,7 @@ export const registerHeads: CommandModule = (program, action) => {
     .option("--check", "exit 5 when there is more than one head (a CI gate before merging)")
     .action(
       action(async (ctx, options) => {
+        const { assertSingleHead, heads } = await import("../../commands/heads.js");
         const result = await heads(await graphSource(ctx));
         const check = options["check"] === true;
         if (ctx.globals.json) {
@@ -200,6 +199,7 @@ export const registerBranches: CommandModule = (program, action) => {
     .description("the branch points of the revision graph and where each branch leads (no database needed)")
     .action(
       action(async (ctx) => {
+        const { branches } = await import("../../commands/branches.js");
         const result = await branches(await graphSource(ctx));
         if (ctx.globals.json) {
           ctx.json(result);
@@ -225,6 +225,7 @@ export const registerHistory: CommandModule = (program, action) => {
     .option("--status", "with --graph: mark the revision each environment is at (reads every environment, like `status`)")
     .action(
       action(async (ctx, options) => {
+        const { history } = await import("../../commands/history.js");
         const result = await history({ ...(await graphSource(ctx)), range: typeof options["revRange"] === "string" ? options["revRange"] : undefined });
         if (ctx.globals.json) {
           ctx.json(result);
@@ -265,6 +266,7 @@ export const registerShow: CommandModule = (program, action) => {
     .argument("<rev>", "a revision id or prefix, a branch label, head, <branch>@head, <branch>@-N, <rev>-N, or heads")
     .action(
       action(async (ctx, _options, args) => {
+        const { show } = await import("../../commands/show.js");
         const result = await show({ ...(await graphSource(ctx)), revision: args[0] ?? "" });
         if (ctx.globals.json) {
           ctx.json(result);
@@ -291,6 +293,7 @@ export const registerMerge: CommandModule = (program, action) => {
     .option("--branch-label <label>", "a branch label for the merge revision")
     .action(
       action(async (ctx, options, args) => {
+        const { merge } = await import("../../commands/merge.js");
         const created = await merge({
           ...(await graphSource(ctx)),
           message: String(options["message"]),
@@ -314,6 +317,7 @@ export const registerGraph: CommandModule = (program, action) => {
     .action(
       action(async (ctx, options) => {
         const format: GraphFormat = options["format"] === "dot" ? "dot" : "mermaid";
+        const { exportGraph } = await import("../../commands/graph-export.js");
         const result = await exportGraph({ ...(await graphSource(ctx)), format });
         if (ctx.globals.json) ctx.json(result);
         else ctx.io.stdout.write(result.text);

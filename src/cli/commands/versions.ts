@@ -2,15 +2,18 @@
  * The commands that read or set the version rows without running migrations:
  * `current`, `stamp TARGET`, `resolve REV --applied|--rolled-back`, `repair`.
  */
-import { current } from "../../commands/current.js";
-import { repair } from "../../commands/repair.js";
-import { resolve, type Resolution } from "../../commands/resolve.js";
-import { stamp } from "../../commands/stamp.js";
+import type { Resolution } from "../../commands/resolve.js";
 import { ConfigError } from "../../errors.js";
 import { createEventSink } from "../events.js";
 import { addGuardOptions, cliGuardrails } from "../guard-options.js";
 import type { CommandModule } from "../main.js";
 import { renderRunEvents } from "../render-run.js";
+
+// Each verb loads its command module when it runs: `current` does not load the writers of `stamp`, `resolve` and `repair`.
+const current: typeof import("../../commands/current.js").current = async (...args) => (await import("../../commands/current.js")).current(...args);
+const stamp: typeof import("../../commands/stamp.js").stamp = async (...args) => (await import("../../commands/stamp.js")).stamp(...args);
+const resolve: typeof import("../../commands/resolve.js").resolve = async (...args) => (await import("../../commands/resolve.js")).resolve(...args);
+const repair: typeof import("../../commands/repair.js").repair = async (...args) => (await import("../../commands/repair.js")).repair(...args);
 
 function heads(ids: readonly string[]): string {
   return ids.length === 0 ? "base" : ids.join(", ");
