@@ -233,10 +233,18 @@ function graphOf(env: ResolvedEnvironment, options: Pick<RunMigrationOptions, "g
  */
 async function graphAndLockedSession(env: ResolvedEnvironment, options: RunMigrationOptions, emit: (event: EventInput) => void): Promise<{ graph: RevisionGraph; locked: LockedSession }> {
   const abandon = new AbortController();
-  const signal = options.signal === undefined ? abandon.signal : AbortSignal.any([options.signal, abandon.signal]);
+  // The caller's signal (an AbortSignalLike, so not AbortSignal.any's input) aborts the wait too.
+  const caller = options.signal;
+  const follow = (): void => abandon.abort(caller?.reason);
+  if (caller?.aborted === true) follow();
+  else caller?.addEventListener("abort", follow, { once: true });
+  const signal = abandon.signal;
   const locking = openLockedSession(env, { command: options.command, lockWaitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, signal, emit, session: options.session });
   // Handled below in both outcomes; this keeps a failure while the scan runs from counting as unhandled.
-  locking.catch(() => {});
+  locking.then(
+    () => caller?.removeEventListener("abort", follow),
+    () => caller?.removeEventListener("abort", follow),
+  );
   let graph: RevisionGraph;
   try {
     graph = await graphOf(env, options);
