@@ -126,7 +126,8 @@ describe("openShadowSession", () => {
     expect((await recovered.query<{ n: number }>("SELECT 1 AS n")).rows).toEqual([{ n: 1 }]);
     await recovered.close();
     expect((await stat(join(cacheDir, template as string))).size).toBeGreaterThan(1_000_000);
-  });
+    // Two PGlite initdbs (about 8 s of CPU each) and three starts: over a minute on a busy 2-core machine.
+  }, 180_000);
 
   test("starts from the template shipped in the package: no initdb, nothing written to the cache", async () => {
     const cacheDir = join(dir, "cache-shipped");
