@@ -7,6 +7,7 @@
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { Session } from "../dialects/types.js";
+import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import { ConfigError, isAthanorError } from "../errors.js";
 import { guardrailHook, type GuardrailOptions } from "../guard/hook.js";
 import { currentHeads, planDowngrade, planUpgrade } from "../plan/plan.js";
@@ -78,6 +79,8 @@ export interface RunMigrationOptions extends GuardrailOptions {
   readonly graph?: RevisionGraph | undefined;
   /** A session the caller owns (not closed here), e.g. an in-memory PGlite database. */
   readonly session?: Session | undefined;
+  /** Lock connections shared by a fleet's targets on one database (each target keeps its own lock). */
+  readonly sharedLocks?: SharedLockConnections | undefined;
 }
 
 /** What a run did. */
@@ -148,7 +151,7 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
     } else if (options.dryRun) {
       result = await runDry(env, graph, options, emit, started);
     } else {
-      const locked = await openLockedSession(env, { command, lockWaitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, signal: options.signal, emit, session: options.session });
+      const locked = await openLockedSession(env, { command, lockWaitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, signal: options.signal, emit, session: options.session, sharedLocks: options.sharedLocks });
       let failed = true;
       try {
         const session = locked.session;
