@@ -19,7 +19,6 @@ import { loadRevisionGraph, projectCacheDir } from "../revisions/script-director
 import { applicationName } from "../run/connect.js";
 import type { EventSink } from "../run/events.js";
 import { runMigration, type MigrationResult, type RunMigrationOptions } from "../run/migrate.js";
-import { readAppliedStates, type AppliedState } from "../run/version-table.js";
 import { checkSteps, type EnvironmentCheckReport } from "./check.js";
 import { current, type CurrentResult } from "./current.js";
 import { stamp, type StampOptions, type StampResult } from "./stamp.js";
@@ -175,11 +174,7 @@ export async function statusFleet(env: ResolvedEnvironment, options: FleetOption
   const sessions = new SharedSessions("status", timeoutMs);
   let result: FleetResult<StatusEntry>;
   try {
-    const targets = options.listed ?? (await fleetTargets(env, options.targets));
-    const applied = await readTogether(targets, sessions, timeoutMs);
-    result = await overFleet(env, { ...options, listed: targets }, async (target) => {
-      const state = applied.get(target);
-      if (state !== undefined) return getStatus(target, { graph, timeoutMs, applied: state });
+    result = await overFleet(env, options, async (target) => {
       const session = await sessions.get(target).catch(() => undefined);
       // An unreachable database: getStatus opens (and fails) on its own, reporting it as the entry's state.
       return getStatus(target, session === undefined || session === null ? { graph, timeoutMs } : { graph, timeoutMs, session });
@@ -196,35 +191,6 @@ export async function statusFleet(env: ResolvedEnvironment, options: FleetOption
   const states: Record<string, number> = {};
   for (const entry of targets) states[entry.state] = (states[entry.state] ?? 0) + 1;
   return { environment: env.name, targets, states, behind: targets.filter((entry) => entry.state === "behind").map((entry) => entry.target) };
-}
-
-/**
- * The version tables of the targets that share a database (tenant schemas), read in a
- * few round trips per database instead of one per target. A database whose batch read
- * fails or is late is left out: its targets are read one by one, which reports each one's problem.
- */
-async function readTogether(targets: readonly ResolvedEnvironment[], sessions: SharedSessions, timeoutMs: number): Promise<Map<ResolvedEnvironment, AppliedState | null>> {
-  const groups = new Map<string, ResolvedEnvironment[]>();
-  for (const target of targets) {
-    const key = targetKey(target.target);
-    groups.set(key, [...(groups.get(key) ?? []), target]);
-  }
-  const applied = new Map<ResolvedEnvironment, AppliedState | null>();
-  await Promise.all(
-    [...groups.values()]
-      .filter((group) => group.length > 1)
-      .map(async (group) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));
-        const read = (async () => {
-          const session = await sessions.get(group[0] as ResolvedEnvironment);
-          return session === null ? null : readAppliedStates(session, group.map((target) => target.versionTable));
-        })().catch(() => null);
-        const states = await Promise.race([read, late]).finally(() => clearTimeout(timer));
-        states?.forEach((state, i) => applied.set(group[i] as ResolvedEnvironment, state));
-      }),
-  );
-  return applied;
 }
 
 /** `check` of a fleet: the environment's own report, then one per chosen target (reachable, revisions). */

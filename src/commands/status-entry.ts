@@ -63,8 +63,6 @@ export interface StatusOptions {
   readonly graph?: RevisionGraph | undefined;
   /** A session the caller owns. */
   readonly session?: Session | undefined;
-  /** The version table as the caller already read it (a fleet reads its tenants' tables together); null: no table. */
-  readonly applied?: AppliedState | null | undefined;
 }
 
 /** The default time an environment gets to answer. */
@@ -86,7 +84,7 @@ export async function getStatus(env: ResolvedEnvironment, options: StatusOptions
   const base = { name: env.name, url: env.redactedUrl };
   const [graphResult, reading] = await Promise.all([
     options.graph !== undefined ? Promise.resolve<RevisionGraph | Error>(options.graph) : loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir) }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
-    options.applied !== undefined ? Promise.resolve<Reading>({ kind: "state", state: options.applied ?? EMPTY_STATE }) : readWithTimeout(env, timeoutMs, options.session),
+    readWithTimeout(env, timeoutMs, options.session),
   ]);
   if (reading.kind === "unreachable") {
     const heads = graphResult instanceof Error ? [] : graphResult.heads();

@@ -108,44 +108,14 @@ export async function readAppliedState(session: Session, name: VersionTableName)
   const tables = versionTables(name);
   let rows: VersionRow[];
   try {
-    const result = await session.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM ${tables.versions} ORDER BY applied_at, revision`);
+    const result = await session.query<VersionRow>(
+      `SELECT revision, checksum, state, to_json(applied_at) #>> '{}' AS applied_at, applied_by, duration_ms FROM ${tables.versions} ORDER BY applied_at, revision`,
+    );
     rows = result.rows;
   } catch (error) {
     if (isAthanorError(error) && (error.details["sqlstate"] === UNDEFINED_TABLE || error.details["sqlstate"] === INVALID_SCHEMA)) return null;
     throw error;
   }
-  return stateOfRows(rows);
-}
-
-const VERSION_COLUMNS = "revision, checksum, state, to_json(applied_at) #>> '{}' AS applied_at, applied_by, duration_ms";
-
-/** How many version tables one {@link readAppliedStates} statement reads (bounds the statement's size). */
-const TABLES_PER_STATEMENT = 500;
-
-/**
- * Reads many version tables of one database (a fleet's tenant schemas) in a few round
- * trips instead of one per table: which of them exist, then their rows in one `UNION ALL`
- * per {@link TABLES_PER_STATEMENT} tables. Gives the same states as {@link readAppliedState}
- * table by table (`null` for a missing table), in the order of `names`.
- */
-export async function readAppliedStates(session: Session, names: readonly VersionTableName[]): Promise<(AppliedState | null)[]> {
-  const quoted = names.map((name) => versionTables(name).versions);
-  const existing = await session.query<{ i: string }>("SELECT i FROM unnest($1::text[]) WITH ORDINALITY AS t(name, i) WHERE to_regclass(name) IS NOT NULL", [quoted]);
-  const rowsOf = new Map<number, VersionRow[]>(existing.rows.map((row) => [Number(row.i) - 1, []]));
-  const indexes = [...rowsOf.keys()];
-  for (let start = 0; start < indexes.length; start += TABLES_PER_STATEMENT) {
-    const chunk = indexes.slice(start, start + TABLES_PER_STATEMENT);
-    const sql = chunk.map((i) => `SELECT ${i} AS table_index, ${VERSION_COLUMNS} FROM ${quoted[i] as string}`).join("\nUNION ALL\n");
-    const result = await session.query<VersionRow & { table_index: number }>(`${sql}\nORDER BY table_index, applied_at, revision`);
-    for (const row of result.rows) rowsOf.get(Number(row.table_index))?.push(row);
-  }
-  return names.map((_, i) => {
-    const rows = rowsOf.get(i);
-    return rows === undefined ? null : stateOfRows(rows);
-  });
-}
-
-function stateOfRows(rows: readonly VersionRow[]): AppliedState {
   return appliedStateOf(
     rows.map((row) => ({
       revision: row.revision,
