@@ -294,6 +294,11 @@ export async function lockPostgresDatabase(target: PostgresTarget, request: Lock
     await session.close();
     throw error;
   }
+  return releaseThen(unlock, () => session.close());
+}
+
+/** A release that runs once: `unlock`, then `after` whatever the unlock did (close a connection, forget a key). */
+export function releaseThen(unlock: ReleaseLock, after: () => void | Promise<void>): ReleaseLock {
   let released = false;
   return async () => {
     if (released) return;
@@ -301,7 +306,7 @@ export async function lockPostgresDatabase(target: PostgresTarget, request: Lock
     try {
       await unlock();
     } finally {
-      await session.close();
+      await after();
     }
   };
 }

@@ -36,7 +36,7 @@ export class SharedLockConnections {
     if (this.#keys.has(inUse)) return null;
     this.#keys.add(inUse);
     try {
-      const { lockOnConnection, openLockConnection } = await import("./postgres-session.js");
+      const { lockOnConnection, openLockConnection, releaseThen } = await import("./postgres-session.js");
       let connection = this.#connections.get(database);
       if (connection === undefined) {
         const secrets = options.secrets ?? [];
@@ -46,16 +46,7 @@ export class SharedLockConnections {
         connection.catch(() => this.#connections.delete(database));
       }
       const unlock = await lockOnConnection(await connection, request, options.display);
-      let released = false;
-      return async () => {
-        if (released) return;
-        released = true;
-        try {
-          await unlock();
-        } finally {
-          this.#keys.delete(inUse);
-        }
-      };
+      return releaseThen(unlock, () => void this.#keys.delete(inUse));
     } catch (error) {
       this.#keys.delete(inUse);
       throw error;
