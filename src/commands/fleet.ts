@@ -76,7 +76,7 @@ export async function overFleet<T>(env: ResolvedEnvironment, options: FleetOptio
 }
 
 /** Options of {@link migrateFleet}: a run's, plus the fleet's and a sink per target. */
-export interface MigrateFleetOptions extends Omit<RunMigrationOptions, "events" | "session" | "graph">, FleetOptions {
+export interface MigrateFleetOptions extends Omit<RunMigrationOptions, "events" | "session" | "graph" | "sharedLocks">, FleetOptions {
   /** The event sink of one target's run (its log lines and spans). */
   readonly eventsFor?: ((target: ResolvedEnvironment) => EventSink | undefined) | undefined;
   readonly graph?: RevisionGraph | undefined;
