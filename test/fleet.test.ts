@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lockKey } from "../src/run/lock.js";
 import { BIN, baseEnv, runCli, type CliResult } from "./support/cli.js";
 import { serverUrl, tempDir } from "./support/databases.js";
 import { sqlRevisionText, type SqlRevision } from "./support/engine-project.js";
@@ -399,6 +400,29 @@ describe("schema-per-tenant", () => {
     }
     const status = JSON.parse((await project.run(["--json", "status"])).stdout) as { states: Record<string, number> };
     expect(status.states).toEqual({ "up-to-date": 5 });
+  }, 30_000);
+
+  it("holds each tenant's own migration lock, all on one lock connection per database", async () => {
+    const { project, url, schemas } = await tenantProject(6);
+    // Each revision records the advisory locks other backends hold while it runs.
+    await query(url, `CREATE TABLE public.${project.tag}_locks (schema text, pid int, classid bigint, objid bigint)`);
+    await project.write({
+      id: "ddddddddddd1",
+      upgrade: `INSERT INTO public.${project.tag}_locks SELECT current_schema(), l.pid, l.classid, l.objid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid <> pg_backend_pid() AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database());`,
+    });
+    const result = await project.run(["--json", "upgrade"]);
+    expect(result.status, result.stderr).toBe(0);
+    const rows = await query<{ schema: string; pid: number; classid: string; objid: string }>(url, `SELECT schema, pid, classid::text, objid::text FROM public.${project.tag}_locks`);
+    const holders = new Set<number>();
+    for (const schema of schemas) {
+      const key = BigInt.asUintN(64, lockKey({ schema, table: `${project.tag}_version` }));
+      const own = rows.filter((row) => row.schema === schema && BigInt(row.classid) === key >> 32n && BigInt(row.objid) === (key & 0xffffffffn));
+      // The tenant's own key is held (by a connection other than its migration session) while its revision runs.
+      expect(own, schema).toHaveLength(1);
+      holders.add((own[0] as { pid: number }).pid);
+    }
+    // One lock connection for the six tenants of the database, not one per tenant.
+    expect(holders.size).toBe(1);
   }, 30_000);
 
   // NEEDS the `replica` branch (ResolvedEnvironment.searchPath applied to sessions): fails on

@@ -9,7 +9,7 @@ import type { AbortSignalLike } from "../dialects/types.js";
 import type { LoadedConfig } from "../config/load.js";
 import { resolveEnvironment } from "../config/resolve.js";
 import type { DatabaseTarget, ResolvedEnvironment } from "../config/types.js";
-import { databaseMissing, openSession } from "../dialects/open.js";
+import { databaseMissing, openSession, sharedLockConnections } from "../dialects/open.js";
 import type { Session } from "../dialects/types.js";
 import { isAthanorError } from "../errors.js";
 import { listFleetTargets } from "../fleet/list.js";
@@ -77,7 +77,7 @@ export async function overFleet<T>(env: ResolvedEnvironment, options: FleetOptio
 }
 
 /** Options of {@link migrateFleet}: a run's, plus the fleet's and a sink per target. */
-export interface MigrateFleetOptions extends Omit<RunMigrationOptions, "events" | "session" | "graph">, FleetOptions {
+export interface MigrateFleetOptions extends Omit<RunMigrationOptions, "events" | "session" | "graph" | "sharedLocks">, FleetOptions {
   /** The event sink of one target's run (its log lines and spans). */
   readonly eventsFor?: ((target: ResolvedEnvironment) => EventSink | undefined) | undefined;
   readonly graph?: RevisionGraph | undefined;
@@ -95,7 +95,13 @@ export async function migrateFleet(env: ResolvedEnvironment, options: MigrateFle
   const graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir));
   // Dry runs and offline scripts change nothing: no canary, no reason to stop early.
   const changes = options.sql !== true && options.dryRun !== true;
-  return overFleet(env, options, (target) => runMigration(target, { ...options, graph, events: options.eventsFor?.(target) }), changes ? undefined : { canary: 0, onFailure: "continue" });
+  // Targets on one database (tenant schemas) hold their own locks on one lock connection.
+  const sharedLocks = sharedLockConnections();
+  try {
+    return await overFleet(env, options, (target) => runMigration(target, { ...options, graph, events: options.eventsFor?.(target), sharedLocks }), changes ? undefined : { canary: 0, onFailure: "continue" });
+  } finally {
+    await sharedLocks.close();
+  }
 }
 
 /** `stamp` on every chosen target. */

@@ -8,6 +8,7 @@ import type { DatabaseTarget } from "../config/types.js";
 import type { LockRequest, ReleaseLock, Session } from "./types.js";
 import { toDatabaseError } from "./driver-errors.js";
 import { lockFilePath } from "./pglite-lock-file.js";
+import { SharedLockConnections } from "./shared-locks.js";
 
 export interface OpenSessionOptions {
   /** Shown in pg_stat_activity, so a waiting runner can name the lock holder. */
@@ -66,6 +67,8 @@ export interface LockDatabaseOptions {
   readonly secrets?: readonly string[] | undefined;
   /** Names the lock in messages, e.g. `the migration lock on public.athanor_version`. */
   readonly display: string;
+  /** Lock connections shared by a fleet's targets (see {@link sharedLockConnections}); a dedicated connection otherwise. */
+  readonly shared?: SharedLockConnections | undefined;
 }
 
 /**
@@ -77,6 +80,8 @@ export interface LockDatabaseOptions {
  */
 export async function lockDatabase(target: DatabaseTarget, request: LockRequest, options: LockDatabaseOptions): Promise<ReleaseLock> {
   if (target.kind === "postgres") {
+    const onShared = await options.shared?.lock(target, request, options);
+    if (onShared !== undefined && onShared !== null) return onShared;
     const { lockPostgresDatabase } = await importPostgresSession();
     const secrets = options.secrets ?? [];
     return lockPostgresDatabase(target, request, {
@@ -90,6 +95,15 @@ export async function lockDatabase(target: DatabaseTarget, request: LockRequest,
   if (target.dataDir === null) return async () => {};
   const { lockDataDirectory } = await import("./pglite-lock-file.js");
   return lockDataDirectory(target.dataDir, request, options.applicationName);
+}
+
+/**
+ * Lock connections to share between the targets of a fleet: one per PostgreSQL
+ * database, each target still under its own advisory lock. The caller closes them.
+ */
+export function sharedLockConnections(): SharedLockConnections {
+  // Only writers lock: a standby is refused before its lock is taken (as for a dedicated lock connection).
+  return new SharedLockConnections((target, applicationName, secrets) => openSession(target, { applicationName, secrets, writable: true }));
 }
 
 /**

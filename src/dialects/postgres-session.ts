@@ -227,52 +227,86 @@ export interface DatabaseLockOptions {
 }
 
 /**
+ * Opens the connection that holds migration locks (the dedicated lock connection), and
+ * refuses a transaction-pooling proxy, where a session-level advisory lock would not exclude.
+ */
+export async function openLockConnection(target: PostgresTarget, options: Omit<DatabaseLockOptions, "display">): Promise<Session> {
+  const session = await options.open(options.applicationName);
+  try {
+    await assertSessionBound(session, {
+      target,
+      openProbe: () => options.open(`${options.applicationName} probe`),
+    });
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+  return session;
+}
+
+/**
+ * Takes one migration lock on a lock connection (see {@link openLockConnection}) and
+ * checks that the connection holds it. A lock connection may hold the locks of many
+ * version tables (advisory locks are per key); the release unlocks this key only and
+ * leaves the connection open.
+ */
+export async function lockOnConnection(session: Session, request: LockRequest, display: string): Promise<ReleaseLock> {
+  const unlock = await advisoryLock(session, request);
+  // Second line of defence (a proxy that passes the backend id through): the next
+  // statement ran on another server connection, where the session lock is not held.
+  const { high, low } = keyParts(request.key);
+  const check = await session.query<{ held: boolean }>(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() AND classid::bigint = $1::bigint AND objid::bigint = $2::bigint AND objsubid = 1) AS held",
+    [high, low],
+  );
+  if (check.rows[0]?.held !== true) {
+    // Best effort: the pooler's server connection that took it would keep it otherwise.
+    await unlock().catch(() => {});
+    throw new ConfigError("lock-needs-session", `${display} was taken but is not held by the connection: the URL goes through a transaction-pooling proxy (e.g. PgBouncer in transaction mode)`, {
+      hint: "Give the environment a direct connection for migrations: set `migrationUrl` to the server's own host and port (not the pooler's).",
+    });
+  }
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    await unlock().catch((error: unknown) => {
+      if (error instanceof DatabaseError && error.code === "lock-lost") {
+        throw new DatabaseError("lock-lost", `${display} was no longer held when the run ended (the lock connection was reset or goes through a pooler)`, { hint: error.hint });
+      }
+      throw error;
+    });
+  };
+}
+
+/**
  * The migration lock on PostgreSQL: a session-level advisory lock on a dedicated
  * connection that only ever runs single autocommit statements (a lock held inside a
  * transaction deadlocks `CREATE INDEX CONCURRENTLY`, which waits for every older
  * transaction). Refuses a transaction-pooling proxy, where the lock would not exclude.
  */
 export async function lockPostgresDatabase(target: PostgresTarget, request: LockRequest, options: DatabaseLockOptions): Promise<ReleaseLock> {
-  const session = await options.open(options.applicationName);
+  const session = await openLockConnection(target, options);
   let unlock: ReleaseLock;
   try {
-    // Through a transaction-pooling proxy the lock would not exclude: refuse before taking it.
-    await assertSessionBound(session, {
-      target,
-      openProbe: () => options.open(`${options.applicationName} probe`),
-    });
-    unlock = await session.lock(request);
-    // Second line of defence (a proxy that passes the backend id through): the next
-    // statement ran on another server connection, where the session lock is not held.
-    const { high, low } = keyParts(request.key);
-    const check = await session.query<{ held: boolean }>(
-      "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() AND classid::bigint = $1::bigint AND objid::bigint = $2::bigint AND objsubid = 1) AS held",
-      [high, low],
-    );
-    if (check.rows[0]?.held !== true) {
-      // Best effort: the pooler's server connection that took it would keep it otherwise.
-      await unlock().catch(() => {});
-      throw new ConfigError("lock-needs-session", `${options.display} was taken but is not held by the connection: the URL goes through a transaction-pooling proxy (e.g. PgBouncer in transaction mode)`, {
-        hint: "Give the environment a direct connection for migrations: set `migrationUrl` to the server's own host and port (not the pooler's).",
-      });
-    }
+    unlock = await lockOnConnection(session, request, options.display);
   } catch (error) {
     await session.close();
     throw error;
   }
+  return releaseThen(unlock, () => session.close());
+}
+
+/** A release that runs once: `unlock`, then `after` whatever the unlock did (close a connection, forget a key). */
+export function releaseThen(unlock: ReleaseLock, after: () => void | Promise<void>): ReleaseLock {
   let released = false;
   return async () => {
     if (released) return;
     released = true;
     try {
-      await unlock().catch((error: unknown) => {
-        if (error instanceof DatabaseError && error.code === "lock-lost") {
-          throw new DatabaseError("lock-lost", `${options.display} was no longer held when the run ended (the lock connection was reset or goes through a pooler)`, { hint: error.hint });
-        }
-        throw error;
-      });
+      await unlock();
     } finally {
-      await session.close();
+      await after();
     }
   };
 }

@@ -6,6 +6,7 @@
 import { hostname, userInfo } from "node:os";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { databaseMissing, openSession } from "../dialects/open.js";
+import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
@@ -44,6 +45,8 @@ export interface OpenLockedOptions {
   readonly emit: (event: EventInput) => void;
   /** A session the caller opened and will close (e.g. an in-memory PGlite database in tests). */
   readonly session?: Session | undefined;
+  /** Lock connections shared by a fleet's targets (the lock itself stays this target's own). */
+  readonly sharedLocks?: SharedLockConnections | undefined;
 }
 
 /**
@@ -62,6 +65,7 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
     secrets: env.secrets,
     signal: options.signal,
     onWait: (holder) => options.emit({ type: "lock-wait", holder, waitMs: options.lockWaitMs }),
+    shared: options.sharedLocks,
   });
   options.emit({ type: "lock-acquired", waitedMs: Date.now() - started });
   let session: Session | undefined = options.session;

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import type { DatabaseTarget } from "../config/types.js";
 import { lockDatabase, lockLocation } from "../dialects/open.js";
+import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import { formatWait } from "../dialects/lock-poll.js";
 import type { AbortSignalLike, LockHolder, ReleaseLock, Session } from "../dialects/types.js";
 import { LockTimeoutError } from "../errors.js";
@@ -32,6 +33,8 @@ export interface AcquireLockOptions {
   readonly pollMs?: number | undefined;
   /** Called once when the lock is busy and waiting begins, with the holder's description. */
   readonly onWait?: ((holder: string) => void) | undefined;
+  /** Lock connections shared by a fleet's targets on one database (the key stays this version table's). */
+  readonly shared?: SharedLockConnections | undefined;
 }
 
 /**
@@ -88,7 +91,7 @@ export function acquireLock(options: AcquireLockOptions): Promise<ReleaseLock> {
           details: { holder: holder?.details ?? null, waitedMs, ...(file === null ? {} : { lockFile: file }) },
         }),
     },
-    { applicationName: options.applicationName, secrets: options.secrets, display },
+    { applicationName: options.applicationName, secrets: options.secrets, display, shared: options.shared },
   );
 }
 

@@ -6,6 +6,7 @@
  * (reads, plans, changes nothing, takes no lock) and offline SQL (no connection at all).
  */
 import type { ResolvedEnvironment } from "../config/types.js";
+import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { ConfigError, isAthanorError } from "../errors.js";
 import { guardrailHook, type GuardrailOptions } from "../guard/hook.js";
@@ -78,6 +79,8 @@ export interface RunMigrationOptions extends GuardrailOptions {
   readonly graph?: RevisionGraph | undefined;
   /** A session the caller owns (not closed here), e.g. an in-memory PGlite database. */
   readonly session?: Session | undefined;
+  /** Lock connections shared by a fleet's targets on one database (each target keeps its own lock). */
+  readonly sharedLocks?: SharedLockConnections | undefined;
 }
 
 /** What a run did. */
@@ -239,7 +242,7 @@ async function graphAndLockedSession(env: ResolvedEnvironment, options: RunMigra
   if (caller?.aborted === true) follow();
   else caller?.addEventListener("abort", follow, { once: true });
   const signal = abandon.signal;
-  const locking = openLockedSession(env, { command: options.command, lockWaitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, signal, emit, session: options.session });
+  const locking = openLockedSession(env, { command: options.command, lockWaitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, signal, emit, session: options.session, sharedLocks: options.sharedLocks });
   // Handled below in both outcomes; this keeps a failure while the scan runs from counting as unhandled.
   locking.then(
     () => caller?.removeEventListener("abort", follow),
