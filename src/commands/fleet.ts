@@ -5,6 +5,7 @@
  * the one-database command with its own lock, version and history rows
  * (src/fleet/run.ts schedules them). No printing: the CLI renders the outcomes.
  */
+import { oneAtATime } from "../dialects/shared-locks.js";
 import type { AbortSignalLike } from "../dialects/types.js";
 import type { LoadedConfig } from "../config/load.js";
 import { resolveEnvironment } from "../config/resolve.js";
@@ -126,7 +127,9 @@ class SharedSessions {
     if (session === undefined) {
       session = databaseMissing(env.target)
         ? Promise.resolve(null)
-        : openSession(env.target, { applicationName: applicationName(this.command, env), secrets: env.secrets, ...(this.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.connectTimeoutMs }) });
+        : // Targets read in parallel: their statements are queued on the shared connection
+          // (node-postgres must not be handed a query while another runs).
+          openSession(env.target, { applicationName: applicationName(this.command, env), secrets: env.secrets, ...(this.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.connectTimeoutMs }) }).then(oneAtATime);
       // A failed connection is the failure of every target on that database: not retried per target.
       this.#sessions.set(key, session);
     }

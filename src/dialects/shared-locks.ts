@@ -67,7 +67,7 @@ export class SharedLockConnections {
  * requests (and their polls) share it concurrently, and the driver must not be handed a
  * statement while another is running.
  */
-function oneAtATime(session: Session): Session {
+export function oneAtATime(session: Session): Session {
   let tail: Promise<unknown> = Promise.resolve();
   const queued = <T>(run: () => Promise<T>): Promise<T> => {
     const next = tail.then(run);
