@@ -7,8 +7,13 @@
  * backend ends with the runner's process, releasing every lock it holds, as before.
  */
 import type { LockDatabaseOptions } from "./open.js";
-import type { PostgresTarget } from "./postgres-client-config.js";
+import type { DatabaseTarget } from "../config/types.js";
 import type { LockRequest, ReleaseLock, Session } from "./types.js";
+
+// Named here, not imported from postgres-client-config.ts: that module's declarations
+// import node-postgres' types, which a user's project need not have (this type is
+// reachable from the public RunMigrationOptions).
+type PostgresTarget = Extract<DatabaseTarget, { kind: "postgres" }>;
 
 /** Opens a lock connection named `applicationName` (errors already without secrets). */
 export type OpenLockSession = (target: PostgresTarget, applicationName: string, secrets: readonly string[]) => Promise<Session>;
