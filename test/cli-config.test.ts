@@ -31,6 +31,36 @@ describe("init, env, check", () => {
     expect(again.stderr).toMatch(/already exists/);
   });
 
+  it("env shows schema, replicaLag and the shadow server's URL, redacted", async () => {
+    const project = await tempDir();
+    try {
+      const shadowPassword = "Sh4dow-S3cret@:/#";
+      const config = {
+        environments: {
+          tenant: {
+            url: "postgresql://app@127.0.0.1:5432/app",
+            schema: "tenant_a",
+            replicaLag: { max: "10s" },
+            shadowUrl: `postgresql://app:${encodeURIComponent(shadowPassword)}@127.0.0.1:5432/postgres`,
+          },
+        },
+      };
+      await writeFile(join(project.dir, "athanor.config.json"), JSON.stringify(config));
+      const json = await runCli(["--env", "tenant", "env", "--json"], { cwd: project.dir, env: baseEnv() });
+      expect(json.status, json.stderr).toBe(0);
+      const values = Object.fromEntries((JSON.parse(json.stdout) as { values: { key: string; value: unknown }[] }).values.map((v) => [v.key, v.value]));
+      expect(values).toMatchObject({ schema: "tenant_a", replicaLag: "max 10000ms, wait 600000ms", shadowUrl: "postgresql://app:***@127.0.0.1:5432/postgres", versionTable: "tenant_a.athanor_version" });
+      const text = await runCli(["--env", "tenant", "env"], { cwd: project.dir, env: baseEnv() });
+      expect(text.stdout).toMatch(/schema\s+tenant_a/);
+      for (const output of [json.stdout, json.stderr, text.stdout, text.stderr]) {
+        expect(output).not.toContain(shadowPassword);
+        expect(output).not.toContain(encodeURIComponent(shadowPassword));
+      }
+    } finally {
+      await project.remove();
+    }
+  });
+
   it("env shows the redacted production URL with every value's source", async () => {
     await writeFile(join(dir, ".env.production"), `ENVIRONMENT=production\nDB_HOST=127.0.0.1\nDB_PORT=5432\nDB_NAME=mestocker_prod\nDB_PASSWORD=${PASSWORD}\n`);
     const text = await runCli(["--env", "production", "env"], { cwd: dir });

@@ -60,6 +60,10 @@ export function describeEnvironment(env: ResolvedEnvironment): EnvironmentDescri
     { key: "versionTable", value: `${env.versionTable.schema}.${env.versionTable.table}`, sources: fromConfig("versionTable") },
     { key: "schemas", value: env.schemas.join(", "), sources: fromConfig("schemas") },
     { key: "promoteFrom", value: env.promoteFrom, sources: fromConfig("promoteFrom") },
+    { key: "schema", value: env.searchPath, sources: fromConfig("schema") },
+    { key: "replicaLag", value: env.replicaLag === null ? null : `max ${env.replicaLag.maxMs}ms, wait ${env.replicaLag.waitMs}ms`, sources: fromConfig("replicaLag") },
+    // The shadow server's URL, redacted like `url`.
+    { key: "shadowUrl", value: env.shadow === null ? null : env.shadow.redactedUrl, sources: fromConfig("shadowUrl") },
   ];
   return {
     environment: env.name,
