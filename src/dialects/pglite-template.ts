@@ -27,8 +27,14 @@ import { promisify } from "node:util";
 import { gunzip, gzip } from "node:zlib";
 import type { PGlite } from "@electric-sql/pglite";
 
-/** Start parameters added to PGlite's own: a smaller buffer pool. */
-export const PGLITE_MEMORY_PARAMS: readonly string[] = ["-c", "shared_buffers=16MB"];
+/**
+ * Start parameters added to PGlite's own: a smaller buffer pool, and a larger lock table.
+ * A revision runs in one transaction, which locks every table, index, sequence and
+ * constraint it touches: the downgrade of a 1,000-table first revision (autogenerate's
+ * round trip replays it) ran out of the default (64 per transaction) with "out of shared
+ * memory". 256 costs a few MB of the WASM heap.
+ */
+export const PGLITE_MEMORY_PARAMS: readonly string[] = ["-c", "shared_buffers=16MB", "-c", "max_locks_per_transaction=256"];
 
 const TEMPLATE_PREFIX = "pglite-template-";
 const MANIFEST = "manifest.json";
