@@ -10,7 +10,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseEnv, runCli, type CliResult } from "./support/cli.js";
-import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
+import { createPostgresDatabase, tempDir, queryUrl, type TestDatabase } from "./support/databases.js";
 
 const SCHEMA = `CREATE TYPE mood AS ENUM ('happy', 'sad');
 CREATE TABLE users (
@@ -20,15 +20,6 @@ CREATE TABLE users (
 );
 `;
 
-async function exec(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 async function project(config: Record<string, unknown>): Promise<{ dir: string; remove(): Promise<void>; cli(argv: string[]): Promise<CliResult>; files(): string[] }> {
   const { dir, remove } = await tempDir("athanor-autogen-");
@@ -137,8 +128,8 @@ describe("on PostgreSQL", () => {
   beforeAll(async () => {
     [a, b] = await Promise.all([createPostgresDatabase("athanor_autogen"), createPostgresDatabase("athanor_autogen")]);
     p = await project({ schema: "./schema.sql", environments: { a: { url: a.url }, b: { url: b.url } } });
-    await exec(a.url, SCHEMA);
-    await exec(b.url, `CREATE TYPE mood AS ENUM ('happy', 'sad', 'meh');
+    await queryUrl(a.url, SCHEMA);
+    await queryUrl(b.url, `CREATE TYPE mood AS ENUM ('happy', 'sad', 'meh');
 CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL, feeling mood, nickname text);
 CREATE INDEX users_email_idx ON users (email);`);
   }, 300_000);

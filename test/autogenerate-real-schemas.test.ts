@@ -21,7 +21,7 @@ import { introspectTarget } from "../src/autogenerate/compare.js";
 import { emptyModel } from "../src/autogenerate/model.js";
 import { parseDatabaseUrl } from "../src/config/url.js";
 import { baseEnv, runCli, type CliResult } from "./support/cli.js";
-import { createPostgresDatabase, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
+import { createPostgresDatabase, serverUrl, tempDir, queryUrl, type TestDatabase } from "./support/databases.js";
 
 const fixture = (path: string): string => fileURLToPath(new URL(`./fixtures/real-schemas/${path}`, import.meta.url));
 const run = promisify(execFile);
@@ -68,15 +68,6 @@ async function shadowDatabases(): Promise<string[]> {
   }
 }
 
-async function exec(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * One real schema, end to end. `sql` is the declared schema as written into the project;
@@ -98,7 +89,7 @@ function realSchema(name: string, sql: () => string, options: { shadowUrl?: () =
       await writeFile(join(dir, "schema.sql"), sql());
       const live = options.shadowUrl ? { url: target.url, shadowUrl: options.shadowUrl() } : { url: target.url };
       await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", schema: "./schema.sql", environments: { live } }, null, 2));
-      await exec(reference.url, sql());
+      await queryUrl(reference.url, sql());
     }, 300_000);
 
     afterAll(async () => {
@@ -157,12 +148,12 @@ describe("shadowUrl", () => {
 
   beforeAll(async () => {
     ({ dir, remove } = await tempDir("athanor-shadowurl-"));
-    await exec(serverUrl(), `DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN NOCREATEDB PASSWORD '${password}'`);
+    await queryUrl(serverUrl(), `DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN NOCREATEDB PASSWORD '${password}'`);
     await writeFile(join(dir, "schema.sql"), "CREATE TABLE t (id int);\n");
   });
 
   afterAll(async () => {
-    await exec(serverUrl(), `DROP ROLE IF EXISTS ${role}`);
+    await queryUrl(serverUrl(), `DROP ROLE IF EXISTS ${role}`);
     await remove?.();
   });
 

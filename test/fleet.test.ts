@@ -15,7 +15,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lockKey } from "../src/run/lock.js";
 import { BIN, baseEnv, runCli, spawnCli, type CliResult } from "./support/cli.js";
-import { serverUrl, tempDir } from "./support/databases.js";
+import { queryUrl, serverUrl, tempDir } from "./support/databases.js";
 import { sqlRevisionText, type SqlRevision } from "./support/engine-project.js";
 import { startExtraServer, type ExtraServer } from "./support/extra-server.js";
 
@@ -30,16 +30,6 @@ function databaseUrl(server: string, name: string): string {
   const url = new URL(server);
   url.pathname = `/${name}`;
   return url.toString();
-}
-
-async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 async function createDatabases(server: string, prefix: string, count: number): Promise<void> {
@@ -108,7 +98,7 @@ function effectRevisions(tag: string, options: { slow?: boolean } = {}): SqlRevi
 
 /** How many times each revision's side effect ran on a target (none: the table is missing). */
 async function effects(url: string, tag: string): Promise<Record<string, number>> {
-  const rows = await query<{ revision: string; n: string }>(url, `SELECT revision, count(*) AS n FROM (SELECT revision FROM ${tag}_effects WHERE to_regclass('${tag}_effects') IS NOT NULL) e GROUP BY revision`).catch(() => []);
+  const rows = await queryUrl<{ revision: string; n: string }>(url, `SELECT revision, count(*) AS n FROM (SELECT revision FROM ${tag}_effects WHERE to_regclass('${tag}_effects') IS NOT NULL) e GROUP BY revision`).catch(() => []);
   return Object.fromEntries(rows.map((row) => [row.revision, Number(row.n)]));
 }
 
@@ -135,7 +125,7 @@ describe("a fleet of 24 databases on two servers", () => {
     expect(document.summary).toMatchObject({ targets: 24, succeeded: 24, failed: 0, revisions: 72 });
     for (const name of names) expect(await effects(fleet[name] as string, project.tag)).toEqual({ 1: 1, 2: 1, 3: 1 });
     // History rows name their target (the column is added for fleets).
-    const history = await query<{ target: string; n: string }>(fleet["b-07"] as string, `SELECT target, count(*) AS n FROM ${project.tag}_version_history GROUP BY target`);
+    const history = await queryUrl<{ target: string; n: string }>(fleet["b-07"] as string, `SELECT target, count(*) AS n FROM ${project.tag}_version_history GROUP BY target`);
     expect(history).toEqual([{ target: "b-07", n: "3" }]);
 
     const again = await project.run(["--json", "upgrade"]);
@@ -237,7 +227,7 @@ describe("a failing target", () => {
     const project = await fleetProject({ targets: subset(names), parallel: 1, onFailure }, []);
     for (const spec of effectRevisions(project.tag)) await project.write(spec);
     // The third target already has the table the first revision creates: it fails there.
-    await query(fleet["a-03"] as string, `CREATE TABLE ${project.tag}_effects (revision text NOT NULL)`);
+    await queryUrl(fleet["a-03"] as string, `CREATE TABLE ${project.tag}_effects (revision text NOT NULL)`);
     return project;
   }
 
@@ -253,7 +243,7 @@ describe("a failing target", () => {
     expect(text.stdout).toContain("✗ a-03:");
     expect(text.stdout).toContain("b-01: not started (an earlier target failed; onFailure is stop)");
 
-    await query(fleet["a-03"] as string, `DROP TABLE ${project.tag}_effects`);
+    await queryUrl(fleet["a-03"] as string, `DROP TABLE ${project.tag}_effects`);
     const rerun = await project.run(["--json", "upgrade"]);
     expect(rerun.status, rerun.stderr).toBe(0);
     for (const name of names) expect(await effects(fleet[name] as string, project.tag)).toEqual({ 1: 1, 2: 1, 3: 1 });
@@ -309,7 +299,7 @@ describe("resumable and exact", () => {
     expect(rerun.status, rerun.stderr).toBe(0);
     for (const name of names) {
       expect(await effects(fleet[name] as string, project.tag)).toEqual({ 1: 1, 2: 1, 3: 1 });
-      const rows = await query<{ revision: string }>(fleet[name] as string, `SELECT revision FROM ${project.tag}_version ORDER BY revision`);
+      const rows = await queryUrl<{ revision: string }>(fleet[name] as string, `SELECT revision FROM ${project.tag}_version ORDER BY revision`);
       expect(rows.map((row) => row.revision)).toEqual(["aaaaaaaaaaa1", "aaaaaaaaaaa2", "aaaaaaaaaaa3"]);
     }
   }, 40_000);
@@ -335,7 +325,7 @@ describe("a target locked by another runner", () => {
     const holder = spawnRun(["--env", "prod", "--target", "a-12", "upgrade"], project.dir);
     // Wait until the holder runs the slow revision (it holds the lock from before it starts).
     for (let i = 0; i < 100; i++) {
-      const rows = await query<{ n: string }>(fleet["a-12"] as string, "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE '%pg_sleep(CASE%' AND state = 'active' AND pid <> pg_backend_pid()");
+      const rows = await queryUrl<{ n: string }>(fleet["a-12"] as string, "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE '%pg_sleep(CASE%' AND state = 'active' AND pid <> pg_backend_pid()");
       if (rows[0]?.n !== "0") break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -379,7 +369,7 @@ describe("schema-per-tenant", () => {
     const url = fleet["a-11"] as string;
     const prefix = `tenant_${randomBytes(3).toString("hex")}`;
     const schemas = Array.from({ length: count }, (_, i) => `${prefix}_${i + 1}`);
-    await query(url, schemas.map((schema) => `CREATE SCHEMA ${schema};`).join("\n"));
+    await queryUrl(url, schemas.map((schema) => `CREATE SCHEMA ${schema};`).join("\n"));
     const project = await fleetProject({ url, tenantSchemas: `SELECT nspname FROM pg_namespace WHERE nspname LIKE '${prefix}\\_%' ORDER BY 1` }, []);
     return { project, url, schemas };
   }
@@ -387,15 +377,15 @@ describe("schema-per-tenant", () => {
   it("keeps each tenant's version and history rows in its own schema, named by the tenant", async () => {
     const { project, url, schemas } = await tenantProject(5);
     // Tenants migrate in parallel: the shared table exists first (concurrent CREATEs would race).
-    await query(url, `CREATE TABLE public.${project.tag}_seen (n int)`);
+    await queryUrl(url, `CREATE TABLE public.${project.tag}_seen (n int)`);
     await project.write({ id: "bbbbbbbbbbb1", upgrade: `INSERT INTO public.${project.tag}_seen VALUES (1);` });
     const result = await project.run(["--json", "upgrade"]);
     expect(result.status, result.stderr).toBe(0);
     expect(parse(result).targets.map((entry) => entry.target)).toEqual(schemas);
-    const seen = await query<{ n: string }>(url, `SELECT count(*) AS n FROM public.${project.tag}_seen`);
+    const seen = await queryUrl<{ n: string }>(url, `SELECT count(*) AS n FROM public.${project.tag}_seen`);
     expect(seen).toEqual([{ n: "5" }]);
     for (const schema of schemas) {
-      const rows = await query<{ revision: string; target: string }>(url, `SELECT v.revision, h.target FROM ${schema}.${project.tag}_version v, ${schema}.${project.tag}_version_history h`);
+      const rows = await queryUrl<{ revision: string; target: string }>(url, `SELECT v.revision, h.target FROM ${schema}.${project.tag}_version v, ${schema}.${project.tag}_version_history h`);
       expect(rows).toEqual([{ revision: "bbbbbbbbbbb1", target: schema }]);
     }
     // As a user runs it (its own process, so a driver warning would reach stderr): the tenants
@@ -409,14 +399,14 @@ describe("schema-per-tenant", () => {
   it("holds each tenant's own migration lock, all on one lock connection per database", async () => {
     const { project, url, schemas } = await tenantProject(6);
     // Each revision records the advisory locks other backends hold while it runs.
-    await query(url, `CREATE TABLE public.${project.tag}_locks (schema text, pid int, classid bigint, objid bigint)`);
+    await queryUrl(url, `CREATE TABLE public.${project.tag}_locks (schema text, pid int, classid bigint, objid bigint)`);
     await project.write({
       id: "ddddddddddd1",
       upgrade: `INSERT INTO public.${project.tag}_locks SELECT current_schema(), l.pid, l.classid, l.objid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid <> pg_backend_pid() AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database());`,
     });
     const result = await project.run(["--json", "upgrade"]);
     expect(result.status, result.stderr).toBe(0);
-    const rows = await query<{ schema: string; pid: number; classid: string; objid: string }>(url, `SELECT schema, pid, classid::text, objid::text FROM public.${project.tag}_locks`);
+    const rows = await queryUrl<{ schema: string; pid: number; classid: string; objid: string }>(url, `SELECT schema, pid, classid::text, objid::text FROM public.${project.tag}_locks`);
     const holders = new Set<number>();
     for (const schema of schemas) {
       const key = BigInt.asUintN(64, lockKey({ schema, table: `${project.tag}_version` }));
@@ -436,7 +426,7 @@ describe("schema-per-tenant", () => {
     await project.write({ id: "ccccccccccc1", upgrade: `CREATE TABLE ${project.tag}_t (id int);\nINSERT INTO ${project.tag}_t VALUES (1);` });
     const result = await project.run(["--json", "upgrade"]);
     expect(result.status, result.stdout).toBe(0);
-    for (const schema of schemas) expect(await query(url, `SELECT id FROM ${schema}.${project.tag}_t`)).toEqual([{ id: 1 }]);
-    expect(await query(url, `SELECT to_regclass('public.${project.tag}_t') AS t`)).toEqual([{ t: null }]);
+    for (const schema of schemas) expect(await queryUrl(url, `SELECT id FROM ${schema}.${project.tag}_t`)).toEqual([{ id: 1 }]);
+    expect(await queryUrl(url, `SELECT to_regclass('public.${project.tag}_t') AS t`)).toEqual([{ t: null }]);
   }, 30_000);
 });

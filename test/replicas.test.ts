@@ -10,7 +10,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseEnv, runCli, type CliResult } from "./support/cli.js";
 import { createEngineProject, type EngineProject } from "./support/engine-project.js";
-import { queryUrl, startReplication, type Replication } from "./support/replication.js";
+import { queryUrl } from "./support/databases.js";
+import { startReplication, type Replication } from "./support/replication.js";
 
 const R1 = "a0a0a0a0a0a0";
 const LAGGED = ["b1b1b1b1b1b1", "b2b2b2b2b2b2", "b3b3b3b3b3b3"] as const;

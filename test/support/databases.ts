@@ -55,3 +55,15 @@ export async function tempDir(prefix = "athanor-test-"): Promise<{ dir: string; 
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
+
+/** One SQL query on a URL, with a connection of its own. */
+export async function queryUrl<Row extends Record<string, unknown>>(url: string, sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: url });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    return (await client.query<Row>(sql, params as unknown[])).rows;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import pg from "pg";
+import { queryUrl } from "./databases.js";
 import { startExtraServer, type ExtraServer } from "./extra-server.js";
 import { freePort } from "./faults.js";
 
@@ -31,18 +31,6 @@ async function asPostgres(program: string, args: readonly string[]): Promise<str
   const [file, argv] = root ? ["runuser", ["-u", "postgres", "--", pgBin(program), ...args]] : [pgBin(program), [...args]];
   const { stdout } = await run(file, argv, { cwd: "/", encoding: "utf8" });
   return stdout;
-}
-
-/** One SQL query on a URL, with a connection of its own. */
-export async function queryUrl<Row extends Record<string, unknown>>(url: string, sql: string, params: readonly unknown[] = []): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: url });
-  client.on("error", () => {});
-  await client.connect();
-  try {
-    return (await client.query<Row>(sql, params as unknown[])).rows;
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 /** A primary with one streaming standby. */
