@@ -5,6 +5,7 @@
  * JSON document under --json and a suggestion for a typo, and `current` answers on
  * stdout on an empty database.
  */
+import { basename } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -118,7 +119,9 @@ describe("the quickstart's first `upgrade` on a new machine (an empty PGlite tem
     try {
       const { cp, mkdir, readdir } = await import("node:fs/promises");
       const quickstart = `${dir.dir}/quickstart`;
-      await cp(fileURLToPath(new URL("../examples/quickstart", import.meta.url)), quickstart, { recursive: true });
+      // Without `.athanor/`: the README's first command leaves the example's database (and header
+      // cache) there, and this run must start from a directory that has none, as a new user's does.
+      await cp(fileURLToPath(new URL("../examples/quickstart", import.meta.url)), quickstart, { recursive: true, filter: (source) => basename(source) !== ".athanor" });
       await mkdir(`${dir.dir}/cache`);
       const argv = ["--config", `${quickstart}/athanor.config.mjs`, "upgrade", "head"];
       const result = await spawnCli(argv, { cwd: dir.dir, env: baseEnv({ ATHANOR_CACHE_DIR: `${dir.dir}/cache` }), timeoutMs: 120_000 });
