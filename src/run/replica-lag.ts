@@ -8,13 +8,17 @@
  * to `wal_receiver_status_interval`), small while the standby waits before a commit, and
  * NULL once WAL goes quiet. The byte gap (`pg_wal_lsn_diff`) is exact but is not a time.
  * So the waiter keeps its own clock: each time it looks it records the primary's WAL
- * position and time (`pg_current_wal_lsn()`, `clock_timestamp()`). A standby that has
+ * position and time (`pg_current_wal_insert_lsn()`, `clock_timestamp()`). A standby that has
  * replayed up to position P has everything the primary had written at the latest sample
  * at or below P: its lag is at most the time since that sample. That upper bound is what
  * is compared with `max` (never under-reported; samples are taken at every revision
  * boundary, so it overstates by at most one revision). A standby that has replayed
  * everything is 0 behind. Before the first sample, PostgreSQL's `replay_lag` plus the age
  * of its reply stands in, and when that is NULL too the lag is unknown and counts as over.
+ * The primary's position is its insert position, not its write position: a commit made
+ * without waiting for the WAL flush (`synchronous_commit = off`, athanor's lazy commits)
+ * may not be written yet, and a standby level with the write position would look caught
+ * up while lacking that commit.
  */
 import type { AbortSignalLike } from "../dialects/types.js";
 import type { Session } from "../dialects/types.js";
@@ -55,7 +59,7 @@ export interface WalSample {
 // Positions as float8 byte offsets: exact up to 2^53 bytes (8 PB) of WAL.
 const REPLICATION_SQL = `SELECT r.application_name, host(r.client_addr) AS client_addr, r.state,
        pg_wal_lsn_diff(r.replay_lsn, '0/0')::float8 AS replay_pos,
-       pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS now_pos,
+       pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::float8 AS now_pos,
        (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now_ms,
        (extract(epoch FROM r.replay_lag) * 1000)::float8 AS replay_lag_ms,
        (extract(epoch FROM clock_timestamp() - r.reply_time) * 1000)::float8 AS reply_age_ms
