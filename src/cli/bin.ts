@@ -10,7 +10,6 @@
  * with status 13 and no word, or with a `process.exitCode` that code set — the `exit`
  * listener below says so and makes the status 1.
  */
-import { setFlagsFromString } from "node:v8";
 import { ExitStatus } from "../errors.js";
 import { findCommandName, main } from "./main.js";
 import { originalExit } from "./exit-guard.js";
@@ -76,7 +75,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
  */
 const LIFTOFF_ONLY_COMMANDS: ReadonlySet<string> = new Set(["upgrade", "downgrade", "current", "stamp", "resolve", "repair", "status", "check"]);
 const wasmFlagsGiven = [...process.execArgv, process.env["NODE_OPTIONS"] ?? ""].some((flag) => /liftoff|wasm/.test(flag));
-if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(findCommandName(process.argv.slice(2)) ?? "")) setFlagsFromString("--liftoff-only");
+// node:v8 is loaded for these commands only: every other command starts without it.
+if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(findCommandName(process.argv.slice(2)) ?? "")) (await import("node:v8")).setFlagsFromString("--liftoff-only");
 
 const status = await main(process.argv.slice(2), {
   stdout: process.stdout,

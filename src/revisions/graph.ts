@@ -36,24 +36,24 @@ function dependsSpelling(file: RevisionFile): string {
   return file.format === "sql" ? "`-- athanor:depends-on`" : "`dependsOn`";
 }
 
-/** A binary min-heap of node indexes ordered by a string key, for a deterministic topological order. */
-class KeyHeap {
+/** A binary min-heap of node indexes ordered by an integer rank, for a deterministic topological order. */
+class RankHeap {
   private readonly items: Int32Array;
   size = 0;
 
-  constructor(private readonly keys: readonly string[]) {
-    this.items = new Int32Array(keys.length);
+  constructor(private readonly ranks: Int32Array) {
+    this.items = new Int32Array(ranks.length);
   }
 
   push(node: number): void {
-    const { items, keys } = this;
+    const { items, ranks } = this;
     let i = this.size;
     this.size += 1;
-    const key = keys[node] as string;
+    const rank = ranks[node] as number;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const above = items[parent] as number;
-      if ((keys[above] as string) <= key) break;
+      if ((ranks[above] as number) <= rank) break;
       items[i] = above;
       i = parent;
     }
@@ -61,25 +61,45 @@ class KeyHeap {
   }
 
   pop(): number {
-    const { items, keys } = this;
+    const { items, ranks } = this;
     const top = items[0] as number;
     this.size -= 1;
     const size = this.size;
     if (size === 0) return top;
     const last = items[size] as number;
-    const key = keys[last] as string;
+    const rank = ranks[last] as number;
     let i = 0;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= size) break;
-      if (child + 1 < size && (keys[items[child + 1] as number] as string) < (keys[items[child] as number] as string)) child += 1;
-      if (key <= (keys[items[child] as number] as string)) break;
+      if (child + 1 < size && (ranks[items[child + 1] as number] as number) < (ranks[items[child] as number] as number)) child += 1;
+      if (rank <= (ranks[items[child] as number] as number)) break;
       items[i] = items[child] as number;
       i = child;
     }
     items[i] = last;
     return top;
   }
+}
+
+/**
+ * Each node's rank in the tie-break order of the topological sort: by file name, then id.
+ * The script directory gives its files in name order (names are unique), so the rank is
+ * then the index and no key string is built; any other order is sorted once.
+ */
+function tieBreakRanks(files: readonly RevisionFile[]): Int32Array {
+  const n = files.length;
+  const ranks = new Int32Array(n);
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i += 1) sorted = (files[i - 1] as RevisionFile).relativePath < (files[i] as RevisionFile).relativePath;
+  if (sorted) {
+    for (let i = 0; i < n; i += 1) ranks[i] = i;
+    return ranks;
+  }
+  const keys = files.map((file) => `${file.relativePath}\u0000${file.id}`);
+  const order = Array.from(keys.keys()).sort((a, b) => ((keys[a] as string) < (keys[b] as string) ? -1 : (keys[a] as string) > (keys[b] as string) ? 1 : a - b));
+  for (let position = 0; position < n; position += 1) ranks[order[position] as number] = position;
+  return ranks;
 }
 
 /** Edges in compressed form: the neighbours of node i are list[start[i]] .. list[start[i + 1] - 1]. */
@@ -481,12 +501,10 @@ function missingDependency(file: RevisionFile, dependency: string, labels: Reado
 /** Kahn's algorithm with a heap ordered by file name; throws `revision-cycle` naming the files on a cycle. */
 function topologicalSort(files: readonly RevisionFile[], parents: Adjacency, children: Adjacency, dependencies: Adjacency, dependents: Adjacency): Int32Array {
   const n = files.length;
-  const ids = files.map((file) => file.id);
   // Ties are broken by file name (so `001_x.sql` comes before `002_y.sql`), then by id.
-  const keys = files.map((file) => `${file.relativePath}\u0000${file.id}`);
   const inDegree = new Int32Array(n);
   for (let i = 0; i < n; i += 1) inDegree[i] = degree(parents, i) + degree(dependencies, i);
-  const heap = new KeyHeap(keys);
+  const heap = new RankHeap(tieBreakRanks(files));
   for (let i = 0; i < n; i += 1) if (inDegree[i] === 0) heap.push(i);
   const order = new Int32Array(n);
   let count = 0;
@@ -519,6 +537,7 @@ function topologicalSort(files: readonly RevisionFile[], parents: Adjacency, chi
   }
   // The path walks backwards (child to parent); the cycle is its part from the repeated node on, reversed.
   const cycle = path.slice(position.get(current)).reverse();
+  const ids = files.map((file) => file.id);
   const described = [...cycle, cycle[0] as number].map((i) => `${ids[i] as string} (${where(files[i] as RevisionFile)})`).join(" → ");
   throw new RevisionError("revision-cycle", `the revisions form a cycle: ${described}`, {
     hint: "a revision's `down` and `depends-on` must name older revisions: fix the one that closes the loop",

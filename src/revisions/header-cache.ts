@@ -4,9 +4,12 @@
  * per file instead of opening and reading every file.
  *
  * It must never lie, so:
- * - an entry is keyed by the file's name, size, mtime and ctime in nanoseconds, inode
- *   and device: any write changes the ctime (a tool that restores the mtime cannot
- *   restore the ctime), a replaced file has another inode;
+ * - an entry is keyed by the file's name, size, mtime and ctime, inode and device: any
+ *   write changes the ctime (a tool that restores the mtime cannot restore the ctime), a
+ *   replaced file has another inode. The times are milliseconds as doubles (a quarter of a
+ *   microsecond apart today), not BigInt nanoseconds: a cached file is at least
+ *   {@link RACY_WINDOW_MS} old when cached, so any later write moves its ctime by more
+ *   than that, and plain `Stats` cost a fraction of the allocations of `BigIntStats`;
  * - a file modified less than {@link RACY_WINDOW_MS} before it was read is not cached:
  *   file-system clocks tick coarsely (up to 10 ms), so a second write in the same tick
  *   could keep every key field equal (git's "racy clean" problem);
@@ -18,8 +21,7 @@
  *   so two processes writing at once leave one complete cache, never a mix.
  * Failing to read or write it is never an error: the directory is read as if it were absent.
  */
-import { createHash } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, type BigIntStats } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../version.js";
@@ -30,7 +32,7 @@ import type { RevisionHeader } from "./types.js";
 export const RACY_WINDOW_MS = 1000;
 
 /** Bumped whenever the file's layout changes. */
-const FORMAT = "athanor-header-cache/2";
+const FORMAT = "athanor-header-cache/3";
 
 /** The first line of a cache file. */
 interface CacheHead {
@@ -49,14 +51,13 @@ export interface CachedHeader {
  * The key fields of a file's `stat`, as one string. Two stats give the same stamp only
  * when nothing wrote to the file in between (up to the clock's tick, see {@link isRacy}).
  */
-export function fileStamp(stats: BigIntStats): string {
-  return `${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}:${stats.ino}:${stats.dev}`;
+export function fileStamp(stats: Stats): string {
+  return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}:${stats.dev}`;
 }
 
 /** True when a file changed within {@link RACY_WINDOW_MS} of `now`: too recent to trust its stamp. */
-export function isRacy(stats: BigIntStats, now: number): boolean {
-  const newest = stats.mtimeNs > stats.ctimeNs ? stats.mtimeNs : stats.ctimeNs;
-  return Number(newest / 1_000_000n) > now - RACY_WINDOW_MS;
+export function isRacy(stats: Stats, now: number): boolean {
+  return Math.max(stats.mtimeMs, stats.ctimeMs) > now - RACY_WINDOW_MS;
 }
 
 let parserKey: string | undefined;
@@ -85,17 +86,30 @@ function cacheKey(): string {
 
 /** The cache file of one migrations directory inside `cacheDir`. */
 function cachePath(cacheDir: string, directory: string): string {
-  return join(cacheDir, `revision-headers-${createHash("sha256").update(directory).digest("hex").slice(0, 16)}.txt`);
+  return join(cacheDir, `revision-headers-${nameHash(directory)}.txt`);
+}
+
+/**
+ * 16 hex digits from a string (two 32-bit FNV-1a hashes with different seeds): a file
+ * name, not a secret, and cheaper than loading node:crypto for it. Two directories that
+ * collide only share a file that each finds written for the other (its first line names
+ * the directory) and rebuilds: never a wrong header.
+ */
+function nameHash(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    a = Math.imul(a ^ code, 0x01000193);
+    b = Math.imul(b ^ code, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 /** A list field: entries joined by commas. Null when an entry could not be read back the same (never cached then). */
 function joinList(items: readonly string[]): string | null {
   for (const item of items) if (item === "" || /[,\t\n\r]/.test(item)) return null;
   return items.join(",");
-}
-
-function splitList(field: string): readonly string[] {
-  return field === "" ? EMPTY : field.split(",");
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
@@ -116,7 +130,9 @@ function entryLine(name: string, stamp: string, format: RevisionFormat, header: 
 /**
  * The cache of one migrations directory. The directory is read in name order and the
  * cache's lines are in name order, so a cursor walks the file once: nothing but its text
- * is held (100,000 revisions: no second structure of 100,000 entries in memory).
+ * is held (100,000 revisions: no second structure of 100,000 entries in memory). A line
+ * is read field by field where it lies, without splitting it into new strings, and a
+ * line kept as it is is remembered by its offsets, not copied.
  */
 export class HeaderCache {
   readonly #path: string;
@@ -127,8 +143,11 @@ export class HeaderCache {
   /** Lines in the file, and how many of them were used as they are. */
   readonly #lineCount: number;
   #kept = 0;
-  /** The lines of the next cache, in name order. */
-  readonly #lines: string[] = [];
+  /**
+   * The lines of the next cache, in name order: a new line as a string, a kept line as
+   * two numbers (its start and end in the text read).
+   */
+  readonly #lines: (string | number)[] = [];
   #changed: boolean;
 
   private constructor(path: string, directory: string, text: string | null, bodyStart: number) {
@@ -149,7 +168,11 @@ export class HeaderCache {
   static open(cacheDir: string, directory: string): HeaderCache {
     const path = cachePath(cacheDir, directory);
     try {
-      const text = readFileSync(path, "utf8");
+      // Latin-1 makes one character of each byte, several times faster than decoding
+      // UTF-8; a cache with any byte beyond ASCII (a name or message in another script) is
+      // decoded again as the UTF-8 it is.
+      const bytes = readFileSync(path, "latin1");
+      const text = /[^\x00-\x7f]/.test(bytes) ? Buffer.from(bytes, "latin1").toString("utf8") : bytes;
       const end = text.indexOf("\n");
       const head = JSON.parse(end === -1 ? text : text.slice(0, end)) as Partial<CacheHead> | null;
       if (end !== -1 && text.endsWith("\n") && head !== null && typeof head === "object" && head.format === FORMAT && head.key === cacheKey() && head.directory === directory) {
@@ -170,17 +193,21 @@ export class HeaderCache {
     while (this.#cursor < text.length) {
       const lineStart = this.#cursor;
       const lineEnd = text.indexOf("\n", lineStart);
-      const nameEnd = text.indexOf("\t", lineStart);
-      if (lineEnd === -1 || nameEnd === -1 || nameEnd > lineEnd) return this.#corrupt();
-      const lineName = text.slice(lineStart, nameEnd);
-      if (lineName > name) return undefined;
+      if (lineEnd === -1) return this.#corrupt();
+      const same = text.startsWith(name, lineStart) && text.charCodeAt(lineStart + name.length) === TAB;
+      if (!same) {
+        const nameEnd = text.indexOf("\t", lineStart);
+        if (nameEnd === -1 || nameEnd > lineEnd) return this.#corrupt();
+        if (text.slice(lineStart, nameEnd) > name) return undefined;
+        this.#cursor = lineEnd + 1;
+        continue;
+      }
       this.#cursor = lineEnd + 1;
-      if (lineName < name) continue;
-      if (!text.startsWith(stamp, nameEnd + 1) || text.charCodeAt(nameEnd + 1 + stamp.length) !== 9) return undefined;
-      const line = text.slice(lineStart, lineEnd);
-      const cached = parseLine(line);
+      const stampStart = lineStart + name.length + 1;
+      if (!text.startsWith(stamp, stampStart) || text.charCodeAt(stampStart + stamp.length) !== TAB) return undefined;
+      const cached = parseEntry(text, stampStart + stamp.length + 1, lineEnd);
       if (cached === null) return this.#corrupt();
-      this.#lines.push(line);
+      this.#lines.push(lineStart, lineEnd);
       this.#kept += 1;
       return cached;
     }
@@ -209,7 +236,7 @@ export class HeaderCache {
    */
   save(cacheDir: string): void {
     if (!this.#changed && this.#kept === this.#lineCount) return;
-    const temporary = `${this.#path}.${process.pid}.${createHash("sha256").update(`${Math.random()}${process.hrtime.bigint()}`).digest("hex").slice(0, 8)}.tmp`;
+    const temporary = `${this.#path}.${process.pid}.${nameHash(`${Math.random()}${process.hrtime.bigint()}`)}.tmp`;
     try {
       mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
       const head: CacheHead = { format: FORMAT, key: cacheKey(), directory: this.#directory };
@@ -217,7 +244,23 @@ export class HeaderCache {
       try {
         writeSync(fd, `${JSON.stringify(head)}\n`);
         // In chunks: 100,000 lines never become one more 13 MB string and its UTF-8 copy.
-        for (let i = 0; i < this.#lines.length; i += 2000) writeSync(fd, `${this.#lines.slice(i, i + 2000).join("\n")}\n`);
+        const lines = this.#lines;
+        let chunk: string[] = [];
+        const flush = (): void => {
+          if (chunk.length > 0) writeSync(fd, `${chunk.join("\n")}\n`);
+          chunk = [];
+        };
+        for (let i = 0; i < lines.length; i += 1) {
+          const item = lines[i] as string | number;
+          if (typeof item === "number") {
+            chunk.push(this.#text.slice(item, lines[i + 1] as number));
+            i += 1;
+          } else {
+            chunk.push(item);
+          }
+          if (chunk.length === 2000) flush();
+        }
+        flush();
       } finally {
         closeSync(fd);
       }
@@ -232,21 +275,66 @@ export class HeaderCache {
   }
 }
 
-/** A cache line back into a header; null when it is not one. */
-function parseLine(line: string): CachedHeader | null {
-  const fields = line.split("\t");
-  if (fields.length !== 10) return null;
-  const [, , format, id, parents, branchLabels, dependsOn, transactional, allow, message] = fields as [string, string, string, string, string, string, string, string, string, string];
-  if ((format !== "sql" && format !== "ts") || (transactional !== "0" && transactional !== "1") || id === "") return null;
-  let text: unknown;
+const TAB = 9;
+const QUOTE = 34;
+
+/** The next tab at or after `from`, before `end`; -1 when there is none. */
+function nextTab(text: string, from: number, end: number): number {
+  const at = text.indexOf("\t", from);
+  return at === -1 || at > end ? -1 : at;
+}
+
+function listField(text: string, start: number, end: number): readonly string[] {
+  return start === end ? EMPTY : text.slice(start, end).split(",");
+}
+
+/**
+ * The header fields of a cache line, from `start` (after its stamp) to `end` (its line
+ * feed): format, id, parents, branch labels, depends-on, transactional, allow, message.
+ * Null when they are not what a line holds.
+ */
+function parseEntry(text: string, start: number, end: number): CachedHeader | null {
+  const tabs: number[] = [];
+  let at = start - 1;
+  for (let k = 0; k < 7; k += 1) {
+    at = nextTab(text, at + 1, end);
+    if (at === -1) return null;
+    tabs.push(at);
+  }
+  if (nextTab(text, (tabs[6] as number) + 1, end) !== -1) return null;
+  const [formatEnd, idEnd, parentsEnd, labelsEnd, dependsEnd, transactionalEnd, allowEnd] = tabs as [number, number, number, number, number, number, number];
+  const format = formatEnd - start === 3 && text.startsWith("sql", start) ? "sql" : formatEnd - start === 2 && text.startsWith("ts", start) ? "ts" : null;
+  const transactional = transactionalEnd - dependsEnd === 2 ? text.charCodeAt(dependsEnd + 1) : 0;
+  if (format === null || (transactional !== 0x30 && transactional !== 0x31) || idEnd === formatEnd + 1) return null;
+  const message = messageField(text, allowEnd + 1, end);
+  if (message === null) return null;
+  return {
+    format,
+    header: {
+      id: text.slice(formatEnd + 1, idEnd),
+      parents: listField(text, idEnd + 1, parentsEnd),
+      message,
+      branchLabels: listField(text, parentsEnd + 1, labelsEnd),
+      dependsOn: listField(text, labelsEnd + 1, dependsEnd),
+      transactional: transactional === 0x31,
+      allow: listField(text, transactionalEnd + 1, allowEnd),
+    },
+  };
+}
+
+/**
+ * The message field: a JSON string. One without escapes (almost every message) is its
+ * characters between the quotes; any other is given to JSON.parse.
+ */
+function messageField(text: string, start: number, end: number): string | null {
+  if (end - start >= 2 && text.charCodeAt(start) === QUOTE && text.charCodeAt(end - 1) === QUOTE) {
+    const inner = text.slice(start + 1, end - 1);
+    if (!/["\\\u0000-\u001f]/.test(inner)) return inner;
+  }
   try {
-    text = JSON.parse(message);
+    const parsed: unknown = JSON.parse(text.slice(start, end));
+    return typeof parsed === "string" ? parsed : null;
   } catch {
     return null;
   }
-  if (typeof text !== "string") return null;
-  return {
-    format,
-    header: { id, parents: splitList(parents), message: text, branchLabels: splitList(branchLabels), dependsOn: splitList(dependsOn), transactional: transactional === "1", allow: splitList(allow) },
-  };
 }

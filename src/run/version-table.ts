@@ -86,14 +86,8 @@ export function appliedStateOf(rows: readonly AppliedRevision[]): AppliedState {
 /** The empty state of a database that has no version table yet. */
 export const EMPTY_STATE: AppliedState = appliedStateOf([]);
 
-interface VersionRow {
-  revision: string;
-  checksum: string;
-  state: string;
-  applied_at: string;
-  applied_by: string;
-  duration_ms: number | null;
-}
+/** One row as the state query sends it: [revision, checksum, state, applied_at, applied_by, duration_ms]. */
+type VersionTuple = [string, string, string, string, string, number | null];
 
 /** SQLSTATE of "relation does not exist" (also given for a missing schema). */
 const UNDEFINED_TABLE = "42P01";
@@ -103,27 +97,33 @@ const INVALID_SCHEMA = "3F000";
  * Reads the version table in one query, whatever its size. Returns `null` when the table
  * does not exist (nothing was ever applied): it never creates anything. Must run outside
  * a transaction (a missing table is detected by its error).
+ *
+ * The rows come back as one JSON array of arrays in a single text value: the driver
+ * then decodes one field instead of six per row (10,000 rows: one `JSON.parse` instead
+ * of 60,000 field decodings and 10,000 row objects). `applied_at` is rendered by the
+ * server's JSON conversion, as `to_json` would.
  */
 export async function readAppliedState(session: Session, name: VersionTableName): Promise<AppliedState | null> {
   const tables = versionTables(name);
-  let rows: VersionRow[];
+  let text: string | null;
   try {
-    const result = await session.query<VersionRow>(
-      `SELECT revision, checksum, state, to_json(applied_at) #>> '{}' AS applied_at, applied_by, duration_ms FROM ${tables.versions} ORDER BY applied_at, revision`,
+    const result = await session.query<{ rows: string | null }>(
+      `SELECT json_agg(json_build_array(revision, checksum, state, applied_at, applied_by, duration_ms) ORDER BY applied_at, revision)::text AS rows FROM ${tables.versions}`,
     );
-    rows = result.rows;
+    text = result.rows[0]?.rows ?? null;
   } catch (error) {
     if (isAthanorError(error) && (error.details["sqlstate"] === UNDEFINED_TABLE || error.details["sqlstate"] === INVALID_SCHEMA)) return null;
     throw error;
   }
+  const tuples = text === null ? [] : (JSON.parse(text) as VersionTuple[]);
   return appliedStateOf(
-    rows.map((row) => ({
-      revision: row.revision,
-      checksum: row.checksum,
-      state: row.state === "started" ? "started" : "applied",
-      appliedAt: row.applied_at,
-      appliedBy: row.applied_by,
-      durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+    tuples.map(([revision, checksum, state, appliedAt, appliedBy, durationMs]) => ({
+      revision,
+      checksum,
+      state: state === "started" ? "started" : "applied",
+      appliedAt,
+      appliedBy,
+      durationMs: durationMs === null ? null : Number(durationMs),
     })),
   );
 }
