@@ -101,6 +101,38 @@ describe("the header cache", () => {
     expect((await messages(migrations, cacheDir))[1]).toBe("SECOND");
   });
 
+  it("reads a file again after an edit in place that keeps its size, inode and mtime (its ctime changed)", async () => {
+    const { migrations, cacheDir } = await project();
+    const a = join(migrations, `a_${A}.sql`);
+    // A whole second, which utimes sets exactly (a Date or a fraction would lose nanoseconds).
+    const hourAgo = Math.floor(Date.now() / 1000) - 3600;
+    await utimes(a, hourAgo, hourAgo);
+    await ageFiles();
+    expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
+    const before = await stat(a);
+    // Same length, same file: only the text and then, put back, the times differ.
+    await writeFile(a, sqlRevision(A, null, "FIRST"));
+    await utimes(a, hourAgo, hourAgo);
+    const after = await stat(a);
+    expect([after.size, after.ino, after.mtimeMs]).toEqual([before.size, before.ino, before.mtimeMs]);
+    expect(after.ctimeMs).not.toBe(before.ctimeMs);
+    expect(await messages(migrations, cacheDir)).toEqual(["FIRST", "second"]);
+  });
+
+  it("serves names and messages beyond ASCII from the cache exactly as written", async () => {
+    counter += 1;
+    const migrations = join(root, `p${counter}`, "migrations");
+    const cacheDir = join(root, `p${counter}`, ".athanor");
+    await mkdir(migrations, { recursive: true });
+    await writeFile(join(migrations, `a_${A}.sql`), sqlRevision(A, null, "plain"));
+    await writeFile(join(migrations, `ü_${B}.sql`), sqlRevision(B, A, "café ☕ naïve"));
+    await ageFiles();
+    expect(await messages(migrations, cacheDir)).toEqual(["plain", "café ☕ naïve"]);
+    expect([...(await readCache(cacheDir)).entries.keys()]).toEqual([`a_${A}.sql`, `ü_${B}.sql`]);
+    await plantMessage(cacheDir, "größer — from the cache 🙂");
+    expect(await messages(migrations, cacheDir)).toEqual(["größer — from the cache 🙂", "größer — from the cache 🙂"]);
+  });
+
   it("does not cache a file written within the racy window (a second write in the same clock tick keeps every key)", async () => {
     const { migrations, cacheDir } = await project();
     // An mtime ahead of the clock stands for "just written", however slowly this test runs.

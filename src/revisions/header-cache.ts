@@ -185,10 +185,11 @@ export class HeaderCache {
   }
 
   /**
-   * The cached header of `name` when its stamp is the one cached; undefined otherwise.
-   * Called in increasing name order.
+   * The cached header of `name` when its stamp (`stampOf()`, asked only when the cache
+   * has a line for `name`) is the one cached; undefined otherwise. Called in increasing
+   * name order.
    */
-  get(name: string, stamp: string): CachedHeader | undefined {
+  get(name: string, stampOf: () => string): CachedHeader | undefined {
     const text = this.#text;
     while (this.#cursor < text.length) {
       const lineStart = this.#cursor;
@@ -203,6 +204,7 @@ export class HeaderCache {
         continue;
       }
       this.#cursor = lineEnd + 1;
+      const stamp = stampOf();
       const stampStart = lineStart + name.length + 1;
       if (!text.startsWith(stamp, stampStart) || text.charCodeAt(stampStart + stamp.length) !== TAB) return undefined;
       const cached = parseEntry(text, stampStart + stamp.length + 1, lineEnd);

@@ -146,22 +146,26 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
     const { name, format } = candidates[i] as { name: string; format: RevisionFormat };
     const path = prefix + name;
     if (cache === null) {
-      files.push(readRevisionFile(path, name, format, checksums, null));
+      files.push(readRevisionFile(path, name, format, checksums, false, now).file);
       continue;
     }
-    // One stat per file, taken before any read: a write after it changes the stamp.
-    const stats = statFile(path, name);
-    const stamp = fileStamp(stats);
-    const cached = cache.get(name, stamp);
+    // A file the cache has a line for is stat'ed before anything is read (a write after it
+    // changes the stamp); one it has none for is opened at once and its stamp taken from
+    // the open file before the read: one path lookup instead of two on a first run.
+    const stat: { stats?: Stats; stamp?: string } = {};
+    const cached = cache.get(name, () => {
+      stat.stats = statFile(path, name);
+      stat.stamp = fileStamp(stat.stats);
+      return stat.stamp;
+    });
     if (cached !== undefined && cached.format === format) {
       // Sliced from the cache's text, which is one string of about 130 bytes per revision: nothing to detach from a file's text.
-      files.push(new ScannedRevision(cached.header, path, name, format, null, stamp, false));
+      files.push(new ScannedRevision(cached.header, path, name, format, null, stat.stamp ?? null, false));
       continue;
     }
-    const racy = isRacy(stats, now);
-    const file = readRevisionFile(path, name, format, checksums, stamp, racy);
-    if (!racy) cache.set(name, stamp, format, file);
-    files.push(file);
+    const read = readRevisionFile(path, name, format, checksums, true, now, stat.stats);
+    if (read.stamp !== null && !read.racy) cache.set(name, read.stamp, format, read.file);
+    files.push(read.file);
   }
   if (cache !== null && cacheDir !== null) cache.save(cacheDir);
   return files;
@@ -248,22 +252,66 @@ class ScannedRevision implements RevisionFile {
   }
 }
 
-function readRevisionFile(path: string, relativePath: string, format: RevisionFormat, checksums: boolean, stamp: string | null, racy = false): RevisionFile {
-  // A header-only read of a large SQL file stops after its header, when the header is complete there.
-  const prefix = !checksums && stamp !== null && format === "sql" ? readRevisionPrefix(path, relativePath) : null;
-  if (prefix !== null) {
-    try {
-      return new ScannedRevision(parseRevisionHeader(prefix, relativePath, format), path, relativePath, format, null, stamp);
-    } catch {
-      // The header goes past the prefix, or the file is broken: the whole file says which.
+/** A file read by the scan, with the stamp it was read under (null without one) and whether it is too recent to cache. */
+interface ScannedFile {
+  readonly file: RevisionFile;
+  readonly stamp: string | null;
+  readonly racy: boolean;
+}
+
+/**
+ * Reads a revision during the scan with one open: `stamped` takes its stamp (from
+ * `known`, a stat taken before, or from the open file before it is read). A file that
+ * fits in the first read is read once; a larger SQL file read for its header only stops
+ * after its header, when the header is complete there.
+ */
+function readRevisionFile(path: string, relativePath: string, format: RevisionFormat, checksums: boolean, stamped: boolean, now: number, known?: Stats): ScannedFile {
+  return withRevisionFd(path, relativePath, (fd) => {
+    const stats = stamped ? (known ?? fstatSync(fd)) : null;
+    const stamp = stats === null ? null : fileStamp(stats);
+    // A racy file (changed in the last second) may change again within the same clock tick, keeping its stamp: hash what was read.
+    const racy = stats !== null && isRacy(stats, now);
+    const buffer = scratchBuffer();
+    const bytesRead = readSync(fd, buffer, 0, FIRST_READ_BYTES, 0);
+    let text: string;
+    if (bytesRead < FIRST_READ_BYTES) {
+      text = normalizeLineEndings(decodeRevisionBytes(buffer.subarray(0, bytesRead), relativePath));
+    } else {
+      const size = fstatSync(fd).size;
+      // The size limit costs one fstat, so even a header-only read refuses an oversized file.
+      refuseOversized(size, relativePath);
+      if (!checksums && stamp !== null && format === "sql") {
+        // A line feed byte is never inside a multi-byte UTF-8 character: the cut is clean.
+        const end = buffer.lastIndexOf(0x0a);
+        if (end !== -1) {
+          const prefix = normalizeLineEndings(decodeRevisionBytes(buffer.subarray(0, end + 1), relativePath));
+          try {
+            return { file: new ScannedRevision(parseRevisionHeader(prefix, relativePath, format), path, relativePath, format, null, stamp), stamp, racy };
+          } catch {
+            // The header goes past the prefix, or the file is broken: the whole file says which.
+          }
+        }
+      }
+      text = normalizeLineEndings(decodeRevisionBytes(readRest(fd, buffer, bytesRead, size), relativePath));
     }
+    const header = parseRevisionHeader(text, relativePath, format);
+    // Without a stamp the checksum must come from this very read; with one it can wait for a command that asks.
+    const checksum = checksums || stamp === null || racy ? sha256Hex(text) : null;
+    return { file: new ScannedRevision(header, path, relativePath, format, checksum, stamp), stamp, racy };
+  });
+}
+
+/** The whole file (`size` bytes) from its first `bytesRead` bytes already in `first`. */
+function readRest(fd: number, first: Buffer, bytesRead: number, size: number): Buffer {
+  const whole = Buffer.allocUnsafe(size);
+  first.copy(whole, 0, 0, bytesRead);
+  let read = bytesRead;
+  while (read < size) {
+    const more = readSync(fd, whole, read, size - read, read);
+    if (more === 0) break;
+    read += more;
   }
-  const text = normalizeLineEndings(readRevisionText(path, relativePath));
-  const header = parseRevisionHeader(text, relativePath, format);
-  // Without a stamp the checksum must come from this very read; with one it can wait for a command that asks.
-  // A racy file (changed in the last second) may change again within the same clock tick, keeping its stamp: hash what was read.
-  const checksum = checksums || stamp === null || racy ? sha256Hex(text) : null;
-  return new ScannedRevision(header, path, relativePath, format, checksum, stamp);
+  return whole.subarray(0, read);
 }
 
 /**
@@ -280,38 +328,12 @@ function readRevisionFile(path: string, relativePath: string, format: RevisionFo
 export function readRevisionText(path: string, relativePath: string, stamp: string | null = null): string {
   return withRevisionFd(path, relativePath, (fd) => {
     if (stamp !== null && fileStamp(fstatSync(fd)) !== stamp) throw changedWhileRunning(relativePath);
-    let buffer = scratchBuffer();
-    let bytesRead = readSync(fd, buffer, 0, FIRST_READ_BYTES, 0);
-    if (bytesRead === FIRST_READ_BYTES) {
-      const { size } = fstatSync(fd);
-      refuseOversized(size, relativePath);
-      const whole = Buffer.allocUnsafe(size);
-      buffer.copy(whole, 0, 0, bytesRead);
-      while (bytesRead < size) {
-        const more = readSync(fd, whole, bytesRead, size - bytesRead, bytesRead);
-        if (more === 0) break;
-        bytesRead += more;
-      }
-      buffer = whole;
-    }
-    return decodeRevisionBytes(buffer.subarray(0, bytesRead), relativePath);
-  });
-}
-
-/**
- * The first {@link FIRST_READ_BYTES} of a larger file, up to its last whole line; null
- * when the file is smaller (then it is read whole anyway).
- */
-function readRevisionPrefix(path: string, relativePath: string): string | null {
-  return withRevisionFd(path, relativePath, (fd) => {
     const buffer = scratchBuffer();
     const bytesRead = readSync(fd, buffer, 0, FIRST_READ_BYTES, 0);
-    if (bytesRead < FIRST_READ_BYTES) return null;
-    // The size limit costs one fstat, so even a header-only read refuses an oversized file.
-    refuseOversized(fstatSync(fd).size, relativePath);
-    // A line feed byte is never inside a multi-byte UTF-8 character: the cut is clean.
-    const end = buffer.lastIndexOf(0x0a);
-    return end === -1 ? null : normalizeLineEndings(decodeRevisionBytes(buffer.subarray(0, end + 1), relativePath));
+    if (bytesRead < FIRST_READ_BYTES) return decodeRevisionBytes(buffer.subarray(0, bytesRead), relativePath);
+    const { size } = fstatSync(fd);
+    refuseOversized(size, relativePath);
+    return decodeRevisionBytes(readRest(fd, buffer, bytesRead, size), relativePath);
   });
 }
 

@@ -212,8 +212,9 @@ function replicaPause(env: ResolvedEnvironment, session: Session, signal: AbortS
   return (next) => waitForReplicas(session, samples, { maxMs: limit.maxMs, waitMs: limit.waitMs, next: next.file.id, signal, emit });
 }
 
-function plan(graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): Plan {
-  return options.command === "upgrade" ? planUpgrade(graph, state.ids, options.target) : planDowngrade(graph, state.ids, options.target);
+/** The plan from the applied heads already computed (`current`): they are not computed again. */
+function plan(graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">, current: readonly string[]): Plan {
+  return options.command === "upgrade" ? planUpgrade(graph, state.ids, options.target, current) : planDowngrade(graph, state.ids, options.target, current);
 }
 
 function emitPlan(emit: (event: EventInput) => void, command: RunCommand, planned: Plan, current: readonly string[], singleTransaction: boolean): void {
@@ -278,7 +279,7 @@ export function comparesChecksums(env: Pick<ResolvedEnvironment, "protected">, p
 function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): { before: string[]; plan: Plan } {
   assertRunnable(graph, state, { checksums: false });
   const before = currentHeads(graph, state.ids);
-  const planned = plan(graph, state, options);
+  const planned = plan(graph, state, options, before);
   if (comparesChecksums(env, planned)) assertRunnable(graph, state);
   return { before, plan: planned };
 }
