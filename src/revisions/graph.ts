@@ -444,6 +444,9 @@ export class RevisionGraph {
   }
 
   private sortNodes(nodes: Int32Array): string[] {
+    // Most revisions have no child or one: nothing to sort.
+    if (nodes.length === 0) return [];
+    if (nodes.length === 1) return [this.idOf(nodes[0] as number)];
     return Array.from(nodes)
       .sort((a, b) => (this.topoPosition[a] as number) - (this.topoPosition[b] as number))
       .map((i) => this.idOf(i));

@@ -67,9 +67,24 @@ export function summarizeRevision(graph: RevisionGraph, id: string): RevisionSum
  */
 export function describeRevision(graph: RevisionGraph, id: string): RevisionDetails {
   const file = graph.get(id);
+  const children = graph.childrenOf(id);
+  // Written out rather than spread from summarizeRevision: `history` describes every
+  // revision, and one literal of a fixed shape (children listed once) costs far less.
+  // The order of the fields is the JSON's.
   return {
-    ...summarizeRevision(graph, id),
-    children: graph.childrenOf(id),
+    id,
+    parents: file.parents,
+    message: file.message,
+    branchLabels: file.branchLabels,
+    dependsOn: graph.dependenciesOf(id),
+    file: file.relativePath,
+    format: file.format,
+    transactional: file.transactional,
+    isHead: children.length === 0,
+    isBase: file.parents.length === 0,
+    isBranchPoint: children.length > 1,
+    isMerge: file.parents.length > 1,
+    children,
     dependents: graph.dependentsOf(id),
     allow: file.allow,
     path: file.path,

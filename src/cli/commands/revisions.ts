@@ -242,17 +242,25 @@ export const registerHistory: CommandModule = (program, action) => {
           for (const note of environments?.notes ?? []) ctx.out(c.dim(note));
           return ExitStatus.ok;
         }
+        // Written in chunks of lines, not one write per line: 10,000 revisions are a few writes, not 10,000.
+        let lines: string[] = [];
+        const flush = (): void => {
+          if (lines.length > 0) ctx.out(`${lines.join("\n")}\n`);
+          lines = [];
+        };
         result.revisions.forEach((revision, index) => {
           if (ctx.globals.verbose) {
-            if (index > 0) ctx.out("");
-            for (const line of detailLines(ctx, revision)) ctx.out(line);
-            return;
+            if (index > 0) lines.push("");
+            lines.push(...detailLines(ctx, revision));
+          } else {
+            const parents = revision.parents.length === 0 ? "<base>" : revision.parents.join(", ");
+            const tags = [revision.isHead ? "head" : null, revision.isBranchPoint ? "branchpoint" : null, revision.isMerge ? "mergepoint" : null].filter((tag) => tag !== null);
+            const labels = revision.branchLabels.length > 0 ? ` ${c.cyan(`(${revision.branchLabels.join(", ")})`)}` : "";
+            lines.push(`${parents} -> ${c.yellow(revision.id)}${tags.length > 0 ? ` (${tags.join(") (")})` : ""}${labels}, ${revision.message}`);
           }
-          const parents = revision.parents.length === 0 ? "<base>" : revision.parents.join(", ");
-          const tags = [revision.isHead ? "head" : null, revision.isBranchPoint ? "branchpoint" : null, revision.isMerge ? "mergepoint" : null].filter((tag) => tag !== null);
-          const labels = revision.branchLabels.length > 0 ? ` ${c.cyan(`(${revision.branchLabels.join(", ")})`)}` : "";
-          ctx.out(`${parents} -> ${c.yellow(revision.id)}${tags.length > 0 ? ` (${tags.join(") (")})` : ""}${labels}, ${revision.message}`);
+          if (lines.length >= 2000) flush();
         });
+        flush();
         return ExitStatus.ok;
       }),
     );
