@@ -149,6 +149,9 @@ export class HeaderCache {
    */
   readonly #lines: (string | number)[] = [];
   #changed: boolean;
+  /** Where the stamp of the line {@link seek} found starts (-1: none), and where that line starts. */
+  #current = -1;
+  #currentLine = 0;
 
   private constructor(path: string, directory: string, text: string | null, bodyStart: number) {
     this.#path = path;
@@ -185,35 +188,46 @@ export class HeaderCache {
   }
 
   /**
-   * The cached header of `name` when its stamp (`stampOf()`, asked only when the cache
-   * has a line for `name`) is the one cached; undefined otherwise. Called in increasing
-   * name order.
+   * Moves to the line of `name` and says whether there is one: only then is the file's
+   * stamp worth taking (see {@link take}). Called in increasing name order.
    */
-  get(name: string, stampOf: () => string): CachedHeader | undefined {
+  seek(name: string): boolean {
     const text = this.#text;
+    this.#current = -1;
     while (this.#cursor < text.length) {
       const lineStart = this.#cursor;
       const lineEnd = text.indexOf("\n", lineStart);
       if (lineEnd === -1) return this.#corrupt();
-      const same = text.startsWith(name, lineStart) && text.charCodeAt(lineStart + name.length) === TAB;
-      if (!same) {
-        const nameEnd = text.indexOf("\t", lineStart);
-        if (nameEnd === -1 || nameEnd > lineEnd) return this.#corrupt();
-        if (text.slice(lineStart, nameEnd) > name) return undefined;
+      if (text.startsWith(name, lineStart) && text.charCodeAt(lineStart + name.length) === TAB) {
+        this.#current = lineStart + name.length + 1;
+        this.#currentLine = lineStart;
         this.#cursor = lineEnd + 1;
-        continue;
+        return true;
       }
+      const nameEnd = text.indexOf("\t", lineStart);
+      if (nameEnd === -1 || nameEnd > lineEnd) return this.#corrupt();
+      if (text.slice(lineStart, nameEnd) > name) return false;
       this.#cursor = lineEnd + 1;
-      const stamp = stampOf();
-      const stampStart = lineStart + name.length + 1;
-      if (!text.startsWith(stamp, stampStart) || text.charCodeAt(stampStart + stamp.length) !== TAB) return undefined;
-      const cached = parseEntry(text, stampStart + stamp.length + 1, lineEnd);
-      if (cached === null) return this.#corrupt();
-      this.#lines.push(lineStart, lineEnd);
-      this.#kept += 1;
-      return cached;
     }
-    return undefined;
+    return false;
+  }
+
+  /** The header on the line {@link seek} found, when `stamp` is the one cached there; undefined otherwise. */
+  take(stamp: string): CachedHeader | undefined {
+    const text = this.#text;
+    const stampStart = this.#current;
+    if (stampStart === -1) return undefined;
+    this.#current = -1;
+    const lineEnd = this.#cursor - 1;
+    if (!text.startsWith(stamp, stampStart) || text.charCodeAt(stampStart + stamp.length) !== TAB) return undefined;
+    const cached = parseEntry(text, stampStart + stamp.length + 1, lineEnd);
+    if (cached === null) {
+      this.#corrupt();
+      return undefined;
+    }
+    this.#lines.push(this.#currentLine, lineEnd);
+    this.#kept += 1;
+    return cached;
   }
 
   /** Records a header parsed from a file with this stamp (call in name order, like {@link get}). */
@@ -225,10 +239,10 @@ export class HeaderCache {
   }
 
   /** A line that cannot be read: the rest of the file is not trusted, and the cache is rewritten. */
-  #corrupt(): undefined {
+  #corrupt(): false {
     this.#cursor = this.#text.length;
     this.#changed = true;
-    return undefined;
+    return false;
   }
 
   /**

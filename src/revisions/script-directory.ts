@@ -152,18 +152,18 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
     // A file the cache has a line for is stat'ed before anything is read (a write after it
     // changes the stamp); one it has none for is opened at once and its stamp taken from
     // the open file before the read: one path lookup instead of two on a first run.
-    const stat: { stats?: Stats; stamp?: string } = {};
-    const cached = cache.get(name, () => {
-      stat.stats = statFile(path, name);
-      stat.stamp = fileStamp(stat.stats);
-      return stat.stamp;
-    });
-    if (cached !== undefined && cached.format === format) {
-      // Sliced from the cache's text, which is one string of about 130 bytes per revision: nothing to detach from a file's text.
-      files.push(new ScannedRevision(cached.header, path, name, format, null, stat.stamp ?? null, false));
-      continue;
+    let stats: Stats | undefined;
+    if (cache.seek(name)) {
+      stats = statFile(path, name);
+      const stamp = fileStamp(stats);
+      const cached = cache.take(stamp);
+      if (cached !== undefined && cached.format === format) {
+        // Sliced from the cache's text, which is one string of about 130 bytes per revision: nothing to detach from a file's text.
+        files.push(new ScannedRevision(cached.header, path, name, format, null, stamp, false));
+        continue;
+      }
     }
-    const read = readRevisionFile(path, name, format, checksums, true, now, stat.stats);
+    const read = readRevisionFile(path, name, format, checksums, true, now, stats);
     if (read.stamp !== null && !read.racy) cache.set(name, read.stamp, format, read.file);
     files.push(read.file);
   }
