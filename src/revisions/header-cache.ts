@@ -301,7 +301,10 @@ function nextTab(text: string, from: number, end: number): number {
 }
 
 function listField(text: string, start: number, end: number): readonly string[] {
-  return start === end ? EMPTY : text.slice(start, end).split(",");
+  if (start === end) return EMPTY;
+  const comma = text.indexOf(",", start);
+  // One entry (a revision's only parent): sliced once, not sliced and split.
+  return comma === -1 || comma >= end ? [text.slice(start, end)] : text.slice(start, end).split(",");
 }
 
 /**
@@ -310,15 +313,15 @@ function listField(text: string, start: number, end: number): readonly string[] 
  * Null when they are not what a line holds.
  */
 function parseEntry(text: string, start: number, end: number): CachedHeader | null {
-  const tabs: number[] = [];
-  let at = start - 1;
-  for (let k = 0; k < 7; k += 1) {
-    at = nextTab(text, at + 1, end);
-    if (at === -1) return null;
-    tabs.push(at);
-  }
-  if (nextTab(text, (tabs[6] as number) + 1, end) !== -1) return null;
-  const [formatEnd, idEnd, parentsEnd, labelsEnd, dependsEnd, transactionalEnd, allowEnd] = tabs as [number, number, number, number, number, number, number];
+  // Seven tabs end the seven fields before the message; no array is made for them.
+  const formatEnd = nextTab(text, start, end);
+  const idEnd = formatEnd === -1 ? -1 : nextTab(text, formatEnd + 1, end);
+  const parentsEnd = idEnd === -1 ? -1 : nextTab(text, idEnd + 1, end);
+  const labelsEnd = parentsEnd === -1 ? -1 : nextTab(text, parentsEnd + 1, end);
+  const dependsEnd = labelsEnd === -1 ? -1 : nextTab(text, labelsEnd + 1, end);
+  const transactionalEnd = dependsEnd === -1 ? -1 : nextTab(text, dependsEnd + 1, end);
+  const allowEnd = transactionalEnd === -1 ? -1 : nextTab(text, transactionalEnd + 1, end);
+  if (allowEnd === -1 || nextTab(text, allowEnd + 1, end) !== -1) return null;
   const format = formatEnd - start === 3 && text.startsWith("sql", start) ? "sql" : formatEnd - start === 2 && text.startsWith("ts", start) ? "ts" : null;
   const transactional = transactionalEnd - dependsEnd === 2 ? text.charCodeAt(dependsEnd + 1) : 0;
   if (format === null || (transactional !== 0x30 && transactional !== 0x31) || idEnd === formatEnd + 1) return null;

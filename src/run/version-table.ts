@@ -79,8 +79,13 @@ export interface AppliedState {
 
 /** Builds an AppliedState from rows (also used after a run, without re-reading). */
 export function appliedStateOf(rows: readonly AppliedRevision[]): AppliedState {
-  const byId = new Map(rows.map((row) => [row.revision, row] as const));
-  return { rows, byId, ids: new Set(byId.keys()), unfinished: rows.filter((row) => row.state === "started") };
+  const byId = new Map<string, AppliedRevision>();
+  const unfinished: AppliedRevision[] = [];
+  for (const row of rows) {
+    byId.set(row.revision, row);
+    if (row.state === "started") unfinished.push(row);
+  }
+  return { rows, byId, ids: new Set(byId.keys()), unfinished };
 }
 
 /** The empty state of a database that has no version table yet. */
@@ -116,16 +121,14 @@ export async function readAppliedState(session: Session, name: VersionTableName)
     throw error;
   }
   const tuples = text === null ? [] : (JSON.parse(text) as VersionTuple[]);
-  return appliedStateOf(
-    tuples.map(([revision, checksum, state, appliedAt, appliedBy, durationMs]) => ({
-      revision,
-      checksum,
-      state: state === "started" ? "started" : "applied",
-      appliedAt,
-      appliedBy,
-      durationMs: durationMs === null ? null : Number(durationMs),
-    })),
-  );
+  const rows: AppliedRevision[] = new Array<AppliedRevision>(tuples.length);
+  // Indexed, not destructured: array destructuring walks an iterator per row.
+  for (let i = 0; i < tuples.length; i += 1) {
+    const tuple = tuples[i] as VersionTuple;
+    const durationMs = tuple[5];
+    rows[i] = { revision: tuple[0], checksum: tuple[1], state: tuple[2] === "started" ? "started" : "applied", appliedAt: tuple[3], appliedBy: tuple[4], durationMs: durationMs === null ? null : Number(durationMs) };
+  }
+  return appliedStateOf(rows);
 }
 
 /**
