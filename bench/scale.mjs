@@ -33,6 +33,8 @@ const commands = [
 
 console.log(`scale, ${await loadAverage()} at the start; median of ${runs} runs; µs per revision in brackets`);
 const table = [];
+/** µs per revision of each command (by label), in the order of `sizes`. */
+const perRevision = new Map(commands.map(([label]) => [label, []]));
 for (const n of sizes) {
   const dir = await mkdtemp(join(tmpdir(), "athanor-scale-"));
   const db = await freshDatabase("athanor_scale");
@@ -50,6 +52,7 @@ for (const n of sizes) {
       const result = timed(...athanor(argv), { cwd: dir, env }, runs, before);
       if (label.startsWith("heads")) headsRss = Math.max(headsRss, result.rssMb);
       cells.push(`${result.seconds.toFixed(3)} s (${((result.seconds * 1e6) / n).toFixed(0)})`);
+      perRevision.get(label).push((result.seconds * 1e6) / n);
       if (cache === "cold") run(...athanor(["heads"]), { cwd: dir, env });
     }
     table.push([n.toLocaleString("en-US"), ...cells, `${headsRss.toFixed(0)} MB`]);
@@ -63,4 +66,16 @@ console.log("");
 console.log(`| revisions | ${commands.map(([label]) => label).join(" | ")} | heads peak RSS |`);
 console.log(`|${"---|".repeat(commands.length + 2)}`);
 for (const cells of table) console.log(`| ${cells.join(" | ")} |`);
+// Superlinear growth shows as a time per revision that rises from one size to the next.
+// Start-up is a fixed cost, so the time per revision should fall; a rise of more than
+// 15 % (timing noise on a shared machine) between two sizes is reported.
+console.log("");
+let superlinear = false;
+for (const [label, values] of perRevision) {
+  const steps = values.slice(1).map((value, i) => value / values[i]);
+  const worst = steps.length === 0 ? 1 : Math.max(...steps);
+  if (worst > 1.15) superlinear = true;
+  console.log(`  ${label.padEnd(18)} µs per revision ${values.map((v) => v.toFixed(0)).join(" → ")}  ${worst > 1.15 ? `RISES (×${worst.toFixed(2)} between two sizes)` : "no superlinear step"}`);
+}
+console.log(superlinear ? "scale: a time per revision rose with N (see above)" : "scale: no step worse than linear");
 console.log(`scale, ${await loadAverage()} at the end`);

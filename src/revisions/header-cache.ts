@@ -293,6 +293,7 @@ export class HeaderCache {
 
 const TAB = 9;
 const QUOTE = 34;
+const COMMA = 44;
 
 /** The next tab at or after `from`, before `end`; -1 when there is none. */
 function nextTab(text: string, from: number, end: number): number {
@@ -302,9 +303,10 @@ function nextTab(text: string, from: number, end: number): number {
 
 function listField(text: string, start: number, end: number): readonly string[] {
   if (start === end) return EMPTY;
-  const comma = text.indexOf(",", start);
-  // One entry (a revision's only parent): sliced once, not sliced and split.
-  return comma === -1 || comma >= end ? [text.slice(start, end)] : text.slice(start, end).split(",");
+  // One entry (a revision's only parent) is sliced once, not sliced and split. The comma
+  // is looked for within the field only: indexOf would search the rest of the file.
+  for (let i = start; i < end; i += 1) if (text.charCodeAt(i) === COMMA) return text.slice(start, end).split(",");
+  return [text.slice(start, end)];
 }
 
 /**
