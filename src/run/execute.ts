@@ -37,11 +37,22 @@ import { interrupted } from "./lock.js";
 import { assertNoTransactionBreaker, refuseTransactionBreakerAtRunTime } from "./transaction-check.js";
 import { measuredTiming, type RunIdentity, type StepTiming } from "./version-table.js";
 
-/** A step with its body loaded (and its statements split, when they are needed). */
+/**
+ * An SQL section checked by {@link preparePlan} and known by its size until it is sent:
+ * its text is read again then (the file must still have the checksum it had), so a plan
+ * of 10,000 revisions does not hold 10,000 texts while it runs.
+ */
+export interface DeferredSection {
+  /** Length of the section's SQL (UTF-16 code units), for the size of a round trip. */
+  readonly chars: number;
+}
+
+/** A step checked and ready to run (with its statements split, when they are needed). */
 export interface PreparedStep {
   readonly step: Step;
   readonly file: RevisionFile;
-  readonly body: SqlSection | MigrationFunction;
+  /** A TypeScript revision's function (loaded), or an SQL section read again when it runs. */
+  readonly body: DeferredSection | MigrationFunction;
   /** Split statements: for echo, for non-transactional SQL revisions, and when the transaction check parsed them. */
   readonly statements: readonly SqlStatement[] | null;
 }
@@ -118,9 +129,18 @@ export async function preparePlan(plan: Plan, options: { readonly echo: boolean;
       if (file.transactional) statements = await assertNoTransactionBreaker(file, step.direction, part);
       if (statements === null && (options.echo || !file.transactional)) statements = await split(file, part);
     }
-    steps.push({ step, file, body: part, statements });
+    steps.push({ step, file, body: typeof part === "function" ? part : { chars: part.sql.length }, statements });
   }
   return { plan, steps, singleTransaction: options.singleTransaction };
+}
+
+/** The SQL section a prepared step runs, read again from its file (which must still have its checksum). */
+async function sectionOf(item: PreparedStep): Promise<SqlSection> {
+  const body = await loadRevisionBody(item.file);
+  const section = body.format === "sql" ? (item.step.direction === "up" ? body.upgrade : body.downgrade) : null;
+  // preparePlan checked that the section exists; a file that lost it since has changed, and its checksum said so.
+  if (section === null) throw new Error(`internal: ${item.file.relativePath} has no ${item.step.direction === "up" ? "upgrade" : "downgrade"} section to run`);
+  return section;
 }
 
 async function split(file: RevisionFile, section: SqlSection): Promise<SqlStatement[]> {
@@ -172,24 +192,29 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
 
 /**
  * How many quick SQL revisions share a round trip. The first revision travels alone (its
- * progress shows at once); each round trip may carry twice as many as the last, up to
- * {@link MAX_BATCH} revisions and {@link MAX_BATCH_CHARS} of SQL, and no more than the
- * last round trip's time per revision says fit in {@link BATCH_BUDGET_MS}: revisions
- * that take long are sent in small round trips again, so progress keeps being shown.
- * 64 one-table revisions take ~0.1 s on the server: more per round trip saves nothing
- * measurable (a round trip costs well under a millisecond on a local server) and makes
- * progress coarser; 256 KiB keeps one message far below any server or proxy limit.
+ * progress shows at once); a round trip that took at most {@link BATCH_BUDGET_MS} lets
+ * the next carry twice as many, up to {@link MAX_BATCH} revisions and
+ * {@link MAX_BATCH_CHARS} of SQL; after a slower one, the next carries no more than its
+ * pace says fit in the budget, so slow revisions travel in small round trips again and
+ * progress keeps being shown. 64 one-table revisions take ~0.1 s on the server: more per
+ * round trip saves nothing measurable (a round trip costs well under a millisecond on a
+ * local server) and makes progress coarser; 256 KiB keeps one message far below any
+ * server or proxy limit.
  */
 const MAX_BATCH = 64;
 /** At most this much SQL text per round trip (a single larger revision still travels, alone). */
 const MAX_BATCH_CHARS = 256 * 1024;
-/** The time a round trip of revisions is expected to take at most, from the last one's pace. */
+/** The time one round trip of revisions should take at most. */
 const BATCH_BUDGET_MS = 500;
 
-/** The size of the next round trip, when the last was allowed `size` and carried `revisions` in `elapsedMs`. */
+/**
+ * The size of the next round trip, when the last was allowed `size` and carried
+ * `revisions` in `elapsedMs`: twice as many after one within the budget, else as many
+ * as its pace says fit in the budget (at least one).
+ */
 export function nextBatchSize(size: number, revisions: number, elapsedMs: number): number {
-  const fit = Math.floor(BATCH_BUDGET_MS / Math.max(elapsedMs / revisions, 0.001));
-  return Math.max(1, Math.min(size * 2, MAX_BATCH, fit));
+  if (elapsedMs <= BATCH_BUDGET_MS) return Math.min(size * 2, MAX_BATCH);
+  return Math.max(1, Math.min(size, Math.floor(BATCH_BUDGET_MS / (elapsedMs / revisions))));
 }
 
 /** Marks when a revision starts (a transaction-local setting), for the duration in its rows. */
@@ -227,6 +252,8 @@ class GroupRunner {
   /** Statements run one by one, per revision (observability: `statements` of revision-end). */
   private readonly statementCounts = new Map<PreparedStep, number>();
   private readonly scope: (item: PreparedStep) => Scope;
+  /** Sections read while the previous round trip ran (see {@link prefetch}). */
+  private readonly readAhead = new Map<PreparedStep, SqlSection>();
   /** Writes the bookkeeping of revisions sent in scripts (prepared statements); null until {@link prepare}. */
   private recorder: StepRecorder | null = null;
 
@@ -241,6 +268,33 @@ class GroupRunner {
 
   private get session(): Session {
     return this.options.session;
+  }
+
+  /** The section to send for `item`: read ahead by {@link prefetch}, else read now. */
+  private async section(item: PreparedStep): Promise<SqlSection> {
+    const ahead = this.readAhead.get(item);
+    if (ahead === undefined) return sectionOf(item);
+    this.readAhead.delete(item);
+    return ahead;
+  }
+
+  /**
+   * Reads the sections of the revisions that may share the next round trip (at most
+   * {@link MAX_BATCH}, held until sent). A file that cannot be read now is read again,
+   * and its error reported, when its revision is sent.
+   */
+  private async prefetch(start: number): Promise<void> {
+    const steps = this.options.prepared.steps;
+    for (let i = start; i < steps.length && i < start + MAX_BATCH; i++) {
+      const item = steps[i] as PreparedStep;
+      if (!this.sentWhole(item)) return;
+      if (this.readAhead.has(item)) continue;
+      try {
+        this.readAhead.set(item, await sectionOf(item));
+      } catch {
+        return;
+      }
+    }
   }
 
   /** Prepares the bookkeeping statements, when any revision of the plan is sent as a script. */
@@ -284,11 +338,11 @@ class GroupRunner {
     const group = [first];
     // Inside the plan's transaction a round trip carries one revision: the failing one is then known.
     if (!this.sentWhole(first) || this.options.prepared.singleTransaction) return group;
-    let chars = (first.body as SqlSection).sql.length;
+    let chars = (first.body as DeferredSection).chars;
     for (let i = start + 1; i < steps.length && group.length < size; i++) {
       const item = steps[i] as PreparedStep;
       if (!this.sentWhole(item)) break;
-      chars += (item.body as SqlSection).sql.length;
+      chars += (item.body as DeferredSection).chars;
       if (chars > MAX_BATCH_CHARS) break;
       group.push(item);
     }
@@ -309,15 +363,21 @@ class GroupRunner {
       this.emitStart(group[0] as PreparedStep, firstIndex, total);
       this.emitStatements(group[0] as PreparedStep);
     }
+    const sections: SqlSection[] = [];
+    for (const item of group) sections.push(await this.section(item));
     const parts: ScriptPart[] = group.map((item, k) => ({
       prologue: [MARK_REVISION_START],
-      body: (item.body as SqlSection).sql,
+      body: (sections[k] as SqlSection).sql,
       epilogue: this.recorder?.record(item.step) ?? this.bookkeeping.stepDone(item.step, MARKED_TIMING),
-      lazyCommit: firstIndex + k < total - 1,
+      lazyCommit: this.session.capabilities.lazyCommit && firstIndex + k < total - 1,
     }));
     const scope = this.scope(group[0] as PreparedStep);
     try {
-      await this.session.runScript(parts, { transactionPerPart: scope === "own" });
+      const sending = this.session.runScript(parts, { transactionPerPart: scope === "own" });
+      // While the server runs this round trip, the next one's files are read.
+      sending.catch(() => {});
+      await this.prefetch(firstIndex + group.length);
+      await sending;
     } catch (error) {
       const failure = error instanceof ScriptFailure ? error : null;
       const committed = failure?.committed ?? 0;
@@ -360,7 +420,7 @@ class GroupRunner {
         await body();
         await this.bookkeeping.stepFinished(item.step, performance.now() - started);
       } else if (scope === "own") {
-        await this.session.transaction(recorded, { lazyCommit: index < total - 1 });
+        await this.session.transaction(recorded, { lazyCommit: this.session.capabilities.lazyCommit && index < total - 1 });
       } else {
         await recorded();
       }
@@ -421,7 +481,8 @@ class GroupRunner {
     let statement = located.statement;
     let recording = false;
     if (statement === null && located.error instanceof ScriptFailure && typeof item.body !== "function") {
-      const found = await this.locate(item, item.body, located.error);
+      // The same text that was sent (its checksum is checked again), not a re-run.
+      const found = await this.locate(item, await sectionOf(item), located.error);
       statement = found.statement;
       recording = found.recording;
     }
