@@ -27,7 +27,7 @@ import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } fr
 import { ConfigError, DatabaseError, InterruptedError, RevisionError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
-import { loadRevisionBody, type MigrationFunction, type RevisionBody } from "../revisions/script-directory.js";
+import { loadRevisionBody, type MigrationFunction } from "../revisions/script-directory.js";
 import type { SqlSection } from "../revisions/sql-sections.js";
 import type { RevisionFile } from "../revisions/types.js";
 import { scrubSecrets } from "../secrets/redact.js";
@@ -101,19 +101,12 @@ export async function preparePlan(plan: Plan, options: { readonly echo: boolean;
       });
     }
   }
-  const bodies: RevisionBody[] = new Array(plan.steps.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < plan.steps.length) {
-      const i = next++;
-      bodies[i] = await loadRevisionBody((plan.steps[i] as Step).revision);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, plan.steps.length) }, worker));
   const steps: PreparedStep[] = [];
-  for (const [i, step] of plan.steps.entries()) {
+  // One revision at a time, each checked as soon as it is read and its SQL text dropped
+  // (the reads are synchronous: concurrent loads gained nothing but memory).
+  for (const step of plan.steps) {
     const file = step.revision;
-    const body = bodies[i] as RevisionBody;
+    const body = await loadRevisionBody(file);
     const part = step.direction === "up" ? body.upgrade : body.downgrade;
     if (part === null) {
       throw new RevisionError("irreversible-revision", `revision ${file.id} (${file.relativePath}) has no downgrade${body.format === "sql" ? " section" : " function"}, so it cannot be reverted`, {
