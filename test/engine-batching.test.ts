@@ -160,6 +160,28 @@ for (const target of cliTargets) {
         expect(rows.map((row) => row.x).sort()).toEqual(["';'", "; ROLLBACK; $$ END; ", "a;b COMMIT; BEGIN"].sort());
       }), 240_000);
 
+    it("a file edited after the check stops the run before its revision: what ran stays committed and recorded, the edited text never runs", () =>
+      withProject(async (project, _cli, inspect, env) => {
+        await writeRevisions(project, { 3: "SELECT pg_sleep(2);" });
+        const running = startCli(["upgrade"], project.dir, env);
+        await until(() => running.stdout().includes(revisionIds[0] as string), 60_000, "revision 1 printed");
+        // While [2 3] runs (and [4 5 6 7] has been read), revision 9 of the round trip [8 ... 15] is edited: it was checked, not yet read again.
+        await writeFile(join(project.migrationsDir, fileOf(9)), revisionText(9, "CREATE TABLE edited (x int);"));
+        const result = await running.done;
+        expect(result.status, result.stderr).toBe(2);
+        expect(result.stderr).toContain(`${fileOf(9)} changed while athanor was running`);
+        const state = await probe(inspect);
+        // After the slow round trip, revisions travel in smaller ones again; the one that holds 9 is never sent.
+        const applied = state.versions.length;
+        expect(applied).toBeGreaterThanOrEqual(3);
+        expect(applied).toBeLessThan(9);
+        expect(state.versions).toEqual(firstIds(applied));
+        expect(state.successes).toEqual(firstIds(applied));
+        expect(state.tables).toEqual(tablesOf(applied));
+        expect(state.arrivals.slice(applied)).toEqual(Array(COUNT - applied).fill(null));
+        expect(await inspect("SELECT 1 FROM information_schema.tables WHERE table_name = 'edited'")).toEqual([]);
+      }), 240_000);
+
     it("SIGKILL during a round trip: the revision that committed in it is recorded, the one running is not, no lock is left, and the next run applies the rest once", () =>
       withProject(async (project, _cli, inspect, env) => {
         // Revision 5 sleeps inside the round trip [4 5 6 7].

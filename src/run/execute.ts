@@ -84,12 +84,12 @@ export interface ExecutePlanOptions {
 }
 
 /**
- * Loads every revision of the plan and refuses, before anything runs (exit 2): a missing
+ * Reads every revision of the plan and refuses, before anything runs (exit 2): a missing
  * downgrade, a `transaction false` revision in a `--single-transaction` plan, and a
  * transactional SQL revision that contains transaction control (`COMMIT`, `BEGIN`...)
  * or a statement that cannot run in a transaction block (`VACUUM`, `... CONCURRENTLY`).
  * Only the plan's revisions are read; only those whose text may hold such a statement
- * are parsed.
+ * are parsed. An SQL revision's text is not kept: it is read again when it is sent.
  */
 export async function preparePlan(plan: Plan, options: { readonly echo: boolean; readonly singleTransaction: boolean }): Promise<PreparedPlan> {
   if (options.singleTransaction) {
@@ -272,13 +272,14 @@ class GroupRunner {
   }
 
   /**
-   * Reads the sections of the revisions that may share the next round trip (at most
-   * {@link MAX_BATCH}, held until sent). A file that cannot be read now is read again,
+   * Reads the sections of the `count` revisions that may share the next round trip
+   * (held until sent; a file edited after this read is caught only when the run reaches
+   * a revision not yet read). A file that cannot be read now is read again,
    * and its error reported, when its revision is sent.
    */
-  private async prefetch(start: number): Promise<void> {
+  private async prefetch(start: number, count: number): Promise<void> {
     const steps = this.options.prepared.steps;
-    for (let i = start; i < steps.length && i < start + MAX_BATCH; i++) {
+    for (let i = start; i < steps.length && i < start + count; i++) {
       const item = steps[i] as PreparedStep;
       if (!this.sentWhole(item)) return;
       if (this.readAhead.has(item)) continue;
@@ -312,7 +313,7 @@ class GroupRunner {
       if (pause !== undefined) await pause(steps[index] as PreparedStep);
       const group = this.takeGroup(index, pause === undefined ? size : 1);
       const started = performance.now();
-      if (this.sentWhole(group[0] as PreparedStep)) await this.sendScript(group, index, done);
+      if (this.sentWhole(group[0] as PreparedStep)) await this.sendScript(group, index, done, pause === undefined ? Math.min(size * 2, MAX_BATCH) : 1);
       else await this.drive(group[0] as PreparedStep, index, done);
       index += group.length;
       size = nextBatchSize(size, group.length, performance.now() - started);
@@ -343,12 +344,13 @@ class GroupRunner {
   }
 
   /**
-   * SQL revisions in one round trip, each with its bookkeeping, each in its own
+   * SQL revisions in one round trip (`ahead`: how many the next may carry, read while
+   * this one runs), each with its bookkeeping, each in its own
    * transaction (or in the plan's). The server stops at the first error: the revisions
    * before it are committed, the rest never ran. Events of a group of several are
    * emitted once the round trip is back, with the durations the server measured.
    */
-  private async sendScript(group: readonly PreparedStep[], firstIndex: number, done: Step[]): Promise<void> {
+  private async sendScript(group: readonly PreparedStep[], firstIndex: number, done: Step[], ahead: number): Promise<void> {
     const total = this.options.prepared.steps.length;
     const started = performance.now();
     const alone = group.length === 1;
@@ -356,20 +358,28 @@ class GroupRunner {
       this.emitStart(group[0] as PreparedStep, firstIndex, total);
       this.emitStatements(group[0] as PreparedStep);
     }
+    const scope = this.scope(group[0] as PreparedStep);
     const sections: SqlSection[] = [];
-    for (const item of group) sections.push(await this.section(item));
+    for (const item of group) {
+      try {
+        sections.push(await this.section(item));
+      } catch (error) {
+        // Edited since it was checked (`revision-changed`): nothing of this round trip was sent.
+        if (!alone) this.emitStart(item, firstIndex + group.indexOf(item), total);
+        throw new GroupFailure(error, item, started, scope, []);
+      }
+    }
     const parts: ScriptPart[] = group.map((item, k) => ({
       prologue: [MARK_REVISION_START],
       body: (sections[k] as SqlSection).sql,
       epilogue: this.recorder?.record(item.step) ?? this.bookkeeping.stepDone(item.step, MARKED_TIMING),
       lazyCommit: this.session.capabilities.lazyCommit && firstIndex + k < total - 1,
     }));
-    const scope = this.scope(group[0] as PreparedStep);
     try {
       const sending = this.session.runScript(parts, { transactionPerPart: scope === "own" });
       // While the server runs this round trip, the next one's files are read.
       sending.catch(() => {});
-      await this.prefetch(firstIndex + group.length);
+      await this.prefetch(firstIndex + group.length, ahead);
       await sending;
     } catch (error) {
       const failure = error instanceof ScriptFailure ? error : null;
