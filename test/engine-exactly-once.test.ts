@@ -7,63 +7,11 @@
  * revisions committed.
  */
 import { describe, expect, it } from "vitest";
-import { join } from "node:path";
-import { openSession } from "../src/dialects/open.js";
-import { baseEnv, runCli, type CliResult } from "./support/cli.js";
-import { createPostgresDatabase, type TestDatabase } from "./support/databases.js";
+import { runCli, type CliResult } from "./support/cli.js";
+import { cliTargets, type Inspect } from "./support/cli-targets.js";
 import { createEngineProject, ids, type EngineProject } from "./support/engine-project.js";
 
-/** Runs SQL against the database after the CLI is done with it. */
-type Inspect = <Row>(sql: string) => Promise<Row[]>;
-
-interface Target {
-  readonly name: string;
-  setUp(project: EngineProject): Promise<{ env: Record<string, string | undefined>; inspect: Inspect; drop(): Promise<void> }>;
-}
-
-const targets: Target[] = [
-  {
-    name: "PostgreSQL",
-    async setUp(project) {
-      const db: TestDatabase = await createPostgresDatabase("athanor_once");
-      await project.configure({ development: { url: "${DATABASE_URL}" } });
-      const { default: pg } = await import("pg");
-      return {
-        env: baseEnv({ DATABASE_URL: db.url }),
-        async inspect<Row>(sql: string) {
-          const client = new pg.Client({ connectionString: db.url });
-          await client.connect();
-          try {
-            return (await client.query(sql)).rows as Row[];
-          } finally {
-            await client.end();
-          }
-        },
-        drop: () => db.drop(),
-      };
-    },
-  },
-  {
-    name: "PGlite",
-    async setUp(project) {
-      await project.configure({ development: { url: "pglite://./.athanor/dev" } });
-      return {
-        env: baseEnv(),
-        async inspect<Row>(sql: string) {
-          const session = await openSession({ kind: "pglite", dataDir: join(project.dir, ".athanor", "dev") });
-          try {
-            return (await session.query<Row>(sql)).rows;
-          } finally {
-            await session.close();
-          }
-        },
-        drop: async () => {},
-      };
-    },
-  },
-];
-
-for (const target of targets) {
+for (const target of cliTargets) {
   describe(`exactly once through the CLI (${target.name})`, () => {
     /** A fresh project and database for one test, removed afterwards. */
     async function withProject(test: (project: EngineProject, cli: (...argv: string[]) => Promise<CliResult>, inspect: Inspect) => Promise<void>): Promise<void> {

@@ -51,7 +51,7 @@ export function sessionOverPglite(db: PGlite, secrets: readonly string[], target
     kind: "pglite",
     // One backend in this process: advisory locks exclude nobody, and nothing runs
     // beyond the process (a killed runner takes its database engine with it).
-    capabilities: { transactionalDdl: true, advisoryLocks: false, clientConnectionCheck: false, cancel: false },
+    capabilities: { transactionalDdl: true, advisoryLocks: false, clientConnectionCheck: false, cancel: false, lazyCommit: false },
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
       return wrap("query", async () => {
         const result = await db.query<Row>(sql, params as unknown[] | undefined);

@@ -93,7 +93,7 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   const protocol = client.connection as unknown as CommandCompleteSource;
   const session: Session = {
     kind: "postgres",
-    capabilities: { transactionalDdl: true, advisoryLocks: true, clientConnectionCheck: versionNum >= CLIENT_CHECK_SINCE, cancel: true },
+    capabilities: { transactionalDdl: true, advisoryLocks: true, clientConnectionCheck: versionNum >= CLIENT_CHECK_SINCE, cancel: true, lazyCommit: true },
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
       return wrap("query", async () => {
         const result = await client.query(sql, params as unknown[] | undefined);

@@ -29,6 +29,13 @@ export interface SessionCapabilities {
   readonly clientConnectionCheck: boolean;
   /** A running statement can be cancelled from outside (PostgreSQL's CancelRequest). */
   readonly cancel: boolean;
+  /**
+   * A commit may skip its WAL flush (`synchronous_commit = off`) without risk from this
+   * process dying: the server keeps the WAL and writes it out, and a later commit's flush
+   * covers it. False for PGlite, whose WAL lives in this process: a commit not flushed
+   * is lost when the process is killed, though the run reported it applied.
+   */
+  readonly lazyCommit: boolean;
 }
 
 /**

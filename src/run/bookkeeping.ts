@@ -8,11 +8,14 @@
 import { ScriptFailure, type Session } from "../dialects/types.js";
 import type { Step } from "../plan/types.js";
 import {
+  deallocateSql,
   deleteVersionRowSql,
+  executeStepRecordSql,
   finishVersionRowSql,
   insertHistorySql,
   insertVersionRowSql,
   measuredTiming,
+  prepareStepRecordSql,
   refreshVersionRowSql,
   startVersionRowSql,
   updateChecksumSql,
@@ -52,6 +55,18 @@ export interface ChecksumRepair {
   readonly to: string;
   readonly file: string;
 }
+
+/**
+ * Records steps sent in scripts: `record(step)` gives the ONE statement that writes a
+ * step's version and history rows, `release()` frees what `prepare` made on the session.
+ */
+export interface StepRecorder {
+  record(step: Step): readonly string[];
+  release(): Promise<void>;
+}
+
+/** Prepared statement names are unique per process and run, so a session the caller keeps can serve several runs. */
+let preparedRuns = 0;
 
 /** The writer of one environment's bookkeeping on one session. */
 export class Bookkeeping {
@@ -100,6 +115,31 @@ export class Bookkeeping {
         ? insertVersionRowSql(this.tables, this.identity, file.id, file.checksum, "applied", timing)
         : deleteVersionRowSql(this.tables, file.id);
     return [row, insertHistorySql(this.tables, this.identity, { direction, revision: file.id, outcome: "success" }, timing)];
+  }
+
+  /**
+   * Prepares, in one round trip, the statements that record a step (one per direction:
+   * version row and history row in one statement), so that each revision of a script
+   * carries one short `EXECUTE` instead of two INSERTs parsed and planned again. Where
+   * PREPARE is refused, the recorder falls back to {@link stepDone}'s statements.
+   */
+  async stepRecorder(timing: StepTiming): Promise<StepRecorder> {
+    const run = `${process.pid}_${++preparedRuns}`;
+    const names = { up: `athanor_step_up_${run}`, down: `athanor_step_down_${run}` };
+    try {
+      await this.session.exec(
+        [prepareStepRecordSql(this.tables, this.identity, names.up, "up", timing), prepareStepRecordSql(this.tables, this.identity, names.down, "down", timing)].join("\n"),
+      );
+    } catch {
+      return { record: (step) => this.stepDone(step, timing), release: async () => {} };
+    }
+    return {
+      record: (step) => [executeStepRecordSql(names[step.direction], step.revision.id, step.revision.checksum)],
+      release: async () => {
+        // Best effort: a lost connection took its prepared statements with it.
+        await this.session.exec(`${deallocateSql(names.up)}\n${deallocateSql(names.down)}`).catch(() => {});
+      },
+    };
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { hostname, userInfo } from "node:os";
 import type { ResolvedEnvironment } from "../config/types.js";
-import { databaseMissing, openSession } from "../dialects/open.js";
+import { databaseMissing, openSession, opensLocally } from "../dialects/open.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
@@ -50,28 +50,46 @@ export interface OpenLockedOptions {
 }
 
 /**
- * Takes the migration lock, then opens the migration session (a PGlite data directory is
- * locked before it is opened) with `lock_timeout` and `statement_timeout` set, and on
+ * Takes the migration lock and opens the migration session (on a server both connect at
+ * once, the session idle until the lock is held; a PGlite data directory is locked
+ * before it is opened) with `lock_timeout` and `statement_timeout` set, and on
  * PostgreSQL takes the run lock on it (waiting for a crashed runner's leftover backend).
  */
 export async function openLockedSession(env: ResolvedEnvironment, options: OpenLockedOptions): Promise<LockedSession> {
   const started = Date.now();
   const name = applicationName(options.command, env);
-  const release = await acquireLock({
-    target: env.target,
-    versionTable: env.versionTable,
-    waitMs: options.lockWaitMs,
-    applicationName: name,
-    secrets: env.secrets,
-    signal: options.signal,
-    onWait: (holder) => options.emit({ type: "lock-wait", holder, waitMs: options.lockWaitMs }),
-    shared: options.sharedLocks,
-  });
+  const open = () => openSession(env.target, { applicationName: name, secrets: env.secrets, searchPath: env.searchPath, writable: true });
+  // A server's migration session connects while the lock is taken (it sends nothing
+  // before the lock is held): the two connects overlap. A PGlite directory is opened only
+  // once its lock file is held (two processes opening it would corrupt it).
+  const early = options.session === undefined && !opensLocally(env.target) ? settled(open()) : null;
+  let release: ReleaseLock;
+  try {
+    release = await acquireLock({
+      target: env.target,
+      versionTable: env.versionTable,
+      waitMs: options.lockWaitMs,
+      applicationName: name,
+      secrets: env.secrets,
+      signal: options.signal,
+      onWait: (holder) => options.emit({ type: "lock-wait", holder, waitMs: options.lockWaitMs }),
+      shared: options.sharedLocks,
+    });
+  } catch (error) {
+    const opened = await early;
+    if (opened?.session !== undefined) await opened.session.close().catch(() => {});
+    throw error;
+  }
   options.emit({ type: "lock-acquired", waitedMs: Date.now() - started });
   let session: Session | undefined = options.session;
   let releaseRun: ReleaseLock = async () => {};
   try {
-    session ??= await openSession(env.target, { applicationName: name, secrets: env.secrets, searchPath: env.searchPath, writable: true });
+    if (early !== null) {
+      const opened = await early;
+      if (opened.session === undefined) throw opened.error;
+      session = opened.session;
+    }
+    session ??= await open();
     await applyTimeouts(session, env);
     releaseRun = await holdRunLock(session, {
       versionTable: env.versionTable,
@@ -100,6 +118,14 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
       }
     },
   };
+}
+
+/** A session being opened, as a promise that never rejects (nothing is left unhandled while the lock is awaited). */
+function settled(opening: Promise<Session>): Promise<{ readonly session: Session; readonly error?: undefined } | { readonly session?: undefined; readonly error: unknown }> {
+  return opening.then(
+    (session) => ({ session }),
+    (error: unknown) => ({ error }),
+  );
 }
 
 /** How often (ms) the server checks, during a long statement, that the runner is still connected. */

@@ -27,21 +27,32 @@ import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } fr
 import { ConfigError, DatabaseError, InterruptedError, RevisionError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
-import { loadRevisionBody, type MigrationFunction, type RevisionBody } from "../revisions/script-directory.js";
+import { loadRevisionBody, type MigrationFunction } from "../revisions/script-directory.js";
 import type { SqlSection } from "../revisions/sql-sections.js";
 import type { RevisionFile } from "../revisions/types.js";
 import { scrubSecrets } from "../secrets/redact.js";
-import { Bookkeeping } from "./bookkeeping.js";
+import { Bookkeeping, type StepRecorder } from "./bookkeeping.js";
 import { toEventError, type EventInput } from "./events.js";
 import { interrupted } from "./lock.js";
 import { assertNoTransactionBreaker, refuseTransactionBreakerAtRunTime } from "./transaction-check.js";
 import { measuredTiming, type RunIdentity, type StepTiming } from "./version-table.js";
 
-/** A step with its body loaded (and its statements split, when they are needed). */
+/**
+ * An SQL section checked by {@link preparePlan} and known by its size until it is sent:
+ * its text is read again then (the file must still have the checksum it had), so a plan
+ * of 10,000 revisions does not hold 10,000 texts while it runs.
+ */
+export interface DeferredSection {
+  /** Length of the section's SQL (UTF-16 code units), for the size of a round trip. */
+  readonly chars: number;
+}
+
+/** A step checked and ready to run (with its statements split, when they are needed). */
 export interface PreparedStep {
   readonly step: Step;
   readonly file: RevisionFile;
-  readonly body: SqlSection | MigrationFunction;
+  /** A TypeScript revision's function (loaded), or an SQL section read again when it runs. */
+  readonly body: DeferredSection | MigrationFunction;
   /** Split statements: for echo, for non-transactional SQL revisions, and when the transaction check parsed them. */
   readonly statements: readonly SqlStatement[] | null;
 }
@@ -73,12 +84,12 @@ export interface ExecutePlanOptions {
 }
 
 /**
- * Loads every revision of the plan and refuses, before anything runs (exit 2): a missing
+ * Reads every revision of the plan and refuses, before anything runs (exit 2): a missing
  * downgrade, a `transaction false` revision in a `--single-transaction` plan, and a
  * transactional SQL revision that contains transaction control (`COMMIT`, `BEGIN`...)
  * or a statement that cannot run in a transaction block (`VACUUM`, `... CONCURRENTLY`).
  * Only the plan's revisions are read; only those whose text may hold such a statement
- * are parsed.
+ * are parsed. An SQL revision's text is not kept: it is read again when it is sent.
  */
 export async function preparePlan(plan: Plan, options: { readonly echo: boolean; readonly singleTransaction: boolean }): Promise<PreparedPlan> {
   if (options.singleTransaction) {
@@ -90,19 +101,12 @@ export async function preparePlan(plan: Plan, options: { readonly echo: boolean;
       });
     }
   }
-  const bodies: RevisionBody[] = new Array(plan.steps.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < plan.steps.length) {
-      const i = next++;
-      bodies[i] = await loadRevisionBody((plan.steps[i] as Step).revision);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, plan.steps.length) }, worker));
   const steps: PreparedStep[] = [];
-  for (const [i, step] of plan.steps.entries()) {
+  // One revision at a time, each checked as soon as it is read and its SQL text dropped
+  // (the reads are synchronous: concurrent loads gained nothing but memory).
+  for (const step of plan.steps) {
     const file = step.revision;
-    const body = bodies[i] as RevisionBody;
+    const body = await loadRevisionBody(file);
     const part = step.direction === "up" ? body.upgrade : body.downgrade;
     if (part === null) {
       throw new RevisionError("irreversible-revision", `revision ${file.id} (${file.relativePath}) has no downgrade${body.format === "sql" ? " section" : " function"}, so it cannot be reverted`, {
@@ -118,9 +122,18 @@ export async function preparePlan(plan: Plan, options: { readonly echo: boolean;
       if (file.transactional) statements = await assertNoTransactionBreaker(file, step.direction, part);
       if (statements === null && (options.echo || !file.transactional)) statements = await split(file, part);
     }
-    steps.push({ step, file, body: part, statements });
+    steps.push({ step, file, body: typeof part === "function" ? part : { chars: part.sql.length }, statements });
   }
   return { plan, steps, singleTransaction: options.singleTransaction };
+}
+
+/** The SQL section a prepared step runs, read again from its file (which must still have its checksum). */
+async function sectionOf(item: PreparedStep): Promise<SqlSection> {
+  const body = await loadRevisionBody(item.file);
+  const section = body.format === "sql" ? (item.step.direction === "up" ? body.upgrade : body.downgrade) : null;
+  // preparePlan checked that the section exists; a file that lost it since has changed, and its checksum said so.
+  if (section === null) throw new Error(`internal: ${item.file.relativePath} has no ${item.step.direction === "up" ? "upgrade" : "downgrade"} section to run`);
+  return section;
 }
 
 async function split(file: RevisionFile, section: SqlSection): Promise<SqlStatement[]> {
@@ -139,6 +152,8 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
   const steps = options.prepared.steps;
   if (steps.length === 0) return completed;
   const runner = new GroupRunner(options, completed);
+  // Outside any transaction: a refused PREPARE must not abort one.
+  await runner.prepare();
   // A signal cancels whatever statement is running; the failure it causes is turned into InterruptedError.
   const onAbort = () => {
     // Where a statement cannot be cancelled (PGlite, in this process), the run stops after it.
@@ -163,16 +178,37 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
     throw await runner.settle(error);
   } finally {
     signal?.removeEventListener("abort", onAbort);
+    await runner.release();
   }
   return completed;
 }
 
-/** A batch that ran faster than this lets the next one be twice as big. */
-const FAST_BATCH_MS = 100;
-/** At most this many revisions per round trip, */
+/**
+ * How many quick SQL revisions share a round trip. The first revision travels alone (its
+ * progress shows at once); a round trip that took at most {@link BATCH_BUDGET_MS} lets
+ * the next carry twice as many, up to {@link MAX_BATCH} revisions and
+ * {@link MAX_BATCH_CHARS} of SQL; after a slower one, the next carries no more than its
+ * pace says fit in the budget, so slow revisions travel in small round trips again and
+ * progress keeps being shown. 64 one-table revisions take ~0.1 s on the server: more per
+ * round trip saves nothing measurable (a round trip costs well under a millisecond on a
+ * local server) and makes progress coarser; 256 KiB keeps one message far below any
+ * server or proxy limit.
+ */
 const MAX_BATCH = 64;
-/** and at most this much SQL text. */
+/** At most this much SQL text per round trip (a single larger revision still travels, alone). */
 const MAX_BATCH_CHARS = 256 * 1024;
+/** The time one round trip of revisions should take at most. */
+const BATCH_BUDGET_MS = 500;
+
+/**
+ * The size of the next round trip, when the last was allowed `size` and carried
+ * `revisions` in `elapsedMs`: twice as many after one within the budget, else as many
+ * as its pace says fit in the budget (at least one).
+ */
+export function nextBatchSize(size: number, revisions: number, elapsedMs: number): number {
+  if (elapsedMs <= BATCH_BUDGET_MS) return Math.min(size * 2, MAX_BATCH);
+  return Math.max(1, Math.min(size, Math.floor(BATCH_BUDGET_MS / (elapsedMs / revisions))));
+}
 
 /** Marks when a revision starts (a transaction-local setting), for the duration in its rows. */
 const MARK_REVISION_START = "SELECT set_config('athanor.started', extract(epoch FROM clock_timestamp())::text, true);";
@@ -209,6 +245,10 @@ class GroupRunner {
   /** Statements run one by one, per revision (observability: `statements` of revision-end). */
   private readonly statementCounts = new Map<PreparedStep, number>();
   private readonly scope: (item: PreparedStep) => Scope;
+  /** Sections read while the previous round trip ran (see {@link prefetch}). */
+  private readonly readAhead = new Map<PreparedStep, SqlSection>();
+  /** Writes the bookkeeping of revisions sent in scripts (prepared statements); null until {@link prepare}. */
+  private recorder: StepRecorder | null = null;
 
   constructor(
     private readonly options: ExecutePlanOptions,
@@ -223,6 +263,45 @@ class GroupRunner {
     return this.options.session;
   }
 
+  /** The section to send for `item`: read ahead by {@link prefetch}, else read now. */
+  private async section(item: PreparedStep): Promise<SqlSection> {
+    const ahead = this.readAhead.get(item);
+    if (ahead === undefined) return sectionOf(item);
+    this.readAhead.delete(item);
+    return ahead;
+  }
+
+  /**
+   * Reads the sections of the `count` revisions that may share the next round trip
+   * (held until sent; a file edited after this read is caught only when the run reaches
+   * a revision not yet read). A file that cannot be read now is read again,
+   * and its error reported, when its revision is sent.
+   */
+  private async prefetch(start: number, count: number): Promise<void> {
+    const steps = this.options.prepared.steps;
+    for (let i = start; i < steps.length && i < start + count; i++) {
+      const item = steps[i] as PreparedStep;
+      if (!this.sentWhole(item)) return;
+      if (this.readAhead.has(item)) continue;
+      try {
+        this.readAhead.set(item, await sectionOf(item));
+      } catch {
+        return;
+      }
+    }
+  }
+
+  /** Prepares the bookkeeping statements, when any revision of the plan is sent as a script. */
+  async prepare(): Promise<void> {
+    if (this.options.prepared.steps.some((item) => this.sentWhole(item))) this.recorder = await this.bookkeeping.stepRecorder(MARKED_TIMING);
+  }
+
+  /** Frees what {@link prepare} made on the session. Never throws. */
+  async release(): Promise<void> {
+    await this.recorder?.release();
+    this.recorder = null;
+  }
+
   /** Every group in order; `done` receives the steps as they complete. */
   async runAll(done: Step[]): Promise<void> {
     const steps = this.options.prepared.steps;
@@ -234,12 +313,10 @@ class GroupRunner {
       if (pause !== undefined) await pause(steps[index] as PreparedStep);
       const group = this.takeGroup(index, pause === undefined ? size : 1);
       const started = performance.now();
-      if (this.sentWhole(group[0] as PreparedStep)) await this.sendScript(group, index, done);
+      if (this.sentWhole(group[0] as PreparedStep)) await this.sendScript(group, index, done, pause === undefined ? Math.min(size * 2, MAX_BATCH) : 1);
       else await this.drive(group[0] as PreparedStep, index, done);
       index += group.length;
-      // Quick revisions travel together; a slow one is followed by revisions sent one by
-      // one again, so a long revision's progress is shown while it runs.
-      size = performance.now() - started < FAST_BATCH_MS ? Math.min(size * 2, MAX_BATCH) : 1;
+      size = nextBatchSize(size, group.length, performance.now() - started);
     }
   }
 
@@ -255,11 +332,11 @@ class GroupRunner {
     const group = [first];
     // Inside the plan's transaction a round trip carries one revision: the failing one is then known.
     if (!this.sentWhole(first) || this.options.prepared.singleTransaction) return group;
-    let chars = (first.body as SqlSection).sql.length;
+    let chars = (first.body as DeferredSection).chars;
     for (let i = start + 1; i < steps.length && group.length < size; i++) {
       const item = steps[i] as PreparedStep;
       if (!this.sentWhole(item)) break;
-      chars += (item.body as SqlSection).sql.length;
+      chars += (item.body as DeferredSection).chars;
       if (chars > MAX_BATCH_CHARS) break;
       group.push(item);
     }
@@ -267,12 +344,13 @@ class GroupRunner {
   }
 
   /**
-   * SQL revisions in one round trip, each with its bookkeeping, each in its own
+   * SQL revisions in one round trip (`ahead`: how many the next may carry, read while
+   * this one runs), each with its bookkeeping, each in its own
    * transaction (or in the plan's). The server stops at the first error: the revisions
    * before it are committed, the rest never ran. Events of a group of several are
    * emitted once the round trip is back, with the durations the server measured.
    */
-  private async sendScript(group: readonly PreparedStep[], firstIndex: number, done: Step[]): Promise<void> {
+  private async sendScript(group: readonly PreparedStep[], firstIndex: number, done: Step[], ahead: number): Promise<void> {
     const total = this.options.prepared.steps.length;
     const started = performance.now();
     const alone = group.length === 1;
@@ -280,15 +358,29 @@ class GroupRunner {
       this.emitStart(group[0] as PreparedStep, firstIndex, total);
       this.emitStatements(group[0] as PreparedStep);
     }
+    const scope = this.scope(group[0] as PreparedStep);
+    const sections: SqlSection[] = [];
+    for (const item of group) {
+      try {
+        sections.push(await this.section(item));
+      } catch (error) {
+        // Edited since it was checked (`revision-changed`): nothing of this round trip was sent.
+        if (!alone) this.emitStart(item, firstIndex + group.indexOf(item), total);
+        throw new GroupFailure(error, item, started, scope, []);
+      }
+    }
     const parts: ScriptPart[] = group.map((item, k) => ({
       prologue: [MARK_REVISION_START],
-      body: (item.body as SqlSection).sql,
-      epilogue: this.bookkeeping.stepDone(item.step, MARKED_TIMING),
-      lazyCommit: firstIndex + k < total - 1,
+      body: (sections[k] as SqlSection).sql,
+      epilogue: this.recorder?.record(item.step) ?? this.bookkeeping.stepDone(item.step, MARKED_TIMING),
+      lazyCommit: this.session.capabilities.lazyCommit && firstIndex + k < total - 1,
     }));
-    const scope = this.scope(group[0] as PreparedStep);
     try {
-      await this.session.runScript(parts, { transactionPerPart: scope === "own" });
+      const sending = this.session.runScript(parts, { transactionPerPart: scope === "own" });
+      // While the server runs this round trip, the next one's files are read.
+      sending.catch(() => {});
+      await this.prefetch(firstIndex + group.length, ahead);
+      await sending;
     } catch (error) {
       const failure = error instanceof ScriptFailure ? error : null;
       const committed = failure?.committed ?? 0;
@@ -331,7 +423,7 @@ class GroupRunner {
         await body();
         await this.bookkeeping.stepFinished(item.step, performance.now() - started);
       } else if (scope === "own") {
-        await this.session.transaction(recorded, { lazyCommit: index < total - 1 });
+        await this.session.transaction(recorded, { lazyCommit: this.session.capabilities.lazyCommit && index < total - 1 });
       } else {
         await recorded();
       }
@@ -392,7 +484,8 @@ class GroupRunner {
     let statement = located.statement;
     let recording = false;
     if (statement === null && located.error instanceof ScriptFailure && typeof item.body !== "function") {
-      const found = await this.locate(item, item.body, located.error);
+      // The same text that was sent (its checksum is checked again), not a re-run.
+      const found = await this.locate(item, await sectionOf(item), located.error);
       statement = found.statement;
       recording = found.recording;
     }

@@ -225,7 +225,12 @@ function literalOrNull(value: string | null | undefined): string {
 
 /** Records a revision as applied (or, for a non-transactional one about to run, as started). */
 export function insertVersionRowSql(tables: VersionTables, identity: RunIdentity, revision: string, checksum: string, state: AppliedRevisionState, timing: StepTiming): string {
-  return `INSERT INTO ${tables.versions} (revision, checksum, state, applied_at, applied_by, duration_ms) VALUES (${quoteLiteral(revision)}, ${quoteLiteral(checksum)}, ${quoteLiteral(state)}, clock_timestamp(), ${appliedByExpression(identity)}, ${state === "started" ? "NULL" : timing.durationMs});`;
+  return `${insertVersionRow(tables, identity, quoteLiteral(revision), quoteLiteral(checksum), state, timing)};`;
+}
+
+/** The INSERT of a version row, without its semicolon; `revision` and `checksum` are SQL expressions (literals or parameters). */
+function insertVersionRow(tables: VersionTables, identity: RunIdentity, revision: string, checksum: string, state: AppliedRevisionState, timing: StepTiming): string {
+  return `INSERT INTO ${tables.versions} (revision, checksum, state, applied_at, applied_by, duration_ms) VALUES (${revision}, ${checksum}, ${quoteLiteral(state)}, clock_timestamp(), ${appliedByExpression(identity)}, ${state === "started" ? "NULL" : timing.durationMs})`;
 }
 
 /** Marks a started revision as applied (a non-transactional revision that finished, or `resolve --applied`). */
@@ -241,6 +246,29 @@ export function startVersionRowSql(tables: VersionTables, revision: string): str
 /** Removes a revision's row (downgraded, stamped away, or `resolve --rolled-back`). */
 export function deleteVersionRowSql(tables: VersionTables, revision: string): string {
   return `DELETE FROM ${tables.versions} WHERE revision = ${quoteLiteral(revision)};`;
+}
+
+/**
+ * `PREPARE name (text, text)`: a step's version row (inserted for `up`, deleted for
+ * `down`) and its success history row in ONE statement, parameters $1 = revision and
+ * $2 = checksum; who runs it is written in as literals. Parsed and planned once per
+ * session instead of once per revision (see {@link executeStepRecordSql}).
+ */
+export function prepareStepRecordSql(tables: VersionTables, identity: RunIdentity, name: string, direction: "up" | "down", timing: StepTiming): string {
+  const row = direction === "up" ? insertVersionRow(tables, identity, "$1", "$2", "applied", timing) : `DELETE FROM ${tables.versions} WHERE revision = $1`;
+  const history = insertHistory(tables, identity, { direction, revision: null, outcome: "success" }, timing, "$1");
+  // A data-modifying WITH runs whether or not the main statement reads it.
+  return `PREPARE ${quoteIdent(name)} (text, text) AS WITH row_change AS (${row}) ${history};`;
+}
+
+/** Runs a statement prepared by {@link prepareStepRecordSql}: one statement. */
+export function executeStepRecordSql(name: string, revision: string, checksum: string): string {
+  return `EXECUTE ${quoteIdent(name)}(${quoteLiteral(revision)}, ${quoteLiteral(checksum)});`;
+}
+
+/** Removes a prepared statement (the end of a run on a session the caller may keep). */
+export function deallocateSql(name: string): string {
+  return `DEALLOCATE ${quoteIdent(name)};`;
 }
 
 /** A kept row after `stamp`: the file's checksum, state `applied`. */
@@ -272,10 +300,15 @@ export interface HistoryEntry {
 
 /** Appends one history row. */
 export function insertHistorySql(tables: VersionTables, identity: RunIdentity, entry: HistoryEntry, timing: StepTiming): string {
+  return `${insertHistory(tables, identity, entry, timing, literalOrNull(entry.revision))};`;
+}
+
+/** The INSERT of a history row, without its semicolon; `revision` is an SQL expression (a literal, NULL or a parameter). */
+function insertHistory(tables: VersionTables, identity: RunIdentity, entry: HistoryEntry, timing: StepTiming, revision: string): string {
   const error = entry.error === undefined || entry.error === null ? null : entry.error.slice(0, 4000);
   const target = identity.target ?? null;
   if (target !== null) {
-    return `INSERT INTO ${tables.history} (environment, target, direction, revision, db_user, os_user, host, tool_version, started_at, duration_ms, outcome, error, note) VALUES (${quoteLiteral(identity.environment)}, ${quoteLiteral(target)}, ${quoteLiteral(entry.direction)}, ${literalOrNull(entry.revision)}, current_user, ${literalOrNull(identity.osUser)}, ${literalOrNull(identity.host)}, ${quoteLiteral(identity.toolVersion)}, ${timing.startedAt}, ${timing.durationMs}, ${quoteLiteral(entry.outcome)}, ${literalOrNull(error)}, ${literalOrNull(entry.note)});`;
+    return `INSERT INTO ${tables.history} (environment, target, direction, revision, db_user, os_user, host, tool_version, started_at, duration_ms, outcome, error, note) VALUES (${quoteLiteral(identity.environment)}, ${quoteLiteral(target)}, ${quoteLiteral(entry.direction)}, ${revision}, current_user, ${literalOrNull(identity.osUser)}, ${literalOrNull(identity.host)}, ${quoteLiteral(identity.toolVersion)}, ${timing.startedAt}, ${timing.durationMs}, ${quoteLiteral(entry.outcome)}, ${literalOrNull(error)}, ${literalOrNull(entry.note)})`;
   }
-  return `INSERT INTO ${tables.history} (environment, direction, revision, db_user, os_user, host, tool_version, started_at, duration_ms, outcome, error, note) VALUES (${quoteLiteral(identity.environment)}, ${quoteLiteral(entry.direction)}, ${literalOrNull(entry.revision)}, current_user, ${literalOrNull(identity.osUser)}, ${literalOrNull(identity.host)}, ${quoteLiteral(identity.toolVersion)}, ${timing.startedAt}, ${timing.durationMs}, ${quoteLiteral(entry.outcome)}, ${literalOrNull(error)}, ${literalOrNull(entry.note)});`;
+  return `INSERT INTO ${tables.history} (environment, direction, revision, db_user, os_user, host, tool_version, started_at, duration_ms, outcome, error, note) VALUES (${quoteLiteral(identity.environment)}, ${quoteLiteral(entry.direction)}, ${revision}, current_user, ${literalOrNull(identity.osUser)}, ${literalOrNull(identity.host)}, ${quoteLiteral(identity.toolVersion)}, ${timing.startedAt}, ${timing.durationMs}, ${quoteLiteral(entry.outcome)}, ${literalOrNull(error)}, ${literalOrNull(entry.note)})`;
 }
