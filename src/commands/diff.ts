@@ -26,7 +26,7 @@ export interface DiffCommandOptions {
   readonly from: DiffSide;
   readonly to: DiffSide;
   /** Where `schema` and `migrations` come from (config `schema`, `migrations`), and the default schemas. */
-  readonly project: Pick<ResolvedEnvironment, "schemaPaths" | "migrationsDir" | "schemas" | "shadow" | "secrets">;
+  readonly project: Pick<ResolvedEnvironment, "schemaPaths" | "migrationsDir" | "schemas" | "shadow" | "secrets" | "autogenerate">;
 }
 
 /** A change, as `diff --json` prints it. */
@@ -56,7 +56,7 @@ function sideName(side: DiffSide): string {
 async function loadSide(side: DiffSide, options: DiffCommandOptions, schemas: readonly string[]): Promise<LoadedSchema> {
   if (side.kind === "schema") return loadDeclaredSchema(options.project, schemas);
   if (side.kind === "migrations") return loadMigrationsSchema(options.project.migrationsDir, schemas, undefined, options.project);
-  return loadLiveSchema(side.environment, schemas, "diff");
+  return loadLiveSchema(side.environment, schemas, "diff", options.project.autogenerate.privileges);
 }
 
 /**
@@ -71,7 +71,7 @@ export async function diff(options: DiffCommandOptions): Promise<DiffResult> {
   const envSide = [options.from, options.to].find((side): side is Extract<DiffSide, { kind: "environment" }> => side.kind === "environment");
   const schemas = envSide?.environment.schemas ?? options.project.schemas;
   const [from, to] = await Promise.all([loadSide(options.from, options, schemas), loadSide(options.to, options, schemas)]);
-  const changes = diffSchemas(from.model, to.model);
+  const changes = diffSchemas(from.model, to.model, { privileges: options.project.autogenerate.privileges });
   const notCompared = notComparedOf([
     [sideName(options.from), from],
     [sideName(options.to), to],
