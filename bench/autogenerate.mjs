@@ -15,6 +15,8 @@
  *                                          # a real schema instead of the generated one
  *   node bench/autogenerate.mjs --schema pagila      # the real schemas of the tests, by name:
  *   node bench/autogenerate.mjs --schema danbooru    # pagila, danbooru (Rails structure.sql, 65 tables)
+ *   node bench/autogenerate.mjs --schema structure1000  # a generated Rails-style structure.sql of
+ *                                          # 1,000 tables (test/support/structure-sql.mjs; any N works)
  *
  * danbooru creates pgstattuple, which PGlite does not ship: that line is left out, as in
  * test/autogenerate-real-schemas.test.ts.
@@ -50,7 +52,9 @@ const realSchemas = {
   danbooru: "test/fixtures/real-schemas/danbooru/structure.sql",
 };
 const schemaArg = schemaIndex >= 0 ? args[schemaIndex + 1] : undefined;
-const realSchema = schemaArg === undefined ? undefined : (realSchemas[schemaArg] ?? schemaArg);
+/** `structureN`: the generated Rails-style structure.sql of N tables. */
+const structureTables = /^structure(\d+)$/.exec(schemaArg ?? "")?.[1];
+const realSchema = schemaArg === undefined || structureTables !== undefined ? undefined : (realSchemas[schemaArg] ?? schemaArg);
 
 async function load(modulePath) {
   if (useDist) return import(new URL(`../dist/${modulePath}.js`, import.meta.url).href);
@@ -108,9 +112,15 @@ const dir = await mkdtemp(join(tmpdir(), "athanor-bench-"));
 const schemaFile = join(dir, "schema.sql");
 const schemaSql = realSchema
   ? (await import("node:fs")).readFileSync(realSchema, "utf8").replace(/^(CREATE EXTENSION IF NOT EXISTS pgstattuple|COMMENT ON EXTENSION pgstattuple)\b.*$/gm, "")
-  : generateSchema(tables);
+  : structureTables !== undefined
+    ? (await import("../test/support/structure-sql.mjs")).generateStructureSql(Number(structureTables))
+    : generateSchema(tables);
 await writeFile(schemaFile, schemaSql);
-const what = realSchema ? realSchema : `${tables} tables (10 columns, 1 index, 1 foreign key each)`;
+const what = realSchema
+  ? realSchema
+  : structureTables !== undefined
+    ? `a generated Rails-style structure.sql of ${structureTables} tables`
+    : `${tables} tables (10 columns, 1 index, 1 foreign key each)`;
 
 try {
   const totalStart = performance.now();
