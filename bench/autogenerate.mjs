@@ -11,6 +11,8 @@
  *   node bench/autogenerate.mjs            # 500 tables
  *   node bench/autogenerate.mjs 1000       # another size
  *   node bench/autogenerate.mjs --dist     # use dist/ instead (after `npm run build`)
+ *   node bench/autogenerate.mjs --turbofan # let V8 tier PGlite's WASM up to TurboFan (the CLI
+ *                                          # compiles it with Liftoff only, as this bench does by default)
  *   node bench/autogenerate.mjs --schema test/fixtures/real-schemas/pagila/pagila-schema.sql
  *                                          # a real schema instead of the generated one
  *   node bench/autogenerate.mjs --schema pagila      # the real schemas of the tests, by name:
@@ -36,6 +38,7 @@
  *
  * Output: one line per phase and a total, in milliseconds.
  */
+import { setFlagsFromString } from "node:v8";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,6 +47,8 @@ import { randomBytes } from "node:crypto";
 
 const args = process.argv.slice(2);
 const useDist = args.includes("--dist");
+// As the CLI runs `revision --autogenerate` and `diff` (src/cli/bin.ts): PGlite's WASM compiled with Liftoff only.
+if (!args.includes("--turbofan")) setFlagsFromString("--liftoff-only");
 const tables = Number(args.find((a) => /^\d+$/.test(a)) ?? 500);
 const schemaIndex = args.indexOf("--schema");
 /** The real schemas of test/fixtures/real-schemas/, by name. */
