@@ -111,6 +111,10 @@ function upgradeOf(dir: string, message: string): string {
 
 const schemas = ["public", "app"];
 
+function expectStatements(sql: string, statements: readonly string[]): void {
+  for (const statement of statements) expect(sql, statement).toContain(statement);
+}
+
 describe("comments and privileges on PGlite", () => {
   it("are written, round-trip on the shadow, and a second run finds nothing; a change keeps rebuilt objects' comments and grants", async () => {
     const p = await project({ development: { url: "pglite://memory", schemas } }, { privileges: true });
@@ -118,8 +122,7 @@ describe("comments and privileges on PGlite", () => {
       const first = await p.cli(["revision", "-m", "initial", "--autogenerate"]);
       expect(first.stderr).toBe("");
       expect(first.status).toBe(0);
-      const initial = upgradeOf(p.dir, "initial");
-      for (const statement of [
+      expectStatements(upgradeOf(p.dir, "initial"), [
         "COMMENT ON SCHEMA \"app\" IS 'the application';",
         "COMMENT ON EXTENSION \"citext\" IS 'emails compare without case';",
         "COMMENT ON CONSTRAINT \"positive_check\" ON DOMAIN \"public\".\"positive\" IS 'strictly';",
@@ -135,8 +138,7 @@ describe("comments and privileges on PGlite", () => {
         "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;",
         "REVOKE EXECUTE ON FUNCTION \"app\".\"answer\"() FROM PUBLIC;",
         "GRANT SELECT ON TABLE \"app\".\"events\" TO athanor_reader;",
-      ])
-        expect(initial).toContain(statement);
+      ]);
 
       const again = await p.cli(["revision", "-m", "again", "--autogenerate"]);
       expect(again.stdout).toContain("no changes detected");
@@ -148,8 +150,7 @@ describe("comments and privileges on PGlite", () => {
       const change = await p.cli(["revision", "-m", "change", "--autogenerate"]);
       expect(change.stderr).toBe("");
       expect(change.status).toBe(0);
-      const upgrade = upgradeOf(p.dir, "change");
-      for (const statement of [
+      expectStatements(upgradeOf(p.dir, "change"), [
         "COMMENT ON TYPE \"public\".\"mood\" IS 'moods';",
         "COMMENT ON INDEX \"public\".\"users_mood_idx\" IS NULL;",
         // Rebuilt: the comments go before the drop and come back after the creation.
@@ -161,8 +162,7 @@ describe("comments and privileges on PGlite", () => {
         "REVOKE SELECT ON SEQUENCE \"public\".\"tickets\" FROM athanor_writer;",
         "ALTER DEFAULT PRIVILEGES IN SCHEMA \"app\" REVOKE SELECT ON TABLES FROM athanor_reader;",
         "ALTER DEFAULT PRIVILEGES IN SCHEMA \"app\" GRANT SELECT ON TABLES TO athanor_writer;",
-      ])
-        expect(upgrade).toContain(statement);
+      ]);
       expect((await p.cli(["revision", "-m", "again", "--autogenerate"])).stdout).toContain("no changes detected");
     } finally {
       await p.remove();

@@ -11,10 +11,9 @@
 import { performance } from "node:perf_hooks";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseEnv, runCli } from "./support/cli.js";
-import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
+import { createPostgresDatabase, queryUrl, tempDir, type TestDatabase } from "./support/databases.js";
 // @ts-expect-error -- plain JavaScript shared with the benchmark (no declarations)
 import { generateStructureSql } from "./support/structure-sql.mjs";
 
@@ -51,13 +50,7 @@ describe("a 1,000-table structure.sql", () => {
     expect(again.stdout).toContain("no changes detected");
 
     expect((await cli(["upgrade", "--env", "live", "head"])).status).toBe(0);
-    const client = new pg.Client({ connectionString: reference.url });
-    await client.connect();
-    try {
-      await client.query(structure);
-    } finally {
-      await client.end();
-    }
+    await queryUrl(reference.url, structure);
     // The upgraded database and one loaded from the file directly: no differences, nothing uncompared.
     await writeFile(
       join(dir, "athanor.config.json"),

@@ -47,14 +47,22 @@ export function diffAnnotations(from: SchemaModel, to: SchemaModel, operations: 
     for (const ref of touched.created) created.set(refKey(ref), ref);
   }
   const renames = operations.filter((o): o is Extract<Operation, { kind: "rename-table" | "rename-column" }> => o.kind === "rename-table" || o.kind === "rename-column");
-  const early: Operation[] = [];
-  const late: Operation[] = [];
-  diffComments(from.comments ?? [], to.comments ?? [], renames, dropped, created, early, late);
+  const context: AnnotationContext = { renames, dropped, created, early: [], late: [] };
+  diffComments(from.comments ?? [], to.comments ?? [], context);
   if (options.privileges) {
-    diffGrants(from, to, renames, dropped, created, early, late);
-    diffDefaultPrivileges(from.defaultPrivileges ?? [], to.defaultPrivileges ?? [], early, late);
+    diffGrants(from, to, context);
+    diffDefaultPrivileges(from.defaultPrivileges ?? [], to.defaultPrivileges ?? [], context);
   }
-  return { early, late };
+  return { early: context.early, late: context.late };
+}
+
+/** What the object diff did (renames, objects dropped and created, by key), and where the operations go. */
+interface AnnotationContext {
+  readonly renames: readonly Rename[];
+  readonly dropped: ReadonlyMap<string, ObjectRef>;
+  readonly created: ReadonlyMap<string, ObjectRef>;
+  readonly early: Operation[];
+  readonly late: Operation[];
 }
 
 type Rename = Extract<Operation, { kind: "rename-table" | "rename-column" }>;
@@ -76,15 +84,7 @@ export function renameRef(ref: ObjectRef, renames: readonly Rename[]): ObjectRef
   return current;
 }
 
-function diffComments(
-  from: readonly ObjectComment[],
-  to: readonly ObjectComment[],
-  renames: readonly Rename[],
-  dropped: ReadonlyMap<string, ObjectRef>,
-  created: ReadonlyMap<string, ObjectRef>,
-  early: Operation[],
-  late: Operation[],
-): void {
+function diffComments(from: readonly ObjectComment[], to: readonly ObjectComment[], { renames, dropped, created, early, late }: AnnotationContext): void {
   const old = new Map(from.map((c) => [refKey(renameRef(c.target, renames)), c]));
   const wanted = new Map(to.map((c) => [refKey(c.target), c]));
   for (const [key, comment] of old) {
@@ -99,15 +99,7 @@ function diffComments(
   }
 }
 
-function diffGrants(
-  from: SchemaModel,
-  to: SchemaModel,
-  renames: readonly Rename[],
-  dropped: ReadonlyMap<string, ObjectRef>,
-  created: ReadonlyMap<string, ObjectRef>,
-  early: Operation[],
-  late: Operation[],
-): void {
+function diffGrants(from: SchemaModel, to: SchemaModel, { renames, dropped, created, early, late }: AnnotationContext): void {
   // Default privileges in force while the revision runs: those both sides have.
   const toDefaults = new Set((to.defaultPrivileges ?? []).map(defaultPrivilegeKey));
   const inForce = (from.defaultPrivileges ?? []).filter((entry) => toDefaults.has(defaultPrivilegeKey(entry)));
@@ -161,7 +153,7 @@ function diffGrants(
   late.push(...lateRevokes, ...lateGrants);
 }
 
-function diffDefaultPrivileges(from: readonly DefaultPrivilege[], to: readonly DefaultPrivilege[], early: Operation[], late: Operation[]): void {
+function diffDefaultPrivileges(from: readonly DefaultPrivilege[], to: readonly DefaultPrivilege[], { early, late }: AnnotationContext): void {
   const oldKeys = new Set(from.map(defaultPrivilegeKey));
   const newKeys = new Set(to.map(defaultPrivilegeKey));
   // Removed before anything is created, added after: objects the revision creates get exactly the grants it writes.
