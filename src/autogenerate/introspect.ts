@@ -379,7 +379,8 @@ WHERE n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_type",
 
 const routineKindSql = `CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END`;
 
-// Comments the model's objects do not carry themselves (tables, their columns and views do): one
+// Comments the model's objects do not carry themselves (tables, their columns and views do), on
+// the same objects the queries above read (not the indexes and constraints a partition inherits): one
 // branch per kind giving (kind, schema, parent, name, arguments, left, right) and the catalogue
 // address of the comment. A new extension has its control file's comment: only another one counts.
 const COMMENTS_SQL = `
@@ -390,6 +391,7 @@ FROM (
   FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'm', 'p') AND ${relationWhere("c", "n")}
+    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits ii WHERE ii.inhrelid = i.indexrelid)
   UNION ALL
   SELECT 'sequence', n.nspname, NULL, c.relname, NULL, NULL, NULL, 'pg_catalog.pg_class'::regclass, c.oid, 0
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -402,7 +404,7 @@ FROM (
   UNION ALL
   SELECT 'constraint', n.nspname, c.relname, con.conname, NULL, NULL, NULL, 'pg_catalog.pg_constraint'::regclass, con.oid, 0
   FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_class c ON c.oid = con.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  WHERE con.contype IN ('p', 'u', 'c', 'x', 'f') AND c.relkind IN ('r', 'p') AND ${relationWhere("c", "n")}
+  WHERE con.contype IN ('p', 'u', 'c', 'x', 'f') AND c.relkind IN ('r', 'p') AND con.conparentid = 0 AND ${relationWhere("c", "n")}
   UNION ALL
   SELECT 'domain constraint', n.nspname, t.typname, con.conname, NULL, NULL, NULL, 'pg_catalog.pg_constraint'::regclass, con.oid, 0
   FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_type t ON t.oid = con.contypid JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
