@@ -70,7 +70,11 @@ async function loadSide(side: DiffSide, options: DiffCommandOptions, schemas: re
 export async function diff(options: DiffCommandOptions): Promise<DiffResult> {
   const envSide = [options.from, options.to].find((side): side is Extract<DiffSide, { kind: "environment" }> => side.kind === "environment");
   const schemas = envSide?.environment.schemas ?? options.project.schemas;
-  const [from, to] = await Promise.all([loadSide(options.from, options, schemas), loadSide(options.to, options, schemas)]);
+  // Two shadow PGlites at once would double the peak memory (each holds a 128 MB WASM heap): they are loaded one after the other.
+  const [from, to] =
+    options.from.kind !== "environment" && options.to.kind !== "environment"
+      ? [await loadSide(options.from, options, schemas), await loadSide(options.to, options, schemas)]
+      : await Promise.all([loadSide(options.from, options, schemas), loadSide(options.to, options, schemas)]);
   const changes = diffSchemas(from.model, to.model, { privileges: options.project.autogenerate.privileges });
   const notCompared = notComparedOf([
     [sideName(options.from), from],
