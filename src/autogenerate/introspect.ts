@@ -448,8 +448,8 @@ WHERE NOT (o.kind = 'schema' AND o.name = 'public' AND d.description = 'standard
 
 // ACLs exploded into one row per (grantee, privilege), the owner's own left out (owners differ between
 // the shadow and a real database). A NULL ACL means the built-in one (acldefault): functions and types
-// grant to PUBLIC by default, so their revocation shows. The public schema's ACL as initdb makes it
-// (PostgreSQL 15+, or older) is no grant anyone wrote.
+// grant to PUBLIC by default, so their revocation shows. The public schema's ACL is read as it is
+// (initdb gives PUBLIC USAGE on PostgreSQL 15+, USAGE and CREATE before).
 const GRANTS_SQL = `
 SELECT o.kind, o.schema, o.parent, o.name, o.arguments,
        CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END AS grantee,
@@ -475,12 +475,9 @@ FROM (
   FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
   WHERE ${typeWhere}
   UNION ALL
-  SELECT 'schema', NULL, NULL, n.nspname, NULL, n.nspacl, n.nspowner
+  SELECT 'schema', NULL, NULL, n.nspname, NULL, COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner)), n.nspowner
   FROM pg_catalog.pg_namespace n
-  WHERE n.nspacl IS NOT NULL AND n.nspname = ANY($1::text[])
-    AND NOT (n.nspname = 'public' AND (n.nspacl::text[] = ARRAY['pg_database_owner=UC/pg_database_owner', '=U/pg_database_owner']
-             OR n.nspacl::text[] = ARRAY[pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(n.nspowner)) || '=UC/' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(n.nspowner)),
-                                        '=UC/' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(n.nspowner))]))
+  WHERE n.nspname = ANY($1::text[])
 ) o, LATERAL pg_catalog.aclexplode(o.acl) a
 WHERE a.grantee <> o.owner`;
 

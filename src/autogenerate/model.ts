@@ -359,9 +359,13 @@ export interface ViewDependency extends QualifiedName {
   readonly columns: readonly string[];
 }
 
-/** A model with nothing in it: what an empty database looks like to the diff. */
+/**
+ * A model with nothing in it: what an empty database looks like to the diff. Its `public`
+ * schema has the privileges initdb gives it on PostgreSQL 15+ and PGlite (USAGE for PUBLIC).
+ */
 export function emptyModel(schemas: readonly string[] = ["public"]): SchemaModel {
-  return { schemas: [...schemas].sort(), enums: [], sequences: [], tables: [], views: [], extensions: [], routines: [], domains: [], compositeTypes: [], triggers: [], operators: [], rules: [], rangeTypes: [], comments: [], grants: [], defaultPrivileges: [] };
+  const grants: Grant[] = schemas.includes("public") ? [{ object: { kind: "schema", name: "public" }, grantee: "PUBLIC", privilege: "USAGE", grantable: false }] : [];
+  return { schemas: [...schemas].sort(), enums: [], sequences: [], tables: [], views: [], extensions: [], routines: [], domains: [], compositeTypes: [], triggers: [], operators: [], rules: [], rangeTypes: [], comments: [], grants, defaultPrivileges: [] };
 }
 
 /** `schema.name` key for maps (never shown to users; a NUL cannot occur in a name). */

@@ -153,7 +153,7 @@ export function extensionsCreatedBy(texts: readonly string[]): string[] {
 
 /**
  * Empties a shadow database so it can be used again: drops every schema except the
- * system ones (with everything in them) and creates `public` again.
+ * system ones (with everything in them) and creates `public` again, with initdb's owner and privileges.
  */
 export async function resetShadow(session: Session): Promise<void> {
   await session.exec(`DO $athanor$
@@ -164,6 +164,13 @@ BEGIN
     EXECUTE format('DROP SCHEMA %I CASCADE', s);
   END LOOP;
   CREATE SCHEMA public;
+  -- As initdb makes it (its privileges are compared when the config asks).
+  IF current_setting('server_version_num')::int >= 150000 THEN
+    ALTER SCHEMA public OWNER TO pg_database_owner;
+    GRANT USAGE ON SCHEMA public TO PUBLIC;
+  ELSE
+    GRANT ALL ON SCHEMA public TO PUBLIC;
+  END IF;
 END
 $athanor$`);
 }
