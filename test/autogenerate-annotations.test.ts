@@ -184,6 +184,23 @@ describe("comments and privileges on PGlite", () => {
     }
   }, 300_000);
 
+  it("a real schema's grant: pagila's GRANT ALL ON SCHEMA public TO PUBLIC is written, and nothing is left", async () => {
+    const p = await project({ development: { url: "pglite://memory" } }, { privileges: true });
+    try {
+      await p.schema(readFileSync(new URL("./fixtures/real-schemas/pagila/pagila-schema.sql", import.meta.url), "utf8"));
+      const result = await p.cli(["revision", "-m", "initial", "--autogenerate"]);
+      expect(result.stderr).toBe("");
+      expect(result.status).toBe(0);
+      // initdb gives PUBLIC USAGE already: CREATE is what pagila adds.
+      const upgrade = upgradeOf(p.dir, "initial");
+      expect(upgrade).toContain(`GRANT CREATE ON SCHEMA "public" TO PUBLIC;`);
+      expect(upgrade).not.toContain(`GRANT USAGE ON SCHEMA "public"`);
+      expect((await p.cli(["diff", "--from", "migrations", "--to", "schema", "--strict"])).status).toBe(0);
+    } finally {
+      await p.remove();
+    }
+  }, 300_000);
+
   it("a malformed autogenerate setting is refused with the key and the fix", async () => {
     const bad = await project({ development: { url: "pglite://memory" } }, { privileges: "yes" });
     const typo = await project({ development: { url: "pglite://memory" } }, { privilege: true });
