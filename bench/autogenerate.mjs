@@ -11,10 +11,14 @@
  *   node bench/autogenerate.mjs            # 500 tables
  *   node bench/autogenerate.mjs 1000       # another size
  *   node bench/autogenerate.mjs --dist     # use dist/ instead (after `npm run build`)
+ *   node bench/autogenerate.mjs --turbofan # let V8 tier PGlite's WASM up to TurboFan (the CLI
+ *                                          # compiles it with Liftoff only, as this bench does by default)
  *   node bench/autogenerate.mjs --schema test/fixtures/real-schemas/pagila/pagila-schema.sql
  *                                          # a real schema instead of the generated one
  *   node bench/autogenerate.mjs --schema pagila      # the real schemas of the tests, by name:
  *   node bench/autogenerate.mjs --schema danbooru    # pagila, danbooru (Rails structure.sql, 65 tables)
+ *   node bench/autogenerate.mjs --schema structure1000  # a generated Rails-style structure.sql of
+ *                                          # 1,000 tables (test/support/structure-sql.mjs; any N works)
  *
  * danbooru creates pgstattuple, which PGlite does not ship: that line is left out, as in
  * test/autogenerate-real-schemas.test.ts.
@@ -34,6 +38,7 @@
  *
  * Output: one line per phase and a total, in milliseconds.
  */
+import { setFlagsFromString } from "node:v8";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +47,8 @@ import { randomBytes } from "node:crypto";
 
 const args = process.argv.slice(2);
 const useDist = args.includes("--dist");
+// As the CLI runs `revision --autogenerate` and `diff` (src/cli/bin.ts): PGlite's WASM compiled with Liftoff only.
+if (!args.includes("--turbofan")) setFlagsFromString("--liftoff-only");
 const tables = Number(args.find((a) => /^\d+$/.test(a)) ?? 500);
 const schemaIndex = args.indexOf("--schema");
 /** The real schemas of test/fixtures/real-schemas/, by name. */
@@ -50,7 +57,9 @@ const realSchemas = {
   danbooru: "test/fixtures/real-schemas/danbooru/structure.sql",
 };
 const schemaArg = schemaIndex >= 0 ? args[schemaIndex + 1] : undefined;
-const realSchema = schemaArg === undefined ? undefined : (realSchemas[schemaArg] ?? schemaArg);
+/** `structureN`: the generated Rails-style structure.sql of N tables. */
+const structureTables = /^structure(\d+)$/.exec(schemaArg ?? "")?.[1];
+const realSchema = schemaArg === undefined || structureTables !== undefined ? undefined : (realSchemas[schemaArg] ?? schemaArg);
 
 async function load(modulePath) {
   if (useDist) return import(new URL(`../dist/${modulePath}.js`, import.meta.url).href);
@@ -108,9 +117,15 @@ const dir = await mkdtemp(join(tmpdir(), "athanor-bench-"));
 const schemaFile = join(dir, "schema.sql");
 const schemaSql = realSchema
   ? (await import("node:fs")).readFileSync(realSchema, "utf8").replace(/^(CREATE EXTENSION IF NOT EXISTS pgstattuple|COMMENT ON EXTENSION pgstattuple)\b.*$/gm, "")
-  : generateSchema(tables);
+  : structureTables !== undefined
+    ? (await import("../test/support/structure-sql.mjs")).generateStructureSql(Number(structureTables))
+    : generateSchema(tables);
 await writeFile(schemaFile, schemaSql);
-const what = realSchema ? realSchema : `${tables} tables (10 columns, 1 index, 1 foreign key each)`;
+const what = realSchema
+  ? realSchema
+  : structureTables !== undefined
+    ? `a generated Rails-style structure.sql of ${structureTables} tables`
+    : `${tables} tables (10 columns, 1 index, 1 foreign key each)`;
 
 try {
   const totalStart = performance.now();

@@ -21,6 +21,7 @@ import { describeOperation, destructiveReason, enumAdditions, invertOperation } 
 import { identifierValue, printIdentifier, tokenize } from "./sql-text.js";
 import type { Token } from "./sql-text.js";
 import { DiffError } from "./errors.js";
+import { diffAnnotations } from "./annotations.js";
 
 /**
  * Renames the diff must treat as renames (never guessed). Names are `schema.table` /
@@ -40,9 +41,13 @@ export interface DiffOptions {
   readonly renames?: Renames;
   /** Schema of names given without one in `renames` (default `public`). */
   readonly defaultSchema?: string;
+  /** Compare grants and default privileges (the config's `autogenerate.privileges`; default false). */
+  readonly privileges?: boolean;
 }
 
 const phaseOrder = [
+  // Comments and grants of objects that go or are rebuilt, taken off while everything still exists (see annotations.ts).
+  "dropAnnotation",
   "createSchema",
   "createExtension",
   "enum",
@@ -75,6 +80,7 @@ const phaseOrder = [
   "rule",
   "policy",
   "comment",
+  "annotation",
   "dropOperator",
   "dropRoutine",
   "dropSequence",
@@ -210,6 +216,9 @@ export function diffModels(from: SchemaModel, to: SchemaModel, options: DiffOpti
   (phases[Phase.addColumn] as Operation[]).sort(generatedLast);
   (phases[Phase.dropColumn] as Operation[]).sort((a, b) => -generatedLast(a, b));
   (phases[Phase.recreateDropColumn] as Operation[]).sort((a, b) => -generatedLast(a, b));
+  const annotations = diffAnnotations(from, to, phases.flat(), { privileges: options.privileges ?? false });
+  phases[Phase.dropAnnotation] = annotations.early;
+  phases[Phase.annotation] = annotations.late;
   const operations = phases.flat();
   return operations.map((operation) => {
     const inverse = invertOperation(operation);
@@ -537,8 +546,8 @@ function diffOnRelations<T extends Trigger | Rule>(
     const existing = old.get(key(item));
     const rebuilt = rebuiltViews.has(objectKey(item.schema, item.table));
     if (existing && existing.definition === item.definition && !rebuilt) continue;
-    // One on a rebuilt view goes away with the view.
-    if (existing && !rebuilt) push(phases.drop[0], phases.drop[1](existing));
+    // One on a rebuilt view would go away with the view; dropped first all the same, so that the downgrade creates it again.
+    if (existing) push(phases.drop[0], phases.drop[1](existing));
     push(phases.create[0], phases.create[1](item));
   }
   for (const item of from) if (!wanted.has(key(item))) push(phases.drop[0], phases.drop[1](item));

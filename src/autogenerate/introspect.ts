@@ -12,6 +12,11 @@ import type { Session } from "../dialects/types.js";
 import type {
   Column,
   CompositeType,
+  DefaultPrivilege,
+  DefaultPrivilegeObjects,
+  Grant,
+  ObjectComment,
+  ObjectRef,
   Constraint,
   Domain,
   EnumType,
@@ -33,7 +38,7 @@ import type {
   View,
   ViewDependency,
 } from "./model.js";
-import { compareText, objectKey, operatorKey, sameSerialSequence, serialSequenceDefaults } from "./model.js";
+import { compareText, defaultPrivilegeKey, grantKey, objectKey, operatorKey, refKey, sameSerialSequence, serialSequenceDefaults } from "./model.js";
 import { normalizeArrayCasts, normalizeWhitespace, unqualifySingleRelationView } from "./sql-text.js";
 import { IntrospectionError } from "./errors.js";
 
@@ -83,6 +88,9 @@ export async function introspect(session: Session, options: IntrospectOptions): 
       operatorRows: await rows(OPERATORS_SQL, [schemas]),
       ruleRows: await rows(RULES_SQL, relationFilter),
       rangeRows: await rows(RANGES_SQL, [schemas]),
+      commentRows: await rows(COMMENTS_SQL, relationFilter),
+      grantRows: await rows(GRANTS_SQL, relationFilter),
+      defaultPrivilegeRows: await rows(DEFAULT_PRIVILEGES_SQL, [schemas]),
     });
   } finally {
     await session.query("SELECT set_config('search_path', $1, false)", [savedPath]);
@@ -232,6 +240,15 @@ FROM pg_catalog.pg_extension e
 JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname <> 'plpgsql' AND n.nspname = ANY($1::text[])`;
 
+// The routines the model holds (p: pg_proc, n: its namespace; $1 schemas).
+const routineWhere = `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i WHERE i.classid = 'pg_catalog.pg_proc'::regclass AND i.objid = p.oid AND i.deptype = 'i')
+  AND (p.prokind IN ('f', 'p', 'w') OR (p.prokind = 'a' AND EXISTS (SELECT 1 FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid AND a.aggkind = 'n')))
+  AND n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_proc", "p.oid")}`;
+
+// The types the model holds as enums, domains, range and composite types (t: pg_type, n: its namespace).
+const typeWhere = `(t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class tc WHERE tc.oid = t.typrelid AND tc.relkind = 'c')))
+  AND n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_type", "t.oid")}`;
+
 // A routine whose signature uses a table's row type, or whose BEGIN ATOMIC body reads a relation, must follow it.
 // Functions that depend internally on another object (a range type's constructors) are that object's.
 const ROUTINES_SQL = `
@@ -257,9 +274,7 @@ SELECT n.nspname AS schema, p.proname AS name, p.prokind AS kind,
         WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND rc.relkind IN ('r', 'v', 'm', 'p', 'f')) AS uses_relations
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i WHERE i.classid = 'pg_catalog.pg_proc'::regclass AND i.objid = p.oid AND i.deptype = 'i')
-  AND (p.prokind IN ('f', 'p', 'w') OR (p.prokind = 'a' AND EXISTS (SELECT 1 FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid AND a.aggkind = 'n')))
-  AND n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_proc", "p.oid")}`;
+WHERE ${routineWhere}`;
 
 const DOMAINS_SQL = `
 SELECT n.nspname AS schema, t.typname AS name, pg_catalog.format_type(t.typbasetype, t.typtypmod) AS base_type,
@@ -362,6 +377,133 @@ LEFT JOIN pg_catalog.pg_collation co ON co.oid = rg.rngcollation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
 WHERE n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_type", "t.oid")}`;
 
+const routineKindSql = `CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END`;
+
+// Comments the model's objects do not carry themselves (tables, their columns and views do), on
+// the same objects the queries above read (not the indexes and constraints a partition inherits): one
+// branch per kind giving (kind, schema, parent, name, arguments, left, right) and the catalogue
+// address of the comment. A new extension has its control file's comment: only another one counts.
+const COMMENTS_SQL = `
+SELECT o.kind, o.schema, o.parent, o.name, o.arguments, o.left_type, o.right_type, d.description AS text
+FROM (
+  SELECT 'index' AS kind, n.nspname AS schema, NULL::text AS parent, ic.relname AS name, NULL::text AS arguments, NULL::text AS left_type, NULL::text AS right_type,
+         'pg_catalog.pg_class'::regclass AS classoid, ic.oid AS objoid, 0 AS objsubid
+  FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'm', 'p') AND ${relationWhere("c", "n")}
+    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits ii WHERE ii.inhrelid = i.indexrelid)
+  UNION ALL
+  SELECT 'sequence', n.nspname, NULL, c.relname, NULL, NULL, NULL, 'pg_catalog.pg_class'::regclass, c.oid, 0
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'S' AND n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_class", "c.oid")}
+  UNION ALL
+  SELECT 'column', n.nspname, c.relname, a.attname, NULL, NULL, NULL, 'pg_catalog.pg_class'::regclass, c.oid, a.attnum
+  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('v', 'm', 'c') AND a.attnum > 0 AND NOT a.attisdropped AND n.nspname = ANY($1::text[])
+    AND (c.relkind = 'c' OR ${relationWhere("c", "n")}) AND ${notExtensionMember("pg_catalog.pg_class", "c.oid")}
+  UNION ALL
+  SELECT 'constraint', n.nspname, c.relname, con.conname, NULL, NULL, NULL, 'pg_catalog.pg_constraint'::regclass, con.oid, 0
+  FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_class c ON c.oid = con.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE con.contype IN ('p', 'u', 'c', 'x', 'f') AND c.relkind IN ('r', 'p') AND con.conparentid = 0 AND ${relationWhere("c", "n")}
+  UNION ALL
+  SELECT 'domain constraint', n.nspname, t.typname, con.conname, NULL, NULL, NULL, 'pg_catalog.pg_constraint'::regclass, con.oid, 0
+  FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_type t ON t.oid = con.contypid JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+  WHERE ${typeWhere}
+  UNION ALL
+  SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, n.nspname, NULL, t.typname, NULL, NULL, NULL, 'pg_catalog.pg_type'::regclass, t.oid, 0
+  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+  WHERE ${typeWhere}
+  UNION ALL
+  SELECT ${routineKindSql}, n.nspname, NULL, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid), NULL, NULL, 'pg_catalog.pg_proc'::regclass, p.oid, 0
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+  WHERE ${routineWhere}
+  UNION ALL
+  SELECT 'trigger', n.nspname, c.relname, t.tgname, NULL, NULL, NULL, 'pg_catalog.pg_trigger'::regclass, t.oid, 0
+  FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND ${relationWhere("c", "n")}
+  UNION ALL
+  SELECT 'policy', n.nspname, c.relname, pol.polname, NULL, NULL, NULL, 'pg_catalog.pg_policy'::regclass, pol.oid, 0
+  FROM pg_catalog.pg_policy pol JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE ${relationWhere("c", "n")}
+  UNION ALL
+  SELECT 'rule', n.nspname, c.relname, r.rulename, NULL, NULL, NULL, 'pg_catalog.pg_rewrite'::regclass, r.oid, 0
+  FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE r.rulename <> '_RETURN' AND ${relationWhere("c", "n")}
+  UNION ALL
+  SELECT 'operator', n.nspname, NULL, o.oprname, NULL, CASE WHEN o.oprleft = 0 THEN 'NONE' ELSE pg_catalog.format_type(o.oprleft, NULL) END,
+         pg_catalog.format_type(o.oprright, NULL), 'pg_catalog.pg_operator'::regclass, o.oid, 0
+  FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+  WHERE n.nspname = ANY($1::text[]) AND ${notExtensionMember("pg_catalog.pg_operator", "o.oid")}
+  UNION ALL
+  SELECT 'schema', NULL, NULL, n.nspname, NULL, NULL, NULL, 'pg_catalog.pg_namespace'::regclass, n.oid, 0
+  FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY($1::text[])
+  UNION ALL
+  SELECT 'extension', NULL, NULL, e.extname, NULL, NULL, NULL, 'pg_catalog.pg_extension'::regclass, e.oid, 0
+  FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+  WHERE e.extname <> 'plpgsql' AND n.nspname = ANY($1::text[])
+) o
+JOIN pg_catalog.pg_description d ON d.classoid = o.classoid AND d.objoid = o.objoid AND d.objsubid = o.objsubid
+WHERE NOT (o.kind = 'schema' AND o.name = 'public' AND d.description = 'standard public schema')
+  AND NOT (o.kind = 'extension' AND d.description IS NOT DISTINCT FROM (SELECT a.comment FROM pg_catalog.pg_available_extensions a WHERE a.name = o.name))`;
+
+// ACLs exploded into one row per (grantee, privilege), the owner's own left out (owners differ between
+// the shadow and a real database). A NULL ACL means the built-in one (acldefault): functions and types
+// grant to PUBLIC by default, so their revocation shows. The public schema's ACL is read as it is
+// (initdb gives PUBLIC USAGE on PostgreSQL 15+, USAGE and CREATE before).
+const GRANTS_SQL = `
+SELECT o.kind, o.schema, o.parent, o.name, o.arguments,
+       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END AS grantee,
+       a.privilege_type AS privilege, a.is_grantable AS grantable
+FROM (
+  SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' ELSE 'table' END AS kind,
+         n.nspname AS schema, NULL::text AS parent, c.relname AS name, NULL::text AS arguments, c.relacl AS acl, c.relowner AS owner
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND n.nspname = ANY($1::text[])
+    AND (n.nspname, c.relname) NOT IN (SELECT x.s, x.t FROM unnest($2::text[], $3::text[]) AS x(s, t)) AND ${notExtensionMember("pg_catalog.pg_class", "c.oid")}
+  UNION ALL
+  SELECT 'column', n.nspname, c.relname, att.attname, NULL, att.attacl, c.relowner
+  FROM pg_catalog.pg_attribute att JOIN pg_catalog.pg_class c ON c.oid = att.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1::text[])
+    AND (n.nspname, c.relname) NOT IN (SELECT x.s, x.t FROM unnest($2::text[], $3::text[]) AS x(s, t)) AND ${notExtensionMember("pg_catalog.pg_class", "c.oid")}
+  UNION ALL
+  SELECT ${routineKindSql}, n.nspname, NULL, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
+         COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner)), p.proowner
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+  WHERE ${routineWhere}
+  UNION ALL
+  SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, n.nspname, NULL, t.typname, NULL, COALESCE(t.typacl, pg_catalog.acldefault('T', t.typowner)), t.typowner
+  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+  WHERE ${typeWhere}
+  UNION ALL
+  SELECT 'schema', NULL, NULL, n.nspname, NULL, COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner)), n.nspowner
+  FROM pg_catalog.pg_namespace n
+  WHERE n.nspname = ANY($1::text[])
+) o, LATERAL pg_catalog.aclexplode(o.acl) a
+WHERE a.grantee <> o.owner`;
+
+// ALTER DEFAULT PRIVILEGES entries. A database-wide entry replaces the built-in privileges (acldefault):
+// what it adds is a grant, what it lacks of them a revocation. A schema's entry only adds. The entries of
+// the role that reads (the one that runs the revisions) have no FOR ROLE.
+const defaultAcl = `pg_catalog.acldefault(CASE d.defaclobjtype WHEN 'S' THEN 's' ELSE d.defaclobjtype END, d.defaclrole)`;
+const DEFAULT_PRIVILEGES_SQL = `
+SELECT CASE WHEN d.defaclrole = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN NULL
+            ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole)) END AS role,
+       n.nspname AS schema, d.defaclobjtype AS objtype,
+       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END AS grantee,
+       a.privilege_type AS privilege, a.is_grantable AS grantable, a.revoked
+FROM pg_catalog.pg_default_acl d
+LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace,
+LATERAL (
+  SELECT x.grantee, x.privilege_type, x.is_grantable, false AS revoked FROM pg_catalog.aclexplode(d.defaclacl) x
+  WHERE d.defaclnamespace <> 0 OR NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(${defaultAcl}) b
+                                              WHERE b.grantee = x.grantee AND b.privilege_type = x.privilege_type AND b.is_grantable = x.is_grantable)
+  UNION ALL
+  SELECT b.grantee, b.privilege_type, b.is_grantable, true FROM pg_catalog.aclexplode(${defaultAcl}) b
+  WHERE d.defaclnamespace = 0 AND NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(d.defaclacl) x
+                                              WHERE x.grantee = b.grantee AND x.privilege_type = b.privilege_type AND x.is_grantable = b.is_grantable)
+) a
+WHERE (d.defaclnamespace = 0 OR n.nspname = ANY($1::text[])) AND a.grantee <> d.defaclrole`;
+
 // What the model leaves out is listed by not-compared.ts (re-exported here for existing callers).
 export { listUnmodelledObjects } from "./not-compared.js";
 export type { UnmodelledObject } from "./not-compared.js";
@@ -383,6 +525,9 @@ interface RowSets {
   operatorRows: Row[];
   ruleRows: Row[];
   rangeRows: Row[];
+  commentRows: Row[];
+  grantRows: Row[];
+  defaultPrivilegeRows: Row[];
 }
 
 interface TableBuilder {
@@ -610,7 +755,64 @@ function assemble(serverVersion: number, rows: RowSets): SchemaModel {
         }),
       )
       .sort((a, b) => compareText(objectKey(a.schema, a.table), objectKey(b.schema, b.table)) || compareText(a.name, b.name)),
+    comments: rows.commentRows
+      .map((r): ObjectComment => ({ target: readRef(r), text: text(r["text"], "comment") }))
+      .sort((a, b) => compareText(refKey(a.target), refKey(b.target))),
+    grants: rows.grantRows
+      .map((r): Grant => ({ object: readRef(r), grantee: text(r["grantee"], "grantee"), privilege: text(r["privilege"], "privilege"), grantable: flag(r["grantable"]) }))
+      .sort((a, b) => compareText(grantKey(a), grantKey(b))),
+    defaultPrivileges: rows.defaultPrivilegeRows
+      .map(
+        (r): DefaultPrivilege => ({
+          role: nullableText(r["role"]),
+          schema: nullableText(r["schema"]),
+          objects: defaultPrivilegeObjects[text(r["objtype"], "defaclobjtype")] ?? "TABLES",
+          grantee: text(r["grantee"], "grantee"),
+          privilege: text(r["privilege"], "privilege"),
+          grantable: flag(r["grantable"]),
+          revoked: flag(r["revoked"]),
+        }),
+      )
+      .sort((a, b) => compareText(defaultPrivilegeKey(a), defaultPrivilegeKey(b))),
   };
+}
+
+const defaultPrivilegeObjects: Record<string, DefaultPrivilegeObjects> = { r: "TABLES", S: "SEQUENCES", f: "FUNCTIONS", T: "TYPES", n: "SCHEMAS" };
+
+/** An object reference from a row of COMMENTS_SQL or GRANTS_SQL (kind, schema, parent, name, arguments, left/right types). */
+function readRef(r: Row): ObjectRef {
+  const kind = text(r["kind"], "object kind");
+  const name = text(r["name"], "object name");
+  switch (kind) {
+    case "schema":
+    case "extension":
+      return { kind, name };
+    case "column":
+      return { kind, schema: text(r["schema"], "schema"), table: text(r["parent"], "relation"), column: name };
+    case "constraint":
+    case "domain constraint":
+    case "trigger":
+    case "policy":
+    case "rule":
+      return { kind, schema: text(r["schema"], "schema"), table: text(r["parent"], "relation"), name };
+    case "function":
+    case "procedure":
+    case "aggregate":
+      return { kind, schema: text(r["schema"], "schema"), name, arguments: text(r["arguments"], "arguments") };
+    case "operator":
+      return { kind, schema: text(r["schema"], "schema"), name, left: text(r["left_type"], "left type"), right: text(r["right_type"], "right type") };
+    case "table":
+    case "view":
+    case "materialized view":
+    case "foreign table":
+    case "index":
+    case "sequence":
+    case "type":
+    case "domain":
+      return { kind, schema: text(r["schema"], "schema"), name };
+    default:
+      throw new IntrospectionError(`the catalogue returned an unknown object kind "${kind}"`);
+  }
 }
 
 const policyCommands: Record<string, string> = { "*": "ALL", r: "SELECT", a: "INSERT", w: "UPDATE", d: "DELETE" };

@@ -33,6 +33,73 @@ export interface SchemaModel {
   readonly rangeTypes?: readonly RangeType[];
   /** Operators (`CREATE OPERATOR`), compared by their definition. */
   readonly operators?: readonly Operator[];
+  /**
+   * Comments on the objects whose own model carries none (indexes, constraints, sequences,
+   * routines, triggers, types, domains, schemas, extensions, policies, rules, operators,
+   * columns of views and composite types), sorted by target. Tables, their columns and
+   * views carry their comment themselves.
+   */
+  readonly comments?: readonly ObjectComment[];
+  /** Privileges granted on the modelled objects (the owner's own left out), sorted; compared only when the config asks. */
+  readonly grants?: readonly Grant[];
+  /** `ALTER DEFAULT PRIVILEGES` entries, sorted; compared only when the config asks. */
+  readonly defaultPrivileges?: readonly DefaultPrivilege[];
+}
+
+/**
+ * An object a comment or a grant applies to. Names are raw (unquoted); `arguments` is
+ * `pg_get_function_identity_arguments`, `left`/`right` are `format_type` text (`NONE` for
+ * a prefix operator's left operand).
+ */
+export type ObjectRef =
+  | { readonly kind: "table" | "view" | "materialized view" | "foreign table" | "index" | "sequence" | "type" | "domain"; readonly schema: string; readonly name: string }
+  | { readonly kind: "column"; readonly schema: string; readonly table: string; readonly column: string }
+  /** A table's constraint, trigger, policy or rule (`table` is its table); a domain's constraint (`table` is the domain). */
+  | { readonly kind: "constraint" | "domain constraint" | "trigger" | "policy" | "rule"; readonly schema: string; readonly table: string; readonly name: string }
+  | { readonly kind: "function" | "procedure" | "aggregate"; readonly schema: string; readonly name: string; readonly arguments: string }
+  | { readonly kind: "operator"; readonly schema: string; readonly name: string; readonly left: string; readonly right: string }
+  | { readonly kind: "schema" | "extension"; readonly name: string };
+
+/** `COMMENT ON` one object. */
+export interface ObjectComment {
+  readonly target: ObjectRef;
+  readonly text: string;
+}
+
+/**
+ * One privilege on one object for one grantee (`GRANT SELECT ON TABLE public.t TO reader`).
+ * Grantees are compared by name; the object's owner is left out (owners differ between
+ * the shadow database and a real one).
+ */
+export interface Grant {
+  /** A table, view, materialized view, foreign table, sequence, column, function, procedure, aggregate, schema, type or domain. */
+  readonly object: ObjectRef;
+  /** The role as SQL (quoted where needed), or `PUBLIC`. */
+  readonly grantee: string;
+  /** `SELECT`, `INSERT`, `USAGE`, `EXECUTE`, ... */
+  readonly privilege: string;
+  /** `WITH GRANT OPTION`. */
+  readonly grantable: boolean;
+}
+
+/** The kinds of object `ALTER DEFAULT PRIVILEGES` applies to. */
+export type DefaultPrivilegeObjects = "TABLES" | "SEQUENCES" | "FUNCTIONS" | "TYPES" | "SCHEMAS";
+
+/** One entry of `ALTER DEFAULT PRIVILEGES [FOR ROLE r] [IN SCHEMA s] GRANT|REVOKE p ON objects TO|FROM grantee`. */
+export interface DefaultPrivilege {
+  /** `FOR ROLE` (SQL), or null for the role that reads the schema (the one that runs the revisions). */
+  readonly role: string | null;
+  /** `IN SCHEMA`, or null for the whole database. */
+  readonly schema: string | null;
+  readonly objects: DefaultPrivilegeObjects;
+  readonly grantee: string;
+  readonly privilege: string;
+  readonly grantable: boolean;
+  /**
+   * True for a privilege PostgreSQL grants by default (EXECUTE on functions and USAGE on
+   * types to PUBLIC) that a database-wide entry takes away: `REVOKE` is its statement.
+   */
+  readonly revoked: boolean;
 }
 
 /** `CREATE RULE`, compared by its `pg_get_ruledef` text (without the final semicolon). */
@@ -292,9 +359,13 @@ export interface ViewDependency extends QualifiedName {
   readonly columns: readonly string[];
 }
 
-/** A model with nothing in it: what an empty database looks like to the diff. */
+/**
+ * A model with nothing in it: what an empty database looks like to the diff. Its `public`
+ * schema has the privileges initdb gives it on PostgreSQL 15+ and PGlite (USAGE for PUBLIC).
+ */
 export function emptyModel(schemas: readonly string[] = ["public"]): SchemaModel {
-  return { schemas: [...schemas].sort(), enums: [], sequences: [], tables: [], views: [], extensions: [], routines: [], domains: [], compositeTypes: [], triggers: [], operators: [], rules: [], rangeTypes: [] };
+  const grants: Grant[] = schemas.includes("public") ? [{ object: { kind: "schema", name: "public" }, grantee: "PUBLIC", privilege: "USAGE", grantable: false }] : [];
+  return { schemas: [...schemas].sort(), enums: [], sequences: [], tables: [], views: [], extensions: [], routines: [], domains: [], compositeTypes: [], triggers: [], operators: [], rules: [], rangeTypes: [], comments: [], grants, defaultPrivileges: [] };
 }
 
 /** `schema.name` key for maps (never shown to users; a NUL cannot occur in a name). */
@@ -340,7 +411,45 @@ export function canonicalModel(model: SchemaModel): SchemaModel {
     rangeTypes: [...(model.rangeTypes ?? [])].sort((a, b) => compareText(objectKey(a.schema, a.name), objectKey(b.schema, b.name))),
     operators: [...(model.operators ?? [])].sort((a, b) => compareText(operatorKey(a), operatorKey(b))),
     triggers: [...(model.triggers ?? [])].sort((a, b) => compareText(objectKey(a.schema, a.table), objectKey(b.schema, b.table)) || compareText(a.name, b.name)),
+    comments: [...(model.comments ?? [])].sort((a, b) => compareText(refKey(a.target), refKey(b.target))),
+    grants: [...(model.grants ?? [])].sort((a, b) => compareText(grantKey(a), grantKey(b))),
+    defaultPrivileges: [...(model.defaultPrivileges ?? [])].sort((a, b) => compareText(defaultPrivilegeKey(a), defaultPrivilegeKey(b))),
   };
+}
+
+/** Key of an object reference (its kind and every name, in a fixed order). */
+export function refKey(ref: ObjectRef): string {
+  switch (ref.kind) {
+    case "column":
+      return [ref.kind, ref.schema, ref.table, ref.column].join("\u0000");
+    case "constraint":
+    case "domain constraint":
+    case "trigger":
+    case "policy":
+    case "rule":
+      return [ref.kind, ref.schema, ref.table, ref.name].join("\u0000");
+    case "function":
+    case "procedure":
+    case "aggregate":
+      return [ref.kind, ref.schema, ref.name, ref.arguments].join("\u0000");
+    case "operator":
+      return [ref.kind, ref.schema, ref.name, ref.left, ref.right].join("\u0000");
+    case "schema":
+    case "extension":
+      return [ref.kind, ref.name].join("\u0000");
+    default:
+      return [ref.kind, ref.schema, ref.name].join("\u0000");
+  }
+}
+
+/** Key of a grant: object, grantee, privilege and grant option. */
+export function grantKey(grant: Grant): string {
+  return [refKey(grant.object), grant.grantee, grant.privilege, String(grant.grantable)].join("\u0001");
+}
+
+/** Key of a default privilege entry (every field). */
+export function defaultPrivilegeKey(entry: DefaultPrivilege): string {
+  return [entry.role ?? "", entry.schema ?? "", entry.objects, entry.grantee, entry.privilege, String(entry.grantable), String(entry.revoked)].join("\u0001");
 }
 
 function canonicalIndex(index: Index): Index {

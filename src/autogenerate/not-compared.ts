@@ -77,54 +77,23 @@ const branches: readonly string[] = [
      AND NOT (n.nspname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid)
               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typnamespace = n.oid)
               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid))`,
-  // Grants are off by default (roles differ between environments).
-  `SELECT 'grant', n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname = ANY($1::text[]) AND ${notExcluded("n", "c")}
-     AND ${notMember("pg_catalog.pg_class", "c.oid")}`,
-  `SELECT 'grant', n.nspname, p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'
-   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-   WHERE p.proacl IS NOT NULL AND n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_proc", "p.oid")}`,
-  `SELECT 'grant', n.nspname, t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-   WHERE t.typacl IS NOT NULL AND n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_type", "t.oid")}`,
-  // The public schema's ACL as initdb makes it (PostgreSQL 15+) is not a grant anyone wrote.
-  `SELECT 'grant', '', 'schema ' || n.nspname FROM pg_catalog.pg_namespace n
-   WHERE n.nspname = ANY($1::text[]) AND n.nspacl IS NOT NULL
-     AND NOT (n.nspname = 'public' AND n.nspacl::text[] = ARRAY['pg_database_owner=UC/pg_database_owner', '=U/pg_database_owner'])`,
-  `SELECT 'default privileges', COALESCE(n.nspname, ''), pg_catalog.pg_get_userbyid(d.defaclrole) || ' on ' ||
-          CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types' ELSE 'schemas' END
-   FROM pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
-   WHERE d.defaclnamespace = 0 OR n.nspname = ANY($1::text[])`,
-  // Comments on objects whose comment the model does not carry (tables, views, columns are compared).
-  `SELECT 'comment', n.nspname, CASE c.relkind WHEN 'i' THEN 'index ' WHEN 'I' THEN 'index ' ELSE 'sequence ' END || c.relname
-   FROM pg_catalog.pg_description d JOIN pg_catalog.pg_class c ON d.classoid = 'pg_catalog.pg_class'::regclass AND d.objoid = c.oid AND d.objsubid = 0
-   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relkind IN ('i', 'I', 'S') AND n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_class", "c.oid")}`,
-  `SELECT 'comment', n.nspname, 'constraint ' || c.relname || '.' || con.conname
-   FROM pg_catalog.pg_description d JOIN pg_catalog.pg_constraint con ON d.classoid = 'pg_catalog.pg_constraint'::regclass AND d.objoid = con.oid
-   JOIN pg_catalog.pg_class c ON c.oid = con.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE n.nspname = ANY($1::text[])`,
-  `SELECT 'comment', n.nspname, 'type ' || t.typname
-   FROM pg_catalog.pg_description d JOIN pg_catalog.pg_type t ON d.classoid = 'pg_catalog.pg_type'::regclass AND d.objoid = t.oid
-   JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-   WHERE n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_type", "t.oid")}`,
-  `SELECT 'comment', '', 'schema ' || n.nspname
-   FROM pg_catalog.pg_description d JOIN pg_catalog.pg_namespace n ON d.classoid = 'pg_catalog.pg_namespace'::regclass AND d.objoid = n.oid
-   WHERE n.nspname = ANY($1::text[]) AND NOT (n.nspname = 'public' AND d.description = 'standard public schema')`,
-  // Comments on every other kind of object (functions, triggers, policies, rules, operators, ...), and on an
-  // extension when it is not the one its control file sets.
+  // Comments on objects athanor does not model (those it models carry theirs: see COMMENTS_SQL in introspect.ts).
   // Triggers, policies and rules have no schema of their own: their table's is theirs.
-  `SELECT 'comment', COALESCE(o.schema, ''), io.type || ' ' || io.identity
-   FROM pg_catalog.pg_description d, LATERAL pg_catalog.pg_identify_object(d.classoid, d.objoid, d.objsubid) io,
-        LATERAL (SELECT CASE WHEN d.classoid IN ('pg_catalog.pg_trigger'::regclass, 'pg_catalog.pg_policy'::regclass, 'pg_catalog.pg_rewrite'::regclass)
-                             THEN (pg_catalog.pg_identify_object_as_address(d.classoid, d.objoid, d.objsubid)).object_names[1]
-                             ELSE io.schema END AS schema) o
-   WHERE d.classoid NOT IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_constraint'::regclass, 'pg_catalog.pg_type'::regclass, 'pg_catalog.pg_namespace'::regclass)
+  `SELECT 'comment', COALESCE(io.schema, ''), io.type || ' ' || io.identity
+   FROM pg_catalog.pg_description d, LATERAL pg_catalog.pg_identify_object(d.classoid, d.objoid, d.objsubid) io
+   WHERE d.classoid NOT IN ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_constraint'::regclass, 'pg_catalog.pg_type'::regclass, 'pg_catalog.pg_namespace'::regclass,
+                            'pg_catalog.pg_proc'::regclass, 'pg_catalog.pg_trigger'::regclass, 'pg_catalog.pg_policy'::regclass, 'pg_catalog.pg_rewrite'::regclass,
+                            'pg_catalog.pg_operator'::regclass, 'pg_catalog.pg_extension'::regclass)
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend ext WHERE ext.classid = d.classoid AND ext.objid = d.objoid AND ext.deptype = 'e')
-     AND (o.schema = ANY($1::text[])
-          OR (d.classoid = 'pg_catalog.pg_extension'::regclass
-              AND EXISTS (SELECT 1 FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace en ON en.oid = e.extnamespace
-                          WHERE e.oid = d.objoid AND en.nspname = ANY($1::text[])
-                            AND d.description IS DISTINCT FROM (SELECT a.comment FROM pg_catalog.pg_available_extensions a WHERE a.name = e.extname))))`,
+     AND io.schema = ANY($1::text[])`,
+  // Comments on foreign tables (and their columns) and on ordered-set aggregates, which are not compared either.
+  `SELECT 'comment', n.nspname, 'foreign table ' || c.relname FROM pg_catalog.pg_description d
+   JOIN pg_catalog.pg_class c ON d.classoid = 'pg_catalog.pg_class'::regclass AND d.objoid = c.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind = 'f' AND n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_class", "c.oid")}`,
+  `SELECT 'comment', n.nspname, 'aggregate ' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' FROM pg_catalog.pg_description d
+   JOIN pg_catalog.pg_proc p ON d.classoid = 'pg_catalog.pg_proc'::regclass AND d.objoid = p.oid JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+   JOIN pg_catalog.pg_aggregate a ON a.aggfnoid = p.oid
+   WHERE a.aggkind <> 'n' AND n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_proc", "p.oid")}`,
   `SELECT 'storage parameters', n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.reloptions IS NOT NULL AND c.relkind IN ('m', 'v') AND n.nspname = ANY($1::text[]) AND ${notExcluded("n", "c")}
      AND ${notMember("pg_catalog.pg_class", "c.oid")}`,
@@ -156,19 +125,52 @@ const branches: readonly string[] = [
   `SELECT 'foreign server', '', s.srvname FROM pg_catalog.pg_foreign_server s WHERE ${notMember("pg_catalog.pg_foreign_server", "s.oid")}`,
 ];
 
-const NOT_COMPARED_SQL = `SELECT kind, schema, name FROM (\n${branches.join("\nUNION ALL\n")}\n) AS objects(kind, schema, name)`;
+/** Grants and default privileges, listed when the config does not ask to compare them (roles differ between environments). */
+const privilegeBranches: readonly string[] = [
+  `SELECT 'grant', n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname = ANY($1::text[]) AND ${notExcluded("n", "c")}
+     AND ${notMember("pg_catalog.pg_class", "c.oid")}`,
+  `SELECT 'grant', n.nspname, c.relname || '.' || a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped AND n.nspname = ANY($1::text[]) AND ${notExcluded("n", "c")}
+     AND ${notMember("pg_catalog.pg_class", "c.oid")}`,
+  `SELECT 'grant', n.nspname, p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'
+   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+   WHERE p.proacl IS NOT NULL AND n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_proc", "p.oid")}`,
+  `SELECT 'grant', n.nspname, t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+   WHERE t.typacl IS NOT NULL AND n.nspname = ANY($1::text[]) AND ${notMember("pg_catalog.pg_type", "t.oid")}`,
+  // The public schema's ACL as initdb makes it (PostgreSQL 15+) is not a grant anyone wrote.
+  `SELECT 'grant', '', 'schema ' || n.nspname FROM pg_catalog.pg_namespace n
+   WHERE n.nspname = ANY($1::text[]) AND n.nspacl IS NOT NULL
+     AND NOT (n.nspname = 'public' AND n.nspacl::text[] = ARRAY['pg_database_owner=UC/pg_database_owner', '=U/pg_database_owner'])`,
+  `SELECT 'default privileges', COALESCE(n.nspname, ''), pg_catalog.pg_get_userbyid(d.defaclrole) || ' on ' ||
+          CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types' ELSE 'schemas' END
+   FROM pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
+   WHERE d.defaclnamespace = 0 OR n.nspname = ANY($1::text[])`,
+];
+
+const notComparedSql = (branchList: readonly string[]): string => `SELECT kind, schema, name FROM (\n${branchList.join("\nUNION ALL\n")}\n) AS objects(kind, schema, name)`;
+const NOT_COMPARED_SQL = notComparedSql(branches);
+const NOT_COMPARED_WITH_PRIVILEGES_SQL = notComparedSql([...branches, ...privilegeBranches]);
 
 const kinds = new Set<string>(notComparedKinds);
 
 /**
  * The objects that the model leaves out, so a command can say what it did not compare
- * instead of silently ignoring it. `exclude` names athanor's own tables.
+ * instead of silently ignoring it. `exclude` names athanor's own tables. Grants and default
+ * privileges are listed unless `options.privileges` says they are compared.
  *
  * @example
  * for (const o of await listUnmodelledObjects(session, ["public"])) console.log(describeUnmodelled(o));
  */
-export async function listUnmodelledObjects(session: Session, schemas: readonly string[], exclude: readonly QualifiedName[] = []): Promise<UnmodelledObject[]> {
-  const result = await session.query<Record<string, unknown>>(NOT_COMPARED_SQL, [[...schemas], exclude.map((e) => e.schema), exclude.map((e) => e.name)]);
+export async function listUnmodelledObjects(
+  session: Session,
+  schemas: readonly string[],
+  exclude: readonly QualifiedName[] = [],
+  options: { readonly privileges?: boolean } = {},
+): Promise<UnmodelledObject[]> {
+  const sql = options.privileges === true ? NOT_COMPARED_SQL : NOT_COMPARED_WITH_PRIVILEGES_SQL;
+  const result = await session.query<Record<string, unknown>>(sql, [[...schemas], exclude.map((e) => e.schema), exclude.map((e) => e.name)]);
   const seen = new Set<string>();
   const objects: UnmodelledObject[] = [];
   for (const row of result.rows) {

@@ -4,7 +4,7 @@
  */
 import { printIdentifier } from "./sql-text.js";
 import { sameSerialSequence } from "./model.js";
-import type { Column, CompositeType, Constraint, Domain, EnumType, Extension, ForeignKey, Index, Operator, Policy, RangeType, Rule, QualifiedName, Routine, Sequence, Table, Trigger, View } from "./model.js";
+import type { Column, CompositeType, Constraint, DefaultPrivilege, Domain, EnumType, Extension, ForeignKey, Grant, Index, ObjectRef, Operator, Policy, RangeType, Rule, QualifiedName, Routine, Sequence, Table, Trigger, View } from "./model.js";
 
 /** The table properties that ALTER TABLE changes in place: persistence, storage parameters, inheritance, row-level security. */
 export interface TableFlags {
@@ -41,9 +41,7 @@ export interface EnumDependents {
 }
 
 /** What a COMMENT ON applies to. */
-export type CommentTarget =
-  | { readonly kind: "table" | "view" | "materialized view"; readonly schema: string; readonly name: string }
-  | { readonly kind: "column"; readonly schema: string; readonly table: string; readonly column: string };
+export type CommentTarget = ObjectRef;
 
 /** One schema change. Table-level operations name the table by `schema` and `table`. */
 export type Operation =
@@ -111,7 +109,13 @@ export type Operation =
   | { readonly kind: "drop-trigger"; readonly trigger: Trigger }
   | { readonly kind: "create-policy"; readonly schema: string; readonly table: string; readonly policy: Policy }
   | { readonly kind: "drop-policy"; readonly schema: string; readonly table: string; readonly policy: Policy }
-  | { readonly kind: "alter-table-flags"; readonly schema: string; readonly table: string; readonly from: TableFlags; readonly to: TableFlags };
+  | { readonly kind: "alter-table-flags"; readonly schema: string; readonly table: string; readonly from: TableFlags; readonly to: TableFlags }
+  | { readonly kind: "grant"; readonly grant: Grant }
+  | { readonly kind: "revoke"; readonly grant: Grant }
+  /** An `ALTER DEFAULT PRIVILEGES` entry made (a revoked built-in privilege: taken away). */
+  | { readonly kind: "grant-default"; readonly entry: DefaultPrivilege }
+  /** An `ALTER DEFAULT PRIVILEGES` entry undone. */
+  | { readonly kind: "revoke-default"; readonly entry: DefaultPrivilege };
 
 /** The `kind` of an Operation. */
 export type OperationKind = Operation["kind"];
@@ -232,6 +236,14 @@ export function invertOperation(operation: Operation): Operation {
       return { kind: "create-operator", operator: operation.operator };
     case "alter-table-flags":
       return { kind: "alter-table-flags", schema: operation.schema, table: operation.table, from: operation.to, to: operation.from };
+    case "grant":
+      return { kind: "revoke", grant: operation.grant };
+    case "revoke":
+      return { kind: "grant", grant: operation.grant };
+    case "grant-default":
+      return { kind: "revoke-default", entry: operation.entry };
+    case "revoke-default":
+      return { kind: "grant-default", entry: operation.entry };
   }
 }
 
@@ -373,10 +385,18 @@ export function describeOperation(operation: Operation): string {
       return `drop view ${display(operation.view.schema, operation.view.name)}`;
     case "replace-view":
       return `replace view ${display(operation.to.schema, operation.to.name)}`;
-    case "set-comment": {
-      const target = operation.target;
-      const what = target.kind === "column" ? `column ${display(target.schema, target.table, target.column)}` : `${target.kind} ${display(target.schema, target.name)}`;
-      return `${operation.to === null ? "remove comment on" : "comment on"} ${what}`;
+    case "set-comment":
+      return `${operation.to === null ? "remove comment on" : "comment on"} ${describeRef(operation.target)}`;
+    case "grant":
+      return `grant ${operation.grant.privilege}${operation.grant.grantable ? " with grant option" : ""} on ${describeRef(operation.grant.object)} to ${operation.grant.grantee}`;
+    case "revoke":
+      return `revoke ${operation.grant.privilege} on ${describeRef(operation.grant.object)} from ${operation.grant.grantee}`;
+    case "grant-default":
+    case "revoke-default": {
+      const entry = operation.entry;
+      const granting = (operation.kind === "grant-default") !== entry.revoked;
+      const scope = `${entry.role === null ? "" : ` for role ${entry.role}`}${entry.schema === null ? "" : ` in schema ${printIdentifier(entry.schema)}`}`;
+      return `default privileges${scope}: ${granting ? "grant" : "revoke"} ${entry.privilege} on ${entry.objects.toLowerCase()} ${granting ? "to" : "from"} ${entry.grantee}`;
     }
     case "create-extension":
       return `create extension ${operation.extension.name} (schema ${operation.extension.schema})`;
@@ -418,6 +438,32 @@ export function describeOperation(operation: Operation): string {
       return `drop operator ${operatorLabel(operation.operator)}`;
     case "alter-table-flags":
       return `alter table ${display(operation.schema, operation.table)} (${tableFlagChanges(operation.from, operation.to).join(", ")})`;
+  }
+}
+
+/** `column public.t.c`, `function public.f(a integer)`, `trigger audit on public.t`: an object reference in words. */
+export function describeRef(ref: ObjectRef): string {
+  switch (ref.kind) {
+    case "column":
+      return `column ${display(ref.schema, ref.table, ref.column)}`;
+    case "constraint":
+    case "trigger":
+    case "policy":
+    case "rule":
+      return `${ref.kind} ${printIdentifier(ref.name)} on ${display(ref.schema, ref.table)}`;
+    case "domain constraint":
+      return `constraint ${printIdentifier(ref.name)} on domain ${display(ref.schema, ref.table)}`;
+    case "function":
+    case "procedure":
+    case "aggregate":
+      return `${ref.kind} ${display(ref.schema, ref.name)}(${ref.arguments})`;
+    case "operator":
+      return `operator ${display(ref.schema)}.${ref.name} (${ref.left}, ${ref.right})`;
+    case "schema":
+    case "extension":
+      return `${ref.kind} ${printIdentifier(ref.name)}`;
+    default:
+      return `${ref.kind} ${display(ref.schema, ref.name)}`;
   }
 }
 

@@ -4,7 +4,7 @@
  * the server's own deparsed text from the model, used as they are.
  */
 import { qualifiedName, quoteIdent, quoteLiteral } from "../dialects/sql.js";
-import type { Column, CompositeType, Constraint, Domain, EnumType, ForeignKey, Index, Policy, Sequence, Table, View } from "./model.js";
+import type { Column, CompositeType, Constraint, DefaultPrivilege, Domain, EnumType, ForeignKey, Grant, Index, ObjectRef, Policy, Sequence, Table, View } from "./model.js";
 import type { CommentTarget, Operation, SchemaChange, TableFlags } from "./operations.js";
 import { describeOperation, destructiveReason, isWideningType } from "./operations.js";
 import { defaultSerialSequenceName, serialSequenceDefaults } from "./model.js";
@@ -125,7 +125,57 @@ export function renderOperation(operation: Operation): string[] {
     }
     case "alter-table-flags":
       return alterTableFlags(qualifiedName(operation.schema, operation.table), operation.from, operation.to);
+    case "grant":
+      return [grantStatement(operation.grant, true)];
+    case "revoke":
+      return [grantStatement(operation.grant, false)];
+    case "grant-default":
+      return [defaultPrivilegeStatement(operation.entry, !operation.entry.revoked)];
+    case "revoke-default":
+      return [defaultPrivilegeStatement(operation.entry, operation.entry.revoked)];
   }
+}
+
+/** `GRANT p ON TABLE t TO g [WITH GRANT OPTION]`, or the REVOKE that undoes it (the grant option goes with the privilege). */
+function grantStatement(grant: Grant, granting: boolean): string {
+  const object = grant.object;
+  const privilege = object.kind === "column" ? `${grant.privilege} (${quoteIdent(object.column)})` : grant.privilege;
+  const on = object.kind === "column" ? `TABLE ${qualifiedName(object.schema, object.table)}` : grantObject(object);
+  return granting ? `GRANT ${privilege} ON ${on} TO ${grant.grantee}${grant.grantable ? " WITH GRANT OPTION" : ""}` : `REVOKE ${privilege} ON ${on} FROM ${grant.grantee}`;
+}
+
+/** What follows ON in GRANT: `TABLE public.t`, `FUNCTION public.f(a integer)`, `SCHEMA s`. */
+function grantObject(ref: ObjectRef): string {
+  switch (ref.kind) {
+    case "table":
+    case "view":
+    case "materialized view":
+    case "foreign table":
+      return `TABLE ${qualifiedName(ref.schema, ref.name)}`;
+    case "sequence":
+    case "type":
+    case "domain":
+      return `${ref.kind.toUpperCase()} ${qualifiedName(ref.schema, ref.name)}`;
+    case "function":
+    case "aggregate":
+      return `FUNCTION ${qualifiedName(ref.schema, ref.name)}(${ref.arguments})`;
+    case "procedure":
+      return `PROCEDURE ${qualifiedName(ref.schema, ref.name)}(${ref.arguments})`;
+    case "schema":
+      return `SCHEMA ${quoteIdent(ref.name)}`;
+    default:
+      // Not reached: introspection reads privileges of the kinds above only.
+      return commentObject(ref);
+  }
+}
+
+/** `ALTER DEFAULT PRIVILEGES [FOR ROLE r] [IN SCHEMA s] GRANT|REVOKE p ON objects TO|FROM g`. */
+function defaultPrivilegeStatement(entry: DefaultPrivilege, granting: boolean): string {
+  const scope = `${entry.role === null ? "" : ` FOR ROLE ${entry.role}`}${entry.schema === null ? "" : ` IN SCHEMA ${quoteIdent(entry.schema)}`}`;
+  const action = granting
+    ? `GRANT ${entry.privilege} ON ${entry.objects} TO ${entry.grantee}${entry.grantable ? " WITH GRANT OPTION" : ""}`
+    : `REVOKE ${entry.privilege} ON ${entry.objects} FROM ${entry.grantee}`;
+  return `ALTER DEFAULT PRIVILEGES${scope} ${action}`;
 }
 
 /** Whether the operation creates a function or procedure from its definition text. */
@@ -431,7 +481,33 @@ function alterTableFlags(table: string, from: TableFlags, to: TableFlags): strin
 }
 
 function comment(target: CommentTarget, text: string | null): string {
-  const value = text === null ? "NULL" : quoteLiteral(text);
-  if (target.kind === "column") return `COMMENT ON COLUMN ${qualifiedName(target.schema, target.table)}.${quoteIdent(target.column)} IS ${value}`;
-  return `COMMENT ON ${target.kind.toUpperCase()} ${qualifiedName(target.schema, target.name)} IS ${value}`;
+  return `COMMENT ON ${commentObject(target)} IS ${text === null ? "NULL" : quoteLiteral(text)}`;
+}
+
+/** What follows COMMENT ON: `COLUMN public.t.c`, `CONSTRAINT c ON public.t`, `FUNCTION public.f(a integer)`. */
+function commentObject(target: ObjectRef): string {
+  switch (target.kind) {
+    case "column":
+      return `COLUMN ${qualifiedName(target.schema, target.table)}.${quoteIdent(target.column)}`;
+    case "constraint":
+    case "trigger":
+    case "policy":
+    case "rule":
+      return `${target.kind.toUpperCase()} ${quoteIdent(target.name)} ON ${qualifiedName(target.schema, target.table)}`;
+    case "domain constraint":
+      return `CONSTRAINT ${quoteIdent(target.name)} ON DOMAIN ${qualifiedName(target.schema, target.table)}`;
+    case "function":
+    case "procedure":
+      return `${target.kind.toUpperCase()} ${qualifiedName(target.schema, target.name)}(${target.arguments})`;
+    case "aggregate":
+      // COMMENT ON AGGREGATE takes argument types only (`*` for none); ROUTINE takes the function form.
+      return `ROUTINE ${qualifiedName(target.schema, target.name)}(${target.arguments})`;
+    case "operator":
+      return `OPERATOR ${quoteIdent(target.schema)}.${target.name} (${target.left}, ${target.right})`;
+    case "schema":
+    case "extension":
+      return `${target.kind.toUpperCase()} ${quoteIdent(target.name)}`;
+    default:
+      return `${target.kind.toUpperCase()} ${qualifiedName(target.schema, target.name)}`;
+  }
 }

@@ -10,6 +10,7 @@ import { introspect } from "./introspect.js";
 import { defaultShadowCacheDir, pgliteContrib, startShadowPglite } from "./shadow-pglite.js";
 import { startShadowServer, type ShadowServer } from "./shadow-server.js";
 import type { QualifiedName, SchemaModel } from "./model.js";
+import { quoteIdent } from "../dialects/sql.js";
 import { identifierValue, lineAt, splitStatements, tokenize } from "./sql-text.js";
 import type { Token } from "./sql-text.js";
 
@@ -61,6 +62,12 @@ export interface ShadowSessionOptions {
   readonly server?: ShadowServer | null | undefined;
   /** Secrets to scrub from the shadow server's errors. */
   readonly secrets?: readonly string[];
+  /**
+   * Roles the SQL grants to (see rolesNamedBy): a shadow PGlite has only its own roles, so
+   * these are created there (NOLOGIN) when it starts. A `shadowUrl` server's roles are its
+   * own (cluster-wide): nothing is created there.
+   */
+  readonly roles?: readonly string[];
 }
 
 /**
@@ -70,7 +77,62 @@ export interface ShadowSessionOptions {
 export async function openShadowSession(options: ShadowSessionOptions = {}): Promise<Session> {
   if (options.server) return startShadowServer(options.server, options.secrets ?? []);
   const cacheDir = options.cacheDir === undefined ? defaultShadowCacheDir() : options.cacheDir;
-  return startShadowPglite([...new Set(options.extensions ?? [])], cacheDir);
+  const session = await startShadowPglite([...new Set(options.extensions ?? [])], cacheDir);
+  try {
+    await createRoles(session, options.roles ?? []);
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+  return session;
+}
+
+/** Creates the roles that do not exist yet (NOLOGIN: they only hold privileges on the shadow). */
+async function createRoles(session: Session, roles: readonly string[]): Promise<void> {
+  if (roles.length === 0) return;
+  const existing = await session.query<{ rolname: string }>("SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY($1::text[])", [[...roles]]);
+  const have = new Set(existing.rows.map((r) => r.rolname));
+  for (const role of roles) if (!have.has(role)) await session.exec(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`);
+}
+
+/** Role names that are keywords of a role specification, not roles. */
+const roleKeywords = new Set(["public", "current_user", "session_user", "current_role", "group", "user", "role"]);
+
+/**
+ * The roles that GRANT, REVOKE, ALTER DEFAULT PRIVILEGES, CREATE/ALTER POLICY and
+ * `OWNER TO` statements in the SQL texts name (unquoted values, sorted): the roles a
+ * shadow PGlite must have for the SQL to run. PUBLIC and CURRENT_USER-like words are not roles.
+ */
+export function rolesNamedBy(texts: readonly string[]): string[] {
+  const roles = new Set<string>();
+  for (const text of texts) {
+    for (const statement of splitStatements(text)) {
+      const words = tokenize(statement.sql).filter((t) => t.kind !== "space" && t.kind !== "comment");
+      const upper = (i: number): string => (words[i]?.kind === "word" ? (words[i] as Token).text.toUpperCase() : "");
+      const first = `${upper(0)} ${upper(1)}`;
+      const policy = first === "CREATE POLICY" || first === "ALTER POLICY";
+      const lists = first.startsWith("GRANT ") || first.startsWith("REVOKE ") || first === "ALTER DEFAULT" || policy;
+      // A policy's expressions (USING, WITH CHECK) may hold FROM: its roles come before them.
+      const end = policy ? words.findIndex((_, i) => upper(i) === "USING" || upper(i) === "WITH") : -1;
+      for (let i = 0; i < (end < 0 ? words.length : end); i++) {
+        const word = upper(i);
+        const startsList =
+          (lists && (word === "TO" || word === "FROM")) || (lists && word === "ROLE" && upper(i - 1) === "FOR") || (lists && word === "USER" && upper(i - 1) === "FOR") || (word === "TO" && upper(i - 1) === "OWNER");
+        if (!startsList) continue;
+        // A comma-separated list of role names (GROUP may precede one).
+        for (let k = i + 1; k < words.length; k++) {
+          const token = words[k] as Token;
+          if (token.kind === "word" && token.text.toUpperCase() === "GROUP") continue;
+          const name = identifierValue(token);
+          if (name === null) break;
+          if (token.kind === "quoted-ident" || !roleKeywords.has(name.toLowerCase())) roles.add(name);
+          if (words[k + 1]?.text !== ",") break;
+          k++;
+        }
+      }
+    }
+  }
+  return [...roles].sort();
 }
 
 /** The extensions that `CREATE EXTENSION` statements in the SQL texts create (names unquoted). */
@@ -91,7 +153,7 @@ export function extensionsCreatedBy(texts: readonly string[]): string[] {
 
 /**
  * Empties a shadow database so it can be used again: drops every schema except the
- * system ones (with everything in them) and creates `public` again.
+ * system ones (with everything in them) and creates `public` again, with initdb's owner and privileges.
  */
 export async function resetShadow(session: Session): Promise<void> {
   await session.exec(`DO $athanor$
@@ -102,6 +164,13 @@ BEGIN
     EXECUTE format('DROP SCHEMA %I CASCADE', s);
   END LOOP;
   CREATE SCHEMA public;
+  -- As initdb makes it (its privileges are compared when the config asks).
+  IF current_setting('server_version_num')::int >= 150000 THEN
+    ALTER SCHEMA public OWNER TO pg_database_owner;
+    GRANT USAGE ON SCHEMA public TO PUBLIC;
+  ELSE
+    GRANT ALL ON SCHEMA public TO PUBLIC;
+  END IF;
 END
 $athanor$`);
 }

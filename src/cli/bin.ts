@@ -66,14 +66,19 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 /**
- * The commands that run revisions or read their state, where PGlite's WASM (9 MB) runs
- * little SQL: V8 compiles it with Liftoff at once and, by default, also with TurboFan on
- * background threads, which for a short run costs more than it saves (quickstart
- * `upgrade` on a new database: 3.4 s of CPU and 265 MB peak with TurboFan, 1.9 s and
- * 160 MB with Liftoff alone). Autogenerate (`revision --autogenerate`, `diff`,
- * `baseline`) runs much more SQL in its shadow database and keeps TurboFan.
+ * The commands where PGlite's WASM (9 MB) is compiled with Liftoff only. V8 compiles it
+ * with Liftoff at once and, by default, also with TurboFan on background threads, which
+ * for a run of seconds costs more than it saves, on a 2-core machine in time as well:
+ * - commands that run revisions or read their state: quickstart `upgrade` on a new
+ *   database, 3.4 s of CPU and 265 MB peak with TurboFan, 1.9 s and 160 MB with Liftoff alone;
+ * - autogenerate (`revision --autogenerate`, `diff`, whose shadow runs the declared
+ *   schema, the revisions and the round trip): danbooru's first autogenerate 5.3–5.6 s of
+ *   CPU and 465–540 MB peak with TurboFan, 3.8 s and 385–390 MB with Liftoff alone; pagila
+ *   3.7 s / 444 MB → 2.0 s / 339 MB. At 1,000 tables TurboFan pays off a little in CPU
+ *   (19.6 s against 21.7 s) and costs 80 MB more: Liftoff is kept there too.
+ * `revision` without --autogenerate loads no PGlite. `baseline` is not measured and keeps the default.
  */
-const LIFTOFF_ONLY_COMMANDS: ReadonlySet<string> = new Set(["upgrade", "downgrade", "current", "stamp", "resolve", "repair", "status", "check"]);
+const LIFTOFF_ONLY_COMMANDS: ReadonlySet<string> = new Set(["upgrade", "downgrade", "current", "stamp", "resolve", "repair", "status", "check", "revision", "diff"]);
 const wasmFlagsGiven = [...process.execArgv, process.env["NODE_OPTIONS"] ?? ""].some((flag) => /liftoff|wasm/.test(flag));
 // node:v8 is loaded for these commands only: every other command starts without it.
 if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(findCommandName(process.argv.slice(2)) ?? "")) (await import("node:v8")).setFlagsFromString("--liftoff-only");

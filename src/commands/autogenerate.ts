@@ -18,7 +18,7 @@ import { introspect } from "../autogenerate/introspect.js";
 import { describeUnmodelled, listUnmodelledObjects, type UnmodelledObject } from "../autogenerate/not-compared.js";
 import { emptyModel, type QualifiedName, type SchemaModel } from "../autogenerate/model.js";
 import type { SchemaChange } from "../autogenerate/operations.js";
-import { extensionsCreatedBy, replayRevisions, resetShadow, runScript, runStatements, withShadowSession, type RevisionSql } from "../autogenerate/shadow.js";
+import { extensionsCreatedBy, openShadowSession, replayRevisions, rolesNamedBy, resetShadow, runScript, runStatements, withShadowSession, type RevisionSql } from "../autogenerate/shadow.js";
 import type { Session } from "../dialects/types.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { ConfigError } from "../errors.js";
@@ -58,8 +58,26 @@ export function notComparedSentence(notCompared: readonly NotCompared[], sideCou
     entry.sides.push(o.side);
     sides.set(key, entry);
   }
-  const items = [...sides.entries()].map(([text, entry]) => (entry.sides.length === sideCount ? text : `${text} (${entry.sides.join(", ")})`));
-  return `not compared (athanor's schema model does not describe ${items.length === 1 ? "it" : "them"}; write ${items.length === 1 ? "its" : "their"} SQL by hand, see the README's table of object kinds): ${items.join(", ")}`;
+  // Grants are off unless the config asks: one count says so, rather than a name per object.
+  const privileges = [...sides.values()].filter((entry) => entry.object.kind === "grant" || entry.object.kind === "default privileges");
+  const others = [...sides.entries()].filter(([, entry]) => entry.object.kind !== "grant" && entry.object.kind !== "default privileges");
+  const sentences: string[] = [];
+  if (others.length > 0) {
+    const items = others.map(([text, entry]) => (entry.sides.length === sideCount ? text : `${text} (${entry.sides.join(", ")})`));
+    sentences.push(
+      `not compared (athanor's schema model does not describe ${items.length === 1 ? "it" : "them"}; write ${items.length === 1 ? "its" : "their"} SQL by hand, see the README's table of object kinds): ${items.join(", ")}`,
+    );
+  }
+  if (privileges.length > 0) {
+    const grants = privileges.filter((entry) => entry.object.kind === "grant").length;
+    const defaults = privileges.length - grants;
+    const what = [
+      ...(grants > 0 ? [`grants on ${grants} ${grants === 1 ? "object" : "objects"}`] : []),
+      ...(defaults > 0 ? [`${defaults} default privileges ${defaults === 1 ? "entry" : "entries"}`] : []),
+    ].join(" and ");
+    sentences.push(`${what} not compared: set autogenerate: { privileges: true } in the config to compare them`);
+  }
+  return sentences.join("; ");
 }
 
 /** athanor's own tables of an environment: the version table, its history and its meta table. */
@@ -72,28 +90,41 @@ export function versionTables(env: Pick<ResolvedEnvironment, "versionTable">): Q
  * The declared schema (config `schema`), loaded into an empty shadow PGlite and introspected.
  * @throws ConfigError (exit 2) when the config has no `schema`; DeclaredSchemaError for a broken file.
  */
-export async function loadDeclaredSchema(env: Pick<ResolvedEnvironment, "schemaPaths" | "shadow" | "secrets">, schemas: readonly string[], read?: readonly DeclaredSource[]): Promise<LoadedSchema> {
+export async function loadDeclaredSchema(
+  env: Pick<ResolvedEnvironment, "schemaPaths" | "shadow" | "secrets" | "autogenerate">,
+  schemas: readonly string[],
+  read?: readonly DeclaredSource[],
+): Promise<LoadedSchema> {
   const sources = read ?? (await readDeclaredSources(env));
-  return withShadowSession(undefined, (session) => loadDeclaredOn(session, sources, schemas), {
+  return withShadowSession(undefined, (session) => loadDeclaredOn(session, sources, schemas, env.autogenerate.privileges), {
+    roles: rolesNamedBy(sources.map((s) => s.sql)),
     extensions: extensionsCreatedBy(sources.map((s) => s.sql)),
     ...shadowServer(env),
   });
 }
 
 /** Applies the declared sources to an empty shadow session and reads them back. */
-async function loadDeclaredOn(session: Session, sources: readonly DeclaredSource[], schemas: readonly string[]): Promise<LoadedSchema> {
+async function loadDeclaredOn(session: Session, sources: readonly DeclaredSource[], schemas: readonly string[], privileges: boolean): Promise<LoadedSchema> {
   await applyDeclaredSchema(session, sources);
-  return { model: await introspect(session, { schemas, exclude: [] }), unmodelled: await listUnmodelledObjects(session, schemas) };
+  return { model: await introspect(session, { schemas, exclude: [] }), unmodelled: await listUnmodelledObjects(session, schemas, [], { privileges }) };
 }
+
+/** Kinds of object that belong to the database, not to a schema: emptying the schemas leaves them behind. */
+const databaseWideKinds: ReadonlySet<string> = new Set(["cast", "event trigger", "publication", "foreign data wrapper", "foreign server"]);
 
 /**
  * Whether the shadow that held the declared schema can be emptied (resetShadow) and used
  * again for the revisions: not when the declared schema made objects of the whole
- * database (event triggers, publications, casts, roles...), which dropping the schemas
+ * database (event triggers, publications, casts, roles, database-wide default privileges...), which dropping the schemas
  * leaves behind and which the revisions may create again.
  */
 function reusableAfter(declared: LoadedSchema, sources: readonly DeclaredSource[]): boolean {
-  return !declared.unmodelled.some((o) => o.schema === "") && !sources.some((s) => /\bCREATE\s+(ROLE|USER|GROUP)\b/i.test(s.sql));
+  return (
+    !declared.unmodelled.some((o) => databaseWideKinds.has(o.kind)) &&
+    // Database-wide default privileges outlive the schemas, and would change what the revisions' objects get.
+    !(declared.model.defaultPrivileges ?? []).some((entry) => entry.schema === null) &&
+    !sources.some((s) => /\bCREATE\s+(ROLE|USER|GROUP)\b/i.test(s.sql))
+  );
 }
 
 /** The shadow options of an environment: its `shadowUrl` server, or none (PGlite). */
@@ -147,16 +178,16 @@ export async function loadMigrationsSchema(
   migrationsDir: string,
   schemas: readonly string[],
   graph?: RevisionGraph | null,
-  env?: Pick<ResolvedEnvironment, "shadow" | "secrets">,
+  env?: Pick<ResolvedEnvironment, "shadow" | "secrets" | "autogenerate">,
 ): Promise<LoadedSchema> {
   const upgrades = await revisionUpgrades(migrationsDir, graph);
   return withShadowSession(
     undefined,
     async (session) => {
       const model = await replayRevisions(upgrades, { session, schemas });
-      return { model, unmodelled: await listUnmodelledObjects(session, schemas) };
+      return { model, unmodelled: await listUnmodelledObjects(session, schemas, [], { privileges: env?.autogenerate.privileges ?? false }) };
     },
-    { extensions: extensionsCreatedBy(upgrades.map((u) => u.sql)), ...(env ? shadowServer(env) : {}) },
+    { extensions: extensionsCreatedBy(upgrades.map((u) => u.sql)), roles: rolesNamedBy(upgrades.map((u) => u.sql)), ...(env ? shadowServer(env) : {}) },
   );
 }
 
@@ -164,13 +195,13 @@ export async function loadMigrationsSchema(
  * The live schema of an environment's database, read only (athanor's version tables left
  * out). A PGlite data directory that does not exist yet is an empty database (not created).
  */
-export async function loadLiveSchema(env: ResolvedEnvironment, schemas: readonly string[], command: string): Promise<LoadedSchema> {
+export async function loadLiveSchema(env: ResolvedEnvironment, schemas: readonly string[], command: string, privileges = env.autogenerate.privileges): Promise<LoadedSchema> {
   const session = await openReadSession(env, command);
   if (session === null) return { model: emptyModel(schemas.filter((s) => s === "public")), unmodelled: [] };
   try {
     const exclude = versionTables(env);
     const model = await introspect(session, { schemas, exclude });
-    return { model, unmodelled: await listUnmodelledObjects(session, schemas, exclude) };
+    return { model, unmodelled: await listUnmodelledObjects(session, schemas, exclude, { privileges }) };
   } finally {
     await session.close();
   }
@@ -215,6 +246,7 @@ export interface AutogenerateResult {
  */
 export async function autogenerate(env: ResolvedEnvironment, options: AutogenerateOptions): Promise<AutogenerateResult> {
   const schemas = options.against?.schemas ?? env.schemas;
+  const privileges = env.autogenerate.privileges;
   const graph = await readGraph(env.migrationsDir);
   const sources = await readDeclaredSources(env);
   let declared: LoadedSchema;
@@ -222,33 +254,42 @@ export async function autogenerate(env: ResolvedEnvironment, options: Autogenera
   let generated: AutogeneratedRevision;
   if (options.against !== undefined) {
     // A live database cannot be replayed on the shadow, so no round trip is checked here.
-    [declared, current] = await Promise.all([loadDeclaredSchema(env, schemas, sources), loadLiveSchema(options.against, schemas, "autogenerate")]);
-    generated = autogenerateRevisionSql(declared.model, current.model);
+    [declared, current] = await Promise.all([loadDeclaredSchema(env, schemas, sources), loadLiveSchema(options.against, schemas, "autogenerate", privileges)]);
+    generated = autogenerateRevisionSql(declared.model, current.model, { privileges });
   } else {
     const upgrades = await revisionUpgrades(env.migrationsDir, graph);
     // The shadow also loads the extensions the declared schema creates: the new revision may create them.
     const extensions = extensionsCreatedBy([...upgrades.map((u) => u.sql), ...sources.map((s) => s.sql)]);
+    // Roles the SQL grants to must exist on the shadow PGlite (it has only its own): they are created there.
+    const roles = rolesNamedBy([...upgrades.map((u) => u.sql), ...sources.map((s) => s.sql)]);
     // One shadow, used in turn for the declared schema and for the revisions (one PGlite
-    // start and half the memory of two at once), unless emptying it would leave something behind.
-    [declared, current, generated] = await withShadowSession(
-      undefined,
-      async (first) => {
-        const loaded = await loadDeclaredOn(first, sources, schemas);
-        const compare = async (session: Session): Promise<readonly [LoadedSchema, LoadedSchema, AutogeneratedRevision]> => {
-          const model = await replayRevisions(upgrades, { session, schemas });
-          const replayed: LoadedSchema = { model, unmodelled: await listUnmodelledObjects(session, schemas) };
-          const revision = autogenerateRevisionSql(loaded.model, model);
-          if (!revision.empty) await checkRoundTrip(session, revision, loaded.model, model, schemas);
-          return [loaded, replayed, revision] as const;
-        };
-        if (!reusableAfter(loaded, sources)) return withShadowSession(undefined, compare, { extensions, ...shadowServer(env) });
+    // start and half the memory of two at once), unless emptying it would leave something
+    // behind: then it is closed before a second one starts (never two at once).
+    const shadowOptions = { extensions, roles, ...shadowServer(env) };
+    const compare = async (loaded: LoadedSchema, session: Session): Promise<readonly [LoadedSchema, LoadedSchema, AutogeneratedRevision]> => {
+      const model = await replayRevisions(upgrades, { session, schemas });
+      const replayed: LoadedSchema = { model, unmodelled: await listUnmodelledObjects(session, schemas, [], { privileges }) };
+      const revision = autogenerateRevisionSql(loaded.model, model, { privileges });
+      if (!revision.empty) await checkRoundTrip(session, revision, loaded.model, model, schemas, { privileges });
+      return [loaded, replayed, revision] as const;
+    };
+    const first = await openShadowSession(shadowOptions);
+    let open = true;
+    try {
+      const loaded = await loadDeclaredOn(first, sources, schemas, privileges);
+      if (reusableAfter(loaded, sources)) {
         await resetShadow(first);
         // The declared SQL's session settings (pg_dump's empty search_path, check_function_bodies) must not reach the revisions.
         await first.exec("RESET ALL; DISCARD TEMP");
-        return compare(first);
-      },
-      { extensions, ...shadowServer(env) },
-    );
+        [declared, current, generated] = await compare(loaded, first);
+      } else {
+        open = false;
+        await first.close();
+        [declared, current, generated] = await withShadowSession(undefined, (session) => compare(loaded, session), shadowOptions);
+      }
+    } finally {
+      if (open) await first.close();
+    }
   }
   const warnings = [...generated.warnings];
   const against = options.against?.name ?? "migrations";
@@ -292,9 +333,16 @@ export async function autogenerate(env: ResolvedEnvironment, options: Autogenera
  * from. The shadow is left as the downgrade leaves it.
  * @throws RoundTripError (exit 2) naming the statement that fails or the differences left.
  */
-export async function checkRoundTrip(session: Session, revision: AutogeneratedRevision, declared: SchemaModel, before: SchemaModel, schemas: readonly string[]): Promise<void> {
+export async function checkRoundTrip(
+  session: Session,
+  revision: AutogeneratedRevision,
+  declared: SchemaModel,
+  before: SchemaModel,
+  schemas: readonly string[],
+  options: { readonly privileges?: boolean } = {},
+): Promise<void> {
   const run = (sql: string): ReturnType<typeof runScript> => (revision.transactional ? runScript(session, sql) : runStatements(session, sql));
-  const residue = (from: SchemaModel, to: SchemaModel): string[] => diffModels(from, to).map((c) => c.summary);
+  const residue = (from: SchemaModel, to: SchemaModel): string[] => diffModels(from, to, { privileges: options.privileges ?? false }).map((c) => c.summary);
   const upgradeFailure = await run(revision.upgradeSql);
   if (upgradeFailure !== null)
     throw new RoundTripError(`the generated upgrade fails on the shadow database: ${upgradeFailure.message}; nothing was written`, {

@@ -26,7 +26,7 @@ export interface DiffCommandOptions {
   readonly from: DiffSide;
   readonly to: DiffSide;
   /** Where `schema` and `migrations` come from (config `schema`, `migrations`), and the default schemas. */
-  readonly project: Pick<ResolvedEnvironment, "schemaPaths" | "migrationsDir" | "schemas" | "shadow" | "secrets">;
+  readonly project: Pick<ResolvedEnvironment, "schemaPaths" | "migrationsDir" | "schemas" | "shadow" | "secrets" | "autogenerate">;
 }
 
 /** A change, as `diff --json` prints it. */
@@ -56,7 +56,7 @@ function sideName(side: DiffSide): string {
 async function loadSide(side: DiffSide, options: DiffCommandOptions, schemas: readonly string[]): Promise<LoadedSchema> {
   if (side.kind === "schema") return loadDeclaredSchema(options.project, schemas);
   if (side.kind === "migrations") return loadMigrationsSchema(options.project.migrationsDir, schemas, undefined, options.project);
-  return loadLiveSchema(side.environment, schemas, "diff");
+  return loadLiveSchema(side.environment, schemas, "diff", options.project.autogenerate.privileges);
 }
 
 /**
@@ -70,8 +70,12 @@ async function loadSide(side: DiffSide, options: DiffCommandOptions, schemas: re
 export async function diff(options: DiffCommandOptions): Promise<DiffResult> {
   const envSide = [options.from, options.to].find((side): side is Extract<DiffSide, { kind: "environment" }> => side.kind === "environment");
   const schemas = envSide?.environment.schemas ?? options.project.schemas;
-  const [from, to] = await Promise.all([loadSide(options.from, options, schemas), loadSide(options.to, options, schemas)]);
-  const changes = diffSchemas(from.model, to.model);
+  // Two shadow PGlites at once would double the peak memory (each holds a 128 MB WASM heap): they are loaded one after the other.
+  const [from, to] =
+    options.from.kind !== "environment" && options.to.kind !== "environment"
+      ? [await loadSide(options.from, options, schemas), await loadSide(options.to, options, schemas)]
+      : await Promise.all([loadSide(options.from, options, schemas), loadSide(options.to, options, schemas)]);
+  const changes = diffSchemas(from.model, to.model, { privileges: options.project.autogenerate.privileges });
   const notCompared = notComparedOf([
     [sideName(options.from), from],
     [sideName(options.to), to],

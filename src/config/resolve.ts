@@ -184,6 +184,7 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
     rootDir,
     migrationsDir: abs(config.migrations ?? "./migrations"),
     schemaPaths,
+    autogenerate: { privileges: config.autogenerate?.privileges ?? false },
     url,
     redactedUrl: parsed.redacted,
     target: parsed.target,

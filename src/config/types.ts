@@ -112,9 +112,21 @@ export interface ResolvedFleet {
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "silent";
 
 /** The whole config file, as `defineConfig` receives it. */
+/** How `revision --autogenerate` and `diff` compare (config `autogenerate`). */
+export interface AutogenerateConfig {
+  /**
+   * Compare grants (GRANT/REVOKE on tables, columns, sequences, functions, schemas, types)
+   * and ALTER DEFAULT PRIVILEGES (default false: roles differ between environments, so
+   * they are listed as not compared instead).
+   */
+  privileges?: boolean;
+}
+
 export interface AthanorConfig {
   migrations?: string;
   schema?: string | string[];
+  /** How autogenerate and `diff` compare. */
+  autogenerate?: AutogenerateConfig;
   defaultEnvironment?: string;
   environments: Record<string, EnvironmentConfig>;
   settings?: string;
@@ -164,6 +176,8 @@ export interface ResolvedEnvironment {
   readonly migrationsDir: string;
   /** Absolute paths of the declared schema, if any. */
   readonly schemaPaths: readonly string[];
+  /** The config's `autogenerate` settings, defaults filled in. */
+  readonly autogenerate: { readonly privileges: boolean };
   readonly url: Sourced<string>;
   /** The URL with passwords masked, safe to print. */
   readonly redactedUrl: string;

@@ -9,7 +9,8 @@
 import { ConfigError } from "../errors.js";
 import type { AthanorConfig, EnvironmentConfig } from "./types.js";
 
-const TOP_KEYS = ["migrations", "schema", "defaultEnvironment", "environments", "settings"] as const;
+const TOP_KEYS = ["migrations", "schema", "autogenerate", "defaultEnvironment", "environments", "settings"] as const;
+const AUTOGENERATE_KEYS = ["privileges"] as const;
 const ENV_KEYS = [
   "url", "migrationUrl", "envFile", "echo", "logLevel", "pool", "protected", "backup",
   "lockTimeout", "statementTimeout", "versionTable", "schemas", "promoteFrom", "shadowUrl", "schema", "replicaLag",
@@ -120,6 +121,13 @@ export function validateConfig(raw: unknown, file: string): AthanorConfig {
   if (migrations !== undefined) config.migrations = migrations;
   const schema = check.stringList(raw["schema"], "schema");
   if (schema !== undefined) config.schema = schema;
+  if (raw["autogenerate"] !== undefined) {
+    const autogenerate = raw["autogenerate"];
+    if (!isRecord(autogenerate)) check.fail("autogenerate", `must be an object, not ${describe(autogenerate)}`, "Write autogenerate: { privileges: true }.");
+    check.unknownKeys(autogenerate, AUTOGENERATE_KEYS, "autogenerate");
+    const privileges = check.boolean(autogenerate["privileges"], "autogenerate.privileges");
+    config.autogenerate = privileges === undefined ? {} : { privileges };
+  }
   const defaultEnvironment = check.string(raw["defaultEnvironment"], "defaultEnvironment");
   if (defaultEnvironment !== undefined) {
     if (!(defaultEnvironment in environments)) check.fail("defaultEnvironment", `names "${defaultEnvironment}", which is not an environment`, `Use one of: ${names.join(", ")}.`);
