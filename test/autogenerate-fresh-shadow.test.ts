@@ -41,4 +41,3 @@ describe("the shadow after the declared schema", () => {
     expect(reusableAfter(smaller, sources)).toBe(true);
   });
 });
-});
