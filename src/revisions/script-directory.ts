@@ -397,6 +397,8 @@ export async function loadRevisionGraph(migrationsDir: string, options: ReadScri
   return RevisionGraph.build(await readScriptDirectory(migrationsDir, options));
 }
 
+let sqlSections: typeof import("./sql-sections.js") | undefined;
+
 /** A TypeScript revision's `upgrade` or `downgrade`. */
 export type MigrationFunction = (context: MigrationContext) => Promise<void> | void;
 
@@ -435,8 +437,9 @@ export async function loadRevisionBody(file: RevisionFile): Promise<RevisionBody
     if (revisionChecksum(text) !== file.checksum) throw changedWhileRunning(file.relativePath, file.id);
   }
   if (file.format === "sql") {
-    // Loaded with the first body: the commands that read headers only never need it.
-    const { splitSqlSections } = await import("./sql-sections.js");
+    // Loaded with the first body (the commands that read headers only never need it), and
+    // kept: an import() per revision costs the loader's lookup and its promises each time.
+    const { splitSqlSections } = (sqlSections ??= await import("./sql-sections.js"));
     const sections = splitSqlSections(text, file.relativePath);
     return { format: "sql", upgrade: sections.upgrade, downgrade: sections.downgrade };
   }
