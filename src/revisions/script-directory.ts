@@ -21,8 +21,12 @@ import type { RevisionFile, RevisionHeader } from "./types.js";
 /** Files larger than this are refused (10 MB): a revision that big is a data dump, not a migration. */
 export const MAX_REVISION_FILE_BYTES = 10 * 1024 * 1024;
 
-/** How many files are read between two turns of the event loop. */
-const BATCH_SIZE = 500;
+/**
+ * How many files are read between two turns of the event loop (~5 ms of reading): an
+ * `upgrade` connects and takes its lock while the directory is read, and each of its
+ * round trips is answered only at such a turn.
+ */
+const BATCH_SIZE = 100;
 
 /** Below this size a file is read without asking its size first. */
 const FIRST_READ_BYTES = 64 * 1024;
