@@ -115,14 +115,17 @@ export async function writeUmzugProject(dir, n) {
   for (let i = 1; i <= n; i += 1) await writeFile(join(migrations, `${revisionId(i)}_table_${i}.sql`), `${statement(i)}\n`);
 }
 
-/** Runs a command once under /usr/bin/time: `{ seconds, rssMb, stdout }`; throws on a non-zero exit. */
+/**
+ * Runs a command once under /usr/bin/time: `{ seconds, rssMb, cpuSeconds, stdout }`
+ * (`cpuSeconds`: user + system time of the process); throws on a non-zero exit.
+ */
 export function run(command, args, { cwd, env }) {
   const started = performance.now();
-  const result = spawnSync("/usr/bin/time", ["-f", "%M", command, ...args], { cwd, env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  const result = spawnSync("/usr/bin/time", ["-f", "%M %U %S", command, ...args], { cwd, env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   const seconds = (performance.now() - started) / 1000;
   if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${result.status}: ${result.stderr.slice(-2000)}`);
-  const rssKb = Number(result.stderr.trim().split("\n").pop());
-  return { seconds, rssMb: rssKb / 1024, stdout: result.stdout };
+  const [rssKb, user, system] = result.stderr.trim().split("\n").pop().split(" ").map(Number);
+  return { seconds, rssMb: rssKb / 1024, cpuSeconds: user + system, stdout: result.stdout };
 }
 
 export const median = (values) => {

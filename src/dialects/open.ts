@@ -45,6 +45,18 @@ function importPostgresSession(): Promise<typeof import("./postgres-session.js")
   return postgresSession;
 }
 
+/**
+ * Resolves once the target's driver is loaded (node-postgres for a server; nothing for
+ * PGlite, which loads when its directory is opened). Loading `pg` is synchronous work
+ * on this thread (~60 ms): a caller that starts a connect and then has synchronous work
+ * of its own (reading the migrations directory) waits for this first, so the connect's
+ * round trips run on the server while that work runs here. Never rejects: a driver that
+ * fails to load fails the connect that needs it.
+ */
+export async function driverLoaded(target: DatabaseTarget): Promise<void> {
+  if (target.kind === "postgres") await importPostgresSession().catch(() => {});
+}
+
 /** Connects to the target and returns a Session; driver errors become DatabaseError with secrets removed. */
 export async function openSession(target: DatabaseTarget, options: OpenSessionOptions = {}): Promise<Session> {
   const secrets = options.secrets ?? [];

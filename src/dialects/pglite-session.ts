@@ -15,6 +15,8 @@ type PgliteTarget = Extract<DatabaseTarget, { kind: "pglite" }>;
 interface ProtocolMessage {
   readonly name: string;
   readonly text?: unknown;
+  /** A DataRow's values (text format). */
+  readonly fields?: readonly unknown[];
 }
 
 export async function openPgliteSession(target: PgliteTarget, options: OpenSessionOptions): Promise<Session> {
@@ -59,16 +61,30 @@ export function sessionOverPglite(db: PGlite, secrets: readonly string[], target
       });
     },
     exec,
-    ...transactionMethods(exec, (text, onTag) =>
+    ...transactionMethods(exec, (text, onTag, lastValue) =>
       wrap("exec", async () => {
         const { protocol } = await import("@electric-sql/pglite");
         // execProtocol without throwOnError returns every message, so the CommandComplete
         // of each statement that ran before the ErrorResponse is seen.
         const result = await db.execProtocol(protocol.serialize.query(text), { throwOnError: false });
+        // The first row since the last statement's start (a CommandComplete ends each statement).
+        let value: string | null = null;
+        let first = true;
         for (const message of result.messages as readonly ProtocolMessage[]) {
-          if (message.name === "commandComplete") onTag(typeof message.text === "string" ? message.text : "");
-          else if (message.name === "error") throw message;
+          if (message.name === "commandComplete") {
+            onTag(typeof message.text === "string" ? message.text : "");
+            first = true;
+          } else if (message.name === "dataRow" && first) {
+            first = false;
+            const field = message.fields?.[0];
+            value = typeof field === "string" ? field : null;
+          } else if (message.name === "rowDescription") {
+            value = null;
+          } else if (message.name === "error") {
+            throw message;
+          }
         }
+        return lastValue ? value : null;
       }),
     ),
     async lock() {

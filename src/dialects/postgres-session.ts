@@ -101,11 +101,12 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
       });
     },
     exec,
-    ...transactionMethods(exec, async (text, onTag) => {
+    ...transactionMethods(exec, async (text, onTag, lastValue) => {
       const listener = (message: { readonly text?: unknown }) => onTag(typeof message.text === "string" ? message.text : "");
       protocol.on("commandComplete", listener);
       try {
-        await exec(text);
+        const answer: unknown = await wrap("exec", () => client.query(text));
+        return lastValue ? firstValueOfLast(answer) : null;
       } finally {
         protocol.removeListener("commandComplete", listener);
       }
@@ -139,6 +140,19 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     },
   };
   return session;
+}
+
+/**
+ * The first column of the first row of a simple query's last statement, as text: pg
+ * answers a multi-statement string with one result per statement.
+ */
+function firstValueOfLast(answer: unknown): string | null {
+  const last: unknown = Array.isArray(answer) ? answer[answer.length - 1] : answer;
+  const rows = typeof last === "object" && last !== null && "rows" in last ? (last as { rows: unknown }).rows : undefined;
+  const row: unknown = Array.isArray(rows) ? rows[0] : undefined;
+  if (typeof row !== "object" || row === null) return null;
+  const value: unknown = Object.values(row)[0];
+  return typeof value === "string" ? value : null;
 }
 
 /** Where pg_locks shows a bigint advisory key: classid = high 32 bits, objid = low 32 bits, objsubid = 1. */

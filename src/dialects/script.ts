@@ -13,10 +13,14 @@
  * part and the offset in its body. Nothing is ever run a second time to find out.
  */
 import { isAthanorError } from "../errors.js";
-import { ScriptFailure, type ScriptOptions, type ScriptPart, type ScriptStage, type Session } from "./types.js";
+import { ScriptFailure, type ScriptOptions, type ScriptPart, type ScriptResult, type ScriptStage, type Session } from "./types.js";
 
-/** Sends one simple-query string, calling `onTag` with each CommandComplete's tag; rejects with a DatabaseError. */
-export type SendScript = (text: string, onTag: (tag: string) => void) => Promise<void>;
+/**
+ * Sends one simple-query string, calling `onTag` with each CommandComplete's tag; rejects
+ * with a DatabaseError. With `lastValue`, resolves with the first column of the first
+ * row of the string's last statement (text, or null); otherwise with null.
+ */
+export type SendScript = (text: string, onTag: (tag: string) => void, lastValue: boolean) => Promise<ScriptResult>;
 
 /** Sends a statement string without parameters. */
 export type Exec = (sql: string) => Promise<void>;
@@ -55,6 +59,8 @@ function layout(parts: readonly ScriptPart[], options: ScriptOptions): Layout {
     for (const statement of part.epilogue) add(`${statement}\n`);
     if (options.transactionPerPart) add(`${part.lazyCommit ? `${LAZY_COMMIT}\n` : ""}COMMIT;\n`);
   }
+  // After the last part: nothing is counted or located past it (see runScriptParts).
+  if (options.trailer !== undefined) text += `${options.trailer}\n`;
   return { text, bodies };
 }
 
@@ -62,16 +68,26 @@ function layout(parts: readonly ScriptPart[], options: ScriptOptions): Layout {
  * Runs `parts` as one script through `send` (see ScriptOptions); on failure throws a
  * ScriptFailure located from the completed statements and the error position.
  */
-export async function runScriptParts(send: SendScript, parts: readonly ScriptPart[], options: ScriptOptions): Promise<void> {
-  if (parts.length === 0) return;
+export async function runScriptParts(send: SendScript, parts: readonly ScriptPart[], options: ScriptOptions): Promise<ScriptResult> {
+  if (parts.length === 0) return null;
   if (!options.transactionPerPart && parts.length !== 1) throw new Error("runScript: without transactionPerPart, send one part at a time");
+  if (!options.transactionPerPart && options.trailer !== undefined) throw new Error("runScript: a trailer needs transactionPerPart");
   const { text, bodies } = layout(parts, options);
   const tags: string[] = [];
   try {
-    await send(text, (tag) => tags.push(tag));
+    return await send(text, (tag) => tags.push(tag), options.trailer !== undefined);
   } catch (error) {
+    // Every part committed and the trailer failed: the parts stand, its value is missing.
+    if (options.trailer !== undefined && committedParts(tags) === parts.length) return null;
     throw locate(error, parts, options, bodies, tags);
   }
+}
+
+/** How many `COMMIT`s the server completed (a part cannot hold its own: transaction control is refused). */
+function committedParts(tags: readonly string[]): number {
+  let committed = 0;
+  for (const tag of tags) if (tag === "COMMIT") committed++;
+  return committed;
 }
 
 function locate(error: unknown, parts: readonly ScriptPart[], options: ScriptOptions, bodies: Layout["bodies"], tags: readonly string[]): ScriptFailure {

@@ -60,7 +60,17 @@ export interface ScriptOptions {
    * False: one part only, inside the caller's transaction ({@link Session.transaction}).
    */
   readonly transactionPerPart: boolean;
+  /**
+   * One statement run after the last part (with transactionPerPart, outside every part's
+   * transaction), only when every part committed; it must return one row, whose first
+   * column `runScript` resolves with. It rides in the same round trip: the executor reads
+   * the durations the server measured for the parts without a query of its own.
+   */
+  readonly trailer?: string | undefined;
 }
+
+/** What a script that ran to its end answered: its trailer's value (text), or null without a trailer or a value. */
+export type ScriptResult = string | null;
 
 /** Where in a part the script stopped. */
 export type ScriptStage = "prologue" | "body" | "epilogue" | "commit" | "unknown";
@@ -154,7 +164,7 @@ export interface Session {
    * Sends parts of a script in one round trip (see {@link ScriptOptions}); on failure
    * rejects with a {@link ScriptFailure} that locates it from the server's answer alone.
    */
-  runScript(parts: readonly ScriptPart[], options: ScriptOptions): Promise<void>;
+  runScript(parts: readonly ScriptPart[], options: ScriptOptions): Promise<ScriptResult>;
   /**
    * Runs `work` in a transaction: commits when it resolves, rolls back when it throws
    * (and rethrows). `lazyCommit`: commit without waiting for the WAL flush.

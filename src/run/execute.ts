@@ -35,7 +35,7 @@ import { Bookkeeping, type StepRecorder } from "./bookkeeping.js";
 import { toEventError, type EventInput } from "./events.js";
 import { interrupted } from "./lock.js";
 import { assertNoTransactionBreaker, refuseTransactionBreakerAtRunTime } from "./transaction-check.js";
-import { measuredTiming, type RunIdentity, type StepTiming } from "./version-table.js";
+import { measuredTiming, parseRecentDurations, recentDurationsSql, type RunIdentity, type StepTiming } from "./version-table.js";
 
 /**
  * An SQL section checked by {@link preparePlan} and known by its size until it is sent:
@@ -375,12 +375,15 @@ class GroupRunner {
       epilogue: this.recorder?.record(item.step) ?? this.bookkeeping.stepDone(item.step, MARKED_TIMING),
       lazyCommit: this.session.capabilities.lazyCommit && firstIndex + k < total - 1,
     }));
+    // A round trip of several revisions ends with the query of their durations (see emitCommitted).
+    const trailer = alone || scope !== "own" ? undefined : recentDurationsSql(this.bookkeeping.tables, group.length);
+    let answer: string | null;
     try {
-      const sending = this.session.runScript(parts, { transactionPerPart: scope === "own" });
+      const sending = this.session.runScript(parts, { transactionPerPart: scope === "own", trailer });
       // While the server runs this round trip, the next one's files are read.
       sending.catch(() => {});
       await this.prefetch(firstIndex + group.length, ahead);
-      await sending;
+      answer = await sending;
     } catch (error) {
       const failure = error instanceof ScriptFailure ? error : null;
       const committed = failure?.committed ?? 0;
@@ -396,7 +399,7 @@ class GroupRunner {
     if (alone) {
       this.emitEnd(group[0] as PreparedStep, started, "success");
     } else {
-      await this.emitCommitted(group, firstIndex, total);
+      await this.emitCommitted(group, firstIndex, total, trailer === undefined ? undefined : parseRecentDurations(answer));
     }
     done.push(...group.map((item) => item.step));
   }
@@ -565,10 +568,23 @@ class GroupRunner {
     return hit === undefined ? { statement: null, recording: true } : { statement: { text: hit.text, line: hit.line }, recording: false };
   }
 
-  /** revision-start and revision-end of group members that committed, with the durations in their history rows. */
-  private async emitCommitted(items: readonly PreparedStep[], firstIndex: number, total: number): Promise<void> {
+  /**
+   * revision-start and revision-end of group members that committed, with the durations
+   * in their history rows: `known` when the round trip's trailer brought them, else (a
+   * round trip that failed part-way) read with a query.
+   */
+  private async emitCommitted(items: readonly PreparedStep[], firstIndex: number, total: number, known?: ReadonlyMap<string, number>): Promise<void> {
     if (items.length === 0) return;
-    const durations = new Map<string, number>();
+    const durations = new Map<string, number>(known);
+    if (known === undefined) await this.readDurations(items, durations);
+    for (const [k, item] of items.entries()) {
+      this.emitStart(item, firstIndex + k, total);
+      this.emitEnd(item, performance.now(), "success", undefined, durations.get(item.file.id) ?? 0);
+    }
+  }
+
+  /** The durations of committed revisions from their history rows (after a round trip that failed part-way). */
+  private async readDurations(items: readonly PreparedStep[], durations: Map<string, number>): Promise<void> {
     try {
       const result = await this.session.query<{ revision: string; duration_ms: number | null }>(
         `SELECT DISTINCT ON (revision) revision, duration_ms FROM ${this.bookkeeping.tables.history} WHERE revision = ANY($1::text[]) AND outcome = 'success' ORDER BY revision, id DESC`,
@@ -576,11 +592,7 @@ class GroupRunner {
       );
       for (const row of result.rows) if (row.duration_ms !== null) durations.set(row.revision, Number(row.duration_ms));
     } catch {
-      // Durations are for people; the run itself succeeded.
-    }
-    for (const [k, item] of items.entries()) {
-      this.emitStart(item, firstIndex + k, total);
-      this.emitEnd(item, performance.now(), "success", undefined, durations.get(item.file.id) ?? 0);
+      // Durations are for people; the revisions committed.
     }
   }
 

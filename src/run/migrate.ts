@@ -6,6 +6,8 @@
  * (reads, plans, changes nothing, takes no lock) and offline SQL (no connection at all).
  */
 import type { ResolvedEnvironment } from "../config/types.js";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { driverLoaded } from "../dialects/open.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { ConfigError, isAthanorError } from "../errors.js";
@@ -251,6 +253,13 @@ async function graphAndLockedSession(env: ResolvedEnvironment, options: RunMigra
   );
   let graph: RevisionGraph;
   try {
+    // The scan is synchronous between its batches: the connection's first packets leave
+    // before it starts, and its round trips are answered between the batches.
+    if (options.session === undefined && options.graph === undefined) {
+      await driverLoaded(env.target);
+      // One turn of the event loop: the connects that waited for the driver are sent.
+      await yieldToEventLoop();
+    }
     graph = await graphOf(env, options);
   } catch (error) {
     abandon.abort("SIGINT");

@@ -266,6 +266,36 @@ export function executeStepRecordSql(name: string, revision: string, checksum: s
   return `EXECUTE ${quoteIdent(name)}(${quoteLiteral(revision)}, ${quoteLiteral(checksum)});`;
 }
 
+/**
+ * The revisions and durations of the last `count` history rows, as one JSON text
+ * `[["<revision>", <duration_ms>], ...]`: sent after a round trip's revisions, whose rows
+ * they are (the migration lock keeps every other runner out), so their events carry
+ * the durations the server measured without a query of their own.
+ */
+export function recentDurationsSql(tables: VersionTables, count: number): string {
+  return `SELECT json_agg(json_build_array(revision, duration_ms))::text FROM (SELECT revision, duration_ms FROM ${tables.history} ORDER BY id DESC LIMIT ${Math.max(1, Math.floor(count))}) AS recent;`;
+}
+
+/** Parses {@link recentDurationsSql}'s answer: revision → milliseconds (an unreadable answer gives none). */
+export function parseRecentDurations(text: string | null): Map<string, number> {
+  const durations = new Map<string, number>();
+  if (text === null) return durations;
+  let pairs: unknown;
+  try {
+    pairs = JSON.parse(text);
+  } catch {
+    return durations;
+  }
+  if (!Array.isArray(pairs)) return durations;
+  // Newest first: a revision listed twice keeps its latest duration.
+  for (const pair of pairs as unknown[]) {
+    if (!Array.isArray(pair)) continue;
+    const [revision, ms] = pair as unknown[];
+    if (typeof revision === "string" && typeof ms === "number" && !durations.has(revision)) durations.set(revision, ms);
+  }
+  return durations;
+}
+
 /** Removes a prepared statement (the end of a run on a session the caller may keep). */
 export function deallocateSql(name: string): string {
   return `DEALLOCATE ${quoteIdent(name)};`;
