@@ -4,10 +4,10 @@
  * the server parses the whole string before it runs any of it, so a body that ends
  * inside `/* ...` or `'...` would swallow its own bookkeeping and `COMMIT` and the next
  * revision's `BEGIN` up to wherever a later body happens to close it, and the text in
- * between would run in the wrong transaction or not at all. Sent alone, such a body is
- * harmless: the rest of its round trip is athanor's own text, which closes nothing, so
- * the server rejects the whole string before running any of it ("unterminated /*
- * comment"). The executor therefore never batches a body that is not closed.
+ * between would run in the wrong transaction or not at all. Sent alone, the server would
+ * usually reject the whole string ("unterminated /* comment") — unless the quotes in
+ * athanor's own bookkeeping happen to close it. A revision that ends inside one is
+ * therefore refused before anything runs (src/run/transaction-check.ts).
  *
  * One pass over the characters, nothing allocated (this runs on every revision of a run).
  * The rules are PostgreSQL's lexer's (scan.l): nested block comments, `''` inside strings,
@@ -49,6 +49,9 @@ function dollarTagLength(sql: string, at: number): number {
   return 0;
 }
 
+/** What an SQL text ends inside of. */
+export type OpenConstruct = "block comment" | "quoted string" | "quoted identifier" | "dollar-quoted string";
+
 /**
  * True when `sql` ends outside any comment, string, quoted identifier or dollar quote,
  * i.e. text appended after it is read as SQL. A `--` comment is closed by a newline only:
@@ -58,6 +61,11 @@ function dollarTagLength(sql: string, at: number): number {
  * isLexicallyClosed("CREATE TABLE t (a int); /* TODO") // false
  */
 export function isLexicallyClosed(sql: string): boolean {
+  return openConstructAtEnd(sql) === null;
+}
+
+/** What `sql` ends inside of, or null when it ends outside every comment, string and quote. */
+export function openConstructAtEnd(sql: string): OpenConstruct | null {
   const n = sql.length;
   let i = 0;
   // Where the identifier (or keyword) being read began, or -1 outside one: inside one, `$`
@@ -75,7 +83,7 @@ export function isLexicallyClosed(sql: string): boolean {
     }
     if (code === DASH && next === DASH) {
       const end = sql.indexOf("\n", i + 2);
-      if (end === -1) return true;
+      if (end === -1) return null;
       i = end + 1;
       continue;
     }
@@ -83,7 +91,7 @@ export function isLexicallyClosed(sql: string): boolean {
       let depth = 1;
       i += 2;
       while (depth > 0) {
-        if (i >= n) return false;
+        if (i >= n) return "block comment";
         const c = sql.charCodeAt(i);
         const d = i + 1 < n ? sql.charCodeAt(i + 1) : -1;
         if (c === SLASH && d === STAR) {
@@ -102,7 +110,7 @@ export function isLexicallyClosed(sql: string): boolean {
       identifierStart = -1;
       i += 1;
       for (;;) {
-        if (i >= n) return false;
+        if (i >= n) return "quoted string";
         const c = sql.charCodeAt(i);
         if (escapes && c === BACKSLASH) i += 2;
         else if (c === QUOTE) {
@@ -118,7 +126,7 @@ export function isLexicallyClosed(sql: string): boolean {
     if (code === DOUBLE_QUOTE) {
       i += 1;
       for (;;) {
-        if (i >= n) return false;
+        if (i >= n) return "quoted identifier";
         if (sql.charCodeAt(i) === DOUBLE_QUOTE) {
           if (i + 1 < n && sql.charCodeAt(i + 1) === DOUBLE_QUOTE) i += 2;
           else {
@@ -133,7 +141,7 @@ export function isLexicallyClosed(sql: string): boolean {
       const length = dollarTagLength(sql, i);
       if (length > 0) {
         const end = sql.indexOf(sql.slice(i, i + length), i + length);
-        if (end === -1) return false;
+        if (end === -1) return "dollar-quoted string";
         i = end + length;
         continue;
       }
@@ -141,5 +149,5 @@ export function isLexicallyClosed(sql: string): boolean {
     if (isIdentifierStart(code)) identifierStart = i;
     i += 1;
   }
-  return true;
+  return null;
 }

@@ -8,6 +8,7 @@
  * first; only the revisions it matches are parsed. TypeScript revisions are checked
  * statement by statement as they send them.
  */
+import { openConstructAtEnd } from "../dialects/sql-closure.js";
 import { RevisionError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import { mayBreakTransaction, transactionBreaker, type TransactionBreaker } from "../lint/transaction-control.js";
@@ -28,6 +29,26 @@ export async function assertNoTransactionBreaker(file: RevisionFile, direction: 
     if (breaker !== undefined) throw refusal(file, breaker, statement.line, statement.uncommented, direction);
   }
   return statements;
+}
+
+/**
+ * Throws RevisionError `unterminated-sql` (exit 2) when the section ends inside a block
+ * comment, a string, a quoted identifier or a dollar quote. athanor sends a section with
+ * its own bookkeeping and `COMMIT` after it, and several revisions in one round trip
+ * (src/dialects/sql-closure.ts says what that would do), so such a section never runs.
+ */
+export function assertClosed(file: RevisionFile, direction: "up" | "down", section: SqlSection): void {
+  const open = openConstructAtEnd(section.sql);
+  if (open === null) return;
+  const name = direction === "up" ? "upgrade" : "downgrade";
+  throw new RevisionError(
+    "unterminated-sql",
+    `revision ${file.id} (${file.message || "no message"}) cannot run: its ${name} section (${file.relativePath}, from line ${section.line}) ends inside a ${open}, which would take in the statements athanor sends after it. Nothing was run.`,
+    {
+      hint: `Close the ${open} in the ${name} section of ${file.relativePath} (a \`/*\` needs its \`*/\`, a quote its closing quote, \`$tag$\` its closing \`$tag$\`).`,
+      details: { revision: file.id, file: file.relativePath, line: section.line, section: name, open },
+    },
+  );
 }
 
 /** The same check for one statement string a TypeScript revision is about to send. */
