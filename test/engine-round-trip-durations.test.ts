@@ -87,5 +87,52 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
         await project.remove();
       }
     }, 120_000);
+
+    it("a failure part-way through a round trip: those committed before it keep their durations, and the failing one's is its own", async () => {
+      const project = await createEngineProject();
+      const db = await engine.database();
+      let own: Session | undefined;
+      // Round trips [1] [2 3] [4 5 6 7]: 5 sleeps 80 ms and commits, 6 fails at once.
+      const sleeping = 5;
+      const failing = 6;
+      try {
+        for (let k = 1; k <= COUNT; k++) {
+          await project.write({
+            id: revisionIds[k - 1] as string,
+            down: k > 1 ? (revisionIds[k - 2] ?? null) : null,
+            message: `r${k}`,
+            upgrade: `${k === sleeping ? "SELECT pg_sleep(0.08);\n" : ""}CREATE TABLE t_${k} (x text);${k === failing ? "\nSELECT 1/0;" : ""}`,
+            downgrade: `DROP TABLE t_${k};`,
+          });
+        }
+        await project.configure({ test: db.envConfig });
+        const env = await project.env("test");
+        own = db.session === undefined ? await openSession(env.target, { writable: true }) : undefined;
+        const events: MigrationEvent[] = [];
+        await expect(upgrade(env, { session: (db.session ?? own) as Session, events: (event) => events.push(event) })).rejects.toThrow(/division by zero/);
+
+        const history = await db.query<{ revision: string; outcome: string; duration_ms: number }>(`SELECT revision, outcome, duration_ms FROM "${db.schema}".athanor_version_history ORDER BY id`);
+        expect(history.map((row) => `${row.revision} ${row.outcome}`)).toEqual([
+          ...revisionIds.slice(0, failing - 1).map((id) => `${id} success`),
+          `${revisionIds[failing - 1]} failed`,
+        ]);
+        const recorded = new Map(history.map((row) => [row.revision, Number(row.duration_ms)]));
+        const ends = events.flatMap((event) => (event.type === "revision-end" ? [event] : []));
+        expect(ends.map((event) => `${event.revision} ${event.outcome}`)).toEqual([
+          ...revisionIds.slice(0, failing - 1).map((id) => `${id} success`),
+          `${revisionIds[failing - 1]} failed`,
+        ]);
+        // 4 and 5 committed in the failing round trip: their events carry their history rows' durations (5 slept 80 ms).
+        for (const k of [4, sleeping]) expect(ends[k - 1]?.durationMs, `r${k}`).toBe(recorded.get(revisionIds[k - 1] as string));
+        expect(ends[sleeping - 1]?.durationMs).toBeGreaterThanOrEqual(75);
+        // 6 began after 5's sleep: its duration does not include it.
+        expect(recorded.get(revisionIds[failing - 1] as string)).toBeLessThan(75);
+        expect(ends[failing - 1]?.durationMs).toBeLessThan(75);
+      } finally {
+        await own?.close();
+        await db.drop();
+        await project.remove();
+      }
+    }, 120_000);
   });
 }

@@ -390,12 +390,18 @@ class GroupRunner {
       const committed = failure?.committed ?? 0;
       const failing = group[failure?.part ?? 0] as PreparedStep;
       const before = group.slice(0, committed);
+      // The failing revision began after those committed before it in this round trip.
+      let failingStarted = started;
       if (!alone) {
-        await this.emitCommitted(before, firstIndex, total);
+        // The failing revision's transaction is still open (aborted): end it first, or the
+        // query of the committed ones' durations fails ("current transaction is aborted").
+        if (before.length > 0) await this.session.rollback();
+        const durations = await this.emitCommitted(before, firstIndex, total);
+        for (const duration of durations.values()) failingStarted += duration;
         this.emitStart(failing, firstIndex + group.indexOf(failing), total);
       }
       done.push(...before.map((item) => item.step));
-      throw new GroupFailure(error, failing, started, scope, group.slice(committed, group.indexOf(failing)));
+      throw new GroupFailure(error, failing, Math.min(failingStarted, performance.now()), scope, group.slice(committed, group.indexOf(failing)));
     }
     if (alone) {
       this.emitEnd(group[0] as PreparedStep, started, "success");
@@ -574,14 +580,15 @@ class GroupRunner {
    * in their history rows: `known` when the round trip's trailer brought them, else (a
    * round trip that failed part-way) read with a query.
    */
-  private async emitCommitted(items: readonly PreparedStep[], firstIndex: number, total: number, known?: ReadonlyMap<string, number>): Promise<void> {
-    if (items.length === 0) return;
+  private async emitCommitted(items: readonly PreparedStep[], firstIndex: number, total: number, known?: ReadonlyMap<string, number>): Promise<ReadonlyMap<string, number>> {
     const durations = new Map<string, number>(known);
+    if (items.length === 0) return durations;
     if (known === undefined) await this.readDurations(items, durations);
     for (const [k, item] of items.entries()) {
       this.emitStart(item, firstIndex + k, total);
       this.emitEnd(item, performance.now(), "success", undefined, durations.get(item.file.id) ?? 0);
     }
+    return durations;
   }
 
   /** The durations of committed revisions from their history rows (after a round trip that failed part-way). */
