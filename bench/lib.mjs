@@ -115,6 +115,20 @@ export async function writeUmzugProject(dir, n) {
   for (let i = 1; i <= n; i += 1) await writeFile(join(migrations, `${revisionId(i)}_table_${i}.sql`), `${statement(i)}\n`);
 }
 
+/** Text with the password of any `scheme://user:password@` URL in it replaced by `***`. */
+export const withoutPassword = (text) => String(text).replace(/(\/\/[^:/?#@\s]*:)[^@/?#\s]*@/g, "$1***@");
+
+/**
+ * psql's arguments for a database URL: the URL without its password, which goes in
+ * PGPASSWORD instead, so no password is on a child's command line (visible in `ps`).
+ */
+export function psqlConnection(url) {
+  const parsed = new URL(url);
+  const password = decodeURIComponent(parsed.password);
+  parsed.password = "";
+  return { url: parsed.toString(), env: { ...process.env, PGPASSWORD: password } };
+}
+
 /**
  * Runs a command once under /usr/bin/time: `{ seconds, rssMb, cpuSeconds, stdout }`
  * (`cpuSeconds`: user + system time of the process); throws on a non-zero exit.
@@ -123,7 +137,7 @@ export function run(command, args, { cwd, env }) {
   const started = performance.now();
   const result = spawnSync("/usr/bin/time", ["-f", "%M %U %S", command, ...args], { cwd, env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   const seconds = (performance.now() - started) / 1000;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${result.status}: ${result.stderr.slice(-2000)}`);
+  if (result.status !== 0) throw new Error(`${command} ${args.map(withoutPassword).join(" ")} exited ${result.status}: ${withoutPassword(result.stderr.slice(-2000))}`);
   const [rssKb, user, system] = result.stderr.trim().split("\n").pop().split(" ").map(Number);
   return { seconds, rssMb: rssKb / 1024, cpuSeconds: user + system, stdout: result.stdout };
 }

@@ -22,7 +22,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { athanor, freshDatabase, loadAverage, median, processEnv, root, run, timed, writeAlembicProject, writeAthanorProject, writeUmzugProject } from "./lib.mjs";
+import { athanor, freshDatabase, psqlConnection, loadAverage, median, processEnv, root, run, timed, writeAlembicProject, writeAthanorProject, writeUmzugProject } from "./lib.mjs";
 
 function option(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
@@ -86,7 +86,8 @@ try {
     const psqlRun = async () => {
       const db = await freshDatabase();
       try {
-        return run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", join(dir, "all.sql"), db.url], { cwd: dir, env: process.env });
+        const connection = psqlConnection(db.url);
+        return run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", join(dir, "all.sql"), connection.url], { cwd: dir, env: connection.env });
       } finally {
         await db.drop();
       }

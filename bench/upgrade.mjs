@@ -16,7 +16,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { freshDatabase, root, serverUrl, writeAthanorProject } from "./lib.mjs";
+import { freshDatabase, psqlConnection, root, serverUrl, writeAthanorProject } from "./lib.mjs";
 
 const count = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 1000);
 serverUrl();
@@ -30,7 +30,8 @@ try {
   {
     const db = await freshDatabase();
     const started = performance.now();
-    execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", join(dir, "all.sql"), db.url], { stdio: ["ignore", "ignore", "inherit"] });
+    const connection = psqlConnection(db.url);
+    execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", join(dir, "all.sql"), connection.url], { env: connection.env, stdio: ["ignore", "ignore", "inherit"] });
     results.psql = performance.now() - started;
     await db.drop();
   }
