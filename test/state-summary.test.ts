@@ -146,5 +146,23 @@ for (const target of [postgresTarget(), pgliteTarget()]) {
       expect(seen[0]?.map((row) => row.revision)).toEqual([A, B]);
       for (const row of seen[0] ?? []) expect(row.checksum).toMatch(/^[0-9a-f]{64}$/);
     });
+
+    it("`current --verbose` prints a head applied before the last few rows from its own row", async () => {
+      const branch = ["5e5e5e5e5e01", "5e5e5e5e5e02", "5e5e5e5e5e03", "5e5e5e5e5e04", "5e5e5e5e5e05"];
+      let down = A;
+      for (const [i, id] of branch.entries()) {
+        await project.write({ id, down, message: `branch ${i + 1}`, file: `1${i}_branch.sql`, ...table(id) });
+        down = id;
+      }
+      expect((await cli("upgrade", C)).status).toBe(0);
+      expect((await cli("upgrade", down)).status).toBe(0);
+      // C is a head, applied before the branch's five rows.
+      const [row] = await target.sql<{ at: string; by: string }>(project, `SELECT to_json(applied_at)#>>'{}' AS at, applied_by AS by FROM athanor_version WHERE revision = '${C}'`);
+      const shown = await cli("--verbose", "current");
+      expect(shown.status).toBe(0);
+      expect(shown.stdout).toContain(`${C} (head) third`);
+      expect(shown.stdout).toContain(`0003_third.sql, applied ${row?.at} by ${row?.by}`);
+      expect(shown.stdout).toContain(`${down} (head) branch 5`);
+    });
   });
 }

@@ -67,8 +67,11 @@ export async function current(env: ResolvedEnvironment, options: CurrentOptions 
     const summary = await reading;
     if (session === null || summary === null) return { environment: env.name, current: [], heads: [], versionTableExists: false };
     const ids = currentHeads(graph, summary.ids);
-    // Only the heads' rows are printed: they alone are read in full (usually one row).
-    const rows = new Map((await readAppliedRows(session, env.versionTable, ids)).map((row) => [row.revision, row] as const));
+    // Only the heads' rows are printed: the summary's latest rows are usually they; any
+    // other head's row is read alone.
+    const rows = new Map(summary.latest.map((row) => [row.revision, row] as const));
+    const missing = ids.filter((id) => !rows.has(id));
+    for (const row of await readAppliedRows(session, env.versionTable, missing)) rows.set(row.revision, row);
     const graphHeads = new Set(graph.heads());
     const heads = ids.map((id): CurrentHead => {
       const file = graph.find(id);

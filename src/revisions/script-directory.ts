@@ -21,8 +21,15 @@ import type { RevisionFile, RevisionHeader } from "./types.js";
 /** Files larger than this are refused (10 MB): a revision that big is a data dump, not a migration. */
 export const MAX_REVISION_FILE_BYTES = 10 * 1024 * 1024;
 
-/** How many files are read between two turns of the event loop. */
-const BATCH_SIZE = 500;
+/**
+ * How many files are read between two turns of the event loop. Small, because the
+ * connection a command opens while the directory is scanned progresses only in those
+ * turns: importing the driver's modules, the TCP connect, each step of the SCRAM
+ * handshake and the state query each need one. With 500, at 10,000 revisions
+ * (20 turns) the session was still connecting when the scan ended; with 64 (156 turns,
+ * a few microseconds each) it is open and the state read before the graph is built.
+ */
+const BATCH_SIZE = 64;
 
 /** Below this size a file is read without asking its size first. */
 const FIRST_READ_BYTES = 64 * 1024;

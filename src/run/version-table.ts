@@ -75,7 +75,15 @@ export interface AppliedSummary {
   readonly ids: ReadonlySet<string>;
   /** Rows whose state is `started`: non-transactional revisions that never finished. */
   readonly unfinished: readonly AppliedRevision[];
+  /**
+   * The last rows applied (up to {@link LATEST_ROWS}), oldest first: usually the applied
+   * heads, so `current` prints them without a second query.
+   */
+  readonly latest: readonly AppliedRevision[];
 }
+
+/** How many of the last rows a summary carries in full. */
+export const LATEST_ROWS = 4;
 
 /** What the version table says, read in one query: the summary and every row. */
 export interface AppliedState extends AppliedSummary {
@@ -93,7 +101,7 @@ export function appliedStateOf(rows: readonly AppliedRevision[]): AppliedState {
     byId.set(row.revision, row);
     if (row.state === "started") unfinished.push(row);
   }
-  return { rows, byId, ids: new Set(byId.keys()), unfinished };
+  return { rows, byId, ids: new Set(byId.keys()), unfinished, latest: rows.slice(-LATEST_ROWS) };
 }
 
 /** The empty state of a database that has no version table yet. */
@@ -159,13 +167,14 @@ function rowsOf(text: string | null): AppliedRevision[] {
  */
 export async function readAppliedSummary(session: Session, name: VersionTableName): Promise<AppliedSummary | null> {
   const tables = versionTables(name);
-  const result = await queryVersionTable<{ ids: string | null; unfinished: string | null }>(
+  const result = await queryVersionTable<{ ids: string | null; unfinished: string | null; latest: string | null }>(
     session,
-    `SELECT json_agg(revision ORDER BY applied_at, revision)::text AS ids, (${ROWS_AGG} FILTER (WHERE state <> 'applied'))::text AS unfinished FROM ${tables.versions}`,
+    `SELECT json_agg(revision ORDER BY applied_at, revision)::text AS ids, (${ROWS_AGG} FILTER (WHERE state <> 'applied'))::text AS unfinished, ` +
+      `(SELECT ${ROWS_AGG}::text FROM (SELECT * FROM ${tables.versions} ORDER BY applied_at DESC, revision DESC LIMIT ${LATEST_ROWS}) AS latest) AS latest FROM ${tables.versions}`,
   );
   if (result === null) return null;
   const ids = result.ids === null ? [] : (JSON.parse(result.ids) as string[]);
-  return { ids: new Set(ids), unfinished: rowsOf(result.unfinished) };
+  return { ids: new Set(ids), unfinished: rowsOf(result.unfinished), latest: rowsOf(result.latest) };
 }
 
 /** The rows of the given revisions (those the table has), oldest first: the details of a few rows after a summary. */
