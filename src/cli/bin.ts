@@ -13,6 +13,7 @@
 import { ExitStatus } from "../errors.js";
 import { findCommandName, main } from "./main.js";
 import { originalExit } from "./exit-guard.js";
+import { createRequire } from "node:module";
 import { flushTelemetry } from "../observe/otel.js";
 
 let finished = false;
@@ -79,14 +80,43 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
  * `revision` without --autogenerate loads no PGlite. `baseline` is not measured and keeps the default.
  */
 const LIFTOFF_ONLY_COMMANDS: ReadonlySet<string> = new Set(["upgrade", "downgrade", "current", "stamp", "resolve", "repair", "status", "check", "revision", "diff"]);
+const command = findCommandName(process.argv.slice(2)) ?? "";
 const wasmFlagsGiven = [...process.execArgv, process.env["NODE_OPTIONS"] ?? ""].some((flag) => /liftoff|wasm/.test(flag));
 // node:v8 is loaded for these commands only: every other command starts without it.
-if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(findCommandName(process.argv.slice(2)) ?? "")) (await import("node:v8")).setFlagsFromString("--liftoff-only");
+if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(command)) (await import("node:v8")).setFlagsFromString("--liftoff-only");
+
+/**
+ * The read-only commands whose memory grows with the history, and the size of the
+ * migrations directory (its own `stat` size, ~52 bytes an entry on ext4: 64 KiB is
+ * about 1,200 revisions) from which their young generation is kept at its initial size
+ * (1 MB semi-spaces, `--semi-space-growth-factor=1`), set before the directory is
+ * listed. Without it, V8 grows the young generation to 16 MB semi-spaces while
+ * thousands of revisions survive their first collections, which costs memory and,
+ * measured, time: at 10,000 revisions `heads`, `history`, `current` and `status` take
+ * 6–10 % less CPU and 9–21 MB less peak RSS with it; `heads` on 100,000 peaks at
+ * ~148 MB instead of ~173 MB. Below the threshold (or on a file system whose
+ * directories do not grow) nothing changes, and node:v8 is not even loaded for `heads`.
+ */
+const SMALL_YOUNG_GENERATION_COMMANDS: ReadonlySet<string> = new Set(["heads", "history", "branches", "show", "graph", "current", "status"]);
+const SMALL_YOUNG_GENERATION_FROM_BYTES = 64 * 1024;
+const heapFlagsGiven = [...process.execArgv, process.env["NODE_OPTIONS"] ?? ""].some((flag) => /semi-space/.test(flag));
+if (!heapFlagsGiven && SMALL_YOUNG_GENERATION_COMMANDS.has(command)) {
+  const { observeDirectorySize } = await import("../revisions/script-directory.js");
+  observeDirectorySize((bytes) => {
+    if (bytes < SMALL_YOUNG_GENERATION_FROM_BYTES) return;
+    observeDirectorySize(null);
+    (createRequire(import.meta.url)("node:v8") as typeof import("node:v8")).setFlagsFromString("--semi-space-growth-factor=1");
+  });
+}
 
 const status = await main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
-  stdin: process.stdin,
+  // A getter: Node builds process.stdin (a tty or pipe stream, with their modules) on
+  // first access, which only a prompt needs (~4 ms of every run's start-up otherwise).
+  get stdin() {
+    return process.stdin;
+  },
   env: process.env,
   cwd: process.cwd(),
   signal: controller.signal,

@@ -9,7 +9,7 @@ import { currentHeads } from "../plan/plan.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
 import { openReadSession } from "../run/connect.js";
-import { readAppliedState, type AppliedRevisionState } from "../run/version-table.js";
+import { readAppliedRows, readAppliedSummary, type AppliedRevisionState } from "../run/version-table.js";
 
 /** One current head, with what the files and the version row say about it. */
 export interface CurrentHead {
@@ -49,26 +49,33 @@ export interface CurrentOptions {
  * const { current: heads } = await current(env); // ["3f2a9c1d0b7e"]
  */
 export async function current(env: ResolvedEnvironment, options: CurrentOptions = {}): Promise<CurrentResult> {
-  // Headers only: `current` compares no checksum.
-  // The connection opens while the directory is scanned; a broken directory is still the error reported.
+  // Headers only: `current` compares no checksum. The connection opens and the ids are
+  // read while the directory is scanned (the scan yields between batches, so the
+  // handshake and the query progress meanwhile); a broken directory is still the error reported.
   const opening = options.session !== undefined ? Promise.resolve(options.session) : openReadSession(env, "current", options.connectTimeoutMs);
-  opening.catch(() => {});
+  const reading = opening.then((session) => (session === null ? null : readAppliedSummary(session, env.versionTable)));
+  reading.catch(() => {});
   let graph: RevisionGraph;
   try {
     graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir), checksums: false }));
   } catch (error) {
-    if (options.session === undefined) await opening.then((session) => session?.close()).catch(() => {});
+    if (options.session === undefined) await opening.then((session) => reading.finally(() => session?.close())).catch(() => {});
     throw error;
   }
   const session = await opening;
   try {
-    const state = session === null ? null : await readAppliedState(session, env.versionTable);
-    if (state === null) return { environment: env.name, current: [], heads: [], versionTableExists: false };
-    const ids = currentHeads(graph, state.ids);
+    const summary = await reading;
+    if (session === null || summary === null) return { environment: env.name, current: [], heads: [], versionTableExists: false };
+    const ids = currentHeads(graph, summary.ids);
+    // Only the heads' rows are printed: the summary's latest rows are usually they; any
+    // other head's row is read alone.
+    const rows = new Map(summary.latest.map((row) => [row.revision, row] as const));
+    const missing = ids.filter((id) => !rows.has(id));
+    for (const row of await readAppliedRows(session, env.versionTable, missing)) rows.set(row.revision, row);
     const graphHeads = new Set(graph.heads());
     const heads = ids.map((id): CurrentHead => {
       const file = graph.find(id);
-      const row = state.byId.get(id);
+      const row = rows.get(id);
       return {
         revision: id,
         message: file?.message ?? null,

@@ -4,7 +4,7 @@
  */
 import { RevisionError } from "../errors.js";
 import { listIds, type RevisionGraph } from "../revisions/graph.js";
-import { describeRevision, type RevisionDetails } from "../revisions/summary.js";
+import { describeRevision, outlineRevision, type RevisionDetails, type RevisionOutline } from "../revisions/summary.js";
 import { parseTarget, resolveTarget } from "../revisions/targets.js";
 import { inspectedGraph, type GraphOptions } from "./heads.js";
 
@@ -82,29 +82,41 @@ function checkRangeOrder(graph: RevisionGraph, range: string, from: string, to: 
  * (await history({ migrationsDir: "./migrations", range: "ae10:head" })).revisions.map((r) => r.id)
  */
 export async function history(options: HistoryOptions): Promise<HistoryResult> {
+  const { graph, range, ids } = await selectHistory(options);
+  return { range, revisions: ids.map((id) => describeRevision(graph, id)) };
+}
+
+/** What {@link historyOutline} returns: the same revisions as {@link history}, in outline. */
+export interface HistoryOutline {
+  readonly range: HistoryResult["range"];
+  /** Newest first. */
+  readonly revisions: readonly RevisionOutline[];
+}
+
+/**
+ * The revisions of {@link history} in outline (what a line of text shows): no lists of
+ * children or dependents, no checksum getter per revision.
+ */
+export async function historyOutline(options: HistoryOptions): Promise<HistoryOutline> {
+  const { graph, range, ids } = await selectHistory(options);
+  return { range, revisions: ids.map((id) => outlineRevision(graph, id)) };
+}
+
+/** The graph, the range as written, and the ids it selects, newest first. */
+async function selectHistory(options: HistoryOptions): Promise<{ graph: RevisionGraph; range: HistoryResult["range"]; ids: string[] }> {
   const graph = await inspectedGraph(options);
-  let selected: string[];
-  let range: HistoryResult["range"] = null;
-  if (options.range === undefined) {
-    selected = graph.topologicalOrder();
-  } else {
-    const colon = options.range.indexOf(":");
-    if (colon === -1 || options.range.indexOf(":", colon + 1) !== -1) {
-      throw new RevisionError("invalid-range", `\`${options.range}\` is not a range`, { hint: RANGE_HINT, details: { range: options.range } });
-    }
-    const from = options.range.slice(0, colon).trim() || "base";
-    const to = options.range.slice(colon + 1).trim() || "heads";
-    range = { from, to };
-    const lower = resolveEnd(graph, from, options.range, "lower");
-    const upper = resolveEnd(graph, to, options.range, "upper");
-    checkRangeOrder(graph, options.range, from, to, lower, upper);
-    if (upper === "base") {
-      selected = [];
-    } else {
-      const below = graph.ancestors(upper, { inclusive: true });
-      const above = lower === "base" ? null : graph.descendants(lower, { inclusive: true });
-      selected = [...below].filter((id) => above === null || above.has(id));
-    }
+  if (options.range === undefined) return { graph, range: null, ids: graph.topologicalOrder().reverse() };
+  const colon = options.range.indexOf(":");
+  if (colon === -1 || options.range.indexOf(":", colon + 1) !== -1) {
+    throw new RevisionError("invalid-range", `\`${options.range}\` is not a range`, { hint: RANGE_HINT, details: { range: options.range } });
   }
-  return { range, revisions: selected.reverse().map((id) => describeRevision(graph, id)) };
+  const from = options.range.slice(0, colon).trim() || "base";
+  const to = options.range.slice(colon + 1).trim() || "heads";
+  const lower = resolveEnd(graph, from, options.range, "lower");
+  const upper = resolveEnd(graph, to, options.range, "upper");
+  checkRangeOrder(graph, options.range, from, to, lower, upper);
+  if (upper === "base") return { graph, range: { from, to }, ids: [] };
+  const below = graph.ancestors(upper, { inclusive: true });
+  const above = lower === "base" ? null : graph.descendants(lower, { inclusive: true });
+  return { graph, range: { from, to }, ids: [...below].filter((id) => above === null || above.has(id)).reverse() };
 }

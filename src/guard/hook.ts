@@ -9,7 +9,7 @@
  * runtime's `finally` releases the lock, and no table or history row is written.
  */
 import type { ResolvedEnvironment } from "../config/types.js";
-import type { BeforeExecute, MigrationHookContext } from "../run/migrate.js";
+import type { Guardrail, GuardrailContext } from "../run/migrate.js";
 import type { BackupOutcome } from "./backup.js";
 import type { ConfirmationUI } from "./confirm.js";
 import { runGuards, type GuardOptions, type GuardReport } from "./guards.js";
@@ -72,7 +72,7 @@ export interface ProductionGuardOptions extends GuardOptions {
  * @example
  * await runMigration(env, { command: "upgrade", target: "head", guardrails: false, beforeExecute: [productionGuards({ yes: true, interactive: false, ci: true, allowDangerous: false, noBackup: false })] });
  */
-export function productionGuards(options: ProductionGuardOptions): BeforeExecute {
+export function productionGuards(options: ProductionGuardOptions): Guardrail {
   return async (context) => {
     const report = await runGuards(
       { command: context.command, env: context.env, session: context.session, plan: context.plan, current: context.current, otherChanges: stampRowChanges(context) },
@@ -94,7 +94,7 @@ function sameConfigResolver(env: ResolvedEnvironment): (name: string) => Promise
  * The guard every changing run applies first, from its options; null with
  * `guardrails: false`.
  */
-export function guardrailHook(env: ResolvedEnvironment, options: GuardrailOptions): BeforeExecute | null {
+export function guardrailHook(env: ResolvedEnvironment, options: GuardrailOptions): Guardrail | null {
   if (options.guardrails === false) return null;
   const hooks = options.guardrails ?? {};
   return productionGuards({
@@ -124,10 +124,12 @@ export function guardrailOptionsOf(options: GuardrailOptions): GuardrailOptions 
  * (a row above the target is a `down` step already): it only decides whether a stamp
  * with no step still needs the confirmation.
  */
-function stampRowChanges(context: MigrationHookContext): string[] {
-  if (context.command !== "stamp" || context.plan.steps.length > 0) return [];
-  const unknown = context.state.rows.filter((row) => !context.graph.has(row.revision)).map((row) => row.revision);
-  const refreshed = context.state.rows.filter((row) => context.graph.has(row.revision) && (row.state !== "applied" || row.checksum !== context.graph.get(row.revision).checksum)).map((row) => row.revision);
+function stampRowChanges(context: GuardrailContext): string[] {
+  // A summary (no rows) is given only to an upgrade or downgrade with nothing to do.
+  const state = context.state;
+  if (context.command !== "stamp" || context.plan.steps.length > 0 || !("rows" in state)) return [];
+  const unknown = state.rows.filter((row) => !context.graph.has(row.revision)).map((row) => row.revision);
+  const refreshed = state.rows.filter((row) => context.graph.has(row.revision) && (row.state !== "applied" || row.checksum !== context.graph.get(row.revision).checksum)).map((row) => row.revision);
   const lines: string[] = [];
   if (unknown.length > 0) lines.push(`stamp: remove rows no file defines: ${unknown.join(", ")}`);
   if (refreshed.length > 0) lines.push(`stamp: accept the files as applied (checksum or unfinished state): ${refreshed.join(", ")}`);

@@ -335,6 +335,11 @@ export class RevisionGraph {
     return Array.from(neighbours(this.parents, this.node(id)), (i) => this.idOf(i));
   }
 
+  /** How many revisions name this one in their `down` (0: a head), without listing them. */
+  childCount(id: string): number {
+    return degree(this.children, this.node(id));
+  }
+
   /** Ids of the revisions whose `down` names this one, in topological order. */
   childrenOf(id: string): string[] {
     return this.sortNodes(neighbours(this.children, this.node(id)));

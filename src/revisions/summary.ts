@@ -37,6 +37,19 @@ export interface RevisionDetails extends RevisionSummary {
   readonly checksum: string;
 }
 
+/** What one line of `history` shows: a revision without the lists and the checksum of its details. */
+export type RevisionOutline = Pick<RevisionSummary, "id" | "parents" | "message" | "branchLabels" | "isHead" | "isBranchPoint" | "isMerge">;
+
+/**
+ * The outline of one revision: a literal of seven fields, no array built. `history`
+ * lists 10,000 of them where it prints one line each.
+ */
+export function outlineRevision(graph: RevisionGraph, id: string): RevisionOutline {
+  const file = graph.get(id);
+  const children = graph.childCount(id);
+  return { id, parents: file.parents, message: file.message, branchLabels: file.branchLabels, isHead: children === 0, isBranchPoint: children > 1, isMerge: file.parents.length > 1 };
+}
+
 /**
  * The summary of one revision of the graph.
  * @example

@@ -23,7 +23,7 @@ import { executePlan, preparePlan, type PreparedStep } from "./execute.js";
 import { renderOfflineScript } from "./offline.js";
 import { waitForReplicas, type WalSample } from "./replica-lag.js";
 import { assertRunnable } from "./problems.js";
-import { EMPTY_STATE, readAppliedState, type AppliedState } from "./version-table.js";
+import { EMPTY_STATE, readAppliedState, readAppliedSummary, type AppliedState, type AppliedSummary } from "./version-table.js";
 
 /** What a guard sees before anything changes. */
 export interface MigrationHookContext {
@@ -48,6 +48,19 @@ export interface MigrationHookContext {
  * It is called even when the plan is empty (and may ignore that case).
  */
 export type BeforeExecute = (context: MigrationHookContext) => Promise<void> | void;
+
+/**
+ * What the built-in guardrails see: the hook context, whose state may be the
+ * {@link AppliedSummary} alone on a run with nothing to do on an unprotected environment
+ * without hooks of the caller's own (the guardrails read rows only for `stamp`, which
+ * always reads them all).
+ */
+export interface GuardrailContext extends Omit<MigrationHookContext, "state"> {
+  readonly state: AppliedState | AppliedSummary;
+}
+
+/** A built-in guard: it accepts a {@link GuardrailContext}, so it is also a {@link BeforeExecute}. */
+export type Guardrail = (context: GuardrailContext) => Promise<void> | void;
 
 /**
  * The guards of a run, in order: the guardrails of DESIGN.md §6 (unless
@@ -152,18 +165,33 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
     } else if (options.dryRun) {
       result = await runDry(env, await graphOf(env, options), options, emit, started);
     } else {
-      const { graph, locked } = await graphAndLockedSession(env, options, emit);
+      const ownGuards = options.beforeExecute ?? [];
+      // The caller's guards may look at any row, and a protected environment compares every
+      // checksum: those read every row at once. Any other run reads the summary (ids and
+      // unfinished rows), and every row only when its plan has steps.
+      const allRows = env.protected || ownGuards.length > 0;
+      const { graph, locked, read } = await graphAndLockedSession(env, options, emit, (session) => (allRows ? readAppliedState(session, env.versionTable) : readAppliedSummary(session, env.versionTable)));
       let failed = true;
       try {
         const session = locked.session;
-        const state = (await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE;
-        const { before, plan: runnable } = planRunnable(env, graph, state, options);
-        planned = runnable;
+        let state: AppliedState | AppliedSummary = read ?? EMPTY_STATE;
+        let runnable = planRunnable(env, graph, state, options);
+        if (runnable === null) {
+          state = (await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE;
+          runnable = planRunnable(env, graph, state, options) as RunnablePlan;
+        }
+        const { before } = runnable;
+        planned = runnable.plan;
         emitPlan(emit, command, planned, before, options.singleTransaction === true);
         // Before the guards and the first change: a revision that cannot run is refused here.
         const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true });
-        const context: MigrationHookContext = { env, command, session, graph, state, current: before, plan: planned, signal: options.signal, emit };
-        for (const guard of guardsFor(env, options)) await guard(context);
+        const context: GuardrailContext = { env, command, session, graph, state, current: before, plan: planned, signal: options.signal, emit };
+        await guardrailHook(env, options)?.(context);
+        if (ownGuards.length > 0) {
+          if (!("byId" in state)) throw new Error("internal: the caller's guards must see every version row");
+          const full: MigrationHookContext = { ...context, state };
+          for (const guard of ownGuards) await guard(full);
+        }
         if (planned.steps.length > 0) {
           const identity = runIdentity(env);
           await new Bookkeeping(session, env.versionTable, identity).ensureTables();
@@ -215,7 +243,7 @@ function replicaPause(env: ResolvedEnvironment, session: Session, signal: AbortS
 }
 
 /** The plan from the applied heads already computed (`current`): they are not computed again. */
-function plan(graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">, current: readonly string[]): Plan {
+function plan(graph: RevisionGraph, state: AppliedSummary, options: Pick<RunMigrationOptions, "command" | "target">, current: readonly string[]): Plan {
   return options.command === "upgrade" ? planUpgrade(graph, state.ids, options.target, current) : planDowngrade(graph, state.ids, options.target, current);
 }
 
@@ -233,11 +261,18 @@ function graphOf(env: ResolvedEnvironment, options: Pick<RunMigrationOptions, "g
 }
 
 /**
- * Reads the migrations directory while the lock is taken and the session opened, so
- * the first connect does not wait for the scan. A broken directory is still the error
+ * Reads the migrations directory while the lock is taken, the session opened and the
+ * version rows read with `read` (all under the lock; the scan yields between batches, so
+ * those round trips progress while it runs): the first connect does not wait for the
+ * scan, nor the state query for the graph. A broken directory is still the error
  * reported: the lock wait is abandoned and the session closed first.
  */
-async function graphAndLockedSession(env: ResolvedEnvironment, options: RunMigrationOptions, emit: (event: EventInput) => void): Promise<{ graph: RevisionGraph; locked: LockedSession }> {
+async function graphAndLockedSession<T>(
+  env: ResolvedEnvironment,
+  options: RunMigrationOptions,
+  emit: (event: EventInput) => void,
+  read: (session: Session) => Promise<T>,
+): Promise<{ graph: RevisionGraph; locked: LockedSession; read: T }> {
   const abandon = new AbortController();
   // The caller's signal (an AbortSignalLike, so not AbortSignal.any's input) aborts the wait too.
   const caller = options.signal;
@@ -251,6 +286,8 @@ async function graphAndLockedSession(env: ResolvedEnvironment, options: RunMigra
     () => caller?.removeEventListener("abort", follow),
     () => caller?.removeEventListener("abort", follow),
   );
+  const reading = locking.then((locked) => read(locked.session));
+  reading.catch(() => {});
   let graph: RevisionGraph;
   try {
     // The scan is synchronous between its batches: the connection's first packets leave
@@ -263,10 +300,16 @@ async function graphAndLockedSession(env: ResolvedEnvironment, options: RunMigra
     graph = await graphOf(env, options);
   } catch (error) {
     abandon.abort("SIGINT");
-    await locking.then((locked) => locked.close()).catch(() => {});
+    await locking.then((locked) => reading.then(() => {}, () => {}).finally(() => locked.close())).catch(() => {});
     throw error;
   }
-  return { graph, locked: await locking };
+  const locked = await locking;
+  try {
+    return { graph, locked, read: await reading };
+  } catch (error) {
+    await locked.close().catch(() => {});
+    throw error;
+  }
 }
 
 /**
@@ -280,16 +323,28 @@ export function comparesChecksums(env: Pick<ResolvedEnvironment, "protected">, p
   return env.protected || planned.steps.length > 0;
 }
 
+/** The applied heads before a run, and its plan. */
+interface RunnablePlan {
+  readonly before: string[];
+  readonly plan: Plan;
+}
+
 /**
  * The applied heads and the plan, after the checks that block a run: the version rows'
  * own problems (an unfinished or unknown revision) before planning, then the checksums
- * when {@link comparesChecksums} says so.
+ * when {@link comparesChecksums} says so. Null when they must be compared and `state` is
+ * the summary alone: read every row, and plan again.
  */
-function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): { before: string[]; plan: Plan } {
+function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): RunnablePlan;
+function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedSummary | AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): RunnablePlan | null;
+function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedSummary | AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): RunnablePlan | null {
   assertRunnable(graph, state, { checksums: false });
   const before = currentHeads(graph, state.ids);
   const planned = plan(graph, state, options, before);
-  if (comparesChecksums(env, planned)) assertRunnable(graph, state);
+  if (comparesChecksums(env, planned)) {
+    if (!("byId" in state)) return null;
+    assertRunnable(graph, state);
+  }
   return { before, plan: planned };
 }
 

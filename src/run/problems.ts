@@ -7,7 +7,7 @@
  */
 import { ProblemError } from "../errors.js";
 import type { RevisionGraph } from "../revisions/graph.js";
-import type { AppliedState } from "./version-table.js";
+import type { AppliedRevision, AppliedState, AppliedSummary } from "./version-table.js";
 
 /** One problem of the version rows, with the fix. */
 export interface StateProblem {
@@ -29,38 +29,48 @@ export interface StateProblemOptions {
   readonly checksums?: boolean | undefined;
 }
 
-/** Every problem of the version rows, in the order of the rows. */
-export function findStateProblems(graph: RevisionGraph, state: AppliedState, options: StateProblemOptions = {}): StateProblem[] {
-  const checksums = options.checksums ?? true;
+/**
+ * Every problem of the version rows, in the order of the rows. Without checksums the
+ * {@link AppliedSummary} is enough: the ids and the unfinished rows.
+ */
+export function findStateProblems(graph: RevisionGraph, state: AppliedState, options?: StateProblemOptions): StateProblem[];
+export function findStateProblems(graph: RevisionGraph, state: AppliedSummary, options: { readonly checksums: false }): StateProblem[];
+export function findStateProblems(graph: RevisionGraph, state: AppliedSummary | AppliedState, options: StateProblemOptions = {}): StateProblem[] {
+  const byId = "byId" in state ? state.byId : null;
+  const checksums = byId !== null && (options.checksums ?? true);
+  const unfinished = new Map<string, AppliedRevision>();
+  for (const row of state.unfinished) unfinished.set(row.revision, row);
   const problems: StateProblem[] = [];
-  for (const row of state.rows) {
-    const file = graph.find(row.revision);
+  for (const revision of state.ids) {
+    const started = unfinished.get(revision);
+    const file = graph.find(revision);
     if (file === undefined) {
       problems.push({
         code: "unknown-applied-revision",
-        revision: row.revision,
+        revision,
         file: null,
-        message: `revision ${row.revision} is recorded as ${row.state} in the database, but no file in the migrations directory defines it`,
+        message: `revision ${revision} is recorded as ${started === undefined ? "applied" : "started"} in the database, but no file in the migrations directory defines it`,
         hint: `Restore its file (e.g. from version control), or record what the database really holds with \`athanor stamp <revision>\`.`,
       });
       continue;
     }
-    if (row.state === "started") {
+    if (started !== undefined) {
       problems.push({
         code: "unfinished-revision",
-        revision: row.revision,
+        revision,
         file: file.relativePath,
-        message: `revision ${row.revision} (${file.relativePath}) is non-transactional; it started at ${row.appliedAt} and never finished`,
-        hint: `Check what it did (an interrupted CREATE INDEX CONCURRENTLY leaves an invalid index: \`athanor check\` lists them), then run \`athanor resolve ${row.revision} --applied\` or \`athanor resolve ${row.revision} --rolled-back\`.`,
+        message: `revision ${revision} (${file.relativePath}) is non-transactional; it started at ${started.appliedAt} and never finished`,
+        hint: `Check what it did (an interrupted CREATE INDEX CONCURRENTLY leaves an invalid index: \`athanor check\` lists them), then run \`athanor resolve ${revision} --applied\` or \`athanor resolve ${revision} --rolled-back\`.`,
       });
       continue;
     }
-    if (checksums && row.checksum !== file.checksum) {
+    const row = checksums ? byId?.get(revision) : undefined;
+    if (row !== undefined && row.checksum !== file.checksum) {
       problems.push({
         code: "checksum-mismatch",
-        revision: row.revision,
+        revision,
         file: file.relativePath,
-        message: `${file.relativePath} (revision ${row.revision}) changed after it was applied (checksum ${row.checksum.slice(0, 12)} in the database, ${file.checksum.slice(0, 12)} on disk)`,
+        message: `${file.relativePath} (revision ${revision}) changed after it was applied (checksum ${row.checksum.slice(0, 12)} in the database, ${file.checksum.slice(0, 12)} on disk)`,
         hint: "Restore the file as it was applied, or accept the edit with `athanor repair` (the database is not changed, only the stored checksum) or `athanor stamp`.",
       });
     }
@@ -72,8 +82,10 @@ export function findStateProblems(graph: RevisionGraph, state: AppliedState, opt
  * Throws a ProblemError (exit 5) when the version rows block a run; the message names
  * every file concerned and the hint names the fix.
  */
-export function assertRunnable(graph: RevisionGraph, state: AppliedState, options: StateProblemOptions = {}): void {
-  const problems = findStateProblems(graph, state, options);
+export function assertRunnable(graph: RevisionGraph, state: AppliedState, options?: StateProblemOptions): void;
+export function assertRunnable(graph: RevisionGraph, state: AppliedSummary, options: { readonly checksums: false }): void;
+export function assertRunnable(graph: RevisionGraph, state: AppliedSummary | AppliedState, options: StateProblemOptions = {}): void {
+  const problems = "byId" in state ? findStateProblems(graph, state, options) : findStateProblems(graph, state, { checksums: false });
   if (problems.length === 0) return;
   const first = problems[0] as StateProblem;
   const sameKind = problems.every((problem) => problem.code === first.code);

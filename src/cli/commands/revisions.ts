@@ -14,7 +14,7 @@ import type { SchemaChange } from "../../autogenerate/operations.js";
 import type { ShownRevision } from "../../commands/show.js";
 import { ConfigError, ExitStatus } from "../../errors.js";
 import type { RevisionFormat } from "../../revisions/header.js";
-import type { RevisionDetails, RevisionSummary } from "../../revisions/summary.js";
+import type { RevisionDetails, RevisionOutline, RevisionSummary } from "../../revisions/summary.js";
 import { projectCacheDir } from "../../revisions/script-directory.js";
 
 /** The migrations directory of the project's config (absolute), and its header cache. */
@@ -225,12 +225,14 @@ export const registerHistory: CommandModule = (program, action) => {
     .option("--status", "with --graph: mark the revision each environment is at (reads every environment, like `status`)")
     .action(
       action(async (ctx, options) => {
-        const { history } = await import("../../commands/history.js");
-        const result = await history({ ...(await graphSource(ctx)), range: typeof options["revRange"] === "string" ? options["revRange"] : undefined });
+        const { history, historyOutline } = await import("../../commands/history.js");
+        const source = { ...(await graphSource(ctx)), range: typeof options["revRange"] === "string" ? options["revRange"] : undefined };
         if (ctx.globals.json) {
-          ctx.json(result);
+          ctx.json(await history(source));
           return ExitStatus.ok;
         }
+        // A line of text shows an outline; only --verbose prints every detail.
+        const result = ctx.globals.verbose ? await history(source) : await historyOutline(source);
         const c = ctx.colors;
         if (result.revisions.length === 0) ctx.err(result.range === null ? "no revisions yet: create one with `athanor revision -m MESSAGE`" : "no revision in that range");
         if (options["graph"] === true || options["status"] === true) {
@@ -248,15 +250,18 @@ export const registerHistory: CommandModule = (program, action) => {
           if (lines.length > 0) ctx.out(`${lines.join("\n")}\n`);
           lines = [];
         };
-        result.revisions.forEach((revision, index) => {
-          if (ctx.globals.verbose) {
+        const outline = (revision: RevisionOutline): string => {
+          const parents = revision.parents.length === 0 ? "<base>" : revision.parents.join(", ");
+          const tags = [revision.isHead ? "head" : null, revision.isBranchPoint ? "branchpoint" : null, revision.isMerge ? "mergepoint" : null].filter((tag) => tag !== null);
+          const labels = revision.branchLabels.length > 0 ? ` ${c.cyan(`(${revision.branchLabels.join(", ")})`)}` : "";
+          return `${parents} -> ${c.yellow(revision.id)}${tags.length > 0 ? ` (${tags.join(") (")})` : ""}${labels}, ${revision.message}`;
+        };
+        result.revisions.forEach((revision: RevisionOutline | RevisionDetails, index) => {
+          if ("checksum" in revision) {
             if (index > 0) lines.push("");
             lines.push(...detailLines(ctx, revision));
           } else {
-            const parents = revision.parents.length === 0 ? "<base>" : revision.parents.join(", ");
-            const tags = [revision.isHead ? "head" : null, revision.isBranchPoint ? "branchpoint" : null, revision.isMerge ? "mergepoint" : null].filter((tag) => tag !== null);
-            const labels = revision.branchLabels.length > 0 ? ` ${c.cyan(`(${revision.branchLabels.join(", ")})`)}` : "";
-            lines.push(`${parents} -> ${c.yellow(revision.id)}${tags.length > 0 ? ` (${tags.join(") (")})` : ""}${labels}, ${revision.message}`);
+            lines.push(outline(revision));
           }
           if (lines.length >= 2000) flush();
         });
