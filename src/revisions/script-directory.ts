@@ -134,8 +134,13 @@ export function projectCacheDir(rootDir: string): string {
 export async function readScriptDirectory(migrationsDir: string, options: ReadScriptDirectoryOptions = {}): Promise<RevisionFile[]> {
   const directory = resolve(migrationsDir);
   if (directorySizeObserver !== null) {
-    // Only a hint: a directory that cannot be stat'ed is reported by the listing below.
-    const stats = statSync(directory, { throwIfNoEntry: false });
+    // Only a hint: a directory that cannot be stat'ed (missing, EACCES, ELOOP, ...) is reported by the listing below.
+    let stats: ReturnType<typeof statSync> | undefined;
+    try {
+      stats = statSync(directory, { throwIfNoEntry: false });
+    } catch {
+      stats = undefined;
+    }
     if (stats !== undefined) directorySizeObserver(stats.size);
   }
   let entries: Dirent[];
