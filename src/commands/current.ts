@@ -9,7 +9,7 @@ import { currentHeads } from "../plan/plan.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
 import { openReadSession } from "../run/connect.js";
-import { readAppliedRows, readAppliedSummary, type AppliedRevisionState } from "../run/version-table.js";
+import { readAppliedRows, readAppliedState, readAppliedSummary, type AppliedRevisionState } from "../run/version-table.js";
 
 /** One current head, with what the files and the version row say about it. */
 export interface CurrentHead {
@@ -60,18 +60,29 @@ export async function current(env: ResolvedEnvironment, options: CurrentOptions 
     graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir), checksums: false }));
   } catch (error) {
     if (options.session === undefined) await opening.then((session) => reading.finally(() => session?.close())).catch(() => {});
+    // The caller's session: leave it with no query of ours still running on it.
+    else await reading.catch(() => {});
     throw error;
   }
   const session = await opening;
   try {
     const summary = await reading;
     if (session === null || summary === null) return { environment: env.name, current: [], heads: [], versionTableExists: false };
-    const ids = currentHeads(graph, summary.ids);
+    let ids = currentHeads(graph, summary.ids);
     // Only the heads' rows are printed: the summary's latest rows are usually they; any
     // other head's row is read alone.
-    const rows = new Map(summary.latest.map((row) => [row.revision, row] as const));
+    let rows = new Map(summary.latest.map((row) => [row.revision, row] as const));
     const missing = ids.filter((id) => !rows.has(id));
-    for (const row of await readAppliedRows(session, env.versionTable, missing)) rows.set(row.revision, row);
+    const found = await readAppliedRows(session, env.versionTable, missing);
+    for (const row of found) rows.set(row.revision, row);
+    if (found.length < missing.length) {
+      // A head's row went away between the two reads (another runner reverted it): read
+      // every row in one query, one snapshot, and take the heads from that.
+      const state = await readAppliedState(session, env.versionTable);
+      if (state === null) return { environment: env.name, current: [], heads: [], versionTableExists: false };
+      ids = currentHeads(graph, state.ids);
+      rows = new Map(state.rows.map((row) => [row.revision, row] as const));
+    }
     const graphHeads = new Set(graph.heads());
     const heads = ids.map((id): CurrentHead => {
       const file = graph.find(id);
