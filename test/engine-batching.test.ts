@@ -83,13 +83,21 @@ for (const target of cliTargets) {
       }
     }
 
-    it("round trips carry 1, 2, 4 then 8 quick revisions, each committed and recorded once", () =>
+    // How many a round trip carries depends on how long the previous one took (over 0.5 s,
+    // the next carries fewer): on a loaded machine the fourth came back as 3 + 5. The rule
+    // itself is nextBatchSize's unit test; here what holds at any speed: the first travels
+    // alone, a round trip carries at most twice the previous one, several share one.
+    it("round trips carry 1, then at most twice as many as the last (1, 2, 4, 8 when quick), each committed and recorded once", () =>
       withProject(async (project, cli, inspect) => {
         await writeRevisions(project);
         const result = await cli("upgrade");
         expect(result.status, result.stderr).toBe(0);
         const state = await probe(inspect);
-        expect(roundTrips(state.arrivals)).toEqual([1, 2, 4, 8]);
+        const trips = roundTrips(state.arrivals);
+        expect(trips[0]).toBe(1);
+        trips.slice(1).forEach((size, i) => expect(size, `round trips ${trips.join(", ")}`).toBeLessThanOrEqual(2 * (trips[i] as number)));
+        expect(trips.reduce((a, b) => a + b, 0)).toBe(COUNT);
+        expect(Math.max(...trips), `round trips ${trips.join(", ")}`).toBeGreaterThan(1);
         expect(state.versions).toEqual(revisionIds);
         expect(state.successes).toEqual(revisionIds);
         expect(state.tables).toEqual(tablesOf(COUNT));
