@@ -24,6 +24,18 @@ export interface DeclaredSource {
 
 const moduleExtensions = new Set([".ts", ".mts", ".cts", ".js", ".mjs", ".cjs"]);
 
+let declaredSizeObserver: ((chars: number) => void) | null = null;
+
+/**
+ * Registers what to call with the declared schema's total size (characters of SQL) each
+ * time it has been read, before any shadow database runs it (null: nothing). The CLI uses
+ * it to choose how V8 compiles PGlite's WASM for a large schema (src/cli/bin.ts); a
+ * library caller's process is left as it is.
+ */
+export function observeDeclaredSchemaSize(observer: ((chars: number) => void) | null): void {
+  declaredSizeObserver = observer;
+}
+
 /**
  * Reads the declared schema into SQL sources, in the order they must run: the paths in
  * the order given, a folder's `.sql` files sorted by name (not recursive).
@@ -31,6 +43,12 @@ const moduleExtensions = new Set([".ts", ".mts", ".cts", ".js", ".mjs", ".cjs"])
  * @throws DeclaredSchemaError (exit 2) when a path is missing, of an unknown kind, or a module exports no SQL text.
  */
 export async function readDeclaredSchema(schemaPaths: readonly string[]): Promise<DeclaredSource[]> {
+  const sources = await readDeclaredSources(schemaPaths);
+  declaredSizeObserver?.(sources.reduce((total, source) => total + source.sql.length, 0));
+  return sources;
+}
+
+async function readDeclaredSources(schemaPaths: readonly string[]): Promise<DeclaredSource[]> {
   if (schemaPaths.length === 0)
     throw new DeclaredSchemaError("schema-not-configured", "no declared schema is configured", null, {
       hint: 'Set `schema` in athanor.config.ts to a .sql file, a folder of .sql files or a module exporting the SQL text, e.g. schema: "./db/schema.sql".',

@@ -75,8 +75,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
  * - autogenerate (`revision --autogenerate`, `diff`, whose shadow runs the declared
  *   schema, the revisions and the round trip): danbooru's first autogenerate 5.3–5.6 s of
  *   CPU and 465–540 MB peak with TurboFan, 3.8 s and 385–390 MB with Liftoff alone; pagila
- *   3.7 s / 444 MB → 2.0 s / 339 MB. At 1,000 tables TurboFan pays off a little in CPU
- *   (19.6 s against 21.7 s) and costs 80 MB more: Liftoff is kept there too.
+ *   3.7 s / 444 MB → 2.0 s / 339 MB. A large declared schema is the exception: from
+ *   TURBOFAN_FROM_CHARS of SQL the tier-up pays for itself (below).
  * `revision` without --autogenerate loads no PGlite. `baseline` is not measured and keeps the default.
  */
 const LIFTOFF_ONLY_COMMANDS: ReadonlySet<string> = new Set(["upgrade", "downgrade", "current", "stamp", "resolve", "repair", "status", "check", "revision", "diff"]);
@@ -84,6 +84,26 @@ const command = findCommandName(process.argv.slice(2)) ?? "";
 const wasmFlagsGiven = [...process.execArgv, process.env["NODE_OPTIONS"] ?? ""].some((flag) => /liftoff|wasm/.test(flag));
 // node:v8 is loaded for these commands only: every other command starts without it.
 if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(command)) (await import("node:v8")).setFlagsFromString("--liftoff-only");
+
+/**
+ * From this size of declared SQL (1 MiB, ~740 tables of a Rails-style structure.sql),
+ * `revision --autogenerate` and `diff` let V8 tier PGlite's WASM up to TurboFan again,
+ * once the declared schema is read and before a shadow runs it: the shadow then runs its
+ * DDL three times (load, the round trip's upgrade and downgrade), long enough for the
+ * faster code to repay its compilation. Measured on the quiet 2-core machine, whole
+ * `revision --autogenerate` into an empty folder, Liftoff → TurboFan: 500 tables 9.7–9.9 s
+ * → 9.5–13.3 s (no gain), 750 tables 14.2 → 12.7 s, 1,000 tables 18.5 → 15.4 s, for
+ * 80–120 MB more peak memory. `--liftoff-only` implied the two tiering flags off, so they
+ * are set back on with it.
+ */
+const TURBOFAN_FROM_CHARS = 1024 * 1024;
+if (!wasmFlagsGiven && (command === "diff" || (command === "revision" && process.argv.includes("--autogenerate")))) {
+  const { observeDeclaredSchemaSize } = await import("../autogenerate/declared.js");
+  observeDeclaredSchemaSize((chars) => {
+    observeDeclaredSchemaSize(null);
+    if (chars >= TURBOFAN_FROM_CHARS) (createRequire(import.meta.url)("node:v8") as typeof import("node:v8")).setFlagsFromString("--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering");
+  });
+}
 
 /**
  * The read-only commands whose memory grows with the history, and the size of the
