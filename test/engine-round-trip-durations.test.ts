@@ -13,7 +13,7 @@ import { upgrade } from "../src/commands/upgrade.js";
 import { openSession } from "../src/dialects/open.js";
 import type { Session } from "../src/dialects/types.js";
 import type { MigrationEvent } from "../src/run/events.js";
-import { createEngineProject, ids, pgliteEngine, postgresEngine, type Engine } from "./support/engine-project.js";
+import { createEngineProject, ids, pgliteEngine, postgresEngine, type Engine, type EngineProject } from "./support/engine-project.js";
 
 /** What the engine did on the session, in order: `script:<parts>` for a round trip of revisions, `query`/`exec` otherwise. */
 function recording(session: Session, calls: string[]): Session {
@@ -42,6 +42,19 @@ const revisionIds = ids(COUNT, "d");
 /** Revision 3 sleeps 80 ms; it shares the round trip [2 3] (round trips carry 1, 2, then 4). */
 const SLOW = 3;
 
+/** Revisions 1..COUNT in a chain; revision k creates t_k with the given upgrade SQL. */
+async function writeChain(project: EngineProject, upgradeOf: (k: number) => string): Promise<void> {
+  for (let k = 1; k <= COUNT; k++) {
+    await project.write({
+      id: revisionIds[k - 1] as string,
+      down: k > 1 ? (revisionIds[k - 2] ?? null) : null,
+      message: `r${k}`,
+      upgrade: upgradeOf(k),
+      downgrade: `DROP TABLE t_${k};`,
+    });
+  }
+}
+
 for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
   describe(`durations of a round trip's revisions (${engine.dialect})`, () => {
     afterAll(() => engine.close());
@@ -51,15 +64,7 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
       const db = await engine.database();
       let own: Session | undefined;
       try {
-        for (let k = 1; k <= COUNT; k++) {
-          await project.write({
-            id: revisionIds[k - 1] as string,
-            down: k > 1 ? (revisionIds[k - 2] ?? null) : null,
-            message: `r${k}`,
-            upgrade: `${k === SLOW ? "SELECT pg_sleep(0.08);\n" : ""}CREATE TABLE t_${k} (x text);`,
-            downgrade: `DROP TABLE t_${k};`,
-          });
-        }
+        await writeChain(project, (k) => `${k === SLOW ? "SELECT pg_sleep(0.08);\n" : ""}CREATE TABLE t_${k} (x text);`);
         await project.configure({ test: db.envConfig });
         const env = await project.env("test");
         own = db.session === undefined ? await openSession(env.target, { writable: true }) : undefined;
@@ -96,15 +101,7 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
       const sleeping = 5;
       const failing = 6;
       try {
-        for (let k = 1; k <= COUNT; k++) {
-          await project.write({
-            id: revisionIds[k - 1] as string,
-            down: k > 1 ? (revisionIds[k - 2] ?? null) : null,
-            message: `r${k}`,
-            upgrade: `${k === sleeping ? "SELECT pg_sleep(0.08);\n" : ""}CREATE TABLE t_${k} (x text);${k === failing ? "\nSELECT 1/0;" : ""}`,
-            downgrade: `DROP TABLE t_${k};`,
-          });
-        }
+        await writeChain(project, (k) => `${k === sleeping ? "SELECT pg_sleep(0.08);\n" : ""}CREATE TABLE t_${k} (x text);${k === failing ? "\nSELECT 1/0;" : ""}`);
         await project.configure({ test: db.envConfig });
         const env = await project.env("test");
         own = db.session === undefined ? await openSession(env.target, { writable: true }) : undefined;
