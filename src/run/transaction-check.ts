@@ -11,6 +11,7 @@
 import { openConstructAtEnd } from "../dialects/sql-closure.js";
 import { RevisionError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
+import { boolField, stringField, unwrap } from "../lint/ast.js";
 import { mayBreakTransaction, transactionBreaker, type TransactionBreaker } from "../lint/transaction-control.js";
 import type { SqlSection } from "../revisions/sql-sections.js";
 import type { RevisionFile } from "../revisions/types.js";
@@ -21,14 +22,42 @@ import type { RevisionFile } from "../revisions/types.js";
  * them (null when the keyword test ruled it out).
  */
 export async function assertNoTransactionBreaker(file: RevisionFile, direction: "up" | "down", section: SqlSection): Promise<readonly SqlStatement[] | null> {
-  if (!mayBreakTransaction(section.sql)) return null;
+  if (!mayBreakTransaction(section.sql) && !DEALLOCATE_WORD.test(section.sql)) return null;
   const { splitStatements } = await import("../lint/parse.js");
   const statements = await splitStatements(section.sql, section.line, { file: file.relativePath });
   for (const statement of statements) {
     const breaker = transactionBreaker(statement);
     if (breaker !== undefined) throw refusal(file, breaker, statement.line, statement.uncommented, direction);
+    if (dropsBookkeepingStatement(statement)) throw deallocateRefusal(file, statement.line, statement.uncommented, direction);
   }
   return statements;
+}
+
+const DEALLOCATE_WORD = /\bdeallocate\b/i;
+
+/**
+ * `DEALLOCATE ALL` (or of one of athanor's own `athanor_*` statements): it would drop the
+ * statement athanor prepared to record each revision on this session, and DEALLOCATE is
+ * not undone by a rollback, so this revision's own record and every later one in the run
+ * would fail with "prepared statement does not exist".
+ */
+function dropsBookkeepingStatement(statement: SqlStatement): boolean {
+  if (statement.kind !== "DeallocateStmt") return false;
+  const fields = unwrap(statement.ast, statement.kind);
+  if (fields === undefined) return false;
+  return boolField(fields, "isall") || (stringField(fields, "name") ?? "").startsWith("athanor_");
+}
+
+function deallocateRefusal(file: RevisionFile, line: number | null, text: string, direction: "up" | "down"): RevisionError {
+  const where = line === null ? file.relativePath : `${file.relativePath}:${line}`;
+  return new RevisionError(
+    "deallocate",
+    `revision ${file.id} (${file.message || "no message"}) cannot run: ${where} (${direction === "up" ? "upgrade" : "downgrade"}) has \`${abbreviate(text)}\`, which would drop the statement athanor prepared to record each revision on this connection (a rollback does not bring it back), so this revision and the ones after it could not be recorded. Nothing was run.`,
+    {
+      hint: `Remove it from ${file.relativePath}, or deallocate only your own statements by name (\`DEALLOCATE my_statement\`).`,
+      details: { revision: file.id, file: file.relativePath, line, statement: abbreviate(text), operation: "DEALLOCATE" },
+    },
+  );
 }
 
 /**
