@@ -108,33 +108,13 @@ export function openConstructAtEnd(sql: string): OpenConstruct | null {
       // E'...': the quote follows an identifier that is the single letter E.
       const escapes = identifierStart === i - 1 && (sql.charCodeAt(i - 1) | 0x20) === 0x65;
       identifierStart = -1;
-      i += 1;
-      for (;;) {
-        if (i >= n) return "quoted string";
-        const c = sql.charCodeAt(i);
-        if (escapes && c === BACKSLASH) i += 2;
-        else if (c === QUOTE) {
-          if (i + 1 < n && sql.charCodeAt(i + 1) === QUOTE) i += 2;
-          else {
-            i += 1;
-            break;
-          }
-        } else i += 1;
-      }
+      i = endOfQuoted(sql, i, QUOTE, escapes);
+      if (i === -1) return "quoted string";
       continue;
     }
     if (code === DOUBLE_QUOTE) {
-      i += 1;
-      for (;;) {
-        if (i >= n) return "quoted identifier";
-        if (sql.charCodeAt(i) === DOUBLE_QUOTE) {
-          if (i + 1 < n && sql.charCodeAt(i + 1) === DOUBLE_QUOTE) i += 2;
-          else {
-            i += 1;
-            break;
-          }
-        } else i += 1;
-      }
+      i = endOfQuoted(sql, i, DOUBLE_QUOTE, false);
+      if (i === -1) return "quoted identifier";
       continue;
     }
     if (code === DOLLAR) {
@@ -150,4 +130,21 @@ export function openConstructAtEnd(sql: string): OpenConstruct | null {
     i += 1;
   }
   return null;
+}
+
+/**
+ * Where the string or quoted identifier opened by the `quote` at `start` ends (the index
+ * after its closing quote), or -1 when the text ends inside it. A doubled quote stands
+ * for itself; with `escapes` (E'' strings) a backslash escapes the next character.
+ */
+function endOfQuoted(sql: string, start: number, quote: number, escapes: boolean): number {
+  let i = start + 1;
+  while (i < sql.length) {
+    const c = sql.charCodeAt(i);
+    if (escapes && c === BACKSLASH) i += 2;
+    else if (c !== quote) i += 1;
+    else if (i + 1 < sql.length && sql.charCodeAt(i + 1) === quote) i += 2;
+    else return i + 1;
+  }
+  return -1;
 }
