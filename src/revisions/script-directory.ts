@@ -135,13 +135,13 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
   const directory = resolve(migrationsDir);
   if (directorySizeObserver !== null) {
     // Only a hint: a directory that cannot be stat'ed (missing, EACCES, ELOOP, ...) is reported by the listing below.
-    let stats: ReturnType<typeof statSync> | undefined;
+    let size: number | null = null;
     try {
-      stats = statSync(directory, { throwIfNoEntry: false });
+      size = statSync(directory).size;
     } catch {
-      stats = undefined;
+      // reported below
     }
-    if (stats !== undefined) directorySizeObserver(stats.size);
+    if (size !== null) directorySizeObserver(size);
   }
   let entries: Dirent[];
   try {
