@@ -81,9 +81,19 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
  */
 const LIFTOFF_ONLY_COMMANDS: ReadonlySet<string> = new Set(["upgrade", "downgrade", "current", "stamp", "resolve", "repair", "status", "check", "revision", "diff"]);
 const command = findCommandName(process.argv.slice(2)) ?? "";
-const wasmFlagsGiven = [...process.execArgv, process.env["NODE_OPTIONS"] ?? ""].some((flag) => /liftoff|wasm/.test(flag));
-// node:v8 is loaded for these commands only: every other command starts without it.
-if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(command)) (await import("node:v8")).setFlagsFromString("--liftoff-only");
+
+/** True when the user gave Node a flag matching `pattern` (on the command line or in NODE_OPTIONS): theirs is kept. */
+function nodeFlagGiven(pattern: RegExp): boolean {
+  return [...process.execArgv, process.env["NODE_OPTIONS"] ?? ""].some((flag) => pattern.test(flag));
+}
+
+/** Sets V8 flags; node:v8 is loaded only by the commands that set one (`heads` starts without it). */
+function setV8Flags(flags: string): void {
+  (createRequire(import.meta.url)("node:v8") as typeof import("node:v8")).setFlagsFromString(flags);
+}
+
+const wasmFlagsGiven = nodeFlagGiven(/liftoff|wasm/);
+if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(command)) setV8Flags("--liftoff-only");
 
 /**
  * From this size of declared SQL (1 MiB, ~740 tables of a Rails-style structure.sql),
@@ -101,7 +111,7 @@ if (!wasmFlagsGiven && (command === "diff" || (command === "revision" && process
   const { observeDeclaredSchemaSize } = await import("../autogenerate/declared.js");
   observeDeclaredSchemaSize((chars) => {
     observeDeclaredSchemaSize(null);
-    if (chars >= TURBOFAN_FROM_CHARS) (createRequire(import.meta.url)("node:v8") as typeof import("node:v8")).setFlagsFromString("--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering");
+    if (chars >= TURBOFAN_FROM_CHARS) setV8Flags("--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering");
   });
 }
 
@@ -119,13 +129,12 @@ if (!wasmFlagsGiven && (command === "diff" || (command === "revision" && process
  */
 const SMALL_YOUNG_GENERATION_COMMANDS: ReadonlySet<string> = new Set(["heads", "history", "branches", "show", "graph", "current", "status"]);
 const SMALL_YOUNG_GENERATION_FROM_BYTES = 64 * 1024;
-const heapFlagsGiven = [...process.execArgv, process.env["NODE_OPTIONS"] ?? ""].some((flag) => /semi-space/.test(flag));
-if (!heapFlagsGiven && SMALL_YOUNG_GENERATION_COMMANDS.has(command)) {
+if (!nodeFlagGiven(/semi-space/) && SMALL_YOUNG_GENERATION_COMMANDS.has(command)) {
   const { observeDirectorySize } = await import("../revisions/script-directory.js");
   observeDirectorySize((bytes) => {
     if (bytes < SMALL_YOUNG_GENERATION_FROM_BYTES) return;
     observeDirectorySize(null);
-    (createRequire(import.meta.url)("node:v8") as typeof import("node:v8")).setFlagsFromString("--semi-space-growth-factor=1");
+    setV8Flags("--semi-space-growth-factor=1");
   });
 }
 
