@@ -10,8 +10,8 @@ import { describe, expect, it } from "vitest";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runCli } from "./support/cli.js";
-import { cliTargets } from "./support/cli-targets.js";
-import { createEngineProject, ids, sqlRevisionText, type EngineProject } from "./support/engine-project.js";
+import { cliTargets, withTargetProject } from "./support/cli-targets.js";
+import { ids, sqlRevisionText, type EngineProject } from "./support/engine-project.js";
 
 const revisionIds = ids(3, "e");
 
@@ -28,10 +28,8 @@ async function writeChain(project: EngineProject, second: string): Promise<void>
 
 for (const target of cliTargets) {
   describe(`DEALLOCATE in a revision (${target.name})`, () => {
-    it("DEALLOCATE ALL: refused before anything runs, naming the file and line", async () => {
-      const project = await createEngineProject();
-      const setup = await target.setUp(project);
-      try {
+    it("DEALLOCATE ALL: refused before anything runs, naming the file and line", () =>
+      withTargetProject(target, async (project, setup) => {
         await writeChain(project, "DEALLOCATE ALL;");
         const result = await runCli(["upgrade"], { cwd: project.dir, env: setup.env });
         expect(result.status, result.stderr).toBe(2);
@@ -42,25 +40,15 @@ for (const target of cliTargets) {
           "SELECT array_agg(table_name::text ORDER BY table_name::text) AS tables FROM information_schema.tables WHERE table_name ~ '^t_[0-9]+$'",
         );
         expect(state?.tables ?? []).toEqual([]);
-      } finally {
-        await setup.drop();
-        await project.remove();
-      }
-    }, 120_000);
+      }), 120_000);
 
-    it("DEALLOCATE of the revision's own statement by name: runs, every revision recorded", async () => {
-      const project = await createEngineProject();
-      const setup = await target.setUp(project);
-      try {
+    it("DEALLOCATE of the revision's own statement by name: runs, every revision recorded", () =>
+      withTargetProject(target, async (project, setup) => {
         await writeChain(project, "PREPARE mine AS SELECT 1;\nDEALLOCATE mine;");
         const result = await runCli(["upgrade"], { cwd: project.dir, env: setup.env });
         expect(result.status, result.stderr).toBe(0);
         const rows = await setup.inspect<{ n: number }>("SELECT count(*)::int AS n FROM athanor_version");
         expect(rows[0]?.n).toBe(3);
-      } finally {
-        await setup.drop();
-        await project.remove();
-      }
-    }, 120_000);
+      }), 120_000);
   });
 }

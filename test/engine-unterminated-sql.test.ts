@@ -10,8 +10,8 @@ import { describe, expect, it } from "vitest";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runCli } from "./support/cli.js";
-import { cliTargets } from "./support/cli-targets.js";
-import { createEngineProject, ids, sqlRevisionText } from "./support/engine-project.js";
+import { cliTargets, withTargetProject } from "./support/cli-targets.js";
+import { ids, sqlRevisionText } from "./support/engine-project.js";
 
 const revisionIds = ids(3, "c");
 
@@ -22,10 +22,8 @@ for (const target of cliTargets) {
       ["quoted string", "INSERT INTO t_2 VALUES ('not closed", "'); CREATE TABLE t_3 (x text);"],
       ["dollar-quoted string", "DO $body$ BEGIN NULL; END", "$body$; CREATE TABLE t_3 (x text);"],
     ] as const) {
-      it(`ends inside a ${open}: refused before anything runs, nothing recorded`, async () => {
-        const project = await createEngineProject();
-        const setup = await target.setUp(project);
-        try {
+      it(`ends inside a ${open}: refused before anything runs, nothing recorded`, () =>
+        withTargetProject(target, async (project, setup) => {
           const upgrades = ["CREATE TABLE t_1 (x text);", `CREATE TABLE t_2 (x text);\n${ending}`, next];
           for (const [k, upgrade] of upgrades.entries()) {
             const id = revisionIds[k] as string;
@@ -49,11 +47,7 @@ for (const target of cliTargets) {
             const rows = await setup.inspect<{ n: number }>("SELECT count(*)::int AS n FROM athanor_version");
             expect(rows[0]?.n).toBe(0);
           }
-        } finally {
-          await setup.drop();
-          await project.remove();
-        }
-      }, 120_000);
+        }), 120_000);
     }
   });
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { openSession } from "../../src/dialects/open.js";
 import { baseEnv } from "./cli.js";
 import { createPostgresDatabase, queryUrl } from "./databases.js";
-import type { EngineProject } from "./engine-project.js";
+import { createEngineProject, type EngineProject } from "./engine-project.js";
 
 /** Runs SQL against the database after the CLI is done with it (a PGlite directory cannot be shared while a run holds it). */
 export type Inspect = <Row>(sql: string) => Promise<Row[]>;
@@ -57,3 +57,15 @@ export const cliTargets: readonly CliTarget[] = [
     },
   },
 ];
+
+/** Runs `test` on a new engine project set up on `target`; then drops its database and removes the project. */
+export async function withTargetProject(target: CliTarget, test: (project: EngineProject, setup: CliTargetSetup) => Promise<void>): Promise<void> {
+  const project = await createEngineProject();
+  const setup = await target.setUp(project);
+  try {
+    await test(project, setup);
+  } finally {
+    await setup.drop();
+    await project.remove();
+  }
+}
