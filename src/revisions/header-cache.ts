@@ -106,25 +106,48 @@ function nameHash(text: string): string {
   return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}`;
 }
 
-/** A list field: entries joined by commas. Null when an entry could not be read back the same (never cached then). */
-function joinList(items: readonly string[]): string | null {
-  for (const item of items) if (item === "" || /[,\t\n\r]/.test(item)) return null;
-  return items.join(",");
+const EMPTY: readonly string[] = Object.freeze([]);
+
+/** True when a list's entries can be written joined by commas and read back the same. */
+function listFits(items: readonly string[]): boolean {
+  for (const item of items) if (item === "" || /[,\t\n\r]/.test(item)) return false;
+  return true;
 }
 
-const EMPTY: readonly string[] = Object.freeze([]);
+/** A list field: entries joined by commas (a lone entry is itself, no new string). */
+function joinList(items: readonly string[]): string {
+  return items.length === 0 ? "" : items.length === 1 ? (items[0] as string) : items.join(",");
+}
+
+/**
+ * True when a line can hold this header exactly: no tab or line break in the name, none
+ * and no comma in the id, and lists whose entries {@link listFits}. A header that does
+ * not fit is simply not cached.
+ */
+function entryFits(name: string, header: RevisionHeader): boolean {
+  return !/[\t\n\r]/.test(name) && !/[\t\n\r,]/.test(header.id) && listFits(header.parents) && listFits(header.branchLabels) && listFits(header.dependsOn) && listFits(header.allow);
+}
 
 /**
  * One cache line: name, stamp, format, id, parents, branch labels, depends-on,
- * transactional (1/0), allowed rules, message (a JSON string), separated by tabs.
- * Null for a header that a line cannot hold exactly (it is then simply not cached).
+ * transactional (1/0), allowed rules, message (a JSON string), separated by tabs. Only
+ * for a header that {@link entryFits}.
  */
-function entryLine(name: string, stamp: string, format: RevisionFormat, header: RevisionHeader): string | null {
-  if (/[\t\n\r]/.test(name) || /[\t\n\r,]/.test(header.id)) return null;
-  const lists = [joinList(header.parents), joinList(header.branchLabels), joinList(header.dependsOn)];
-  const allow = joinList(header.allow);
-  if (lists.includes(null) || allow === null) return null;
-  return [name, stamp, format, header.id, ...(lists as string[]), header.transactional ? "1" : "0", allow, JSON.stringify(header.message)].join("\t");
+function entryLine(entry: NewEntry): string {
+  const { name, stamp, format, header } = entry;
+  return [name, stamp, format, header.id, joinList(header.parents), joinList(header.branchLabels), joinList(header.dependsOn), header.transactional ? "1" : "0", joinList(header.allow), JSON.stringify(header.message)].join("\t");
+}
+
+/**
+ * A header parsed from a file, to be written when the cache is saved: its line is made
+ * then, a chunk at a time, so a first run does not hold one more string per revision
+ * through the scan (the header is the revision the scan returns anyway).
+ */
+interface NewEntry {
+  readonly name: string;
+  readonly stamp: string;
+  readonly format: RevisionFormat;
+  readonly header: RevisionHeader;
 }
 
 /**
@@ -144,10 +167,10 @@ export class HeaderCache {
   readonly #lineCount: number;
   #kept = 0;
   /**
-   * The lines of the next cache, in name order: a new line as a string, a kept line as
-   * two numbers (its start and end in the text read).
+   * The lines of the next cache, in name order: a new header as its {@link NewEntry}
+   * (written out when saved), a kept line as two numbers (its start and end in the text read).
    */
-  readonly #lines: (string | number)[] = [];
+  readonly #lines: (NewEntry | number)[] = [];
   #changed: boolean;
   /** Where the stamp of the line {@link seek} found starts (-1: none), and where that line starts. */
   #current = -1;
@@ -232,9 +255,8 @@ export class HeaderCache {
 
   /** Records a header parsed from a file with this stamp (call in name order, like {@link get}). */
   set(name: string, stamp: string, format: RevisionFormat, header: RevisionHeader): void {
-    const line = entryLine(name, stamp, format, header);
-    if (line === null) return;
-    this.#lines.push(line);
+    if (!entryFits(name, header)) return;
+    this.#lines.push({ name, stamp, format, header });
     this.#changed = true;
   }
 
@@ -267,12 +289,12 @@ export class HeaderCache {
           chunk = [];
         };
         for (let i = 0; i < lines.length; i += 1) {
-          const item = lines[i] as string | number;
+          const item = lines[i] as NewEntry | number;
           if (typeof item === "number") {
             chunk.push(this.#text.slice(item, lines[i + 1] as number));
             i += 1;
           } else {
-            chunk.push(item);
+            chunk.push(entryLine(item));
           }
           if (chunk.length === 2000) flush();
         }

