@@ -47,11 +47,19 @@ export interface CachedHeader {
   readonly format: RevisionFormat;
 }
 
+/** A header found in the cache for a file's stat, with the stamp the cache holds for it. */
+export interface StampedHeader extends CachedHeader {
+  readonly stamp: string;
+}
+
+/** The fields of a file's `stat` that key a cache entry. */
+export type StampFields = Pick<Stats, "size" | "mtimeMs" | "ctimeMs" | "ino" | "dev">;
+
 /**
  * The key fields of a file's `stat`, as one string. Two stats give the same stamp only
  * when nothing wrote to the file in between (up to the clock's tick, see {@link isRacy}).
  */
-export function fileStamp(stats: Stats): string {
+export function fileStamp(stats: StampFields): string {
   return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}:${stats.dev}`;
 }
 
@@ -235,22 +243,29 @@ export class HeaderCache {
     return false;
   }
 
-  /** The header on the line {@link seek} found, when `stamp` is the one cached there; undefined otherwise. */
-  take(stamp: string): CachedHeader | undefined {
+  /**
+   * The header on the line {@link seek} found, when `stats` are the ones cached there
+   * (and the stamp as the line holds it); undefined otherwise. The line's numbers are
+   * compared with the file's, not the file's turned into a stamp string: `Number` of
+   * what {@link fileStamp} wrote is the number it wrote (JavaScript prints the shortest
+   * string that reads back as the same double), without printing five numbers per file.
+   */
+  take(stats: StampFields): StampedHeader | undefined {
     const text = this.#text;
     const stampStart = this.#current;
     if (stampStart === -1) return undefined;
     this.#current = -1;
     const lineEnd = this.#cursor - 1;
-    if (!text.startsWith(stamp, stampStart) || text.charCodeAt(stampStart + stamp.length) !== TAB) return undefined;
-    const cached = parseEntry(text, stampStart + stamp.length + 1, lineEnd);
+    const stampEnd = matchStamp(text, stampStart, lineEnd, stats);
+    if (stampEnd === -1) return undefined;
+    const cached = parseEntry(text, stampEnd + 1, lineEnd);
     if (cached === null) {
       this.#corrupt();
       return undefined;
     }
     this.#lines.push(this.#currentLine, lineEnd);
     this.#kept += 1;
-    return cached;
+    return { header: cached.header, format: cached.format, stamp: text.slice(stampStart, stampEnd) };
   }
 
   /** Records a header parsed from a file with this stamp (call in name order, like {@link get}). */
@@ -314,6 +329,26 @@ export class HeaderCache {
 }
 
 const TAB = 9;
+const MINUS = 45;
+
+/**
+ * Where the stamp starting at `start` ends (its tab) when its five numbers are those of
+ * `stats`, in {@link fileStamp}'s order; -1 otherwise. A field that is empty or starts
+ * with anything but a digit or a minus sign never matches.
+ */
+function matchStamp(text: string, start: number, end: number, stats: StampFields): number {
+  let at = start;
+  for (let field = 0; field < 5; field += 1) {
+    const next = text.indexOf(field === 4 ? "\t" : ":", at);
+    if (next === -1 || next > end || next === at) return -1;
+    const first = text.charCodeAt(at);
+    if (first !== MINUS && (first < 0x30 || first > 0x39)) return -1;
+    const expected = field === 0 ? stats.size : field === 1 ? stats.mtimeMs : field === 2 ? stats.ctimeMs : field === 3 ? stats.ino : stats.dev;
+    if (Number(text.slice(at, next)) !== expected) return -1;
+    at = next + 1;
+  }
+  return at - 1;
+}
 const QUOTE = 34;
 const COMMA = 44;
 

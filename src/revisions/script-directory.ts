@@ -187,11 +187,10 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
     let stats: Stats | undefined;
     if (cache.seek(name)) {
       stats = statFile(path, name);
-      const stamp = fileStamp(stats);
-      const cached = cache.take(stamp);
+      const cached = cache.take(stats);
       if (cached !== undefined && cached.format === format) {
         // Sliced from the cache's text, which is one string of about 130 bytes per revision: nothing to detach from a file's text.
-        files.push(new ScannedRevision(cached.header, path, name, format, null, stamp, false));
+        files.push(new ScannedRevision(cached.header, path, name, format, null, cached.stamp, false));
         continue;
       }
     }
