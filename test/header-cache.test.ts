@@ -101,6 +101,29 @@ describe("the header cache", () => {
     expect((await messages(migrations, cacheDir))[1]).toBe("SECOND");
   });
 
+  it("takes a line only when its stamp holds the file's five numbers as athanor writes them", async () => {
+    const { migrations, cacheDir } = await project();
+    await ageFiles();
+    expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
+    const { head, entries } = await readCache(cacheDir);
+    const stamps = [...entries.values()].map((fields) => fields[1] ?? "");
+    // Each stamp is size:mtimeMs:ctimeMs:ino:dev; a stamp changed in any way, or written
+    // otherwise than athanor writes it (a sign, a blank, a field missing), is not taken.
+    const variants = (stamp: string): string[] => {
+      const parts = stamp.split(":");
+      const bump = (i: number): string => parts.map((part, k) => (k === i ? String(Number(part) + (k === 0 ? 1 : 0.5)) : part)).join(":");
+      return [bump(0), bump(1), bump(2), bump(3), bump(4), `+${stamp}`, ` ${stamp}`, parts.slice(0, 4).join(":"), `${stamp}:1`, parts.map((part, k) => (k === 1 ? "" : part)).join(":")];
+    };
+    for (let v = 0; v < variants(stamps[0] ?? "").length; v += 1) {
+      const lines = [...entries.values()].map((fields, i) => [fields[0], variants(stamps[i] ?? "")[v], ...fields.slice(2, -1), JSON.stringify("from the cache")].join("\t"));
+      await writeFile(await cacheFile(cacheDir), `${head}\n${lines.map((line) => `${line}\n`).join("")}`);
+      expect(await messages(migrations, cacheDir), `stamp variant ${v}`).toEqual(["first", "second"]);
+    }
+    // The stamps as written are taken.
+    await plantMessage(cacheDir, "from the cache");
+    expect(await messages(migrations, cacheDir)).toEqual(["from the cache", "from the cache"]);
+  });
+
   it("reads a file again after an edit in place that keeps its size, inode and mtime (its ctime changed)", async () => {
     const { migrations, cacheDir } = await project();
     const a = join(migrations, `a_${A}.sql`);

@@ -58,7 +58,7 @@ export function planUpgrade(graph: RevisionGraph, applied: ReadonlySet<string>, 
       details: { target, revisions: below, current },
     });
   }
-  const needed = [...graph.ancestors(resolved.ids, { inclusive: true })].filter((id) => !applied.has(id));
+  const needed = graph.ancestorsNotIn(resolved.ids, applied);
   return { direction: "up", steps: steps(graph, needed, "up"), target };
 }
 

@@ -50,6 +50,7 @@ describe("RevisionGraph queries", () => {
     { name: "ancestors follow dependencies", actual: () => [...graph.ancestors(rid("y"))].sort(), expected: ids("a b c x").sort() },
     { name: "ancestors through parents only", actual: () => [...graph.ancestors(rid("y"), { dependencies: false })], expected: ids("x") },
     { name: "descendants through children only", actual: () => [...graph.descendants(rid("c"), { dependencies: false })].sort(), expected: ids("e f").sort() },
+    { name: "ancestors not applied, in topological order", actual: () => graph.ancestorsNotIn([rid("e"), rid("y")], new Set([rid("a"), rid("c"), rid("zzz")])), expected: graph.topologicalOrder().filter((id) => graph.ancestors([rid("e"), rid("y")], { inclusive: true }).has(id) && id !== rid("a") && id !== rid("c")) },
     { name: "ancestors of several", actual: () => [...graph.ancestors([rid("h"), rid("d")])].sort(), expected: ids("a b g").sort() },
     { name: "ancestors of a root", actual: () => [...graph.ancestors(rid("a"))], expected: [] },
     { name: "descendants follow dependents", actual: () => [...graph.descendants(rid("c"))].sort(), expected: ids("e f y").sort() },

@@ -383,6 +383,20 @@ export class RevisionGraph {
     return this.walk(ids, this.parents, options.dependencies === false ? null : this.dependencies, options.inclusive === true);
   }
 
+  /**
+   * The ancestors of these revisions and the revisions themselves (through parents and
+   * dependencies) that are not in `excluded`, in topological order: what an upgrade to
+   * them applies. One walk over typed arrays, no set of every ancestor's id built first.
+   */
+  ancestorsNotIn(ids: Iterable<string>, excluded: ReadonlySet<string>): string[] {
+    const seen = this.walkNodes(Array.from(ids, (id) => this.node(id)), this.parents, this.dependencies, true);
+    for (const id of excluded) {
+      const i = this.index.get(id);
+      if (i !== undefined) seen[i] = 0;
+    }
+    return this.select((i) => seen[i] === 1);
+  }
+
   /** Everything that reaches these revisions through parents (and dependencies, unless told not to), in topological order. */
   descendants(ids: string | Iterable<string>, options: WalkOptions = {}): Set<string> {
     return this.walk(ids, this.children, options.dependencies === false ? null : this.dependents, options.inclusive === true);

@@ -47,11 +47,19 @@ export interface CachedHeader {
   readonly format: RevisionFormat;
 }
 
+/** A header found in the cache for a file's stat, with the stamp the cache holds for it. */
+export interface StampedHeader extends CachedHeader {
+  readonly stamp: string;
+}
+
+/** The fields of a file's `stat` that key a cache entry. */
+export type StampFields = Pick<Stats, "size" | "mtimeMs" | "ctimeMs" | "ino" | "dev">;
+
 /**
  * The key fields of a file's `stat`, as one string. Two stats give the same stamp only
  * when nothing wrote to the file in between (up to the clock's tick, see {@link isRacy}).
  */
-export function fileStamp(stats: Stats): string {
+export function fileStamp(stats: StampFields): string {
   return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}:${stats.dev}`;
 }
 
@@ -71,7 +79,7 @@ function cacheKey(): string {
   if (parserKey === undefined) {
     const extension = extname(fileURLToPath(import.meta.url));
     const parts: string[] = [FORMAT, VERSION];
-    for (const module of ["header", "ids", "header-cache", "script-directory"]) {
+    for (const module of ["header", "header-sql-fast", "header-fields", "ids", "header-cache", "script-directory"]) {
       try {
         const stats = statSync(fileURLToPath(new URL(`./${module}${extension}`, import.meta.url)), { bigint: true });
         parts.push(`${module}:${stats.size}:${stats.mtimeNs}`);
@@ -106,25 +114,48 @@ function nameHash(text: string): string {
   return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}`;
 }
 
-/** A list field: entries joined by commas. Null when an entry could not be read back the same (never cached then). */
-function joinList(items: readonly string[]): string | null {
-  for (const item of items) if (item === "" || /[,\t\n\r]/.test(item)) return null;
-  return items.join(",");
+const EMPTY: readonly string[] = Object.freeze([]);
+
+/** True when a list's entries can be written joined by commas and read back the same. */
+function listFits(items: readonly string[]): boolean {
+  for (const item of items) if (item === "" || /[,\t\n\r]/.test(item)) return false;
+  return true;
 }
 
-const EMPTY: readonly string[] = Object.freeze([]);
+/** A list field: entries joined by commas (a lone entry is itself, no new string). */
+function joinList(items: readonly string[]): string {
+  return items.length === 0 ? "" : items.length === 1 ? (items[0] as string) : items.join(",");
+}
+
+/**
+ * True when a line can hold this header exactly: no tab or line break in the name, none
+ * and no comma in the id, and lists whose entries {@link listFits}. A header that does
+ * not fit is simply not cached.
+ */
+function entryFits(name: string, header: RevisionHeader): boolean {
+  return !/[\t\n\r]/.test(name) && !/[\t\n\r,]/.test(header.id) && listFits(header.parents) && listFits(header.branchLabels) && listFits(header.dependsOn) && listFits(header.allow);
+}
 
 /**
  * One cache line: name, stamp, format, id, parents, branch labels, depends-on,
- * transactional (1/0), allowed rules, message (a JSON string), separated by tabs.
- * Null for a header that a line cannot hold exactly (it is then simply not cached).
+ * transactional (1/0), allowed rules, message (a JSON string), separated by tabs. Only
+ * for a header that {@link entryFits}.
  */
-function entryLine(name: string, stamp: string, format: RevisionFormat, header: RevisionHeader): string | null {
-  if (/[\t\n\r]/.test(name) || /[\t\n\r,]/.test(header.id)) return null;
-  const lists = [joinList(header.parents), joinList(header.branchLabels), joinList(header.dependsOn)];
-  const allow = joinList(header.allow);
-  if (lists.includes(null) || allow === null) return null;
-  return [name, stamp, format, header.id, ...(lists as string[]), header.transactional ? "1" : "0", allow, JSON.stringify(header.message)].join("\t");
+function entryLine(entry: NewEntry): string {
+  const { name, stamp, format, header } = entry;
+  return [name, stamp, format, header.id, joinList(header.parents), joinList(header.branchLabels), joinList(header.dependsOn), header.transactional ? "1" : "0", joinList(header.allow), JSON.stringify(header.message)].join("\t");
+}
+
+/**
+ * A header parsed from a file, to be written when the cache is saved: its line is made
+ * then, a chunk at a time, so a first run does not hold one more string per revision
+ * through the scan (the header is the revision the scan returns anyway).
+ */
+interface NewEntry {
+  readonly name: string;
+  readonly stamp: string;
+  readonly format: RevisionFormat;
+  readonly header: RevisionHeader;
 }
 
 /**
@@ -144,10 +175,10 @@ export class HeaderCache {
   readonly #lineCount: number;
   #kept = 0;
   /**
-   * The lines of the next cache, in name order: a new line as a string, a kept line as
-   * two numbers (its start and end in the text read).
+   * The lines of the next cache, in name order: a new header as its {@link NewEntry}
+   * (written out when saved), a kept line as two numbers (its start and end in the text read).
    */
-  readonly #lines: (string | number)[] = [];
+  readonly #lines: (NewEntry | number)[] = [];
   #changed: boolean;
   /** Where the stamp of the line {@link seek} found starts (-1: none), and where that line starts. */
   #current = -1;
@@ -212,29 +243,35 @@ export class HeaderCache {
     return false;
   }
 
-  /** The header on the line {@link seek} found, when `stamp` is the one cached there; undefined otherwise. */
-  take(stamp: string): CachedHeader | undefined {
+  /**
+   * The header on the line {@link seek} found, when `stats` are the ones cached there
+   * (and the stamp as the line holds it); undefined otherwise. The line's numbers are
+   * compared with the file's, not the file's turned into a stamp string: `Number` of
+   * what {@link fileStamp} wrote is the number it wrote (JavaScript prints the shortest
+   * string that reads back as the same double), without printing five numbers per file.
+   */
+  take(stats: StampFields): StampedHeader | undefined {
     const text = this.#text;
     const stampStart = this.#current;
     if (stampStart === -1) return undefined;
     this.#current = -1;
     const lineEnd = this.#cursor - 1;
-    if (!text.startsWith(stamp, stampStart) || text.charCodeAt(stampStart + stamp.length) !== TAB) return undefined;
-    const cached = parseEntry(text, stampStart + stamp.length + 1, lineEnd);
+    const stampEnd = matchStamp(text, stampStart, lineEnd, stats);
+    if (stampEnd === -1) return undefined;
+    const cached = parseEntry(text, stampEnd + 1, lineEnd);
     if (cached === null) {
       this.#corrupt();
       return undefined;
     }
     this.#lines.push(this.#currentLine, lineEnd);
     this.#kept += 1;
-    return cached;
+    return { header: cached.header, format: cached.format, stamp: text.slice(stampStart, stampEnd) };
   }
 
   /** Records a header parsed from a file with this stamp (call in name order, like {@link get}). */
   set(name: string, stamp: string, format: RevisionFormat, header: RevisionHeader): void {
-    const line = entryLine(name, stamp, format, header);
-    if (line === null) return;
-    this.#lines.push(line);
+    if (!entryFits(name, header)) return;
+    this.#lines.push({ name, stamp, format, header });
     this.#changed = true;
   }
 
@@ -267,12 +304,12 @@ export class HeaderCache {
           chunk = [];
         };
         for (let i = 0; i < lines.length; i += 1) {
-          const item = lines[i] as string | number;
+          const item = lines[i] as NewEntry | number;
           if (typeof item === "number") {
             chunk.push(this.#text.slice(item, lines[i + 1] as number));
             i += 1;
           } else {
-            chunk.push(item);
+            chunk.push(entryLine(item));
           }
           if (chunk.length === 2000) flush();
         }
@@ -292,6 +329,26 @@ export class HeaderCache {
 }
 
 const TAB = 9;
+const MINUS = 45;
+
+/**
+ * Where the stamp starting at `start` ends (its tab) when its five numbers are those of
+ * `stats`, in {@link fileStamp}'s order; -1 otherwise. A field that is empty or starts
+ * with anything but a digit or a minus sign never matches.
+ */
+function matchStamp(text: string, start: number, end: number, stats: StampFields): number {
+  let at = start;
+  for (let field = 0; field < 5; field += 1) {
+    const next = text.indexOf(field === 4 ? "\t" : ":", at);
+    if (next === -1 || next > end || next === at) return -1;
+    const first = text.charCodeAt(at);
+    if (first !== MINUS && (first < 0x30 || first > 0x39)) return -1;
+    const expected = field === 0 ? stats.size : field === 1 ? stats.mtimeMs : field === 2 ? stats.ctimeMs : field === 3 ? stats.ino : stats.dev;
+    if (Number(text.slice(at, next)) !== expected) return -1;
+    at = next + 1;
+  }
+  return at - 1;
+}
 const QUOTE = 34;
 const COMMA = 44;
 

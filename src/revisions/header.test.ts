@@ -337,3 +337,81 @@ describe("parseRevisionHeader on arbitrary text", () => {
     expect(error.message).toMatch(/^a\.sql:2: `x{57}\.\.\.` is not a valid branch label$/);
   });
 });
+
+describe("the common SQL header read without a string per line", () => {
+  // Lines that make up revisions of every shape: the common one, and each thing the fast
+  // reader must leave to the line-by-line parser (it must then answer null, never another header).
+  const lines = [
+    `-- athanor:revision ${A}`,
+    `-- athanor:revision ${B}`,
+    `  --\tathanor:revision ${A}  `,
+    `-- athanor:revision ${A}\u2028`,
+    `-- athanor:revision ${A.toUpperCase()}`,
+    `-- athanor:down ${B}`,
+    `-- athanor:down ${B}, ${C}`,
+    `-- athanor:down ${A}`,
+    `-- athanor:down ${B},${B}`,
+    `-- athanor:down ${B},`,
+    "-- athanor:down",
+    "-- athanor:message table 5",
+    "-- athanor:message  spaced\t",
+    "-- athanor:message",
+    "-- athanor:message \u00a0nbsp\u00a0",
+    "-- athanor:message x\u2029y",
+    "-- athanor:transaction false",
+    "-- athanor:transaction true",
+    "-- athanor:transaction maybe",
+    "-- athanor:branch-labels feature",
+    `-- athanor:depends-on ${C}`,
+    "-- athanor:allow drop-table",
+    "-- athanor:upgrade",
+    "--athanor:upgrade",
+    "-- athanor:upgrade now",
+    "-- athanor:downgrade",
+    "-- athanor:downgrade;",
+    "-- athanor:downgrade  ",
+    "-- athanor:revision:x",
+    "-- athanor: revision",
+    "-- athanor:unknown x",
+    "-- athanor:constructor x",
+    "-- a comment",
+    "--- dashes",
+    "-- see athanor:revision in the docs",
+    "/* block",
+    "athanor:upgrade */",
+    "/* one line */",
+    "",
+    "   ",
+    "\t",
+    "\f",
+    "\u00a0-- comment",
+    "\ufeff-- athanor:revision 3f2a9c1d0b7e",
+    "SELECT 1;",
+    "SELECT 'athanor:upgrade';",
+    "  -- athanor:message late",
+    "-- athanor:revision 3f2a9c1d0b7e\r",
+  ];
+  const common = [`-- athanor:revision ${A}`, `-- athanor:down ${B}`, "-- athanor:message m", "", "-- athanor:upgrade", "SELECT 1;", "-- athanor:downgrade", "SELECT 2;"];
+
+  it("gives exactly the line-by-line parser's header, or leaves the text to it", async () => {
+    const { parseCommonSqlHeader } = await import("./header-sql-fast.js");
+    const { readSqlHeaderLines } = await import("./header.js");
+    // Texts made of the lines above, and the common shape with one line replaced or inserted.
+    const mixed = fc.array(fc.constantFrom(...lines), { maxLength: 12 });
+    const edited = fc.tuple(fc.nat(common.length), fc.constantFrom(...lines), fc.boolean()).map(([at, line, replace]) => [...common.slice(0, at), line, ...common.slice(replace ? at + 1 : at)]);
+    let answered = 0;
+    fc.assert(
+      fc.property(fc.oneof(mixed, edited), fc.boolean(), (parts, finalNewline) => {
+        const text = parts.join("\n") + (finalNewline ? "\n" : "");
+        const fast = parseCommonSqlHeader(text);
+        if (fast === null) return;
+        answered += 1;
+        expect(readSqlHeaderLines(text, "a.sql")).toEqual(fast);
+      }),
+      { numRuns: 5000, seed: 15 },
+    );
+    // The property is not vacuous: the fast reader answered for many of the texts.
+    expect(answered).toBeGreaterThan(500);
+    expect(parseCommonSqlHeader(`${common.join("\n")}\n`)).toEqual(header({ parents: [B], message: "m" }));
+  });
+});

@@ -18,6 +18,7 @@
  * tokenizer, not a hand-written one, reads the object spelling of existing files.
  */
 import { headerError, normalizeLineEndings, SQL_SPELLING, TS_COMMENT_SPELLING, validateHeader, type RawHeader } from "./header-fields.js";
+import { parseCommonSqlHeader } from "./header-sql-fast.js";
 import { readObjectHeader } from "./header-ts.js";
 import type { RevisionHeader } from "./types.js";
 
@@ -106,6 +107,12 @@ function splitList(value: string, file: string, line: number, directive: string)
  * parseSqlHeader("-- athanor:revision 3f2a9c1d0b7e\n-- athanor:down 9c0d1e2f3a4b\n-- athanor:upgrade\nSELECT 1;\n", "a.sql").parents // ["9c0d1e2f3a4b"]
  */
 export function parseSqlHeader(input: string, file: string): RevisionHeader {
+  // Most files take the common shape, read without a string per line; any other is read line by line, with its messages.
+  return parseCommonSqlHeader(input) ?? readSqlHeaderLines(input, file);
+}
+
+/** {@link parseSqlHeader} line by line: every shape, and the error that names the line. Exported for the test that compares the two. */
+export function readSqlHeaderLines(input: string, file: string): RevisionHeader {
   const text = normalizeLineEndings(input.charCodeAt(0) === 0xfeff ? input.slice(1) : input);
   const raw: RawHeader = {};
   const markers = new Map<string, number>();

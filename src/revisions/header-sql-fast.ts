@@ -1,0 +1,125 @@
+/**
+ * The common SQL header read without slicing every line: `-- athanor:revision`,
+ * `-- athanor:down`, `-- athanor:message` and `-- athanor:transaction` lines, comments
+ * and blank lines, one `-- athanor:upgrade` marker, then SQL and at most one
+ * `-- athanor:downgrade` marker. Below the upgrade marker only the lines that hold
+ * `athanor:` are looked at (`indexOf` jumps to them), and the header's values are the
+ * only strings made.
+ *
+ * It answers only when the answer is certain: anything else (a branch label, a
+ * dependency, an allowed rule, a byte-order mark, a carriage return, a block comment,
+ * a line separator, whitespace other than spaces and tabs at the start of a line, a directive it does not
+ * know, any value the full parser would refuse...) gives null, and `parseSqlHeader`
+ * reads the file line by line as before, with its messages. So for every text it
+ * returns either null or exactly the header the full parser returns (checked in
+ * header.test.ts on generated texts). Measured on 10,000 generated revisions, warm: 0.8
+ * µs and ~0.7 kB of garbage per file instead of 1.3 µs and ~2.6 kB (a string, a regular
+ * expression match and a field object per line): on a first run the garbage is what
+ * counts, each megabyte is one more scavenge of the young generation.
+ */
+import { isRevisionId } from "./ids.js";
+import type { RevisionHeader } from "./types.js";
+
+const SPACE = 0x20;
+const TAB = 0x09;
+const DASH = 0x2d;
+const DIRECTIVE = "athanor:";
+
+/** Where a line's directive name starts (after `--`, blanks and `athanor:`), or -1 when the line is no directive. */
+function directiveStart(text: string, lineStart: number): number {
+  let at = lineStart;
+  while (text.charCodeAt(at) === SPACE || text.charCodeAt(at) === TAB) at += 1;
+  if (text.charCodeAt(at) !== DASH || text.charCodeAt(at + 1) !== DASH) return -1;
+  at += 2;
+  while (text.charCodeAt(at) === SPACE || text.charCodeAt(at) === TAB) at += 1;
+  return text.startsWith(DIRECTIVE, at) ? at + DIRECTIVE.length : -1;
+}
+
+/** The end of a directive name starting at `at` (letters, digits, `_`, `-`). */
+function nameEnd(text: string, at: number): number {
+  for (;;) {
+    const code = text.charCodeAt(at);
+    const word = (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39) || code === 0x5f || code === DASH;
+    if (!word) return at;
+    at += 1;
+  }
+}
+
+/**
+ * The header of an SQL revision whose text (line endings already LF) takes the common
+ * shape, or null: then the full parser must read it.
+ */
+export function parseCommonSqlHeader(text: string): RevisionHeader | null {
+  // U+2028 and U+2029 end a regular expression's `.`: the full parser does not read a directive line that holds one.
+  if (text.includes("\r") || text.charCodeAt(0) === 0xfeff || text.includes("\u2028") || text.includes("\u2029")) return null;
+  let id: string | null = null;
+  let parents: string[] | null = null;
+  let message: string | null = null;
+  let transactional: boolean | null = null;
+  let start = 0;
+  let upgrade = -1;
+  // The header: every line up to the upgrade marker.
+  while (start < text.length) {
+    let end = text.indexOf("\n", start);
+    if (end === -1) end = text.length;
+    let first = start;
+    while (text.charCodeAt(first) === SPACE || text.charCodeAt(first) === TAB) first += 1;
+    if (first < end) {
+      if (text.charCodeAt(first) !== DASH || text.charCodeAt(first + 1) !== DASH) return null;
+      const name = directiveStart(text, start);
+      // A comment that does not start with `athanor:` is one for the full parser too, whatever it mentions.
+      if (name !== -1) {
+        const after = nameEnd(text, name);
+        const next = text.charCodeAt(after);
+        if (after !== end && next !== SPACE && next !== TAB) return null;
+        const value = text.slice(after, end).trim();
+        const directive = text.slice(name, after);
+        if (directive === "upgrade") {
+          if (value !== "") return null;
+          upgrade = end;
+          break;
+        }
+        if (directive === "revision") {
+          if (id !== null || !isRevisionId(value)) return null;
+          id = value;
+        } else if (directive === "down") {
+          if (parents !== null) return null;
+          parents = value.split(",").map((item) => item.trim());
+        } else if (directive === "message") {
+          if (message !== null) return null;
+          message = value;
+        } else if (directive === "transaction") {
+          if (transactional !== null || (value !== "true" && value !== "false")) return null;
+          transactional = value === "true";
+        } else {
+          return null;
+        }
+      }
+    }
+    start = end + 1;
+  }
+  if (upgrade === -1 || id === null) return null;
+  if (parents !== null) {
+    for (let i = 0; i < parents.length; i += 1) {
+      const parent = parents[i] as string;
+      if (!isRevisionId(parent) || parent === id || parents.indexOf(parent) !== i) return null;
+    }
+  }
+  // Below the marker: only a lone `-- athanor:downgrade` may be a directive.
+  let downgrade = false;
+  for (let at = text.indexOf(DIRECTIVE, upgrade); at !== -1; ) {
+    const lineStart = text.lastIndexOf("\n", at) + 1;
+    let lineEnd = text.indexOf("\n", at);
+    if (lineEnd === -1) lineEnd = text.length;
+    const name = directiveStart(text, lineStart);
+    if (name !== -1) {
+      const after = nameEnd(text, name);
+      if (downgrade || text.slice(name, after) !== "downgrade" || text.slice(after, lineEnd).trim() !== "") return null;
+      const next = text.charCodeAt(after);
+      if (after !== lineEnd && next !== SPACE && next !== TAB) return null;
+      downgrade = true;
+    }
+    at = text.indexOf(DIRECTIVE, lineEnd);
+  }
+  return { id, parents: parents ?? [], message: message ?? "", branchLabels: [], dependsOn: [], transactional: transactional ?? true, allow: [] };
+}
