@@ -39,6 +39,30 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
         expect(await tables()).toEqual(["tr_a", "tr_b"]);
       }), 60_000);
 
+    it("answers with the first row's first column of the trailer only: not a row of an earlier statement, null when the trailer has none", () =>
+      withSession(async (session) => {
+        const several = await session.runScript([part("tr_g", "CREATE TABLE tr_g (x int);\nSELECT 'part row';")], { transactionPerPart: true, trailer: "SELECT x::text FROM generate_series(3, 5) AS x;" });
+        expect(several).toBe("3");
+        const none = await session.runScript([part("tr_h", "CREATE TABLE tr_h (x int);\nSELECT 'part row';")], { transactionPerPart: true, trailer: "SELECT 'never' WHERE false;" });
+        expect(none).toBeNull();
+        const nullValue = await session.runScript([part("tr_i")], { transactionPerPart: true, trailer: "SELECT NULL::text, 'second column';" });
+        expect(nullValue).toBeNull();
+      }), 60_000);
+
+    // PostgreSQL only: PGlite's in-process exec waits for the COPY data forever (a limit of that driver, not of the script).
+    it.runIf(engine.dialect === "postgres")("a part that asks for COPY data fails instead of waiting for it, and the session stays usable", () =>
+      withSession(async (session, tables) => {
+        const failure = await session.runScript([part("tr_j"), part("tr_k", "CREATE TABLE tr_k (x int);\nCOPY tr_k FROM STDIN;")], { transactionPerPart: true }).then(
+          () => null,
+          (error: unknown) => error,
+        );
+        expect(failure).toBeInstanceOf(ScriptFailure);
+        expect((failure as ScriptFailure).committed).toBe(1);
+        await session.rollback();
+        expect(await tables()).toEqual(["tr_j"]);
+        expect((await session.query<{ one: number }>("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+      }), 60_000);
+
     it("a trailer that fails leaves the committed parts standing and answers null", () =>
       withSession(async (session, tables) => {
         const answer = await session.runScript([part("tr_c"), part("tr_d")], { transactionPerPart: true, trailer: "SELECT 1/0;" });

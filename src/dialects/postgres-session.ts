@@ -6,19 +6,11 @@ import type { OpenSessionOptions } from "./open.js";
 import { driverErrorGuard } from "./driver-errors.js";
 import { fitsSessionAttrs, postgresClientConfig, type PostgresTarget } from "./postgres-client-config.js";
 import { pollLock } from "./lock-poll.js";
+import { ScriptQuery } from "./postgres-script-query.js";
 import { assertSessionBound } from "./postgres-pooler.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathStartupOption } from "./session-checks.js";
 import { transactionMethods } from "./script.js";
 import type { LockHolder, LockRequest, QueryResult, ReleaseLock, Session } from "./types.js";
-
-/**
- * The protocol connection of a pg client, typed by what is used: it emits
- * `commandComplete` once per statement the server completed, with the command tag.
- */
-interface CommandCompleteSource {
-  on(event: "commandComplete", listener: (message: { readonly text?: unknown }) => void): unknown;
-  removeListener(event: "commandComplete", listener: (message: { readonly text?: unknown }) => void): unknown;
-}
 
 /** PostgreSQL 14 added `client_connection_check_interval`. */
 const CLIENT_CHECK_SINCE = 140000;
@@ -90,7 +82,6 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   const exec = async (sql: string): Promise<void> => {
     await wrap("exec", () => client.query(sql));
   };
-  const protocol = client.connection as unknown as CommandCompleteSource;
   const session: Session = {
     kind: "postgres",
     capabilities: { transactionalDdl: true, advisoryLocks: true, clientConnectionCheck: versionNum >= CLIENT_CHECK_SINCE, cancel: true, lazyCommit: true },
@@ -102,14 +93,9 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     },
     exec,
     ...transactionMethods(exec, async (text, onTag, lastValue) => {
-      const listener = (message: { readonly text?: unknown }) => onTag(typeof message.text === "string" ? message.text : "");
-      protocol.on("commandComplete", listener);
-      try {
-        const answer: unknown = await wrap("exec", () => client.query(text));
-        return lastValue ? firstValueOfLast(answer) : null;
-      } finally {
-        protocol.removeListener("commandComplete", listener);
-      }
+      // A custom query: pg's own would keep one Result per statement until the round trip ends (see ScriptQuery).
+      const script = new ScriptQuery(text, onTag, lastValue);
+      return wrap("exec", () => client.query(script).done);
     }),
     lock(request) {
       return advisoryLock(session, request);
@@ -140,19 +126,6 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     },
   };
   return session;
-}
-
-/**
- * The first column of the first row of a simple query's last statement, as text: pg
- * answers a multi-statement string with one result per statement.
- */
-function firstValueOfLast(answer: unknown): string | null {
-  const last: unknown = Array.isArray(answer) ? answer[answer.length - 1] : answer;
-  const rows = typeof last === "object" && last !== null && "rows" in last ? (last as { rows: unknown }).rows : undefined;
-  const row: unknown = Array.isArray(rows) ? rows[0] : undefined;
-  if (typeof row !== "object" || row === null) return null;
-  const value: unknown = Object.values(row)[0];
-  return typeof value === "string" ? value : null;
 }
 
 /** Where pg_locks shows a bigint advisory key: classid = high 32 bits, objid = low 32 bits, objsubid = 1. */
