@@ -9,6 +9,8 @@ import { ShadowReplayError } from "./errors.js";
 import { introspect } from "./introspect.js";
 import { defaultShadowCacheDir, pgliteContrib, startShadowPglite } from "./shadow-pglite.js";
 import { startShadowServer, type ShadowServer } from "./shadow-server.js";
+import { startShadowPgliteInWorker } from "./shadow-worker.js";
+import { shippedTemplateDir } from "../dialects/pglite-template.js";
 import type { QualifiedName, SchemaModel } from "./model.js";
 import { quoteIdent } from "../dialects/sql.js";
 import { identifierValue, lineAt, splitStatements, tokenize } from "./sql-text.js";
@@ -68,6 +70,11 @@ export interface ShadowSessionOptions {
    * own (cluster-wide): nothing is created there.
    */
   readonly roles?: readonly string[];
+  /**
+   * Host the PGlite in a worker thread (shadow-worker.ts), so that it works while this
+   * thread runs another PGlite. Ignored with `server`.
+   */
+  readonly inWorker?: boolean;
 }
 
 /**
@@ -77,7 +84,8 @@ export interface ShadowSessionOptions {
 export async function openShadowSession(options: ShadowSessionOptions = {}): Promise<Session> {
   if (options.server) return startShadowServer(options.server, options.secrets ?? []);
   const cacheDir = options.cacheDir === undefined ? defaultShadowCacheDir() : options.cacheDir;
-  const session = await startShadowPglite([...new Set(options.extensions ?? [])], cacheDir);
+  const extensions = [...new Set(options.extensions ?? [])];
+  const session = options.inWorker === true ? await startShadowPgliteInWorker(extensions, cacheDir, shippedTemplateDir()) : await startShadowPglite(extensions, cacheDir);
   try {
     await createRoles(session, options.roles ?? []);
   } catch (error) {
