@@ -18,7 +18,7 @@ import type { PgliteConnection } from "../dialects/pglite-session.js";
 import { sessionOverPglite } from "../dialects/pglite-session.js";
 import { driverErrorGuard } from "../dialects/driver-errors.js";
 import type { Session } from "../dialects/types.js";
-import { PGLITE_MEMORY_PARAMS, installedPgliteBuild, pgliteTemplatePath, readCachedTemplate, readShippedTemplate, templateBlob } from "../dialects/pglite-template.js";
+import { PGLITE_MEMORY_PARAMS, installedPgliteBuild, pgliteTemplatePath, readCachedTemplate, readShippedTemplate, type PgliteTemplate } from "../dialects/pglite-template.js";
 import { pgliteContrib } from "./shadow-pglite.js";
 
 /** What the worker is given to start PGlite. */
@@ -28,8 +28,10 @@ interface WorkerStart {
   /** [export name, file URL of its contrib module]. */
   readonly extensions: readonly (readonly [string, string])[];
   readonly startParams: readonly string[];
-  /** An uncompressed data-directory template, or null (PGlite then runs initdb). */
-  readonly template: ArrayBuffer | null;
+  /** A data-directory template (tar), or null (PGlite then runs initdb). */
+  readonly template: Uint8Array | null;
+  /** Whether `template` is gzipped: the worker inflates it, not this thread. */
+  readonly gzipped: boolean;
 }
 
 /** The worker's side. Plain JavaScript (see the module comment); messages are `{ id, op, ... }`. */
@@ -52,7 +54,10 @@ const plainError = (error) => {
     const extensions = {};
     for (const [name, url] of workerData.extensions) extensions[name] = (await import(url))[name];
     const options = { startParams: workerData.startParams, extensions };
-    if (workerData.template !== null) options.loadDataDir = new TarBlob(workerData.template);
+    if (workerData.template !== null) {
+      const tar = workerData.gzipped ? require("node:zlib").gunzipSync(workerData.template) : workerData.template;
+      options.loadDataDir = new TarBlob(tar.buffer.slice(tar.byteOffset, tar.byteOffset + tar.byteLength));
+    }
     db = new PGlite(options);
     await db.waitReady;
     await db.query("SELECT 1");
@@ -97,13 +102,12 @@ function errorFrom(fields: Record<string, string>): Error {
 
 /**
  * The data-directory template as a new in-memory PGlite starts from it (shipped, then
- * cached: src/dialects/pglite-start.ts), uncompressed, or null when there is none.
+ * cached: src/dialects/pglite-start.ts), or null when there is none.
  */
-async function templateTar(cacheDir: string | null, shippedDir: string | null): Promise<ArrayBuffer | null> {
+async function readTemplate(cacheDir: string | null, shippedDir: string | null): Promise<PgliteTemplate | null> {
   const shipped = shippedDir === null ? null : await readShippedTemplate(shippedDir, await installedPgliteBuild());
-  const cached = shipped === null && cacheDir !== null ? await readCachedTemplate(await pgliteTemplatePath(cacheDir)) : null;
-  const template = shipped ?? cached;
-  return template === null ? null : (await templateBlob(template)).arrayBuffer();
+  if (shipped !== null || cacheDir === null) return shipped;
+  return readCachedTemplate(await pgliteTemplatePath(cacheDir));
 }
 
 const target = { kind: "pglite", dataDir: null } as const;
@@ -120,14 +124,15 @@ export async function startShadowPgliteInWorker(extensionNames: readonly string[
     const moduleName = pgliteContrib.get(name);
     return moduleName === undefined ? [] : [[moduleName, pathToFileURL(require.resolve(`@electric-sql/pglite/contrib/${moduleName}`)).href]];
   });
-  const template = await templateTar(cacheDir, shippedDir);
+  const template = await readTemplate(cacheDir, shippedDir);
   const start: WorkerStart = {
     pglite: pathToFileURL(require.resolve("@electric-sql/pglite")).href,
     extensions,
     startParams: [...PGlite.defaultStartParams, ...PGLITE_MEMORY_PARAMS],
-    template,
+    template: template?.bytes ?? null,
+    gzipped: template?.gzipped ?? false,
   };
-  const worker = new Worker(WORKER_CODE, { eval: true, workerData: start, transferList: template === null ? [] : [template] });
+  const worker = new Worker(WORKER_CODE, { eval: true, workerData: start });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let failure: Error | null = null;
   const failAll = (error: Error): void => {
