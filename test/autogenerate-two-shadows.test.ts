@@ -52,6 +52,18 @@ describe("a shadow PGlite in a worker thread", () => {
     expect(await introspect(inWorker, { schemas })).toEqual(await introspect(here, { schemas }));
   });
 
+  it("leaves this thread free while it runs a statement (one in this thread blocks it)", async () => {
+    const order = async (session: Session): Promise<string[]> => {
+      const events: string[] = [];
+      const timer = new Promise<void>((resolve) => setTimeout(() => resolve(void events.push("timer")), 20));
+      const query = session.query("SELECT count(*) FROM generate_series(1, 3000000)").then(() => void events.push("query"));
+      await Promise.all([timer, query]);
+      return events;
+    };
+    expect(await order(inWorker)).toEqual(["timer", "query"]);
+    expect(await order(here)).toEqual(["query", "timer"]);
+  });
+
   it("reports a failing statement with its message, sqlstate and offset", async () => {
     const script = "CREATE TABLE kept (id int);\nCREATE TABLE kept (id int);";
     const failures = await Promise.all([inWorker, here].map((session) => runScript(session, script)));
