@@ -150,15 +150,25 @@ export function reusableAfter(declared: LoadedSchema, sources: readonly Declared
 /**
  * From this size of declared SQL (256 KiB: ~180 tables of a Rails-style structure.sql),
  * `revision --autogenerate` uses two shadow PGlites at once, the second in a worker thread
- * (compareOnTwoShadows), which turns the machine's second core to use for 60-100 MB more
- * peak memory. Below it one shadow is used in turn (a second one would cost more memory
+ * (compareOnTwoShadows), which turns the machine's second core to use for ~230 MB more
+ * peak memory: 500 Rails-style tables 10.0 s → 8.6 s, 446–450 MB → 672–683 MB (quiet
+ * 2-core machine). Below it one shadow is used in turn (a second one costs more memory
  * than the little time it saves: danbooru, 200 kB, must stay under 400 MB).
  */
 export const TWO_SHADOWS_FROM_CHARS = 256 * 1024;
 
-/** Whether the declared schema is large enough for two shadows at once (TWO_SHADOWS_FROM_CHARS). */
+/**
+ * Up to this size (1 MiB, src/cli/bin.ts's TURBOFAN_FROM_CHARS): from there the CLI lets
+ * V8 tier PGlite's WASM up to TurboFan on background threads, which then compete with the
+ * second shadow for the two cores, and the worker compiles its own copy: 1,000 tables took
+ * 20.4 s either way, for 1,030 MB instead of 685 MB.
+ */
+export const TWO_SHADOWS_BELOW_CHARS = 1024 * 1024;
+
+/** Whether the declared schema's size calls for two shadows at once (TWO_SHADOWS_FROM_CHARS, TWO_SHADOWS_BELOW_CHARS). */
 export function twoShadowsFor(sources: readonly DeclaredSource[]): boolean {
-  return sources.reduce((total, source) => total + source.sql.length, 0) >= TWO_SHADOWS_FROM_CHARS;
+  const chars = sources.reduce((total, source) => total + source.sql.length, 0);
+  return chars >= TWO_SHADOWS_FROM_CHARS && chars < TWO_SHADOWS_BELOW_CHARS;
 }
 
 /** What the shadow comparison of `revision --autogenerate` (without `--against`) works from. */

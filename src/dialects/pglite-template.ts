@@ -41,8 +41,9 @@ import type { PGlite } from "@electric-sql/pglite";
  * arrays for V8 to collect. Off, only the segment's last byte is written (one allocation,
  * zero-filled by JavaScript anyway). PostgreSQL does not rely on the zeros (each WAL page
  * is recognised by its header and CRC; the setting exists for copy-on-write file systems).
- * Measured on the first `revision --autogenerate` into an empty folder: danbooru's peak RSS
- * 377–406 MB → 343–347 MB, 500 Rails-style tables 445–449 MB → 396–403 MB, CPU unchanged.
+ * Measured on the first `revision --autogenerate` into an empty folder (peak RSS, which
+ * varies by ±25 MB with when V8 collects): danbooru 375–419 MB → 343–386 MB, 500
+ * Rails-style tables on one shadow 445–449 MB → 396–406 MB, 1,000 tables 649–684 MB → 575 MB.
  */
 export const PGLITE_MEMORY_PARAMS: readonly string[] = ["-c", "shared_buffers=16MB", "-c", "max_locks_per_transaction=256", "-c", "wal_init_zero=off"];
 
