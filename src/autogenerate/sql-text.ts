@@ -17,8 +17,37 @@ export interface Token {
   readonly start: number;
 }
 
-const wordStart = /[A-Za-z_\u0080-\uffff]/;
-const wordPart = /[A-Za-z0-9_$\u0080-\uffff]/;
+/*
+ * Character classes by code unit: the tokenizer runs over whole declared schemas (700 kB
+ * for 500 Rails-style tables, several times per command), where a regular expression per
+ * character cost ~0.2 s a pass. They are exactly the former regular expressions: `\s`
+ * (ASCII fast path, the rest through the expression), words of ASCII letters, `_` and
+ * every code unit from U+0080 on, word parts adding digits and `$`.
+ */
+const spaceRe = /\s/;
+function isSpace(sql: string, i: number): boolean {
+  const c = sql.charCodeAt(i);
+  if (c < 0x80) return c === 32 || (c >= 9 && c <= 13);
+  return spaceRe.test(sql[i] as string);
+}
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+/** `[A-Za-z_\u0080-\uffff]` */
+function isWordStart(c: number): boolean {
+  return isLetter(c) || c >= 0x80;
+}
+/** `[A-Za-z0-9_$\u0080-\uffff]` */
+function isWordPart(c: number): boolean {
+  return isLetter(c) || isDigit(c) || c === 36 || c >= 0x80;
+}
+/** `[0-9.eE_]` */
+function isNumberPart(c: number): boolean {
+  return isDigit(c) || c === 46 || c === 101 || c === 69 || c === 95;
+}
 
 /** Splits SQL text into tokens; concatenating every token's text gives the input back. */
 export function tokenize(sql: string): Token[] {
@@ -27,13 +56,15 @@ export function tokenize(sql: string): Token[] {
   const n = sql.length;
   while (i < n) {
     const start = i;
+    const c = sql.charCodeAt(i);
     const ch = sql[i] as string;
     const next = sql[i + 1];
-    if (/\s/.test(ch)) {
-      while (i < n && /\s/.test(sql[i] as string)) i++;
+    if (isSpace(sql, i)) {
+      while (i < n && isSpace(sql, i)) i++;
       tokens.push({ kind: "space", text: sql.slice(start, i), start });
     } else if (ch === "-" && next === "-") {
-      while (i < n && sql[i] !== "\n") i++;
+      const end = sql.indexOf("\n", i);
+      i = end === -1 ? n : end;
       tokens.push({ kind: "comment", text: sql.slice(start, i), start });
     } else if (ch === "/" && next === "*") {
       let depth = 0;
@@ -75,11 +106,11 @@ export function tokenize(sql: string): Token[] {
       const end = sql.indexOf(tag, i + tag.length);
       i = end === -1 ? n : end + tag.length;
       tokens.push({ kind: "string", text: sql.slice(start, i), start });
-    } else if (wordStart.test(ch)) {
-      while (i < n && wordPart.test(sql[i] as string)) i++;
+    } else if (isWordStart(c)) {
+      while (i < n && isWordPart(sql.charCodeAt(i))) i++;
       tokens.push({ kind: "word", text: sql.slice(start, i), start });
-    } else if (/[0-9]/.test(ch) || (ch === "." && /[0-9]/.test(next ?? ""))) {
-      while (i < n && /[0-9.eE_]/.test(sql[i] as string)) i++;
+    } else if (isDigit(c) || (ch === "." && isDigit(sql.charCodeAt(i + 1)))) {
+      while (i < n && isNumberPart(sql.charCodeAt(i))) i++;
       tokens.push({ kind: "number", text: sql.slice(start, i), start });
     } else if (ch === ":" && next === ":") {
       i += 2;

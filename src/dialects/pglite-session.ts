@@ -1,5 +1,4 @@
 /** Session over an embedded PGlite database (a directory on disk, or memory). */
-import type { PGlite } from "@electric-sql/pglite";
 import type { DatabaseTarget } from "../config/types.js";
 import type { OpenSessionOptions } from "./open.js";
 import { driverErrorGuard } from "./driver-errors.js";
@@ -41,10 +40,22 @@ async function openPglite(target: PgliteTarget, options: OpenSessionOptions): Pr
 }
 
 /**
+ * What a Session needs of PGlite: a PGlite instance, or one hosted in a worker thread
+ * (src/autogenerate/shadow-worker.ts).
+ */
+export interface PgliteConnection {
+  query<Row>(sql: string, params?: unknown[]): Promise<{ rows: Row[]; affectedRows?: number }>;
+  exec(sql: string): Promise<unknown>;
+  /** Only called with `throwOnError: false`: the error comes back as one of the messages. */
+  execProtocol(message: Uint8Array, options: { throwOnError: false }): Promise<{ readonly messages: readonly unknown[] }>;
+  close(): Promise<void>;
+}
+
+/**
  * A Session over a PGlite instance that is already open (the shadow database of
  * autogenerate opens its own, with extensions and a starting data directory).
  */
-export function sessionOverPglite(db: PGlite, secrets: readonly string[], target: PgliteTarget): Session {
+export function sessionOverPglite(db: PgliteConnection, secrets: readonly string[], target: PgliteTarget): Session {
   const wrap = driverErrorGuard(secrets, target);
   const exec = async (sql: string): Promise<void> => {
     await wrap("exec", () => db.exec(sql));
