@@ -126,7 +126,8 @@ describe("lazy loading", () => {
     const file = join(project.dir, trace);
     await writeFile(file, "");
     const result = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", join(project.dir, "register.mjs"), BIN, ...args], { cwd: project.dir, env: baseEnv({ TRACE_FILE: file }) as NodeJS.ProcessEnv, stdio: "ignore" });
+      // The loader hook sees the packages loaded with import(); the CLI bundle's debug hook (ATHANOR_DEBUG_MODULES) athanor's own modules.
+      const child = spawn(process.execPath, ["--import", join(project.dir, "register.mjs"), BIN, ...args], { cwd: project.dir, env: baseEnv({ TRACE_FILE: file, ATHANOR_DEBUG_MODULES: file }) as NodeJS.ProcessEnv, stdio: "ignore" });
       child.on("error", reject);
       child.on("close", (code) => resolve(code ?? 1));
     });

@@ -135,7 +135,7 @@ describe("the packed tarball", () => {
 
   it("holds LICENSE, README, bin and dist with declarations, and no tests", () => {
     expect(tarball).toMatch(/athanor-\d+\.\d+\.\d+\.tgz$/);
-    for (const path of ["LICENSE", "README.md", "package.json", "bin/athanor.js", "dist/index.js", "dist/index.d.ts"]) expect(files, path).toContain(path);
+    for (const path of ["LICENSE", "README.md", "package.json", "bin/athanor.js", "dist/index.js", "dist/index.d.ts", "dist/cli/launch.js", "dist/cli/bundle.cjs", "dist/cli/bundle.cjs.map"]) expect(files, path).toContain(path);
     // The PGlite template `npm run build` made: no user machine runs initdb.
     for (const path of ["dist/pglite-template/manifest.json", "dist/pglite-template/pgdata.tar.gz"]) expect(files, path).toContain(path);
     expect(files.filter((path) => /(^|\/)test\/|\.test\.|\.fixture\.|tsbuildinfo/.test(path))).toEqual([]);
