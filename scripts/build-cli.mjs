@@ -58,7 +58,8 @@ const keepModuleSemantics = {
     pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => (BUNDLED_PACKAGES.has(packageName(args.path)) ? undefined : { path: args.path, external: true }));
     pluginBuild.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => {
       const own = relative(dirname(outfile), args.path).split("\\").join("/");
-      const text = `__athanorTraceModule(${JSON.stringify(own)});\n${await readFile(args.path, "utf8")}`
+      // On the module's first line: its lines stay where the source map says.
+      const text = `__athanorTraceModule(${JSON.stringify(own)}); ${await readFile(args.path, "utf8")}`
         .replaceAll("import.meta.url", `new URL(${JSON.stringify(own)}, __athanorBundleUrl).href`)
         .replace(RUNTIME_IMPORT, "__athanorImport(");
       return { contents: text, loader: "js" };
