@@ -6,7 +6,8 @@
  * `upgrade` loads its driver, on PostgreSQL and PGlite; the code cache is written once to
  * ATHANOR_CACHE_DIR, survives a cache with another key or corrupt content, and is not
  * written when the cache is off or cannot be written; paths found from the modules' own
- * location (package.json's version, bin/athanor.js for shell-init) are still right.
+ * location (package.json's version, bin/athanor.js for shell-init) are still right; an
+ * athanor error from user code that imports the library is recognised as one.
  * Needs `npm run build`.
  */
 import { spawn } from "node:child_process";
@@ -150,6 +151,22 @@ describe("the bundled CLI", () => {
         await chmod(locked, 0o700);
       }
     });
+  });
+
+  it("an athanor error thrown by user code that imports the library (another copy of the classes) is still athanor's error", async () => {
+    const { dir, remove } = await tempDir("athanor-bundle-settings-");
+    try {
+      await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", settings: "./settings.mjs", environments: { development: {} } }));
+      await mkdir(join(dir, "migrations"));
+      const library = new URL("dist/index.js", `file://${ROOT}`).href;
+      await writeFile(join(dir, "settings.mjs"), `import { ConfigError } from ${JSON.stringify(library)};\nexport function databaseUrl() { throw new ConfigError("vault-locked", "the vault is locked", { hint: "unlock it first" }); }\n`);
+      const result = await spawnCli(["current"], { cwd: dir, env: baseEnv({ ATHANOR_CACHE_DIR: cache.dir }) });
+      expect(result.status).toBe(2);
+      // Passed on as the user's ConfigError, not wrapped as a failure of the settings module.
+      expect(result.stderr).toBe("error: the vault is locked\n  hint: unlock it first\n");
+    } finally {
+      await remove();
+    }
   });
 
   it("finds what it finds from the modules' own location: package.json's version, bin/athanor.js for shell-init", async () => {
