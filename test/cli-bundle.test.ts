@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, baseEnv, spawnCli } from "./support/cli.js";
 import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
 import { createGuardProject, writeRevision, type GuardProject } from "./support/guard-project.js";
+import { writeImportTraceHook } from "./support/import-trace.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ID = "0a1b2c3d4e5f";
@@ -26,6 +27,7 @@ describe("the bundled CLI", () => {
   let project: GuardProject;
   let database: TestDatabase;
   let cache: { dir: string; remove(): Promise<void> };
+  let register: string;
 
   beforeAll(async () => {
     database = await createPostgresDatabase("athanor_bundle");
@@ -33,16 +35,8 @@ describe("the bundled CLI", () => {
     cache = await tempDir("athanor-code-cache-");
     await project.writeConfig({ development: { url: database.url }, local: { url: "pglite://./.athanor/local" } });
     await writeRevision(project.migrationsDir, { id: ID, down: null, message: "one", upgrade: "CREATE TABLE one (id int);", downgrade: "DROP TABLE one;" }, 0);
-    // An ES module loader hook: every URL resolved through import (bin, the launcher, packages loaded with import()).
-    await writeFile(join(project.dir, "hooks.mjs"), [
-      'import { appendFileSync } from "node:fs";',
-      "export async function resolve(specifier, context, next) {",
-      "  const result = await next(specifier, context);",
-      '  appendFileSync(process.env.IMPORT_TRACE, result.url + "\\n");',
-      "  return result;",
-      "}",
-    ].join("\n"));
-    await writeFile(join(project.dir, "register.mjs"), 'import { register } from "node:module";\nregister("./hooks.mjs", import.meta.url);\n');
+    // Every URL resolved through import: bin, the launcher, packages loaded with import().
+    register = await writeImportTraceHook(project.dir);
   });
 
   afterAll(async () => {
@@ -58,7 +52,7 @@ describe("the bundled CLI", () => {
     await writeFile(imports, "");
     await writeFile(modules, "");
     const status = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", join(project.dir, "register.mjs"), BIN, ...args], {
+      const child = spawn(process.execPath, ["--import", register, BIN, ...args], {
         cwd: project.dir,
         env: baseEnv({ IMPORT_TRACE: imports, ATHANOR_DEBUG_MODULES: modules, ATHANOR_CACHE_DIR: cache.dir }) as NodeJS.ProcessEnv,
         stdio: "ignore",
