@@ -11,7 +11,7 @@
  * Needs `npm run build`.
  */
 import { spawn } from "node:child_process";
-import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -127,6 +127,16 @@ describe("the bundled CLI", () => {
         expect(rewritten.toString("latin1", 0, rewritten.indexOf(10))).toBe(keyLine);
         expect(rewritten.equals(stale)).toBe(false);
       }
+    });
+
+    it("a cache file that others can write is not used: it is replaced by one only its owner can write", async () => {
+      const [file] = await cacheFiles(dir);
+      const path = join(dir, file as string);
+      // A valid cache (V8 would take it): only the mode says it is not to be trusted.
+      await chmod(path, 0o666);
+      const result = await run(["heads"], { ATHANOR_CACHE_DIR: dir });
+      expect(result.status, result.stderr).toBe(0);
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
     });
 
     it("is not written with ATHANOR_CACHE_DIR=off, nor into a folder it cannot write, and the command works either way", async () => {

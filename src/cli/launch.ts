@@ -8,7 +8,8 @@
  * The code cache is a help, never a requirement, and cannot run other code than the
  * bundle's:
  * - it lives in athanor's cache folder (`ATHANOR_CACHE_DIR`, `off` disables it; else
- *   `$XDG_CACHE_HOME/athanor` or `~/.cache/athanor`), never in the installed package;
+ *   `$XDG_CACHE_HOME/athanor` or `~/.cache/athanor`), never in the installed package, and
+ *   is read only when this user owns it and no one else can write it;
  * - its first line is a key: the bundle's SHA-256 (written by the build into its first
  *   line), its size, mtime, ctime, inode and device, Node's version and architecture; a
  *   cache with another key is not given to V8, which checks its own version, flags and
@@ -20,7 +21,7 @@
  * With --verbose (the one time an internal error's stack is printed) the bundle is
  * loaded by Node's own `require` with source maps on, so stacks name dist/'s modules.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
@@ -62,14 +63,25 @@ export function codeCacheFile(bundle: string, source: string, env: Readonly<Reco
   return { path: join(dir, name), key };
 }
 
-/** The cached code for `cache` when its key line matches, else undefined. */
+/**
+ * The cached code for `cache` when its key line matches, else undefined. A code cache is
+ * code V8 runs: only a file owned by this user and writable by no one else is read
+ * (checked on the open file, so it cannot be swapped in between).
+ */
 function readCodeCache(cache: CodeCacheFile): Buffer | undefined {
+  let fd: number | undefined;
   try {
-    const data = readFileSync(cache.path);
+    fd = openSync(cache.path, "r");
+    const stats = fstatSync(fd);
+    const uid = process.getuid?.();
+    if ((uid !== undefined && stats.uid !== uid) || (stats.mode & 0o022) !== 0) return undefined;
+    const data = readFileSync(fd);
     const end = data.indexOf(10);
     return end > 0 && data.toString("latin1", 0, end) === cache.key ? data.subarray(end + 1) : undefined;
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
