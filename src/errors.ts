@@ -26,8 +26,27 @@ export interface AthanorErrorOptions {
   cause?: unknown;
 }
 
+/** Marks athanor's errors, shared by every copy of this module in a process (Symbol.for). */
+const ATHANOR_ERROR = Symbol.for("athanor.error");
+
 /** Base class: a failure with a code, an exit status and a hint. */
 export class AthanorError extends Error {
+  /**
+   * `instanceof` also accepts the same class from another copy of athanor in the process:
+   * the CLI runs a bundle (dist/cli/bundle.cjs) while a config file, settings module or
+   * revision that imports "athanor" gets dist/index.js, whose classes are other objects.
+   * Such an error is recognised by its mark and its classes' names.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== "object" || value === null || !(ATHANOR_ERROR in value)) return false;
+    for (let proto: unknown = Object.getPrototypeOf(value); proto !== null && typeof proto === "object"; proto = Object.getPrototypeOf(proto)) {
+      const constructor: unknown = Object.hasOwn(proto, "constructor") ? (proto as { constructor: unknown }).constructor : undefined;
+      if (typeof constructor === "function" && constructor.name === this.name) return true;
+    }
+    return false;
+  }
+
   override name = "AthanorError";
   readonly code: string;
   readonly exitStatus: ExitStatusValue;
@@ -42,6 +61,8 @@ export class AthanorError extends Error {
     this.details = options.details ?? {};
   }
 }
+
+Object.defineProperty(AthanorError.prototype, ATHANOR_ERROR, { value: true });
 
 /** Exit 2: bad flags, unknown environment, unset variable, malformed config or revision graph. */
 export class ConfigError extends AthanorError {

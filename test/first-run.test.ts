@@ -128,8 +128,8 @@ describe("the quickstart's first `upgrade` on a new machine (an empty PGlite tem
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout + result.stderr).toMatch(/upgraded development to [0-9a-f]{12}: 2 revisions/);
       expect(await readdir(`${quickstart}/.athanor/dev`)).toContain("PG_VERSION");
-      // initdb would have cached its result there.
-      expect(await readdir(`${dir.dir}/cache`)).toEqual([]);
+      // initdb would have cached its result there (the CLI's code cache, src/cli/launch.ts, is all it holds).
+      expect((await readdir(`${dir.dir}/cache`)).filter((name) => !/^cli-code-[0-9a-f]{16}\.bin$/.test(name))).toEqual([]);
     } finally {
       await dir.remove();
     }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, baseEnv, spawnCli } from "./support/cli.js";
 import { createPostgresDatabase, type TestDatabase } from "./support/databases.js";
 import { createGuardProject, writeRevision, type GuardProject } from "./support/guard-project.js";
+import { writeImportTraceHook } from "./support/import-trace.js";
 
 const PTY = fileURLToPath(new URL("./support/pty-run.py", import.meta.url));
 const IDS = ["0a1b2c3d4e5f", "1b2c3d4e5f60", "2c3d4e5f6071"];
@@ -99,22 +100,15 @@ describe("progress on a terminal", () => {
 describe("lazy loading", () => {
   let project: GuardProject;
   let database: TestDatabase;
+  let register: string;
 
   beforeAll(async () => {
     database = await createPostgresDatabase("athanor_lazy");
     project = await createGuardProject();
     await project.writeConfig({ development: { url: database.url } });
     await writeRevision(project.migrationsDir, { id: IDS[0] as string, down: null, message: "one", upgrade: "CREATE TABLE one (id int);", downgrade: "DROP TABLE one;" }, 0);
-    // A loader hook that records which of the optional packages, and of athanor's own modules, get resolved.
-    await writeFile(join(project.dir, "hooks.mjs"), [
-      'import { appendFileSync } from "node:fs";',
-      "export async function resolve(specifier, context, next) {",
-      "  const result = await next(specifier, context);",
-      '  if (/node_modules\\/(pino|@opentelemetry\\/api)\\/|\\/dist\\//.test(result.url)) appendFileSync(process.env.TRACE_FILE, result.url + "\\n");',
-      "  return result;",
-      "}",
-    ].join("\n"));
-    await writeFile(join(project.dir, "register.mjs"), 'import { register } from "node:module";\nregister("./hooks.mjs", import.meta.url);\n');
+    // A loader hook that records which of the optional packages get resolved (athanor's own modules: ATHANOR_DEBUG_MODULES).
+    register = await writeImportTraceHook(project.dir, /node_modules\/(pino|@opentelemetry\/api)\/|\/dist\//);
   });
 
   afterAll(async () => {
@@ -126,7 +120,8 @@ describe("lazy loading", () => {
     const file = join(project.dir, trace);
     await writeFile(file, "");
     const result = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", join(project.dir, "register.mjs"), BIN, ...args], { cwd: project.dir, env: baseEnv({ TRACE_FILE: file }) as NodeJS.ProcessEnv, stdio: "ignore" });
+      // The loader hook sees the packages loaded with import(); the CLI bundle's debug hook (ATHANOR_DEBUG_MODULES) athanor's own modules.
+      const child = spawn(process.execPath, ["--import", register, BIN, ...args], { cwd: project.dir, env: baseEnv({ IMPORT_TRACE: file, ATHANOR_DEBUG_MODULES: file }) as NodeJS.ProcessEnv, stdio: "ignore" });
       child.on("error", reject);
       child.on("close", (code) => resolve(code ?? 1));
     });
@@ -143,9 +138,9 @@ describe("lazy loading", () => {
     const file = join(project.dir, "otel.trace");
     await writeFile(file, "");
     const status = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", join(project.dir, "register.mjs"), BIN, "upgrade"], {
+      const child = spawn(process.execPath, ["--import", register, BIN, "upgrade"], {
         cwd: project.dir,
-        env: baseEnv({ TRACE_FILE: file, OTEL_SDK_DISABLED: "true" }) as NodeJS.ProcessEnv,
+        env: baseEnv({ IMPORT_TRACE: file, OTEL_SDK_DISABLED: "true" }) as NodeJS.ProcessEnv,
         stdio: "ignore",
       });
       child.on("error", reject);

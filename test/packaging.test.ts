@@ -135,7 +135,7 @@ describe("the packed tarball", () => {
 
   it("holds LICENSE, README, bin and dist with declarations, and no tests", () => {
     expect(tarball).toMatch(/athanor-\d+\.\d+\.\d+\.tgz$/);
-    for (const path of ["LICENSE", "README.md", "package.json", "bin/athanor.js", "dist/index.js", "dist/index.d.ts"]) expect(files, path).toContain(path);
+    for (const path of ["LICENSE", "README.md", "package.json", "bin/athanor.js", "dist/index.js", "dist/index.d.ts", "dist/cli/launch.js", "dist/cli/bundle.cjs", "dist/cli/bundle.cjs.map"]) expect(files, path).toContain(path);
     // The PGlite template `npm run build` made: no user machine runs initdb.
     for (const path of ["dist/pglite-template/manifest.json", "dist/pglite-template/pgdata.tar.gz"]) expect(files, path).toContain(path);
     expect(files.filter((path) => /(^|\/)test\/|\.test\.|\.fixture\.|tsbuildinfo/.test(path))).toEqual([]);
@@ -171,13 +171,16 @@ describe("the packed tarball", () => {
       const revision = await npx("revision", "-m", "create users", "--json");
       expect(revision.status, revision.stderr).toBe(0);
       const { file } = JSON.parse(revision.stdout) as { file: string };
-      // A machine that never ran athanor: an empty template cache, which stays empty (the
-      // installed package's template is used; initdb would cache its result).
+      // A machine that never ran athanor: an empty template cache, which stays without a
+      // template (the installed package's template is used; initdb would cache its result).
       const cache = join(work.dir, "esm-cache");
       await mkdir(cache);
       const upgrade = await sh("npx", ["--no-install", "athanor", "upgrade", "head"], project, { ...userEnv(), ATHANOR_CACHE_DIR: cache });
       expect(upgrade.status, upgrade.stderr).toBe(0);
-      expect(await readdir(cache)).toEqual([]);
+      // No template in it; the CLI's code cache (src/cli/launch.ts) goes there, not into the installed package.
+      const cached = await readdir(cache);
+      expect(cached.filter((name) => !/^cli-code-[0-9a-f]{16}\.bin$/.test(name))).toEqual([]);
+      expect(cached.length).toBe(1);
       expect(upgrade.stderr + upgrade.stdout).toMatch(/upgraded development to [0-9a-f]{12}: 1 revision/);
       const status = await npx("status");
       expect(status.status, status.stdout + status.stderr).toBe(0);

@@ -107,13 +107,6 @@ if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(command)) setV8Flags("--liftoff
  * are set back on with it.
  */
 const TURBOFAN_FROM_CHARS = 1024 * 1024;
-if (!wasmFlagsGiven && (command === "diff" || (command === "revision" && process.argv.includes("--autogenerate")))) {
-  const { observeDeclaredSchemaSize } = await import("../autogenerate/declared.js");
-  observeDeclaredSchemaSize((chars) => {
-    observeDeclaredSchemaSize(null);
-    if (chars >= TURBOFAN_FROM_CHARS) setV8Flags("--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering");
-  });
-}
 
 /**
  * The read-only commands whose memory grows with the history, and the size of the
@@ -129,30 +122,48 @@ if (!wasmFlagsGiven && (command === "diff" || (command === "revision" && process
  */
 const SMALL_YOUNG_GENERATION_COMMANDS: ReadonlySet<string> = new Set(["heads", "history", "branches", "show", "graph", "current", "status"]);
 const SMALL_YOUNG_GENERATION_FROM_BYTES = 64 * 1024;
-if (!nodeFlagGiven(/semi-space/) && SMALL_YOUNG_GENERATION_COMMANDS.has(command)) {
-  const { observeDirectorySize } = await import("../revisions/script-directory.js");
-  observeDirectorySize((bytes) => {
-    if (bytes < SMALL_YOUNG_GENERATION_FROM_BYTES) return;
-    observeDirectorySize(null);
-    setV8Flags("--semi-space-growth-factor=1");
+
+/**
+ * The command's run, in a function rather than at the top level: the CLI is bundled as
+ * CommonJS (scripts/build-cli.mjs), which has no top-level await. The `exit` listener
+ * above still reports a run that ends before `main` returned.
+ */
+async function run(): Promise<void> {
+  if (!wasmFlagsGiven && (command === "diff" || (command === "revision" && process.argv.includes("--autogenerate")))) {
+    const { observeDeclaredSchemaSize } = await import("../autogenerate/declared.js");
+    observeDeclaredSchemaSize((chars) => {
+      observeDeclaredSchemaSize(null);
+      if (chars >= TURBOFAN_FROM_CHARS) setV8Flags("--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering");
+    });
+  }
+
+  if (!nodeFlagGiven(/semi-space/) && SMALL_YOUNG_GENERATION_COMMANDS.has(command)) {
+    const { observeDirectorySize } = await import("../revisions/script-directory.js");
+    observeDirectorySize((bytes) => {
+      if (bytes < SMALL_YOUNG_GENERATION_FROM_BYTES) return;
+      observeDirectorySize(null);
+      setV8Flags("--semi-space-growth-factor=1");
+    });
+  }
+
+  const status = await main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // A getter: Node builds process.stdin (a tty or pipe stream, with their modules) on
+    // first access, which only a prompt needs (~4 ms of every run's start-up otherwise).
+    get stdin() {
+      return process.stdin;
+    },
+    env: process.env,
+    cwd: process.cwd(),
+    signal: controller.signal,
   });
+  finished = true;
+  // OpenTelemetry (when loaded): buffered spans and metrics leave before the process does.
+  await flushTelemetry();
+  process.exitCode = status;
+  // Open handles (a PGlite worker, a pool) must not keep a finished command alive.
+  setImmediate(() => originalExit(status)).unref();
 }
 
-const status = await main(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  // A getter: Node builds process.stdin (a tty or pipe stream, with their modules) on
-  // first access, which only a prompt needs (~4 ms of every run's start-up otherwise).
-  get stdin() {
-    return process.stdin;
-  },
-  env: process.env,
-  cwd: process.cwd(),
-  signal: controller.signal,
-});
-finished = true;
-// OpenTelemetry (when loaded): buffered spans and metrics leave before the process does.
-await flushTelemetry();
-process.exitCode = status;
-// Open handles (a PGlite worker, a pool) must not keep a finished command alive.
-setImmediate(() => originalExit(status)).unref();
+void run();

@@ -20,12 +20,12 @@
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { homedir } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gunzip, gzip } from "node:zlib";
 import type { PGlite } from "@electric-sql/pglite";
+import { athanorCacheDir } from "../config/cache-dir.js";
 
 /**
  * Start parameters added to PGlite's own: a smaller buffer pool, a larger lock table, and
@@ -78,12 +78,7 @@ interface ShippedManifest {
  * Where the data-dir template is cached: `ATHANOR_CACHE_DIR` (`off` or empty disables
  * it), else `$XDG_CACHE_HOME/athanor`, else `~/.cache/athanor`.
  */
-export function pgliteCacheDir(env: Readonly<Record<string, string | undefined>> = process.env): string | null {
-  const configured = env["ATHANOR_CACHE_DIR"];
-  if (configured !== undefined) return configured === "" || configured === "off" ? null : configured;
-  const base = env["XDG_CACHE_HOME"] || join(homedir(), ".cache");
-  return join(base, "athanor");
-}
+export const pgliteCacheDir: (env?: Readonly<Record<string, string | undefined>>) => string | null = athanorCacheDir;
 
 /**
  * The folder of the template shipped in the package: `dist/pglite-template` at the

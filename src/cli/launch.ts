@@ -1,0 +1,134 @@
+/**
+ * What bin/athanor.js runs: the CLI bundled into one CommonJS file (dist/cli/bundle.cjs,
+ * written by scripts/build-cli.mjs from src/cli/bin.ts and all it loads), compiled with a
+ * V8 code cache. Reading, compiling and linking ~30 ES modules was most of the start-up
+ * of a small command; one file, and V8 restoring its compiled code instead of parsing
+ * 1 MB of JavaScript, is most of the gain (docs/architecture.md, "Start-up").
+ *
+ * The code cache is a help, never a requirement, and cannot run other code than the
+ * bundle's:
+ * - it lives in athanor's cache folder (`ATHANOR_CACHE_DIR`, `off` disables it; else
+ *   `$XDG_CACHE_HOME/athanor` or `~/.cache/athanor`), never in the installed package, and
+ *   is read only when this user owns it and no one else can write it;
+ * - its first line is a key: the bundle's SHA-256 (written by the build into its first
+ *   line), its size, mtime, ctime, inode and device, Node's version and architecture; a
+ *   cache with another key is not given to V8, which checks its own version, flags and
+ *   the source's length besides, and compiles the source normally when it rejects one;
+ * - one file per bundle path, Node version and Node flags, written only when it was
+ *   missing or rejected, right after the compilation (before any of the bundle's code
+ *   runs, so under the flags every run starts with), to a temporary file renamed into
+ *   place; any failure to read or write it is ignored.
+ * With --verbose (the one time an internal error's stack is printed) the bundle is
+ * loaded by Node's own `require` with source maps on, so stacks name dist/'s modules.
+ */
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { Script } from "node:vm";
+import { athanorCacheDir } from "../config/cache-dir.js";
+
+/** The bundle's wrapper function: CommonJS's five parameters and the `import()` it routes through this module. */
+type BundleFunction = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string, importModule: (specifier: string) => Promise<unknown>) => void;
+
+/** Where the code cache for `bundle` is, and the key its first line must hold; null when there is none to use. */
+interface CodeCacheFile {
+  readonly path: string;
+  readonly key: string;
+}
+
+/** Two 32-bit string hashes as 16 hex digits: a file name, not a secret (no node:crypto at start-up). */
+function fileNameHash(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b + c, 0x85ebca6b) ^ (b >>> 13);
+  }
+  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
+}
+
+/** The code cache's file and key for `bundle` (whose text is `source`), or null when the cache is off or the bundle unreadable. */
+export function codeCacheFile(bundle: string, source: string, env: Readonly<Record<string, string | undefined>>): CodeCacheFile | null {
+  const dir = athanorCacheDir(env);
+  if (dir === null) return null;
+  const firstLine = source.slice(0, source.indexOf("\n"));
+  const hash = /^\/\/ athanor-cli-bundle ([0-9a-f]{64})$/.exec(firstLine)?.[1];
+  if (hash === undefined) return null;
+  const stats = statSync(bundle, { throwIfNoEntry: false });
+  if (stats === undefined) return null;
+  const flags = `${process.execArgv.join(" ")}\0${env["NODE_OPTIONS"] ?? ""}`;
+  const name = `cli-code-${fileNameHash(`${bundle}\0${process.version}\0${process.arch}\0${flags}`)}.bin`;
+  const key = ["athanor-cli-code-cache 1", hash, stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, stats.dev, process.version, process.arch].join(" ");
+  return { path: join(dir, name), key };
+}
+
+/**
+ * The cached code for `cache` when its key line matches, else undefined. A code cache is
+ * code V8 runs: only a file owned by this user and writable by no one else is read
+ * (checked on the open file, so it cannot be swapped in between).
+ */
+function readCodeCache(cache: CodeCacheFile): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(cache.path, "r");
+    const stats = fstatSync(fd);
+    const uid = process.getuid?.();
+    if ((uid !== undefined && stats.uid !== uid) || (stats.mode & 0o022) !== 0) return undefined;
+    const data = readFileSync(fd);
+    const end = data.indexOf(10);
+    return end > 0 && data.toString("latin1", 0, end) === cache.key ? data.subarray(end + 1) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Writes `data` under `cache`'s key: a temporary file, renamed into place; failures are ignored. */
+function writeCodeCache(cache: CodeCacheFile, data: Buffer): void {
+  const temporary = `${cache.path}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(cache.path), { recursive: true, mode: 0o700 });
+    writeFileSync(temporary, Buffer.concat([Buffer.from(`${cache.key}\n`, "latin1"), data]), { mode: 0o600 });
+    renameSync(temporary, cache.path);
+  } catch {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // Nothing was written.
+    }
+  }
+}
+
+/** True when argv asks for --verbose (or -v): internal errors then print their stack. */
+function wantsStacks(argv: readonly string[]): boolean {
+  return argv.includes("--verbose") || argv.includes("-v");
+}
+
+/**
+ * Runs the bundled CLI at `bundle` (dist/cli/bundle.cjs) in this process; it reads
+ * process.argv and sets the exit status itself.
+ */
+export function launch(bundle: string, env: Readonly<Record<string, string | undefined>> = process.env): void {
+  const require = createRequire(bundle);
+  if (wantsStacks(process.argv.slice(2))) {
+    process.setSourceMapsEnabled(true);
+    require(bundle);
+    return;
+  }
+  // ASCII (the build checks it): Latin-1 is the cheapest decoding.
+  const source = readFileSync(bundle, "latin1");
+  const cache = codeCacheFile(bundle, source, env);
+  const cachedData = cache === null ? undefined : readCodeCache(cache);
+  const script = new Script(`(function (exports, require, module, __filename, __dirname, __athanorLauncherImport) {${source}\n})`, {
+    filename: bundle,
+    ...(cachedData === undefined ? {} : { cachedData }),
+  });
+  // Written before the bundle runs: what V8 compiled eagerly (measured as fast as a cache taken at
+  // exit, half its size), and under the V8 flags every run starts with (the CLI sets some later).
+  if (cache !== null && (cachedData === undefined || script.cachedDataRejected === true)) writeCodeCache(cache, script.createCachedData());
+  const run = script.runInThisContext() as BundleFunction;
+  const module = { exports: {} };
+  run.call(module.exports, module.exports, require, module, bundle, dirname(bundle), (specifier) => import(specifier));
+}

@@ -1,0 +1,184 @@
+/**
+ * The CLI as bin/athanor.js runs it since the start-up work of issue #15: one bundled
+ * file (dist/cli/bundle.cjs, scripts/build-cli.mjs) run by dist/cli/launch.js with a V8
+ * code cache. What is checked: the bundle is what runs (athanor's modules are evaluated
+ * inside it, not loaded as files); `heads` still loads no package (pg, PGlite) while
+ * `upgrade` loads its driver, on PostgreSQL and PGlite; the code cache is written once to
+ * ATHANOR_CACHE_DIR, survives a cache with another key or corrupt content, and is not
+ * written when the cache is off or cannot be written; paths found from the modules' own
+ * location (package.json's version, bin/athanor.js for shell-init) are still right; an
+ * athanor error from user code that imports the library is recognised as one.
+ * Needs `npm run build`.
+ */
+import { spawn } from "node:child_process";
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, baseEnv, spawnCli } from "./support/cli.js";
+import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
+import { createGuardProject, writeRevision, type GuardProject } from "./support/guard-project.js";
+import { writeImportTraceHook } from "./support/import-trace.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ID = "0a1b2c3d4e5f";
+
+describe("the bundled CLI", () => {
+  let project: GuardProject;
+  let database: TestDatabase;
+  let cache: { dir: string; remove(): Promise<void> };
+  let register: string;
+
+  beforeAll(async () => {
+    database = await createPostgresDatabase("athanor_bundle");
+    project = await createGuardProject();
+    cache = await tempDir("athanor-code-cache-");
+    await project.writeConfig({ development: { url: database.url }, local: { url: "pglite://./.athanor/local" } });
+    await writeRevision(project.migrationsDir, { id: ID, down: null, message: "one", upgrade: "CREATE TABLE one (id int);", downgrade: "DROP TABLE one;" }, 0);
+    // Every URL resolved through import: bin, the launcher, packages loaded with import().
+    register = await writeImportTraceHook(project.dir);
+  });
+
+  afterAll(async () => {
+    await project?.remove();
+    await database?.drop();
+    await cache?.remove();
+  });
+
+  /** Runs bin/athanor.js with both traces; returns what import resolved and what the bundle's debug hook wrote. */
+  async function traced(args: string[], name: string): Promise<{ imported: string[]; bundle: string[] }> {
+    const imports = join(project.dir, `${name}.imports`);
+    const modules = join(project.dir, `${name}.modules`);
+    await writeFile(imports, "");
+    await writeFile(modules, "");
+    const status = await new Promise<number>((resolve, reject) => {
+      const child = spawn(process.execPath, ["--import", register, BIN, ...args], {
+        cwd: project.dir,
+        env: baseEnv({ IMPORT_TRACE: imports, ATHANOR_DEBUG_MODULES: modules, ATHANOR_CACHE_DIR: cache.dir }) as NodeJS.ProcessEnv,
+        stdio: "ignore",
+      });
+      child.on("error", reject);
+      child.on("close", (code) => resolve(code ?? 1));
+    });
+    expect(status).toBe(0);
+    const lines = async (file: string) => (await readFile(file, "utf8")).split("\n").filter((line) => line !== "");
+    return { imported: await lines(imports), bundle: await lines(modules) };
+  }
+
+  it("runs athanor's modules inside the bundle, and `heads` loads no package at all (no pg, no PGlite)", async () => {
+    const { imported, bundle } = await traced(["heads"], "heads");
+    // Evaluated inside the bundle (only its debug hook writes these lines)...
+    expect(bundle).toContain(new URL("dist/commands/heads.js", `file://${ROOT}`).href);
+    expect(bundle).toContain(new URL("dist/cli/main.js", `file://${ROOT}`).href);
+    // ...and not imported as files: of dist/, import saw the launcher and its one helper only.
+    expect(imported.filter((url) => url.includes("/dist/")).sort()).toEqual([new URL("dist/cli/launch.js", `file://${ROOT}`).href, new URL("dist/config/cache-dir.js", `file://${ROOT}`).href]);
+    expect([...imported, ...bundle].filter((url) => url.includes("/node_modules/"))).toEqual([]);
+    expect(bundle.join("\n")).not.toMatch(/autogenerate|dialects\//);
+  });
+
+  it("`upgrade` loads pg on PostgreSQL and PGlite on PGlite (the lazy loads still happen where needed)", async () => {
+    const postgres = await traced(["upgrade"], "upgrade-pg");
+    expect(postgres.bundle.some((url) => url.includes("/node_modules/pg/"))).toBe(true);
+    expect(postgres.imported.some((url) => url.includes("/node_modules/@electric-sql/pglite/"))).toBe(false);
+    const pglite = await traced(["--env", "local", "upgrade"], "upgrade-pglite");
+    expect(pglite.imported.some((url) => url.includes("/node_modules/@electric-sql/pglite/"))).toBe(true);
+    expect(pglite.bundle.some((url) => url.includes("/node_modules/pg/"))).toBe(false);
+    const current = await spawnCli(["--env", "local", "current"], { cwd: project.dir, env: baseEnv({ ATHANOR_CACHE_DIR: cache.dir }) });
+    expect(current.stdout).toContain(`${ID} (head) one`);
+  }, 120_000);
+
+  describe("code cache", () => {
+    let dir: string;
+    const run = (args: string[], env: Record<string, string | undefined>) => spawnCli(args, { cwd: project.dir, env: baseEnv(env) });
+    const cacheFiles = async (folder: string) => (await readdir(folder)).filter((name) => name.startsWith("cli-code-"));
+
+    beforeAll(async () => {
+      dir = join(cache.dir, "own");
+      await mkdir(dir);
+    });
+
+    it("is written once, on the first run, to ATHANOR_CACHE_DIR, keyed by the bundle; the next runs read it", async () => {
+      const first = await run(["heads"], { ATHANOR_CACHE_DIR: dir });
+      expect(first.status, first.stderr).toBe(0);
+      const [file] = await cacheFiles(dir);
+      expect(file).toMatch(/^cli-code-[0-9a-f]{16}\.bin$/);
+      const written = await readFile(join(dir, file as string));
+      const bundle = await readFile(join(ROOT, "dist/cli/bundle.cjs"), "latin1");
+      const hash = /^\/\/ athanor-cli-bundle ([0-9a-f]{64})\n/.exec(bundle)?.[1];
+      expect(hash).toBeDefined();
+      expect(written.toString("latin1", 0, written.indexOf(10))).toContain(` ${hash} `);
+      const second = await run(["heads"], { ATHANOR_CACHE_DIR: dir });
+      expect(second.stdout).toBe(first.stdout);
+      // Accepted: not rewritten.
+      expect((await readFile(join(dir, file as string))).equals(written)).toBe(true);
+    });
+
+    it("a cache with another key, or the right key and corrupt code, is not used as is: the command runs and the cache is rewritten", async () => {
+      const [file] = await cacheFiles(dir);
+      const path = join(dir, file as string);
+      const good = await readFile(path);
+      const keyLine = good.toString("latin1", 0, good.indexOf(10));
+      for (const stale of [Buffer.concat([Buffer.from(`${keyLine.replace(/ [0-9a-f]{64} /, ` ${"0".repeat(64)} `)}\n`), good.subarray(good.indexOf(10) + 1)]), Buffer.from(`${keyLine}\nnot V8's code cache at all`)]) {
+        await writeFile(path, stale);
+        const result = await run(["heads"], { ATHANOR_CACHE_DIR: dir });
+        expect(result.status, result.stderr).toBe(0);
+        expect(result.stdout).toContain(`${ID} (head) (base) one`);
+        const rewritten = await readFile(path);
+        expect(rewritten.toString("latin1", 0, rewritten.indexOf(10))).toBe(keyLine);
+        expect(rewritten.equals(stale)).toBe(false);
+      }
+    });
+
+    it("a cache file that others can write is not used: it is replaced by one only its owner can write", async () => {
+      const [file] = await cacheFiles(dir);
+      const path = join(dir, file as string);
+      // A valid cache (V8 would take it): only the mode says it is not to be trusted.
+      await chmod(path, 0o666);
+      const result = await run(["heads"], { ATHANOR_CACHE_DIR: dir });
+      expect(result.status, result.stderr).toBe(0);
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
+    });
+
+    it("is not written with ATHANOR_CACHE_DIR=off, nor into a folder it cannot write, and the command works either way", async () => {
+      const off = await run(["heads"], { ATHANOR_CACHE_DIR: "off" });
+      expect(off.status, off.stderr).toBe(0);
+      expect(off.stdout).toContain(`${ID} (head) (base) one`);
+      const locked = join(cache.dir, "read-only");
+      await mkdir(locked);
+      await chmod(locked, 0o500);
+      try {
+        const result = await run(["heads"], { ATHANOR_CACHE_DIR: locked });
+        expect(result.status, result.stderr).toBe(0);
+        expect(result.stderr).toBe("");
+        if (process.getuid?.() !== 0) expect(await readdir(locked)).toEqual([]);
+      } finally {
+        await chmod(locked, 0o700);
+      }
+    });
+  });
+
+  it("an athanor error thrown by user code that imports the library (another copy of the classes) is still athanor's error", async () => {
+    const { dir, remove } = await tempDir("athanor-bundle-settings-");
+    try {
+      await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", settings: "./settings.mjs", environments: { development: {} } }));
+      await mkdir(join(dir, "migrations"));
+      const library = new URL("dist/index.js", `file://${ROOT}`).href;
+      await writeFile(join(dir, "settings.mjs"), `import { ConfigError } from ${JSON.stringify(library)};\nexport function databaseUrl() { throw new ConfigError("vault-locked", "the vault is locked", { hint: "unlock it first" }); }\n`);
+      const result = await spawnCli(["current"], { cwd: dir, env: baseEnv({ ATHANOR_CACHE_DIR: cache.dir }) });
+      expect(result.status).toBe(2);
+      // Passed on as the user's ConfigError, not wrapped as a failure of the settings module.
+      expect(result.stderr).toBe("error: the vault is locked\n  hint: unlock it first\n");
+    } finally {
+      await remove();
+    }
+  });
+
+  it("finds what it finds from the modules' own location: package.json's version, bin/athanor.js for shell-init", async () => {
+    const manifest = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { version: string };
+    const version = await spawnCli(["--version"], { cwd: project.dir, env: baseEnv({ ATHANOR_CACHE_DIR: cache.dir }) });
+    expect(version.stdout.trim()).toBe(manifest.version);
+    const shell = await spawnCli(["shell-init", "bash"], { cwd: project.dir, env: baseEnv({ ATHANOR_CACHE_DIR: cache.dir }) });
+    expect(shell.status, shell.stderr).toBe(0);
+    expect(shell.stdout).toContain(BIN);
+  });
+});
