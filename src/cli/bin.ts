@@ -162,8 +162,20 @@ async function run(): Promise<void> {
   // OpenTelemetry (when loaded): buffered spans and metrics leave before the process does.
   await flushTelemetry();
   process.exitCode = status;
+  // Everything written reaches the reader first: on a pipe or socket Node writes stdout
+  // asynchronously, and exiting with writes queued cut `revision --autogenerate`'s summary
+  // (and its "created revision" line) after ~12 kB when the reader was a child_process pipe.
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   // Open handles (a PGlite worker, a pool) must not keep a finished command alive.
   setImmediate(() => originalExit(status)).unref();
+}
+
+/** Resolves once what was written to `stream` so far has been handed to the system (or the write failed: a closed reader). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.write("", () => resolve());
+  });
 }
 
 void run();
