@@ -29,6 +29,7 @@
  * The first line names the bundle's SHA-256 (part of the code cache's key). A source map
  * to dist/'s modules is written next to it; the launcher enables it with --verbose.
  */
+import { parse } from "acorn";
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
@@ -48,8 +49,48 @@ function packageName(specifier) {
   return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
 }
 
-/** `import(` not followed by a relative string literal (those are bundled modules). */
-const RUNTIME_IMPORT = /(?<![.\w$])import\((?!\s*["']\.{1,2}\/)/g;
+/**
+ * The edits a module of dist/ needs inside the bundle, found on its syntax tree (acorn),
+ * never by matching text: the same words inside a string or a template (the worker
+ * shadow's code is one) are code of another realm and stay as they are.
+ * - `import.meta.url` becomes the module's own dist/ URL computed from the bundle's;
+ * - `import(x)`, unless x is a relative string literal (esbuild bundles those), goes
+ *   through `__athanorImport`.
+ * Returned as [start, end, replacement] in source order.
+ */
+function moduleEdits(source, own) {
+  const edits = [];
+  const visit = (node) => {
+    if (node === null || typeof node !== "object") return;
+    if (Array.isArray(node)) {
+      for (const child of node) visit(child);
+      return;
+    }
+    if (typeof node.type !== "string") return;
+    if (node.type === "MemberExpression" && node.object.type === "MetaProperty" && !node.computed && node.property.name === "url") {
+      edits.push([node.start, node.end, `new URL(${JSON.stringify(own)}, __athanorBundleUrl).href`]);
+      return;
+    }
+    if (node.type === "ImportExpression") {
+      const relativeLiteral = node.source.type === "Literal" && typeof node.source.value === "string" && /^\.{1,2}\//.test(node.source.value);
+      if (!relativeLiteral) edits.push([node.start, node.start + "import".length, "__athanorImport"]);
+    }
+    for (const key of Object.keys(node)) if (key !== "type" && key !== "start" && key !== "end") visit(node[key]);
+  };
+  visit(parse(source, { ecmaVersion: "latest", sourceType: "module" }));
+  return edits.sort((a, b) => a[0] - b[0]);
+}
+
+/** `source` with `edits` applied (none of them spans a line break, so lines stay where they were). */
+function applyEdits(source, edits) {
+  let out = "";
+  let at = 0;
+  for (const [start, end, text] of edits) {
+    out += source.slice(at, start) + text;
+    at = end;
+  }
+  return out + source.slice(at);
+}
 
 /** @type {import("esbuild").Plugin} */
 const keepModuleSemantics = {
@@ -58,11 +99,9 @@ const keepModuleSemantics = {
     pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => (BUNDLED_PACKAGES.has(packageName(args.path)) ? undefined : { path: args.path, external: true }));
     pluginBuild.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => {
       const own = relative(dirname(outfile), args.path).split("\\").join("/");
+      const source = await readFile(args.path, "utf8");
       // On the module's first line: its lines stay where the source map says.
-      const text = `__athanorTraceModule(${JSON.stringify(own)}); ${await readFile(args.path, "utf8")}`
-        .replaceAll("import.meta.url", `new URL(${JSON.stringify(own)}, __athanorBundleUrl).href`)
-        .replace(RUNTIME_IMPORT, "__athanorImport(");
-      return { contents: text, loader: "js" };
+      return { contents: `__athanorTraceModule(${JSON.stringify(own)}); ${applyEdits(source, moduleEdits(source, own))}`, loader: "js" };
     });
   },
 };
@@ -96,8 +135,16 @@ const code = result.outputFiles.find((file) => file.path === outfile);
 const map = result.outputFiles.find((file) => file.path === `${outfile}.map`);
 if (code === undefined || map === undefined) throw new Error("esbuild wrote no bundle");
 const text = code.text.replace(/^(\/\/[^\n]*\n)?/, "");
-const left = text.split("\n").filter((line) => /(?<![.\w$])import\(/.test(line) && !line.includes("(specifier) => import(specifier)"));
-if (left.length > 0) throw new Error(`dist/cli/bundle.cjs: an import() the launcher does not route: ${left[0].trim().slice(0, 200)}`);
+// The only import() left in the bundle's code is the banner's fallback (strings and
+// templates may hold the word: the worker shadow's code runs in its own realm).
+const left = [];
+(function find(node) {
+  if (node === null || typeof node !== "object") return;
+  if (Array.isArray(node)) return node.forEach(find);
+  if (node.type === "ImportExpression" && !(node.source.type === "Identifier" && node.source.name === "specifier")) left.push(text.slice(node.start, node.start + 200));
+  for (const key of Object.keys(node)) if (key !== "type" && key !== "start" && key !== "end") find(node[key]);
+})(parse(text, { ecmaVersion: "latest", sourceType: "script", allowReturnOutsideFunction: true }));
+if (left.length > 0) throw new Error(`dist/cli/bundle.cjs: an import() the launcher does not route: ${left[0]}`);
 if (/[^\x00-\x7f]/.test(text)) throw new Error("dist/cli/bundle.cjs is not ASCII (the launcher reads it as Latin-1)");
 const hash = createHash("sha256").update(text).digest("hex");
 // One line more at the top: the source map's lines move by one.

@@ -172,6 +172,22 @@ export function extensionsCreatedBy(texts: readonly string[]): string[] {
 }
 
 /**
+ * Whether any table or materialized view of the shadow has a page of data (its main
+ * fork is not empty; a table whose rows were all deleted still counts, which only errs
+ * on the safe side). The schema model describes no rows, so two shadows whose models are
+ * equal are in the same state only when neither holds any: a downgrade's
+ * `ALTER ... SET NOT NULL` or type change meets the rows, not the model.
+ */
+export async function shadowHoldsRows(session: Session): Promise<boolean> {
+  const { rows } = await session.query<{ holds: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'm') AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+        AND pg_catalog.pg_relation_size(c.oid) > 0) AS holds`,
+  );
+  return rows[0]?.holds === true;
+}
+
+/**
  * Empties a shadow database so it can be used again: drops every schema except the
  * system ones (with everything in them) and creates `public` again, with initdb's owner and privileges.
  */

@@ -18,7 +18,7 @@ import { introspect } from "../autogenerate/introspect.js";
 import { describeUnmodelled, listUnmodelledObjects, type UnmodelledObject } from "../autogenerate/not-compared.js";
 import { emptyModel, type QualifiedName, type SchemaModel } from "../autogenerate/model.js";
 import type { SchemaChange } from "../autogenerate/operations.js";
-import { extensionsCreatedBy, openShadowSession, replayRevisions, rolesNamedBy, resetShadow, runScript, runStatements, withShadowSession, type RevisionSql, type ShadowSessionOptions } from "../autogenerate/shadow.js";
+import { extensionsCreatedBy, openShadowSession, replayRevisions, rolesNamedBy, resetShadow, runScript, runStatements, shadowHoldsRows, withShadowSession, type RevisionSql, type ShadowSessionOptions } from "../autogenerate/shadow.js";
 import type { Session } from "../dialects/types.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { ConfigError } from "../errors.js";
@@ -223,10 +223,11 @@ async function compareOnOneShadow({ sources, upgrades, schemas, privileges, shad
  * The downgrade check runs on A rather than on B after the upgrade: the upgrade check
  * proves that B's schema then equals the declared one, and A holds the declared schema,
  * so both are in the same state as far as the schema model can see, and when neither side
- * holds an object the model does not describe (nothing listed as not compared), the model
- * is all there is: the downgrade meets the same objects on A as it would on B, and must
- * bring A back to the revisions' schema exactly. Otherwise (an object not compared on
- * either side, which might hold on to what the downgrade drops) both directions run on
+ * holds an object the model does not describe (nothing listed as not compared) nor any
+ * row (the model describes no data: a revision's or the declared file's `INSERT` makes a
+ * downgrade's `SET NOT NULL` or type change fail on one side and pass on the other), the
+ * model is all there is: the downgrade meets the same objects on A as it would on B, and
+ * must bring A back to the revisions' schema exactly. Otherwise both directions run on
  * B, one after the other, as with one shadow.
  */
 async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, shadowOptions }: ShadowComparison): Promise<Compared> {
@@ -244,7 +245,10 @@ async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, sha
     const current = await replayed;
     const revision = autogenerateRevisionSql(loaded.model, current.model, { privileges });
     if (!revision.empty) {
-      const sameState = loaded.unmodelled.length === 0 && current.unmodelled.length === 0;
+      const sameState =
+        loaded.unmodelled.length === 0 &&
+        current.unmodelled.length === 0 &&
+        !(await Promise.all([shadowHoldsRows(first), second.then(shadowHoldsRows)])).includes(true);
       // The declared SQL's session settings (pg_dump's empty search_path) must not reach the downgrade.
       if (sameState) await first.exec("RESET ALL; DISCARD TEMP");
       await checkRoundTrip(await second, revision, loaded.model, current.model, schemas, { privileges, ...(sameState ? { downgradeOn: first } : {}) });
