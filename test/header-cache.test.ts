@@ -108,11 +108,34 @@ describe("the header cache", () => {
     const { head, entries } = await readCache(cacheDir);
     const stamps = [...entries.values()].map((fields) => fields[1] ?? "");
     // Each stamp is size:mtimeMs:ctimeMs:ino:dev; a stamp changed in any way, or written
-    // otherwise than athanor writes it (a sign, a blank, a field missing), is not taken.
+    // otherwise than athanor writes it (a sign, a blank, a field missing, the same number
+    // spelt another way: 0136, 0x88, 136e0, 136.0), is not taken: the revision's stamp is
+    // later compared with the file's as athanor prints it.
     const variants = (stamp: string): string[] => {
       const parts = stamp.split(":");
       const bump = (i: number): string => parts.map((part, k) => (k === i ? String(Number(part) + (k === 0 ? 1 : 0.5)) : part)).join(":");
-      return [bump(0), bump(1), bump(2), bump(3), bump(4), `+${stamp}`, ` ${stamp}`, parts.slice(0, 4).join(":"), `${stamp}:1`, parts.map((part, k) => (k === 1 ? "" : part)).join(":")];
+      // The same number written another way (Number reads each as the file's number).
+      const respell = (i: number, spell: (part: string) => string): string => parts.map((part, k) => (k === i ? spell(part) : part)).join(":");
+      const otherSpellings = parts.flatMap((_, i) => [
+        respell(i, (part) => `0${part}`),
+        respell(i, (part) => `${part}e0`),
+        respell(i, (part) => (part.includes(".") ? `${part}0` : `${part}.0`)),
+      ]);
+      return [
+        bump(0),
+        bump(1),
+        bump(2),
+        bump(3),
+        bump(4),
+        `+${stamp}`,
+        ` ${stamp}`,
+        parts.slice(0, 4).join(":"),
+        `${stamp}:1`,
+        parts.map((part, k) => (k === 1 ? "" : part)).join(":"),
+        respell(0, (part) => `0x${Number(part).toString(16)}`),
+        respell(0, (part) => `0b${Number(part).toString(2)}`),
+        ...otherSpellings,
+      ];
     };
     for (let v = 0; v < variants(stamps[0] ?? "").length; v += 1) {
       const lines = [...entries.values()].map((fields, i) => [fields[0], variants(stamps[i] ?? "")[v], ...fields.slice(2, -1), JSON.stringify("from the cache")].join("\t"));

@@ -332,19 +332,44 @@ const TAB = 9;
 const MINUS = 45;
 
 /**
+ * True when text[from, to) is a number as JavaScript prints an integer or a decimal below
+ * 1e21: an optional minus, an integer part without a leading zero (or just "0"), and an
+ * optional fraction that does not end in zero. `Number` also reads "0136", "0b1", "1e2"
+ * or "1.50": such a stamp would equal the file's numbers yet differ from the stamp the
+ * revision is later checked against, so it never matches.
+ */
+function isPlainNumberText(text: string, from: number, to: number): boolean {
+  let at = from;
+  if (text.charCodeAt(at) === MINUS) at += 1;
+  const integerStart = at;
+  while (at < to && isDigit(text.charCodeAt(at))) at += 1;
+  if (at === integerStart || (text.charCodeAt(integerStart) === ZERO && at - integerStart > 1)) return false;
+  if (at === to) return true;
+  if (text.charCodeAt(at) !== DOT) return false;
+  const fractionStart = (at += 1);
+  while (at < to && isDigit(text.charCodeAt(at))) at += 1;
+  return at === to && at > fractionStart && text.charCodeAt(at - 1) !== ZERO;
+}
+
+const ZERO = 48;
+const DOT = 46;
+
+function isDigit(code: number): boolean {
+  return code >= ZERO && code <= ZERO + 9;
+}
+
+/**
  * Where the stamp starting at `start` ends (its tab) when its five numbers are those of
- * `stats`, in {@link fileStamp}'s order; -1 otherwise. A field that is empty or starts
- * with anything but a digit or a minus sign never matches.
+ * `stats`, in {@link fileStamp}'s order; -1 otherwise. A field written otherwise than
+ * JavaScript prints the number (see {@link isPlainNumberText}) never matches.
  */
 function matchStamp(text: string, start: number, end: number, stats: StampFields): number {
   let at = start;
   for (let field = 0; field < 5; field += 1) {
     const next = text.indexOf(field === 4 ? "\t" : ":", at);
     if (next === -1 || next > end || next === at) return -1;
-    const first = text.charCodeAt(at);
-    if (first !== MINUS && (first < 0x30 || first > 0x39)) return -1;
     const expected = field === 0 ? stats.size : field === 1 ? stats.mtimeMs : field === 2 ? stats.ctimeMs : field === 3 ? stats.ino : stats.dev;
-    if (Number(text.slice(at, next)) !== expected) return -1;
+    if (!isPlainNumberText(text, at, next) || Number(text.slice(at, next)) !== expected) return -1;
     at = next + 1;
   }
   return at - 1;
