@@ -49,8 +49,8 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
         expect(nullValue).toBeNull();
       }), 60_000);
 
-    // PostgreSQL only: PGlite's in-process exec waits for the COPY data forever (a limit of that driver, not of the script).
-    it.runIf(engine.dialect === "postgres")("a part that asks for COPY data fails instead of waiting for it, and the session stays usable", () =>
+    // On PGlite the session sends what comes before the COPY and fails it there (its in-process exec would wait for the data for ever).
+    it("a part that asks for COPY data fails instead of waiting for it, and the session stays usable", () =>
       withSession(async (session, tables) => {
         const failure = await session.runScript([part("tr_j"), part("tr_k", "CREATE TABLE tr_k (x int);\nCOPY tr_k FROM STDIN;")], { transactionPerPart: true }).then(
           () => null,

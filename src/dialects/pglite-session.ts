@@ -1,6 +1,7 @@
 /** Session over an embedded PGlite database (a directory on disk, or memory). */
 import type { DatabaseTarget } from "../config/types.js";
 import type { OpenSessionOptions } from "./open.js";
+import { copyFromStdinAt } from "./copy-from-stdin.js";
 import { driverErrorGuard } from "./driver-errors.js";
 import { transactionMethods } from "./script.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathValue } from "./session-checks.js";
@@ -58,7 +59,11 @@ export interface PgliteConnection {
 export function sessionOverPglite(db: PgliteConnection, secrets: readonly string[], target: PgliteTarget): Session {
   const wrap = driverErrorGuard(secrets, target);
   const exec = async (sql: string): Promise<void> => {
-    await wrap("exec", () => db.exec(sql));
+    await wrap("exec", async () => {
+      // One simple query is one implicit transaction: refused before it is sent, nothing of it runs (as on PostgreSQL, where the COPY's failure rolls it all back).
+      if (copyFromStdinAt(sql) !== -1) throw copyFromStdinRefused();
+      await db.exec(sql);
+    });
   };
   return {
     kind: "pglite",
@@ -67,6 +72,7 @@ export function sessionOverPglite(db: PgliteConnection, secrets: readonly string
     capabilities: { transactionalDdl: true, advisoryLocks: false, clientConnectionCheck: false, cancel: false, lazyCommit: false },
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
       return wrap("query", async () => {
+        if (copyFromStdinAt(sql) !== -1) throw copyFromStdinRefused();
         const result = await db.query<Row>(sql, params as unknown[] | undefined);
         return { rows: result.rows, affectedRows: result.affectedRows ?? 0 };
       });
@@ -75,9 +81,12 @@ export function sessionOverPglite(db: PgliteConnection, secrets: readonly string
     ...transactionMethods(exec, (text, onTag, lastValue) =>
       wrap("exec", async () => {
         const { protocol } = await import("@electric-sql/pglite");
+        // A script's parts commit one by one: what comes before a COPY FROM STDIN runs (its
+        // tags counted), and the COPY fails where it stands, as on PostgreSQL.
+        const copyAt = copyFromStdinAt(text);
         // execProtocol without throwOnError returns every message, so the CommandComplete
         // of each statement that ran before the ErrorResponse is seen.
-        const result = await db.execProtocol(protocol.serialize.query(text), { throwOnError: false });
+        const result = await db.execProtocol(protocol.serialize.query(copyAt === -1 ? text : text.slice(0, copyAt)), { throwOnError: false });
         // The first row since the last statement's start (a CommandComplete ends each statement).
         let value: string | null = null;
         let first = true;
@@ -95,6 +104,7 @@ export function sessionOverPglite(db: PgliteConnection, secrets: readonly string
             throw message;
           }
         }
+        if (copyAt !== -1) throw copyFromStdinRefused();
         return lastValue ? value : null;
       }),
     ),
@@ -113,4 +123,13 @@ export function sessionOverPglite(db: PgliteConnection, secrets: readonly string
       await db.close().catch(() => {});
     },
   };
+}
+
+/**
+ * What PGlite answers instead of running a `COPY ... FROM STDIN`: its in-process exec would
+ * wait for the data inside WebAssembly, synchronously, for ever (src/dialects/copy-from-stdin.ts).
+ * The fields PostgreSQL gives when a client refuses to send COPY data (SQLSTATE 57014).
+ */
+function copyFromStdinRefused(): Error {
+  return Object.assign(new Error("COPY from stdin failed: athanor sends no COPY data (PGlite would wait for it for ever)"), { code: "57014", severity: "ERROR" });
 }

@@ -34,7 +34,7 @@ import { scrubSecrets } from "../secrets/redact.js";
 import { Bookkeeping, type StepRecorder } from "./bookkeeping.js";
 import { toEventError, type EventInput } from "./events.js";
 import { interrupted } from "./lock.js";
-import { assertClosed, assertNoTransactionBreaker, refuseTransactionBreakerAtRunTime } from "./transaction-check.js";
+import { assertClosed, assertNoCopyFromStdin, assertNoTransactionBreaker, refuseTransactionBreakerAtRunTime } from "./transaction-check.js";
 import { measuredTiming, parseRecentDurations, recentDurationsSql, type RunIdentity, type StepTiming } from "./version-table.js";
 
 /**
@@ -120,6 +120,7 @@ export async function preparePlan(plan: Plan, options: { readonly echo: boolean;
     let statements: readonly SqlStatement[] | null = null;
     if (typeof part !== "function") {
       assertClosed(file, step.direction, part);
+      assertNoCopyFromStdin(file, step.direction, part);
       if (file.transactional) statements = await assertNoTransactionBreaker(file, step.direction, part);
       if (statements === null && (options.echo || !file.transactional)) statements = await split(file, part);
     }

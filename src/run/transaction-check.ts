@@ -8,6 +8,8 @@
  * first; only the revisions it matches are parsed. TypeScript revisions are checked
  * statement by statement as they send them.
  */
+import { lineAt } from "../autogenerate/sql-text.js";
+import { copyFromStdinAt } from "../dialects/copy-from-stdin.js";
 import { openConstructAtEnd } from "../dialects/sql-closure.js";
 import { RevisionError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
@@ -76,6 +78,28 @@ export function assertClosed(file: RevisionFile, direction: "up" | "down", secti
     {
       hint: `Close the ${open} in the ${name} section of ${file.relativePath} (a \`/*\` needs its \`*/\`, a quote its closing quote, \`$tag$\` its closing \`$tag$\`).`,
       details: { revision: file.id, file: file.relativePath, line: section.line, section: name, open },
+    },
+  );
+}
+
+/**
+ * Throws RevisionError `copy-from-stdin` (exit 2) when the section has a `COPY ... FROM
+ * STDIN`: it waits for data that athanor never sends (a dump's data lines after it are
+ * SQL text to the server, not COPY data). On PostgreSQL it would fail the revision; on
+ * PGlite it would wait for ever (src/dialects/copy-from-stdin.ts). Nothing runs.
+ */
+export function assertNoCopyFromStdin(file: RevisionFile, direction: "up" | "down", section: SqlSection): void {
+  const at = copyFromStdinAt(section.sql);
+  if (at === -1) return;
+  const line = section.line + lineAt(section.sql, at) - 1;
+  const where = `${file.relativePath}:${line}`;
+  const text = abbreviate(section.sql.slice(at, section.sql.indexOf(";", at) === -1 ? undefined : section.sql.indexOf(";", at) + 1));
+  throw new RevisionError(
+    "copy-from-stdin",
+    `revision ${file.id} (${file.message || "no message"}) cannot run: ${where} (${direction === "up" ? "upgrade" : "downgrade"}) has \`${text}\`, which waits for the client to send rows, and athanor sends none. Nothing was run.`,
+    {
+      hint: `Write the rows as INSERT statements (pg_dump --inserts gives them), or COPY from a file the server can read (COPY ... FROM '/path'), in ${file.relativePath}.`,
+      details: { revision: file.id, file: file.relativePath, line, statement: text, operation: "COPY FROM STDIN" },
     },
   );
 }
