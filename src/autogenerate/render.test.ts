@@ -319,4 +319,16 @@ describe("renderScript: foreign keys of new tables", () => {
     const downgrade = renderScript(changes, "downgrade");
     for (const name of ["b_a", "b_c", "b_self", "d_a"]) expect(downgrade).toContain(`DROP CONSTRAINT "${name}"`);
   });
+
+  test("tables dropped one after the other go in one DROP TABLE, each still named in a comment", () => {
+    const declared: SchemaModel = { ...emptyModel(), tables: [plain("a", []), plain("b", [fk("b_a", "ref", "a")])] };
+    const changes = diffModels(emptyModel(), declared);
+    const downgrade = renderScript(changes, "downgrade");
+    expect(downgrade).toContain(
+      `-- drop table public.b\n-- destructive: drops table public.b and every row in it\n-- drop table public.a\n-- destructive: drops table public.a and every row in it\nDROP TABLE\n  "public"."b",\n  "public"."a";`,
+    );
+    expect(downgrade.match(/DROP TABLE/g)).toHaveLength(1);
+    // One table alone: as before.
+    expect(renderScript(diffModels(emptyModel(), { ...emptyModel(), tables: [plain("a", [])] }), "downgrade")).toContain(`DROP TABLE "public"."a";`);
+  });
 });

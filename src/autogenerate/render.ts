@@ -208,21 +208,49 @@ export function renderScript(changes: readonly SchemaChange[], direction: "upgra
     prelude.push(`-- function bodies are checked when they run (as pg_dump does), so functions come before the tables they read\n${options.transactional === false ? "SET" : "SET LOCAL"} check_function_bodies = false;`);
   const { inline, folded } = inlineForeignKeys(operations);
   const blocks: string[] = [];
-  operations.forEach((operation, index) => {
-    if (folded.has(index)) return;
-    const foreignKeys = inline.get(index) ?? [];
-    const lines: string[] = [];
-    if (options.comments !== false) {
-      const withKeys = foreignKeys.length === 0 ? "" : `, with its foreign ${foreignKeys.length === 1 ? "key" : "keys"} ${foreignKeys.map((fk) => fk.name).join(", ")}`;
-      lines.push(`-- ${describeOperation(operation)}${withKeys}`);
-      const reason = destructiveReason(operation);
-      if (reason !== null) lines.push(`-- destructive: ${reason}`);
+  const describe = (operation: Operation, foreignKeys: readonly ForeignKey[]): string[] => {
+    if (options.comments === false) return [];
+    const withKeys = foreignKeys.length === 0 ? "" : `, with its foreign ${foreignKeys.length === 1 ? "key" : "keys"} ${foreignKeys.map((fk) => fk.name).join(", ")}`;
+    const reason = destructiveReason(operation);
+    return [`-- ${describeOperation(operation)}${withKeys}`, ...(reason === null ? [] : [`-- destructive: ${reason}`])];
+  };
+  for (let index = 0; index < operations.length; index++) {
+    const operation = operations[index] as Operation;
+    if (folded.has(index)) continue;
+    if (operation.kind === "drop-table") {
+      // Tables dropped one after the other go in one DROP TABLE (see dropTables).
+      const run: Table[] = [];
+      const lines: string[] = [];
+      for (let next = operations[index]; next?.kind === "drop-table"; next = operations[++index]) {
+        run.push(next.table);
+        lines.push(...describe(next, []));
+      }
+      index--;
+      blocks.push([...lines, `${dropTables(run)};`].join("\n"));
+      continue;
     }
+    const foreignKeys = inline.get(index) ?? [];
+    const lines = describe(operation, foreignKeys);
     const statements = operation.kind === "create-table" ? createTable(operation.table, foreignKeys) : renderOperation(operation);
     for (const statement of statements) lines.push(statement.startsWith("--") ? statement : `${statement};`);
     blocks.push(lines.join("\n"));
-  });
+  }
   return blocks.length === 0 ? "" : `${[...prelude, ...blocks].join("\n\n")}\n`;
+}
+
+/**
+ * One DROP TABLE for tables that a script drops one after the other (a downgrade drops
+ * every table its upgrade created). Each statement that takes more than 15 locks makes
+ * PostgreSQL walk every lock its transaction holds when the statement ends, and a dropped
+ * table's locks are held to the end, so table by table the cost grows with the square of
+ * their number: the downgrade of 1,000 Rails-style tables took 5.2 s of CPU on PGlite, as
+ * one statement 3.1 s. PostgreSQL drops the objects of one DROP together, so foreign keys,
+ * inheritance and partitions among them need no order, and anything else that depends on
+ * one of them still makes it fail (no CASCADE), as it did.
+ */
+function dropTables(tables: readonly Table[]): string {
+  const names = tables.map((table) => qualifiedName(table.schema, table.name));
+  return names.length === 1 ? `DROP TABLE ${names[0]}` : `DROP TABLE\n  ${names.join(",\n  ")}`;
 }
 
 /** The foreign keys written inside the CREATE TABLE of the script's operation at each index, and the add-foreign-key operations that this leaves out. */
