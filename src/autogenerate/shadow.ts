@@ -103,6 +103,21 @@ async function createRoles(session: Session, roles: readonly string[]): Promise<
   for (const role of roles) if (!have.has(role)) await session.exec(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`);
 }
 
+const extensionWord = /\bEXTENSION\b/i;
+
+/** The last text split by statementsOf, and its statements. */
+let lastSplit: { readonly text: string; readonly statements: readonly SplitStatement[] } | null = null;
+
+/**
+ * The statements of a text (splitStatements), kept for the last text: rolesNamedBy and
+ * extensionsCreatedBy read the same declared schema one after the other (a split of
+ * 700 kB costs ~0.1 s).
+ */
+function statementsOf(text: string): readonly SplitStatement[] {
+  if (lastSplit?.text !== text) lastSplit = { text, statements: splitStatements(text) };
+  return lastSplit.statements;
+}
+
 /**
  * A word that every statement rolesNamedBy reads must hold (GRANT, REVOKE, ALTER DEFAULT
  * PRIVILEGES, CREATE/ALTER POLICY, OWNER TO): a text without one names no role.
@@ -173,21 +188,6 @@ export function extensionsCreatedBy(texts: readonly string[]): string[] {
     }
   }
   return [...names].sort();
-}
-
-const extensionWord = /\bEXTENSION\b/i;
-
-/** The last text split by statementsOf, and its statements. */
-let lastSplit: { readonly text: string; readonly statements: readonly SplitStatement[] } | null = null;
-
-/**
- * The statements of a text (splitStatements), kept for the last text: rolesNamedBy and
- * extensionsCreatedBy read the same declared schema one after the other (a split of
- * 700 kB costs ~0.1 s).
- */
-function statementsOf(text: string): readonly SplitStatement[] {
-  if (lastSplit?.text !== text) lastSplit = { text, statements: splitStatements(text) };
-  return lastSplit.statements;
 }
 
 /**
