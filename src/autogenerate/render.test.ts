@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { diffModels } from "./diff.js";
-import type { Column, SchemaModel, Table } from "./model.js";
+import type { Column, ForeignKey, SchemaModel, Table } from "./model.js";
 import { emptyModel } from "./model.js";
 import type { Operation } from "./operations.js";
 import { columnDefinition, renderOperation, renderScript } from "./render.js";
@@ -268,5 +268,67 @@ describe("defaultSerialSequenceName", () => {
     expect(defaultSerialSequenceName("orders", "id")).toBe("orders_id_seq");
     expect(defaultSerialSequenceName("t".repeat(63), "id")).toBe(`${"t".repeat(56)}_id_seq`);
     expect(defaultSerialSequenceName("é".repeat(40), "id")).toBe(`${"é".repeat(28)}_id_seq`);
+  });
+});
+
+describe("renderScript: foreign keys of new tables", () => {
+  const fk = (name: string, column: string, references: string): ForeignKey => ({
+    name,
+    columns: [column],
+    references: { schema: "public", table: references, columns: ["id"] },
+    onUpdate: "no action",
+    onDelete: "cascade",
+    match: "simple",
+    deferrable: false,
+    initiallyDeferred: false,
+    definition: "",
+  });
+  const plain = (name: string, foreignKeys: ForeignKey[], extra: Partial<Table> = {}): Table => ({
+    schema: "public",
+    name,
+    columns: [col("id", "integer", { notNull: true }), col("ref", "integer")],
+    primaryKey: { kind: "primary-key", name: `${name}_pkey`, definition: "PRIMARY KEY (id)" },
+    constraints: [],
+    foreignKeys,
+    indexes: [],
+    comment: null,
+    ...extra,
+  });
+
+  test("one that references a table created before goes inside CREATE TABLE; the others stay ALTER TABLE; the downgrade drops each", () => {
+    const declared: SchemaModel = {
+      ...emptyModel(),
+      tables: [
+        plain("a", []),
+        // References a (created before): inline. References c (created after) and itself: ALTER TABLE.
+        plain("b", [fk("b_a", "ref", "a"), fk("b_c", "ref", "c"), fk("b_self", "ref", "b")]),
+        plain("c", []),
+        // A partition's keys are its parent's business: never inline.
+        plain("d", [fk("d_a", "ref", "a")], { partitionBy: "RANGE (id)" }),
+      ],
+    };
+    const changes = diffModels(emptyModel(), declared);
+    const upgrade = renderScript(changes, "upgrade");
+    expect(upgrade).toContain(
+      `-- create table public.b, with its foreign key b_a\nCREATE TABLE "public"."b" (\n  "id" integer NOT NULL,\n  "ref" integer,\n  CONSTRAINT "b_pkey" PRIMARY KEY (id),\n  CONSTRAINT "b_a" FOREIGN KEY ("ref") REFERENCES "public"."a" ("id") ON DELETE CASCADE\n);`,
+    );
+    expect(upgrade).not.toContain(`ADD CONSTRAINT "b_a"`);
+    for (const name of ["b_c", "b_self", "d_a"]) expect(upgrade).toContain(`-- add foreign key ${name} on public.`);
+    // The changes still list every foreign key, and the downgrade drops each by name.
+    expect(changes.map((c) => c.summary)).toContain("add foreign key b_a on public.b");
+    const downgrade = renderScript(changes, "downgrade");
+    for (const name of ["b_a", "b_c", "b_self", "d_a"]) expect(downgrade).toContain(`DROP CONSTRAINT "${name}"`);
+  });
+
+  test("tables dropped one after the other go in one DROP TABLE, each still named in a comment", () => {
+    const declared: SchemaModel = { ...emptyModel(), tables: [plain("a", []), plain("b", [fk("b_a", "ref", "a")])] };
+    const changes = diffModels(emptyModel(), declared);
+    const downgrade = renderScript(changes, "downgrade");
+    expect(downgrade).toContain(
+      `-- drop table public.b\n-- destructive: drops table public.b and every row in it\n-- drop table public.a\n-- destructive: drops table public.a and every row in it\nDROP TABLE\n  "public"."b",\n  "public"."a";`,
+    );
+    expect(downgrade.match(/DROP TABLE/g)).toHaveLength(1);
+    // One table alone: as before.
+    expect(renderScript(diffModels(emptyModel(), { ...emptyModel(), tables: [plain("a", [])] }), "downgrade")).toContain(`DROP TABLE "public"."a";`);
   });
 });

@@ -12,7 +12,6 @@
  * TypeScript sources (tests), which a worker cannot load.
  */
 import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { PgliteConnection } from "../dialects/pglite-session.js";
 import { sessionOverPglite } from "../dialects/pglite-session.js";
@@ -23,9 +22,9 @@ import { pgliteContrib } from "./shadow-pglite.js";
 
 /** What the worker is given to start PGlite. */
 interface WorkerStart {
-  /** File URL of PGlite's module. */
+  /** Path of PGlite's CommonJS module. */
   readonly pglite: string;
-  /** [export name, file URL of its contrib module]. */
+  /** [export name, path of its contrib module (CommonJS)]. */
   readonly extensions: readonly (readonly [string, string])[];
   readonly startParams: readonly string[];
   /** A data-directory template (tar), or null (PGlite then runs initdb). */
@@ -50,9 +49,12 @@ const plainError = (error) => {
 (async () => {
   let db;
   try {
-    const { PGlite } = await import(workerData.pglite);
+    // require, not a dynamic import: the CLI's bundle rewrites every dynamic import in its
+    // text to the launcher's (scripts/build-cli.mjs), which this eval'd code does not see. PGlite ships
+    // CommonJS builds, the files require.resolve gives the main thread anyway.
+    const { PGlite } = require(workerData.pglite);
     const extensions = {};
-    for (const [name, url] of workerData.extensions) extensions[name] = (await import(url))[name];
+    for (const [name, path] of workerData.extensions) extensions[name] = require(path)[name];
     const options = { startParams: workerData.startParams, extensions };
     if (workerData.template !== null) {
       const tar = workerData.gzipped ? require("node:zlib").gunzipSync(workerData.template) : workerData.template;
@@ -122,11 +124,11 @@ export async function startShadowPgliteInWorker(extensionNames: readonly string[
   const { PGlite } = await import("@electric-sql/pglite");
   const extensions = extensionNames.flatMap((name): [string, string][] => {
     const moduleName = pgliteContrib.get(name);
-    return moduleName === undefined ? [] : [[moduleName, pathToFileURL(require.resolve(`@electric-sql/pglite/contrib/${moduleName}`)).href]];
+    return moduleName === undefined ? [] : [[moduleName, require.resolve(`@electric-sql/pglite/contrib/${moduleName}`)]];
   });
   const template = await readTemplate(cacheDir, shippedDir);
   const start: WorkerStart = {
-    pglite: pathToFileURL(require.resolve("@electric-sql/pglite")).href,
+    pglite: require.resolve("@electric-sql/pglite"),
     extensions,
     startParams: [...PGlite.defaultStartParams, ...PGLITE_MEMORY_PARAMS],
     template: template?.bytes ?? null,
