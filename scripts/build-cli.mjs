@@ -151,9 +151,7 @@ const BANNER = [
   // packages' files as it is evaluated, and at exit every file loaded with require (from node_modules:
   // dotenv, picomatch...) as `require <URL>`, one a line.
   "var __athanorTraceFile = process.env.ATHANOR_DEBUG_MODULES;",
-  // And the launcher is told (it rewrites its code cache at exit when a run evaluated a module the cache had not seen).
-  'var __athanorEvaluated = typeof __athanorLauncherEvaluated === "function" ? __athanorLauncherEvaluated : () => {};',
-  'function __athanorTraceModule(own) { __athanorEvaluated(own); if (__athanorTraceFile) require("node:fs").appendFileSync(__athanorTraceFile, `${new URL(own, __athanorBundleUrl).href}\\n`); }',
+  'function __athanorTraceModule(own) { if (__athanorTraceFile) require("node:fs").appendFileSync(__athanorTraceFile, `${new URL(own, __athanorBundleUrl).href}\\n`); }',
   'if (__athanorTraceFile) process.on("exit", () => require("node:fs").appendFileSync(__athanorTraceFile, Object.keys(require.cache).map((file) => `require ${require("node:url").pathToFileURL(file).href}\\n`).join("")));',
 ].join("\n");
 

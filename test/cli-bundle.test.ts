@@ -145,33 +145,6 @@ describe("the bundled CLI", () => {
       }
     });
 
-    it("grows with use: a run that evaluates modules the cache lacks rewrites it at exit (under the flags runs start with), later runs of it write nothing", async () => {
-      const own = join(cache.dir, "grows");
-      await mkdir(own);
-      const covers = async () => {
-        const [file] = await cacheFiles(own);
-        const data = await readFile(join(own, file as string));
-        const first = data.indexOf(10);
-        return { data, line: data.toString("latin1", first + 1, data.indexOf(10, first + 1)).split(" ") };
-      };
-      expect((await run(["heads"], { ATHANOR_CACHE_DIR: own })).status).toBe(0);
-      const afterHeads = await covers();
-      expect(afterHeads.line[0]).toBe("covers");
-      expect(afterHeads.line).toContain("../commands/heads.js");
-      expect(afterHeads.line.some((name) => name.includes("node_modules/pg/"))).toBe(false);
-      // `current` on PostgreSQL sets --liftoff-only as it starts: the cache it writes at exit must still be V8's to take.
-      expect((await run(["current"], { ATHANOR_CACHE_DIR: own })).status).toBe(0);
-      const afterCurrent = await covers();
-      expect(afterCurrent.line).toContain("../commands/heads.js");
-      expect(afterCurrent.line).toContain("../../node_modules/pg/lib/client.js");
-      const again = await run(["current"], { ATHANOR_CACHE_DIR: own });
-      expect(again.status, again.stderr).toBe(0);
-      // Accepted by V8 (a rejected one is rewritten as `covers *`) and not rewritten: nothing new was evaluated.
-      expect((await covers()).data.equals(afterCurrent.data)).toBe(true);
-      expect((await run(["heads"], { ATHANOR_CACHE_DIR: own })).status).toBe(0);
-      expect((await covers()).data.equals(afterCurrent.data)).toBe(true);
-    });
-
     it("a cache file that others can write is not used: it is replaced by one only its owner can write", async () => {
       const [file] = await cacheFiles(dir);
       const path = join(dir, file as string);

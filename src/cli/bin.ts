@@ -87,28 +87,13 @@ function nodeFlagGiven(pattern: RegExp): boolean {
   return [...process.execArgv, process.env["NODE_OPTIONS"] ?? ""].some((flag) => pattern.test(flag));
 }
 
-/** What puts back each V8 flag this run set, in the order they were set. */
-const flagsToRestore: string[] = [];
-
-/**
- * Sets V8 flags, and `restore` (their values at start) at exit: the launcher may write its
- * code cache then (src/cli/launch.ts), and V8 rejects a cache written under other flags
- * than the next run starts with. node:v8 is loaded only by the commands that set one
- * (`heads` starts without it).
- */
-function setV8Flags(flags: string, restore: string): void {
-  const v8 = createRequire(import.meta.url)("node:v8") as typeof import("node:v8");
-  v8.setFlagsFromString(flags);
-  // Prepended: before the launcher's own `exit` listener, registered before this module ran.
-  if (flagsToRestore.length === 0) process.prependListener("exit", () => flagsToRestore.reverse().forEach((flag) => v8.setFlagsFromString(flag)));
-  flagsToRestore.push(restore);
+/** Sets V8 flags; node:v8 is loaded only by the commands that set one (`heads` starts without it). */
+function setV8Flags(flags: string): void {
+  (createRequire(import.meta.url)("node:v8") as typeof import("node:v8")).setFlagsFromString(flags);
 }
 
-/** `--liftoff-only` and the two tiering flags it turns off, at their defaults. */
-const WASM_DEFAULT_FLAGS = "--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering";
-
 const wasmFlagsGiven = nodeFlagGiven(/liftoff|wasm/);
-if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(command)) setV8Flags("--liftoff-only", WASM_DEFAULT_FLAGS);
+if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(command)) setV8Flags("--liftoff-only");
 
 /**
  * From this size of declared SQL (1 MiB, ~740 tables of a Rails-style structure.sql),
@@ -148,7 +133,7 @@ async function run(): Promise<void> {
     const { observeDeclaredSchemaSize } = await import("../autogenerate/declared.js");
     observeDeclaredSchemaSize((chars) => {
       observeDeclaredSchemaSize(null);
-      if (chars >= TURBOFAN_FROM_CHARS) setV8Flags(WASM_DEFAULT_FLAGS, WASM_DEFAULT_FLAGS);
+      if (chars >= TURBOFAN_FROM_CHARS) setV8Flags("--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering");
     });
   }
 
@@ -157,8 +142,7 @@ async function run(): Promise<void> {
     observeDirectorySize((bytes) => {
       if (bytes < SMALL_YOUNG_GENERATION_FROM_BYTES) return;
       observeDirectorySize(null);
-      // V8's default on Node 20 (if another Node's differed, V8 would reject the cache once and the launcher stop rewriting it).
-      setV8Flags("--semi-space-growth-factor=1", "--semi-space-growth-factor=2");
+      setV8Flags("--semi-space-growth-factor=1");
     });
   }
 

@@ -18,13 +18,6 @@
  *   missing or rejected, right after the compilation (before any of the bundle's code
  *   runs, so under the flags every run starts with), to a temporary file renamed into
  *   place; any failure to read or write it is ignored.
- * What the cache holds grows with use: V8 compiles most functions only when first
- * called, and a cache taken right after compiling holds only what it compiled eagerly.
- * So a run that evaluated a bundled module the cache does not cover yet (the first
- * `upgrade` after `heads`: pg, the runner...) writes it again as it exits, with every
- * function compiled by then, and the cache's second line lists the modules it covers
- * (all of them, once each command has run). Measured: `current` on one revision runs
- * ~15 % fewer instructions with the functions it calls in the cache.
  * With --verbose (the one time an internal error's stack is printed) the bundle is
  * loaded by Node's own `require` with source maps on, so stacks name dist/'s modules.
  */
@@ -34,26 +27,8 @@ import { dirname, join } from "node:path";
 import { Script } from "node:vm";
 import { athanorCacheDir } from "../config/cache-dir.js";
 
-/**
- * The bundle's wrapper function: CommonJS's five parameters, the `import()` it routes
- * through this module, and what it calls as each of its modules is evaluated (scripts/build-cli.mjs).
- */
-type BundleFunction = (
-  exports: object,
-  require: NodeJS.Require,
-  module: { exports: object },
-  filename: string,
-  dirname: string,
-  importModule: (specifier: string) => Promise<unknown>,
-  evaluated: (module: string) => void,
-) => void;
-
-/** What a code cache file holds after its key line: the modules whose functions it has, and V8's data. */
-interface CodeCacheContent {
-  /** The bundled modules (as the bundle names them) evaluated by the run that wrote it; null: never to be rewritten at exit. */
-  readonly covers: ReadonlySet<string> | null;
-  readonly data: Buffer;
-}
+/** The bundle's wrapper function: CommonJS's five parameters and the `import()` it routes through this module. */
+type BundleFunction = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string, importModule: (specifier: string) => Promise<unknown>) => void;
 
 /** Where the code cache for `bundle` is, and the key its first line must hold; null when there is none to use. */
 interface CodeCacheFile {
@@ -84,13 +59,8 @@ export function codeCacheFile(bundle: string, source: string, env: Readonly<Reco
   if (stats === undefined) return null;
   const flags = `${process.execArgv.join(" ")}\0${env["NODE_OPTIONS"] ?? ""}`;
   const name = `cli-code-${fileNameHash(`${bundle}\0${process.version}\0${process.arch}\0${flags}`)}.bin`;
-  const key = ["athanor-cli-code-cache 2", hash, stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, stats.dev, process.version, process.arch].join(" ");
+  const key = ["athanor-cli-code-cache 1", hash, stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, stats.dev, process.version, process.arch].join(" ");
   return { path: join(dir, name), key };
-}
-
-/** The line after the key: `covers` and the modules, `covers *` for a cache never rewritten at exit. */
-function coversLine(covers: ReadonlySet<string> | null): string {
-  return covers === null ? "covers *" : ["covers", ...covers].join(" ");
 }
 
 /**
@@ -98,7 +68,7 @@ function coversLine(covers: ReadonlySet<string> | null): string {
  * code V8 runs: only a file owned by this user and writable by no one else is read
  * (checked on the open file, so it cannot be swapped in between).
  */
-function readCodeCache(cache: CodeCacheFile): CodeCacheContent | undefined {
+function readCodeCache(cache: CodeCacheFile): Buffer | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(cache.path, "r");
@@ -107,12 +77,7 @@ function readCodeCache(cache: CodeCacheFile): CodeCacheContent | undefined {
     if ((uid !== undefined && stats.uid !== uid) || (stats.mode & 0o022) !== 0) return undefined;
     const data = readFileSync(fd);
     const end = data.indexOf(10);
-    if (end <= 0 || data.toString("latin1", 0, end) !== cache.key) return undefined;
-    const next = data.indexOf(10, end + 1);
-    const line = next === -1 ? "" : data.toString("latin1", end + 1, next);
-    if (!line.startsWith("covers")) return undefined;
-    const covers = line === "covers *" ? null : new Set(line.split(" ").slice(1));
-    return { covers, data: data.subarray(next + 1) };
+    return end > 0 && data.toString("latin1", 0, end) === cache.key ? data.subarray(end + 1) : undefined;
   } catch {
     return undefined;
   } finally {
@@ -121,11 +86,11 @@ function readCodeCache(cache: CodeCacheFile): CodeCacheContent | undefined {
 }
 
 /** Writes `data` under `cache`'s key: a temporary file, renamed into place; failures are ignored. */
-function writeCodeCache(cache: CodeCacheFile, covers: ReadonlySet<string> | null, data: Buffer): void {
+function writeCodeCache(cache: CodeCacheFile, data: Buffer): void {
   const temporary = `${cache.path}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(cache.path), { recursive: true, mode: 0o700 });
-    writeFileSync(temporary, Buffer.concat([Buffer.from(`${cache.key}\n${coversLine(covers)}\n`, "latin1"), data]), { mode: 0o600 });
+    writeFileSync(temporary, Buffer.concat([Buffer.from(`${cache.key}\n`, "latin1"), data]), { mode: 0o600 });
     renameSync(temporary, cache.path);
   } catch {
     try {
@@ -155,29 +120,15 @@ export function launch(bundle: string, env: Readonly<Record<string, string | und
   // ASCII (the build checks it): Latin-1 is the cheapest decoding.
   const source = readFileSync(bundle, "latin1");
   const cache = codeCacheFile(bundle, source, env);
-  const cached = cache === null ? undefined : readCodeCache(cache);
-  const script = new Script(`(function (exports, require, module, __filename, __dirname, __athanorLauncherImport, __athanorLauncherEvaluated) {${source}\n})`, {
+  const cachedData = cache === null ? undefined : readCodeCache(cache);
+  const script = new Script(`(function (exports, require, module, __filename, __dirname, __athanorLauncherImport) {${source}\n})`, {
     filename: bundle,
-    ...(cached === undefined ? {} : { cachedData: cached.data }),
+    ...(cachedData === undefined ? {} : { cachedData }),
   });
-  const evaluated = new Set<string>();
-  if (cache !== null) {
-    // Written before the bundle runs: what V8 compiled eagerly, and under the V8 flags every
-    // run starts with (the CLI sets some later, and puts them back before it exits).
-    // A cache V8 rejected although its key matched (V8 flags that differ at exit, set by code
-    // that does not put them back?) is written once more and never again at exit: no churn.
-    if (cached === undefined || script.cachedDataRejected === true) writeCodeCache(cache, cached === undefined ? new Set() : null, script.createCachedData());
-    const covers = cached === undefined ? new Set<string>() : script.cachedDataRejected === true ? null : cached.covers;
-    if (covers !== null) {
-      process.on("exit", () => {
-        // Only when this run evaluated a module the cache has not seen: most runs write nothing.
-        let grew = false;
-        for (const name of evaluated) if (!covers.has(name)) grew = true;
-        if (grew) writeCodeCache(cache, new Set([...covers, ...evaluated]), script.createCachedData());
-      });
-    }
-  }
+  // Written before the bundle runs: what V8 compiled eagerly (measured as fast as a cache taken at
+  // exit, half its size), and under the V8 flags every run starts with (the CLI sets some later).
+  if (cache !== null && (cachedData === undefined || script.cachedDataRejected === true)) writeCodeCache(cache, script.createCachedData());
   const run = script.runInThisContext() as BundleFunction;
   const module = { exports: {} };
-  run.call(module.exports, module.exports, require, module, bundle, dirname(bundle), (specifier) => import(specifier), (name) => evaluated.add(name));
+  run.call(module.exports, module.exports, require, module, bundle, dirname(bundle), (specifier) => import(specifier));
 }
