@@ -15,12 +15,12 @@
  * - Laziness: a module loaded with `await import("./x.js")` is evaluated only then, and
  *   the packages and Node built-ins it imports become `require` calls run at that moment
  *   (CommonJS output; `heads` loads neither pg nor node:crypto). Copied in: commander and
- *   picocolors, which every run loads, and node-postgres with every package it loads
+ *   picocolors, which every run loads, dotenv, and node-postgres with every package it loads
  *   (pg-protocol, pg-types, pg-pool, pgpass...): a command that connects then restores
  *   them from the code cache instead of resolving, reading and compiling ~26 CommonJS
  *   files. A bundled package is still evaluated only when first required (esbuild's
  *   `__commonJS` wrappers), so `heads` evaluates no pg. Every other package (PGlite,
- *   jiti, pino, dotenv...) is loaded from node_modules as before; so are `pg-native`
+ *   jiti, pino, picomatch...) is loaded from node_modules as before; so are `pg-native`
  *   (optional, not installed) and `pg-cloudflare` (only a Cloudflare Worker loads it).
  * - The licence notices of the copied packages: appended as one comment at the end (no
  *   bundled line moves), each package's LICENSE file, or the licence section of its
@@ -50,10 +50,11 @@ const outfile = `${root}dist/cli/bundle.cjs`;
 
 /**
  * Packages copied into the bundle, with every package they load: commander and
- * picocolors (every command loads them), pg and pg-connection-string (every command
- * that connects to a server; athanor and pg share the one copy of the latter).
+ * picocolors (every command loads them), dotenv (every command that resolves an
+ * environment: one small file), pg and pg-connection-string (every command that connects
+ * to a server; athanor and pg share the one copy of the latter).
  */
-const BUNDLED_PACKAGES = new Set(["commander", "picocolors", "pg", "pg-connection-string"]);
+const BUNDLED_PACKAGES = new Set(["commander", "picocolors", "dotenv", "pg", "pg-connection-string"]);
 /** Loaded by a bundled package but never copied in: optional (pg-native) or never loaded on Node (pg-cloudflare). */
 const EXTERNAL_PACKAGES = new Set(["pg-native", "pg-cloudflare"]);
 
@@ -78,7 +79,7 @@ const keepModuleSemantics = {
       return BUNDLED_PACKAGES.has(name) || fromCopied ? undefined : { path: args.path, external: true };
     });
     // A copied package's file: traced as it is evaluated, after its "use strict" directive (which must stay first), on its first line.
-    pluginBuild.onLoad({ filter: /[\\/]node_modules[\\/].*\.js$/ }, async (args) => {
+    pluginBuild.onLoad({ filter: /[\\/]node_modules[\\/].*\.c?js$/ }, async (args) => {
       const own = relative(dirname(outfile), args.path).split("\\").join("/");
       const trace = `__athanorTraceModule(${JSON.stringify(own)});`;
       // esbuild's ASCII output escapes strings and names but keeps comments (pg has an em dash in one):
@@ -149,7 +150,7 @@ const BANNER = [
   'var __athanorImport = typeof __athanorLauncherImport === "function" ? __athanorLauncherImport : (specifier) => import(specifier);',
   // The debug hook: with ATHANOR_DEBUG_MODULES=<file>, the URL of each of athanor's modules and copied
   // packages' files as it is evaluated, and at exit every file loaded with require (from node_modules:
-  // dotenv, picomatch...) as `require <URL>`, one a line.
+  // picomatch...) as `require <URL>`, one a line.
   "var __athanorTraceFile = process.env.ATHANOR_DEBUG_MODULES;",
   'function __athanorTraceModule(own) { if (__athanorTraceFile) require("node:fs").appendFileSync(__athanorTraceFile, `${new URL(own, __athanorBundleUrl).href}\\n`); }',
   'if (__athanorTraceFile) process.on("exit", () => require("node:fs").appendFileSync(__athanorTraceFile, Object.keys(require.cache).map((file) => `require ${require("node:url").pathToFileURL(file).href}\\n`).join("")));',
