@@ -14,9 +14,17 @@
  *   modules are found as before.
  * - Laziness: a module loaded with `await import("./x.js")` is evaluated only then, and
  *   the packages and Node built-ins it imports become `require` calls run at that moment
- *   (CommonJS output; `heads` loads neither pg nor node:crypto). Only commander and
- *   picocolors, which every run loads, are copied in; every other package is loaded
- *   from node_modules as before.
+ *   (CommonJS output; `heads` loads neither pg nor node:crypto). Copied in: commander and
+ *   picocolors, which every run loads, dotenv, and node-postgres with every package it loads
+ *   (pg-protocol, pg-types, pg-pool, pgpass...): a command that connects then restores
+ *   them from the code cache instead of resolving, reading and compiling ~26 CommonJS
+ *   files. A bundled package is still evaluated only when first required (esbuild's
+ *   `__commonJS` wrappers), so `heads` evaluates no pg. Every other package (PGlite,
+ *   jiti, pino, picomatch...) is loaded from node_modules as before; so are `pg-native`
+ *   (optional, not installed) and `pg-cloudflare` (only a Cloudflare Worker loads it).
+ * - The licence notices of the copied packages: appended as one comment at the end (no
+ *   bundled line moves), each package's LICENSE file, or the licence section of its
+ *   README when it ships no such file (pg-types, pgpass).
  * - `import()` of a package or a computed URL (PGlite, jiti, a config file...): it goes
  *   through `__athanorImport`, the launcher's `import()` when launch.js runs the bundle
  *   (code compiled by `vm.Script` has no dynamic import of its own on Node 20 without an
@@ -24,24 +32,32 @@
  *   bundle's own. The build fails if any other `import(` is left.
  * - Strict mode, as the ES modules had.
  * - A debug hook for tests (the loader hooks that saw each module no longer can): with
- *   ATHANOR_DEBUG_MODULES=<file> the bundle appends the dist/ URL of each of athanor's
- *   modules as it is evaluated and, at exit, every file loaded with `require`.
+ *   ATHANOR_DEBUG_MODULES=<file> the bundle appends the URL of each of athanor's modules
+ *   and of each copied package's files (as in node_modules) as it is evaluated and, at
+ *   exit, every file loaded with `require`.
  * The first line names the bundle's SHA-256 (part of the code cache's key). A source map
  * to dist/'s modules is written next to it; the launcher enables it with --verbose.
  */
 import { parse } from "acorn";
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
-import { dirname, relative } from "node:path";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const entry = `${root}dist/cli/bin.js`;
 const outfile = `${root}dist/cli/bundle.cjs`;
 
-/** Packages copied into the bundle: small, and loaded by every command. */
-const BUNDLED_PACKAGES = new Set(["commander", "picocolors"]);
+/**
+ * Packages copied into the bundle, with every package they load: commander and
+ * picocolors (every command loads them), dotenv (every command that resolves an
+ * environment: one small file), pg and pg-connection-string (every command that connects
+ * to a server; athanor and pg share the one copy of the latter).
+ */
+const BUNDLED_PACKAGES = new Set(["commander", "picocolors", "dotenv", "pg", "pg-connection-string"]);
+/** Loaded by a bundled package but never copied in: optional (pg-native) or never loaded on Node (pg-cloudflare). */
+const EXTERNAL_PACKAGES = new Set(["pg-native", "pg-cloudflare"]);
 
 /** A package specifier's name: `@scope/name` or `name`. */
 function packageName(specifier) {
@@ -96,7 +112,24 @@ function applyEdits(source, edits) {
 const keepModuleSemantics = {
   name: "athanor-cli",
   setup(pluginBuild) {
-    pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => (BUNDLED_PACKAGES.has(packageName(args.path)) ? undefined : { path: args.path, external: true }));
+    pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => {
+      const name = packageName(args.path);
+      if (EXTERNAL_PACKAGES.has(name)) return { path: args.path, external: true };
+      // A package a copied package loads is copied too (Node's built-ins stay require calls: platform "node").
+      const fromCopied = args.importer.split(sep).includes("node_modules");
+      return BUNDLED_PACKAGES.has(name) || fromCopied ? undefined : { path: args.path, external: true };
+    });
+    // A copied package's file: traced as it is evaluated, after its "use strict" directive (which must stay first), on its first line.
+    pluginBuild.onLoad({ filter: /[\\/]node_modules[\\/].*\.c?js$/ }, async (args) => {
+      const own = relative(dirname(outfile), args.path).split("\\").join("/");
+      const trace = `__athanorTraceModule(${JSON.stringify(own)});`;
+      // esbuild's ASCII output escapes strings and names but keeps comments (pg has an em dash in one):
+      // \uXXXX means the same character in a string, template, regular expression or name.
+      const source = (await readFile(args.path, "utf8")).replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+      const directive = /^(?:#![^\n]*\n)?\s*(["'])use strict\1;?/.exec(source);
+      const contents = directive === null ? `${trace} ${source}` : `${directive[0]}; ${trace}${source.slice(directive[0].length)}`;
+      return { contents, loader: "js" };
+    });
     pluginBuild.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => {
       const own = relative(dirname(outfile), args.path).split("\\").join("/");
       const source = await readFile(args.path, "utf8");
@@ -106,15 +139,60 @@ const keepModuleSemantics = {
   },
 };
 
+/** A package's own folder and name from one of its files' paths (the last `node_modules` in it). */
+function packageOf(file) {
+  const parts = file.split(/[\\/]/);
+  const at = parts.lastIndexOf("node_modules");
+  if (at === -1) return null;
+  const length = parts[at + 1]?.startsWith("@") ? 2 : 1;
+  return { dir: parts.slice(0, at + 1 + length).join(sep), name: parts.slice(at + 1, at + 1 + length).join("/") };
+}
+
+/**
+ * A package's licence notice: its LICENSE (LICENCE, license.md...) file, else the licence
+ * section of its README (pg-types and pgpass ship no licence file, only that section).
+ * A copied package without either fails the build: its notice must be found by hand.
+ */
+async function licenceText(dir, name) {
+  const files = await readdir(dir);
+  const licence = files.find((file) => /^licen[cs]e(\.(md|txt))?$/i.test(file));
+  if (licence !== undefined) return (await readFile(join(dir, licence), "utf8")).trim();
+  const readme = files.find((file) => /^readme(\.md)?$/i.test(file));
+  const section = readme === undefined ? null : /^(#+)\s*licen[cs]e\b[^\n]*\n([\s\S]*?)(?=^#{1,6}\s|(?![\s\S]))/im.exec(await readFile(join(dir, readme), "utf8"));
+  if (section === null || section[2].trim() === "") throw new Error(`${name}: no licence file and no licence section in its README to copy into dist/cli/bundle.cjs`);
+  return section[2].trim();
+}
+
+/**
+ * One comment with the name, version, licence and notice of each package copied into the
+ * bundle (MIT and ISC ask that the notice go with every copy). ASCII like the rest of the
+ * bundle: another character is written as \uXXXX (a name in a notice, say); `*\/` cannot end it early.
+ */
+async function licenceComment(inputs) {
+  const packages = new Map();
+  for (const input of inputs) {
+    const found = packageOf(input);
+    if (found !== null) packages.set(found.dir, found.name);
+  }
+  const notices = [];
+  for (const [dir, name] of [...packages].sort((a, b) => a[1].localeCompare(b[1]))) {
+    const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
+    notices.push(`${manifest.name}@${manifest.version} (${manifest.license}):\n\n${await licenceText(dir, name)}`);
+  }
+  const body = notices.join(`\n\n${"-".repeat(72)}\n\n`).replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`).replaceAll("*/", "* /");
+  return `/*!\nThis file contains code from the following packages, under their licences:\n\n${body}\n*/\n`;
+}
+
 const BANNER = [
   '"use strict";',
   'var __athanorBundleUrl = require("node:url").pathToFileURL(__filename).href;',
   'var __athanorImport = typeof __athanorLauncherImport === "function" ? __athanorLauncherImport : (specifier) => import(specifier);',
-  // The debug hook: with ATHANOR_DEBUG_MODULES=<file>, the URL of each of athanor's modules as it is
-  // evaluated, and at exit every file loaded with require (packages such as pg), one a line.
+  // The debug hook: with ATHANOR_DEBUG_MODULES=<file>, the URL of each of athanor's modules and copied
+  // packages' files as it is evaluated, and at exit every file loaded with require (from node_modules:
+  // picomatch...) as `require <URL>`, one a line.
   "var __athanorTraceFile = process.env.ATHANOR_DEBUG_MODULES;",
   'function __athanorTraceModule(own) { if (__athanorTraceFile) require("node:fs").appendFileSync(__athanorTraceFile, `${new URL(own, __athanorBundleUrl).href}\\n`); }',
-  'if (__athanorTraceFile) process.on("exit", () => require("node:fs").appendFileSync(__athanorTraceFile, Object.keys(require.cache).map((file) => `${require("node:url").pathToFileURL(file).href}\\n`).join("")));',
+  'if (__athanorTraceFile) process.on("exit", () => require("node:fs").appendFileSync(__athanorTraceFile, Object.keys(require.cache).map((file) => `require ${require("node:url").pathToFileURL(file).href}\\n`).join("")));',
 ].join("\n");
 
 const result = await build({
@@ -129,12 +207,16 @@ const result = await build({
   logLevel: "warning",
   banner: { js: BANNER },
   plugins: [keepModuleSemantics],
+  metafile: true,
   write: false,
 });
 const code = result.outputFiles.find((file) => file.path === outfile);
 const map = result.outputFiles.find((file) => file.path === `${outfile}.map`);
 if (code === undefined || map === undefined) throw new Error("esbuild wrote no bundle");
-const text = code.text.replace(/^(\/\/[^\n]*\n)?/, "");
+// The notices go last, before the source map's comment: no bundled line moves.
+const licences = await licenceComment(Object.keys(result.metafile.inputs).map((input) => join(root, input)));
+const text = code.text.replace(/^(\/\/[^\n]*\n)?/, "").replace(/(\/\/# sourceMappingURL=[^\n]*\n?)$/, `${licences}$1`);
+if (!text.includes(licences)) throw new Error("dist/cli/bundle.cjs: no source map comment to put the licence notices before");
 // The only import() left in the bundle's code is the banner's fallback (strings and
 // templates may hold the word: the worker shadow's code runs in its own realm).
 const left = [];

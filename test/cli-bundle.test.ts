@@ -2,10 +2,11 @@
  * The CLI as bin/athanor.js runs it since the start-up work of issue #15: one bundled
  * file (dist/cli/bundle.cjs, scripts/build-cli.mjs) run by dist/cli/launch.js with a V8
  * code cache. What is checked: the bundle is what runs (athanor's modules are evaluated
- * inside it, not loaded as files); `heads` still loads no package (pg, PGlite) while
- * `upgrade` loads its driver, on PostgreSQL and PGlite; the code cache is written once to
- * ATHANOR_CACHE_DIR, survives a cache with another key or corrupt content (one byte
- * flipped under an intact key included), and is not
+ * inside it, not loaded as files); `heads` still evaluates no package but commander and
+ * picocolors (no pg, no PGlite) while `upgrade` loads its driver, on PostgreSQL and PGlite,
+ * pg and its packages from the bundle's copy, whose licence notices the bundle carries; the
+ * code cache is written once to ATHANOR_CACHE_DIR, survives a cache with another key or
+ * corrupt content (one byte flipped under an intact key included), and is not
  * written when the cache is off or cannot be written; paths found from the modules' own
  * location (package.json's version, bin/athanor.js for shell-init) are still right; an
  * athanor error from user code that imports the library is recognised as one.
@@ -73,14 +74,29 @@ describe("the bundled CLI", () => {
     expect(bundle).toContain(new URL("dist/cli/main.js", `file://${ROOT}`).href);
     // ...and not imported as files: of dist/, import saw the launcher and its one helper only.
     expect(imported.filter((url) => url.includes("/dist/")).sort()).toEqual([new URL("dist/cli/launch.js", `file://${ROOT}`).href, new URL("dist/config/cache-dir.js", `file://${ROOT}`).href]);
-    expect([...imported, ...bundle].filter((url) => url.includes("/node_modules/"))).toEqual([]);
-    expect(bundle.join("\n")).not.toMatch(/autogenerate|dialects\//);
+    // The only packages it evaluates are the two every command needs, copied into the bundle.
+    expect(imported.filter((url) => url.includes("/node_modules/"))).toEqual([]);
+    expect(bundle.filter((url) => url.includes("/node_modules/")).every((url) => /^file:\/\/\S+\/node_modules\/(commander|picocolors)\//.test(url))).toBe(true);
+    expect(bundle.filter((url) => url.startsWith("require "))).toEqual([]);
+    expect(bundle.join("\n")).not.toMatch(/autogenerate|dialects\/|node_modules\/pg/);
   });
 
   it("`upgrade` loads pg on PostgreSQL and PGlite on PGlite (the lazy loads still happen where needed)", async () => {
     const postgres = await traced(["upgrade"], "upgrade-pg");
-    expect(postgres.bundle.some((url) => url.includes("/node_modules/pg/"))).toBe(true);
+    // pg, the packages it loads and dotenv are evaluated from the bundle's copy: none of their files is loaded with require.
+    expect(postgres.bundle.filter((url) => /^file:\/\/\S+\/node_modules\/(pg|pg-protocol|pg-types|pg-connection-string)\//.test(url)).length).toBeGreaterThanOrEqual(4);
+    expect(postgres.bundle.filter((url) => url.startsWith("require ") && /\/node_modules\/(pg|pg-[a-z-]+|pgpass|postgres-[a-z]+|dotenv)\//.test(url))).toEqual([]);
     expect(postgres.imported.some((url) => url.includes("/node_modules/@electric-sql/pglite/"))).toBe(false);
+    // Every package evaluated from the bundle has its notice in it (name, version, the licence's own text).
+    const text = await readFile(join(ROOT, "dist/cli/bundle.cjs"), "latin1");
+    const notices = text.slice(text.lastIndexOf("/*!\nThis file contains code from the following packages"));
+    const copied = new Set(postgres.bundle.flatMap((url) => /^file:\/\/\S+\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? []));
+    expect(copied.has("pg") && copied.has("commander")).toBe(true);
+    for (const name of copied) {
+      const manifest = JSON.parse(await readFile(join(ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string; license: string };
+      expect(notices).toContain(`\n${name}@${manifest.version} (${manifest.license}):\n`);
+    }
+    expect(notices).toContain("Copyright (c) 2010 - 2021 Brian Carlson");
     const pglite = await traced(["--env", "local", "upgrade"], "upgrade-pglite");
     expect(pglite.imported.some((url) => url.includes("/node_modules/@electric-sql/pglite/"))).toBe(true);
     expect(pglite.bundle.some((url) => url.includes("/node_modules/pg/"))).toBe(false);

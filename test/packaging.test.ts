@@ -3,17 +3,18 @@
  * npm cache `npm ci` filled) into a fresh ESM project and a fresh CommonJS project; its
  * declarations type-checked in strict mode without skipLibCheck and without @types/node,
  * with TypeScript 5 and 7; `npx athanor init`, a revision, `upgrade head` on PGlite and
- * `status` (exit 0 on a fresh project); and what the tarball holds.
+ * `status` (exit 0 on a fresh project); `upgrade head` and `current` on PostgreSQL with the
+ * bundle's copies of pg and dotenv (their packages removed from node_modules); and what the tarball holds.
  * Needs `npm run build` (npm test builds first); packs with --ignore-scripts so that it
  * never rebuilds dist/ under the other test files.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tempDir } from "./support/databases.js";
+import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TSC = { "5": join(ROOT, "node_modules/typescript/bin/tsc"), "7": join(ROOT, "node_modules/typescript7/bin/tsc") } as const;
@@ -187,6 +188,34 @@ describe("the packed tarball", () => {
       expect(status.stdout).toMatch(/development +pglite \.\/\.athanor\/dev +[0-9a-f]{12} +0 +✓ up-to-date/);
       expect(status.stdout).toContain("not configured yet");
       expect(file).toMatch(/create_users/);
+    }, 300_000);
+  });
+
+  describe("on PostgreSQL, from the installed package", () => {
+    let app: string;
+    let database: TestDatabase;
+    beforeAll(async () => {
+      database = await createPostgresDatabase("athanor_packed");
+      app = join(work.dir, "pg-app");
+      const install = await userProject(app, "pg-app", "module", tarball);
+      expect(install.status, install.stderr).toBe(0);
+    }, 300_000);
+    afterAll(async () => database?.drop());
+
+    it("runs upgrade head and current with the bundle's copies of pg and dotenv (their packages removed from node_modules)", async () => {
+      // The CLI must not need them on disk: without the bundle's copies it could not start a PostgreSQL run.
+      for (const name of ["pg", "pg-protocol", "pg-types", "pg-pool", "pgpass", "pg-connection-string", "dotenv"]) await rm(join(app, "node_modules", name), { recursive: true, force: true });
+      const project = join(app, "project");
+      await mkdir(join(project, "migrations"), { recursive: true });
+      // The URL (and its password) reaches the process in the environment, never on a command line.
+      await writeFile(join(project, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments: { development: { url: "\${PACKED_DB_URL}" } } }));
+      await writeFile(join(project, "migrations", "0a1b2c3d4e5f_one.sql"), "-- athanor:revision 0a1b2c3d4e5f\n-- athanor:message one\n\n-- athanor:upgrade\nCREATE TABLE one (id int);\n\n-- athanor:downgrade\nDROP TABLE one;\n");
+      const env = { ...userEnv(), PACKED_DB_URL: database.url };
+      const upgrade = await sh("npx", ["--no-install", "athanor", "upgrade", "head"], project, env);
+      expect(upgrade.status, upgrade.stderr).toBe(0);
+      const current = await sh("npx", ["--no-install", "athanor", "current"], project, env);
+      expect(current.status, current.stderr).toBe(0);
+      expect(current.stdout).toContain("0a1b2c3d4e5f (head) one");
     }, 300_000);
   });
 
