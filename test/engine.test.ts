@@ -376,6 +376,11 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
       expect((await current(env, session())).current).toEqual([]);
       expect(await getStatus(env, session())).toMatchObject({ reachable: true, current: [], heads: [B], pending: 2, state: "behind", problems: [] });
       expect(await tablesIn(db)).toEqual([]);
+      // An online run's plan list is built when first read, once, and is in its JSON.
+      const ran = await upgrade(env, session());
+      expect(ran.plan.map((step) => step.revision)).toEqual([A, B]);
+      expect(ran.plan).toBe(ran.plan);
+      expect((JSON.parse(JSON.stringify(ran)) as { plan: unknown }).plan).toEqual(ran.plan);
     });
 
     it("emits a statement event per statement with echo, with file lines", async () => {

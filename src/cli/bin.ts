@@ -109,7 +109,8 @@ if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(command)) setV8Flags("--liftoff
 const TURBOFAN_FROM_CHARS = 1024 * 1024;
 
 /**
- * The read-only commands whose memory grows with the history, and the size of the
+ * The commands whose memory grows with the history (the read-only ones, and `upgrade`
+ * and `downgrade`, which hold the graph and the plan while revisions run), and the size of the
  * migrations directory (its own `stat` size, ~52 bytes an entry on ext4: 64 KiB is
  * about 1,200 revisions) from which their young generation is kept at its initial size
  * (1 MB semi-spaces, `--semi-space-growth-factor=1`), set before the directory is
@@ -117,10 +118,13 @@ const TURBOFAN_FROM_CHARS = 1024 * 1024;
  * thousands of revisions survive their first collections, which costs memory and,
  * measured, time: at 10,000 revisions `heads`, `history`, `current` and `status` take
  * 6–10 % less CPU and 9–21 MB less peak RSS with it; `heads` on 100,000 peaks at
- * ~148 MB instead of ~173 MB. Below the threshold (or on a file system whose
- * directories do not grow) nothing changes, and node:v8 is not even loaded for `heads`.
+ * ~148 MB instead of ~173 MB. Applying 10,000 revisions from empty peaked at 105–110 MB
+ * with 16 MB semi-spaces and at 74–81 MB with it, for no more CPU (docs/runtime.md, "Memory
+ * while a long plan runs"); at 1,000 revisions (below the threshold) nothing changes.
+ * Below the threshold (or on a file system whose directories do not grow) nothing
+ * changes, and node:v8 is not even loaded for `heads`.
  */
-const SMALL_YOUNG_GENERATION_COMMANDS: ReadonlySet<string> = new Set(["heads", "history", "branches", "show", "graph", "current", "status"]);
+const SMALL_YOUNG_GENERATION_COMMANDS: ReadonlySet<string> = new Set(["heads", "history", "branches", "show", "graph", "current", "status", "upgrade", "downgrade"]);
 const SMALL_YOUNG_GENERATION_FROM_BYTES = 64 * 1024;
 
 /**

@@ -19,7 +19,8 @@ export function renderReviewMermaid(graph: RevisionGraph, changed: ReadonlySet<s
   // The subgraph keeps only the edges between shown revisions; dependencies become ids.
   const files = graph.sortTopologically(shown).map((id) => {
     const file = graph.get(id);
-    return { ...file, parents: file.parents.filter((parent) => shown.has(parent)), dependsOn: graph.dependenciesOf(id).filter((dependency) => shown.has(dependency)) };
+    // The path is a getter of a scanned revision, which a spread does not copy.
+    return { ...file, path: file.path, parents: file.parents.filter((parent) => shown.has(parent)), dependsOn: graph.dependenciesOf(id).filter((dependency) => shown.has(dependency)) };
   });
   const drawn = renderMermaid(RevisionGraph.build(files));
   const highlighted = graph.sortTopologically(shown).filter((id) => changed.has(id));

@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, open, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RevisionError } from "../errors.js";
 import { RevisionGraph } from "./graph.js";
@@ -217,8 +219,8 @@ describe("loadRevisionBody", () => {
   it("rejects a module whose exported revision is not the one in its text", async () => {
     const dir = await directory({ "a.mjs": tsRevision(A, null) });
     const [file] = (await readScriptDirectory(dir)) as [RevisionFile];
-    // The checksum is a getter (computed on demand): a spread copy must name it.
-    const lying: RevisionFile = { ...file, checksum: file.checksum, id: B };
+    // The checksum and the path are getters (computed on demand): a spread copy must name them.
+    const lying: RevisionFile = { ...file, path: file.path, checksum: file.checksum, id: B };
     const error = await caught(() => loadRevisionBody(lying));
     expect(error.code).toBe("malformed-revision");
     expect(error.message).toMatch(`the module's revision (${A}) is not the ${B} read from its text`);
@@ -262,5 +264,24 @@ describe("10,000 revisions", () => {
       expect(graph.topologicalOrder()[0]).toBe(id(0));
     }
     expect(heads).toEqual([id(n - 1)]);
+
+    // What a revision keeps once a run has read and hashed its text (loadRevisionBody, as
+    // preparePlan does), from a warm header cache: its header, file name and checksum, but
+    // no absolute path of its own and no stamp (docs/runtime.md, "Memory while a long plan
+    // runs"). ~370 bytes here; with a path and a stamp kept, ~550.
+    const cacheDir = join(root, "ten-thousand-cache");
+    await readScriptDirectory(dir, { cacheDir, checksums: false });
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    let files: RevisionFile[] | null = await readScriptDirectory(dir, { cacheDir, checksums: false });
+    for (const file of files) await loadRevisionBody(file);
+    expect(files).toHaveLength(n);
+    gc();
+    const held = process.memoryUsage().heapUsed;
+    files = null;
+    gc();
+    const kept = (held - process.memoryUsage().heapUsed) / n;
+    console.log(`10,000 revisions: ${kept.toFixed(0)} bytes kept per revision after its text was read`);
+    expect(kept).toBeLessThan(450);
   });
 });

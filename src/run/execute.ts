@@ -38,14 +38,12 @@ import { assertClosed, assertNoCopyFromStdin, assertNoTransactionBreaker, refuse
 import { measuredTiming, parseRecentDurations, recentDurationsSql, type RunIdentity, type StepTiming } from "./version-table.js";
 
 /**
- * An SQL section checked by {@link preparePlan} and known by its size until it is sent:
- * its text is read again then (the file must still have the checksum it had), so a plan
- * of 10,000 revisions does not hold 10,000 texts while it runs.
+ * An SQL section checked by {@link preparePlan} and known by its length until it is sent
+ * (UTF-16 code units, for the size of a round trip): its text is read again then (the
+ * file must still have the checksum it had), so a plan of 10,000 revisions does not hold
+ * 10,000 texts while it runs. A number, not an object: one object fewer per revision.
  */
-export interface DeferredSection {
-  /** Length of the section's SQL (UTF-16 code units), for the size of a round trip. */
-  readonly chars: number;
-}
+export type DeferredSection = number;
 
 /** A step checked and ready to run (with its statements split, when they are needed). */
 export interface PreparedStep {
@@ -124,7 +122,7 @@ export async function preparePlan(plan: Plan, options: { readonly echo: boolean;
       if (file.transactional) statements = await assertNoTransactionBreaker(file, step.direction, part);
       if (statements === null && (options.echo || !file.transactional)) statements = await split(file, part);
     }
-    steps.push({ step, file, body: typeof part === "function" ? part : { chars: part.sql.length }, statements });
+    steps.push({ step, file, body: typeof part === "function" ? part : part.sql.length, statements });
   }
   return { plan, steps, singleTransaction: options.singleTransaction };
 }
@@ -334,11 +332,11 @@ class GroupRunner {
     const group = [first];
     // Inside the plan's transaction a round trip carries one revision: the failing one is then known.
     if (!this.sentWhole(first) || this.options.prepared.singleTransaction) return group;
-    let chars = (first.body as DeferredSection).chars;
+    let chars = first.body as DeferredSection;
     for (let i = start + 1; i < steps.length && group.length < size; i++) {
       const item = steps[i] as PreparedStep;
       if (!this.sentWhole(item)) break;
-      chars += (item.body as DeferredSection).chars;
+      chars += item.body as DeferredSection;
       if (chars > MAX_BATCH_CHARS) break;
       group.push(item);
     }

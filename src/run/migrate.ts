@@ -206,12 +206,18 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
             betweenRevisions: replicaPause(env, session, options.signal, emit),
           });
         }
+        // The plan's list is built when asked for (--json), once: the CLI's text output never
+        // reads it, and 10,000 entries made at the end of a run were part of its peak memory.
+        const ran = planned;
+        let revisions: PlannedRevision[] | undefined;
         result = {
           environment: env.name,
           command: options.command,
           mode,
           target: options.target,
-          plan: plannedRevisions(planned),
+          get plan() {
+            return (revisions ??= plannedRevisions(ran));
+          },
           completed: completedSteps.map((step) => step.revision.id),
           before,
           current: completedSteps.length === 0 ? before : currentHeads(graph, appliedAfter(state.ids, completedSteps)),
