@@ -72,7 +72,20 @@ describe("engine processes on PostgreSQL", () => {
 
   it("two concurrent upgrades apply each revision once: the second waits for the first", async () => {
     const revisions = ids(4, "e");
-    await setUp(revisions.map((id, i) => ({ id, down: i === 0 ? null : (revisions[i - 1] as string), message: `step ${i + 1}`, upgrade: `CREATE TABLE t_${id} (id int);\nSELECT pg_sleep(0.4);` })));
+    // The first runner's first revision holds the lock until the second runner, refused it,
+    // has asked who holds it (its holder query, src/dialects/postgres-session.ts findHolder,
+    // is seen in this database), at most 60 s: a fixed sleep let a slow start of the second
+    // runner (load 12) find the lock already free and print no "waiting" line.
+    const untilSecondRunnerTries = `DO $$ BEGIN
+  FOR i IN 1..1200 LOOP
+    PERFORM pg_stat_clear_snapshot();
+    EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'SELECT a.pid, a.application_name%');
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;`;
+    await setUp(
+      revisions.map((id, i) => ({ id, down: i === 0 ? null : (revisions[i - 1] as string), message: `step ${i + 1}`, upgrade: `CREATE TABLE t_${id} (id int);${i === 0 ? `\n${untilSecondRunnerTries}` : ""}` })),
+    );
     const first = start(["upgrade"], project.dir, env);
     await until(async () => (await advisoryLocks()) >= 1);
     const second = start(["upgrade"], project.dir, env);
