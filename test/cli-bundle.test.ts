@@ -13,7 +13,7 @@
  * Needs `npm run build`.
  */
 import { spawn } from "node:child_process";
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -128,6 +128,26 @@ describe("the bundled CLI", () => {
       expect(second.stdout).toBe(first.stdout);
       // Accepted: not rewritten.
       expect((await readFile(join(dir, file as string))).equals(written)).toBe(true);
+    });
+
+    it("writing one removes this user's code caches not written for 30 days, and nothing else", async () => {
+      const folder = join(cache.dir, "prune");
+      await mkdir(folder);
+      const day = 24 * 3600;
+      const now = Date.now() / 1000;
+      const planted = { stale: "cli-code-00000000000000aa.bin", staleTemporary: "cli-code-00000000000000aa.bin.1-x.tmp", recent: "cli-code-00000000000000bb.bin", other: "pglite-template-old.tar" };
+      for (const name of Object.values(planted)) await writeFile(join(folder, name), "x");
+      for (const name of [planted.stale, planted.staleTemporary, planted.other]) await utimes(join(folder, name), now - 40 * day, now - 40 * day);
+      await utimes(join(folder, planted.recent), now - 20 * day, now - 20 * day);
+      const result = await run(["heads"], { ATHANOR_CACHE_DIR: folder });
+      expect(result.status, result.stderr).toBe(0);
+      const left = (await readdir(folder)).sort();
+      expect(left).toContain(planted.recent);
+      expect(left).toContain(planted.other);
+      expect(left).not.toContain(planted.stale);
+      expect(left).not.toContain(planted.staleTemporary);
+      // The one just written, beside the two kept.
+      expect(left.filter((name) => /^cli-code-[0-9a-f]{16}\.bin$/.test(name) && name !== planted.recent)).toHaveLength(1);
     });
 
     it("a cache with another key, or the right key and corrupt code, is not used as is: the command runs and the cache is rewritten", async () => {

@@ -18,13 +18,14 @@
  * - one file per bundle path, Node version and Node flags, written only when it was
  *   missing or rejected, right after the compilation (before any of the bundle's code
  *   runs, so under the flags every run starts with), to a temporary file renamed into
- *   place; any failure to read or write it is ignored.
+ *   place; any failure to read or write it is ignored. Writing one removes this user's
+ *   code caches not written for 30 days (other bundle paths and Node versions).
  * With --verbose (the one time an internal error's stack is printed) the bundle is
  * loaded by Node's own `require` with source maps on, so stacks name dist/'s modules.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Script } from "node:vm";
 import { athanorCacheDir } from "../config/cache-dir.js";
 
@@ -136,6 +137,37 @@ function writeCodeCache(cache: CodeCacheFile, data: Buffer): void {
   }
 }
 
+/** A code cache not written for this long is removed when another one is written. */
+const STALE_CODE_CACHE_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * Removes the code caches in `cache`'s folder that were last written more than
+ * {@link STALE_CODE_CACHE_MS} ago: there is one per bundle path, Node version and Node
+ * flags, so upgrades of athanor or Node (and `npx`, which installs each version at a path
+ * of its own) would otherwise leave one behind each time. Only when a cache is written
+ * (rare), only this user's `cli-code-*.bin` files and their temporary files; a cache still
+ * in use that is removed is written again by its next run. Failures are ignored.
+ */
+function pruneStaleCodeCaches(cache: CodeCacheFile, now: number): void {
+  const folder = dirname(cache.path);
+  const own = basename(cache.path);
+  try {
+    for (const name of readdirSync(folder)) {
+      if (name === own || !name.startsWith("cli-code-") || !(name.endsWith(".bin") || name.endsWith(".tmp"))) continue;
+      const path = join(folder, name);
+      try {
+        const stats = statSync(path);
+        if (!stats.isFile() || stats.uid !== process.getuid?.() || now - stats.mtimeMs < STALE_CODE_CACHE_MS) continue;
+        unlinkSync(path);
+      } catch {
+        // Gone already, or not ours to remove.
+      }
+    }
+  } catch {
+    // The folder cannot be listed: nothing to prune.
+  }
+}
+
 /** True when argv asks for --verbose (or -v): internal errors then print their stack. */
 function wantsStacks(argv: readonly string[]): boolean {
   return argv.includes("--verbose") || argv.includes("-v");
@@ -162,7 +194,10 @@ export function launch(bundle: string, env: Readonly<Record<string, string | und
   });
   // Written before the bundle runs: what V8 compiled eagerly (measured as fast as a cache taken at
   // exit, half its size), and under the V8 flags every run starts with (the CLI sets some later).
-  if (cache !== null && (cachedData === undefined || script.cachedDataRejected === true)) writeCodeCache(cache, script.createCachedData());
+  if (cache !== null && (cachedData === undefined || script.cachedDataRejected === true)) {
+    writeCodeCache(cache, script.createCachedData());
+    pruneStaleCodeCaches(cache, Date.now());
+  }
   const run = script.runInThisContext() as BundleFunction;
   const module = { exports: {} };
   run.call(module.exports, module.exports, require, module, bundle, dirname(bundle), (specifier) => import(specifier));
