@@ -76,25 +76,29 @@ function packageName(specifier) {
  */
 function moduleEdits(source, own) {
   const edits = [];
-  const visit = (node) => {
-    if (node === null || typeof node !== "object") return;
-    if (Array.isArray(node)) {
-      for (const child of node) visit(child);
-      return;
-    }
-    if (typeof node.type !== "string") return;
+  walk(parse(source, { ecmaVersion: "latest", sourceType: "module" }), (node) => {
     if (node.type === "MemberExpression" && node.object.type === "MetaProperty" && !node.computed && node.property.name === "url") {
       edits.push([node.start, node.end, `new URL(${JSON.stringify(own)}, __athanorBundleUrl).href`]);
-      return;
+      return false;
     }
     if (node.type === "ImportExpression") {
       const relativeLiteral = node.source.type === "Literal" && typeof node.source.value === "string" && /^\.{1,2}\//.test(node.source.value);
       if (!relativeLiteral) edits.push([node.start, node.start + "import".length, "__athanorImport"]);
     }
-    for (const key of Object.keys(node)) if (key !== "type" && key !== "start" && key !== "end") visit(node[key]);
-  };
-  visit(parse(source, { ecmaVersion: "latest", sourceType: "module" }));
+    return true;
+  });
   return edits.sort((a, b) => a[0] - b[0]);
+}
+
+/** Calls `onNode` on every node of an acorn syntax tree, depth first; its children are skipped when it returns false. */
+function walk(node, onNode) {
+  if (node === null || typeof node !== "object") return;
+  if (Array.isArray(node)) {
+    for (const child of node) walk(child, onNode);
+    return;
+  }
+  if (typeof node.type !== "string" || !onNode(node)) return;
+  for (const key of Object.keys(node)) if (key !== "type" && key !== "start" && key !== "end") walk(node[key], onNode);
 }
 
 /** `source` with `edits` applied (none of them spans a line break, so lines stay where they were). */
@@ -220,12 +224,10 @@ if (!text.includes(licences)) throw new Error("dist/cli/bundle.cjs: no source ma
 // The only import() left in the bundle's code is the banner's fallback (strings and
 // templates may hold the word: the worker shadow's code runs in its own realm).
 const left = [];
-(function find(node) {
-  if (node === null || typeof node !== "object") return;
-  if (Array.isArray(node)) return node.forEach(find);
+walk(parse(text, { ecmaVersion: "latest", sourceType: "script", allowReturnOutsideFunction: true }), (node) => {
   if (node.type === "ImportExpression" && !(node.source.type === "Identifier" && node.source.name === "specifier")) left.push(text.slice(node.start, node.start + 200));
-  for (const key of Object.keys(node)) if (key !== "type" && key !== "start" && key !== "end") find(node[key]);
-})(parse(text, { ecmaVersion: "latest", sourceType: "script", allowReturnOutsideFunction: true }));
+  return true;
+});
 if (left.length > 0) throw new Error(`dist/cli/bundle.cjs: an import() the launcher does not route: ${left[0]}`);
 if (/[^\x00-\x7f]/.test(text)) throw new Error("dist/cli/bundle.cjs is not ASCII (the launcher reads it as Latin-1)");
 const hash = createHash("sha256").update(text).digest("hex");
