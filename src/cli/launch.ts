@@ -39,7 +39,7 @@ interface CodeCacheFile {
 }
 
 /**
- * Two 32-bit hashes of the cached code as 16 hex digits, written after the key: V8 does
+ * Two 32-bit hashes of bytes as 16 hex digits; of the cached code, written after the key: V8 does
  * not check a code cache's own checksum in release builds, and one flipped byte in it
  * crashed every later run (segfault, a fatal "unreachable code", a spin), so damaged data
  * is never handed to it. ~0.5 ms for the ~175 kB cache (node:zlib's crc32 costs more to load).
@@ -55,16 +55,9 @@ function payloadHash(data: Uint8Array): string {
   return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
 }
 
-/** Two 32-bit string hashes as 16 hex digits: a file name, not a secret (no node:crypto at start-up). */
+/** 16 hex digits naming a file (its bundle path, Node version, flags): not a secret, and no node:crypto at start-up. */
 function fileNameHash(text: string): string {
-  let a = 0x811c9dc5;
-  let b = 0x9e3779b9;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b + c, 0x85ebca6b) ^ (b >>> 13);
-  }
-  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
+  return payloadHash(Buffer.from(text));
 }
 
 /** The code cache's file and key for `bundle` (whose text is `source`), or null when the cache is off or the bundle unreadable. */
