@@ -49,9 +49,8 @@ const plainError = (error) => {
 (async () => {
   let db;
   try {
-    // require, not a dynamic import: the CLI's bundle rewrites every dynamic import in its
-    // text to the launcher's (scripts/build-cli.mjs), which this eval'd code does not see. PGlite ships
-    // CommonJS builds, the files require.resolve gives the main thread anyway.
+    // require: PGlite ships CommonJS builds (the files require.resolve gives the main
+    // thread), and this eval'd code then needs no module loader at all.
     const { PGlite } = require(workerData.pglite);
     const extensions = {};
     for (const [name, path] of workerData.extensions) extensions[name] = require(path)[name];
