@@ -18,7 +18,7 @@ import type { Renames } from "../src/autogenerate/diff.js";
 import { introspect } from "../src/autogenerate/introspect.js";
 import { canonicalModel } from "../src/autogenerate/model.js";
 import { openShadowSession, resetShadow } from "../src/autogenerate/shadow.js";
-import { splitStatements } from "../src/autogenerate/sql-text.js";
+import { splitStatements } from "../src/sql/lexer.js";
 import { createPostgresDatabase } from "./support/databases.js";
 import type { TestDatabase } from "./support/databases.js";
 import { parseDatabaseUrl } from "../src/config/url.js";

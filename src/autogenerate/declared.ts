@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import type { Session } from "../dialects/types.js";
 import { DeclaredSchemaError } from "./errors.js";
 import { compareText } from "./model.js";
-import { lineAt } from "./sql-text.js";
+import { lineAt } from "../sql/lexer.js";
 import { runScript, shadowHint } from "./shadow.js";
 
 /** One piece of declared SQL and where it came from. */

@@ -18,8 +18,9 @@ import type { Column, Constraint, EnumType, Extension, ForeignKey, Index, Policy
 import { objectKey, operatorKey, routineKey, sameSequenceOptions, sameSerialSequence } from "./model.js";
 import type { EnumDependents, EnumUsage, Operation, SchemaChange, TableFlags } from "./operations.js";
 import { describeOperation, destructiveReason, enumAdditions, invertOperation } from "./operations.js";
-import { identifierValue, printIdentifier, tokenize } from "./sql-text.js";
-import type { Token } from "./sql-text.js";
+import { identifierValue, tokenize } from "../sql/lexer.js";
+import type { Token } from "../sql/lexer.js";
+import { printIdentifier } from "./sql-text.js";
 import { DiffError } from "./errors.js";
 import { diffAnnotations } from "./annotations.js";
 

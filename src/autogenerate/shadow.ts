@@ -13,8 +13,8 @@ import { startShadowPgliteInWorker } from "./shadow-worker.js";
 import { shippedTemplateDir } from "../dialects/pglite-template.js";
 import type { QualifiedName, SchemaModel } from "./model.js";
 import { quoteIdent } from "../dialects/sql.js";
-import { identifierValue, lineAt, splitStatements, tokenize } from "./sql-text.js";
-import type { SplitStatement, Token } from "./sql-text.js";
+import { identifierValue, lineAt, splitStatements, tokenize } from "../sql/lexer.js";
+import type { SplitStatement, Token } from "../sql/lexer.js";
 
 /** The upgrade SQL of one revision, with where it sits in its file. */
 export interface RevisionSql {

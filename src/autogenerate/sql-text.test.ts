@@ -1,38 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { lineAt, normalizeArrayCasts, normalizeWhitespace, printIdentifier, splitStatements, tokenize, unqualifySingleRelationView } from "./sql-text.js";
-
-describe("tokenize", () => {
-  test.each([
-    "SELECT 'it''s' AS \"a \"\"b\"\"\" FROM t -- c\n/* x /* nested */ y */ WHERE a::text = E'\\''",
-    "CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql; SELECT $$a;b$$",
-    "",
-  ])("gives the input back: %s", (sql) => {
-    expect(
-      tokenize(sql)
-        .map((t) => t.text)
-        .join(""),
-    ).toBe(sql);
-  });
-
-  test("kinds", () => {
-    const kinds = tokenize(`a."B" 'c' $$d$$ 1.5 :: -- e`).map((t) => `${t.kind}:${t.text}`);
-    expect(kinds).toEqual([
-      "word:a",
-      "punct:.",
-      'quoted-ident:"B"',
-      "space: ",
-      "string:'c'",
-      "space: ",
-      "string:$$d$$",
-      "space: ",
-      "number:1.5",
-      "space: ",
-      "punct:::",
-      "space: ",
-      "comment:-- e",
-    ]);
-  });
-});
+import { normalizeArrayCasts, normalizeWhitespace, printIdentifier, unqualifySingleRelationView } from "./sql-text.js";
 
 describe("normalizeWhitespace", () => {
   test.each([
@@ -44,36 +11,6 @@ describe("normalizeWhitespace", () => {
   });
 });
 
-describe("splitStatements and lineAt", () => {
-  test("splits on top-level semicolons only", () => {
-    const sql = [
-      "-- header",
-      "CREATE TABLE a (x text DEFAULT ';');",
-      "",
-      "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; $$;",
-      "/* ; */ CREATE TABLE b (y int); -- trailing ;",
-      "CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 2 END; END;",
-      "SELECT 1",
-    ].join("\n");
-    const statements = splitStatements(sql);
-    expect(statements.map((s) => s.sql)).toEqual([
-      "CREATE TABLE a (x text DEFAULT ';')",
-      "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; $$",
-      "CREATE TABLE b (y int)",
-      "CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 2 END; END",
-      "SELECT 1",
-    ]);
-    expect(statements.map((s) => lineAt(sql, s.start))).toEqual([2, 4, 5, 6, 7]);
-  });
-
-  test("lineAt counts from 1", () => {
-    expect(lineAt("a\nb\nc", 0)).toBe(1);
-    expect(lineAt("a\nb\nc", 2)).toBe(2);
-    expect(lineAt("a\nb\nc", 99)).toBe(3);
-  });
-});
-
-// pg_get_viewdef(oid, true) of the same views on PostgreSQL 15 and 18, whitespace-normalised.
 const viewCases: [name: string, pg15: string, pg18: string][] = [
   ["single table", "SELECT t.id, t.name FROM public.t WHERE t.price > 10::numeric", "SELECT id, name FROM public.t WHERE price > 10::numeric"],
   ["alias", "SELECT x.id, x.name AS nm FROM public.t x WHERE x.price > 10::numeric ORDER BY x.name", "SELECT id, name AS nm FROM public.t x WHERE price > 10::numeric ORDER BY name"],

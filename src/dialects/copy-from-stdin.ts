@@ -11,7 +11,7 @@
  * tokenizer (strings, dollar quotes, quoted identifiers and comments are not code) finds
  * a statement that begins with COPY and has FROM STDIN at its top level.
  */
-import { tokenize } from "../autogenerate/sql-text.js";
+import { tokenize } from "../sql/lexer.js";
 
 const COPY_WORD = /copy/i;
 const STDIN_WORD = /stdin/i;

@@ -8,7 +8,7 @@
  * first; only the revisions it matches are parsed. TypeScript revisions are checked
  * statement by statement as they send them.
  */
-import { lineAt } from "../autogenerate/sql-text.js";
+import { lineAt } from "../sql/lexer.js";
 import { copyFromStdinAt } from "../dialects/copy-from-stdin.js";
 import { openConstructAtEnd } from "../dialects/sql-closure.js";
 import { RevisionError } from "../errors.js";
