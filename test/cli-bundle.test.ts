@@ -124,10 +124,12 @@ describe("the bundled CLI", () => {
       const hash = /^\/\/ athanor-cli-bundle ([0-9a-f]{64})\n/.exec(bundle)?.[1];
       expect(hash).toBeDefined();
       expect(written.toString("latin1", 0, written.indexOf(10))).toContain(` ${hash} `);
+      const { ino } = await stat(join(dir, file as string));
       const second = await run(["heads"], { ATHANOR_CACHE_DIR: dir });
       expect(second.stdout).toBe(first.stdout);
-      // Accepted: not rewritten.
+      // Accepted: not rewritten (a rewrite renames a new file into place: another inode).
       expect((await readFile(join(dir, file as string))).equals(written)).toBe(true);
+      expect((await stat(join(dir, file as string))).ino).toBe(ino);
     });
 
     it("writing one removes this user's code caches not written for 30 days, and nothing else", async () => {
@@ -154,23 +156,29 @@ describe("the bundled CLI", () => {
       const [file] = await cacheFiles(dir);
       const path = join(dir, file as string);
       const good = await readFile(path);
-      const keyLine = good.toString("latin1", 0, good.indexOf(10));
-      // The first line is the key, then a hash of the code after it.
-      const key = keyLine.replace(/ [0-9a-f]{16}$/, "");
-      expect(key).not.toBe(keyLine);
-      const code = good.subarray(good.indexOf(10) + 1);
-      const flipped = (at: number): Buffer => {
-        const copy = Buffer.from(code);
-        copy[at] = (copy[at] as number) ^ 0xff;
-        return Buffer.concat([Buffer.from(`${keyLine}\n`), copy]);
+      const key = good.toString("latin1", 0, good.indexOf(10));
+      // The first line is the key; the code follows it twice.
+      const body = good.subarray(good.indexOf(10) + 1);
+      const code = body.subarray(0, body.length / 2);
+      expect(body.subarray(body.length / 2).equals(code)).toBe(true);
+      const damaged = (...offsets: number[]): Buffer => {
+        const copy = Buffer.from(body);
+        for (const at of offsets) copy[at] = (copy[at] as number) ^ 0xff;
+        return Buffer.concat([Buffer.from(`${key}\n`), copy]);
       };
       const stales = [
-        Buffer.concat([Buffer.from(`${keyLine.replace(/ [0-9a-f]{64} /, ` ${"0".repeat(64)} `)}\n`), code]),
-        Buffer.from(`${keyLine}\nnot V8's code cache at all`),
-        Buffer.from(`${key}\n${code.toString("latin1")}`, "latin1"),
-        // One byte damaged in the code under an intact key line: V8 (release builds check no
+        Buffer.concat([Buffer.from(`${key.replace(/ [0-9a-f]{64} /, ` ${"0".repeat(64)} `)}\n`), body]),
+        Buffer.from(`${key}\nnot V8's code cache at all`),
+        // The code once (as the previous format wrote it), and the code twice with one byte more.
+        Buffer.concat([Buffer.from(`${key}\n`), code]),
+        Buffer.concat([Buffer.from(`${key}\n`), body, Buffer.from("x")]),
+        // One byte damaged in either copy under an intact key line: V8 (release builds check no
         // checksum) segfaulted, hit "unreachable code" or spun on these, on every later run.
-        ...[1000, 3000, 120_000, 140_000, 160_000, 170_000].filter((at) => at < code.length).map(flipped),
+        ...[1000, 3000, 120_000, 140_000, 160_000, 170_000].filter((at) => at < code.length).map((at) => damaged(at)),
+        damaged(code.length + 3000),
+        damaged(body.length - 1),
+        // Both copies damaged, at different places.
+        damaged(5000, code.length + 9000),
       ];
       for (const stale of stales) {
         await writeFile(path, stale);
@@ -178,7 +186,7 @@ describe("the bundled CLI", () => {
         expect(result.status, result.stderr).toBe(0);
         expect(result.stdout).toContain(`${ID} (head) (base) one`);
         const rewritten = await readFile(path);
-        expect(rewritten.toString("latin1", 0, rewritten.indexOf(10)).startsWith(`${key} `)).toBe(true);
+        expect(rewritten.toString("latin1", 0, rewritten.indexOf(10))).toBe(key);
         expect(rewritten.equals(stale)).toBe(false);
       }
     });

@@ -11,10 +11,10 @@
  *   `$XDG_CACHE_HOME/athanor` or `~/.cache/athanor`), never in the installed package, and
  *   is read only when this user owns it and no one else can write it;
  * - its first line is a key: the bundle's SHA-256 (written by the build into its first
- *   line), its size, mtime, ctime, inode and device, Node's version and architecture; a
- *   cache with another key, or whose data does not match the hash written after the key,
- *   is not given to V8, which checks its own version, flags and the source's length
- *   besides, and compiles the source normally when it rejects one;
+ *   line), its size, mtime, ctime, inode and device, Node's version and architecture; the
+ *   cached code follows it twice. A cache with another key, or whose two copies differ, is
+ *   not given to V8, which checks its own version, flags and the source's length besides,
+ *   and compiles the source normally when it rejects one;
  * - one file per bundle path, Node version and Node flags, written only when it was
  *   missing or rejected, right after the compilation (before any of the bundle's code
  *   runs, so under the flags every run starts with), to a temporary file renamed into
@@ -39,12 +39,11 @@ interface CodeCacheFile {
 }
 
 /**
- * Two 32-bit hashes of bytes as 16 hex digits; of the cached code, written after the key: V8 does
- * not check a code cache's own checksum in release builds, and one flipped byte in it
- * crashed every later run (segfault, a fatal "unreachable code", a spin), so damaged data
- * is never handed to it. ~0.5 ms for the ~175 kB cache (node:zlib's crc32 costs more to load).
+ * Two 32-bit hashes of bytes as 16 hex digits: a file name (the bundle path, Node version,
+ * flags), not a secret, and no node:crypto at start-up.
  */
-function payloadHash(data: Uint8Array): string {
+function fileNameHash(text: string): string {
+  const data = Buffer.from(text);
   let a = 0x811c9dc5;
   let b = 0x9e3779b9;
   for (let i = 0; i < data.length; i++) {
@@ -55,9 +54,20 @@ function payloadHash(data: Uint8Array): string {
   return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
 }
 
-/** 16 hex digits naming a file (its bundle path, Node version, flags): not a secret, and no node:crypto at start-up. */
-function fileNameHash(text: string): string {
-  return payloadHash(Buffer.from(text));
+/**
+ * The cached code from a cache file's body (what follows its key line), which holds it
+ * twice: V8 checks no checksum of a code cache in release builds, and one flipped byte in
+ * it crashed every later run (a segfault, a fatal "unreachable code", a spin), so damaged
+ * data must never reach it. Two copies compared by `Buffer#equals` (memcmp) catch any damage
+ * that does not strike both copies alike, for ~0.1 ms; a hash of the ~190 kB in JavaScript
+ * cost 14–19 ms of every command's start-up (a loop V8 has not optimised yet), and
+ * node:crypto or node:zlib ~3–6 ms to load. Undefined when the copies differ.
+ */
+function intactCode(body: Buffer): Buffer | undefined {
+  if (body.length === 0 || body.length % 2 !== 0) return undefined;
+  const half = body.length / 2;
+  const code = body.subarray(0, half);
+  return code.equals(body.subarray(half)) ? code : undefined;
 }
 
 /** The code cache's file and key for `bundle` (whose text is `source`), or null when the cache is off or the bundle unreadable. */
@@ -71,7 +81,7 @@ export function codeCacheFile(bundle: string, source: string, env: Readonly<Reco
   if (stats === undefined) return null;
   const flags = `${process.execArgv.join(" ")}\0${env["NODE_OPTIONS"] ?? ""}`;
   const name = `cli-code-${fileNameHash(`${bundle}\0${process.version}\0${process.arch}\0${flags}`)}.bin`;
-  const key = ["athanor-cli-code-cache 1", hash, stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, stats.dev, process.version, process.arch].join(" ");
+  const key = ["athanor-cli-code-cache 2", hash, stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, stats.dev, process.version, process.arch].join(" ");
   return { path: join(dir, name), key };
 }
 
@@ -89,8 +99,8 @@ function readCodeCache(cache: CodeCacheFile): Buffer | undefined {
     if ((uid !== undefined && stats.uid !== uid) || (stats.mode & 0o022) !== 0) return undefined;
     const data = readFileSync(fd);
     const end = data.indexOf(10);
-    if (end <= 0 || data.toString("latin1", 0, end) !== `${cache.key} ${payloadHash(data.subarray(end + 1))}`) return undefined;
-    return data.subarray(end + 1);
+    if (end <= 0 || data.toString("latin1", 0, end) !== cache.key) return undefined;
+    return intactCode(data.subarray(end + 1));
   } catch {
     return undefined;
   } finally {
@@ -99,7 +109,7 @@ function readCodeCache(cache: CodeCacheFile): Buffer | undefined {
 }
 
 /**
- * Writes `data` under `cache`'s key and its hash: a new temporary file, renamed into
+ * Writes `data` twice under `cache`'s key (see {@link intactCode}): a new temporary file, renamed into
  * place; failures are ignored. The temporary file is created exclusively (`wx`: a file or
  * a symbolic link already at that name, in a cache folder others can write to, is never
  * followed or overwritten) under a name with a random part (two containers sharing the
@@ -113,7 +123,7 @@ function writeCodeCache(cache: CodeCacheFile, data: Buffer): void {
     const fd = openSync(temporary, "wx", 0o600);
     created = true;
     try {
-      writeFileSync(fd, Buffer.concat([Buffer.from(`${cache.key} ${payloadHash(data)}\n`, "latin1"), data]));
+      writeFileSync(fd, Buffer.concat([Buffer.from(`${cache.key}\n`, "latin1"), data, data]));
     } finally {
       closeSync(fd);
     }
