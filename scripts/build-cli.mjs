@@ -2,7 +2,8 @@
 /**
  * Part of `npm run build`, after tsc: bundles the CLI (dist/cli/bin.js and everything it
  * loads) into one CommonJS file, dist/cli/bundle.cjs, which bin/athanor.js runs through
- * dist/cli/launch.js (with a V8 code cache). Start-up is part of every command's cost:
+ * the launcher (src/cli/launch.ts, with a V8 code cache; also bundled here as CommonJS,
+ * dist/cli/launch.cjs). Start-up is part of every command's cost:
  * loading ~30 small ES modules (resolve, read, compile and link each) plus commander as
  * CommonJS cost more than `heads` itself on a small project. The library entry
  * (dist/index.js) is tsc's output, unchanged.
@@ -234,3 +235,18 @@ const hash = createHash("sha256").update(text).digest("hex");
 // One line more at the top: the source map's lines move by one.
 await writeFile(outfile, `// athanor-cli-bundle ${hash}\n${text}`);
 await writeFile(`${outfile}.map`, map.text.replace('"mappings": "', '"mappings": ";'));
+
+// The launcher as CommonJS too, for bin/athanor.js, which is CommonJS (bin/package.json):
+// an ES-module entry point makes Node set up its ES module loader (resolution, linking,
+// ~6–8 ms of CPU) before the first line runs, and nothing on a command's path needs it;
+// the launcher's own `import()` (kept as it is by esbuild) sets it up when a command loads
+// an ES package (PGlite, jiti). dist/cli/launch.js stays tsc's ES module for the tests.
+await build({
+  entryPoints: [`${root}dist/cli/launch.js`],
+  outfile: `${root}dist/cli/launch.cjs`,
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  logLevel: "warning",
+});
