@@ -114,6 +114,28 @@ export class ProcessExitError extends AthanorError {
   }
 }
 
+/**
+ * Exit 1: a TypeScript or JavaScript revision's function returned (or threw) while
+ * statements it had started with `sql` were still running: a missing `await`. Such a
+ * statement would otherwise run after athanor moved on (its failure an unhandled
+ * rejection that killed the process, its effect possibly outside the revision's transaction).
+ */
+export class UnawaitedStatementError extends AthanorError {
+  override name = "UnawaitedStatementError";
+  constructor(revision: string, file: string, count: number, statement: string, options: AthanorErrorOptions = {}) {
+    super(
+      "unawaited-statement",
+      `revision ${revision} (${file}) returned while ${count === 1 ? "a statement it started was" : `${count} statements it started were`} still running (the first: ${statement}); the revision was not applied`,
+      ExitStatus.failed,
+      {
+        hint: "Put `await` before every sql`...` and sql.unsafe(...) call in the revision (or collect their promises and await Promise.all).",
+        ...options,
+        details: { revision, file, count, statement, ...options.details },
+      },
+    );
+  }
+}
+
 /** Exit 3: a guard refused (production not confirmed, dangerous change not allowed). */
 export class RefusedError extends AthanorError {
   override name = "RefusedError";

@@ -93,6 +93,92 @@ describe.each(["PostgreSQL", "PGlite"] as const)("process.exit in a TypeScript r
   });
 });
 
+/**
+ * A TypeScript revision that starts statements with `sql` and does not await them (MODE
+ * "failing": one succeeds, one fails; "succeeding": both would succeed), or that prints
+ * with console.log and awaits (MODE "logs").
+ */
+const UNAWAITED_REVISION = `import { defineMigration } from "athanor";
+
+export default defineMigration({
+  revision: "${R2}",
+  down: "${R1}",
+  message: "user code",
+  async upgrade({ sql }) {
+    const mode = process.env["MODE"];
+    if (mode === "logs") {
+      console.log("backfilling...");
+      await sql\`CREATE TABLE two (x int)\`;
+      console.info("done");
+      return;
+    }
+    sql\`INSERT INTO one VALUES (1)\`;
+    sql.unsafe(mode === "failing" ? "INSERT INTO nosuch VALUES (1)" : "INSERT INTO one VALUES (2)");
+  },
+});
+`;
+
+describe.each(["PostgreSQL", "PGlite"] as const)("statements a TypeScript revision does not await, and its console output under --json (%s)", { timeout: 300_000 }, (engine) => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  let db: TestDatabase | undefined;
+  let url: string;
+
+  beforeAll(async () => {
+    ({ dir, remove } = await tempDir("athanor-unawaited-"));
+    db = engine === "PostgreSQL" ? await createPostgresDatabase("athanor_unawaited") : undefined;
+    url = db?.url ?? "pglite://./data";
+    await mkdir(join(dir, "migrations"));
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url } } }));
+    await writeFile(join(dir, "migrations", `${R1}_one.sql`), sqlRevisionText({ id: R1, message: "one", upgrade: "CREATE TABLE one (x int);" }));
+    await writeFile(join(dir, "migrations", `${R2}_user_code.ts`), UNAWAITED_REVISION);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await remove();
+  });
+
+  async function rowsOfOne(): Promise<number> {
+    const session = await openSession(parseDatabaseUrl(url, dir, "the test").target);
+    try {
+      return Number((await session.query<{ n: string }>("SELECT count(*) AS n FROM one")).rows[0]?.n);
+    } finally {
+      await session.close();
+    }
+  }
+
+  it("fail the revision once they settled (exit 1, no stack, no unhandled rejection), and nothing of it stays: failing or succeeding", async () => {
+    for (const mode of ["failing", "succeeding"]) {
+      const result = await spawnCli(["upgrade", "--json"], { cwd: dir, env: baseEnv({ MODE: mode }), timeoutMs: 240_000 });
+      expect(result.status, result.stderr).toBe(1);
+      expect(result.stderr).toContain(`revision ${R2} (${R2}_user_code.ts) returned while 2 statements it started were still running (the first: INSERT INTO one VALUES (1)); the revision was not applied`);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      const document = JSON.parse(result.stdout) as { error: { code: string; exitStatus: number } };
+      expect(document.error).toMatchObject({ code: "unawaited-statement", exitStatus: 1 });
+      // Rolled back: the statement that succeeded (and, before, ran outside what athanor waited for) left no row.
+      expect(await rowsOfOne()).toBe(0);
+    }
+    const state = await readState(url, dir);
+    expect(state.versions).toEqual([R1]);
+    expect(state.history.map((row) => [row.revision, row.outcome])).toEqual([
+      [R1, "success"],
+      [R2, "failed"],
+      [R2, "failed"],
+    ]);
+    for (const row of state.history.slice(1)) expect(row.error).toContain("still running");
+  });
+
+  it("console.log and console.info from the revision go to stderr under --json: stdout is one JSON document", async () => {
+    const result = await spawnCli(["upgrade", "--json"], { cwd: dir, env: baseEnv({ MODE: "logs" }), timeoutMs: 240_000 });
+    expect(result.status, result.stderr).toBe(0);
+    const document = JSON.parse(result.stdout) as { completed: string[] };
+    expect(document.completed).toEqual([R2]);
+    expect(result.stderr).toContain("backfilling...\n");
+    expect(result.stderr).toContain("done\n");
+    expect((await readState(url, dir)).two).toBe(true);
+  });
+});
+
 describe("process.exit and unsettled promises in the config and the settings module", { timeout: 120_000 }, () => {
   let dir: string;
   let remove: () => Promise<void>;

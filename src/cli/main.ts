@@ -11,6 +11,7 @@ import { CommandContext, parseLockWait, type CliIO, type GlobalOptions } from ".
 import { VERSION } from "../version.js";
 import { formatMessageLine } from "../observe/message-line.js";
 import { guardProcessExit } from "./exit-guard.js";
+import { withConsoleOnStderr } from "./json-console.js";
 import { closest } from "../config/suggest.js";
 
 /** A command's handler: positional arguments and the command's own options. */
@@ -182,7 +183,8 @@ async function runMain(argv: readonly string[], io: CliIO): Promise<number> {
   const wantsJson = argv.includes("--json");
   const verbose = argv.includes("--verbose") || argv.includes("-v");
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    const parse = () => program.parseAsync([...argv], { from: "user" });
+    await (wantsJson ? withConsoleOnStderr(io.stderr, parse) : parse());
     return status;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -24,7 +24,7 @@ import { performance } from "node:perf_hooks";
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
-import { ConfigError, DatabaseError, InterruptedError, RevisionError, isAthanorError, type AthanorError } from "../errors.js";
+import { ConfigError, DatabaseError, InterruptedError, RevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
 import { loadRevisionBody, type MigrationFunction } from "../revisions/script-directory.js";
@@ -626,38 +626,73 @@ class GroupRunner {
     }
   }
 
-  /** Calls a TypeScript revision's function with `sql` bound to the session. */
+  /**
+   * Calls a TypeScript revision's function with `sql` bound to the session. Statements it
+   * started and had not waited for when it returned (a missing `await`) fail the revision
+   * once they have settled: the session is idle before athanor writes its bookkeeping or
+   * rolls back, and none of them runs after the revision's transaction ends.
+   */
   private async callFunction(item: PreparedStep, fn: MigrationFunction): Promise<void> {
-    const context: MigrationContext = { sql: this.sqlFor(item), environment: this.options.env.name };
-    await fn(context);
+    const inFlight = new Set<{ readonly text: string; readonly done: Promise<void> }>();
+    const context: MigrationContext = { sql: this.sqlFor(item, inFlight), environment: this.options.env.name };
+    let returned = false;
+    try {
+      await fn(context);
+      returned = true;
+    } finally {
+      const left = [...inFlight];
+      await Promise.all(left.map((statement) => statement.done));
+      if (returned && left.length > 0) throw new UnawaitedStatementError(item.file.id, item.file.relativePath, left.length, abbreviate(maskPasswords((left[0] as { text: string }).text)));
+    }
   }
 
   /**
    * The `sql` tag given to TypeScript revisions: bound parameters, on this session. In a
-   * transactional revision, transaction control is refused before it is sent.
+   * transactional revision, transaction control is refused before it is sent. Each call is
+   * in `inFlight` until it settles; its own promise is given a handler, so one nobody
+   * awaited never becomes an unhandled rejection (callFunction reports it).
    */
-  private sqlFor(item: PreparedStep): MigrationSql {
+  private sqlFor(item: PreparedStep, inFlight: Set<{ readonly text: string; readonly done: Promise<void> }>): MigrationSql {
     const session = this.session;
     const guard = (text: string) => (item.file.transactional ? refuseTransactionBreakerAtRunTime(item.file, text) : Promise.resolve());
-    const sql = (async (strings: TemplateStringsArray, ...values: unknown[]) => {
+    const tracked = <T>(text: string, run: () => Promise<T>): Promise<T> => {
+      const promise = run();
+      const entry = {
+        text,
+        done: promise.then(
+          () => {
+            inFlight.delete(entry);
+          },
+          () => {
+            inFlight.delete(entry);
+          },
+        ),
+      };
+      inFlight.add(entry);
+      return promise;
+    };
+    const sql = ((strings: TemplateStringsArray, ...values: unknown[]) => {
       let text = strings[0] ?? "";
       for (let i = 0; i < values.length; i++) text += `$${i + 1}${strings[i + 1] ?? ""}`;
-      await guard(text);
-      try {
-        const result = await this.timed(item, text, null, () => session.query<Record<string, unknown>>(text, values));
-        return result.rows;
-      } catch (error) {
-        throw withStatement(error, { text, line: null });
-      }
+      return tracked(text, async () => {
+        await guard(text);
+        try {
+          const result = await this.timed(item, text, null, () => session.query<Record<string, unknown>>(text, values));
+          return result.rows;
+        } catch (error) {
+          throw withStatement(error, { text, line: null });
+        }
+      });
     }) as MigrationSql;
-    sql.unsafe = async (text: string) => {
-      await guard(text);
-      try {
-        await this.timed(item, text, null, () => session.exec(text));
-      } catch (error) {
-        throw withStatement(error, { text, line: null });
-      }
-    };
+    sql.unsafe = (text: string) =>
+      tracked(text, async () => {
+        await guard(text);
+        try {
+          await this.timed(item, text, null, () => session.exec(text));
+        } catch (error) {
+          throw withStatement(error, { text, line: null });
+        }
+      });
     return sql;
   }
 

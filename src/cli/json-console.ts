@@ -1,0 +1,24 @@
+/**
+ * With `--json`, stdout holds one JSON document. Code athanor loads and runs — a config
+ * file, a settings module, TypeScript and JavaScript revisions — may print progress with
+ * `console.log` ("backfilling..."), which would land in the middle of that document and
+ * break every reader of it. While such a command runs, the global console writes
+ * everything to stderr instead, as the human-readable output already does; athanor's own
+ * document is written to the stdout stream it was given, not through the console.
+ *
+ * Not covered: loaded code that writes to `process.stdout` directly.
+ */
+import { Console } from "node:console";
+
+/** Runs `command` with the global console writing to stderr, then puts the console back. */
+export async function withConsoleOnStderr<T>(stderr: { write(text: string): unknown }, command: () => Promise<T>): Promise<T> {
+  const saved = globalThis.console;
+  // Console only calls write() (the CLI's stderr is process.stderr; a test's is any writer).
+  const stream = stderr as NodeJS.WritableStream;
+  globalThis.console = new Console({ stdout: stream, stderr: stream });
+  try {
+    return await command();
+  } finally {
+    globalThis.console = saved;
+  }
+}
