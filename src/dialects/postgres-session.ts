@@ -159,13 +159,28 @@ async function advisoryLock(session: Session, request: LockRequest): Promise<Rel
   return async () => {
     if (released) return;
     released = true;
-    const result = await session.query<{ unlocked: boolean }>("SELECT pg_advisory_unlock($1::bigint) AS unlocked", [key]);
-    if (result.rows[0]?.unlocked !== true) {
-      throw new DatabaseError("lock-lost", "the lock was no longer held when the run ended (the lock connection was reset or goes through a pooler)", {
-        hint: "Use a direct connection to the server for migrations (`migrationUrl`), and check that nothing else ran concurrently.",
-      });
+    let unlocked: boolean;
+    try {
+      unlocked = (await session.query<{ unlocked: boolean }>("SELECT pg_advisory_unlock($1::bigint) AS unlocked", [key])).rows[0]?.unlocked === true;
+    } catch (error) {
+      // The server released it when that connection ended, whenever that was.
+      throw lockLost(`its connection was closed during the run: ${error instanceof Error ? error.message : String(error)}`, error);
     }
+    if (!unlocked) throw lockLost("the lock connection was reset or goes through a pooler");
   };
+}
+
+/**
+ * The error of a lock found not held at release: `reason` says why. On PostgreSQL the
+ * migration session holds the run lock too (src/run/lock.ts, holdRunLock), which kept
+ * other runs out while the lock connection was gone.
+ */
+function lockLost(reason: string, cause?: unknown): DatabaseError {
+  return new DatabaseError("lock-lost", `the lock was no longer held when the run ended (${reason})`, {
+    hint: "Something ended the idle lock connection (the server's idle_session_timeout, pg_terminate_backend, a proxy or firewall that drops idle connections) or it goes through a pooler: give migrations a direct connection (`migrationUrl`) that nothing ends while idle, and check with `athanor check` that the database is as the run left it.",
+    details: { reason },
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 async function findHolder(session: Session, key: bigint, style: "owner" | "activity"): Promise<LockHolder | null> {
@@ -259,7 +274,7 @@ export async function lockOnConnection(session: Session, request: LockRequest, d
     released = true;
     await unlock().catch((error: unknown) => {
       if (error instanceof DatabaseError && error.code === "lock-lost") {
-        throw new DatabaseError("lock-lost", `${display} was no longer held when the run ended (the lock connection was reset or goes through a pooler)`, { hint: error.hint });
+        throw new DatabaseError("lock-lost", error.message.replace(/^the lock/, display), { hint: error.hint, details: error.details, cause: error.cause });
       }
       throw error;
     });

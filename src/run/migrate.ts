@@ -10,7 +10,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { driverLoaded } from "../dialects/open.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
-import { ConfigError, isAthanorError } from "../errors.js";
+import { ConfigError, DatabaseError, isAthanorError } from "../errors.js";
 import { guardrailHook, type GuardrailOptions } from "../guard/hook.js";
 import { currentHeads, planDowngrade, planUpgrade } from "../plan/plan.js";
 import type { Plan, Step } from "../plan/types.js";
@@ -226,9 +226,11 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
         };
         failed = false;
       } finally {
-        // A release failure after a successful run is reported; after a failure, the first error wins.
+        // A release failure after a successful run is reported, saying what the run did; after a failure, the first error wins.
         if (failed) await locked.close().catch(() => {});
-        else await locked.close();
+        else await locked.close().catch((error: unknown) => {
+          throw afterCompletedRun(error, completedSteps);
+        });
       }
     }
     emit({ type: "command-end", command, durationMs: Date.now() - started, outcome: "success", completed: result.completed.length, current: result.current });
@@ -238,6 +240,17 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
     emit({ type: "command-end", command, durationMs: Date.now() - started, outcome: interrupted ? "interrupted" : "failed", completed: completedSteps.length, error: toEventError(error) });
     throw error;
   }
+}
+
+/**
+ * A failure to release the lock after every step of the plan committed: the message says
+ * so, and the details list them, so the output does not read as a failed run.
+ */
+function afterCompletedRun(error: unknown, completed: readonly Step[]): unknown {
+  if (!(error instanceof DatabaseError)) return error;
+  const ids = completed.map((step) => step.revision.id);
+  const done = ids.length === 0 ? "the run itself had nothing to apply" : `the run itself finished: ${ids.length === 1 ? `revision ${ids[0]} was` : `all ${ids.length} revisions of the plan were`} committed`;
+  return new DatabaseError(error.code, `${error.message}; ${done}`, { hint: error.hint, details: { ...error.details, completed: ids }, cause: error.cause });
 }
 
 /** `replicaLag`: the wait for the standbys between two revisions, or undefined without it. */
