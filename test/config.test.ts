@@ -81,6 +81,13 @@ describe("environment selection", () => {
   it("rejects an unknown environment, listing the ones that exist", async () => {
     await expect(resolveWith({}, "staging")).rejects.toThrow(/unknown environment "staging".*development, testing, production/);
   });
+  it("rejects an empty --env (an unset variable in --env \"$X\") instead of falling back to ATHANOR_ENV or the default", async () => {
+    for (const flag of ["", " "]) {
+      const failure = resolveWith({ ATHANOR_ENV: "production" }, flag);
+      await expect(failure).rejects.toThrow(/--env was given an empty name/);
+      await expect(failure).rejects.toMatchObject({ code: "empty-environment", exitStatus: 2 });
+    }
+  });
 });
 
 describe("fallbacks", () => {

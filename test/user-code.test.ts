@@ -218,6 +218,7 @@ describe("process.exit and unsettled promises in the config and the settings mod
   const mode = process.env["SETTINGS_MODE"];
   if (mode === "exit") process.exit(3);
   if (mode === "throw") throw new Error("the vault is unreachable");
+  if (mode === "throw-url") throw new Error(\`DB_HOST is not set; url so far: postgresql://app:\${process.env["APP_DB_PW"]}@undefined/app\`);
   if (mode === "hang") await new Promise(() => {});
   return "pglite://memory";
 }
@@ -237,6 +238,13 @@ describe("process.exit and unsettled promises in the config and the settings mod
       expect(result.stderr).toContain("databaseUrl() of the settings module ./settings.ts failed");
       expect(result.stderr).toContain("the vault is unreachable");
       expect(result.stderr).not.toContain("bug in athanor");
+    });
+
+    it("that throws with a URL in its message: the URL's password is masked, whatever the variable's name", async () => {
+      const result = await run(["env", "--json"], { SETTINGS_MODE: "throw-url", APP_DB_PW: "Qx9PlainPw" });
+      expect(result.status, result.stderr).toBe(2);
+      expect(result.stderr).toContain("url so far: postgresql://app:***@undefined/app");
+      expect(`${result.stdout}${result.stderr}`).not.toContain("Qx9PlainPw");
     });
 
     it("that never settles: exit 2 once ATHANOR_SETTINGS_TIMEOUT has passed, naming it", async () => {

@@ -25,7 +25,8 @@ export interface Selection {
 /**
  * Picks the environment: `--env`, `ATHANOR_ENV`, `ENVIRONMENT` (process environment
  * first, then `.env`/`.env.local`, as in the guide), `defaultEnvironment`, `development`.
- * Aliases `dev`, `test`, `prod` map to the full names when those exist. Pure.
+ * Aliases `dev`, `test`, `prod` map to the full names when those exist. An empty `--env`
+ * (an unset variable in `--env "$X"`) is an error, not "no flag". Pure.
  */
 export function selectEnvironment(
   config: AthanorConfig,
@@ -35,7 +36,15 @@ export function selectEnvironment(
   const names = Object.keys(config.environments);
   let requested: string | undefined;
   let selectedBy: ValueSource | undefined;
-  if (flag !== undefined && flag !== "") {
+  if (flag !== undefined && flag.trim() === "") {
+    // `--env "$TARGET_ENV"` with the variable unset: falling back to ATHANOR_ENV or the
+    // default would run against an environment nobody named.
+    throw new ConfigError("empty-environment", `--env was given an empty name${flag === "" ? "" : ` ("${flag}")`}; no environment was chosen`, {
+      hint: `Pass --env with one of: ${names.join(", ")}${aliasNote(names)} (a pipeline's variable that should hold it may be unset), or leave --env out to use ATHANOR_ENV or the default.`,
+      details: { environments: names },
+    });
+  }
+  if (flag !== undefined) {
     requested = flag;
     selectedBy = { kind: "flag", flag: "--env" };
   } else {

@@ -17,6 +17,7 @@ import { isAbsolute, resolve } from "node:path";
 import { ConfigError, ProcessExitError } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { importUserModule } from "./user-module.js";
+import { redactUrl } from "../secrets/redact.js";
 
 /** How long a settings module may take to load and give its URL, by default (10 s). */
 export const DEFAULT_SETTINGS_TIMEOUT_MS = 10_000;
@@ -48,8 +49,9 @@ function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): 
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
+/** The first line of the module's error, its URLs' passwords masked: it may hold the URL the module was building. */
 function firstLine(error: unknown): string {
-  return error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
+  return redactUrl(error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error));
 }
 
 /**

@@ -17,6 +17,7 @@ import { normalizeLineEndings, parseRevisionHeader, type RevisionFormat } from "
 import type { SqlSection } from "./sql-sections.js";
 import { fileStamp, HeaderCache, isRacy } from "./header-cache.js";
 import type { RevisionFile, RevisionHeader } from "./types.js";
+import { redactUrl } from "../secrets/redact.js";
 
 /** Files larger than this are refused (10 MB): a revision that big is a data dump, not a migration. */
 export const MAX_REVISION_FILE_BYTES = 10 * 1024 * 1024;
@@ -500,7 +501,8 @@ export async function loadRevisionBody(file: RevisionFile): Promise<RevisionBody
     // Top-level code that calls process.exit fails the revision when it runs, so the
     // failure is recorded in the history like any other failure of the revision.
     if (error instanceof ProcessExitError) return exitingBody(error);
-    const reason = error instanceof Error ? error.message : String(error);
+    // The module's own message may hold a URL, password and all.
+    const reason = redactUrl(error instanceof Error ? error.message : String(error));
     throw new RevisionError("unloadable-revision", `${file.relativePath} could not be loaded: ${reason}`, {
       hint: "fix the error in the file (`npx tsc --noEmit` shows type errors); its imports must resolve from the migrations directory",
       details: { file: file.relativePath, revision: file.id },
