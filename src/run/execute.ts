@@ -119,7 +119,7 @@ export async function preparePlan(plan: Plan, options: { readonly echo: boolean;
     if (typeof part !== "function") {
       assertClosed(file, step.direction, part);
       assertNoCopyFromStdin(file, step.direction, part);
-      if (file.transactional) statements = await assertNoTransactionBreaker(file, step.direction, part);
+      statements = await assertNoTransactionBreaker(file, step.direction, part);
       if (statements === null && (options.echo || !file.transactional)) statements = await split(file, part);
     }
     steps.push({ step, file, body: typeof part === "function" ? part : part.sql.length, statements });
@@ -654,7 +654,7 @@ class GroupRunner {
    */
   private sqlFor(item: PreparedStep, inFlight: Set<{ readonly text: string; readonly done: Promise<void> }>): MigrationSql {
     const session = this.session;
-    const guard = (text: string) => (item.file.transactional ? refuseTransactionBreakerAtRunTime(item.file, text) : Promise.resolve());
+    const guard = (text: string) => refuseTransactionBreakerAtRunTime(item.file, text);
     const tracked = <T>(text: string, run: () => Promise<T>): Promise<T> => {
       const promise = run();
       const entry = {

@@ -20,44 +20,60 @@ import type { RevisionFile } from "../revisions/types.js";
 
 /**
  * Throws RevisionError `transaction-control` (exit 2) naming the file, line and fix when
- * the section holds a breaker. Returns the section's statements when it had to parse
- * them (null when the keyword test ruled it out).
+ * a transactional revision's section holds a breaker, and `deallocate` / `discard-all`
+ * (exit 2) when any revision's section would undo what athanor set up on its session.
+ * Returns the section's statements when it had to parse them (null when the keyword
+ * tests ruled it out).
  */
 export async function assertNoTransactionBreaker(file: RevisionFile, direction: "up" | "down", section: SqlSection): Promise<readonly SqlStatement[] | null> {
-  if (!mayBreakTransaction(section.sql) && !DEALLOCATE_WORD.test(section.sql)) return null;
+  if (!(file.transactional && mayBreakTransaction(section.sql)) && !SESSION_RESET_WORD.test(section.sql)) return null;
   const { splitStatements } = await import("../lint/parse.js");
   const statements = await splitStatements(section.sql, section.line, { file: file.relativePath });
   for (const statement of statements) {
-    const breaker = transactionBreaker(statement);
+    const breaker = file.transactional ? transactionBreaker(statement) : undefined;
     if (breaker !== undefined) throw refusal(file, breaker, statement.line, statement.uncommented, direction);
-    if (dropsBookkeepingStatement(statement)) throw deallocateRefusal(file, statement.line, statement.uncommented, direction);
+    const reset = sessionReset(statement);
+    if (reset !== null) throw sessionResetRefusal(file, reset, statement.line, statement.uncommented, direction);
   }
   return statements;
 }
 
-const DEALLOCATE_WORD = /\bdeallocate\b/i;
+const SESSION_RESET_WORD = /\b(?:deallocate|discard)\b/i;
 
 /**
- * `DEALLOCATE ALL` (or of one of athanor's own `athanor_*` statements): it would drop the
- * statement athanor prepared to record each revision on this session, and DEALLOCATE is
- * not undone by a rollback, so this revision's own record and every later one in the run
- * would fail with "prepared statement does not exist".
+ * What a statement would undo of athanor's session, whatever the revision's transaction
+ * mode (neither is undone by a rollback):
+ * - `DEALLOCATE ALL` (or of one of athanor's own `athanor_*` statements) drops the
+ *   statement athanor prepared to record each revision, so this revision's own record
+ *   and every later one in the run would fail with "prepared statement does not exist";
+ * - `DISCARD ALL` does that too, and also releases the session's advisory locks, among
+ *   them the run lock that keeps other runs out (src/run/lock.ts), and resets the
+ *   session's timeouts and search_path.
  */
-function dropsBookkeepingStatement(statement: SqlStatement): boolean {
-  if (statement.kind !== "DeallocateStmt") return false;
+function sessionReset(statement: SqlStatement): "DEALLOCATE" | "DISCARD ALL" | null {
+  if (statement.kind !== "DeallocateStmt" && statement.kind !== "DiscardStmt") return null;
   const fields = unwrap(statement.ast, statement.kind);
-  if (fields === undefined) return false;
-  return boolField(fields, "isall") || (stringField(fields, "name") ?? "").startsWith("athanor_");
+  if (fields === undefined) return null;
+  if (statement.kind === "DiscardStmt") return stringField(fields, "target") === "DISCARD_ALL" ? "DISCARD ALL" : null;
+  return boolField(fields, "isall") || (stringField(fields, "name") ?? "").startsWith("athanor_") ? "DEALLOCATE" : null;
 }
 
-function deallocateRefusal(file: RevisionFile, line: number | null, text: string, direction: "up" | "down"): RevisionError {
+function sessionResetRefusal(file: RevisionFile, operation: "DEALLOCATE" | "DISCARD ALL", line: number | null, text: string, direction: "up" | "down" | null): RevisionError {
   const where = line === null ? file.relativePath : `${file.relativePath}:${line}`;
+  const section = direction === null ? "" : direction === "up" ? " (upgrade)" : " (downgrade)";
+  const undoes =
+    operation === "DEALLOCATE"
+      ? "which would drop the statement athanor prepared to record each revision on this connection"
+      : "which would drop the statement athanor prepared to record each revision on this connection and release the run lock that keeps other runs out";
   return new RevisionError(
-    "deallocate",
-    `revision ${file.id} (${file.message || "no message"}) cannot run: ${where} (${direction === "up" ? "upgrade" : "downgrade"}) has \`${abbreviate(text)}\`, which would drop the statement athanor prepared to record each revision on this connection (a rollback does not bring it back), so this revision and the ones after it could not be recorded. Nothing was run.`,
+    operation === "DEALLOCATE" ? "deallocate" : "discard-all",
+    `revision ${file.id} (${file.message || "no message"}) cannot run: ${where}${section} has \`${abbreviate(text)}\`, ${undoes} (a rollback does not bring it back), so this revision and the ones after it could not be recorded. ${notRun(file, direction)}`,
     {
-      hint: `Remove it from ${file.relativePath}, or deallocate only your own statements by name (\`DEALLOCATE my_statement\`).`,
-      details: { revision: file.id, file: file.relativePath, line, statement: abbreviate(text), operation: "DEALLOCATE" },
+      hint:
+        operation === "DEALLOCATE"
+          ? `Remove it from ${file.relativePath}, or deallocate only your own statements by name (\`DEALLOCATE my_statement\`).`
+          : `Remove it from ${file.relativePath}: reset only what the revision changed (\`RESET name\`, \`DISCARD TEMP\`, \`DEALLOCATE my_statement\`).`,
+      details: { revision: file.id, file: file.relativePath, line, statement: abbreviate(text), operation },
     },
   );
 }
@@ -104,9 +120,9 @@ export function assertNoCopyFromStdin(file: RevisionFile, direction: "up" | "dow
   );
 }
 
-/** The same check for one statement string a TypeScript revision is about to send. */
+/** The same checks for one statement string a TypeScript revision is about to send. */
 export async function refuseTransactionBreakerAtRunTime(file: RevisionFile, text: string): Promise<void> {
-  if (!mayBreakTransaction(text)) return;
+  if (!(file.transactional && mayBreakTransaction(text)) && !SESSION_RESET_WORD.test(text)) return;
   const { splitStatements } = await import("../lint/parse.js");
   let statements: SqlStatement[];
   try {
@@ -116,8 +132,10 @@ export async function refuseTransactionBreakerAtRunTime(file: RevisionFile, text
     return;
   }
   for (const statement of statements) {
-    const breaker = transactionBreaker(statement);
+    const breaker = file.transactional ? transactionBreaker(statement) : undefined;
     if (breaker !== undefined) throw refusal(file, breaker, null, statement.uncommented, null);
+    const reset = sessionReset(statement);
+    if (reset !== null) throw sessionResetRefusal(file, reset, null, statement.uncommented, null);
   }
 }
 
@@ -139,6 +157,15 @@ function refusal(file: RevisionFile, breaker: TransactionBreaker, line: number |
       details: { revision: file.id, file: file.relativePath, line, statement: abbreviate(text), operation: breaker.operation, rule: breaker.rule },
     },
   );
+}
+
+/**
+ * What ran: nothing, when the refusal comes before the revision starts (`direction` is
+ * known) or inside its transaction (rolled back); a TypeScript revision without one
+ * (refused as it sends the statement) keeps what it ran before and stays recorded as started.
+ */
+function notRun(file: RevisionFile, direction: "up" | "down" | null): string {
+  return direction !== null || file.transactional ? "Nothing was run." : "It was not sent; what the revision ran before it stays, and the revision stays recorded as started (`athanor resolve` once checked).";
 }
 
 function abbreviate(text: string): string {
