@@ -207,6 +207,32 @@ export async function shadowHoldsRows(session: Session): Promise<boolean> {
 }
 
 /**
+ * Removes the rows of every table of the shadow (TRUNCATE ... RESTART IDENTITY CASCADE:
+ * the sequences its columns own start again, as on a shadow where the rows were never
+ * inserted) and returns whether the shadow then holds none (shadowHoldsRows). The schema
+ * is left as it was: TRUNCATE fires no row trigger, rule or event trigger. Nothing is
+ * done (false) when a TRUNCATE trigger exists, whose code could change anything, when a
+ * materialized view holds rows (it cannot be truncated), or when the TRUNCATE fails.
+ */
+export async function clearShadowRows(session: Session): Promise<boolean> {
+  const { rows } = await session.query<{ name: string; kind: string; truncate_trigger: boolean }>(
+    `SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name, c.relkind AS kind,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE (t.tgtype & 32) <> 0) AS truncate_trigger
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'm') AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+       AND pg_catalog.pg_relation_size(c.oid) > 0`,
+  );
+  if (rows.length === 0) return true;
+  if (rows.some((r) => r.truncate_trigger || r.kind === "m")) return false;
+  try {
+    await session.exec(`TRUNCATE TABLE ${rows.map((r) => r.name).join(", ")} RESTART IDENTITY CASCADE`);
+  } catch {
+    return false;
+  }
+  return !(await shadowHoldsRows(session));
+}
+
+/**
  * Empties a shadow database so it can be used again: drops every schema except the
  * system ones (with everything in them) and creates `public` again, with initdb's owner and privileges.
  */
