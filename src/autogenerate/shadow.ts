@@ -233,6 +233,28 @@ export async function clearShadowRows(session: Session): Promise<boolean> {
 }
 
 /**
+ * Where every sequence of the shadow stands (its `last_value` and `is_called`, by name),
+ * as one text to compare with another shadow's. The schema model leaves positions out,
+ * but a downgrade's `ALTER SEQUENCE ... MAXVALUE` checks the current value ("RESTART value
+ * (100) cannot be greater than MAXVALUE (50)"), so two shadows whose models are equal run
+ * it alike only when their sequences stand alike too (checkRoundTrip).
+ */
+export async function sequencePositions(session: Session): Promise<string> {
+  const { rows } = await session.query<{ sql: string | null }>(
+    `SELECT pg_catalog.string_agg(pg_catalog.format('SELECT %L AS name, last_value::text AS value, is_called FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname), ' UNION ALL ') AS sql
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'S' AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'`,
+  );
+  const sql = rows[0]?.sql ?? null;
+  if (sql === null) return "";
+  const positions = await session.query<{ name: string; value: string; is_called: boolean }>(sql);
+  return positions.rows
+    .map((r) => `${r.name} ${r.value} ${String(r.is_called)}`)
+    .sort()
+    .join("\n");
+}
+
+/**
  * Empties a shadow database so it can be used again: drops every schema except the
  * system ones (with everything in them) and creates `public` again, with initdb's owner and privileges.
  */

@@ -18,7 +18,7 @@ import { introspect } from "../autogenerate/introspect.js";
 import { describeUnmodelled, listUnmodelledObjects, type UnmodelledObject } from "../autogenerate/not-compared.js";
 import { emptyModel, type QualifiedName, type SchemaModel } from "../autogenerate/model.js";
 import type { SchemaChange } from "../autogenerate/operations.js";
-import { extensionsCreatedBy, openShadowSession, replayRevisions, rolesNamedBy, clearShadowRows, resetShadow, runScript, runStatements, shadowHoldsRows, withShadowSession, type RevisionSql, type ShadowSessionOptions } from "../autogenerate/shadow.js";
+import { extensionsCreatedBy, openShadowSession, replayRevisions, rolesNamedBy, clearShadowRows, resetShadow, runScript, runStatements, sequencePositions, shadowHoldsRows, withShadowSession, type RevisionSql, type ShadowSessionOptions } from "../autogenerate/shadow.js";
 import type { Session } from "../dialects/types.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { ConfigError } from "../errors.js";
@@ -456,7 +456,10 @@ export async function autogenerate(env: ResolvedEnvironment, options: Autogenera
  * upgrade must give the declared schema exactly, and the downgrade the schema it started
  * from. The shadow is left as the downgrade leaves it. With `downgradeOn`, a second
  * shadow that holds exactly the declared schema (see compareOnTwoShadows), the downgrade
- * runs there instead, at the same time as the upgrade; `session` is left upgraded.
+ * runs there instead, at the same time as the upgrade; `session` is left upgraded. That
+ * downgrade counts only if the sequences stood there where the upgrade left them here
+ * (sequencePositions: the model leaves positions out, `ALTER SEQUENCE ... MAXVALUE` checks
+ * them); otherwise the downgrade runs here after the upgrade, as without `downgradeOn`.
  * @throws RoundTripError (exit 2) naming the statement that fails or the differences left.
  */
 export async function checkRoundTrip(
@@ -472,26 +475,29 @@ export async function checkRoundTrip(
   const other = options.downgradeOn;
   // On two shadows both directions run at once (the upgrade's PGlite is in a worker thread);
   // the failures and differences are still reported in the same order.
-  const [upgradeFailure, early] = other === undefined ? [await run(session, revision.upgradeSql), null] : await Promise.all([run(session, revision.upgradeSql), run(other, revision.downgradeSql)]);
+  const downgradeOn = async (on: Session) => ({ on, positions: await sequencePositions(on), failure: await run(on, revision.downgradeSql) });
+  const [upgradeFailure, early] = other === undefined ? [await run(session, revision.upgradeSql), null] : await Promise.all([run(session, revision.upgradeSql), downgradeOn(other)]);
   if (upgradeFailure !== null)
     throw new RoundTripError(`the generated upgrade fails on the shadow database: ${upgradeFailure.message}; nothing was written`, {
       details: { direction: "upgrade", ...(upgradeFailure.sqlstate === null ? {} : { sqlstate: upgradeFailure.sqlstate }) },
     });
-  const [upgraded, downgradedEarly] = await Promise.all([
+  const [upgraded, upgradedPositions, downgradedEarly] = await Promise.all([
     introspect(session, { schemas, exclude: [] }),
-    other !== undefined && early === null ? introspect(other, { schemas, exclude: [] }) : null,
+    early === null ? null : sequencePositions(session),
+    early !== null && early.failure === null ? introspect(early.on, { schemas, exclude: [] }) : null,
   ]);
   const left = residue(upgraded, declared);
   if (left.length > 0)
     throw new RoundTripError(`the generated upgrade does not reproduce the declared schema on the shadow database (still different: ${left.join("; ")}); nothing was written`, {
       details: { direction: "upgrade", changes: left },
     });
-  const downgradeFailure = other === undefined ? await run(session, revision.downgradeSql) : early;
+  const elsewhere = early !== null && early.positions === upgradedPositions ? early : null;
+  const downgradeFailure = elsewhere === null ? await run(session, revision.downgradeSql) : elsewhere.failure;
   if (downgradeFailure !== null)
     throw new RoundTripError(`the generated downgrade fails on the shadow database: ${downgradeFailure.message}; nothing was written`, {
       details: { direction: "downgrade", ...(downgradeFailure.sqlstate === null ? {} : { sqlstate: downgradeFailure.sqlstate }) },
     });
-  const downgraded = downgradedEarly ?? (await introspect(session, { schemas, exclude: [] }));
+  const downgraded = (elsewhere === null ? null : downgradedEarly) ?? (await introspect(session, { schemas, exclude: [] }));
   const back = residue(downgraded, before);
   if (back.length > 0)
     throw new RoundTripError(`the generated downgrade does not give back the schema the revisions produce (still different: ${back.join("; ")}); nothing was written`, {
