@@ -474,9 +474,10 @@ export async function checkRoundTrip(
   const residue = (from: SchemaModel, to: SchemaModel): string[] => diffModels(from, to, { privileges: options.privileges ?? false }).map((c) => c.summary);
   const other = options.downgradeOn;
   // On two shadows both directions run at once (the upgrade's PGlite is in a worker thread);
-  // the failures and differences are still reported in the same order.
-  const downgradeOn = async (on: Session) => ({ on, positions: await sequencePositions(on), failure: await run(on, revision.downgradeSql) });
-  const [upgradeFailure, early] = other === undefined ? [await run(session, revision.upgradeSql), null] : await Promise.all([run(session, revision.upgradeSql), downgradeOn(other)]);
+  // the failures and differences are still reported in the same order. The other shadow's
+  // sequence positions are read before its downgrade (`elsewhere` below).
+  const downgradeThere = async (on: Session) => ({ on, positions: await sequencePositions(on), failure: await run(on, revision.downgradeSql) });
+  const [upgradeFailure, early] = other === undefined ? [await run(session, revision.upgradeSql), null] : await Promise.all([run(session, revision.upgradeSql), downgradeThere(other)]);
   if (upgradeFailure !== null)
     throw new RoundTripError(`the generated upgrade fails on the shadow database: ${upgradeFailure.message}; nothing was written`, {
       details: { direction: "upgrade", ...(upgradeFailure.sqlstate === null ? {} : { sqlstate: upgradeFailure.sqlstate }) },
@@ -491,6 +492,7 @@ export async function checkRoundTrip(
     throw new RoundTripError(`the generated upgrade does not reproduce the declared schema on the shadow database (still different: ${left.join("; ")}); nothing was written`, {
       details: { direction: "upgrade", changes: left },
     });
+  // The downgrade on the other shadow stands for one here only if its sequences stood as the upgrade left these.
   const elsewhere = early !== null && early.positions === upgradedPositions ? early : null;
   const downgradeFailure = elsewhere === null ? await run(session, revision.downgradeSql) : elsewhere.failure;
   if (downgradeFailure !== null)
