@@ -207,6 +207,54 @@ export async function shadowHoldsRows(session: Session): Promise<boolean> {
 }
 
 /**
+ * Removes the rows of every table of the shadow (TRUNCATE ... RESTART IDENTITY CASCADE:
+ * the sequences its columns own start again, as on a shadow where the rows were never
+ * inserted) and returns whether the shadow then holds none (shadowHoldsRows). The schema
+ * is left as it was: TRUNCATE fires no row trigger, rule or event trigger. Nothing is
+ * done (false) when a TRUNCATE trigger exists, whose code could change anything, when a
+ * materialized view holds rows (it cannot be truncated), or when the TRUNCATE fails.
+ */
+export async function clearShadowRows(session: Session): Promise<boolean> {
+  const { rows } = await session.query<{ name: string; kind: string; truncate_trigger: boolean }>(
+    `SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name, c.relkind AS kind,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE (t.tgtype & 32) <> 0) AS truncate_trigger
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'm') AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+       AND pg_catalog.pg_relation_size(c.oid) > 0`,
+  );
+  if (rows.length === 0) return true;
+  if (rows.some((r) => r.truncate_trigger || r.kind === "m")) return false;
+  try {
+    await session.exec(`TRUNCATE TABLE ${rows.map((r) => r.name).join(", ")} RESTART IDENTITY CASCADE`);
+  } catch {
+    return false;
+  }
+  return !(await shadowHoldsRows(session));
+}
+
+/**
+ * Where every sequence of the shadow stands (its `last_value` and `is_called`, by name),
+ * as one text to compare with another shadow's. The schema model leaves positions out,
+ * but a downgrade's `ALTER SEQUENCE ... MAXVALUE` checks the current value ("RESTART value
+ * (100) cannot be greater than MAXVALUE (50)"), so two shadows whose models are equal run
+ * it alike only when their sequences stand alike too (checkRoundTrip).
+ */
+export async function sequencePositions(session: Session): Promise<string> {
+  const { rows } = await session.query<{ sql: string | null }>(
+    `SELECT pg_catalog.string_agg(pg_catalog.format('SELECT %L AS name, last_value::text AS value, is_called FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname), ' UNION ALL ') AS sql
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'S' AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'`,
+  );
+  const sql = rows[0]?.sql ?? null;
+  if (sql === null) return "";
+  const positions = await session.query<{ name: string; value: string; is_called: boolean }>(sql);
+  return positions.rows
+    .map((r) => `${r.name} ${r.value} ${String(r.is_called)}`)
+    .sort()
+    .join("\n");
+}
+
+/**
  * Empties a shadow database so it can be used again: drops every schema except the
  * system ones (with everything in them) and creates `public` again, with initdb's owner and privileges.
  */

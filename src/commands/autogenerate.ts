@@ -18,7 +18,7 @@ import { introspect } from "../autogenerate/introspect.js";
 import { describeUnmodelled, listUnmodelledObjects, type UnmodelledObject } from "../autogenerate/not-compared.js";
 import { emptyModel, type QualifiedName, type SchemaModel } from "../autogenerate/model.js";
 import type { SchemaChange } from "../autogenerate/operations.js";
-import { extensionsCreatedBy, openShadowSession, replayRevisions, rolesNamedBy, resetShadow, runScript, runStatements, shadowHoldsRows, withShadowSession, type RevisionSql, type ShadowSessionOptions } from "../autogenerate/shadow.js";
+import { extensionsCreatedBy, openShadowSession, replayRevisions, rolesNamedBy, clearShadowRows, resetShadow, runScript, runStatements, sequencePositions, shadowHoldsRows, withShadowSession, type RevisionSql, type ShadowSessionOptions } from "../autogenerate/shadow.js";
 import type { Session } from "../dialects/types.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { ConfigError } from "../errors.js";
@@ -224,11 +224,9 @@ async function compareOnOneShadow({ sources, upgrades, schemas, privileges, shad
  * proves that B's schema then equals the declared one, and A holds the declared schema,
  * so both are in the same state as far as the schema model can see, and when neither side
  * holds an object the model does not describe (nothing listed as not compared) nor any
- * row (the model describes no data: a revision's or the declared file's `INSERT` makes a
- * downgrade's `SET NOT NULL` or type change fail on one side and pass on the other), the
- * model is all there is: the downgrade meets the same objects on A as it would on B, and
- * must bring A back to the revisions' schema exactly. Otherwise both directions run on
- * B, one after the other, as with one shadow.
+ * row (downgradeMayRunOnDeclared), the model is all there is: the downgrade meets the
+ * same objects on A as it would on B, and must bring A back to the revisions' schema
+ * exactly. Otherwise both directions run on B, one after the other, as with one shadow.
  */
 async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, shadowOptions }: ShadowComparison): Promise<Compared> {
   const second = openShadowSession({ ...shadowOptions, inWorker: true });
@@ -245,12 +243,7 @@ async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, sha
     const current = await replayed;
     const revision = autogenerateRevisionSql(loaded.model, current.model, { privileges });
     if (!revision.empty) {
-      const sameState =
-        loaded.unmodelled.length === 0 &&
-        current.unmodelled.length === 0 &&
-        !(await Promise.all([shadowHoldsRows(first), second.then(shadowHoldsRows)])).includes(true);
-      // The declared SQL's session settings (pg_dump's empty search_path) must not reach the downgrade.
-      if (sameState) await first.exec("RESET ALL; DISCARD TEMP");
+      const sameState = await downgradeMayRunOnDeclared(first, await second, loaded, current);
       await checkRoundTrip(await second, revision, loaded.model, current.model, schemas, { privileges, ...(sameState ? { downgradeOn: first } : {}) });
     }
     return [loaded, current, revision];
@@ -261,6 +254,26 @@ async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, sha
       () => {},
     );
   }
+}
+
+/**
+ * Whether the round trip's downgrade may run on the declared shadow (A) rather than after
+ * the upgrade on the revisions' shadow (B), see compareOnTwoShadows, and A made ready for
+ * it when it may. Neither side may hold an object the model does not describe, nor a row:
+ * the model describes no data, and a row makes a downgrade's `SET NOT NULL` or type change
+ * fail on one side and pass on the other. B (before the upgrade) must hold none: the
+ * upgrade adds none, so the upgraded B holds none. A's rows, which its model was read
+ * without, are removed (clearShadowRows): after them A is the declared schema without
+ * data, which is what the upgraded B is. A Rails structure.sql always inserts rows (the
+ * versions of `schema_migrations`), which sent every such schema to the slower order.
+ * A's session settings are reset too: the declared SQL's (pg_dump's empty `search_path`)
+ * must not reach the downgrade.
+ */
+export async function downgradeMayRunOnDeclared(declaredShadow: Session, revisionsShadow: Session, declared: LoadedSchema, current: LoadedSchema): Promise<boolean> {
+  if (declared.unmodelled.length > 0 || current.unmodelled.length > 0) return false;
+  if ((await shadowHoldsRows(revisionsShadow)) || !(await clearShadowRows(declaredShadow))) return false;
+  await declaredShadow.exec("RESET ALL; DISCARD TEMP");
+  return true;
 }
 
 /** The shadow options of an environment: its `shadowUrl` server, or none (PGlite). */
@@ -443,7 +456,10 @@ export async function autogenerate(env: ResolvedEnvironment, options: Autogenera
  * upgrade must give the declared schema exactly, and the downgrade the schema it started
  * from. The shadow is left as the downgrade leaves it. With `downgradeOn`, a second
  * shadow that holds exactly the declared schema (see compareOnTwoShadows), the downgrade
- * runs there instead, at the same time as the upgrade; `session` is left upgraded.
+ * runs there instead, at the same time as the upgrade; `session` is left upgraded. That
+ * downgrade counts only if the sequences stood there where the upgrade left them here
+ * (sequencePositions: the model leaves positions out, `ALTER SEQUENCE ... MAXVALUE` checks
+ * them); otherwise the downgrade runs here after the upgrade, as without `downgradeOn`.
  * @throws RoundTripError (exit 2) naming the statement that fails or the differences left.
  */
 export async function checkRoundTrip(
@@ -458,27 +474,32 @@ export async function checkRoundTrip(
   const residue = (from: SchemaModel, to: SchemaModel): string[] => diffModels(from, to, { privileges: options.privileges ?? false }).map((c) => c.summary);
   const other = options.downgradeOn;
   // On two shadows both directions run at once (the upgrade's PGlite is in a worker thread);
-  // the failures and differences are still reported in the same order.
-  const [upgradeFailure, early] = other === undefined ? [await run(session, revision.upgradeSql), null] : await Promise.all([run(session, revision.upgradeSql), run(other, revision.downgradeSql)]);
+  // the failures and differences are still reported in the same order. The other shadow's
+  // sequence positions are read before its downgrade (`elsewhere` below).
+  const downgradeThere = async (on: Session) => ({ on, positions: await sequencePositions(on), failure: await run(on, revision.downgradeSql) });
+  const [upgradeFailure, early] = other === undefined ? [await run(session, revision.upgradeSql), null] : await Promise.all([run(session, revision.upgradeSql), downgradeThere(other)]);
   if (upgradeFailure !== null)
     throw new RoundTripError(`the generated upgrade fails on the shadow database: ${upgradeFailure.message}; nothing was written`, {
       details: { direction: "upgrade", ...(upgradeFailure.sqlstate === null ? {} : { sqlstate: upgradeFailure.sqlstate }) },
     });
-  const [upgraded, downgradedEarly] = await Promise.all([
+  const [upgraded, upgradedPositions, downgradedEarly] = await Promise.all([
     introspect(session, { schemas, exclude: [] }),
-    other !== undefined && early === null ? introspect(other, { schemas, exclude: [] }) : null,
+    early === null ? null : sequencePositions(session),
+    early !== null && early.failure === null ? introspect(early.on, { schemas, exclude: [] }) : null,
   ]);
   const left = residue(upgraded, declared);
   if (left.length > 0)
     throw new RoundTripError(`the generated upgrade does not reproduce the declared schema on the shadow database (still different: ${left.join("; ")}); nothing was written`, {
       details: { direction: "upgrade", changes: left },
     });
-  const downgradeFailure = other === undefined ? await run(session, revision.downgradeSql) : early;
+  // The downgrade on the other shadow stands for one here only if its sequences stood as the upgrade left these.
+  const elsewhere = early !== null && early.positions === upgradedPositions ? early : null;
+  const downgradeFailure = elsewhere === null ? await run(session, revision.downgradeSql) : elsewhere.failure;
   if (downgradeFailure !== null)
     throw new RoundTripError(`the generated downgrade fails on the shadow database: ${downgradeFailure.message}; nothing was written`, {
       details: { direction: "downgrade", ...(downgradeFailure.sqlstate === null ? {} : { sqlstate: downgradeFailure.sqlstate }) },
     });
-  const downgraded = downgradedEarly ?? (await introspect(session, { schemas, exclude: [] }));
+  const downgraded = (elsewhere === null ? null : downgradedEarly) ?? (await introspect(session, { schemas, exclude: [] }));
   const back = residue(downgraded, before);
   if (back.length > 0)
     throw new RoundTripError(`the generated downgrade does not give back the schema the revisions produce (still different: ${back.join("; ")}); nothing was written`, {
