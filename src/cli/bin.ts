@@ -23,14 +23,26 @@ process.on("uncaughtExceptionMonitor", () => {
   crashed = true;
 });
 
-// A reader that goes away (`athanor history | head`) is not an error.
-for (const stream of [process.stdout, process.stderr]) {
+/**
+ * Output that cannot be written — a reader that went away (`athanor upgrade | head`, a log
+ * shipper that died: EPIPE), a full disk — never stops the command where it is: exiting
+ * there ended an upgrade between two revisions with status 0. The rest of that stream's
+ * output is dropped and the command runs to its end; its status stands, except that
+ * output lost for another reason than a closed reader makes a success status 1.
+ */
+let lostOutput: { readonly stream: "stdout" | "stderr"; readonly code: string } | null = null;
+for (const [name, stream] of [
+  ["stdout", process.stdout],
+  ["stderr", process.stderr],
+] as const) {
   stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") {
-      finished = true;
-      originalExit(typeof process.exitCode === "number" ? process.exitCode : 0);
-    }
-    throw error;
+    lostOutput ??= { stream: name, code: error.code ?? String(error) };
+    // Later writes are dropped (one to a broken stream would only raise another error); a callback still runs.
+    stream.write = ((_chunk: unknown, encoding?: unknown, callback?: unknown) => {
+      const done = typeof encoding === "function" ? encoding : callback;
+      if (typeof done === "function") process.nextTick(done as () => void);
+      return true;
+    }) as typeof stream.write;
   });
 }
 
@@ -165,13 +177,18 @@ async function run(): Promise<void> {
   finished = true;
   // OpenTelemetry (when loaded): buffered spans and metrics leave before the process does.
   await flushTelemetry();
-  process.exitCode = status;
+  process.exitCode = status === ExitStatus.ok && lostOutput !== null && lostOutput.code !== "EPIPE" ? ExitStatus.failed : status;
+  if (lostOutput !== null && lostOutput.code !== "EPIPE") {
+    const other = lostOutput.stream === "stdout" ? process.stderr : process.stdout;
+    other.write(`error: athanor's ${lostOutput.stream} could not be written (${lostOutput.code}): its output after that was lost; the command itself ran to its end (exit status ${String(process.exitCode)})\n`);
+  }
   // Everything written reaches the reader first: on a pipe or socket Node writes stdout
   // asynchronously, and exiting with writes queued cut `revision --autogenerate`'s summary
   // (and its "created revision" line) after ~12 kB when the reader was a child_process pipe.
   await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   // Open handles (a PGlite worker, a pool) must not keep a finished command alive.
-  setImmediate(() => originalExit(status)).unref();
+  const exitStatus = Number(process.exitCode);
+  setImmediate(() => originalExit(exitStatus)).unref();
 }
 
 /** Resolves once what was written to `stream` so far has been handed to the system (or the write failed: a closed reader). */
