@@ -167,10 +167,11 @@ export class ProblemError extends AthanorError {
 export class InterruptedError extends AthanorError {
   override name = "InterruptedError";
   readonly signal: "SIGINT" | "SIGTERM";
-  constructor(signal: "SIGINT" | "SIGTERM", options: AthanorErrorOptions = {}) {
+  /** `message` replaces the usual one where it would not be true (a non-transactional revision keeps what it ran). */
+  constructor(signal: "SIGINT" | "SIGTERM", options: AthanorErrorOptions & { readonly message?: string } = {}) {
     super(
       "interrupted",
-      `interrupted by ${signal}; the running revision was rolled back and the lock released`,
+      options.message ?? `interrupted by ${signal}; any revision that was running was rolled back, and the lock released`,
       signal === "SIGINT" ? ExitStatus.sigint : ExitStatus.sigterm,
       options,
     );

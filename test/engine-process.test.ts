@@ -17,6 +17,7 @@ import { createEngineProject, historyRows, ids, postgresEngine, versionRows, typ
 
 interface Running {
   child: ChildProcess;
+  stdout(): string;
   stderr(): string;
   done: Promise<CliResult>;
 }
@@ -34,7 +35,7 @@ function start(argv: string[], cwd: string, env: Record<string, string | undefin
       resolve({ status: code ?? (signal === "SIGTERM" ? 143 : 128), stdout, stderr });
     });
   });
-  return { child, stderr: () => stderr, done };
+  return { child, stdout: () => stdout, stderr: () => stderr, done };
 }
 
 async function until(what: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -164,4 +165,39 @@ describe("PGlite lock file", () => {
       await remove();
     }
   });
+});
+
+describe("SIGINT on PGlite", () => {
+  // PGlite runs in this process and cannot cancel a statement: the run stops after the
+  // revision that is running. Its statements settle as promise callbacks, which ran before
+  // the signal handler, so the signal used to be seen only once every revision had run (exit 0).
+  it("stops after the running revision: exit 130, the later revisions not applied", async () => {
+    const { dir, remove } = await tempDir("athanor-pglite-sigint-");
+    try {
+      const revisionIds = ids(5, "7");
+      await mkdir(join(dir, "migrations"));
+      await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url: "pglite://./db" } } }));
+      for (const [k, id] of revisionIds.entries()) {
+        const upgrade = k === 0 ? "CREATE TABLE t (n bigint);" : "INSERT INTO t SELECT count(*) FROM generate_series(1, 1000000) a, generate_series(1, 3) b;";
+        await writeFile(join(dir, "migrations", `${id}_r${k}.sql`), [`-- athanor:revision ${id}`, ...(k > 0 ? [`-- athanor:down ${revisionIds[k - 1]}`] : []), "", "-- athanor:upgrade", upgrade, ""].join("\n"));
+      }
+      const run = start(["upgrade"], dir, baseEnv());
+      // Once the first slow revision has committed, the next one is running.
+      await until(async () => run.stdout().includes(`upgrade ${revisionIds[1]}`), 60_000);
+      run.child.kill("SIGINT");
+      const result = await run.done;
+      expect(result.status, result.stderr).toBe(130);
+      expect(result.stderr).toContain("interrupted by SIGINT");
+      expect(result.stdout).not.toContain(`upgrade ${revisionIds[4]}`);
+      const current = await new Promise<string>((resolve) => {
+        const child = spawn(process.execPath, [BIN, "current"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "ignore"] });
+        let out = "";
+        child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+        child.on("close", () => resolve(out));
+      });
+      expect(current).not.toContain(revisionIds[4] as string);
+    } finally {
+      await remove();
+    }
+  }, 120_000);
 });

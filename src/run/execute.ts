@@ -34,6 +34,7 @@ import { scrubSecrets } from "../secrets/redact.js";
 import { Bookkeeping, type StepRecorder } from "./bookkeeping.js";
 import { toEventError, type EventInput } from "./events.js";
 import { interrupted } from "./lock.js";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { assertClosed, assertNoCopyFromStdin, assertNoTransactionBreaker, refuseTransactionBreakerAtRunTime } from "./transaction-check.js";
 import { measuredTiming, parseRecentDurations, recentDurationsSql, type RunIdentity, type StepTiming } from "./version-table.js";
 
@@ -309,6 +310,7 @@ class GroupRunner {
     let size = 1;
     const pause = this.options.prepared.singleTransaction ? undefined : this.options.betweenRevisions;
     for (let index = 0; index < steps.length; ) {
+      await this.letSignalsIn();
       if (signal?.aborted) throw interrupted(signal);
       if (pause !== undefined) await pause(steps[index] as PreparedStep);
       const group = this.takeGroup(index, pause === undefined ? size : 1);
@@ -465,7 +467,9 @@ class GroupRunner {
     if (signal?.aborted) {
       failure = interrupted(signal);
       if (scope === "none") {
-        failure = new InterruptedError(failure instanceof InterruptedError ? failure.signal : "SIGINT", {
+        const signalName = failure instanceof InterruptedError ? failure.signal : "SIGINT";
+        failure = new InterruptedError(signalName, {
+          message: `interrupted by ${signalName} while non-transactional revision ${item.file.id} was running: what it ran before the interruption stays, and it is recorded as started; the lock was released`,
           hint: `Revision ${item.file.id} is non-transactional and was interrupted: it stays recorded as started. Check the database, then run \`athanor resolve ${item.file.id} --applied\` or \`--rolled-back\`.`,
         });
       }
@@ -603,9 +607,20 @@ class GroupRunner {
     }
   }
 
+  /**
+   * On a session that runs in this process (PGlite), one turn of the event loop: its
+   * statements settle as promise callbacks, which run before any signal handler, so
+   * without it a SIGINT or SIGTERM was only seen once the whole run had ended (every
+   * revision applied, status 0). A server's replies arrive as I/O, which lets them in anyway.
+   */
+  private async letSignalsIn(): Promise<void> {
+    if (!this.session.capabilities.cancel) await yieldToEventLoop();
+  }
+
   /** Split statements one by one; a failure names its statement. */
   private async runStatements(item: PreparedStep, statements: readonly SqlStatement[]): Promise<void> {
     for (const statement of statements) {
+      await this.letSignalsIn();
       if (this.options.signal?.aborted) throw interrupted(this.options.signal);
       try {
         await this.timed(item, statement.text, statement.line, () => this.session.exec(statement.text));
