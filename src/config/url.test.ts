@@ -1,7 +1,20 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseDatabaseUrl } from "./url.js";
 
 describe("parseDatabaseUrl", () => {
+  // libpq's PGPORT and PGHOSTADDR apply to a URL without a port (the CI's test server exports PGPORT): these cases are about the URL alone.
+  const saved = { port: process.env["PGPORT"], hostaddr: process.env["PGHOSTADDR"] };
+  beforeEach(() => {
+    delete process.env["PGPORT"];
+    delete process.env["PGHOSTADDR"];
+  });
+  afterEach(() => {
+    for (const [key, value] of [["PGPORT", saved.port], ["PGHOSTADDR", saved.hostaddr]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
   it.each([
     ["postgres://u:p@h:5433/db", { host: "h", port: 5433, database: "db", user: "u" }, "p"],
     ["postgresql://u@h/db", { host: "h", port: 5432, database: "db", user: "u" }, null],
@@ -72,5 +85,32 @@ describe("parseDatabaseUrl", () => {
     } catch (error) {
       expect(String((error as Error).message)).not.toContain("secretpw");
     }
+  });
+
+  it.each(["verify_full", "Verify-Full", "REQUIRE", "requre"])("refuses sslmode=%s as libpq does, instead of connecting in clear text", (mode) => {
+    expect(() => parseDatabaseUrl(`postgresql://u:pw@h/db?sslmode=${mode}`, "/root", "test")).toThrow(/sslmode "[^"]+" is not a libpq value/);
+  });
+
+  it.each(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"])("takes sslmode=%s", (mode) => {
+    expect(parseDatabaseUrl(`postgresql://u:pw@h/db?sslmode=${mode}`, "/root", "test").target).toMatchObject({ kind: "postgres", params: { sslmode: mode } });
+  });
+
+  it.each([
+    ["hostaddr=127.0.0.2", /hostaddr "127.0.0.2" cannot be honoured/],
+    ["channel_binding=require", /channel_binding "require" cannot be honoured/],
+    ["gssencmode=require", /gssencmode "require" cannot be honoured/],
+  ])("refuses %s, which libpq would honour and node-postgres cannot", (param, message) => {
+    expect(() => parseDatabaseUrl(`postgresql://u:pw@127.0.0.1:5432/db?${param}`, "/root", "test")).toThrow(message);
+  });
+
+  it("takes the port from PGPORT when the URL has none, as libpq does; refuses a set PGHOSTADDR", () => {
+    process.env["PGPORT"] = "5581";
+    expect(parseDatabaseUrl("postgresql://u:pw@h/db", "/root", "test").target).toMatchObject({ port: 5581 });
+    expect(parseDatabaseUrl("postgresql://u:pw@h:6000/db", "/root", "test").target).toMatchObject({ port: 6000 });
+    process.env["PGPORT"] = "nope";
+    expect(() => parseDatabaseUrl("postgresql://u:pw@h/db", "/root", "test")).toThrow(/PGPORT \("nope"\) is not a number/);
+    delete process.env["PGPORT"];
+    process.env["PGHOSTADDR"] = "127.0.0.2";
+    expect(() => parseDatabaseUrl("postgresql://u:pw@h/db", "/root", "test")).toThrow(/PGHOSTADDR is set/);
   });
 });

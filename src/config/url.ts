@@ -39,6 +39,20 @@ const LIBPQ_KEYWORDS = new Set([
 
 const SESSION_ATTRS: readonly TargetSessionAttrs[] = ["any", "read-write", "read-only", "primary", "standby", "prefer-standby"];
 
+/** libpq's sslmode values (case-sensitive). */
+const SSL_MODES: readonly string[] = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+
+/**
+ * libpq parameters node-postgres cannot honour, with the values that would change where
+ * or how libpq connects (a `prefer` that quietly falls back is left alone).
+ */
+const UNSUPPORTED_PARAMS: readonly (readonly [key: string, unsupported: (value: string) => boolean, why: string])[] = [
+  ["hostaddr", (value) => value !== "", "libpq connects to that address, athanor (node-postgres) to the host"],
+  ["channel_binding", (value) => value === "require", "node-postgres does not require SCRAM channel binding"],
+  ["gssencmode", (value) => value === "require", "node-postgres has no GSSAPI encryption"],
+  ["requirepeer", (value) => value !== "", "node-postgres does not check the peer of a Unix socket"],
+];
+
 /** `postgres://`, `postgresql://`, `postgresql+driver://`: group 1 is what libpq would see as the scheme. */
 const POSTGRES_SCHEME = /^(postgres(?:ql)?)(\+[a-z0-9_]+)?:\/\//i;
 const MASK = "***";
@@ -270,6 +284,22 @@ function parsePostgresUrl(url: string, prefixLength: number, where: string): Par
   if (!(SESSION_ATTRS as readonly string[]).includes(attrs)) {
     fail("target_session_attrs", `target_session_attrs${quote(attrs)} is not a libpq value`, `Use one of ${SESSION_ATTRS.join(", ")}.`);
   }
+  // libpq refuses an sslmode it does not know (case matters); taken as "no TLS", a typo of
+  // verify-full would have connected in clear text.
+  const sslmode = values.get("sslmode");
+  if (sslmode !== undefined && !SSL_MODES.includes(sslmode)) {
+    fail("sslmode", `sslmode${quote(sslmode)} is not a libpq value (libpq refuses to connect)`, `Use one of ${SSL_MODES.join(", ")} (lower case, with a hyphen).`);
+  }
+  // What libpq would honour and node-postgres cannot: refused rather than ignored, so the
+  // connection is never other than the URL says.
+  for (const [key, unsupported, why] of UNSUPPORTED_PARAMS) {
+    const value = values.get(key);
+    if (value !== undefined && unsupported(value)) fail(key, `${key}${quote(value)} cannot be honoured: ${why}`, `Remove ${key} from the URL${key === "hostaddr" ? " and put the address in the host part" : ""}.`);
+  }
+  const hostaddr = process.env["PGHOSTADDR"];
+  if (hostaddr !== undefined && hostaddr !== "") {
+    fail("hostaddr", "PGHOSTADDR is set in the environment: libpq would connect to that address instead of the URL's host, and athanor connects to the host", "Unset PGHOSTADDR (or put that address in the URL's host).");
+  }
   const user = values.get("user") ?? "";
   const password = values.get("password") ?? null;
   const database = values.get("dbname") ?? (user || "postgres");
@@ -297,7 +327,14 @@ function parsePostgresUrl(url: string, prefixLength: number, where: string): Par
 }
 
 function parsePort(text: string, quote: (value: string) => string, fail: (part: string, reason: string, hint: string) => never): number {
-  if (text === "") return 5432;
+  if (text === "") {
+    // As libpq: a URL without a port takes PGPORT from the environment, else 5432.
+    const fromEnvironment = process.env["PGPORT"];
+    if (fromEnvironment === undefined || fromEnvironment === "") return 5432;
+    const port = /^[0-9]+$/.test(fromEnvironment.trim()) ? Number(fromEnvironment.trim()) : Number.NaN;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) fail("port", `the URL has no port and PGPORT ("${fromEnvironment}") is not a number from 1 to 65535`, "Fix PGPORT, or put the port in the URL.");
+    return port;
+  }
   // libpq: an integer, surrounding spaces allowed, 1..65535.
   const trimmed = text.trim();
   const port = /^[0-9]+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
