@@ -810,9 +810,16 @@ function lineAtPosition(section: SqlSection, offset: number): number | null {
   return index === offset ? line : null;
 }
 
-/** `CREATE ROLE app PASSWORD '...'` → `PASSWORD '***'`: a revision's literal password stays out of messages and history. */
+/**
+ * A revision's literal passwords out of messages and history: `PASSWORD '...'` (also
+ * `E'...'`, `U&'...'` and a dollar-quoted `$$...$$`) → `PASSWORD '***'`, and a
+ * connection string's `password=...` (`CREATE SUBSCRIPTION ... CONNECTION '... password=x'`,
+ * dblink) → `password=***`.
+ */
 export function maskPasswords(text: string): string {
-  return text.replace(/(PASSWORD\s+)(E?'(?:[^']|'')*')/gi, "$1'***'");
+  return text
+    .replace(/(PASSWORD\s+)(?:(?:E|U&)?'(?:[^']|'')*'|(\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)[\s\S]*?\2)/gi, "$1'***'")
+    .replace(/(\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s']+)/gi, "$1***");
 }
 
 /** A statement shortened for a one-line message. */
