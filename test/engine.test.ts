@@ -199,6 +199,14 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
       expect(await tablesIn(db)).not.toContain("t1");
     });
 
+    it("names the failing statement among several on one line (by the server's position, not the line)", async () => {
+      const env = await setUp([{ id: A, message: "one line", file: "0001_one_line.sql", upgrade: "CREATE TABLE t1 (v int); INSERT INTO t1 VALUES (1); SELECT nosuchcol FROM t1;" }]);
+      const error = await caught(upgrade(env, session()));
+      expect(error.message).toContain("0001_one_line.sql:5");
+      expect(error.details).toMatchObject({ line: 5, statement: "SELECT nosuchcol FROM t1" });
+      expect(await tablesIn(db)).not.toContain("t1");
+    });
+
     it("quick revisions share round trips; a failure inside a batch keeps exactly the revisions before it", async () => {
       const revisions = ids(12, "d");
       const failing = revisions[8] as string;

@@ -567,7 +567,11 @@ class GroupRunner {
       const line = lineAtPosition(section, failure.bodyOffset);
       if (line !== null) {
         const list = await all();
-        const hit = list?.find((s) => s.line <= line && line <= s.endLine) ?? list?.filter((s) => s.line <= line).pop();
+        // By the offset first: several statements may share the line (`CREATE ...; INSERT ...; SELECT ...;`).
+        const hit =
+          (list === null ? undefined : statementAtOffset(section.sql, list, failure.bodyOffset)) ??
+          list?.find((s) => s.line <= line && line <= s.endLine) ??
+          list?.filter((s) => s.line <= line).pop();
         return { statement: { text: hit?.text ?? section.sql.split("\n")[line - section.line]?.trim() ?? "", line: hit?.line ?? line }, recording: false };
       }
     }
@@ -795,6 +799,26 @@ function locatedOf(error: unknown): { error: unknown; statement: StatementRef | 
 
 function listIds(ids: readonly string[]): string {
   return ids.length <= 10 ? ids.join(", ") : `${ids.slice(0, 5).join(", ")}, ... ${ids.slice(-3).join(", ")} (${ids.length} revisions)`;
+}
+
+/**
+ * The statement of `statements` (in order, each `text` as written in `sql`) whose text
+ * holds the 0-based code-point `offset` into `sql`; undefined when the texts cannot be
+ * found in order or the offset is outside them.
+ */
+function statementAtOffset(sql: string, statements: readonly SqlStatement[], offset: number): SqlStatement | undefined {
+  // The server counts characters (code points); indexOf counts UTF-16 code units.
+  let at = 0;
+  for (let points = 0; points < offset && at < sql.length; points++) at += (sql.codePointAt(at) ?? 0) > 0xffff ? 2 : 1;
+  let cursor = 0;
+  for (const statement of statements) {
+    const start = sql.indexOf(statement.text, cursor);
+    if (start === -1) return undefined;
+    const end = start + statement.text.length;
+    if (at >= start && at <= end) return statement;
+    cursor = end;
+  }
+  return undefined;
 }
 
 /** File line of a 0-based code-point offset into a section, or null when outside it. */
