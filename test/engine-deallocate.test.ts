@@ -6,8 +6,10 @@
  * not be recorded ("prepared statement does not exist") — at every run, until the file
  * changed. `DEALLOCATE` of a statement of the revision's own, by name, stays allowed.
  * `DISCARD ALL` (only possible in a `transaction false` revision) is refused the same way
- * (`discard-all`): it deallocates too, and releases the run lock; so is either one sent
- * by a TypeScript revision's `sql.unsafe`.
+ * (`discard-all`): it deallocates too, and releases the run lock; so is `RESET ALL`
+ * (`reset-all`), which reset athanor's settings (each record's start time: "invalid input
+ * syntax for type double precision"; the timeouts of later revisions); so is any of them
+ * sent by a TypeScript revision's `sql.unsafe`.
  */
 import { describe, expect, it } from "vitest";
 import { writeFile } from "node:fs/promises";
@@ -52,13 +54,15 @@ for (const target of cliTargets) {
         expect(state?.tables ?? []).toEqual([]);
       }), 120_000);
 
-    it("DEALLOCATE ALL or DISCARD ALL in a transaction false revision: refused before anything runs", () =>
+    it("DEALLOCATE ALL or DISCARD ALL in a transaction false revision, RESET ALL in any: refused before anything runs", () =>
       withTargetProject(target, async (project, setup) => {
-        for (const [statement, code] of [
-          ["DEALLOCATE ALL;", "deallocate"],
-          ["DISCARD ALL;", "discard-all"],
+        for (const [statement, code, transactional] of [
+          ["DEALLOCATE ALL;", "deallocate", false],
+          ["DISCARD ALL;", "discard-all", false],
+          ["RESET ALL;", "reset-all", true],
+          ["RESET ALL;", "reset-all", false],
         ] as const) {
-          await writeChain(project, statement, false);
+          await writeChain(project, statement, transactional);
           const result = await runCli(["upgrade", "--json"], { cwd: project.dir, env: setup.env });
           expect(result.status, result.stderr).toBe(2);
           expect(result.stderr).toContain(`has \`${statement.slice(0, -1)}\``);

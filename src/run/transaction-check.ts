@@ -38,7 +38,7 @@ export async function assertNoTransactionBreaker(file: RevisionFile, direction: 
   return statements;
 }
 
-const SESSION_RESET_WORD = /\b(?:deallocate|discard)\b/i;
+const SESSION_RESET_WORD = /\b(?:deallocate|discard|reset)\b/i;
 
 /**
  * What a statement would undo of athanor's session, whatever the revision's transaction
@@ -48,31 +48,40 @@ const SESSION_RESET_WORD = /\b(?:deallocate|discard)\b/i;
  *   and every later one in the run would fail with "prepared statement does not exist";
  * - `DISCARD ALL` does that too, and also releases the session's advisory locks, among
  *   them the run lock that keeps other runs out (src/run/lock.ts), and resets the
- *   session's timeouts and search_path.
+ *   session's timeouts and search_path;
+ * - `RESET ALL` resets the settings athanor made: the revision's start time its record
+ *   reads ("invalid input syntax for type double precision"), and the session's
+ *   lock_timeout, statement_timeout and search_path for every later revision.
  */
-function sessionReset(statement: SqlStatement): "DEALLOCATE" | "DISCARD ALL" | null {
-  if (statement.kind !== "DeallocateStmt" && statement.kind !== "DiscardStmt") return null;
+function sessionReset(statement: SqlStatement): SessionReset | null {
+  if (statement.kind !== "DeallocateStmt" && statement.kind !== "DiscardStmt" && statement.kind !== "VariableSetStmt") return null;
   const fields = unwrap(statement.ast, statement.kind);
   if (fields === undefined) return null;
+  if (statement.kind === "VariableSetStmt") return stringField(fields, "kind") === "VAR_RESET_ALL" ? "RESET ALL" : null;
   if (statement.kind === "DiscardStmt") return stringField(fields, "target") === "DISCARD_ALL" ? "DISCARD ALL" : null;
   return boolField(fields, "isall") || (stringField(fields, "name") ?? "").startsWith("athanor_") ? "DEALLOCATE" : null;
 }
 
-function sessionResetRefusal(file: RevisionFile, operation: "DEALLOCATE" | "DISCARD ALL", line: number | null, text: string, direction: "up" | "down" | null): RevisionError {
+type SessionReset = "DEALLOCATE" | "DISCARD ALL" | "RESET ALL";
+
+const RESETS: Readonly<Record<SessionReset, { readonly code: string; readonly undoes: string }>> = {
+  DEALLOCATE: { code: "deallocate", undoes: "which would drop the statement athanor prepared to record each revision on this connection" },
+  "DISCARD ALL": { code: "discard-all", undoes: "which would drop the statement athanor prepared to record each revision on this connection and release the run lock that keeps other runs out" },
+  "RESET ALL": { code: "reset-all", undoes: "which would reset the settings athanor made on this connection: the start time each revision's record reads, and the lock and statement timeouts and search_path of every later revision" },
+};
+
+function sessionResetRefusal(file: RevisionFile, operation: SessionReset, line: number | null, text: string, direction: "up" | "down" | null): RevisionError {
   const where = line === null ? file.relativePath : `${file.relativePath}:${line}`;
   const section = direction === null ? "" : direction === "up" ? " (upgrade)" : " (downgrade)";
-  const undoes =
-    operation === "DEALLOCATE"
-      ? "which would drop the statement athanor prepared to record each revision on this connection"
-      : "which would drop the statement athanor prepared to record each revision on this connection and release the run lock that keeps other runs out";
+  const { code, undoes } = RESETS[operation];
   return new RevisionError(
-    operation === "DEALLOCATE" ? "deallocate" : "discard-all",
+    code,
     `revision ${file.id} (${file.message || "no message"}) cannot run: ${where}${section} has \`${abbreviate(text)}\`, ${undoes} (a rollback does not bring it back), so this revision and the ones after it could not be recorded. ${notRun(file, direction)}`,
     {
       hint:
         operation === "DEALLOCATE"
           ? `Remove it from ${file.relativePath}, or deallocate only your own statements by name (\`DEALLOCATE my_statement\`).`
-          : `Remove it from ${file.relativePath}: reset only what the revision changed (\`RESET name\`, \`DISCARD TEMP\`, \`DEALLOCATE my_statement\`).`,
+          : `Remove it from ${file.relativePath}: reset only what the revision changed (\`RESET name\`, \`DISCARD TEMP\`, \`DEALLOCATE my_statement\`; \`SET LOCAL\` keeps a setting to the revision's transaction).`,
       details: { revision: file.id, file: file.relativePath, line, statement: abbreviate(text), operation },
     },
   );
