@@ -207,6 +207,20 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
       expect(await tablesIn(db)).not.toContain("t1");
     });
 
+    it("a statement left incomplete at the end of a revision in a shared round trip is blamed on that revision, not the first of the round trip", async () => {
+      const env = await setUp([
+        { id: A, message: "one", file: "0001_one.sql", upgrade: "CREATE TABLE t1 (v int);" },
+        { id: B, down: A, message: "two", file: "0002_two.sql", upgrade: "INSERT INTO t1 VALUES (2);" },
+        { id: C, down: B, message: "three", file: "0003_three.sql", upgrade: "CREATE TABLE t3 (v int" },
+      ]);
+      const error = await caught(upgrade(env, session()));
+      expect(error.message).toContain(`revision ${C} (three) failed to upgrade at 0003_three.sql:6`);
+      expect(error.details).toMatchObject({ revision: C, file: "0003_three.sql", line: 6, statement: "CREATE TABLE t3 (v int" });
+      const history = await historyRows(db);
+      expect(history.filter((row) => row.outcome === "failed").map((row) => row.revision)).toEqual([C]);
+      expect(await tablesIn(db)).not.toContain("t3");
+    });
+
     it("quick revisions share round trips; a failure inside a batch keeps exactly the revisions before it", async () => {
       const revisions = ids(12, "d");
       const failing = revisions[8] as string;

@@ -108,7 +108,11 @@ function locate(error: unknown, parts: readonly ScriptPart[], options: ScriptOpt
   const raw = isAthanorError(error) ? error.details["position"] : undefined;
   const position = typeof raw === "number" && Number.isFinite(raw) && raw > 0 ? raw - 1 : null;
   // The error position, when there is one, names the part even when nothing ran (a syntax error).
-  const byPosition = position === null ? -1 : bodies.findIndex((body) => body.start <= position && position <= body.end);
+  let byPosition = position === null ? -1 : bodies.findIndex((body) => body.start <= position && position <= body.end);
+  // Past a body, in what athanor sends after it (its own statements are valid SQL): a
+  // statement left incomplete at the end of that body ran into them. That body is the culprit,
+  // not the first revision of the round trip.
+  if (byPosition === -1 && position !== null) byPosition = bodies.findLastIndex((body) => body.start <= position);
   const part = byPosition !== -1 ? byPosition : Math.min(committed, parts.length - 1);
   const prologue = (parts[part] as ScriptPart).prologue.length;
   const ran = part === committed ? running : null;
@@ -125,7 +129,8 @@ function locate(error: unknown, parts: readonly ScriptPart[], options: ScriptOpt
     stage = "body";
     statement = Math.max(0, ran - prologue);
   }
-  const bodyOffset = byPosition === -1 || position === null ? null : position - (bodies[byPosition] as { start: number }).start;
+  const located = bodies[byPosition];
+  const bodyOffset = located === undefined || position === null ? null : Math.min(position, located.end) - located.start;
   return new ScriptFailure(error, part, Math.min(committed, part), stage, statement, bodyOffset);
 }
 

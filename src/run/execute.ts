@@ -564,12 +564,15 @@ class GroupRunner {
       return statements;
     };
     if (failure.bodyOffset !== null) {
-      const line = lineAtPosition(section, failure.bodyOffset);
+      // An error past the body's last character (a statement left incomplete, which ran into
+      // what athanor sends after it) is placed on that character, not on the blank line after it.
+      const offset = Math.min(failure.bodyOffset, Math.max(0, [...section.sql.trimEnd()].length - 1));
+      const line = lineAtPosition(section, offset);
       if (line !== null) {
         const list = await all();
         // By the offset first: several statements may share the line (`CREATE ...; INSERT ...; SELECT ...;`).
         const hit =
-          (list === null ? undefined : statementAtOffset(section.sql, list, failure.bodyOffset)) ??
+          (list === null ? undefined : statementAtOffset(section.sql, list, offset)) ??
           list?.find((s) => s.line <= line && line <= s.endLine) ??
           list?.filter((s) => s.line <= line).pop();
         return { statement: { text: hit?.text ?? section.sql.split("\n")[line - section.line]?.trim() ?? "", line: hit?.line ?? line }, recording: false };
