@@ -207,6 +207,10 @@ describe("process.exit and unsettled promises in the config and the settings mod
     const result = await run(["heads"]);
     expect(result.status, result.stderr).toBe(1);
     expect(result.stderr).toContain("athanor stopped before the command finished");
+    // With --json, the error is also the one document on stdout.
+    const json = await run(["heads", "--json"]);
+    expect(json.status, json.stderr).toBe(1);
+    expect((JSON.parse(json.stdout) as { error: { code: string; exitStatus: number } }).error).toMatchObject({ code: "unsettled", exitStatus: 1 });
   });
 
   describe("a settings module", () => {

@@ -49,9 +49,11 @@ for (const [name, stream] of [
 // First in line, before Node's own listener that turns an unsettled top-level await into status 13.
 process.prependListener("exit", () => {
   if (finished || crashed) return;
-  process.stderr.write(
-    "error: athanor stopped before the command finished: nothing was left to wait for (a promise in the config, the settings module or a revision that never settles?)\n  hint: make sure every promise in that code settles; nothing after the last message was done\n",
-  );
+  const message = "athanor stopped before the command finished: nothing was left to wait for (a promise in the config, the settings module or a revision that never settles?)";
+  const hint = "make sure every promise in that code settles; nothing after the last message was done";
+  process.stderr.write(`error: ${message}\n  hint: ${hint}\n`);
+  // With --json the error is a document on stdout, as every other (a pipe or file: written at once).
+  if (process.argv.includes("--json")) process.stdout.write(`${JSON.stringify({ error: { code: "unsettled", message, hint, exitStatus: ExitStatus.failed, details: {} } }, null, 2)}\n`);
   process.exitCode = ExitStatus.failed;
 });
 

@@ -35,7 +35,34 @@ function describeTarget(target: DatabaseTarget): string {
 }
 
 /** Connection-level failures get a hint that names the likely fix. */
+/**
+ * PGlite's file-system errors (Emscripten's `ErrnoError`) carry no message, only a WASI
+ * errno: "[object Object]" said nothing. The ones a data directory meets, by name.
+ */
+const PGLITE_ERRNO: Readonly<Record<number, readonly [code: string, text: string]>> = {
+  2: ["EACCES", "permission denied"],
+  20: ["EEXIST", "a file exists where a directory was to be made"],
+  28: ["EINVAL", "invalid argument"],
+  31: ["EISDIR", "a directory where a file was expected"],
+  44: ["ENOENT", "no such file or directory"],
+  54: ["ENOTDIR", "not a directory"],
+  55: ["ENOTEMPTY", "directory not empty"],
+  63: ["EPERM", "operation not permitted"],
+  69: ["EROFS", "read-only file system"],
+};
+
+function pgliteFileError(fields: DriverErrorFields & { name?: unknown }): { message: string; code: string } | undefined {
+  if (fields.name !== "ErrnoError" || typeof fields.errno !== "number") return undefined;
+  const [code, text] = PGLITE_ERRNO[fields.errno] ?? [`errno ${fields.errno}`, "file system error"];
+  return { message: `its data directory cannot be used: ${text} (${code})`, code };
+}
+
 function hintFor(code: string | undefined, target: DatabaseTarget): string | undefined {
+  if (target.kind === "pglite") {
+    return code !== undefined && Object.values(PGLITE_ERRNO).some(([name]) => name === code) && target.dataDir !== null
+      ? `A PGlite URL names a directory (made if missing): check that ${target.dataDir} is a directory you may write, not a file or a link to one, or point the url elsewhere.`
+      : undefined;
+  }
   if (target.kind !== "postgres") return undefined;
   switch (code) {
     case "ECONNREFUSED":
@@ -60,8 +87,9 @@ function hintFor(code: string | undefined, target: DatabaseTarget): string | und
 export function toDatabaseError(error: unknown, context: DriverErrorContext): DatabaseError {
   if (isAthanorError(error)) return error as DatabaseError;
   const fields: DriverErrorFields = typeof error === "object" && error !== null ? (error as DriverErrorFields) : {};
-  let rawMessage = str(fields.message) ?? String(error);
-  let code = str(fields.code);
+  const fileError = pgliteFileError(fields);
+  let rawMessage = fileError?.message ?? str(fields.message) ?? String(error);
+  let code = fileError?.code ?? str(fields.code);
   if (/timeout expired|Connection terminated due to connection timeout/i.test(rawMessage)) code = code ?? "connect-timeout";
   const clean = (text: string) => redactUrl(scrubSecrets(text, context.secrets));
   rawMessage = clean(rawMessage);
