@@ -90,6 +90,21 @@ describe("environment selection", () => {
   });
 });
 
+describe("settings PostgreSQL would refuse only at the first query", () => {
+  it("a lockTimeout or statementTimeout above PostgreSQL's largest (INT_MAX ms) is a config error naming it", async () => {
+    for (const [key, value] of [["lockTimeout", '"1000h"'], ["statementTimeout", "3000000000"]] as const) {
+      await writeFile(join(dir, "athanor.config.ts"), `export default { environments: { development: { url: "pglite://memory", ${key}: ${value} } } };`);
+      const failure = resolveWith({});
+      await expect(failure).rejects.toMatchObject({ code: "invalid-duration", exitStatus: 2 });
+      await expect(failure).rejects.toThrow(new RegExp(`${key} .*more than PostgreSQL's largest`));
+    }
+  });
+  it("an empty versionTable schema or table is a config error, not a zero-length identifier at run time", async () => {
+    await writeFile(join(dir, "athanor.config.ts"), `export default { environments: { development: { url: "pglite://memory", versionTable: { table: "" } } } };`);
+    await expect(resolveWith({})).rejects.toThrow(/environments\.development\.versionTable\.table.*is empty/);
+  });
+});
+
 describe("fallbacks", () => {
   it("uses the settings module's databaseUrl when the environment has no url", async () => {
     await writeFile(join(dir, "athanor.config.ts"), `export default { settings: "./src/settings.ts", environments: { development: {} } };`);

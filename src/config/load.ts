@@ -30,8 +30,15 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
   }
   let raw: unknown;
   if (extname(path) === ".json") {
+    let text: string;
     try {
-      raw = JSON.parse(readFileSync(path, "utf8"));
+      text = readFileSync(path, "utf8");
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new ConfigError("unreadable-config", `config file ${path} cannot be read (${code})`, { hint: "Check the file's permissions (and its directory's) for the user that runs athanor." });
+    }
+    try {
+      raw = JSON.parse(text);
     } catch (error) {
       throw new ConfigError("malformed-config", `${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, {
         hint: "Fix the JSON syntax (a trailing comma or a missing quote is the usual cause).",

@@ -22,6 +22,9 @@ export interface Selection {
   readonly selectedBy: ValueSource;
 }
 
+/** PostgreSQL's lock_timeout and statement_timeout are int milliseconds (INT_MAX). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 /**
  * Picks the environment: `--env`, `ATHANOR_ENV`, `ENVIRONMENT` (process environment
  * first, then `.env`/`.env.local`, as in the guide), `defaultEnvironment`, `development`.
@@ -180,7 +183,17 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
 
   const durations = (key: "lockTimeout" | "statementTimeout") => {
     const value = envConfig[key];
-    return value === undefined ? null : parseDuration(value, "ms", `${settingPath(key)} in ${shortFile}`);
+    if (value === undefined) return null;
+    const where = `${settingPath(key)} in ${shortFile}`;
+    const ms = parseDuration(value, "ms", where);
+    // PostgreSQL's timeouts are int milliseconds: a larger one failed at the first SET, as a database error.
+    if (ms > MAX_TIMEOUT_MS) {
+      throw new ConfigError("invalid-duration", `${where} is ${String(value)}, more than PostgreSQL's largest ${key === "lockTimeout" ? "lock_timeout" : "statement_timeout"} (${MAX_TIMEOUT_MS} ms, about 24 days)`, {
+        hint: `Use a shorter duration, or 0 for no timeout.`,
+        details: { setting: key, value },
+      });
+    }
+    return ms;
   };
   const abs = (path: string) => (isAbsolute(path) ? path : resolve(rootDir, path));
   const schemaPaths = config.schema === undefined ? [] : (typeof config.schema === "string" ? [config.schema] : config.schema).map(abs);

@@ -194,6 +194,9 @@ function validateEnvironment(check: Checker, raw: unknown, path: string): Enviro
     check.unknownKeys(versionTable, ["schema", "table"], `${path}.versionTable`);
     const schema = check.string(versionTable["schema"], `${path}.versionTable.schema`);
     const table = check.string(versionTable["table"], `${path}.versionTable.table`);
+    // PostgreSQL has no empty identifier ("zero-length delimited identifier" at the first query).
+    if (schema === "") check.fail(`${path}.versionTable.schema`, "is empty", 'Leave it out (public), or name a schema: versionTable: { schema: "ops" }.');
+    if (table === "") check.fail(`${path}.versionTable.table`, "is empty", 'Leave it out (athanor_version), or name a table: versionTable: { table: "schema_version" }.');
     env.versionTable = {};
     if (schema !== undefined) env.versionTable.schema = schema;
     if (table !== undefined) env.versionTable.table = table;
