@@ -15,12 +15,28 @@ import { findCommandName, main } from "./main.js";
 import { originalExit } from "./exit-guard.js";
 import { createRequire } from "node:module";
 import { flushTelemetry } from "../observe/otel.js";
+import { knownSecrets } from "../secrets/redact.js";
 
 let finished = false;
 // An uncaught exception is reported by Node itself (its stack, status 1).
 let crashed = false;
 process.on("uncaughtExceptionMonitor", () => {
   crashed = true;
+});
+
+/**
+ * A promise rejected with nothing waiting for it (loaded code: a revision's floating
+ * `Promise.reject`, a callback that throws into a promise) ended the process with Node's
+ * stack trace. It still ends it, with status 1, but says what it was in one line; a
+ * revision still running is rolled back as its connection closes.
+ */
+process.on("unhandledRejection", (reason: unknown) => {
+  finished = true;
+  const message = reason instanceof Error ? reason.message : String(reason);
+  process.stderr.write(
+    `error: a promise rejected and nothing was waiting for it (code athanor loaded: a revision, the config or the settings module?): ${knownSecrets.scrub(message.split("\n")[0] ?? "")}\n  hint: await every promise in that code (a missing await?). athanor stopped at once: the revisions it reported as applied stay, one it was still running is rolled back as its connection closes; \`athanor status\` shows where the database stands\n`,
+  );
+  originalExit(ExitStatus.failed);
 });
 
 /**
