@@ -69,15 +69,32 @@ export function terminalConfirmation(ctx: CommandContext): ConfirmationUI {
       const output = promptOutput(ctx);
       if (!ctx.interactive || output === null) return null;
       const { text, isCancel } = await import("@clack/prompts");
-      const answer = await text({
-        message: `Type the environment's name ("${request.environment}") to ${request.command} it, anything else cancels`,
-        // CliIO's input is structural (the public types need no @types/node); here it is Node's stream.
-        input: ctx.io.stdin as Readable,
-        output,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
-      if (isCancel(answer) || typeof answer !== "string") return null;
-      return answer;
+      // CliIO's input is structural (the public types need no @types/node); here it is Node's stream.
+      const input = ctx.io.stdin as Readable;
+      // Ctrl-D (end of input) cancels, as Ctrl-C does: clack reads the terminal in raw mode,
+      // where it is one more key, which it ignored (the prompt waited for ever).
+      const endOfInput = new AbortController();
+      const onData = (chunk: Buffer | string): void => {
+        if (String(chunk).includes("\u0004")) endOfInput.abort();
+      };
+      const onEnd = (): void => endOfInput.abort();
+      input.on("data", onData);
+      input.once("end", onEnd);
+      try {
+        const answer = await text({
+          message: `Type the environment's name ("${request.environment}") to ${request.command} it, anything else cancels`,
+          input,
+          output,
+          signal: ctx.signal ? AbortSignal.any([ctx.signal, endOfInput.signal]) : endOfInput.signal,
+        });
+        if (isCancel(answer) || typeof answer !== "string") return null;
+        return answer;
+      } finally {
+        input.off("data", onData);
+        input.off("end", onEnd);
+        // A "data" listener set the terminal flowing: left so, it keeps the process from exiting.
+        input.pause();
+      }
     },
   };
 }
