@@ -115,7 +115,7 @@ export class ProcessExitError extends AthanorError {
 }
 
 /**
- * Exit 1: a TypeScript or JavaScript revision's function returned (or threw) while
+ * Exit 1: a TypeScript or JavaScript revision's function returned while
  * statements it had started with `sql` were still running: a missing `await`. Such a
  * statement would otherwise run after athanor moved on (its failure an unhandled
  * rejection that killed the process, its effect possibly outside the revision's transaction).

@@ -122,7 +122,7 @@ END $$;`;
     ]);
     const started = Date.now();
     const run = start(["upgrade"], project.dir, env);
-    await until(async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()")).length > 0);
+    await until(async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()")).length > 0);
     run.child.kill("SIGTERM");
     const result = await run.done;
     expect(result.status).toBe(143);

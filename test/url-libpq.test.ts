@@ -135,12 +135,17 @@ function asLibpqOptions(url: string): Record<string, string> {
   };
 }
 
-/** libpq's options with the defaults athanor fills in (port 5432 per host, database = user or "postgres"). */
+/**
+ * libpq's options with the defaults libpq's connect fills in and athanor too (the port:
+ * PGPORT from the environment, else 5432, per host; database = user or "postgres").
+ * PQconninfoParse applies no defaults; the CI's test server exports PGPORT.
+ */
 function withDefaults(values: Record<string, string>): Record<string, string> {
   const hosts = (values["host"] ?? "").split(",");
   const ports = (values["port"] ?? "").split(",");
   const out: Record<string, string> = { ...values };
-  out["port"] = hosts.map((_host, index) => (ports.length === 1 ? ports[0] : ports[index]) || "5432").join(",");
+  const defaultPort = process.env["PGPORT"] || "5432";
+  out["port"] = hosts.map((_host, index) => (ports.length === 1 ? ports[0] : ports[index]) || defaultPort).join(",");
   out["user"] = values["user"] ?? "";
   out["password"] = values["password"] ?? "";
   out["dbname"] = values["dbname"] ?? (values["user"] || "postgres");

@@ -306,7 +306,8 @@ describe("a second SIGINT", { timeout: 120_000 }, () => {
     try {
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
-        const running = await session.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()");
+        // This database's backends only: another test file, in parallel on the same server, sleeps 30 s too.
+        const running = await session.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()");
         if (running.rows.length > 0) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
