@@ -221,6 +221,22 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
       expect(await tablesIn(db)).not.toContain("t3");
     });
 
+    it("a deferred constraint that fails at COMMIT is named as such, not as a failure to record the revision", async () => {
+      const env = await setUp([
+        {
+          id: A,
+          message: "deferred",
+          file: "0001_deferred.sql",
+          upgrade: "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE c (pid int REFERENCES p DEFERRABLE INITIALLY DEFERRED);\nINSERT INTO c VALUES (1);",
+        },
+      ]);
+      const error = await caught(upgrade(env, session()));
+      expect(error.message).toContain("its changes break a deferred constraint, checked at COMMIT (");
+      expect(error.message).toContain("violates foreign key constraint");
+      expect(error.message).not.toContain("recording it failed");
+      expect(await tablesIn(db)).not.toContain("c");
+    });
+
     it("quick revisions share round trips; a failure inside a batch keeps exactly the revisions before it", async () => {
       const revisions = ids(12, "d");
       const failing = revisions[8] as string;

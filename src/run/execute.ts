@@ -505,7 +505,16 @@ class GroupRunner {
     const where = statement?.line != null ? `${file.relativePath}:${statement.line}` : file.relativePath;
     const verb = step.direction === "up" ? "upgrade" : "downgrade";
     const lost = isConnectionLoss(cause, sqlstate);
-    const what = lost ? `the connection to the server was lost (${serverMessage})` : recording ? `recording it failed (${serverMessage})` : serverMessage;
+    // A constraint error after the body, not about athanor's own tables, is the revision's own
+    // change caught by a DEFERRABLE INITIALLY DEFERRED constraint at COMMIT, not its record.
+    const deferred = recording && sqlstate?.startsWith("23") === true && !serverMessage.includes("athanor_");
+    const what = lost
+      ? `the connection to the server was lost (${serverMessage})`
+      : deferred
+        ? `its changes break a deferred constraint, checked at COMMIT (${serverMessage})`
+        : recording
+          ? `recording it failed (${serverMessage})`
+          : serverMessage;
     const lines = [`revision ${file.id} (${file.message || "no message"}) failed to ${verb} at ${where}: ${what}`];
     if (statement !== null) lines.push(`  statement: ${abbreviate(maskPasswords(statement.text))}`);
     const stateHint = `${this.outcome(failure, lost)} ${
