@@ -331,17 +331,16 @@ function parsePort(text: string, quote: (value: string) => string, fail: (part: 
     // As libpq: a URL without a port takes PGPORT from the environment, else 5432.
     const fromEnvironment = process.env["PGPORT"];
     if (fromEnvironment === undefined || fromEnvironment === "") return 5432;
-    const port = /^[0-9]+$/.test(fromEnvironment.trim()) ? Number(fromEnvironment.trim()) : Number.NaN;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) fail("port", `the URL has no port and PGPORT ("${fromEnvironment}") is not a number from 1 to 65535`, "Fix PGPORT, or put the port in the URL.");
-    return port;
+    return libpqPort(fromEnvironment) ?? fail("port", `the URL has no port and PGPORT ("${fromEnvironment}") is not a number from 1 to 65535`, "Fix PGPORT, or put the port in the URL.");
   }
-  // libpq: an integer, surrounding spaces allowed, 1..65535.
+  return libpqPort(text) ?? fail("port", `the port${quote(text)} is not a number from 1 to 65535`, "Fix the port, e.g. postgresql://user:password@host:5432/dbname.");
+}
+
+/** A port as libpq reads one (an integer, surrounding spaces allowed, 1..65535), or null. */
+function libpqPort(text: string): number | null {
   const trimmed = text.trim();
   const port = /^[0-9]+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    fail("port", `the port${quote(text)} is not a number from 1 to 65535`, "Fix the port, e.g. postgresql://user:password@host:5432/dbname.");
-  }
-  return port;
+  return Number.isInteger(port) && port >= 1 && port <= 65535 ? port : null;
 }
 
 /** The ConfigError of a URL libpq's grammar rejects. Quotes nothing that may lie in the password. */

@@ -20,8 +20,8 @@ import type { RevisionFile } from "../revisions/types.js";
 
 /**
  * Throws RevisionError `transaction-control` (exit 2) naming the file, line and fix when
- * a transactional revision's section holds a breaker, and `deallocate` / `discard-all`
- * (exit 2) when any revision's section would undo what athanor set up on its session.
+ * a transactional revision's section holds a breaker, and `deallocate` / `discard-all` /
+ * `reset-all` (exit 2) when any revision's section would undo what athanor set up on its session.
  * Returns the section's statements when it had to parse them (null when the keyword
  * tests ruled it out).
  */
