@@ -46,8 +46,34 @@ const plainError = (error) => {
   for (const key of ["code", "detail", "hint", "position", "severity"]) if (error && typeof error[key] === "string") fields[key] = error[key];
   return fields;
 };
+let db;
+const handle = async (message) => {
+  try {
+    let result = null;
+    if (message.op === "query") {
+      const r = await db.query(message.sql, message.params);
+      result = { rows: r.rows, affectedRows: r.affectedRows };
+    } else if (message.op === "exec") {
+      await db.exec(message.sql);
+    } else if (message.op === "execProtocol") {
+      const r = await db.execProtocol(message.bytes, { throwOnError: false });
+      result = { messages: r.messages.map((m) => (m instanceof Error ? { name: "error", ...plainError(m) } : { name: m.name, text: m.text, fields: m.fields })) };
+    } else if (message.op === "close") {
+      await db.close().catch(() => {});
+    }
+    parentPort.postMessage({ id: message.id, result });
+  } catch (error) {
+    parentPort.postMessage({ id: message.id, error: plainError(error) });
+  }
+};
+// PGlite starts when the owner says "start" (it may hold the start back while another
+// PGlite starts in its own thread: two starts at once compete for the same cores); the
+// other requests come after the answer to it (id 0).
+let askStart;
+const startAsked = new Promise((resolve) => (askStart = resolve));
+parentPort.on("message", (message) => (message.op === "start" ? askStart() : handle(message)));
 (async () => {
-  let db;
+  await startAsked;
   try {
     // require: PGlite ships CommonJS builds (the files require.resolve gives the main
     // thread), and this eval'd code then needs no module loader at all.
@@ -67,25 +93,6 @@ const plainError = (error) => {
     return;
   }
   parentPort.postMessage({ id: 0, result: null });
-  parentPort.on("message", async (message) => {
-    try {
-      let result = null;
-      if (message.op === "query") {
-        const r = await db.query(message.sql, message.params);
-        result = { rows: r.rows, affectedRows: r.affectedRows };
-      } else if (message.op === "exec") {
-        await db.exec(message.sql);
-      } else if (message.op === "execProtocol") {
-        const r = await db.execProtocol(message.bytes, { throwOnError: false });
-        result = { messages: r.messages.map((m) => (m instanceof Error ? { name: "error", ...plainError(m) } : { name: m.name, text: m.text, fields: m.fields })) };
-      } else if (message.op === "close") {
-        await db.close().catch(() => {});
-      }
-      parentPort.postMessage({ id: message.id, result });
-    } catch (error) {
-      parentPort.postMessage({ id: message.id, error: plainError(error) });
-    }
-  });
 })();
 `;
 
@@ -116,9 +123,11 @@ const target = { kind: "pglite", dataDir: null } as const;
 /**
  * Starts an in-memory PGlite in a worker thread, with the contrib extensions asked for,
  * from the template (or initdb when there is none), and returns a Session over it. The
- * session's `close` ends the worker.
+ * session's `close` ends the worker. With `startAfter`, the thread is spawned at once but
+ * PGlite starts in it only once that promise settles: a PGlite start is ~1 s of one core,
+ * and two at once (this one and another shadow's in this thread) slow each other down.
  */
-export async function startShadowPgliteInWorker(extensionNames: readonly string[], cacheDir: string | null, shippedDir: string | null): Promise<Session> {
+export async function startShadowPgliteInWorker(extensionNames: readonly string[], cacheDir: string | null, shippedDir: string | null, startAfter?: Promise<unknown>): Promise<Session> {
   const require = createRequire(import.meta.url);
   const { PGlite } = await import("@electric-sql/pglite");
   const extensions = extensionNames.flatMap((name): [string, string][] => {
@@ -126,14 +135,14 @@ export async function startShadowPgliteInWorker(extensionNames: readonly string[
     return moduleName === undefined ? [] : [[moduleName, require.resolve(`@electric-sql/pglite/contrib/${moduleName}`)]];
   });
   const template = await readTemplate(cacheDir, shippedDir);
-  const start: WorkerStart = {
+  const data: WorkerStart = {
     pglite: require.resolve("@electric-sql/pglite"),
     extensions,
     startParams: [...PGlite.defaultStartParams, ...PGLITE_MEMORY_PARAMS],
     template: template?.bytes ?? null,
     gzipped: template?.gzipped ?? false,
   };
-  const worker = new Worker(WORKER_CODE, { eval: true, workerData: start });
+  const worker = new Worker(WORKER_CODE, { eval: true, workerData: data });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let failure: Error | null = null;
   const failAll = (error: Error): void => {
@@ -160,6 +169,11 @@ export async function startShadowPgliteInWorker(extensionNames: readonly string[
     });
   };
   const ready = new Promise<unknown>((resolve, reject) => pending.set(0, { resolve, reject }));
+  // postMessage is queued at once: the worker gets it even while this thread is then busy
+  // in a long synchronous statement of its own PGlite.
+  const start = (): void => worker.postMessage({ op: "start" });
+  if (startAfter === undefined) start();
+  else startAfter.then(start, start);
   try {
     await driverErrorGuard([], target)("connect", () => ready);
   } catch (error) {

@@ -75,6 +75,11 @@ export interface ShadowSessionOptions {
    * thread runs another PGlite. Ignored with `server`.
    */
   readonly inWorker?: boolean;
+  /**
+   * With `inWorker`: the worker thread is spawned at once, but its PGlite starts only once
+   * this settles (when another shadow's start, which would compete for the cores, is over).
+   */
+  readonly startAfter?: Promise<unknown>;
 }
 
 /**
@@ -85,7 +90,7 @@ export async function openShadowSession(options: ShadowSessionOptions = {}): Pro
   if (options.server) return startShadowServer(options.server, options.secrets ?? []);
   const cacheDir = options.cacheDir === undefined ? defaultShadowCacheDir() : options.cacheDir;
   const extensions = [...new Set(options.extensions ?? [])];
-  const session = options.inWorker === true ? await startShadowPgliteInWorker(extensions, cacheDir, shippedTemplateDir()) : await startShadowPglite(extensions, cacheDir);
+  const session = options.inWorker === true ? await startShadowPgliteInWorker(extensions, cacheDir, shippedTemplateDir(), options.startAfter) : await startShadowPglite(extensions, cacheDir);
   try {
     await createRoles(session, options.roles ?? []);
   } catch (error) {

@@ -229,7 +229,11 @@ async function compareOnOneShadow({ sources, upgrades, schemas, privileges, shad
  * exactly. Otherwise both directions run on B, one after the other, as with one shadow.
  */
 async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, shadowOptions }: ShadowComparison): Promise<Compared> {
-  const second = openShadowSession({ ...shadowOptions, inWorker: true });
+  // B's thread is spawned now, but its PGlite starts once A's start is over (failed or not):
+  // two starts at once slow A's, which is on the critical path; B's is hidden behind A's load.
+  let firstStarted = (): void => {};
+  const startAfter = new Promise<void>((resolve) => (firstStarted = resolve));
+  const second = openShadowSession({ ...shadowOptions, inWorker: true, startAfter });
   const replayed = second.then(async (session): Promise<LoadedSchema> => {
     const model = await replayRevisions(upgrades, { session, schemas });
     return { model, unmodelled: await listUnmodelledObjects(session, schemas, [], { privileges }) };
@@ -238,7 +242,11 @@ async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, sha
   replayed.catch(() => {});
   let first: Session | null = null;
   try {
-    first = await openShadowSession(shadowOptions);
+    try {
+      first = await openShadowSession(shadowOptions);
+    } finally {
+      firstStarted();
+    }
     const loaded = await loadDeclaredOn(first, sources, schemas, privileges);
     const current = await replayed;
     const revision = autogenerateRevisionSql(loaded.model, current.model, { privileges });
