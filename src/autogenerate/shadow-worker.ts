@@ -31,6 +31,8 @@ interface WorkerStart {
   readonly template: Uint8Array | null;
   /** Whether `template` is gzipped: the worker inflates it, not this thread. */
   readonly gzipped: boolean;
+  /** Scripts run once PGlite has started, before it answers (see WorkerShadowOptions.scripts). */
+  readonly scripts: readonly string[];
 }
 
 /** The worker's side. Plain JavaScript (see the module comment); messages are `{ id, op, ... }`. */
@@ -92,7 +94,19 @@ parentPort.on("message", (message) => (message.op === "start" ? askStart() : han
     parentPort.postMessage({ id: 0, error: plainError(error) });
     return;
   }
-  parentPort.postMessage({ id: 0, result: null });
+  // One exec each, as runScript sends them; the first that fails is rolled back (as
+  // runScript does) and the rest are left to the owner, who runs that one again to say where it fails.
+  let scriptsRun = 0;
+  for (const sql of workerData.scripts) {
+    try {
+      await db.exec(sql);
+      scriptsRun += 1;
+    } catch {
+      await db.exec("ROLLBACK").catch(() => {});
+      break;
+    }
+  }
+  parentPort.postMessage({ id: 0, result: scriptsRun });
 })();
 `;
 
@@ -120,14 +134,37 @@ async function readTemplate(cacheDir: string | null, shippedDir: string | null):
 
 const target = { kind: "pglite", dataDir: null } as const;
 
+/** How the worker's PGlite starts. */
+export interface WorkerShadowOptions {
+  /**
+   * The thread is spawned at once, but PGlite starts in it only once this settles: a
+   * PGlite start is ~1 s of one core, and two at once (this one and another shadow's in
+   * this thread) slow each other down.
+   */
+  readonly startAfter?: Promise<unknown> | undefined;
+  /**
+   * Scripts the worker runs, one exec each and in order, as soon as PGlite has started,
+   * before it answers: they need no message from this thread, which may be busy meanwhile
+   * in a long statement of its own PGlite (messages wait for it). The first that fails is
+   * rolled back and ends them.
+   */
+  readonly scripts?: readonly string[] | undefined;
+}
+
+/** The worker's PGlite, started. */
+export interface WorkerShadow {
+  readonly session: Session;
+  /** How many of the scripts ran without error (all of them, or the index of the one that failed). */
+  readonly scriptsRun: number;
+}
+
 /**
  * Starts an in-memory PGlite in a worker thread, with the contrib extensions asked for,
  * from the template (or initdb when there is none), and returns a Session over it. The
- * session's `close` ends the worker. With `startAfter`, the thread is spawned at once but
- * PGlite starts in it only once that promise settles: a PGlite start is ~1 s of one core,
- * and two at once (this one and another shadow's in this thread) slow each other down.
+ * session's `close` ends the worker.
  */
-export async function startShadowPgliteInWorker(extensionNames: readonly string[], cacheDir: string | null, shippedDir: string | null, startAfter?: Promise<unknown>): Promise<Session> {
+export async function startShadowPgliteInWorker(extensionNames: readonly string[], cacheDir: string | null, shippedDir: string | null, options: WorkerShadowOptions = {}): Promise<WorkerShadow> {
+  const { startAfter } = options;
   const require = createRequire(import.meta.url);
   const { PGlite } = await import("@electric-sql/pglite");
   const extensions = extensionNames.flatMap((name): [string, string][] => {
@@ -141,6 +178,7 @@ export async function startShadowPgliteInWorker(extensionNames: readonly string[
     startParams: [...PGlite.defaultStartParams, ...PGLITE_MEMORY_PARAMS],
     template: template?.bytes ?? null,
     gzipped: template?.gzipped ?? false,
+    scripts: options.scripts ?? [],
   };
   const worker = new Worker(WORKER_CODE, { eval: true, workerData: data });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
@@ -174,8 +212,9 @@ export async function startShadowPgliteInWorker(extensionNames: readonly string[
   const start = (): void => worker.postMessage({ op: "start" });
   if (startAfter === undefined) start();
   else startAfter.then(start, start);
+  let scriptsRun: number;
   try {
-    await driverErrorGuard([], target)("connect", () => ready);
+    scriptsRun = (await driverErrorGuard([], target)("connect", () => ready)) as number;
   } catch (error) {
     await worker.terminate();
     throw error;
@@ -198,5 +237,5 @@ export async function startShadowPgliteInWorker(extensionNames: readonly string[
       await worker.terminate();
     },
   };
-  return sessionOverPglite(connection, [], target);
+  return { session: sessionOverPglite(connection, [], target), scriptsRun };
 }

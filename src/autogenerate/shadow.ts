@@ -87,17 +87,41 @@ export interface ShadowSessionOptions {
  * asked for. Close it with `session.close()`.
  */
 export async function openShadowSession(options: ShadowSessionOptions = {}): Promise<Session> {
-  if (options.server) return startShadowServer(options.server, options.secrets ?? []);
+  return (await openShadow(options, [])).session;
+}
+
+/**
+ * A shadow PGlite in a worker thread (options.inWorker is implied) that replays the
+ * revisions as soon as it has started, without a message from this thread (which may be
+ * busy meanwhile in a long statement of another PGlite: compareOnTwoShadows). Only the
+ * leading revisions that run in one transaction are replayed there, and none when roles
+ * are to be created first (this thread creates them once the worker has answered). The
+ * replay stops at a failing revision (rolled back); the caller replays the rest with
+ * replayRevisions, which runs that one again and says where it fails.
+ * @returns the session and how many of `upgrades`, from the first, it replayed
+ */
+export async function openShadowReplaying(options: ShadowSessionOptions, upgrades: readonly RevisionSql[]): Promise<{ readonly session: Session; readonly replayed: number }> {
+  return openShadow({ ...options, inWorker: true }, upgrades);
+}
+
+async function openShadow(options: ShadowSessionOptions, upgrades: readonly RevisionSql[]): Promise<{ readonly session: Session; readonly replayed: number }> {
+  if (options.server) return { session: await startShadowServer(options.server, options.secrets ?? []), replayed: 0 };
   const cacheDir = options.cacheDir === undefined ? defaultShadowCacheDir() : options.cacheDir;
   const extensions = [...new Set(options.extensions ?? [])];
-  const session = options.inWorker === true ? await startShadowPgliteInWorker(extensions, cacheDir, shippedTemplateDir(), options.startAfter) : await startShadowPglite(extensions, cacheDir);
+  const roles = options.roles ?? [];
+  const transactional = upgrades.findIndex((u) => u.transactional === false);
+  const scripts = roles.length > 0 ? [] : upgrades.slice(0, transactional === -1 ? upgrades.length : transactional).map((u) => u.sql);
+  const { session, scriptsRun } =
+    options.inWorker === true
+      ? await startShadowPgliteInWorker(extensions, cacheDir, shippedTemplateDir(), { startAfter: options.startAfter, scripts })
+      : { session: await startShadowPglite(extensions, cacheDir), scriptsRun: 0 };
   try {
-    await createRoles(session, options.roles ?? []);
+    await createRoles(session, roles);
   } catch (error) {
     await session.close();
     throw error;
   }
-  return session;
+  return { session, replayed: scriptsRun };
 }
 
 /** Creates the roles that do not exist yet (NOLOGIN: they only hold privileges on the shadow). */

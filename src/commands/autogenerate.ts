@@ -18,7 +18,7 @@ import { introspect } from "../autogenerate/introspect.js";
 import { describeUnmodelled, listUnmodelledObjects, type UnmodelledObject } from "../autogenerate/not-compared.js";
 import { emptyModel, type QualifiedName, type SchemaModel } from "../autogenerate/model.js";
 import type { SchemaChange } from "../autogenerate/operations.js";
-import { extensionsCreatedBy, openShadowSession, replayRevisions, rolesNamedBy, clearShadowRows, resetShadow, runScript, runStatements, sequencePositions, shadowHoldsRows, withShadowSession, type RevisionSql, type ShadowSessionOptions } from "../autogenerate/shadow.js";
+import { extensionsCreatedBy, openShadowReplaying, openShadowSession, replayRevisions, rolesNamedBy, clearShadowRows, resetShadow, runScript, runStatements, sequencePositions, shadowHoldsRows, withShadowSession, type RevisionSql, type ShadowSessionOptions } from "../autogenerate/shadow.js";
 import type { Session } from "../dialects/types.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { ConfigError } from "../errors.js";
@@ -233,12 +233,17 @@ async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, sha
   // two starts at once slow A's, which is on the critical path; B's is hidden behind A's load.
   let firstStarted = (): void => {};
   const startAfter = new Promise<void>((resolve) => (firstStarted = resolve));
-  const second = openShadowSession({ ...shadowOptions, inWorker: true, startAfter });
-  const replayed = second.then(async (session): Promise<LoadedSchema> => {
-    const model = await replayRevisions(upgrades, { session, schemas });
+  // B replays the revisions as it starts, while this thread is busy with A (a message to B
+  // would wait for it); what it did not replay (a revision not run in one transaction and
+  // those after it, or from one that fails, which replayRevisions then locates) is replayed here.
+  const opened = openShadowReplaying({ ...shadowOptions, startAfter }, upgrades);
+  const second = opened.then(({ session }) => session);
+  const replayed = opened.then(async ({ session, replayed: done }): Promise<LoadedSchema> => {
+    const model = await replayRevisions(upgrades.slice(done), { session, schemas });
     return { model, unmodelled: await listUnmodelledObjects(session, schemas, [], { privileges }) };
   });
   // Awaited below, after the declared schema: a failure meanwhile is not "unhandled".
+  second.catch(() => {});
   replayed.catch(() => {});
   let first: Session | null = null;
   try {
