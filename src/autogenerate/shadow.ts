@@ -12,6 +12,7 @@ import { startShadowServer, type ShadowServer } from "./shadow-server.js";
 import { startShadowPgliteInWorker } from "./shadow-worker.js";
 import { shippedTemplateDir } from "../dialects/pglite-template.js";
 import type { QualifiedName, SchemaModel } from "./model.js";
+import { copyFromStdinAt } from "../dialects/copy-from-stdin.js";
 import { quoteIdent } from "../dialects/sql.js";
 import { identifierValue, lineAt, splitStatements, tokenize } from "../sql/lexer.js";
 import type { SplitStatement, Token } from "../sql/lexer.js";
@@ -94,8 +95,8 @@ export async function openShadowSession(options: ShadowSessionOptions = {}): Pro
  * A shadow PGlite in a worker thread (options.inWorker is implied) that replays the
  * revisions as soon as it has started, without a message from this thread (which may be
  * busy meanwhile in a long statement of another PGlite: compareOnTwoShadows). Only the
- * leading revisions that run in one transaction are replayed there, and none when roles
- * are to be created first (this thread creates them once the worker has answered). The
+ * leading revisions that run in one transaction and hold no COPY ... FROM STDIN are
+ * replayed there, and none when roles are to be created first (this thread creates them once the worker has answered). The
  * replay stops at a failing revision (rolled back); the caller replays the rest with
  * replayRevisions, which runs that one again and says where it fails.
  * @returns the session and how many of `upgrades`, from the first, it replayed
@@ -109,8 +110,10 @@ async function openShadow(options: ShadowSessionOptions, upgrades: readonly Revi
   const cacheDir = options.cacheDir === undefined ? defaultShadowCacheDir() : options.cacheDir;
   const extensions = [...new Set(options.extensions ?? [])];
   const roles = options.roles ?? [];
-  const transactional = upgrades.findIndex((u) => u.transactional === false);
-  const scripts = roles.length > 0 ? [] : upgrades.slice(0, transactional === -1 ? upgrades.length : transactional).map((u) => u.sql);
+  // A COPY ... FROM STDIN would wait for its data inside PGlite for ever: the session
+  // refuses it (src/dialects/pglite-session.ts), so that revision and the rest are left to it.
+  const last = upgrades.findIndex((u) => u.transactional === false || copyFromStdinAt(u.sql) !== -1);
+  const scripts = roles.length > 0 ? [] : upgrades.slice(0, last === -1 ? upgrades.length : last).map((u) => u.sql);
   const { session, scriptsRun } =
     options.inWorker === true
       ? await startShadowPgliteInWorker(extensions, cacheDir, shippedTemplateDir(), { startAfter: options.startAfter, scripts })
