@@ -96,9 +96,10 @@ export async function openShadowSession(options: ShadowSessionOptions = {}): Pro
  * revisions as soon as it has started, without a message from this thread (which may be
  * busy meanwhile in a long statement of another PGlite: compareOnTwoShadows). Only the
  * leading revisions that run in one transaction and hold no COPY ... FROM STDIN are
- * replayed there, and none when roles are to be created first (this thread creates them once the worker has answered). The
- * replay stops at a failing revision (rolled back); the caller replays the rest with
- * replayRevisions, which runs that one again and says where it fails.
+ * replayed there, and none when roles are to be created first (this thread creates them
+ * once the worker has answered). The replay stops at a failing revision (rolled back); the
+ * caller replays the rest with replayRevisions, which runs that one again and says where
+ * it fails.
  * @returns the session and how many of `upgrades`, from the first, it replayed
  */
 export async function openShadowReplaying(options: ShadowSessionOptions, upgrades: readonly RevisionSql[]): Promise<{ readonly session: Session; readonly replayed: number }> {
