@@ -682,12 +682,19 @@ class GroupRunner {
    * transactional revision, transaction control is refused before it is sent. Each call is
    * in `inFlight` until it settles; its own promise is given a handler, so one nobody
    * awaited never becomes an unhandled rejection (callFunction reports it).
+   *
+   * Calls made while another is running (unawaited, or `Promise.all`) wait for it here, in
+   * the order they were made: node-postgres runs one query at a time per connection too,
+   * but queueing there prints its DeprecationWarning ("Calling client.query() when the
+   * client is already executing a query...") over athanor's own report.
    */
   private sqlFor(item: PreparedStep, inFlight: Set<{ readonly text: string; readonly done: Promise<void> }>): MigrationSql {
     const session = this.session;
     const guard = (text: string) => refuseTransactionBreakerAtRunTime(item.file, text);
+    let previous: Promise<unknown> = Promise.resolve();
     const tracked = <T>(text: string, run: () => Promise<T>): Promise<T> => {
-      const promise = run();
+      const promise = previous.then(run);
+      previous = promise.catch(() => undefined);
       const entry = {
         text,
         done: promise.then(
