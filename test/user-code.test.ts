@@ -183,15 +183,17 @@ describe.each(["PostgreSQL", "PGlite"] as const)("statements a TypeScript revisi
     expect((await readState(url, dir)).two).toBe(true);
   });
 
-  it("a promise the revision rejects and nobody awaits: exit 1 with one line saying so, no stack trace", async () => {
+  it("a promise the revision rejects and nobody awaits: exit 1 with one line saying so, no stack trace, the document under --json", async () => {
     await writeFile(
       join(dir, "migrations", "c3c3c3c3c3c3_floating.ts"),
       `import { defineMigration } from "athanor";\nexport default defineMigration({ revision: "c3c3c3c3c3c3", down: "${R2}", message: "floating", async upgrade({ sql }) { void Promise.reject(new Error("boom in the revision")); await sql\`SELECT 1\`; } });\n`,
     );
-    const result = await spawnCli(["upgrade"], { cwd: dir, env: baseEnv(), timeoutMs: 240_000 });
+    const result = await spawnCli(["upgrade", "--json"], { cwd: dir, env: baseEnv(), timeoutMs: 240_000 });
     expect(result.status, result.stderr).toBe(1);
     expect(result.stderr).toContain("error: a promise rejected and nothing was waiting for it (code athanor loaded: a revision, the config or the settings module?): boom in the revision");
     expect(result.stderr).not.toMatch(/\n\s+at /);
+    // With --json, the error is also the one document on stdout, shaped as every other.
+    expect(JSON.parse(result.stdout)).toEqual({ error: { code: "unhandled-rejection", message: expect.stringContaining("boom in the revision"), hint: expect.stringContaining("await every promise"), exitStatus: 1, details: {} } });
   });
 });
 
