@@ -20,6 +20,8 @@ import { flushTelemetry } from "../observe/otel.js";
 import { fileURLToPath } from "node:url";
 import { wantsJson, wantsJsonLogs, writeErrorReport, type ErrorReport } from "./error-report.js";
 import { stackFrames } from "./stack-frames.js";
+import { formatMessageLine } from "../observe/message-line.js";
+import { VERSION } from "../version.js";
 
 let finished = false;
 const argv = process.argv.slice(2);
@@ -130,19 +132,29 @@ process.prependListener("exit", () => {
 /** After a second signal, how long the cleanup the first one started may take to record the interrupted run. */
 const SECOND_SIGNAL_GRACE_MS = 1_000;
 
+/** A line about a signal on stderr: text, or a JSON line under --log-format json. */
+function signalNote(text: string): void {
+  process.stderr.write(reportOptions.jsonLogs ? formatMessageLine({ level: "warn", event: "message", msg: text, toolVersion: VERSION }) : `${text}\n`);
+}
+
 const controller = new AbortController();
 let signals = 0;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     signals += 1;
     const status = signal === "SIGINT" ? ExitStatus.sigint : ExitStatus.sigterm;
-    if (signals === 2) {
-      process.stderr.write(`${signal} again: exiting within ${SECOND_SIGNAL_GRACE_MS / 1000} s, whether or not the rollback is recorded by then (the server rolls back an open transaction and frees the lock when the connection closes)\n`);
+    if (signals === 1) {
+      // Said at once: the cleanup can take a while (PGlite finishes its running statement first), and silence reads as a hang.
+      signalNote(
+        `${signal}: stopping: a running statement is cancelled, a running revision rolled back and recorded as interrupted, the lock released (${signal === "SIGINT" ? "press Ctrl-C again" : "send SIGTERM again"} to exit within ${SECOND_SIGNAL_GRACE_MS / 1000} s without waiting for that)`,
+      );
+    } else if (signals === 2) {
+      signalNote(`${signal} again: exiting within ${SECOND_SIGNAL_GRACE_MS / 1000} s, whether or not the rollback is recorded by then (the server rolls back an open transaction and frees the lock when the connection closes)`);
       setTimeout(() => {
         finished = true;
         originalExit(status);
       }, SECOND_SIGNAL_GRACE_MS);
-    } else if (signals > 2) {
+    } else {
       finished = true;
       originalExit(status);
     }
