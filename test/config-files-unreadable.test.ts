@@ -167,6 +167,18 @@ describe("permission denied (the binary as an unprivileged user)", { timeout: 12
     expect(fileResult.stderr).toContain(`${R1}_one.sql: cannot be read: permission denied (EACCES)`);
   });
 
+  it("revision --autogenerate with a migrations directory it may not reach: 'permission denied', not an empty history to start anew", async () => {
+    const path = join(dir, "locked-autogenerate");
+    await mkdir(join(path, "sub", "migrations"), { recursive: true });
+    await writeFile(join(path, "schema.sql"), "CREATE TABLE t (x int);\n");
+    await writeFile(join(path, "athanor.config.json"), JSON.stringify({ migrations: "./sub/migrations", schema: "./schema.sql", environments: { development: { url: "pglite://memory" } } }));
+    await chmod(path, 0o755);
+    await chmod(join(path, "sub"), 0o700);
+    const result = await run(["revision", "--autogenerate", "-m", "t"], path);
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`error: the migrations directory ${join(path, "sub", "migrations")} cannot be read: permission denied (EACCES)`);
+  });
+
   it("an env file that may not be read: 'permission denied', naming the environment", async () => {
     const path = await project("locked-env");
     await chmod(join(path, ".env.dev"), 0o000);
