@@ -95,8 +95,8 @@ describe.each(["PostgreSQL", "PGlite"] as const)("process.exit in a TypeScript r
 
 /**
  * A TypeScript revision that starts statements with `sql` and does not await them (MODE
- * "failing": one succeeds, one fails; "succeeding": both would succeed), or that prints
- * with console.log and awaits (MODE "logs").
+ * "failing": two succeed, one fails; "succeeding": all three would succeed), or that prints
+ * with console.log and awaits three statements it started together (MODE "logs").
  */
 const UNAWAITED_REVISION = `import { defineMigration } from "athanor";
 
@@ -108,11 +108,13 @@ export default defineMigration({
     const mode = process.env["MODE"];
     if (mode === "logs") {
       console.log("backfilling...");
-      await sql\`CREATE TABLE two (x int)\`;
+      // Started together, run one after the other in the order they were called.
+      await Promise.all([sql\`CREATE TABLE two (x int)\`, sql\`INSERT INTO two VALUES (1)\`, sql.unsafe("INSERT INTO two VALUES (2)")]);
       console.info("done");
       return;
     }
     sql\`INSERT INTO one VALUES (1)\`;
+    sql\`INSERT INTO one VALUES (3)\`;
     sql.unsafe(mode === "failing" ? "INSERT INTO nosuch VALUES (1)" : "INSERT INTO one VALUES (2)");
   },
 });
@@ -151,8 +153,10 @@ describe.each(["PostgreSQL", "PGlite"] as const)("statements a TypeScript revisi
     for (const mode of ["failing", "succeeding"]) {
       const result = await spawnCli(["upgrade", "--json"], { cwd: dir, env: baseEnv({ MODE: mode }), timeoutMs: 240_000 });
       expect(result.status, result.stderr).toBe(1);
-      expect(result.stderr).toContain(`revision ${R2} (${R2}_user_code.ts) returned while 2 statements it started were still running (the first: INSERT INTO one VALUES (1)); the revision was not applied`);
+      expect(result.stderr).toContain(`revision ${R2} (${R2}_user_code.ts) returned while 3 statements it started were still running (the first: INSERT INTO one VALUES (1)); the revision was not applied`);
       expect(result.stderr).not.toMatch(/\n\s+at /);
+      // athanor queues them itself: node-postgres's warning about queued queries never shows.
+      expect(result.stderr).not.toContain("DeprecationWarning");
       const document = JSON.parse(result.stdout) as { error: { code: string; exitStatus: number } };
       expect(document.error).toMatchObject({ code: "unawaited-statement", exitStatus: 1 });
       // Rolled back: the statement that succeeded (and, before, ran outside what athanor waited for) left no row.
@@ -168,25 +172,28 @@ describe.each(["PostgreSQL", "PGlite"] as const)("statements a TypeScript revisi
     for (const row of state.history.slice(1)) expect(row.error).toContain("still running");
   });
 
-  it("console.log and console.info from the revision go to stderr under --json: stdout is one JSON document", async () => {
+  it("console.log and console.info from the revision go to stderr under --json: stdout is one JSON document; statements started together run in order, without node-postgres's warning", async () => {
     const result = await spawnCli(["upgrade", "--json"], { cwd: dir, env: baseEnv({ MODE: "logs" }), timeoutMs: 240_000 });
     expect(result.status, result.stderr).toBe(0);
     const document = JSON.parse(result.stdout) as { completed: string[] };
     expect(document.completed).toEqual([R2]);
     expect(result.stderr).toContain("backfilling...\n");
     expect(result.stderr).toContain("done\n");
+    expect(result.stderr).not.toContain("DeprecationWarning");
     expect((await readState(url, dir)).two).toBe(true);
   });
 
-  it("a promise the revision rejects and nobody awaits: exit 1 with one line saying so, no stack trace", async () => {
+  it("a promise the revision rejects and nobody awaits: exit 1 with one line saying so, no stack trace, the document under --json", async () => {
     await writeFile(
       join(dir, "migrations", "c3c3c3c3c3c3_floating.ts"),
       `import { defineMigration } from "athanor";\nexport default defineMigration({ revision: "c3c3c3c3c3c3", down: "${R2}", message: "floating", async upgrade({ sql }) { void Promise.reject(new Error("boom in the revision")); await sql\`SELECT 1\`; } });\n`,
     );
-    const result = await spawnCli(["upgrade"], { cwd: dir, env: baseEnv(), timeoutMs: 240_000 });
+    const result = await spawnCli(["upgrade", "--json"], { cwd: dir, env: baseEnv(), timeoutMs: 240_000 });
     expect(result.status, result.stderr).toBe(1);
     expect(result.stderr).toContain("error: a promise rejected and nothing was waiting for it (code athanor loaded: a revision, the config or the settings module?): boom in the revision");
     expect(result.stderr).not.toMatch(/\n\s+at /);
+    // With --json, the error is also the one document on stdout, shaped as every other.
+    expect(JSON.parse(result.stdout)).toEqual({ error: { code: "unhandled-rejection", message: expect.stringContaining("boom in the revision"), hint: expect.stringContaining("await every promise"), exitStatus: 1, details: {} } });
   });
 });
 

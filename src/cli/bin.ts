@@ -8,35 +8,84 @@
  * file exits through `originalExit`. If the process ends before `main` returned — loaded
  * code left a promise that never settles and nothing else to wait for, which Node ends
  * with status 13 and no word, or with a `process.exitCode` that code set — the `exit`
- * listener below says so and makes the status 1.
+ * listener below says so and makes the status 1. A promise rejected with nothing waiting
+ * for it, or an exception thrown outside any promise chain, ends the process at once with
+ * one line and status 1 instead of Node's stack trace.
  */
 import { ExitStatus } from "../errors.js";
 import { findCommandName, main } from "./main.js";
 import { originalExit } from "./exit-guard.js";
 import { createRequire } from "node:module";
 import { flushTelemetry } from "../observe/otel.js";
-import { knownSecrets } from "../secrets/redact.js";
+import { fileURLToPath } from "node:url";
+import { wantsJson, wantsJsonLogs, writeErrorReport, type ErrorReport } from "./error-report.js";
+import { stackFrames } from "./stack-frames.js";
+import { formatMessageLine } from "../observe/message-line.js";
+import { VERSION } from "../version.js";
 
 let finished = false;
-// An uncaught exception is reported by Node itself (its stack, status 1).
-let crashed = false;
-process.on("uncaughtExceptionMonitor", () => {
-  crashed = true;
-});
+const argv = process.argv.slice(2);
+const reportOptions = { json: wantsJson(argv), jsonLogs: wantsJsonLogs(argv) };
+/** athanor's own files (its dist/ and the packages it bundles or depends on): a frame elsewhere is code it loaded. */
+const OWN_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * Ends the process at once with status 1, after reporting `report` as a command's error is
+ * reported (a line and a hint, the document under --json). For what loaded code does
+ * behind the command's back: a revision still running is rolled back as its connection
+ * closes (the server frees the migration lock with it; a PGlite lock file names a dead
+ * process, which the next run takes over), and nothing more is recorded.
+ */
+function stopAtOnce(report: Omit<ErrorReport, "exitStatus">, text: { label?: string; trailer?: string } = {}): never {
+  finished = true;
+  writeErrorReport({ ...report, exitStatus: ExitStatus.failed }, process, { ...reportOptions, ...text });
+  return originalExit(ExitStatus.failed);
+}
+
+const STOPPED_HINT =
+  "athanor stopped at once: the revisions it reported as applied stay, one it was still running is rolled back as its connection closes; `athanor status` shows where the database stands";
+
+/** The first line of an error's message, for a one-line report. */
+function firstLine(reason: unknown): string {
+  const message = reason instanceof Error ? reason.message : String(reason);
+  return message.split("\n")[0] ?? "";
+}
 
 /**
  * A promise rejected with nothing waiting for it (loaded code: a revision's floating
  * `Promise.reject`, a callback that throws into a promise) ended the process with Node's
- * stack trace. It still ends it, with status 1, but says what it was in one line; a
- * revision still running is rolled back as its connection closes.
+ * stack trace. It still ends it, with status 1, but says what it was in one line.
  */
 process.on("unhandledRejection", (reason: unknown) => {
-  finished = true;
-  const message = reason instanceof Error ? reason.message : String(reason);
-  process.stderr.write(
-    `error: a promise rejected and nothing was waiting for it (code athanor loaded: a revision, the config or the settings module?): ${knownSecrets.scrub(message.split("\n")[0] ?? "")}\n  hint: await every promise in that code (a missing await?). athanor stopped at once: the revisions it reported as applied stay, one it was still running is rolled back as its connection closes; \`athanor status\` shows where the database stands\n`,
+  stopAtOnce({
+    code: "unhandled-rejection",
+    message: `a promise rejected and nothing was waiting for it (code athanor loaded: a revision, the config or the settings module?): ${firstLine(reason)}`,
+    hint: `await every promise in that code (a missing await?). ${STOPPED_HINT}`,
+  });
+});
+
+/**
+ * An exception thrown outside any promise chain — in a timer's or an event's callback, an
+ * EventEmitter's 'error' event with no listener — ended the process with Node's stack
+ * trace. It still ends it, with status 1, in one line that names the loaded file it came
+ * from when its stack shows one; otherwise it is athanor's bug, shown as one (with its stack under --verbose).
+ */
+process.on("uncaughtException", (error: unknown) => {
+  const stack = error instanceof Error ? error.stack : undefined;
+  const origin = stackFrames(stack).find((frame) => !frame.file.startsWith(OWN_ROOT));
+  if (origin !== undefined) {
+    const where = `${origin.file}${origin.line === null ? "" : `:${String(origin.line)}`}`;
+    stopAtOnce({
+      code: "uncaught-exception",
+      message: `${where} threw an exception outside any promise chain (in a timer's or an event's callback?): ${firstLine(error)}`,
+      hint: `catch it where it is thrown, or listen for the emitter's 'error' event, or turn the callback into a promise that the code awaits. ${STOPPED_HINT}`,
+    });
+  }
+  const verbose = argv.includes("--verbose") || argv.includes("-v");
+  stopAtOnce(
+    { code: "internal", message: `uncaught exception: ${firstLine(error)}`, hint: `this is a bug in athanor; please report it${verbose ? "" : " (run again with --verbose for the stack)"}` },
+    { label: "internal error", trailer: verbose && stack !== undefined ? `${stack}\n` : "" },
   );
-  originalExit(ExitStatus.failed);
 });
 
 /**
@@ -64,17 +113,29 @@ for (const [name, stream] of [
 
 // First in line, before Node's own listener that turns an unsettled top-level await into status 13.
 process.prependListener("exit", () => {
-  if (finished || crashed) return;
-  const message = "athanor stopped before the command finished: nothing was left to wait for (a promise in the config, the settings module or a revision that never settles?)";
-  const hint = "make sure every promise in that code settles; nothing after the last message was done";
-  process.stderr.write(`error: ${message}\n  hint: ${hint}\n`);
+  if (finished) return;
+  finished = true;
   // With --json the error is a document on stdout, as every other (a pipe or file: written at once).
-  if (process.argv.includes("--json")) process.stdout.write(`${JSON.stringify({ error: { code: "unsettled", message, hint, exitStatus: ExitStatus.failed, details: {} } }, null, 2)}\n`);
+  writeErrorReport(
+    {
+      code: "unsettled",
+      message: "athanor stopped before the command finished: nothing was left to wait for (a promise in the config, the settings module or a revision that never settles?)",
+      hint: "make sure every promise in that code settles; nothing after the last message was done",
+      exitStatus: ExitStatus.failed,
+    },
+    process,
+    reportOptions,
+  );
   process.exitCode = ExitStatus.failed;
 });
 
 /** After a second signal, how long the cleanup the first one started may take to record the interrupted run. */
 const SECOND_SIGNAL_GRACE_MS = 1_000;
+
+/** A line about a signal on stderr: text, or a JSON line under --log-format json. */
+function signalNote(text: string): void {
+  process.stderr.write(reportOptions.jsonLogs ? formatMessageLine({ level: "warn", event: "message", msg: text, toolVersion: VERSION }) : `${text}\n`);
+}
 
 const controller = new AbortController();
 let signals = 0;
@@ -82,13 +143,18 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     signals += 1;
     const status = signal === "SIGINT" ? ExitStatus.sigint : ExitStatus.sigterm;
-    if (signals === 2) {
-      process.stderr.write(`${signal} again: exiting within ${SECOND_SIGNAL_GRACE_MS / 1000} s, whether or not the rollback is recorded by then (the server rolls back an open transaction and frees the lock when the connection closes)\n`);
+    if (signals === 1) {
+      // Said at once: the cleanup can take a while (PGlite finishes its running statement first), and silence reads as a hang.
+      signalNote(
+        `${signal}: stopping: a running statement is cancelled, a running revision rolled back and recorded as interrupted, the lock released (${signal === "SIGINT" ? "press Ctrl-C again" : "send SIGTERM again"} to exit within ${SECOND_SIGNAL_GRACE_MS / 1000} s without waiting for that)`,
+      );
+    } else if (signals === 2) {
+      signalNote(`${signal} again: exiting within ${SECOND_SIGNAL_GRACE_MS / 1000} s, whether or not the rollback is recorded by then (the server rolls back an open transaction and frees the lock when the connection closes)`);
       setTimeout(() => {
         finished = true;
         originalExit(status);
       }, SECOND_SIGNAL_GRACE_MS);
-    } else if (signals > 2) {
+    } else {
       finished = true;
       originalExit(status);
     }
@@ -110,7 +176,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
  * `revision` without --autogenerate loads no PGlite. `baseline` is not measured and keeps the default.
  */
 const LIFTOFF_ONLY_COMMANDS: ReadonlySet<string> = new Set(["upgrade", "downgrade", "current", "stamp", "resolve", "repair", "status", "check", "revision", "diff"]);
-const command = findCommandName(process.argv.slice(2)) ?? "";
+const command = findCommandName(argv) ?? "";
 
 /** True when the user gave Node a flag matching `pattern` (on the command line or in NODE_OPTIONS): theirs is kept. */
 function nodeFlagGiven(pattern: RegExp): boolean {
@@ -180,7 +246,7 @@ async function run(): Promise<void> {
     });
   }
 
-  const status = await main(process.argv.slice(2), {
+  const status = await main(argv, {
     stdout: process.stdout,
     stderr: process.stderr,
     // A getter: Node builds process.stdin (a tty or pipe stream, with their modules) on

@@ -15,8 +15,8 @@
  * set by loaded code (bin.ts overwrites it with the command's status when the command
  * ends), and loaded code that catches the ProcessExitError and carries on.
  */
-import { fileURLToPath } from "node:url";
 import { ProcessExitError } from "../errors.js";
+import { stackFrames } from "./stack-frames.js";
 
 type ExitFunction = (code?: string | number | null) => never;
 
@@ -50,30 +50,9 @@ function restore(): void {
   depth = 0;
 }
 
-/** The file of a stack frame (`at f (file:///p/x.mjs:3:9)`, `at /p/x.ts:3:9`), or null for Node's own. */
-function frameFile(line: string): string | null {
-  const inParens = /\((.*)\)\s*$/.exec(line);
-  let location = (inParens ? inParens[1] : line.replace(/^\s*at\s+(?:async\s+)?/, "")) ?? "";
-  location = location.replace(/:\d+:\d+$/, "").replace(/:\d+$/, "");
-  if (location === "" || location.startsWith("node:") || location === "native" || location === "<anonymous>") return null;
-  if (location.startsWith("file://")) {
-    try {
-      return fileURLToPath(location.replace(/\?.*$/, ""));
-    } catch {
-      return location;
-    }
-  }
-  return location;
-}
-
 /** The first frame of `error`'s stack that is not Node's own: who called process.exit. */
 function callerFile(error: Error): string | null {
-  const lines = (error.stack ?? "").split("\n").slice(1);
-  for (const line of lines) {
-    const file = frameFile(line);
-    if (file !== null) return file;
-  }
-  return null;
+  return stackFrames(error.stack)[0]?.file ?? null;
 }
 
 function guarded<Args extends unknown[]>(real: (...args: Args) => never, requested: (args: Args) => string | number | null): (...args: Args) => never {

@@ -9,7 +9,7 @@ import { knownSecrets } from "../secrets/redact.js";
 import { loadCommandModules } from "./commands/index.js";
 import { CommandContext, parseLockWait, type CliIO, type GlobalOptions } from "./runtime.js";
 import { VERSION } from "../version.js";
-import { formatMessageLine } from "../observe/message-line.js";
+import { formatErrorDocument, wantsJson, wantsJsonLogs, writeErrorReport } from "./error-report.js";
 import { guardProcessExit } from "./exit-guard.js";
 import { withConsoleOnStderr } from "./json-console.js";
 import { closest } from "../config/suggest.js";
@@ -103,27 +103,9 @@ function globalOptions(program: Command, io: CliIO): GlobalOptions {
   return globals;
 }
 
-/** `--log-format json` (or `--log-format=json`) on the command line: stderr carries JSON lines only. */
-function wantsJsonLogs(argv: readonly string[]): boolean {
-  return argv.some((arg, i) => arg === "--log-format=json" || (arg === "--log-format" && argv[i + 1] === "json"));
-}
-
-/** The final error as a JSON log line (`"event":"error"`), scrubbed before and after serialisation. */
-function errorLine(fields: { code: string; message: string; hint: string | null; exitStatus: number }): string {
-  const clean = { code: fields.code, hint: fields.hint === null ? null : knownSecrets.scrub(fields.hint), exitStatus: fields.exitStatus };
-  return knownSecrets.scrub(formatMessageLine({ level: "error", event: "error", msg: knownSecrets.scrub(fields.message), toolVersion: VERSION, fields: clean }));
-}
-
 /** Renders an error for a person (stderr) and, with --json, as a JSON document on stdout. */
-function reportError(error: AthanorError, io: CliIO, json: boolean, jsonLogs = false): void {
-  const lines = [`error: ${error.message}`];
-  if (error.hint) lines.push(`  hint: ${error.hint}`);
-  if (jsonLogs) io.stderr.write(errorLine({ code: error.code, message: error.message, hint: error.hint ?? null, exitStatus: error.exitStatus }));
-  else io.stderr.write(knownSecrets.scrub(`${lines.join("\n")}\n`));
-  if (json) {
-    const document = { error: { code: error.code, message: error.message, hint: error.hint ?? null, exitStatus: error.exitStatus, details: error.details } };
-    io.stdout.write(knownSecrets.scrub(`${JSON.stringify(document, null, 2)}\n`));
-  }
+function reportError(error: AthanorError, io: CliIO, json: boolean, jsonLogs: boolean): void {
+  writeErrorReport({ code: error.code, message: error.message, hint: error.hint ?? null, exitStatus: error.exitStatus, details: error.details }, io, { json, jsonLogs });
 }
 
 /** Global options that take a value: their value is not the command's name. */
@@ -180,11 +162,12 @@ async function runMain(argv: readonly string[], io: CliIO): Promise<number> {
     await loadCommandModules(findCommandName(argv)),
     report,
   );
-  const wantsJson = argv.includes("--json");
+  const json = wantsJson(argv);
+  const jsonLogs = wantsJsonLogs(argv);
   const verbose = argv.includes("--verbose") || argv.includes("-v");
   try {
     const parse = () => program.parseAsync([...argv], { from: "user" });
-    await (wantsJson ? withConsoleOnStderr(io.stderr, parse) : parse());
+    await (json ? withConsoleOnStderr(io.stderr, parse) : parse());
     return status;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -195,22 +178,18 @@ async function runMain(argv: readonly string[], io: CliIO): Promise<number> {
       if (error.exitCode === 0) return ExitStatus.ok;
       const message = error.code === "commander.help" ? missingCommandMessage(argv, program) : (report.message ?? error.message.replace(/^error: /, ""));
       if (error.code === "commander.help") io.stderr.write(knownSecrets.scrub(`error: ${message}\n`));
-      if (wantsJson) {
-        const document = { error: { code: "usage", message, hint: "Run `athanor --help` for the list of commands and options.", exitStatus: ExitStatus.usage, details: { commander: error.code } } };
-        io.stdout.write(knownSecrets.scrub(`${JSON.stringify(document, null, 2)}\n`));
-      }
+      if (json) io.stdout.write(formatErrorDocument({ code: "usage", message, hint: "Run `athanor --help` for the list of commands and options.", exitStatus: ExitStatus.usage, details: { commander: error.code } }));
       return ExitStatus.usage;
     }
     if (isAthanorError(error)) {
-      reportError(error, io, wantsJson, wantsJsonLogs(argv));
+      reportError(error, io, json, jsonLogs);
       return error.exitStatus;
     }
     // Not an athanor error: a bug. Say so plainly; the stack only with --verbose.
     const message = error instanceof Error ? error.message : String(error);
-    const text = `internal error: ${message}\n  hint: this is a bug in athanor; please report it${verbose ? "" : " (run again with --verbose for the stack)"}\n${verbose && error instanceof Error && error.stack ? `${error.stack}\n` : ""}`;
-    if (wantsJsonLogs(argv)) io.stderr.write(errorLine({ code: "internal", message, hint: "this is a bug in athanor; please report it", exitStatus: ExitStatus.failed }));
-    else io.stderr.write(knownSecrets.scrub(text));
-    if (wantsJson) io.stdout.write(knownSecrets.scrub(`${JSON.stringify({ error: { code: "internal", message, hint: null, exitStatus: 1 } })}\n`));
+    const hint = "this is a bug in athanor; please report it";
+    const trailer = verbose && error instanceof Error && error.stack ? `${error.stack}\n` : "";
+    writeErrorReport({ code: "internal", message, hint: verbose ? hint : `${hint} (run again with --verbose for the stack)`, exitStatus: ExitStatus.failed }, io, { json, jsonLogs, label: "internal error", trailer });
     return ExitStatus.failed;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The `.env` layering of DESIGN.md §3, lowest priority first: `.env`, `.env.local`,
  * the environment's `envFile` (default `.env.<name>`, plus `.env.test` for `testing`),
- * `.env.<name>.local`, then the real process environment, which always wins.
+ * `.env.<name>.local`, then the real process environment, which always wins. A file that
+ * `envFile` names must exist; the others are read when they do.
  * Files are parsed with python-dotenv's rules (dotenv-parse.ts; nothing is written to
  * process.env, and nothing is expanded here; see expand.ts).
  */
@@ -10,6 +11,8 @@ import { basename, resolve } from "node:path";
 import { parse as parseWithNodeDotenv } from "dotenv";
 import { dotenvValues, parseDotenv } from "./dotenv-parse.js";
 import type { VariableValue } from "./expand.js";
+import { ConfigError } from "../errors.js";
+import { describeFsError, errnoCode } from "../fs-errors.js";
 
 export interface EnvFileInfo {
   readonly file: string;
@@ -64,17 +67,25 @@ export interface EnvFileValue {
 
 /**
  * Reads one .env file with python-dotenv's rules (src/config/dotenv-parse.ts); a missing
- * file is reported, not an error. Also lists the variables Node's dotenv would read
- * differently, for the warning of `check`.
+ * file is reported, not an error (whether it may be missing is the caller's call). Also
+ * lists the variables Node's dotenv would read differently, for the warning of `check`.
+ * @throws ConfigError `unreadable-env-file` (exit 2) when the file is there but cannot be
+ *   read (permission denied, a directory, a symbolic link loop): skipped, its variables
+ *   would silently come from elsewhere or be unset. `usedBy` says for what it was read.
  */
-export function readEnvFile(path: string): { info: EnvFileInfo; values: Record<string, EnvFileValue>; malformed: Record<string, MalformedValue> } {
+export function readEnvFile(path: string, usedBy: string): { info: EnvFileInfo; values: Record<string, EnvFileValue>; malformed: Record<string, MalformedValue> } {
   let text: string;
   let mode: number;
   try {
     mode = statSync(path).mode;
     text = readFileSync(path, "utf8");
-  } catch {
-    return { info: { file: path, exists: false, variables: [] }, values: {}, malformed: {} };
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return { info: { file: path, exists: false, variables: [] }, values: {}, malformed: {} };
+    const problem = describeFsError(error);
+    throw new ConfigError("unreadable-env-file", `cannot read the .env file ${path} (${usedBy}): ${problem.reason}${problem.code === null ? "" : ` (${problem.code})`}`, {
+      hint: `${problem.fix[0]?.toUpperCase() ?? ""}${problem.fix.slice(1)}.`,
+      details: { file: path, errno: problem.code },
+    });
   }
   const parsed = parseDotenv(text);
   const values: Record<string, EnvFileValue> = {};
@@ -88,18 +99,33 @@ export function readEnvFile(path: string): { info: EnvFileInfo; values: Record<s
   return { info: { file: path, exists: true, mode, variables: Object.keys(values), dotenvDifferences }, values, malformed };
 }
 
-/** Loads the layers for one environment. `rootDir` is the config file's directory. */
+/**
+ * Loads the layers for one environment. `rootDir` is the config file's directory,
+ * `configFile` its name as shown in messages.
+ * @throws ConfigError `missing-env-file` (exit 2) when a file the environment's `envFile`
+ *   names does not exist: the defaults (`.env`, `.env.local`, `.env.<name>`,
+ *   `.env.<name>.local`) are optional, a file the config asks for is not, or a typo in its
+ *   name would let the variables come from the shell or nowhere.
+ */
 export function loadEnvLayers(
   rootDir: string,
   environment: string,
   envFile: string | readonly string[] | undefined,
   processEnv: Readonly<Record<string, string | undefined>>,
+  configFile: string,
 ): EnvLayers {
   const variables = new Map<string, VariableValue>();
   const files: EnvFileInfo[] = [];
+  const required = new Set(envFile === undefined ? [] : typeof envFile === "string" ? [envFile] : envFile);
   for (const name of envFileNames(environment, envFile)) {
     const path = resolve(rootDir, name);
-    const { info, values, malformed } = readEnvFile(path);
+    const { info, values, malformed } = readEnvFile(path, `environment "${environment}"`);
+    if (!info.exists && required.has(name)) {
+      throw new ConfigError("missing-env-file", `the .env file ${path} does not exist; environments.${environment}.envFile in ${configFile} names it (environment "${environment}")`, {
+        hint: `Create it, or fix or remove environments.${environment}.envFile in ${configFile} (without envFile, athanor reads .env.${environment} when it exists).`,
+        details: { file: path, environment, setting: `environments.${environment}.envFile` },
+      });
+    }
     files.push(info);
     const file = basename(path) === name ? name : path;
     for (const [key, problem] of Object.entries(malformed)) variables.set(key, { value: "", source: { kind: "env-file", file, variable: key }, expand: false, problem });

@@ -1,5 +1,5 @@
 /** Where a project's config file is: found by walking up from a directory. */
-import { existsSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 /** The names a config file may have, in the order they are looked for. */
@@ -11,10 +11,23 @@ export function findConfigFile(cwd: string): string | undefined {
   for (;;) {
     for (const name of CONFIG_FILE_NAMES) {
       const candidate = join(dir, name);
-      if (existsSync(candidate)) return candidate;
+      if (present(candidate)) return candidate;
     }
     const parent = dirname(dir);
     if (parent === dir) return undefined;
     dir = parent;
+  }
+}
+
+/**
+ * True unless nothing is at `path`. A name that is there but cannot be followed or read (a
+ * symbolic link loop or to nowhere, a directory that may not be searched) counts: loading
+ * it says what is wrong, where skipping it would report no config at all, or a parent's.
+ */
+function present(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true;
   }
 }

@@ -5,7 +5,8 @@
  * left on disk); `import ... from "athanor"` inside the config resolves to this very
  * copy of athanor, even when it is not installed in the project (npx, a global install).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, lstatSync, openSync, readFileSync, readlinkSync } from "node:fs";
+import { describeFsError, errnoCode } from "../fs-errors.js";
 import { dirname, extname, resolve } from "node:path";
 import { ConfigError, ProcessExitError } from "../errors.js";
 import { findConfigFile } from "./find.js";
@@ -22,11 +23,28 @@ export interface LoadedConfig {
   readonly config: AthanorConfig;
 }
 
+/** A config file that exists (or may) but cannot be read, told as what it is: permission denied, a symbolic link loop... */
+export function unreadableConfig(path: string, error: unknown): ConfigError {
+  const problem = describeFsError(error);
+  return new ConfigError("unreadable-config", `cannot read config file ${path}: ${problem.reason}${problem.code === null ? "" : ` (${problem.code})`}`, {
+    hint: `${problem.fix[0]?.toUpperCase() ?? ""}${problem.fix.slice(1)}.`,
+    details: { file: path, errno: problem.code },
+  });
+}
+
 /** Loads and validates a config file. Syntax and shape errors name the file. */
 export async function loadConfigFile(file: string): Promise<LoadedConfig> {
   const path = resolve(file);
-  if (!existsSync(path)) {
-    throw new ConfigError("config-not-found", `config file ${path} does not exist`, { hint: "Check the --config path, or run `athanor init` to create one." });
+  try {
+    // Opened, not only stat'ed: a file athanor may not read is told as such before jiti or import() gives its own error.
+    closeSync(openSync(path, "r"));
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") {
+      const link = lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true ? readlinkSync(path) : null;
+      const what = link === null ? "does not exist" : `is a symbolic link to ${link}, which does not exist`;
+      throw new ConfigError("config-not-found", `config file ${path} ${what}`, { hint: "Check the --config path, or run `athanor init` to create one." });
+    }
+    throw unreadableConfig(path, error);
   }
   let raw: unknown;
   if (extname(path) === ".json") {
@@ -34,8 +52,7 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
     try {
       text = readFileSync(path, "utf8");
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? String(error);
-      throw new ConfigError("unreadable-config", `config file ${path} cannot be read (${code})`, { hint: "Check the file's permissions (and its directory's) for the user that runs athanor." });
+      throw unreadableConfig(path, error);
     }
     try {
       raw = JSON.parse(text);

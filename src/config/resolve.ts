@@ -3,7 +3,7 @@
  * where each value comes from, `${VAR}` expansion, the settings/DATABASE_URL
  * fallback, defaults. The result is frozen and remembers every value's source.
  */
-import { isAbsolute, resolve } from "node:path";
+import { basename, isAbsolute, resolve } from "node:path";
 import { ConfigError, isAthanorError } from "../errors.js";
 import { isSecretVariableName, knownSecrets, passwordCandidates } from "../secrets/redact.js";
 import { parseDuration } from "./duration.js";
@@ -112,7 +112,7 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
   // Selection may read ENVIRONMENT from the shared .env files (the guide keeps it there).
   const base = new Map<string, VariableValue>();
   for (const name of [".env", ".env.local"]) {
-    const { values } = readEnvFile(resolve(rootDir, name));
+    const { values } = readEnvFile(resolve(rootDir, name), "read to choose the environment");
     for (const [key, entry] of Object.entries(values)) base.set(key, { value: entry.value, source: { kind: "env-file", file: name, variable: key }, expand: entry.expand });
   }
   const selection = selectEnvironment(config, options.environment, (name) => {
@@ -121,7 +121,7 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
     return base.get(name);
   });
   const envConfig = config.environments[selection.name] ?? {};
-  const layers = loadEnvLayers(rootDir, selection.name, envConfig.envFile, processEnv);
+  const layers = loadEnvLayers(rootDir, selection.name, envConfig.envFile, processEnv, basename(file));
   const lookup = (name: string) => layers.variables.get(name);
   const settingPath = (key: string) => `environments.${selection.name}.${key}`;
   const shortFile = file.startsWith(rootDir) ? file.slice(rootDir.length + 1) : file;
@@ -276,7 +276,7 @@ export function unsetUrlVariables(loaded: LoadedConfig, environment: string, pro
   const envConfig = loaded.config.environments[environment];
   const template = envConfig?.migrationUrl ?? envConfig?.url;
   if (envConfig === undefined || template === undefined) return [];
-  const layers = loadEnvLayers(loaded.rootDir, environment, envConfig.envFile, processEnv);
+  const layers = loadEnvLayers(loaded.rootDir, environment, envConfig.envFile, processEnv, basename(loaded.file));
   const missing: string[] = [];
   // Each pass stands a placeholder in for the variables found unset so far, so the next unset one shows.
   const lookup = (name: string): VariableValue | undefined =>

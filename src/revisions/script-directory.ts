@@ -18,6 +18,7 @@ import type { SqlSection } from "./sql-sections.js";
 import { fileStamp, HeaderCache, isRacy } from "./header-cache.js";
 import type { RevisionFile, RevisionHeader } from "./types.js";
 import { redactUrl } from "../secrets/redact.js";
+import { describeFsError, errnoCode } from "../fs-errors.js";
 
 /** Files larger than this are refused (10 MB): a revision that big is a data dump, not a migration. */
 export const MAX_REVISION_FILE_BYTES = 10 * 1024 * 1024;
@@ -76,12 +77,10 @@ function unreadable(relativePath: string, message: string, hint: string, cause?:
   return new RevisionError("unreadable-revision", `${relativePath}: ${message}`, { hint, details: { file: relativePath }, cause });
 }
 
-function errnoCode(error: unknown): string | undefined {
-  if (typeof error === "object" && error !== null && "code" in error) {
-    const code = (error as { code: unknown }).code;
-    return typeof code === "string" ? code : undefined;
-  }
-  return undefined;
+/** A revision file that exists but cannot be opened, read or stat'ed: why, in words, and the fix. */
+function unreadableFile(relativePath: string, error: unknown): RevisionError {
+  const problem = describeFsError(error);
+  return unreadable(relativePath, `cannot be read: ${problem.reason}${problem.code === null ? "" : ` (${problem.code})`}`, problem.fix, error);
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -152,8 +151,9 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
     const code = errnoCode(error);
     if (code === "ENOENT") throw missingDirectory(directory, "does not exist");
     if (code === "ENOTDIR") throw missingDirectory(directory, "is not a directory");
-    throw new RevisionError("unreadable-revision", `the migrations directory ${directory} cannot be read (${code ?? String(error)})`, {
-      hint: "check its permissions",
+    const problem = describeFsError(error);
+    throw new RevisionError("unreadable-revision", `the migrations directory ${directory} cannot be read: ${problem.reason}${problem.code === null ? "" : ` (${problem.code})`}`, {
+      hint: problem.fix,
       details: { migrationsDir: directory },
       cause: error,
     });
@@ -206,7 +206,7 @@ function statFile(path: string, relativePath: string): Stats {
   try {
     return statSync(path);
   } catch (error) {
-    throw unreadable(relativePath, `cannot be read (${errnoCode(error) ?? String(error)})`, "check that the file exists and that you may read it", error);
+    throw unreadableFile(relativePath, error);
   }
 }
 
@@ -406,13 +406,13 @@ function withRevisionFd<T>(path: string, relativePath: string, read: (fd: number
   try {
     fd = openSync(path, "r");
   } catch (error) {
-    throw unreadable(relativePath, `cannot be read (${errnoCode(error) ?? String(error)})`, "check that the file exists and that you may read it", error);
+    throw unreadableFile(relativePath, error);
   }
   try {
     return read(fd);
   } catch (error) {
     if (error instanceof AthanorError) throw error;
-    throw unreadable(relativePath, `cannot be read (${errnoCode(error) ?? String(error)})`, "check that the file exists and that you may read it", error);
+    throw unreadableFile(relativePath, error);
   } finally {
     closeSync(fd);
   }

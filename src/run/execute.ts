@@ -184,6 +184,13 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
   return completed;
 }
 
+/** The `sql` calls of one TypeScript revision: those still running, and whether the run gave up on the function. */
+interface SqlCalls {
+  readonly inFlight: Set<{ readonly text: string; readonly done: Promise<void> }>;
+  /** Set when a signal stopped the run while the function had not returned: later calls are refused with it. */
+  interrupted: InterruptedError | null;
+}
+
 /**
  * How many quick SQL revisions share a round trip. The first revision travels alone (its
  * progress shows at once); a round trip that took at most {@link BATCH_BUDGET_MS} lets
@@ -662,16 +669,33 @@ class GroupRunner {
    * started and had not waited for when it returned (a missing `await`) fail the revision
    * once they have settled: the session is idle before athanor writes its bookkeeping or
    * rolls back, and none of them runs after the revision's transaction ends.
+   *
+   * A signal does not wait for the function to return: a promise it awaits may never
+   * settle (a request without a timeout, a forgotten `resolve`), and SIGINT must still roll
+   * the revision back. Its running statement is cancelled (executePlan's abort listener)
+   * and awaited; any statement it starts afterwards is refused before it is sent.
    */
   private async callFunction(item: PreparedStep, fn: MigrationFunction): Promise<void> {
-    const inFlight = new Set<{ readonly text: string; readonly done: Promise<void> }>();
-    const context: MigrationContext = { sql: this.sqlFor(item, inFlight), environment: this.options.env.name };
+    const calls: SqlCalls = { inFlight: new Set(), interrupted: null };
+    const context: MigrationContext = { sql: this.sqlFor(item, calls), environment: this.options.env.name };
+    const { signal } = this.options;
+    if (signal?.aborted) throw interrupted(signal);
+    let onAbort = (): void => {};
+    const aborted = new Promise<"aborted">((resolve) => {
+      onAbort = () => resolve("aborted");
+    });
+    signal?.addEventListener("abort", onAbort, { once: true });
     let returned = false;
     try {
-      await fn(context);
+      const outcome = await Promise.race([Promise.resolve(fn(context)).then(() => "returned" as const), aborted]);
+      if (outcome === "aborted" && signal !== undefined) {
+        calls.interrupted = interrupted(signal);
+        throw calls.interrupted;
+      }
       returned = true;
     } finally {
-      const left = [...inFlight];
+      signal?.removeEventListener("abort", onAbort);
+      const left = [...calls.inFlight];
       await Promise.all(left.map((statement) => statement.done));
       if (returned && left.length > 0) throw new UnawaitedStatementError(item.file.id, item.file.relativePath, left.length, abbreviate(maskPasswords((left[0] as { text: string }).text)));
     }
@@ -682,12 +706,26 @@ class GroupRunner {
    * transactional revision, transaction control is refused before it is sent. Each call is
    * in `inFlight` until it settles; its own promise is given a handler, so one nobody
    * awaited never becomes an unhandled rejection (callFunction reports it).
+   *
+   * Calls made while another is running (unawaited, or `Promise.all`) wait for it here, in
+   * the order they were made: node-postgres runs one query at a time per connection too,
+   * but queueing there prints its DeprecationWarning ("Calling client.query() when the
+   * client is already executing a query...") over athanor's own report.
    */
-  private sqlFor(item: PreparedStep, inFlight: Set<{ readonly text: string; readonly done: Promise<void> }>): MigrationSql {
+  private sqlFor(item: PreparedStep, calls: SqlCalls): MigrationSql {
     const session = this.session;
+    const { inFlight } = calls;
     const guard = (text: string) => refuseTransactionBreakerAtRunTime(item.file, text);
+    let previous: Promise<unknown> = Promise.resolve();
     const tracked = <T>(text: string, run: () => Promise<T>): Promise<T> => {
-      const promise = run();
+      if (calls.interrupted !== null) {
+        // The function was given up on (a signal); what it still runs would run after the rollback, outside any transaction.
+        const refused = Promise.reject(calls.interrupted);
+        refused.catch(() => undefined);
+        return refused;
+      }
+      const promise = previous.then(run);
+      previous = promise.catch(() => undefined);
       const entry = {
         text,
         done: promise.then(

@@ -20,6 +20,8 @@ export interface CliOptions {
   /** Text on stdin (not a terminal). */
   stdin?: string;
   signal?: AbortSignal;
+  /** Run the binary as this user and group (spawnCli only; the test process must be root to switch). */
+  user?: { uid: number; gid: number };
 }
 
 /** A minimal, predictable environment: PATH and HOME only, plus what the test adds. */
@@ -53,6 +55,7 @@ export function spawnCli(argv: string[], options: CliOptions & { timeoutMs?: num
       cwd: options.cwd,
       env: (options.env ?? baseEnv()) as NodeJS.ProcessEnv,
       stdio: ["pipe", "pipe", "pipe"],
+      ...(options.user === undefined ? {} : { uid: options.user.uid, gid: options.user.gid }),
     });
     let stdout = "";
     let stderr = "";
@@ -66,4 +69,13 @@ export function spawnCli(argv: string[], options: CliOptions & { timeoutMs?: num
       resolve({ status: code ?? (signal ? 128 : 1), stdout, stderr });
     });
   });
+}
+
+/**
+ * Options that make spawnCli run as a user without privileges: as root (CI, containers)
+ * the binary runs as `nobody`, for whom file modes apply; otherwise as the test's own user.
+ * The directories the binary works in must then be readable by others (mkdtemp makes them 0700).
+ */
+export function unprivileged(): Pick<CliOptions, "user"> {
+  return process.getuid?.() === 0 ? { user: { uid: 65534, gid: 65534 } } : {};
 }
