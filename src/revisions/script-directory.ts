@@ -222,7 +222,8 @@ function detached(text: string): string {
 }
 
 function detachedList(items: readonly string[]): readonly string[] {
-  return items.length === 0 ? EMPTY : items.map(detached);
+  // A lone entry as an array literal, not `map`'s: see parseCommonSqlHeader's parents.
+  return items.length === 0 ? EMPTY : items.length === 1 ? [detached(items[0] as string)] : items.map(detached);
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
