@@ -159,7 +159,9 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
     });
   }
   const candidates: { name: string; format: RevisionFormat }[] = [];
-  for (const entry of entries) {
+  // An index, not for...of (see graph.ts): no iterator result per entry in unoptimised code.
+  for (let i = 0; i < entries.length; i += 1) {
+    const entry = entries[i] as Dirent;
     if (!entry.isFile() && !entry.isSymbolicLink()) continue;
     const format = revisionFormatOf(entry.name);
     if (format !== null) candidates.push({ name: entry.name, format });
