@@ -346,7 +346,7 @@ export class HeaderCache {
  * Lines per write when the cache is saved (~35 kB at ~130 bytes a line). Each chunk is
  * joined into a string that the write converts to UTF-8 in a buffer of three times its
  * length: with 2,000 lines (260 kB, its buffer ~780 kB) each chunk was a large object
- * in fresh pages and its buffer a fresh `mmap`, ~900 page faults for a first run at
+ * in fresh pages and its buffer a fresh `mmap`: ~700 more page faults for a first run at
  * 10,000 revisions (~14 µs each on the 2-core VM). Chunks this size reuse the young
  * generation and malloc's heap.
  */
