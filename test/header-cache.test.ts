@@ -17,6 +17,7 @@ import { baseEnv, runCli } from "./support/cli.js";
 
 const A = "3f2a9c1d0b7e";
 const B = "9c0d1e2f3a4b";
+const C = "0123456789ab";
 
 function sqlRevision(id: string, down: string | null, message: string, body = "SELECT 1;"): string {
   return `-- athanor:revision ${id}\n${down === null ? "" : `-- athanor:down ${down}\n`}-- athanor:message ${message}\n\n-- athanor:upgrade\n${body}\n`;
@@ -177,6 +178,29 @@ describe("the header cache", () => {
     expect([...(await readCache(cacheDir)).entries.keys()]).toEqual([`a_${A}.sql`, `ü_${B}.sql`]);
     await plantMessage(cacheDir, "größer — from the cache 🙂");
     expect(await messages(migrations, cacheDir)).toEqual(["größer — from the cache 🙂", "größer — from the cache 🙂"]);
+  });
+
+  it("writes a message that needs escaping as JSON, and a plain one between quotes, and keeps both lines when it rewrites the cache", async () => {
+    counter += 1;
+    const migrations = join(root, `p${counter}`, "migrations");
+    const cacheDir = join(root, `p${counter}`, ".athanor");
+    await mkdir(migrations, { recursive: true });
+    const escaped = 'say "hi"\\ \t tab 🙂';
+    await writeFile(join(migrations, `a_${A}.sql`), sqlRevision(A, null, "plain"));
+    await writeFile(join(migrations, `b_${B}.sql`), sqlRevision(B, A, escaped));
+    await ageFiles();
+    expect(await messages(migrations, cacheDir)).toEqual(["plain", escaped]);
+    const written = (await readCache(cacheDir)).entries;
+    expect(written.get(`a_${A}.sql`)?.at(-1)).toBe('"plain"');
+    expect(written.get(`b_${B}.sql`)?.at(-1)).toBe(JSON.stringify(escaped));
+    // A third file makes the next run rewrite the cache: the two lines it kept are copied as they were.
+    await writeFile(join(migrations, `c_${C}.sql`), sqlRevision(C, B, "third"));
+    await ageFiles();
+    expect(await messages(migrations, cacheDir)).toEqual(["plain", escaped, "third"]);
+    const rewritten = (await readCache(cacheDir)).entries;
+    expect([...rewritten.keys()]).toEqual([`a_${A}.sql`, `b_${B}.sql`, `c_${C}.sql`]);
+    expect(rewritten.get(`a_${A}.sql`)).toEqual(written.get(`a_${A}.sql`));
+    expect(rewritten.get(`b_${B}.sql`)).toEqual(written.get(`b_${B}.sql`));
   });
 
   it("does not cache a file written within the racy window (a second write in the same clock tick keeps every key)", async () => {

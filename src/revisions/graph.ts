@@ -3,6 +3,11 @@
  * their dependencies (`depends-on`), checked once when built (unique ids, present
  * parents, known labels, no cycle) and then queried. Pure, and linear in the number of
  * revisions: 10,000 revisions build in a few milliseconds.
+ *
+ * The loops over every revision (and over a revision's lists) use indexes, not
+ * `for...of`: until V8 optimises a function, each `for...of` allocates an iterator and
+ * a result object per step. A first-run `heads` on 10,000 revisions built the graph
+ * in unoptimised code and allocated ~3.4 MB of them (about 8 % of its garbage).
  */
 import { RevisionError } from "../errors.js";
 import { isRevisionId } from "./ids.js";
@@ -128,7 +133,10 @@ function compress(n: number, lists: readonly (readonly number[])[]): Adjacency {
 /** The reverse of an adjacency: who points at each node, in increasing node order. */
 function reverse(n: number, forward: Adjacency): Adjacency {
   const start = new Int32Array(n + 1);
-  for (const target of forward.list) start[target + 1] = (start[target + 1] as number) + 1;
+  for (let k = 0; k < forward.list.length; k += 1) {
+    const target = forward.list[k] as number;
+    start[target + 1] = (start[target + 1] as number) + 1;
+  }
   for (let i = 0; i < n; i += 1) start[i + 1] = (start[i + 1] as number) + (start[i] as number);
   const fill = start.slice(0, n);
   const list = new Int32Array(forward.list.length);
@@ -188,7 +196,8 @@ export class RevisionGraph {
         });
       }
       index.set(file.id, i);
-      for (const label of file.branchLabels) {
+      for (let k = 0; k < file.branchLabels.length; k += 1) {
+        const label = file.branchLabels[k] as string;
         const owner = labels.get(label);
         if (owner !== undefined) {
           const first = files[owner] as RevisionFile;
@@ -203,7 +212,8 @@ export class RevisionGraph {
 
     let parentCount = 0;
     let dependencyCount = 0;
-    for (const file of files) {
+    for (let i = 0; i < n; i += 1) {
+      const file = files[i] as RevisionFile;
       parentCount += file.parents.length;
       dependencyCount += file.dependsOn.length;
     }
@@ -216,7 +226,8 @@ export class RevisionGraph {
     for (let i = 0; i < n; i += 1) {
       const file = files[i] as RevisionFile;
       parentStart[i] = p;
-      for (const parent of file.parents) {
+      for (let k = 0; k < file.parents.length; k += 1) {
+        const parent = file.parents[k] as string;
         const target = index.get(parent);
         if (target === undefined) {
           throw new RevisionError("missing-parent", `${where(file)}: parent revision ${parent} of ${file.id} does not exist`, {
@@ -228,7 +239,8 @@ export class RevisionGraph {
         p += 1;
       }
       dependencyStart[i] = d;
-      for (const dependency of file.dependsOn) {
+      for (let k = 0; k < file.dependsOn.length; k += 1) {
+        const dependency = file.dependsOn[k] as string;
         const target = isRevisionId(dependency) ? index.get(dependency) : labels.get(dependency);
         if (target === undefined) throw missingDependency(file, dependency, labels);
         // A label and an id may name the same revision: keep one edge.
@@ -458,7 +470,10 @@ export class RevisionGraph {
 
   private select(predicate: (node: number) => boolean): string[] {
     const result: string[] = [];
-    for (const i of this.topo) if (predicate(i)) result.push(this.idOf(i));
+    for (let position = 0; position < this.topo.length; position += 1) {
+      const i = this.topo[position] as number;
+      if (predicate(i)) result.push(this.idOf(i));
+    }
     return result;
   }
 
@@ -476,7 +491,10 @@ export class RevisionGraph {
     const seen = this.walkNodes(starts, first, second, inclusive);
     const result = new Set<string>();
     // Topological order keeps the set's iteration order deterministic.
-    for (const i of this.topo) if (seen[i] === 1) result.add(this.idOf(i));
+    for (let position = 0; position < this.topo.length; position += 1) {
+      const i = this.topo[position] as number;
+      if (seen[i] === 1) result.add(this.idOf(i));
+    }
     return result;
   }
 

@@ -121,6 +121,13 @@ describe("readScriptDirectory", () => {
     expect(file.checksum).toBe(revisionChecksum(sqlRevision(A, null, body)));
   });
 
+  it("reads a U+FFFD written in the file as the character it is, and drops a leading byte-order mark", async () => {
+    const dir = await directory({ "a.sql": `\ufeff${sqlRevision(A, null).replace("m " + A, "replaced \ufffd sign")}` });
+    const [file] = (await readScriptDirectory(dir, { checksums: false })) as [RevisionFile];
+    expect(file.message).toBe("replaced \ufffd sign");
+    expect(file.checksum).toBe(revisionChecksum(sqlRevision(A, null).replace("m " + A, "replaced \ufffd sign")));
+  });
+
   it("returns nothing for an empty directory", async () => {
     expect(await readScriptDirectory(await directory({ "README.md": "x" }))).toEqual([]);
   });
@@ -128,6 +135,10 @@ describe("readScriptDirectory", () => {
   const errors: { name: string; files: Record<string, string | Buffer>; code: string; message: RegExp }[] = [
     { name: "NUL bytes", files: { "bin.sql": Buffer.from([0x2d, 0x2d, 0x00, 0x01]) }, code: "unreadable-revision", message: /^bin\.sql: holds NUL bytes/ },
     { name: "invalid UTF-8", files: { "latin1.sql": Buffer.from("-- athanor:message caf\xe9\n", "latin1") }, code: "unreadable-revision", message: /^latin1\.sql: is not valid UTF-8/ },
+    // U+D800 encoded (CESU-8) and an overlong "/": the text decoder makes U+FFFD of both, the check refuses them.
+    { name: "an encoded surrogate", files: { "cesu.sql": Buffer.concat([Buffer.from("-- athanor:message "), Buffer.from([0xed, 0xa0, 0x80, 0x0a])]) }, code: "unreadable-revision", message: /^cesu\.sql: is not valid UTF-8/ },
+    { name: "an overlong sequence", files: { "overlong.sql": Buffer.concat([Buffer.from("-- athanor:message "), Buffer.from([0xc0, 0xaf, 0x0a])]) }, code: "unreadable-revision", message: /^overlong\.sql: is not valid UTF-8/ },
+    { name: "NUL bytes before invalid UTF-8", files: { "both.sql": Buffer.from([0x2d, 0x2d, 0xe9, 0x00, 0x0a]) }, code: "unreadable-revision", message: /^both\.sql: holds NUL bytes/ },
     { name: "a broken header, named by file and line", files: { "ok.sql": sqlRevision(A, null), "bad.sql": `-- athanor:revision ${B}\n-- athanor:revision ${C}\n` }, code: "malformed-header", message: /^bad\.sql:2: a second `-- athanor:revision` line/ },
     { name: "the first broken file by name", files: { "b.sql": "nothing", "a.ts": "export const x = 1;" }, code: "malformed-header", message: /^a\.ts: no migration object/ },
   ];
