@@ -6,6 +6,7 @@
  *   detects it before taking the lock and refuses (exit 2) with the fix; four runners at
  *   once all refuse, nothing is applied and no lock is left behind on a pooled server
  *   connection.
+ * - Statement pooling (no transaction blocks at all) is refused the same way (exit 2).
  * - `migrationUrl` (a direct URL for migrations) works beside a pooled `url`.
  * - Session pooling keeps one server session per client: it works, and excludes.
  * - A schema-scoped environment's search_path (a startup option) does not survive a
@@ -36,8 +37,9 @@ describe.skipIf(!installed)("through PgBouncer", () => {
     bouncer = await startPgBouncer(new URL(serverUrl()), {
       txpool: { database: db.name, poolMode: "transaction" },
       sesspool: { database: db.name, poolMode: "session" },
+      stmtpool: { database: db.name, poolMode: "statement" },
     });
-    console.log(`[faults-pooler] pgbouncer on 127.0.0.1:${bouncer.port} (transaction and session pools)`);
+    console.log(`[faults-pooler] pgbouncer on 127.0.0.1:${bouncer.port} (transaction, session and statement pools)`);
     dir = await tempDir("athanor-faults-pool-");
     await mkdir(join(dir.dir, "migrations"));
     for (const [i, id] of ids.entries()) {
@@ -61,6 +63,7 @@ describe.skipIf(!installed)("through PgBouncer", () => {
           pooled: { url: bouncer.url("txpool") },
           split: { url: bouncer.url("txpool"), migrationUrl: direct },
           session: { url: bouncer.url("sesspool") },
+          statement: { url: bouncer.url("stmtpool") },
           scoped: { url: bouncer.url("txpool"), schema: "public" },
         },
       }),
@@ -91,6 +94,17 @@ describe.skipIf(!installed)("through PgBouncer", () => {
     const current = await startCli(["--env", "pooled", "current"], dir.dir, env()).done;
     expect(current.status, current.stderr).toBe(0);
     console.log(`[faults-pooler] transaction pooling: 4 of 4 runners refused with exit 2: ${results[0]?.stderr.split("\n")[0]}`);
+  }, 60_000);
+
+  it("statement pooling: upgrade refuses before taking the lock (exit 2), naming statement pooling and migrationUrl; nothing applied, no lock left", async () => {
+    const result = await startCli(["--env", "statement", "upgrade"], dir.dir, env()).done;
+    expect(result.status, result.stdout + result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/error: the migration lock needs a connection that keeps one server session, but 127\.0\.0\.1:\d+\/stmtpool goes through a statement-pooling proxy/);
+    expect(result.stderr).toContain("migrationUrl");
+    expect(result.stderr).not.toContain("hint: null");
+    expect(hasStack(result.stderr)).toBe(false);
+    expect((await client.query("SELECT to_regclass('pool_marker') AS t, to_regclass('athanor_version') AS v")).rows).toEqual([{ t: null, v: null }]);
+    expect(await advisoryLocks(client)).toBe(0);
   }, 60_000);
 
   it("migrationUrl: the same environment migrates through a direct connection, and four runners at once apply each revision once", async () => {

@@ -9,7 +9,6 @@ import { resolveEnvironment } from "../config/resolve.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { databaseMissing, openSession } from "../dialects/open.js";
 import { isAthanorError } from "../errors.js";
-import { isSecretVariableName } from "../secrets/redact.js";
 import { checkRevisions } from "./check-revisions.js";
 import { notConfigured } from "./not-configured.js";
 
@@ -88,7 +87,8 @@ export async function checkEnvironment(project: LoadedConfig, name: string, opti
   add({ check: "variables", status: "ok", message: `url resolves to ${env.redactedUrl}` });
   for (const file of env.envFiles) {
     if (!file.exists || file.mode === undefined) continue;
-    const holdsSecret = file.variables.some(isSecretVariableName) || file.variables.some((v) => v === "DATABASE_URL");
+    // A secret by name, by value (a URL with a password) or by use (a URL's password): what athanor masks.
+    const holdsSecret = file.variables.some((name) => env.secretVariables.includes(name)) || file.variables.some((v) => v === "DATABASE_URL");
     if (holdsSecret && (file.mode & 0o077) !== 0) {
       add({
         check: "env-file-permissions",

@@ -38,8 +38,60 @@ describe("expandTemplate", () => {
     expect(decodeURIComponent(url.password)).toBe("x@evil.example:5432/postgres#");
   });
 
-  it("refuses a host value that would change where the URL points", () => {
-    expect(() => expandTemplate("postgresql://u:p@${H}/db", ctx({ H: "evil.example/x" }))).toThrow(/holds one of @ \/ \? #/);
+  it.each([
+    ["a path", "postgresql://u:p@${H}/db", "evil.example/x"],
+    ["a user-info", "postgresql://u:p@${H}/db", "x@evil.example"],
+    ["a query string", "postgresql://u:p@${H}/db", "127.0.0.1?host=evil"],
+    ["a parameter after the port", "postgresql://u:p@127.0.0.1:${PORT}/db", "5432&host=evil"],
+    ["a space", "postgresql://u:p@${H}/db", "a b"],
+    ["a scheme holding an authority", "${S}://u:p@h/db", "postgresql://evil:5432/?a="],
+  ])("refuses a host, port or scheme value holding %s, naming the variable and not the value", (_name, template, value) => {
+    const name = /\$\{([A-Z]+)\}/.exec(template)?.[1] as string;
+    let caught: unknown;
+    try {
+      expandTemplate(template, ctx({ [name]: value }));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).code).toBe("unsafe-url-value");
+    expect((caught as ConfigError).exitStatus).toBe(2);
+    expect((caught as ConfigError).message).toContain(`variable ${name} `);
+    expect((caught as ConfigError).message).not.toContain(value);
+    expect((caught as ConfigError).hint).toContain(name);
+  });
+
+  it.each([
+    ["a host", "postgresql://u@${H}/db", { H: "db.internal" }, "postgresql://u@db.internal/db"],
+    ["host:port", "postgresql://u@${H}/db", { H: "db:6432" }, "postgresql://u@db:6432/db"],
+    ["a host list", "postgresql://u@${H}/db", { H: "h1:5432,h2:5433" }, "postgresql://u@h1:5432,h2:5433/db"],
+    ["an IPv6 literal", "postgresql://u@${H}/db", { H: "[::1]:5432" }, "postgresql://u@[::1]:5432/db"],
+    ["an IPv6 address in literal brackets", "postgresql://u@[${H}]/db", { H: "2001:db8::7" }, "postgresql://u@[2001:db8::7]/db"],
+    ["a socket directory", "postgresql://${H}/db", { H: "%2Fvar%2Frun%2Fpostgresql" }, "postgresql://%2Fvar%2Frun%2Fpostgresql/db"],
+    ["a port", "postgresql://u@h:${P:-5432}/db", {}, "postgresql://u@h:5432/db"],
+    ["a driver", "postgresql${D}://u@h/db", { D: "+asyncpg" }, "postgresql+asyncpg://u@h/db"],
+  ])("accepts %s in the host, port or scheme", (_name, template, values, expected) => {
+    expect(expandTemplate(template, ctx(values)).value).toBe(expected);
+  });
+
+  it.each([
+    ["a password parameter", "postgresql://app@h:5432/u1?password=${DB_PASSWORD}", { DB_PASSWORD: "pw&host=127.0.0.2&port=5599" }, "postgresql://app@h:5432/u1?password=pw%26host%3D127.0.0.2%26port%3D5599"],
+    ["the database", "postgresql://u:p@h:5432/${DB_NAME}", { DB_NAME: "u1?host=127.0.0.2&port=5599" }, "postgresql://u:p@h:5432/u1%3Fhost%3D127.0.0.2%26port%3D5599"],
+    ["a parameter name and value", "postgresql://h/db?${K}=${V}&sslmode=disable", { K: "application_name", V: "a#b/c@d%e" }, "postgresql://h/db?application_name=a%23b%2Fc%40d%25e&sslmode=disable"],
+    ["the text after #", "postgresql://h/db#${F}", { F: "x&host=evil" }, "postgresql://h/db#x%26host%3Devil"],
+  ])("percent-encodes a value substituted into %s", (_name, template, values, expected) => {
+    expect(expandTemplate(template, ctx(values)).value).toBe(expected);
+  });
+
+  it("keeps a whole-URL variable as it is", () => {
+    const url = "postgresql://u:p@h:5432/db?sslmode=require&application_name=x";
+    expect(expandTemplate("${DATABASE_URL}", ctx({ DATABASE_URL: url })).value).toBe(url);
+  });
+
+  it("reports the values and variables substituted where the URL holds its password", () => {
+    const result = expandTemplate("${URL}", ctx({ URL: "postgresql://${U}:${PW}@h/db?sslpassword=${KP}&application_name=${APP}", U: "app", PW: "pw1&x", KP: "kp2", APP: "a" }));
+    expect(result.passwords).toEqual(["pw1&x", "kp2"]);
+    expect(result.passwordVariables).toEqual(["PW", "KP"]);
   });
 
   it("encodes user-info inside a variable that is itself a URL template (the guide's .env.production)", () => {

@@ -5,9 +5,11 @@
  * - `$${` is a literal `${`. A bare `$` stays as it is, so `ab$defgh@jk` survives.
  * - A variable's own value may hold references (from a .env file); they resolve
  *   recursively and a loop is an error.
- * - In a URL template, a value substituted into the user-info part is percent-encoded,
- *   and a value substituted into the host or port may not hold `@ / ? #`, so a
- *   password can never redirect a connection to another host.
+ * - In a URL template a value is data in the component it lands in, never URL syntax:
+ *   in the user-info, the database path, the query string (names and values) and after
+ *   `#` it is percent-encoded, so `& ? # / @ % =` cannot start a parameter or move the
+ *   host; in the host and port it must be a host, `[IPv6]`, `host:port` or a list of
+ *   them, and in the scheme a scheme. `${VAR}` as the whole URL is the URL.
  */
 import { ConfigError } from "../errors.js";
 import { isSecretVariableName } from "../secrets/redact.js";
@@ -35,6 +37,10 @@ export interface Expansion {
   readonly sources: readonly ValueSource[];
   /** Names of the variables that were read (defaults included when unset). */
   readonly variables: readonly string[];
+  /** Values substituted where a URL holds its password (after `user:`, in `password=`), as given: secrets to mask. */
+  readonly passwords: readonly string[];
+  /** Names of the variables whose values are in {@link passwords}. */
+  readonly passwordVariables: readonly string[];
 }
 
 type Token =
@@ -102,12 +108,14 @@ function tokenize(template: string, ctx: ExpandContext): Token[] {
   return tokens;
 }
 
-type Part = "userinfo" | "host" | "other";
+/** Where a reference stands in a URL template; `other` outside one (`${DATABASE_URL}` is the URL). */
+type Part = "scheme" | "userinfo" | "host" | "component" | "other";
 
 /**
  * For a URL template (literal `://`), tells which part each reference falls in, from
  * the literal text only: user-info runs from `://` to the last literal `@` of the
- * authority, which ends at the first literal `/`, `?` or `#`.
+ * authority, which ends at the first literal `/`, `?` or `#`; after it come the
+ * database path, the query string and what follows `#` (data to libpq).
  */
 function classifyUrlParts(tokens: readonly Token[]): Part[] {
   const parts: Part[] = tokens.map(() => "other");
@@ -132,11 +140,31 @@ function classifyUrlParts(tokens: readonly Token[]): Part[] {
       break;
     }
   }
-  for (let t = schemeEnd + 1; t < tokens.length && t <= authorityEnd; t++) {
+  for (let t = 0; t < tokens.length; t++) {
     if (tokens[t]?.kind !== "ref") continue;
-    parts[t] = lastAt !== -1 && t < lastAt ? "userinfo" : t < authorityEnd ? "host" : "other";
+    parts[t] = t < schemeEnd ? "scheme" : t > authorityEnd ? "component" : lastAt !== -1 && t < lastAt ? "userinfo" : "host";
   }
   return parts;
+}
+
+/**
+ * What a value in the host and port part may be: host names (percent escapes allowed, as
+ * for a socket directory), `[IPv6]`, each with an optional `:port`, separated by commas;
+ * or a bare IPv6 address written between literal brackets. Nothing that ends the
+ * authority, starts a parameter or adds a user-info (`@ / ? # &`, spaces).
+ */
+const HOST_VALUE = /^(?:(?:\[[0-9A-Za-z:.%]+\]|[A-Za-z0-9._~%-]*)(?::[0-9]*)?(?:,|$))*$|^[0-9A-Fa-f:.]+$/;
+/** What a value in the scheme may be (`postgresql`, `+asyncpg`). */
+const SCHEME_VALUE = /^[A-Za-z0-9+.-]*$/;
+
+/** True when the text so far ends inside a query parameter whose name says password (libpq's test in url.ts). */
+function inQueryPassword(out: string): boolean {
+  const question = out.indexOf("?", out.indexOf("://") + 3);
+  if (question === -1) return false;
+  const query = out.slice(question + 1);
+  const pair = query.slice(query.lastIndexOf("&") + 1);
+  const eq = pair.indexOf("=");
+  return eq !== -1 && /password/i.test(pair.slice(0, eq));
 }
 
 /**
@@ -183,6 +211,8 @@ function expandInner(template: string, ctx: ExpandContext, stack: readonly strin
   const parts = template.includes("://") ? classifyUrlParts(tokens) : tokens.map((): Part => "other");
   const sources: ValueSource[] = [];
   const variables: string[] = [];
+  const passwords: string[] = [];
+  const passwordVariables: string[] = [];
   let out = "";
   tokens.forEach((token, index) => {
     if (token.kind === "text") {
@@ -212,6 +242,8 @@ function expandInner(template: string, ctx: ExpandContext, stack: readonly strin
         value = nested.value;
         sources.push(found.source, ...nested.sources);
         variables.push(...nested.variables);
+        passwords.push(...nested.passwords);
+        passwordVariables.push(...nested.passwordVariables);
       } else {
         value = found.value;
         sources.push(found.source);
@@ -222,6 +254,8 @@ function expandInner(template: string, ctx: ExpandContext, stack: readonly strin
       value = nested.value;
       sources.push({ kind: "default", expression: token.raw }, ...nested.sources);
       variables.push(...nested.variables);
+      passwords.push(...nested.passwords);
+      passwordVariables.push(...nested.passwordVariables);
     } else {
       const reason = token.operator === ":?" && token.operand.length > 0 ? `: ${token.operand}` : "";
       // A credential never gets a default in the config file: the hint names the places a secret belongs.
@@ -234,25 +268,33 @@ function expandInner(template: string, ctx: ExpandContext, stack: readonly strin
       });
     }
     const part = parts[index];
-    if (part === "userinfo") {
-      value = encodeUserInfo(value);
-    } else if (part === "host" && /[@/?#]/.test(value)) {
-      throw new ConfigError("unsafe-url-value", `variable ${token.name} (used in the host or port of ${ctx.where}, environment "${ctx.environment}") holds one of @ / ? #, which would change where the URL connects`, {
-        hint: `Set ${token.name} to a plain host name or port.`,
-        details: { environment: ctx.environment, variable: token.name },
+    if ((part === "userinfo" && /:[^@/]*$/.test(out)) || (part === "component" && inQueryPassword(out))) {
+      passwords.push(value);
+      passwordVariables.push(token.name);
+    }
+    if (part === "userinfo" || part === "component") {
+      value = encodeComponent(value);
+    } else if ((part === "host" && !HOST_VALUE.test(value)) || (part === "scheme" && !SCHEME_VALUE.test(value))) {
+      // The value is not quoted: it may be a password set in the wrong variable.
+      throw new ConfigError("unsafe-url-value", `variable ${token.name} (used in the ${part === "host" ? "host or port" : "scheme"} of ${ctx.where}, environment "${ctx.environment}") is not ${part === "host" ? "a host, [IPv6 address], host:port or a comma-separated list of them" : "a URL scheme"}: it would change what the URL means (where it connects, or with which parameters)`, {
+        hint: part === "host"
+          ? `Set ${token.name} to a plain host name or port (write an IPv6 address in brackets); a password or a parameter belongs in its own \${VAR} after "user:" or "?name=", where athanor encodes it.`
+          : `Set ${token.name} to a scheme such as postgresql, or write the scheme in the config.`,
+        details: { environment: ctx.environment, variable: token.name, part },
       });
     }
     out += value;
     if (out.length > MAX_LENGTH) throw tooLarge(ctx, budget, `expands to more than ${MAX_LENGTH / (1024 * 1024)} MB`);
   });
-  return { value: out, sources, variables };
+  return { value: out, sources, variables, passwords, passwordVariables };
 }
 
 /**
- * Percent-encodes a raw value for the user-info part: everything but RFC 3986
- * unreserved characters, so `@ : / # % $` in a password are data, not syntax.
+ * Percent-encodes a raw value for a URL component: everything but RFC 3986 unreserved
+ * characters, so `@ : / # % $ & ? =` are data, not syntax (libpq decodes every
+ * component, the user-info, the database and each query name and value alike).
  */
-function encodeUserInfo(value: string): string {
+function encodeComponent(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 

@@ -8,7 +8,7 @@ import { ConfigError, isAthanorError } from "../errors.js";
 import { isSecretVariableName, knownSecrets, passwordCandidates } from "../secrets/redact.js";
 import { parseDuration } from "./duration.js";
 import { closest } from "./suggest.js";
-import { describeSource, expandTemplate, type VariableValue } from "./expand.js";
+import { describeSource, expandTemplate, type ExpandContext, type Expansion, type VariableValue } from "./expand.js";
 import { loadEnvLayers, readEnvFile } from "./env-files.js";
 import type { LoadedConfig } from "./load.js";
 import { readSettingsUrl, SETTINGS_TIMEOUT_VARIABLE, settingsTimeoutMs } from "./settings.js";
@@ -130,21 +130,31 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
   // parsed, so that no error about a malformed value can echo one: secret-named
   // variables (PGPASSWORD included), passwords in URL-shaped values and in the templates.
   const secrets = new Set<string>();
+  const secretVariables = new Set<string>();
   const register = (...values: readonly string[]) => {
     for (const value of values) if (value.length > 0) secrets.add(value);
     knownSecrets.add(...values);
   };
   for (const [name, variable] of layers.variables) {
+    const candidates = variable.value.includes("://") || variable.value.includes("=") ? passwordCandidates(variable.value) : [];
+    if (isSecretVariableName(name) || candidates.length > 0) secretVariables.add(name);
     if (isSecretVariableName(name)) register(variable.value);
-    if (variable.value.includes("://") || variable.value.includes("=")) register(...passwordCandidates(variable.value));
+    register(...candidates);
   }
+  /** Expands a URL template; what lands in a password position is a secret, whatever the variable's name. */
+  const expandUrl = (template: string, context: ExpandContext): Expansion => {
+    const expanded = expandTemplate(template, context);
+    register(...expanded.passwords);
+    for (const name of expanded.passwordVariables) secretVariables.add(name);
+    return expanded;
+  };
   const fleetTemplates = [...Object.values(envConfig.targets ?? {}), ...(envConfig.targetsQuery === undefined ? [] : [envConfig.targetsQuery.url])];
   for (const template of [envConfig.url, envConfig.migrationUrl, envConfig.shadowUrl, ...fleetTemplates]) if (template !== undefined) register(...passwordCandidates(template));
 
   const { parseDatabaseUrl } = await import("./url.js");
   /** A fleet URL (a target's, the directory's), expanded, parsed, its password registered. */
   const fleetUrl = (name: string, template: string, key: string): FleetTargetUrl => {
-    const expanded = expandTemplate(template, { lookup, environment: selection.name, where: `${settingPath(key)} in ${shortFile}` });
+    const expanded = expandUrl(template, { lookup, environment: selection.name, where: `${settingPath(key)} in ${shortFile}` });
     register(...passwordCandidates(expanded.value));
     const parsedUrl = parseDatabaseUrl(expanded.value, rootDir, `${settingPath(key)}`);
     if (parsedUrl.password !== null) register(parsedUrl.password);
@@ -169,17 +179,17 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
     url = standIn.url;
   } else if (chosenTemplate !== undefined) {
     const key = envConfig.migrationUrl !== undefined ? "migrationUrl" : "url";
-    const expanded = expandTemplate(chosenTemplate, { lookup, environment: selection.name, where: `${settingPath(key)} in ${shortFile}` });
+    const expanded = expandUrl(chosenTemplate, { lookup, environment: selection.name, where: `${settingPath(key)} in ${shortFile}` });
     url = { value: expanded.value, sources: [{ kind: "config", path: settingPath(key), file: shortFile }, ...expanded.sources] };
   } else {
-    url = await fallbackUrl(config, rootDir, selection.name, lookup);
+    url = await fallbackUrl(config, rootDir, selection.name, lookup, expandUrl);
   }
   register(...passwordCandidates(url.value));
 
   const parsed = parseDatabaseUrl(url.value, rootDir, `environment "${selection.name}"`);
   if (parsed.password !== null) register(parsed.password);
 
-  const shadow = envConfig.shadowUrl === undefined ? null : resolveShadowUrl(envConfig.shadowUrl, { lookup, environment: selection.name, where: `${settingPath("shadowUrl")} in ${shortFile}` }, rootDir, register, parseDatabaseUrl);
+  const shadow = envConfig.shadowUrl === undefined ? null : resolveShadowUrl(envConfig.shadowUrl, { lookup, environment: selection.name, where: `${settingPath("shadowUrl")} in ${shortFile}` }, rootDir, register, parseDatabaseUrl, expandUrl);
 
   const durations = (key: "lockTimeout" | "statementTimeout") => {
     const value = envConfig[key];
@@ -236,6 +246,7 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
     targetName: null,
     shadow,
     secrets: [...secrets],
+    secretVariables: [...secretVariables],
     envFiles: layers.files.map((info) => ({ ...info })),
   };
   return Object.freeze(resolved);
@@ -252,8 +263,9 @@ function resolveShadowUrl(
   rootDir: string,
   register: (...values: readonly string[]) => void,
   parse: typeof import("./url.js").parseDatabaseUrl,
+  expandUrl: (template: string, context: ExpandContext) => Expansion,
 ): ResolvedEnvironment["shadow"] {
-  const expanded = expandTemplate(template, context);
+  const expanded = expandUrl(template, context);
   register(...passwordCandidates(expanded.value));
   const parsed = parse(expanded.value, rootDir, context.where);
   if (parsed.password !== null) register(parsed.password);
@@ -298,18 +310,19 @@ async function fallbackUrl(
   rootDir: string,
   environment: string,
   lookup: (name: string) => VariableValue | undefined,
+  expandUrl: (template: string, context: ExpandContext) => Expansion,
 ): Promise<Sourced<string>> {
   if (config.settings !== undefined) {
     const fromSettings = await readSettingsUrl(config.settings, rootDir, environment, settingsTimeoutMs(lookup(SETTINGS_TIMEOUT_VARIABLE)?.value));
     if (fromSettings !== null) {
       const { value, exportName } = fromSettings;
-      const expanded = expandTemplate(value, { lookup, environment, where: `${exportName} exported by ${config.settings}` });
+      const expanded = expandUrl(value, { lookup, environment, where: `${exportName} exported by ${config.settings}` });
       return { value: expanded.value, sources: [{ kind: "settings", file: config.settings, exportName }, ...expanded.sources] };
     }
   }
   const fromEnv = lookup("DATABASE_URL");
   if (fromEnv !== undefined && fromEnv.value !== "") {
-    const expanded = expandTemplate("${DATABASE_URL}", { lookup, environment, where: "the DATABASE_URL fallback" });
+    const expanded = expandUrl("${DATABASE_URL}", { lookup, environment, where: "the DATABASE_URL fallback" });
     return { value: expanded.value, sources: expanded.sources };
   }
   throw new ConfigError("missing-url", `environment "${environment}" has no url, ${config.settings ? `the settings module ${config.settings} exports no databaseUrl, ` : ""}and DATABASE_URL is not set`, {

@@ -204,6 +204,12 @@ export interface ResolvedEnvironment {
   readonly shadow: { readonly target: Extract<DatabaseTarget, { kind: "postgres" }>; readonly redactedUrl: string } | null;
   /** Every secret value this environment knows (passwords, secret variables): output scrubbers mask them. */
   readonly secrets: readonly string[];
+  /**
+   * Variables whose values are secrets: by name (DB_PASSWORD), by their value (a URL with a
+   * password) or by their use (substituted after `user:` or into `password=` of a URL).
+   * `check` warns about a readable .env file that defines one.
+   */
+  readonly secretVariables: readonly string[];
   /** The .env files that were read, in order, for `env` and `check`. */
   readonly envFiles: readonly { file: string; exists: boolean; mode?: number; variables: readonly string[]; dotenvDifferences?: readonly string[] }[];
   /** How this environment was chosen (flag, ATHANOR_ENV, ENVIRONMENT, defaultEnvironment, fallback). */

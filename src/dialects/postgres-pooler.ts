@@ -14,6 +14,8 @@
  * lock connection keeps its own server session and the pinned one is another; with
  * transaction pooling the pinned transaction gets the lock connection's last server
  * session (pools hand back the most recently used one), or the lock connection moves.
+ * With statement pooling the probe's BEGIN itself is refused (PgBouncer disconnects the
+ * client: "transaction blocks not allowed in statement pooling mode").
  */
 import type { DatabaseTarget } from "../config/types.js";
 import type { Session } from "./types.js";
@@ -51,26 +53,46 @@ export async function assertSessionBound(session: Session, options: SessionBound
   });
   try {
     const verdict = await Promise.race([
-      (async (): Promise<string | null> => {
+      (async (): Promise<Verdict | null> => {
         probe = await options.openProbe();
         for (let round = 0; round < PROBE_ROUNDS; round++) {
           const before = await backendPid(session);
-          await probe.exec("BEGIN");
+          try {
+            await probe.exec("BEGIN");
+          } catch (error) {
+            if (refusesTransactionBlocks(error)) return { pooling: "statement", evidence: "it refused a transaction block (BEGIN) from a second connection" };
+            throw error;
+          }
           const pinned = await backendPid(probe);
           const after = await backendPid(session);
           await probe.exec("ROLLBACK");
-          if (pinned === before) return `another client's transaction ran on the server session this connection had just used (backend ${before})`;
-          if (after !== before) return `two consecutive statements of one connection ran on different server sessions (backends ${before} and ${after})`;
+          if (pinned === before) return { pooling: "transaction", evidence: `another client's transaction ran on the server session this connection had just used (backend ${before})` };
+          if (after !== before) return { pooling: "transaction", evidence: `two consecutive statements of one connection ran on different server sessions (backends ${before} and ${after})` };
         }
         return null;
       })(),
       timeout,
     ]);
-    if (verdict !== null) throw refusal(where, verdict);
+    if (verdict !== null) throw refusal(where, verdict.evidence, verdict.pooling);
   } finally {
     clearTimeout(timer);
     await (probe as Session | null)?.close().catch(() => {});
   }
+}
+
+/** What the probe found: the proxy's pooling mode, and the evidence for the message. */
+interface Verdict {
+  readonly pooling: "transaction" | "statement";
+  readonly evidence: string;
+}
+
+/**
+ * True for PgBouncer's refusal of BEGIN in statement pooling (no SQLSTATE of its own:
+ * the message is the only signal). Such a proxy runs every statement on any server
+ * connection, so it cannot keep a session lock either.
+ */
+function refusesTransactionBlocks(error: unknown): boolean {
+  return error instanceof Error && /transaction blocks not allowed/i.test(error.message);
 }
 
 async function backendPid(session: Session): Promise<number> {
@@ -78,13 +100,13 @@ async function backendPid(session: Session): Promise<number> {
   return Number(result.rows[0]?.pid ?? -1);
 }
 
-function refusal(where: string, evidence: string): ConfigError {
+function refusal(where: string, evidence: string, pooling: Verdict["pooling"] = "transaction"): ConfigError {
   return new ConfigError(
     "lock-needs-session",
-    `the migration lock needs a connection that keeps one server session, but ${where} goes through a transaction-pooling proxy (such as PgBouncer with pool_mode = transaction): ${evidence}. A session-level advisory lock taken there would not keep a second runner out`,
+    `the migration lock needs a connection that keeps one server session, but ${where} goes through a ${pooling}-pooling proxy (such as PgBouncer with pool_mode = ${pooling}): ${evidence}. A session-level advisory lock taken there would not keep a second runner out`,
     {
       hint: 'Give the environment a direct connection for migrations: set `migrationUrl` to the server\'s own host and port, e.g. migrationUrl: "postgresql://app:${DB_PASSWORD}@db-primary:5432/app" (the application keeps `url` through the pooler), or point it at a session-pooling port.',
-      details: { where, evidence },
+      details: { where, evidence, pooling },
     },
   );
 }

@@ -137,7 +137,7 @@ export interface Bouncer {
  * Starts PgBouncer on 127.0.0.1 and a port of its own, with config and auth file in a
  * temporary directory. Each alias maps to a database of the test server with a pool mode.
  */
-export async function startPgBouncer(server: URL, aliases: Record<string, { database: string; poolMode: "session" | "transaction" }>): Promise<Bouncer> {
+export async function startPgBouncer(server: URL, aliases: Record<string, { database: string; poolMode: "session" | "transaction" | "statement" }>): Promise<Bouncer> {
   const binary = pgbouncerBinary();
   if (binary === null) throw new Error("pgbouncer is not installed (apt-get install pgbouncer; .ci/run installs it)");
   const dir = await mkdtemp(join(tmpdir(), "athanor-pgbouncer-"));
