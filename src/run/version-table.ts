@@ -186,6 +186,35 @@ export async function readAppliedRows(session: Session, name: VersionTableName, 
 }
 
 /**
+ * How each applied row of a version table got there: `ran` when the revision's
+ * statements were executed in that database, `recordedOnly` when it was only recorded
+ * (`stamp`, `baseline`). A row written by a run carries the duration the run measured;
+ * `stamp`, `baseline` and `resolve` write none (`duration_ms` NULL). A row settled by
+ * `resolve --applied` counts as run when the history holds an `up` attempt of it (its
+ * statements ran, at least in part, and a person said they took effect).
+ */
+export interface AppliedProvenance {
+  readonly ran: ReadonlySet<string>;
+  readonly recordedOnly: ReadonlySet<string>;
+}
+
+/** Reads {@link AppliedProvenance} in one query (null when the tables do not exist). Read-only. */
+export async function readAppliedProvenance(session: Session, name: VersionTableName): Promise<AppliedProvenance | null> {
+  const t = versionTables(name);
+  const result = await queryVersionTable<{ ran: string | null; recorded: string | null }>(
+    session,
+    `SELECT (json_agg(v.revision) FILTER (WHERE v.ran))::text AS ran, (json_agg(v.revision) FILTER (WHERE NOT v.ran))::text AS recorded FROM (` +
+      `SELECT revision, duration_ms IS NOT NULL OR (` +
+      `EXISTS (SELECT FROM ${t.history} h WHERE h.revision = r.revision AND h.direction = 'resolve' AND h.note = 'resolved as applied') AND ` +
+      `EXISTS (SELECT FROM ${t.history} h WHERE h.revision = r.revision AND h.direction = 'up')) AS ran ` +
+      `FROM ${t.versions} r WHERE state = 'applied') AS v`,
+  );
+  if (result === null) return null;
+  const list = (text: string | null): Set<string> => new Set(text === null ? [] : (JSON.parse(text) as string[]));
+  return { ran: list(result.ran), recordedOnly: list(result.recorded) };
+}
+
+/**
  * The DDL that creates the three tables (and the schema, unless it is `public`), each
  * `IF NOT EXISTS`, so it is safe to run twice. Used by `Bookkeeping.ensureTables` and
  * at the top of offline SQL scripts.
