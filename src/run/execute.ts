@@ -295,6 +295,8 @@ class GroupRunner {
   /** Prepares the bookkeeping statements, when any revision of the plan is sent as a script. */
   async prepare(): Promise<void> {
     if (this.options.prepared.steps.some((item) => this.sentWhole(item))) this.recorder = await this.bookkeeping.stepRecorder(MARKED_TIMING);
+    // Before any revision can change the session's role: non-transactional bookkeeping is written as this one.
+    if (this.options.prepared.steps.some((item) => this.scope(item) === "none")) await this.bookkeeping.captureSessionRole();
   }
 
   /** Frees what {@link prepare} made on the session. Never throws. */

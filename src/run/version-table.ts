@@ -243,7 +243,7 @@ export function versionTablesDdl(name: VersionTableName): string {
     "  tool_version text NOT NULL,",
     "  started_at timestamptz NOT NULL DEFAULT clock_timestamp(),",
     "  duration_ms integer,",
-    "  outcome text NOT NULL CHECK (outcome IN ('success', 'failed')),",
+    `  outcome text NOT NULL CHECK (${HISTORY_OUTCOME_CHECK}),`,
     "  error text,",
     "  note text",
     ");",
@@ -254,6 +254,19 @@ export function versionTablesDdl(name: VersionTableName): string {
     ");",
   );
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The history's outcomes. `started`: a non-transactional step began (written, committed,
+ * before its first statement); a later row of the same revision says how it ended, and a
+ * `started` row with none after it is a step that never finished (a crash, a killed
+ * connection). Tables made before `started` existed get it from {@link widenOutcomeCheckSql}.
+ */
+const HISTORY_OUTCOME_CHECK = "outcome IN ('success', 'failed', 'started')";
+
+/** Replaces an older history table's outcome check (`success`/`failed` only) by {@link HISTORY_OUTCOME_CHECK}. */
+export function widenOutcomeCheckSql(tables: VersionTables, constraint: string): string {
+  return `ALTER TABLE ${tables.history} DROP CONSTRAINT ${quoteIdent(constraint)}, ADD CONSTRAINT ${quoteIdent(constraint)} CHECK (${HISTORY_OUTCOME_CHECK});`;
 }
 
 /** Who runs athanor, written into every row. No secret: user names, host name, version. */
@@ -404,7 +417,7 @@ export function updateChecksumSql(tables: VersionTables, revision: string, check
 export interface HistoryEntry {
   readonly direction: "up" | "down" | "stamp" | "resolve" | "repair";
   readonly revision: string | null;
-  readonly outcome: "success" | "failed";
+  readonly outcome: "success" | "failed" | "started";
   /** The error's message (already free of secrets), for a failed step. */
   readonly error?: string | null | undefined;
   /** A short remark, e.g. `resolved as applied`. */
