@@ -144,7 +144,7 @@ export function assertPromotionAllowed(evaluation: PromotionEvaluation): void {
       : ` A stamp records a revision without running it, so the gate does not count it: run ${stamped.size === 1 ? "it" : "them"} in "${source}" before promoting (\`athanor --env ${source} stamp\` to below ${stamped.size === 1 ? "it" : "them"}, then \`athanor --env ${source} upgrade\`).`;
   throw new RefusedError(
     "promotion-gate",
-    `environment "${evaluation.environment}" is promoted from "${source}", which has ${onlyStamped ? "only stamped" : "not run"} ${what}: ${list}; nothing was changed`,
+    `environment "${evaluation.environment}" is promoted from "${source}", which has ${onlyStamped ? "only stamped" : "not applied"} ${what}: ${list}; nothing was changed`,
     {
       hint: `Apply them to "${source}" first (athanor --env ${source} upgrade ${evaluation.blocked[evaluation.blocked.length - 1]?.revision ?? "head"}), or upgrade "${evaluation.environment}" only up to what "${source}" has (athanor --env ${source} current).${stampedHint}`,
       details: { environment: evaluation.environment, source, blocked: evaluation.blocked.map((r) => r.revision), stamped: evaluation.stamped.map((r) => r.revision) },

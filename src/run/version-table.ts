@@ -80,6 +80,18 @@ export interface AppliedSummary {
    * heads, so `current` prints them without a second query.
    */
   readonly latest: readonly AppliedRevision[];
+  /**
+   * What each unfinished revision was doing when it stopped (from the history), by
+   * revision id; a revision missing here has no readable history (it reads as an upgrade).
+   */
+  readonly attempts?: ReadonlyMap<string, UnfinishedAttempt> | undefined;
+}
+
+/** What an unfinished (`started`) revision's row stands for: an upgrade or a downgrade that began and never finished. */
+export interface UnfinishedAttempt {
+  readonly direction: "up" | "down";
+  /** When that step began (ISO 8601), or null when the history does not say (a crash before `started` rows existed). */
+  readonly startedAt: string | null;
 }
 
 /** How many of the last rows a summary carries in full. */
@@ -128,7 +140,36 @@ export async function readAppliedState(session: Session, name: VersionTableName)
   const tables = versionTables(name);
   const result = await queryVersionTable<{ rows: string | null }>(session, `SELECT ${ROWS_AGG}::text AS rows FROM ${tables.versions}`);
   if (result === null) return null;
-  return appliedStateOf(rowsOf(result.rows));
+  const state = appliedStateOf(rowsOf(result.rows));
+  return state.unfinished.length === 0 ? state : { ...state, attempts: await readUnfinishedAttempts(session, tables, state.unfinished) };
+}
+
+/**
+ * What each unfinished row was doing, from the last `up`/`down` history row of its
+ * revision: the `started` row written before its first statement (then its `failed` row,
+ * if any). A version row is `started` both while an upgrade runs (the row is new) and
+ * while a downgrade runs (the applied row was turned `started`), so only the history
+ * tells them apart. When the last row is a success (a crash before `started` rows
+ * existed), the step that began is the opposite of that one — an applied revision can
+ * only become `started` by a downgrade — and when it began is not known. Best effort: a
+ * history that cannot be read gives no attempts.
+ */
+async function readUnfinishedAttempts(session: Session, tables: VersionTables, unfinished: readonly AppliedRevision[]): Promise<ReadonlyMap<string, UnfinishedAttempt>> {
+  const attempts = new Map<string, UnfinishedAttempt>();
+  try {
+    const result = await session.query<{ revision: string; direction: string; outcome: string; started_at: string }>(
+      `SELECT DISTINCT ON (revision) revision, direction, outcome, to_json(started_at) #>> '{}' AS started_at FROM ${tables.history} ` +
+        `WHERE revision IN (${unfinished.map((row) => quoteLiteral(row.revision)).join(", ")}) AND direction IN ('up', 'down') ORDER BY revision, id DESC`,
+    );
+    for (const row of result.rows) {
+      const direction = row.direction === "down" ? "down" : "up";
+      const settled = row.outcome === "success";
+      attempts.set(row.revision, settled ? { direction: direction === "up" ? "down" : "up", startedAt: null } : { direction, startedAt: row.started_at });
+    }
+  } catch {
+    // The history is for the message; the row's `started` state is what blocks.
+  }
+  return attempts;
 }
 
 /** Rows as one JSON array of {@link VersionTuple}s, oldest first (one value for the driver to decode). */
@@ -174,7 +215,9 @@ export async function readAppliedSummary(session: Session, name: VersionTableNam
   );
   if (result === null) return null;
   const ids = result.ids === null ? [] : (JSON.parse(result.ids) as string[]);
-  return { ids: new Set(ids), unfinished: rowsOf(result.unfinished), latest: rowsOf(result.latest) };
+  const unfinished = rowsOf(result.unfinished);
+  const summary = { ids: new Set(ids), unfinished, latest: rowsOf(result.latest) };
+  return unfinished.length === 0 ? summary : { ...summary, attempts: await readUnfinishedAttempts(session, tables, unfinished) };
 }
 
 /** The rows of the given revisions (those the table has), oldest first: the details of a few rows after a summary. */

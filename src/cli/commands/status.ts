@@ -17,6 +17,7 @@ export const STATE_SYMBOLS: Readonly<Record<StatusState, string>> = {
   behind: "↑",
   ahead: "↓",
   diverged: "≠",
+  unfinished: "◐",
   unreachable: "✗",
   error: "!",
   "not-configured": "○",
