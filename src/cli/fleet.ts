@@ -313,7 +313,7 @@ export function renderFleetStatus(report: FleetStatusReport, ctx: CommandContext
   const lines: string[] = [];
   const total = report.targets.length;
   lines.push(`${c.bold(report.environment)}: fleet of ${plural(total, "target")}`);
-  const order = ["up-to-date", "behind", "ahead", "diverged", "unreachable", "error"];
+  const order = ["up-to-date", "behind", "ahead", "diverged", "unfinished", "unreachable", "error"];
   const width = Math.max(...order.map((state) => state.length));
   for (const state of order) {
     const count = report.states[state] ?? 0;

@@ -9,7 +9,8 @@ import { currentHeads } from "../plan/plan.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
 import { openReadSession } from "../run/connect.js";
-import { readAppliedRows, readAppliedState, readAppliedSummary, type AppliedRevisionState } from "../run/version-table.js";
+import { unfinishedRevisions, type UnfinishedRevision } from "../run/problems.js";
+import { readAppliedRows, readAppliedState, readAppliedSummary, type AppliedRevisionState, type AppliedSummary } from "../run/version-table.js";
 
 /** One current head, with what the files and the version row say about it. */
 export interface CurrentHead {
@@ -21,6 +22,8 @@ export interface CurrentHead {
   /** True when it is also a head of the revision graph (nothing left to apply above it). */
   readonly isHead: boolean;
   readonly state: AppliedRevisionState;
+  /** For `state: "started"`: whether its upgrade or its downgrade began and never finished. */
+  readonly unfinished: UnfinishedRevision | null;
   readonly appliedAt: string;
   readonly appliedBy: string;
 }
@@ -31,6 +34,12 @@ export interface CurrentResult {
   /** Applied heads, parents first. Empty when nothing is applied. */
   readonly current: readonly string[];
   readonly heads: readonly CurrentHead[];
+  /**
+   * Non-transactional revisions whose upgrade or downgrade began and never finished: they
+   * are recorded (a head among `current` when nothing applied stands above them) but
+   * neither cleanly applied nor cleanly reverted. `--json` prints it when not empty.
+   */
+  readonly unfinished: readonly UnfinishedRevision[];
   /** False when the version table does not exist yet. */
   readonly versionTableExists: boolean;
 }
@@ -67,7 +76,8 @@ export async function current(env: ResolvedEnvironment, options: CurrentOptions 
   const session = await opening;
   try {
     const summary = await reading;
-    if (session === null || summary === null) return { environment: env.name, current: [], heads: [], versionTableExists: false };
+    if (session === null || summary === null) return { environment: env.name, current: [], heads: [], unfinished: [], versionTableExists: false };
+    let read: AppliedSummary = summary;
     let ids = currentHeads(graph, summary.ids);
     // Only the heads' rows are printed: the summary's latest rows are usually they; any
     // other head's row is read alone.
@@ -79,11 +89,13 @@ export async function current(env: ResolvedEnvironment, options: CurrentOptions 
       // A head's row went away between the two reads (another runner reverted it): read
       // every row in one query, one snapshot, and take the heads from that.
       const state = await readAppliedState(session, env.versionTable);
-      if (state === null) return { environment: env.name, current: [], heads: [], versionTableExists: false };
+      if (state === null) return { environment: env.name, current: [], heads: [], unfinished: [], versionTableExists: false };
+      read = state;
       ids = currentHeads(graph, state.ids);
       rows = new Map(state.rows.map((row) => [row.revision, row] as const));
     }
     const graphHeads = new Set(graph.heads());
+    const unfinished = unfinishedRevisions(graph, read);
     const heads = ids.map((id): CurrentHead => {
       const file = graph.find(id);
       const row = rows.get(id);
@@ -93,11 +105,12 @@ export async function current(env: ResolvedEnvironment, options: CurrentOptions 
         file: file?.relativePath ?? null,
         isHead: graphHeads.has(id),
         state: row?.state ?? "applied",
+        unfinished: unfinished.find((u) => u.revision === id) ?? null,
         appliedAt: row?.appliedAt ?? "",
         appliedBy: row?.appliedBy ?? "",
       };
     });
-    return { environment: env.name, current: ids, heads, versionTableExists: true };
+    return { environment: env.name, current: ids, heads, unfinished, versionTableExists: true };
   } finally {
     if (options.session === undefined) await session?.close();
   }

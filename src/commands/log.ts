@@ -31,7 +31,8 @@ export interface RunLogEntry {
   /** ISO 8601 (UTC). */
   readonly startedAt: string;
   readonly durationMs: number | null;
-  readonly outcome: "success" | "failed";
+  /** `started`: a non-transactional step began; a later row of the revision says how it ended (none: it never finished). */
+  readonly outcome: "success" | "failed" | "started";
   /** The error message of a failed step (free of secrets). */
   readonly error: string | null;
   readonly note: string | null;
@@ -120,7 +121,7 @@ export async function readRunLog(env: ResolvedEnvironment, options: RunLogOption
         toolVersion: row.tool_version,
         startedAt: `${row.started_at.replace(/Z?$/, "")}Z`,
         durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
-        outcome: row.outcome === "failed" ? "failed" : "success",
+        outcome: row.outcome === "failed" || row.outcome === "started" ? row.outcome : "success",
         // Written free of secrets; masked again in case a secret changed since.
         error: row.error === null ? null : scrubSecrets(row.error, env.secrets),
         note: row.note,

@@ -14,16 +14,18 @@ import { classifyState } from "../plan/plan.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
 import { openReadSession } from "../run/connect.js";
-import { findStateProblems } from "../run/problems.js";
+import { findStateProblems, unfinishedRevisions, type UnfinishedRevision } from "../run/problems.js";
 import { EMPTY_STATE, readAppliedState, type AppliedState } from "../run/version-table.js";
 import { scrubSecrets } from "../secrets/redact.js";
 
 /**
  * The state of an environment as `status` shows it. `not-configured`: its url uses
  * variables nothing sets yet (a fresh project's testing and production); the entry's
- * `unsetVariables` names them. It is not a failure of `status`.
+ * `unsetVariables` names them. It is not a failure of `status`. `unfinished`: a
+ * non-transactional revision's upgrade or downgrade began and never finished (the entry's
+ * `unfinished` says which); whatever the heads say, the database is not at a revision.
  */
-export type StatusState = "up-to-date" | "behind" | "ahead" | "diverged" | "unreachable" | "error" | "not-configured";
+export type StatusState = "up-to-date" | "behind" | "ahead" | "diverged" | "unfinished" | "unreachable" | "error" | "not-configured";
 
 /** A problem found, as `status --json` lists it. */
 export interface StatusProblem {
@@ -48,6 +50,8 @@ export interface StatusEntry {
   readonly problems: readonly StatusProblem[];
   /** For `state: "not-configured"`: the variables to set, in the order the url uses them. */
   readonly unsetVariables?: readonly string[] | undefined;
+  /** For `state: "unfinished"`: the revisions whose step began and never finished. */
+  readonly unfinished?: readonly UnfinishedRevision[] | undefined;
   /** The promotion gate, for an environment with `promoteFrom` (added by `status`, src/guard/promotion.ts). */
   readonly promotion?: PromotionSummary | undefined;
 }
@@ -102,6 +106,8 @@ export async function getStatus(env: ResolvedEnvironment, options: StatusOptions
   const report = classifyState(graphResult, reading.state.ids);
   // The fix goes with the problem (as for an unresolved environment): an unfinished revision names `athanor resolve`.
   const problems = findStateProblems(graphResult, reading.state).map((problem) => ({ code: problem.code, message: `${problem.message} — ${problem.hint}` }));
+  const unfinished = unfinishedRevisions(graphResult, reading.state);
+  if (unfinished.length > 0) return { ...base, reachable: true, current: report.current, heads: report.heads, pending: report.pending.length, state: "unfinished", problems, unfinished };
   return { ...base, reachable: true, current: report.current, heads: report.heads, pending: report.pending.length, state: report.state, problems };
 }
 

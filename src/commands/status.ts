@@ -61,7 +61,7 @@ export async function status(project: LoadedConfig, options: StatusAllOptions = 
 }
 
 /** How bad a state is, to summarise a fleet by its worst target. */
-const SEVERITY: readonly StatusState[] = ["up-to-date", "not-configured", "behind", "ahead", "diverged", "unreachable", "error"];
+const SEVERITY: readonly StatusState[] = ["up-to-date", "not-configured", "behind", "ahead", "diverged", "unfinished", "unreachable", "error"];
 
 /**
  * A fleet environment as one row of the overview: its targets read (src/commands/fleet.ts),

@@ -12,21 +12,23 @@ const down: Plan = { direction: "down", target: "base", steps: [c, b].map((r) =>
 const production = { name: "production", promoteFrom: "testing" };
 
 describe("evaluatePromotionGate", () => {
-  const cases: { name: string; env: { name: string; promoteFrom: string | null }; plan: Plan; applied: string[] | "error" | null; allowed: boolean; blocked: string[] }[] = [
+  const cases: { name: string; env: { name: string; promoteFrom: string | null }; plan: Plan; applied: string[] | "error" | null; stamped?: string[]; allowed: boolean; blocked: string[] }[] = [
     { name: "no promoteFrom: no gate", env: { name: "production", promoteFrom: null }, plan: up, applied: [], allowed: true, blocked: [] },
     { name: "source applied everything", env: production, plan: up, applied: ["a", "b", "c"], allowed: true, blocked: [] },
     { name: "source is behind", env: production, plan: up, applied: ["a"], allowed: false, blocked: ["b", "c"] },
     { name: "source applied nothing", env: production, plan: up, applied: [], allowed: false, blocked: ["a", "b", "c"] },
     { name: "source unreadable: refused", env: production, plan: up, applied: "error", allowed: false, blocked: ["a", "b", "c"] },
+    { name: "a revision only stamped in the source is blocked", env: production, plan: up, applied: ["a"], stamped: ["b", "c"], allowed: false, blocked: ["b", "c"] },
     { name: "downgrades are not gated", env: production, plan: down, applied: [], allowed: true, blocked: [] },
     { name: "an empty plan passes", env: production, plan: { direction: "up", target: "head", steps: [] }, applied: null, allowed: true, blocked: [] },
   ];
   for (const t of cases) {
     it(t.name, () => {
-      const source = t.applied === null ? null : t.applied === "error" ? { error: "connection refused" } : { applied: new Set(t.applied.map(rid)) };
+      const source = t.applied === null ? null : t.applied === "error" ? { error: "connection refused" } : { applied: new Set(t.applied.map(rid)), stamped: new Set((t.stamped ?? []).map(rid)) };
       const evaluation = evaluatePromotionGate(t.env, t.plan, source);
       expect(evaluation.allowed).toBe(t.allowed);
       expect(evaluation.blocked.map((r) => r.revision)).toEqual(t.blocked.map(rid));
+      expect(evaluation.stamped.map((r) => r.revision)).toEqual((t.stamped ?? []).map(rid));
       if (t.allowed) expect(() => assertPromotionAllowed(evaluation)).not.toThrow();
       else {
         const error = (() => {
@@ -41,6 +43,11 @@ describe("evaluatePromotionGate", () => {
         expect((error as RefusedError).exitStatus).toBe(3);
         if (t.applied === "error") expect((error as RefusedError).code).toBe("promotion-unverified");
         else for (const id of t.blocked) expect((error as RefusedError).message).toContain(rid(id));
+        if (t.stamped !== undefined) {
+          expect((error as RefusedError).message).toContain('which has only stamped these 2 revisions');
+          expect((error as RefusedError).message).toContain('only stamped in "testing", never run there');
+          expect((error as RefusedError).details["stamped"]).toEqual(t.stamped.map(rid));
+        }
       }
     });
   }

@@ -5,10 +5,13 @@
  * plan and the source's applied revisions; a thin shell ({@link evaluatePromotion}) reads
  * the source's version table.
  *
- * What counts: a row of the source's version table in state `applied` (a committed
- * revision, or a non-transactional one that finished). A revision that was applied in
- * the source and later downgraded there no longer counts. Only `up` steps are gated:
- * reverting and `stamp` stay possible, as they are how a broken state is repaired.
+ * What counts: a row of the source's version table in state `applied` whose revision
+ * really ran there (a committed revision, a non-transactional one that finished, or one
+ * resolved as applied after it ran; see `readAppliedProvenance`). A revision that was
+ * only stamped there (`stamp`, `baseline`) does not count: nothing was tried. A
+ * revision applied in the source and later downgraded there (or half-downgraded: its
+ * row `started`) no longer counts. Only `up` steps are gated: reverting and `stamp`
+ * stay possible, as they are how a broken state is repaired.
  */
 import { existsSync } from "node:fs";
 import type { ResolvedEnvironment } from "../config/types.js";
@@ -18,7 +21,7 @@ import { isAthanorError, RefusedError } from "../errors.js";
 import { planUpgrade } from "../plan/plan.js";
 import type { Plan } from "../plan/types.js";
 import type { RevisionGraph } from "../revisions/graph.js";
-import { readAppliedState } from "../run/version-table.js";
+import { readAppliedProvenance } from "../run/version-table.js";
 
 /** A revision as the gate reports it. */
 export interface PromotionRevision {
@@ -40,12 +43,17 @@ export interface PromotionEvaluation {
   readonly next: readonly PromotionRevision[];
   /** Of `next`, those the source has not applied successfully. */
   readonly blocked: readonly PromotionRevision[];
+  /** Of `blocked`, those the source has only stamped (recorded without running them). */
+  readonly stamped: readonly PromotionRevision[];
   /** Why the source's state could not be read (the gate then refuses), or null. */
   readonly sourceError: string | null;
 }
 
-/** The source's state, as the pure core receives it. */
-export type SourceState = { readonly applied: ReadonlySet<string> } | { readonly error: string };
+/**
+ * The source's state, as the pure core receives it: the revisions that ran there, and
+ * those recorded there without running (stamped).
+ */
+export type SourceState = { readonly applied: ReadonlySet<string>; readonly stamped?: ReadonlySet<string> | undefined } | { readonly error: string };
 
 function describe(plan: Pick<Plan, "steps">): PromotionRevision[] {
   return plan.steps.filter((step) => step.direction === "up").map((step) => ({ revision: step.revision.id, message: step.revision.message, file: step.revision.relativePath }));
@@ -59,14 +67,15 @@ function describe(plan: Pick<Plan, "steps">): PromotionRevision[] {
 export function evaluatePromotionGate(env: Pick<ResolvedEnvironment, "name" | "promoteFrom">, plan: Pick<Plan, "steps">, source: SourceState | null): PromotionEvaluation {
   const next = describe(plan);
   if (env.promoteFrom === null || next.length === 0) {
-    return { environment: env.name, source: env.promoteFrom, allowed: true, next, blocked: [], sourceError: null };
+    return { environment: env.name, source: env.promoteFrom, allowed: true, next, blocked: [], stamped: [], sourceError: null };
   }
   if (source === null || "error" in source) {
     const sourceError = source === null ? `the state of "${env.promoteFrom}" was not read` : source.error;
-    return { environment: env.name, source: env.promoteFrom, allowed: false, next, blocked: next, sourceError };
+    return { environment: env.name, source: env.promoteFrom, allowed: false, next, blocked: next, stamped: [], sourceError };
   }
   const blocked = next.filter((revision) => !source.applied.has(revision.revision));
-  return { environment: env.name, source: env.promoteFrom, allowed: blocked.length === 0, next, blocked, sourceError: null };
+  const stamped = blocked.filter((revision) => source.stamped?.has(revision.revision) === true);
+  return { environment: env.name, source: env.promoteFrom, allowed: blocked.length === 0, next, blocked, stamped, sourceError: null };
 }
 
 /** How the shell reaches the source environment. */
@@ -77,7 +86,7 @@ export interface PromotionOptions {
   readonly openSourceSession?: ((env: ResolvedEnvironment) => Promise<Session>) | undefined;
 }
 
-/** Reads the revisions the source environment applied successfully. */
+/** Reads the revisions that ran in the source environment, and those only stamped there. */
 export async function readSourceState(sourceName: string, options: PromotionOptions): Promise<SourceState> {
   let source: ResolvedEnvironment;
   try {
@@ -92,9 +101,9 @@ export async function readSourceState(sourceName: string, options: PromotionOpti
     session = options.openSourceSession
       ? await options.openSourceSession(source)
       : await openSession(source.target, { secrets: source.secrets, searchPath: source.searchPath, applicationName: "athanor promotion gate", connectTimeoutMs: 10_000 });
-    const state = await readAppliedState(session, source.versionTable);
-    if (state === null) return { applied: new Set() };
-    return { applied: new Set(state.rows.filter((row) => row.state === "applied").map((row) => row.revision)) };
+    const provenance = await readAppliedProvenance(session, source.versionTable);
+    if (provenance === null) return { applied: new Set() };
+    return { applied: provenance.ran, stamped: provenance.recordedOnly };
   } catch (error) {
     return { error: `the database of "${sourceName}" (${source.redactedUrl}) cannot be read: ${isAthanorError(error) ? error.message : String(error)}` };
   } finally {
@@ -125,13 +134,20 @@ export function assertPromotionAllowed(evaluation: PromotionEvaluation): void {
       details: { environment: evaluation.environment, source, revisions: evaluation.next.map((r) => r.revision) },
     });
   }
-  const list = evaluation.blocked.map((r) => `${r.revision} (${r.message || r.file})`).join(", ");
+  const stamped = new Set(evaluation.stamped.map((r) => r.revision));
+  const list = evaluation.blocked.map((r) => `${r.revision} (${r.message || r.file})${stamped.has(r.revision) ? ` — only stamped in "${source}", never run there` : ""}`).join(", ");
+  const onlyStamped = stamped.size > 0 && stamped.size === evaluation.blocked.length;
+  const what = evaluation.blocked.length === 1 ? "this revision" : `these ${evaluation.blocked.length} revisions`;
+  const stampedHint =
+    stamped.size === 0
+      ? ""
+      : ` A stamp records a revision without running it, so the gate does not count it: run ${stamped.size === 1 ? "it" : "them"} in "${source}" before promoting (\`athanor --env ${source} stamp\` to below ${stamped.size === 1 ? "it" : "them"}, then \`athanor --env ${source} upgrade\`).`;
   throw new RefusedError(
     "promotion-gate",
-    `environment "${evaluation.environment}" is promoted from "${source}", which has not applied ${evaluation.blocked.length === 1 ? "this revision" : `these ${evaluation.blocked.length} revisions`}: ${list}; nothing was changed`,
+    `environment "${evaluation.environment}" is promoted from "${source}", which has ${onlyStamped ? "only stamped" : "not applied"} ${what}: ${list}; nothing was changed`,
     {
-      hint: `Apply them to "${source}" first (athanor --env ${source} upgrade ${evaluation.blocked[evaluation.blocked.length - 1]?.revision ?? "head"}), or upgrade "${evaluation.environment}" only up to what "${source}" has (athanor --env ${source} current).`,
-      details: { environment: evaluation.environment, source, blocked: evaluation.blocked.map((r) => r.revision) },
+      hint: `Apply them to "${source}" first (athanor --env ${source} upgrade ${evaluation.blocked[evaluation.blocked.length - 1]?.revision ?? "head"}), or upgrade "${evaluation.environment}" only up to what "${source}" has (athanor --env ${source} current).${stampedHint}`,
+      details: { environment: evaluation.environment, source, blocked: evaluation.blocked.map((r) => r.revision), stamped: evaluation.stamped.map((r) => r.revision) },
     },
   );
 }
@@ -145,6 +161,8 @@ export interface PromotionSummary {
   readonly allowed: boolean;
   /** Of `next`, those the source has not applied successfully. */
   readonly blocked: readonly string[];
+  /** Of `blocked`, those the source has only stamped (recorded without running them). */
+  readonly stamped: readonly string[];
   /** Why the source could not be read, or null. */
   readonly sourceError: string | null;
 }
@@ -172,6 +190,7 @@ export async function promotionStatus(env: ResolvedEnvironment, graph: RevisionG
     next: evaluation.next.map((r) => r.revision),
     allowed: evaluation.allowed,
     blocked: evaluation.blocked.map((r) => r.revision),
+    stamped: evaluation.stamped.map((r) => r.revision),
     sourceError: evaluation.sourceError,
   };
 }

@@ -22,6 +22,7 @@ import {
   upsertMetaSql,
   versionTables,
   versionTablesDdl,
+  widenOutcomeCheckSql,
   type HistoryEntry,
   type RunIdentity,
   type StepTiming,
@@ -71,6 +72,11 @@ let preparedRuns = 0;
 /** The writer of one environment's bookkeeping on one session. */
 export class Bookkeeping {
   readonly tables: VersionTables;
+  /**
+   * Who athanor's session is (`session_user`) and acts as (`current_user`) before any
+   * revision ran, read by {@link captureSessionRole}; null until then.
+   */
+  private sessionRoles: { readonly session: string; readonly current: string } | null = null;
 
   constructor(
     private readonly session: Session,
@@ -86,17 +92,21 @@ export class Bookkeeping {
    */
   async ensureTables(): Promise<void> {
     const t = this.tables;
-    const result = await this.session.query<{ schema_ok: boolean; versions_ok: boolean; history_ok: boolean; meta_ok: boolean; target_ok: boolean }>(
+    const result = await this.session.query<{ schema_ok: boolean; versions_ok: boolean; history_ok: boolean; meta_ok: boolean; target_ok: boolean; narrow_outcome: string | null }>(
       "SELECT to_regnamespace($1) IS NOT NULL AS schema_ok, to_regclass($2) IS NOT NULL AS versions_ok, to_regclass($3) IS NOT NULL AS history_ok, to_regclass($4) IS NOT NULL AS meta_ok, " +
-        "EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($3) AND attname = 'target' AND NOT attisdropped) AS target_ok",
+        "EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($3) AND attname = 'target' AND NOT attisdropped) AS target_ok, " +
+        "(SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($3) AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%outcome%' AND pg_get_constraintdef(oid) NOT LIKE '%started%' LIMIT 1) AS narrow_outcome",
       [quoteIdent(this.versionTable.schema), t.versions, t.history, t.meta],
     );
     const row = result.rows[0];
     // A fleet run names its target in the history: the column is added (nullable, so older
     // rows and older athanor versions keep working) the first time a fleet needs it.
     const addTarget = (this.identity.target ?? null) !== null && row?.target_ok !== true ? [`ALTER TABLE ${t.history} ADD COLUMN IF NOT EXISTS target text;`] : [];
+    // A history table made before the `started` outcome existed accepts it from now on
+    // (older athanor versions never write it, and read it as any other outcome).
+    const widen = row?.narrow_outcome != null ? [widenOutcomeCheckSql(t, row.narrow_outcome)] : [];
     if (row !== undefined && row.schema_ok && row.versions_ok && row.history_ok && row.meta_ok) {
-      if (addTarget.length > 0) await this.atomically(addTarget);
+      if (addTarget.length + widen.length > 0) await this.atomically([...addTarget, ...widen]);
       return;
     }
     let ddl = versionTablesDdl(this.versionTable);
@@ -143,15 +153,27 @@ export class Bookkeeping {
   }
 
   /**
-   * Marks a non-transactional step as started before its first statement (committed on
-   * its own): a failure or a crash in between leaves it `started`, which blocks later
-   * runs until `athanor resolve`.
+   * Reads the role athanor's session acts as, before any revision runs: the bookkeeping
+   * of a non-transactional step is written as that role (see {@link asAthanor}).
+   */
+  async captureSessionRole(): Promise<void> {
+    const result = await this.session.query<{ session: string; current: string }>("SELECT session_user::text AS session, current_user::text AS current");
+    this.sessionRoles = result.rows[0] ?? null;
+  }
+
+  /**
+   * Marks a non-transactional step as started before its first statement, committed on
+   * its own: the version row (`started`, or an applied row turned `started` for a
+   * downgrade) and a `started` history row, in one transaction. A failure, a killed
+   * connection or a crash in between leaves both, which block later runs until
+   * `athanor resolve` and tell `log` what began.
    */
   async stepStarting(step: Step): Promise<void> {
     const { revision: file, direction } = step;
-    await this.session.exec(
+    await this.asAthanor([
       direction === "up" ? insertVersionRowSql(this.tables, this.identity, file.id, file.checksum, "started", NO_DURATION) : startVersionRowSql(this.tables, file.id),
-    );
+      insertHistorySql(this.tables, this.identity, { direction, revision: file.id, outcome: "started", note: "non-transactional: started; a later row says how it ended" }, NO_DURATION),
+    ]);
   }
 
   /** Settles a non-transactional step that finished: its row and history, in one transaction. */
@@ -159,13 +181,18 @@ export class Bookkeeping {
     const { revision: file, direction } = step;
     const timing = measuredTiming(durationMs);
     const row = direction === "up" ? finishVersionRowSql(this.tables, this.identity, file.id, file.checksum, timing) : deleteVersionRowSql(this.tables, file.id);
-    await this.atomically([row, insertHistorySql(this.tables, this.identity, { direction, revision: file.id, outcome: "success" }, timing)]);
+    await this.asAthanor([row, insertHistorySql(this.tables, this.identity, { direction, revision: file.id, outcome: "success" }, timing)]);
   }
 
-  /** A failed history row (after the step's transaction was rolled back). Best effort: never throws. */
+  /**
+   * A failed history row (after the step's transaction was rolled back). Best effort:
+   * never throws (a lost connection writes nothing; a non-transactional step's `started`
+   * row, committed before it ran, then says it never finished).
+   */
   async stepFailed(step: Step, message: string, durationMs: number): Promise<void> {
     const entry: HistoryEntry = { direction: step.direction, revision: step.revision.id, outcome: "failed", error: message };
-    await this.session.exec(insertHistorySql(this.tables, this.identity, entry, measuredTiming(durationMs))).catch(() => {});
+    const history = insertHistorySql(this.tables, this.identity, entry, measuredTiming(durationMs));
+    await (step.revision.transactional ? this.session.exec(history) : this.asAthanor([history])).catch(() => {});
   }
 
   /** `stamp`: the version rows change as told, with one history row, in one transaction. */
@@ -200,6 +227,24 @@ export class Bookkeeping {
   /** Sets a meta value unless one is recorded (`overwrite: false`, e.g. the environment's identity). */
   async recordMeta(key: string, value: string, options: { readonly overwrite: boolean }): Promise<void> {
     await this.session.exec(upsertMetaSql(this.tables, key, value, options.overwrite));
+  }
+
+  /**
+   * Statements in one transaction, written with settings athanor controls rather than
+   * those a non-transactional revision may have left on the session: its statements run
+   * outside any transaction, so a `SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`,
+   * `SET default_transaction_read_only`, `SET ROLE` or `SET SESSION AUTHORIZATION` in it
+   * outlives it, and the bookkeeping written after it (its completion, its failure) would
+   * fail or be written as another role. `SET LOCAL` lasts for this transaction only, so
+   * the session is left as the revision left it. `transaction_read_only` can be set
+   * because nothing ran yet in the transaction. The session user is named rather than
+   * `DEFAULT`, which PGlite (single-user) does not reset; only a superuser login can have
+   * changed it, and any login may set it back to itself.
+   */
+  private async asAthanor(statements: readonly string[]): Promise<void> {
+    const roles = this.sessionRoles;
+    const identity = roles === null ? [] : [`SET LOCAL SESSION AUTHORIZATION ${quoteIdent(roles.session)};`, `SET LOCAL ROLE ${quoteIdent(roles.current)};`];
+    await this.atomically(["SET LOCAL transaction_read_only = off;", ...identity, ...statements]);
   }
 
   /** Statements in one transaction, one round trip. */

@@ -302,6 +302,8 @@ class GroupRunner {
   /** Prepares the bookkeeping statements, when any revision of the plan is sent as a script. */
   async prepare(): Promise<void> {
     if (this.options.prepared.steps.some((item) => this.sentWhole(item))) this.recorder = await this.bookkeeping.stepRecorder(MARKED_TIMING);
+    // Before any revision can change the session's role: non-transactional bookkeeping is written as this one.
+    if (this.options.prepared.steps.some((item) => this.scope(item) === "none")) await this.bookkeeping.captureSessionRole();
   }
 
   /** Frees what {@link prepare} made on the session. Never throws. */
@@ -422,7 +424,7 @@ class GroupRunner {
   /** A revision driven from here: a TypeScript function, or SQL statements one by one. */
   private async drive(item: PreparedStep, index: number, done: Step[]): Promise<void> {
     const total = this.options.prepared.steps.length;
-    const started = performance.now();
+    let started = performance.now();
     const scope = this.scope(item);
     this.emitStart(item, index, total);
     const body = async () => {
@@ -438,6 +440,8 @@ class GroupRunner {
     try {
       if (scope === "none") {
         await this.bookkeeping.stepStarting(item.step);
+        // Timed from here: the history row of its end then starts after its `started` row.
+        started = performance.now();
         await body();
         await this.bookkeeping.stepFinished(item.step, performance.now() - started);
       } else if (scope === "own") {
@@ -526,7 +530,9 @@ class GroupRunner {
     if (statement !== null) lines.push(`  statement: ${abbreviate(maskPasswords(statement.text))}`);
     const stateHint = `${this.outcome(failure, lost)} ${
       scope === "none"
-        ? `Fix the database and the file, then run \`athanor resolve ${file.id} --applied\` or \`--rolled-back\`.`
+        ? step.direction === "down"
+          ? `Fix the database and the file, then run \`athanor resolve ${file.id} --rolled-back\` once none of its changes are left, or \`--applied\` once all of them are in place again.`
+          : `Fix the database and the file, then run \`athanor resolve ${file.id} --applied\` or \`--rolled-back\`.`
         : lost
           ? `Once the server is back, \`athanor status\` shows where the database stands; run \`athanor ${verb}\` again.`
           : `Fix ${where} and run \`athanor ${verb}\` again.`
@@ -555,6 +561,9 @@ class GroupRunner {
     const committed = this.completed.map((s) => s.revision.id);
     const kept = committed.length === 0 ? "Nothing was committed in this run." : `Committed before it in this run: ${listIds(committed)}.`;
     const skipped = failure.notRun.length === 0 ? "" : ` Not run (the server rejected the round trip before running them): ${listIds(failure.notRun.map((p) => p.file.id))}.`;
+    if (scope === "none" && item.step.direction === "down") {
+      return `Revision ${id} is non-transactional: the statements of its downgrade before the failing one stay done, and it stays recorded as started, neither cleanly applied nor cleanly reverted. ${kept}${skipped}`;
+    }
     if (scope === "none") return `Revision ${id} is non-transactional: the statements before the failing one stay done, and it stays recorded as started. ${kept}${skipped}`;
     if (lost) return `The server restarted, failed over, ended the session or became unreachable: PostgreSQL rolled back revision ${id}'s transaction, unless its COMMIT had already reached the server. ${kept}${skipped}`;
     return `Revision ${id} was rolled back entirely. ${kept}${skipped}`;

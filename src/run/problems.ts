@@ -55,13 +55,26 @@ export function findStateProblems(graph: RevisionGraph, state: AppliedSummary | 
       continue;
     }
     if (started !== undefined) {
-      problems.push({
-        code: "unfinished-revision",
-        revision,
-        file: file.relativePath,
-        message: `revision ${revision} (${file.relativePath}) is non-transactional; it started at ${started.appliedAt} and never finished`,
-        hint: `Check what it did (an interrupted CREATE INDEX CONCURRENTLY leaves an invalid index: \`athanor check\` lists them), then run \`athanor resolve ${revision} --applied\` or \`athanor resolve ${revision} --rolled-back\`.`,
-      });
+      const attempt = state.attempts?.get(revision);
+      problems.push(
+        attempt?.direction === "down"
+          ? {
+              code: "unfinished-revision",
+              revision,
+              file: file.relativePath,
+              message: `revision ${revision} (${file.relativePath}) is non-transactional; its downgrade started${attempt.startedAt === null ? "" : ` at ${attempt.startedAt}`} and never finished, so it is neither cleanly applied nor cleanly reverted`,
+              hint:
+                `Check what its downgrade did (an interrupted DROP INDEX CONCURRENTLY leaves an invalid index: \`athanor check\` lists them), then run \`athanor resolve ${revision} --rolled-back\` once none of its changes are left (finish the downgrade by hand first), ` +
+                `or \`athanor resolve ${revision} --applied\` once all of them are in place again (redo what the downgrade undid).`,
+            }
+          : {
+              code: "unfinished-revision",
+              revision,
+              file: file.relativePath,
+              message: `revision ${revision} (${file.relativePath}) is non-transactional; it started at ${started.appliedAt} and never finished`,
+              hint: `Check what it did (an interrupted CREATE INDEX CONCURRENTLY leaves an invalid index: \`athanor check\` lists them), then run \`athanor resolve ${revision} --applied\` or \`athanor resolve ${revision} --rolled-back\`.`,
+            },
+      );
       continue;
     }
     const row = checksums ? byId?.get(revision) : undefined;
@@ -76,6 +89,28 @@ export function findStateProblems(graph: RevisionGraph, state: AppliedSummary | 
     }
   }
   return problems;
+}
+
+/**
+ * A non-transactional revision that began and never finished, as `current --json` and
+ * `status --json` list it (`unfinished`): which step began (`up`: its upgrade, so it is
+ * not fully applied; `down`: its downgrade, so it is not fully reverted), and when.
+ */
+export interface UnfinishedRevision {
+  readonly revision: string;
+  readonly direction: "up" | "down";
+  /** ISO 8601; null for a downgrade whose start the history does not record (older athanor versions). */
+  readonly startedAt: string | null;
+  /** Its file (relative to the migrations directory), or null when no file defines it. */
+  readonly file: string | null;
+}
+
+/** The unfinished revisions of the version rows, in the order of the rows. Pure. */
+export function unfinishedRevisions(graph: RevisionGraph, state: AppliedSummary): UnfinishedRevision[] {
+  return state.unfinished.map((row) => {
+    const attempt = state.attempts?.get(row.revision);
+    return { revision: row.revision, direction: attempt?.direction ?? "up", startedAt: attempt?.direction === "down" ? attempt.startedAt : row.appliedAt, file: graph.find(row.revision)?.relativePath ?? null };
+  });
 }
 
 /**

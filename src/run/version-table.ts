@@ -80,6 +80,18 @@ export interface AppliedSummary {
    * heads, so `current` prints them without a second query.
    */
   readonly latest: readonly AppliedRevision[];
+  /**
+   * What each unfinished revision was doing when it stopped (from the history), by
+   * revision id; a revision missing here has no readable history (it reads as an upgrade).
+   */
+  readonly attempts?: ReadonlyMap<string, UnfinishedAttempt> | undefined;
+}
+
+/** What an unfinished (`started`) revision's row stands for: an upgrade or a downgrade that began and never finished. */
+export interface UnfinishedAttempt {
+  readonly direction: "up" | "down";
+  /** When that step began (ISO 8601), or null when the history does not say (a crash before `started` rows existed). */
+  readonly startedAt: string | null;
 }
 
 /** How many of the last rows a summary carries in full. */
@@ -128,7 +140,36 @@ export async function readAppliedState(session: Session, name: VersionTableName)
   const tables = versionTables(name);
   const result = await queryVersionTable<{ rows: string | null }>(session, `SELECT ${ROWS_AGG}::text AS rows FROM ${tables.versions}`);
   if (result === null) return null;
-  return appliedStateOf(rowsOf(result.rows));
+  const state = appliedStateOf(rowsOf(result.rows));
+  return state.unfinished.length === 0 ? state : { ...state, attempts: await readUnfinishedAttempts(session, tables, state.unfinished) };
+}
+
+/**
+ * What each unfinished row was doing, from the last `up`/`down` history row of its
+ * revision: the `started` row written before its first statement (then its `failed` row,
+ * if any). A version row is `started` both while an upgrade runs (the row is new) and
+ * while a downgrade runs (the applied row was turned `started`), so only the history
+ * tells them apart. When the last row is a success (a crash before `started` rows
+ * existed), the step that began is the opposite of that one — an applied revision can
+ * only become `started` by a downgrade — and when it began is not known. Best effort: a
+ * history that cannot be read gives no attempts.
+ */
+async function readUnfinishedAttempts(session: Session, tables: VersionTables, unfinished: readonly AppliedRevision[]): Promise<ReadonlyMap<string, UnfinishedAttempt>> {
+  const attempts = new Map<string, UnfinishedAttempt>();
+  try {
+    const result = await session.query<{ revision: string; direction: string; outcome: string; started_at: string }>(
+      `SELECT DISTINCT ON (revision) revision, direction, outcome, to_json(started_at) #>> '{}' AS started_at FROM ${tables.history} ` +
+        `WHERE revision IN (${unfinished.map((row) => quoteLiteral(row.revision)).join(", ")}) AND direction IN ('up', 'down') ORDER BY revision, id DESC`,
+    );
+    for (const row of result.rows) {
+      const direction = row.direction === "down" ? "down" : "up";
+      const settled = row.outcome === "success";
+      attempts.set(row.revision, settled ? { direction: direction === "up" ? "down" : "up", startedAt: null } : { direction, startedAt: row.started_at });
+    }
+  } catch {
+    // The history is for the message; the row's `started` state is what blocks.
+  }
+  return attempts;
 }
 
 /** Rows as one JSON array of {@link VersionTuple}s, oldest first (one value for the driver to decode). */
@@ -174,7 +215,9 @@ export async function readAppliedSummary(session: Session, name: VersionTableNam
   );
   if (result === null) return null;
   const ids = result.ids === null ? [] : (JSON.parse(result.ids) as string[]);
-  return { ids: new Set(ids), unfinished: rowsOf(result.unfinished), latest: rowsOf(result.latest) };
+  const unfinished = rowsOf(result.unfinished);
+  const summary = { ids: new Set(ids), unfinished, latest: rowsOf(result.latest) };
+  return unfinished.length === 0 ? summary : { ...summary, attempts: await readUnfinishedAttempts(session, tables, unfinished) };
 }
 
 /** The rows of the given revisions (those the table has), oldest first: the details of a few rows after a summary. */
@@ -183,6 +226,35 @@ export async function readAppliedRows(session: Session, name: VersionTableName, 
   const tables = versionTables(name);
   const result = await queryVersionTable<{ rows: string | null }>(session, `SELECT ${ROWS_AGG}::text AS rows FROM ${tables.versions} WHERE revision IN (${revisions.map(quoteLiteral).join(", ")})`);
   return rowsOf(result?.rows ?? null);
+}
+
+/**
+ * How each applied row of a version table got there: `ran` when the revision's
+ * statements were executed in that database, `recordedOnly` when it was only recorded
+ * (`stamp`, `baseline`). A row written by a run carries the duration the run measured;
+ * `stamp`, `baseline` and `resolve` write none (`duration_ms` NULL). A row settled by
+ * `resolve --applied` counts as run when the history holds an `up` attempt of it (its
+ * statements ran, at least in part, and a person said they took effect).
+ */
+export interface AppliedProvenance {
+  readonly ran: ReadonlySet<string>;
+  readonly recordedOnly: ReadonlySet<string>;
+}
+
+/** Reads {@link AppliedProvenance} in one query (null when the tables do not exist). Read-only. */
+export async function readAppliedProvenance(session: Session, name: VersionTableName): Promise<AppliedProvenance | null> {
+  const t = versionTables(name);
+  const result = await queryVersionTable<{ ran: string | null; recorded: string | null }>(
+    session,
+    `SELECT (json_agg(v.revision) FILTER (WHERE v.ran))::text AS ran, (json_agg(v.revision) FILTER (WHERE NOT v.ran))::text AS recorded FROM (` +
+      `SELECT revision, duration_ms IS NOT NULL OR (` +
+      `EXISTS (SELECT FROM ${t.history} h WHERE h.revision = r.revision AND h.direction = 'resolve' AND h.note = 'resolved as applied') AND ` +
+      `EXISTS (SELECT FROM ${t.history} h WHERE h.revision = r.revision AND h.direction = 'up')) AS ran ` +
+      `FROM ${t.versions} r WHERE state = 'applied') AS v`,
+  );
+  if (result === null) return null;
+  const list = (text: string | null): Set<string> => new Set(text === null ? [] : (JSON.parse(text) as string[]));
+  return { ran: list(result.ran), recordedOnly: list(result.recorded) };
 }
 
 /**
@@ -214,7 +286,7 @@ export function versionTablesDdl(name: VersionTableName): string {
     "  tool_version text NOT NULL,",
     "  started_at timestamptz NOT NULL DEFAULT clock_timestamp(),",
     "  duration_ms integer,",
-    "  outcome text NOT NULL CHECK (outcome IN ('success', 'failed')),",
+    `  outcome text NOT NULL CHECK (${HISTORY_OUTCOME_CHECK}),`,
     "  error text,",
     "  note text",
     ");",
@@ -225,6 +297,19 @@ export function versionTablesDdl(name: VersionTableName): string {
     ");",
   );
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The history's outcomes. `started`: a non-transactional step began (written, committed,
+ * before its first statement); a later row of the same revision says how it ended, and a
+ * `started` row with none after it is a step that never finished (a crash, a killed
+ * connection). Tables made before `started` existed get it from {@link widenOutcomeCheckSql}.
+ */
+const HISTORY_OUTCOME_CHECK = "outcome IN ('success', 'failed', 'started')";
+
+/** Replaces an older history table's outcome check (`success`/`failed` only) by {@link HISTORY_OUTCOME_CHECK}. */
+export function widenOutcomeCheckSql(tables: VersionTables, constraint: string): string {
+  return `ALTER TABLE ${tables.history} DROP CONSTRAINT ${quoteIdent(constraint)}, ADD CONSTRAINT ${quoteIdent(constraint)} CHECK (${HISTORY_OUTCOME_CHECK});`;
 }
 
 /** Who runs athanor, written into every row. No secret: user names, host name, version. */
@@ -375,7 +460,7 @@ export function updateChecksumSql(tables: VersionTables, revision: string, check
 export interface HistoryEntry {
   readonly direction: "up" | "down" | "stamp" | "resolve" | "repair";
   readonly revision: string | null;
-  readonly outcome: "success" | "failed";
+  readonly outcome: "success" | "failed" | "started";
   /** The error's message (already free of secrets), for a failed step. */
   readonly error?: string | null | undefined;
   /** A short remark, e.g. `resolved as applied`. */

@@ -33,7 +33,7 @@ export function renderRunLog(log: RunLog, c: Colors): string[] {
       entry.direction,
       entry.revision ?? "-",
       entry.durationMs === null ? "-" : formatDuration(entry.durationMs),
-      `${entry.outcome === "success" ? "✓" : "✗"} ${entry.outcome}`,
+      `${entry.outcome === "success" ? "✓" : entry.outcome === "started" ? "…" : "✗"} ${entry.outcome}`,
       who(entry),
       entry.toolVersion,
     ],
@@ -43,7 +43,7 @@ export function renderRunLog(log: RunLog, c: Colors): string[] {
   const lines = [c.dim(pad(header).join("  ").trimEnd())];
   for (const { entry, cells } of rows) {
     const padded = pad(cells);
-    padded[5] = entry.outcome === "success" ? c.green(padded[5] as string) : c.red(padded[5] as string);
+    padded[5] = entry.outcome === "success" ? c.green(padded[5] as string) : entry.outcome === "started" ? c.yellow(padded[5] as string) : c.red(padded[5] as string);
     lines.push(padded.join("  ").trimEnd());
     const indent = " ".repeat((widths[0] as number) + 2);
     if (entry.error !== null) lines.push(`${indent}${c.red(entry.error.split("\n")[0] ?? "")}`);

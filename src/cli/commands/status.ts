@@ -17,6 +17,7 @@ export const STATE_SYMBOLS: Readonly<Record<StatusState, string>> = {
   behind: "↑",
   ahead: "↓",
   diverged: "≠",
+  unfinished: "◐",
   unreachable: "✗",
   error: "!",
   "not-configured": "○",
@@ -59,6 +60,17 @@ function pendingLabel(entry: StatusEntry): string {
   return !entry.reachable || entry.state === "error" ? "-" : String(entry.pending);
 }
 
+/** Which revisions the gate blocks and why: not applied in the source, or only stamped there. */
+function blockedLabel(gate: NonNullable<StatusEntry["promotion"]>): string {
+  const stamped = new Set(gate.stamped);
+  const notApplied = gate.blocked.filter((id) => !stamped.has(id));
+  const parts = [
+    ...(notApplied.length > 0 ? [`${notApplied.join(", ")} (not applied in ${gate.source})`] : []),
+    ...(stamped.size > 0 ? [`${gate.stamped.join(", ")} (only stamped in ${gate.source}, never run there)`] : []),
+  ];
+  return `blocks ${parts.join("; ")}`;
+}
+
 /** The table: one row per environment, problems indented under their row. */
 export function renderStatusTable(report: StatusReport, c: Colors): string[] {
   const rows = report.environments.map((entry) => ({
@@ -82,7 +94,7 @@ export function renderStatusTable(report: StatusReport, c: Colors): string[] {
     // The promotion gate (promoteFrom): whether what would run next is allowed.
     const gate = entry.promotion;
     if (gate !== undefined && gate.next.length > 0) {
-      const verdict = gate.sourceError !== null ? c.red(`cannot be checked: ${gate.sourceError}`) : gate.allowed ? c.green("allows it") : c.red(`blocks ${gate.blocked.join(", ")} (not applied in ${gate.source})`);
+      const verdict = gate.sourceError !== null ? c.red(`cannot be checked: ${gate.sourceError}`) : gate.allowed ? c.green("allows it") : c.red(blockedLabel(gate));
       lines.push(`${indent}${c.dim("→")} next: ${gate.next.length} revision${gate.next.length === 1 ? "" : "s"}; promotion gate from ${gate.source} ${verdict}`);
     }
     for (const problem of entry.problems) {

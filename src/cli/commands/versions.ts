@@ -29,7 +29,7 @@ export const registerCurrent: CommandModule = (program, action) => {
         if (env.fleet !== null) return (await import("../fleet.js")).runFleetCurrent(ctx, env);
         const result = await current(env);
         if (ctx.globals.json) {
-          ctx.json({ environment: result.environment, current: result.current });
+          ctx.json({ environment: result.environment, current: result.current, ...(result.unfinished.length > 0 ? { unfinished: result.unfinished } : {}) });
           return;
         }
         const c = ctx.colors;
@@ -39,9 +39,15 @@ export const registerCurrent: CommandModule = (program, action) => {
           return;
         }
         for (const head of result.heads) {
-          const marks = [head.isHead ? "head" : null, head.state === "started" ? "unfinished" : null].filter((mark): mark is string => mark !== null);
+          const began = head.unfinished === null ? null : `unfinished: its ${head.unfinished.direction === "down" ? "downgrade" : "upgrade"} started${head.unfinished.startedAt === null ? "" : ` at ${head.unfinished.startedAt}`} and never finished`;
+          const marks = [head.isHead ? "head" : null, head.state === "started" ? (began ?? "unfinished") : null].filter((mark): mark is string => mark !== null);
           ctx.out(`${c.bold(head.revision)}${marks.length > 0 ? ` (${marks.join(", ")})` : ""}${head.message ? ` ${head.message}` : head.file === null ? c.yellow(" (no file defines it)") : ""}`);
           if (ctx.globals.verbose) ctx.out(c.dim(`  ${head.file ?? "?"}, applied ${head.appliedAt} by ${head.appliedBy}`));
+        }
+        // What to do goes to stderr: stdout stays the answer.
+        for (const item of result.unfinished) {
+          const what = item.direction === "down" ? "neither cleanly applied nor cleanly reverted" : "not cleanly applied";
+          ctx.err(c.yellow(`${item.revision} is ${what}: \`athanor status\` says what to check, then \`athanor resolve ${item.revision} --applied\` or \`--rolled-back\``));
         }
       }),
     );
