@@ -26,7 +26,7 @@ export function renderConfirmationPlan(ctx: CommandContext, request: Confirmatio
       lines.push(`                   ${c.dim(finding.message)}`);
       lines.push(`                   ${c.dim(`safe: ${finding.safe}`)}`);
     }
-    if (step.notLinted) lines.push(`           ${c.dim("not linted (TypeScript revision)")}`);
+    if (step.notLinted) lines.push(`           ${c.dim(`not linted: ${step.notLintedReason ?? "TypeScript revision"}`)}`);
   }
   for (const change of request.otherChanges ?? []) lines.push(`  ${change}`);
   if (request.allowedDangerous > 0) lines.push(c.yellow(`${request.allowedDangerous} dangerous change${request.allowedDangerous === 1 ? "" : "s"} allowed by --allow-dangerous`));
