@@ -231,6 +231,28 @@ describe("engine on PostgreSQL only", () => {
     expect((await historyRows(db)).at(-1)).toMatchObject({ revision: B, outcome: "failed" });
   });
 
+  it("a library caller's abort() is reported as the caller's abort, not as a signal it was not", async () => {
+    const env = await setUp([
+      { id: A, message: "fast", upgrade: "CREATE TABLE t1 (id int);" },
+      { id: B, down: A, message: "slow", upgrade: "CREATE TABLE t2 (id int);\nSELECT pg_sleep(30);" },
+    ]);
+    const controller = new AbortController();
+    const error = await caught(
+      upgrade(env, {
+        signal: controller.signal,
+        events: (event) => {
+          if (event.type === "revision-start" && event.revision === B) setTimeout(() => controller.abort(), 300);
+        },
+      }),
+    );
+    expect(error).toMatchObject({ code: "interrupted", signal: "aborted", exitStatus: 130 });
+    expect(error.message).toMatch(/^aborted by the caller's AbortSignal; /);
+    expect((await versionRows(db)).map((row) => row.revision)).toEqual([A]);
+    const failed = (await historyRows(db)).at(-1);
+    expect(failed).toMatchObject({ revision: B, outcome: "failed" });
+    expect(failed?.error).toMatch(/^aborted by the caller's AbortSignal/);
+  });
+
   it("a second runner waits for the lock and gives up after --lock-wait, naming the holder (exit 4)", async () => {
     const env = await setUp([{ id: A, upgrade: "CREATE TABLE t1 (id int);" }]);
     const release = await acquireLock({ target: env.target, versionTable: env.versionTable, waitMs: 1_000, applicationName: "athanor upgrade (elsewhere)" });

@@ -32,7 +32,7 @@ export function sleep(ms: number, signal: AbortSignalLike | undefined): Promise<
 
 /** The InterruptedError for an aborted signal (reason "SIGINT" or "SIGTERM"; anything else reads as SIGINT). */
 export function interrupted(signal: AbortSignalLike): InterruptedError {
-  return new InterruptedError(signal.reason === "SIGTERM" ? "SIGTERM" : "SIGINT");
+  return InterruptedError.fromReason(signal.reason);
 }
 
 /**
