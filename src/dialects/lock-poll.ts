@@ -30,7 +30,7 @@ export function sleep(ms: number, signal: AbortSignalLike | undefined): Promise<
   });
 }
 
-/** The InterruptedError for an aborted signal (reason "SIGINT" or "SIGTERM"; anything else reads as SIGINT). */
+/** The InterruptedError for an aborted signal (reason "SIGINT" or "SIGTERM" from the CLI; anything else is the caller's abort). */
 export function interrupted(signal: AbortSignalLike): InterruptedError {
   return InterruptedError.fromReason(signal.reason);
 }
