@@ -52,6 +52,11 @@ export interface ConfirmationRequest {
   readonly allowedDangerous: number;
   /** Changes that are not revision steps (e.g. a stamp refreshing stored checksums). */
   readonly otherChanges?: readonly string[] | undefined;
+  /**
+   * A fleet's run: how many targets. Each target's revisions are planned under its own
+   * lock after the confirmation, so `steps` and `current` are empty and say nothing.
+   */
+  readonly fleetTargets?: number | undefined;
 }
 
 /** How the CLI shows the plan and asks for the environment's name. */
