@@ -163,19 +163,38 @@ export class ProblemError extends AthanorError {
   }
 }
 
-/** Exit 130/143: the run was interrupted by a signal and rolled back. */
+/**
+ * What stopped a run: the CLI's SIGINT or SIGTERM, or `aborted` when a library caller
+ * aborted the `signal` it passed (an AbortController's `abort()`, with any other reason).
+ */
+export type Interruption = "SIGINT" | "SIGTERM" | "aborted";
+
+/**
+ * Exit 130/143: the run was interrupted by a signal, or aborted by the library caller
+ * (130, as SIGINT), and rolled back.
+ */
 export class InterruptedError extends AthanorError {
   override name = "InterruptedError";
-  readonly signal: "SIGINT" | "SIGTERM";
+  readonly signal: Interruption;
   /** `message` replaces the usual one where it would not be true (a non-transactional revision keeps what it ran). */
-  constructor(signal: "SIGINT" | "SIGTERM", options: AthanorErrorOptions & { readonly message?: string } = {}) {
+  constructor(signal: Interruption, options: AthanorErrorOptions & { readonly message?: string } = {}) {
     super(
       "interrupted",
-      options.message ?? `interrupted by ${signal}; any revision that was running was rolled back, and the lock released`,
-      signal === "SIGINT" ? ExitStatus.sigint : ExitStatus.sigterm,
+      options.message ?? `${InterruptedError.describe(signal)}; any revision that was running was rolled back, and the lock released`,
+      signal === "SIGTERM" ? ExitStatus.sigterm : ExitStatus.sigint,
       options,
     );
     this.signal = signal;
+  }
+
+  /** The error for an aborted signal's `reason`: the CLI aborts with the signal's name, anything else is the caller's abort. */
+  static fromReason(reason: unknown, options: AthanorErrorOptions & { readonly message?: string } = {}): InterruptedError {
+    return new InterruptedError(reason === "SIGTERM" || reason === "SIGINT" ? reason : "aborted", options);
+  }
+
+  /** `interrupted by SIGINT`, or `aborted by the caller's AbortSignal`. */
+  static describe(signal: Interruption): string {
+    return signal === "aborted" ? "aborted by the caller's AbortSignal" : `interrupted by ${signal}`;
   }
 }
 

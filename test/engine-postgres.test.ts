@@ -148,6 +148,64 @@ describe("engine on PostgreSQL only", () => {
     expect((await caught(downgrade(env, { sql: true, target: "base" }))).code).toBe("offline-range-required");
   });
 
+  it("offline SQL with --single-transaction does what the online run does: one transaction, the same refusal, the same timeouts", async () => {
+    await setUp([
+      { id: A, message: "table", upgrade: "CREATE TABLE t1 (id int);", downgrade: "DROP TABLE t1;" },
+      { id: B, down: A, message: "fails", file: "0002_b.sql", upgrade: "SELECT 1/0;", downgrade: "SELECT 1;" },
+    ]);
+    await project.configure({ development: { ...db.envConfig, lockTimeout: "2s", statementTimeout: "1min" } });
+    const env = await project.env("development");
+    const psqlRun = async (script: string) => {
+      const file = join(project.dir, "single.sql");
+      await writeFile(file, script);
+      return spawnSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", file, env.url.value], { encoding: "utf8" });
+    };
+
+    // Online: the failure rolls back the whole plan.
+    expect((await caught(upgrade(env, { singleTransaction: true }))).exitStatus).toBe(1);
+    expect(await versionRows(db)).toEqual([]);
+    expect(await tablesIn(db)).not.toContain("t1");
+    // Offline: one BEGIN/COMMIT around everything, so psql stops with nothing applied either.
+    const failing = (await upgrade(env, { sql: true, singleTransaction: true })).sql ?? "";
+    expect(failing.match(/^BEGIN;$/gm)).toHaveLength(1);
+    expect(failing.match(/^COMMIT;$/gm)).toHaveLength(1);
+    const failed = await psqlRun(failing);
+    expect(failed.status).toBe(3);
+    expect(failed.stderr).toContain("division by zero");
+    expect(await versionRows(db)).toEqual([]);
+    expect(await tablesIn(db)).not.toContain("t1");
+
+    // The revisions see the environment's timeouts offline as online.
+    await project.write({ id: B, down: A, message: "settings", file: "0002_b.sql", upgrade: "CREATE TABLE s AS SELECT current_setting('lock_timeout') AS l, current_setting('statement_timeout') AS st;", downgrade: "DROP TABLE s;" });
+    expect((await upgrade(env, { singleTransaction: true })).completed).toEqual([A, B]);
+    const online = await db.query("SELECT l, st FROM s");
+    expect(online).toEqual([{ l: "2s", st: "1min" }]);
+    const down = (await downgrade(env, { sql: true, singleTransaction: true, target: "head:base" })).sql ?? "";
+    expect(down.match(/^BEGIN;$/gm)).toHaveLength(1);
+    expect((await psqlRun(down)).status).toBe(0);
+    expect((await current(env)).current).toEqual([]);
+    expect(await tablesIn(db)).not.toContain("s");
+    const passing = await psqlRun((await upgrade(env, { sql: true, singleTransaction: true })).sql ?? "");
+    expect(passing.status).toBe(0);
+    expect(await db.query("SELECT l, st FROM s")).toEqual(online);
+    expect((await current(env)).current).toEqual([B]);
+    expect((await historyRows(db)).map((row) => [row.direction, row.revision, row.outcome])).toEqual([
+      ["up", B, "failed"],
+      ["up", A, "success"],
+      ["up", B, "success"],
+      ["down", B, "success"],
+      ["down", A, "success"],
+      ["up", A, "success"],
+      ["up", B, "success"],
+    ]);
+
+    // A `transaction false` revision cannot run in the plan's transaction: refused offline as online.
+    await project.write({ id: C, down: B, message: "index", transactional: false, upgrade: "CREATE INDEX CONCURRENTLY t1_id ON t1 (id);", downgrade: "DROP INDEX CONCURRENTLY t1_id;" });
+    expect(await caught(upgrade(env, { singleTransaction: true }))).toMatchObject({ code: "single-transaction-not-possible", exitStatus: 2 });
+    expect(await caught(upgrade(env, { sql: true, singleTransaction: true }))).toMatchObject({ code: "single-transaction-not-possible", exitStatus: 2 });
+    expect(await caught(downgrade(env, { sql: true, singleTransaction: true, target: "head:base" }))).toMatchObject({ code: "single-transaction-not-possible", exitStatus: 2 });
+  });
+
   it("an abort cancels the running statement, rolls back and releases the lock", async () => {
     const env = await setUp([
       { id: A, message: "fast", upgrade: "CREATE TABLE t1 (id int);" },
@@ -171,6 +229,28 @@ describe("engine on PostgreSQL only", () => {
     expect(await advisoryLocks()).toBe(0);
     expect(events.at(-1)).toMatchObject({ type: "command-end", outcome: "interrupted" });
     expect((await historyRows(db)).at(-1)).toMatchObject({ revision: B, outcome: "failed" });
+  });
+
+  it("a library caller's abort() is reported as the caller's abort, not as a signal it was not", async () => {
+    const env = await setUp([
+      { id: A, message: "fast", upgrade: "CREATE TABLE t1 (id int);" },
+      { id: B, down: A, message: "slow", upgrade: "CREATE TABLE t2 (id int);\nSELECT pg_sleep(30);" },
+    ]);
+    const controller = new AbortController();
+    const error = await caught(
+      upgrade(env, {
+        signal: controller.signal,
+        events: (event) => {
+          if (event.type === "revision-start" && event.revision === B) setTimeout(() => controller.abort(), 300);
+        },
+      }),
+    );
+    expect(error).toMatchObject({ code: "interrupted", signal: "aborted", exitStatus: 130 });
+    expect(error.message).toMatch(/^aborted by the caller's AbortSignal; /);
+    expect((await versionRows(db)).map((row) => row.revision)).toEqual([A]);
+    const failed = (await historyRows(db)).at(-1);
+    expect(failed).toMatchObject({ revision: B, outcome: "failed" });
+    expect(failed?.error).toMatch(/^aborted by the caller's AbortSignal/);
   });
 
   it("a second runner waits for the lock and gives up after --lock-wait, naming the holder (exit 4)", async () => {

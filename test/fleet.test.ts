@@ -346,7 +346,10 @@ describe("the production confirmation", () => {
     for (const spec of effectRevisions(project.tag)) await project.write(spec);
     const refused = await project.run(["upgrade"]);
     expect(refused.status).toBe(3);
-    expect(refused.stderr).toContain("upgrade head on 4 targets of prod: a-09, a-10, b-09, b-10");
+    // The plan does not claim "0 revisions (current: none)": each target is planned under its own lock.
+    expect(refused.stderr).toContain("upgrade to head on 4 targets: each target's revisions are planned under its own lock once this is confirmed");
+    expect(refused.stderr).toContain("targets of prod: a-09, a-10, b-09, b-10");
+    expect(refused.stderr).not.toMatch(/\d+ revisions? \(current: /);
     for (const name of names) expect(await effects(fleet[name] as string, project.tag)).toEqual({});
 
     const terminal = await new Promise<CliResult>((resolve, reject) => {
@@ -361,7 +364,13 @@ describe("the production confirmation", () => {
     expect(terminal.stdout.match(/protected environment/g)).toHaveLength(1);
     expect(terminal.stdout).toContain("a fleet of 4 targets");
     for (const name of names) expect(await effects(fleet[name] as string, project.tag)).toEqual({ 1: 1, 2: 1, 3: 1 });
-  }, 40_000);
+
+    // --yes answers the confirmation; the plan is still printed on stderr (docs/guardrails.md).
+    const confirmed = await project.run(["--yes", "upgrade"]);
+    expect(confirmed.status, confirmed.stderr).toBe(0);
+    expect(confirmed.stderr).toContain("protected environment prod");
+    expect(confirmed.stderr).toContain("upgrade to head on 4 targets");
+  }, 60_000);
 });
 
 describe("schema-per-tenant", () => {

@@ -123,12 +123,12 @@ async function targetSinks(ctx: CommandContext, env: ResolvedEnvironment, displa
 }
 
 /**
- * Asks the production confirmation once for the whole fleet (a protected environment,
- * without `--yes`): the plan names the command and how many targets. Refuses (exit 3)
- * where nobody can answer.
+ * Shows a protected fleet's plan (the command and its targets), with `--yes` too, and
+ * asks the production confirmation once for the whole fleet unless `--yes` answers it.
+ * Refuses (exit 3) where nobody can answer.
  */
 async function confirmFleet(ctx: CommandContext, env: ResolvedEnvironment, command: "upgrade" | "downgrade" | "stamp", target: string, targets: readonly ResolvedEnvironment[]): Promise<void> {
-  if (!env.protected || ctx.globals.yes || targets.length === 0) return;
+  if (!env.protected || targets.length === 0) return;
   const names = targets.map((entry) => entry.targetName ?? entry.name);
   const shown = names.length <= 10 ? names.join(", ") : `${names.slice(0, 10).join(", ")} and ${names.length - 10} more`;
   const request: ConfirmationRequest = {
@@ -140,11 +140,13 @@ async function confirmFleet(ctx: CommandContext, env: ResolvedEnvironment, comma
     steps: [],
     backup: env.backup === null ? { skipped: "no backup configured" } : { dir: env.backup.dir },
     allowedDangerous: 0,
-    otherChanges: [`${command} ${target} on ${plural(targets.length, "target")} of ${env.name}: ${shown}`],
+    otherChanges: [`targets of ${env.name}: ${shown}`],
+    fleetTargets: targets.length,
   };
   const ui = terminalConfirmation(ctx);
-  // The plan is shown whether or not a person can answer (as for one database).
+  // The plan is shown whether or not a person can answer, and with --yes (as for one database).
   ui.showPlan(request);
+  if (ctx.globals.yes) return;
   await confirmProtectedRun(true, request, { yes: false, interactive: canPrompt(ctx), ci: ctx.globals.ci }, ui);
 }
 

@@ -17,7 +17,12 @@ export function renderConfirmationPlan(ctx: CommandContext, request: Confirmatio
   const lines: string[] = [];
   const count = request.steps.length;
   lines.push(`${c.bold(c.red("protected environment"))} ${c.bold(request.environment)}  ${c.dim(request.url)}`);
-  lines.push(`${request.command} to ${request.target}: ${count} revision${count === 1 ? "" : "s"} (current: ${request.current.length === 0 ? "none" : request.current.join(", ")})`);
+  if (request.fleetTargets !== undefined) {
+    const targets = `${request.fleetTargets} target${request.fleetTargets === 1 ? "" : "s"}`;
+    lines.push(`${request.command} to ${request.target} on ${targets}: each target's revisions are planned under its own lock once this is confirmed`);
+  } else {
+    lines.push(`${request.command} to ${request.target}: ${count} revision${count === 1 ? "" : "s"} (current: ${request.current.length === 0 ? "none" : request.current.join(", ")})`);
+  }
   for (const step of request.steps) {
     lines.push(`  ${step.direction === "down" ? c.yellow(VERB.down) : VERB[step.direction]} ${c.bold(step.revision)}  ${step.file}${step.message ? `  ${c.dim(step.message)}` : ""}`);
     for (const finding of step.findings) {
@@ -26,7 +31,7 @@ export function renderConfirmationPlan(ctx: CommandContext, request: Confirmatio
       lines.push(`                   ${c.dim(finding.message)}`);
       lines.push(`                   ${c.dim(`safe: ${finding.safe}`)}`);
     }
-    if (step.notLinted) lines.push(`           ${c.dim("not linted (TypeScript revision)")}`);
+    if (step.notLinted) lines.push(`           ${c.dim(`not linted: ${step.notLintedReason ?? "TypeScript revision"}`)}`);
   }
   for (const change of request.otherChanges ?? []) lines.push(`  ${change}`);
   if (request.allowedDangerous > 0) lines.push(c.yellow(`${request.allowedDangerous} dangerous change${request.allowedDangerous === 1 ? "" : "s"} allowed by --allow-dangerous`));

@@ -293,7 +293,8 @@ function revisionFindings(input: ReviewedRevisionInput, path: string): ReviewFin
   const { file, lint } = input;
   if ("error" in lint) return [reviewFinding(lint.error.rule, "error", lint.error.message, { revision: file.id, file: path, line: lint.error.line })];
   const findings = lint.findings.map((finding) => lintFinding(finding, path));
-  if (lint.notLinted !== null && file.format === "ts") findings.push(reviewFinding("not-linted", "info", `${file.relativePath} is not linted: ${lint.notLinted}`, { revision: file.id, file: path, line: 1 }));
+  // Reviews lint the upgrade section, which every revision has: notLinted is a TypeScript revision or code the linter cannot see into.
+  if (lint.notLinted !== null) findings.push(reviewFinding("not-linted", "info", `${file.relativePath} is not linted: ${lint.notLinted}`, { revision: file.id, file: path, line: 1 }));
   return findings;
 }
 

@@ -126,7 +126,7 @@ async function environmentInput(env: ResolvedEnvironment, graph: RevisionGraph |
   let sql: string | null = null;
   if (planned.plan.steps.length > 0) {
     const from = state.applied.ids.size === 0 ? "base" : currentHeads(graph, state.applied.ids).join(", ");
-    sql = await renderOfflineScript({ env, plan: planned.plan, command: "upgrade", from }).catch(() => null);
+    sql = await renderOfflineScript({ env, plan: planned.plan, command: "upgrade", from, singleTransaction: false }).catch(() => null);
   }
   return { ...base, plan: planned, promotion, sql };
 }

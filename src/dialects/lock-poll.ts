@@ -30,9 +30,9 @@ export function sleep(ms: number, signal: AbortSignalLike | undefined): Promise<
   });
 }
 
-/** The InterruptedError for an aborted signal (reason "SIGINT" or "SIGTERM"; anything else reads as SIGINT). */
+/** The InterruptedError for an aborted signal (reason "SIGINT" or "SIGTERM" from the CLI; anything else is the caller's abort). */
 export function interrupted(signal: AbortSignalLike): InterruptedError {
-  return new InterruptedError(signal.reason === "SIGTERM" ? "SIGTERM" : "SIGINT");
+  return InterruptedError.fromReason(signal.reason);
 }
 
 /**

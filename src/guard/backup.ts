@@ -398,8 +398,7 @@ async function dumpPostgres(env: ResolvedEnvironment, target: PostgresTarget, se
       throw backupFailed(`cannot run pg_dump: ${(error as Error).message}`, "Check the PostgreSQL client installation.");
     }
     if (options.signal?.aborted) {
-      const reason: unknown = options.signal.reason;
-      throw new InterruptedError(reason === "SIGTERM" ? "SIGTERM" : "SIGINT", { hint: "The backup was interrupted before any migration ran; nothing was changed." });
+      throw InterruptedError.fromReason(options.signal.reason, { hint: "The backup was interrupted before any migration ran; nothing was changed." });
     }
     if (result.code !== 0) {
       const output = cleanOutput(result.stderr, env.secrets);

@@ -29,8 +29,10 @@ export interface ConfirmationStep {
   readonly direction: "up" | "down" | "stamp";
   /** The linter's findings for the SQL this step runs (dangerous ones first). */
   readonly findings: readonly ConfirmationFinding[];
-  /** True when the step's SQL could not be linted (a TypeScript revision). */
+  /** True when the step runs code the linter could not read (a TypeScript revision, a DO block, CALL...). */
   readonly notLinted?: boolean | undefined;
+  /** Why, when {@link notLinted}: e.g. `line 7: a DO block runs code the linter does not read (...)`. */
+  readonly notLintedReason?: string | undefined;
 }
 
 /** Everything a person needs to decide. Holds no secret (the URL is redacted). */
@@ -50,6 +52,11 @@ export interface ConfirmationRequest {
   readonly allowedDangerous: number;
   /** Changes that are not revision steps (e.g. a stamp refreshing stored checksums). */
   readonly otherChanges?: readonly string[] | undefined;
+  /**
+   * A fleet's run: how many targets. Each target's revisions are planned under its own
+   * lock after the confirmation, so `steps` and `current` are empty and say nothing.
+   */
+  readonly fleetTargets?: number | undefined;
 }
 
 /** How the CLI shows the plan and asks for the environment's name. */

@@ -103,7 +103,8 @@ export function confirmationRequest(run: GuardRun, lint: readonly RevisionLint[]
         file: step.revision.relativePath,
         direction: run.command === "stamp" ? "stamp" : step.direction,
         findings: result?.findings ?? [],
-        notLinted: result !== undefined && result.notLinted !== null && step.revision.format === "ts",
+        // A missing downgrade section is not "not linted": the run refuses it before anything runs.
+        ...(result !== undefined && result.notLinted !== null && (step.revision.format === "ts" || result.opaque.length > 0) ? { notLinted: true, notLintedReason: result.notLinted } : { notLinted: false }),
       };
     }),
     backup:

@@ -4,10 +4,13 @@
  * section of a reverted one); a `danger` finding refuses the run (exit 3) unless
  * `--allow-dangerous` is given. A revision allows a rule for itself with
  * `-- athanor:allow RULE` (the linter drops those findings). TypeScript revisions run
- * code, not SQL text: they are listed as not linted.
+ * code, not SQL text, and SQL revisions may run code the linter cannot see into (a DO
+ * block, CALL, EXECUTE: src/lint/opaque.ts): they are listed as not linted, and never
+ * refused for it.
  */
 import { RefusedError } from "../errors.js";
 import type { LintFinding } from "../lint/lint.js";
+import type { OpaqueStatement } from "../lint/opaque.js";
 import type { Direction } from "../plan/types.js";
 import { loadRevisionBody } from "../revisions/script-directory.js";
 import type { RevisionFile } from "../revisions/types.js";
@@ -17,22 +20,26 @@ export interface RevisionLint {
   readonly revision: RevisionFile;
   readonly direction: Direction;
   readonly findings: readonly LintFinding[];
-  /** Why the step was not linted (a TypeScript revision, no downgrade section), or null. */
+  /** Why the step was not linted, or not all of it (a TypeScript revision, a DO block..., no downgrade section), or null. */
   readonly notLinted: string | null;
+  /** The SQL statements the rules could not see into (their revision is otherwise linted). */
+  readonly opaque: readonly OpaqueStatement[];
 }
+
+const TYPESCRIPT = "a TypeScript revision runs code, which the linter does not read";
 
 /**
  * Lints the SQL a revision runs in one direction.
  * @throws SqlSyntaxError when the section does not parse (the run would fail too).
  */
 export async function lintRevision(revision: RevisionFile, direction: Direction): Promise<RevisionLint> {
-  if (revision.format !== "sql") return { revision, direction, findings: [], notLinted: "a TypeScript revision runs code, which the linter does not read" };
+  if (revision.format !== "sql") return { revision, direction, findings: [], notLinted: TYPESCRIPT, opaque: [] };
   const body = await loadRevisionBody(revision);
-  if (body.format !== "sql") return { revision, direction, findings: [], notLinted: "a TypeScript revision runs code, which the linter does not read" };
+  if (body.format !== "sql") return { revision, direction, findings: [], notLinted: TYPESCRIPT, opaque: [] };
   const section = direction === "up" ? body.upgrade : body.downgrade;
-  if (section === null) return { revision, direction, findings: [], notLinted: "it has no downgrade section" };
-  const { lintSql } = await import("../lint/lint.js");
-  const findings = await lintSql(section.sql, {
+  if (section === null) return { revision, direction, findings: [], notLinted: "it has no downgrade section", opaque: [] };
+  const { lintSection } = await import("../lint/lint.js");
+  const { findings, opaque } = await lintSection(section.sql, {
     file: revision.relativePath,
     revision: revision.id,
     startLine: section.line,
@@ -41,7 +48,13 @@ export async function lintRevision(revision: RevisionFile, direction: Direction)
   });
   // Dangerous first, then by line: what blocks is what a reader must see.
   const ordered = [...findings].sort((a, b) => (a.severity === b.severity ? a.line - b.line : a.severity === "danger" ? -1 : 1));
-  return { revision, direction, findings: ordered, notLinted: null };
+  return { revision, direction, findings: ordered, notLinted: opaque.length === 0 ? null : opaqueReason(opaque), opaque };
+}
+
+/** `code the linter does not read at line 7 (a DO block), line 9 (CALL of a procedure); the other statements were linted`. */
+function opaqueReason(opaque: readonly OpaqueStatement[]): string {
+  const list = opaque.map((statement) => `line ${statement.line} (${statement.what})`).join(", ");
+  return `code the linter does not read at ${list}; the other statements were linted`;
 }
 
 /** Lints every step of a plan, in order. */

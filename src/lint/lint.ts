@@ -4,6 +4,7 @@
  */
 import { listField, relationName, stringField, unwrap, type RelationName, type SqlNode } from "./ast.js";
 import { REFUSED_AT_RUN_TIME, type RuleId, type Severity } from "./catalog.js";
+import { opaqueStatements, type OpaqueStatement } from "./opaque.js";
 import { parseTypeName, splitStatements, type SqlStatement } from "./parse.js";
 import { checkStatements, type ColumnTypeLookup } from "./rules.js";
 
@@ -60,12 +61,30 @@ export interface LintOptions {
  * for (const f of findings) console.log(`${f.file}:${f.line} ${f.severity} ${f.rule}: ${f.message}`);
  */
 export async function lintSql(sql: string, options: LintOptions = {}): Promise<LintFinding[]> {
+  return (await lintSection(sql, options)).findings;
+}
+
+/** What {@link lintSection} found: the findings, and the statements the rules could not see into. */
+export interface SectionLint {
+  readonly findings: LintFinding[];
+  /** DO blocks, CALL, EXECUTE, calls of functions created here: code the linter does not read (see opaque.ts). */
+  readonly opaque: OpaqueStatement[];
+}
+
+/**
+ * {@link lintSql}, also listing the statements whose effect the rules cannot see.
+ * @throws SqlSyntaxError (code `sql-syntax`) when the SQL does not parse.
+ * @example
+ * const { findings, opaque } = await lintSection("DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$;");
+ * // findings: [], opaque: [{ line: 1, what: "a DO block", ... }]
+ */
+export async function lintSection(sql: string, options: LintOptions = {}): Promise<SectionLint> {
   const allow = new Set(options.allow ?? []);
   const statements = await splitStatements(sql, options.startLine ?? 1, { file: options.file });
   const revision = options.revision ?? null;
   const file = options.file ?? null;
   const columnType = options.columnType === undefined ? undefined : await resolveColumnTypes(statements, options.columnType);
-  return checkStatements(statements, { transactional: options.transactional ?? true, columnType })
+  const findings = checkStatements(statements, { transactional: options.transactional ?? true, columnType })
     .filter((finding) => REFUSED_AT_RUN_TIME.has(finding.rule) || !(allow.has(finding.rule) || allow.has("all")))
     .map((finding) => ({
       rule: finding.rule,
@@ -77,6 +96,7 @@ export async function lintSql(sql: string, options: LintOptions = {}): Promise<L
       message: finding.message,
       safe: finding.safe,
     }));
+  return { findings, opaque: opaqueStatements(statements) };
 }
 
 /**

@@ -11,6 +11,7 @@ import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
 import { acquireLock, holdRunLock, type ReleaseLock } from "./lock.js";
+import { timeoutSettings } from "./timeouts.js";
 import type { RunIdentity } from "./version-table.js";
 
 /** Who runs athanor: OS user, host, tool version (no secret). */
@@ -138,10 +139,8 @@ const CLIENT_CHECK_INTERVAL_MS = 1000;
  * instead of running it to the end.
  */
 async function applyTimeouts(session: Session, env: Pick<ResolvedEnvironment, "lockTimeoutMs" | "statementTimeoutMs">): Promise<void> {
-  const settings: string[] = [];
-  if (session.capabilities.clientConnectionCheck) settings.push(`SET client_connection_check_interval = ${CLIENT_CHECK_INTERVAL_MS}`);
-  if (env.lockTimeoutMs !== null) settings.push(`SET lock_timeout = ${Math.round(env.lockTimeoutMs)}`);
-  if (env.statementTimeoutMs !== null) settings.push(`SET statement_timeout = ${Math.round(env.statementTimeoutMs)}`);
+  const settings = timeoutSettings(env);
+  if (session.capabilities.clientConnectionCheck) settings.unshift(`SET client_connection_check_interval = ${CLIENT_CHECK_INTERVAL_MS}`);
   if (settings.length > 0) await session.exec(settings.join(";\n"));
 }
 

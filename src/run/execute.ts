@@ -478,9 +478,9 @@ class GroupRunner {
     if (signal?.aborted) {
       failure = interrupted(signal);
       if (scope === "none") {
-        const signalName = failure instanceof InterruptedError ? failure.signal : "SIGINT";
+        const signalName = failure instanceof InterruptedError ? failure.signal : InterruptedError.fromReason(signal.reason).signal;
         failure = new InterruptedError(signalName, {
-          message: `interrupted by ${signalName} while non-transactional revision ${item.file.id} was running: what it ran before the interruption stays, and it is recorded as started; the lock was released`,
+          message: `${InterruptedError.describe(signalName)} while non-transactional revision ${item.file.id} was running: what it ran before the interruption stays, and it is recorded as started; the lock was released`,
           hint: `Revision ${item.file.id} is non-transactional and was interrupted: it stays recorded as started. Check the database, then run \`athanor resolve ${item.file.id} --applied\` or \`--rolled-back\`.`,
         });
       }

@@ -395,6 +395,7 @@ async function runDry(env: ResolvedEnvironment, graph: RevisionGraph, options: R
 /**
  * Offline SQL: the start is `base` for an upgrade unless the target is `A:B`; a
  * downgrade needs `A:B` (the database is not read, so where it stands must be said).
+ * The plan is refused as an online run would refuse it.
  */
 async function runOffline(env: ResolvedEnvironment, graph: RevisionGraph, options: RunMigrationOptions, emit: (event: EventInput) => void, started: number): Promise<MigrationResult> {
   const { from, to } = splitRange(options.target, options.command);
@@ -407,8 +408,12 @@ async function runOffline(env: ResolvedEnvironment, graph: RevisionGraph, option
   const state = { ids: applied } as Pick<AppliedState, "ids">;
   const before = currentHeads(graph, state.ids);
   const planned = options.command === "upgrade" ? planUpgrade(graph, state.ids, to) : planDowngrade(graph, state.ids, to);
-  emitPlan(emit, options.command, planned, before, false);
-  const sql = await renderOfflineScript({ env, plan: planned, command: options.command, from });
+  const singleTransaction = options.singleTransaction === true;
+  emitPlan(emit, options.command, planned, before, singleTransaction);
+  // The refusals of an online run, before a script is written: a `transaction false`
+  // revision under --single-transaction, transaction control in a transactional revision.
+  await preparePlan(planned, { echo: false, singleTransaction });
+  const sql = await renderOfflineScript({ env, plan: planned, command: options.command, from, singleTransaction });
   return {
     environment: env.name,
     command: options.command,

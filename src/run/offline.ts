@@ -1,11 +1,15 @@
 /**
  * Offline SQL (`upgrade --sql`, `downgrade --sql`): the whole plan as one script, without
- * connecting, for a DBA to review and run with `psql -v ON_ERROR_STOP=1 -f`. It holds the
- * version-table DDL (`IF NOT EXISTS`), then each revision in its own BEGIN/COMMIT with
- * its version and history rows, exactly what an online run would do. A non-transactional
+ * connecting, for a DBA to review and run with `psql -v ON_ERROR_STOP=1 -f`. It does what
+ * an online run does: it sets the environment's `lock_timeout` and `statement_timeout`
+ * on the session, then holds the version-table DDL (`IF NOT EXISTS`) and each revision
+ * in its own BEGIN/COMMIT with its version and history rows. A non-transactional
  * revision is written without BEGIN/COMMIT (psql autocommits each statement) between a
- * `started` row and its completion. TypeScript revisions are run against a recorder:
- * their statements are written with parameters as literals, and queries return no rows.
+ * `started` row and its completion. With `--single-transaction`, one BEGIN/COMMIT holds
+ * the DDL and every revision, so a failure leaves nothing applied (the caller has
+ * refused a plan with a non-transactional revision, as online). TypeScript revisions are
+ * run against a recorder: their statements are written with parameters as literals, and
+ * queries return no rows.
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
@@ -26,6 +30,7 @@ import {
   type RunIdentity,
   type StepTiming,
 } from "./version-table.js";
+import { timeoutSettings } from "./timeouts.js";
 
 /** psql sends statements one by one: time a step from its transaction's start. */
 const OFFLINE_TIMING: StepTiming = {
@@ -33,10 +38,24 @@ const OFFLINE_TIMING: StepTiming = {
   durationMs: "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer",
 };
 
+/**
+ * In the plan's one transaction now() is the start of the first revision: each revision
+ * marks its own start in a transaction-local setting (a DO block, so psql prints no row).
+ */
+const MARK_REVISION_START = "DO $$ BEGIN PERFORM set_config('athanor.started', extract(epoch FROM clock_timestamp())::text, true); END $$;";
+
+/** Timing of a revision of the plan's one transaction, from its mark. */
+const MARKED_TIMING: StepTiming = {
+  startedAt: "to_timestamp(current_setting('athanor.started')::double precision)",
+  durationMs: "((extract(epoch FROM clock_timestamp()) - current_setting('athanor.started')::double precision) * 1000)::integer",
+};
+
 /** What the header of the script says. */
 export interface OfflineScriptOptions {
-  readonly env: Pick<ResolvedEnvironment, "name" | "versionTable" | "searchPath">;
+  readonly env: Pick<ResolvedEnvironment, "name" | "versionTable" | "searchPath" | "lockTimeoutMs" | "statementTimeoutMs">;
   readonly plan: Plan;
+  /** `--single-transaction`: one BEGIN/COMMIT around everything (every revision of the plan is transactional). */
+  readonly singleTransaction: boolean;
   readonly command: "upgrade" | "downgrade";
   /** The starting point as the user gave it (`base`, or the `A` of `A:B`). */
   readonly from: string;
@@ -45,21 +64,27 @@ export interface OfflineScriptOptions {
 /**
  * Renders a plan as an SQL script.
  * @example
- * const script = await renderOfflineScript({ env, plan, command: "upgrade", from: "base" });
+ * const script = await renderOfflineScript({ env, plan, command: "upgrade", from: "base", singleTransaction: false });
  */
 export async function renderOfflineScript(options: OfflineScriptOptions): Promise<string> {
-  const { env, plan } = options;
+  const { env, plan, singleTransaction } = options;
   const tables = versionTables(env.versionTable);
   const identity: RunIdentity = { environment: env.name, osUser: null, host: null, toolVersion: `${VERSION} (offline)` };
+  const timing = singleTransaction ? MARKED_TIMING : OFFLINE_TIMING;
+  const settings = [
+    // A schema-scoped environment: the revisions' unqualified names land in its schema, as online.
+    ...(env.searchPath === null ? [] : [`SET search_path TO ${searchPathValue(env.searchPath)};`]),
+    // Session-wide, as the online run sets them on its session.
+    ...timeoutSettings(env).map((setting) => `${setting};`),
+  ];
   const out: string[] = [
-    `-- athanor ${VERSION}: ${options.command} of environment "${env.name}" from ${options.from} to ${plan.target}, ${plan.steps.length} revision${plan.steps.length === 1 ? "" : "s"}`,
+    `-- athanor ${VERSION}: ${options.command} of environment "${env.name}" from ${options.from} to ${plan.target}, ${plan.steps.length} revision${plan.steps.length === 1 ? "" : "s"}${singleTransaction ? ", in one transaction" : ""}`,
     "-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>",
     "",
-    // A schema-scoped environment: the revisions' unqualified names land in its schema, as online.
-    ...(env.searchPath === null ? [] : [`SET search_path TO ${searchPathValue(env.searchPath)};`, ""]),
+    ...(settings.length === 0 ? [] : [...settings, ""]),
     "BEGIN;",
     versionTablesDdl(env.versionTable).trimEnd(),
-    "COMMIT;",
+    ...(singleTransaction ? [] : ["COMMIT;"]),
   ];
   for (const step of plan.steps) {
     const file = step.revision;
@@ -73,24 +98,26 @@ export async function renderOfflineScript(options: OfflineScriptOptions): Promis
     }
     const sql = typeof part === "function" ? await recordStatements(part, env.name, file.relativePath) : part.sql.trimEnd();
     const verb = step.direction === "up" ? "upgrade" : "downgrade";
-    const history = insertHistorySql(tables, identity, { direction: step.direction, revision: file.id, outcome: "success" }, OFFLINE_TIMING);
+    const history = insertHistorySql(tables, identity, { direction: step.direction, revision: file.id, outcome: "success" }, timing);
     out.push("", `-- ${verb} ${file.id}${file.message ? ` ${file.message}` : ""} (${file.relativePath})`);
     if (file.transactional) {
-      const row = step.direction === "up" ? insertVersionRowSql(tables, identity, file.id, file.checksum, "applied", OFFLINE_TIMING) : deleteVersionRowSql(tables, file.id);
-      out.push("BEGIN;", sql, ";", row, history, "COMMIT;");
+      const row = step.direction === "up" ? insertVersionRowSql(tables, identity, file.id, file.checksum, "applied", timing) : deleteVersionRowSql(tables, file.id);
+      if (singleTransaction) out.push(MARK_REVISION_START, sql, ";", row, history);
+      else out.push("BEGIN;", sql, ";", row, history, "COMMIT;");
     } else {
       out.push(
         "-- non-transactional: runs outside a transaction block",
-        step.direction === "up" ? insertVersionRowSql(tables, identity, file.id, file.checksum, "started", OFFLINE_TIMING) : startVersionRowSql(tables, file.id),
+        step.direction === "up" ? insertVersionRowSql(tables, identity, file.id, file.checksum, "started", timing) : startVersionRowSql(tables, file.id),
         sql,
         ";",
         "BEGIN;",
-        step.direction === "up" ? finishVersionRowSql(tables, identity, file.id, file.checksum, OFFLINE_TIMING) : deleteVersionRowSql(tables, file.id),
+        step.direction === "up" ? finishVersionRowSql(tables, identity, file.id, file.checksum, timing) : deleteVersionRowSql(tables, file.id),
         history,
         "COMMIT;",
       );
     }
   }
+  if (singleTransaction) out.push("", "COMMIT;");
   return `${out.join("\n")}\n`;
 }
 

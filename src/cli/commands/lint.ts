@@ -9,7 +9,8 @@ function render(ctx: CommandContext, report: LintReport): void {
   ctx.out(c.bold(`linting ${what}`));
   for (const revision of report.revisions) {
     const findings = report.findings.filter((f) => f.revision === revision.revision);
-    const mark = !revision.linted ? c.dim("skip ") : findings.some((f) => f.severity === "danger") ? c.red("DANGER") : findings.length > 0 ? c.yellow("warn ") : c.green("ok   ");
+    // An SQL revision with a DO block is linted but for that block: its findings come first.
+    const mark = findings.some((f) => f.severity === "danger") ? c.red("DANGER") : findings.length > 0 ? c.yellow("warn ") : !revision.linted ? c.dim("skip ") : c.green("ok   ");
     ctx.out(`${mark} ${revision.revision}  ${revision.file}${revision.message ? `  ${c.dim(revision.message)}` : ""}${revision.reason ? c.dim(` (not linted: ${revision.reason})`) : ""}`);
     for (const f of findings) {
       const level = f.severity === "danger" ? c.red("danger ") : c.yellow("warning");
