@@ -73,7 +73,13 @@ export async function driverLoaded(target: DatabaseTarget): Promise<void> {
   if (target.kind === "postgres") await importPostgresSession().catch(() => {});
 }
 
-/** Connects to the target and returns a Session; driver errors become DatabaseError with secrets removed. */
+/**
+ * Connects to the target and returns a Session; driver errors become DatabaseError with secrets removed.
+ *
+ * A PGlite data directory is open in one process at a time: its lock file is taken
+ * first (waiting `lockWaitMs` for another process that has it open, then LockTimeoutError,
+ * exit 4) and released when the session closes, so close every session you open.
+ */
 export async function openSession(target: DatabaseTarget, options: OpenSessionOptions = {}): Promise<Session> {
   const secrets = options.secrets ?? [];
   try {
