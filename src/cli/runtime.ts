@@ -8,6 +8,7 @@ import pc from "picocolors";
 import { loadConfig, type LoadedConfig } from "../config/load.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { parseDuration } from "../config/duration.js";
+import { formatWait } from "../dialects/lock-poll.js";
 import { ConfigError } from "../errors.js";
 import { knownSecrets } from "../secrets/redact.js";
 import { formatMessageLine, plainText } from "../observe/message-line.js";
@@ -75,6 +76,20 @@ export class CommandContext {
 
   get signal(): AbortSignal | undefined {
     return this.io.signal;
+  }
+
+  /**
+   * How a read-only command waits for a PGlite directory another process has open
+   * (`--lock-wait`, SIGINT/SIGTERM), saying once on stderr whom it waits for.
+   */
+  directoryWait(): { lockWaitMs: number; signal: AbortSignal | undefined; onLockWait: (holder: string) => void } {
+    return {
+      lockWaitMs: this.globals.lockWaitMs,
+      signal: this.signal,
+      onLockWait: (holder) => {
+        if (!this.globals.quiet) this.err(this.colors.yellow(`waiting up to ${formatWait(this.globals.lockWaitMs)} for the PGlite database, open in ${holder}`));
+      },
+    };
   }
 
   /** True when a person can answer a prompt. */

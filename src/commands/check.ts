@@ -111,7 +111,9 @@ export async function checkEnvironment(project: LoadedConfig, name: string, opti
     add({ check: "reachable", status: "warning", message: `the database ${env.redactedUrl} does not exist yet`, fix: "Run `athanor upgrade` to create it." });
   } else {
     try {
-      session = await openSession(env.target, { secrets: env.secrets, searchPath: env.searchPath, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, applicationName: "athanor check" });
+      const timeoutMs = options.connectTimeoutMs ?? 5_000;
+      // A PGlite directory another process has open is waited for as long as a server is (reported as not reachable after that).
+      session = await openSession(env.target, { secrets: env.secrets, searchPath: env.searchPath, connectTimeoutMs: timeoutMs, lockWaitMs: timeoutMs, applicationName: "athanor check" });
       await session.query("SELECT 1");
       const version = await session.serverVersion();
       add({ check: "reachable", status: "ok", message: `connected to ${env.redactedUrl} (PostgreSQL ${Math.floor(version / 10000)}.${version % 10000 >= 100 ? Math.floor((version % 10000) / 100) : version % 100})` });

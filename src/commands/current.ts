@@ -4,7 +4,7 @@
  * has no current revision.
  */
 import type { ResolvedEnvironment } from "../config/types.js";
-import type { Session } from "../dialects/types.js";
+import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { currentHeads } from "../plan/plan.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
@@ -50,6 +50,12 @@ export interface CurrentOptions {
   /** A session the caller owns. */
   readonly session?: Session | undefined;
   readonly connectTimeoutMs?: number | undefined;
+  /** How long to wait for another process that has a PGlite directory open (default 60 s). */
+  readonly lockWaitMs?: number | undefined;
+  /** Aborts that wait. */
+  readonly signal?: AbortSignalLike | undefined;
+  /** Called once when that wait begins, with the holder. */
+  readonly onLockWait?: ((holder: string) => void) | undefined;
 }
 
 /**
@@ -61,7 +67,7 @@ export async function current(env: ResolvedEnvironment, options: CurrentOptions 
   // Headers only: `current` compares no checksum. The connection opens and the ids are
   // read while the directory is scanned (the scan yields between batches, so the
   // handshake and the query progress meanwhile); a broken directory is still the error reported.
-  const opening = options.session !== undefined ? Promise.resolve(options.session) : openReadSession(env, "current", options.connectTimeoutMs);
+  const opening = options.session !== undefined ? Promise.resolve(options.session) : openReadSession(env, "current", options);
   const reading = opening.then((session) => (session === null ? null : readAppliedSummary(session, env.versionTable)));
   reading.catch(() => {});
   let graph: RevisionGraph;

@@ -204,7 +204,7 @@ export async function checkFleet(project: LoadedConfig, name: string, options: F
     const report: EnvironmentCheckReport & { target: string } = { environment: env.name, target: target.targetName ?? env.name, url: target.redactedUrl, findings: [], ok: true, pending: [] };
     let session: Session | null = null;
     try {
-      session = databaseMissing(target.target) ? null : await openSession(target.target, { secrets: target.secrets, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, applicationName: "athanor check" });
+      session = databaseMissing(target.target) ? null : await openSession(target.target, { secrets: target.secrets, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, lockWaitMs: options.connectTimeoutMs ?? 5_000, applicationName: "athanor check" });
       report.findings.push({ check: "reachable", status: session === null ? "warning" : "ok", message: session === null ? `the database ${target.redactedUrl} does not exist yet` : `connected to ${target.redactedUrl}` });
       for (const step of checkSteps) await step(target, session, report);
     } catch (error) {

@@ -7,7 +7,7 @@
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { Session } from "../dialects/types.js";
 import { isAthanorError } from "../errors.js";
-import { openReadSession } from "../run/connect.js";
+import { openReadSession, type ReadSessionOptions } from "../run/connect.js";
 import { versionTables } from "../run/version-table.js";
 import { scrubSecrets } from "../secrets/redact.js";
 
@@ -55,6 +55,8 @@ export interface RunLogOptions {
   readonly limit?: number | undefined;
   /** A session the caller owns (not closed here). */
   readonly session?: Session | undefined;
+  /** How a PGlite directory another process has open is waited for (see openReadSession). */
+  readonly directoryWait?: ReadSessionOptions | undefined;
 }
 
 /** The default number of rows of `athanor log`. */
@@ -93,7 +95,7 @@ export async function readRunLog(env: ResolvedEnvironment, options: RunLogOption
   const tables = versionTables(env.versionTable);
   const base = { environment: env.name, table: `${tables.display}_history` };
   const limit = options.limit ?? DEFAULT_LOG_LIMIT;
-  const session = options.session ?? (await openReadSession(env, "log"));
+  const session = options.session ?? (await openReadSession(env, "log", options.directoryWait));
   if (session === null) return { ...base, exists: false, entries: [] };
   try {
     let rows: HistoryRow[];

@@ -100,7 +100,7 @@ async function sqlOf(file: RevisionFile, environment: string): Promise<{ sql: st
 async function readState(env: ResolvedEnvironment, timeoutMs: number): Promise<{ applied: AppliedState } | { error: string }> {
   let session: Session | null = null;
   try {
-    session = await openReadSession(env, "review", timeoutMs);
+    session = await openReadSession(env, "review", { connectTimeoutMs: timeoutMs });
     const applied = session === null ? EMPTY_STATE : ((await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE);
     return { applied };
   } catch (error) {

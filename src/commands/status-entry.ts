@@ -118,7 +118,7 @@ async function readWithTimeout(env: ResolvedEnvironment, timeoutMs: number, owne
   let opened: Session | null | undefined = owned;
   if (opened === undefined && opensLocally(env.target)) {
     try {
-      opened = await openReadSession(env, "status", timeoutMs);
+      opened = await openReadSession(env, "status", { connectTimeoutMs: timeoutMs, lockWaitMs: timeoutMs });
     } catch (error) {
       return { kind: "unreachable", problem: { ...problemOf(error, env), code: "unreachable" } };
     }
@@ -126,7 +126,7 @@ async function readWithTimeout(env: ResolvedEnvironment, timeoutMs: number, owne
   const work = (async (): Promise<Reading> => {
     let session: Session | null;
     try {
-      session = opened !== undefined ? opened : await openReadSession(env, "status", timeoutMs);
+      session = opened !== undefined ? opened : await openReadSession(env, "status", { connectTimeoutMs: timeoutMs, lockWaitMs: timeoutMs });
     } catch (error) {
       return { kind: "unreachable", problem: { ...problemOf(error, env), code: "unreachable" } };
     }

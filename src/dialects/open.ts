@@ -5,9 +5,9 @@
  */
 import { existsSync } from "node:fs";
 import type { DatabaseTarget } from "../config/types.js";
-import type { LockRequest, ReleaseLock, Session } from "./types.js";
+import type { AbortSignalLike, LockRequest, ReleaseLock, Session } from "./types.js";
 import { toDatabaseError } from "./driver-errors.js";
-import { lockFilePath } from "./pglite-lock-file.js";
+import { holdsDirectory, lockFilePath } from "./pglite-lock-file.js";
 import { SharedLockConnections } from "./shared-locks.js";
 
 export interface OpenSessionOptions {
@@ -24,6 +24,22 @@ export interface OpenSessionOptions {
   searchPath?: string | null | undefined;
   /** The session will write: refuse a server in recovery (a standby) with RefusedError. */
   writable?: boolean | undefined;
+  /**
+   * A PGlite data directory is open in one process at a time, readers included (its
+   * lock file is held from before it opens until the session closes): how long to wait
+   * for another process that has it open, in milliseconds (default 60 000), before
+   * LockTimeoutError (exit 4) names that process. Ignored elsewhere.
+   */
+  lockWaitMs?: number | undefined;
+  /** Aborts that wait with InterruptedError. */
+  signal?: AbortSignalLike | undefined;
+  /** Called once when that wait begins, with the holder (`pid 4242 on host (athanor upgrade (development), since ...)`). */
+  onLockWait?: ((holder: string) => void) | undefined;
+  /**
+   * That wait as a whole request instead (the migration lock's, with its messages):
+   * the session's hold on its directory is then also the directory's migration lock.
+   */
+  directoryLock?: LockRequest | undefined;
 }
 
 let postgresSession: Promise<typeof import("./postgres-session.js")> | undefined;
@@ -57,7 +73,13 @@ export async function driverLoaded(target: DatabaseTarget): Promise<void> {
   if (target.kind === "postgres") await importPostgresSession().catch(() => {});
 }
 
-/** Connects to the target and returns a Session; driver errors become DatabaseError with secrets removed. */
+/**
+ * Connects to the target and returns a Session; driver errors become DatabaseError with secrets removed.
+ *
+ * A PGlite data directory is open in one process at a time: its lock file is taken
+ * first (waiting `lockWaitMs` for another process that has it open, then LockTimeoutError,
+ * exit 4) and released when the session closes, so close every session you open.
+ */
 export async function openSession(target: DatabaseTarget, options: OpenSessionOptions = {}): Promise<Session> {
   const secrets = options.secrets ?? [];
   try {
@@ -81,13 +103,16 @@ export interface LockDatabaseOptions {
   readonly display: string;
   /** Lock connections shared by a fleet's targets (see {@link sharedLockConnections}); a dedicated connection otherwise. */
   readonly shared?: SharedLockConnections | undefined;
+  /** The session the lock is for, when already open: a PGlite session holds its directory's lock already. */
+  readonly session?: Session | undefined;
 }
 
 /**
  * Takes the migration lock of a database, before its migration session is opened:
  * on PostgreSQL a session-level advisory lock on a dedicated connection; for a PGlite
  * data directory a lock file beside it (opening the directory from two processes would
- * corrupt it); nothing for an in-memory PGlite database, which belongs to one process.
+ * corrupt it), which a session opened by {@link openSession} holds already for as long
+ * as it is open; nothing for an in-memory PGlite database, which belongs to one process.
  * @returns its release
  */
 export async function lockDatabase(target: DatabaseTarget, request: LockRequest, options: LockDatabaseOptions): Promise<ReleaseLock> {
@@ -105,6 +130,7 @@ export async function lockDatabase(target: DatabaseTarget, request: LockRequest,
     });
   }
   if (target.dataDir === null) return async () => {};
+  if (options.session !== undefined && holdsDirectory(options.session, target.dataDir)) return async () => {};
   const { lockDataDirectory } = await import("./pglite-lock-file.js");
   return lockDataDirectory(target.dataDir, request, options.applicationName);
 }

@@ -1,14 +1,19 @@
 /**
- * The migration lock of a PGlite data directory: an advisory lock excludes nothing (one
- * backend per process, and two processes can open the same data directory), so the
- * lock is a file beside the directory, created with O_EXCL before the directory is
- * opened; a file left by a dead process on this host is taken over.
+ * The lock of a PGlite data directory: an advisory lock excludes nothing (one backend
+ * per process, and two processes can open the same data directory), so the lock is a
+ * file beside the directory, created with O_EXCL before the directory is opened and
+ * removed after it is closed. It is exclusive, for readers too: a data directory is a
+ * single-user PostgreSQL, and every opener writes to it (recovery when it opens, a
+ * shutdown checkpoint and its own view of the files when it closes), so a second
+ * opener — even `athanor current` — can roll back what the first one committed. A file
+ * left by a dead process on this host is taken over.
  */
+import { readFileSync, unlinkSync } from "node:fs";
 import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { DatabaseError } from "../errors.js";
-import { pollLock, sleep } from "./lock-poll.js";
+import { DatabaseError, LockTimeoutError } from "../errors.js";
+import { formatWait, pollLock, sleep } from "./lock-poll.js";
 import type { LockHolder, LockRequest, ReleaseLock } from "./types.js";
 
 interface LockFileContent {
@@ -45,12 +50,75 @@ export async function lockDataDirectory(dataDir: string, request: LockRequest, a
       return typeof holder === "object" ? describeFileHolder(holder, path) : null;
     },
   );
+  if (heldHere.size === 0) process.on("exit", removeHeldOnExit);
+  heldHere.set(path, mine);
   let released = false;
   return async () => {
     if (released) return;
     released = true;
+    heldHere.delete(path);
+    if (heldHere.size === 0) process.off("exit", removeHeldOnExit);
     const holder = await readHolder(path);
-    if (typeof holder === "object" && holder.pid === mine.pid && holder.startedAt === mine.startedAt) await unlink(path).catch(() => {});
+    if (typeof holder === "object" && isMine(holder, mine)) await unlink(path).catch(() => {});
+  };
+}
+
+/**
+ * The lock files this process holds. Process-wide by nature (a lock file names a pid):
+ * a process that exits without releasing one (a second SIGINT, an unhandled rejection
+ * in a revision) removes it on the way out, so the next command finds it free rather
+ * than stale. The database engine ends with the process; nothing writes after `exit`.
+ */
+const heldHere = new Map<string, LockFileContent>();
+
+function removeHeldOnExit(): void {
+  for (const [path, mine] of heldHere) {
+    try {
+      const parsed = JSON.parse(readFileSync(path, "utf8")) as Partial<LockFileContent>;
+      if (parsed.pid === mine.pid && parsed.startedAt === mine.startedAt) unlinkSync(path);
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+}
+
+/** The sessions opened under their directory's lock, and that directory. */
+const sessionsHolding = new WeakMap<object, string>();
+
+/** Records that `session` holds the lock of `dataDir` until it closes. */
+export function markHoldsDirectory(session: object, dataDir: string): void {
+  sessionsHolding.set(session, lockFilePath(dataDir));
+}
+
+/** True when `session` was opened under the lock of `dataDir` (so that lock is held for as long as it is open). */
+export function holdsDirectory(session: object, dataDir: string): boolean {
+  return sessionsHolding.get(session) === lockFilePath(dataDir);
+}
+
+function isMine(holder: LockFileContent, mine: LockFileContent): boolean {
+  return holder.pid === mine.pid && holder.startedAt === mine.startedAt;
+}
+
+/**
+ * The request for opening a PGlite directory when the caller gave none: wait up to
+ * `waitMs` for the process that has it open, then fail with exit 4 naming that process.
+ */
+export function directoryOpenRequest(dataDir: string, waitMs: number, options: Pick<LockRequest, "signal" | "onWait" | "pollMs"> = {}): LockRequest {
+  const path = lockFilePath(dataDir);
+  return {
+    key: 0n,
+    waitMs,
+    pollMs: options.pollMs,
+    signal: options.signal,
+    onWait: options.onWait,
+    timeout: (holder, waitedMs) =>
+      new LockTimeoutError(`the lock ${path} of the PGlite database ${dataDir} is held by ${holder?.description ?? "another process (it let go while we looked)"}; gave up after waiting ${formatWait(waitMs)}`, {
+        hint:
+          holder === null
+            ? "Retry; the other command was finishing."
+            : `A PGlite database is open in one process at a time, reading or writing. Wait for that command to finish and retry, or wait longer with --lock-wait. ${holder.remedy}`,
+        details: { holder: holder?.details ?? null, waitedMs, lockFile: path },
+      }),
   };
 }
 

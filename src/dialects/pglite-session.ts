@@ -6,6 +6,7 @@ import { driverErrorGuard } from "./driver-errors.js";
 import { transactionMethods } from "./script.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathValue } from "./session-checks.js";
 import type { QueryResult, Session } from "./types.js";
+import { directoryOpenRequest, lockDataDirectory, markHoldsDirectory } from "./pglite-lock-file.js";
 import { startPglite } from "./pglite-start.js";
 import { pgliteCacheDir, shippedTemplateDir } from "./pglite-template.js";
 
@@ -19,7 +20,47 @@ interface ProtocolMessage {
   readonly fields?: readonly unknown[];
 }
 
+/** How long a session waits for another process that has the directory open, unless told (the CLI's `--lock-wait` default). */
+const DEFAULT_DIRECTORY_WAIT_MS = 60_000;
+
+/**
+ * Opens a PGlite database. A data directory is locked first (its lock file: one process
+ * at a time, readers included, see pglite-lock-file.ts) and stays locked until the
+ * session closes; a database in memory belongs to this process and needs no lock.
+ */
 export async function openPgliteSession(target: PgliteTarget, options: OpenSessionOptions): Promise<Session> {
+  const dataDir = target.dataDir;
+  if (dataDir === null) return openPgliteUnlocked(target, options);
+  const request =
+    options.directoryLock ??
+    directoryOpenRequest(dataDir, options.lockWaitMs ?? DEFAULT_DIRECTORY_WAIT_MS, {
+      signal: options.signal,
+      onWait: (holder) => options.onLockWait?.(holder?.description ?? "another process (it let go while we looked)"),
+    });
+  const release = await lockDataDirectory(dataDir, request, options.applicationName ?? "athanor");
+  let session: Session;
+  try {
+    session = await openPgliteUnlocked(target, options);
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  const close = session.close;
+  const locked: Session = {
+    ...session,
+    async close() {
+      try {
+        await close();
+      } finally {
+        await release();
+      }
+    },
+  };
+  markHoldsDirectory(locked, dataDir);
+  return locked;
+}
+
+async function openPgliteUnlocked(target: PgliteTarget, options: OpenSessionOptions): Promise<Session> {
   const session = await openPglite(target, options);
   const schema = options.searchPath ?? null;
   if (schema === null) return session;
@@ -109,7 +150,7 @@ export function sessionOverPglite(db: PgliteConnection, secrets: readonly string
       }),
     ),
     async lock() {
-      // The data directory is locked (a file beside it) before it is opened: see lockDatabase.
+      // A data directory is locked (a file beside it) before it is opened and until it is closed: see openPgliteSession.
       return async () => {};
     },
     async serverVersion(): Promise<number> {

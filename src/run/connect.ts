@@ -5,12 +5,12 @@
  */
 import { hostname, userInfo } from "node:os";
 import type { ResolvedEnvironment } from "../config/types.js";
-import { databaseMissing, openSession, opensLocally } from "../dialects/open.js";
+import { databaseMissing, lockLocation, openSession, opensLocally } from "../dialects/open.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
-import { acquireLock, holdRunLock, type ReleaseLock } from "./lock.js";
+import { acquireLock, holdRunLock, migrationLock, type ReleaseLock } from "./lock.js";
 import { timeoutSettings } from "./timeouts.js";
 import type { RunIdentity } from "./version-table.js";
 
@@ -59,30 +59,40 @@ export interface OpenLockedOptions {
 export async function openLockedSession(env: ResolvedEnvironment, options: OpenLockedOptions): Promise<LockedSession> {
   const started = Date.now();
   const name = applicationName(options.command, env);
-  const open = () => openSession(env.target, { applicationName: name, secrets: env.secrets, searchPath: env.searchPath, writable: true });
+  const lockOptions = {
+    target: env.target,
+    versionTable: env.versionTable,
+    waitMs: options.lockWaitMs,
+    applicationName: name,
+    secrets: env.secrets,
+    signal: options.signal,
+    onWait: (holder: string) => options.emit({ type: "lock-wait", holder, waitMs: options.lockWaitMs }),
+  };
+  // A PGlite directory is locked from before it opens until it closes (two processes
+  // opening it would corrupt it): the migration session takes the migration lock itself.
+  const lockedByOpen = options.session === undefined && lockLocation(env.target) !== null;
+  const open = () =>
+    openSession(env.target, {
+      applicationName: name,
+      secrets: env.secrets,
+      searchPath: env.searchPath,
+      writable: true,
+      ...(lockedByOpen ? { directoryLock: migrationLock(lockOptions).request } : {}),
+    });
   // A server's migration session connects while the lock is taken (it sends nothing
-  // before the lock is held): the two connects overlap. A PGlite directory is opened only
-  // once its lock file is held (two processes opening it would corrupt it).
+  // before the lock is held): the two connects overlap.
   const early = options.session === undefined && !opensLocally(env.target) ? settled(open()) : null;
   let release: ReleaseLock;
   try {
-    release = await acquireLock({
-      target: env.target,
-      versionTable: env.versionTable,
-      waitMs: options.lockWaitMs,
-      applicationName: name,
-      secrets: env.secrets,
-      signal: options.signal,
-      onWait: (holder) => options.emit({ type: "lock-wait", holder, waitMs: options.lockWaitMs }),
-      shared: options.sharedLocks,
-    });
+    release = lockedByOpen ? async () => {} : await acquireLock({ ...lockOptions, shared: options.sharedLocks, session: options.session });
   } catch (error) {
     const opened = await early;
     if (opened?.session !== undefined) await opened.session.close().catch(() => {});
     throw error;
   }
-  options.emit({ type: "lock-acquired", waitedMs: Date.now() - started });
   let session: Session | undefined = options.session;
+  if (lockedByOpen) session = await open();
+  options.emit({ type: "lock-acquired", waitedMs: Date.now() - started });
   let releaseRun: ReleaseLock = async () => {};
   try {
     if (early !== null) {
@@ -144,17 +154,33 @@ async function applyTimeouts(session: Session, env: Pick<ResolvedEnvironment, "l
   if (settings.length > 0) await session.exec(settings.join(";\n"));
 }
 
+/** Options of {@link openReadSession}. */
+export interface ReadSessionOptions {
+  readonly connectTimeoutMs?: number | undefined;
+  /** How long to wait for another process that has a PGlite directory open (default 60 s; `--lock-wait`). */
+  readonly lockWaitMs?: number | undefined;
+  /** Aborts that wait. */
+  readonly signal?: AbortSignalLike | undefined;
+  /** Called once when that wait begins, with the holder. */
+  readonly onLockWait?: ((holder: string) => void) | undefined;
+}
+
 /**
  * Opens a session for reading only, or returns null for a PGlite data directory that
- * does not exist yet (opening it would create it; it is as good as empty).
+ * does not exist yet (opening it would create it; it is as good as empty). A PGlite
+ * directory is locked while the session is open, as for a run: even a reader writes to
+ * it when it opens and closes it (src/dialects/pglite-lock-file.ts).
  */
-export async function openReadSession(env: ResolvedEnvironment, command: string, connectTimeoutMs?: number): Promise<Session | null> {
+export async function openReadSession(env: ResolvedEnvironment, command: string, options: ReadSessionOptions = {}): Promise<Session | null> {
   if (databaseMissing(env.target)) return null;
   return openSession(env.target, {
     applicationName: applicationName(command, env),
     secrets: env.secrets,
     searchPath: env.searchPath,
-    ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+    lockWaitMs: options.lockWaitMs,
+    signal: options.signal,
+    onLockWait: options.onLockWait,
   });
 }
 

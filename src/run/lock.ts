@@ -10,7 +10,7 @@ import type { DatabaseTarget } from "../config/types.js";
 import { lockDatabase, lockLocation } from "../dialects/open.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import { formatWait } from "../dialects/lock-poll.js";
-import type { AbortSignalLike, LockHolder, ReleaseLock, Session } from "../dialects/types.js";
+import type { AbortSignalLike, LockHolder, LockRequest, ReleaseLock, Session } from "../dialects/types.js";
 import { LockTimeoutError } from "../errors.js";
 import type { VersionTableName } from "./version-table.js";
 
@@ -35,6 +35,8 @@ export interface AcquireLockOptions {
   readonly onWait?: ((holder: string) => void) | undefined;
   /** Lock connections shared by a fleet's targets on one database (the key stays this version table's). */
   readonly shared?: SharedLockConnections | undefined;
+  /** The migration session, when the caller opened it: a PGlite session holds its directory's lock already. */
+  readonly session?: Session | undefined;
 }
 
 /**
@@ -68,31 +70,38 @@ function keyOf(text: string): bigint {
  * try { ... } finally { await release(); }
  */
 export function acquireLock(options: AcquireLockOptions): Promise<ReleaseLock> {
+  const { request, display } = migrationLock(options);
+  return lockDatabase(options.target, request, { applicationName: options.applicationName, secrets: options.secrets, display, shared: options.shared, session: options.session });
+}
+
+/**
+ * The migration lock's request (wait, messages, exit 4 naming the holder) and its name
+ * in messages. On a PGlite directory the migration session takes it itself, as the lock
+ * it holds on its directory while open (see openLockedSession).
+ */
+export function migrationLock(options: Omit<AcquireLockOptions, "shared" | "session">): { readonly request: LockRequest; readonly display: string } {
   const file = lockLocation(options.target);
   const display = file === null ? `the migration lock on ${options.versionTable.schema}.${options.versionTable.table}` : `the migration lock ${file}`;
   const describe = (holder: LockHolder | null) => holder?.description ?? "another session (it let go while we looked)";
-  return lockDatabase(
-    options.target,
-    {
-      key: lockKey(options.versionTable),
-      waitMs: options.waitMs,
-      pollMs: options.pollMs,
-      signal: options.signal,
-      holderStyle: "owner",
-      onWait: (holder) => options.onWait?.(describe(holder)),
-      timeout: (holder, waitedMs) =>
-        new LockTimeoutError(`${display} is held by ${describe(holder)}; gave up after waiting ${formatWait(options.waitMs)}`, {
-          hint:
-            holder === null
-              ? "Retry; the other runner was finishing. Raise the wait with --lock-wait if runs overlap often."
-              : file === null
-                ? `Wait for that run to finish and retry, or wait longer with --lock-wait. If it is stuck, end it with ${holder.remedy}.`
-                : `Wait for that run to finish and retry, or wait longer with --lock-wait. ${holder.remedy}`,
-          details: { holder: holder?.details ?? null, waitedMs, ...(file === null ? {} : { lockFile: file }) },
-        }),
-    },
-    { applicationName: options.applicationName, secrets: options.secrets, display, shared: options.shared },
-  );
+  const request: LockRequest = {
+    key: lockKey(options.versionTable),
+    waitMs: options.waitMs,
+    pollMs: options.pollMs,
+    signal: options.signal,
+    holderStyle: "owner",
+    onWait: (holder) => options.onWait?.(describe(holder)),
+    timeout: (holder, waitedMs) =>
+      new LockTimeoutError(`${display} is held by ${describe(holder)}; gave up after waiting ${formatWait(options.waitMs)}`, {
+        hint:
+          holder === null
+            ? "Retry; the other runner was finishing. Raise the wait with --lock-wait if runs overlap often."
+            : file === null
+              ? `Wait for that run to finish and retry, or wait longer with --lock-wait. If it is stuck, end it with ${holder.remedy}.`
+              : `Wait for that run to finish and retry, or wait longer with --lock-wait. ${holder.remedy}`,
+        details: { holder: holder?.details ?? null, waitedMs, ...(file === null ? {} : { lockFile: file }) },
+      }),
+  };
+  return { request, display };
 }
 
 /** Options of {@link holdRunLock}. */

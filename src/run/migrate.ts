@@ -369,7 +369,11 @@ function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: App
 
 /** Reads the state (without the lock), plans, changes nothing. */
 async function runDry(env: ResolvedEnvironment, graph: RevisionGraph, options: RunMigrationOptions, emit: (event: EventInput) => void, started: number): Promise<MigrationResult> {
-  const session = options.session ?? (await openReadSession(env, `${options.command} --dry-run`));
+  const session = options.session ?? (await openReadSession(env, `${options.command} --dry-run`, {
+      lockWaitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
+      signal: options.signal,
+      onLockWait: (holder) => emit({ type: "lock-wait", holder, waitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS }),
+    }));
   let state: AppliedState;
   try {
     state = session === null ? EMPTY_STATE : ((await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE);

@@ -62,7 +62,7 @@ function parseCount(value: unknown): number {
 async function runLog(ctx: CommandContext, options: Record<string, unknown>): Promise<void> {
   const limit = parseCount(options["maxCount"]);
   const env = await ctx.environment();
-  const log = await readRunLog(env, { limit });
+  const log = await readRunLog(env, { limit, directoryWait: ctx.directoryWait() });
   if (ctx.globals.json) ctx.json(log);
   else for (const line of renderRunLog(log, ctx.colors)) ctx.out(line);
 }

@@ -27,7 +27,7 @@ export const registerCurrent: CommandModule = (program, action) => {
       action(async (ctx): Promise<number | void> => {
         const env = await ctx.environment();
         if (env.fleet !== null) return (await import("../fleet.js")).runFleetCurrent(ctx, env);
-        const result = await current(env);
+        const result = await current(env, ctx.directoryWait());
         if (ctx.globals.json) {
           ctx.json({ environment: result.environment, current: result.current, ...(result.unfinished.length > 0 ? { unfinished: result.unfinished } : {}) });
           return;
