@@ -120,7 +120,7 @@ export function guardrailOptionsOf(options: GuardrailOptions): GuardrailOptions 
 
 /**
  * What a `stamp` changes besides its steps: rows no file defines (dropped), and kept
- * rows whose stored checksum or unfinished state the stamp refreshes. Over-approximates
+ * rows whose stored checksum the stamp refreshes. Over-approximates
  * (a row above the target is a `down` step already): it only decides whether a stamp
  * with no step still needs the confirmation.
  */
@@ -129,9 +129,9 @@ function stampRowChanges(context: GuardrailContext): string[] {
   const state = context.state;
   if (context.command !== "stamp" || context.plan.steps.length > 0 || !("rows" in state)) return [];
   const unknown = state.rows.filter((row) => !context.graph.has(row.revision)).map((row) => row.revision);
-  const refreshed = state.rows.filter((row) => context.graph.has(row.revision) && (row.state !== "applied" || row.checksum !== context.graph.get(row.revision).checksum)).map((row) => row.revision);
+  const refreshed = state.rows.filter((row) => context.graph.has(row.revision) && row.checksum !== context.graph.get(row.revision).checksum).map((row) => row.revision);
   const lines: string[] = [];
   if (unknown.length > 0) lines.push(`stamp: remove rows no file defines: ${unknown.join(", ")}`);
-  if (refreshed.length > 0) lines.push(`stamp: accept the files as applied (checksum or unfinished state): ${refreshed.join(", ")}`);
+  if (refreshed.length > 0) lines.push(`stamp: accept the edited files (store their checksums): ${refreshed.join(", ")}`);
   return lines;
 }

@@ -55,13 +55,7 @@ export function findStateProblems(graph: RevisionGraph, state: AppliedSummary | 
       continue;
     }
     if (started !== undefined) {
-      problems.push({
-        code: "unfinished-revision",
-        revision,
-        file: file.relativePath,
-        message: `revision ${revision} (${file.relativePath}) is non-transactional; it started at ${started.appliedAt} and never finished`,
-        hint: `Check what it did (an interrupted CREATE INDEX CONCURRENTLY leaves an invalid index: \`athanor check\` lists them), then run \`athanor resolve ${revision} --applied\` or \`athanor resolve ${revision} --rolled-back\`.`,
-      });
+      problems.push(unfinishedProblem(started, file.relativePath));
       continue;
     }
     const row = checksums ? byId?.get(revision) : undefined;
@@ -76,6 +70,38 @@ export function findStateProblems(graph: RevisionGraph, state: AppliedSummary | 
     }
   }
   return problems;
+}
+
+/** The problem of a non-transactional revision that started and never finished. */
+function unfinishedProblem(row: AppliedRevision, file: string | null): StateProblem {
+  const revision = row.revision;
+  return {
+    code: "unfinished-revision",
+    revision,
+    file,
+    message: `revision ${revision}${file === null ? "" : ` (${file})`} is non-transactional; it started at ${row.appliedAt} and never finished`,
+    hint: `Check what it did (an interrupted CREATE INDEX CONCURRENTLY leaves an invalid index: \`athanor check\` lists them), then run \`athanor resolve ${revision} --applied\` or \`athanor resolve ${revision} --rolled-back\`.`,
+  };
+}
+
+/**
+ * Throws a ProblemError (exit 5, as for `upgrade`) while a non-transactional revision is
+ * unfinished: a command that sets the version rows without running anything (`stamp`)
+ * would otherwise record it as applied, or drop its row, without anyone saying what it
+ * did. Only `resolve` settles it. Rows no file defines count too (`resolve` takes them).
+ */
+export function assertNothingUnfinished(graph: RevisionGraph, state: AppliedSummary, command: string): void {
+  if (state.unfinished.length === 0) return;
+  const problems = state.unfinished.map((row) => unfinishedProblem(row, graph.find(row.revision)?.relativePath ?? null));
+  const first = problems[0] as StateProblem;
+  const message =
+    problems.length === 1
+      ? `${first.message}; ${command} would record it without anyone saying what it did, so nothing was changed`
+      : `these non-transactional revisions started and never finished; ${command} would record them without anyone saying what they did, so nothing was changed:\n${problems.map((problem) => `  ${problem.message}`).join("\n")}`;
+  throw new ProblemError("unfinished-revision", message, {
+    hint: `${problems.map((problem) => problem.hint).join(" ")} Then run \`athanor ${command}\` again.`,
+    details: { problems: problems.map(({ code, revision, file }) => ({ code, revision, file })) },
+  });
 }
 
 /**
