@@ -17,7 +17,10 @@ export function renderConfirmationPlan(ctx: CommandContext, request: Confirmatio
   const lines: string[] = [];
   const count = request.steps.length;
   lines.push(`${c.bold(c.red("protected environment"))} ${c.bold(request.environment)}  ${c.dim(request.url)}`);
-  lines.push(`${request.command} to ${request.target}: ${count} revision${count === 1 ? "" : "s"} (current: ${request.current.length === 0 ? "none" : request.current.join(", ")})`);
+  const current = `(current: ${request.current.length === 0 ? "none" : request.current.join(", ")})`;
+  // `repair` and `resolve` have no target and no revision to run: their changes are the lines below.
+  if (request.command === "repair" || request.command === "resolve") lines.push(`${request.command}: version rows only, no migration runs ${current}`);
+  else lines.push(`${request.command} to ${request.target}: ${count} revision${count === 1 ? "" : "s"} ${current}`);
   for (const step of request.steps) {
     lines.push(`  ${step.direction === "down" ? c.yellow(VERB.down) : VERB[step.direction]} ${c.bold(step.revision)}  ${step.file}${step.message ? `  ${c.dim(step.message)}` : ""}`);
     for (const finding of step.findings) {

@@ -112,19 +112,26 @@ export async function stamp(env: ResolvedEnvironment, options: StampOptions): Pr
     const recorded = [...next].filter((id) => purge || !state.ids.has(id));
     const removedKnown = graph.sortTopologically([...state.ids].filter((id) => graph.has(id) && (purge || !next.has(id)))).reverse();
     const removed = [...removedKnown, ...[...state.ids].filter((id) => !graph.has(id)).sort()];
-    const refreshed = purge
-      ? []
-      : [...next].filter((id) => {
-          const row = state.byId.get(id);
-          return row !== undefined && row.checksum !== graph.get(id).checksum;
-        });
+    // Kept rows whose file changed since: a purge records them anew, otherwise their checksums are refreshed.
+    const edited = [...next].filter((id) => {
+      const row = state.byId.get(id);
+      return row !== undefined && row.checksum !== graph.get(id).checksum;
+    });
+    const refreshed = purge ? [] : edited;
     const steps: Step[] = [
       ...removedKnown.filter((id) => !next.has(id)).map((id): Step => ({ revision: graph.get(id), direction: "down" })),
       ...recorded.filter((id) => !state.ids.has(id)).map((id): Step => ({ revision: graph.get(id), direction: "up" })),
     ];
     const plan: Plan = { direction: recorded.length > 0 || removed.length === 0 ? "up" : "down", steps, target };
     emit({ type: "plan", command: "stamp", direction: plan.direction, target, current: before, revisions: plannedRevisions(plan), singleTransaction: true });
-    const context: MigrationHookContext = { env, command: "stamp", session, graph, state, current: before, plan, signal: options.signal, emit };
+    // For the confirmation: what the steps do not show. A purge rewrites every row (and so stores the files' checksums too).
+    const unknownRemoved = removed.filter((id) => !graph.has(id));
+    const otherChanges = [
+      ...(purge && state.ids.size > 0 ? [`stamp --purge: empty the version table (${state.ids.size} row${state.ids.size === 1 ? "" : "s"}), then record ${next.size}`] : []),
+      ...(unknownRemoved.length > 0 ? [`stamp: remove rows no file defines: ${unknownRemoved.join(", ")}`] : []),
+      ...(edited.length > 0 ? [`stamp: accept the edited files (store their checksums): ${edited.join(", ")}`] : []),
+    ];
+    const context: MigrationHookContext = { env, command: "stamp", session, graph, state, current: before, plan, otherChanges, signal: options.signal, emit };
     for (const guard of guardsFor(env, options)) await guard(context);
     const after = currentHeads(graph, next);
     if (recorded.length > 0 || removed.length > 0 || refreshed.length > 0) {
