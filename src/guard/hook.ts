@@ -41,8 +41,8 @@ export interface GuardrailHooks {
 }
 
 /**
- * The guardrail options of `upgrade`, `downgrade`, `stamp`, `baseline`, `repair` and `resolve`, named after
- * the CLI's flags. On a protected environment a run is refused (RefusedError, exit 3)
+ * The guardrail options of `upgrade`, `downgrade`, `stamp`, `baseline`, `repair` and
+ * `resolve`, named after the CLI's flags. On a protected environment a run is refused (RefusedError, exit 3)
  * unless `yes` is true; it takes the environment's backup first unless `noBackup`.
  * @example
  * await upgrade(production, { yes: true });                // confirmed: identity check, linter gate, backup, then the revisions
