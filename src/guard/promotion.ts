@@ -171,7 +171,7 @@ export function assertPromotionAllowed(evaluation: PromotionEvaluation): void {
     changed.size === 0
       ? ""
       : ` "${source}" applied an earlier version of ${changed.size === 1 ? "this file" : "these files"} (${[...changed].join(", ")}): re-apply ${changed.size === 1 ? "it" : "them"} there (\`athanor --env ${source} downgrade\` below ${changed.size === 1 ? "it" : "them"}, then \`upgrade\`), or \`athanor --env ${source} repair\` there if the change is cosmetic.`;
-  const verb = onlyStamped ? "only stamped" : onlyChanged ? "run another version of" : "not run";
+  const verb = onlyStamped ? "only stamped" : onlyChanged ? "run another version of" : "not applied";
   throw new RefusedError(
     "promotion-gate",
     `environment "${evaluation.environment}" is promoted from "${source}", which has ${verb} ${what}: ${list}; nothing was changed`,
