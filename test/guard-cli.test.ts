@@ -140,7 +140,7 @@ describe("production guardrails through the CLI", () => {
     // status shows what would run next and that the gate blocks it.
     const report = await run(["status", "--json"]);
     const entry = (JSON.parse(report.stdout) as { environments: { name: string; promotion?: unknown }[] }).environments.find((e) => e.name === "production");
-    expect(entry?.promotion).toEqual({ source: "testing", next: [R2], allowed: false, blocked: [R2], sourceError: null });
+    expect(entry?.promotion).toEqual({ source: "testing", next: [R2], allowed: false, blocked: [R2], stamped: [], changed: [], sourceError: null });
     const table = await run(["status"]);
     expect(table.stdout).toMatch(/next: 1 revision; promotion gate from testing blocks b2b2b2b2b2b2 \(not applied in testing\)/);
   });
