@@ -12,28 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawn } from "node:child_process";
 import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { baseEnv, BIN, spawnCli, type CliResult } from "./support/cli.js";
+import { onTerminal } from "./support/terminal.js";
 import type { TestDatabase } from "./support/databases.js";
 import { adminQuery, createGuardProject, createGuardRole, createOwnedDatabase, GUARD_PASSWORD, guardUrlTemplate, writeRevision, type GuardProject } from "./support/guard-project.js";
 
-const PTY = fileURLToPath(new URL("./support/pty-run.py", import.meta.url));
 const R1 = "a1a1a1a1a1a1";
 const R2 = "b2b2b2b2b2b2";
 const R3 = "c3c3c3c3c3c3";
-
-/** Runs the CLI on a pseudo-terminal, typing `answer` once the name prompt shows. */
-function onTerminal(argv: string[], answer: string, cwd: string, env: Record<string, string | undefined>): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn("python3", [PTY, "environment's name", answer, "60", process.execPath, BIN, ...argv], { cwd, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ status: code ?? 1, stdout, stderr }));
-  });
-}
 
 function noSecret(...texts: string[]): void {
   for (const text of texts) {
@@ -154,7 +140,7 @@ describe("production guardrails through the CLI", () => {
     // status shows what would run next and that the gate blocks it.
     const report = await run(["status", "--json"]);
     const entry = (JSON.parse(report.stdout) as { environments: { name: string; promotion?: unknown }[] }).environments.find((e) => e.name === "production");
-    expect(entry?.promotion).toEqual({ source: "testing", next: [R2], allowed: false, blocked: [R2], stamped: [], sourceError: null });
+    expect(entry?.promotion).toEqual({ source: "testing", next: [R2], allowed: false, blocked: [R2], stamped: [], changed: [], sourceError: null });
     const table = await run(["status"]);
     expect(table.stdout).toMatch(/next: 1 revision; promotion gate from testing blocks b2b2b2b2b2b2 \(not applied in testing\)/);
   });

@@ -1,6 +1,7 @@
 /**
  * The CLI side of the production guards: the `--allow-dangerous` and `--no-backup`
- * options of `upgrade`, `downgrade`, `stamp` and `baseline`, and the guardrail options
+ * options of `upgrade`, `downgrade`, `stamp` and `baseline` (`--no-backup` alone for
+ * `repair` and `resolve`, which run no SQL to lint), and the guardrail options
  * built from the command's context (`--yes`, a terminal or not, CI mode, the prompt,
  * backup reports). The runtime applies them (src/guard/hook.ts).
  */
@@ -12,9 +13,12 @@ import type { CommandContext } from "./runtime.js";
 
 /** Adds `--allow-dangerous` and `--no-backup` to a changing command. */
 export function addGuardOptions(command: Command): Command {
-  return command
-    .option("--allow-dangerous", "let a protected environment run changes the linter flags as dangerous (after review)")
-    .option("--no-backup", "skip the backup a protected environment with `backup` takes before changing anything");
+  return addBackupOption(command.option("--allow-dangerous", "let a protected environment run changes the linter flags as dangerous (after review)"));
+}
+
+/** Adds `--no-backup` to a command that changes only version rows (nothing to lint). */
+export function addBackupOption(command: Command): Command {
+  return command.option("--no-backup", "skip the backup a protected environment with `backup` takes before changing anything");
 }
 
 function sizeText(bytes: number): string {

@@ -17,11 +17,15 @@ export function renderConfirmationPlan(ctx: CommandContext, request: Confirmatio
   const lines: string[] = [];
   const count = request.steps.length;
   lines.push(`${c.bold(c.red("protected environment"))} ${c.bold(request.environment)}  ${c.dim(request.url)}`);
+  const current = `(current: ${request.current.length === 0 ? "none" : request.current.join(", ")})`;
   if (request.fleetTargets !== undefined) {
     const targets = `${request.fleetTargets} target${request.fleetTargets === 1 ? "" : "s"}`;
     lines.push(`${request.command} to ${request.target} on ${targets}: each target's revisions are planned under its own lock once this is confirmed`);
+  } else if (request.command === "repair" || request.command === "resolve") {
+    // `repair` and `resolve` have no target and no revision to run: their changes are the lines below.
+    lines.push(`${request.command}: version rows only, no migration runs ${current}`);
   } else {
-    lines.push(`${request.command} to ${request.target}: ${count} revision${count === 1 ? "" : "s"} (current: ${request.current.length === 0 ? "none" : request.current.join(", ")})`);
+    lines.push(`${request.command} to ${request.target}: ${count} revision${count === 1 ? "" : "s"} ${current}`);
   }
   for (const step of request.steps) {
     lines.push(`  ${step.direction === "down" ? c.yellow(VERB.down) : VERB[step.direction]} ${c.bold(step.revision)}  ${step.file}${step.message ? `  ${c.dim(step.message)}` : ""}`);

@@ -3,16 +3,20 @@
  * changed since it was applied, the stored checksum becomes the file's (the database's
  * schema is not touched), with one history row per revision. Rows no file defines and
  * unfinished revisions are left alone (they need `stamp` and `resolve`) and reported.
+ * The guardrails apply as for `stamp` (identity, confirmation on a protected environment,
+ * backup, identity recorded): storing a checksum is how an edit gets past the checks.
  */
 import type { ResolvedEnvironment } from "../config/types.js";
+import type { GuardrailOptions } from "../guard/hook.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { Bookkeeping } from "../run/bookkeeping.js";
 import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
-import { readAppliedState } from "../run/version-table.js";
+import { runRowGuards } from "../run/row-guards.js";
+import { EMPTY_STATE, readAppliedState } from "../run/version-table.js";
 
-/** Options of {@link repair}. */
-export interface RepairOptions extends LockedCommandOptions {
+/** Options of {@link repair}. On a protected environment it needs `yes: true`, as `stamp` does. */
+export interface RepairOptions extends LockedCommandOptions, GuardrailOptions {
   readonly graph?: RevisionGraph | undefined;
 }
 
@@ -39,12 +43,12 @@ export interface RepairResult {
  * Updates stored checksums to the files' current ones.
  * @example
  * const { repaired } = await repair(env);
+ * await repair(production, { yes: true });
  */
 export async function repair(env: ResolvedEnvironment, options: RepairOptions = {}): Promise<RepairResult> {
   const graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir));
-  return runLockedCommand(env, "repair", options, async (session) => {
-    const state = await readAppliedState(session, env.versionTable);
-    if (state === null) return { environment: env.name, repaired: [], unknown: [], unfinished: [] };
+  return runLockedCommand(env, "repair", options, async (session, emit) => {
+    const state = (await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE;
     const repaired: RepairedRevision[] = [];
     const unknown: string[] = [];
     for (const row of state.rows) {
@@ -52,6 +56,8 @@ export async function repair(env: ResolvedEnvironment, options: RepairOptions = 
       if (file === undefined) unknown.push(row.revision);
       else if (row.state === "applied" && row.checksum !== file.checksum) repaired.push({ revision: row.revision, file: file.relativePath, from: row.checksum, to: file.checksum });
     }
+    const changes = repaired.map((item) => `repair: store the checksum of ${item.file} for ${item.revision} (${item.from.slice(0, 12)} -> ${item.to.slice(0, 12)}); the schema is not touched`);
+    await runRowGuards(env, options, { command: "repair", session, graph, state, otherChanges: changes, emit });
     if (repaired.length > 0) {
       // The history table may be missing where only the version table was kept.
       const bookkeeping = new Bookkeeping(session, env.versionTable, runIdentity(env));

@@ -2,21 +2,25 @@
  * `athanor resolve REV --applied|--rolled-back`: settles a non-transactional revision
  * that started and never finished (a crash, a kill, a failed statement), after a person
  * has checked what it did: `--applied` records it as applied, `--rolled-back` removes
- * its row (its changes are not in the database). Takes the lock; one history row.
+ * its row (its changes are not in the database). Takes the lock; one history row. The
+ * guardrails apply as for `stamp` (identity, confirmation on a protected environment,
+ * backup, identity recorded).
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import { ConfigError } from "../errors.js";
+import type { GuardrailOptions } from "../guard/hook.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
 import { Bookkeeping } from "../run/bookkeeping.js";
 import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
-import { readAppliedState } from "../run/version-table.js";
+import { runRowGuards } from "../run/row-guards.js";
+import { EMPTY_STATE, readAppliedState } from "../run/version-table.js";
 
 /** What the person found: the revision's changes are in the database, or they are not. */
 export type Resolution = "applied" | "rolled-back";
 
-/** Options of {@link resolve}. */
-export interface ResolveOptions extends LockedCommandOptions {
+/** Options of {@link resolve}. On a protected environment it needs `yes: true`, as `stamp` does. */
+export interface ResolveOptions extends LockedCommandOptions, GuardrailOptions {
   /** The revision: a full id or a unique prefix. */
   readonly revision: string;
   readonly as: Resolution;
@@ -37,7 +41,7 @@ export interface ResolveResult {
  */
 export async function resolve(env: ResolvedEnvironment, options: ResolveOptions): Promise<ResolveResult> {
   const graph = options.graph ?? (await loadRevisionGraph(env.migrationsDir));
-  return runLockedCommand(env, "resolve", options, async (session) => {
+  return runLockedCommand(env, "resolve", options, async (session, emit) => {
     const state = await readAppliedState(session, env.versionTable);
     const unfinished = state?.unfinished ?? [];
     const wanted = options.revision.toLowerCase();
@@ -57,6 +61,11 @@ export async function resolve(env: ResolvedEnvironment, options: ResolveOptions)
         },
       );
     }
+    const change =
+      options.as === "applied"
+        ? `resolve ${row.revision} --applied: record it as applied (its changes are in the database)`
+        : `resolve ${row.revision} --rolled-back: remove its row (its changes are not in the database)`;
+    await runRowGuards(env, options, { command: "resolve", session, graph, state: state ?? EMPTY_STATE, otherChanges: [change], emit });
     // The history table may be missing where only the version table was kept.
     const bookkeeping = new Bookkeeping(session, env.versionTable, runIdentity(env));
     await bookkeeping.ensureTables();

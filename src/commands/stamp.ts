@@ -5,7 +5,8 @@
  * stay); several targets stamp several branches at once. `--purge` empties the version
  * table first (rows of any revision, known or not). Rows no file defines are dropped, and
  * the stored checksums of the kept rows are set to the files' (so stamping acknowledges
- * edited revisions). Takes the lock, runs the guards, writes one history row.
+ * edited revisions). Takes the lock, runs the guards, writes one history row. Refused
+ * (exit 5) while a non-transactional revision is unfinished: `resolve` settles it first.
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import { ConfigError } from "../errors.js";
@@ -18,6 +19,7 @@ import { resolveTarget } from "../revisions/targets.js";
 import { Bookkeeping } from "../run/bookkeeping.js";
 import { runIdentity, runLockedCommand, type LockedCommandOptions } from "../run/connect.js";
 import { plannedRevisions, guardsFor, type BeforeExecute, type MigrationHookContext } from "../run/migrate.js";
+import { assertNothingUnfinished } from "../run/problems.js";
 import { EMPTY_STATE, readAppliedState, type AppliedState } from "../run/version-table.js";
 
 /** Options of {@link stamp}. */
@@ -43,7 +45,7 @@ export interface StampResult {
   readonly recorded: readonly string[];
   /** Revisions whose rows were removed. */
   readonly removed: readonly string[];
-  /** Kept rows whose checksum (or unfinished state) was refreshed from the files. */
+  /** Kept rows whose checksum was refreshed from the files. */
   readonly refreshed: readonly string[];
 }
 
@@ -104,24 +106,32 @@ export async function stamp(env: ResolvedEnvironment, options: StampOptions): Pr
   const purge = options.purge === true;
   return runLockedCommand(env, "stamp", options, async (session, emit) => {
     const state: AppliedState = (await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE;
+    assertNothingUnfinished(graph, state, "stamp");
     const before = currentHeads(graph, state.ids);
     const next = stampedSet(graph, purge ? new Set() : state.ids, targets);
     const recorded = [...next].filter((id) => purge || !state.ids.has(id));
     const removedKnown = graph.sortTopologically([...state.ids].filter((id) => graph.has(id) && (purge || !next.has(id)))).reverse();
     const removed = [...removedKnown, ...[...state.ids].filter((id) => !graph.has(id)).sort()];
-    const refreshed = purge
-      ? []
-      : [...next].filter((id) => {
-          const row = state.byId.get(id);
-          return row !== undefined && (row.checksum !== graph.get(id).checksum || row.state !== "applied");
-        });
+    // Kept rows whose file changed since: a purge records them anew, otherwise their checksums are refreshed.
+    const edited = [...next].filter((id) => {
+      const row = state.byId.get(id);
+      return row !== undefined && row.checksum !== graph.get(id).checksum;
+    });
+    const refreshed = purge ? [] : edited;
     const steps: Step[] = [
       ...removedKnown.filter((id) => !next.has(id)).map((id): Step => ({ revision: graph.get(id), direction: "down" })),
       ...recorded.filter((id) => !state.ids.has(id)).map((id): Step => ({ revision: graph.get(id), direction: "up" })),
     ];
     const plan: Plan = { direction: recorded.length > 0 || removed.length === 0 ? "up" : "down", steps, target };
     emit({ type: "plan", command: "stamp", direction: plan.direction, target, current: before, revisions: plannedRevisions(plan), singleTransaction: true });
-    const context: MigrationHookContext = { env, command: "stamp", session, graph, state, current: before, plan, signal: options.signal, emit };
+    // For the confirmation: what the steps do not show. A purge rewrites every row (and so stores the files' checksums too).
+    const unknownRemoved = removed.filter((id) => !graph.has(id));
+    const otherChanges = [
+      ...(purge && state.ids.size > 0 ? [`stamp --purge: empty the version table (${state.ids.size} row${state.ids.size === 1 ? "" : "s"}), then record ${next.size}`] : []),
+      ...(unknownRemoved.length > 0 ? [`stamp: remove rows no file defines: ${unknownRemoved.join(", ")}`] : []),
+      ...(edited.length > 0 ? [`stamp: accept the edited files (store their checksums): ${edited.join(", ")}`] : []),
+    ];
+    const context: MigrationHookContext = { env, command: "stamp", session, graph, state, current: before, plan, otherChanges, signal: options.signal, emit };
     for (const guard of guardsFor(env, options)) await guard(context);
     const after = currentHeads(graph, next);
     if (recorded.length > 0 || removed.length > 0 || refreshed.length > 0) {

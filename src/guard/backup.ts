@@ -2,7 +2,7 @@
  * Backups before a protected run (DESIGN.md §6.3). On PostgreSQL: `pg_dump -Fc`, started
  * with an argument list (never a shell), the connection given as `--host/--port/
  * --username/--dbname` and the password only in the child's environment (`PGPASSWORD`),
- * written to `<dir>/<env>-<UTC timestamp>-<first revision|stamp>.dump.partial` (mode
+ * written to `<dir>/<env>-<UTC timestamp>-<first revision|command>.dump.partial` (mode
  * 0600), checked with `pg_restore --list`, then renamed to `.dump`; the oldest backups of
  * the environment are pruned past `keep`. On PGlite: a copy of the data directory taken
  * after a CHECKPOINT, `<dir>/<env>-<UTC timestamp>.pglite/`, same rules.
@@ -55,7 +55,7 @@ export type BackupOutcome =
 
 /** Options of {@link takeBackup}. */
 export interface BackupOptions {
-  /** The first revision of the plan, or `stamp`. Part of the file name. */
+  /** The first revision of the plan, or the command (`stamp`, `repair`, `resolve`). Part of the file name. */
   readonly label: string;
   /** Clock, injectable for tests. */
   readonly now?: Date | undefined;

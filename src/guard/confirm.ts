@@ -8,6 +8,7 @@
  * {@link ConfirmationUI} that renders the plan and asks the question.
  */
 import { RefusedError } from "../errors.js";
+import type { RunCommand } from "../run/events.js";
 
 /** A linter finding as the confirmation shows it (structurally the linter's `LintFinding`). */
 export interface ConfirmationFinding {
@@ -40,8 +41,9 @@ export interface ConfirmationRequest {
   readonly environment: string;
   /** The database URL with its password masked. */
   readonly url: string;
-  readonly command: "upgrade" | "downgrade" | "stamp";
-  /** The target as the user wrote it. */
+  /** Every command that changes the version rows is confirmed: `repair` and `resolve` too. */
+  readonly command: RunCommand;
+  /** The target as the user wrote it (empty for `repair` and `resolve`, which have none). */
   readonly target: string;
   /** Applied heads before the run. */
   readonly current: readonly string[];
@@ -101,7 +103,7 @@ export function decideConfirmation(isProtected: boolean, request: Pick<Confirmat
     return {
       action: "refuse",
       error: new RefusedError("confirmation-required", `environment "${request.environment}" is protected and ${request.command}() was called without yes: true; nothing was changed`, {
-        hint: `Review the plan (${request.command}(env, { dryRun: true }) shows it), then pass { yes: true } to confirm; { guardrails: false } turns the guardrails off, for throwaway databases only.`,
+        hint: `${request.command === "upgrade" || request.command === "downgrade" ? `Review the plan (${request.command}(env, { dryRun: true }) shows it), then pass` : "Pass"} { yes: true } to confirm; { guardrails: false } turns the guardrails off, for throwaway databases only.`,
         details: { environment: request.environment, missingOption: "yes", revisions: request.steps.map((step) => step.revision) },
       }),
     };

@@ -25,6 +25,7 @@ import type { ResolvedEnvironment } from "../config/types.js";
 import { databaseInMemory } from "../dialects/open.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import type { Plan } from "../plan/types.js";
+import type { RunCommand } from "../run/events.js";
 import { takeBackup, type BackupOutcome } from "./backup.js";
 import { confirmProtectedRun, type ConfirmationRequest, type ConfirmationResult, type ConfirmationUI } from "./confirm.js";
 import { assertEnvironmentIdentity, recordEnvironmentIdentity } from "./identity.js";
@@ -33,7 +34,7 @@ import { assertPromotionAllowed, evaluatePromotion, type PromotionEvaluation } f
 
 /** The run the guards look at. */
 export interface GuardRun {
-  readonly command: "upgrade" | "downgrade" | "stamp";
+  readonly command: RunCommand;
   readonly env: ResolvedEnvironment;
   /** The session the run changes the database through (the lock is held). */
   readonly session: Session;
@@ -42,7 +43,8 @@ export interface GuardRun {
   readonly current?: readonly string[] | undefined;
   /**
    * Changes that are not steps of the plan (a `stamp` refreshing stored checksums or
-   * dropping rows no file defines), one line each: they need the confirmation too.
+   * dropping rows no file defines; everything `repair` and `resolve` change), one line
+   * each: they need the confirmation too.
    */
   readonly otherChanges?: readonly string[] | undefined;
 }
@@ -136,7 +138,9 @@ export async function runGuards(run: GuardRun, options: GuardOptions): Promise<G
   if (plan.steps.length === 0 && (run.otherChanges ?? []).length === 0) return { confirmation: "nothing-to-do", lint: [], promotion: null, backup: null, recordedEnvironment };
 
   let promotion: PromotionEvaluation | null = null;
-  if (env.promoteFrom !== null && run.command !== "stamp") {
+  // Only a run applies revisions; the other commands only write version rows.
+  const runsSql = run.command === "upgrade" || run.command === "downgrade";
+  if (env.promoteFrom !== null && runsSql) {
     const resolveEnvironment = options.resolveEnvironment;
     promotion = resolveEnvironment
       ? await evaluatePromotion(env, plan, { resolveEnvironment })
@@ -146,8 +150,8 @@ export async function runGuards(run: GuardRun, options: GuardOptions): Promise<G
 
   if (!env.protected) return { confirmation: "not-protected", lint: [], promotion, backup: null, recordedEnvironment };
 
-  // `stamp` runs no SQL: nothing to lint.
-  const lint = run.command === "stamp" ? [] : await lintPlanSteps(plan.steps);
+  // `stamp`, `repair` and `resolve` run no SQL: nothing to lint.
+  const lint = runsSql ? await lintPlanSteps(plan.steps) : [];
   const dangerous = lint.flatMap((result) => result.findings.filter((finding) => finding.severity === "danger")).length;
   const request = confirmationRequest(run, lint, options.allowDangerous ? dangerous : 0, options);
   options.ui?.showPlan(request);
@@ -158,7 +162,7 @@ export async function runGuards(run: GuardRun, options: GuardOptions): Promise<G
   let backup: BackupOutcome | null = null;
   if (env.backup !== null && !options.noBackup) {
     backup = await takeBackup(env, session, {
-      label: run.command === "stamp" ? "stamp" : (plan.steps[0]?.revision.id ?? "stamp"),
+      label: runsSql ? (plan.steps[0]?.revision.id ?? run.command) : run.command,
       processEnv: options.processEnv,
       signal: options.signal,
       onDumpStarted: options.onDumpStarted,

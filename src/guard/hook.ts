@@ -1,7 +1,8 @@
 /**
- * The guards as a runtime hook. Every run that changes a database — `upgrade`,
- * `downgrade`, `stamp`, `baseline`, from the CLI or from the library — applies the
- * guardrails of DESIGN.md §6 unless its options say `guardrails: false`:
+ * The guards as a runtime hook. Every command that writes the version or history tables —
+ * `upgrade`, `downgrade`, `stamp`, `baseline`, `repair`, `resolve`, from the CLI or from
+ * the library, one database or a fleet's targets — applies the guardrails of DESIGN.md
+ * §6 unless its options say `guardrails: false`:
  * {@link guardrailHook} turns those options (what the caller allowed, how to reach a
  * person) into a `BeforeExecute` that the runtime calls with the lock held, after
  * planning and before the version tables are created or any revision runs
@@ -9,7 +10,7 @@
  * runtime's `finally` releases the lock, and no table or history row is written.
  */
 import type { ResolvedEnvironment } from "../config/types.js";
-import type { Guardrail, GuardrailContext } from "../run/migrate.js";
+import type { Guardrail } from "../run/migrate.js";
 import type { BackupOutcome } from "./backup.js";
 import type { ConfirmationUI } from "./confirm.js";
 import { runGuards, type GuardOptions, type GuardReport } from "./guards.js";
@@ -40,8 +41,8 @@ export interface GuardrailHooks {
 }
 
 /**
- * The guardrail options of `upgrade`, `downgrade`, `stamp` and `baseline`, named after
- * the CLI's flags. On a protected environment a run is refused (RefusedError, exit 3)
+ * The guardrail options of `upgrade`, `downgrade`, `stamp`, `baseline`, `repair` and
+ * `resolve`, named after the CLI's flags. On a protected environment a run is refused (RefusedError, exit 3)
  * unless `yes` is true; it takes the environment's backup first unless `noBackup`.
  * @example
  * await upgrade(production, { yes: true });                // confirmed: identity check, linter gate, backup, then the revisions
@@ -75,7 +76,7 @@ export interface ProductionGuardOptions extends GuardOptions {
 export function productionGuards(options: ProductionGuardOptions): Guardrail {
   return async (context) => {
     const report = await runGuards(
-      { command: context.command, env: context.env, session: context.session, plan: context.plan, current: context.current, otherChanges: stampRowChanges(context) },
+      { command: context.command, env: context.env, session: context.session, plan: context.plan, current: context.current, otherChanges: context.otherChanges },
       { ...options, signal: options.signal ?? context.signal },
     );
     options.onReport?.(report);
@@ -116,22 +117,4 @@ export function guardrailHook(env: ResolvedEnvironment, options: GuardrailOption
 /** The guardrail options of `options` alone, to hand them to another command (baseline → stamp). */
 export function guardrailOptionsOf(options: GuardrailOptions): GuardrailOptions {
   return { yes: options.yes, allowDangerous: options.allowDangerous, noBackup: options.noBackup, guardrails: options.guardrails };
-}
-
-/**
- * What a `stamp` changes besides its steps: rows no file defines (dropped), and kept
- * rows whose stored checksum or unfinished state the stamp refreshes. Over-approximates
- * (a row above the target is a `down` step already): it only decides whether a stamp
- * with no step still needs the confirmation.
- */
-function stampRowChanges(context: GuardrailContext): string[] {
-  // A summary (no rows) is given only to an upgrade or downgrade with nothing to do.
-  const state = context.state;
-  if (context.command !== "stamp" || context.plan.steps.length > 0 || !("rows" in state)) return [];
-  const unknown = state.rows.filter((row) => !context.graph.has(row.revision)).map((row) => row.revision);
-  const refreshed = state.rows.filter((row) => context.graph.has(row.revision) && (row.state !== "applied" || row.checksum !== context.graph.get(row.revision).checksum)).map((row) => row.revision);
-  const lines: string[] = [];
-  if (unknown.length > 0) lines.push(`stamp: remove rows no file defines: ${unknown.join(", ")}`);
-  if (refreshed.length > 0) lines.push(`stamp: accept the files as applied (checksum or unfinished state): ${refreshed.join(", ")}`);
-  return lines;
 }

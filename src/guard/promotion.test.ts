@@ -12,23 +12,26 @@ const down: Plan = { direction: "down", target: "base", steps: [c, b].map((r) =>
 const production = { name: "production", promoteFrom: "testing" };
 
 describe("evaluatePromotionGate", () => {
-  const cases: { name: string; env: { name: string; promoteFrom: string | null }; plan: Plan; applied: string[] | "error" | null; stamped?: string[]; allowed: boolean; blocked: string[] }[] = [
+  const cases: { name: string; env: { name: string; promoteFrom: string | null }; plan: Plan; applied: string[] | "error" | null; stamped?: string[]; ran?: Record<string, string>; changed?: string[]; allowed: boolean; blocked: string[] }[] = [
     { name: "no promoteFrom: no gate", env: { name: "production", promoteFrom: null }, plan: up, applied: [], allowed: true, blocked: [] },
     { name: "source applied everything", env: production, plan: up, applied: ["a", "b", "c"], allowed: true, blocked: [] },
     { name: "source is behind", env: production, plan: up, applied: ["a"], allowed: false, blocked: ["b", "c"] },
     { name: "source applied nothing", env: production, plan: up, applied: [], allowed: false, blocked: ["a", "b", "c"] },
     { name: "source unreadable: refused", env: production, plan: up, applied: "error", allowed: false, blocked: ["a", "b", "c"] },
     { name: "a revision only stamped in the source is blocked", env: production, plan: up, applied: ["a"], stamped: ["b", "c"], allowed: false, blocked: ["b", "c"] },
+    { name: "a revision the source ran from another version of its file is blocked", env: production, plan: up, applied: ["a", "b", "c"], ran: { a: a.checksum, b: "an earlier checksum", c: c.checksum }, changed: ["b"], allowed: false, blocked: ["b"] },
+    { name: "the source's stored checksums matching the files pass", env: production, plan: up, applied: ["a", "b", "c"], ran: { a: a.checksum, b: b.checksum, c: c.checksum }, allowed: true, blocked: [] },
     { name: "downgrades are not gated", env: production, plan: down, applied: [], allowed: true, blocked: [] },
     { name: "an empty plan passes", env: production, plan: { direction: "up", target: "head", steps: [] }, applied: null, allowed: true, blocked: [] },
   ];
   for (const t of cases) {
     it(t.name, () => {
-      const source = t.applied === null ? null : t.applied === "error" ? { error: "connection refused" } : { applied: new Set(t.applied.map(rid)), stamped: new Set((t.stamped ?? []).map(rid)) };
+      const source = t.applied === null ? null : t.applied === "error" ? { error: "connection refused" } : { applied: new Set(t.applied.map(rid)), stamped: new Set((t.stamped ?? []).map(rid)), checksums: new Map(Object.entries(t.ran ?? {}).map(([name, sum]) => [rid(name), sum])) };
       const evaluation = evaluatePromotionGate(t.env, t.plan, source);
       expect(evaluation.allowed).toBe(t.allowed);
       expect(evaluation.blocked.map((r) => r.revision)).toEqual(t.blocked.map(rid));
       expect(evaluation.stamped.map((r) => r.revision)).toEqual((t.stamped ?? []).map(rid));
+      expect(evaluation.changed.map((r) => r.revision)).toEqual((t.changed ?? []).map(rid));
       if (t.allowed) expect(() => assertPromotionAllowed(evaluation)).not.toThrow();
       else {
         const error = (() => {
@@ -47,6 +50,11 @@ describe("evaluatePromotionGate", () => {
           expect((error as RefusedError).message).toContain('which has only stamped these 2 revisions');
           expect((error as RefusedError).message).toContain('only stamped in "testing", never run there');
           expect((error as RefusedError).details["stamped"]).toEqual(t.stamped.map(rid));
+        }
+        if (t.changed !== undefined) {
+          expect((error as RefusedError).message).toContain('"testing" applied an earlier version of this file');
+          expect((error as RefusedError).hint).toContain("repair` there if the change is cosmetic");
+          expect((error as RefusedError).details["changed"]).toEqual(t.changed.map(rid));
         }
       }
     });

@@ -10,8 +10,11 @@
  * resolved as applied after it ran; see `readAppliedProvenance`). A revision that was
  * only stamped there (`stamp`, `baseline`) does not count: nothing was tried. A
  * revision applied in the source and later downgraded there (or half-downgraded: its
- * row `started`) no longer counts. Only `up` steps are gated: reverting and `stamp`
- * stay possible, as they are how a broken state is repaired.
+ * row `started`) no longer counts. Nor does one whose file changed since the source ran
+ * it: the gate compares the checksum the source stores for it with the file's now, so an
+ * edit made after testing applied the revision never reaches production untested (re-run
+ * it in the source, or `repair` there when the edit is cosmetic). Only `up` steps are
+ * gated: reverting and `stamp` stay possible, as they are how a broken state is repaired.
  */
 import { existsSync } from "node:fs";
 import type { ResolvedEnvironment } from "../config/types.js";
@@ -45,18 +48,26 @@ export interface PromotionEvaluation {
   readonly blocked: readonly PromotionRevision[];
   /** Of `blocked`, those the source has only stamped (recorded without running them). */
   readonly stamped: readonly PromotionRevision[];
+  /** Of `blocked`, those the source ran from another version of the file (its stored checksum differs from the file's). */
+  readonly changed: readonly PromotionRevision[];
   /** Why the source's state could not be read (the gate then refuses), or null. */
   readonly sourceError: string | null;
 }
 
 /**
- * The source's state, as the pure core receives it: the revisions that ran there, and
- * those recorded there without running (stamped).
+ * The source's state, as the pure core receives it: the revisions that ran there, those
+ * recorded there without running (stamped), and the checksum stored for each that ran.
  */
-export type SourceState = { readonly applied: ReadonlySet<string>; readonly stamped?: ReadonlySet<string> | undefined } | { readonly error: string };
+export type SourceState =
+  | { readonly applied: ReadonlySet<string>; readonly stamped?: ReadonlySet<string> | undefined; readonly checksums?: ReadonlyMap<string, string> | undefined }
+  | { readonly error: string };
 
-function describe(plan: Pick<Plan, "steps">): PromotionRevision[] {
-  return plan.steps.filter((step) => step.direction === "up").map((step) => ({ revision: step.revision.id, message: step.revision.message, file: step.revision.relativePath }));
+function upSteps(plan: Pick<Plan, "steps">): Plan["steps"] {
+  return plan.steps.filter((step) => step.direction === "up");
+}
+
+function describe(steps: Plan["steps"]): PromotionRevision[] {
+  return steps.map((step) => ({ revision: step.revision.id, message: step.revision.message, file: step.revision.relativePath }));
 }
 
 /**
@@ -65,17 +76,27 @@ function describe(plan: Pick<Plan, "steps">): PromotionRevision[] {
  * evaluatePromotionGate({ name: "production", promoteFrom: "testing" }, plan, { applied: new Set(["3f2a9c1d0b7e"]) }).allowed
  */
 export function evaluatePromotionGate(env: Pick<ResolvedEnvironment, "name" | "promoteFrom">, plan: Pick<Plan, "steps">, source: SourceState | null): PromotionEvaluation {
-  const next = describe(plan);
+  const steps = upSteps(plan);
+  const next = describe(steps);
   if (env.promoteFrom === null || next.length === 0) {
-    return { environment: env.name, source: env.promoteFrom, allowed: true, next, blocked: [], stamped: [], sourceError: null };
+    return { environment: env.name, source: env.promoteFrom, allowed: true, next, blocked: [], stamped: [], changed: [], sourceError: null };
   }
   if (source === null || "error" in source) {
     const sourceError = source === null ? `the state of "${env.promoteFrom}" was not read` : source.error;
-    return { environment: env.name, source: env.promoteFrom, allowed: false, next, blocked: next, stamped: [], sourceError };
+    return { environment: env.name, source: env.promoteFrom, allowed: false, next, blocked: next, stamped: [], changed: [], sourceError };
   }
-  const blocked = next.filter((revision) => !source.applied.has(revision.revision));
+  const changedIds = new Set(
+    steps
+      .filter((step) => {
+        const ran = source.checksums?.get(step.revision.id);
+        return source.applied.has(step.revision.id) && ran !== undefined && ran !== step.revision.checksum;
+      })
+      .map((step) => step.revision.id),
+  );
+  const blocked = next.filter((revision) => !source.applied.has(revision.revision) || changedIds.has(revision.revision));
   const stamped = blocked.filter((revision) => source.stamped?.has(revision.revision) === true);
-  return { environment: env.name, source: env.promoteFrom, allowed: blocked.length === 0, next, blocked, stamped, sourceError: null };
+  const changed = blocked.filter((revision) => changedIds.has(revision.revision));
+  return { environment: env.name, source: env.promoteFrom, allowed: blocked.length === 0, next, blocked, stamped, changed, sourceError: null };
 }
 
 /** How the shell reaches the source environment. */
@@ -103,7 +124,7 @@ export async function readSourceState(sourceName: string, options: PromotionOpti
       : await openSession(source.target, { secrets: source.secrets, searchPath: source.searchPath, applicationName: "athanor promotion gate", connectTimeoutMs: 10_000 });
     const provenance = await readAppliedProvenance(session, source.versionTable);
     if (provenance === null) return { applied: new Set() };
-    return { applied: provenance.ran, stamped: provenance.recordedOnly };
+    return { applied: provenance.ran, stamped: provenance.recordedOnly, checksums: provenance.checksums };
   } catch (error) {
     return { error: `the database of "${sourceName}" (${source.redactedUrl}) cannot be read: ${isAthanorError(error) ? error.message : String(error)}` };
   } finally {
@@ -135,19 +156,34 @@ export function assertPromotionAllowed(evaluation: PromotionEvaluation): void {
     });
   }
   const stamped = new Set(evaluation.stamped.map((r) => r.revision));
-  const list = evaluation.blocked.map((r) => `${r.revision} (${r.message || r.file})${stamped.has(r.revision) ? ` — only stamped in "${source}", never run there` : ""}`).join(", ");
+  const changed = new Set(evaluation.changed.map((r) => r.revision));
+  const why = (revision: string): string =>
+    stamped.has(revision) ? ` — only stamped in "${source}", never run there` : changed.has(revision) ? ` — "${source}" applied an earlier version of this file` : "";
+  const list = evaluation.blocked.map((r) => `${r.revision} (${r.message || r.file})${why(r.revision)}`).join(", ");
   const onlyStamped = stamped.size > 0 && stamped.size === evaluation.blocked.length;
+  const onlyChanged = changed.size > 0 && changed.size === evaluation.blocked.length;
   const what = evaluation.blocked.length === 1 ? "this revision" : `these ${evaluation.blocked.length} revisions`;
   const stampedHint =
     stamped.size === 0
       ? ""
       : ` A stamp records a revision without running it, so the gate does not count it: run ${stamped.size === 1 ? "it" : "them"} in "${source}" before promoting (\`athanor --env ${source} stamp\` to below ${stamped.size === 1 ? "it" : "them"}, then \`athanor --env ${source} upgrade\`).`;
+  const changedHint =
+    changed.size === 0
+      ? ""
+      : ` "${source}" applied an earlier version of ${changed.size === 1 ? "this file" : "these files"} (${[...changed].join(", ")}): re-apply ${changed.size === 1 ? "it" : "them"} there (\`athanor --env ${source} downgrade\` below ${changed.size === 1 ? "it" : "them"}, then \`upgrade\`), or \`athanor --env ${source} repair\` there if the change is cosmetic.`;
+  const verb = onlyStamped ? "only stamped" : onlyChanged ? "run another version of" : "not applied";
   throw new RefusedError(
     "promotion-gate",
-    `environment "${evaluation.environment}" is promoted from "${source}", which has ${onlyStamped ? "only stamped" : "not applied"} ${what}: ${list}; nothing was changed`,
+    `environment "${evaluation.environment}" is promoted from "${source}", which has ${verb} ${what}: ${list}; nothing was changed`,
     {
-      hint: `Apply them to "${source}" first (athanor --env ${source} upgrade ${evaluation.blocked[evaluation.blocked.length - 1]?.revision ?? "head"}), or upgrade "${evaluation.environment}" only up to what "${source}" has (athanor --env ${source} current).${stampedHint}`,
-      details: { environment: evaluation.environment, source, blocked: evaluation.blocked.map((r) => r.revision), stamped: evaluation.stamped.map((r) => r.revision) },
+      hint: `Apply them to "${source}" first (athanor --env ${source} upgrade ${evaluation.blocked[evaluation.blocked.length - 1]?.revision ?? "head"}), or upgrade "${evaluation.environment}" only up to what "${source}" has (athanor --env ${source} current).${stampedHint}${changedHint}`,
+      details: {
+        environment: evaluation.environment,
+        source,
+        blocked: evaluation.blocked.map((r) => r.revision),
+        stamped: evaluation.stamped.map((r) => r.revision),
+        changed: evaluation.changed.map((r) => r.revision),
+      },
     },
   );
 }
@@ -163,6 +199,8 @@ export interface PromotionSummary {
   readonly blocked: readonly string[];
   /** Of `blocked`, those the source has only stamped (recorded without running them). */
   readonly stamped: readonly string[];
+  /** Of `blocked`, those the source ran from another version of the file than the one here now. */
+  readonly changed: readonly string[];
   /** Why the source could not be read, or null. */
   readonly sourceError: string | null;
 }
@@ -191,6 +229,7 @@ export async function promotionStatus(env: ResolvedEnvironment, graph: RevisionG
     allowed: evaluation.allowed,
     blocked: evaluation.blocked.map((r) => r.revision),
     stamped: evaluation.stamped.map((r) => r.revision),
+    changed: evaluation.changed.map((r) => r.revision),
     sourceError: evaluation.sourceError,
   };
 }

@@ -28,7 +28,7 @@ import { EMPTY_STATE, readAppliedState, readAppliedSummary, type AppliedState, t
 /** What a guard sees before anything changes. */
 export interface MigrationHookContext {
   readonly env: ResolvedEnvironment;
-  readonly command: "upgrade" | "downgrade" | "stamp";
+  readonly command: RunCommand;
   /** The migration session; the lock is held. */
   readonly session: Session;
   readonly graph: RevisionGraph;
@@ -36,8 +36,17 @@ export interface MigrationHookContext {
   readonly state: AppliedState;
   /** Applied heads before the run. */
   readonly current: readonly string[];
-  /** What will run (for `stamp`: `up` steps are recorded, `down` steps are removed, nothing runs). */
+  /**
+   * What will run (for `stamp`: `up` steps are recorded, `down` steps are removed, nothing
+   * runs; `repair` and `resolve` have no step).
+   */
   readonly plan: Plan;
+  /**
+   * What the command changes besides the plan's steps, one line each, for the
+   * confirmation: the rows a `stamp` drops or refreshes, the checksums `repair` stores,
+   * the row `resolve` settles.
+   */
+  readonly otherChanges?: readonly string[] | undefined;
   readonly signal: AbortSignalLike | undefined;
   readonly emit: (event: EventInput) => void;
 }

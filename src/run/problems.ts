@@ -7,7 +7,7 @@
  */
 import { ProblemError } from "../errors.js";
 import type { RevisionGraph } from "../revisions/graph.js";
-import type { AppliedRevision, AppliedState, AppliedSummary } from "./version-table.js";
+import type { AppliedRevision, AppliedState, AppliedSummary, UnfinishedAttempt } from "./version-table.js";
 
 /** One problem of the version rows, with the fix. */
 export interface StateProblem {
@@ -55,26 +55,7 @@ export function findStateProblems(graph: RevisionGraph, state: AppliedSummary | 
       continue;
     }
     if (started !== undefined) {
-      const attempt = state.attempts?.get(revision);
-      problems.push(
-        attempt?.direction === "down"
-          ? {
-              code: "unfinished-revision",
-              revision,
-              file: file.relativePath,
-              message: `revision ${revision} (${file.relativePath}) is non-transactional; its downgrade started${attempt.startedAt === null ? "" : ` at ${attempt.startedAt}`} and never finished, so it is neither cleanly applied nor cleanly reverted`,
-              hint:
-                `Check what its downgrade did (an interrupted DROP INDEX CONCURRENTLY leaves an invalid index: \`athanor check\` lists them), then run \`athanor resolve ${revision} --rolled-back\` once none of its changes are left (finish the downgrade by hand first), ` +
-                `or \`athanor resolve ${revision} --applied\` once all of them are in place again (redo what the downgrade undid).`,
-            }
-          : {
-              code: "unfinished-revision",
-              revision,
-              file: file.relativePath,
-              message: `revision ${revision} (${file.relativePath}) is non-transactional; it started at ${started.appliedAt} and never finished`,
-              hint: `Check what it did (an interrupted CREATE INDEX CONCURRENTLY leaves an invalid index: \`athanor check\` lists them), then run \`athanor resolve ${revision} --applied\` or \`athanor resolve ${revision} --rolled-back\`.`,
-            },
-      );
+      problems.push(unfinishedProblem(started, file.relativePath, state.attempts?.get(revision)));
       continue;
     }
     const row = checksums ? byId?.get(revision) : undefined;
@@ -89,6 +70,54 @@ export function findStateProblems(graph: RevisionGraph, state: AppliedSummary | 
     }
   }
   return problems;
+}
+
+/**
+ * The problem of a non-transactional revision that started and never finished. Its last
+ * attempt (from the history) says whether an upgrade or a downgrade was cut short: after a
+ * downgrade it is neither cleanly applied nor cleanly reverted, and the fix differs.
+ */
+function unfinishedProblem(row: AppliedRevision, file: string | null, attempt: UnfinishedAttempt | undefined): StateProblem {
+  const revision = row.revision;
+  const named = `revision ${revision}${file === null ? "" : ` (${file})`} is non-transactional`;
+  if (attempt?.direction === "down") {
+    return {
+      code: "unfinished-revision",
+      revision,
+      file,
+      message: `${named}; its downgrade started${attempt.startedAt === null ? "" : ` at ${attempt.startedAt}`} and never finished, so it is neither cleanly applied nor cleanly reverted`,
+      hint:
+        `Check what its downgrade did (an interrupted DROP INDEX CONCURRENTLY leaves an invalid index: \`athanor check\` lists them), then run \`athanor resolve ${revision} --rolled-back\` once none of its changes are left (finish the downgrade by hand first), ` +
+        `or \`athanor resolve ${revision} --applied\` once all of them are in place again (redo what the downgrade undid).`,
+    };
+  }
+  return {
+    code: "unfinished-revision",
+    revision,
+    file,
+    message: `${named}; it started at ${row.appliedAt} and never finished`,
+    hint: `Check what it did (an interrupted CREATE INDEX CONCURRENTLY leaves an invalid index: \`athanor check\` lists them), then run \`athanor resolve ${revision} --applied\` or \`athanor resolve ${revision} --rolled-back\`.`,
+  };
+}
+
+/**
+ * Throws a ProblemError (exit 5, as for `upgrade`) while a non-transactional revision is
+ * unfinished: a command that sets the version rows without running anything (`stamp`)
+ * would otherwise record it as applied, or drop its row, without anyone saying what it
+ * did. Only `resolve` settles it. Rows no file defines count too (`resolve` takes them).
+ */
+export function assertNothingUnfinished(graph: RevisionGraph, state: AppliedSummary, command: string): void {
+  if (state.unfinished.length === 0) return;
+  const problems = state.unfinished.map((row) => unfinishedProblem(row, graph.find(row.revision)?.relativePath ?? null, state.attempts?.get(row.revision)));
+  const first = problems[0] as StateProblem;
+  const message =
+    problems.length === 1
+      ? `${first.message}; ${command} would record it without anyone saying what it did, so nothing was changed`
+      : `these non-transactional revisions started and never finished; ${command} would record them without anyone saying what they did, so nothing was changed:\n${problems.map((problem) => `  ${problem.message}`).join("\n")}`;
+  throw new ProblemError("unfinished-revision", message, {
+    hint: `${problems.map((problem) => problem.hint).join(" ")} Then run \`athanor ${command}\` again.`,
+    details: { problems: problems.map(({ code, revision, file }) => ({ code, revision, file })) },
+  });
 }
 
 /**

@@ -239,22 +239,26 @@ export async function readAppliedRows(session: Session, name: VersionTableName, 
 export interface AppliedProvenance {
   readonly ran: ReadonlySet<string>;
   readonly recordedOnly: ReadonlySet<string>;
+  /** The checksum stored for each revision of `ran`: the file as it ran there (or as `repair` accepted it since). */
+  readonly checksums: ReadonlyMap<string, string>;
 }
 
 /** Reads {@link AppliedProvenance} in one query (null when the tables do not exist). Read-only. */
 export async function readAppliedProvenance(session: Session, name: VersionTableName): Promise<AppliedProvenance | null> {
   const t = versionTables(name);
-  const result = await queryVersionTable<{ ran: string | null; recorded: string | null }>(
+  const result = await queryVersionTable<{ ran: string | null; recorded: string | null; checksums: string | null }>(
     session,
-    `SELECT (json_agg(v.revision) FILTER (WHERE v.ran))::text AS ran, (json_agg(v.revision) FILTER (WHERE NOT v.ran))::text AS recorded FROM (` +
-      `SELECT revision, duration_ms IS NOT NULL OR (` +
+    `SELECT (json_agg(v.revision) FILTER (WHERE v.ran))::text AS ran, (json_agg(v.revision) FILTER (WHERE NOT v.ran))::text AS recorded, ` +
+      `(json_object_agg(v.revision, v.checksum) FILTER (WHERE v.ran))::text AS checksums FROM (` +
+      `SELECT revision, checksum, duration_ms IS NOT NULL OR (` +
       `EXISTS (SELECT FROM ${t.history} h WHERE h.revision = r.revision AND h.direction = 'resolve' AND h.note = 'resolved as applied') AND ` +
       `EXISTS (SELECT FROM ${t.history} h WHERE h.revision = r.revision AND h.direction = 'up')) AS ran ` +
       `FROM ${t.versions} r WHERE state = 'applied') AS v`,
   );
   if (result === null) return null;
   const list = (text: string | null): Set<string> => new Set(text === null ? [] : (JSON.parse(text) as string[]));
-  return { ran: list(result.ran), recordedOnly: list(result.recorded) };
+  const checksums = new Map(Object.entries(result.checksums === null ? {} : (JSON.parse(result.checksums) as Record<string, string>)));
+  return { ran: list(result.ran), recordedOnly: list(result.recorded), checksums };
 }
 
 /**

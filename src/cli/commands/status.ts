@@ -60,13 +60,15 @@ function pendingLabel(entry: StatusEntry): string {
   return !entry.reachable || entry.state === "error" ? "-" : String(entry.pending);
 }
 
-/** Which revisions the gate blocks and why: not applied in the source, or only stamped there. */
+/** Which revisions the gate blocks and why: not applied in the source, only stamped there, or applied there from another version of the file. */
 function blockedLabel(gate: NonNullable<StatusEntry["promotion"]>): string {
   const stamped = new Set(gate.stamped);
-  const notApplied = gate.blocked.filter((id) => !stamped.has(id));
+  const changed = new Set(gate.changed);
+  const notApplied = gate.blocked.filter((id) => !stamped.has(id) && !changed.has(id));
   const parts = [
     ...(notApplied.length > 0 ? [`${notApplied.join(", ")} (not applied in ${gate.source})`] : []),
     ...(stamped.size > 0 ? [`${gate.stamped.join(", ")} (only stamped in ${gate.source}, never run there)`] : []),
+    ...(changed.size > 0 ? [`${gate.changed.join(", ")} (${gate.source} applied an earlier version of this file: re-apply it there, or repair there if the change is cosmetic)`] : []),
   ];
   return `blocks ${parts.join("; ")}`;
 }

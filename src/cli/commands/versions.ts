@@ -5,7 +5,7 @@
 import type { Resolution } from "../../commands/resolve.js";
 import { ConfigError } from "../../errors.js";
 import { createEventSink } from "../events.js";
-import { addGuardOptions, cliGuardrails } from "../guard-options.js";
+import { addBackupOption, addGuardOptions, cliGuardrails } from "../guard-options.js";
 import type { CommandModule } from "../main.js";
 import { renderRunEvents } from "../render-run.js";
 
@@ -87,58 +87,58 @@ export const registerStamp: CommandModule = (program, action) => {
 };
 
 export const registerResolve: CommandModule = (program, action) => {
-  program
+  const command = program
     .command("resolve <revision>")
     .description("settle a non-transactional revision that started and never finished")
     .option("--applied", "its changes are in the database: record it as applied")
-    .option("--rolled-back", "its changes are not in the database: remove its row")
-    .action(
-      action(async (ctx, options, args) => {
-        const applied = options["applied"] === true;
-        const rolledBack = options["rolledBack"] === true;
-        if (applied === rolledBack) {
-          throw new ConfigError("resolve-needs-outcome", "resolve needs exactly one of --applied and --rolled-back", {
-            hint: "Check what the revision did (e.g. whether its index exists and is valid), then run `athanor resolve REV --applied` or `athanor resolve REV --rolled-back`.",
-          });
-        }
-        const as: Resolution = applied ? "applied" : "rolled-back";
-        const env = await ctx.environment();
-        const events = await createEventSink(ctx, env, renderRunEvents(ctx), { rendererPrintsRevisions: false });
-        let result;
-        try {
-          result = await resolve(env, { revision: args[0] ?? "", as, lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events });
-        } finally {
-          events.close();
-        }
-        if (ctx.globals.json) ctx.json(result);
-        else if (!ctx.globals.quiet) ctx.out(`resolved ${result.revision} on ${env.name} as ${result.resolution}`);
-      }),
-    );
+    .option("--rolled-back", "its changes are not in the database: remove its row");
+  addBackupOption(command);
+  command.action(
+    action(async (ctx, options, args) => {
+      const applied = options["applied"] === true;
+      const rolledBack = options["rolledBack"] === true;
+      if (applied === rolledBack) {
+        throw new ConfigError("resolve-needs-outcome", "resolve needs exactly one of --applied and --rolled-back", {
+          hint: "Check what the revision did (e.g. whether its index exists and is valid), then run `athanor resolve REV --applied` or `athanor resolve REV --rolled-back`.",
+        });
+      }
+      const as: Resolution = applied ? "applied" : "rolled-back";
+      const env = await ctx.environment();
+      const events = await createEventSink(ctx, env, renderRunEvents(ctx), { rendererPrintsRevisions: false });
+      let result;
+      try {
+        result = await resolve(env, { revision: args[0] ?? "", as, lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events, ...cliGuardrails(ctx, options) });
+      } finally {
+        events.close();
+      }
+      if (ctx.globals.json) ctx.json(result);
+      else if (!ctx.globals.quiet) ctx.out(`resolved ${result.revision} on ${env.name} as ${result.resolution}`);
+    }),
+  );
 };
 
 export const registerRepair: CommandModule = (program, action) => {
-  program
-    .command("repair")
-    .description("accept edited revision files: store their current checksums (the schema is not touched)")
-    .action(
-      action(async (ctx) => {
-        const env = await ctx.environment();
-        const events = await createEventSink(ctx, env, renderRunEvents(ctx), { rendererPrintsRevisions: false });
-        let result;
-        try {
-          result = await repair(env, { lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events });
-        } finally {
-          events.close();
-        }
-        if (ctx.globals.json) {
-          ctx.json(result);
-          return;
-        }
-        const c = ctx.colors;
-        for (const item of result.repaired) ctx.out(`repaired ${item.revision} ${item.file} (checksum ${item.from.slice(0, 12)} -> ${item.to.slice(0, 12)})`);
-        if (result.repaired.length === 0 && !ctx.globals.quiet) ctx.out(`nothing to repair on ${env.name}: every applied revision matches its file`);
-        if (result.unknown.length > 0) ctx.err(c.yellow(`not repaired: ${result.unknown.join(", ")} (no file defines them; restore the files or use \`athanor stamp\`)`));
-        if (result.unfinished.length > 0) ctx.err(c.yellow(`not repaired: ${result.unfinished.join(", ")} (unfinished; use \`athanor resolve REV --applied|--rolled-back\`)`));
-      }),
-    );
+  const command = program.command("repair").description("accept edited revision files: store their current checksums (the schema is not touched)");
+  addBackupOption(command);
+  command.action(
+    action(async (ctx, options) => {
+      const env = await ctx.environment();
+      const events = await createEventSink(ctx, env, renderRunEvents(ctx), { rendererPrintsRevisions: false });
+      let result;
+      try {
+        result = await repair(env, { lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal, events, ...cliGuardrails(ctx, options) });
+      } finally {
+        events.close();
+      }
+      if (ctx.globals.json) {
+        ctx.json(result);
+        return;
+      }
+      const c = ctx.colors;
+      for (const item of result.repaired) ctx.out(`repaired ${item.revision} ${item.file} (checksum ${item.from.slice(0, 12)} -> ${item.to.slice(0, 12)})`);
+      if (result.repaired.length === 0 && !ctx.globals.quiet) ctx.out(`nothing to repair on ${env.name}: every applied revision matches its file`);
+      if (result.unknown.length > 0) ctx.err(c.yellow(`not repaired: ${result.unknown.join(", ")} (no file defines them; restore the files or use \`athanor stamp\`)`));
+      if (result.unfinished.length > 0) ctx.err(c.yellow(`not repaired: ${result.unfinished.join(", ")} (unfinished; use \`athanor resolve REV --applied|--rolled-back\`)`));
+    }),
+  );
 };
