@@ -8,7 +8,7 @@ import pc from "picocolors";
 import { loadConfig, type LoadedConfig } from "../config/load.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { parseDuration } from "../config/duration.js";
-import { formatWait } from "../dialects/lock-poll.js";
+import { formatWait } from "../config/duration.js";
 import { ConfigError } from "../errors.js";
 import { knownSecrets } from "../secrets/redact.js";
 import { formatMessageLine, plainText } from "../observe/message-line.js";

@@ -1,4 +1,4 @@
-/** Durations as users write them: `90`, `90s`, `2m`, `15min`, `1h`, `500ms`. Pure. */
+/** Durations as users write them: `90`, `90s`, `2m`, `15min`, `1h`, `500ms`, and as messages show them. Pure. */
 import { ConfigError } from "../errors.js";
 
 const UNITS: Record<string, number> = {
@@ -30,4 +30,13 @@ function badDuration(input: string, where: string): ConfigError {
   return new ConfigError("malformed-duration", `${where}: "${input}" is not a duration`, {
     hint: "Write a number with a unit: 500ms, 5s, 2m, 15min, 1h.",
   });
+}
+
+/**
+ * `1 s`, `1500 ms`: a wait as messages show it. Here, not beside the lock polling that
+ * uses it, because the CLI's runtime shows it too and must not load a dialect module for
+ * a command that opens no database (`heads`).
+ */
+export function formatWait(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }

@@ -58,8 +58,3 @@ export async function pollLock(request: LockRequest, attempt: () => Promise<Lock
     await sleep(Math.min(poll, Math.max(1, request.waitMs - elapsed)), request.signal);
   }
 }
-
-/** `1 s`, `1500 ms`: a wait as messages show it. */
-export function formatWait(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
-}

@@ -13,7 +13,8 @@ import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { DatabaseError, LockTimeoutError } from "../errors.js";
-import { formatWait, pollLock, sleep } from "./lock-poll.js";
+import { formatWait } from "../config/duration.js";
+import { pollLock, sleep } from "./lock-poll.js";
 import type { LockHolder, LockRequest, ReleaseLock } from "./types.js";
 
 interface LockFileContent {

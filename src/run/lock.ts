@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import type { DatabaseTarget } from "../config/types.js";
 import { lockDatabase, lockLocation } from "../dialects/open.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
-import { formatWait } from "../dialects/lock-poll.js";
+import { formatWait } from "../config/duration.js";
 import type { AbortSignalLike, LockHolder, LockRequest, ReleaseLock, Session } from "../dialects/types.js";
 import { LockTimeoutError } from "../errors.js";
 import type { VersionTableName } from "./version-table.js";
