@@ -143,7 +143,8 @@ describe("athanor review on a branch with an edited applied revision, a second h
     }
     expect(testing?.url).toMatch(/^postgres(ql)?:\/\//);
     expect(local?.url).toContain("pglite://");
-    expect(production).toMatchObject({ current: [], editedApplied: [], promotion: { source: "testing", allowed: false, blocked: [C, D], sourceError: null } });
+    // B was edited after testing applied it: the gate blocks it too (testing ran another version of its file).
+    expect(production).toMatchObject({ current: [], editedApplied: [], promotion: { source: "testing", allowed: false, blocked: [B, C, D], stamped: [], changed: [B], sourceError: null } });
     expect(production?.upgrade.map((step) => step.revision)).toEqual([A, B, C, D]);
   });
 
@@ -181,7 +182,7 @@ describe("athanor review on a branch with an edited applied revision, a second h
     expect(md).toContain("- 🔴 **error** `drop-column` — ALTER TABLE ... DROP COLUMN `migrations/0003_drop_email.sql:6` `ALTER TABLE users DROP COLUMN email`");
     expect(md).toContain("| `testing` | `b2b2b2b2b2b2` | (`head` refuses: several heads; `heads` runs) `c3c3c3c3c3c3` → `d4d4d4d4d4d4` | — |");
     expect(md).toContain("| `production` | nothing applied |");
-    expect(md).toContain("⛔ would refuse: `testing` has not applied `c3c3c3c3c3c3`, `d4d4d4d4d4d4`");
+    expect(md).toContain("⛔ would refuse: `testing` has not applied `c3c3c3c3c3c3`, `d4d4d4d4d4d4`, and ran an earlier version of `b2b2b2b2b2b2`");
     expect(result.stderr).toContain("review fails (--fail-on error)");
   });
 
@@ -259,7 +260,7 @@ describe("athanor review on a clean branch", SLOW, () => {
     expect(report.revisions[0]).toMatchObject({ id: E, format: "ts", linted: false });
     expect(report.revisions[0]?.sql).toContain("CREATE TABLE audit (id bigint PRIMARY KEY, note text);");
     expect(report.environments[0]).toMatchObject({ name: "testing", target: "head", upgrade: [{ revision: E }] });
-    expect(report.environments[1]?.promotion).toEqual({ source: "testing", allowed: false, blocked: [E], sourceError: null });
+    expect(report.environments[1]?.promotion).toEqual({ source: "testing", allowed: false, blocked: [E], stamped: [], changed: [], sourceError: null });
   });
 
   it("the promotion gate passes once the source has applied everything that would run", async () => {

@@ -147,6 +147,10 @@ export interface ReviewEnvironment {
     readonly source: string;
     readonly allowed: boolean;
     readonly blocked: readonly string[];
+    /** Of `blocked`, those the source only stamped. */
+    readonly stamped: readonly string[];
+    /** Of `blocked`, those the source ran from another version of the file. */
+    readonly changed: readonly string[];
     readonly sourceError: string | null;
   } | null;
   /** Revisions the branch edits that this environment has applied. */
@@ -307,7 +311,14 @@ function environmentOf(input: EnvironmentInput, graph: RevisionGraph | null, edi
   const current = applied === null ? [] : graph === null ? [...applied.ids].sort() : currentHeads(graph, applied.ids);
   const promotion = input.promotion === null || input.promotion.source === null
     ? null
-    : { source: input.promotion.source, allowed: input.promotion.allowed, blocked: input.promotion.blocked.map((r) => r.revision), sourceError: input.promotion.sourceError };
+    : {
+        source: input.promotion.source,
+        allowed: input.promotion.allowed,
+        blocked: input.promotion.blocked.map((r) => r.revision),
+        stamped: input.promotion.stamped.map((r) => r.revision),
+        changed: input.promotion.changed.map((r) => r.revision),
+        sourceError: input.promotion.sourceError,
+      };
   return {
     name: input.name,
     url: input.url,
@@ -374,7 +385,7 @@ export function buildReviewReport(input: ReviewInput): ReviewReport {
     // A broken graph is already an error of its own; an environment read without a plan is not unreadable.
     if (env.error !== null && (!env.reachable || graph !== null)) findings.push(reviewFinding("environment-unreadable", "error", `environment "${env.name}" (${env.url}): ${env.error}`, { environment: env.name }));
     if (env.promotion !== null && !env.promotion.allowed) {
-      const why = env.promotion.sourceError ?? `"${env.promotion.source}" has not applied ${listIds(env.promotion.blocked)}`;
+      const why = env.promotion.sourceError ?? promotionRefusal(env.promotion, (ids) => listIds(ids), (name) => `"${name}"`);
       findings.push(reviewFinding("promotion-gate", "info", `environment "${env.name}" is promoted from "${env.promotion.source}": its gate would refuse the upgrade now (${why})`, { environment: env.name }));
     }
   }
@@ -433,4 +444,24 @@ export function buildReviewReport(input: ReviewInput): ReviewReport {
     findings,
     notes: input.notes,
   };
+}
+
+/**
+ * Why a promotion gate refuses, in words that say what the source did with each blocked
+ * revision: not applied, only stamped, or ran from another version of its file (the
+ * three lists of the gate's evaluation). `ids` and `name` format for the output at hand.
+ */
+export function promotionRefusal(
+  promotion: { readonly source: string; readonly blocked: readonly string[]; readonly stamped: readonly string[]; readonly changed: readonly string[] },
+  ids: (list: readonly string[]) => string,
+  name: (environment: string) => string,
+): string {
+  const other = new Set([...promotion.stamped, ...promotion.changed]);
+  const missing = promotion.blocked.filter((id) => !other.has(id));
+  const parts = [
+    missing.length > 0 ? `has not applied ${ids(missing)}` : null,
+    promotion.stamped.length > 0 ? `has only stamped ${ids(promotion.stamped)}` : null,
+    promotion.changed.length > 0 ? `ran an earlier version of ${ids(promotion.changed)}` : null,
+  ].filter((part): part is string => part !== null);
+  return `${name(promotion.source)} ${parts.join(", and ")}`;
 }

@@ -4,6 +4,7 @@
  * Pure: the CLI passes its colours and prints the lines.
  */
 import type { ReviewFinding, ReviewReport, ReviewRevision, ReviewSeverity } from "./review-model.js";
+import { promotionRefusal } from "./review-model.js";
 
 /** The colour functions the text uses (picocolors' shape; identity functions for plain text). */
 export interface TextStyle {
@@ -91,7 +92,7 @@ export function renderReviewText(report: ReviewReport, style: TextStyle): string
       for (const step of env.upgrade) lines.push(`        ${style.yellow(step.revision)} ${step.message} ${style.dim(step.file)}`);
     }
     if (env.promotion !== null) {
-      const gate = env.promotion.allowed ? style.green("would pass") : style.yellow(`would refuse${env.promotion.sourceError === null ? `: "${env.promotion.source}" has not applied ${env.promotion.blocked.join(", ")}` : `: ${env.promotion.sourceError}`}`);
+      const gate = env.promotion.allowed ? style.green("would pass") : style.yellow(`would refuse: ${env.promotion.sourceError ?? promotionRefusal(env.promotion, (ids) => ids.join(", "), (name) => `"${name}"`)}`);
       lines.push(`      promotion gate (from ${env.promotion.source}): ${gate}`);
     }
   }
