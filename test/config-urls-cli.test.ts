@@ -9,11 +9,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:net";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { baseEnv, runCli } from "./support/cli.js";
+import { countingListener } from "./support/counting-listener.js";
 import { createPostgresDatabase, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
 
 const server = new URL(serverUrl());
@@ -30,19 +30,6 @@ async function admin(sql: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-/** A listener on a free loopback port that counts the connections it receives. */
-async function countingListener(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
-  let count = 0;
-  const listener: Server = createServer((socket) => {
-    count += 1;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
-  const address = listener.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return { port: address.port, connections: () => count, close: () => new Promise((resolve) => listener.close(() => resolve())) };
 }
 
 /** A loopback port nothing listens on. */

@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:net";
+import { countingListener } from "./support/counting-listener.js";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
@@ -34,18 +34,6 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-/** A listener on 127.0.0.2 (another loopback address, as a URL could name) that counts the connections it receives. */
-async function listenerElsewhere(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
-  let count = 0;
-  const listener: Server = createServer((socket) => {
-    count += 1;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.2", resolve));
-  const address = listener.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return { port: address.port, connections: () => count, close: () => new Promise((resolve) => listener.close(() => resolve())) };
-}
 
 const role = `athanor_amp_${randomBytes(4).toString("hex")}`;
 const AMP_PASSWORD = `Xy7&kQ9!zz-${randomBytes(3).toString("hex")}`;
@@ -81,7 +69,7 @@ describe("a ${VAR} in the query string or the database path", () => {
   }, 60_000);
 
   it("never starts new parameters: nothing connects to the host a password names, and no piece of it is shown", async () => {
-    const listener = await listenerElsewhere();
+    const listener = await countingListener("127.0.0.2");
     try {
       await writeConfig(`postgresql://${role}@${HOST}:${PORT}/${db.name}?password=\${DB_PASSWORD}`);
       const password = `pw&host=127.0.0.2&port=${listener.port}&application_name=SECRETTAIL`;
@@ -105,7 +93,7 @@ describe("a ${VAR} in the query string or the database path", () => {
   }, 60_000);
 
   it("keeps a database name holding ?host= a database name", async () => {
-    const listener = await listenerElsewhere();
+    const listener = await countingListener("127.0.0.2");
     try {
       await writeConfig(`postgresql://${ADMIN_USER}:\${DB_PASSWORD}@${HOST}:${PORT}/\${DB_NAME}`);
       const result = await run(["current"], { DB_PASSWORD: ADMIN_PASSWORD, DB_NAME: `u1?host=127.0.0.2&port=${listener.port}` });
@@ -119,7 +107,7 @@ describe("a ${VAR} in the query string or the database path", () => {
   }, 60_000);
 
   it("refuses a host value that holds a path or a query string (exit 2), naming the variable and not the value", async () => {
-    const listener = await listenerElsewhere();
+    const listener = await countingListener("127.0.0.2");
     try {
       await writeConfig(`postgresql://${ADMIN_USER}:\${DB_PASSWORD}@\${DB_HOST}/${db.name}`);
       const value = `${HOST}:${PORT}/${db.name}?host=127.0.0.2&port=${listener.port}`;
