@@ -6,32 +6,11 @@
  * PostgreSQL and on PGlite directories.
  */
 import { describe, expect, it } from "vitest";
-import { baseEnv, runCli } from "./support/cli.js";
-import { createPostgresDatabase } from "./support/databases.js";
+import { runCli } from "./support/cli.js";
 import { createEngineProject, ids } from "./support/engine-project.js";
+import { promotionEngines, type JsonError } from "./support/promotion-engines.js";
 
-const engines = [
-  {
-    name: "PostgreSQL",
-    async urls(): Promise<{ env: Record<string, string | undefined>; drop(): Promise<void> }> {
-      const testing = await createPostgresDatabase("athanor_gate_t");
-      const production = await createPostgresDatabase("athanor_gate_p");
-      return { env: baseEnv({ TESTING_URL: testing.url, PRODUCTION_URL: production.url }), drop: async () => void (await Promise.all([testing.drop(), production.drop()])) };
-    },
-  },
-  {
-    name: "PGlite",
-    async urls(): Promise<{ env: Record<string, string | undefined>; drop(): Promise<void> }> {
-      return { env: baseEnv({ TESTING_URL: "pglite://./.athanor/testing", PRODUCTION_URL: "pglite://./.athanor/production" }), drop: async () => {} };
-    },
-  },
-];
-
-interface JsonError {
-  error: { code: string; message: string; hint: string; details: Record<string, unknown> };
-}
-
-for (const engine of engines) {
+for (const engine of promotionEngines) {
   describe(`promotion gate and edited files (${engine.name})`, () => {
     it("a file edited after the source applied it is blocked until the source re-applies or repairs it", async () => {
       const project = await createEngineProject();
