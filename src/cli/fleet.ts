@@ -296,7 +296,7 @@ export async function runFleetStamp(ctx: CommandContext, env: ResolvedEnvironmen
 
 /** `current` over a fleet: one line per target. */
 export async function runFleetCurrent(ctx: CommandContext, env: ResolvedEnvironment): Promise<number> {
-  const result = await currentFleet(env, { targets: ctx.globals.targets, signal: ctx.signal });
+  const result = await currentFleet(env, { targets: ctx.globals.targets, signal: ctx.signal, directoryWait: ctx.directoryWait() });
   if (ctx.globals.json) {
     ctx.json({ environment: env.name, targets: result.outcomes.map((outcome) => outcomeEntry(outcome, (value) => ({ current: value.current }))) });
     return fleetExitStatus(result.outcomes, ctx.signal);

@@ -51,6 +51,7 @@ export function cliGuardrails(ctx: CommandContext, options: Record<string, unkno
       ci: ctx.globals.ci,
       ui: terminalConfirmation(ctx),
       resolveEnvironment: (name) => ctx.environment(name),
+      directoryWait: ctx.directoryWait(),
       processEnv: ctx.io.env,
       onBackup: (outcome) => reportBackup(ctx, outcome),
     },

@@ -53,6 +53,8 @@ export interface BaselineOptions extends LockedCommandOptions, GuardrailOptions 
   readonly stamp?: boolean | undefined;
   /** Guards of the caller's own, run by the stamp after the guardrails. */
   readonly beforeExecute?: readonly BeforeExecute[] | undefined;
+  /** Called once when reading the schema waits for another process that has the PGlite directory open, with the holder. */
+  readonly onLockWait?: ((holder: string) => void) | undefined;
 }
 
 /** An extension the database uses, created first by the baseline. */
@@ -235,7 +237,8 @@ export async function baseline(env: ResolvedEnvironment, options: BaselineOption
     });
   }
 
-  const session = options.session ?? (await openReadSession(env, "baseline"));
+  // The schema is read before the stamp takes the migration lock, with the same wait.
+  const session = options.session ?? (await openReadSession(env, "baseline", { lockWaitMs: options.lockWaitMs, signal: options.signal, onLockWait: options.onLockWait }));
   if (session === null) {
     throw new ConfigError("baseline-empty-database", `the database of environment "${env.name}" (${env.redactedUrl}) does not exist yet: there is no schema to baseline`, {
       hint: "Check the environment's url; for a new database, write the first revision with `athanor revision -m MSG` instead.",

@@ -9,6 +9,7 @@ import { diffSchemas } from "../autogenerate/compare.js";
 import type { SchemaChange } from "../autogenerate/operations.js";
 import { renderScript } from "../autogenerate/render.js";
 import type { ResolvedEnvironment } from "../config/types.js";
+import type { DirectoryWait } from "../run/connect.js";
 import { loadDeclaredSchema, loadLiveSchema, loadMigrationsSchema, notComparedOf, type LoadedSchema, type NotCompared } from "./autogenerate.js";
 
 export type { NotCompared } from "./autogenerate.js";
@@ -27,6 +28,8 @@ export interface DiffCommandOptions {
   readonly to: DiffSide;
   /** Where `schema` and `migrations` come from (config `schema`, `migrations`), and the default schemas. */
   readonly project: Pick<ResolvedEnvironment, "schemaPaths" | "migrationsDir" | "schemas" | "shadow" | "secrets" | "autogenerate">;
+  /** How opening an environment side's PGlite directory waits for another process that has it open (`--lock-wait`). */
+  readonly directoryWait?: DirectoryWait | undefined;
 }
 
 /** A change, as `diff --json` prints it. */
@@ -56,7 +59,7 @@ function sideName(side: DiffSide): string {
 async function loadSide(side: DiffSide, options: DiffCommandOptions, schemas: readonly string[]): Promise<LoadedSchema> {
   if (side.kind === "schema") return loadDeclaredSchema(options.project, schemas);
   if (side.kind === "migrations") return loadMigrationsSchema(options.project.migrationsDir, schemas, undefined, options.project);
-  return loadLiveSchema(side.environment, schemas, "diff", options.project.autogenerate.privileges);
+  return loadLiveSchema(side.environment, schemas, "diff", options.project.autogenerate.privileges, options.directoryWait);
 }
 
 /**

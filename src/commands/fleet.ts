@@ -18,7 +18,7 @@ import { runOverFleet, type FleetCounts, type TargetOutcome } from "../fleet/run
 import { selectTargets } from "../fleet/targets.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
-import { applicationName } from "../run/connect.js";
+import { applicationName, type DirectoryWait } from "../run/connect.js";
 import type { EventSink } from "../run/events.js";
 import { runMigration, type MigrationResult, type RunMigrationOptions } from "../run/migrate.js";
 import { checkSteps, type EnvironmentCheckReport } from "./check.js";
@@ -119,7 +119,12 @@ export async function stampFleet(env: ResolvedEnvironment, options: Omit<StampOp
 class SharedSessions {
   readonly #sessions = new Map<string, Promise<Session | null>>();
 
-  constructor(readonly command: string, readonly connectTimeoutMs?: number) {}
+  constructor(
+    readonly command: string,
+    readonly connectTimeoutMs?: number,
+    /** How a PGlite directory another process has open is waited for (`--lock-wait`). */
+    readonly wait: DirectoryWait = {},
+  ) {}
 
   get(env: ResolvedEnvironment): Promise<Session | null> {
     const key = targetKey(env.target);
@@ -129,7 +134,7 @@ class SharedSessions {
         ? Promise.resolve(null)
         : // Targets read in parallel: their statements are queued on the shared connection
           // (node-postgres must not be handed a query while another runs).
-          openSession(env.target, { applicationName: applicationName(this.command, env), secrets: env.secrets, ...(this.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.connectTimeoutMs }) }).then(oneAtATime);
+          openSession(env.target, { applicationName: applicationName(this.command, env), secrets: env.secrets, ...(this.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.connectTimeoutMs }), ...this.wait }).then(oneAtATime);
       // A failed connection is the failure of every target on that database: not retried per target.
       this.#sessions.set(key, session);
     }
@@ -148,9 +153,9 @@ function targetKey(target: DatabaseTarget): string {
 }
 
 /** `current` on every chosen target. */
-export async function currentFleet(env: ResolvedEnvironment, options: FleetOptions & { readonly connectTimeoutMs?: number | undefined } = {}): Promise<FleetResult<CurrentResult>> {
+export async function currentFleet(env: ResolvedEnvironment, options: FleetOptions & { readonly connectTimeoutMs?: number | undefined; readonly directoryWait?: DirectoryWait | undefined } = {}): Promise<FleetResult<CurrentResult>> {
   const graph = await loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir), checksums: false });
-  const sessions = new SharedSessions("current", options.connectTimeoutMs);
+  const sessions = new SharedSessions("current", options.connectTimeoutMs, options.directoryWait);
   try {
     return await overFleet(env, options, async (target) => {
       const session = await sessions.get(target);
@@ -175,7 +180,8 @@ export interface FleetStatusReport {
 export async function statusFleet(env: ResolvedEnvironment, options: FleetOptions & { readonly timeoutMs?: number | undefined } = {}): Promise<FleetStatusReport> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS;
   const graph = await loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir) });
-  const sessions = new SharedSessions("status", timeoutMs);
+  // The timeout bounds a wait for a PGlite directory another process has open too, as for one environment's status.
+  const sessions = new SharedSessions("status", timeoutMs, { lockWaitMs: timeoutMs });
   let result: FleetResult<StatusEntry>;
   try {
     result = await overFleet(env, options, async (target) => {

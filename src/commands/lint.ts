@@ -11,6 +11,7 @@ import type { Session } from "../dialects/types.js";
 import { isAthanorError } from "../errors.js";
 import { lintRevision, type RevisionLint } from "../guard/lint-gate.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
+import { endsLockWait, type DirectoryWait } from "../run/connect.js";
 import { readAppliedState } from "../run/version-table.js";
 
 /** One finding, as `lint` reports it (and `--json` prints it). */
@@ -53,6 +54,8 @@ export interface LintCommandOptions {
   readonly environment: ResolvedEnvironment | { readonly error: string; readonly name: string | null };
   /** Opens a session (defaults to `openSession`). */
   readonly openSession?: ((env: ResolvedEnvironment) => Promise<Session>) | undefined;
+  /** How opening the environment's PGlite directory waits for another process that has it open (`--lock-wait`). */
+  readonly directoryWait?: DirectoryWait | undefined;
 }
 
 function toFinding(result: RevisionLint): LintReportFinding[] {
@@ -96,10 +99,12 @@ export async function lintRevisions(options: LintCommandOptions): Promise<LintRe
     } else {
       let session: Session | undefined;
       try {
-        session = options.openSession ? await options.openSession(env) : await openSession(env.target, { secrets: env.secrets, searchPath: env.searchPath, applicationName: "athanor lint", connectTimeoutMs: 5_000 });
+        session = options.openSession ? await options.openSession(env) : await openSession(env.target, { secrets: env.secrets, searchPath: env.searchPath, applicationName: "athanor lint", connectTimeoutMs: 5_000, ...options.directoryWait });
         const state = await readAppliedState(session, env.versionTable);
         applied = state?.ids ?? new Set();
       } catch (error) {
+        // A database another process has open past --lock-wait is busy, not unreadable: exit 4 as every command does.
+        if (endsLockWait(error)) throw error;
         note = `the database of "${env.name}" (${env.redactedUrl}) could not be read (${isAthanorError(error) ? error.message : String(error)}), so every revision was linted`;
       } finally {
         await session?.close().catch(() => {});

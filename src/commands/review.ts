@@ -2,8 +2,9 @@
  * `athanor review [--base REF] [--env NAME ...]`: what a branch's revisions will do,
  * for a pull request. It reads the revision files of the working tree and of the base
  * commit (through git), compares them, lints the added and edited revisions, reads their
- * SQL, and, for each environment given, reads its version table (read only: no lock, no
- * write, nothing created) to plan `upgrade head` and evaluate the promotion gate. The
+ * SQL, and, for each environment given, reads its version table (read only: no migration
+ * lock, no write, nothing created; a PGlite directory is held while read, waited for up
+ * to `directoryWait`) to plan `upgrade head` and evaluate the promotion gate. The
  * report is built by review-model.ts; this module only gathers.
  */
 import type { ResolvedEnvironment } from "../config/types.js";
@@ -16,7 +17,7 @@ import { RevisionGraph } from "../revisions/graph.js";
 import { normalizeLineEndings, parseRevisionHeader } from "../revisions/header.js";
 import { loadRevisionBody, readScriptDirectory, revisionChecksum } from "../revisions/script-directory.js";
 import type { RevisionFile } from "../revisions/types.js";
-import { openReadSession } from "../run/connect.js";
+import { endsLockWait, openReadSession, type DirectoryWait } from "../run/connect.js";
 import { recordStatements, renderOfflineScript } from "../run/offline.js";
 import { EMPTY_STATE, readAppliedState, type AppliedState } from "../run/version-table.js";
 import { scrubSecrets } from "../secrets/redact.js";
@@ -49,6 +50,8 @@ export interface ReviewOptions {
   readonly gitEnv: GitEnv;
   /** How long connecting to an environment may take (default 10 s). */
   readonly connectTimeoutMs?: number | undefined;
+  /** How opening an environment's (or a promotion source's) PGlite directory waits for another process that has it open (`--lock-wait`). */
+  readonly directoryWait?: DirectoryWait | undefined;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -97,13 +100,15 @@ async function sqlOf(file: RevisionFile, environment: string): Promise<{ sql: st
   }
 }
 
-async function readState(env: ResolvedEnvironment, timeoutMs: number): Promise<{ applied: AppliedState } | { error: string }> {
+async function readState(env: ResolvedEnvironment, timeoutMs: number, wait: DirectoryWait): Promise<{ applied: AppliedState } | { error: string }> {
   let session: Session | null = null;
   try {
-    session = await openReadSession(env, "review", { connectTimeoutMs: timeoutMs });
+    session = await openReadSession(env, "review", { connectTimeoutMs: timeoutMs, ...wait });
     const applied = session === null ? EMPTY_STATE : ((await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE);
     return { applied };
   } catch (error) {
+    // A database another process has open past --lock-wait is busy, not unreadable: exit 4 as every command does.
+    if (endsLockWait(error)) throw error;
     return { error: scrubSecrets(error instanceof Error ? error.message : String(error), env.secrets) };
   } finally {
     await session?.close().catch(() => {});
@@ -111,7 +116,7 @@ async function readState(env: ResolvedEnvironment, timeoutMs: number): Promise<{
 }
 
 async function environmentInput(env: ResolvedEnvironment, graph: RevisionGraph | null, options: ReviewOptions): Promise<EnvironmentInput> {
-  const state = await readState(env, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  const state = await readState(env, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, options.directoryWait ?? {});
   const base = { name: env.name, url: env.redactedUrl, state, plan: null, promotion: null, sql: null };
   if (!("applied" in state) || graph === null) return base;
   let planned: ReturnType<typeof planReviewUpgrade>;
@@ -122,7 +127,7 @@ async function environmentInput(env: ResolvedEnvironment, graph: RevisionGraph |
     return { ...base, plan: { error: error.message } };
   }
   let promotion: PromotionEvaluation | null = null;
-  if (options.resolveEnvironment !== undefined) promotion = await evaluatePromotion(env, planned.plan, { resolveEnvironment: options.resolveEnvironment });
+  if (options.resolveEnvironment !== undefined) promotion = await evaluatePromotion(env, planned.plan, { resolveEnvironment: options.resolveEnvironment, directoryWait: options.directoryWait });
   let sql: string | null = null;
   if (planned.plan.steps.length > 0) {
     const from = state.applied.ids.size === 0 ? "base" : currentHeads(graph, state.applied.ids).join(", ");

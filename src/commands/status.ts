@@ -104,7 +104,8 @@ async function withPromotionGates(
       if (graph === undefined || result?.status !== "fulfilled" || result.value.promoteFrom === null || !entry.reachable || entry.state === "error") return entry;
       const promotion = await promotionStatus(result.value, graph, entry.current, {
         resolveEnvironment: (name) => resolveEnvironment(project, { environment: name, ...(processEnv === undefined ? {} : { processEnv }) }),
-        openSourceSession: (source) => openSession(source.target, { secrets: source.secrets, searchPath: source.searchPath, applicationName: "athanor status", connectTimeoutMs: timeoutMs }),
+        // The per-environment timeout bounds the source's reading too, a wait for its PGlite directory included.
+        openSourceSession: (source) => openSession(source.target, { secrets: source.secrets, searchPath: source.searchPath, applicationName: "athanor status", connectTimeoutMs: timeoutMs, lockWaitMs: timeoutMs }),
       }).catch(() => null);
       return promotion === null ? entry : { ...entry, promotion };
     }),

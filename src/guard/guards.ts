@@ -26,6 +26,7 @@ import { databaseInMemory } from "../dialects/open.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import type { Plan } from "../plan/types.js";
 import type { RunCommand } from "../run/events.js";
+import type { DirectoryWait } from "../run/connect.js";
 import { takeBackup, type BackupOutcome } from "./backup.js";
 import { confirmProtectedRun, type ConfirmationRequest, type ConfirmationResult, type ConfirmationUI } from "./confirm.js";
 import { assertEnvironmentIdentity, recordEnvironmentIdentity } from "./identity.js";
@@ -67,6 +68,8 @@ export interface GuardOptions {
   readonly ui?: ConfirmationUI | undefined;
   /** Resolves another environment by name (for `promoteFrom`). Without it, a gated run is refused. */
   readonly resolveEnvironment?: ((name: string) => Promise<ResolvedEnvironment>) | undefined;
+  /** How the promotion gate waits for another process that has the source's PGlite directory open (`--lock-wait`). */
+  readonly directoryWait?: DirectoryWait | undefined;
   /** The environment child processes inherit (PATH finds pg_dump); defaults to process.env. */
   readonly processEnv?: Readonly<Record<string, string | undefined>> | undefined;
   readonly signal?: AbortSignalLike | undefined;
@@ -143,7 +146,7 @@ export async function runGuards(run: GuardRun, options: GuardOptions): Promise<G
   if (env.promoteFrom !== null && runsSql) {
     const resolveEnvironment = options.resolveEnvironment;
     promotion = resolveEnvironment
-      ? await evaluatePromotion(env, plan, { resolveEnvironment })
+      ? await evaluatePromotion(env, plan, { resolveEnvironment, directoryWait: options.directoryWait })
       : await evaluatePromotion(env, plan, { resolveEnvironment: () => Promise.reject(new Error("no way to resolve other environments was given")) });
     assertPromotionAllowed(promotion);
   }

@@ -11,6 +11,7 @@
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { Guardrail } from "../run/migrate.js";
+import type { DirectoryWait } from "../run/connect.js";
 import type { BackupOutcome } from "./backup.js";
 import type { ConfirmationUI } from "./confirm.js";
 import { runGuards, type GuardOptions, type GuardReport } from "./guards.js";
@@ -30,6 +31,8 @@ export interface GuardrailHooks {
   readonly ui?: ConfirmationUI | undefined;
   /** Resolves another environment by name (for `promoteFrom`). */
   readonly resolveEnvironment?: ((name: string) => Promise<ResolvedEnvironment>) | undefined;
+  /** How the promotion gate waits for another process that has the source's PGlite directory open (`--lock-wait`). */
+  readonly directoryWait?: DirectoryWait | undefined;
   /** The environment `pg_dump` inherits (PATH finds it); default process.env. */
   readonly processEnv?: Readonly<Record<string, string | undefined>> | undefined;
   /** Told about the backup once it is taken (or skipped). */
@@ -107,6 +110,7 @@ export function guardrailHook(env: ResolvedEnvironment, options: GuardrailOption
     library: hooks.ui === undefined,
     ui: hooks.ui,
     resolveEnvironment: hooks.resolveEnvironment ?? sameConfigResolver(env),
+    directoryWait: hooks.directoryWait,
     processEnv: hooks.processEnv,
     onBackup: hooks.onBackup,
     onReport: hooks.onReport,

@@ -24,6 +24,7 @@ import { isAthanorError, RefusedError } from "../errors.js";
 import { planUpgrade } from "../plan/plan.js";
 import type { Plan } from "../plan/types.js";
 import type { RevisionGraph } from "../revisions/graph.js";
+import { endsLockWait, type DirectoryWait } from "../run/connect.js";
 import { readAppliedProvenance } from "../run/version-table.js";
 
 /** A revision as the gate reports it. */
@@ -105,9 +106,16 @@ export interface PromotionOptions {
   readonly resolveEnvironment: (name: string) => Promise<ResolvedEnvironment>;
   /** Opens a session on the source (defaults to `openSession`); tests and `status` may share one. */
   readonly openSourceSession?: ((env: ResolvedEnvironment) => Promise<Session>) | undefined;
+  /** How the default opening waits for another process that has the source's PGlite directory open (`--lock-wait`). */
+  readonly directoryWait?: DirectoryWait | undefined;
 }
 
-/** Reads the revisions that ran in the source environment, and those only stamped there. */
+/**
+ * Reads the revisions that ran in the source environment, and those only stamped there.
+ * An unreachable source is a state with an error; a source whose PGlite directory another
+ * process holds past the wait (LockTimeoutError, exit 4), or a signal during that wait,
+ * is thrown, as for the command's own environment.
+ */
 export async function readSourceState(sourceName: string, options: PromotionOptions): Promise<SourceState> {
   let source: ResolvedEnvironment;
   try {
@@ -121,11 +129,12 @@ export async function readSourceState(sourceName: string, options: PromotionOpti
   try {
     session = options.openSourceSession
       ? await options.openSourceSession(source)
-      : await openSession(source.target, { secrets: source.secrets, searchPath: source.searchPath, applicationName: "athanor promotion gate", connectTimeoutMs: 10_000 });
+      : await openSession(source.target, { secrets: source.secrets, searchPath: source.searchPath, applicationName: "athanor promotion gate", connectTimeoutMs: 10_000, ...options.directoryWait });
     const provenance = await readAppliedProvenance(session, source.versionTable);
     if (provenance === null) return { applied: new Set() };
     return { applied: provenance.ran, stamped: provenance.recordedOnly, checksums: provenance.checksums };
   } catch (error) {
+    if (endsLockWait(error)) throw error;
     return { error: `the database of "${sourceName}" (${source.redactedUrl}) cannot be read: ${isAthanorError(error) ? error.message : String(error)}` };
   } finally {
     await session?.close().catch(() => {});
@@ -135,7 +144,7 @@ export async function readSourceState(sourceName: string, options: PromotionOpti
 /**
  * Evaluates the promotion gate of `env` for `plan`, reading the source environment's
  * version table. Never throws for an unreachable source: the evaluation then says so
- * and does not allow the plan. `status` uses it to show what would run next.
+ * and does not allow the plan (a source held open past the wait throws, see {@link readSourceState}). `status` uses it to show what would run next.
  * @example
  * const gate = await evaluatePromotion(production, plan, { resolveEnvironment: (name) => ctx.environment(name) });
  * if (!gate.allowed) console.log(gate.blocked.map((r) => r.revision));
@@ -209,7 +218,8 @@ export interface PromotionSummary {
  * The promotion gate of an environment for `status`: plans `upgrade heads` from its
  * current heads (their ancestors are what it has applied) and evaluates the gate. Null
  * when the environment has no `promoteFrom` or the plan cannot be made (status reports
- * that problem on its own). Read-only.
+ * that problem on its own). A source held open by another process past the wait is
+ * reported as the source's error, as status reports an environment. Read-only.
  * @example
  * const gate = await promotionStatus(production, graph, entry.current, { resolveEnvironment });
  */
@@ -222,7 +232,11 @@ export async function promotionStatus(env: ResolvedEnvironment, graph: RevisionG
   } catch {
     return null;
   }
-  const evaluation = await evaluatePromotion(env, plan, options);
+  const source = env.promoteFrom;
+  const evaluation = await evaluatePromotion(env, plan, options).catch((error: unknown) => {
+    if (!endsLockWait(error) || !isAthanorError(error)) throw error;
+    return evaluatePromotionGate(env, plan, { error: `the database of "${source}" cannot be read: ${error.message}` });
+  });
   return {
     source: env.promoteFrom,
     next: evaluation.next.map((r) => r.revision),

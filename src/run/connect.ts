@@ -9,6 +9,7 @@ import { databaseMissing, lockLocation, openSession, opensLocally } from "../dia
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
+import { isAthanorError } from "../errors.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
 import { acquireLock, holdRunLock, migrationLock, type ReleaseLock } from "./lock.js";
 import { timeoutSettings } from "./timeouts.js";
@@ -163,6 +164,22 @@ export interface ReadSessionOptions {
   readonly signal?: AbortSignalLike | undefined;
   /** Called once when that wait begins, with the holder. */
   readonly onLockWait?: ((holder: string) => void) | undefined;
+}
+
+/**
+ * How a command that opens an environment waits for a PGlite directory another process
+ * has open: the CLI passes `ctx.directoryWait()` (`--lock-wait`, the signal, a line on
+ * stderr naming the holder); absent, 60 s in silence.
+ */
+export type DirectoryWait = Pick<ReadSessionOptions, "lockWaitMs" | "signal" | "onLockWait">;
+
+/**
+ * True for the errors that end a wait for a lock (LockTimeoutError, exit 4) or a signal
+ * during it (InterruptedError): a command that reports an unreadable database as a
+ * finding lets these through, so they exit as for any other command.
+ */
+export function endsLockWait(error: unknown): boolean {
+  return isAthanorError(error) && (error.code === "lock-timeout" || error.code === "interrupted");
 }
 
 /**

@@ -64,8 +64,7 @@ export const registerBaseline: CommandModule = (program, action) => {
           message: String(options["message"]),
           force: options["force"] === true,
           stamp: stampIt,
-          lockWaitMs: ctx.globals.lockWaitMs,
-          signal: ctx.signal,
+          ...ctx.directoryWait(),
           events,
           ...cliGuardrails(ctx, options),
         });

@@ -40,7 +40,7 @@ export const registerLint: CommandModule = (program, action) => {
         }
         const { resolve, isAbsolute } = await import("node:path");
         const migrationsDir = "error" in environment ? resolve(project.rootDir, project.config.migrations ?? "./migrations") : environment.migrationsDir;
-        const report = await lintRevisions({ migrationsDir: isAbsolute(migrationsDir) ? migrationsDir : resolve(project.rootDir, migrationsDir), revisions: args, environment });
+        const report = await lintRevisions({ migrationsDir: isAbsolute(migrationsDir) ? migrationsDir : resolve(project.rootDir, migrationsDir), revisions: args, environment, directoryWait: ctx.directoryWait() });
         if (report.note) ctx.err(`note: ${report.note}`);
         if (ctx.globals.json) ctx.json(report);
         else render(ctx, report);

@@ -30,7 +30,7 @@ export const registerReview: CommandModule = (program, action) => {
     .option("--base <ref>", "the git ref to compare with (default: the merge base of HEAD and origin/HEAD, else main or master)")
     .addOption(new Option("--format <format>", "output format (markdown for $GITHUB_STEP_SUMMARY, sarif for code scanning)").choices([...FORMATS]).default("text"))
     .addOption(new Option("--fail-on <severity>", "exit 5 when a finding is at least this serious").choices([...REVIEW_SEVERITIES]).default("error"))
-    .addHelpText("after", "\nWith the global --env NAME, repeatable (--env testing --env production), it also reads each environment's version table\n(read only: no lock, nothing created) and shows what `upgrade head` would run there and whether its promotion gate would pass.")
+    .addHelpText("after", "\nWith the global --env NAME, repeatable (--env testing --env production), it also reads each environment's version table\n(read only: no migration lock, nothing created; a PGlite database another process has open is waited for up to --lock-wait) and shows what `upgrade head` would run there and whether its promotion gate would pass.")
     .action(
       action(async (ctx, options) => {
         const project = await ctx.project();
@@ -42,6 +42,7 @@ export const registerReview: CommandModule = (program, action) => {
           base: typeof options["base"] === "string" ? options["base"] : undefined,
           environments,
           resolveEnvironment: (name) => ctx.environment(name),
+          directoryWait: ctx.directoryWait(),
           failOn: options["failOn"] as ReviewSeverity,
           gitEnv: ctx.io.env,
         });

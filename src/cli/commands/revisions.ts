@@ -101,6 +101,7 @@ async function autogenerateCommand(ctx: CommandContext, options: Record<string, 
   const result = await autogenerate(env, {
     message: String(options["message"]),
     against,
+    directoryWait: ctx.directoryWait(),
     empty: options["empty"] === true,
     head: typeof options["head"] === "string" ? options["head"] : undefined,
     splice: options["splice"] === true,
