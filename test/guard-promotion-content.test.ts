@@ -33,13 +33,13 @@ for (const engine of promotionEngines) {
         expect(refused.status, refused.stderr).toBe(3);
         const error = (JSON.parse(refused.stdout) as JsonError).error;
         expect(error.code).toBe("promotion-gate");
-        expect(error.message).toContain(`${b} (two) — "testing" applied an earlier version of this file`);
+        expect(error.message).toContain(`"testing", which ran an earlier version of ${b} (two); nothing was changed`);
         expect(error.details["blocked"]).toEqual([b]);
         expect(error.details["changed"]).toEqual([b]);
         expect(error.hint).toContain("athanor --env testing repair` there if the change is cosmetic");
         await expectProductionEmpty(cli);
         const status = await cli("status");
-        expect(status.stdout).toContain(`promotion gate from testing blocks ${b} (testing applied an earlier version of this file`);
+        expect(status.stdout).toContain(`promotion gate from testing refuses: testing ran an earlier version of ${b}`);
         const statusJson = JSON.parse((await cli("status", "--json")).stdout) as { environments: { name: string; promotion?: Record<string, unknown> }[] };
         expect(statusJson.environments.find((e) => e.name === "production")?.promotion).toMatchObject({ allowed: false, blocked: [b], stamped: [], changed: [b] });
 

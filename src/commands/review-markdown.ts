@@ -7,7 +7,8 @@
  * block, nor inject HTML. Pure.
  */
 import type { ReviewFinding, ReviewReport, ReviewRevision, ReviewSeverity } from "./review-model.js";
-import { promotionRefusal, ruleTitle } from "./review-model.js";
+import { promotionRefusal } from "../guard/promotion-wording.js";
+import { ruleTitle } from "./review-model.js";
 import { describeBase } from "./review-text.js";
 
 const ICON: Record<ReviewSeverity, string> = { error: "🔴", warning: "🟡", info: "🔵" };
@@ -95,7 +96,7 @@ function environmentTable(report: ReviewReport): string[] {
     }
     const at = env.current.length === 0 ? "nothing applied" : env.current.map(cell).join(", ");
     const runs = env.upgrade.length === 0 ? "nothing (up to date)" : `${env.target === "heads" ? "(`head` refuses: several heads; `heads` runs) " : ""}${env.upgrade.map((step) => cell(step.revision)).join(" → ")}`;
-    const gate = env.promotion === null ? "—" : env.promotion.allowed ? `✅ passes (from ${cell(env.promotion.source)})` : `⛔ would refuse: ${env.promotion.sourceError === null ? promotionRefusal(env.promotion, (ids) => ids.map(cell).join(", "), cell) : text(env.promotion.sourceError)}`;
+    const gate = env.promotion === null ? "—" : env.promotion.allowed ? `✅ passes (from ${cell(env.promotion.source)})` : `⛔ would refuse: ${env.promotion.sourceError === null ? `${cell(env.promotion.source)} ${promotionRefusal(env.promotion, (ids) => ids.map(cell).join(", "))}` : text(env.promotion.sourceError)}`;
     out.push(`| ${cell(env.name)} | ${at} | ${runs} | ${gate} |`);
   }
   return out;

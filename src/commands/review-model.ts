@@ -8,6 +8,7 @@
 import { isRuleId, RULES } from "../lint/catalog.js";
 import type { LintFinding } from "../lint/lint.js";
 import type { PromotionEvaluation } from "../guard/promotion.js";
+import { promotionRefusal } from "../guard/promotion-wording.js";
 import { currentHeads, planUpgrade } from "../plan/plan.js";
 import type { Plan } from "../plan/types.js";
 import { listIds, type RevisionGraph } from "../revisions/graph.js";
@@ -385,7 +386,7 @@ export function buildReviewReport(input: ReviewInput): ReviewReport {
     // A broken graph is already an error of its own; an environment read without a plan is not unreadable.
     if (env.error !== null && (!env.reachable || graph !== null)) findings.push(reviewFinding("environment-unreadable", "error", `environment "${env.name}" (${env.url}): ${env.error}`, { environment: env.name }));
     if (env.promotion !== null && !env.promotion.allowed) {
-      const why = env.promotion.sourceError ?? promotionRefusal(env.promotion, (ids) => listIds(ids), (name) => `"${name}"`);
+      const why = env.promotion.sourceError ?? `"${env.promotion.source}" ${promotionRefusal(env.promotion, listIds)}`;
       findings.push(reviewFinding("promotion-gate", "info", `environment "${env.name}" is promoted from "${env.promotion.source}": its gate would refuse the upgrade now (${why})`, { environment: env.name }));
     }
   }
@@ -444,24 +445,4 @@ export function buildReviewReport(input: ReviewInput): ReviewReport {
     findings,
     notes: input.notes,
   };
-}
-
-/**
- * Why a promotion gate refuses, in words that say what the source did with each blocked
- * revision: not applied, only stamped, or ran from another version of its file (the
- * three lists of the gate's evaluation). `ids` and `name` format for the output at hand.
- */
-export function promotionRefusal(
-  promotion: { readonly source: string; readonly blocked: readonly string[]; readonly stamped: readonly string[]; readonly changed: readonly string[] },
-  ids: (list: readonly string[]) => string,
-  name: (environment: string) => string,
-): string {
-  const other = new Set([...promotion.stamped, ...promotion.changed]);
-  const missing = promotion.blocked.filter((id) => !other.has(id));
-  const parts = [
-    missing.length > 0 ? `has not applied ${ids(missing)}` : null,
-    promotion.stamped.length > 0 ? `has only stamped ${ids(promotion.stamped)}` : null,
-    promotion.changed.length > 0 ? `ran an earlier version of ${ids(promotion.changed)}` : null,
-  ].filter((part): part is string => part !== null);
-  return `${name(promotion.source)} ${parts.join(", and ")}`;
 }

@@ -4,7 +4,7 @@
  * Pure: the CLI passes its colours and prints the lines.
  */
 import type { ReviewFinding, ReviewReport, ReviewRevision, ReviewSeverity } from "./review-model.js";
-import { promotionRefusal } from "./review-model.js";
+import { promotionRefusal } from "../guard/promotion-wording.js";
 
 /** The colour functions the text uses (picocolors' shape; identity functions for plain text). */
 export interface TextStyle {
@@ -92,7 +92,7 @@ export function renderReviewText(report: ReviewReport, style: TextStyle): string
       for (const step of env.upgrade) lines.push(`        ${style.yellow(step.revision)} ${step.message} ${style.dim(step.file)}`);
     }
     if (env.promotion !== null) {
-      const gate = env.promotion.allowed ? style.green("would pass") : style.yellow(`would refuse: ${env.promotion.sourceError ?? promotionRefusal(env.promotion, (ids) => ids.join(", "), (name) => `"${name}"`)}`);
+      const gate = env.promotion.allowed ? style.green("would pass") : style.yellow(`would refuse: ${env.promotion.sourceError ?? `"${env.promotion.source}" ${promotionRefusal(env.promotion, (ids) => ids.join(", "))}`}`);
       lines.push(`      promotion gate (from ${env.promotion.source}): ${gate}`);
     }
   }

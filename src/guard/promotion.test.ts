@@ -47,16 +47,39 @@ describe("evaluatePromotionGate", () => {
         if (t.applied === "error") expect((error as RefusedError).code).toBe("promotion-unverified");
         else for (const id of t.blocked) expect((error as RefusedError).message).toContain(rid(id));
         if (t.stamped !== undefined) {
-          expect((error as RefusedError).message).toContain('which has only stamped these 2 revisions');
-          expect((error as RefusedError).message).toContain('only stamped in "testing", never run there');
+          expect((error as RefusedError).message).toContain(`which has only stamped ${rid("b")} (revision b), ${rid("c")} (revision c); nothing was changed`);
+          expect((error as RefusedError).hint).toContain("A stamp records a revision without running it");
           expect((error as RefusedError).details["stamped"]).toEqual(t.stamped.map(rid));
         }
         if (t.changed !== undefined) {
-          expect((error as RefusedError).message).toContain('"testing" applied an earlier version of this file');
+          expect((error as RefusedError).message).toContain(`which ran an earlier version of ${rid("b")} (revision b); nothing was changed`);
           expect((error as RefusedError).hint).toContain("repair` there if the change is cosmetic");
           expect((error as RefusedError).details["changed"]).toEqual(t.changed.map(rid));
         }
       }
     });
   }
+});
+
+describe("assertPromotionAllowed", () => {
+  it("a refusal of mixed kinds names each revision under what the source did with it", () => {
+    const d = revision("d", ["c"]);
+    const plan: Plan = { direction: "up", target: "head", steps: [a, b, c, d].map((r) => ({ revision: r, direction: "up" as const })) };
+    // a: run from another version; b: only stamped; c, d: never applied.
+    const evaluation = evaluatePromotionGate(production, plan, { applied: new Set([rid("a")]), stamped: new Set([rid("b")]), checksums: new Map([[rid("a"), "an earlier checksum"]]) });
+    expect(() => assertPromotionAllowed(evaluation)).toThrow(
+      `environment "production" is promoted from "testing", which has not applied ${rid("c")} (revision c), ${rid("d")} (revision d), and has only stamped ${rid("b")} (revision b), and ran an earlier version of ${rid("a")} (revision a); nothing was changed`,
+    );
+    const error = (() => {
+      try {
+        assertPromotionAllowed(evaluation);
+      } catch (e) {
+        return e as RefusedError;
+      }
+      return undefined;
+    })();
+    expect(error?.hint).toContain(`Apply ${rid("c")}, ${rid("d")} to "testing" first (athanor --env testing upgrade ${rid("d")}).`);
+    expect(error?.hint).toContain(`so the gate does not count ${rid("b")}`);
+    expect(error?.hint).toContain(`"testing" applied an earlier version of the file of ${rid("a")}`);
+  });
 });

@@ -25,6 +25,7 @@ import { planUpgrade } from "../plan/plan.js";
 import type { Plan } from "../plan/types.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { endsLockWait, type DirectoryWait } from "../run/connect.js";
+import { promotionRefusal, promotionRefusalHint } from "./promotion-wording.js";
 import { readAppliedProvenance } from "../run/version-table.js";
 
 /** A revision as the gate reports it. */
@@ -164,34 +165,19 @@ export function assertPromotionAllowed(evaluation: PromotionEvaluation): void {
       details: { environment: evaluation.environment, source, revisions: evaluation.next.map((r) => r.revision) },
     });
   }
-  const stamped = new Set(evaluation.stamped.map((r) => r.revision));
-  const changed = new Set(evaluation.changed.map((r) => r.revision));
-  const why = (revision: string): string =>
-    stamped.has(revision) ? ` — only stamped in "${source}", never run there` : changed.has(revision) ? ` — "${source}" applied an earlier version of this file` : "";
-  const list = evaluation.blocked.map((r) => `${r.revision} (${r.message || r.file})${why(r.revision)}`).join(", ");
-  const onlyStamped = stamped.size > 0 && stamped.size === evaluation.blocked.length;
-  const onlyChanged = changed.size > 0 && changed.size === evaluation.blocked.length;
-  const what = evaluation.blocked.length === 1 ? "this revision" : `these ${evaluation.blocked.length} revisions`;
-  const stampedHint =
-    stamped.size === 0
-      ? ""
-      : ` A stamp records a revision without running it, so the gate does not count it: run ${stamped.size === 1 ? "it" : "them"} in "${source}" before promoting (\`athanor --env ${source} stamp\` to below ${stamped.size === 1 ? "it" : "them"}, then \`athanor --env ${source} upgrade\`).`;
-  const changedHint =
-    changed.size === 0
-      ? ""
-      : ` "${source}" applied an earlier version of ${changed.size === 1 ? "this file" : "these files"} (${[...changed].join(", ")}): re-apply ${changed.size === 1 ? "it" : "them"} there (\`athanor --env ${source} downgrade\` below ${changed.size === 1 ? "it" : "them"}, then \`upgrade\`), or \`athanor --env ${source} repair\` there if the change is cosmetic.`;
-  const verb = onlyStamped ? "only stamped" : onlyChanged ? "run another version of" : "not applied";
+  const lists = { source, blocked: evaluation.blocked.map((r) => r.revision), stamped: evaluation.stamped.map((r) => r.revision), changed: evaluation.changed.map((r) => r.revision) };
+  const labels = new Map(evaluation.blocked.map((r) => [r.revision, `${r.revision} (${r.message || r.file})`]));
   throw new RefusedError(
     "promotion-gate",
-    `environment "${evaluation.environment}" is promoted from "${source}", which has ${verb} ${what}: ${list}; nothing was changed`,
+    `environment "${evaluation.environment}" is promoted from "${source}", which ${promotionRefusal(lists, (ids) => ids.map((id) => labels.get(id) ?? id).join(", "))}; nothing was changed`,
     {
-      hint: `Apply them to "${source}" first (athanor --env ${source} upgrade ${evaluation.blocked[evaluation.blocked.length - 1]?.revision ?? "head"}), or upgrade "${evaluation.environment}" only up to what "${source}" has (athanor --env ${source} current).${stampedHint}${changedHint}`,
+      hint: promotionRefusalHint(lists, evaluation.environment),
       details: {
         environment: evaluation.environment,
         source,
-        blocked: evaluation.blocked.map((r) => r.revision),
-        stamped: evaluation.stamped.map((r) => r.revision),
-        changed: evaluation.changed.map((r) => r.revision),
+        blocked: lists.blocked,
+        stamped: lists.stamped,
+        changed: lists.changed,
       },
     },
   );

@@ -9,6 +9,7 @@ import type { CommandModule } from "../main.js";
 import { parseDuration } from "../../config/duration.js";
 import { status, statusNeedsAttention, type StatusEntry, type StatusReport, type StatusState } from "../../commands/status.js";
 import { ExitStatus } from "../../errors.js";
+import { promotionRefusal } from "../../guard/promotion-wording.js";
 import type { Colors, CommandContext } from "../runtime.js";
 
 /** How each state reads without colour: a symbol and the word. */
@@ -60,17 +61,9 @@ function pendingLabel(entry: StatusEntry): string {
   return !entry.reachable || entry.state === "error" ? "-" : String(entry.pending);
 }
 
-/** Which revisions the gate blocks and why: not applied in the source, only stamped there, or applied there from another version of the file. */
+/** Which revisions the gate blocks and why, in the words of the gate's own refusal (src/guard/promotion-wording.ts). */
 function blockedLabel(gate: NonNullable<StatusEntry["promotion"]>): string {
-  const stamped = new Set(gate.stamped);
-  const changed = new Set(gate.changed);
-  const notApplied = gate.blocked.filter((id) => !stamped.has(id) && !changed.has(id));
-  const parts = [
-    ...(notApplied.length > 0 ? [`${notApplied.join(", ")} (not applied in ${gate.source})`] : []),
-    ...(stamped.size > 0 ? [`${gate.stamped.join(", ")} (only stamped in ${gate.source}, never run there)`] : []),
-    ...(changed.size > 0 ? [`${gate.changed.join(", ")} (${gate.source} applied an earlier version of this file: re-apply it there, or repair there if the change is cosmetic)`] : []),
-  ];
-  return `blocks ${parts.join("; ")}`;
+  return `refuses: ${gate.source} ${promotionRefusal(gate, (ids) => ids.join(", "))}`;
 }
 
 /** The table: one row per environment, problems indented under their row. */
