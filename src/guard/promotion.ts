@@ -20,7 +20,7 @@ import { existsSync } from "node:fs";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { databaseMissing, openSession } from "../dialects/open.js";
 import type { Session } from "../dialects/types.js";
-import { isAthanorError, RefusedError } from "../errors.js";
+import { isAthanorError, LockTimeoutError, RefusedError } from "../errors.js";
 import { planUpgrade } from "../plan/plan.js";
 import type { Plan } from "../plan/types.js";
 import type { RevisionGraph } from "../revisions/graph.js";
@@ -220,7 +220,7 @@ export async function promotionStatus(env: ResolvedEnvironment, graph: RevisionG
   }
   const source = env.promoteFrom;
   const evaluation = await evaluatePromotion(env, plan, options).catch((error: unknown) => {
-    if (!endsLockWait(error) || !isAthanorError(error)) throw error;
+    if (!(error instanceof LockTimeoutError)) throw error;
     return evaluatePromotionGate(env, plan, { error: `the database of "${source}" cannot be read: ${error.message}` });
   });
   return {
