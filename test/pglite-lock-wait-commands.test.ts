@@ -14,7 +14,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { lockFilePath } from "../src/run/lock.js";
-import { baseEnv, spawnCli, type CliResult } from "./support/cli.js";
+import { baseEnv, runCli, spawnCli, type CliResult } from "./support/cli.js";
 import { tempDir } from "./support/databases.js";
 
 const DIST = fileURLToPath(new URL("../dist/index.js", import.meta.url));
@@ -117,6 +117,15 @@ describe("--lock-wait, for every command that opens an environment", () => {
       expect(named).toContain("gave up after waiting 1 s");
     }, 120_000);
   }
+
+  it("a bad --lock-wait is refused the same way by each of them (exit 2), before any database is opened", async () => {
+    for (const c of CASES) {
+      const argv = c.argv.map((arg, i) => (c.argv[i - 1] === "--lock-wait" ? "soon" : arg));
+      const result = await runCli(argv, { cwd: dir, env: baseEnv() });
+      expect(result.status, `${c.name}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toContain('--lock-wait: "soon" is not a duration');
+    }
+  }, 60_000);
 
   it("status: the promotion gate waits at most the per-environment timeout for its source, and reports the holder as the source's error", async () => {
     holder = await holdDirectory(join(dir, "source-db"));
