@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RACY_WINDOW_MS } from "../src/revisions/header-cache.js";
-import { readScriptDirectory, revisionChecksum } from "../src/revisions/script-directory.js";
+import { loadRevisionBody, readScriptDirectory, revisionChecksum } from "../src/revisions/script-directory.js";
+import type { RevisionFile } from "../src/revisions/types.js";
 import { baseEnv, runCli } from "./support/cli.js";
 
 const A = "3f2a9c1d0b7e";
@@ -115,6 +116,19 @@ describe("the header cache", () => {
     expect(() => files[1]?.checksum).toThrow(expect.objectContaining({ code: "revision-changed" }) as Error);
     await writeFile(join(migrations, `b_${B}.sql`), "-- not a revision any more\n");
     expect(() => files[1]?.checksum).toThrow(expect.objectContaining({ code: "revision-changed" }) as Error);
+    // The read that loads a revision to run it is checked the same way, and its checksum then guards the next read.
+    await writeFile(join(migrations, `b_${B}.sql`), sqlRevision(B, A, "second"));
+    const again = await readScriptDirectory(migrations, { cacheDir: join(migrations, "..", "elsewhere"), checksums: false });
+    await writeFile(join(migrations, `a_${A}.sql`), sqlRevision(A, null, "renamed"));
+    await expect(loadRevisionBody(again[0] as RevisionFile)).rejects.toMatchObject({ code: "revision-changed" });
+    const third = (await readScriptDirectory(migrations, { cacheDir: join(migrations, "..", "third"), checksums: false }))[0] as RevisionFile;
+    const body = sqlRevision(A, null, "renamed", "SELECT 3;");
+    await writeFile(join(migrations, `a_${A}.sql`), body);
+    const loaded = await loadRevisionBody(third);
+    expect(loaded.format === "sql" ? loaded.upgrade.sql : null).toContain("SELECT 3;");
+    expect(third.checksum).toBe(revisionChecksum(body));
+    await writeFile(join(migrations, `a_${A}.sql`), sqlRevision(A, null, "renamed", "SELECT 4;"));
+    await expect(loadRevisionBody(third)).rejects.toMatchObject({ code: "revision-changed" });
   });
 
   it("serves unchanged files from the cache, and reads a file again when its size, mtime or inode changes", async () => {

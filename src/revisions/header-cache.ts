@@ -158,7 +158,7 @@ function entryLine(entry: NewEntry): string {
 
 /**
  * A header parsed from a file, to be written when the cache is saved: its line is made
- * then, a chunk at a time, so a first run does not hold one more string per revision
+ * then, a chunk at a time, so the run that fills the cache does not hold one more string per revision
  * through the scan (the header is the revision the scan returns anyway).
  */
 interface NewEntry {

@@ -187,7 +187,7 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
     }
     // A file the cache has a line for is stat'ed before anything is read (a write after it
     // changes the stamp); one it has none for is opened at once and its stamp taken from
-    // the open file before the read: one path lookup instead of two on a first run.
+    // the open file before the read: one path lookup instead of two on the run that fills the cache.
     let stats: Stats | undefined;
     if (cache.seek(name)) {
       stats = statFile(prefix + name, name);
