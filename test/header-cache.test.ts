@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RACY_WINDOW_MS } from "../src/revisions/header-cache.js";
-import { readScriptDirectory, revisionChecksum } from "../src/revisions/script-directory.js";
+import { loadRevisionBody, readScriptDirectory, revisionChecksum } from "../src/revisions/script-directory.js";
+import type { RevisionFile } from "../src/revisions/types.js";
 import { baseEnv, runCli } from "./support/cli.js";
 
 const A = "3f2a9c1d0b7e";
@@ -66,14 +67,74 @@ async function messages(migrations: string, cacheDir: string): Promise<string[]>
   return (await readScriptDirectory(migrations, { cacheDir, checksums: false })).map((file) => file.message);
 }
 
+/** Two runs: the first finds no cache and leaves an empty one, the second fills it. What the second read. */
+async function fillCache(migrations: string, cacheDir: string): Promise<string[]> {
+  await messages(migrations, cacheDir);
+  return messages(migrations, cacheDir);
+}
+
 /** Waits until files written now are older than the racy window. */
 const ageFiles = (): Promise<void> => sleep(RACY_WINDOW_MS + 150);
 
 describe("the header cache", () => {
-  it("serves unchanged files from the cache, and reads a file again when its size, mtime or inode changes", async () => {
+  it("is not built on a run that finds none: that run leaves an empty cache, the next fills it, the one after is served from it", async () => {
     const { migrations, cacheDir } = await project();
     await ageFiles();
     expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
+    const marker = await readCache(cacheDir);
+    expect(JSON.parse(marker.head)).toMatchObject({ format: expect.stringMatching(/^athanor-header-cache\//) as string, directory: migrations });
+    expect(marker.entries.size).toBe(0);
+    expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
+    const built = await readCache(cacheDir);
+    expect(built.head).toBe(marker.head);
+    expect([...built.entries.keys()]).toEqual([`a_${A}.sql`, `b_${B}.sql`]);
+    await plantMessage(cacheDir, "from the cache");
+    expect(await messages(migrations, cacheDir)).toEqual(["from the cache", "from the cache"]);
+    // Removing it starts again: no stamps, an empty cache.
+    await rm(cacheDir, { recursive: true });
+    expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
+    expect((await readCache(cacheDir)).entries.size).toBe(0);
+  });
+
+  it("reads every run when the cache cannot be written (its directory is a file)", async () => {
+    const { migrations, cacheDir } = await project();
+    await writeFile(cacheDir, "not a directory");
+    await ageFiles();
+    for (let run = 0; run < 3; run += 1) expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
+    expect(await readFile(cacheDir, "utf8")).toBe("not a directory");
+  });
+
+  it("checks a checksum read after a run without stamps against the header the run read", async () => {
+    const { migrations, cacheDir } = await project();
+    const files = await readScriptDirectory(migrations, { cacheDir, checksums: false });
+    // Only the body changed: the checksum is that of the text as it is now, whose header the graph was built from.
+    const edited = sqlRevision(A, null, "first", "SELECT 2;");
+    await writeFile(join(migrations, `a_${A}.sql`), edited);
+    expect(files[0]?.checksum).toBe(revisionChecksum(edited));
+    // The header changed (another parent): the revision read is not the file any more.
+    await writeFile(join(migrations, `b_${B}.sql`), sqlRevision(B, C, "second"));
+    expect(() => files[1]?.checksum).toThrow(expect.objectContaining({ code: "revision-changed" }) as Error);
+    await writeFile(join(migrations, `b_${B}.sql`), "-- not a revision any more\n");
+    expect(() => files[1]?.checksum).toThrow(expect.objectContaining({ code: "revision-changed" }) as Error);
+    // The read that loads a revision to run it is checked the same way, and its checksum then guards the next read.
+    await writeFile(join(migrations, `b_${B}.sql`), sqlRevision(B, A, "second"));
+    const again = await readScriptDirectory(migrations, { cacheDir: join(migrations, "..", "elsewhere"), checksums: false });
+    await writeFile(join(migrations, `a_${A}.sql`), sqlRevision(A, null, "renamed"));
+    await expect(loadRevisionBody(again[0] as RevisionFile)).rejects.toMatchObject({ code: "revision-changed" });
+    const third = (await readScriptDirectory(migrations, { cacheDir: join(migrations, "..", "third"), checksums: false }))[0] as RevisionFile;
+    const body = sqlRevision(A, null, "renamed", "SELECT 3;");
+    await writeFile(join(migrations, `a_${A}.sql`), body);
+    const loaded = await loadRevisionBody(third);
+    expect(loaded.format === "sql" ? loaded.upgrade.sql : null).toContain("SELECT 3;");
+    expect(third.checksum).toBe(revisionChecksum(body));
+    await writeFile(join(migrations, `a_${A}.sql`), sqlRevision(A, null, "renamed", "SELECT 4;"));
+    await expect(loadRevisionBody(third)).rejects.toMatchObject({ code: "revision-changed" });
+  });
+
+  it("serves unchanged files from the cache, and reads a file again when its size, mtime or inode changes", async () => {
+    const { migrations, cacheDir } = await project();
+    await ageFiles();
+    expect(await fillCache(migrations, cacheDir)).toEqual(["first", "second"]);
     await plantMessage(cacheDir, "from the cache");
     // Nothing changed: both headers come from the cache (the files are not parsed).
     expect(await messages(migrations, cacheDir)).toEqual(["from the cache", "from the cache"]);
@@ -105,8 +166,9 @@ describe("the header cache", () => {
   it("takes a line only when its stamp holds the file's five numbers as athanor writes them", async () => {
     const { migrations, cacheDir } = await project();
     await ageFiles();
-    expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
+    expect(await fillCache(migrations, cacheDir)).toEqual(["first", "second"]);
     const { head, entries } = await readCache(cacheDir);
+    expect(entries.size).toBe(2);
     const stamps = [...entries.values()].map((fields) => fields[1] ?? "");
     // Each stamp is size:mtimeMs:ctimeMs:ino:dev; a stamp changed in any way, or written
     // otherwise than athanor writes it (a sign, a blank, a field missing, the same number
@@ -155,7 +217,9 @@ describe("the header cache", () => {
     const hourAgo = Math.floor(Date.now() / 1000) - 3600;
     await utimes(a, hourAgo, hourAgo);
     await ageFiles();
-    expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
+    expect(await fillCache(migrations, cacheDir)).toEqual(["first", "second"]);
+    await plantMessage(cacheDir, "from the cache");
+    expect(await messages(migrations, cacheDir)).toEqual(["from the cache", "from the cache"]);
     const before = await stat(a);
     // Same length, same file: only the text and then, put back, the times differ.
     await writeFile(a, sqlRevision(A, null, "FIRST"));
@@ -163,7 +227,7 @@ describe("the header cache", () => {
     const after = await stat(a);
     expect([after.size, after.ino, after.mtimeMs]).toEqual([before.size, before.ino, before.mtimeMs]);
     expect(after.ctimeMs).not.toBe(before.ctimeMs);
-    expect(await messages(migrations, cacheDir)).toEqual(["FIRST", "second"]);
+    expect(await messages(migrations, cacheDir)).toEqual(["FIRST", "from the cache"]);
   });
 
   it("serves names and messages beyond ASCII from the cache exactly as written", async () => {
@@ -174,7 +238,7 @@ describe("the header cache", () => {
     await writeFile(join(migrations, `a_${A}.sql`), sqlRevision(A, null, "plain"));
     await writeFile(join(migrations, `ü_${B}.sql`), sqlRevision(B, A, "café ☕ naïve"));
     await ageFiles();
-    expect(await messages(migrations, cacheDir)).toEqual(["plain", "café ☕ naïve"]);
+    expect(await fillCache(migrations, cacheDir)).toEqual(["plain", "café ☕ naïve"]);
     expect([...(await readCache(cacheDir)).entries.keys()]).toEqual([`a_${A}.sql`, `ü_${B}.sql`]);
     await plantMessage(cacheDir, "größer — from the cache 🙂");
     expect(await messages(migrations, cacheDir)).toEqual(["größer — from the cache 🙂", "größer — from the cache 🙂"]);
@@ -189,7 +253,7 @@ describe("the header cache", () => {
     await writeFile(join(migrations, `a_${A}.sql`), sqlRevision(A, null, "plain"));
     await writeFile(join(migrations, `b_${B}.sql`), sqlRevision(B, A, escaped));
     await ageFiles();
-    expect(await messages(migrations, cacheDir)).toEqual(["plain", escaped]);
+    expect(await fillCache(migrations, cacheDir)).toEqual(["plain", escaped]);
     const written = (await readCache(cacheDir)).entries;
     expect(written.get(`a_${A}.sql`)?.at(-1)).toBe('"plain"');
     expect(written.get(`b_${B}.sql`)?.at(-1)).toBe(JSON.stringify(escaped));
@@ -208,7 +272,7 @@ describe("the header cache", () => {
     // An mtime ahead of the clock stands for "just written", however slowly this test runs.
     const soon = new Date(Date.now() + 60_000);
     for (const name of [`a_${A}.sql`, `b_${B}.sql`]) await utimes(join(migrations, name), soon, soon);
-    await messages(migrations, cacheDir);
+    await fillCache(migrations, cacheDir);
     expect([...(await readCache(cacheDir)).entries.keys()]).toEqual([]);
     const past = new Date(Date.now() - 60_000);
     for (const name of [`a_${A}.sql`, `b_${B}.sql`]) await utimes(join(migrations, name), past, past);
@@ -217,26 +281,34 @@ describe("the header cache", () => {
     expect([...(await readCache(cacheDir)).entries.keys()]).toEqual([`a_${A}.sql`, `b_${B}.sql`]);
   });
 
-  it("ignores a corrupt cache, or one written by another version or parser, and rebuilds it", async () => {
+  it("treats a corrupt cache, or one written by another version or parser, as absent: the next run leaves an empty one, the run after rebuilds it", async () => {
     const { migrations, cacheDir } = await project();
     await ageFiles();
-    await messages(migrations, cacheDir);
+    await fillCache(migrations, cacheDir);
     const path = await cacheFile(cacheDir);
     const valid = await readFile(path, "utf8");
 
     const [head = "", first = "", second = ""] = valid.split("\n");
-    const corruptions = [
-      "{ not json",
-      "null\n",
-      `${head}\n${first}`, // cut short: no final line feed
+    // A file that cannot be read as a cache is no cache: the run reads the files without
+    // their stamps and leaves an empty cache (its first line), which the next run fills.
+    const unreadable = ["{ not json", "null\n", `${head}\n${first}` /* cut short: no final line feed */, ""];
+    for (const corrupt of unreadable) {
+      await writeFile(path, corrupt);
+      expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
+      expect(await readFile(path, "utf8"), corrupt).toBe(`${head}\n`);
+      expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
+      expect(await readFile(path, "utf8")).toBe(valid);
+    }
+    // A readable cache with a line that is not one: the files from there on are read and the cache rebuilt at once.
+    const badLines = [
       `${head}\n${first.split("\t").slice(0, 4).join("\t")}\n${second}\n`, // a line with fields missing
       `${head}\n${first.replace(/\t[^\t]*$/, '\t"unterminated')}\n${second}\n`, // a message that is not JSON
       `${head}\n${first.replace("\tsql\t", "\tpython\t")}\n${second}\n`,
     ];
-    for (const corrupt of corruptions) {
+    for (const corrupt of badLines) {
       await writeFile(path, corrupt);
       expect(await messages(migrations, cacheDir)).toEqual(["first", "second"]);
-      expect(await readFile(path, "utf8")).toBe(valid);
+      expect(await readFile(path, "utf8"), corrupt).toBe(valid);
     }
 
     // Another key (athanor version, parser modules): the planted message must not be believed.
@@ -250,7 +322,7 @@ describe("the header cache", () => {
   it("never takes a checksum from the cache: it is computed from the file, and a file that changed after the scan is refused", async () => {
     const { migrations, cacheDir } = await project();
     await ageFiles();
-    await messages(migrations, cacheDir);
+    await fillCache(migrations, cacheDir);
     await plantMessage(cacheDir, "from the cache");
     const files = await readScriptDirectory(migrations, { cacheDir, checksums: false });
     expect(files[0]?.message).toBe("from the cache");
@@ -291,7 +363,7 @@ describe("the header cache", () => {
     })();
     expect(await Promise.all(writers)).toEqual([0, 0, 0, 0]);
     await removing;
-    await readScriptDirectory(migrations, { cacheDir, checksums: false });
+    await fillCache(migrations, cacheDir);
     const names = await readdir(cacheDir);
     expect(names.filter((name) => name.endsWith(".tmp"))).toEqual([]);
     expect((await readCache(cacheDir)).entries.size).toBe(202);

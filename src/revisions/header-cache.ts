@@ -158,7 +158,7 @@ function entryLine(entry: NewEntry): string {
 
 /**
  * A header parsed from a file, to be written when the cache is saved: its line is made
- * then, a chunk at a time, so a first run does not hold one more string per revision
+ * then, a chunk at a time, so the run that fills the cache does not hold one more string per revision
  * through the scan (the header is the revision the scan returns anyway).
  */
 interface NewEntry {
@@ -206,10 +206,14 @@ export class HeaderCache {
   }
 
   /**
-   * Opens the cache of `directory` (absolute) kept in `cacheDir`. A missing, unreadable
-   * or doubtful cache file gives an empty cache, rebuilt when saved.
+   * Opens the cache of `directory` (absolute) kept in `cacheDir`; null when there is none
+   * to use: missing, unreadable or doubtful. A run that finds none reads the files without
+   * their stamps and calls {@link markSeen}; the next run finds that empty cache and fills it.
+   * So a run that never finds a cache of its own (a CI job's fresh checkout) pays for no
+   * `fstat` per file, no stamps and no cache write it could not use; one `stat` per file is
+   * worth it from the second run on, which a developer's checkout gets.
    */
-  static open(cacheDir: string, directory: string): HeaderCache {
+  static open(cacheDir: string, directory: string): HeaderCache | null {
     const path = cachePath(cacheDir, directory);
     try {
       // Latin-1 makes one character of each byte, several times faster than decoding
@@ -223,9 +227,18 @@ export class HeaderCache {
         return new HeaderCache(path, directory, text, end + 1);
       }
     } catch {
-      // Absent or corrupt: rebuilt when saved.
+      // Absent or corrupt: as if there were none.
     }
-    return new HeaderCache(path, directory, null, 0);
+    return null;
+  }
+
+  /**
+   * Writes an empty cache of `directory` (its first line only), replacing a doubtful one:
+   * the next run finds a cache, takes every file's stamp and fills it. Like {@link save},
+   * a failure is not an error (that next run reads the files without stamps again).
+   */
+  static markSeen(cacheDir: string, directory: string): void {
+    new HeaderCache(cachePath(cacheDir, directory), directory, null, 0).save(cacheDir);
   }
 
   /**

@@ -169,6 +169,8 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
   candidates.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   const cacheDir = options.cacheDir ?? null;
+  // No cache (or none that can be trusted): this run reads the files without their stamps
+  // and leaves an empty cache, which the next run fills (see HeaderCache.open).
   const cache = cacheDir === null ? null : HeaderCache.open(cacheDir, directory);
   const checksums = options.checksums ?? true;
   const now = Date.now();
@@ -185,7 +187,7 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
     }
     // A file the cache has a line for is stat'ed before anything is read (a write after it
     // changes the stamp); one it has none for is opened at once and its stamp taken from
-    // the open file before the read: one path lookup instead of two on a first run.
+    // the open file before the read: one path lookup instead of two on the run that fills the cache.
     let stats: Stats | undefined;
     if (cache.seek(name)) {
       stats = statFile(prefix + name, name);
@@ -200,7 +202,10 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
     if (read.stamp !== null && !read.racy) cache.set(name, read.stamp, format, read.file);
     files.push(read.file);
   }
-  if (cache !== null && cacheDir !== null) cache.save(cacheDir);
+  if (cacheDir !== null) {
+    if (cache === null) HeaderCache.markSeen(cacheDir, directory);
+    else cache.save(cacheDir);
+  }
   return files;
 }
 
@@ -235,7 +240,10 @@ const EMPTY: readonly string[] = Object.freeze([]);
  * was read whole for a command that compares checksums, otherwise on first access (a
  * header from the cache, or a header-only read): the file is then read and hashed, and
  * must still have the stamp it had when the directory was read, so the checksum is
- * always that of the text the header came from.
+ * always that of the text the header came from. A file read without a stamp (a run that
+ * found no header cache takes none) must instead still hold that header: the checksum is
+ * then of the text as it is when asked for, whose header is the one the graph was built
+ * from, as if the file had been saved before the run.
  *
  * The checksum and the path are getters: a copy made with `{ ...file }` has neither. The
  * path is the directory's (one string shared by every revision) joined with the file name
@@ -282,26 +290,62 @@ class ScannedRevision implements RevisionFile {
   }
 
   get checksum(): string {
-    if (this.#checksum === null) {
-      this.#checksum = revisionChecksum(readRevisionText(this.path, this.relativePath, this.#stamp));
-      this.#stamp = null;
-    }
+    if (this.#checksum === null) this.#checksum = sha256Hex(this.#unverifiedText());
     return this.#checksum;
   }
 
   /**
    * The text to run, read once: it must have the checksum already computed, or, when
-   * none was yet, the stamp the header was read with (and then gives the checksum).
+   * none was yet, what the header was read with (and then gives the checksum).
    */
   textToRun(): string {
-    const text = normalizeLineEndings(readRevisionText(this.path, this.relativePath, this.#checksum === null ? this.#stamp : null));
-    const checksum = sha256Hex(text);
     if (this.#checksum === null) {
-      this.#checksum = checksum;
-      this.#stamp = null;
-    } else if (checksum !== this.#checksum) throw changedWhileRunning(this.relativePath, this.id);
+      const text = this.#unverifiedText();
+      this.#checksum = sha256Hex(text);
+      return text;
+    }
+    const text = normalizeLineEndings(readRevisionText(this.path, this.relativePath));
+    if (sha256Hex(text) !== this.#checksum) throw changedWhileRunning(this.relativePath, this.id);
     return text;
   }
+
+  /**
+   * The file's text (line endings normalised) before its checksum is known, read again:
+   * it must still have the stamp the header was read under, or, for a file read without
+   * one (a run that found no header cache), still hold that very header.
+   */
+  #unverifiedText(): string {
+    const stamp = this.#stamp;
+    const text = normalizeLineEndings(readRevisionText(this.path, this.relativePath, stamp));
+    if (stamp === null && !holdsHeader(text, this)) throw changedWhileRunning(this.relativePath, this.id);
+    this.#stamp = null;
+    return text;
+  }
+}
+
+/** True when `text` parses to the header `revision` was read with (a text that no longer parses does not). */
+function holdsHeader(text: string, revision: ScannedRevision): boolean {
+  let header: RevisionHeader;
+  try {
+    header = parseRevisionHeader(text, revision.relativePath, revision.format);
+  } catch {
+    return false;
+  }
+  return (
+    header.id === revision.id &&
+    header.message === revision.message &&
+    header.transactional === revision.transactional &&
+    sameList(header.parents, revision.parents) &&
+    sameList(header.branchLabels, revision.branchLabels) &&
+    sameList(header.dependsOn, revision.dependsOn) &&
+    sameList(header.allow, revision.allow)
+  );
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A file read by the scan, with the stamp it was read under (null without one) and whether it is too recent to cache. */
@@ -320,19 +364,26 @@ interface ScannedFile {
 function readRevisionFile(directory: string, relativePath: string, format: RevisionFormat, checksums: boolean, stamped: boolean, now: number, known?: Stats): ScannedFile {
   return withRevisionFd(directory + relativePath, relativePath, (fd) => {
     const stats = stamped ? (known ?? fstatSync(fd)) : null;
-    const stamp = stats === null ? null : fileStamp(stats);
+    let stamp = stats === null ? null : fileStamp(stats);
     // A racy file (changed in the last second) may change again within the same clock tick, keeping its stamp: hash what was read.
-    const racy = stats !== null && isRacy(stats, now);
+    let racy = stats !== null && isRacy(stats, now);
     const buffer = scratchBuffer();
     const bytesRead = readSync(fd, buffer, 0, FIRST_READ_BYTES, 0);
     let text: string;
     if (bytesRead < FIRST_READ_BYTES) {
       text = normalizeLineEndings(decodeRevisionBytes(buffer, bytesRead, relativePath));
     } else {
-      const size = fstatSync(fd).size;
+      const opened = fstatSync(fd);
+      const size = opened.size;
       // The size limit costs one fstat, so even a header-only read refuses an oversized file.
       refuseOversized(size, relativePath);
-      if (!checksums && stamp !== null && format === "sql") {
+      if (stamp === null) {
+        // A read without stamps takes this large file's from the same fstat: its header can
+        // then be read alone, and its checksum later, from the file as it was read.
+        stamp = fileStamp(opened);
+        racy = isRacy(opened, now);
+      }
+      if (!checksums && format === "sql") {
         // A line feed byte is never inside a multi-byte UTF-8 character: the cut is clean.
         const end = buffer.lastIndexOf(0x0a);
         if (end !== -1) {
@@ -348,8 +399,10 @@ function readRevisionFile(directory: string, relativePath: string, format: Revis
       text = normalizeLineEndings(decodeRevisionBytes(whole, whole.length, relativePath));
     }
     const header = parseRevisionHeader(text, relativePath, format);
-    // Without a stamp the checksum must come from this very read; with one it can wait for a command that asks.
-    const checksum = checksums || stamp === null || racy ? sha256Hex(text) : null;
+    // A racy stamp may not tell this text from the next one: the checksum must come from this
+    // very read. Otherwise it can wait for a command that asks, whose read is checked against
+    // the stamp or, without one, against the header (see ScannedRevision).
+    const checksum = checksums || racy ? sha256Hex(text) : null;
     return { file: new ScannedRevision(header, directory, relativePath, format, checksum, stamp), stamp, racy };
   });
 }
