@@ -12,7 +12,9 @@
  * one: the first revision travels alone, the next round trip carries two), TypeScript, or
  * `transaction false`; each is applied in one run and in one run per revision, through the
  * CLI, on PostgreSQL and on a PGlite directory (the first two kinds also with
- * --single-transaction). The revision's own statements still run with what it set.
+ * --single-transaction). The revision's own statements still run with what it set. A
+ * lowered statement_timeout no longer cancels the next revision (PostgreSQL: PGlite
+ * does not enforce it).
  */
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
@@ -118,6 +120,24 @@ for (const target of cliTargets) {
           }), 120_000);
       }
     }
+  });
+}
+
+// PostgreSQL only: PGlite, single-threaded in this process, never cancels a statement on a timeout.
+for (const target of cliTargets.filter((t) => t.name === "PostgreSQL")) {
+  describe(`a revision's statement timeout stays with it (${target.name})`, () => {
+    it("a revision that ends by lowering statement_timeout: the next one, in the same round trip, runs under athanor's", () =>
+      withTargetProject(target, async (project, setup) => {
+        const [a, b, c] = ids(3, "d") as [string, string, string];
+        await project.write({ id: a, message: "first", upgrade: "CREATE TABLE t_1 (x int);" });
+        // 200 ms, not 1 ms: athanor's own statements after it take far less, on any machine.
+        await project.write({ id: b, down: a, message: "lowers it", upgrade: "CREATE TABLE t_2 (x int);\nSET statement_timeout = '200ms';" });
+        await project.write({ id: c, down: b, message: "slow", upgrade: "SELECT pg_sleep(0.5);\nCREATE TABLE t_3 (x int);" });
+        const result = await runCli(["upgrade"], { cwd: project.dir, env: setup.env });
+        expect(result.status, result.stderr).toBe(0);
+        const rows = await setup.inspect<{ revision: string }>("SELECT revision FROM athanor_version WHERE state = 'applied' ORDER BY 1");
+        expect(rows.map((row) => row.revision)).toEqual([a, b, c]);
+      }), 120_000);
   });
 }
 

@@ -30,7 +30,7 @@ import {
   type VersionTables,
 } from "./version-table.js";
 import { quoteIdent } from "../dialects/sql.js";
-import { CAPTURE_BASELINE_SQL, parseBaseline, protectSql, restoreSql, type SessionBaseline } from "./session-state.js";
+import { CAPTURE_BASELINE_SQL, parseBaseline, protectSql, restoreSql, statementTimeoutSql, type SessionBaseline } from "./session-state.js";
 
 /** Timing of a write that runs no migration (stamp, resolve, repair). */
 const NO_DURATION: StepTiming = { startedAt: "clock_timestamp()", durationMs: "NULL" };
@@ -262,8 +262,8 @@ export class Bookkeeping {
    * too. `transaction_read_only` can be set because nothing ran yet in the transaction.
    */
   private async asAthanor(statements: readonly string[]): Promise<void> {
-    const restore = this.baseline === null ? [] : restoreSql(this.baseline);
-    await this.atomically(["SET LOCAL transaction_read_only = off;", ...restore, ...statements]);
+    const baseline = this.baseline;
+    await this.atomically([...(baseline === null ? [] : statementTimeoutSql(baseline)), "SET LOCAL transaction_read_only = off;", ...(baseline === null ? [] : restoreSql(baseline)), ...statements]);
   }
 
   /** Statements in one transaction, one round trip. */

@@ -46,14 +46,16 @@ describe("the baseline's statements", () => {
     settings: JSON.stringify([
       ["lock_timeout", "4s"],
       ["search_path", '"$user", public'],
+      ["statement_timeout", "9s"],
     ]),
   });
 
-  it("protects the rest of a transaction with SET LOCAL, the session user before the role", () => {
+  it("protects the rest of a transaction with SET LOCAL: the statement timeout first, the session user before the role", () => {
     expect(protectSql(baseline)).toEqual([
+      "SET LOCAL statement_timeout = '9s';",
       'SET LOCAL SESSION AUTHORIZATION "migrator";',
       'SET LOCAL ROLE "app owner";',
-      "SELECT pg_catalog.set_config(s.name, s.value, true) FROM (VALUES ('lock_timeout', '4s'), ('search_path', '\"$user\", public')) AS s(name, value);",
+      "SELECT pg_catalog.set_config(s.name, s.value, true) FROM (VALUES ('lock_timeout', '4s'), ('search_path', '\"$user\", public'), ('statement_timeout', '9s')) AS s(name, value);",
     ]);
   });
 
@@ -62,7 +64,7 @@ describe("the baseline's statements", () => {
       "RESET ALL;",
       'SET SESSION AUTHORIZATION "migrator";',
       'SET ROLE "app owner";',
-      "SELECT pg_catalog.set_config(s.name, s.value, false) FROM (VALUES ('lock_timeout', '4s'), ('search_path', '\"$user\", public')) AS s(name, value);",
+      "SELECT pg_catalog.set_config(s.name, s.value, false) FROM (VALUES ('lock_timeout', '4s'), ('search_path', '\"$user\", public'), ('statement_timeout', '9s')) AS s(name, value);",
     ]);
   });
 
@@ -73,6 +75,6 @@ describe("the baseline's statements", () => {
 
   it("quotes a value holding a quote", () => {
     const odd = parseBaseline({ session_user: "u", current_user: "u", settings: JSON.stringify([["application_name", "it's"]]) });
-    expect(protectSql(odd)[2]).toContain("('application_name', 'it''s')");
+    expect(protectSql(odd)).toEqual(['SET LOCAL SESSION AUTHORIZATION "u";', 'SET LOCAL ROLE "u";', expect.stringContaining("('application_name', 'it''s')")]);
   });
 });

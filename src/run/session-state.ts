@@ -81,7 +81,19 @@ export function parseBaseline(row: { readonly session_user: string; readonly cur
  * itself. `SET SESSION AUTHORIZATION` also resets the role, hence the role after it.
  */
 export function protectSql(baseline: SessionBaseline): string[] {
-  return [...identitySql(baseline, "LOCAL "), ...settingsSql(baseline, true)];
+  return [...statementTimeoutSql(baseline), ...identitySql(baseline, "LOCAL "), ...settingsSql(baseline, true)];
+}
+
+/**
+ * `SET LOCAL statement_timeout` to the baseline's, the first of athanor's statements after
+ * a revision: a revision that ends with `SET statement_timeout = '1ms'` would otherwise
+ * have each of athanor's statements before the one that sets it back run under 1 ms. A
+ * plain `SET` (the cheapest statement there is; no snapshot, so `SET LOCAL
+ * transaction_read_only` may still follow it).
+ */
+export function statementTimeoutSql(baseline: SessionBaseline): string[] {
+  const value = baseline.settings.find(([name]) => name === "statement_timeout")?.[1];
+  return value === undefined ? [] : [`SET LOCAL statement_timeout = ${quoteLiteral(value)};`];
 }
 
 /**
