@@ -1,15 +1,16 @@
 /**
- * A SQL revision with `DEALLOCATE ALL` is refused before anything runs (RevisionError
- * `deallocate`, exit 2), transactional or not, on PostgreSQL and on a PGlite directory: it would
- * drop the statement athanor prepares to record each revision on the migration session,
- * which no rollback brings back, so that revision and every later one in the run could
- * not be recorded ("prepared statement does not exist") — at every run, until the file
- * changed. `DEALLOCATE` of a statement of the revision's own, by name, stays allowed.
- * `DISCARD ALL` (only possible in a `transaction false` revision) is refused the same way
- * (`discard-all`): it deallocates too, and releases the run lock; so is `RESET ALL`
- * (`reset-all`), which reset athanor's settings (each record's start time: "invalid input
- * syntax for type double precision"; the timeouts of later revisions); so is any of them
- * sent by a TypeScript revision's `sql.unsafe`.
+ * `DEALLOCATE ALL` in a revision (SQL, `transaction false`, or a TypeScript revision's
+ * `sql.unsafe`) drops the statement athanor prepared on the migration session to record
+ * each revision, which no rollback brings back. It is not refused (trust9): that revision
+ * and every later one of the run, in the same round trip or the next, are recorded by
+ * INSERTs instead, on PostgreSQL and on a PGlite directory (before, the revision was
+ * refused, exit 2, at every run until the file changed). `DEALLOCATE` of a statement of the
+ * revision's own, by name, runs too. `DISCARD ALL` (only possible in a `transaction false`
+ * revision) is still refused (`discard-all`): it releases the run lock; so is `RESET ALL`
+ * in a transactional SQL revision (`reset-all`), which resets the start time its record
+ * reads ("invalid input syntax for type double precision"). In a `transaction false`
+ * revision `RESET ALL` runs: its record is timed by athanor, and the session's settings
+ * are put back after it as after any revision.
  */
 import { describe, expect, it } from "vitest";
 import { writeFile } from "node:fs/promises";
@@ -38,29 +39,48 @@ async function tablesOf(setup: { inspect<Row>(sql: string): Promise<Row[]> }): P
   return state?.tables ?? [];
 }
 
+/** The revisions recorded as applied, each with one success row in the history. */
+async function recorded(setup: { inspect<Row>(sql: string): Promise<Row[]> }): Promise<string[]> {
+  const rows = await setup.inspect<{ revision: string }>("SELECT v.revision FROM athanor_version v WHERE v.state = 'applied' AND (SELECT count(*) FROM athanor_version_history h WHERE h.revision = v.revision AND h.direction = 'up' AND h.outcome = 'success') = 1 ORDER BY 1");
+  return rows.map((row) => row.revision);
+}
+
 for (const target of cliTargets) {
   describe(`DEALLOCATE in a revision (${target.name})`, () => {
-    it("DEALLOCATE ALL: refused before anything runs, naming the file and line", () =>
+    for (const transactional of [true, false]) {
+      it(`DEALLOCATE ALL in ${transactional ? "a transactional" : "a transaction false"} SQL revision: runs, and it and the revisions after it are recorded`, () =>
+        withTargetProject(target, async (project, setup) => {
+          await writeChain(project, "DEALLOCATE ALL;", transactional);
+          const result = await runCli(["upgrade"], { cwd: project.dir, env: setup.env });
+          expect(result.status, result.stderr).toBe(0);
+          expect(await tablesOf(setup)).toEqual(["t_1", "t_2", "t_3"]);
+          expect(await recorded(setup)).toEqual(revisionIds);
+          const down = await runCli(["downgrade", "base"], { cwd: project.dir, env: setup.env });
+          expect(down.status, down.stderr).toBe(0);
+          expect(await tablesOf(setup)).toEqual([]);
+        }), 120_000);
+    }
+
+    it("DEALLOCATE ALL sent by a TypeScript revision: runs, and the SQL revision after it is recorded", () =>
       withTargetProject(target, async (project, setup) => {
-        await writeChain(project, "DEALLOCATE ALL;");
-        const result = await runCli(["upgrade"], { cwd: project.dir, env: setup.env });
-        expect(result.status, result.stderr).toBe(2);
-        expect(result.stderr).toContain(`revision ${revisionIds[1]} (r2) cannot run: `);
-        expect(result.stderr).toContain("has `DEALLOCATE ALL`");
-        expect(result.stderr).toContain("Nothing was run.");
-        const [state] = await setup.inspect<{ tables: string[] | null }>(
-          "SELECT array_agg(table_name::text ORDER BY table_name::text) AS tables FROM information_schema.tables WHERE table_name ~ '^t_[0-9]+$'",
+        await writeChain(project, "SELECT 1;");
+        const id = revisionIds[1] as string;
+        await project.removeFile(`${id}_r2.sql`);
+        await project.writeFile(
+          `${id}_r2.ts`,
+          `import { defineMigration } from "athanor";\nexport default defineMigration({ revision: "${id}", down: "${revisionIds[0]}", message: "r2", async upgrade({ sql }) { await sql.unsafe("CREATE TABLE t_2 (x text)"); await sql.unsafe("DEALLOCATE ALL"); } });\n`,
         );
-        expect(state?.tables ?? []).toEqual([]);
+        const result = await runCli(["upgrade"], { cwd: project.dir, env: setup.env });
+        expect(result.status, result.stderr).toBe(0);
+        expect(await tablesOf(setup)).toEqual(["t_1", "t_2", "t_3"]);
+        expect(await recorded(setup)).toEqual(revisionIds);
       }), 120_000);
 
-    it("DEALLOCATE ALL or DISCARD ALL in a transaction false revision, RESET ALL in any: refused before anything runs", () =>
+    it("DISCARD ALL in a transaction false revision, RESET ALL in a transactional one: refused before anything runs", () =>
       withTargetProject(target, async (project, setup) => {
         for (const [statement, code, transactional] of [
-          ["DEALLOCATE ALL;", "deallocate", false],
           ["DISCARD ALL;", "discard-all", false],
           ["RESET ALL;", "reset-all", true],
-          ["RESET ALL;", "reset-all", false],
         ] as const) {
           await writeChain(project, statement, transactional);
           const result = await runCli(["upgrade", "--json"], { cwd: project.dir, env: setup.env });
@@ -70,6 +90,14 @@ for (const target of cliTargets) {
           expect((JSON.parse(result.stdout) as { error: { code: string } }).error.code).toBe(code);
           expect(await tablesOf(setup)).toEqual([]);
         }
+      }), 120_000);
+
+    it("RESET ALL in a transaction false revision: runs, every revision recorded", () =>
+      withTargetProject(target, async (project, setup) => {
+        await writeChain(project, "RESET ALL;", false);
+        const result = await runCli(["upgrade"], { cwd: project.dir, env: setup.env });
+        expect(result.status, result.stderr).toBe(0);
+        expect(await recorded(setup)).toEqual(revisionIds);
       }), 120_000);
 
     it("DISCARD ALL sent by a TypeScript revision (transaction false): refused before it is sent, the revisions before it recorded", () =>

@@ -30,6 +30,7 @@ import {
   type VersionTables,
 } from "./version-table.js";
 import { quoteIdent } from "../dialects/sql.js";
+import { CAPTURE_BASELINE_SQL, parseBaseline, protectSql, restoreSql, statementTimeoutSql, type SessionBaseline } from "./session-state.js";
 
 /** Timing of a write that runs no migration (stamp, resolve, repair). */
 const NO_DURATION: StepTiming = { startedAt: "clock_timestamp()", durationMs: "NULL" };
@@ -63,6 +64,11 @@ export interface ChecksumRepair {
  */
 export interface StepRecorder {
   record(step: Step): readonly string[];
+  /**
+   * The prepared statements may be gone (a revision may have run `DEALLOCATE`): every
+   * later step is recorded with {@link Bookkeeping.stepDone}'s statements instead.
+   */
+  invalidate(): void;
   release(): Promise<void>;
 }
 
@@ -72,11 +78,8 @@ let preparedRuns = 0;
 /** The writer of one environment's bookkeeping on one session. */
 export class Bookkeeping {
   readonly tables: VersionTables;
-  /**
-   * Who athanor's session is (`session_user`) and acts as (`current_user`) before any
-   * revision ran, read by {@link captureSessionRole}; null until then.
-   */
-  private sessionRoles: { readonly session: string; readonly current: string } | null = null;
+  /** athanor's session state before any revision ran, read by {@link captureBaseline}; null until then. */
+  private baseline: SessionBaseline | null = null;
 
   constructor(
     private readonly session: Session,
@@ -141,10 +144,14 @@ export class Bookkeeping {
         [prepareStepRecordSql(this.tables, this.identity, names.up, "up", timing), prepareStepRecordSql(this.tables, this.identity, names.down, "down", timing)].join("\n"),
       );
     } catch {
-      return { record: (step) => this.stepDone(step, timing), release: async () => {} };
+      return { record: (step) => this.stepDone(step, timing), invalidate: () => {}, release: async () => {} };
     }
+    let prepared = true;
     return {
-      record: (step) => [executeStepRecordSql(names[step.direction], step.revision.id, step.revision.checksum)],
+      record: (step) => (prepared ? [executeStepRecordSql(names[step.direction], step.revision.id, step.revision.checksum)] : this.stepDone(step, timing)),
+      invalidate: () => {
+        prepared = false;
+      },
       release: async () => {
         // Best effort: a lost connection took its prepared statements with it.
         await this.session.exec(`${deallocateSql(names.up)}\n${deallocateSql(names.down)}`).catch(() => {});
@@ -153,12 +160,26 @@ export class Bookkeeping {
   }
 
   /**
-   * Reads the role athanor's session acts as, before any revision runs: the bookkeeping
-   * of a non-transactional step is written as that role (see {@link asAthanor}).
+   * Reads athanor's session state before any revision runs (src/run/session-state.ts):
+   * every revision that could change it is recorded with it, and the session put back to
+   * it, by {@link asAthanorInTransaction}; non-transactional bookkeeping by {@link asAthanor}.
    */
-  async captureSessionRole(): Promise<void> {
-    const result = await this.session.query<{ session: string; current: string }>("SELECT session_user::text AS session, current_user::text AS current");
-    this.sessionRoles = result.rows[0] ?? null;
+  async captureBaseline(): Promise<void> {
+    const result = await this.session.query<{ session_user: string; current_user: string; settings: string }>(CAPTURE_BASELINE_SQL);
+    const row = result.rows[0];
+    this.baseline = row === undefined ? null : parseBaseline(row);
+  }
+
+  /**
+   * The record of a revision that may have changed the session, sent in its transaction
+   * after its statements: written as athanor's role with athanor's settings (`SET LOCAL`),
+   * then followed by the restore of the session's state, which outlives the transaction
+   * once it commits (a rollback undoes the revision's changes anyway). Unchanged before
+   * {@link captureBaseline}.
+   */
+  asAthanorInTransaction(record: readonly string[]): readonly string[] {
+    const baseline = this.baseline;
+    return baseline === null ? record : [...protectSql(baseline), ...record, ...restoreSql(baseline)];
   }
 
   /**
@@ -233,18 +254,16 @@ export class Bookkeeping {
    * Statements in one transaction, written with settings athanor controls rather than
    * those a non-transactional revision may have left on the session: its statements run
    * outside any transaction, so a `SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`,
-   * `SET default_transaction_read_only`, `SET ROLE` or `SET SESSION AUTHORIZATION` in it
-   * outlives it, and the bookkeeping written after it (its completion, its failure) would
-   * fail or be written as another role. `SET LOCAL` lasts for this transaction only, so
-   * the session is left as the revision left it. `transaction_read_only` can be set
-   * because nothing ran yet in the transaction. The session user is named rather than
-   * `DEFAULT`, which PGlite (single-user) does not reset; only a superuser login can have
-   * changed it, and any login may set it back to itself.
+   * `SET default_transaction_read_only`, `SET ROLE`, `SET SESSION AUTHORIZATION` or a
+   * timeout in it outlives it, and the bookkeeping written after it (its completion, its
+   * failure) would fail or be written as another role. The session is put back as it was
+   * when the plan began (`RESET ALL`, then the role and settings captured,
+   * src/run/session-state.ts), at session level, so the next revision starts from there
+   * too. `transaction_read_only` can be set because nothing ran yet in the transaction.
    */
   private async asAthanor(statements: readonly string[]): Promise<void> {
-    const roles = this.sessionRoles;
-    const identity = roles === null ? [] : [`SET LOCAL SESSION AUTHORIZATION ${quoteIdent(roles.session)};`, `SET LOCAL ROLE ${quoteIdent(roles.current)};`];
-    await this.atomically(["SET LOCAL transaction_read_only = off;", ...identity, ...statements]);
+    const baseline = this.baseline;
+    await this.atomically([...(baseline === null ? [] : statementTimeoutSql(baseline)), "SET LOCAL transaction_read_only = off;", ...(baseline === null ? [] : restoreSql(baseline)), ...statements]);
   }
 
   /** Statements in one transaction, one round trip. */

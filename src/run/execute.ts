@@ -35,6 +35,7 @@ import { Bookkeeping, type StepRecorder } from "./bookkeeping.js";
 import { toEventError, type EventInput } from "./events.js";
 import { interrupted } from "./lock.js";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { mayChangeSession, mayDeallocate } from "./session-state.js";
 import { assertClosed, assertNoCopyFromStdin, assertNoTransactionBreaker, refuseTransactionBreakerAtRunTime } from "./transaction-check.js";
 import { measuredTiming, parseRecentDurations, recentDurationsSql, type RunIdentity, type StepTiming } from "./version-table.js";
 
@@ -61,6 +62,13 @@ export interface PreparedPlan {
   readonly plan: Plan;
   readonly steps: readonly PreparedStep[];
   readonly singleTransaction: boolean;
+  /**
+   * Some revision could change the session's state (src/run/session-state.ts): a
+   * TypeScript or non-transactional one, any driven statement by statement (echo), or an
+   * SQL one whose text holds a word of {@link mayChangeSession}. Only then is the session's
+   * state read before the first revision, to be put back after each such revision.
+   */
+  readonly changesSession: boolean;
 }
 
 /** What {@link executePlan} needs. */
@@ -101,6 +109,7 @@ export async function preparePlan(plan: Plan, options: { readonly echo: boolean;
     }
   }
   const steps: PreparedStep[] = [];
+  let changesSession = false;
   // One revision at a time, each checked as soon as it is read and its SQL text dropped
   // (the reads are synchronous: concurrent loads gained nothing but memory).
   for (const step of plan.steps) {
@@ -123,9 +132,10 @@ export async function preparePlan(plan: Plan, options: { readonly echo: boolean;
       statements = await assertNoTransactionBreaker(file, step.direction, part);
       if (statements === null && (options.echo || !file.transactional)) statements = await split(file, part);
     }
+    changesSession ||= typeof part === "function" || !file.transactional || options.echo || mayChangeSession(part.sql);
     steps.push({ step, file, body: typeof part === "function" ? part : part.sql.length, statements });
   }
-  return { plan, steps, singleTransaction: options.singleTransaction };
+  return { plan, steps, singleTransaction: options.singleTransaction, changesSession };
 }
 
 /** The SQL section a prepared step runs, read again from its file (which must still have its checksum). */
@@ -302,8 +312,8 @@ class GroupRunner {
   /** Prepares the bookkeeping statements, when any revision of the plan is sent as a script. */
   async prepare(): Promise<void> {
     if (this.options.prepared.steps.some((item) => this.sentWhole(item))) this.recorder = await this.bookkeeping.stepRecorder(MARKED_TIMING);
-    // Before any revision can change the session's role: non-transactional bookkeeping is written as this one.
-    if (this.options.prepared.steps.some((item) => this.scope(item) === "none")) await this.bookkeeping.captureSessionRole();
+    // Before any revision can change the session: each revision starts from this state, and is recorded with it.
+    if (this.options.prepared.changesSession) await this.bookkeeping.captureBaseline();
   }
 
   /** Frees what {@link prepare} made on the session. Never throws. */
@@ -380,12 +390,19 @@ class GroupRunner {
         throw new GroupFailure(error, item, started, scope, []);
       }
     }
-    const parts: ScriptPart[] = group.map((item, k) => ({
-      prologue: [MARK_REVISION_START],
-      body: (sections[k] as SqlSection).sql,
-      epilogue: this.recorder?.record(item.step) ?? this.bookkeeping.stepDone(item.step, MARKED_TIMING),
-      lazyCommit: this.session.capabilities.lazyCommit && firstIndex + k < total - 1,
-    }));
+    const parts: ScriptPart[] = group.map((item, k) => {
+      const body = (sections[k] as SqlSection).sql;
+      // Its own record, and every later one, by INSERTs: the prepared statement may be gone.
+      if (mayDeallocate(body)) this.recorder?.invalidate();
+      const record = this.recorder?.record(item.step) ?? this.bookkeeping.stepDone(item.step, MARKED_TIMING);
+      return {
+        prologue: [MARK_REVISION_START],
+        body,
+        // Only a revision whose text could change the session pays for the restore (the fast path stays as it was).
+        epilogue: mayChangeSession(body) ? this.bookkeeping.asAthanorInTransaction(record) : record,
+        lazyCommit: this.session.capabilities.lazyCommit && firstIndex + k < total - 1,
+      };
+    });
     // A round trip of several revisions ends with the query of their durations (see emitCommitted).
     const trailer = alone || scope !== "own" ? undefined : recentDurationsSql(this.bookkeeping.tables, group.length);
     let answer: string | null;
@@ -435,7 +452,8 @@ class GroupRunner {
     };
     const recorded = async () => {
       await body();
-      await this.session.exec(this.bookkeeping.stepDone(item.step, measuredTiming(performance.now() - started)).join("\n"));
+      const record = this.bookkeeping.stepDone(item.step, measuredTiming(performance.now() - started));
+      await this.session.exec(this.bookkeeping.asAthanorInTransaction(record).join("\n"));
     };
     try {
       if (scope === "none") {
@@ -662,8 +680,13 @@ class GroupRunner {
     }
   }
 
-  /** Runs one statement: counted for the revision-end event, and (echo) logged with its duration once it ran. */
+  /**
+   * Runs one statement of a driven revision: counted for the revision-end event, (echo)
+   * logged with its duration once it ran, and, when it may be a `DEALLOCATE`, the
+   * prepared record given up for the rest of the run.
+   */
   private async timed<T>(item: PreparedStep, sql: string, line: number | null, run: () => Promise<T>): Promise<T> {
+    if (mayDeallocate(sql)) this.recorder?.invalidate();
     const started = performance.now();
     this.statementCounts.set(item, (this.statementCounts.get(item) ?? 0) + 1);
     try {

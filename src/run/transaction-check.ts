@@ -13,15 +13,14 @@ import { copyFromStdinAt } from "../dialects/copy-from-stdin.js";
 import { openConstructAtEnd } from "../dialects/sql-closure.js";
 import { RevisionError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
-import { boolField, stringField, unwrap } from "../lint/ast.js";
+import { stringField, unwrap } from "../lint/ast.js";
 import { mayBreakTransaction, transactionBreaker, type TransactionBreaker } from "../lint/transaction-control.js";
 import type { SqlSection } from "../revisions/sql-sections.js";
 import type { RevisionFile } from "../revisions/types.js";
 
 /**
  * Throws RevisionError `transaction-control` (exit 2) naming the file, line and fix when
- * a transactional revision's section holds a breaker, and `deallocate` / `discard-all` /
- * `reset-all` (exit 2) when any revision's section would undo what athanor set up on its session.
+ * a transactional revision's section holds a breaker, and `discard-all` / `reset-all` (exit 2) when any revision's section would undo what athanor set up on its session.
  * Returns the section's statements when it had to parse them (null when the keyword
  * tests ruled it out).
  */
@@ -32,42 +31,40 @@ export async function assertNoTransactionBreaker(file: RevisionFile, direction: 
   for (const statement of statements) {
     const breaker = file.transactional ? transactionBreaker(statement) : undefined;
     if (breaker !== undefined) throw refusal(file, breaker, statement.line, statement.uncommented, direction);
-    const reset = sessionReset(statement);
+    const reset = sessionReset(statement, file.transactional);
     if (reset !== null) throw sessionResetRefusal(file, reset, statement.line, statement.uncommented, direction);
   }
   return statements;
 }
 
-const SESSION_RESET_WORD = /\b(?:deallocate|discard|reset)\b/i;
+const SESSION_RESET_WORD = /\b(?:discard|reset)\b/i;
 
 /**
  * What a statement would undo of athanor's session, whatever the revision's transaction
  * mode (neither is undone by a rollback):
- * - `DEALLOCATE ALL` (or of one of athanor's own `athanor_*` statements) drops the
- *   statement athanor prepared to record each revision, so this revision's own record
- *   and every later one in the run would fail with "prepared statement does not exist";
- * - `DISCARD ALL` does that too, and also releases the session's advisory locks, among
- *   them the run lock that keeps other runs out (src/run/lock.ts), and resets the
- *   session's timeouts and search_path;
- * - `RESET ALL` resets the settings athanor made: the revision's start time its record
- *   reads ("invalid input syntax for type double precision"), and the session's
- *   lock_timeout, statement_timeout and search_path for every later revision.
+ * - `DISCARD ALL` releases the session's advisory locks, among them the run lock that
+ *   keeps other runs out (src/run/lock.ts);
+ * - `RESET ALL`, in a transactional SQL revision (`marked`: sent in a script), resets the
+ *   revision's start time its record reads ("invalid input syntax for type double
+ *   precision"); elsewhere the record is timed by athanor and the reset is undone after
+ *   the revision, as any setting.
+ * `DEALLOCATE ALL` is not refused: the executor records that revision and every later one
+ * by INSERTs instead of its prepared statement (src/run/session-state.ts), and every
+ * other setting a revision changes is put back after it.
  */
-function sessionReset(statement: SqlStatement): SessionReset | null {
-  if (statement.kind !== "DeallocateStmt" && statement.kind !== "DiscardStmt" && statement.kind !== "VariableSetStmt") return null;
+function sessionReset(statement: SqlStatement, marked: boolean): SessionReset | null {
+  if (statement.kind !== "DiscardStmt" && statement.kind !== "VariableSetStmt") return null;
   const fields = unwrap(statement.ast, statement.kind);
   if (fields === undefined) return null;
-  if (statement.kind === "VariableSetStmt") return stringField(fields, "kind") === "VAR_RESET_ALL" ? "RESET ALL" : null;
-  if (statement.kind === "DiscardStmt") return stringField(fields, "target") === "DISCARD_ALL" ? "DISCARD ALL" : null;
-  return boolField(fields, "isall") || (stringField(fields, "name") ?? "").startsWith("athanor_") ? "DEALLOCATE" : null;
+  if (statement.kind === "VariableSetStmt") return marked && stringField(fields, "kind") === "VAR_RESET_ALL" ? "RESET ALL" : null;
+  return stringField(fields, "target") === "DISCARD_ALL" ? "DISCARD ALL" : null;
 }
 
-type SessionReset = "DEALLOCATE" | "DISCARD ALL" | "RESET ALL";
+type SessionReset = "DISCARD ALL" | "RESET ALL";
 
 const RESETS: Readonly<Record<SessionReset, { readonly code: string; readonly undoes: string }>> = {
-  DEALLOCATE: { code: "deallocate", undoes: "which would drop the statement athanor prepared to record each revision on this connection" },
-  "DISCARD ALL": { code: "discard-all", undoes: "which would drop the statement athanor prepared to record each revision on this connection and release the run lock that keeps other runs out" },
-  "RESET ALL": { code: "reset-all", undoes: "which would reset the settings athanor made on this connection: the start time each revision's record reads, and the lock and statement timeouts and search_path of every later revision" },
+  "DISCARD ALL": { code: "discard-all", undoes: "which would release the run lock that keeps other runs out (a rollback does not take it again), so another run could start beside this one" },
+  "RESET ALL": { code: "reset-all", undoes: "which would reset the start time athanor sets in the revision's transaction for its record, so the revision could not be recorded" },
 };
 
 function sessionResetRefusal(file: RevisionFile, operation: SessionReset, line: number | null, text: string, direction: "up" | "down" | null): RevisionError {
@@ -76,12 +73,9 @@ function sessionResetRefusal(file: RevisionFile, operation: SessionReset, line: 
   const { code, undoes } = RESETS[operation];
   return new RevisionError(
     code,
-    `revision ${file.id} (${file.message || "no message"}) cannot run: ${where}${section} has \`${abbreviate(text)}\`, ${undoes} (a rollback does not bring it back), so this revision and the ones after it could not be recorded. ${notRun(file, direction)}`,
+    `revision ${file.id} (${file.message || "no message"}) cannot run: ${where}${section} has \`${abbreviate(text)}\`, ${undoes}. ${notRun(file, direction)}`,
     {
-      hint:
-        operation === "DEALLOCATE"
-          ? `Remove it from ${file.relativePath}, or deallocate only your own statements by name (\`DEALLOCATE my_statement\`).`
-          : `Remove it from ${file.relativePath}: reset only what the revision changed (\`RESET name\`, \`DISCARD TEMP\`, \`DEALLOCATE my_statement\`; \`SET LOCAL\` keeps a setting to the revision's transaction).`,
+      hint: `Remove it from ${file.relativePath}: reset only what the revision changed (\`RESET name\`, \`DISCARD TEMP\`, \`DEALLOCATE ALL\`), or nothing: athanor puts the session's settings back after each revision.`,
       details: { revision: file.id, file: file.relativePath, line, statement: abbreviate(text), operation },
     },
   );
@@ -143,7 +137,8 @@ export async function refuseTransactionBreakerAtRunTime(file: RevisionFile, text
   for (const statement of statements) {
     const breaker = file.transactional ? transactionBreaker(statement) : undefined;
     if (breaker !== undefined) throw refusal(file, breaker, null, statement.uncommented, null);
-    const reset = sessionReset(statement);
+    // A TypeScript revision's record is timed by athanor, not by a mark on the session: RESET ALL is harmless there.
+    const reset = sessionReset(statement, false);
     if (reset !== null) throw sessionResetRefusal(file, reset, null, statement.uncommented, null);
   }
 }

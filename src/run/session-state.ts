@@ -1,0 +1,120 @@
+/**
+ * Each revision starts from athanor's session state, and athanor's bookkeeping is written
+ * with athanor's settings. A revision runs on the migration session, and what it sets at
+ * session level (`SET ROLE`, `SET SESSION AUTHORIZATION`, `SET search_path`, timeouts,
+ * `SET default_transaction_read_only`, `set_config(..., false)`) outlives its COMMIT: its
+ * own version and history rows would be written as another role or under a 1 ms timeout,
+ * and the next revision of the same run would run with it, so one run of five revisions
+ * and five runs of one would end up different. The state the session had when the plan
+ * began (the {@link SessionBaseline}, athanor's own timeouts included) is put back after
+ * each revision that could have changed it, as Flyway does after every migration.
+ *
+ * Pure: the SQL text of the capture, the protection and the restore, and the cheap test
+ * of a revision's text that decides which revisions need them.
+ */
+import { quoteIdent, quoteLiteral } from "../dialects/sql.js";
+
+/**
+ * True when an SQL text could change the session's state: it holds one of the words
+ * `SET`, `RESET`, `set_config`, `DISCARD`, `DEALLOCATE`, `ROLE`, `AUTHORIZATION`
+ * anywhere (comments and strings included). Conservative: `UPDATE ... SET` or
+ * `CREATE ROLE` match too and only cost the restore; what it must never miss is a
+ * statement that changes the session, and each of those holds one of the words. A
+ * function created earlier that changes the session when called is not seen in the
+ * text that calls it (docs/runtime.md says how to mark such a revision).
+ */
+export function mayChangeSession(sql: string): boolean {
+  return SESSION_WORD.test(sql);
+}
+
+const SESSION_WORD = /\b(?:set|reset|set_config|discard|deallocate|role|authorization)\b/i;
+
+/**
+ * True when an SQL text could drop athanor's prepared `<record>` statement
+ * (`DEALLOCATE ALL`, or one of athanor's by name). Conservative, as {@link mayChangeSession}.
+ */
+export function mayDeallocate(sql: string): boolean {
+  return DEALLOCATE_WORD.test(sql);
+}
+
+const DEALLOCATE_WORD = /\bdeallocate\b/i;
+
+/** What athanor's session was when the plan began. */
+export interface SessionBaseline {
+  /** `session_user` */
+  readonly sessionUser: string;
+  /** `current_user` (the role set before the plan, or the session user) */
+  readonly currentUser: string;
+  /**
+   * Settings as `current_setting` shows them (units included): every setting made on the
+   * session with SET (`pg_settings.source = 'session'`: athanor's timeouts,
+   * `client_connection_check_interval`, a caller's own), and those the bookkeeping depends on.
+   */
+  readonly settings: readonly (readonly [name: string, value: string])[];
+}
+
+/**
+ * The settings whose value is captured whatever their source: a revision's change to them
+ * would make athanor's own statements fail (a timeout), read another schema's tables, or
+ * turn later transactions read-only.
+ */
+const GUARDED = ["search_path", "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "default_transaction_read_only"] as const;
+
+/** One row: `session_user`, `current_user`, and the settings as a JSON array of [name, value]. */
+export const CAPTURE_BASELINE_SQL =
+  "SELECT session_user::text AS session_user, current_user::text AS current_user, " +
+  "(SELECT coalesce(json_agg(json_build_array(name, current_setting(name)) ORDER BY name), '[]') FROM pg_catalog.pg_settings " +
+  `WHERE source = 'session' OR name IN (${GUARDED.map(quoteLiteral).join(", ")}))::text AS settings`;
+
+/** The baseline from the row of {@link CAPTURE_BASELINE_SQL}. */
+export function parseBaseline(row: { readonly session_user: string; readonly current_user: string; readonly settings: string }): SessionBaseline {
+  const parsed: unknown = JSON.parse(row.settings);
+  const settings = Array.isArray(parsed) ? parsed.filter((pair): pair is [string, string] => Array.isArray(pair) && typeof pair[0] === "string" && typeof pair[1] === "string") : [];
+  return { sessionUser: row.session_user, currentUser: row.current_user, settings };
+}
+
+/**
+ * Statements that make the rest of the current transaction run with athanor's identity and
+ * settings (`SET LOCAL`), before its bookkeeping; the session is left as it was. Named,
+ * not `DEFAULT`: PGlite (single-user) does not reset the session user to its default. Only
+ * a superuser login can have changed the session user, and any login may set it back to
+ * itself. `SET SESSION AUTHORIZATION` also resets the role, hence the role after it.
+ */
+export function protectSql(baseline: SessionBaseline): string[] {
+  return [...statementTimeoutSql(baseline), ...identitySql(baseline, "LOCAL "), ...settingsSql(baseline, true)];
+}
+
+/**
+ * `SET LOCAL statement_timeout` to the baseline's, the first of athanor's statements after
+ * a revision: a revision that ends with `SET statement_timeout = '1ms'` would otherwise
+ * have each of athanor's statements before the one that sets it back run under 1 ms. A
+ * plain `SET` (the cheapest statement there is; no snapshot, so `SET LOCAL
+ * transaction_read_only` may still follow it).
+ */
+export function statementTimeoutSql(baseline: SessionBaseline): string[] {
+  const value = baseline.settings.find(([name]) => name === "statement_timeout")?.[1];
+  return value === undefined ? [] : [`SET LOCAL statement_timeout = ${quoteLiteral(value)};`];
+}
+
+/**
+ * Statements that put the session back as it was when the plan began, at session level:
+ * `RESET ALL` (every setting back to its connection default: the revision's own ones,
+ * custom `set_config` ones included; it leaves the role and session user alone, which are
+ * named here), then the baseline's settings again. Sent inside a transaction they take
+ * effect at its COMMIT and vanish with a rollback, which undoes the revision's own
+ * changes too. `RESET ALL` also clears the revision's start mark (`athanor.started`): sent
+ * in a script, this comes after the revision's record.
+ */
+export function restoreSql(baseline: SessionBaseline): string[] {
+  return ["RESET ALL;", ...identitySql(baseline, ""), ...settingsSql(baseline, false)];
+}
+
+function identitySql(baseline: SessionBaseline, scope: "LOCAL " | ""): string[] {
+  return [`SET ${scope}SESSION AUTHORIZATION ${quoteIdent(baseline.sessionUser)};`, `SET ${scope}ROLE ${quoteIdent(baseline.currentUser)};`];
+}
+
+function settingsSql(baseline: SessionBaseline, local: boolean): string[] {
+  if (baseline.settings.length === 0) return [];
+  const rows = baseline.settings.map(([name, value]) => `(${quoteLiteral(name)}, ${quoteLiteral(value)})`).join(", ");
+  return [`SELECT pg_catalog.set_config(s.name, s.value, ${local}) FROM (VALUES ${rows}) AS s(name, value);`];
+}
