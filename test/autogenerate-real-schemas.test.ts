@@ -11,7 +11,7 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -22,6 +22,7 @@ import { emptyModel } from "../src/autogenerate/model.js";
 import { parseDatabaseUrl } from "../src/config/url.js";
 import { baseEnv, runCli, type CliResult } from "./support/cli.js";
 import { createPostgresDatabase, serverUrl, tempDir, queryUrl, type TestDatabase } from "./support/databases.js";
+import { sqlRevisionText } from "./support/engine-project.js";
 
 const fixture = (path: string): string => fileURLToPath(new URL(`./fixtures/real-schemas/${path}`, import.meta.url));
 const run = promisify(execFile);
@@ -167,6 +168,32 @@ describe("shadowUrl", () => {
     expect(result.stderr).toMatch(/cannot create the shadow database athanor_shadow_[0-9a-f]+ on the shadow server \(shadowUrl\)/);
     expect(result.stderr).toContain("CREATEDB");
     expect(result.stdout + result.stderr).not.toContain(password);
+  });
+
+  it("a failing revision's and a failing declared schema's hints name the shadow server they ran on, not PGlite, without the password (adv9 F4)", async () => {
+    const url = new URL(serverUrl());
+    const project = await tempDir("athanor-shadowurl-fails-");
+    try {
+      await mkdir(join(project.dir, "migrations"));
+      await writeFile(join(project.dir, "migrations", "f00000000001_bad.sql"), sqlRevisionText({ id: "f00000000001", message: "bad", upgrade: "CREATE TABLE t (id int);\nSELECT 1/0;" }));
+      await writeFile(join(project.dir, "schema.sql"), "CREATE TABLE t (id int);\nSELECT 1/0;\n");
+      await writeFile(join(project.dir, "athanor.config.json"), JSON.stringify({ schema: "./schema.sql", environments: { dev: { url: "pglite://memory", shadowUrl: url.toString() } } }));
+      const server = `${decodeURIComponent(url.username)}@${url.hostname}:${url.port}${url.pathname}`;
+      for (const [from, to, says] of [
+        ["migrations", "schema", "Each revision's upgrade is replayed in order on an empty database (athanor_shadow_"],
+        ["schema", "migrations", "The declared schema is loaded, file by file in order, into an empty database (athanor_shadow_"],
+      ] as const) {
+        const result = await runCli(["--env", "dev", "diff", "--from", from, "--to", to], { cwd: project.dir, env: baseEnv() });
+        expect(result.status, result.stderr).toBe(2);
+        expect(result.stderr).toContain("division by zero");
+        expect(result.stderr).toContain(says);
+        expect(result.stderr).toContain(`on the shadow server of shadowUrl, ${server}, with that role's rights`);
+        expect(result.stderr).not.toContain("PGlite");
+        expect(result.stdout + result.stderr).not.toContain(decodeURIComponent(url.password));
+      }
+    } finally {
+      await project.remove();
+    }
   });
 
   it("is refused when it is not a PostgreSQL URL", async () => {

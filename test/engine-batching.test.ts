@@ -118,7 +118,7 @@ for (const target of cliTargets) {
           const id = revisionIds[failing - 1] as string;
           expect(result.stderr).toContain(`${fileOf(failing)}:8`);
           expect(result.stderr).toContain("statement: SELECT 1/0");
-          expect(result.stderr).toContain(`Revision ${id} was rolled back entirely. Committed before it in this run: ${revisionIds[0]}`);
+          expect(result.stderr).toContain(`Revision ${id} was rolled back entirely. Committed before it in this run (flushed to the server's disk): ${revisionIds[0]}`);
           expect(result.stderr).toContain(`${revisionIds[failing - 2]}`);
           const state = await probe(inspect);
           expect(state.versions).toEqual(firstIds(failing - 1));

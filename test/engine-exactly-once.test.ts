@@ -44,7 +44,7 @@ for (const target of cliTargets) {
         expect(result.stderr).toContain("0002_slow_failure.sql:8");
         expect(result.stderr).toContain("statement: SELECT 1/0");
         expect(result.stderr).toContain("division by zero");
-        expect(result.stderr).toContain(`Revision ${b} was rolled back entirely. Committed before it in this run: ${a}.`);
+        expect(result.stderr).toContain(`Revision ${b} was rolled back entirely. Committed before it in this run (flushed to the server's disk): ${a}.`);
       }), 240_000);
 
     it("COMMIT inside a transactional revision is refused before anything is created (exit 2, file:line and the fix)", () =>
@@ -84,7 +84,7 @@ for (const target of cliTargets) {
         expect(Number(state?.last_value)).toBe(2);
         expect(result.stderr).toContain("0003_three.sql:8");
         expect(result.stderr).toContain("statement: SELECT 1/0");
-        expect(result.stderr).toContain(`Revision ${c} was rolled back entirely. Committed before it in this run: ${a}, ${b}.`);
+        expect(result.stderr).toContain(`Revision ${c} was rolled back entirely. Committed before it in this run (flushed to the server's disk): ${a}, ${b}.`);
       }), 240_000);
 
     it("a TypeScript revision's sql.unsafe(\"COMMIT\") is refused before it is sent; the revision rolls back", () =>

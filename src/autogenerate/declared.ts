@@ -11,7 +11,7 @@ import type { Session } from "../dialects/types.js";
 import { DeclaredSchemaError } from "./errors.js";
 import { compareText } from "./model.js";
 import { lineAt } from "../sql/lexer.js";
-import { runScript, shadowHint } from "./shadow.js";
+import { runScript, shadowHint, shadowName } from "./shadow.js";
 
 /** One piece of declared SQL and where it came from. */
 export interface DeclaredSource {
@@ -122,7 +122,7 @@ export async function applyDeclaredSchema(session: Session, sources: readonly De
     const line = failure.offset === null ? null : lineAt(source.sql, failure.offset);
     const where = line === null ? source.file : source.kind === "module" ? `${source.file} (line ${line} of its SQL text)` : `${source.file}:${line}`;
     throw new DeclaredSchemaError("declared-schema-failed", `the declared schema fails at ${where}: ${failure.message}`, { file: source.file, line }, {
-      hint: shadowHint(failure, "The declared schema is loaded, file by file in order, into an empty in-memory PostgreSQL 18 (PGlite). Fix that statement (or one it depends on)."),
+      hint: shadowHint(session, failure, `The declared schema is loaded, file by file in order, into ${shadowName(session)}. Fix that statement (or one it depends on).`),
       details: failure.sqlstate === null ? {} : { sqlstate: failure.sqlstate },
     });
   }

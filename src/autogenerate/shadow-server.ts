@@ -18,6 +18,23 @@ import { ShadowServerError } from "./errors.js";
 /** A PostgreSQL target, as `shadowUrl` resolves to. */
 export type ShadowServer = Extract<DatabaseTarget, { kind: "postgres" }>;
 
+/** What each session of {@link startShadowServer} runs on, for messages (no password). */
+const described = new WeakMap<Session, string>();
+
+/**
+ * Where a shadow session runs, when it is one of {@link startShadowServer}'s: a failure's
+ * hint must name the server the SQL ran on, not PGlite. Undefined for any other session.
+ */
+export function shadowServerOf(session: Session): string | undefined {
+  return described.get(session);
+}
+
+/** `user@host:port/database`, without the password, as the shadow server is named in messages. */
+function nameOf(server: ShadowServer, host: { readonly host: string; readonly port: number }): string {
+  const at = host.host.startsWith("/") ? `${host.host} (socket), port ${host.port}` : `${host.host.includes(":") ? `[${host.host}]` : host.host}:${host.port}`;
+  return `${server.user}@${at}/${server.database}`;
+}
+
 /**
  * Creates a fresh database on the server and opens a session on it; closing the session
  * drops the database.
@@ -47,7 +64,7 @@ export async function startShadowServer(server: ShadowServer, secrets: readonly 
     await dropDatabase(admin, name);
     throw shadowError(`cannot connect to the shadow database ${name}: ${messageOf(error)}`, error);
   }
-  return {
+  const session: Session = {
     kind: shadow.kind,
     capabilities: shadow.capabilities,
     query: <Row>(sql: string, params?: readonly unknown[]) => shadow.query<Row>(sql, params),
@@ -63,6 +80,8 @@ export async function startShadowServer(server: ShadowServer, secrets: readonly 
       await dropDatabase(admin, name);
     },
   };
+  described.set(session, `an empty database (${name}, dropped afterwards) on the shadow server of shadowUrl, ${nameOf(server, host)}, with that role's rights`);
+  return session;
 }
 
 /** Drops the shadow database and closes the admin session; a failure to drop leaves it behind rather than failing the command. */

@@ -8,7 +8,7 @@ import { isAthanorError } from "../errors.js";
 import { ShadowReplayError } from "./errors.js";
 import { introspect } from "./introspect.js";
 import { defaultShadowCacheDir, pgliteContrib, startShadowPglite } from "./shadow-pglite.js";
-import { startShadowServer, type ShadowServer } from "./shadow-server.js";
+import { shadowServerOf, startShadowServer, type ShadowServer } from "./shadow-server.js";
 import { startShadowPgliteInWorker } from "./shadow-worker.js";
 import { shippedTemplateDir } from "../dialects/pglite-template.js";
 import type { QualifiedName, SchemaModel } from "./model.js";
@@ -339,12 +339,17 @@ export async function replayRevisions(upgrades: readonly RevisionSql[], options:
       const line = failure.offset === null ? null : upgrade.startLine + lineAt(upgrade.sql, failure.offset) - 1;
       const where = line === null ? upgrade.file : `${upgrade.file}:${line}`;
       throw new ShadowReplayError(upgrade.id, `revision ${upgrade.id} (${where}) fails on the shadow database: ${failure.message}`, { file: upgrade.file, line }, {
-        hint: shadowHint(failure, "Each revision's upgrade is replayed in order on an empty in-memory PostgreSQL 18 (PGlite). Fix the statement, or the revision it depends on."),
+        hint: shadowHint(session, failure, `Each revision's upgrade is replayed in order on ${shadowName(session)}. Fix the statement, or the revision it depends on.`),
         details: failure.sqlstate === null ? {} : { sqlstate: failure.sqlstate },
       });
     }
     return introspect(session, { schemas: options.schemas ?? ["public"], exclude: options.exclude ?? [] });
   }, { extensions: extensionsCreatedBy(upgrades.map((u) => u.sql)) });
+}
+
+/** The shadow a session runs on, as a hint names it: the `shadowUrl` server, or PGlite. */
+export function shadowName(session: Session): string {
+  return shadowServerOf(session) ?? "an empty in-memory PostgreSQL 18 (PGlite)";
 }
 
 /** Why a script failed, and where (0-based offset into the script) when that is known. */
@@ -422,8 +427,8 @@ function describeFailure(error: unknown, base: number): ScriptFailure {
 }
 
 /** The hint of a statement that fails on the shadow database; an extension PGlite lacks gets its own. */
-export function shadowHint(failure: ScriptFailure, general: string): string {
-  if (failure.sqlstate === "0A000" && /extension "[^"]*" is not available/.test(failure.message))
+export function shadowHint(session: Session, failure: ScriptFailure, general: string): string {
+  if (shadowServerOf(session) === undefined && failure.sqlstate === "0A000" && /extension "[^"]*" is not available/.test(failure.message))
     return `PGlite (the shadow database) does not ship that extension; it ships these contrib ones: ${[...pgliteContrib.keys()].sort().join(", ")}. Set shadowUrl on the environment to use a PostgreSQL server that has it as the shadow, or keep the extension out of the declared schema (create it in a hand-written revision).`;
   return general;
 }

@@ -208,12 +208,16 @@ export class Bookkeeping {
   /**
    * A failed history row (after the step's transaction was rolled back). Best effort:
    * never throws (a lost connection writes nothing; a non-transactional step's `started`
-   * row, committed before it ran, then says it never finished).
+   * row, committed before it ran, then says it never finished). True when it was written:
+   * its commit, synchronous, flushed every commit of the session before it.
    */
-  async stepFailed(step: Step, message: string, durationMs: number): Promise<void> {
+  async stepFailed(step: Step, message: string, durationMs: number): Promise<boolean> {
     const entry: HistoryEntry = { direction: step.direction, revision: step.revision.id, outcome: "failed", error: message };
     const history = insertHistorySql(this.tables, this.identity, entry, measuredTiming(durationMs));
-    await (step.revision.transactional ? this.session.exec(history) : this.asAthanor([history])).catch(() => {});
+    return (step.revision.transactional ? this.session.exec(history) : this.asAthanor([history])).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** `stamp`: the version rows change as told, with one history row, in one transaction. */

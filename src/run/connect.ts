@@ -11,7 +11,7 @@ import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
 import { isAthanorError } from "../errors.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
-import { acquireLock, holdRunLock, migrationLock, type ReleaseLock } from "./lock.js";
+import { acquireLock, holdRunLock, LOCK_CONNECTION_GONE, migrationLock, type ReleaseLock } from "./lock.js";
 import { timeoutSettings } from "./timeouts.js";
 import type { RunIdentity } from "./version-table.js";
 
@@ -106,8 +106,9 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
     releaseRun = await holdRunLock(session, {
       versionTable: env.versionTable,
       waitMs: Math.max(0, options.lockWaitMs - (Date.now() - started)),
+      lockWaitMs: options.lockWaitMs,
       signal: options.signal,
-      onWait: (holder) => options.emit({ type: "lock-wait", holder: `a crashed run's leftover connection, ${holder}`, waitMs: options.lockWaitMs }),
+      onWait: (holder) => options.emit({ type: "lock-wait", holder: `another run's migration session whose migration lock connection is gone (${LOCK_CONNECTION_GONE}), ${holder}`, waitMs: options.lockWaitMs }),
     });
   } catch (error) {
     if (options.session === undefined) await session?.close().catch(() => {});

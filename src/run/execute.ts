@@ -267,6 +267,12 @@ class GroupRunner {
   private readonly readAhead = new Map<PreparedStep, SqlSection>();
   /** Writes the bookkeeping of revisions sent in scripts (prepared statements); null until {@link prepare}. */
   private recorder: StepRecorder | null = null;
+  /**
+   * How many of `completed` are known to be on the server's disk: those before its last
+   * synchronous commit (WAL is flushed in order). The others were acknowledged with
+   * `synchronous_commit = off`: a server crash before its WAL writer got to them loses them.
+   */
+  private flushed = 0;
 
   constructor(
     private readonly options: ExecutePlanOptions,
@@ -400,7 +406,8 @@ class GroupRunner {
         body,
         // Only a revision whose text could change the session pays for the restore (the fast path stays as it was).
         epilogue: mayChangeSession(body) ? this.bookkeeping.asAthanorInTransaction(record) : record,
-        lazyCommit: this.session.capabilities.lazyCommit && firstIndex + k < total - 1,
+        // The round trip's last commit flushes: a failure report then knows every earlier round trip is on disk.
+        lazyCommit: this.session.capabilities.lazyCommit && k < group.length - 1,
       };
     });
     // A round trip of several revisions ends with the query of their durations (see emitCommitted).
@@ -436,6 +443,7 @@ class GroupRunner {
       await this.emitCommitted(group, firstIndex, total, trailer === undefined ? undefined : parseRecentDurations(answer));
     }
     done.push(...group.map((item) => item.step));
+    if (scope === "own") this.flushed = this.completed.length;
   }
 
   /** A revision driven from here: a TypeScript function, or SQL statements one by one. */
@@ -443,6 +451,8 @@ class GroupRunner {
     const total = this.options.prepared.steps.length;
     let started = performance.now();
     const scope = this.scope(item);
+    // Lazy but for the plan's last: a flush per revision would slow a plan of many TypeScript revisions.
+    const lazy = this.session.capabilities.lazyCommit && index < total - 1;
     this.emitStart(item, index, total);
     const body = async () => {
       if (typeof item.body === "function") await this.callFunction(item, item.body);
@@ -463,7 +473,7 @@ class GroupRunner {
         await body();
         await this.bookkeeping.stepFinished(item.step, performance.now() - started);
       } else if (scope === "own") {
-        await this.session.transaction(recorded, { lazyCommit: this.session.capabilities.lazyCommit && index < total - 1 });
+        await this.session.transaction(recorded, { lazyCommit: lazy });
       } else {
         await recorded();
       }
@@ -472,6 +482,8 @@ class GroupRunner {
     }
     this.emitEnd(item, started, "success");
     done.push(item.step);
+    // A non-transactional revision's last bookkeeping transaction commits synchronously too.
+    if (scope === "none" || (scope === "own" && !lazy)) this.flushed = this.completed.length;
   }
 
   /** Wraps a failure of the plan's transaction (its COMMIT) that no group claimed. */
@@ -505,16 +517,23 @@ class GroupRunner {
     } else if (isAthanorError(error.error) && !(error.error instanceof DatabaseError)) {
       failure = error.error;
     } else {
-      failure = await this.describe(error);
+      // Described as if the failed history row gets written: its synchronous commit flushes every commit before it.
+      failure = await this.describe(error, this.completed.length);
     }
     const durationMs = error.failedAt - started;
-    await this.bookkeeping.stepFailed(item.step, scrubSecrets(failure.message, this.options.env.secrets), durationMs);
+    const recorded = await this.bookkeeping.stepFailed(item.step, scrubSecrets(failure.message, this.options.env.secrets), durationMs);
+    if (recorded) this.flushed = this.completed.length;
+    else if (failure.code === "migration-failed" && this.flushed < this.completed.length) failure = await this.describe(error, this.flushed);
     this.emitEnd(item, started, signal?.aborted ? "interrupted" : "failed", failure, durationMs);
     return failure;
   }
 
-  /** A DatabaseError that names the revision, its file, the statement and its line, and what was kept. */
-  private async describe(failure: GroupFailure): Promise<DatabaseError> {
+  /**
+   * A DatabaseError that names the revision, its file, the statement and its line, and what
+   * was kept: the first `durable` revisions of `completed` as committed, the rest as
+   * acknowledged but not known to be on disk.
+   */
+  private async describe(failure: GroupFailure, durable: number): Promise<DatabaseError> {
     const { item, scope } = failure;
     const { file, step } = item;
     const secrets = this.options.env.secrets;
@@ -546,7 +565,7 @@ class GroupRunner {
           : serverMessage;
     const lines = [`revision ${file.id} (${file.message || "no message"}) failed to ${verb} at ${where}: ${what}`];
     if (statement !== null) lines.push(`  statement: ${abbreviate(maskPasswords(statement.text))}`);
-    const stateHint = `${this.outcome(failure, lost)} ${
+    const stateHint = `${this.outcome(failure, lost, durable)} ${
       scope === "none"
         ? step.direction === "down"
           ? `Fix the database and the file, then run \`athanor resolve ${file.id} --rolled-back\` once none of its changes are left, or \`--applied\` once all of them are in place again.`
@@ -564,7 +583,8 @@ class GroupRunner {
         direction: step.direction,
         line: statement?.line ?? null,
         statement: statement === null ? null : scrubSecrets(maskPasswords(statement.text), secrets),
-        committed: scope === "plan" ? [] : this.completed.map((s) => s.revision.id),
+        committed: scope === "plan" ? [] : this.completed.slice(0, durable).map((s) => s.revision.id),
+        unflushed: scope === "plan" ? [] : this.completed.slice(durable).map((s) => s.revision.id),
         ...(sqlstate === undefined ? {} : { sqlstate }),
         ...(dbError?.details["detail"] !== undefined ? { detail: dbError.details["detail"] } : {}),
       },
@@ -572,12 +592,15 @@ class GroupRunner {
   }
 
   /** One sentence: what was rolled back, what did not run, what stays committed. */
-  private outcome(failure: GroupFailure, lost: boolean): string {
+  private outcome(failure: GroupFailure, lost: boolean, durable: number): string {
     const { item, scope } = failure;
     const id = item.file.id;
     if (scope === "plan") return "The whole plan ran in one transaction (--single-transaction) and was rolled back: nothing was applied.";
-    const committed = this.completed.map((s) => s.revision.id);
-    const kept = committed.length === 0 ? "Nothing was committed in this run." : `Committed before it in this run: ${listIds(committed)}.`;
+    const kept = keptSentence(
+      this.completed.slice(0, durable).map((s) => s.revision.id),
+      this.completed.slice(durable).map((s) => s.revision.id),
+      lost,
+    );
     const skipped = failure.notRun.length === 0 ? "" : ` Not run (the server rejected the round trip before running them): ${listIds(failure.notRun.map((p) => p.file.id))}.`;
     if (scope === "none" && item.step.direction === "down") {
       return `Revision ${id} is non-transactional: the statements of its downgrade before the failing one stay done, and it stays recorded as started, neither cleanly applied nor cleanly reverted. ${kept}${skipped}`;
@@ -877,6 +900,18 @@ function withStatement(error: unknown, statement: StatementRef): unknown {
 
 function locatedOf(error: unknown): { error: unknown; statement: StatementRef | null } {
   return error instanceof StatementFailure ? { error: error.error, statement: error.statement } : { error, statement: null };
+}
+
+/**
+ * What a failed run kept: `committed` are on the server's disk (flushed by a later
+ * synchronous commit), `unflushed` were acknowledged with `synchronous_commit = off` and
+ * never flushed by this run (the connection was lost, or the failure could not be recorded).
+ */
+export function keptSentence(committed: readonly string[], unflushed: readonly string[], lost: boolean): string {
+  const flushed = committed.length === 0 ? (unflushed.length === 0 ? "Nothing was committed in this run." : "Nothing committed in this run is known to be on the server's disk.") : `Committed before it in this run (flushed to the server's disk): ${listIds(committed)}.`;
+  if (unflushed.length === 0) return flushed;
+  const when = lost ? "when the connection was lost" : "when the run stopped (its failure could not be recorded)";
+  return `${flushed} Acknowledged by the server but not yet flushed ${when}: ${listIds(unflushed)}; if the server crashed they may be lost: \`athanor current\` shows what it kept, and the next \`athanor upgrade\` applies any it lost.`;
 }
 
 function listIds(ids: readonly string[]): string {

@@ -104,14 +104,19 @@ export function migrationLock(options: Omit<AcquireLockOptions, "shared" | "sess
   return { request, display };
 }
 
+/** Why a run's session may hold the run lock without the migration lock: all that a waiting runner knows. */
+export const LOCK_CONNECTION_GONE = "its runner may have died, or that connection was ended by a timeout or a proxy";
+
 /** Options of {@link holdRunLock}. */
 export interface HoldRunLockOptions {
   readonly versionTable: VersionTableName;
-  /** How long to wait for a dead runner's statement to end, in milliseconds. */
+  /** How long to wait for the other run's session to end, in milliseconds (what is left of the lock wait). */
   readonly waitMs: number;
+  /** The whole lock wait (`--lock-wait`), of which `waitMs` is what was left: what a refusal says was waited. */
+  readonly lockWaitMs?: number | undefined;
   readonly signal?: AbortSignalLike | undefined;
   readonly pollMs?: number | undefined;
-  /** Called once when waiting begins, with the leftover backend's description. */
+  /** Called once when waiting begins, with the other session's description. */
   readonly onWait?: ((holder: string) => void) | undefined;
 }
 
@@ -127,9 +132,11 @@ export interface HoldRunLockOptions {
  * Without this lock, a runner started right after a crash would take the migration lock
  * and run the same revisions beside that leftover backend. With it, the new runner
  * waits until the leftover backend has ended (committed or rolled back), and only then
- * reads the version rows.
+ * reads the version rows. A waiting runner cannot tell a dead runner's backend from a
+ * live run whose lock connection was ended (`idle_session_timeout`, a proxy): both hold
+ * the run lock without the migration lock, so its messages say no more than that.
  * @returns the function that releases it (best effort; closing the session releases it too)
- * @throws LockTimeoutError naming the leftover backend when it outlives `waitMs`
+ * @throws LockTimeoutError naming the other session when it outlives `waitMs`
  */
 export async function holdRunLock(session: Session, options: HoldRunLockOptions): Promise<ReleaseLock> {
   const describe = (holder: LockHolder | null) => holder?.description ?? "a connection that let go while we looked";
@@ -141,11 +148,11 @@ export async function holdRunLock(session: Session, options: HoldRunLockOptions)
     holderStyle: "activity",
     onWait: (holder) => options.onWait?.(describe(holder)),
     timeout: (holder, waitedMs) =>
-      new LockTimeoutError(`a previous run's connection is still working on this database after its runner ended: ${describe(holder)}; gave up after waiting ${formatWait(options.waitMs)}`, {
+      new LockTimeoutError(`another run's migration session is still working on this database, though its migration lock's connection is gone (${LOCK_CONNECTION_GONE}): ${describe(holder)}; gave up after waiting ${formatWait(options.lockWaitMs ?? options.waitMs)}`, {
         hint:
           holder === null
             ? "Retry; it was finishing."
-            : `It ends when its statement does (PostgreSQL 14+ notices a vanished client within a second of the statement checking). Wait and retry, or end it now with ${holder.remedy}, then check the database with \`athanor check\`.`,
+            : `A live run goes on to its end; a dead runner's session ends when its statement does (PostgreSQL 14+ notices a vanished client within a second of the statement checking). Wait and retry, or wait longer with --lock-wait. Only if no athanor process is running against this database, end it with ${holder.remedy}, then check the database with \`athanor check\`.`,
         details: { holder: holder?.details ?? null, waitedMs },
       }),
   });
