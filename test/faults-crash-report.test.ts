@@ -7,8 +7,9 @@
  * failed history row's synchronous commit, which flushes them all: `committed` is exact.
  *
  * The crash comes at a known point: the third revision waits on an advisory lock the test
- * holds, after the first (an SQL round trip of its own, committed synchronously) and the
- * second (a function revision, committed lazily).
+ * holds, after the first (a TypeScript revision: always committed with its flush, since a
+ * lost commit would run its code again, adv9 F1) and the second (an SQL revision driven
+ * statement by statement with `echo: true`, committed lazily).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -21,23 +22,22 @@ import { connect, freePort, startCli, startOwnServer, until, type OwnServer } fr
 const [one, two, three] = ["d00000000001", "d00000000002", "d00000000003"] as const;
 const HELD = 8675309;
 
-/** r1 SQL, r2 a function revision, r3 SQL: `third` is its upgrade. */
+/** r1 a function revision, r2 SQL (driven: `echo`), r3 SQL: `third` is its upgrade. */
 async function writeProject(dir: string, third: string): Promise<void> {
   await mkdir(join(dir, "migrations"), { recursive: true });
-  await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments: { development: { url: "${DATABASE_URL}" } } }));
-  await writeFile(join(dir, "migrations", `${one}_one.sql`), sqlRevisionText({ id: one, message: "one", upgrade: "CREATE TABLE crash_one (id int);" }));
+  await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments: { development: { url: "${DATABASE_URL}", echo: true } } }));
   await writeFile(
-    join(dir, "migrations", `${two}_two.mjs`),
+    join(dir, "migrations", `${one}_one.mjs`),
     `export default {
-  revision: "${two}",
-  down: "${one}",
-  message: "two",
+  revision: "${one}",
+  message: "one",
   async upgrade({ sql }) {
-    await sql\`CREATE TABLE crash_two (id int)\`;
+    await sql\`CREATE TABLE crash_one (id int)\`;
   },
 };
 `,
   );
+  await writeFile(join(dir, "migrations", `${two}_two.sql`), sqlRevisionText({ id: two, down: one, message: "two", upgrade: "CREATE TABLE crash_two (id int);" }));
   await writeFile(join(dir, "migrations", `${three}_three.sql`), sqlRevisionText({ id: three, down: two, message: "three", upgrade: third }));
 }
 
@@ -92,7 +92,7 @@ describe("a failed run's report of what it committed", () => {
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(1);
     const document = JSON.parse(result.stdout) as ErrorDocument;
     expect(document.error.code).toBe("migration-failed");
-    // One was sent in a round trip of its own, whose commit is synchronous; two's commit was lazy.
+    // One is a TypeScript revision, committed with its flush; two's commit was lazy.
     expect(document.error.details.committed).toEqual([one]);
     expect(document.error.details.unflushed).toEqual([two]);
     expect(document.error.hint).toContain(`Committed before it in this run (flushed to the server's disk): ${one}.`);

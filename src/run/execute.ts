@@ -451,8 +451,11 @@ class GroupRunner {
     const total = this.options.prepared.steps.length;
     let started = performance.now();
     const scope = this.scope(item);
-    // Lazy but for the plan's last: a flush per revision would slow a plan of many TypeScript revisions.
-    const lazy = this.session.capabilities.lazyCommit && index < total - 1;
+    // An SQL revision driven statement by statement commits lazily but for the plan's last,
+    // like a script's. A TypeScript revision commits with its flush: its code may act outside
+    // the database (files, messages, other services), and a commit a server crash loses would
+    // run that code again on the next upgrade.
+    const lazy = this.session.capabilities.lazyCommit && index < total - 1 && typeof item.body !== "function";
     this.emitStart(item, index, total);
     const body = async () => {
       if (typeof item.body === "function") await this.callFunction(item, item.body);
