@@ -24,7 +24,7 @@ import { performance } from "node:perf_hooks";
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
-import { ConfigError, DatabaseError, InterruptedError, RevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
+import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
 import { loadRevisionBody, type MigrationFunction } from "../revisions/script-directory.js";
@@ -169,6 +169,8 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
         await runner.runAll(done);
         if (signal?.aborted) throw interrupted(signal);
       }).catch((error: unknown) => {
+        // Not a revision's failure: the transaction it rolled back is the plan's.
+        if (error instanceof StatementAfterRevisionError) throw error;
         // COMMIT itself may fail (a deferred constraint): blame the last revision.
         throw runner.failed(error, steps[steps.length - 1] as PreparedStep);
       });
@@ -190,6 +192,8 @@ interface SqlCalls {
   readonly inFlight: Set<{ readonly text: string; readonly done: Promise<void> }>;
   /** Set when a signal stopped the run while the function had not returned: later calls are refused with it. */
   interrupted: InterruptedError | null;
+  /** Set once the function has settled: later calls (a timer, a callback) are refused as statements after the revision. */
+  settled: boolean;
 }
 
 /**
@@ -253,6 +257,8 @@ class GroupRunner {
   private readonly bookkeeping: Bookkeeping;
   /** Statements run one by one, per revision (observability: `statements` of revision-end). */
   private readonly statementCounts = new Map<PreparedStep, number>();
+  /** The first `sql` call a revision's function made after it had settled (refused; see assertNoLateStatement). */
+  private late: { readonly item: PreparedStep; readonly text: string } | null = null;
   private readonly scope: (item: PreparedStep) => Scope;
   /** Sections read while the previous round trip ran (see {@link prefetch}). */
   private readonly readAhead = new Map<PreparedStep, SqlSection>();
@@ -322,6 +328,7 @@ class GroupRunner {
     for (let index = 0; index < steps.length; ) {
       await this.letSignalsIn();
       if (signal?.aborted) throw interrupted(signal);
+      this.assertNoLateStatement();
       if (pause !== undefined) await pause(steps[index] as PreparedStep);
       const group = this.takeGroup(index, pause === undefined ? size : 1);
       const started = performance.now();
@@ -330,6 +337,18 @@ class GroupRunner {
       index += group.length;
       size = nextBatchSize(size, group.length, performance.now() - started);
     }
+    this.assertNoLateStatement();
+  }
+
+  /**
+   * Stops the run at a revision boundary once a revision's function has called `sql`
+   * after it returned: that revision is applied without the refused statement, and a
+   * later revision may rely on what it did not do.
+   */
+  private assertNoLateStatement(): void {
+    if (this.late === null) return;
+    const { item, text } = this.late;
+    throw new StatementAfterRevisionError(item.file.id, item.file.relativePath, abbreviate(maskPasswords(text)), this.options.prepared.singleTransaction ? "rolled-back" : "applied");
   }
 
   /** True for an SQL revision sent to the server as written (not statement by statement). */
@@ -686,7 +705,7 @@ class GroupRunner {
    * and awaited; any statement it starts afterwards is refused before it is sent.
    */
   private async callFunction(item: PreparedStep, fn: MigrationFunction): Promise<void> {
-    const calls: SqlCalls = { inFlight: new Set(), interrupted: null };
+    const calls: SqlCalls = { inFlight: new Set(), interrupted: null, settled: false };
     const context: MigrationContext = { sql: this.sqlFor(item, calls), environment: this.options.env.name };
     const { signal } = this.options;
     if (signal?.aborted) throw interrupted(signal);
@@ -704,6 +723,7 @@ class GroupRunner {
       }
       returned = true;
     } finally {
+      calls.settled = true;
       signal?.removeEventListener("abort", onAbort);
       const left = [...calls.inFlight];
       await Promise.all(left.map((statement) => statement.done));
@@ -731,6 +751,13 @@ class GroupRunner {
       if (calls.interrupted !== null) {
         // The function was given up on (a signal); what it still runs would run after the rollback, outside any transaction.
         const refused = Promise.reject(calls.interrupted);
+        refused.catch(() => undefined);
+        return refused;
+      }
+      if (calls.settled) {
+        // It would run in a later revision's transaction, or in none, recorded nowhere; the run reports the first.
+        this.late ??= { item, text };
+        const refused = Promise.reject(new StatementAfterRevisionError(item.file.id, item.file.relativePath, abbreviate(maskPasswords(text)), "refused"));
         refused.catch(() => undefined);
         return refused;
       }
