@@ -633,7 +633,8 @@ class GroupRunner {
   /**
    * revision-start and revision-end of group members that committed, with the durations
    * in their history rows: `known` when the round trip's trailer brought them, else (a
-   * round trip that failed part-way) read with a query.
+   * round trip that failed part-way) read with a query; unknown (null) when that query
+   * fails too (the connection was lost).
    */
   private async emitCommitted(items: readonly PreparedStep[], firstIndex: number, total: number, known?: ReadonlyMap<string, number>): Promise<ReadonlyMap<string, number>> {
     const durations = new Map<string, number>(known);
@@ -641,7 +642,8 @@ class GroupRunner {
     if (known === undefined) await this.readDurations(items, durations);
     for (const [k, item] of items.entries()) {
       this.emitStart(item, firstIndex + k, total);
-      this.emitEnd(item, performance.now(), "success", undefined, durations.get(item.file.id) ?? 0);
+      // Not 0 when it could not be read (the connection was lost): the event says it is unknown.
+      this.emitEnd(item, performance.now(), "success", undefined, durations.get(item.file.id) ?? null);
     }
     return durations;
   }
@@ -815,14 +817,15 @@ class GroupRunner {
     });
   }
 
-  private emitEnd(item: PreparedStep, started: number, outcome: "success" | "failed" | "interrupted", error?: unknown, durationMs?: number): void {
+  /** `durationMs` null: unknown (see emitCommitted); undefined: measured from `started`. */
+  private emitEnd(item: PreparedStep, started: number, outcome: "success" | "failed" | "interrupted", error?: unknown, durationMs?: number | null): void {
     this.options.emit({
       type: "revision-end",
       revision: item.file.id,
       message: item.file.message,
       file: item.file.relativePath,
       direction: item.step.direction,
-      durationMs: Math.round(durationMs ?? performance.now() - started),
+      durationMs: durationMs === null ? null : Math.round(durationMs ?? performance.now() - started),
       ...this.statementsOf(item),
       outcome,
       ...(error === undefined ? {} : { error: toEventError(error) }),
