@@ -33,6 +33,7 @@ import type { RevisionFile } from "../revisions/types.js";
 import { scrubSecrets } from "../secrets/redact.js";
 import { maskPasswords } from "../secrets/sql-passwords.js";
 import { Bookkeeping, type StepRecorder } from "./bookkeeping.js";
+import { isConnectionLoss } from "./connection-loss.js";
 import { toEventError, type EventInput } from "./events.js";
 import { interrupted } from "./lock.js";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
@@ -854,17 +855,6 @@ class GroupRunner {
 interface StatementRef {
   readonly text: string;
   readonly line: number | null;
-}
-
-/**
- * True when the failure is the loss of the connection rather than the SQL: SQLSTATE
- * class 08 (connection exception), 57P01-57P03 (server shutting down, crashed, not
- * accepting connections), or the driver's own socket errors, which carry no SQLSTATE.
- */
-function isConnectionLoss(error: unknown, sqlstate: string | undefined): boolean {
-  if (sqlstate !== undefined) return /^08|^57P0[123]$/.test(sqlstate) || /^E(CONNRESET|PIPE|CONNREFUSED|TIMEDOUT)$/.test(sqlstate);
-  const message = error instanceof Error ? error.message : String(error);
-  return /Connection terminated|connection (was )?closed|server closed the connection|Client has encountered a connection error|not queryable/i.test(message);
 }
 
 /** A driver error together with the statement that raised it (when the executor knows). */
