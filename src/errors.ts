@@ -136,6 +136,32 @@ export class UnawaitedStatementError extends AthanorError {
   }
 }
 
+/**
+ * Exit 1: a TypeScript or JavaScript revision's function called `sql` after it had
+ * settled (from a timer or a callback). The statement is refused before it is sent: it
+ * would run in a later revision's transaction, or in none, and be recorded nowhere.
+ * `state` says what became of the revision: `applied` (it committed without that
+ * statement; the run stops before the next revision), `rolled-back` (the plan's single
+ * transaction was rolled back), or `refused` (what the revision's own code is given).
+ */
+export class StatementAfterRevisionError extends AthanorError {
+  override name = "StatementAfterRevisionError";
+  constructor(revision: string, file: string, statement: string, state: "refused" | "applied" | "rolled-back") {
+    const outcome = {
+      refused: "",
+      applied: `; revision ${revision} had already been applied without it, and the run stopped there`,
+      "rolled-back": "; the plan's transaction was rolled back: nothing was applied",
+    }[state];
+    super("statement-after-revision", `revision ${revision} (${file}) called sql after its function had returned (${statement}): the statement was refused and did not run${outcome}`, ExitStatus.failed, {
+      hint:
+        state === "applied"
+          ? `Await every sql\`...\` call inside the function of ${file} (a timer or callback that calls sql after it returned is too late); then make what the refused statement should have done a new revision, and rerun to apply the rest.`
+          : `Await every sql\`...\` call inside the function of ${file} (a timer or callback that calls sql after it returned is too late).`,
+      details: { revision, file, statement, state },
+    });
+  }
+}
+
 /** Exit 3: a guard refused (production not confirmed, dangerous change not allowed). */
 export class RefusedError extends AthanorError {
   override name = "RefusedError";

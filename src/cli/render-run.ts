@@ -38,10 +38,11 @@ export function renderRunEvents(ctx: CommandContext): EventSink {
         return;
       case "revision-end": {
         const text = `${verbOf(event.direction)} ${event.revision} ${event.message}`.trimEnd();
+        const took = event.durationMs === null ? "duration unknown" : formatMs(event.durationMs);
         if (event.outcome === "success") {
-          if (!ctx.globals.quiet) line(`${text} ${c.dim(`(${formatMs(event.durationMs)})`)}`);
+          if (!ctx.globals.quiet) line(`${text} ${c.dim(`(${took})`)}`);
         } else {
-          ctx.err(c.red(`${event.outcome === "interrupted" ? "INTERRUPTED" : "FAILED"} ${text} (${formatMs(event.durationMs)})`));
+          ctx.err(c.red(`${event.outcome === "interrupted" ? "INTERRUPTED" : "FAILED"} ${text} (${took})`));
         }
         return;
       }

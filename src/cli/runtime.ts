@@ -140,12 +140,12 @@ export class CommandContext {
   }
 
   /** Resolves an environment (the selected one when `name` is undefined), once per name. */
-  environment(name?: string): Promise<ResolvedEnvironment> {
+  environment(name?: string, flag?: string): Promise<ResolvedEnvironment> {
     const key = name ?? "\0selected";
     let pending = this.#environments.get(key);
     if (pending === undefined) {
       pending = this.project()
-        .then((project) => resolveEnvironment(project, { environment: name ?? this.globals.env, processEnv: this.io.env }))
+        .then((project) => resolveEnvironment(project, { environment: name ?? this.globals.env, processEnv: this.io.env, ...(name === undefined ? {} : { flag }) }))
         .then((env) => (name === undefined ? this.#oneDatabase(env) : env))
         .then((env) => {
           if (name === undefined) this.#selectedName = env.name;

@@ -35,6 +35,7 @@ export function selectEnvironment(
   config: AthanorConfig,
   flag: string | undefined,
   lookup: (name: string) => VariableValue | undefined,
+  flagName = "--env",
 ): Selection {
   const names = Object.keys(config.environments);
   let requested: string | undefined;
@@ -49,7 +50,7 @@ export function selectEnvironment(
   }
   if (flag !== undefined) {
     requested = flag;
-    selectedBy = { kind: "flag", flag: "--env" };
+    selectedBy = { kind: "flag", flag: flagName };
   } else {
     for (const variable of ["ATHANOR_ENV", "ENVIRONMENT"]) {
       const found = lookup(variable);
@@ -72,7 +73,7 @@ export function selectEnvironment(
   const name = names.includes(requested) ? requested : alias !== undefined && names.includes(alias) ? alias : undefined;
   if (name === undefined) {
     throw new ConfigError("unknown-environment", `unknown environment "${requested}" (chosen by ${describeSource(selectedBy ?? { kind: "built-in" }, "the environment")}); this project has: ${names.join(", ")}`, {
-      hint: `${didYouMean(requested, names)}Pass --env with one of: ${names.join(", ")}${aliasNote(names)}.`,
+      hint: `${didYouMean(requested, names)}Pass ${selectedBy?.kind === "flag" ? selectedBy.flag : "--env"} with one of: ${names.join(", ")}${aliasNote(names)}.`,
       details: { requested, environments: names },
     });
   }
@@ -95,6 +96,8 @@ function aliasNote(names: readonly string[]): string {
 export interface ResolveOptions {
   /** `--env`, if given. */
   environment?: string | undefined;
+  /** The flag that gave `environment` when it is not `--env` (`diff --from`), named when it is unknown. */
+  flag?: string | undefined;
   /** The process environment (defaults to process.env). */
   processEnv?: Readonly<Record<string, string | undefined>>;
 }
@@ -115,11 +118,16 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
     const { values } = readEnvFile(resolve(rootDir, name), "read to choose the environment");
     for (const [key, entry] of Object.entries(values)) base.set(key, { value: entry.value, source: { kind: "env-file", file: name, variable: key }, expand: entry.expand });
   }
-  const selection = selectEnvironment(config, options.environment, (name) => {
-    const fromProcess = processEnv[name];
-    if (fromProcess !== undefined) return { value: fromProcess, source: { kind: "process-env", variable: name }, expand: false };
-    return base.get(name);
-  });
+  const selection = selectEnvironment(
+    config,
+    options.environment,
+    (name) => {
+      const fromProcess = processEnv[name];
+      if (fromProcess !== undefined) return { value: fromProcess, source: { kind: "process-env", variable: name }, expand: false };
+      return base.get(name);
+    },
+    options.flag,
+  );
   const envConfig = config.environments[selection.name] ?? {};
   const layers = loadEnvLayers(rootDir, selection.name, envConfig.envFile, processEnv, basename(file));
   const lookup = (name: string) => layers.variables.get(name);

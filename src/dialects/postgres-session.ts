@@ -2,6 +2,7 @@
 import pg from "pg";
 import type { PostgresHost } from "../config/types.js";
 import { ConfigError, DatabaseError } from "../errors.js";
+import { maskPasswords } from "../secrets/sql-passwords.js";
 import type { OpenSessionOptions } from "./open.js";
 import { driverErrorGuard } from "./driver-errors.js";
 import { fitsSessionAttrs, postgresClientConfig, type PostgresTarget } from "./postgres-client-config.js";
@@ -186,7 +187,7 @@ function lockLost(reason: string, cause?: unknown): DatabaseError {
 async function findHolder(session: Session, key: bigint, style: "owner" | "activity"): Promise<LockHolder | null> {
   const { high, low } = keyParts(key);
   const result = await session.query<HolderRow>(
-    `SELECT a.pid, a.application_name, a.usename::text AS usename, host(a.client_addr) AS client_addr, to_json(a.state_change) #>> '{}' AS since, a.state, left(a.query, 120) AS query
+    `SELECT a.pid, a.application_name, a.usename::text AS usename, host(a.client_addr) AS client_addr, to_json(a.state_change) #>> '{}' AS since, a.state, a.query
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -200,8 +201,10 @@ async function findHolder(session: Session, key: bigint, style: "owner" | "activ
   const application = row.application_name || "no application_name";
   let description: string;
   if (style === "activity") {
-    // The query text is a revision's, not a secret's.
-    const query = (row.query ?? "").replace(/\s+/g, " ").trim();
+    // The query text is a revision's, and may hold a password literal (`ALTER ROLE ...
+    // PASSWORD '...'`): masked as a failed statement is, before it is cut, so a cut
+    // never leaves part of a literal unmasked.
+    const query = maskPasswords(row.query ?? "").replace(/\s+/g, " ").trim();
     description = `pid ${pid} (${application}, ${row.state ?? "unknown state"}${query ? `: ${query.length > 80 ? `${query.slice(0, 77)}...` : query}` : ""})`;
   } else {
     const parts = [application];

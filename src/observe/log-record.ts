@@ -60,7 +60,8 @@ export interface LogFields {
   waitedMs?: number;
   sql?: string;
   line?: number | null;
-  durationMs?: number;
+  /** Null on a `revision-end` whose duration is unknown (see the event). */
+  durationMs?: number | null;
   statements?: number;
   outcome?: Outcome;
   completed?: number;
@@ -168,7 +169,7 @@ export class LogRecordFormatter {
         const what = `${event.revision} ${event.message}`.trimEnd();
         const msg = failed
           ? `${verb(event.direction)} of ${what} ${event.outcome}${event.error ? `: ${event.error.message}` : ""}`
-          : `${event.direction === "up" ? "applied" : "reverted"} ${what} in ${event.durationMs} ms`;
+          : `${event.direction === "up" ? "applied" : "reverted"} ${what} ${event.durationMs === null ? "(duration unknown)" : `in ${event.durationMs} ms`}`;
         return {
           level: failed ? "error" : "info",
           msg,

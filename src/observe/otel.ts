@@ -198,11 +198,12 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
         const statements = event.statements;
         const endTime = now();
         const attributes: Attributes = { "athanor.environment": event.environment, "athanor.direction": event.direction, "athanor.outcome": event.outcome };
-        revisionDuration.record(event.durationMs, attributes);
+        // An unknown duration (connection lost after the commit) is left out, not recorded as 0.
+        if (event.durationMs !== null) revisionDuration.record(event.durationMs, attributes);
         if (event.outcome === "success") applied.add(1, { "athanor.environment": event.environment, "athanor.direction": event.direction });
         if (state === undefined) return;
-        const span = open(state, Math.min(state.startedAt, endTime - event.durationMs));
-        span.setAttributes({ "athanor.duration_ms": event.durationMs, "athanor.outcome": event.outcome, ...(typeof statements === "number" ? { "athanor.statements": statements } : {}) });
+        const span = open(state, event.durationMs === null ? state.startedAt : Math.min(state.startedAt, endTime - event.durationMs));
+        span.setAttributes({ ...(event.durationMs === null ? {} : { "athanor.duration_ms": event.durationMs }), "athanor.outcome": event.outcome, ...(typeof statements === "number" ? { "athanor.statements": statements } : {}) });
         if (event.outcome !== "success") fail(span, event.outcome, event.error);
         else span.setStatus({ code: api.SpanStatusCode.OK });
         span.end(endTime);

@@ -63,8 +63,9 @@ export function formatLockWaitLine(holder: string, waitedMs: number, waitMs: num
 export function formatDoneLine(event: Extract<MigrationEvent, { type: "revision-end" }>, index: number, total: number): string {
   const what = `${event.revision}${event.message === "" ? "" : ` ${event.message}`}`;
   const position = total > 0 ? `[${index}/${total}] ` : "";
-  if (event.outcome === "success") return `✓ ${position}${event.direction === "up" ? "applied" : "reverted"} ${what} (${formatDuration(event.durationMs)})`;
-  return `✗ ${position}${what} ${event.outcome} after ${formatDuration(event.durationMs)}${event.error ? `: ${event.error.message.split("\n")[0] ?? ""}` : ""}`;
+  const took = event.durationMs === null ? "duration unknown" : formatDuration(event.durationMs);
+  if (event.outcome === "success") return `✓ ${position}${event.direction === "up" ? "applied" : "reverted"} ${what} (${took})`;
+  return `✗ ${position}${what} ${event.outcome} after ${took}${event.error ? `: ${event.error.message.split("\n")[0] ?? ""}` : ""}`;
 }
 
 /**

@@ -6,6 +6,7 @@
  * and sends it through the session, so the commands never write bookkeeping themselves.
  */
 import { ScriptFailure, type Session } from "../dialects/types.js";
+import { DatabaseError } from "../errors.js";
 import type { Step } from "../plan/types.js";
 import {
   deallocateSql,
@@ -31,6 +32,7 @@ import {
 } from "./version-table.js";
 import { quoteIdent } from "../dialects/sql.js";
 import { CAPTURE_BASELINE_SQL, parseBaseline, protectSql, restoreSql, statementTimeoutSql, type SessionBaseline } from "./session-state.js";
+import { isConnectionLoss } from "./connection-loss.js";
 
 /** Timing of a write that runs no migration (stamp, resolve, repair). */
 const NO_DURATION: StepTiming = { startedAt: "clock_timestamp()", durationMs: "NULL" };
@@ -114,7 +116,9 @@ export class Bookkeeping {
     }
     let ddl = versionTablesDdl(this.versionTable);
     if (row?.schema_ok === true) ddl = ddl.replace(/^CREATE SCHEMA IF NOT EXISTS [^\n]*\n/, "");
-    await this.atomically([ddl, ...addTarget]);
+    await this.atomically([ddl, ...addTarget]).catch((error: unknown) => {
+      throw tablesNotCreated(error);
+    });
   }
 
   /**
@@ -276,4 +280,19 @@ export class Bookkeeping {
       throw failure instanceof ScriptFailure ? failure.error : failure;
     });
   }
+}
+
+/**
+ * The version tables are created in one transaction: a connection lost meanwhile leaves
+ * nothing behind (the server rolls it back), which the driver's bare message does not say.
+ */
+function tablesNotCreated(error: unknown): unknown {
+  if (!(error instanceof DatabaseError)) return error;
+  const sqlstate = typeof error.details["sqlstate"] === "string" ? error.details["sqlstate"] : undefined;
+  if (!isConnectionLoss(error, sqlstate)) return error;
+  return new DatabaseError(error.code, `the connection to the server was lost while athanor created its version tables (${error.message})`, {
+    hint: "Nothing was changed: the tables are created in one transaction, which the server rolled back. Once the server is back, run the command again.",
+    details: error.details,
+    cause: error,
+  });
 }

@@ -111,7 +111,11 @@ export interface RevisionEndEvent extends EventBase {
   readonly message: string;
   readonly file: string;
   readonly direction: StepDirection;
-  readonly durationMs: number;
+  /**
+   * Null when it cannot be known: a revision that committed in a round trip whose
+   * connection was then lost, before its duration (in its history row) could be read.
+   */
+  readonly durationMs: number | null;
   /** SQL statements run, when they ran one by one (echo, non-transactional or TypeScript revisions). */
   readonly statements?: number | undefined;
   readonly outcome: Outcome;

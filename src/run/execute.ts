@@ -24,14 +24,16 @@ import { performance } from "node:perf_hooks";
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
-import { ConfigError, DatabaseError, InterruptedError, RevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
+import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
 import { loadRevisionBody, type MigrationFunction } from "../revisions/script-directory.js";
 import type { SqlSection } from "../revisions/sql-sections.js";
 import type { RevisionFile } from "../revisions/types.js";
 import { scrubSecrets } from "../secrets/redact.js";
+import { maskPasswords } from "../secrets/sql-passwords.js";
 import { Bookkeeping, type StepRecorder } from "./bookkeeping.js";
+import { isConnectionLoss } from "./connection-loss.js";
 import { toEventError, type EventInput } from "./events.js";
 import { interrupted } from "./lock.js";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
@@ -178,6 +180,8 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
         await runner.runAll(done);
         if (signal?.aborted) throw interrupted(signal);
       }).catch((error: unknown) => {
+        // Not a revision's failure: the transaction it rolled back is the plan's.
+        if (error instanceof StatementAfterRevisionError) throw error;
         // COMMIT itself may fail (a deferred constraint): blame the last revision.
         throw runner.failed(error, steps[steps.length - 1] as PreparedStep);
       });
@@ -199,6 +203,8 @@ interface SqlCalls {
   readonly inFlight: Set<{ readonly text: string; readonly done: Promise<void> }>;
   /** Set when a signal stopped the run while the function had not returned: later calls are refused with it. */
   interrupted: InterruptedError | null;
+  /** Set once the function has settled: later calls (a timer, a callback) are refused as statements after the revision. */
+  settled: boolean;
 }
 
 /**
@@ -262,6 +268,8 @@ class GroupRunner {
   private readonly bookkeeping: Bookkeeping;
   /** Statements run one by one, per revision (observability: `statements` of revision-end). */
   private readonly statementCounts = new Map<PreparedStep, number>();
+  /** The first `sql` call a revision's function made after it had settled (refused; see assertNoLateStatement). */
+  private late: { readonly item: PreparedStep; readonly text: string } | null = null;
   private readonly scope: (item: PreparedStep) => Scope;
   /** Sections read while the previous round trip ran (see {@link prefetch}). */
   private readonly readAhead = new Map<PreparedStep, SqlSection>();
@@ -337,6 +345,7 @@ class GroupRunner {
     for (let index = 0; index < steps.length; ) {
       await this.letSignalsIn();
       if (signal?.aborted) throw interrupted(signal);
+      this.assertNoLateStatement();
       if (pause !== undefined) await pause(steps[index] as PreparedStep);
       const group = this.takeGroup(index, pause === undefined ? size : 1);
       const started = performance.now();
@@ -345,6 +354,18 @@ class GroupRunner {
       index += group.length;
       size = nextBatchSize(size, group.length, performance.now() - started);
     }
+    this.assertNoLateStatement();
+  }
+
+  /**
+   * Stops the run at a revision boundary once a revision's function has called `sql`
+   * after it returned: that revision is applied without the refused statement, and a
+   * later revision may rely on what it did not do.
+   */
+  private assertNoLateStatement(): void {
+    if (this.late === null) return;
+    const { item, text } = this.late;
+    throw new StatementAfterRevisionError(item.file.id, item.file.relativePath, abbreviate(maskPasswords(text)), this.options.prepared.singleTransaction ? "rolled-back" : "applied");
   }
 
   /** True for an SQL revision sent to the server as written (not statement by statement). */
@@ -657,7 +678,8 @@ class GroupRunner {
   /**
    * revision-start and revision-end of group members that committed, with the durations
    * in their history rows: `known` when the round trip's trailer brought them, else (a
-   * round trip that failed part-way) read with a query.
+   * round trip that failed part-way) read with a query; unknown (null) when that query
+   * fails too (the connection was lost).
    */
   private async emitCommitted(items: readonly PreparedStep[], firstIndex: number, total: number, known?: ReadonlyMap<string, number>): Promise<ReadonlyMap<string, number>> {
     const durations = new Map<string, number>(known);
@@ -665,7 +687,8 @@ class GroupRunner {
     if (known === undefined) await this.readDurations(items, durations);
     for (const [k, item] of items.entries()) {
       this.emitStart(item, firstIndex + k, total);
-      this.emitEnd(item, performance.now(), "success", undefined, durations.get(item.file.id) ?? 0);
+      // Not 0 when it could not be read (the connection was lost): the event says it is unknown.
+      this.emitEnd(item, performance.now(), "success", undefined, durations.get(item.file.id) ?? null);
     }
     return durations;
   }
@@ -734,7 +757,7 @@ class GroupRunner {
    * and awaited; any statement it starts afterwards is refused before it is sent.
    */
   private async callFunction(item: PreparedStep, fn: MigrationFunction): Promise<void> {
-    const calls: SqlCalls = { inFlight: new Set(), interrupted: null };
+    const calls: SqlCalls = { inFlight: new Set(), interrupted: null, settled: false };
     const context: MigrationContext = { sql: this.sqlFor(item, calls), environment: this.options.env.name };
     const { signal } = this.options;
     if (signal?.aborted) throw interrupted(signal);
@@ -752,6 +775,7 @@ class GroupRunner {
       }
       returned = true;
     } finally {
+      calls.settled = true;
       signal?.removeEventListener("abort", onAbort);
       const left = [...calls.inFlight];
       await Promise.all(left.map((statement) => statement.done));
@@ -779,6 +803,13 @@ class GroupRunner {
       if (calls.interrupted !== null) {
         // The function was given up on (a signal); what it still runs would run after the rollback, outside any transaction.
         const refused = Promise.reject(calls.interrupted);
+        refused.catch(() => undefined);
+        return refused;
+      }
+      if (calls.settled) {
+        // It would run in a later revision's transaction, or in none, recorded nowhere; the run reports the first.
+        this.late ??= { item, text };
+        const refused = Promise.reject(new StatementAfterRevisionError(item.file.id, item.file.relativePath, abbreviate(maskPasswords(text)), "refused"));
         refused.catch(() => undefined);
         return refused;
       }
@@ -836,14 +867,15 @@ class GroupRunner {
     });
   }
 
-  private emitEnd(item: PreparedStep, started: number, outcome: "success" | "failed" | "interrupted", error?: unknown, durationMs?: number): void {
+  /** `durationMs` null: unknown (see emitCommitted); undefined: measured from `started`. */
+  private emitEnd(item: PreparedStep, started: number, outcome: "success" | "failed" | "interrupted", error?: unknown, durationMs?: number | null): void {
     this.options.emit({
       type: "revision-end",
       revision: item.file.id,
       message: item.file.message,
       file: item.file.relativePath,
       direction: item.step.direction,
-      durationMs: Math.round(durationMs ?? performance.now() - started),
+      durationMs: durationMs === null ? null : Math.round(durationMs ?? performance.now() - started),
       ...this.statementsOf(item),
       outcome,
       ...(error === undefined ? {} : { error: toEventError(error) }),
@@ -872,17 +904,6 @@ class GroupRunner {
 interface StatementRef {
   readonly text: string;
   readonly line: number | null;
-}
-
-/**
- * True when the failure is the loss of the connection rather than the SQL: SQLSTATE
- * class 08 (connection exception), 57P01-57P03 (server shutting down, crashed, not
- * accepting connections), or the driver's own socket errors, which carry no SQLSTATE.
- */
-function isConnectionLoss(error: unknown, sqlstate: string | undefined): boolean {
-  if (sqlstate !== undefined) return /^08|^57P0[123]$/.test(sqlstate) || /^E(CONNRESET|PIPE|CONNREFUSED|TIMEDOUT)$/.test(sqlstate);
-  const message = error instanceof Error ? error.message : String(error);
-  return /Connection terminated|connection (was )?closed|server closed the connection|Client has encountered a connection error|not queryable/i.test(message);
 }
 
 /** A driver error together with the statement that raised it (when the executor knows). */
@@ -952,18 +973,6 @@ function lineAtPosition(section: SqlSection, offset: number): number | null {
     index++;
   }
   return index === offset ? line : null;
-}
-
-/**
- * A revision's literal passwords out of messages and history: `PASSWORD '...'` (also
- * `E'...'`, `U&'...'` and a dollar-quoted `$$...$$`) → `PASSWORD '***'`, and a
- * connection string's `password=...` (`CREATE SUBSCRIPTION ... CONNECTION '... password=x'`,
- * dblink) → `password=***`.
- */
-export function maskPasswords(text: string): string {
-  return text
-    .replace(/(PASSWORD\s+)(?:(?:E|U&)?'(?:[^']|'')*'|(\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)[\s\S]*?\2)/gi, "$1'***'")
-    .replace(/(\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s']+)/gi, "$1***");
 }
 
 /** A statement shortened for a one-line message. */

@@ -11,9 +11,9 @@ import type { CommandModule } from "../main.js";
 import type { CommandContext } from "../runtime.js";
 import { changeLine } from "./revisions.js";
 
-async function side(ctx: CommandContext, value: string): Promise<DiffSide> {
+async function side(ctx: CommandContext, value: string, flag: "--from" | "--to"): Promise<DiffSide> {
   const keyword = parseDiffSide(value);
-  return keyword === null ? { kind: "environment", environment: await ctx.environment(value) } : { kind: keyword };
+  return keyword === null ? { kind: "environment", environment: await ctx.environment(value, flag) } : { kind: keyword };
 }
 
 /** `athanor diff --from A --to B [--sql] [--strict]`. */
@@ -27,8 +27,8 @@ export const registerDiff: CommandModule = (program, action) => {
     .option("--strict", "exit 5 also when either side holds objects athanor does not compare (listed under `not compared`)")
     .action(
       action(async (ctx, options) => {
-        const from = await side(ctx, String(options["from"]));
-        const to = await side(ctx, String(options["to"]));
+        const from = await side(ctx, String(options["from"]), "--from");
+        const to = await side(ctx, String(options["to"]), "--to");
         const named = from.kind === "environment" ? from.environment : to.kind === "environment" ? to.environment : await ctx.environment();
         const result = await diff({ from, to, project: named, directoryWait: ctx.directoryWait() });
         const strict = options["strict"] === true;

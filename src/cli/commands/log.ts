@@ -55,7 +55,10 @@ export function renderRunLog(log: RunLog, c: Colors): string[] {
 function parseCount(value: unknown): number {
   if (value === undefined) return DEFAULT_LOG_LIMIT;
   const text = String(value);
-  if (!/^\d+$/.test(text)) throw new ConfigError("malformed-count", `-n: "${text}" is not a number of rows`, { hint: "Give a whole number, e.g. `athanor log -n 50` (0 shows every row)." });
+  const hint = "Give a whole number, e.g. `athanor log -n 50` (0 shows every row).";
+  if (!/^\d+$/.test(text)) throw new ConfigError("malformed-count", `-n: "${text}" is not a number of rows`, { hint });
+  // Past 2^53 the number is no longer exact, and past 2^63 the database refuses it as a bigint.
+  if (!Number.isSafeInteger(Number(text))) throw new ConfigError("malformed-count", `-n: ${text} is too large a number of rows`, { hint });
   return Number(text);
 }
 

@@ -94,7 +94,7 @@ function showLines(ctx: CommandContext, revision: ShownRevision): string[] {
 /** `revision --autogenerate`: compares, prints the operations and warnings, writes the revision unless nothing changed. */
 async function autogenerateCommand(ctx: CommandContext, options: Record<string, unknown>): Promise<number> {
   if (options["ts"] === true) throw new ConfigError("conflicting-options", "--autogenerate writes an SQL revision: --ts cannot be given with it", { hint: "leave out --ts" });
-  const against = typeof options["against"] === "string" ? await ctx.environment(options["against"]) : undefined;
+  const against = typeof options["against"] === "string" ? await ctx.environment(options["against"], "--against") : undefined;
   const env = against ?? (await ctx.environment());
   // Loaded here, not at start-up: `heads` must not pay for the schema model and the shadow database.
   const { autogenerate } = await import("../../commands/autogenerate.js");

@@ -1,0 +1,12 @@
+/** Telling a lost connection from a failed statement (pure). */
+
+/**
+ * True when the failure is the loss of the connection rather than the SQL: SQLSTATE
+ * class 08 (connection exception), 57P01-57P03 (server shutting down, crashed, not
+ * accepting connections), or the driver's own socket errors, which carry no SQLSTATE.
+ */
+export function isConnectionLoss(error: unknown, sqlstate: string | undefined): boolean {
+  if (sqlstate !== undefined) return /^08|^57P0[123]$/.test(sqlstate) || /^E(CONNRESET|PIPE|CONNREFUSED|TIMEDOUT)$/.test(sqlstate);
+  const message = error instanceof Error ? error.message : String(error);
+  return /Connection terminated|connection (was )?closed|server closed the connection|Client has encountered a connection error|not queryable/i.test(message);
+}
