@@ -31,6 +31,7 @@ import { loadRevisionBody, type MigrationFunction } from "../revisions/script-di
 import type { SqlSection } from "../revisions/sql-sections.js";
 import type { RevisionFile } from "../revisions/types.js";
 import { scrubSecrets } from "../secrets/redact.js";
+import { maskPasswords } from "../secrets/sql-passwords.js";
 import { Bookkeeping, type StepRecorder } from "./bookkeeping.js";
 import { toEventError, type EventInput } from "./events.js";
 import { interrupted } from "./lock.js";
@@ -815,7 +816,8 @@ class GroupRunner {
 
   private emitStatement(item: PreparedStep, sql: string, line: number | null, durationMs?: number): void {
     if (!this.options.env.echo) return;
-    this.options.emit({ type: "statement", revision: item.file.id, file: item.file.relativePath, line, sql, ...(durationMs === undefined ? {} : { durationMs: Math.round(durationMs * 100) / 100 }) });
+    // Masked here, once, for every consumer of the event: the echo line, the JSON log, OTel.
+    this.options.emit({ type: "statement", revision: item.file.id, file: item.file.relativePath, line, sql: maskPasswords(sql), ...(durationMs === undefined ? {} : { durationMs: Math.round(durationMs * 100) / 100 }) });
   }
 }
 
@@ -891,18 +893,6 @@ function lineAtPosition(section: SqlSection, offset: number): number | null {
     index++;
   }
   return index === offset ? line : null;
-}
-
-/**
- * A revision's literal passwords out of messages and history: `PASSWORD '...'` (also
- * `E'...'`, `U&'...'` and a dollar-quoted `$$...$$`) → `PASSWORD '***'`, and a
- * connection string's `password=...` (`CREATE SUBSCRIPTION ... CONNECTION '... password=x'`,
- * dblink) → `password=***`.
- */
-export function maskPasswords(text: string): string {
-  return text
-    .replace(/(PASSWORD\s+)(?:(?:E|U&)?'(?:[^']|'')*'|(\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)[\s\S]*?\2)/gi, "$1'***'")
-    .replace(/(\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s']+)/gi, "$1***");
 }
 
 /** A statement shortened for a one-line message. */
