@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { escapeControlCharacters, hasControlCharacter } from "./control-characters.js";
+import { escapeControlCharacters, escapeControlCharactersInLines, hasControlCharacter } from "./control-characters.js";
 
 describe("control characters", () => {
   it.each([
@@ -13,5 +13,10 @@ describe("control characters", () => {
   ])("%j → %j", (text, escaped, control) => {
     expect(escapeControlCharacters(text)).toBe(escaped);
     expect(hasControlCharacter(text)).toBe(control);
+  });
+
+  it("keeps the lines of a message of several lines", () => {
+    expect(escapeControlCharactersInLines("failed: \u001b[2J\n  statement: SELECT 1\r")).toBe("failed: \\x1b[2J\n  statement: SELECT 1\\r");
+    expect(escapeControlCharactersInLines("two\nlines")).toBe("two\nlines");
   });
 });

@@ -27,3 +27,8 @@ export function escapeControlCharacters(text: string): string {
   if (!CONTROL.test(text)) return text;
   return text.replace(CONTROLS, (ch) => NAMED[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
+
+/** {@link escapeControlCharacters} line by line: a message of several lines keeps them, nothing else acts on a terminal. */
+export function escapeControlCharactersInLines(text: string): string {
+  return CONTROL.test(text) ? text.split("\n").map(escapeControlCharacters).join("\n") : text;
+}

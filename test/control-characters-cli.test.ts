@@ -113,3 +113,27 @@ describe("a file name with an escape sequence and a newline", () => {
     }
   });
 });
+
+describe("escape sequences in a revision's SQL and in the server's error about it (PGlite)", () => {
+  const C = "b00000000005";
+  beforeEach(async () => {
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments: { development: { url: "pglite://./.data/dev", echo: true } } }));
+    // A raw ESC in a string literal: echoed as the statement runs.
+    await writeFile(join(dir, "migrations", `${B}_raw.sql`), sqlRevisionText({ id: B, down: A, message: "raw", upgrade: "SELECT 'raw \u001b[2J cleared';" }));
+    // The server quotes the bad input in its error: an OSC title, once decoded from E'...'.
+    await writeFile(join(dir, "migrations", `${C}_fails.sql`), sqlRevisionText({ id: C, down: B, message: "fails", upgrade: "SELECT E'\\x1b]0;PWNED\\x07'::int;" }));
+  });
+
+  it("upgrade's echo and error, and log, show them escaped", async () => {
+    const up = await cli("upgrade");
+    expectInert(up);
+    expect(up.status, up.stdout + up.stderr).toBe(1);
+    expect(up.stderr).toContain("SELECT 'raw \\x1b[2J cleared'");
+    expect(up.stderr).toMatch(/invalid input syntax for type integer: "\\x1b\]0;PWNED\\x07"/);
+
+    const log = await cli("log");
+    expectInert(log);
+    expect(log.status, log.stderr).toBe(0);
+    expect(log.stdout).toContain("\\x1b]0;PWNED\\x07");
+  });
+});
