@@ -137,3 +137,15 @@ describe("escape sequences in a revision's SQL and in the server's error about i
     expect(log.stdout).toContain("\\x1b]0;PWNED\\x07");
   });
 });
+
+describe("a raw escape sequence in a revision's SQL", () => {
+  beforeEach(async () => {
+    await writeFile(join(dir, "migrations", `${B}_drop.sql`), sqlRevisionText({ id: B, down: A, message: "drop", upgrade: 'DROP TABLE "a\u001b[2Jb";' }));
+  });
+
+  it("lint quotes it escaped in the finding's excerpt", async () => {
+    const result = await cli("lint", B);
+    expectInert(result);
+    expect(result.stdout).toContain('DROP TABLE "a\\x1b[2Jb"');
+  });
+});
