@@ -5,9 +5,9 @@
  * controls (file names, messages, SQL, findings that quote them) goes through `inert`:
  * the scan and the header parser refuse control characters, this is the second line.
  */
+import { escapeControlCharacters as inert } from "../control-characters.js";
 import type { ReviewFinding, ReviewReport, ReviewRevision, ReviewSeverity } from "./review-model.js";
 import { promotionRefusal } from "./review-model.js";
-import { escapeControlCharacters as inert } from "../control-characters.js";
 
 /** The colour functions the text uses (picocolors' shape; identity functions for plain text). */
 export interface TextStyle {
