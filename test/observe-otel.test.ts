@@ -199,3 +199,27 @@ describe("OpenTelemetry through the library, on PGlite", () => {
     expectMetrics("development");
   });
 });
+
+describe("OpenTelemetry statement events with echo: true, on PGlite", () => {
+  let project: GuardProject;
+  const secret = "OtelEchoPw4821";
+
+  beforeAll(async () => {
+    project = await createGuardProject();
+    await project.writeConfig({ development: { url: "pglite://./.athanor/dev", echo: true } });
+    await writeRevision(project.migrationsDir, { id: R1, down: null, message: "a role", upgrade: `CREATE ROLE otel_echo LOGIN PASSWORD '${secret}';`, downgrade: "DROP ROLE otel_echo;" }, 0);
+  });
+
+  afterAll(async () => {
+    await project?.remove();
+  });
+
+  it("carries the statement with its password literal masked (db.query.text)", async () => {
+    const env = await resolveEnvironment(await loadConfig({ cwd: project.dir }), { environment: "development", processEnv: {} });
+    const events = await createOtelSink({ toolVersion: VERSION });
+    await upgrade(env, { events: events ?? undefined });
+    const revision = exporter.getFinishedSpans().find((span) => span.name === "athanor.revision");
+    expect(revision?.events.filter((event) => event.name === "athanor.statement").map((event) => event.attributes?.["db.query.text"])).toEqual(["CREATE ROLE otel_echo LOGIN PASSWORD '***'"]);
+    expect(JSON.stringify(exporter.getFinishedSpans().map((span) => ({ attributes: span.attributes, events: span.events })))).not.toContain(secret);
+  });
+});

@@ -7,6 +7,7 @@
  * Everything is scrubbed of known secrets before and after serialisation.
  */
 import { knownSecrets } from "../secrets/redact.js";
+import { escapeControlCharactersInLines as inert } from "../control-characters.js";
 import { formatMessageLine } from "../observe/message-line.js";
 import { VERSION } from "../version.js";
 
@@ -46,7 +47,8 @@ function formatErrorLogLine(report: ErrorReport): string {
 /** Writes `report` to stderr (text or a JSON log line) and, with `--json`, its document to stdout. */
 export function writeErrorReport(report: ErrorReport, io: { stdout: { write(text: string): unknown }; stderr: { write(text: string): unknown } }, options: ErrorReportOptions): void {
   if (options.jsonLogs) io.stderr.write(formatErrorLogLine(report));
-  else io.stderr.write(knownSecrets.scrub(`${options.label ?? "error"}: ${report.message}\n${report.hint ? `  hint: ${report.hint}\n` : ""}${options.trailer ?? ""}`));
+  // A message may quote what a revision or the server said (a PR's SQL, a value): its lines stay, its escape sequences do not act.
+  else io.stderr.write(knownSecrets.scrub(`${options.label ?? "error"}: ${inert(report.message)}\n${report.hint ? `  hint: ${inert(report.hint)}\n` : ""}${options.trailer ?? ""}`));
   if (options.json) io.stdout.write(formatErrorDocument(report));
 }
 

@@ -4,6 +4,7 @@
  * echoed statements (`echo: true`), and a note while waiting for the lock. Revision lines
  * go to stdout, or to stderr when stdout carries a `--json` document.
  */
+import { escapeControlCharactersInLines as inert } from "../control-characters.js";
 import type { EventSink, MigrationEvent, StepDirection } from "../run/events.js";
 import type { CommandContext } from "./runtime.js";
 import { formatReplicaWait } from "../observe/progress.js";
@@ -34,10 +35,10 @@ export function renderRunEvents(ctx: CommandContext): EventSink {
         if (!ctx.globals.quiet) ctx.err(event.done ? c.dim(formatReplicaWait(event)) : c.yellow(formatReplicaWait(event)));
         return;
       case "statement":
-        if (!ctx.globals.quiet) ctx.err(c.dim(`    ${event.line === null ? "" : `${event.file}:${event.line}  `}${event.sql.replace(/\n/g, "\n    ")}${event.durationMs === undefined ? "" : `  (${formatMs(event.durationMs)})`}`));
+        if (!ctx.globals.quiet) ctx.err(c.dim(`    ${event.line === null ? "" : `${event.file}:${event.line}  `}${inert(event.sql).replace(/\n/g, "\n    ")}${event.durationMs === undefined ? "" : `  (${formatMs(event.durationMs)})`}`));
         return;
       case "revision-end": {
-        const text = `${verbOf(event.direction)} ${event.revision} ${event.message}`.trimEnd();
+        const text = `${verbOf(event.direction)} ${event.revision} ${inert(event.message)}`.trimEnd();
         const took = event.durationMs === null ? "duration unknown" : formatMs(event.durationMs);
         if (event.outcome === "success") {
           if (!ctx.globals.quiet) line(`${text} ${c.dim(`(${took})`)}`);

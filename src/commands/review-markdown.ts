@@ -4,23 +4,25 @@
  * graph in Mermaid, then each revision with its message, its findings and its SQL in a
  * collapsed block, the environments, and the other findings. Text that comes from the
  * repository (messages, SQL) is escaped so it cannot close a table, a code span or a
- * block, nor inject HTML. Pure.
+ * block, nor inject HTML, and its control characters are written as escapes (`\x1b`):
+ * a summary is also read as raw text in CI logs and terminals. Pure.
  */
 import type { ReviewFinding, ReviewReport, ReviewRevision, ReviewSeverity } from "./review-model.js";
 import { promotionRefusal } from "../guard/promotion-wording.js";
 import { ruleTitle } from "./review-model.js";
 import { describeBase } from "./review-text.js";
+import { escapeControlCharacters as inert } from "../control-characters.js";
 
 const ICON: Record<ReviewSeverity, string> = { error: "🔴", warning: "🟡", info: "🔵" };
 
-/** Plain text for Markdown: HTML and table pipes escaped, newlines flattened. */
+/** Plain text for Markdown: HTML and table pipes escaped, newlines flattened, other control characters escaped. */
 function text(value: string): string {
-  return value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
+  return inert(value.replace(/\s*\n\s*/g, " ")).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "\\|");
 }
 
 /** A code span that survives backticks inside (CommonMark: a longer fence, padded); in a table cell, pipes are escaped too (GFM). */
 function code(value: string, inTable = false): string {
-  const flat = value.replace(/\s*\n\s*/g, " ");
+  const flat = inert(value.replace(/\s*\n\s*/g, " "));
   const longest = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
   const fence = "`".repeat(longest + 1);
   const pad = longest > 0 || flat.startsWith(" ") || flat.endsWith(" ") ? " " : "";
@@ -36,7 +38,7 @@ function cell(value: string): string {
 function fencedBlock(language: string, body: string): string {
   const longest = Math.max(2, ...(body.match(/`+/g) ?? []).map((run) => run.length));
   const fence = "`".repeat(longest + 1);
-  return `${fence}${language}\n${body.replace(/\n+$/, "")}\n${fence}`;
+  return `${fence}${language}\n${body.replace(/\n+$/, "").split("\n").map(inert).join("\n")}\n${fence}`;
 }
 
 function plural(n: number, word: string): string {

@@ -15,7 +15,8 @@ import { evaluatePromotion, type PromotionEvaluation } from "../guard/promotion.
 import { currentHeads } from "../plan/plan.js";
 import { RevisionGraph } from "../revisions/graph.js";
 import { normalizeLineEndings, parseRevisionHeader } from "../revisions/header.js";
-import { loadRevisionBody, readScriptDirectory, revisionChecksum } from "../revisions/script-directory.js";
+import { loadRevisionBody, readScriptDirectory, refuseControlCharacterName, revisionChecksum } from "../revisions/script-directory.js";
+import { escapeControlCharacters } from "../control-characters.js";
 import type { RevisionFile } from "../revisions/types.js";
 import { endsLockWait, openReadSession, type DirectoryWait } from "../run/connect.js";
 import { recordStatements, renderOfflineScript } from "../run/offline.js";
@@ -62,11 +63,12 @@ function baseRevisions(location: GitLocation, commit: string, blobs: readonly Gi
   const revisions: BaseRevision[] = [];
   for (const blob of blobs) {
     try {
+      refuseControlCharacterName(blob.name);
       const text = normalizeLineEndings(decoder.decode(blob.content));
       const header = parseRevisionHeader(text, blob.name, blob.format);
       revisions.push({ ...header, path: `${commit}:${location.prefix}${blob.name}`, relativePath: blob.name, format: blob.format, checksum: revisionChecksum(text) });
     } catch (error) {
-      notes.push(`${location.prefix}${blob.name} at the base could not be read (${error instanceof Error ? error.message : String(error)}); it is left out of the comparison`);
+      notes.push(`${escapeControlCharacters(`${location.prefix}${blob.name}`)} at the base could not be read (${error instanceof Error ? error.message : String(error)}); it is left out of the comparison`);
     }
   }
   return revisions;
@@ -150,7 +152,7 @@ export async function review(options: ReviewOptions): Promise<ReviewReport> {
   const base = await resolveReviewBase(location, options.gitEnv, options.base);
   const notes: string[] = [];
   const [headFiles, baseFiles] = await Promise.all([readScriptDirectory(options.migrationsDir), readRevisionBlobs(location, options.gitEnv, base.commit)]);
-  for (const skipped of baseFiles.skipped) notes.push(`${location.prefix}${skipped.name} at the base was not compared: ${skipped.reason}`);
+  for (const skipped of baseFiles.skipped) notes.push(`${escapeControlCharacters(`${location.prefix}${skipped.name}`)} at the base was not compared: ${skipped.reason}`);
   const before = baseRevisions(location, base.commit, baseFiles.files, notes);
 
   let graph: RevisionGraph | null = null;

@@ -23,6 +23,11 @@ describe("opaque statements: code the linter does not read", () => {
     expect(opaque.map((statement) => [statement.line, statement.what])).toEqual(expected);
   });
 
+  it("shows a password literal in the excerpt masked", async () => {
+    const { opaque } = await lintSection("DO $$ BEGIN CREATE ROLE r LOGIN PASSWORD 'Hunter2Zq'; END $$;");
+    expect(opaque).toEqual([{ line: 1, statement: "DO $$ BEGIN CREATE ROLE r LOGIN PASSWORD '***'; END $$", what: "a DO block" }]);
+  });
+
   it("the other statements are still linted", async () => {
     const { findings, opaque } = await lintSection("DO $$ BEGIN PERFORM 1; END $$;\nDROP TABLE orders;", { startLine: 5 });
     expect(findings.map((finding) => [finding.rule, finding.line])).toEqual([["drop-table", 6]]);

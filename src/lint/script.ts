@@ -6,6 +6,7 @@
 import type { RelationName, SqlNode } from "./ast.js";
 import { RULES, type RuleId, type Severity } from "./catalog.js";
 import type { SqlStatement } from "./parse.js";
+import { maskPasswords } from "../secrets/sql-passwords.js";
 
 /** One thing the rules found, before the revision and file are attached. */
 export interface RuleFinding {
@@ -115,8 +116,8 @@ export class Script {
   }
 }
 
-/** The statement on one line, whitespace collapsed, cut to about 80 characters. */
+/** The statement on one line, whitespace collapsed, password literals masked, cut to about 80 characters. */
 export function excerpt(text: string): string {
-  const flat = text.split(/\s+/).join(" ").trim();
+  const flat = maskPasswords(text).split(/\s+/).join(" ").trim();
   return flat.length <= EXCERPT_LENGTH ? flat : `${flat.slice(0, EXCERPT_LENGTH - 1).trimEnd()}…`;
 }

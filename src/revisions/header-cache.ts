@@ -84,7 +84,7 @@ function cacheKey(): string {
   if (parserKey === undefined) {
     const extension = extname(fileURLToPath(import.meta.url));
     const parts: string[] = [FORMAT, VERSION];
-    for (const module of ["header", "header-sql-fast", "header-fields", "ids", "header-cache", "script-directory"]) {
+    for (const module of ["header", "header-sql-fast", "header-fields", "ids", "header-cache", "script-directory", "../control-characters"]) {
       try {
         const stats = statSync(fileURLToPath(new URL(`./${module}${extension}`, import.meta.url)), { bigint: true });
         parts.push(`${module}:${stats.size}:${stats.mtimeNs}`);

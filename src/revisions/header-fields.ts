@@ -3,6 +3,7 @@
  * that turn them into a {@link RevisionHeader}, and the error that names file and line.
  * Pure.
  */
+import { escapeControlCharacters, hasControlCharacter } from "../control-characters.js";
 import { RevisionError } from "../errors.js";
 import { branchLabelProblem, isRevisionId, isRuleName } from "./ids.js";
 import type { RevisionHeader } from "./types.js";
@@ -146,6 +147,16 @@ export function validateHeader(raw: RawHeader, file: string, spelling: Spelling)
       }
       if (!allow.includes(rule)) allow.push(rule);
     }
+  }
+
+  // A message is printed by every command; a control character in it could drive the terminal or CI log that shows it.
+  if (raw.message !== undefined && hasControlCharacter(raw.message.value)) {
+    throw headerError(
+      file,
+      raw.message.line,
+      `${spelling.message} holds a control character (\`${escapeControlCharacters(raw.message.value)}\`)`,
+      "a message is one line of plain text: remove the control characters (escape sequences, newlines); tabs are allowed",
+    );
   }
 
   return {

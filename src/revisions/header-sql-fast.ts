@@ -17,6 +17,7 @@
  * expression match and a field object per line): on a first run the garbage is what
  * counts, each megabyte is one more scavenge of the young generation.
  */
+import { hasControlCharacter } from "../control-characters.js";
 import { isRevisionId } from "./ids.js";
 import type { RevisionHeader } from "./types.js";
 
@@ -112,7 +113,7 @@ export function parseCommonSqlHeader(text: string): RevisionHeader | null {
           // again (each compilation of this one ~100 ms of a background thread at 10,000 files).
           parents = value.includes(",") ? value.split(",").map((item) => item.trim()) : [value];
         } else if (isName(text, name, length, "message")) {
-          if (message !== null) return null;
+          if (message !== null || hasControlCharacter(value)) return null;
           message = value;
         } else if (isName(text, name, length, "transaction")) {
           if (transactional !== null || (value !== "true" && value !== "false")) return null;

@@ -143,14 +143,14 @@ export default defineMigration({
       text: `export default defineMigration({
   'revision': '${A}',
   down: null,
-  message: 'it\\'s "quoted"\\n',
+  message: 'it\\'s "quoted"\\t',
   branchLabels: ['billing'],
   dependsOn: ["${C}", "accounts"] as const,
   transaction: false,
   allow: ["drop-table"],
   upgrade: async ({ sql }) => { await sql\`SELECT \${1}\`; },
 });`,
-      expected: header({ message: 'it\'s "quoted"\n', branchLabels: ["billing"], dependsOn: [C, "accounts"], transactional: false, allow: ["drop-table"] }),
+      expected: header({ message: 'it\'s "quoted"\t', branchLabels: ["billing"], dependsOn: [C, "accounts"], transactional: false, allow: ["drop-table"] }),
     },
     {
       name: "a merge as an array, template literal message",
@@ -213,6 +213,7 @@ export default migration;`,
     { name: "an array holding a non-string", text: `export default defineMigration({\n  revision: "${A}",\n  down: ["${B}", 1],\n  upgrade() {},\n});`, line: 3, message: /array of string literals/ },
     { name: "an unclosed object", text: `export default defineMigration({\n  revision: "${A}",\n  async upgrade() {`, line: 3, message: /not closed/ },
     { name: "an unterminated string", text: `export default defineMigration({\n  revision: "${A},\n});`, line: 2, message: /unterminated string/ },
+    { name: "a message with an escape sequence", text: `export default defineMigration({\n  revision: "${A}",\n  message: "ok \\u001b]0;PWNED\\u0007",\n  upgrade() {},\n});`, line: 3, message: /message holds a control character \(`ok \\x1b\]0;PWNED\\x07`\)/ },
     { name: "a header field written as a method", text: `export default defineMigration({\n  revision() { return "${A}"; },\n});`, line: 2, message: /must be written `revision: <literal>`/ },
   ];
   it.each(errors)("rejects $name", ({ text, line, message }) => {
@@ -338,6 +339,25 @@ describe("parseRevisionHeader on arbitrary text", () => {
   });
 });
 
+describe("control characters in a message", () => {
+  it.each([
+    ["an OSC title and SGR colours", "ok \u001b]0;PWNED\u0007 \u001b[31mRED\u001b[0m", "ok \\x1b]0;PWNED\\x07 \\x1b[31mRED\\x1b[0m"],
+    ["a C1 CSI", "x\u009b2Jy", "x\\x9b2Jy"],
+    ["a vertical tab inside", "a\u000bb", "a\\x0bb"],
+    ["DEL", "a\u007f", "a\\x7f"],
+  ])("refuses %s, naming the file and line with the value escaped", (_name, message, shown) => {
+    const error = caught(() => parseSqlHeader(`-- athanor:revision ${A}\n-- athanor:message ${message}\n-- athanor:upgrade\nSELECT 1;\n`, "migrations/a.sql"));
+    expect(error.code).toBe("malformed-header");
+    expect(error.message).toBe(`migrations/a.sql:2: -- athanor:message holds a control character (\`${shown}\`)`);
+    expect(error.hint).toMatch(/tabs are allowed/);
+    expect(error.exitStatus).toBe(2);
+  });
+
+  it("keeps a tab", () => {
+    expect(parseSqlHeader(`-- athanor:revision ${A}\n-- athanor:message a\tb\n-- athanor:upgrade\n`, "a.sql").message).toBe("a\tb");
+  });
+});
+
 describe("the common SQL header read without a string per line", () => {
   // Lines that make up revisions of every shape: the common one, and each thing the fast
   // reader must leave to the line-by-line parser (it must then answer null, never another header).
@@ -361,6 +381,9 @@ describe("the common SQL header read without a string per line", () => {
     "-- athanor:message \u3000wide\u3000",
     "-- athanor:message \t x \u000b",
     "-- athanor:message \u007f",
+    "-- athanor:message ok \u001b]0;PWNED\u0007",
+    "-- athanor:message a\u0085b",
+    "-- athanor:message a\u000bb",
     "-- athanor:messages plural",
     "-- athanor:upgrade \u00a0",
     "-- athanor:upgrades",

@@ -12,6 +12,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { join, resolve, sep } from "node:path";
 import type { MigrationContext } from "../define.js";
 import { importUserModule } from "../config/user-module.js";
+import { escapeControlCharacters, hasControlCharacter } from "../control-characters.js";
 import { AthanorError, ProcessExitError, RevisionError } from "../errors.js";
 import { RevisionGraph } from "./graph.js";
 import { normalizeLineEndings, parseRevisionHeader, type RevisionFormat } from "./header.js";
@@ -164,7 +165,9 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
     const entry = entries[i] as Dirent;
     if (!entry.isFile() && !entry.isSymbolicLink()) continue;
     const format = revisionFormatOf(entry.name);
-    if (format !== null) candidates.push({ name: entry.name, format });
+    if (format === null) continue;
+    refuseControlCharacterName(entry.name);
+    candidates.push({ name: entry.name, format });
   }
   candidates.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
@@ -207,6 +210,20 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
     else cache.save(cacheDir);
   }
   return files;
+}
+
+/**
+ * A revision file's name is printed by every command: one holding a control character
+ * (an escape sequence, a newline that would print a line of its own) is refused, named
+ * with escapes so the error itself is safe to print.
+ */
+export function refuseControlCharacterName(name: string): void {
+  if (!hasControlCharacter(name)) return;
+  const shown = escapeControlCharacters(name);
+  throw new RevisionError("unsafe-file-name", `the revision file name \`${shown}\` holds a control character`, {
+    hint: "rename the file to plain text (letters, digits, `_`, `-`, `.`); `git mv` keeps its history",
+    details: { file: shown },
+  });
 }
 
 function statFile(path: string, relativePath: string): Stats {

@@ -896,7 +896,8 @@ class GroupRunner {
 
   private emitStatement(item: PreparedStep, sql: string, line: number | null, durationMs?: number): void {
     if (!this.options.env.echo) return;
-    this.options.emit({ type: "statement", revision: item.file.id, file: item.file.relativePath, line, sql, ...(durationMs === undefined ? {} : { durationMs: Math.round(durationMs * 100) / 100 }) });
+    // Masked here, once, for every consumer of the event: the echo line, the JSON log, OTel.
+    this.options.emit({ type: "statement", revision: item.file.id, file: item.file.relativePath, line, sql: maskPasswords(sql), ...(durationMs === undefined ? {} : { durationMs: Math.round(durationMs * 100) / 100 }) });
   }
 }
 

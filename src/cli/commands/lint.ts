@@ -1,4 +1,5 @@
 import type { CommandModule } from "../main.js";
+import { escapeControlCharacters as inert } from "../../control-characters.js";
 import { lintRevisions, type LintReport } from "../../commands/lint.js";
 import { ExitStatus, isAthanorError } from "../../errors.js";
 import type { CommandContext } from "../runtime.js";
@@ -11,12 +12,13 @@ function render(ctx: CommandContext, report: LintReport): void {
     const findings = report.findings.filter((f) => f.revision === revision.revision);
     // An SQL revision with a DO block is linted but for that block: its findings come first.
     const mark = findings.some((f) => f.severity === "danger") ? c.red("DANGER") : findings.length > 0 ? c.yellow("warn ") : !revision.linted ? c.dim("skip ") : c.green("ok   ");
-    ctx.out(`${mark} ${revision.revision}  ${revision.file}${revision.message ? `  ${c.dim(revision.message)}` : ""}${revision.reason ? c.dim(` (not linted: ${revision.reason})`) : ""}`);
+    // Excerpts quote a PR's SQL, raw escape sequences included: shown as escapes, never acted on.
+    ctx.out(`${mark} ${revision.revision}  ${inert(revision.file)}${revision.message ? `  ${c.dim(inert(revision.message))}` : ""}${revision.reason ? c.dim(` (not linted: ${inert(revision.reason)})`) : ""}`);
     for (const f of findings) {
       const level = f.severity === "danger" ? c.red("danger ") : c.yellow("warning");
-      ctx.out(`  ${level} ${c.bold(f.rule)}  ${f.file}:${f.line}  ${f.statement}`);
-      ctx.out(`          why:  ${f.why}`);
-      ctx.out(`          safe: ${f.safe}`);
+      ctx.out(`  ${level} ${c.bold(f.rule)}  ${inert(f.file)}:${f.line}  ${inert(f.statement)}`);
+      ctx.out(`          why:  ${inert(f.why)}`);
+      ctx.out(`          safe: ${inert(f.safe)}`);
     }
   }
   ctx.out(`${report.danger} danger, ${report.warning} warning finding(s)${report.danger > 0 ? ` ${c.dim("(exit 3; allow a reviewed one with `-- athanor:allow RULE` in its revision)")}` : ""}`);

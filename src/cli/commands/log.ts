@@ -4,6 +4,7 @@
  */
 import type { CommandModule } from "../main.js";
 import { DEFAULT_LOG_LIMIT, readRunLog, type RunLog, type RunLogEntry } from "../../commands/log.js";
+import { escapeControlCharacters } from "../../control-characters.js";
 import { ConfigError } from "../../errors.js";
 import { formatDuration } from "../../observe/progress.js";
 import type { Colors, CommandContext } from "../runtime.js";
@@ -46,8 +47,9 @@ export function renderRunLog(log: RunLog, c: Colors): string[] {
     padded[5] = entry.outcome === "success" ? c.green(padded[5] as string) : entry.outcome === "started" ? c.yellow(padded[5] as string) : c.red(padded[5] as string);
     lines.push(padded.join("  ").trimEnd());
     const indent = " ".repeat((widths[0] as number) + 2);
-    if (entry.error !== null) lines.push(`${indent}${c.red(entry.error.split("\n")[0] ?? "")}`);
-    if (entry.note !== null) lines.push(`${indent}${c.dim(entry.note)}`);
+    // Rows may quote a revision's message or the server's error about a PR's data: escape sequences shown, not acted on.
+    if (entry.error !== null) lines.push(`${indent}${c.red(escapeControlCharacters(entry.error.split("\n")[0] ?? ""))}`);
+    if (entry.note !== null) lines.push(`${indent}${c.dim(escapeControlCharacters(entry.note))}`);
   }
   return lines;
 }
