@@ -19,7 +19,7 @@ import { introspect } from "../autogenerate/introspect.js";
 import { describeUnmodelled, listUnmodelledObjects, type UnmodelledObject } from "../autogenerate/not-compared.js";
 import { emptyModel, type QualifiedName, type SchemaModel } from "../autogenerate/model.js";
 import type { SchemaChange } from "../autogenerate/operations.js";
-import { extensionsCreatedBy, openShadowReplaying, openShadowSession, replayRevisions, rolesNamedBy, clearShadowRows, resetShadow, runScript, runStatements, sequencePositions, shadowHoldsRows, withShadowSession, type RevisionSql, type ShadowSessionOptions } from "../autogenerate/shadow.js";
+import { closeShadows, extensionsCreatedBy, openShadowReplaying, openShadowSession, replayRevisions, rolesNamedBy, clearShadowRows, resetShadow, runScript, runStatements, sequencePositions, shadowHoldsRows, withShadowSession, type RevisionSql, type ShadowSessionOptions } from "../autogenerate/shadow.js";
 import type { Session } from "../dialects/types.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { ConfigError } from "../errors.js";
@@ -217,9 +217,12 @@ async function compareOnOneShadow({ sources, upgrades, schemas, privileges, shad
 }
 
 /**
- * The comparison and its round trip on two shadow PGlites that work at once: A (this
- * thread) loads the declared schema while B (a worker thread) starts and replays the
- * revisions; then B runs the new upgrade while A runs the downgrade.
+ * The comparison and its round trip on two shadows that work at once: A (this thread)
+ * loads the declared schema while B starts and replays the revisions; then B runs the new
+ * upgrade while A runs the downgrade. Two PGlites (B in a worker thread) for a declared
+ * schema of TWO_SHADOWS_FROM_CHARS to TWO_SHADOWS_BELOW_CHARS; with `shadowUrl`, always
+ * two databases on the server (twoShadows), two backends that use the server's cores
+ * while this process only waits.
  *
  * The downgrade check runs on A rather than on B after the upgrade: the upgrade check
  * proves that B's schema then equals the declared one, and A holds the declared schema,
@@ -228,16 +231,22 @@ async function compareOnOneShadow({ sources, upgrades, schemas, privileges, shad
  * row (downgradeMayRunOnDeclared), the model is all there is: the downgrade meets the
  * same objects on A as it would on B, and must bring A back to the revisions' schema
  * exactly. Otherwise both directions run on B, one after the other, as with one shadow.
+ * Both shadows are closed at once at the end (on a server, each close drops a database).
  */
 async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, shadowOptions }: ShadowComparison): Promise<Compared> {
-  // B's thread is spawned now, but its PGlite starts once A's start is over (failed or not):
-  // two starts at once slow A's, which is on the critical path; B's is hidden behind A's load.
+  // B starts once A's start is over (failed or not): two starts at once slow A's, which is
+  // on the critical path; B's is hidden behind A's load. (A PGlite worker thread is spawned
+  // at once; a server's second CREATE DATABASE waits.)
   let firstStarted = (): void => {};
   const startAfter = new Promise<void>((resolve) => (firstStarted = resolve));
-  // B replays the revisions as it starts, while this thread is busy with A (a message to B
-  // would wait for it); what it did not replay (a revision not run in one transaction and
-  // those after it, or from one that fails, which replayRevisions then locates) is replayed here.
-  const opened = openShadowReplaying({ ...shadowOptions, startAfter }, upgrades);
+  // B replays the revisions as it starts, while this thread is busy with A (a message to a
+  // worker would wait for it); what it did not replay (a revision not run in one transaction
+  // and those after it, or from one that fails, which replayRevisions then locates; on a
+  // server, all of them) is replayed here.
+  const opened =
+    shadowOptions.server === null || shadowOptions.server === undefined
+      ? openShadowReplaying({ ...shadowOptions, startAfter }, upgrades)
+      : startAfter.then(async () => ({ session: await openShadowSession(shadowOptions), replayed: 0 }));
   const second = opened.then(({ session }) => session);
   const replayed = opened.then(async ({ session, replayed: done }): Promise<LoadedSchema> => {
     const model = await replayRevisions(upgrades.slice(done), { session, schemas });
@@ -247,6 +256,7 @@ async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, sha
   second.catch(() => {});
   replayed.catch(() => {});
   let first: Session | null = null;
+  let failed = true;
   try {
     try {
       first = await openShadowSession(shadowOptions);
@@ -260,14 +270,21 @@ async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, sha
       const sameState = await downgradeMayRunOnDeclared(first, await second, loaded, current);
       await checkRoundTrip(await second, revision, loaded.model, current.model, schemas, { privileges, ...(sameState ? { downgradeOn: first } : {}) });
     }
+    failed = false;
     return [loaded, current, revision];
   } finally {
-    await first?.close();
-    await second.then(
-      (session) => session.close(),
-      () => {},
-    );
+    await closeShadows([first, await second.catch(() => null)], failed);
   }
+}
+
+/**
+ * Whether `revision --autogenerate` uses two shadows at once (compareOnTwoShadows): always
+ * on a `shadowUrl` server, where the second is a database of the server and costs this
+ * process nothing; with PGlite for a declared schema of a size where a second PGlite pays
+ * for its memory (twoShadowsFor).
+ */
+export function twoShadows(shadowOptions: ShadowSessionOptions, sources: readonly DeclaredSource[]): boolean {
+  return (shadowOptions.server !== null && shadowOptions.server !== undefined) || twoShadowsFor(sources);
 }
 
 /**
@@ -436,7 +453,7 @@ export async function autogenerate(env: ResolvedEnvironment, options: Autogenera
     const roles = rolesNamedBy([...upgrades.map((u) => u.sql), ...sources.map((s) => s.sql)]);
     const shadowOptions: ShadowSessionOptions = { extensions, roles, ...shadowServer(env) };
     const work: ShadowComparison = { sources, upgrades, schemas, privileges, shadowOptions };
-    [declared, current, generated] = shadowOptions.server === null && twoShadowsFor(sources) ? await compareOnTwoShadows(work) : await compareOnOneShadow(work);
+    [declared, current, generated] = twoShadows(shadowOptions, sources) ? await compareOnTwoShadows(work) : await compareOnOneShadow(work);
   }
   const warnings = [...generated.warnings];
   const against = options.against?.name ?? "migrations";
