@@ -19,6 +19,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { introspectTarget } from "../src/autogenerate/compare.js";
 import { emptyModel } from "../src/autogenerate/model.js";
+import { sequencePositions } from "../src/autogenerate/shadow.js";
 import { startShadowServer, type ShadowServer } from "../src/autogenerate/shadow-server.js";
 import type { Session } from "../src/dialects/types.js";
 import { parseDatabaseUrl } from "../src/config/url.js";
@@ -210,6 +211,19 @@ describe("shadowUrl", () => {
     expect(await shadowDatabases()).toEqual([await currentDatabase(again)]);
     await again.close();
     expect(await shadowDatabases()).toEqual([]);
+  }, 60_000);
+
+  it("reads where each sequence of a shadow database stands, a position set back with setval(..., false) included", async () => {
+    const [fresh, moved] = await Promise.all([startShadowServer(shadowTarget()), startShadowServer(shadowTarget())]);
+    try {
+      await Promise.all([fresh.exec("CREATE SEQUENCE s; CREATE TABLE t (id serial)"), moved.exec("CREATE SEQUENCE s; CREATE TABLE t (id serial); SELECT setval('s', 100, false)")]);
+      expect(await sequencePositions(fresh)).toBe("public.s 1 false\npublic.t_id_seq 1 false");
+      expect(await sequencePositions(moved)).toBe("public.s 100 false\npublic.t_id_seq 1 false");
+      await moved.exec("SELECT nextval('t_id_seq')");
+      expect(await sequencePositions(moved)).toBe("public.s 100 false\npublic.t_id_seq 1 true");
+    } finally {
+      await Promise.all([fresh.close(), moved.close()]);
+    }
   }, 60_000);
 
   it("is refused when it is not a PostgreSQL URL", async () => {
