@@ -329,13 +329,13 @@ export async function withShadowSession<T>(session: Session | undefined, work: (
 }
 
 /**
- * Closes shadow sessions, all at once: closing a `shadowUrl` shadow drops its database
- * (~0.2 s after 500 tables, see shadow-server.ts), and the command exits only once every
- * drop is over. A failure to close is thrown, unless the work on the shadows had failed
+ * Closes shadow sessions, all at once, or waits for closes already under way (a promise):
+ * closing a `shadowUrl` shadow drops its database (~0.2 s after 500 tables, see
+ * shadow-server.ts), and the command exits only once every drop is over. A failure to close is thrown, unless the work on the shadows had failed
  * (`failed`): that failure is then the one the command reports.
  */
-export async function closeShadows(sessions: readonly (Session | null)[], failed: boolean): Promise<void> {
-  const results = await Promise.allSettled(sessions.map(async (session) => session?.close()));
+export async function closeShadows(closing: readonly (Session | Promise<void> | null)[], failed: boolean): Promise<void> {
+  const results = await Promise.allSettled(closing.map(async (item) => (item instanceof Promise ? item : item?.close())));
   const rejected = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
   if (rejected !== undefined && !failed) throw rejected.reason;
 }

@@ -256,6 +256,14 @@ async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, sha
   second.catch(() => {});
   replayed.catch(() => {});
   let first: Session | null = null;
+  // A is closed as soon as the round trip is done with it (its downgrade and introspection
+  // end before B's upgrade does): on a server its DROP DATABASE then runs beside the upgrade.
+  let firstClosing: Promise<void> | null = null;
+  const closeFirst = (): void => {
+    if (first === null || firstClosing !== null) return;
+    firstClosing = first.close();
+    firstClosing.catch(() => {});
+  };
   let failed = true;
   try {
     try {
@@ -268,12 +276,14 @@ async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, sha
     const revision = autogenerateRevisionSql(loaded.model, current.model, { privileges });
     if (!revision.empty) {
       const sameState = await downgradeMayRunOnDeclared(first, await second, loaded, current);
-      await checkRoundTrip(await second, revision, loaded.model, current.model, schemas, { privileges, ...(sameState ? { downgradeOn: first } : {}) });
+      if (!sameState) closeFirst();
+      await checkRoundTrip(await second, revision, loaded.model, current.model, schemas, { privileges, ...(sameState ? { downgradeOn: first, doneWithDowngradeOn: closeFirst } : {}) });
     }
     failed = false;
     return [loaded, current, revision];
   } finally {
-    await closeShadows([first, await second.catch(() => null)], failed);
+    closeFirst();
+    await closeShadows([firstClosing, second.catch(() => null).then((session) => session?.close())], failed);
   }
 }
 
@@ -500,6 +510,8 @@ export async function autogenerate(env: ResolvedEnvironment, options: Autogenera
  * downgrade counts only if the sequences stood there where the upgrade left them here
  * (sequencePositions: the model leaves positions out, `ALTER SEQUENCE ... MAXVALUE` checks
  * them); otherwise the downgrade runs here after the upgrade, as without `downgradeOn`.
+ * `doneWithDowngradeOn` is called once `downgradeOn` is no longer needed (its downgrade
+ * and introspection are over, or failed), so that the caller may close it meanwhile.
  * @throws RoundTripError (exit 2) naming the statement that fails or the differences left.
  */
 export async function checkRoundTrip(
@@ -508,7 +520,7 @@ export async function checkRoundTrip(
   declared: SchemaModel,
   before: SchemaModel,
   schemas: readonly string[],
-  options: { readonly privileges?: boolean; readonly downgradeOn?: Session } = {},
+  options: { readonly privileges?: boolean; readonly downgradeOn?: Session; readonly doneWithDowngradeOn?: () => void } = {},
 ): Promise<void> {
   const run = (on: Session, sql: string): ReturnType<typeof runScript> => (revision.transactional ? runScript(on, sql) : runStatements(on, sql));
   const residue = (from: SchemaModel, to: SchemaModel): string[] => diffModels(from, to, { privileges: options.privileges ?? false }).map((c) => c.summary);
@@ -516,17 +528,24 @@ export async function checkRoundTrip(
   // On two shadows both directions run at once (the upgrade's PGlite is in a worker thread);
   // the failures and differences are still reported in the same order. The other shadow's
   // sequence positions are read before its downgrade (`elsewhere` below).
-  const downgradeThere = async (on: Session) => ({ on, positions: await sequencePositions(on), failure: await run(on, revision.downgradeSql) });
+  // The other shadow is introspected as soon as its downgrade is over, while the upgrade
+  // still runs here, and is then done with (options.doneWithDowngradeOn: a server's shadow
+  // database is dropped meanwhile rather than after the upgrade).
+  const downgradeThere = async (on: Session) => {
+    try {
+      const positions = await sequencePositions(on);
+      const failure = await run(on, revision.downgradeSql);
+      return { positions, failure, downgraded: failure === null ? await introspect(on, { schemas, exclude: [] }) : null };
+    } finally {
+      options.doneWithDowngradeOn?.();
+    }
+  };
   const [upgradeFailure, early] = other === undefined ? [await run(session, revision.upgradeSql), null] : await Promise.all([run(session, revision.upgradeSql), downgradeThere(other)]);
   if (upgradeFailure !== null)
     throw new RoundTripError(`the generated upgrade fails on the shadow database: ${upgradeFailure.message}; nothing was written`, {
       details: { direction: "upgrade", ...(upgradeFailure.sqlstate === null ? {} : { sqlstate: upgradeFailure.sqlstate }) },
     });
-  const [upgraded, upgradedPositions, downgradedEarly] = await Promise.all([
-    introspect(session, { schemas, exclude: [] }),
-    early === null ? null : sequencePositions(session),
-    early !== null && early.failure === null ? introspect(early.on, { schemas, exclude: [] }) : null,
-  ]);
+  const [upgraded, upgradedPositions] = await Promise.all([introspect(session, { schemas, exclude: [] }), early === null ? null : sequencePositions(session)]);
   const left = residue(upgraded, declared);
   if (left.length > 0)
     throw new RoundTripError(`the generated upgrade does not reproduce the declared schema on the shadow database (still different: ${left.join("; ")}); nothing was written`, {
@@ -539,7 +558,7 @@ export async function checkRoundTrip(
     throw new RoundTripError(`the generated downgrade fails on the shadow database: ${downgradeFailure.message}; nothing was written`, {
       details: { direction: "downgrade", ...(downgradeFailure.sqlstate === null ? {} : { sqlstate: downgradeFailure.sqlstate }) },
     });
-  const downgraded = (elsewhere === null ? null : downgradedEarly) ?? (await introspect(session, { schemas, exclude: [] }));
+  const downgraded = elsewhere?.downgraded ?? (await introspect(session, { schemas, exclude: [] }));
   const back = residue(downgraded, before);
   if (back.length > 0)
     throw new RoundTripError(`the generated downgrade does not give back the schema the revisions produce (still different: ${back.join("; ")}); nothing was written`, {
