@@ -231,7 +231,8 @@ async function compareOnOneShadow({ sources, upgrades, schemas, privileges, shad
  * row (downgradeMayRunOnDeclared), the model is all there is: the downgrade meets the
  * same objects on A as it would on B, and must bring A back to the revisions' schema
  * exactly. Otherwise both directions run on B, one after the other, as with one shadow.
- * Both shadows are closed at once at the end (on a server, each close drops a database).
+ * A is closed as soon as the round trip is done with it, B at the end; the command waits
+ * for both closes (on a server, each drops a database).
  */
 async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, shadowOptions }: ShadowComparison): Promise<Compared> {
   // B starts once A's start is over (failed or not): two starts at once slow A's, which is
