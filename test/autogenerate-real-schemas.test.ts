@@ -19,6 +19,9 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { introspectTarget } from "../src/autogenerate/compare.js";
 import { emptyModel } from "../src/autogenerate/model.js";
+import { sequencePositions } from "../src/autogenerate/shadow.js";
+import { startShadowServer, type ShadowServer } from "../src/autogenerate/shadow-server.js";
+import type { Session } from "../src/dialects/types.js";
 import { parseDatabaseUrl } from "../src/config/url.js";
 import { baseEnv, runCli, type CliResult } from "./support/cli.js";
 import { createPostgresDatabase, serverUrl, tempDir, queryUrl, type TestDatabase } from "./support/databases.js";
@@ -67,6 +70,24 @@ async function shadowDatabases(): Promise<string[]> {
   } finally {
     await client.end();
   }
+}
+
+/** The test server as a `shadowUrl` target. */
+function shadowTarget(): ShadowServer {
+  const { target } = parseDatabaseUrl(serverUrl(), "/", "test");
+  if (target.kind !== "postgres") throw new Error("DATABASE_URL is not a PostgreSQL URL");
+  return target;
+}
+
+/** The URL of another database of the test server. */
+function databaseUrl(name: string): string {
+  const url = new URL(serverUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function currentDatabase(session: Session): Promise<string> {
+  return ((await session.query<{ name: string }>("SELECT current_database() AS name")).rows[0] as { name: string }).name;
 }
 
 
@@ -195,6 +216,42 @@ describe("shadowUrl", () => {
       await project.remove();
     }
   });
+
+  // Here rather than in a file of their own: the tests above count the shadow databases on
+  // the server, and the files of the suite run at the same time.
+  it("reports a shadow database it cannot drop, naming it, and drops it when it can", async () => {
+    const shadow = await startShadowServer(shadowTarget());
+    const name = await currentDatabase(shadow);
+    expect(name).toMatch(/^athanor_shadow_[0-9a-f]+$/);
+    // Someone else connected to it: DROP DATABASE refuses ("is being accessed by other users").
+    const other = new pg.Client({ connectionString: databaseUrl(name) });
+    await other.connect();
+    try {
+      await expect(shadow.close()).rejects.toThrow(new RegExp(`cannot drop the shadow database ${name} on the shadow server \\(shadowUrl\\)`));
+    } finally {
+      await other.end();
+    }
+    expect(await shadowDatabases()).toEqual([name]);
+    await queryUrl(serverUrl(), `DROP DATABASE "${name}"`);
+
+    const again = await startShadowServer(shadowTarget());
+    expect(await shadowDatabases()).toEqual([await currentDatabase(again)]);
+    await again.close();
+    expect(await shadowDatabases()).toEqual([]);
+  }, 60_000);
+
+  it("reads where each sequence of a shadow database stands, a position set back with setval(..., false) included", async () => {
+    const [fresh, moved] = await Promise.all([startShadowServer(shadowTarget()), startShadowServer(shadowTarget())]);
+    try {
+      await Promise.all([fresh.exec("CREATE SEQUENCE s; CREATE TABLE t (id serial)"), moved.exec("CREATE SEQUENCE s; CREATE TABLE t (id serial); SELECT setval('s', 100, false)")]);
+      expect(await sequencePositions(fresh)).toBe("public.s 1 false\npublic.t_id_seq 1 false");
+      expect(await sequencePositions(moved)).toBe("public.s 100 false\npublic.t_id_seq 1 false");
+      await moved.exec("SELECT nextval('t_id_seq')");
+      expect(await sequencePositions(moved)).toBe("public.s 100 false\npublic.t_id_seq 1 true");
+    } finally {
+      await Promise.all([fresh.close(), moved.close()]);
+    }
+  }, 60_000);
 
   it("is refused when it is not a PostgreSQL URL", async () => {
     await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ schema: "./schema.sql", environments: { dev: { url: "pglite://memory", shadowUrl: "pglite://memory" } } }));

@@ -197,16 +197,22 @@ LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'p
 LEFT JOIN owned ON owned.relid = c.oid AND owned.attnum = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped AND ${relationWhere("c", "n")}`;
 
+// The names of a constraint's columns, in key order. Each is looked up by (attrelid, attnum)
+// (OFFSET 0 keeps the lookup a subquery): joined, the planner read every attribute of the
+// table for each constraint (PostgreSQL 15: 73 → 37 ms at 500 tables; PGlite 298 → 213 ms).
+// An expression's 0 in an exclusion constraint's key has no attribute and is left out, as before.
+const keyNames = (keys: string, relation: string): string =>
+  `(SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(${keys}) WITH ORDINALITY AS k(attnum, ord)
+     CROSS JOIN LATERAL (SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${relation} AND a.attnum = k.attnum OFFSET 0) a)`;
+
 // contype 'n' (PostgreSQL 18 records NOT NULL as constraints) and 't' (constraint triggers) are left out:
 // nullability is a column property here.
 const CONSTRAINTS_SQL = `
 SELECT n.nspname AS schema, c.relname AS relation, con.conname AS name, con.contype AS kind,
        pg_catalog.pg_get_constraintdef(con.oid, true) AS definition,
-       (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
-          JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum) AS columns,
+       ${keyNames("con.conkey", "con.conrelid")} AS columns,
        fn.nspname AS ref_schema, fc.relname AS ref_table,
-       (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
-          JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum) AS ref_columns,
+       ${keyNames("con.confkey", "con.confrelid")} AS ref_columns,
        con.confupdtype AS on_update, con.confdeltype AS on_delete, con.confmatchtype AS match,
        con.condeferrable AS deferrable, con.condeferred AS deferred, con.conislocal AS local
 FROM pg_catalog.pg_constraint con

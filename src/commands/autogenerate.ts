@@ -19,7 +19,7 @@ import { introspect } from "../autogenerate/introspect.js";
 import { describeUnmodelled, listUnmodelledObjects, type UnmodelledObject } from "../autogenerate/not-compared.js";
 import { emptyModel, type QualifiedName, type SchemaModel } from "../autogenerate/model.js";
 import type { SchemaChange } from "../autogenerate/operations.js";
-import { extensionsCreatedBy, openShadowReplaying, openShadowSession, replayRevisions, rolesNamedBy, clearShadowRows, resetShadow, runScript, runStatements, sequencePositions, shadowHoldsRows, withShadowSession, type RevisionSql, type ShadowSessionOptions } from "../autogenerate/shadow.js";
+import { closeShadows, extensionsCreatedBy, openShadowReplaying, openShadowSession, replayRevisions, rolesNamedBy, clearShadowRows, resetShadow, runScript, runStatements, sequencePositions, shadowHoldsRows, withShadowSession, type RevisionSql, type ShadowSessionOptions } from "../autogenerate/shadow.js";
 import type { Session } from "../dialects/types.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { ConfigError } from "../errors.js";
@@ -217,9 +217,12 @@ async function compareOnOneShadow({ sources, upgrades, schemas, privileges, shad
 }
 
 /**
- * The comparison and its round trip on two shadow PGlites that work at once: A (this
- * thread) loads the declared schema while B (a worker thread) starts and replays the
- * revisions; then B runs the new upgrade while A runs the downgrade.
+ * The comparison and its round trip on two shadows that work at once: A (this thread)
+ * loads the declared schema while B starts and replays the revisions; then B runs the new
+ * upgrade while A runs the downgrade. Two PGlites (B in a worker thread) for a declared
+ * schema of TWO_SHADOWS_FROM_CHARS to TWO_SHADOWS_BELOW_CHARS; with `shadowUrl`, always
+ * two databases on the server (twoShadows), two backends that use the server's cores
+ * while this process only waits.
  *
  * The downgrade check runs on A rather than on B after the upgrade: the upgrade check
  * proves that B's schema then equals the declared one, and A holds the declared schema,
@@ -228,16 +231,23 @@ async function compareOnOneShadow({ sources, upgrades, schemas, privileges, shad
  * row (downgradeMayRunOnDeclared), the model is all there is: the downgrade meets the
  * same objects on A as it would on B, and must bring A back to the revisions' schema
  * exactly. Otherwise both directions run on B, one after the other, as with one shadow.
+ * A is closed as soon as the round trip is done with it, B at the end; the command waits
+ * for both closes (on a server, each drops a database).
  */
 async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, shadowOptions }: ShadowComparison): Promise<Compared> {
-  // B's thread is spawned now, but its PGlite starts once A's start is over (failed or not):
-  // two starts at once slow A's, which is on the critical path; B's is hidden behind A's load.
+  // B starts once A's start is over (failed or not): two starts at once slow A's, which is
+  // on the critical path; B's is hidden behind A's load. (A PGlite worker thread is spawned
+  // at once; a server's second CREATE DATABASE waits.)
   let firstStarted = (): void => {};
   const startAfter = new Promise<void>((resolve) => (firstStarted = resolve));
-  // B replays the revisions as it starts, while this thread is busy with A (a message to B
-  // would wait for it); what it did not replay (a revision not run in one transaction and
-  // those after it, or from one that fails, which replayRevisions then locates) is replayed here.
-  const opened = openShadowReplaying({ ...shadowOptions, startAfter }, upgrades);
+  // B replays the revisions as it starts, while this thread is busy with A (a message to a
+  // worker would wait for it); what it did not replay (a revision not run in one transaction
+  // and those after it, or from one that fails, which replayRevisions then locates; on a
+  // server, all of them) is replayed here.
+  const opened =
+    shadowOptions.server === null || shadowOptions.server === undefined
+      ? openShadowReplaying({ ...shadowOptions, startAfter }, upgrades)
+      : startAfter.then(async () => ({ session: await openShadowSession(shadowOptions), replayed: 0 }));
   const second = opened.then(({ session }) => session);
   const replayed = opened.then(async ({ session, replayed: done }): Promise<LoadedSchema> => {
     const model = await replayRevisions(upgrades.slice(done), { session, schemas });
@@ -247,6 +257,15 @@ async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, sha
   second.catch(() => {});
   replayed.catch(() => {});
   let first: Session | null = null;
+  // A is closed as soon as the round trip is done with it (its downgrade and introspection
+  // end before B's upgrade does): on a server its DROP DATABASE then runs beside the upgrade.
+  let firstClosing: Promise<void> | null = null;
+  const closeFirst = (): void => {
+    if (first === null || firstClosing !== null) return;
+    firstClosing = first.close();
+    firstClosing.catch(() => {});
+  };
+  let failed = true;
   try {
     try {
       first = await openShadowSession(shadowOptions);
@@ -258,16 +277,25 @@ async function compareOnTwoShadows({ sources, upgrades, schemas, privileges, sha
     const revision = autogenerateRevisionSql(loaded.model, current.model, { privileges });
     if (!revision.empty) {
       const sameState = await downgradeMayRunOnDeclared(first, await second, loaded, current);
-      await checkRoundTrip(await second, revision, loaded.model, current.model, schemas, { privileges, ...(sameState ? { downgradeOn: first } : {}) });
+      if (!sameState) closeFirst();
+      await checkRoundTrip(await second, revision, loaded.model, current.model, schemas, { privileges, ...(sameState ? { downgradeOn: first, doneWithDowngradeOn: closeFirst } : {}) });
     }
+    failed = false;
     return [loaded, current, revision];
   } finally {
-    await first?.close();
-    await second.then(
-      (session) => session.close(),
-      () => {},
-    );
+    closeFirst();
+    await closeShadows([firstClosing, second.catch(() => null).then((session) => session?.close())], failed);
   }
+}
+
+/**
+ * Whether `revision --autogenerate` uses two shadows at once (compareOnTwoShadows): always
+ * on a `shadowUrl` server, where the second is a database of the server and costs this
+ * process nothing; with PGlite for a declared schema of a size where a second PGlite pays
+ * for its memory (twoShadowsFor).
+ */
+export function twoShadows(shadowOptions: ShadowSessionOptions, sources: readonly DeclaredSource[]): boolean {
+  return (shadowOptions.server !== null && shadowOptions.server !== undefined) || twoShadowsFor(sources);
 }
 
 /**
@@ -438,7 +466,7 @@ export async function autogenerate(env: ResolvedEnvironment, options: Autogenera
     const roles = rolesNamedBy([...upgrades.map((u) => u.sql), ...sources.map((s) => s.sql)]);
     const shadowOptions: ShadowSessionOptions = { extensions, roles, ...shadowServer(env) };
     const work: ShadowComparison = { sources, upgrades, schemas, privileges, shadowOptions };
-    [declared, current, generated] = shadowOptions.server === null && twoShadowsFor(sources) ? await compareOnTwoShadows(work) : await compareOnOneShadow(work);
+    [declared, current, generated] = twoShadows(shadowOptions, sources) ? await compareOnTwoShadows(work) : await compareOnOneShadow(work);
   }
   const warnings = [...generated.warnings];
   const against = options.against?.name ?? "migrations";
@@ -485,6 +513,8 @@ export async function autogenerate(env: ResolvedEnvironment, options: Autogenera
  * downgrade counts only if the sequences stood there where the upgrade left them here
  * (sequencePositions: the model leaves positions out, `ALTER SEQUENCE ... MAXVALUE` checks
  * them); otherwise the downgrade runs here after the upgrade, as without `downgradeOn`.
+ * `doneWithDowngradeOn` is called once `downgradeOn` is no longer needed (its downgrade
+ * and introspection are over, or failed), so that the caller may close it meanwhile.
  * @throws RoundTripError (exit 2) naming the statement that fails or the differences left.
  */
 export async function checkRoundTrip(
@@ -493,7 +523,7 @@ export async function checkRoundTrip(
   declared: SchemaModel,
   before: SchemaModel,
   schemas: readonly string[],
-  options: { readonly privileges?: boolean; readonly downgradeOn?: Session } = {},
+  options: { readonly privileges?: boolean; readonly downgradeOn?: Session; readonly doneWithDowngradeOn?: () => void } = {},
 ): Promise<void> {
   const run = (on: Session, sql: string): ReturnType<typeof runScript> => (revision.transactional ? runScript(on, sql) : runStatements(on, sql));
   const residue = (from: SchemaModel, to: SchemaModel): string[] => diffModels(from, to, { privileges: options.privileges ?? false }).map((c) => c.summary);
@@ -501,17 +531,24 @@ export async function checkRoundTrip(
   // On two shadows both directions run at once (the upgrade's PGlite is in a worker thread);
   // the failures and differences are still reported in the same order. The other shadow's
   // sequence positions are read before its downgrade (`elsewhere` below).
-  const downgradeThere = async (on: Session) => ({ on, positions: await sequencePositions(on), failure: await run(on, revision.downgradeSql) });
+  // The other shadow is introspected as soon as its downgrade is over, while the upgrade
+  // still runs here, and is then done with (options.doneWithDowngradeOn: a server's shadow
+  // database is dropped meanwhile rather than after the upgrade).
+  const downgradeThere = async (on: Session) => {
+    try {
+      const positions = await sequencePositions(on);
+      const failure = await run(on, revision.downgradeSql);
+      return { positions, failure, downgraded: failure === null ? await introspect(on, { schemas, exclude: [] }) : null };
+    } finally {
+      options.doneWithDowngradeOn?.();
+    }
+  };
   const [upgradeFailure, early] = other === undefined ? [await run(session, revision.upgradeSql), null] : await Promise.all([run(session, revision.upgradeSql), downgradeThere(other)]);
   if (upgradeFailure !== null)
     throw new RoundTripError(`the generated upgrade fails on the shadow database: ${upgradeFailure.message}; nothing was written`, {
       details: { direction: "upgrade", ...(upgradeFailure.sqlstate === null ? {} : { sqlstate: upgradeFailure.sqlstate }) },
     });
-  const [upgraded, upgradedPositions, downgradedEarly] = await Promise.all([
-    introspect(session, { schemas, exclude: [] }),
-    early === null ? null : sequencePositions(session),
-    early !== null && early.failure === null ? introspect(early.on, { schemas, exclude: [] }) : null,
-  ]);
+  const [upgraded, upgradedPositions] = await Promise.all([introspect(session, { schemas, exclude: [] }), early === null ? null : sequencePositions(session)]);
   const left = residue(upgraded, declared);
   if (left.length > 0)
     throw new RoundTripError(`the generated upgrade does not reproduce the declared schema on the shadow database (still different: ${left.join("; ")}); nothing was written`, {
@@ -524,7 +561,7 @@ export async function checkRoundTrip(
     throw new RoundTripError(`the generated downgrade fails on the shadow database: ${downgradeFailure.message}; nothing was written`, {
       details: { direction: "downgrade", ...(downgradeFailure.sqlstate === null ? {} : { sqlstate: downgradeFailure.sqlstate }) },
     });
-  const downgraded = (elsewhere === null ? null : downgradedEarly) ?? (await introspect(session, { schemas, exclude: [] }));
+  const downgraded = elsewhere?.downgraded ?? (await introspect(session, { schemas, exclude: [] }));
   const back = residue(downgraded, before);
   if (back.length > 0)
     throw new RoundTripError(`the generated downgrade does not give back the schema the revisions produce (still different: ${back.join("; ")}); nothing was written`, {
