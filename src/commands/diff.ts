@@ -9,6 +9,7 @@ import { diffSchemas } from "../autogenerate/compare.js";
 import type { SchemaChange } from "../autogenerate/operations.js";
 import { renderScript } from "../autogenerate/render.js";
 import type { ResolvedEnvironment } from "../config/types.js";
+import type { AbortSignalLike } from "../dialects/types.js";
 import { loadDeclaredSchema, loadLiveSchema, loadMigrationsSchema, notComparedOf, type LoadedSchema, type NotCompared } from "./autogenerate.js";
 
 export type { NotCompared } from "./autogenerate.js";
@@ -27,6 +28,8 @@ export interface DiffCommandOptions {
   readonly to: DiffSide;
   /** Where `schema` and `migrations` come from (config `schema`, `migrations`), and the default schemas. */
   readonly project: Pick<ResolvedEnvironment, "schemaPaths" | "migrationsDir" | "schemas" | "shadow" | "secrets" | "autogenerate">;
+  /** SIGINT/SIGTERM: stops the comparison with InterruptedError, its shadow closed (a `shadowUrl` shadow database dropped). */
+  readonly signal?: AbortSignalLike | undefined;
 }
 
 /** A change, as `diff --json` prints it. */
@@ -54,9 +57,9 @@ function sideName(side: DiffSide): string {
 }
 
 async function loadSide(side: DiffSide, options: DiffCommandOptions, schemas: readonly string[]): Promise<LoadedSchema> {
-  if (side.kind === "schema") return loadDeclaredSchema(options.project, schemas);
-  if (side.kind === "migrations") return loadMigrationsSchema(options.project.migrationsDir, schemas, undefined, options.project);
-  return loadLiveSchema(side.environment, schemas, "diff", options.project.autogenerate.privileges);
+  if (side.kind === "schema") return loadDeclaredSchema(options.project, schemas, undefined, options.signal);
+  if (side.kind === "migrations") return loadMigrationsSchema(options.project.migrationsDir, schemas, undefined, options.project, options.signal);
+  return loadLiveSchema(side.environment, schemas, "diff", options.project.autogenerate.privileges, options.signal);
 }
 
 /**
