@@ -24,6 +24,10 @@ import { performance } from "node:perf_hooks";
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
+import { maskPasswords } from "./mask-passwords.js";
+
+// Where the lock-wait and echo messages import it from.
+export { maskPasswords };
 import { ConfigError, DatabaseError, InterruptedError, RevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
@@ -891,18 +895,6 @@ function lineAtPosition(section: SqlSection, offset: number): number | null {
     index++;
   }
   return index === offset ? line : null;
-}
-
-/**
- * A revision's literal passwords out of messages and history: `PASSWORD '...'` (also
- * `E'...'`, `U&'...'` and a dollar-quoted `$$...$$`) → `PASSWORD '***'`, and a
- * connection string's `password=...` (`CREATE SUBSCRIPTION ... CONNECTION '... password=x'`,
- * dblink) → `password=***`.
- */
-export function maskPasswords(text: string): string {
-  return text
-    .replace(/(PASSWORD\s+)(?:(?:E|U&)?'(?:[^']|'')*'|(\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)[\s\S]*?\2)/gi, "$1'***'")
-    .replace(/(\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s']+)/gi, "$1***");
 }
 
 /** A statement shortened for a one-line message. */
