@@ -138,7 +138,7 @@ function signalNote(text: string): void {
 }
 
 /** The commands that run no revision and take no lock: a signal has only their query (or their shadow's) to stop. */
-const READING_COMMANDS: ReadonlySet<string> = new Set(["current", "check", "status", "diff", "revision", "log"]);
+const READING_COMMANDS: ReadonlySet<string> = new Set(["current", "check", "diff", "revision", "log"]);
 
 const controller = new AbortController();
 let signals = 0;
