@@ -25,6 +25,7 @@ import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
 import { maskPasswords } from "./mask-passwords.js";
+import { thrownMessage } from "./thrown.js";
 
 // Where the lock-wait and echo messages import it from.
 export { maskPasswords };
@@ -247,7 +248,7 @@ class GroupFailure extends Error {
     /** Revisions of the same round trip after the committed ones that never ran. */
     readonly notRun: readonly PreparedStep[],
   ) {
-    super(error instanceof Error ? error.message : String(error));
+    super(thrownMessage(error));
   }
 }
 
@@ -507,7 +508,7 @@ class GroupRunner {
     const located = locatedOf(failure.error);
     const cause = located.error instanceof ScriptFailure ? located.error.error : located.error;
     const dbError = isAthanorError(cause) ? cause : null;
-    const serverMessage = scrubSecrets(dbError?.message ?? (cause instanceof Error ? cause.message : String(cause)), secrets);
+    const serverMessage = scrubSecrets(dbError?.message ?? thrownMessage(cause), secrets);
     const sqlstate = typeof dbError?.details["sqlstate"] === "string" ? dbError.details["sqlstate"] : undefined;
     let statement = located.statement;
     let recording = false;
@@ -836,7 +837,7 @@ interface StatementRef {
  */
 function isConnectionLoss(error: unknown, sqlstate: string | undefined): boolean {
   if (sqlstate !== undefined) return /^08|^57P0[123]$/.test(sqlstate) || /^E(CONNRESET|PIPE|CONNREFUSED|TIMEDOUT)$/.test(sqlstate);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = thrownMessage(error);
   return /Connection terminated|connection (was )?closed|server closed the connection|Client has encountered a connection error|not queryable/i.test(message);
 }
 
@@ -846,7 +847,7 @@ class StatementFailure extends Error {
     readonly error: unknown,
     readonly statement: StatementRef,
   ) {
-    super(error instanceof Error ? error.message : String(error));
+    super(thrownMessage(error));
   }
 }
 
