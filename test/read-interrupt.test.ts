@@ -120,4 +120,24 @@ describe("SIGTERM stops a reading command", () => {
     expect(result.stdout).not.toContain("no differences");
     expect(await adminQuery("SELECT 1 FROM pg_database WHERE datname = $1", [shadow])).toEqual([]);
   });
+
+  it("the next shadowUrl comparison drops a killed run's shadow database older than an hour, and only that", async () => {
+    await setUp("CREATE TABLE a (id int);");
+    const suffix = Date.now().toString(16).slice(-6);
+    const stale = `athanor_shadow_0000aa${suffix}`;
+    const recent = `athanor_shadow_0000bb${suffix}`;
+    const unmarked = `athanor_shadow_0000cc${suffix}`;
+    for (const name of [stale, recent, unmarked]) await adminQuery(`CREATE DATABASE ${name}`);
+    await adminQuery(`COMMENT ON DATABASE ${stale} IS 'athanor shadow created ${new Date(Date.now() - 2 * 3_600_000).toISOString()}'`);
+    await adminQuery(`COMMENT ON DATABASE ${recent} IS 'athanor shadow created ${new Date(Date.now() - 60_000).toISOString()}'`);
+    try {
+      const result = await start(["diff", "--from", "migrations", "--to", "schema"], project.dir).done;
+      expect(result.stdout).toContain("no differences");
+      expect(result.status).toBe(0);
+      const left = (await adminQuery<{ datname: string }>("SELECT datname FROM pg_database WHERE datname = ANY($1::text[]) ORDER BY 1", [[stale, recent, unmarked]])).map((r) => r.datname);
+      expect(left).toEqual([recent, unmarked]);
+    } finally {
+      for (const name of [stale, recent, unmarked]) await adminQuery(`DROP DATABASE IF EXISTS ${name}`);
+    }
+  });
 });
