@@ -125,7 +125,7 @@ async function openShadow(options: ShadowSessionOptions, upgrades: readonly Revi
 }
 
 /** What an interrupted comparison says. */
-const SHADOW_STOPPED = "the schema comparison stopped: the shadow's running statement was cancelled and the shadow dropped; nothing else was changed";
+const SHADOW_STOPPED = "the schema comparison stopped and its shadow was closed (a shadowUrl shadow database dropped); nothing else was changed";
 
 async function openShadowUnguarded(options: ShadowSessionOptions, upgrades: readonly RevisionSql[]): Promise<{ readonly session: Session; readonly replayed: number }> {
   if (options.server) return { session: await startShadowServer(options.server, options.secrets ?? []), replayed: 0 };

@@ -149,7 +149,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     if (signals === 1) {
       // Said at once: the cleanup can take a while (PGlite finishes its running statement first), and silence reads as a hang.
       const stopping = READING_COMMANDS.has(command)
-        ? "the running query is cancelled (and a shadow database dropped)"
+        ? "the running query is cancelled (a PGlite one, in this process, finishes first) and a shadow closed"
         : "a running statement is cancelled, a running revision rolled back and recorded as interrupted, the lock released";
       signalNote(`${signal}: stopping: ${stopping} (${signal === "SIGINT" ? "press Ctrl-C again" : "send SIGTERM again"} to exit within ${SECOND_SIGNAL_GRACE_MS / 1000} s without waiting for that)`);
     } else if (signals === 2) {
