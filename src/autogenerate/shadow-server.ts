@@ -45,8 +45,11 @@ export async function startShadowServer(server: ShadowServer, secrets: readonly 
   const admin = await openSession(server, { applicationName: "athanor-shadow", secrets }).catch((error: unknown) => {
     throw shadowError(`cannot connect to the shadow server (shadowUrl): ${messageOf(error)}`, error);
   });
+  await dropStaleShadows(admin);
   try {
     await admin.exec(`CREATE DATABASE ${quoteIdent(name)}`);
+    // Marks it as athanor's, with its age: a later comparison drops it if this process is killed before it can.
+    await admin.exec(`COMMENT ON DATABASE ${quoteIdent(name)} IS '${SHADOW_MARK} ${new Date().toISOString()}'`);
   } catch (error) {
     await admin.close();
     throw shadowError(`cannot create the shadow database ${name} on the shadow server (shadowUrl): ${messageOf(error)}`, error);
@@ -83,6 +86,32 @@ export async function startShadowServer(server: ShadowServer, secrets: readonly 
   };
   described.set(session, `an empty database (${name}, dropped afterwards) on the shadow server of shadowUrl, ${nameOf(server, host)}, with that role's rights`);
   return session;
+}
+
+/** The start of the comment athanor puts on each shadow database it creates, followed by the creation time. */
+const SHADOW_MARK = "athanor shadow created";
+
+/**
+ * Drops the shadow databases a killed athanor left behind (kill -9, a lost machine): only
+ * those athanor made (named athanor_shadow_<12 hex digits>, with its comment), created more
+ * than an hour ago (no comparison takes that long), with no connection. Without FORCE: one
+ * that someone connects to meanwhile, or that another role owns, stays (best effort).
+ */
+async function dropStaleShadows(admin: Session): Promise<void> {
+  try {
+    const stale = await admin.query<{ datname: string }>(
+      `SELECT d.datname FROM pg_catalog.pg_database d
+        CROSS JOIN LATERAL (SELECT pg_catalog.shobj_description(d.oid, 'pg_database') AS comment) c
+        WHERE d.datname ~ '^athanor_shadow_[0-9a-f]{12}$'
+          AND CASE WHEN c.comment ~ ('^' || $1::text || ' [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?Z$')
+                   THEN substring(c.comment FROM length($1::text) + 2)::timestamptz < now() - interval '1 hour' ELSE false END
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.datname = d.datname)`,
+      [SHADOW_MARK],
+    );
+    for (const { datname } of stale.rows) await admin.exec(`DROP DATABASE IF EXISTS ${quoteIdent(datname)}`).catch(() => {});
+  } catch {
+    // Best effort: a leftover costs disk, not the comparison.
+  }
 }
 
 /**

@@ -3,8 +3,9 @@
  * where a declared schema or a chain of revisions is applied and then introspected. No
  * second server is needed (Atlas and Prisma need one to diff).
  */
-import type { Session } from "../dialects/types.js";
-import { isAthanorError } from "../errors.js";
+import { abortableSession, readInterrupted } from "../dialects/abortable-session.js";
+import type { AbortSignalLike, Session } from "../dialects/types.js";
+import { InterruptedError, isAthanorError } from "../errors.js";
 import { ShadowReplayError } from "./errors.js";
 import { introspect } from "./introspect.js";
 import { defaultShadowCacheDir, pgliteContrib, startShadowPglite } from "./shadow-pglite.js";
@@ -81,6 +82,12 @@ export interface ShadowSessionOptions {
    * this settles (when another shadow's start, which would compete for the cores, is over).
    */
   readonly startAfter?: Promise<unknown>;
+  /**
+   * SIGINT/SIGTERM: cancels the shadow's running statement (a `shadowUrl` server) or ends
+   * its worker thread, and makes its calls reject with InterruptedError, so that the
+   * comparison stops and the shadow is closed (a server's shadow database dropped).
+   */
+  readonly signal?: AbortSignalLike | undefined;
 }
 
 /**
@@ -107,6 +114,20 @@ export async function openShadowReplaying(options: ShadowSessionOptions, upgrade
 }
 
 async function openShadow(options: ShadowSessionOptions, upgrades: readonly RevisionSql[]): Promise<{ readonly session: Session; readonly replayed: number }> {
+  const opened = await openShadowUnguarded(options, upgrades);
+  if (options.signal?.aborted) {
+    await opened.session.close();
+    throw readInterrupted(options.signal, SHADOW_STOPPED);
+  }
+  // A worker's PGlite cannot cancel a statement: its thread is ended instead (the session is closed next anyway).
+  const stop = options.inWorker === true && !options.server ? (session: Session) => session.close() : undefined;
+  return { ...opened, session: abortableSession(opened.session, options.signal, { stopped: SHADOW_STOPPED, stop }) };
+}
+
+/** What an interrupted comparison says. */
+const SHADOW_STOPPED = "the schema comparison stopped and its shadow was closed (a shadowUrl shadow database dropped); nothing else was changed";
+
+async function openShadowUnguarded(options: ShadowSessionOptions, upgrades: readonly RevisionSql[]): Promise<{ readonly session: Session; readonly replayed: number }> {
   if (options.server) return { session: await startShadowServer(options.server, options.secrets ?? []), replayed: 0 };
   const cacheDir = options.cacheDir === undefined ? defaultShadowCacheDir() : options.cacheDir;
   const extensions = [...new Set(options.extensions ?? [])];
@@ -388,6 +409,7 @@ export async function runScript(session: Session, sql: string): Promise<ScriptFa
     await session.exec(sql);
     return null;
   } catch (error) {
+    throwIfInterrupted(error);
     // A script with its own BEGIN leaves the session in an aborted transaction: end it (a warning otherwise).
     await rollback(session);
     const first = describeFailure(error, 0);
@@ -399,6 +421,7 @@ export async function runScript(session: Session, sql: string): Promise<ScriptFa
         try {
           await session.exec(statement.sql);
         } catch (statementError) {
+          throwIfInterrupted(statementError);
           const located = describeFailure(statementError, statement.start);
           return { ...located, offset: located.offset ?? statement.start };
         }
@@ -419,12 +442,18 @@ export async function runStatements(session: Session, sql: string): Promise<Scri
     try {
       await session.exec(statement.sql);
     } catch (error) {
+      throwIfInterrupted(error);
       await rollback(session);
       const located = describeFailure(error, statement.start);
       return { ...located, offset: located.offset ?? statement.start };
     }
   }
   return null;
+}
+
+/** A signal's interruption is not the SQL's failure: it ends the comparison (src/dialects/abortable-session.ts). */
+function throwIfInterrupted(error: unknown): void {
+  if (error instanceof InterruptedError) throw error;
 }
 
 async function rollback(session: Session): Promise<void> {

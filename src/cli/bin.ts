@@ -137,6 +137,9 @@ function signalNote(text: string): void {
   process.stderr.write(reportOptions.jsonLogs ? formatMessageLine({ level: "warn", event: "message", msg: text, toolVersion: VERSION }) : `${text}\n`);
 }
 
+/** The commands that run no revision and take no lock: a signal has only their query (or their shadow's) to stop. */
+const READING_COMMANDS: ReadonlySet<string> = new Set(["current", "check", "diff", "revision", "log"]);
+
 const controller = new AbortController();
 let signals = 0;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -145,9 +148,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     const status = signal === "SIGINT" ? ExitStatus.sigint : ExitStatus.sigterm;
     if (signals === 1) {
       // Said at once: the cleanup can take a while (PGlite finishes its running statement first), and silence reads as a hang.
-      signalNote(
-        `${signal}: stopping: a running statement is cancelled, a running revision rolled back and recorded as interrupted, the lock released (${signal === "SIGINT" ? "press Ctrl-C again" : "send SIGTERM again"} to exit within ${SECOND_SIGNAL_GRACE_MS / 1000} s without waiting for that)`,
-      );
+      const stopping = READING_COMMANDS.has(command)
+        ? "the running query is cancelled (a PGlite one, in this process, finishes first) and a shadow closed"
+        : "a running statement is cancelled, a running revision rolled back and recorded as interrupted, the lock released";
+      signalNote(`${signal}: stopping: ${stopping} (${signal === "SIGINT" ? "press Ctrl-C again" : "send SIGTERM again"} to exit within ${SECOND_SIGNAL_GRACE_MS / 1000} s without waiting for that)`);
     } else if (signals === 2) {
       signalNote(`${signal} again: exiting within ${SECOND_SIGNAL_GRACE_MS / 1000} s, whether or not the rollback is recorded by then (the server rolls back an open transaction and frees the lock when the connection closes)`);
       setTimeout(() => {

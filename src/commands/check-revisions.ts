@@ -7,7 +7,7 @@
 import { databaseMissing } from "../dialects/open.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { Session } from "../dialects/types.js";
-import { isAthanorError } from "../errors.js";
+import { InterruptedError, isAthanorError } from "../errors.js";
 import { classifyState } from "../plan/plan.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
@@ -46,7 +46,8 @@ export async function checkRevisions(env: ResolvedEnvironment, session: Session 
   try {
     state = await readAppliedState(session, env.versionTable);
   } catch (error) {
-    if (!isAthanorError(error)) throw error;
+    // An interruption (SIGINT/SIGTERM while the table was locked) stops the check: it says nothing about the table.
+    if (!isAthanorError(error) || error instanceof InterruptedError) throw error;
     add({ check: "version-table", status: "error", message: `cannot read ${versionTables(env.versionTable).display}: ${error.message}`, code: error.code, fix: error.hint ?? "Check that the database user may read the version table." });
     return;
   }
@@ -88,7 +89,8 @@ async function invalidIndexes(session: Session): Promise<string[]> {
       "SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid ORDER BY 1",
     );
     return result.rows.map((row) => row.name);
-  } catch {
+  } catch (error) {
+    if (error instanceof InterruptedError) throw error;
     return [];
   }
 }

@@ -8,7 +8,9 @@ import type { LoadedConfig } from "../config/load.js";
 import { resolveEnvironment } from "../config/resolve.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { databaseMissing, openSession } from "../dialects/open.js";
-import { isAthanorError } from "../errors.js";
+import { InterruptedError, isAthanorError } from "../errors.js";
+import { abortableSession } from "../dialects/abortable-session.js";
+import type { AbortSignalLike } from "../dialects/types.js";
 import { checkRevisions } from "./check-revisions.js";
 import { notConfigured } from "./not-configured.js";
 
@@ -47,6 +49,8 @@ export interface CheckOptions {
   notConfigured?: "error" | "warning";
   /** How long a connection attempt may take. */
   connectTimeoutMs?: number;
+  /** Stops the check (SIGINT/SIGTERM): its query is cancelled and it ends with InterruptedError. */
+  signal?: AbortSignalLike | undefined;
 }
 
 /**
@@ -113,12 +117,15 @@ export async function checkEnvironment(project: LoadedConfig, name: string, opti
     try {
       const timeoutMs = options.connectTimeoutMs ?? 5_000;
       // A PGlite directory another process has open is waited for as long as a server is (reported as not reachable after that).
-      session = await openSession(env.target, { secrets: env.secrets, searchPath: env.searchPath, connectTimeoutMs: timeoutMs, lockWaitMs: timeoutMs, applicationName: "athanor check" });
+      session = abortableSession(await openSession(env.target, { secrets: env.secrets, searchPath: env.searchPath, connectTimeoutMs: timeoutMs, lockWaitMs: timeoutMs, signal: options.signal, applicationName: "athanor check" }), options.signal, {
+        stopped: "check stopped: its query was cancelled; it changes nothing",
+      });
       await session.query("SELECT 1");
       const version = await session.serverVersion();
       add({ check: "reachable", status: "ok", message: `connected to ${env.redactedUrl} (PostgreSQL ${Math.floor(version / 10000)}.${version % 10000 >= 100 ? Math.floor((version % 10000) / 100) : version % 100})` });
     } catch (error) {
-      if (!isAthanorError(error)) throw error;
+      // An interruption is not a finding about the database: the check stops.
+      if (!isAthanorError(error) || error instanceof InterruptedError) throw error;
       add({ check: "reachable", status: "error", message: error.message, code: error.code, fix: error.hint ?? "Check the url, the server and the network." });
       session?.close().catch(() => {});
       session = null;

@@ -10,6 +10,7 @@ import type { SchemaChange } from "../autogenerate/operations.js";
 import { renderScript } from "../autogenerate/render.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { DirectoryWait } from "../run/connect.js";
+import type { AbortSignalLike } from "../dialects/types.js";
 import { loadDeclaredSchema, loadLiveSchema, loadMigrationsSchema, notComparedOf, type LoadedSchema, type NotCompared } from "./autogenerate.js";
 
 export type { NotCompared } from "./autogenerate.js";
@@ -30,6 +31,8 @@ export interface DiffCommandOptions {
   readonly project: Pick<ResolvedEnvironment, "schemaPaths" | "migrationsDir" | "schemas" | "shadow" | "secrets" | "autogenerate">;
   /** How opening an environment side's PGlite directory waits for another process that has it open (`--lock-wait`). */
   readonly directoryWait?: DirectoryWait | undefined;
+  /** SIGINT/SIGTERM: stops the comparison with InterruptedError, its shadow closed (a `shadowUrl` shadow database dropped). */
+  readonly signal?: AbortSignalLike | undefined;
 }
 
 /** A change, as `diff --json` prints it. */
@@ -57,9 +60,9 @@ function sideName(side: DiffSide): string {
 }
 
 async function loadSide(side: DiffSide, options: DiffCommandOptions, schemas: readonly string[]): Promise<LoadedSchema> {
-  if (side.kind === "schema") return loadDeclaredSchema(options.project, schemas);
-  if (side.kind === "migrations") return loadMigrationsSchema(options.project.migrationsDir, schemas, undefined, options.project);
-  return loadLiveSchema(side.environment, schemas, "diff", options.project.autogenerate.privileges, options.directoryWait);
+  if (side.kind === "schema") return loadDeclaredSchema(options.project, schemas, undefined, options.signal);
+  if (side.kind === "migrations") return loadMigrationsSchema(options.project.migrationsDir, schemas, undefined, options.project, options.signal);
+  return loadLiveSchema(side.environment, schemas, "diff", options.project.autogenerate.privileges, options.directoryWait ?? { signal: options.signal });
 }
 
 /**

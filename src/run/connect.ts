@@ -7,6 +7,7 @@ import { hostname, userInfo } from "node:os";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { databaseMissing, lockLocation, openSession, opensLocally } from "../dialects/open.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
+import { abortableSession } from "../dialects/abortable-session.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
 import { isAthanorError } from "../errors.js";
@@ -191,7 +192,7 @@ export function endsLockWait(error: unknown): boolean {
  */
 export async function openReadSession(env: ResolvedEnvironment, command: string, options: ReadSessionOptions = {}): Promise<Session | null> {
   if (databaseMissing(env.target)) return null;
-  return openSession(env.target, {
+  const session = await openSession(env.target, {
     applicationName: applicationName(command, env),
     secrets: env.secrets,
     searchPath: env.searchPath,
@@ -200,6 +201,8 @@ export async function openReadSession(env: ResolvedEnvironment, command: string,
     signal: options.signal,
     onLockWait: options.onLockWait,
   });
+  // The signal also stops a query waiting on a lock (a version table another session locked).
+  return abortableSession(session, options.signal, { stopped: `${command} stopped: its query was cancelled; it changes nothing` });
 }
 
 /** Options shared by the commands that change only version rows (`stamp`, `resolve`, `repair`). */

@@ -1,4 +1,5 @@
 /** Telling a lost connection from a failed statement (pure). */
+import { thrownMessage } from "./thrown.js";
 
 /**
  * True when the failure is the loss of the connection rather than the SQL: SQLSTATE
@@ -7,6 +8,6 @@
  */
 export function isConnectionLoss(error: unknown, sqlstate: string | undefined): boolean {
   if (sqlstate !== undefined) return /^08|^57P0[123]$/.test(sqlstate) || /^E(CONNRESET|PIPE|CONNREFUSED|TIMEDOUT)$/.test(sqlstate);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = thrownMessage(error);
   return /Connection terminated|connection (was )?closed|server closed the connection|Client has encountered a connection error|not queryable/i.test(message);
 }

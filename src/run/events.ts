@@ -5,6 +5,7 @@
  * name the revision, its file, the direction, and (at the end) the duration and outcome.
  * The runtime never prints: it calls the caller's {@link EventSink}.
  */
+import { thrownMessage } from "./thrown.js";
 
 /** Which verb produced the events. */
 export type RunCommand = "upgrade" | "downgrade" | "stamp" | "resolve" | "repair";
@@ -210,5 +211,5 @@ export function toEventError(error: unknown): EventError {
       ...(typeof fields.hint === "string" ? { hint: fields.hint } : {}),
     };
   }
-  return { code: "internal", message: error instanceof Error ? error.message : String(error) };
+  return { code: "internal", message: thrownMessage(error) };
 }

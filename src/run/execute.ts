@@ -24,6 +24,7 @@ import { performance } from "node:perf_hooks";
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
+import { thrownMessage } from "./thrown.js";
 import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
@@ -259,7 +260,7 @@ class GroupFailure extends Error {
     /** Revisions of the same round trip after the committed ones that never ran. */
     readonly notRun: readonly PreparedStep[],
   ) {
-    super(error instanceof Error ? error.message : String(error));
+    super(thrownMessage(error));
   }
 }
 
@@ -564,7 +565,7 @@ class GroupRunner {
     const located = locatedOf(failure.error);
     const cause = located.error instanceof ScriptFailure ? located.error.error : located.error;
     const dbError = isAthanorError(cause) ? cause : null;
-    const serverMessage = scrubSecrets(dbError?.message ?? (cause instanceof Error ? cause.message : String(cause)), secrets);
+    const serverMessage = scrubSecrets(dbError?.message ?? thrownMessage(cause), secrets);
     const sqlstate = typeof dbError?.details["sqlstate"] === "string" ? dbError.details["sqlstate"] : undefined;
     let statement = located.statement;
     let recording = false;
@@ -913,7 +914,7 @@ class StatementFailure extends Error {
     readonly error: unknown,
     readonly statement: StatementRef,
   ) {
-    super(error instanceof Error ? error.message : String(error));
+    super(thrownMessage(error));
   }
 }
 

@@ -1,19 +1,106 @@
 /**
- * Password literals out of a statement's text (pure). Every place that shows or records
- * a revision's statement — the `echo` line and `statement` event (text, JSON log, OTel),
- * a failure's message, error document and history row, a lint excerpt — passes it
- * through `maskPasswords`, so a `CREATE ROLE ... PASSWORD '...'` is never shown whether
- * it succeeds or fails. The statement itself runs as written.
+ * A revision's literal passwords out of a failed statement's text (messages, `--json`,
+ * JSON logs, the history table). The statement is read as SQL, not matched by a pattern:
+ * `PASSWORD` followed (after blanks and comments) by a literal it can delimit — `'...'`,
+ * `E'...'`, `U&'...'`, `$tag$...$tag$` — has that literal replaced by `'***'`. Where it
+ * cannot be sure where the password ends — `PASSWORD` inside a string (dynamic SQL:
+ * `EXECUTE 'ALTER ROLE r PASSWORD ''x'''`, `'... PASSWORD ' || quote_literal('x')`,
+ * `format('... PASSWORD %L', 'x')`), or followed by something else while a literal comes
+ * later — everything after `PASSWORD` is masked: a message says less rather than leak.
+ * Dollar quotes elsewhere are read through (a `DO $$ ... $$` body is SQL). A connection
+ * string's `password=...` (CREATE SUBSCRIPTION, dblink) becomes `password=***`.
  */
 
-/**
- * `PASSWORD '...'` (also `E'...'`, `U&'...'` and a dollar-quoted `$$...$$`; a user
- * mapping's `OPTIONS (password '...')` too) → `PASSWORD '***'`, and a connection
- * string's `password=...` (`CREATE SUBSCRIPTION ... CONNECTION '... password=x'`,
- * dblink) → `password=***`.
- */
+const keyword = /^password\b/i;
+const blanks = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
+const dollarTag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
+
+/** Where the literal starting at `at` ends (the index after it), or null when it is none or does not end. */
+function literalEnd(text: string, at: number): number | null {
+  const rest = text.slice(at);
+  const tag = dollarTag.exec(rest);
+  if (tag !== null) {
+    const close = text.indexOf(tag[0], at + tag[0].length);
+    return close === -1 ? null : close + tag[0].length;
+  }
+  const prefix = /^(?:[Ee]|[Uu]&)?'/.exec(rest);
+  if (prefix === null) return null;
+  return quotedEnd(text, at + prefix[0].length, /^[Ee]/.test(prefix[0]));
+}
+
+/** The index after the quote that closes a string whose content starts at `from` (`''` doubles a quote; an E-string also has `\'`), or null. */
+function quotedEnd(text: string, from: number, backslashes: boolean): number | null {
+  for (let i = from; i < text.length; i++) {
+    const ch = text[i];
+    if (backslashes && ch === "\\") i++;
+    else if (ch === "'") {
+      if (text[i + 1] !== "'") return i + 1;
+      i++;
+    }
+  }
+  return null;
+}
+
+/** True when a `PASSWORD` inside a string cannot be taking a literal: nothing quoted, doubled or formatted follows it. */
+function plainWordInString(text: string, after: number, stringEnd: number | null): boolean {
+  if (stringEnd === null) return false;
+  const inside = text.slice(after, stringEnd - 1);
+  return !/''|%|\$/.test(inside) && !/['$]/.test(text.slice(stringEnd));
+}
+
+/** See the module comment. */
 export function maskPasswords(text: string): string {
-  return text
-    .replace(/(PASSWORD\s+)(?:(?:E|U&)?'(?:[^']|'')*'|(\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)[\s\S]*?\2)/gi, "$1'***'")
-    .replace(/(\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s']+)/gi, "$1***");
+  let out = "";
+  let i = 0;
+  // The start of the single-quoted string the scan is in (its content), or -1.
+  let stringFrom = -1;
+  while (i < text.length) {
+    const ch = text[i] as string;
+    if (stringFrom === -1 && (text.startsWith("--", i) || text.startsWith("/*", i))) {
+      const end = text.startsWith("--", i) ? text.indexOf("\n", i) : text.indexOf("*/", i + 2);
+      const stop = end === -1 ? text.length : text.startsWith("--", i) ? end : end + 2;
+      out += text.slice(i, stop);
+      i = stop;
+      continue;
+    }
+    if (ch === "'") {
+      // A doubled quote inside a string is part of it; otherwise a quote opens or closes one.
+      if (stringFrom !== -1 && text[i + 1] === "'") {
+        out += "''";
+        i += 2;
+        continue;
+      }
+      stringFrom = stringFrom === -1 ? i + 1 : -1;
+      out += ch;
+      i++;
+      continue;
+    }
+    const wordStart = i === 0 || !/[\w$]/.test(text[i - 1] as string);
+    if (wordStart && keyword.test(text.slice(i, i + 9))) {
+      const after = i + "password".length;
+      out += text.slice(i, after);
+      if (stringFrom !== -1) {
+        if (plainWordInString(text, after, quotedEnd(text, stringFrom, false))) {
+          i = after;
+          continue;
+        }
+        return `${out} ***`;
+      }
+      const gap = (blanks.exec(text.slice(after)) as RegExpExecArray)[0];
+      const start = after + gap.length;
+      const end = literalEnd(text, start);
+      if (end !== null) {
+        out += `${gap}'***'`;
+        i = end;
+        continue;
+      }
+      // No literal here (a column named password, PASSWORD NULL): safe unless one comes later.
+      if (/['$]/.test(text.slice(start))) return `${out} ***`;
+      i = after;
+      continue;
+    }
+    out += ch;
+    i++;
+  }
+  return out.replace(/(\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s']+)/gi, "$1***");
 }

@@ -30,7 +30,7 @@ export const registerDiff: CommandModule = (program, action) => {
         const from = await side(ctx, String(options["from"]), "--from");
         const to = await side(ctx, String(options["to"]), "--to");
         const named = from.kind === "environment" ? from.environment : to.kind === "environment" ? to.environment : await ctx.environment();
-        const result = await diff({ from, to, project: named, directoryWait: ctx.directoryWait() });
+        const result = await diff({ from, to, project: named, directoryWait: ctx.directoryWait(), signal: ctx.signal });
         const strict = options["strict"] === true;
         const differs = result.changes.length > 0 || (strict && result.notCompared.length > 0);
         const status = differs ? ExitStatus.problem : ExitStatus.ok;

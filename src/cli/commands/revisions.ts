@@ -107,6 +107,7 @@ async function autogenerateCommand(ctx: CommandContext, options: Record<string, 
     splice: options["splice"] === true,
     branchLabel: stringList(options["branchLabel"]),
     dependsOn: stringList(options["dependsOn"]),
+    signal: ctx.signal,
   });
   const c = ctx.colors;
   for (const warning of result.warnings) ctx.err(c.yellow(`warning: ${warning}`));

@@ -1,0 +1,66 @@
+/**
+ * A session that stops when a signal aborts, for the commands that only read (`current`,
+ * `check`, `diff`'s shadow...): the statement running is cancelled (or the shadow's
+ * worker ended), and every call still running or made afterwards rejects with
+ * InterruptedError, so the command ends with 130/143 instead of reporting a normal
+ * result once its wait is over. The runs (`upgrade`...) have their own handling, which
+ * records the interrupted revision (src/run/execute.ts).
+ */
+import { InterruptedError } from "../errors.js";
+import type { AbortSignalLike, Session } from "./types.js";
+
+/** Options of {@link abortableSession}. */
+export interface AbortableOptions {
+  /** What stopped, for the error: `current stopped before it read the version table; nothing was changed`. */
+  readonly stopped: string;
+  /**
+   * How to stop the work in flight; default: cancel the running statement where the
+   * session can (a PGlite in this thread cannot: the call stops after its statement).
+   */
+  readonly stop?: ((session: Session) => Promise<void>) | undefined;
+}
+
+/** The error an aborted signal ends a read with. */
+export function readInterrupted(signal: AbortSignalLike, stopped: string): InterruptedError {
+  const plain = InterruptedError.fromReason(signal.reason);
+  return InterruptedError.fromReason(signal.reason, { message: `${InterruptedError.describe(plain.signal)}: ${stopped}` });
+}
+
+/** Wraps `session` so that `signal` stops it (see the module comment); without a signal, returns it unchanged. */
+export function abortableSession(session: Session, signal: AbortSignalLike | undefined, options: AbortableOptions): Session {
+  if (signal === undefined) return session;
+  const stop = options.stop ?? ((s: Session) => (s.capabilities.cancel ? s.cancel() : Promise.resolve()));
+  const onAbort = () => void stop(session).catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
+  // A call that fails or ends after the signal is reported as the interruption: its error is the cancel's doing.
+  const guard = async <T>(call: () => Promise<T>): Promise<T> => {
+    if (signal.aborted) throw readInterrupted(signal, options.stopped);
+    let result: T;
+    try {
+      result = await call();
+    } catch (error) {
+      if (signal.aborted) throw readInterrupted(signal, options.stopped);
+      throw error;
+    }
+    if (signal.aborted) throw readInterrupted(signal, options.stopped);
+    return result;
+  };
+  const wrapped: Session = {
+    kind: session.kind,
+    capabilities: session.capabilities,
+    query: (sql, params) => guard(() => session.query(sql, params)),
+    exec: (sql) => guard(() => session.exec(sql)),
+    runScript: (parts, scriptOptions) => guard(() => session.runScript(parts, scriptOptions)),
+    transaction: (work, transactionOptions) => guard(() => session.transaction(work, transactionOptions)),
+    rollback: () => session.rollback(),
+    lock: (request) => guard(() => session.lock(request)),
+    serverVersion: () => guard(() => session.serverVersion()),
+    cancel: () => session.cancel(),
+    close: async () => {
+      signal.removeEventListener("abort", onAbort);
+      await session.close();
+    },
+  };
+  if (session.announcedBackendPid !== undefined) wrapped.announcedBackendPid = () => session.announcedBackendPid?.() ?? null;
+  return wrapped;
+}
