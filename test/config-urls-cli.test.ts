@@ -11,26 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import pg from "pg";
 import { baseEnv, runCli } from "./support/cli.js";
 import { countingListener } from "./support/counting-listener.js";
-import { createPostgresDatabase, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
+import { createPostgresDatabase, queryUrl, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
 
 const server = new URL(serverUrl());
 const HOST = server.hostname;
 const PORT = server.port || "5432";
 const USER = decodeURIComponent(server.username);
 const PASSWORD = decodeURIComponent(server.password);
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -96,10 +85,10 @@ describe(".env read as python-dotenv reads it", () => {
   const HASH_PASSWORD = "S3cr3t-p@ss:w/rd!#x";
 
   beforeAll(async () => {
-    await admin(`CREATE ROLE "${role}" LOGIN PASSWORD '${HASH_PASSWORD}'`);
+    await queryUrl(serverUrl(), `CREATE ROLE "${role}" LOGIN PASSWORD '${HASH_PASSWORD}'`);
   });
   afterAll(async () => {
-    await admin(`DROP ROLE IF EXISTS "${role}"`);
+    await queryUrl(serverUrl(), `DROP ROLE IF EXISTS "${role}"`);
   });
 
   it("connects with an unquoted password holding # and warns that Node's dotenv reads it differently", async () => {

@@ -15,19 +15,10 @@ import { resolve } from "../src/commands/resolve.js";
 import { getStatus } from "../src/commands/status-entry.js";
 import { upgrade } from "../src/commands/upgrade.js";
 import { loadConfigFile } from "../src/config/load.js";
-import { AthanorError } from "../src/errors.js";
 import type { MigrationEvent } from "../src/run/events.js";
 import { acquireLock } from "../src/run/lock.js";
 import { createEngineProject, historyRows, ids, postgresEngine, tablesIn, versionRows, type EngineDatabase, type EngineProject } from "./support/engine-project.js";
-
-async function caught(promise: Promise<unknown>): Promise<AthanorError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AthanorError);
-  return error as AthanorError;
-}
+import { caught } from "./support/caught.js";
 
 const [A, B, C] = ids(3, "c") as [string, string, string];
 const engine = postgresEngine();

@@ -13,7 +13,6 @@ import { getStatus } from "../src/commands/status-entry.js";
 import { upgrade } from "../src/commands/upgrade.js";
 import { checkEnvironment } from "../src/commands/check.js";
 import { loadConfigFile } from "../src/config/load.js";
-import { AthanorError } from "../src/errors.js";
 import type { MigrationEvent } from "../src/run/events.js";
 import { join } from "node:path";
 import {
@@ -28,15 +27,7 @@ import {
   type EngineDatabase,
   type EngineProject,
 } from "./support/engine-project.js";
-
-async function caught(promise: Promise<unknown>): Promise<AthanorError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AthanorError);
-  return error as AthanorError;
-}
+import { caught } from "./support/caught.js";
 
 const [A, B, C] = ids(3) as [string, string, string];
 

@@ -15,18 +15,13 @@ import { resolveEnvironment } from "../src/config/resolve.js";
 import { parseDatabaseUrl } from "../src/config/url.js";
 import type { ResolvedEnvironment } from "../src/config/types.js";
 import { openSession } from "../src/dialects/open.js";
-import { AthanorError, RefusedError } from "../src/errors.js";
+import { RefusedError } from "../src/errors.js";
 import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
 import { sqlRevisionText } from "./support/engine-project.js";
+import { caught } from "./support/caught.js";
 
 const R1 = "a1a1a1a1a1a1";
 const R2 = "b2b2b2b2b2b2";
-
-async function caught(promise: Promise<unknown>): Promise<AthanorError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(AthanorError);
-  return error as AthanorError;
-}
 
 interface Target {
   /** The environment's url for the production and scratch databases. */

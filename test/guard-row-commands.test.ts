@@ -10,22 +10,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import { repair } from "../src/commands/repair.js";
 import { resolve } from "../src/commands/resolve.js";
 import { upgrade } from "../src/commands/upgrade.js";
-import { AthanorError } from "../src/errors.js";
 import { baseEnv, runCli } from "./support/cli.js";
 import { createPostgresDatabase } from "./support/databases.js";
 import { createEngineProject, ids, pgliteEngine, postgresEngine, type Engine, type EngineProject } from "./support/engine-project.js";
 import { onTerminal } from "./support/terminal.js";
+import { caught } from "./support/caught.js";
 
 const [A, B] = ids(2, "a") as [string, string];
-
-async function caught(promise: Promise<unknown>): Promise<AthanorError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AthanorError);
-  return error as AthanorError;
-}
 
 /** A: a table; B: a non-transactional revision that fails. `edit` changes A's file (a comment: cosmetic). */
 async function writeRevisions(project: EngineProject, edit = ""): Promise<void> {

@@ -13,7 +13,6 @@ import { upgrade } from "../src/commands/upgrade.js";
 import { loadConfig } from "../src/config/load.js";
 import { resolveEnvironment } from "../src/config/resolve.js";
 import type { ResolvedEnvironment } from "../src/config/types.js";
-import { AthanorError } from "../src/errors.js";
 import type { ConfirmationUI } from "../src/guard/confirm.js";
 import type { GuardrailHooks, GuardrailOptions } from "../src/guard/hook.js";
 import { evaluatePromotion } from "../src/guard/promotion.js";
@@ -21,6 +20,7 @@ import { loadRevisionGraph } from "../src/revisions/script-directory.js";
 import { lockKey } from "../src/run/lock.js";
 import type { TestDatabase } from "./support/databases.js";
 import { adminQuery, createGuardProject, createGuardRole, createOwnedDatabase, GUARD_PASSWORD, guardUrlTemplate, writeRevision, type GuardProject } from "./support/guard-project.js";
+import { caught } from "./support/caught.js";
 
 const R1 = "a1a1a1a1a1a1";
 const R2 = "b2b2b2b2b2b2";
@@ -34,12 +34,6 @@ async function tables(database: string): Promise<string[]> {
 async function advisoryLocks(database: string): Promise<number> {
   const rows = await adminQuery<{ n: string }>(database, "SELECT count(*) AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()");
   return Number(rows[0]?.n ?? 0);
-}
-
-async function caught(promise: Promise<unknown>): Promise<AthanorError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(AthanorError);
-  return error as AthanorError;
 }
 
 interface GuardChoices extends Pick<GuardrailOptions, "yes" | "allowDangerous" | "noBackup">, Pick<GuardrailHooks, "interactive" | "ui" | "resolveEnvironment" | "onBackup"> {}

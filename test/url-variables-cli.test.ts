@@ -14,25 +14,14 @@ import { randomBytes } from "node:crypto";
 import { countingListener } from "./support/counting-listener.js";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import pg from "pg";
 import { baseEnv, spawnCli } from "./support/cli.js";
-import { createPostgresDatabase, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
+import { createPostgresDatabase, queryUrl, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
 
 const server = new URL(serverUrl());
 const HOST = server.hostname;
 const PORT = server.port || "5432";
 const ADMIN_USER = decodeURIComponent(server.username);
 const ADMIN_PASSWORD = decodeURIComponent(server.password);
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 
 const role = `athanor_amp_${randomBytes(4).toString("hex")}`;
@@ -42,14 +31,14 @@ let project: { dir: string; remove(): Promise<void> };
 
 beforeAll(async () => {
   db = await createPostgresDatabase("athanor_urlvars");
-  await admin(`CREATE ROLE "${role}" LOGIN PASSWORD '${AMP_PASSWORD}'`);
+  await queryUrl(serverUrl(), `CREATE ROLE "${role}" LOGIN PASSWORD '${AMP_PASSWORD}'`);
   project = await tempDir("athanor-urlvars-");
   await mkdir(join(project.dir, "migrations"));
 }, 60_000);
 
 afterAll(async () => {
   await db.drop();
-  await admin(`DROP ROLE IF EXISTS "${role}"`);
+  await queryUrl(serverUrl(), `DROP ROLE IF EXISTS "${role}"`);
   await project.remove();
 });
 
