@@ -83,6 +83,22 @@ describe("the bundled CLI", () => {
     expect(bundle.join("\n")).not.toMatch(/autogenerate|dialects\/|node_modules\/pg/);
   });
 
+  it("`heads` loads no node:child_process: the build makes commander's require of it lazy (with net and dgram, ~5 ms of start-up)", async () => {
+    const list = join(project.dir, "builtins.txt");
+    const preload = join(project.dir, "builtins.cjs");
+    await writeFile(preload, `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join("\\n")));\n`);
+    const status = await new Promise<number>((resolve, reject) => {
+      const child = spawn(process.execPath, ["-r", preload, BIN, "heads"], { cwd: project.dir, env: baseEnv({ ATHANOR_CACHE_DIR: cache.dir }) as NodeJS.ProcessEnv, stdio: "ignore" });
+      child.on("error", reject);
+      child.on("close", (code) => resolve(code ?? 1));
+    });
+    expect(status).toBe(0);
+    const loaded = (await readFile(list, "utf8")).split("\n");
+    // The list is Node's own: the launcher's node:vm is in it.
+    expect(loaded).toContain("NativeModule vm");
+    expect(loaded.filter((entry) => /child_process|dgram/.test(entry))).toEqual([]);
+  });
+
   it("`upgrade` loads pg on PostgreSQL and PGlite on PGlite (the lazy loads still happen where needed)", async () => {
     const postgres = await traced(["upgrade"], "upgrade-pg");
     // pg, the packages it loads and dotenv are evaluated from the bundle's copy: none of their files is loaded with require.

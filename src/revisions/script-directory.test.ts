@@ -98,6 +98,24 @@ describe("readScriptDirectory", () => {
     expect(RevisionGraph.build(files).heads()).toEqual([E]);
   });
 
+  // The listing gives names only: an entry that is not a file is found out when it is opened
+  // or read, and skipped as before (a FIFO: test/special-entries-cli.test.ts, in a child process).
+  it("skips directories named like revisions, with and without a header cache, and reports a link to a directory", async () => {
+    const dir = await directory({ [`b_${A}.sql`]: sqlRevision(A, null), [`c_${B}.sql`]: sqlRevision(B, A) });
+    await mkdir(join(dir, "a_folder.sql"));
+    await mkdir(join(dir, "d_\u001b[31mred.sql"));
+    const cacheDir = join(dir, "..", `cache-${counter}`);
+    // No cache, the run that fills it, and a warm run: each reads the two revisions only.
+    for (let run = 0; run < 3; run += 1) {
+      const files = await readScriptDirectory(dir, { cacheDir, checksums: false });
+      expect(files.map((file) => file.relativePath)).toEqual([`b_${A}.sql`, `c_${B}.sql`]);
+    }
+    await symlink(join(dir, "a_folder.sql"), join(dir, "f_link.sql"));
+    const error = await caught(() => readScriptDirectory(dir));
+    expect(error.code).toBe("unreadable-revision");
+    expect(error.message).toContain("f_link.sql");
+  });
+
   it("checksums the text with line endings normalised to LF", async () => {
     const text = sqlRevision(A, null);
     const dir = await directory({ "lf.sql": text, "crlf.sql": text.replace(/\n/g, "\r\n").replace(A, B) });
