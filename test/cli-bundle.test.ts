@@ -190,6 +190,8 @@ describe("the bundled CLI", () => {
         // The code once (as the previous format wrote it), and the code twice with one byte more.
         Buffer.concat([Buffer.from(`${key}\n`), code]),
         Buffer.concat([Buffer.from(`${key}\n`), body, Buffer.from("x")]),
+        // Larger than the bundle, whose bytes the launcher reuses to read a cache that fits in them.
+        Buffer.concat([Buffer.from(`${key}\n`), body, Buffer.alloc(2 * 1024 * 1024, 0x41)]),
         // One byte damaged in either copy under an intact key line: V8 (release builds check no
         // checksum) segfaulted, hit "unreachable code" or spun on these, on every later run.
         ...[1000, 3000, 120_000, 140_000, 160_000, 170_000].filter((at) => at < code.length).map((at) => damaged(at)),

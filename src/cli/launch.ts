@@ -23,7 +23,7 @@
  * With --verbose (the one time an internal error's stack is printed) the bundle is
  * loaded by Node's own `require` with source maps on, so stacks name dist/'s modules.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { Script } from "node:vm";
@@ -90,14 +90,14 @@ export function codeCacheFile(bundle: string, source: string, env: Readonly<Reco
  * code V8 runs: only a file owned by this user and writable by no one else is read
  * (checked on the open file, so it cannot be swapped in between).
  */
-function readCodeCache(cache: CodeCacheFile): Buffer | undefined {
+function readCodeCache(cache: CodeCacheFile, scratch: Buffer): Buffer | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(cache.path, "r");
     const stats = fstatSync(fd);
     const uid = process.getuid?.();
     if ((uid !== undefined && stats.uid !== uid) || (stats.mode & 0o022) !== 0) return undefined;
-    const data = readFileSync(fd);
+    const data = stats.size <= scratch.length ? scratch.subarray(0, readSync(fd, scratch, 0, stats.size, 0)) : readFileSync(fd);
     const end = data.indexOf(10);
     if (end <= 0 || data.toString("latin1", 0, end) !== cache.key) return undefined;
     return intactCode(data.subarray(end + 1));
@@ -187,10 +187,13 @@ export function launch(bundle: string, env: Readonly<Record<string, string | und
     require(bundle);
     return;
   }
-  // ASCII (the build checks it): Latin-1 is the cheapest decoding.
-  const source = readFileSync(bundle, "latin1");
+  // ASCII (the build checks it): Latin-1 is the cheapest decoding. The bundle's bytes are
+  // then reused for the code cache, which is smaller: each new page of memory costs a page
+  // fault, ~12 µs on the CI machine, and the cache's ~0.4 MB would be ~100 more of them.
+  const bytes = readFileSync(bundle);
+  const source = bytes.toString("latin1");
   const cache = codeCacheFile(bundle, source, env);
-  const cachedData = cache === null ? undefined : readCodeCache(cache);
+  const cachedData = cache === null ? undefined : readCodeCache(cache, bytes);
   const script = new Script(`(function (exports, require, module, __filename, __dirname, __athanorLauncherImport) {${source}\n})`, {
     filename: bundle,
     ...(cachedData === undefined ? {} : { cachedData }),
