@@ -75,7 +75,7 @@ export function codeCacheFile(bundle: string, source: string, env: Readonly<Reco
   const dir = athanorCacheDir(env);
   if (dir === null) return null;
   const firstLine = source.slice(0, source.indexOf("\n"));
-  const hash = /^\/\/ athanor-cli-bundle ([0-9a-f]{64})$/.exec(firstLine)?.[1];
+  const hash = / \/\/ athanor-cli-bundle ([0-9a-f]{64})$/.exec(firstLine)?.[1];
   if (hash === undefined) return null;
   const stats = statSync(bundle, { throwIfNoEntry: false });
   if (stats === undefined) return null;
@@ -194,7 +194,8 @@ export function launch(bundle: string, env: Readonly<Record<string, string | und
   const source = bytes.toString("latin1");
   const cache = codeCacheFile(bundle, source, env);
   const cachedData = cache === null ? undefined : readCodeCache(cache, bytes);
-  const script = new Script(`(function (exports, require, module, __filename, __dirname, __athanorLauncherImport) {${source}\n})`, {
+  // The bundle's text is the function to call (scripts/build-cli.mjs wraps it at build time).
+  const script = new Script(source, {
     filename: bundle,
     ...(cachedData === undefined ? {} : { cachedData }),
   });
