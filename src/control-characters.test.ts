@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { escapeControlCharacters, escapeControlCharactersInLines, hasControlCharacter } from "./control-characters.js";
+import { escapeControlCharacters, escapeControlCharactersInJson, escapeControlCharactersInLines, hasControlCharacter } from "./control-characters.js";
 
 describe("control characters", () => {
   it.each([
@@ -24,6 +24,16 @@ describe("control characters", () => {
   ])("%j → %j", (text, escaped, control) => {
     expect(escapeControlCharacters(text)).toBe(escaped);
     expect(hasControlCharacter(text)).toBe(control);
+  });
+
+  it("JSON: the same document once parsed, with nothing left raw that JSON.stringify leaves", () => {
+    const value = { message: "a\u202eb\u2028c\u009b\u007fd\u200be\ttab\nnl\u001b", list: ["\u2066x\u2069", "👩\u200d💻"] };
+    const json = escapeControlCharactersInJson(JSON.stringify(value, null, 2));
+    expect(JSON.parse(json)).toEqual(value);
+    expect(json).toContain(String.raw`"a\u202eb\u2028c\u009b\u007fd\u200be\ttab\nnl\u001b"`);
+    expect(json).toContain(String.raw`"\u2066x\u2069"`);
+    // The pretty-printer's own newlines stay; nothing else in the text would act on a terminal.
+    expect(hasControlCharacter(json.replace(/\n/g, ""))).toBe(false);
   });
 
   it("keeps the lines of a message of several lines", () => {

@@ -18,9 +18,11 @@
  * U+FFF9–U+FFFB. The zero-width joiner and non-joiner (U+200C, U+200D) are text: scripts
  * and emoji sequences need them.
  */
-const CLASS = "\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u200b\\u200e\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb";
-const CONTROL = new RegExp(`[${CLASS}]`);
-const CONTROLS = new RegExp(`[${CLASS}]`, "g");
+const ABOVE_C0 = "\\u007f-\\u009f\\u00ad\\u061c\\u200b\\u200e\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb";
+const CONTROL = new RegExp(`[\\u0000-\\u0008\\u000a-\\u001f${ABOVE_C0}]`);
+const CONTROLS = new RegExp(`[\\u0000-\\u0008\\u000a-\\u001f${ABOVE_C0}]`, "g");
+/** What `JSON.stringify` leaves raw of them: it escapes C0 controls in strings, nothing above. */
+const RAW_IN_JSON = new RegExp(`[${ABOVE_C0}]`, "g");
 
 const NAMED: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r" };
 
@@ -49,4 +51,16 @@ function escapeOne(code: number): string {
 /** {@link escapeControlCharacters} line by line: a message of several lines keeps them, nothing else acts on a terminal. */
 export function escapeControlCharactersInLines(text: string): string {
   return CONTROL.test(text) ? text.split("\n").map(escapeControlCharacters).join("\n") : text;
+}
+
+/**
+ * JSON text (from `JSON.stringify` or pino) with DEL, C1 and the reordering and invisible
+ * characters written as `\uNNNN`: the same document once parsed, inert when a terminal
+ * or CI log shows it raw. They only occur inside strings (JSON's structure is ASCII), where
+ * the escape is valid.
+ * @example
+ * escapeControlCharactersInJson(JSON.stringify({ m: "a\u202eb" })); // '{"m":"a\\u202eb"}'
+ */
+export function escapeControlCharactersInJson(json: string): string {
+  return json.replace(RAW_IN_JSON, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

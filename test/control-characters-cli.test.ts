@@ -144,6 +144,14 @@ describe("bidirectional and invisible characters (Trojan Source)", () => {
     expect(up.status, up.stdout + up.stderr).toBe(1);
     expect(up.stderr).toContain("SELECT 'admin\\u202e\\u2066 -- ok\\u2069'::int");
     expect(up.stderr).toContain('invalid input syntax for type integer: "admin\\u202e\\u2066 -- ok\\u2069"');
+
+    // --json and the JSON log write them as JSON escapes: the same text once parsed, inert raw.
+    const json = await cli("upgrade", "--json", "--log-format", "json");
+    expectInert(json);
+    expect(json.status, json.stdout + json.stderr).toBe(1);
+    expect(json.stdout).toContain("admin\\u202e\\u2066 -- ok\\u2069");
+    expect((JSON.parse(json.stdout) as { error: { message: string } }).error.message).toContain("admin\u202e\u2066 -- ok\u2069");
+    expect(json.stderr).toContain("\\u202e");
   });
 });
 
