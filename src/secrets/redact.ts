@@ -42,10 +42,16 @@ function redactUrlTokens(text: string, pattern: RegExp): string {
 /**
  * The passwords of the URLs in SQL text masked (`dblink_connect('postgresql://u:***@h/db')`,
  * `CREATE SUBSCRIPTION ... CONNECTION 'postgresql://...'`): {@link redactUrl}'s user-info
- * rule, with the literal's quoting read as part of the URL.
+ * rule, with the literal's quoting read as part of the URL. A URL cut short at the end of
+ * the text (`pg_stat_activity.query` keeps the first 1 kB of a statement) may end inside its
+ * password: from its first `:` on it is masked.
  */
 export function redactSqlUrls(text: string): string {
-  return redactUrlTokens(text, SQL_URL_TOKEN);
+  return text.replace(SQL_URL_TOKEN, (all: string, scheme: string, rest: string, offset: number) => {
+    const colon = separatorOutsideReferences(rest);
+    const cut = offset + all.length === text.length && !rest.includes("@") && colon !== -1;
+    return `${scheme}${cut ? `${rest.slice(0, colon + 1)}${MASK}` : redactUserInfo(rest)}`;
+  });
 }
 
 /**

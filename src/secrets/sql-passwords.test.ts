@@ -89,6 +89,11 @@ describe("maskPasswords on connection URLs, SSLPASSWORD and foreign-data options
     expect(masked).toBe("SELECT dblink_connect('postgresql://u:***@h/db'), dblink_exec('ALTER ROLE r PASSWORD ***");
   });
 
+  it("masks a URL cut short inside its password (a lock holder's query is truncated at 1 kB)", () => {
+    expect(maskPasswords("SELECT dblink_connect('postgresql://app:UrlPw8")).toBe("SELECT dblink_connect('postgresql://app:***");
+    expect(maskPasswords("SELECT dblink_connect('postgresql://db.internal:5432/prod')")).toBe("SELECT dblink_connect('postgresql://db.internal:5432/prod')");
+  });
+
   it("keeps URLs without a password and options that are no password", () => {
     for (const statement of [
       "SELECT dblink_connect('postgresql://u@h/db')",
