@@ -36,10 +36,10 @@ function cli(...argv: string[]): Promise<CliResult> {
   return spawnCli(argv, { cwd: dir, env: baseEnv() });
 }
 
-/** No raw control character but newline in any byte the binary wrote, and no forged line. */
+/** No raw control character but newline, no bidirectional or invisible one, in any byte the binary wrote, and no forged line. */
 function expectInert(result: CliResult): void {
   for (const [stream, text] of [["stdout", result.stdout], ["stderr", result.stderr]] as const) {
-    expect(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(text), `${stream} holds a raw control character: ${JSON.stringify(text)}`).toBe(false);
+    expect(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/.test(text), `${stream} holds a raw control character: ${JSON.stringify(text)}`).toBe(false);
     expect(text.split("\n").some((line) => line.trimStart().startsWith(FORGED)), `${stream} holds a forged line`).toBe(false);
   }
 }
@@ -105,12 +105,53 @@ describe("a file name with an escape sequence and a newline", () => {
     git("checkout", "-q", "-b", "fix");
     git("rm", "-q", "--", join("migrations", HOSTILE_NAME));
     git("commit", "-q", "-m", "removed");
-    for (const format of ["text", "markdown"]) {
-      const result = await cli("review", "--base", "pr", "--format", format);
+    // Markdown also backslash-escapes what would start its syntax (the escapes' `\\`, `[`, `_`): it renders as the text format prints.
+    for (const [format, shown] of [["text", HOSTILE_NAME_SHOWN], ["markdown", HOSTILE_NAME_SHOWN.replace(/[\\[_]/g, "\\$&")]]) {
+      const result = await cli("review", "--base", "pr", "--format", format as string);
       expectInert(result);
       expect(result.status, result.stdout + result.stderr).toBe(0);
-      expect(result.stdout).toContain(`migrations/${HOSTILE_NAME_SHOWN} at the base could not be read`);
+      expect(result.stdout).toContain(`migrations/${shown} at the base could not be read`);
     }
+  });
+});
+
+describe("bidirectional and invisible characters (Trojan Source)", () => {
+  /** Shown as "drop only the test tables", holds an override that reorders the rest. */
+  const TROJAN_MESSAGE = "drop only the test tables\u202e\u2066 -- and prod\u2069";
+  const TROJAN_NAME = `${B}_users\u202etxt.lqs.sql`;
+
+  it.each([["heads"], ["show", B], ["review", "--base", "main", "--format", "markdown"]])("%s refuses a message holding them, escaped (exit 2)", async (...argv) => {
+    await writeFile(join(dir, "migrations", `${B}_x.sql`), sqlRevisionText({ id: B, down: A, message: TROJAN_MESSAGE, upgrade: "CREATE TABLE b (id int);" }));
+    const result = await cli(...argv);
+    expectInert(result);
+    expect(result.status, result.stdout + result.stderr).toBe(2);
+    expect(result.stderr).toContain(`${B}_x.sql:3: -- athanor:message holds a control character (\`drop only the test tables\\u202e\\u2066 -- and prod\\u2069\`)`);
+  });
+
+  it.each([["heads"], ["lint"], ["review", "--base", "main"]])("%s refuses a file name holding them, escaped (exit 2)", async (...argv) => {
+    await writeFile(join(dir, "migrations", TROJAN_NAME), sqlRevisionText({ id: B, down: A, message: "x", upgrade: "CREATE TABLE b (id int);" }));
+    const result = await cli(...argv);
+    expectInert(result);
+    expect(result.status, result.stdout + result.stderr).toBe(2);
+    expect(result.stderr).toContain(`the revision file name \`${B}_users\\u202etxt.lqs.sql\` holds a control character`);
+  });
+
+  it("upgrade shows them escaped in an echoed statement and in the server's error", async () => {
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments: { development: { url: "pglite://./.data/dev", echo: true } } }));
+    await writeFile(join(dir, "migrations", `${B}_x.sql`), sqlRevisionText({ id: B, down: A, message: "x", upgrade: "SELECT 'admin\u202e\u2066 -- ok\u2069'::int;" }));
+    const up = await cli("upgrade");
+    expectInert(up);
+    expect(up.status, up.stdout + up.stderr).toBe(1);
+    expect(up.stderr).toContain("SELECT 'admin\\u202e\\u2066 -- ok\\u2069'::int");
+    expect(up.stderr).toContain('invalid input syntax for type integer: "admin\\u202e\\u2066 -- ok\\u2069"');
+
+    // --json and the JSON log write them as JSON escapes: the same text once parsed, inert raw.
+    const json = await cli("upgrade", "--json", "--log-format", "json");
+    expectInert(json);
+    expect(json.status, json.stdout + json.stderr).toBe(1);
+    expect(json.stdout).toContain("admin\\u202e\\u2066 -- ok\\u2069");
+    expect((JSON.parse(json.stdout) as { error: { message: string } }).error.message).toContain("admin\u202e\u2066 -- ok\u2069");
+    expect(json.stderr).toContain("\\u202e");
   });
 });
 

@@ -141,11 +141,54 @@ describe("buildReviewReport", () => {
 describe("renderers", () => {
   it("markdown: repository text cannot close a code span, a fence or a table, nor inject HTML", () => {
     const md = renderReviewMarkdown(buildReviewReport(input()));
-    expect(md).toContain(`#### \`${rid("b")}\` pipe \\| \`tick\` &lt;b&gt;`);
+    expect(md).toContain(`#### \`${rid("b")}\` pipe \\| \\\`tick\\\` &lt;b&gt;`);
     // The SQL holds a triple backtick: the fence is longer.
     expect(md).toContain("````sql\nSELECT '```' AS fence;\n````");
     // A statement with a backtick is wrapped in a longer code span.
     expect(md).toContain("`` DROP TABLE `x` ``");
+  });
+
+  it("markdown: what a pull request wrote shows as text, in every context", () => {
+    const hostile = "[click](https://evil) ![x](https://track/pixel) <img src=x onerror=alert(1)> **bold** _em_ ~~gone~~ `code` | cell \\ end #";
+    // Each character that would start Markdown is backslash-escaped; HTML is entities.
+    const shown = "\\[click\\](https://evil) !\\[x\\](https://track/pixel) &lt;img src=x onerror=alert(1)&gt; \\*\\*bold\\*\\* \\_em\\_ \\~\\~gone\\~\\~ \\`code\\` \\| cell \\\\ end \\#";
+    const base = input();
+    const first = base.revisions[0] as ReviewedRevisionInput;
+    const file = { ...first.file, message: hostile, relativePath: "b_``x``.sql" };
+    const finding = { rule: "drop-table" as const, severity: "danger" as const, revision: file.id, file: file.relativePath, line: 6, statement: "DROP TABLE \"a`|`b\"", message: `drops ${hostile}`, safe: "do not" };
+    const unreadable = { name: "testing", url: "postgresql://app:***@db/app", state: { error: `server said: ${hostile}` }, plan: null, promotion: null, sql: null };
+    const md = renderReviewMarkdown(
+      buildReviewReport({
+        ...base,
+        revisions: [{ ...first, file, lint: { findings: [finding], notLinted: null } }],
+        graph: RevisionGraph.build([revision("a", [], { checksum: sum("1") }), file]),
+        environments: [unreadable],
+        notes: ["# heading note", "- a list", "1. ordered", `plain ${hostile}`],
+      }),
+    );
+    expect(md).toContain(`#### \`${rid("b")}\` ${shown}\n`);
+    expect(md).toContain(`<br/>drops ${shown}<br/>*Fix:* do not`);
+    expect(md).toContain(`| \`testing\` | ❌ not read | server said: ${shown} | |`);
+    expect(md).toContain(`> plain ${shown}\n`);
+    expect(md).toContain("> \\# heading note\n");
+    expect(md).toContain("> \\- a list\n");
+    expect(md).toContain("> 1\\. ordered\n");
+    // A code span's fence is longer than any backtick run inside; in a table a pipe is escaped.
+    expect(md).toContain("``` db/migrations/b_``x``.sql ```");
+    expect(md).toContain('`` DROP TABLE "a`|`b" ``');
+    // No link, image or HTML tag from the repository's text is left to render (Mermaid's labels are its own text, escaped its way).
+    for (const line of md.replace(/```mermaid\n[\s\S]*?\n```\n/, "").split("\n")) {
+      expect(line).not.toMatch(/(?<!\\)\[(?:click|x)(?<!\\)\]\(/);
+      expect(line).not.toMatch(/<img/);
+    }
+  });
+
+  it("markdown: ordinary text reads as written (identifiers with underscores, punctuation)", () => {
+    const base = input();
+    const first = base.revisions[0] as ReviewedRevisionInput;
+    const file = { ...first.file, message: "add user_id to orders (backfill: 2 steps). Done!" };
+    const md = renderReviewMarkdown(buildReviewReport({ ...base, revisions: [{ ...first, file }], graph: RevisionGraph.build([revision("a", [], { checksum: sum("1") }), file]) }));
+    expect(md).toContain(`#### \`${rid("b")}\` add user_id to orders (backfill: 2 steps). Done!\n`);
   });
 
   it("sarif: only findings with a file become results", () => {

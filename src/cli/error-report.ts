@@ -7,7 +7,7 @@
  * Everything is scrubbed of known secrets before and after serialisation.
  */
 import { knownSecrets } from "../secrets/redact.js";
-import { escapeControlCharactersInLines as inert } from "../control-characters.js";
+import { escapeControlCharactersInJson, escapeControlCharactersInLines as inert } from "../control-characters.js";
 import { formatMessageLine } from "../observe/message-line.js";
 import { VERSION } from "../version.js";
 
@@ -35,7 +35,7 @@ export interface ErrorReportOptions {
 /** The error document of `--json`, as written to stdout (with its newline). */
 export function formatErrorDocument(report: ErrorReport): string {
   const document = { error: { code: report.code, message: report.message, hint: report.hint, exitStatus: report.exitStatus, details: report.details ?? {} } };
-  return knownSecrets.scrub(`${JSON.stringify(document, (_key, value: unknown) => (typeof value === "string" ? knownSecrets.scrub(value) : value), 2)}\n`);
+  return knownSecrets.scrub(`${escapeControlCharactersInJson(JSON.stringify(document, (_key, value: unknown) => (typeof value === "string" ? knownSecrets.scrub(value) : value), 2))}\n`);
 }
 
 /** The final error as a JSON log line (`"event":"error"`). */

@@ -11,6 +11,7 @@ import { parseDuration } from "../config/duration.js";
 import { formatWait } from "../config/duration.js";
 import { ConfigError } from "../errors.js";
 import { knownSecrets } from "../secrets/redact.js";
+import { escapeControlCharactersInJson } from "../control-characters.js";
 import { formatMessageLine, plainText } from "../observe/message-line.js";
 import { VERSION } from "../version.js";
 
@@ -115,7 +116,7 @@ export class CommandContext {
 
   /** Prints one JSON document on stdout. */
   json(document: unknown): void {
-    this.out(JSON.stringify(document, null, 2));
+    this.out(escapeControlCharactersInJson(JSON.stringify(document, null, 2)));
   }
 
   /**

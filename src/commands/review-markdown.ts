@@ -3,9 +3,10 @@
  * `$GITHUB_STEP_SUMMARY` or a comment): a short summary table, the touched part of the
  * graph in Mermaid, then each revision with its message, its findings and its SQL in a
  * collapsed block, the environments, and the other findings. Text that comes from the
- * repository (messages, SQL) is escaped so it cannot close a table, a code span or a
- * block, nor inject HTML, and its control characters are written as escapes (`\x1b`):
- * a summary is also read as raw text in CI logs and terminals. Pure.
+ * repository (messages, file names, SQL, server errors) is escaped for where it stands so
+ * it shows as written: it cannot close a table, a code span or a block, inject HTML, nor
+ * become a link, an image, emphasis or a heading; its control characters are written as
+ * escapes (`\x1b`): a summary is also read as raw text in CI logs and terminals. Pure.
  */
 import type { ReviewFinding, ReviewReport, ReviewRevision, ReviewSeverity } from "./review-model.js";
 import { promotionRefusal } from "../guard/promotion-wording.js";
@@ -15,9 +16,41 @@ import { escapeControlCharacters as inert } from "../control-characters.js";
 
 const ICON: Record<ReviewSeverity, string> = { error: "🔴", warning: "🟡", info: "🔵" };
 
-/** Plain text for Markdown: HTML and table pipes escaped, newlines flattened, other control characters escaped. */
+/**
+ * Markdown punctuation that starts inline syntax: code spans, emphasis and strikethrough,
+ * links and images (`[`, `]`: without them `!` and `(` are text), table pipes, and the
+ * backslash itself. A backslash before ASCII punctuation makes it literal (CommonMark
+ * §2.4). `_` between two letters or digits starts nothing (CommonMark's flanking rules)
+ * and is left alone, so `user_id` reads as written in the raw text too.
+ */
+const INLINE_SYNTAX = /[\\`*~[\]|]|(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu;
+
+/**
+ * Plain text for Markdown: newlines flattened, control characters escaped, HTML as
+ * entities, inline syntax backslash-escaped, and a trailing run of `#` (which would close
+ * a heading and vanish) escaped, so `[click](https://evil)`, `![x](...)`, `<img ...>`,
+ * `` `x` `` and `| a |` show as the characters they are.
+ */
 function text(value: string): string {
-  return inert(value.replace(/\s*\n\s*/g, " ")).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "\\|");
+  return inert(value.replace(/\s*\n\s*/g, " "))
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(INLINE_SYNTAX, "\\$&")
+    .replace(/(^|\s)(#+)(\s*)$/, "$1\\$2$3");
+}
+
+/** athanor's own wording (a rule's title and help): its backticks are code spans; HTML and pipes escaped all the same. */
+function ownText(value: string): string {
+  return value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "\\|");
+}
+
+/**
+ * {@link text} at the start of a block (after `> `): a leading list marker, heading,
+ * thematic break or ordered-list number is escaped too, so it stays the line's text.
+ */
+function blockText(value: string): string {
+  return text(value.trimStart()).replace(/^(?:[-+=#]|(\d{1,9})([.)]))/, (marker, digits: string | undefined, dot: string | undefined) => (digits === undefined ? `\\${marker}` : `${digits}\\${dot}`));
 }
 
 /** A code span that survives backticks inside (CommonMark: a longer fence, padded); in a table cell, pipes are escaped too (GFM). */
@@ -49,7 +82,7 @@ function findingLine(finding: ReviewFinding): string {
   const where = finding.file === null ? "" : ` ${code(`${finding.file}${finding.line === null ? "" : `:${finding.line}`}`)}`;
   const statement = finding.statement === null ? "" : ` ${code(finding.statement)}`;
   const environment = finding.environment === null ? "" : ` (environment ${code(finding.environment)})`;
-  return `- ${ICON[finding.severity]} **${finding.severity}** ${code(finding.rule)} — ${text(ruleTitle(finding.rule))}${where}${environment}${statement}<br/>${text(finding.message)}<br/>*Fix:* ${text(finding.help)}`;
+  return `- ${ICON[finding.severity]} **${finding.severity}** ${code(finding.rule)} — ${ownText(ruleTitle(finding.rule))}${where}${environment}${statement}<br/>${text(finding.message)}<br/>*Fix:* ${ownText(finding.help)}`;
 }
 
 function summaryTable(report: ReviewReport): string[] {
@@ -112,7 +145,7 @@ function environmentTable(report: ReviewReport): string[] {
 export function renderReviewMarkdown(report: ReviewReport): string {
   const out = ["## athanor review", "", `Compared with ${code(report.base.ref)} — ${text(describeBase(report))}; migrations in ${code(report.migrationsDir)}.`, ""];
   out.push(...summaryTable(report), "");
-  for (const note of report.notes) out.push(`> ${text(note)}`, "");
+  for (const note of report.notes) out.push(`> ${blockText(note)}`, "");
   if (report.graph.mermaid !== null && (report.revisions.length > 0 || report.graph.mergeNeeded)) {
     out.push("### Graph", "", "Changed revisions are highlighted, heads are bold; only their parents are drawn.", "", fencedBlock("mermaid", report.graph.mermaid), "");
   }

@@ -8,6 +8,7 @@
 import type { EventSink, MigrationEvent } from "../run/events.js";
 import type { LogLevel } from "../config/types.js";
 import { LOG_LEVEL_RANK, LogRecordFormatter } from "./log-record.js";
+import { escapeControlCharactersInJson } from "../control-characters.js";
 
 /** Options of {@link createJsonLogSink}. */
 export interface JsonLogOptions {
@@ -52,7 +53,8 @@ export async function createJsonLogSink(options: JsonLogOptions): Promise<EventS
       level: "trace",
       formatters: { level: (label: string) => ({ level: label }) },
     },
-    { write: (line: string) => options.write(line) },
+    // pino leaves DEL, C1, bidirectional and invisible characters raw, as JSON.stringify does.
+    { write: (line: string) => options.write(escapeControlCharactersInJson(line)) },
   );
   const formatter = new LogRecordFormatter(options.toolVersion);
   return (event: MigrationEvent) => {

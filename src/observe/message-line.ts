@@ -5,6 +5,7 @@
  * loading pino.
  */
 import { hostname } from "node:os";
+import { escapeControlCharactersInJson } from "../control-characters.js";
 import type { LogRecordLevel } from "./log-record.js";
 
 /** A message that is not a runtime event. */
@@ -34,5 +35,5 @@ export function plainText(text: string): string {
  */
 export function formatMessageLine(line: MessageLine, now: Date = new Date()): string {
   host ??= hostname();
-  return `${JSON.stringify({ level: line.level, pid: process.pid, hostname: host, time: now.toISOString(), event: line.event, toolVersion: line.toolVersion, ...line.fields, msg: plainText(line.msg) })}\n`;
+  return `${escapeControlCharactersInJson(JSON.stringify({ level: line.level, pid: process.pid, hostname: host, time: now.toISOString(), event: line.event, toolVersion: line.toolVersion, ...line.fields, msg: plainText(line.msg) }))}\n`;
 }

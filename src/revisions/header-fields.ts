@@ -149,13 +149,14 @@ export function validateHeader(raw: RawHeader, file: string, spelling: Spelling)
     }
   }
 
-  // A message is printed by every command; a control character in it could drive the terminal or CI log that shows it.
+  // A message is printed by every command; a control character in it could drive the terminal or CI log that
+  // shows it, a bidirectional or invisible one make it read differently from what it holds.
   if (raw.message !== undefined && hasControlCharacter(raw.message.value)) {
     throw headerError(
       file,
       raw.message.line,
       `${spelling.message} holds a control character (\`${escapeControlCharacters(raw.message.value)}\`)`,
-      "a message is one line of plain text: remove the control characters (escape sequences, newlines); tabs are allowed",
+      "a message is one line of plain text: remove the control characters (escape sequences, newlines, bidirectional and invisible characters); tabs are allowed",
     );
   }
 

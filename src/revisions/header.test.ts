@@ -214,6 +214,8 @@ export default migration;`,
     { name: "an unclosed object", text: `export default defineMigration({\n  revision: "${A}",\n  async upgrade() {`, line: 3, message: /not closed/ },
     { name: "an unterminated string", text: `export default defineMigration({\n  revision: "${A},\n});`, line: 2, message: /unterminated string/ },
     { name: "a message with an escape sequence", text: `export default defineMigration({\n  revision: "${A}",\n  message: "ok \\u001b]0;PWNED\\u0007",\n  upgrade() {},\n});`, line: 3, message: /message holds a control character \(`ok \\x1b\]0;PWNED\\x07`\)/ },
+    { name: "a message with a bidirectional override and a line separator", text: `export default defineMigration({\n  revision: "${A}",\n  message: "ok \\u202Eevil\\u2028two",\n  upgrade() {},\n});`, line: 3, message: /message holds a control character \(`ok \\u202eevil\\u2028two`\)/ },
+    { name: "a message with them raw", text: `export default defineMigration({\n  revision: "${A}",\n  message: "ok \u2067evil\u2069 \u200b",\n  upgrade() {},\n});`, line: 3, message: /message holds a control character \(`ok \\u2067evil\\u2069 \\u200b`\)/ },
     { name: "a header field written as a method", text: `export default defineMigration({\n  revision() { return "${A}"; },\n});`, line: 2, message: /must be written `revision: <literal>`/ },
   ];
   it.each(errors)("rejects $name", ({ text, line, message }) => {
@@ -345,6 +347,8 @@ describe("control characters in a message", () => {
     ["a C1 CSI", "x\u009b2Jy", "x\\x9b2Jy"],
     ["a vertical tab inside", "a\u000bb", "a\\x0bb"],
     ["DEL", "a\u007f", "a\\x7f"],
+    ["a right-to-left override (Trojan Source)", "grant admin\u202e\u2066 -- only to tests\u2069", "grant admin\\u202e\\u2066 -- only to tests\\u2069"],
+    ["a zero-width space", "add\u200busers", "add\\u200busers"],
   ])("refuses %s, naming the file and line with the value escaped", (_name, message, shown) => {
     const error = caught(() => parseSqlHeader(`-- athanor:revision ${A}\n-- athanor:message ${message}\n-- athanor:upgrade\nSELECT 1;\n`, "migrations/a.sql"));
     expect(error.code).toBe("malformed-header");
@@ -384,6 +388,11 @@ describe("the common SQL header read without a string per line", () => {
     "-- athanor:message ok \u001b]0;PWNED\u0007",
     "-- athanor:message a\u0085b",
     "-- athanor:message a\u000bb",
+    "-- athanor:message admin\u202e lqs",
+    "-- athanor:message \u2066isolated\u2069",
+    "-- athanor:message add\u200busers",
+    "-- athanor:message \ufeffbom",
+    "-- athanor:message x\u200d\u200cy",
     "-- athanor:messages plural",
     "-- athanor:upgrade \u00a0",
     "-- athanor:upgrades",

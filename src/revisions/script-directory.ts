@@ -203,8 +203,9 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
 
 /**
  * A revision file's name is printed by every command: one holding a control character
- * (an escape sequence, a newline that would print a line of its own) is refused, named
- * with escapes so the error itself is safe to print.
+ * (an escape sequence, a newline that would print a line of its own, a bidirectional
+ * override that shows it reordered) is refused, named with escapes so the error itself
+ * is safe to print.
  */
 export function refuseControlCharacterName(name: string): void {
   if (!hasControlCharacter(name)) return;

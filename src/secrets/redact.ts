@@ -28,6 +28,33 @@ export function isSecretVariableName(name: string): boolean {
 const URL_TOKEN = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s"'<>`]*)/gi;
 
 /**
+ * A URL-shaped token inside an SQL literal: a doubled quote (`''`) or a backslash-escaped
+ * one (`\'`, E-strings) is a quote of the URL, not the literal's end, so a password that
+ * holds one is masked whole.
+ */
+const SQL_URL_TOKEN = /\b([a-z][a-z0-9+.-]*:\/\/)((?:[^\s"'<>`\\]|''|\\.)*)/gi;
+
+/** Every URL token `pattern` finds in `text`, with the password of its user-info masked. */
+function redactUrlTokens(text: string, pattern: RegExp): string {
+  return text.replace(pattern, (_all, scheme: string, rest: string) => `${scheme}${redactUserInfo(rest)}`);
+}
+
+/**
+ * The passwords of the URLs in SQL text masked (`dblink_connect('postgresql://u:***@h/db')`,
+ * `CREATE SUBSCRIPTION ... CONNECTION 'postgresql://...'`): {@link redactUrl}'s user-info
+ * rule, with the literal's quoting read as part of the URL. A URL cut short at the end of
+ * the text (`pg_stat_activity.query` keeps the first 1 kB of a statement) may end inside its
+ * password: from its first `:` on it is masked.
+ */
+export function redactSqlUrls(text: string): string {
+  return text.replace(SQL_URL_TOKEN, (all: string, scheme: string, rest: string, offset: number) => {
+    const colon = separatorOutsideReferences(rest);
+    const cut = offset + all.length === text.length && !rest.includes("@") && colon !== -1;
+    return `${scheme}${cut ? `${rest.slice(0, colon + 1)}${MASK}` : redactUserInfo(rest)}`;
+  });
+}
+
+/**
  * Masks the password of every URL in `text` (`postgresql://app:***@db:5432/prod`) and
  * every `password=` parameter of a query string or key/value connection string.
  * The user-info is taken up to the *last* `@` of the URL, so a raw `@` in a password (or
@@ -36,7 +63,7 @@ const URL_TOKEN = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s"'<>`]*)/gi;
  * secrets: a password made only of references is shown as written.
  */
 export function redactUrl(text: string): string {
-  let out = text.replace(URL_TOKEN, (_all, scheme: string, rest: string) => `${scheme}${redactUserInfo(rest)}`);
+  let out = redactUrlTokens(text, URL_TOKEN);
   out = out.replace(/([?&;\s]|^)(password|pass|pwd|sslpassword)=([^&;\s]*)/gi, (_all, lead: string, key: string) => `${lead}${key}=${MASK}`);
   return out;
 }

@@ -60,3 +60,45 @@ describe("maskPasswords on dynamic SQL and other forms where the literal cannot 
     expect(maskPasswords("CREATE USER MAPPING FOR app SERVER s OPTIONS (user 'u', password 'Hunter2Zq')")).toBe("CREATE USER MAPPING FOR app SERVER s OPTIONS (user 'u', password '***')");
   });
 });
+
+describe("maskPasswords on connection URLs, SSLPASSWORD and foreign-data options", () => {
+  /** Each secret below must not survive masking. */
+  const leaked = /UrlPw\d|SslPw\d|FdwPw\d/;
+
+  it.each([
+    ["SELECT dblink_connect('postgresql://u:UrlPw1@h/db')", "SELECT dblink_connect('postgresql://u:***@h/db')"],
+    ["CREATE SUBSCRIPTION s CONNECTION 'postgresql://rep:UrlPw2@10.0.0.1:5432/db?sslmode=require' PUBLICATION p", "CREATE SUBSCRIPTION s CONNECTION 'postgresql://rep:***@10.0.0.1:5432/db?sslmode=require' PUBLICATION p"],
+    ["SELECT dblink_connect('postgres://u:Url''Pw3@h/db')", "SELECT dblink_connect('postgres://u:***@h/db')"],
+    ["SELECT dblink_connect(E'postgresql://u:Url\\'Pw4@h/db')", "SELECT dblink_connect(E'postgresql://u:***@h/db')"],
+    ["SELECT dblink_connect($c$postgresql://u:UrlPw5@h/db$c$)", "SELECT dblink_connect($c$postgresql://u:***@h/db$c$)"],
+    ["SELECT dblink_connect('postgresql://u:Url@Pw6@h/db')", "SELECT dblink_connect('postgresql://u:***@h/db')"],
+    ["CREATE SUBSCRIPTION s CONNECTION 'host=h sslpassword=SslPw1 user=u' PUBLICATION p", "CREATE SUBSCRIPTION s CONNECTION 'host=h sslpassword=*** user=u' PUBLICATION p"],
+    ["SELECT dblink_connect('host=h SSLPassword = SslPw2')", "SELECT dblink_connect('host=h SSLPassword = ***')"],
+    ["CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h', sslpassword 'SslPw3')", "CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h', sslpassword '***')"],
+    ["CREATE USER MAPPING FOR u SERVER s OPTIONS (user 'u', password 'FdwPw1')", "CREATE USER MAPPING FOR u SERVER s OPTIONS (user 'u', password '***')"],
+    ["CREATE USER MAPPING FOR u SERVER s OPTIONS (password $$FdwPw2$$)", "CREATE USER MAPPING FOR u SERVER s OPTIONS (password '***')"],
+    ["ALTER USER MAPPING FOR u SERVER s OPTIONS (SET password 'FdwPw3', ADD sslpassword E'SslPw4')", "ALTER USER MAPPING FOR u SERVER s OPTIONS (SET password '***', ADD sslpassword '***')"],
+    ["ALTER SERVER s OPTIONS (ADD PassWord\n  /* rotated */ -- yearly\n  'FdwPw4')", "ALTER SERVER s OPTIONS (ADD PassWord\n  /* rotated */ -- yearly\n  '***')"],
+  ])("%s", (statement, masked) => {
+    expect(maskPasswords(statement)).toBe(masked);
+    expect(maskPasswords(statement)).not.toMatch(leaked);
+  });
+
+  it("masks a URL's password and the rest after a PASSWORD it cannot delimit, in one statement", () => {
+    const masked = maskPasswords(`SELECT dblink_connect('postgresql://u:UrlPw7@h/db'), dblink_exec('ALTER ROLE r PASSWORD ''FdwPw5''')`);
+    expect(masked).toBe("SELECT dblink_connect('postgresql://u:***@h/db'), dblink_exec('ALTER ROLE r PASSWORD ***");
+  });
+
+  it("masks a URL cut short inside its password (a lock holder's query is truncated at 1 kB)", () => {
+    expect(maskPasswords("SELECT dblink_connect('postgresql://app:UrlPw8")).toBe("SELECT dblink_connect('postgresql://app:***");
+    expect(maskPasswords("SELECT dblink_connect('postgresql://db.internal:5432/prod')")).toBe("SELECT dblink_connect('postgresql://db.internal:5432/prod')");
+  });
+
+  it("keeps URLs without a password and options that are no password", () => {
+    for (const statement of [
+      "SELECT dblink_connect('postgresql://u@h/db')",
+      "CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h', password_required 'false')",
+      "SELECT 'mailto:a@b', 'http://example.com/a@b'",
+    ]) expect(maskPasswords(statement)).toBe(statement);
+  });
+});

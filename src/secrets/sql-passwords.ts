@@ -7,11 +7,15 @@
  * `EXECUTE 'ALTER ROLE r PASSWORD ''x'''`, `'... PASSWORD ' || quote_literal('x')`,
  * `format('... PASSWORD %L', 'x')`), or followed by something else while a literal comes
  * later — everything after `PASSWORD` is masked: a message says less rather than leak.
- * Dollar quotes elsewhere are read through (a `DO $$ ... $$` body is SQL). A connection
- * string's `password=...` (CREATE SUBSCRIPTION, dblink) becomes `password=***`.
+ * Dollar quotes elsewhere are read through (a `DO $$ ... $$` body is SQL). `SSLPASSWORD` (a
+ * foreign server's or user mapping's option) is read as `PASSWORD` is. A connection
+ * string's `password=...` or `sslpassword=...` (CREATE SUBSCRIPTION, dblink) becomes
+ * `password=***`, and a URL's user-info password (`'postgresql://u:***@h/db'`) is masked
+ * as {@link redactSqlUrls} does everywhere else.
  */
+import { redactSqlUrls } from "./redact.js";
 
-const keyword = /^password\b/i;
+const keyword = /^(?:ssl)?password\b/i;
 const blanks = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
 const dollarTag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
 
@@ -76,15 +80,16 @@ export function maskPasswords(text: string): string {
       continue;
     }
     const wordStart = i === 0 || !/[\w$]/.test(text[i - 1] as string);
-    if (wordStart && keyword.test(text.slice(i, i + 9))) {
-      const after = i + "password".length;
+    const word = wordStart ? keyword.exec(text.slice(i, i + 12)) : null;
+    if (word !== null) {
+      const after = i + word[0].length;
       out += text.slice(i, after);
       if (stringFrom !== -1) {
         if (plainWordInString(text, after, quotedEnd(text, stringFrom, false))) {
           i = after;
           continue;
         }
-        return `${out} ***`;
+        return redactSqlUrls(`${out} ***`);
       }
       const gap = (blanks.exec(text.slice(after)) as RegExpExecArray)[0];
       const start = after + gap.length;
@@ -95,12 +100,12 @@ export function maskPasswords(text: string): string {
         continue;
       }
       // No literal here (a column named password, PASSWORD NULL): safe unless one comes later.
-      if (/['$]/.test(text.slice(start))) return `${out} ***`;
+      if (/['$]/.test(text.slice(start))) return redactSqlUrls(`${out} ***`);
       i = after;
       continue;
     }
     out += ch;
     i++;
   }
-  return out.replace(/(\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s']+)/gi, "$1***");
+  return redactSqlUrls(out.replace(/(\b(?:ssl)?password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s']+)/gi, "$1***"));
 }
