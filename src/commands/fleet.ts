@@ -204,13 +204,13 @@ export async function statusFleet(env: ResolvedEnvironment, options: FleetOption
 }
 
 /** `check` of a fleet: the environment's own report, then one per chosen target (reachable, revisions). */
-export async function checkFleet(project: LoadedConfig, name: string, options: FleetOptions & { readonly processEnv: Readonly<Record<string, string | undefined>>; readonly connectTimeoutMs?: number | undefined }): Promise<(EnvironmentCheckReport & { target: string })[]> {
+export async function checkFleet(project: LoadedConfig, name: string, options: FleetOptions & { readonly processEnv: Readonly<Record<string, string | undefined>>; readonly connectTimeoutMs?: number | undefined; readonly directoryWait?: DirectoryWait | undefined }): Promise<(EnvironmentCheckReport & { target: string })[]> {
   const env = await resolveEnvironment(project, { environment: name, processEnv: options.processEnv });
   const result = await overFleet(env, options, async (target): Promise<EnvironmentCheckReport & { target: string }> => {
     const report: EnvironmentCheckReport & { target: string } = { environment: env.name, target: target.targetName ?? env.name, url: target.redactedUrl, findings: [], ok: true, pending: [] };
     let session: Session | null = null;
     try {
-      session = databaseMissing(target.target) ? null : await openSession(target.target, { secrets: target.secrets, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, lockWaitMs: options.connectTimeoutMs ?? 5_000, applicationName: "athanor check" });
+      session = databaseMissing(target.target) ? null : await openSession(target.target, { secrets: target.secrets, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, applicationName: "athanor check", ...(options.directoryWait ?? { lockWaitMs: options.connectTimeoutMs ?? 5_000 }) });
       report.findings.push({ check: "reachable", status: session === null ? "warning" : "ok", message: session === null ? `the database ${target.redactedUrl} does not exist yet` : `connected to ${target.redactedUrl}` });
       for (const step of checkSteps) await step(target, session, report);
     } catch (error) {
