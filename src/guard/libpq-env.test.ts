@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { LIBPQ_KEYWORDS } from "../config/url.js";
 import { libpqVariables, parametersWithoutVariable } from "./libpq-env.js";
 
 describe("libpqVariables", () => {
@@ -19,5 +20,14 @@ describe("parametersWithoutVariable", () => {
     expect(parametersWithoutVariable({ sslpassword: "p", sslmode: "require" })).toEqual(["sslpassword"]);
     expect(parametersWithoutVariable({ sslpassword: "" })).toEqual([]);
     expect(parametersWithoutVariable({ options: "-c x=1" })).toEqual([]);
+  });
+});
+
+describe("every parameter a URL may carry", () => {
+  // url.ts keeps host, port, user, password and dbname apart; every other libpq keyword is a parameter.
+  const parameters = [...LIBPQ_KEYWORDS].filter((keyword) => !["host", "port", "user", "password", "dbname"].includes(keyword));
+
+  it.each(parameters)("%s has a variable, is left out on purpose, or is refused", (keyword) => {
+    expect(() => libpqVariables({ [keyword]: "x" }, null)).not.toThrow();
   });
 });
