@@ -62,8 +62,8 @@ async function statusOf(project: LoadedConfig, options: StatusAllOptions): Promi
   // broken, each environment reads it again and reports the error as its own problem.
   const first = resolved.find((result) => result.status === "fulfilled");
   const graph: RevisionGraph | undefined = first === undefined ? undefined : await loadRevisionGraph(first.value.migrationsDir, { cacheDir: projectCacheDir(first.value.rootDir) }).catch(() => undefined);
-  const environments = await Promise.all(
-    resolved.map((result, i): Promise<StatusEntry> | StatusEntry =>
+  const environments = await allSettledFirst(
+    resolved.map(async (result, i): Promise<StatusEntry> =>
       result.status === "fulfilled"
         ? (result.value.fleet !== null ? fleetEntry(result.value, timeoutMs, signal) : getStatus(result.value, { timeoutMs, graph, signal })).catch((error: unknown) => {
             if (error instanceof InterruptedError) throw error;
@@ -73,6 +73,18 @@ async function statusOf(project: LoadedConfig, options: StatusAllOptions): Promi
     ),
   );
   return { environments: await withPromotionGates(project, resolved, environments, graph, options.processEnv, timeoutMs, signal) };
+}
+
+/**
+ * Promise.all that waits for every promise before it rejects with the first failure (an
+ * interruption): each reading, stopped by the same signal, finishes cancelling its query
+ * instead of being left behind by the first one to stop.
+ */
+async function allSettledFirst<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((result): result is PromiseRejectedResult => result.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
 }
 
 /** How bad a state is, to summarise a fleet by its worst target. */
@@ -114,7 +126,7 @@ async function withPromotionGates(
   timeoutMs: number,
   signal: AbortSignalLike | undefined,
 ): Promise<StatusEntry[]> {
-  return Promise.all(
+  return allSettledFirst(
     entries.map(async (entry, i) => {
       const result = resolved[i];
       if (graph === undefined || result?.status !== "fulfilled" || result.value.promoteFrom === null || !entry.reachable || entry.state === "error") return entry;
