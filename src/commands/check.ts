@@ -128,6 +128,7 @@ export async function checkEnvironment(project: LoadedConfig, name: string, opti
   } else {
     try {
       const timeoutMs = options.connectTimeoutMs ?? 5_000;
+      // A PGlite directory another process has open: waited for as every command waits (the CLI's --lock-wait), a library caller without directoryWait as long as a server may take to answer.
       const wait = options.directoryWait ?? { lockWaitMs: timeoutMs };
       session = abortableSession(await openSession(env.target, { secrets: env.secrets, searchPath: env.searchPath, connectTimeoutMs: timeoutMs, applicationName: "athanor check", ...wait, signal: options.signal }), options.signal, {
         stopped: "check stopped: its query was cancelled; it changes nothing",
