@@ -19,6 +19,9 @@ import { baseEnv, runCli } from "./support/cli.js";
 import type { TestDatabase } from "./support/databases.js";
 import { createGuardProject, createGuardRole, createOwnedDatabase, GUARD_PASSWORD, guardUrlTemplate, writeRevision, type GuardProject } from "./support/guard-project.js";
 
+/** The passphrase of an encrypted TLS key, as a URL's sslpassword: never shown, never on a command line. */
+const KEY_PASSPHRASE = "k3y-passphrase-9f1e";
+
 function noSecret(text: string): void {
   expect(text).not.toContain(GUARD_PASSWORD);
   expect(text).not.toContain(encodeURIComponent(GUARD_PASSWORD));
@@ -51,14 +54,22 @@ describe("pg_dump backups on PostgreSQL", () => {
   let db: TestDatabase;
   let env: ResolvedEnvironment;
   let session: Session;
-  const processEnv = () => ({ PATH: process.env["PATH"], HOME: process.env["HOME"], DB_PASSWORD: GUARD_PASSWORD });
+  const processEnv = () => ({ PATH: process.env["PATH"], HOME: process.env["HOME"], DB_PASSWORD: GUARD_PASSWORD, KEY_PASSPHRASE: KEY_PASSPHRASE });
+  /** Resolves one of the environments of the config written in beforeAll. */
+  const environment = async (name: string) => resolveEnvironment(await loadConfig({ cwd: project.dir }), { environment: name, processEnv: processEnv() });
 
   beforeAll(async () => {
     project = await createGuardProject();
     role = await createGuardRole();
     db = await createOwnedDatabase(role.name);
-    await project.writeConfig({ production: { url: guardUrlTemplate(role.name, db.name), protected: true, backup: { dir: "./backups", keep: 2 } } });
-    env = await resolveEnvironment(await loadConfig({ cwd: project.dir }), { environment: "production", processEnv: processEnv() });
+    const url = guardUrlTemplate(role.name, db.name);
+    await project.writeConfig({
+      production: { url, protected: true, backup: { dir: "./backups", keep: 2 } },
+      // A session setting the environment needs (options=-c ...) and libpq parameters: what pg_dump must be given too.
+      tuned: { url: `${url}?options=-c%20TimeZone%3DAsia/Kathmandu&sslmode=disable&application_name=tuned_backup&connect_timeout=7`, protected: true, backup: { dir: "./backups-tuned" } },
+      keyed: { url: `${url}?sslmode=disable&sslpassword=\${KEY_PASSPHRASE}`, protected: true, backup: { dir: "./backups-keyed" } },
+    });
+    env = await environment("production");
     session = await openSession(env.target, { secrets: env.secrets });
     await session.exec("CREATE TABLE orders (id int PRIMARY KEY, total numeric); INSERT INTO orders VALUES (1, 10), (2, 20);");
   });
@@ -103,6 +114,62 @@ describe("pg_dump backups on PostgreSQL", () => {
     }
     expect(cmdlines.length).toBeGreaterThan(0);
     expect((await readdir(join(project.dir, "backups"))).filter((name) => name.endsWith(".partial"))).toEqual([]);
+  });
+
+  it("the URL's options= and libpq parameters reach pg_dump in its environment, never on its command line", async () => {
+    const tuned = await environment("tuned");
+    await session.exec("CREATE TABLE stamps (at timestamptz); INSERT INTO stamps VALUES ('2026-01-01 12:00:00+00');");
+    const seen: { cmdline: string; environ: string[] }[] = [];
+    const outcome = await takeBackup(tuned, session, {
+      label: "stamp",
+      processEnv: processEnv(),
+      onDumpStarted: (pid) => {
+        try {
+          const read = (file: string) => execFileSync("cat", [`/proc/${pid}/${file}`]).toString("utf8").split("\0");
+          seen.push({ cmdline: read("cmdline").join(" "), environ: read("environ") });
+        } catch {
+          // the dump finished before we looked: the data below still shows the setting
+        }
+      },
+    });
+    expect(outcome.status).toBe("taken");
+    if (outcome.status !== "taken") return;
+    // pg_dump's session ran in the URL's time zone: the data it wrote is in Kathmandu's offset (+05:45).
+    const data = execFileSync("pg_restore", ["--data-only", "--table=stamps", "--file=-", outcome.backup.path]).toString("utf8");
+    expect(data).toContain("2026-01-01 17:45:00+05:45");
+    expect(seen.length).toBeGreaterThan(0);
+    for (const { cmdline, environ } of seen) {
+      expect(cmdline).not.toMatch(/TimeZone|sslmode|tuned_backup|connect_timeout/);
+      noSecret(cmdline);
+      expect(environ).toEqual(expect.arrayContaining(["PGOPTIONS=-c TimeZone=Asia/Kathmandu", "PGSSLMODE=disable", "PGAPPNAME=tuned_backup", "PGCONNECT_TIMEOUT=7", `PGPASSWORD=${GUARD_PASSWORD}`]));
+    }
+  });
+
+  it("a URL with sslpassword is refused before pg_dump runs: it has no libpq variable, and a command line or a file would expose it", async () => {
+    const keyed = await environment("keyed");
+    const error = await takeBackup(keyed, session, { label: "stamp", processEnv: processEnv() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseError);
+    const refusal = error as DatabaseError;
+    expect(refusal.code).toBe("backup-needs-sslpassword");
+    expect(refusal.exitStatus).toBe(1);
+    expect(refusal.message).toMatch(/holds sslpassword .* no backup was taken and nothing was migrated/);
+    expect(refusal.hint).toMatch(/not encrypted.*--no-backup.*passfile/);
+    const shown = `${refusal.message} ${refusal.hint ?? ""} ${JSON.stringify(refusal.details)}`;
+    expect(shown).not.toContain(KEY_PASSPHRASE);
+    noSecret(shown);
+    expect(await readdir(join(project.dir, "backups-keyed")).catch(() => [])).toEqual([]);
+  });
+
+  it("through the CLI, an upgrade of that environment exits 1 with the refusal and migrates nothing", async () => {
+    await writeRevision(project.migrationsDir, { id: "c3c3c3c3c3c3", down: null, message: "one", upgrade: "CREATE TABLE keyed_one (x int);" }, 1);
+    const result = await runCli(["--env", "keyed", "--yes", "upgrade", "head"], { cwd: project.dir, env: { ...baseEnv(), DB_PASSWORD: GUARD_PASSWORD, KEY_PASSPHRASE } });
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stderr).toContain("holds sslpassword");
+    expect(result.stderr).toContain("--no-backup");
+    expect(result.stdout + result.stderr).not.toContain(KEY_PASSPHRASE);
+    noSecret(result.stdout + result.stderr);
+    const tables = await session.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'keyed%'");
+    expect(tables.rows).toEqual([]);
   });
 
   it("prunes the oldest backups past keep, and only this environment's", async () => {

@@ -3,7 +3,7 @@
  * has open as `current` does: up to `--lock-wait`, saying once on stderr whom it waits
  * for, then exit 4 (`lock-timeout`) naming that process — `diff`, `revision
  * --autogenerate --against`, `lint`, `review`, `baseline`, the promotion gate of
- * `upgrade`, and fleet `current` (a fleet reports it as the target's failure). `status`
+ * `upgrade`, `check`, and fleet `current` and `check` (a fleet reports it as the target's failure). `status`
  * bounds the wait by its per-environment timeout, its promotion gate too. The holder is a
  * child process with the directory open; the commands run on the built binary
  * (`npm run build` first).
@@ -66,6 +66,8 @@ const CASES: readonly Case[] = [
   { name: "baseline", argv: ["--lock-wait", "1", "baseline", "-m", "base", "--force", "--no-stamp"], held: "db", status: 4, namedOn: "stderr" },
   { name: "upgrade's promotion gate (the source held)", argv: ["--lock-wait", "1", "--env", "production", "upgrade"], held: "source-db", status: 4, namedOn: "stderr" },
   { name: "fleet current", argv: ["--lock-wait", "1", "--env", "shards", "current"], held: "db", status: 1, namedOn: "stdout" },
+  { name: "check", argv: ["--lock-wait", "1", "--env", "development", "check"], held: "db", status: 4, namedOn: "stderr" },
+  { name: "fleet check", argv: ["--lock-wait", "1", "--env", "shards", "check"], held: "db", status: 5, namedOn: "stdout" },
 ];
 
 describe("--lock-wait, for every command that opens an environment", () => {

@@ -1,6 +1,7 @@
 /**
  * SIGTERM stops the commands that only read (the real binary, `npm run build` first):
- * `current` and `check` waiting on a version table another session has locked, and `diff`
+ * `current`, `check` and `status` (every environment, or a fleet's targets) waiting on a
+ * version table another session has locked, and `diff`
  * replaying a revision on a `shadowUrl` server, exit 143 with one line saying what was
  * stopped, instead of printing a normal result once the wait is over; the diff's shadow
  * database is dropped.
@@ -79,12 +80,20 @@ describe("SIGTERM stops a reading command", () => {
   async function setUp(upgrade: string): Promise<void> {
     db = await createPostgresDatabase("athanor_readint");
     await writeFile(join(project.dir, "migrations", "a00000000001_t.sql"), revision(upgrade));
-    const environments = { development: { url: db.url, shadowUrl: serverUrl() } };
+    const environments = { development: { url: db.url, shadowUrl: serverUrl() }, shards: { targets: { one: db.url } } };
     await writeFile(join(project.dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", schema: "./db/schema.sql", environments }));
   }
 
-  for (const command of ["current", "check"] as const) {
-    it(`${command} waiting on a locked version table exits 143 at once, saying it stopped`, async () => {
+  // status's own timeout (60 s) is longer than the test's: only a stopped status ends in time.
+  const cases = [
+    { name: "current", argv: ["current"], waiting: 1 },
+    { name: "check", argv: ["check"], waiting: 1 },
+    { name: "status (every environment, a fleet's targets included)", argv: ["status", "--timeout", "60"], waiting: 2 },
+    { name: "status of a fleet", argv: ["--env", "shards", "status", "--timeout", "60"], waiting: 1 },
+  ];
+  for (const { name, argv, waiting } of cases) {
+    const command = argv.includes("status") ? "status" : (argv[0] as string);
+    it(`${name} waiting on a locked version table exits 143 at once, saying it stopped`, async () => {
       await setUp("CREATE TABLE a (id int);");
       const upgraded = await new Promise<number | null>((resolve) => spawn(process.execPath, [BIN, "upgrade"], { cwd: project.dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: "ignore" }).on("close", resolve));
       expect(upgraded).toBe(0);
@@ -92,15 +101,17 @@ describe("SIGTERM stops a reading command", () => {
       holder.on("error", () => {});
       await holder.connect();
       await holder.query("BEGIN; LOCK TABLE athanor_version IN ACCESS EXCLUSIVE MODE");
-      const run = start([command], project.dir);
-      // Its query waits on the lock (held until this test ends it).
-      await until(async () => (await adminQuery<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name]))[0]?.n === 1);
+      const run = start(argv, project.dir);
+      // Its queries wait on the lock (held until this test ends it).
+      await until(async () => (await adminQuery<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name]))[0]?.n === waiting);
       run.kill("SIGTERM");
       const result = await run.done;
       expect(result.stderr).toContain("SIGTERM: stopping: the running query is cancelled");
       expect(result.stderr).toContain(`interrupted by SIGTERM: ${command} stopped: its query was cancelled; it changes nothing`);
       expect(result.status).toBe(143);
       expect(result.stdout).not.toContain("a00000000001");
+      // The cancelled queries are gone from the server, not left waiting on the lock.
+      expect((await adminQuery<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name]))[0]?.n).toBe(0);
     });
   }
 

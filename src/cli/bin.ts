@@ -16,6 +16,7 @@ import { ExitStatus } from "../errors.js";
 import { findCommandName, main } from "./main.js";
 import { originalExit } from "./exit-guard.js";
 import { createRequire } from "node:module";
+import { setMaxListeners } from "node:events";
 import { flushTelemetry } from "../observe/otel.js";
 import { fileURLToPath } from "node:url";
 import { wantsJson, wantsJsonLogs, writeErrorReport, type ErrorReport } from "./error-report.js";
@@ -138,9 +139,12 @@ function signalNote(text: string): void {
 }
 
 /** The commands that run no revision and take no lock: a signal has only their query (or their shadow's) to stop. */
-const READING_COMMANDS: ReadonlySet<string> = new Set(["current", "check", "diff", "revision", "log"]);
+const READING_COMMANDS: ReadonlySet<string> = new Set(["current", "check", "status", "diff", "revision", "log"]);
 
 const controller = new AbortController();
+// Every part of a command listens to this one signal (each environment of `status`, each
+// target of a fleet, each session) and stops listening when done: no limit, no false leak warning.
+setMaxListeners(0, controller.signal);
 let signals = 0;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {

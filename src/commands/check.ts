@@ -11,6 +11,7 @@ import { databaseMissing, openSession } from "../dialects/open.js";
 import { InterruptedError, isAthanorError } from "../errors.js";
 import { abortableSession } from "../dialects/abortable-session.js";
 import type { AbortSignalLike } from "../dialects/types.js";
+import { endsLockWait, type DirectoryWait } from "../run/connect.js";
 import { checkRevisions } from "./check-revisions.js";
 import { notConfigured } from "./not-configured.js";
 
@@ -51,6 +52,16 @@ export interface CheckOptions {
   connectTimeoutMs?: number;
   /** Stops the check (SIGINT/SIGTERM): its query is cancelled and it ends with InterruptedError. */
   signal?: AbortSignalLike | undefined;
+  /**
+   * How long to wait for a PGlite directory another process has open (the CLI passes
+   * `--lock-wait` and a line naming the holder); absent, the connection timeout.
+   */
+  directoryWait?: DirectoryWait | undefined;
+  /**
+   * False for a fleet: its own url is only a stand-in, the targets are checked one by one
+   * (checkFleet), so the stand-in is not opened (a PGlite target it names would be waited for twice).
+   */
+  readDatabase?: boolean;
 }
 
 /**
@@ -111,21 +122,24 @@ export async function checkEnvironment(project: LoadedConfig, name: string, opti
     }
   }
   let session: import("../dialects/types.js").Session | null = null;
+  if (options.readDatabase === false) return report;
   if (databaseMissing(env.target)) {
     add({ check: "reachable", status: "warning", message: `the database ${env.redactedUrl} does not exist yet`, fix: "Run `athanor upgrade` to create it." });
   } else {
     try {
       const timeoutMs = options.connectTimeoutMs ?? 5_000;
-      // A PGlite directory another process has open is waited for as long as a server is (reported as not reachable after that).
-      session = abortableSession(await openSession(env.target, { secrets: env.secrets, searchPath: env.searchPath, connectTimeoutMs: timeoutMs, lockWaitMs: timeoutMs, signal: options.signal, applicationName: "athanor check" }), options.signal, {
+      // A PGlite directory another process has open: waited for as every command waits (the CLI's --lock-wait), a library caller without directoryWait as long as a server may take to answer.
+      const wait = options.directoryWait ?? { lockWaitMs: timeoutMs };
+      session = abortableSession(await openSession(env.target, { secrets: env.secrets, searchPath: env.searchPath, connectTimeoutMs: timeoutMs, applicationName: "athanor check", ...wait, signal: options.signal }), options.signal, {
         stopped: "check stopped: its query was cancelled; it changes nothing",
       });
       await session.query("SELECT 1");
       const version = await session.serverVersion();
       add({ check: "reachable", status: "ok", message: `connected to ${env.redactedUrl} (PostgreSQL ${Math.floor(version / 10000)}.${version % 10000 >= 100 ? Math.floor((version % 10000) / 100) : version % 100})` });
     } catch (error) {
-      // An interruption is not a finding about the database: the check stops.
-      if (!isAthanorError(error) || error instanceof InterruptedError) throw error;
+      // An interruption is not a finding about the database, and a PGlite directory held past
+      // --lock-wait is busy, not broken: the check stops (130/143, or 4 naming the holder) as every command does.
+      if (!isAthanorError(error) || error instanceof InterruptedError || endsLockWait(error)) throw error;
       add({ check: "reachable", status: "error", message: error.message, code: error.code, fix: error.hint ?? "Check the url, the server and the network." });
       session?.close().catch(() => {});
       session = null;

@@ -5,6 +5,7 @@
  * the one-database command with its own lock, version and history rows
  * (src/fleet/run.ts schedules them). No printing: the CLI renders the outcomes.
  */
+import { abortableSession, untilAborted } from "../dialects/abortable-session.js";
 import { oneAtATime } from "../dialects/shared-locks.js";
 import type { AbortSignalLike } from "../dialects/types.js";
 import type { LoadedConfig } from "../config/load.js";
@@ -24,7 +25,7 @@ import { runMigration, type MigrationResult, type RunMigrationOptions } from "..
 import { checkSteps, type EnvironmentCheckReport } from "./check.js";
 import { current, type CurrentResult } from "./current.js";
 import { stamp, type StampOptions, type StampResult } from "./stamp.js";
-import { getStatus, DEFAULT_STATUS_TIMEOUT_MS, type StatusEntry } from "./status-entry.js";
+import { getStatus, DEFAULT_STATUS_TIMEOUT_MS, STATUS_STOPPED, type StatusEntry } from "./status-entry.js";
 
 /** What every fleet command returns: one outcome per chosen target, in the fleet's order. */
 export interface FleetResult<T> {
@@ -134,7 +135,10 @@ class SharedSessions {
         ? Promise.resolve(null)
         : // Targets read in parallel: their statements are queued on the shared connection
           // (node-postgres must not be handed a query while another runs).
-          openSession(env.target, { applicationName: applicationName(this.command, env), secrets: env.secrets, ...(this.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.connectTimeoutMs }), ...this.wait }).then(oneAtATime);
+          openSession(env.target, { applicationName: applicationName(this.command, env), secrets: env.secrets, ...(this.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.connectTimeoutMs }), ...this.wait })
+            .then(oneAtATime)
+            // A signal cancels the statement running on the shared connection, as for one environment's reading.
+            .then((opened) => abortableSession(opened, this.wait.signal, { stopped: `${this.command} stopped: its query was cancelled; it changes nothing` }));
       // A failed connection is the failure of every target on that database: not retried per target.
       this.#sessions.set(key, session);
     }
@@ -181,14 +185,17 @@ export async function statusFleet(env: ResolvedEnvironment, options: FleetOption
   const timeoutMs = options.timeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS;
   const graph = await loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir) });
   // The timeout bounds a wait for a PGlite directory another process has open too, as for one environment's status.
-  const sessions = new SharedSessions("status", timeoutMs, { lockWaitMs: timeoutMs });
+  const sessions = new SharedSessions("status", timeoutMs, { lockWaitMs: timeoutMs, signal: options.signal });
+  const { signal } = options;
   let result: FleetResult<StatusEntry>;
   try {
-    result = await overFleet(env, options, async (target) => {
+    const reading = overFleet(env, options, async (target) => {
       const session = await sessions.get(target).catch(() => undefined);
       // An unreachable database: getStatus opens (and fails) on its own, reporting it as the entry's state.
-      return getStatus(target, session === undefined || session === null ? { graph, timeoutMs } : { graph, timeoutMs, session });
+      return getStatus(target, session === undefined || session === null ? { graph, timeoutMs, signal } : { graph, timeoutMs, session, signal });
     }, { canary: 0, onFailure: "continue" });
+    // Interrupted, the fleet's status is no report at all (not the targets read so far): exit 130/143.
+    result = await untilAborted(reading, signal, STATUS_STOPPED);
   } finally {
     await sessions.close();
   }
@@ -204,13 +211,13 @@ export async function statusFleet(env: ResolvedEnvironment, options: FleetOption
 }
 
 /** `check` of a fleet: the environment's own report, then one per chosen target (reachable, revisions). */
-export async function checkFleet(project: LoadedConfig, name: string, options: FleetOptions & { readonly processEnv: Readonly<Record<string, string | undefined>>; readonly connectTimeoutMs?: number | undefined }): Promise<(EnvironmentCheckReport & { target: string })[]> {
+export async function checkFleet(project: LoadedConfig, name: string, options: FleetOptions & { readonly processEnv: Readonly<Record<string, string | undefined>>; readonly connectTimeoutMs?: number | undefined; readonly directoryWait?: DirectoryWait | undefined }): Promise<(EnvironmentCheckReport & { target: string })[]> {
   const env = await resolveEnvironment(project, { environment: name, processEnv: options.processEnv });
   const result = await overFleet(env, options, async (target): Promise<EnvironmentCheckReport & { target: string }> => {
     const report: EnvironmentCheckReport & { target: string } = { environment: env.name, target: target.targetName ?? env.name, url: target.redactedUrl, findings: [], ok: true, pending: [] };
     let session: Session | null = null;
     try {
-      session = databaseMissing(target.target) ? null : await openSession(target.target, { secrets: target.secrets, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, lockWaitMs: options.connectTimeoutMs ?? 5_000, applicationName: "athanor check" });
+      session = databaseMissing(target.target) ? null : await openSession(target.target, { secrets: target.secrets, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, applicationName: "athanor check", ...(options.directoryWait ?? { lockWaitMs: options.connectTimeoutMs ?? 5_000 }) });
       report.findings.push({ check: "reachable", status: session === null ? "warning" : "ok", message: session === null ? `the database ${target.redactedUrl} does not exist yet` : `connected to ${target.redactedUrl}` });
       for (const step of checkSteps) await step(target, session, report);
     } catch (error) {

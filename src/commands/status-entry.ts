@@ -7,8 +7,9 @@
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import { opensLocally } from "../dialects/open.js";
-import type { Session } from "../dialects/types.js";
-import { isAthanorError } from "../errors.js";
+import { untilAborted } from "../dialects/abortable-session.js";
+import type { AbortSignalLike, Session } from "../dialects/types.js";
+import { InterruptedError, isAthanorError } from "../errors.js";
 import type { PromotionSummary } from "../guard/promotion.js";
 import { classifyState } from "../plan/plan.js";
 import type { RevisionGraph } from "../revisions/graph.js";
@@ -67,7 +68,15 @@ export interface StatusOptions {
   readonly graph?: RevisionGraph | undefined;
   /** A session the caller owns. */
   readonly session?: Session | undefined;
+  /**
+   * Stops the reading (SIGINT/SIGTERM): the running query is cancelled and getStatus
+   * rejects with InterruptedError at once, instead of an entry once its timeout is over.
+   */
+  readonly signal?: AbortSignalLike | undefined;
 }
+
+/** The line an interrupted `status` ends with. */
+export const STATUS_STOPPED = "status stopped: its query was cancelled; it changes nothing";
 
 /** The default time an environment gets to answer. */
 export const DEFAULT_STATUS_TIMEOUT_MS = 5_000;
@@ -88,7 +97,7 @@ export async function getStatus(env: ResolvedEnvironment, options: StatusOptions
   const base = { name: env.name, url: env.redactedUrl };
   const [graphResult, reading] = await Promise.all([
     options.graph !== undefined ? Promise.resolve<RevisionGraph | Error>(options.graph) : loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir) }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
-    readWithTimeout(env, timeoutMs, options.session),
+    untilAborted(readWithTimeout(env, timeoutMs, options.session, options.signal), options.signal, STATUS_STOPPED),
   ]);
   if (reading.kind === "unreachable") {
     const heads = graphResult instanceof Error ? [] : graphResult.heads();
@@ -111,29 +120,34 @@ export async function getStatus(env: ResolvedEnvironment, options: StatusOptions
   return { ...base, reachable: true, current: report.current, heads: report.heads, pending: report.pending.length, state: report.state, problems };
 }
 
-async function readWithTimeout(env: ResolvedEnvironment, timeoutMs: number, owned: Session | undefined): Promise<Reading> {
+async function readWithTimeout(env: ResolvedEnvironment, timeoutMs: number, owned: Session | undefined, signal: AbortSignalLike | undefined): Promise<Reading> {
+  const wait = { connectTimeoutMs: timeoutMs, lockWaitMs: timeoutMs, signal };
   // An embedded database has no server that could fail to answer: opening it is local
   // work (the WASM engine's start, seconds on a busy machine, several environments
   // sharing one CPU), so its timeout counts from when it is open, and only the read races it.
   let opened: Session | null | undefined = owned;
   if (opened === undefined && opensLocally(env.target)) {
     try {
-      opened = await openReadSession(env, "status", { connectTimeoutMs: timeoutMs, lockWaitMs: timeoutMs });
+      opened = await openReadSession(env, "status", wait);
     } catch (error) {
+      if (error instanceof InterruptedError) throw error;
       return { kind: "unreachable", problem: { ...problemOf(error, env), code: "unreachable" } };
     }
   }
   const work = (async (): Promise<Reading> => {
     let session: Session | null;
     try {
-      session = opened !== undefined ? opened : await openReadSession(env, "status", { connectTimeoutMs: timeoutMs, lockWaitMs: timeoutMs });
+      session = opened !== undefined ? opened : await openReadSession(env, "status", wait);
     } catch (error) {
+      if (error instanceof InterruptedError) throw error;
       return { kind: "unreachable", problem: { ...problemOf(error, env), code: "unreachable" } };
     }
     try {
       const state = session === null ? EMPTY_STATE : ((await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE);
       return { kind: "state", state };
     } catch (error) {
+      // An interruption is not a problem of the environment: the status stops.
+      if (error instanceof InterruptedError) throw error;
       return { kind: "error", problem: problemOf(error, env) };
     } finally {
       // Also when the answer came too late: the session is closed whenever it got there.

@@ -8,14 +8,16 @@
 import type { LoadedConfig } from "../config/load.js";
 import { resolveEnvironment } from "../config/resolve.js";
 import type { ResolvedEnvironment } from "../config/types.js";
+import { abortableSession, untilAborted } from "../dialects/abortable-session.js";
 import { openSession } from "../dialects/open.js";
+import type { AbortSignalLike } from "../dialects/types.js";
 import { promotionStatus } from "../guard/promotion.js";
-import { isAthanorError } from "../errors.js";
+import { InterruptedError, isAthanorError } from "../errors.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph, projectCacheDir } from "../revisions/script-directory.js";
 import { redactUrl } from "../secrets/redact.js";
 import { notConfigured } from "./not-configured.js";
-import { getStatus, DEFAULT_STATUS_TIMEOUT_MS, type StatusEntry, type StatusState } from "./status-entry.js";
+import { getStatus, DEFAULT_STATUS_TIMEOUT_MS, STATUS_STOPPED, type StatusEntry, type StatusState } from "./status-entry.js";
 
 export type { StatusEntry, StatusProblem, StatusState } from "./status-entry.js";
 
@@ -32,6 +34,11 @@ export interface StatusAllOptions {
   readonly timeoutMs?: number | undefined;
   /** Which environments, by name (default: all, in the config's order). */
   readonly environments?: readonly string[] | undefined;
+  /**
+   * Stops every reading (SIGINT/SIGTERM): running queries are cancelled and status rejects
+   * with InterruptedError at once, instead of a report once the timeouts are over.
+   */
+  readonly signal?: AbortSignalLike | undefined;
 }
 
 /**
@@ -41,6 +48,11 @@ export interface StatusAllOptions {
  * report.environments.filter((entry) => entry.state !== "up-to-date");
  */
 export async function status(project: LoadedConfig, options: StatusAllOptions = {}): Promise<StatusReport> {
+  return untilAborted(statusOf(project, options), options.signal, STATUS_STOPPED);
+}
+
+async function statusOf(project: LoadedConfig, options: StatusAllOptions): Promise<StatusReport> {
+  const signal = options.signal;
   const names = options.environments ?? Object.keys(project.config.environments);
   const timeoutMs = options.timeoutMs ?? DEFAULT_STATUS_TIMEOUT_MS;
   const resolved = await Promise.allSettled(
@@ -50,14 +62,29 @@ export async function status(project: LoadedConfig, options: StatusAllOptions = 
   // broken, each environment reads it again and reports the error as its own problem.
   const first = resolved.find((result) => result.status === "fulfilled");
   const graph: RevisionGraph | undefined = first === undefined ? undefined : await loadRevisionGraph(first.value.migrationsDir, { cacheDir: projectCacheDir(first.value.rootDir) }).catch(() => undefined);
-  const environments = await Promise.all(
-    resolved.map((result, i): Promise<StatusEntry> | StatusEntry =>
+  const environments = await allSettledFirst(
+    resolved.map(async (result, i): Promise<StatusEntry> =>
       result.status === "fulfilled"
-        ? (result.value.fleet !== null ? fleetEntry(result.value, timeoutMs) : getStatus(result.value, { timeoutMs, graph })).catch((error: unknown) => ({ ...unresolvedEntry(project, result.value.name, error, graph), url: result.value.redactedUrl }))
+        ? (result.value.fleet !== null ? fleetEntry(result.value, timeoutMs, signal) : getStatus(result.value, { timeoutMs, graph, signal })).catch((error: unknown) => {
+            if (error instanceof InterruptedError) throw error;
+            return { ...unresolvedEntry(project, result.value.name, error, graph), url: result.value.redactedUrl };
+          })
         : unresolvedEntry(project, names[i] as string, result.reason, graph, options.processEnv),
     ),
   );
-  return { environments: await withPromotionGates(project, resolved, environments, graph, options.processEnv, timeoutMs) };
+  return { environments: await withPromotionGates(project, resolved, environments, graph, options.processEnv, timeoutMs, signal) };
+}
+
+/**
+ * Promise.all that waits for every promise before it rejects with the first failure (an
+ * interruption): each reading, stopped by the same signal, finishes cancelling its query
+ * instead of being left behind by the first one to stop.
+ */
+async function allSettledFirst<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((result): result is PromiseRejectedResult => result.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
 }
 
 /** How bad a state is, to summarise a fleet by its worst target. */
@@ -67,9 +94,9 @@ const SEVERITY: readonly StatusState[] = ["up-to-date", "not-configured", "behin
  * A fleet environment as one row of the overview: its targets read (src/commands/fleet.ts),
  * summarised by the worst state, with the targets that need attention named in its problems.
  */
-async function fleetEntry(env: ResolvedEnvironment, timeoutMs: number): Promise<StatusEntry> {
+async function fleetEntry(env: ResolvedEnvironment, timeoutMs: number, signal: AbortSignalLike | undefined): Promise<StatusEntry> {
   const { statusFleet } = await import("./fleet.js");
-  const report = await statusFleet(env, { timeoutMs });
+  const report = await statusFleet(env, { timeoutMs, signal });
   const worst = report.targets.reduce<StatusState>((state, entry) => (SEVERITY.indexOf(entry.state) > SEVERITY.indexOf(state) ? entry.state : state), "up-to-date");
   const counts = Object.entries(report.states).map(([state, count]) => `${count} ${state}`).join(", ");
   const attention = report.targets.filter((entry) => entry.state !== "up-to-date" || entry.problems.length > 0);
@@ -97,16 +124,21 @@ async function withPromotionGates(
   graph: RevisionGraph | undefined,
   processEnv: Readonly<Record<string, string | undefined>> | undefined,
   timeoutMs: number,
+  signal: AbortSignalLike | undefined,
 ): Promise<StatusEntry[]> {
-  return Promise.all(
+  return allSettledFirst(
     entries.map(async (entry, i) => {
       const result = resolved[i];
       if (graph === undefined || result?.status !== "fulfilled" || result.value.promoteFrom === null || !entry.reachable || entry.state === "error") return entry;
       const promotion = await promotionStatus(result.value, graph, entry.current, {
         resolveEnvironment: (name) => resolveEnvironment(project, { environment: name, ...(processEnv === undefined ? {} : { processEnv }) }),
         // The per-environment timeout bounds the source's reading too, a wait for its PGlite directory included.
-        openSourceSession: (source) => openSession(source.target, { secrets: source.secrets, searchPath: source.searchPath, applicationName: "athanor status", connectTimeoutMs: timeoutMs, lockWaitMs: timeoutMs }),
-      }).catch(() => null);
+        openSourceSession: async (source) =>
+          abortableSession(await openSession(source.target, { secrets: source.secrets, searchPath: source.searchPath, applicationName: "athanor status", connectTimeoutMs: timeoutMs, lockWaitMs: timeoutMs, signal }), signal, { stopped: STATUS_STOPPED }),
+      }).catch((error: unknown) => {
+        if (error instanceof InterruptedError) throw error;
+        return null;
+      });
       return promotion === null ? entry : { ...entry, promotion };
     }),
   );

@@ -27,7 +27,7 @@ export interface ParsedUrl {
 }
 
 /** The connection keywords libpq 15 knows (PQconndefaults); any other query parameter is an error there too. */
-const LIBPQ_KEYWORDS = new Set([
+export const LIBPQ_KEYWORDS: ReadonlySet<string> = new Set([
   "service", "user", "password", "passfile", "channel_binding", "connect_timeout", "dbname", "host", "hostaddr", "port",
   "client_encoding", "options", "application_name", "fallback_application_name", "keepalives", "keepalives_idle",
   "keepalives_interval", "keepalives_count", "tcp_user_timeout", "sslmode", "sslcompression", "sslcert", "sslkey",

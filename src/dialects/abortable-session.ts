@@ -64,3 +64,41 @@ export function abortableSession(session: Session, signal: AbortSignalLike | und
   if (session.announcedBackendPid !== undefined) wrapped.announcedBackendPid = () => session.announcedBackendPid?.() ?? null;
   return wrapped;
 }
+
+/**
+ * How long an interrupted read may take to wind down (its cancel requests answered, so no
+ * query is left waiting on the server) before it is left behind: a connection attempt in
+ * flight does not notice the signal.
+ */
+const WIND_DOWN_MS = 5_000;
+
+/**
+ * Ends `work` with InterruptedError once `signal` aborts: as soon as the work settles (its
+ * sessions, given the same signal, cancel their queries) or after {@link WIND_DOWN_MS},
+ * whichever comes first, and never with a result, not even one that came after the signal.
+ * For a read made of more than one session's calls (several environments, a fleet's
+ * targets, a timeout race), whose parts would otherwise be waited for one by one.
+ */
+export async function untilAborted<T>(work: Promise<T>, signal: AbortSignalLike | undefined, stopped: string): Promise<T> {
+  if (signal === undefined) return work;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort = (): void => {};
+  const windDown = new Promise<void>((resolve) => {
+    onAbort = () => {
+      timer = setTimeout(resolve, WIND_DOWN_MS);
+    };
+  });
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const result = await Promise.race([work.then((value) => ({ value })), windDown]);
+    if (signal.aborted || result === undefined) throw readInterrupted(signal, stopped);
+    return result.value;
+  } catch (error) {
+    if (signal.aborted) throw readInterrupted(signal, stopped);
+    throw error;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    clearTimeout(timer);
+  }
+}

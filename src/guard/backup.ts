@@ -1,7 +1,9 @@
 /**
  * Backups before a protected run (DESIGN.md §6.3). On PostgreSQL: `pg_dump -Fc`, started
  * with an argument list (never a shell), the connection given as `--host/--port/
- * --username/--dbname` and the password only in the child's environment (`PGPASSWORD`),
+ * --username/--dbname` and everything else the URL says only in the child's environment
+ * (`PGPASSWORD`, `PGOPTIONS`, `PGSSLMODE`...: src/guard/libpq-env.ts; a URL with
+ * `sslpassword`, which has no variable, is refused),
  * written to `<dir>/<env>-<UTC timestamp>-<first revision|command>.dump.partial` (mode
  * 0600), checked with `pg_restore --list`, then renamed to `.dump`; the oldest backups of
  * the environment are pruned past `keep`. On PGlite: a copy of the data directory taken
@@ -19,6 +21,7 @@ import type { ResolvedEnvironment } from "../config/types.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { DatabaseError, InterruptedError, isAthanorError } from "../errors.js";
 import { redactUrl, scrubSecrets } from "../secrets/redact.js";
+import { libpqVariables, parametersWithoutVariable } from "./libpq-env.js";
 
 /** A backup found in a backup directory. */
 export interface BackupEntry {
@@ -235,32 +238,12 @@ function runChild(
 /** Variables that would point a libpq tool at another server or user than the one athanor gives it. */
 const CONNECTION_VARIABLES = new Set(["PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE", "PGAPPNAME"]);
 
-/** libpq parameters a URL may carry in its query string, and the variable that gives them to a libpq tool. */
-const QUERY_TO_ENV: Readonly<Record<string, string>> = {
-  sslmode: "PGSSLMODE",
-  sslrootcert: "PGSSLROOTCERT",
-  sslcert: "PGSSLCERT",
-  sslkey: "PGSSLKEY",
-  sslcrl: "PGSSLCRL",
-  connect_timeout: "PGCONNECT_TIMEOUT",
-  target_session_attrs: "PGTARGETSESSIONATTRS",
-  gssencmode: "PGGSSENCMODE",
-};
-
 type PostgresTarget = Extract<ResolvedEnvironment["target"], { kind: "postgres" }>;
 
-/** The password of the target (decoded), or null when the URL carries none. */
-function passwordOf(target: PostgresTarget): string | null {
-  try {
-    const url = new URL(target.connectionString);
-    if (url.password !== "") return decodeURIComponent(url.password);
-    return url.searchParams.get("password");
-  } catch {
-    return null;
-  }
-}
-
-/** The environment of a libpq child: the caller's, minus connection overrides, plus the target's password and TLS settings. */
+/**
+ * The environment of a libpq child: the caller's, minus connection overrides, plus what the
+ * target's URL says (password, `options`, TLS files and modes...) in libpq's own variables.
+ */
 function libpqEnv(target: PostgresTarget | null, processEnv: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(processEnv)) {
@@ -269,19 +252,25 @@ function libpqEnv(target: PostgresTarget | null, processEnv: Readonly<Record<str
   }
   env["PGAPPNAME"] = "athanor backup";
   if (target === null) return env;
-  const password = passwordOf(target);
   // The password travels in the child's environment, never on its command line (/proc/<pid>/cmdline is world-readable).
-  if (password !== null) env["PGPASSWORD"] = password;
-  try {
-    const url = new URL(target.connectionString);
-    for (const [param, variable] of Object.entries(QUERY_TO_ENV)) {
-      const value = url.searchParams.get(param);
-      if (value !== null) env[variable] = value;
-    }
-  } catch {
-    // the URL was parsed before; nothing to add
-  }
-  return env;
+  return { ...env, ...libpqVariables(target.params, target.password) };
+}
+
+/**
+ * Refuses a target whose URL holds a parameter libpq reads from no variable (sslpassword):
+ * it would have to go on pg_dump's command line or into a file, so no backup is taken.
+ */
+function refuseUnpassable(env: ResolvedEnvironment, target: PostgresTarget): void {
+  const params = parametersWithoutVariable(target.params);
+  if (params.length === 0) return;
+  throw new DatabaseError(
+    "backup-needs-sslpassword",
+    `the url of environment "${env.name}" holds ${params.join(", ")} (the passphrase of an encrypted TLS key), which pg_dump can only be given on its command line, readable by every user of this host, or in a file; no backup was taken and nothing was migrated`,
+    {
+      hint: "Give the backup user a TLS key that is not encrypted (sslkey pointing at a file of mode 0600), or run with --no-backup to migrate without a backup, or authenticate with a password from a passfile (passfile=... in the url) instead of the encrypted key.",
+      details: { parameters: params },
+    },
+  );
 }
 
 /** Where pg_dump and pg_restore come from: `ATHANOR_PG_BINDIR` when set, else PATH. */
@@ -371,6 +360,7 @@ export async function checkPgDumpVersion(session: Session, processEnv: Readonly<
 async function dumpPostgres(env: ResolvedEnvironment, target: PostgresTarget, session: Session, dir: string, options: BackupOptions, now: Date): Promise<Extract<BackupOutcome, { status: "taken" }>> {
   const processEnv = options.processEnv ?? process.env;
   const started = Date.now();
+  refuseUnpassable(env, target);
   const { versionLine } = await checkPgDumpVersion(session, processEnv);
   await prepareDir(dir);
   const name = await freeName(dir, env.name, "dump", now, options.label);

@@ -40,7 +40,7 @@ export const registerCheck: CommandModule = (program, action) => {
         // With --all, an environment not configured yet on this machine (a fresh project's testing
         // and production) is a warning with the variables to set; asked for by name, it fails.
         const notConfigured = options["all"] ? "warning" : "error";
-        const reports: (EnvironmentCheckReport & { targets?: (EnvironmentCheckReport & { target: string })[] })[] = await Promise.all(names.map((name) => checkEnvironment(project, name, { processEnv: ctx.io.env, notConfigured, signal: ctx.signal })));
+        const reports: (EnvironmentCheckReport & { targets?: (EnvironmentCheckReport & { target: string })[] })[] = await Promise.all(names.map((name) => checkEnvironment(project, name, { processEnv: ctx.io.env, notConfigured, signal: ctx.signal, directoryWait: ctx.directoryWait(), readDatabase: !isFleet(project.config.environments[name]) })));
         // A fleet: each chosen target is checked too (reachable, revisions), as its own report.
         for (const report of reports) {
           if (!isFleet(project.config.environments[report.environment])) continue;
@@ -50,7 +50,7 @@ export const registerCheck: CommandModule = (program, action) => {
           report.ok = report.findings.every((finding) => finding.status !== "error");
           if (!report.ok) continue;
           const { checkFleet } = await import("../../commands/fleet.js");
-          report.targets = await checkFleet(project, report.environment, { processEnv: ctx.io.env, targets: ctx.globals.targets, signal: ctx.signal });
+          report.targets = await checkFleet(project, report.environment, { processEnv: ctx.io.env, targets: ctx.globals.targets, signal: ctx.signal, directoryWait: ctx.directoryWait() });
           report.ok = report.targets.every((target) => target.ok);
         }
         const ok = reports.every((report) => report.ok);

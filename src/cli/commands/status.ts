@@ -123,7 +123,7 @@ async function runStatus(ctx: CommandContext, options: Record<string, unknown>):
     const env = await ctx.environment();
     if (env.fleet !== null) return (await import("../fleet.js")).runFleetStatus(ctx, env, timeoutMs);
   }
-  const report = await status(project, { processEnv: ctx.io.env, timeoutMs });
+  const report = await status(project, { processEnv: ctx.io.env, timeoutMs, signal: ctx.signal });
   if (ctx.globals.json) ctx.json(report);
   else for (const text of renderStatusTable(report, ctx.colors)) ctx.out(text);
   return statusNeedsAttention(report) ? ExitStatus.problem : ExitStatus.ok;
