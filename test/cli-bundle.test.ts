@@ -83,12 +83,13 @@ describe("the bundled CLI", () => {
     expect(bundle.join("\n")).not.toMatch(/autogenerate|dialects\/|node_modules\/pg/);
   });
 
-  it("`heads` loads no node:child_process: the build makes commander's require of it lazy (with net and dgram, ~5 ms of start-up)", async () => {
-    const list = join(project.dir, "builtins.txt");
-    const preload = join(project.dir, "builtins.cjs");
+  /** The Node built-ins a run of `args` loaded (process.moduleLoadList, written at exit by a preloaded script). */
+  async function builtinsLoaded(args: string[], name: string): Promise<string[]> {
+    const list = join(project.dir, `${name}.builtins`);
+    const preload = join(project.dir, `${name}.cjs`);
     await writeFile(preload, `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join("\\n")));\n`);
     const status = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, ["-r", preload, BIN, "heads"], { cwd: project.dir, env: baseEnv({ ATHANOR_CACHE_DIR: cache.dir }) as NodeJS.ProcessEnv, stdio: "ignore" });
+      const child = spawn(process.execPath, ["-r", preload, BIN, ...args], { cwd: project.dir, env: baseEnv({ ATHANOR_CACHE_DIR: cache.dir }) as NodeJS.ProcessEnv, stdio: "ignore" });
       child.on("error", reject);
       child.on("close", (code) => resolve(code ?? 1));
     });
@@ -96,7 +97,12 @@ describe("the bundled CLI", () => {
     const loaded = (await readFile(list, "utf8")).split("\n");
     // The list is Node's own: the launcher's node:vm is in it.
     expect(loaded).toContain("NativeModule vm");
-    expect(loaded.filter((entry) => /child_process|dgram/.test(entry))).toEqual([]);
+    return loaded;
+  }
+
+  it("loads no node:child_process for `heads` (commander's require of it is lazy) nor for an unprotected `upgrade` (the backup and the other gates load with a protected run)", async () => {
+    expect((await builtinsLoaded(["heads"], "heads")).filter((entry) => /child_process|dgram/.test(entry))).toEqual([]);
+    expect((await builtinsLoaded(["upgrade"], "upgrade")).filter((entry) => /child_process|dgram/.test(entry))).toEqual([]);
   });
 
   it("`upgrade` loads pg on PostgreSQL and PGlite on PGlite (the lazy loads still happen where needed)", async () => {

@@ -27,11 +27,14 @@ import type { AbortSignalLike, Session } from "../dialects/types.js";
 import type { Plan } from "../plan/types.js";
 import type { RunCommand } from "../run/events.js";
 import type { DirectoryWait } from "../run/connect.js";
-import { takeBackup, type BackupOutcome } from "./backup.js";
-import { confirmProtectedRun, type ConfirmationRequest, type ConfirmationResult, type ConfirmationUI } from "./confirm.js";
+// The gates a protected or promoted run needs are loaded only by such a run (below): an
+// unprotected `upgrade` then loads neither node:child_process, node:fs/promises nor the
+// lint rules (backup.js, confirm.js, lint-gate.js, promotion.js), ~10 ms of its start.
+import type { BackupOutcome } from "./backup.js";
+import type { ConfirmationRequest, ConfirmationResult, ConfirmationUI } from "./confirm.js";
 import { assertEnvironmentIdentity, recordEnvironmentIdentity } from "./identity.js";
-import { assertLintAllowed, lintPlanSteps, type RevisionLint } from "./lint-gate.js";
-import { assertPromotionAllowed, evaluatePromotion, type PromotionEvaluation } from "./promotion.js";
+import type { RevisionLint } from "./lint-gate.js";
+import type { PromotionEvaluation } from "./promotion.js";
 
 /** The run the guards look at. */
 export interface GuardRun {
@@ -144,6 +147,7 @@ export async function runGuards(run: GuardRun, options: GuardOptions): Promise<G
   // Only a run applies revisions; the other commands only write version rows.
   const runsSql = run.command === "upgrade" || run.command === "downgrade";
   if (env.promoteFrom !== null && runsSql) {
+    const { assertPromotionAllowed, evaluatePromotion } = await import("./promotion.js");
     const resolveEnvironment = options.resolveEnvironment;
     promotion = resolveEnvironment
       ? await evaluatePromotion(env, plan, { resolveEnvironment, directoryWait: options.directoryWait })
@@ -153,6 +157,7 @@ export async function runGuards(run: GuardRun, options: GuardOptions): Promise<G
 
   if (!env.protected) return { confirmation: "not-protected", lint: [], promotion, backup: null, recordedEnvironment };
 
+  const [{ assertLintAllowed, lintPlanSteps }, { confirmProtectedRun }, { takeBackup }] = await Promise.all([import("./lint-gate.js"), import("./confirm.js"), import("./backup.js")]);
   // `stamp`, `repair` and `resolve` run no SQL: nothing to lint.
   const lint = runsSql ? await lintPlanSteps(plan.steps) : [];
   const dangerous = lint.flatMap((result) => result.findings.filter((finding) => finding.severity === "danger")).length;
