@@ -47,22 +47,27 @@ describe("the bundled CLI", () => {
     await cache?.remove();
   });
 
-  /** Runs bin/athanor.js with both traces; returns what import resolved and what the bundle's debug hook wrote. */
-  async function traced(args: string[], name: string): Promise<{ imported: string[]; bundle: string[] }> {
-    const imports = join(project.dir, `${name}.imports`);
-    const modules = join(project.dir, `${name}.modules`);
-    await writeFile(imports, "");
-    await writeFile(modules, "");
+  /** Runs bin/athanor.js in the project under `node <nodeArgs>`, with the code cache in its own folder; expects exit 0. */
+  async function runBin(nodeArgs: string[], args: string[], env: Record<string, string> = {}): Promise<void> {
     const status = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", register, BIN, ...args], {
+      const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
         cwd: project.dir,
-        env: baseEnv({ IMPORT_TRACE: imports, ATHANOR_DEBUG_MODULES: modules, ATHANOR_CACHE_DIR: cache.dir }) as NodeJS.ProcessEnv,
+        env: baseEnv({ ...env, ATHANOR_CACHE_DIR: cache.dir }) as NodeJS.ProcessEnv,
         stdio: "ignore",
       });
       child.on("error", reject);
       child.on("close", (code) => resolve(code ?? 1));
     });
     expect(status).toBe(0);
+  }
+
+  /** Runs bin/athanor.js with both traces; returns what import resolved and what the bundle's debug hook wrote. */
+  async function traced(args: string[], name: string): Promise<{ imported: string[]; bundle: string[] }> {
+    const imports = join(project.dir, `${name}.imports`);
+    const modules = join(project.dir, `${name}.modules`);
+    await writeFile(imports, "");
+    await writeFile(modules, "");
+    await runBin(["--import", register], args, { IMPORT_TRACE: imports, ATHANOR_DEBUG_MODULES: modules });
     const lines = async (file: string) => (await readFile(file, "utf8")).split("\n").filter((line) => line !== "");
     return { imported: await lines(imports), bundle: await lines(modules) };
   }
@@ -88,12 +93,7 @@ describe("the bundled CLI", () => {
     const list = join(project.dir, `${name}.builtins`);
     const preload = join(project.dir, `${name}.cjs`);
     await writeFile(preload, `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join("\\n")));\n`);
-    const status = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, ["-r", preload, BIN, ...args], { cwd: project.dir, env: baseEnv({ ATHANOR_CACHE_DIR: cache.dir }) as NodeJS.ProcessEnv, stdio: "ignore" });
-      child.on("error", reject);
-      child.on("close", (code) => resolve(code ?? 1));
-    });
-    expect(status).toBe(0);
+    await runBin(["-r", preload], args);
     const loaded = (await readFile(list, "utf8")).split("\n");
     // The list is Node's own: the launcher's node:vm is in it.
     expect(loaded).toContain("NativeModule vm");
