@@ -24,7 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
-import { athanor, loadAverage, processEnv, revisionId, root, run, serverUrl, writeAthanorProject } from "./lib.mjs";
+import { athanor, loadAverage, processEnv, revisionId, run, serverUrl, startServer, writeAthanorProject } from "./lib.mjs";
 
 const argv = process.argv.slice(2);
 const small = argv.includes("--small");
@@ -38,17 +38,6 @@ const tenants = option("tenants", small ? 50 : 1000);
 const tenantRevisions = 5;
 const tenantsOnly = argv.includes("--tenants-only");
 const first = serverUrl();
-
-/** Starts the second server (a free port, a directory of its own). */
-function startSecondServer() {
-  const dir = join(tmpdir(), `athanor-bench-pg-${randomBytes(4).toString("hex")}`);
-  const env = { ...process.env, PG_TEST_PORT: "auto", PG_TEST_DIR: dir };
-  const script = join(root, "ci/start-postgres.sh");
-  const started = spawnSync("bash", [script, "start"], { env, encoding: "utf8" });
-  const url = /DATABASE_URL='?([^'\s]+)/.exec(started.stdout)?.[1];
-  if (started.status !== 0 || url === undefined) throw new Error(`could not start a second server: ${started.stderr.slice(-1000)}`);
-  return { url, stop: () => spawnSync("bash", [script, "stop"], { env, encoding: "utf8" }) };
-}
 
 async function on(server, sql) {
   const client = new pg.Client({ connectionString: server });
@@ -66,7 +55,7 @@ function withDatabase(server, name) {
   return url.toString();
 }
 
-const second = startSecondServer();
+const second = startServer();
 const dir = await mkdtemp(join(tmpdir(), "athanor-bench-fleet-"));
 const created = [];
 const tag = randomBytes(3).toString("hex");

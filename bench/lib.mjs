@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -18,10 +19,31 @@ export const bin = join(root, "bin/athanor.js");
 export function serverUrl() {
   const url = process.env.DATABASE_URL;
   if (!url) {
-    console.error('DATABASE_URL is not set: eval "$(bash ci/start-postgres.sh start)" first');
+    console.error('DATABASE_URL is not set: run `npm run bench` (it starts a server), or eval "$(bash ci/start-postgres.sh start)" first');
     process.exit(2);
   }
   return url;
+}
+
+/**
+ * Starts a new PostgreSQL server with ci/start-postgres.sh (a free port on 127.0.0.1, a
+ * directory of its own): `{ url, stop() }`. A fresh server, because a long-used one
+ * skews the apply row (README, "Performance").
+ */
+export function startServer() {
+  const dir = join(tmpdir(), `athanor-bench-pg-${randomBytes(4).toString("hex")}`);
+  const env = { ...process.env, PG_TEST_PORT: "auto", PG_TEST_DIR: dir };
+  const script = join(root, "ci/start-postgres.sh");
+  const started = spawnSync("bash", [script, "start"], { env, encoding: "utf8" });
+  const url = /DATABASE_URL='?([^'\s]+)/.exec(started.stdout)?.[1];
+  if (started.status !== 0 || url === undefined) throw new Error(`could not start a PostgreSQL server: ${withoutPassword(started.stderr.slice(-1000))}`);
+  return { url, stop: () => spawnSync("bash", [script, "stop"], { env, encoding: "utf8" }) };
+}
+
+/** How many other client connections the server has (each DDL commit is work for every one of them). */
+export async function otherConnections() {
+  const { rows } = await admin("SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+  return rows[0].n;
 }
 
 export async function admin(sql) {

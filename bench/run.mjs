@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 /**
- * All benchmarks in one command (`npm run bench`, after `npm run build`, with
- * DATABASE_URL pointing at a PostgreSQL server, e.g. `eval "$(bash ci/start-postgres.sh start)"`):
+ * All benchmarks in one command (`npm run bench`, after `npm run build`). Without
+ * DATABASE_URL it starts a new PostgreSQL server for the run (ci/start-postgres.sh, a free
+ * port on 127.0.0.1) and stops it at the end: a server that has served many test runs
+ * makes the apply row slower for athanor than for psql (README, "Performance"). With
+ * DATABASE_URL set, that server is used.
  *   peers.mjs         athanor vs psql, Umzug and Alembic on the same generated history (ratios),
  *                     peak RSS applying 10,000, start-up vs `node -e 0`
  *   scale.mjs         heads / history / current / status / no-op upgrade at 1,000, 10,000 and
@@ -14,10 +17,23 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { startServer } from "./lib.mjs";
 
 const full = process.argv.includes("--full") ? ["--full"] : [];
-for (const [script, args] of [["peers.mjs", []], ["scale.mjs", full], ["upgrade.mjs", []], ["autogenerate.mjs", ["--dist"]], ["fleet.mjs", []]]) {
-  console.log(`\n== ${script}`);
-  const result = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: "inherit" });
-  if (result.status !== 0) process.exit(result.status ?? 1);
+const server = process.env.DATABASE_URL ? null : startServer();
+if (server !== null) console.log("a new PostgreSQL server for this run (DATABASE_URL is not set)");
+let status = 0;
+try {
+  for (const [script, args] of [["peers.mjs", []], ["scale.mjs", full], ["upgrade.mjs", []], ["autogenerate.mjs", ["--dist"]], ["fleet.mjs", []]]) {
+    console.log(`\n== ${script}`);
+    const env = server === null ? process.env : { ...process.env, DATABASE_URL: server.url };
+    const result = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: "inherit", env });
+    if (result.status !== 0) {
+      status = result.status ?? 1;
+      break;
+    }
+  }
+} finally {
+  server?.stop();
 }
+process.exit(status);
