@@ -7,7 +7,7 @@
  *   `current`, 10,000 applied                vs Umzug's last executed migration
  *   `history` on 10,000                      vs `alembic history`
  *   peak RSS applying 10,000 from empty
- *   start-up: `heads` on one revision        vs `node -e 0`
+ *   start-up: `heads` on one revision        vs `node -e 0`, and a script that prints a line
  * Every figure is a whole-process median; the ratios are what to read (the machine may be shared).
  *
  * Needs (this script installs nothing): `npm run build`; DATABASE_URL pointing at a
@@ -19,11 +19,11 @@
  *   node bench/peers.mjs [--apply N] [--size N] [--runs N] [--pairs N (at least 5, default 7)] [--no-rss]
  */
 import { spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { athanor, freshDatabase, psqlConnection, loadAverage, median, otherConnections, processEnv, root, run, timed, writeAlembicProject, writeAthanorProject, writeUmzugProject } from "./lib.mjs";
+import { athanor, bin, freshDatabase, psqlConnection, loadAverage, median, otherConnections, processEnv, root, run, timed, writeAlembicProject, writeAthanorProject, writeUmzugProject } from "./lib.mjs";
 
 function option(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
@@ -196,25 +196,33 @@ try {
     }
   }
 
-  // Start-up: heads on a one-revision project vs bare Node, interleaved.
+  // Start-up: heads on a one-revision project vs bare Node, interleaved; and vs the floor
+  // of any Node CLI: a script file that prints one line (Node's module loader and stdout
+  // stream, which `node -e 0` never sets up).
   {
     const one = join(work, "one");
     await writeAthanorProject(one, 1);
+    const hello = join(work, "hello.cjs");
+    await writeFile(hello, 'process.stdout.write("000000000001 (head) (base) table 1\\n");\n');
     run(...athanor(["heads"]), { cwd: one, env: processEnv() });
     const mine = [];
     const node = [];
+    const script = [];
+    const clock = (args, cwd) => {
+      const started = performance.now();
+      // The same environment for all three: an inherited NODE_EXTRA_CA_CERTS or NODE_OPTIONS
+      // costs every Node start (40–50 ms for the CA file in this sandbox), and measured on
+      // one side only it made this row read 0.96–0.99x when it was 1.6–1.8x (round 10).
+      spawnSync(process.execPath, args, { cwd, env: processEnv(), stdio: "ignore" });
+      return (performance.now() - started) / 1000;
+    };
     for (let i = 0; i < 4 * runs; i += 1) {
-      let started = performance.now();
-      // The same environment as athanor's run: an inherited NODE_EXTRA_CA_CERTS or NODE_OPTIONS
-      // costs every Node start (40–50 ms for the CA file in this sandbox), and measured here
-      // only on this side it made the row read 0.96–0.99x when it was 1.6–1.8x (round 10).
-      spawnSync(process.execPath, ["-e", "0"], { stdio: "ignore", env: processEnv() });
-      node.push((performance.now() - started) / 1000);
-      started = performance.now();
-      spawnSync(...athanor(["heads"]), { cwd: one, env: processEnv(), stdio: "ignore" });
-      mine.push((performance.now() - started) / 1000);
+      node.push(clock(["-e", "0"], one));
+      script.push(clock([hello], one));
+      mine.push(clock([bin, "heads"], one));
     }
     row("start-up: heads, one revision", median(mine), "node -e 0", median(node));
+    row("start-up: heads, one revision", median(mine), "node hello.cjs (prints a line)", median(script));
   }
 } finally {
   await rm(work, { recursive: true, force: true });
