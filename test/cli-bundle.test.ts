@@ -105,6 +105,12 @@ describe("the bundled CLI", () => {
     expect((await builtinsLoaded(["upgrade"], "upgrade")).filter((entry) => /child_process|dgram/.test(entry))).toEqual([]);
   });
 
+  it("an unprotected `upgrade` on PostgreSQL builds no stdin stream: no node:fs/promises, readline or file streams (whether a person can answer a prompt is asked of the descriptor)", async () => {
+    // stdin is /dev/null here (stdio "ignore"): process.stdin would be a file stream, which loads all three.
+    const loaded = await builtinsLoaded(["upgrade"], "upgrade-stdin");
+    expect(loaded.filter((entry) => /readline|fs\/promises|fs\/streams/.test(entry))).toEqual([]);
+  });
+
   it("`upgrade` loads pg on PostgreSQL and PGlite on PGlite (the lazy loads still happen where needed)", async () => {
     const postgres = await traced(["upgrade"], "upgrade-pg");
     // pg, the packages it loads and dotenv are evaluated from the bundle's copy: none of their files is loaded with require.

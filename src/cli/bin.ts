@@ -273,6 +273,9 @@ async function run(): Promise<void> {
     get stdin() {
       return process.stdin;
     },
+    // What process.stdin.isTTY says, from the descriptor (node:tty is small once net is
+    // loaded, which every command that can prompt has done for its database driver).
+    stdinIsTTY: () => (createRequire(import.meta.url)("node:tty") as typeof import("node:tty")).isatty(0),
     env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,

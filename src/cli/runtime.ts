@@ -33,6 +33,11 @@ export interface CliIO {
   stdout: { write(text: string): unknown; isTTY?: boolean };
   stderr: { write(text: string): unknown; isTTY?: boolean };
   stdin: CliInput;
+  /**
+   * Whether standard input is a terminal, without building `stdin` (the process's stream
+   * and the modules behind it, ~165 page faults, which only a prompt needs). Absent: `stdin.isTTY`.
+   */
+  stdinIsTTY?: () => boolean;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
   /** Tripped by SIGINT/SIGTERM; its reason is the signal name. */
@@ -95,7 +100,7 @@ export class CommandContext {
 
   /** True when a person can answer a prompt. */
   get interactive(): boolean {
-    return Boolean(this.io.stdin.isTTY) && !this.globals.ci;
+    return (this.io.stdinIsTTY?.() ?? Boolean(this.io.stdin.isTTY)) && !this.globals.ci;
   }
 
   /** Writes to stdout, secrets masked. Adds a newline when missing. */

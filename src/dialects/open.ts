@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import type { DatabaseTarget } from "../config/types.js";
 import type { AbortSignalLike, LockRequest, ReleaseLock, Session } from "./types.js";
 import { toDatabaseError } from "./driver-errors.js";
-import { holdsDirectory, lockFilePath } from "./pglite-lock-file.js";
+import { holdsDirectory, lockFilePath } from "./pglite-lock-path.js";
 import { SharedLockConnections } from "./shared-locks.js";
 
 export interface OpenSessionOptions {

@@ -15,6 +15,7 @@ import { dirname } from "node:path";
 import { DatabaseError, LockTimeoutError } from "../errors.js";
 import { formatWait } from "../config/duration.js";
 import { pollLock, sleep } from "./lock-poll.js";
+import { lockFilePath } from "./pglite-lock-path.js";
 import type { LockHolder, LockRequest, ReleaseLock } from "./types.js";
 
 interface LockFileContent {
@@ -24,10 +25,6 @@ interface LockFileContent {
   holder: string;
 }
 
-/** The lock file of a PGlite data directory: `<dataDir>.lock`. */
-export function lockFilePath(dataDir: string): string {
-  return `${dataDir.replace(/[\\/]+$/, "")}.lock`;
-}
 
 /** Takes the lock file of `dataDir`, written with who holds it (`applicationName`). */
 export async function lockDataDirectory(dataDir: string, request: LockRequest, applicationName: string): Promise<ReleaseLock> {
@@ -83,18 +80,6 @@ function removeHeldOnExit(): void {
   }
 }
 
-/** The sessions opened under their directory's lock, and that directory. */
-const sessionsHolding = new WeakMap<object, string>();
-
-/** Records that `session` holds the lock of `dataDir` until it closes. */
-export function markHoldsDirectory(session: object, dataDir: string): void {
-  sessionsHolding.set(session, lockFilePath(dataDir));
-}
-
-/** True when `session` was opened under the lock of `dataDir` (so that lock is held for as long as it is open). */
-export function holdsDirectory(session: object, dataDir: string): boolean {
-  return sessionsHolding.get(session) === lockFilePath(dataDir);
-}
 
 function isMine(holder: LockFileContent, mine: LockFileContent): boolean {
   return holder.pid === mine.pid && holder.startedAt === mine.startedAt;

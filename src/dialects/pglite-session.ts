@@ -6,7 +6,8 @@ import { driverErrorGuard } from "./driver-errors.js";
 import { transactionMethods } from "./script.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathValue } from "./session-checks.js";
 import type { QueryResult, Session } from "./types.js";
-import { directoryOpenRequest, lockDataDirectory, markHoldsDirectory } from "./pglite-lock-file.js";
+import { directoryOpenRequest, lockDataDirectory } from "./pglite-lock-file.js";
+import { markHoldsDirectory } from "./pglite-lock-path.js";
 import { startPglite } from "./pglite-start.js";
 import { pgliteCacheDir, shippedTemplateDir } from "./pglite-template.js";
 

@@ -15,7 +15,7 @@ import { LockTimeoutError } from "../errors.js";
 import type { VersionTableName } from "./version-table.js";
 
 export { interrupted, sleep } from "../dialects/lock-poll.js";
-export { lockFilePath } from "../dialects/pglite-lock-file.js";
+export { lockFilePath } from "../dialects/pglite-lock-path.js";
 export type { ReleaseLock } from "../dialects/types.js";
 
 /** What {@link acquireLock} needs to know. */
