@@ -215,7 +215,12 @@ export class InterruptedError extends AthanorError {
 
   /** The error for an aborted signal's `reason`: the CLI aborts with the signal's name, anything else is the caller's abort. */
   static fromReason(reason: unknown, options: AthanorErrorOptions & { readonly message?: string } = {}): InterruptedError {
-    return new InterruptedError(reason === "SIGTERM" || reason === "SIGINT" ? reason : "aborted", options);
+    return new InterruptedError(InterruptedError.interruptionOf(reason), options);
+  }
+
+  /** What an aborted signal's `reason` was: the signal's name (the CLI's aborts), else the caller's abort. */
+  static interruptionOf(reason: unknown): Interruption {
+    return reason === "SIGTERM" || reason === "SIGINT" ? reason : "aborted";
   }
 
   /** `interrupted by SIGINT`, or `aborted by the caller's AbortSignal`. */

@@ -22,8 +22,8 @@ export interface AbortableOptions {
 
 /** The error an aborted signal ends a read with. */
 export function readInterrupted(signal: AbortSignalLike, stopped: string): InterruptedError {
-  const plain = InterruptedError.fromReason(signal.reason);
-  return InterruptedError.fromReason(signal.reason, { message: `${InterruptedError.describe(plain.signal)}: ${stopped}` });
+  const interruption = InterruptedError.interruptionOf(signal.reason);
+  return new InterruptedError(interruption, { message: `${InterruptedError.describe(interruption)}: ${stopped}` });
 }
 
 /** Wraps `session` so that `signal` stops it (see the module comment); without a signal, returns it unchanged. */
