@@ -197,12 +197,13 @@ function setV8Flags(flags: string): void {
 }
 
 /**
- * The commands that read only the migrations directory (no database, no prompt): their
- * event loop never waits, so the scavenge V8 schedules as a task when the young
- * generation is 80 % full is pure cost, and in a short run it is one more collection
- * just before the exit (a one-revision `heads`: one scavenge of ~2–4 ms and ~90 page
- * faults, in a run of ~90 ms). Collections still happen when the young generation is full.
- * Commands that wait on a database keep the task, which then runs while they wait.
+ * The commands that read the migrations directory (a database only with `--status`, for
+ * one query): their event loop hardly ever waits, so the scavenge V8 schedules as a task
+ * when the young generation is 80 % full is pure cost, and in a short run it is one more
+ * collection just before the exit (a one-revision `heads`: one scavenge of ~2–4 ms and
+ * ~100 page faults, in a run of ~90 ms). Collections still happen when the young
+ * generation is full. Commands that wait on a database keep the task, which then runs
+ * while they wait.
  */
 const NO_IDLE_TASK_COMMANDS: ReadonlySet<string> = new Set(["heads", "history", "branches", "show", "graph"]);
 if (!nodeFlagGiven(/minor-gc-task/) && NO_IDLE_TASK_COMMANDS.has(command)) setV8Flags("--no-minor-gc-task");
