@@ -9,7 +9,8 @@
  * bundle's:
  * - it lives in athanor's cache folder (`ATHANOR_CACHE_DIR`, `off` disables it; else
  *   `$XDG_CACHE_HOME/athanor` or `~/.cache/athanor`), never in the installed package, and
- *   is read only when this user owns it and no one else can write it;
+ *   is read only when it is a regular file (not a link, a FIFO or a device) this user owns
+ *   and no one else can write;
  * - its first line is a key: the bundle's SHA-256 (written by the build into its first
  *   line), its size, mtime, ctime, inode and device, Node's version and architecture; the
  *   cached code follows it twice. A cache with another key, or whose two copies differ, is
@@ -23,7 +24,7 @@
  * With --verbose (the one time an internal error's stack is printed) the bundle is
  * loaded by Node's own `require` with source maps on, so stacks name dist/'s modules.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { Script } from "node:vm";
@@ -93,10 +94,11 @@ export function codeCacheFile(bundle: string, source: string, env: Readonly<Reco
 function readCodeCache(cache: CodeCacheFile, scratch: Buffer): Buffer | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(cache.path, "r");
+    // Never through a link, never waiting on a FIFO: athanor writes the cache by renaming a file of its own into place.
+    fd = openSync(cache.path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
     const stats = fstatSync(fd);
     const uid = process.getuid?.();
-    if ((uid !== undefined && stats.uid !== uid) || (stats.mode & 0o022) !== 0) return undefined;
+    if (!stats.isFile() || (uid !== undefined && stats.uid !== uid) || (stats.mode & 0o022) !== 0) return undefined;
     const data = stats.size <= scratch.length ? scratch.subarray(0, readSync(fd, scratch, 0, stats.size, 0)) : readFileSync(fd);
     const end = data.indexOf(10);
     if (end <= 0 || data.toString("latin1", 0, end) !== cache.key) return undefined;

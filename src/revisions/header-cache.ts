@@ -21,7 +21,7 @@
  *   so two processes writing at once leave one complete cache, never a mix.
  * Failing to read or write it is never an error: the directory is read as if it were absent.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import { closeSync, constants as fsConstants, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../version.js";
@@ -213,13 +213,15 @@ export class HeaderCache {
    * `fstat` per file, no stamps and no cache write it could not use; one `stat` per file is
    * worth it from the second run on, which a developer's checkout gets.
    */
-  static open(cacheDir: string, directory: string): HeaderCache | null {
+  static open(cacheDir: string, directory: string, entries: number): HeaderCache | null {
     const path = cachePath(cacheDir, directory);
     try {
+      const raw = readCacheFile(path, MAX_CACHE_BYTES_PER_ENTRY * entries + MAX_CACHE_BYTES_BASE);
+      if (raw === null) return null;
       // Latin-1 makes one character of each byte, several times faster than decoding
       // UTF-8; a cache with any byte beyond ASCII (a name or message in another script) is
       // decoded again as the UTF-8 it is.
-      const bytes = readFileSync(path, "latin1");
+      const bytes = raw.toString("latin1");
       const text = /[^\x00-\x7f]/.test(bytes) ? Buffer.from(bytes, "latin1").toString("utf8") : bytes;
       const end = text.indexOf("\n");
       const head = JSON.parse(end === -1 ? text : text.slice(0, end)) as Partial<CacheHead> | null;
@@ -364,6 +366,45 @@ export class HeaderCache {
  * generation and malloc's heap.
  */
 const SAVE_CHUNK_LINES = 256;
+
+/**
+ * The most a cache may hold: a line is a file name, a stamp and a header (~100–300
+ * bytes), so 4 KiB an entry listed plus 1 MiB is far more than any cache athanor wrote
+ * for that directory; a larger file is doubtful and not read.
+ */
+const MAX_CACHE_BYTES_PER_ENTRY = 4096;
+const MAX_CACHE_BYTES_BASE = 1024 * 1024;
+
+/**
+ * How the cache is opened: read-only, never through a symbolic link (athanor writes it by
+ * renaming a file of its own into place, never as a link), and without blocking (a FIFO
+ * put at its name would wait for a writer, with the event loop and so Ctrl-C blocked).
+ */
+const CACHE_OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0);
+
+/**
+ * The bytes of the cache file at `path`, or null when it is not a regular file of at most
+ * `maxBytes` (a FIFO, a device, a link to one, a file grown past any cache athanor
+ * writes): then there is no cache to use, and the run writes a new one by rename, which
+ * replaces the entry itself. Throws when it cannot be opened or read (no cache either).
+ */
+function readCacheFile(path: string, maxBytes: number): Buffer | null {
+  const fd = openSync(path, CACHE_OPEN_FLAGS);
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || stats.size > maxBytes) return null;
+    const bytes = Buffer.allocUnsafe(stats.size);
+    let read = 0;
+    while (read < bytes.length) {
+      const more = readSync(fd, bytes, read, bytes.length - read, read);
+      if (more === 0) break;
+      read += more;
+    }
+    return read === bytes.length ? bytes : bytes.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 const TAB = 9;
 const MINUS = 45;

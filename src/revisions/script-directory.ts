@@ -174,7 +174,7 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
   const cacheDir = options.cacheDir ?? null;
   // No cache (or none that can be trusted): this run reads the files without their stamps
   // and leaves an empty cache, which the next run fills (see HeaderCache.open).
-  const cache = cacheDir === null ? null : HeaderCache.open(cacheDir, directory);
+  const cache = cacheDir === null ? null : HeaderCache.open(cacheDir, directory, candidates.length);
   const checksums = options.checksums ?? true;
   const now = Date.now();
   const files: RevisionFile[] = [];
