@@ -149,6 +149,8 @@ export function sessionOverPglite(db: PgliteConnection, secrets: readonly string
         if (copyAt !== -1) throw copyFromStdinRefused();
         return lastValue ? value : null;
       }),
+      // PGlite's cluster is always UTF8 (its initdb and template), and it reports no ParameterStatus.
+      () => "characters",
     ),
     async lock() {
       // A data directory is locked (a file beside it) before it is opened and until it is closed: see openPgliteSession.

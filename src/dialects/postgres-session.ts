@@ -10,7 +10,7 @@ import { pollLock } from "./lock-poll.js";
 import { ScriptQuery } from "./postgres-script-query.js";
 import { assertSessionBound } from "./postgres-pooler.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathStartupOption } from "./session-checks.js";
-import { transactionMethods } from "./script.js";
+import { transactionMethods, type PositionUnit } from "./script.js";
 import type { LockHolder, LockRequest, QueryResult, ReleaseLock, Session } from "./types.js";
 
 /** PostgreSQL 14 added `client_connection_check_interval`. */
@@ -36,26 +36,47 @@ function newClient(target: PostgresTarget, host: PostgresHost, options: OpenSess
   return client;
 }
 
+/** What pg's protocol connection emits for a ParameterStatus message. */
+interface ParameterStatusMessage {
+  readonly parameterName?: unknown;
+  readonly parameterValue?: unknown;
+}
+
+/**
+ * The unit the server counts error positions in, from the `server_encoding` it reports
+ * (a GUC_REPORT parameter: sent at start-up, before `connect` resolves, so the listener
+ * goes on before it): bytes in a `SQL_ASCII` database, characters otherwise. No query.
+ */
+function reportedPositionUnit(client: pg.Client): () => PositionUnit {
+  let unit: PositionUnit = "characters";
+  const connection = (client as unknown as { connection: { on(event: "parameterStatus", listener: (message: ParameterStatusMessage) => void): void } }).connection;
+  connection.on("parameterStatus", (message) => {
+    if (message.parameterName === "server_encoding") unit = message.parameterValue === "SQL_ASCII" ? "bytes" : "characters";
+  });
+  return () => unit;
+}
+
 /**
  * libpq's host list walk: hosts in order, the first that answers and fits
  * `target_session_attrs` wins (`prefer-standby`: a standby, else any). Returns the client and its host.
  */
-async function connectFitting(target: PostgresTarget, options: OpenSessionOptions): Promise<{ client: pg.Client; host: PostgresHost }> {
+async function connectFitting(target: PostgresTarget, options: OpenSessionOptions): Promise<{ client: pg.Client; host: PostgresHost; unit: () => PositionUnit }> {
   const passes = target.targetSessionAttrs === "prefer-standby" ? (["standby", "any"] as const) : ([target.targetSessionAttrs] as const);
   let lastError: unknown;
   for (const pass of passes) {
     for (const host of target.hosts) {
       const client = newClient(target, host, options);
+      const unit = reportedPositionUnit(client);
       try {
         await client.connect();
       } catch (error) {
         lastError = error;
         continue;
       }
-      if (pass === "any") return { client, host };
+      if (pass === "any") return { client, host, unit };
       const result = await client.query<{ ro: string; standby: boolean }>("SELECT current_setting('transaction_read_only') AS ro, pg_is_in_recovery() AS standby");
       const row = result.rows[0];
-      if (row !== undefined && fitsSessionAttrs(pass, { readOnly: row.ro === "on", standby: row.standby })) return { client, host };
+      if (row !== undefined && fitsSessionAttrs(pass, { readOnly: row.ro === "on", standby: row.standby })) return { client, host, unit };
       await client.end().catch(() => {});
     }
   }
@@ -68,7 +89,7 @@ async function connectFitting(target: PostgresTarget, options: OpenSessionOption
 }
 
 export async function openPostgresSession(target: PostgresTarget, options: OpenSessionOptions): Promise<Session> {
-  const { client, host } = await connectFitting(target, options);
+  const { client, host, unit } = await connectFitting(target, options);
   const secrets = options.secrets ?? [];
   const wrap = driverErrorGuard(secrets, target);
   // One round trip: the version, and what checkOpened needs (standby? search_path arrived?).
@@ -97,7 +118,7 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
       // A custom query: pg's own would keep one Result per statement until the round trip ends (see ScriptQuery).
       const script = new ScriptQuery(text, onTag, lastValue);
       return wrap("exec", () => client.query(script).done);
-    }),
+    }, unit),
     lock(request) {
       return advisoryLock(session, request);
     },

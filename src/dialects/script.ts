@@ -25,6 +25,13 @@ export type SendScript = (text: string, onTag: (tag: string) => void, lastValue:
 /** Sends a statement string without parameters. */
 export type Exec = (sql: string) => Promise<void>;
 
+/**
+ * What the server counts an error position in. PostgreSQL counts characters of the
+ * database encoding in the text it received: one per code point athanor sent (UTF-8),
+ * except in a `SQL_ASCII` database, which takes no conversion and counts every byte.
+ */
+export type PositionUnit = "characters" | "bytes";
+
 const LAZY_COMMIT = "SET LOCAL synchronous_commit = off;";
 
 /** Where each part's body sits in the text sent. */
@@ -68,7 +75,7 @@ function layout(parts: readonly ScriptPart[], options: ScriptOptions): Layout {
  * Runs `parts` as one script through `send` (see ScriptOptions); on failure throws a
  * ScriptFailure located from the completed statements and the error position.
  */
-export async function runScriptParts(send: SendScript, parts: readonly ScriptPart[], options: ScriptOptions): Promise<ScriptResult> {
+export async function runScriptParts(send: SendScript, parts: readonly ScriptPart[], options: ScriptOptions, unit: () => PositionUnit): Promise<ScriptResult> {
   if (parts.length === 0) return null;
   if (!options.transactionPerPart && parts.length !== 1) throw new Error("runScript: without transactionPerPart, send one part at a time");
   if (!options.transactionPerPart && options.trailer !== undefined) throw new Error("runScript: a trailer needs transactionPerPart");
@@ -79,7 +86,7 @@ export async function runScriptParts(send: SendScript, parts: readonly ScriptPar
   } catch (error) {
     // Every part committed and the trailer failed: the parts stand, its value is missing.
     if (options.trailer !== undefined && committedParts(tags) === parts.length) return null;
-    throw locate(error, parts, options, bodies, tags);
+    throw locate(error, parts, options, bodies, tags, serverPosition(error, text, unit()));
   }
 }
 
@@ -90,7 +97,31 @@ function committedParts(tags: readonly string[]): number {
   return committed;
 }
 
-function locate(error: unknown, parts: readonly ScriptPart[], options: ScriptOptions, bodies: Layout["bodies"], tags: readonly string[]): ScriptFailure {
+/**
+ * The error's 0-based position in `text` as a code-point offset (the unit of the layout),
+ * or null without one. Worked out only when a round trip failed: a position in bytes is
+ * walked back to code points here, so the layout of every round trip stays one count.
+ */
+function serverPosition(error: unknown, text: string, unit: PositionUnit): number | null {
+  const raw = isAthanorError(error) ? error.details["position"] : undefined;
+  if (typeof raw !== "number" || !Number.isFinite(raw) || raw <= 0) return null;
+  const position = raw - 1;
+  if (unit === "characters") return position;
+  let bytes = 0;
+  let points = 0;
+  for (const char of text) {
+    bytes += utf8Length(char.codePointAt(0) as number);
+    if (bytes > position) return points;
+    points++;
+  }
+  return points;
+}
+
+function utf8Length(codePoint: number): number {
+  return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+}
+
+function locate(error: unknown, parts: readonly ScriptPart[], options: ScriptOptions, bodies: Layout["bodies"], tags: readonly string[], position: number | null): ScriptFailure {
   let committed = 0;
   // Statements completed in the part that was running (null: its BEGIN never completed).
   let running: number | null = options.transactionPerPart ? null : 0;
@@ -105,8 +136,6 @@ function locate(error: unknown, parts: readonly ScriptPart[], options: ScriptOpt
       running++;
     }
   }
-  const raw = isAthanorError(error) ? error.details["position"] : undefined;
-  const position = typeof raw === "number" && Number.isFinite(raw) && raw > 0 ? raw - 1 : null;
   // The error position, when there is one, names the part even when nothing ran (a syntax error).
   let byPosition = position === null ? -1 : bodies.findIndex((body) => body.start <= position && position <= body.end);
   // Past a body, in what athanor sends after it (its own statements are valid SQL): a
@@ -154,11 +183,12 @@ export async function rollbackQuietly(exec: Exec): Promise<void> {
 
 /**
  * The Session methods that are the same SQL on every driver: `runScript`, `transaction`
- * and `rollback`, given the driver's `exec` and its way of sending a script.
+ * and `rollback`, given the driver's `exec`, its way of sending a script and the unit its
+ * server counts error positions in (asked only when a script fails).
  */
-export function transactionMethods(exec: Exec, send: SendScript): Pick<Session, "runScript" | "transaction" | "rollback"> {
+export function transactionMethods(exec: Exec, send: SendScript, unit: () => PositionUnit): Pick<Session, "runScript" | "transaction" | "rollback"> {
   return {
-    runScript: (parts, options) => runScriptParts(send, parts, options),
+    runScript: (parts, options) => runScriptParts(send, parts, options, unit),
     transaction: (work, options) => runInTransaction(exec, work, options?.lazyCommit === true),
     rollback: () => rollbackQuietly(exec),
   };
