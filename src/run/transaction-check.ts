@@ -13,14 +13,15 @@ import { copyFromStdinAt } from "../dialects/copy-from-stdin.js";
 import { openConstructAtEnd } from "../dialects/sql-closure.js";
 import { RevisionError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
-import { stringField, unwrap } from "../lint/ast.js";
+import { listField, stringField, stringList, unwrap, walkNodes } from "../lint/ast.js";
 import { mayBreakTransaction, transactionBreaker, type TransactionBreaker } from "../lint/transaction-control.js";
 import type { SqlSection } from "../revisions/sql-sections.js";
 import type { RevisionFile } from "../revisions/types.js";
 
 /**
  * Throws RevisionError `transaction-control` (exit 2) naming the file, line and fix when
- * a transactional revision's section holds a breaker, and `discard-all` / `reset-all` (exit 2) when any revision's section would undo what athanor set up on its session.
+ * a transactional revision's section holds a breaker, and `discard-all` / `reset-all` /
+ * `advisory-unlock` (exit 2) when any revision's section would undo what athanor set up on its session.
  * Returns the section's statements when it had to parse them (null when the keyword
  * tests ruled it out).
  */
@@ -37,13 +38,18 @@ export async function assertNoTransactionBreaker(file: RevisionFile, direction: 
   return statements;
 }
 
-const SESSION_RESET_WORD = /\b(?:discard|reset)\b/i;
+const SESSION_RESET_WORD = /\b(?:discard|reset|pg_advisory_unlock\w*)\b/i;
 
 /**
  * What a statement would undo of athanor's session, whatever the revision's transaction
  * mode (neither is undone by a rollback):
  * - `DISCARD ALL` releases the session's advisory locks, among them the run lock that
- *   keeps other runs out (src/run/lock.ts);
+ *   keeps other runs out (src/run/lock.ts); so do `pg_advisory_unlock_all()` and
+ *   `pg_advisory_unlock(key)` with the run lock's key (one bigint: a key given as an
+ *   expression cannot be told from it before it runs, so any one-key call is refused). The
+ *   two-key form and `pg_advisory_unlock_shared` cannot release it (another key space; a
+ *   shared release of an exclusive lock releases nothing): allowed. A `DO` block is a
+ *   string to the parser: its text is searched for the calls instead;
  * - `RESET ALL`, in a transactional SQL revision (`marked`: sent in a script), resets the
  *   revision's start time its record reads ("invalid input syntax for type double
  *   precision"); elsewhere the record is timed by athanor and the reset is undone after
@@ -53,29 +59,54 @@ const SESSION_RESET_WORD = /\b(?:discard|reset)\b/i;
  * other setting a revision changes is put back after it.
  */
 function sessionReset(statement: SqlStatement, marked: boolean): SessionReset | null {
-  if (statement.kind !== "DiscardStmt" && statement.kind !== "VariableSetStmt") return null;
+  if (statement.kind === "DoStmt") return advisoryUnlockInText(statement.uncommented);
+  if (statement.kind !== "DiscardStmt" && statement.kind !== "VariableSetStmt") return advisoryUnlockCall(statement.ast);
   const fields = unwrap(statement.ast, statement.kind);
   if (fields === undefined) return null;
   if (statement.kind === "VariableSetStmt") return marked && stringField(fields, "kind") === "VAR_RESET_ALL" ? "RESET ALL" : null;
   return stringField(fields, "target") === "DISCARD_ALL" ? "DISCARD ALL" : null;
 }
 
-type SessionReset = "DISCARD ALL" | "RESET ALL";
+/** A call anywhere in the statement's tree (a SELECT list, a WHERE, a CTE...) that may release the run lock. */
+function advisoryUnlockCall(ast: unknown): SessionReset | null {
+  let found: SessionReset | null = null;
+  walkNodes(ast, (type, fields) => {
+    if (found !== null || type !== "FuncCall") return;
+    const name = stringList(listField(fields, "funcname")).at(-1)?.toLowerCase();
+    if (name === "pg_advisory_unlock_all") found = "pg_advisory_unlock_all()";
+    else if (name === "pg_advisory_unlock" && listField(fields, "args").length === 1) found = "pg_advisory_unlock(key)";
+  });
+  return found;
+}
 
-const RESETS: Readonly<Record<SessionReset, { readonly code: string; readonly undoes: string }>> = {
-  "DISCARD ALL": { code: "discard-all", undoes: "which would release the run lock that keeps other runs out (a rollback does not take it again), so another run could start beside this one" },
-  "RESET ALL": { code: "reset-all", undoes: "which would reset the start time athanor sets in the revision's transaction for its record, so the revision could not be recorded" },
+/** The same calls in a DO block's PL/pgSQL text: a one-key call is one with no comma outside its parentheses. */
+function advisoryUnlockInText(text: string): SessionReset | null {
+  if (/\bpg_advisory_unlock_all\s*\(/i.test(text)) return "pg_advisory_unlock_all()";
+  return /\bpg_advisory_unlock\s*\([^,()]*(?:\([^()]*\)[^,()]*)*\)/i.test(text) ? "pg_advisory_unlock(key)" : null;
+}
+
+type SessionReset = "DISCARD ALL" | "RESET ALL" | "pg_advisory_unlock_all()" | "pg_advisory_unlock(key)";
+
+const RELEASES_RUN_LOCK = "which would release the run lock that keeps other runs out (a rollback does not take it again), so another run could start beside this one";
+const OWN_LOCKS_HINT =
+  "take the revision's own advisory locks with `pg_advisory_xact_lock(...)` (released when its transaction ends), or by two keys (`pg_advisory_lock(a, b)` and `pg_advisory_unlock(a, b)`), which cannot release athanor's.";
+
+const RESETS: Readonly<Record<SessionReset, { readonly code: string; readonly undoes: string; readonly fix: string }>> = {
+  "DISCARD ALL": { code: "discard-all", undoes: RELEASES_RUN_LOCK, fix: "reset only what the revision changed (`RESET name`, `DISCARD TEMP`, `DEALLOCATE ALL`), or nothing: athanor puts the session's settings back after each revision." },
+  "RESET ALL": { code: "reset-all", undoes: "which would reset the start time athanor sets in the revision's transaction for its record, so the revision could not be recorded", fix: "reset only what the revision changed (`RESET name`, `DISCARD TEMP`, `DEALLOCATE ALL`), or nothing: athanor puts the session's settings back after each revision." },
+  "pg_advisory_unlock_all()": { code: "advisory-unlock", undoes: RELEASES_RUN_LOCK, fix: OWN_LOCKS_HINT },
+  "pg_advisory_unlock(key)": { code: "advisory-unlock", undoes: `${RELEASES_RUN_LOCK} (it releases any one-key lock it is given, athanor's too)`, fix: OWN_LOCKS_HINT },
 };
 
 function sessionResetRefusal(file: RevisionFile, operation: SessionReset, line: number | null, text: string, direction: "up" | "down" | null): RevisionError {
   const where = line === null ? file.relativePath : `${file.relativePath}:${line}`;
   const section = direction === null ? "" : direction === "up" ? " (upgrade)" : " (downgrade)";
-  const { code, undoes } = RESETS[operation];
+  const { code, undoes, fix } = RESETS[operation];
   return new RevisionError(
     code,
     `revision ${file.id} (${file.message || "no message"}) cannot run: ${where}${section} has \`${abbreviate(text)}\`, ${undoes}. ${notRun(file, direction)}`,
     {
-      hint: `Remove it from ${file.relativePath}: reset only what the revision changed (\`RESET name\`, \`DISCARD TEMP\`, \`DEALLOCATE ALL\`), or nothing: athanor puts the session's settings back after each revision.`,
+      hint: `Remove it from ${file.relativePath}: ${fix}`,
       details: { revision: file.id, file: file.relativePath, line, statement: abbreviate(text), operation },
     },
   );
