@@ -8,4 +8,15 @@
 // needs at start-up (docs/architecture.md, "Start-up").
 "use strict";
 const { join } = require("node:path");
-require("../dist/cli/launch.cjs").launch(join(__dirname, "../dist/cli/bundle.cjs"));
+const launcher = join(__dirname, "../dist/cli/launch.cjs");
+let launch;
+try {
+  launch = require(launcher).launch;
+} catch (error) {
+  // dist/ was never built (or was removed): one line naming the fix, status 2, as
+  // launch.cjs says for a missing or damaged bundle (src/cli/launch.ts, BUILD_HINT).
+  if (error === null || typeof error !== "object" || error.code !== "MODULE_NOT_FOUND" || !String(error.message).includes(launcher)) throw error;
+  process.stderr.write(`error: athanor's built CLI ${launcher} is missing (MODULE_NOT_FOUND)\n  hint: in a checkout of athanor, run \`npm run build\`; in an install, reinstall athanor (\`npm install athanor\`, or \`npm ci\` in the project).\n`);
+  process.exit(2);
+}
+launch(join(__dirname, "../dist/cli/bundle.cjs"));

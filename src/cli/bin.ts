@@ -248,7 +248,32 @@ const SMALL_YOUNG_GENERATION_FROM_BYTES = 64 * 1024;
  * CommonJS (scripts/build-cli.mjs), which has no top-level await. The `exit` listener
  * above still reports a run that ends before `main` returned.
  */
+/**
+ * The working directory, or null when it no longer exists (deleted, or moved away, while
+ * the shell stayed in it: `process.cwd()` fails with ENOENT). Every relative path athanor
+ * resolves starts there, so no command can run.
+ */
+function currentDirectory(): string | null {
+  try {
+    return process.cwd();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException | null)?.code === "ENOENT") return null;
+    throw error;
+  }
+}
+
 async function run(): Promise<void> {
+  const cwd = currentDirectory();
+  if (cwd === null) {
+    finished = true;
+    writeErrorReport(
+      { code: "cwd-gone", message: "the current directory no longer exists (it was removed or moved while this shell was in it)", hint: "cd to the project again (`cd /path/to/project`), then rerun the command", exitStatus: ExitStatus.usage },
+      process,
+      reportOptions,
+    );
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    originalExit(ExitStatus.usage);
+  }
   if (!wasmFlagsGiven && (command === "diff" || (command === "revision" && process.argv.includes("--autogenerate")))) {
     const { observeDeclaredSchemaSize } = await import("../autogenerate/declared.js");
     observeDeclaredSchemaSize((chars) => {
@@ -278,7 +303,7 @@ async function run(): Promise<void> {
     // loaded, which every command that can prompt has done for its database driver).
     stdinIsTTY: () => (createRequire(import.meta.url)("node:tty") as typeof import("node:tty")).isatty(0),
     env: process.env,
-    cwd: process.cwd(),
+    cwd,
     signal: controller.signal,
   });
   finished = true;

@@ -173,6 +173,22 @@ function pruneStaleCodeCaches(cache: CodeCacheFile, now: number): void {
   }
 }
 
+/**
+ * Ends the process when the bundle cannot be read or compiled (a checkout never built, a
+ * build interrupted, a damaged install): one line naming the fix and status 2 (DESIGN.md
+ * §5: the installation is the configuration here), not Node's stack. The CLI, which maps
+ * every other error to its status, is what failed to load.
+ */
+/** The fix for a missing or broken build; bin/athanor.js says the same when this file itself is missing. */
+const BUILD_HINT = "in a checkout of athanor, run `npm run build`; in an install, reinstall athanor (`npm install athanor`, or `npm ci` in the project).";
+
+function stopOnBrokenBundle(bundle: string, reason: unknown): never {
+  const code = typeof reason === "object" && reason !== null && "code" in reason && typeof reason.code === "string" ? reason.code : reason instanceof Error ? reason.name : String(reason);
+  const state = code === "ENOENT" || code === "MODULE_NOT_FOUND" ? "is missing" : code === "SyntaxError" || code === "TypeError" ? "is damaged or incomplete" : "cannot be read";
+  process.stderr.write(`error: athanor's built CLI ${bundle} ${state} (${code})\n  hint: ${BUILD_HINT}\n`);
+  process.exit(2);
+}
+
 /** True when argv asks for --verbose (or -v): internal errors then print their stack. */
 function wantsStacks(argv: readonly string[]): boolean {
   return argv.includes("--verbose") || argv.includes("-v");
@@ -186,28 +202,45 @@ export function launch(bundle: string, env: Readonly<Record<string, string | und
   const require = createRequire(bundle);
   if (wantsStacks(process.argv.slice(2))) {
     process.setSourceMapsEnabled(true);
+    try {
+      require.resolve(bundle);
+    } catch (error) {
+      stopOnBrokenBundle(bundle, error);
+    }
     require(bundle);
     return;
   }
   // ASCII (the build checks it): Latin-1 is the cheapest decoding. The bundle's bytes are
   // then reused for the code cache, which is smaller: each new page of memory costs a page
   // fault, ~12 µs on the CI machine, and the cache's ~0.4 MB would be ~100 more of them.
-  const bytes = readFileSync(bundle);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(bundle);
+  } catch (error) {
+    stopOnBrokenBundle(bundle, error);
+  }
   const source = bytes.toString("latin1");
   const cache = codeCacheFile(bundle, source, env);
   const cachedData = cache === null ? undefined : readCodeCache(cache, bytes);
   // The bundle's text is the function to call (scripts/build-cli.mjs wraps it at build time).
-  const script = new Script(source, {
-    filename: bundle,
-    ...(cachedData === undefined ? {} : { cachedData }),
-  });
+  let script: Script;
+  try {
+    script = new Script(source, {
+      filename: bundle,
+      ...(cachedData === undefined ? {} : { cachedData }),
+    });
+  } catch (error) {
+    stopOnBrokenBundle(bundle, error);
+  }
   // Written before the bundle runs: what V8 compiled eagerly (measured as fast as a cache taken at
   // exit, half its size), and under the V8 flags every run starts with (the CLI sets some later).
   if (cache !== null && (cachedData === undefined || script.cachedDataRejected === true)) {
     writeCodeCache(cache, script.createCachedData());
     pruneStaleCodeCaches(cache, Date.now());
   }
-  const run = script.runInThisContext() as BundleFunction;
+  const run = script.runInThisContext() as BundleFunction | undefined;
+  // A truncated bundle can still compile (a prefix of whole statements) without being the wrapper.
+  if (typeof run !== "function") stopOnBrokenBundle(bundle, new TypeError("not the bundle's wrapper function"));
   const module = { exports: {} };
   run.call(module.exports, module.exports, require, module, bundle, dirname(bundle), (specifier) => import(specifier));
 }

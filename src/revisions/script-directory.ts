@@ -6,7 +6,7 @@
  */
 import type { Hash } from "node:crypto";
 import { isUtf8 } from "node:buffer";
-import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync, type Stats } from "node:fs";
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats } from "node:fs";
 import { createRequire } from "node:module";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { join, resolve, sep } from "node:path";
@@ -79,10 +79,27 @@ function unreadable(relativePath: string, message: string, hint: string, cause?:
   return new RevisionError("unreadable-revision", `${relativePath}: ${message}`, { hint, details: { file: relativePath }, cause });
 }
 
-/** A revision file that exists but cannot be opened, read or stat'ed: why, in words, and the fix. */
-function unreadableFile(relativePath: string, error: unknown): RevisionError {
+/**
+ * A revision file that is listed but cannot be opened, read or stat'ed: why, in words, and
+ * the fix. A name that is listed yet "does not exist" is a symbolic link whose target is
+ * gone: said as such, with the target (looked up only on this failure).
+ */
+function unreadableFile(path: string, relativePath: string, error: unknown): RevisionError {
+  const target = errnoCode(error) === "ENOENT" ? danglingLinkTarget(path) : undefined;
+  if (target !== undefined) {
+    return unreadable(relativePath, `cannot be read: it is a symbolic link to ${escapeControlCharacters(target)}, which does not exist (ENOENT)`, `point the link at the revision file (\`ln -sfn <file> ${relativePath}\`), or remove it`, error);
+  }
   const problem = describeFsError(error);
   return unreadable(relativePath, `cannot be read: ${problem.reason}${problem.code === null ? "" : ` (${problem.code})`}`, problem.fix, error);
+}
+
+/** Where the symbolic link at `path` points, or undefined when it is not one (or is gone too). */
+function danglingLinkTarget(path: string): string | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true ? readlinkSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 let scratch: Buffer | undefined;
@@ -259,7 +276,7 @@ function statFile(path: string, relativePath: string): Stats {
   try {
     return statSync(path);
   } catch (error) {
-    throw unreadableFile(relativePath, error);
+    throw unreadableFile(path, relativePath, error);
   }
 }
 
@@ -517,13 +534,13 @@ function withRevisionFd<T>(path: string, relativePath: string, read: (fd: number
   try {
     fd = openSync(path, flags);
   } catch (error) {
-    throw unreadableFile(relativePath, error);
+    throw unreadableFile(path, relativePath, error);
   }
   try {
     return read(fd);
   } catch (error) {
     if (error instanceof AthanorError) throw error;
-    throw unreadableFile(relativePath, error);
+    throw unreadableFile(path, relativePath, error);
   } finally {
     closeSync(fd);
   }
