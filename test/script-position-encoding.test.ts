@@ -100,7 +100,7 @@ describe("the failing part of a round trip, after non-ASCII text", () => {
 });
 
 describe("the CLI blames the revision that failed, on a SQL_ASCII database", () => {
-  it("names it, records it as failed, and lists the revisions after it as not run", async () => {
+  it("names it and its statement, records it as failed, and lists the rest of its round trip as not run", async () => {
     const db = await encodedDatabase("SQL_ASCII");
     const project = await createEngineProject();
     try {
@@ -115,6 +115,8 @@ describe("the CLI blames the revision that failed, on a SQL_ASCII database", () 
       expect(result.status).toBe(1);
       expect(result.stderr).toContain(`revision ${revisionIds[4]} (r5) failed to upgrade at ${revisionIds[4]}_r5.sql:7: syntax error at or near "SELEC"`);
       expect(result.stderr).not.toContain(`revision ${revisionIds[6]} (r7) failed`);
+      expect(result.stderr).toContain("  statement: SELEC 1;\n");
+      expect(result.stderr).toContain(`Committed before it in this run (flushed to the server's disk): ${revisionIds.slice(0, 3).join(", ")}. Not run (the server rejected the round trip before running them): ${revisionIds[3]}. Fix ${revisionIds[4]}_r5.sql:7`);
       const history = await queryUrl<{ revision: string; outcome: string }>(db.url, "SELECT revision, outcome FROM athanor_version_history WHERE outcome = 'failed'");
       expect(history).toEqual([{ revision: revisionIds[4], outcome: "failed" }]);
     } finally {
