@@ -46,6 +46,9 @@ interface ParameterStatusMessage {
  * The unit the server counts error positions in, from the `server_encoding` it reports
  * (a GUC_REPORT parameter: sent at start-up, before `connect` resolves, so the listener
  * goes on before it): bytes in a `SQL_ASCII` database, characters otherwise. No query.
+ * The client side is always UTF-8: node-postgres asks for `client_encoding` UTF8 at
+ * start-up (which a database's or role's default does not override), and a revision's
+ * `SET client_encoding` comes after the server converted the round trip's text.
  */
 function reportedPositionUnit(client: pg.Client): () => PositionUnit {
   let unit: PositionUnit = "characters";
