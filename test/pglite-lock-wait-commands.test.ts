@@ -3,7 +3,8 @@
  * has open as `current` does: up to `--lock-wait`, saying once on stderr whom it waits
  * for, then exit 4 (`lock-timeout`) naming that process — `diff`, `revision
  * --autogenerate --against`, `lint`, `review`, `baseline`, the promotion gate of
- * `upgrade`, `check`, and fleet `current` and `check` (a fleet reports it as the target's failure). `status`
+ * `upgrade`, `check`, and fleet `current` and `check` (a fleet reports it as the target's failure, `check --all`
+ * as that environment's finding). `status`
  * bounds the wait by its per-environment timeout, its promotion gate too. The holder is a
  * child process with the directory open; the commands run on the built binary
  * (`npm run build` first).
@@ -128,6 +129,22 @@ describe("--lock-wait, for every command that opens an environment", () => {
       expect(result.stderr).toContain('--lock-wait: "soon" is not a duration');
     }
   }, 60_000);
+
+  it("check --all: a held environment is that environment's finding; the others are still checked and reported (exit 5)", async () => {
+    holder = await holdDirectory(join(dir, "db"));
+    const result = await spawnCli(["--lock-wait", "1", "--json", "check", "--all"], { cwd: dir, env: baseEnv() });
+    expect(result.status, result.stderr).toBe(5);
+    const report = JSON.parse(result.stdout) as { ok: boolean; environments: { environment: string; findings: { check: string; status: string; code?: string; message: string }[]; targets?: { target: string; findings: { check: string; status: string; message: string }[] }[] }[] };
+    expect(report.ok).toBe(false);
+    const reachable = (name: string) => report.environments.find((entry) => entry.environment === name)?.findings.find((finding) => finding.check === "reachable");
+    expect(reachable("development")).toMatchObject({ status: "error", code: "lock-timeout" });
+    expect(reachable("development")?.message).toContain(`the lock ${lockFilePath(join(dir, "db"))} of the PGlite database ${join(dir, "db")} is held by pid ${holder.pid}`);
+    // The environments nobody holds are checked all the same (their databases do not exist yet).
+    expect(reachable("testing")).toMatchObject({ status: "warning" });
+    expect(reachable("production")).toMatchObject({ status: "warning" });
+    const shard = report.environments.find((entry) => entry.environment === "shards")?.targets?.find((target) => target.target === "one");
+    expect(shard?.findings.find((finding) => finding.check === "reachable")?.message).toContain(`is held by pid ${holder.pid}`);
+  }, 120_000);
 
   it("status: the promotion gate waits at most the per-environment timeout for its source, and reports the holder as the source's error", async () => {
     holder = await holdDirectory(join(dir, "source-db"));

@@ -40,7 +40,7 @@ export const registerCheck: CommandModule = (program, action) => {
         // With --all, an environment not configured yet on this machine (a fresh project's testing
         // and production) is a warning with the variables to set; asked for by name, it fails.
         const notConfigured = options["all"] ? "warning" : "error";
-        const reports: (EnvironmentCheckReport & { targets?: (EnvironmentCheckReport & { target: string })[] })[] = await Promise.all(names.map((name) => checkEnvironment(project, name, { processEnv: ctx.io.env, notConfigured, signal: ctx.signal, directoryWait: ctx.directoryWait(), readDatabase: !isFleet(project.config.environments[name]) })));
+        const reports: (EnvironmentCheckReport & { targets?: (EnvironmentCheckReport & { target: string })[] })[] = await Promise.all(names.map((name) => checkEnvironment(project, name, { processEnv: ctx.io.env, notConfigured, heldDatabase: options["all"] ? "finding" : "stop", signal: ctx.signal, directoryWait: ctx.directoryWait(), readDatabase: !isFleet(project.config.environments[name]) })));
         // A fleet: each chosen target is checked too (reachable, revisions), as its own report.
         for (const report of reports) {
           if (!isFleet(project.config.environments[report.environment])) continue;
