@@ -146,6 +146,18 @@ describe("--lock-wait, for every command that opens an environment", () => {
     expect(shard?.findings.find((finding) => finding.check === "reachable")?.message).toContain(`is held by pid ${holder.pid}`);
   }, 120_000);
 
+  it("check --all: two environments on one PGlite directory wait for each other in silence, not as for another process", async () => {
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments: { development: { url: "pglite://./db" }, copy: { url: "pglite://./db" } } }));
+    expect((await runCli(["upgrade"], { cwd: dir, env: baseEnv() })).status).toBe(0);
+    const result = await spawnCli(["--json", "check", "--all"], { cwd: dir, env: baseEnv() });
+    expect(result.stderr).not.toContain("waiting up to");
+    expect(result.status, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { environments: { environment: string; findings: { check: string; status: string }[] }[] };
+    for (const name of ["development", "copy"]) {
+      expect(report.environments.find((entry) => entry.environment === name)?.findings.find((finding) => finding.check === "reachable")?.status).toBe("ok");
+    }
+  }, 120_000);
+
   it("status: the promotion gate waits at most the per-environment timeout for its source, and reports the holder as the source's error", async () => {
     holder = await holdDirectory(join(dir, "source-db"));
     const result = await spawnCli(["--json", "status", "--timeout", "1"], { cwd: dir, env: baseEnv() });
