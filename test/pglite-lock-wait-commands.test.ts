@@ -15,7 +15,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { lockFilePath } from "../src/run/lock.js";
-import { baseEnv, runCli, spawnCli, type CliResult } from "./support/cli.js";
+import { BIN, baseEnv, runCli, spawnCli, type CliResult } from "./support/cli.js";
 import { tempDir } from "./support/databases.js";
 
 const DIST = fileURLToPath(new URL("../dist/index.js", import.meta.url));
@@ -144,6 +144,24 @@ describe("--lock-wait, for every command that opens an environment", () => {
     expect(reachable("production")).toMatchObject({ status: "warning" });
     const shard = report.environments.find((entry) => entry.environment === "shards")?.targets?.find((target) => target.target === "one");
     expect(shard?.findings.find((finding) => finding.check === "reachable")?.message).toContain(`is held by pid ${holder.pid}`);
+  }, 120_000);
+
+  it("check --all: an environment and a fleet's target held at once are waited for at once, not one after the other", async () => {
+    holder = await holdDirectory(join(dir, "db"));
+    // development and the fleet's target `one` both name ./db: with a 60 s wait, only waits that
+    // run side by side both begin before the test stops the command.
+    const child = spawn(process.execPath, [BIN, "--lock-wait", "60", "check", "--all"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (stderr.split("waiting up to 60 s for the PGlite database").length - 1 < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(stderr.split("waiting up to 60 s for the PGlite database").length - 1, stderr).toBe(2);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await closed).toBe(143);
   }, 120_000);
 
   it("check --all: two environments on one PGlite directory wait for each other in silence, not as for another process", async () => {
