@@ -359,6 +359,11 @@ describe("control characters in a message", () => {
     expect(error.exitStatus).toBe(2);
   });
 
+  it("refuses one in a TypeScript revision's `// athanor:message` line the same way", () => {
+    const error = caught(() => parseTsHeader(`// athanor:revision ${A}\n// athanor:message one\u2028two\nexport default defineMigration({ async upgrade() {} });\n`, "migrations/a.ts"));
+    expect(error.message).toBe("migrations/a.ts:2: // athanor:message holds a control character (`one\\u2028two`)");
+  });
+
   it("trims a separator at either end as it trims a vertical tab there (white space to `trim`), rather than dropping the line", () => {
     for (const message of ["one\u2029", "\u2028one", "one\u000b"]) {
       expect(parseSqlHeader(`-- athanor:revision ${A}\n-- athanor:message ${message}\n-- athanor:upgrade\n`, "a.sql").message).toBe("one");
