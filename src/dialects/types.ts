@@ -115,6 +115,12 @@ export interface LockHolder {
   readonly remedy: string;
   /** Structured facts for JSON output (no secret). */
   readonly details: Record<string, unknown>;
+  /**
+   * Another session of this same process holds it (two environments of `check --all` on
+   * one PGlite directory): it lets go as soon as its reading is done, so the wait is not
+   * announced as a wait for another process.
+   */
+  readonly inThisProcess?: boolean;
 }
 
 /**
