@@ -5,9 +5,19 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** Quotes a string literal for PostgreSQL (E'' is never needed: standard_conforming_strings is on since 9.1). */
+/**
+ * Quotes a string literal for PostgreSQL, so that the server reads it back as `value`
+ * whatever the session's `standard_conforming_strings`: a value with a backslash is
+ * written `E'...'` with the backslashes doubled (as the server's own `quote_literal()`
+ * does), which both settings read alike; `'C:\'` would end the literal early with the
+ * setting off and let the rest of the value run as SQL. Athanor refuses to run
+ * revisions with the setting off (docs/runtime.md), but its own statements must not
+ * depend on that: the bookkeeping after a revision that turned it off (a failure row
+ * holding the error's text) is read before the setting is put back.
+ */
 export function quoteLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
+  const quoted = `'${value.replace(/'/g, "''")}'`;
+  return value.includes("\\") ? `E${quoted.replace(/\\/g, "\\\\")}` : quoted;
 }
 
 /** schema.table, both quoted. */

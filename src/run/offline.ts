@@ -144,7 +144,7 @@ export function sqlLiteral(value: unknown): string {
   if (typeof value === "number") return Number.isFinite(value) ? String(value) : quoteLiteral(String(value));
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Date) return `${quoteLiteral(value.toISOString())}::timestamptz`;
-  if (value instanceof Uint8Array) return `'\\x${Buffer.from(value).toString("hex")}'::bytea`;
+  if (value instanceof Uint8Array) return `${quoteLiteral(`\\x${Buffer.from(value).toString("hex")}`)}::bytea`;
   if (Array.isArray(value)) return `ARRAY[${value.map(sqlLiteral).join(", ")}]`;
   if (typeof value === "object") return `${quoteLiteral(JSON.stringify(value))}::jsonb`;
   return quoteLiteral(String(value));
