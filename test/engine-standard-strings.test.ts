@@ -12,7 +12,10 @@
  * a revision driven statement by statement (TypeScript, `transaction false`) is stopped
  * before the server reads a statement of it otherwise than athanor checked it. Before, a
  * TypeScript revision committed half of itself the same way.
+ *
+ * Offline SQL starts with a check that stops psql (ON_ERROR_STOP) on such a session.
  */
+import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -112,6 +115,29 @@ for (const target of postgres) {
           expect(await state(setup)).toEqual({ runs: [1, 2, 3, 4, 5, 6], versions: revisionIds, history: successes(revisionIds) });
         }), 120_000);
     }
+
+    it("offline SQL (--sql): psql stops at the script's first statement, before anything runs; with the setting on, it applies the revision once", () =>
+      withTargetProject(target, async (project, setup) => {
+        await writeRevisions(project, null);
+        expect((await runCli(["upgrade"], { cwd: project.dir, env: setup.env })).status).toBe(0);
+        await writeRevisions(project, SMUGGLED);
+        const offline = await runCli(["upgrade", "--sql", `${revisionIds[4]}:head`], { cwd: project.dir, env: setup.env });
+        expect(offline.status, offline.stderr).toBe(0);
+        const file = join(project.dir, "upgrade.sql");
+        await writeFile(file, offline.stdout);
+        const url = setup.env["DATABASE_URL"] as string;
+        await queryUrl(url, `ALTER DATABASE "${databaseOf(setup)}" SET standard_conforming_strings = off`);
+        const psql = () => spawnSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", file, url], { encoding: "utf8" });
+        const stopped = psql();
+        expect(stopped.status).toBe(3);
+        expect(stopped.stderr).toContain("standard_conforming_strings is off on this session");
+        expect(await state(setup)).toEqual({ runs: [1, 2, 3, 4, 5], versions: firstFive, history: successes(firstFive) });
+        await queryUrl(url, `ALTER DATABASE "${databaseOf(setup)}" RESET standard_conforming_strings`);
+        const ran = psql();
+        expect(ran.status, ran.stderr).toBe(0);
+        const after = await state(setup);
+        expect([after.runs, after.versions]).toEqual([[1, 2, 3, 4, 5, 6], revisionIds]);
+      }), 120_000);
 
     it("a run with nothing to do is not refused (the check is made only when something will run)", () =>
       withTargetProject(target, async (project, setup) => {

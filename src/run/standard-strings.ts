@@ -28,6 +28,15 @@ async function currentValue(session: Session): Promise<string> {
   return String(result.rows[0]?.value);
 }
 
+/**
+ * The first statement of an offline script (`--sql`): psql, which reads the script as the
+ * server does, stops there (`ON_ERROR_STOP`) on a session with the setting off, before
+ * anything runs. Dollar-quoted, so both settings read it alike.
+ */
+export const OFFLINE_STANDARD_STRINGS_CHECK =
+  `DO $$ BEGIN IF current_setting('${SETTING}') <> 'on' THEN RAISE EXCEPTION '${SETTING} is off on this session: athanor checked the revisions of this script as PostgreSQL reads them with it on, and the server would read a backslash before a quote otherwise. Nothing was run' ` +
+  `USING HINT = 'Turn it on where it is set (ALTER DATABASE ... SET ${SETTING} = on, ALTER ROLE ... SET, the options of the connection or PGOPTIONS), or run the script on a session with it on.'; END IF; END $$;`;
+
 /** Where the session's value comes from (`pg_settings.source`), and who and where it is, for the fix. */
 export interface SettingOrigin {
   readonly source: string;
