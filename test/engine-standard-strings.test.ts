@@ -150,6 +150,29 @@ for (const target of postgres) {
   });
 }
 
+// PostgreSQL only: the server reports the setting after every round trip that changed it (PGlite's driver is not told).
+for (const target of postgres) {
+  describe(`a setting changed where athanor cannot see it (${target.name})`, () => {
+    it("a function an earlier revision calls turns it off: the next round trip is refused before it is sent", () =>
+      withTargetProject(target, async (project, setup) => {
+        await writeRevisions(project, null);
+        const [five, six, seven, eight] = [revisionIds[4], ...ids(3, "f")] as [string, string, string, string];
+        // 6's text holds `set_config` (it gets the restore); 7's text holds none of the session words: no restore after it.
+        await project.write({ id: six, down: five, message: "rev 6", upgrade: "CREATE FUNCTION legacy_strings() RETURNS text LANGUAGE sql AS $$ SELECT set_config('standard_conforming_strings', 'off', false) $$;" });
+        expect((await runCli(["upgrade"], { cwd: project.dir, env: setup.env })).status).toBe(0);
+        await project.write({ id: seven, down: six, message: "rev 7", upgrade: "SELECT legacy_strings();\nINSERT INTO runs VALUES (7);" });
+        await project.write({ id: eight, down: seven, message: "rev 8", upgrade: SMUGGLED.replace("(6)", "(8)") });
+        // 7 travels alone (a run's first round trip), 8 in the next one.
+        const result = await runCli(["upgrade"], { cwd: project.dir, env: setup.env });
+        expect(result.status, result.stderr).toBe(2);
+        expect(result.stderr).toContain(`Revision ${eight} did not run; the revisions before it in this run stay committed.`);
+        const after = await state(setup);
+        expect(after.runs).toEqual([1, 2, 3, 4, 5, 7]);
+        expect(after.versions).toEqual([...revisionIds.slice(0, 5), six, seven]);
+      }), 120_000);
+  });
+}
+
 /** A TypeScript revision 6 that turns the setting off, then sends the adv11 statement. */
 const tsRevision = (id: string, down: string) =>
   `import { defineMigration } from "athanor";
@@ -180,6 +203,21 @@ for (const target of cliTargets) {
         expect(after.runs).toEqual([1, 2, 3, 4, 5]);
         expect(after.versions).toEqual(firstFive);
         expect(after.history).toEqual([...successes(firstFive), { revision: six, outcome: "failed" }]);
+      }), 120_000);
+
+    it("TypeScript with --single-transaction: the plan's transaction rolled back, nothing committed, exit 2", () =>
+      withTargetProject(target, async (project, setup) => {
+        await writeRevisions(project, null);
+        const [six, five] = [revisionIds[5] as string, revisionIds[4] as string];
+        await writeFile(join(project.migrationsDir, `${six}_r6.ts`), tsRevision(six, five));
+        const result = await runCli(["upgrade", "--single-transaction"], { cwd: project.dir, env: setup.env });
+        expect(result.status, result.stderr).toBe(2);
+        expect(result.stderr).toContain("The plan's transaction was rolled back: nothing of this run was committed.");
+        // Even revision 1's table is gone with the plan's transaction.
+        const [after] = await setup.inspect<{ runs: string | null; history: { revision: string; outcome: string }[] | null }>(
+          "SELECT to_regclass('runs')::text AS runs, (SELECT json_agg(json_build_object('revision', revision, 'outcome', outcome) ORDER BY id) FROM athanor_version_history WHERE revision IS NOT NULL) AS history",
+        );
+        expect(after).toEqual({ runs: null, history: [{ revision: six, outcome: "failed" }] });
       }), 120_000);
 
     it("`transaction false`: stopped before its next statement, recorded as started, exit 2", () =>

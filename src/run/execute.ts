@@ -414,15 +414,22 @@ class GroupRunner {
    * emitted once the round trip is back, with the durations the server measured.
    */
   private async sendScript(group: readonly PreparedStep[], firstIndex: number, done: Step[], ahead: number): Promise<void> {
-    await this.strings.beforeSend((group[0] as PreparedStep).file, this.stoppedBefore(group[0] as PreparedStep, false));
     const total = this.options.prepared.steps.length;
     const started = performance.now();
     const alone = group.length === 1;
+    const first = group[0] as PreparedStep;
     if (alone) {
-      this.emitStart(group[0] as PreparedStep, firstIndex, total);
-      this.emitStatements(group[0] as PreparedStep);
+      this.emitStart(first, firstIndex, total);
+      this.emitStatements(first);
     }
-    const scope = this.scope(group[0] as PreparedStep);
+    const scope = this.scope(first);
+    try {
+      await this.strings.beforeSend(first.file, () => this.stoppedBefore(first, false));
+    } catch (error) {
+      // Nothing of this round trip was sent.
+      if (!alone) this.emitStart(first, firstIndex, total);
+      throw new GroupFailure(error, first, started, scope, []);
+    }
     const sections: SqlSection[] = [];
     for (const item of group) {
       try {
@@ -500,7 +507,7 @@ class GroupRunner {
       const { signal } = this.options;
       if (signal?.aborted) throw interrupted(signal);
       // Also what the revision's function caught and went on from: a refused statement never ran.
-      await this.strings.beforeSend(item.file, this.stoppedBefore(item, true));
+      await this.strings.beforeSend(item.file, () => this.stoppedBefore(item, true));
     };
     const recorded = async () => {
       await body();
@@ -754,7 +761,7 @@ class GroupRunner {
    */
   private async timed<T>(item: PreparedStep, sql: string, line: number | null, run: () => Promise<T>): Promise<T> {
     if (mayDeallocate(sql)) this.recorder?.invalidate();
-    await this.strings.beforeSend(item.file, this.stoppedBefore(item, true));
+    await this.strings.beforeSend(item.file, () => this.stoppedBefore(item, true));
     const started = performance.now();
     this.statementCounts.set(item, (this.statementCounts.get(item) ?? 0) + 1);
     try {

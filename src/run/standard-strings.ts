@@ -109,10 +109,10 @@ export class StandardStringsWatch {
    * Before a statement, a round trip or the record of `revision` is sent: refuses it when
    * the server would read it with the setting off. No round trip on PostgreSQL; on PGlite one
    * in-process query, only after a statement that may have changed the session.
-   * @param outcome what became of the revision, for the message (`rolled back entirely`...)
+   * @param outcome what became of the revision, for the message (`rolled back entirely`...); built only when refusing
    * @throws RevisionError (exit 2) `standard-conforming-strings-changed`
    */
-  async beforeSend(revision: RevisionFile, outcome: string): Promise<void> {
+  async beforeSend(revision: RevisionFile, outcome: () => string): Promise<void> {
     if (this.session.reportedSetting?.(SETTING) === undefined && !this.unsure) return;
     if ((await currentValue(this.session)) === "on") {
       this.unsure = false;
@@ -120,7 +120,7 @@ export class StandardStringsWatch {
     }
     throw new RevisionError(
       "standard-conforming-strings-changed",
-      `${SETTING} was turned off on the migration session (by revision ${revision.id} or one before it, with SET, set_config or a function that calls it), so the server would read what athanor sends next for revision ${revision.id} (${revision.relativePath}) otherwise than athanor checked it; athanor stopped before sending it. ${outcome}`,
+      `${SETTING} was turned off on the migration session (by revision ${revision.id} or one before it, with SET, set_config or a function that calls it), so the server would read what athanor sends next for revision ${revision.id} (${revision.relativePath}) otherwise than athanor checked it; athanor stopped before sending it. ${outcome()}`,
       {
         hint: `Remove the change of ${SETTING} from the revision: athanor checks revisions as PostgreSQL reads them with it on. A literal that needs a backslash escape can be written E'...' with the setting on.`,
         details: { revision: revision.id, file: revision.relativePath, setting: SETTING },
