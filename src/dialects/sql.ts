@@ -9,11 +9,12 @@ export function quoteIdent(name: string): string {
  * Quotes a string literal for PostgreSQL, so that the server reads it back as `value`
  * whatever the session's `standard_conforming_strings`: a value with a backslash is
  * written `E'...'` with the backslashes doubled (as the server's own `quote_literal()`
- * does), which both settings read alike; `'C:\'` would end the literal early with the
- * setting off and let the rest of the value run as SQL. Athanor refuses to run
- * revisions with the setting off (docs/runtime.md), but its own statements must not
- * depend on that: the bookkeeping after a revision that turned it off (a failure row
- * holding the error's text) is read before the setting is put back.
+ * does), which both settings read alike. With the setting off the backslash of `'C:\'`
+ * escapes the closing quote, and the literal takes in the SQL after it. athanor refuses
+ * to run revisions with the setting off (docs/runtime.md), but its own statements must
+ * not depend on that: the bookkeeping after a revision that turned it off (a failure row
+ * holding the error's text) travels in a round trip the server reads before the restore
+ * in it puts the setting back.
  */
 export function quoteLiteral(value: string): string {
   const quoted = `'${value.replace(/'/g, "''")}'`;
