@@ -40,22 +40,23 @@ function newClient(target: PostgresTarget, host: PostgresHost, options: OpenSess
  * libpq's host list walk: hosts in order, the first that answers and fits
  * `target_session_attrs` wins (`prefer-standby`: a standby, else any). Returns the client and its host.
  */
-async function connectFitting(target: PostgresTarget, options: OpenSessionOptions): Promise<{ client: pg.Client; host: PostgresHost }> {
+async function connectFitting(target: PostgresTarget, options: OpenSessionOptions): Promise<{ client: pg.Client; host: PostgresHost; reported: ReadonlyMap<string, string> }> {
   const passes = target.targetSessionAttrs === "prefer-standby" ? (["standby", "any"] as const) : ([target.targetSessionAttrs] as const);
   let lastError: unknown;
   for (const pass of passes) {
     for (const host of target.hosts) {
       const client = newClient(target, host, options);
+      const reported = reportedSettings(client);
       try {
         await client.connect();
       } catch (error) {
         lastError = error;
         continue;
       }
-      if (pass === "any") return { client, host };
+      if (pass === "any") return { client, host, reported };
       const result = await client.query<{ ro: string; standby: boolean }>("SELECT current_setting('transaction_read_only') AS ro, pg_is_in_recovery() AS standby");
       const row = result.rows[0];
-      if (row !== undefined && fitsSessionAttrs(pass, { readOnly: row.ro === "on", standby: row.standby })) return { client, host };
+      if (row !== undefined && fitsSessionAttrs(pass, { readOnly: row.ro === "on", standby: row.standby })) return { client, host, reported };
       await client.end().catch(() => {});
     }
   }
@@ -67,8 +68,20 @@ async function connectFitting(target: PostgresTarget, options: OpenSessionOption
   });
 }
 
+/**
+ * The settings the server reports (ParameterStatus), kept up to date as it reports them.
+ * pg reads these messages but keeps none of them: its connection emits each one, and the
+ * listener is added before `connect()` to see those of the connection's start.
+ */
+function reportedSettings(client: pg.Client): ReadonlyMap<string, string> {
+  const reported = new Map<string, string>();
+  const connection = (client as unknown as { connection: { on(event: "parameterStatus", listener: (message: { parameterName: string; parameterValue: string }) => void): void } }).connection;
+  connection.on("parameterStatus", (message) => reported.set(message.parameterName, message.parameterValue));
+  return reported;
+}
+
 export async function openPostgresSession(target: PostgresTarget, options: OpenSessionOptions): Promise<Session> {
-  const { client, host } = await connectFitting(target, options);
+  const { client, host, reported } = await connectFitting(target, options);
   const secrets = options.secrets ?? [];
   const wrap = driverErrorGuard(secrets, target);
   // One round trip: the version, and what checkOpened needs (standby? search_path arrived?).
@@ -103,6 +116,9 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     },
     async serverVersion(): Promise<number> {
       return versionNum;
+    },
+    reportedSetting(name: string): string | undefined {
+      return reported.get(name);
     },
     announcedBackendPid(): number | null {
       const pid = (client as unknown as { processID?: number | null }).processID;

@@ -65,10 +65,13 @@ export interface SessionBaseline {
 
 /**
  * The settings whose value is captured whatever their source: a revision's change to them
- * would make athanor's own statements fail (a timeout), read another schema's tables, or
- * turn later transactions read-only.
+ * would make athanor's own statements fail (a timeout), read another schema's tables,
+ * turn later transactions read-only, or have the server read later revisions' string
+ * literals otherwise than athanor (`standard_conforming_strings`, src/run/standard-strings.ts:
+ * `RESET ALL` alone would give it the connection's default, not the value a caller's
+ * session was given with SET).
  */
-const GUARDED = ["search_path", "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "default_transaction_read_only"] as const;
+const GUARDED = ["search_path", "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "default_transaction_read_only", "standard_conforming_strings"] as const;
 
 /**
  * One row: `session_user`, `current_user`, the settings as a JSON array of [name, value],
