@@ -128,6 +128,15 @@ describe("bidirectional and invisible characters (Trojan Source)", () => {
     expect(result.stderr).toContain(`${B}_x.sql:3: -- athanor:message holds a control character (\`drop only the test tables\\u202e\\u2066 -- and prod\\u2069\`)`);
   });
 
+  // Before round 11 the line was read as a plain comment: the revision ran with no message.
+  it.each([["heads"], ["history"]])("%s refuses a message holding a line separator, escaped (exit 2)", async (...argv) => {
+    await writeFile(join(dir, "migrations", `${B}_x.sql`), sqlRevisionText({ id: B, down: A, message: "add users\u2028forged line", upgrade: "CREATE TABLE b (id int);" }));
+    const result = await cli(...argv);
+    expectInert(result);
+    expect(result.status, result.stdout + result.stderr).toBe(2);
+    expect(result.stderr).toContain(`${B}_x.sql:3: -- athanor:message holds a control character (\`add users\\u2028forged line\`)`);
+  });
+
   it.each([["heads"], ["lint"], ["review", "--base", "main"]])("%s refuses a file name holding them, escaped (exit 2)", async (...argv) => {
     await writeFile(join(dir, "migrations", TROJAN_NAME), sqlRevisionText({ id: B, down: A, message: "x", upgrade: "CREATE TABLE b (id int);" }));
     const result = await cli(...argv);

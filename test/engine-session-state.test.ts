@@ -23,7 +23,9 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "./support/cli.js";
 import { cliTargets, withTargetProject, type CliTargetSetup } from "./support/cli-targets.js";
 import { queryUrl } from "./support/databases.js";
-import { ids, type EngineProject } from "./support/engine-project.js";
+import { createEngineProject, ids, postgresEngine, type EngineProject } from "./support/engine-project.js";
+import { upgrade } from "../src/commands/upgrade.js";
+import { openSession } from "../src/dialects/open.js";
 
 interface Probe {
   label: string;
@@ -164,3 +166,66 @@ async function expectAthanorsState(setup: CliTargetSetup, role: string, revision
   const applied = await setup.inspect<{ applied_by: string }>("SELECT applied_by FROM athanor_version");
   expect(applied.every((row) => row.applied_by.startsWith(`${start?.who} (`))).toBe(true);
 }
+
+/**
+ * Temporary objects and LISTEN stay with the revision too (round 11): before, a temporary
+ * table a revision created, and a channel it listened on, were there for the next revision
+ * of the same run (and not for the same revision run alone).
+ */
+const sessionObjects = (label: string) =>
+  `INSERT INTO public.seen SELECT '${label}', (SELECT count(*)::int FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.pg_my_temp_schema()), (SELECT count(*)::int FROM pg_catalog.pg_listening_channels())`;
+
+for (const target of cliTargets) {
+  describe(`a revision's temporary tables and LISTEN stay with it (${target.name})`, () => {
+    for (const [kind, runs] of [["SQL", "one run"], ["SQL", "--single-transaction"], ["transaction false", "one run"]] as const) {
+      it(`${kind} revision, ${runs}: the next revision finds no temporary table and no channel`, () =>
+        withTargetProject(target, async (project, setup) => {
+          const [a, b, c] = ids(3, "e") as [string, string, string];
+          await project.write({ id: a, message: "the probe", upgrade: "CREATE TABLE public.seen (label text, temporaries int, channels int);" });
+          await project.write({
+            id: b,
+            down: a,
+            message: "a scratch table and a channel",
+            upgrade: ["CREATE TEMP TABLE scratch AS SELECT 1 AS x;", "LISTEN athanor_round11;", `${sessionObjects("b")};`].join("\n"),
+            ...(kind === "transaction false" ? { transactional: false } : {}),
+          });
+          await project.write({ id: c, down: b, message: "after it", upgrade: `${sessionObjects("c")};` });
+          const result = await runCli(runs === "one run" ? ["upgrade"] : ["upgrade", runs], { cwd: project.dir, env: setup.env });
+          expect(result.status, result.stderr).toBe(0);
+          const rows = await setup.inspect<{ label: string; temporaries: number; channels: number }>("SELECT * FROM public.seen ORDER BY label");
+          // The revision's own statements saw its table (a LISTEN takes effect at its transaction's
+          // commit); the next revision starts without either.
+          expect(rows[0]?.label).toBe("b");
+          expect(rows[0]?.temporaries).toBeGreaterThan(0);
+          expect(rows[1]).toEqual({ label: "c", temporaries: 0, channels: 0 });
+        }), 120_000);
+    }
+  });
+}
+
+describe("a library caller's session keeps what it had before the plan (PostgreSQL)", () => {
+  it("its own temporary table and channel stay, and so does the revision's table; the revision's channel is left", async () => {
+    const engine = postgresEngine();
+    const db = await engine.database();
+    const project = await createEngineProject();
+    const [a, b] = ids(2, "f") as [string, string];
+    await project.write({ id: a, message: "a scratch table and a channel", upgrade: "CREATE TEMP TABLE revision_scratch (x int);\nLISTEN revision_channel;" });
+    await project.write({ id: b, down: a, message: "after it", upgrade: "CREATE TABLE after_it (x int);" });
+    await project.configure({ test: db.envConfig });
+    const env = await project.env("test");
+    const session = await openSession(env.target, { writable: true });
+    try {
+      await session.exec("CREATE TEMP TABLE callers_scratch (x int); LISTEN callers_channel;");
+      const result = await upgrade(env, { session });
+      expect(result.completed).toEqual([a, b]);
+      const temporaries = await session.query<{ relname: string }>("SELECT relname FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.pg_my_temp_schema() AND relkind = 'r' ORDER BY 1");
+      expect(temporaries.rows.map((row) => row.relname)).toEqual(["callers_scratch", "revision_scratch"]);
+      const channels = await session.query<{ channel: string }>("SELECT c AS channel FROM pg_catalog.pg_listening_channels() AS c ORDER BY 1");
+      expect(channels.rows.map((row) => row.channel)).toEqual(["callers_channel"]);
+    } finally {
+      await session.close();
+      await db.drop();
+      await project.remove();
+    }
+  }, 120_000);
+});

@@ -3,7 +3,8 @@
  * has open as `current` does: up to `--lock-wait`, saying once on stderr whom it waits
  * for, then exit 4 (`lock-timeout`) naming that process — `diff`, `revision
  * --autogenerate --against`, `lint`, `review`, `baseline`, the promotion gate of
- * `upgrade`, `check`, and fleet `current` and `check` (a fleet reports it as the target's failure). `status`
+ * `upgrade`, `check`, and fleet `current` and `check` (a fleet reports it as the target's failure, `check --all`
+ * as that environment's finding). `status`
  * bounds the wait by its per-environment timeout, its promotion gate too. The holder is a
  * child process with the directory open; the commands run on the built binary
  * (`npm run build` first).
@@ -14,7 +15,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { lockFilePath } from "../src/run/lock.js";
-import { baseEnv, runCli, spawnCli, type CliResult } from "./support/cli.js";
+import { BIN, baseEnv, runCli, spawnCli, type CliResult } from "./support/cli.js";
 import { tempDir } from "./support/databases.js";
 
 const DIST = fileURLToPath(new URL("../dist/index.js", import.meta.url));
@@ -128,6 +129,52 @@ describe("--lock-wait, for every command that opens an environment", () => {
       expect(result.stderr).toContain('--lock-wait: "soon" is not a duration');
     }
   }, 60_000);
+
+  it("check --all: a held environment is that environment's finding; the others are still checked and reported (exit 5)", async () => {
+    holder = await holdDirectory(join(dir, "db"));
+    const result = await spawnCli(["--lock-wait", "1", "--json", "check", "--all"], { cwd: dir, env: baseEnv() });
+    expect(result.status, result.stderr).toBe(5);
+    const report = JSON.parse(result.stdout) as { ok: boolean; environments: { environment: string; findings: { check: string; status: string; code?: string; message: string }[]; targets?: { target: string; findings: { check: string; status: string; message: string }[] }[] }[] };
+    expect(report.ok).toBe(false);
+    const reachable = (name: string) => report.environments.find((entry) => entry.environment === name)?.findings.find((finding) => finding.check === "reachable");
+    expect(reachable("development")).toMatchObject({ status: "error", code: "lock-timeout" });
+    expect(reachable("development")?.message).toContain(`the lock ${lockFilePath(join(dir, "db"))} of the PGlite database ${join(dir, "db")} is held by pid ${holder.pid}`);
+    // The environments nobody holds are checked all the same (their databases do not exist yet).
+    expect(reachable("testing")).toMatchObject({ status: "warning" });
+    expect(reachable("production")).toMatchObject({ status: "warning" });
+    const shard = report.environments.find((entry) => entry.environment === "shards")?.targets?.find((target) => target.target === "one");
+    expect(shard?.findings.find((finding) => finding.check === "reachable")?.message).toContain(`is held by pid ${holder.pid}`);
+  }, 120_000);
+
+  it("check --all: an environment and a fleet's target held at once are waited for at once, not one after the other", async () => {
+    holder = await holdDirectory(join(dir, "db"));
+    // development and the fleet's target `one` both name ./db: with a 60 s wait, only waits that
+    // run side by side both begin before the test stops the command.
+    const child = spawn(process.execPath, [BIN, "--lock-wait", "60", "check", "--all"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (stderr.split("waiting up to 60 s for the PGlite database").length - 1 < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(stderr.split("waiting up to 60 s for the PGlite database").length - 1, stderr).toBe(2);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await closed).toBe(143);
+  }, 120_000);
+
+  it("check --all: two environments on one PGlite directory wait for each other in silence, not as for another process", async () => {
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments: { development: { url: "pglite://./db" }, copy: { url: "pglite://./db" } } }));
+    expect((await runCli(["upgrade"], { cwd: dir, env: baseEnv() })).status).toBe(0);
+    const result = await spawnCli(["--json", "check", "--all"], { cwd: dir, env: baseEnv() });
+    expect(result.stderr).not.toContain("waiting up to");
+    expect(result.status, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { environments: { environment: string; findings: { check: string; status: string }[] }[] };
+    for (const name of ["development", "copy"]) {
+      expect(report.environments.find((entry) => entry.environment === name)?.findings.find((finding) => finding.check === "reachable")?.status).toBe("ok");
+    }
+  }, 120_000);
 
   it("status: the promotion gate waits at most the per-environment timeout for its source, and reports the holder as the source's error", async () => {
     holder = await holdDirectory(join(dir, "source-db"));

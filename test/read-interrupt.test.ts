@@ -1,7 +1,7 @@
 /**
  * SIGTERM stops the commands that only read (the real binary, `npm run build` first):
- * `current`, `check` and `status` (every environment, or a fleet's targets) waiting on a
- * version table another session has locked, and `diff`
+ * `current`, `check` (one environment, or a fleet's targets), `status` (every environment, or a fleet's targets), `history --graph
+ * --status`, `log` and `lint` waiting on a version (or history) table another session has locked, and `diff`
  * replaying a revision on a `shadowUrl` server, exit 143 with one line saying what was
  * stopped, instead of printing a normal result once the wait is over; the diff's shadow
  * database is dropped.
@@ -85,22 +85,26 @@ describe("SIGTERM stops a reading command", () => {
   }
 
   // status's own timeout (60 s) is longer than the test's: only a stopped status ends in time.
+  // history --graph --status reads with status's default timeout (5 s): before, it drew the graph once that was over, exit 0.
   const cases = [
-    { name: "current", argv: ["current"], waiting: 1 },
-    { name: "check", argv: ["check"], waiting: 1 },
-    { name: "status (every environment, a fleet's targets included)", argv: ["status", "--timeout", "60"], waiting: 2 },
-    { name: "status of a fleet", argv: ["--env", "shards", "status", "--timeout", "60"], waiting: 1 },
+    { name: "current", argv: ["current"], waiting: 1, command: "current", table: "athanor_version" },
+    { name: "check", argv: ["check"], waiting: 1, command: "check", table: "athanor_version" },
+    { name: "check of a fleet", argv: ["--env", "shards", "check"], waiting: 1, command: "check", table: "athanor_version" },
+    { name: "status (every environment, a fleet's targets included)", argv: ["status", "--timeout", "60"], waiting: 2, command: "status", table: "athanor_version" },
+    { name: "status of a fleet", argv: ["--env", "shards", "status", "--timeout", "60"], waiting: 1, command: "status", table: "athanor_version" },
+    { name: "history --graph --status", argv: ["history", "--graph", "--status"], waiting: 2, command: "history", table: "athanor_version" },
+    { name: "log", argv: ["log"], waiting: 1, command: "log", table: "athanor_version_history" },
+    { name: "lint (the environment's pending revisions)", argv: ["lint"], waiting: 1, command: "lint", table: "athanor_version" },
   ];
-  for (const { name, argv, waiting } of cases) {
-    const command = argv.includes("status") ? "status" : (argv[0] as string);
-    it(`${name} waiting on a locked version table exits 143 at once, saying it stopped`, async () => {
+  for (const { name, argv, waiting, command, table } of cases) {
+    it(`${name} waiting on a locked ${table} table exits 143 at once, saying it stopped`, async () => {
       await setUp("CREATE TABLE a (id int);");
       const upgraded = await new Promise<number | null>((resolve) => spawn(process.execPath, [BIN, "upgrade"], { cwd: project.dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: "ignore" }).on("close", resolve));
       expect(upgraded).toBe(0);
       holder = new pg.Client({ connectionString: db.url });
       holder.on("error", () => {});
       await holder.connect();
-      await holder.query("BEGIN; LOCK TABLE athanor_version IN ACCESS EXCLUSIVE MODE");
+      await holder.query(`BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
       const run = start(argv, project.dir);
       // Its queries wait on the lock (held until this test ends it).
       await until(async () => (await adminQuery<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name]))[0]?.n === waiting);

@@ -139,7 +139,7 @@ function signalNote(text: string): void {
 }
 
 /** The commands that run no revision and take no lock: a signal has only their query (or their shadow's) to stop. */
-const READING_COMMANDS: ReadonlySet<string> = new Set(["current", "check", "status", "diff", "revision", "log"]);
+const READING_COMMANDS: ReadonlySet<string> = new Set(["current", "check", "status", "diff", "revision", "log", "history", "lint"]);
 
 const controller = new AbortController();
 // Every part of a command listens to this one signal (each environment of `status`, each

@@ -4,6 +4,7 @@
  * with `status` (every environment in parallel, each with its timeout, read-only).
  */
 import { status } from "../commands/status.js";
+import { untilAborted } from "../dialects/abortable-session.js";
 import type { Colors, CommandContext } from "./runtime.js";
 
 /** Marks by revision id, and a note for each environment that has no mark to show. */
@@ -15,11 +16,12 @@ export interface EnvironmentMarks {
 
 /**
  * Reads every environment's current revisions. An environment that cannot be read is a
- * note, never an error: the graph is still drawn.
+ * note, never an error: the graph is still drawn. SIGINT/SIGTERM stop the reading (its
+ * queries cancelled) and the command, with no graph drawn.
  */
 export async function environmentMarks(ctx: CommandContext, c: Colors = ctx.colors): Promise<EnvironmentMarks> {
   const project = await ctx.project();
-  const report = await status(project, { processEnv: ctx.io.env });
+  const report = await untilAborted(status(project, { processEnv: ctx.io.env, signal: ctx.signal }), ctx.signal, "history stopped: its query was cancelled; it changes nothing");
   const marks = new Map<string, string[]>();
   const notes: string[] = [];
   for (const entry of report.environments) {

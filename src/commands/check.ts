@@ -62,6 +62,12 @@ export interface CheckOptions {
    * (checkFleet), so the stand-in is not opened (a PGlite target it names would be waited for twice).
    */
   readDatabase?: boolean;
+  /**
+   * What a PGlite directory held past the wait is: `"stop"` (default: the command exits 4
+   * naming the holder, as every command asked about one database does) or `"finding"`
+   * (`check --all`: that environment is busy, the others are still checked and reported).
+   */
+  heldDatabase?: "stop" | "finding";
 }
 
 /**
@@ -138,8 +144,10 @@ export async function checkEnvironment(project: LoadedConfig, name: string, opti
       add({ check: "reachable", status: "ok", message: `connected to ${env.redactedUrl} (PostgreSQL ${Math.floor(version / 10000)}.${version % 10000 >= 100 ? Math.floor((version % 10000) / 100) : version % 100})` });
     } catch (error) {
       // An interruption is not a finding about the database, and a PGlite directory held past
-      // --lock-wait is busy, not broken: the check stops (130/143, or 4 naming the holder) as every command does.
-      if (!isAthanorError(error) || error instanceof InterruptedError || endsLockWait(error)) throw error;
+      // --lock-wait is busy, not broken: the check stops (130/143, or 4 naming the holder) as every
+      // command does — unless it reports several environments, where it is that one's finding.
+      if (!isAthanorError(error) || error instanceof InterruptedError) throw error;
+      if (endsLockWait(error) && options.heldDatabase !== "finding") throw error;
       add({ check: "reachable", status: "error", message: error.message, code: error.code, fix: error.hint ?? "Check the url, the server and the network." });
       session?.close().catch(() => {});
       session = null;

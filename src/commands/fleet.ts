@@ -13,7 +13,7 @@ import { resolveEnvironment } from "../config/resolve.js";
 import type { DatabaseTarget, ResolvedEnvironment } from "../config/types.js";
 import { databaseMissing, openSession, sharedLockConnections } from "../dialects/open.js";
 import type { Session } from "../dialects/types.js";
-import { isAthanorError } from "../errors.js";
+import { InterruptedError, isAthanorError } from "../errors.js";
 import { listFleetTargets } from "../fleet/list.js";
 import { runOverFleet, type FleetCounts, type TargetOutcome } from "../fleet/run.js";
 import { selectTargets } from "../fleet/targets.js";
@@ -213,15 +213,20 @@ export async function statusFleet(env: ResolvedEnvironment, options: FleetOption
 /** `check` of a fleet: the environment's own report, then one per chosen target (reachable, revisions). */
 export async function checkFleet(project: LoadedConfig, name: string, options: FleetOptions & { readonly processEnv: Readonly<Record<string, string | undefined>>; readonly connectTimeoutMs?: number | undefined; readonly directoryWait?: DirectoryWait | undefined }): Promise<(EnvironmentCheckReport & { target: string })[]> {
   const env = await resolveEnvironment(project, { environment: name, processEnv: options.processEnv });
-  const result = await overFleet(env, options, async (target): Promise<EnvironmentCheckReport & { target: string }> => {
+  const stopped = "check stopped: its query was cancelled; it changes nothing";
+  const checking = overFleet(env, options, async (target): Promise<EnvironmentCheckReport & { target: string }> => {
     const report: EnvironmentCheckReport & { target: string } = { environment: env.name, target: target.targetName ?? env.name, url: target.redactedUrl, findings: [], ok: true, pending: [] };
     let session: Session | null = null;
     try {
-      session = databaseMissing(target.target) ? null : await openSession(target.target, { secrets: target.secrets, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, applicationName: "athanor check", ...(options.directoryWait ?? { lockWaitMs: options.connectTimeoutMs ?? 5_000 }) });
+      // The signal cancels the target's query (a version table another session locked), as for one environment's check.
+      session = databaseMissing(target.target)
+        ? null
+        : abortableSession(await openSession(target.target, { secrets: target.secrets, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, applicationName: "athanor check", ...(options.directoryWait ?? { lockWaitMs: options.connectTimeoutMs ?? 5_000 }) }), options.signal, { stopped });
       report.findings.push({ check: "reachable", status: session === null ? "warning" : "ok", message: session === null ? `the database ${target.redactedUrl} does not exist yet` : `connected to ${target.redactedUrl}` });
       for (const step of checkSteps) await step(target, session, report);
     } catch (error) {
-      if (!isAthanorError(error)) throw error;
+      // An interruption is not a finding about the target: the check stops (130/143).
+      if (!isAthanorError(error) || error instanceof InterruptedError) throw error;
       report.findings.push({ check: "reachable", status: "error", message: error.message, code: error.code, fix: error.hint ?? "Check the target's url, the server and the network." });
     } finally {
       await session?.close().catch(() => {});
@@ -229,6 +234,8 @@ export async function checkFleet(project: LoadedConfig, name: string, options: F
     report.ok = report.findings.every((finding) => finding.status !== "error");
     return report;
   }, { canary: 0, onFailure: "continue" });
+  // Interrupted, the fleet's check is no report at all (not the targets read so far).
+  const result = await untilAborted(checking, options.signal, stopped);
   return result.outcomes.map((outcome) =>
     outcome.status === "ok"
       ? outcome.value

@@ -7,6 +7,7 @@
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import { databaseMissing, openSession } from "../dialects/open.js";
+import { abortableSession } from "../dialects/abortable-session.js";
 import type { Session } from "../dialects/types.js";
 import { isAthanorError } from "../errors.js";
 import { lintRevision, type RevisionLint } from "../guard/lint-gate.js";
@@ -99,11 +100,15 @@ export async function lintRevisions(options: LintCommandOptions): Promise<LintRe
     } else {
       let session: Session | undefined;
       try {
-        session = options.openSession ? await options.openSession(env) : await openSession(env.target, { secrets: env.secrets, searchPath: env.searchPath, applicationName: "athanor lint", connectTimeoutMs: 5_000, ...options.directoryWait });
+        // The signal that ends the directory wait also stops the version table's read (a table another session locked): cancelled, exit 130/143.
+        session = options.openSession
+          ? await options.openSession(env)
+          : abortableSession(await openSession(env.target, { secrets: env.secrets, searchPath: env.searchPath, applicationName: "athanor lint", connectTimeoutMs: 5_000, ...options.directoryWait }), options.directoryWait?.signal, { stopped: "lint stopped: its query was cancelled; it changes nothing" });
         const state = await readAppliedState(session, env.versionTable);
         applied = state?.ids ?? new Set();
       } catch (error) {
-        // A database another process has open past --lock-wait is busy, not unreadable: exit 4 as every command does.
+        // A database another process has open past --lock-wait is busy, not unreadable: exit 4 as every
+        // command does; an interruption stops the command (130/143).
         if (endsLockWait(error)) throw error;
         note = `the database of "${env.name}" (${env.redactedUrl}) could not be read (${isAthanorError(error) ? error.message : String(error)}), so every revision was linted`;
       } finally {

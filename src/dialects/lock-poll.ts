@@ -51,8 +51,12 @@ export async function pollLock(request: LockRequest, attempt: () => Promise<Lock
     if (outcome === "retry") continue;
     const elapsed = Date.now() - started;
     if (!waiting) {
-      waiting = true;
-      request.onWait?.(await holder());
+      const found = await holder();
+      // Announced once, when the holder is another process (this one's own session lets go by itself).
+      if (found?.inThisProcess !== true) {
+        waiting = true;
+        request.onWait?.(found);
+      }
     }
     if (elapsed >= request.waitMs) throw request.timeout(await holder(), elapsed);
     await sleep(Math.min(poll, Math.max(1, request.waitMs - elapsed)), request.signal);

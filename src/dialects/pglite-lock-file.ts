@@ -31,6 +31,8 @@ export async function lockDataDirectory(dataDir: string, request: LockRequest, a
   const path = lockFilePath(dataDir);
   await mkdir(dirname(path), { recursive: true });
   const mine: LockFileContent = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), holder: applicationName };
+  // The holder the last busy attempt found: named if it lets go before it is described again.
+  let seen: LockFileContent | null = null;
   await pollLock(
     request,
     async () => {
@@ -41,11 +43,12 @@ export async function lockDataDirectory(dataDir: string, request: LockRequest, a
         await takeOver(path);
         return "retry";
       }
+      seen = holder;
       return "busy";
     },
     async () => {
       const holder = await readHolder(path);
-      return typeof holder === "object" ? describeFileHolder(holder, path) : null;
+      return typeof holder === "object" ? describeFileHolder(holder, path) : seen === null ? null : describeFileHolder(seen, path);
     },
   );
   if (heldHere.size === 0) process.on("exit", removeHeldOnExit);
@@ -195,6 +198,8 @@ function processAlive(pid: number): boolean {
 
 function describeFileHolder(holder: LockFileContent, path: string): LockHolder {
   return {
+    // By pid, not by heldHere: the holder may have written its file and not yet recorded it.
+    inThisProcess: holder.pid === process.pid && holder.host === hostname(),
     description: `pid ${holder.pid} on ${holder.host} (${holder.holder}, since ${holder.startedAt})`,
     pid: holder.pid,
     remedy: `If process ${holder.pid} on ${holder.host} no longer runs athanor, delete ${path}.`,

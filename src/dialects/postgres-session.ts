@@ -36,50 +36,27 @@ function newClient(target: PostgresTarget, host: PostgresHost, options: OpenSess
   return client;
 }
 
-/** What pg's protocol connection emits for a ParameterStatus message. */
-interface ParameterStatusMessage {
-  readonly parameterName?: unknown;
-  readonly parameterValue?: unknown;
-}
-
-/**
- * The unit the server counts error positions in, from the `server_encoding` it reports
- * (a GUC_REPORT parameter: sent at start-up, before `connect` resolves, so the listener
- * goes on before it): bytes in a `SQL_ASCII` database, characters otherwise. No query.
- * The client side is always UTF-8: node-postgres asks for `client_encoding` UTF8 at
- * start-up (which a database's or role's default does not override), and a revision's
- * `SET client_encoding` comes after the server converted the round trip's text.
- */
-function reportedPositionUnit(client: pg.Client): () => PositionUnit {
-  let unit: PositionUnit = "characters";
-  const connection = (client as unknown as { connection: { on(event: "parameterStatus", listener: (message: ParameterStatusMessage) => void): void } }).connection;
-  connection.on("parameterStatus", (message) => {
-    if (message.parameterName === "server_encoding") unit = message.parameterValue === "SQL_ASCII" ? "bytes" : "characters";
-  });
-  return () => unit;
-}
-
 /**
  * libpq's host list walk: hosts in order, the first that answers and fits
  * `target_session_attrs` wins (`prefer-standby`: a standby, else any). Returns the client and its host.
  */
-async function connectFitting(target: PostgresTarget, options: OpenSessionOptions): Promise<{ client: pg.Client; host: PostgresHost; unit: () => PositionUnit }> {
+async function connectFitting(target: PostgresTarget, options: OpenSessionOptions): Promise<{ client: pg.Client; host: PostgresHost; reported: ReadonlyMap<string, string> }> {
   const passes = target.targetSessionAttrs === "prefer-standby" ? (["standby", "any"] as const) : ([target.targetSessionAttrs] as const);
   let lastError: unknown;
   for (const pass of passes) {
     for (const host of target.hosts) {
       const client = newClient(target, host, options);
-      const unit = reportedPositionUnit(client);
+      const reported = reportedSettings(client);
       try {
         await client.connect();
       } catch (error) {
         lastError = error;
         continue;
       }
-      if (pass === "any") return { client, host, unit };
+      if (pass === "any") return { client, host, reported };
       const result = await client.query<{ ro: string; standby: boolean }>("SELECT current_setting('transaction_read_only') AS ro, pg_is_in_recovery() AS standby");
       const row = result.rows[0];
-      if (row !== undefined && fitsSessionAttrs(pass, { readOnly: row.ro === "on", standby: row.standby })) return { client, host, unit };
+      if (row !== undefined && fitsSessionAttrs(pass, { readOnly: row.ro === "on", standby: row.standby })) return { client, host, reported };
       await client.end().catch(() => {});
     }
   }
@@ -91,8 +68,31 @@ async function connectFitting(target: PostgresTarget, options: OpenSessionOption
   });
 }
 
+/**
+ * The settings the server reports (ParameterStatus), kept up to date as it reports them.
+ * pg reads these messages but keeps none of them: its connection emits each one, and the
+ * listener is added before `connect()` to see those of the connection's start.
+ */
+function reportedSettings(client: pg.Client): ReadonlyMap<string, string> {
+  const reported = new Map<string, string>();
+  const connection = (client as unknown as { connection: { on(event: "parameterStatus", listener: (message: { parameterName: string; parameterValue: string }) => void): void } }).connection;
+  connection.on("parameterStatus", (message) => reported.set(message.parameterName, message.parameterValue));
+  return reported;
+}
+
+/**
+ * The unit the server counts error positions in, from the `server_encoding` it reported
+ * at start-up: bytes in a `SQL_ASCII` database, characters otherwise. No query. The client
+ * side is always UTF-8: node-postgres asks for `client_encoding` UTF8 at start-up (which a
+ * database's or role's default does not override), and a revision's `SET client_encoding`
+ * comes after the server converted the round trip's text.
+ */
+function positionUnit(reported: ReadonlyMap<string, string>): PositionUnit {
+  return reported.get("server_encoding") === "SQL_ASCII" ? "bytes" : "characters";
+}
+
 export async function openPostgresSession(target: PostgresTarget, options: OpenSessionOptions): Promise<Session> {
-  const { client, host, unit } = await connectFitting(target, options);
+  const { client, host, reported } = await connectFitting(target, options);
   const secrets = options.secrets ?? [];
   const wrap = driverErrorGuard(secrets, target);
   // One round trip: the version, and what checkOpened needs (standby? search_path arrived?).
@@ -121,12 +121,15 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
       // A custom query: pg's own would keep one Result per statement until the round trip ends (see ScriptQuery).
       const script = new ScriptQuery(text, onTag, lastValue);
       return wrap("exec", () => client.query(script).done);
-    }, unit),
+    }, () => positionUnit(reported)),
     lock(request) {
       return advisoryLock(session, request);
     },
     async serverVersion(): Promise<number> {
       return versionNum;
+    },
+    reportedSetting(name: string): string | undefined {
+      return reported.get(name);
     },
     announcedBackendPid(): number | null {
       const pid = (client as unknown as { processID?: number | null }).processID;

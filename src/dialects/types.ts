@@ -115,6 +115,12 @@ export interface LockHolder {
   readonly remedy: string;
   /** Structured facts for JSON output (no secret). */
   readonly details: Record<string, unknown>;
+  /**
+   * Another session of this same process holds it (two environments of `check --all` on
+   * one PGlite directory): it lets go as soon as its reading is done, so the wait is not
+   * announced as a wait for another process.
+   */
+  readonly inThisProcess?: boolean;
 }
 
 /**
@@ -186,6 +192,13 @@ export interface Session {
    * an id of its own, so it differs from `pg_backend_pid()` (src/dialects/postgres-pooler.ts).
    */
   announcedBackendPid?(): number | null;
+  /**
+   * The value the server last reported for a `GUC_REPORT` setting such as
+   * `standard_conforming_strings` (ParameterStatus: sent when the connection starts and
+   * at the end of any round trip that changed it), so reading it costs no round trip.
+   * Undefined when the driver is not told (PGlite) or the server never reported it.
+   */
+  reportedSetting?(name: string): string | undefined;
   /** Cancel the statement running on this session (SIGINT/SIGTERM). Best effort. */
   cancel(): Promise<void>;
   close(): Promise<void>;

@@ -349,12 +349,25 @@ describe("control characters in a message", () => {
     ["DEL", "a\u007f", "a\\x7f"],
     ["a right-to-left override (Trojan Source)", "grant admin\u202e\u2066 -- only to tests\u2069", "grant admin\\u202e\\u2066 -- only to tests\\u2069"],
     ["a zero-width space", "add\u200busers", "add\\u200busers"],
+    ["a line separator", "one\u2028two", "one\\u2028two"],
+    ["a paragraph separator", "one\u2029two", "one\\u2029two"],
   ])("refuses %s, naming the file and line with the value escaped", (_name, message, shown) => {
     const error = caught(() => parseSqlHeader(`-- athanor:revision ${A}\n-- athanor:message ${message}\n-- athanor:upgrade\nSELECT 1;\n`, "migrations/a.sql"));
     expect(error.code).toBe("malformed-header");
     expect(error.message).toBe(`migrations/a.sql:2: -- athanor:message holds a control character (\`${shown}\`)`);
     expect(error.hint).toMatch(/tabs are allowed/);
     expect(error.exitStatus).toBe(2);
+  });
+
+  it("refuses one in a TypeScript revision's `// athanor:message` line the same way", () => {
+    const error = caught(() => parseTsHeader(`// athanor:revision ${A}\n// athanor:message one\u2028two\nexport default defineMigration({ async upgrade() {} });\n`, "migrations/a.ts"));
+    expect(error.message).toBe("migrations/a.ts:2: // athanor:message holds a control character (`one\\u2028two`)");
+  });
+
+  it("trims a separator at either end as it trims a vertical tab there (white space to `trim`), rather than dropping the line", () => {
+    for (const message of ["one\u2029", "\u2028one", "one\u000b"]) {
+      expect(parseSqlHeader(`-- athanor:revision ${A}\n-- athanor:message ${message}\n-- athanor:upgrade\n`, "a.sql").message).toBe("one");
+    }
   });
 
   it("keeps a tab", () => {

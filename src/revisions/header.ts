@@ -65,9 +65,12 @@ export interface SqlDirective {
 /** How a line comment starts: `--` in SQL, `//` in TypeScript and JavaScript. */
 type CommentStart = "--" | "//";
 
+// `s`: the value runs to the end of the line whatever it holds. Without it `.` stops at
+// U+2028/U+2029 (line terminators to a RegExp, not to a file), and such a line read as a
+// plain comment: a message holding one was dropped instead of refused.
 const DIRECTIVE: Readonly<Record<CommentStart, RegExp>> = {
-  "--": /^[ \t]*--[ \t]*athanor:([A-Za-z0-9_-]*)(.*)$/,
-  "//": /^[ \t]*\/\/[ \t]*athanor:([A-Za-z0-9_-]*)(.*)$/,
+  "--": /^[ \t]*--[ \t]*athanor:([A-Za-z0-9_-]*)(.*)$/s,
+  "//": /^[ \t]*\/\/[ \t]*athanor:([A-Za-z0-9_-]*)(.*)$/s,
 };
 
 /**

@@ -31,7 +31,7 @@ import {
   type VersionTables,
 } from "./version-table.js";
 import { quoteIdent } from "../dialects/sql.js";
-import { CAPTURE_BASELINE_SQL, parseBaseline, protectSql, restoreSql, statementTimeoutSql, type SessionBaseline } from "./session-state.js";
+import { CAPTURE_BASELINE_SQL, parseBaseline, type BaselineRow, protectSql, restoreSql, statementTimeoutSql, type SessionBaseline } from "./session-state.js";
 import { isConnectionLoss } from "./connection-loss.js";
 
 /** Timing of a write that runs no migration (stamp, resolve, repair). */
@@ -169,7 +169,7 @@ export class Bookkeeping {
    * it, by {@link asAthanorInTransaction}; non-transactional bookkeeping by {@link asAthanor}.
    */
   async captureBaseline(): Promise<void> {
-    const result = await this.session.query<{ session_user: string; current_user: string; settings: string }>(CAPTURE_BASELINE_SQL);
+    const result = await this.session.query<BaselineRow>(CAPTURE_BASELINE_SQL);
     const row = result.rows[0];
     this.baseline = row === undefined ? null : parseBaseline(row);
   }

@@ -39,6 +39,7 @@ import { toEventError, type EventInput } from "./events.js";
 import { interrupted } from "./lock.js";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { mayChangeSession, mayDeallocate } from "./session-state.js";
+import { StandardStringsWatch } from "./standard-strings.js";
 import { assertClosed, assertNoCopyFromStdin, assertNoTransactionBreaker, refuseTransactionBreakerAtRunTime } from "./transaction-check.js";
 import { measuredTiming, parseRecentDurations, recentDurationsSql, type RunIdentity, type StepTiming } from "./version-table.js";
 
@@ -282,6 +283,8 @@ class GroupRunner {
    * `synchronous_commit = off`: a server crash before its WAL writer got to them loses them.
    */
   private flushed = 0;
+  /** Stops a revision that turned `standard_conforming_strings` off before the server reads more of it otherwise than athanor. */
+  private readonly strings: StandardStringsWatch;
 
   constructor(
     private readonly options: ExecutePlanOptions,
@@ -290,6 +293,17 @@ class GroupRunner {
     this.bookkeeping = new Bookkeeping(options.session, options.env.versionTable, options.identity);
     const single = options.prepared.singleTransaction;
     this.scope = (item) => (single ? "plan" : item.file.transactional ? "own" : "none");
+    this.strings = new StandardStringsWatch(options.session);
+  }
+
+  /** What became of `item` when athanor stopped before sending (more of) it, for the message. */
+  private stoppedBefore(item: PreparedStep, began: boolean): string {
+    const id = item.file.id;
+    const scope = this.scope(item);
+    if (scope === "plan") return "The plan's transaction was rolled back: nothing of this run was committed.";
+    if (!began) return `Revision ${id} did not run; the revisions before it in this run stay committed.`;
+    if (scope === "own") return `Revision ${id} was rolled back entirely; the revisions before it in this run stay committed.`;
+    return `Revision ${id} is non-transactional: what it ran before stays, and it is recorded as started; check the database, then run \`athanor resolve ${id} --applied\` or \`--rolled-back\`.`;
   }
 
   private get session(): Session {
@@ -403,11 +417,19 @@ class GroupRunner {
     const total = this.options.prepared.steps.length;
     const started = performance.now();
     const alone = group.length === 1;
+    const first = group[0] as PreparedStep;
     if (alone) {
-      this.emitStart(group[0] as PreparedStep, firstIndex, total);
-      this.emitStatements(group[0] as PreparedStep);
+      this.emitStart(first, firstIndex, total);
+      this.emitStatements(first);
     }
-    const scope = this.scope(group[0] as PreparedStep);
+    const scope = this.scope(first);
+    try {
+      await this.strings.beforeSend(first.file, () => this.stoppedBefore(first, false));
+    } catch (error) {
+      // Nothing of this round trip was sent.
+      if (!alone) this.emitStart(first, firstIndex, total);
+      throw new GroupFailure(error, first, started, scope, []);
+    }
     const sections: SqlSection[] = [];
     for (const item of group) {
       try {
@@ -484,6 +506,8 @@ class GroupRunner {
       else await this.runStatements(item, item.statements ?? []);
       const { signal } = this.options;
       if (signal?.aborted) throw interrupted(signal);
+      // Also what the revision's function caught and went on from: a refused statement never ran.
+      await this.strings.beforeSend(item.file, () => this.stoppedBefore(item, true));
     };
     const recorded = async () => {
       await body();
@@ -737,11 +761,13 @@ class GroupRunner {
    */
   private async timed<T>(item: PreparedStep, sql: string, line: number | null, run: () => Promise<T>): Promise<T> {
     if (mayDeallocate(sql)) this.recorder?.invalidate();
+    await this.strings.beforeSend(item.file, () => this.stoppedBefore(item, true));
     const started = performance.now();
     this.statementCounts.set(item, (this.statementCounts.get(item) ?? 0) + 1);
     try {
       return await run();
     } finally {
+      this.strings.sent(sql);
       this.emitStatement(item, sql, line, performance.now() - started);
     }
   }

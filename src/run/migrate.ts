@@ -23,6 +23,7 @@ import { executePlan, preparePlan, type PreparedStep } from "./execute.js";
 import { renderOfflineScript } from "./offline.js";
 import { waitForReplicas, type WalSample } from "./replica-lag.js";
 import { assertRunnable } from "./problems.js";
+import { assertStandardStrings } from "./standard-strings.js";
 import { EMPTY_STATE, readAppliedState, readAppliedSummary, type AppliedState, type AppliedSummary } from "./version-table.js";
 
 /** What a guard sees before anything changes. */
@@ -192,6 +193,8 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
         const { before } = runnable;
         planned = runnable.plan;
         emitPlan(emit, command, planned, before, options.singleTransaction === true);
+        // Before the guards (a backup, a confirmation) and the first change, and only when something will run.
+        if (planned.steps.length > 0) await assertStandardStrings(session, env.redactedUrl);
         // Before the guards and the first change: a revision that cannot run is refused here.
         const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true });
         const context: GuardrailContext = { env, command, session, graph, state, current: before, plan: planned, signal: options.signal, emit };

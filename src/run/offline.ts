@@ -1,7 +1,8 @@
 /**
  * Offline SQL (`upgrade --sql`, `downgrade --sql`): the whole plan as one script, without
  * connecting, for a DBA to review and run with `psql -v ON_ERROR_STOP=1 -f`. It does what
- * an online run does: it sets the environment's `lock_timeout` and `statement_timeout`
+ * an online run does: it stops on a session with `standard_conforming_strings` off
+ * (src/run/standard-strings.ts), sets the environment's `lock_timeout` and `statement_timeout`
  * on the session, then holds the version-table DDL (`IF NOT EXISTS`) and each revision
  * in its own BEGIN/COMMIT with its version and history rows. A non-transactional
  * revision is written without BEGIN/COMMIT (psql autocommits each statement) between a
@@ -31,6 +32,7 @@ import {
   type StepTiming,
 } from "./version-table.js";
 import { timeoutSettings } from "./timeouts.js";
+import { OFFLINE_STANDARD_STRINGS_CHECK } from "./standard-strings.js";
 
 /** psql sends statements one by one: time a step from its transaction's start. */
 const OFFLINE_TIMING: StepTiming = {
@@ -80,6 +82,9 @@ export async function renderOfflineScript(options: OfflineScriptOptions): Promis
   const out: string[] = [
     `-- athanor ${VERSION}: ${options.command} of environment "${env.name}" from ${options.from} to ${plan.target}, ${plan.steps.length} revision${plan.steps.length === 1 ? "" : "s"}${singleTransaction ? ", in one transaction" : ""}`,
     "-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>",
+    "",
+    // The revisions were checked as the server reads them with standard_conforming_strings on.
+    OFFLINE_STANDARD_STRINGS_CHECK,
     "",
     ...(settings.length === 0 ? [] : [...settings, ""]),
     "BEGIN;",
@@ -144,7 +149,7 @@ export function sqlLiteral(value: unknown): string {
   if (typeof value === "number") return Number.isFinite(value) ? String(value) : quoteLiteral(String(value));
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Date) return `${quoteLiteral(value.toISOString())}::timestamptz`;
-  if (value instanceof Uint8Array) return `'\\x${Buffer.from(value).toString("hex")}'::bytea`;
+  if (value instanceof Uint8Array) return `${quoteLiteral(`\\x${Buffer.from(value).toString("hex")}`)}::bytea`;
   if (Array.isArray(value)) return `ARRAY[${value.map(sqlLiteral).join(", ")}]`;
   if (typeof value === "object") return `${quoteLiteral(JSON.stringify(value))}::jsonb`;
   return quoteLiteral(String(value));

@@ -14,6 +14,11 @@ describe("mayChangeSession", () => {
     ["SET SESSION AUTHORIZATION other;", true],
     ["SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY;", true],
     ["DO $$ BEGIN EXECUTE 'set role other'; END $$;", true],
+    ["CREATE TEMP TABLE scratch (x int);", true],
+    ["CREATE TEMPORARY VIEW v AS SELECT 1;", true],
+    ["SELECT 1 AS x INTO TEMP scratch;", true],
+    ["CREATE TABLE pg_temp.scratch (x int);", true],
+    ["LISTEN jobs;", true],
     // False positives only cost the restore.
     ["UPDATE t SET x = 1;", true],
     ["CREATE ROLE app;", true],
@@ -22,6 +27,7 @@ describe("mayChangeSession", () => {
     ["CREATE TABLE bench_1 (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());", false],
     ["CREATE INDEX t_x ON t (x);\nINSERT INTO settings_log VALUES (1);", false],
     ["ALTER TABLE t ADD COLUMN offset_x int;", false],
+    ["CREATE TABLE temperature (x int);\nSELECT pg_my_temp_schema();", false],
   ])("%s → %s", (sql, expected) => {
     expect(mayChangeSession(sql)).toBe(expected);
   });
@@ -48,6 +54,8 @@ describe("the baseline's statements", () => {
       ["search_path", '"$user", public'],
       ["statement_timeout", "9s"],
     ]),
+    temporary_objects: false,
+    channels: "[]",
   });
 
   it("protects the rest of a transaction with SET LOCAL: the statement timeout first, the session user before the role", () => {
@@ -65,16 +73,23 @@ describe("the baseline's statements", () => {
       'SET SESSION AUTHORIZATION "migrator";',
       'SET ROLE "app owner";',
       "SELECT pg_catalog.set_config(s.name, s.value, false) FROM (VALUES ('lock_timeout', '4s'), ('search_path', '\"$user\", public'), ('statement_timeout', '9s')) AS s(name, value);",
+      "DISCARD TEMP;",
+      "UNLISTEN *;",
     ]);
   });
 
+  it("keeps a caller's session's temporary objects and listens again on its channels", () => {
+    const callers = parseBaseline({ session_user: "u", current_user: "u", settings: "[]", temporary_objects: true, channels: JSON.stringify(["jobs", "Odd \"one\""]) });
+    expect(restoreSql(callers)).toEqual(["RESET ALL;", 'SET SESSION AUTHORIZATION "u";', 'SET ROLE "u";', "UNLISTEN *;", 'LISTEN "jobs";', 'LISTEN "Odd ""one""";']);
+  });
+
   it("sends no empty VALUES list", () => {
-    const bare = parseBaseline({ session_user: "u", current_user: "u", settings: "[]" });
-    expect(restoreSql(bare)).toEqual(["RESET ALL;", 'SET SESSION AUTHORIZATION "u";', 'SET ROLE "u";']);
+    const bare = parseBaseline({ session_user: "u", current_user: "u", settings: "[]", temporary_objects: false, channels: "[]" });
+    expect(restoreSql(bare)).toEqual(["RESET ALL;", 'SET SESSION AUTHORIZATION "u";', 'SET ROLE "u";', "DISCARD TEMP;", "UNLISTEN *;"]);
   });
 
   it("quotes a value holding a quote", () => {
-    const odd = parseBaseline({ session_user: "u", current_user: "u", settings: JSON.stringify([["application_name", "it's"]]) });
+    const odd = parseBaseline({ session_user: "u", current_user: "u", settings: JSON.stringify([["application_name", "it's"]]), temporary_objects: false, channels: "[]" });
     expect(protectSql(odd)).toEqual(['SET LOCAL SESSION AUTHORIZATION "u";', 'SET LOCAL ROLE "u";', expect.stringContaining("('application_name', 'it''s')")]);
   });
 });

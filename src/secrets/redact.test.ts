@@ -9,8 +9,19 @@ describe("redactUrl", () => {
     ["postgres://h/db?user=u&password=secret", "postgres://h/db?user=u&password=***"],
     ["host=h user=u password=secret dbname=d", "host=h user=u password=*** dbname=d"],
     ["pglite://./dev", "pglite://./dev"],
+    // A server message quoting a connection string: the closing quote is the message's, not the password's.
+    ['could not parse network address "1 password=Sekr3t"', 'could not parse network address "1 password=***"'],
+    ['connection string "host=h password=Sekr3t".', 'connection string "host=h password=***".'],
+    ['"host=h password=Sekr3t", and more', '"host=h password=***", and more'],
+    // A quote inside the password is the password's.
+    ['"host=h password=Se"kr3t"', '"host=h password=***"'],
+    ["host=h password=Se\"kr3t dbname=d", "host=h password=*** dbname=d"],
+    // A libpq single-quoted value is masked whole, its blanks and escaped quotes included.
+    ["host=h password='Se kr\\'3t' dbname=d", "host=h password=*** dbname=d"],
+    ["host=h password='Se kr3t", "host=h password=***"],
   ])("masks %s", (input, expected) => {
     expect(redactUrl(input)).toBe(expected);
+    expect(redactUrl(input)).not.toMatch(/Sekr|kr3t|Se"|Se /);
   });
 });
 

@@ -63,9 +63,29 @@ export function redactSqlUrls(text: string): string {
  * secrets: a password made only of references is shown as written.
  */
 export function redactUrl(text: string): string {
-  let out = redactUrlTokens(text, URL_TOKEN);
-  out = out.replace(/([?&;\s]|^)(password|pass|pwd|sslpassword)=([^&;\s]*)/gi, (_all, lead: string, key: string) => `${lead}${key}=${MASK}`);
-  return out;
+  const out = redactUrlTokens(text, URL_TOKEN);
+  return out.replace(PASSWORD_PARAMETER, (_all, lead: string, key: string, value: string, offset: number) => `${lead}${key}=${MASK}${closingQuote(value, out, offset)}`);
+}
+
+/**
+ * A `password=` parameter and its value: a libpq single-quoted value (`password='a b'`,
+ * `\'` escaping a quote; unterminated, to the end), or everything up to a separator.
+ */
+const PASSWORD_PARAMETER = /([?&;\s]|^)(password|pass|pwd|sslpassword)=('(?:[^'\\]|\\.)*'?|[^&;\s]*)/gi;
+
+/**
+ * The end of a server message's double-quoted span that an unquoted value ran into
+ * (`could not parse network address "1 password=x"`, `"h password=x".`): kept, so the
+ * message keeps its quote. Only inside such a span (an odd number of `"` before the
+ * parameter), and only a `"` that ends the value or precedes punctuation: a `"` inside a
+ * password (`ab"cd`) is the password's and masked with it.
+ */
+function closingQuote(value: string, text: string, offset: number): string {
+  if (value.startsWith("'") || (text.slice(0, offset).split('"').length - 1) % 2 === 0) return "";
+  for (let i = value.indexOf('"'); i !== -1; i = value.indexOf('"', i + 1)) {
+    if (i === value.length - 1 || /[.,:;)\]]/.test(value[i + 1] as string)) return value.slice(i);
+  }
+  return "";
 }
 
 function redactUserInfo(rest: string): string {

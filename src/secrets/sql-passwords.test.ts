@@ -43,7 +43,7 @@ describe("maskPasswords on dynamic SQL and other forms where the literal cannot 
   });
 
   it("masks the rest when PASSWORD is followed by something else and a literal comes later", () => {
-    expect(maskPasswords(`INSERT INTO users (name, "password") VALUES ('a', 'Hunter2Zq')`)).toBe(`INSERT INTO users (name, "password ***`);
+    expect(maskPasswords(`INSERT INTO users (name, "password") VALUES ('a', 'Hunter2Zq')`)).toBe(`INSERT INTO users (name, "password" ***`);
     expect(maskPasswords("ALTER ROLE r PASSWORD 'Hunter2Zq")).toBe("ALTER ROLE r PASSWORD ***");
   });
 
@@ -79,6 +79,10 @@ describe("maskPasswords on connection URLs, SSLPASSWORD and foreign-data options
     ["CREATE USER MAPPING FOR u SERVER s OPTIONS (password $$FdwPw2$$)", "CREATE USER MAPPING FOR u SERVER s OPTIONS (password '***')"],
     ["ALTER USER MAPPING FOR u SERVER s OPTIONS (SET password 'FdwPw3', ADD sslpassword E'SslPw4')", "ALTER USER MAPPING FOR u SERVER s OPTIONS (SET password '***', ADD sslpassword '***')"],
     ["ALTER SERVER s OPTIONS (ADD PassWord\n  /* rotated */ -- yearly\n  'FdwPw4')", "ALTER SERVER s OPTIONS (ADD PassWord\n  /* rotated */ -- yearly\n  '***')"],
+    // The option's name as a quoted identifier: only the literal is masked, not what follows.
+    [`ALTER USER MAPPING FOR u SERVER s OPTIONS (ADD "password" 'FdwPw6', SET "user" 'app')`, `ALTER USER MAPPING FOR u SERVER s OPTIONS (ADD "password" '***', SET "user" 'app')`],
+    [`CREATE USER MAPPING FOR u SERVER s OPTIONS ("user" 'app', "sslpassword" $$SslPw5$$); SELECT 1`, `CREATE USER MAPPING FOR u SERVER s OPTIONS ("user" 'app', "sslpassword" '***'); SELECT 1`],
+    [`ALTER SERVER s OPTIONS (SET "password" /* new */ 'FdwPw7')`, `ALTER SERVER s OPTIONS (SET "password" /* new */ '***')`],
   ])("%s", (statement, masked) => {
     expect(maskPasswords(statement)).toBe(masked);
     expect(maskPasswords(statement)).not.toMatch(leaked);

@@ -8,7 +8,9 @@
  * `format('... PASSWORD %L', 'x')`), or followed by something else while a literal comes
  * later — everything after `PASSWORD` is masked: a message says less rather than leak.
  * Dollar quotes elsewhere are read through (a `DO $$ ... $$` body is SQL). `SSLPASSWORD` (a
- * foreign server's or user mapping's option) is read as `PASSWORD` is. A connection
+ * foreign server's or user mapping's option) is read as `PASSWORD` is, and so are the quoted
+ * identifiers `"password"` and `"sslpassword"` (`OPTIONS (ADD "password" '...')`); any other
+ * quoted identifier is one token, a quote inside it opening no string. A connection
  * string's `password=...` or `sslpassword=...` (CREATE SUBSCRIPTION, dblink) becomes
  * `password=***`, and a URL's user-info password (`'postgresql://u:***@h/db'`) is masked
  * as {@link redactSqlUrls} does everywhere else.
@@ -16,6 +18,7 @@
 import { redactSqlUrls } from "./redact.js";
 
 const keyword = /^(?:ssl)?password\b/i;
+const quotedKeyword = /^(?:ssl)?password$/i;
 const blanks = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
 const dollarTag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
 
@@ -41,6 +44,16 @@ function quotedEnd(text: string, from: number, backslashes: boolean): number | n
       if (text[i + 1] !== "'") return i + 1;
       i++;
     }
+  }
+  return null;
+}
+
+/** The name of the quoted identifier starting at `at` (`""` doubling a quote) and the index after it, or null when it does not end. */
+function quotedIdentifier(text: string, at: number): { name: string; end: number } | null {
+  for (let i = at + 1; i < text.length; i++) {
+    if (text[i] !== '"') continue;
+    if (text[i + 1] !== '"') return { name: text.slice(at + 1, i).replace(/""/g, '"'), end: i + 1 };
+    i++;
   }
   return null;
 }
@@ -79,10 +92,19 @@ export function maskPasswords(text: string): string {
       i++;
       continue;
     }
+    // A quoted identifier is one token: a quote inside it opens no string, and `"password"`
+    // (an option's name, `OPTIONS (ADD "password" '...')`) is the keyword, its literal after the closing quote.
+    const identifier = stringFrom === -1 && ch === '"' ? quotedIdentifier(text, i) : null;
+    if (identifier !== null && !quotedKeyword.test(identifier.name)) {
+      out += text.slice(i, identifier.end);
+      i = identifier.end;
+      continue;
+    }
     const wordStart = i === 0 || !/[\w$]/.test(text[i - 1] as string);
-    const word = wordStart ? keyword.exec(text.slice(i, i + 12)) : null;
-    if (word !== null) {
-      const after = i + word[0].length;
+    const word = identifier === null && wordStart ? keyword.exec(text.slice(i, i + 12)) : null;
+    // The index after the keyword, bare or quoted, or -1.
+    const after = identifier?.end ?? (word === null ? -1 : i + word[0].length);
+    if (after !== -1) {
       out += text.slice(i, after);
       if (stringFrom !== -1) {
         if (plainWordInString(text, after, quotedEnd(text, stringFrom, false))) {

@@ -4,10 +4,25 @@ import { selectEnvironment } from "../../config/resolve.js";
 import { ExitStatus } from "../../errors.js";
 import type { CommandContext } from "../runtime.js";
 import type { EnvironmentConfig } from "../../config/types.js";
+import type { LoadedConfig } from "../../config/load.js";
 
 /** True when an environment declares a fleet (targets, targetsQuery or tenantSchemas). */
 function isFleet(config: EnvironmentConfig | undefined): boolean {
   return config !== undefined && (config.targets !== undefined || config.targetsQuery !== undefined || config.tenantSchemas !== undefined);
+}
+
+/** One environment's report; a fleet's with one report per chosen target. */
+type CheckReport = EnvironmentCheckReport & { targets?: (EnvironmentCheckReport & { target: string })[] };
+
+/** A fleet's report: its own findings about the config, then each chosen target checked (reachable, revisions), as its own report. */
+async function withTargets(ctx: CommandContext, project: LoadedConfig, report: EnvironmentCheckReport): Promise<CheckReport> {
+  // The stand-in database's own findings (reachable, revisions) say nothing about the targets.
+  const findings = report.findings.filter((finding) => ["config", "section", "variables"].includes(finding.check) || finding.check.startsWith("env-file"));
+  const own = { ...report, findings, pending: [], ok: findings.every((finding) => finding.status !== "error") };
+  if (!own.ok) return own;
+  const { checkFleet } = await import("../../commands/fleet.js");
+  const targets = await checkFleet(project, report.environment, { processEnv: ctx.io.env, targets: ctx.globals.targets, signal: ctx.signal, directoryWait: ctx.directoryWait() });
+  return { ...own, targets, ok: targets.every((target) => target.ok) };
 }
 
 function render(ctx: CommandContext, report: EnvironmentCheckReport): void {
@@ -36,23 +51,19 @@ export const registerCheck: CommandModule = (program, action) => {
               const value = ctx.io.env[name];
               return value === undefined ? undefined : { value, source: { kind: "process-env", variable: name }, expand: false };
             }).name];
-        // Environments are independent: check them in parallel so one slow host does not hold up the rest.
+        // Environments are independent: check them in parallel (a fleet's targets too) so one slow
+        // host, or one PGlite database another process holds, does not hold up the rest: the run
+        // waits one --lock-wait, not one per environment.
         // With --all, an environment not configured yet on this machine (a fresh project's testing
         // and production) is a warning with the variables to set; asked for by name, it fails.
         const notConfigured = options["all"] ? "warning" : "error";
-        const reports: (EnvironmentCheckReport & { targets?: (EnvironmentCheckReport & { target: string })[] })[] = await Promise.all(names.map((name) => checkEnvironment(project, name, { processEnv: ctx.io.env, notConfigured, signal: ctx.signal, directoryWait: ctx.directoryWait(), readDatabase: !isFleet(project.config.environments[name]) })));
-        // A fleet: each chosen target is checked too (reachable, revisions), as its own report.
-        for (const report of reports) {
-          if (!isFleet(project.config.environments[report.environment])) continue;
-          // The stand-in database's own findings (reachable, revisions) say nothing about the targets.
-          report.findings = report.findings.filter((finding) => ["config", "section", "variables"].includes(finding.check) || finding.check.startsWith("env-file"));
-          report.pending = [];
-          report.ok = report.findings.every((finding) => finding.status !== "error");
-          if (!report.ok) continue;
-          const { checkFleet } = await import("../../commands/fleet.js");
-          report.targets = await checkFleet(project, report.environment, { processEnv: ctx.io.env, targets: ctx.globals.targets, signal: ctx.signal, directoryWait: ctx.directoryWait() });
-          report.ok = report.targets.every((target) => target.ok);
-        }
+        const reports = await Promise.all(
+          names.map(async (name): Promise<CheckReport> => {
+            const fleet = isFleet(project.config.environments[name]);
+            const report = await checkEnvironment(project, name, { processEnv: ctx.io.env, notConfigured, heldDatabase: options["all"] ? "finding" : "stop", signal: ctx.signal, directoryWait: ctx.directoryWait(), readDatabase: !fleet });
+            return fleet ? withTargets(ctx, project, report) : report;
+          }),
+        );
         const ok = reports.every((report) => report.ok);
         const pending = reports.some((report) => report.pending.length > 0 || (report.targets ?? []).some((target) => target.pending.length > 0));
         if (ctx.globals.json) ctx.json({ ok, environments: reports });
