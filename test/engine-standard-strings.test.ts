@@ -102,7 +102,7 @@ for (const target of postgres) {
           expect(refused.stderr).not.toMatch(/at .*\.(js|ts):\d+/);
           // Nothing of revision 6, no row of it anywhere, and the lock is free: the next run takes it at once.
           expect(await state(setup)).toEqual({ runs: [1, 2, 3, 4, 5], versions: firstFive, history: successes(firstFive) });
-          const locks = await queryUrl<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'");
+          const locks = await queryUrl<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
           expect(locks[0]?.n).toBe(0);
           const again = await runCli(["upgrade", "--lock-wait", "0"], { cwd: project.dir, env });
           expect(again.status, again.stderr).toBe(2);
