@@ -10,7 +10,7 @@
  *   "does not exist, check the path" before, for a name the listing shows.
  * Needs `npm run build`.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,9 +46,9 @@ async function install(name: string, bundle: string | null, launcher = true): Pr
   return root;
 }
 
-function runInstalled(root: string, args: string[]): Promise<CliResult> {
+/** What a spawned process printed and its exit status, once it has ended. */
+function outputOf(child: ChildProcessWithoutNullStreams): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, "bin", "athanor.js"), ...args], { cwd: project, env: baseEnv({ ATHANOR_CACHE_DIR: "off" }) as NodeJS.ProcessEnv });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -56,6 +56,10 @@ function runInstalled(root: string, args: string[]): Promise<CliResult> {
     child.on("error", reject);
     child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr }));
   });
+}
+
+function runInstalled(root: string, args: string[]): Promise<CliResult> {
+  return outputOf(spawn(process.execPath, [join(root, "bin", "athanor.js"), ...args], { cwd: project, env: baseEnv({ ATHANOR_CACHE_DIR: "off" }) as NodeJS.ProcessEnv }));
 }
 
 describe("a missing or damaged build", () => {
@@ -84,15 +88,9 @@ describe("a working directory deleted under the shell", () => {
   it.each([[[] as string[]], [["--json"]]])("says so and exits 2 (%j)", async (flags) => {
     const gone = join(dir, "gone");
     // A shell that stands in a directory, removes it, then runs athanor there (spawn cannot start in a missing cwd).
-    const result = await new Promise<CliResult>((resolve, reject) => {
-      const child = spawn("sh", ["-c", `mkdir "$1" && cd "$1" && rmdir "$1" && exec "$2" "$3" --config "$4" heads ${flags.join(" ")}`, "sh", gone, process.execPath, BIN, join(project, "athanor.config.mjs")], { env: baseEnv() as NodeJS.ProcessEnv });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on("error", reject);
-      child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr }));
-    });
+    const result = await outputOf(
+      spawn("sh", ["-c", `mkdir "$1" && cd "$1" && rmdir "$1" && exec "$2" "$3" --config "$4" heads ${flags.join(" ")}`, "sh", gone, process.execPath, BIN, join(project, "athanor.config.mjs")], { env: baseEnv() as NodeJS.ProcessEnv }),
+    );
     expect(result.status, result.stderr).toBe(2);
     expect(result.stderr).toBe("error: the current directory no longer exists (it was removed or moved while this shell was in it)\n  hint: cd to the project again (`cd /path/to/project`), then rerun the command\n");
     if (flags.length > 0) expect((JSON.parse(result.stdout) as { error: { code: string; exitStatus: number } }).error).toMatchObject({ code: "cwd-gone", exitStatus: 2 });
