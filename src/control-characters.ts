@@ -19,8 +19,9 @@
  * and emoji sequences need them.
  */
 const ABOVE_C0 = "\\u007f-\\u009f\\u00ad\\u061c\\u200b\\u200e\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb";
-const CONTROL = new RegExp(`[\\u0000-\\u0008\\u000a-\\u001f${ABOVE_C0}]`);
-const CONTROLS = new RegExp(`[\\u0000-\\u0008\\u000a-\\u001f${ABOVE_C0}]`, "g");
+const CLASS = `\\u0000-\\u0008\\u000a-\\u001f${ABOVE_C0}`;
+const CONTROL = new RegExp(`[${CLASS}]`);
+const CONTROLS = new RegExp(`[${CLASS}]`, "g");
 /** What `JSON.stringify` leaves raw of them: it escapes C0 controls in strings, nothing above. */
 const RAW_IN_JSON = new RegExp(`[${ABOVE_C0}]`, "g");
 

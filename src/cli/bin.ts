@@ -244,11 +244,6 @@ const SMALL_YOUNG_GENERATION_COMMANDS: ReadonlySet<string> = new Set(["heads", "
 const SMALL_YOUNG_GENERATION_FROM_BYTES = 64 * 1024;
 
 /**
- * The command's run, in a function rather than at the top level: the CLI is bundled as
- * CommonJS (scripts/build-cli.mjs), which has no top-level await. The `exit` listener
- * above still reports a run that ends before `main` returned.
- */
-/**
  * The working directory, or null when it no longer exists (deleted, or moved away, while
  * the shell stayed in it: `process.cwd()` fails with ENOENT). Every relative path athanor
  * resolves starts there, so no command can run.
@@ -262,6 +257,11 @@ function currentDirectory(): string | null {
   }
 }
 
+/**
+ * The command's run, in a function rather than at the top level: the CLI is bundled as
+ * CommonJS (scripts/build-cli.mjs), which has no top-level await. The `exit` listener
+ * above still reports a run that ends before `main` returned.
+ */
 async function run(): Promise<void> {
   const cwd = currentDirectory();
   if (cwd === null) {

@@ -173,15 +173,15 @@ function pruneStaleCodeCaches(cache: CodeCacheFile, now: number): void {
   }
 }
 
+/** The fix for a missing or broken build; bin/athanor.js says the same when this file itself is missing. */
+const BUILD_HINT = "in a checkout of athanor, run `npm run build`; in an install, reinstall athanor (`npm install athanor`, or `npm ci` in the project).";
+
 /**
  * Ends the process when the bundle cannot be read or compiled (a checkout never built, a
  * build interrupted, a damaged install): one line naming the fix and status 2 (DESIGN.md
  * §5: the installation is the configuration here), not Node's stack. The CLI, which maps
  * every other error to its status, is what failed to load.
  */
-/** The fix for a missing or broken build; bin/athanor.js says the same when this file itself is missing. */
-const BUILD_HINT = "in a checkout of athanor, run `npm run build`; in an install, reinstall athanor (`npm install athanor`, or `npm ci` in the project).";
-
 function stopOnBrokenBundle(bundle: string, reason: unknown): never {
   const code = typeof reason === "object" && reason !== null && "code" in reason && typeof reason.code === "string" ? reason.code : reason instanceof Error ? reason.name : String(reason);
   const state = code === "ENOENT" || code === "MODULE_NOT_FOUND" ? "is missing" : code === "SyntaxError" || code === "TypeError" ? "is damaged or incomplete" : "cannot be read";

@@ -25,7 +25,6 @@ interface LockFileContent {
   holder: string;
 }
 
-
 /** Takes the lock file of `dataDir`, written with who holds it (`applicationName`). */
 export async function lockDataDirectory(dataDir: string, request: LockRequest, applicationName: string): Promise<ReleaseLock> {
   const path = lockFilePath(dataDir);
@@ -82,7 +81,6 @@ function removeHeldOnExit(): void {
     }
   }
 }
-
 
 function isMine(holder: LockFileContent, mine: LockFileContent): boolean {
   return holder.pid === mine.pid && holder.startedAt === mine.startedAt;

@@ -88,12 +88,13 @@ function advisoryUnlockInText(text: string): SessionReset | null {
 type SessionReset = "DISCARD ALL" | "RESET ALL" | "pg_advisory_unlock_all()" | "pg_advisory_unlock(key)";
 
 const RELEASES_RUN_LOCK = "which would release the run lock that keeps other runs out (a rollback does not take it again), so another run could start beside this one";
+const RESET_ONLY_WHAT_CHANGED = "reset only what the revision changed (`RESET name`, `DISCARD TEMP`, `DEALLOCATE ALL`), or nothing: athanor puts the session's settings back after each revision.";
 const OWN_LOCKS_HINT =
   "take the revision's own advisory locks with `pg_advisory_xact_lock(...)` (released when its transaction ends), or by two keys (`pg_advisory_lock(a, b)` and `pg_advisory_unlock(a, b)`), which cannot release athanor's.";
 
 const RESETS: Readonly<Record<SessionReset, { readonly code: string; readonly undoes: string; readonly fix: string }>> = {
-  "DISCARD ALL": { code: "discard-all", undoes: RELEASES_RUN_LOCK, fix: "reset only what the revision changed (`RESET name`, `DISCARD TEMP`, `DEALLOCATE ALL`), or nothing: athanor puts the session's settings back after each revision." },
-  "RESET ALL": { code: "reset-all", undoes: "which would reset the start time athanor sets in the revision's transaction for its record, so the revision could not be recorded", fix: "reset only what the revision changed (`RESET name`, `DISCARD TEMP`, `DEALLOCATE ALL`), or nothing: athanor puts the session's settings back after each revision." },
+  "DISCARD ALL": { code: "discard-all", undoes: RELEASES_RUN_LOCK, fix: RESET_ONLY_WHAT_CHANGED },
+  "RESET ALL": { code: "reset-all", undoes: "which would reset the start time athanor sets in the revision's transaction for its record, so the revision could not be recorded", fix: RESET_ONLY_WHAT_CHANGED },
   "pg_advisory_unlock_all()": { code: "advisory-unlock", undoes: RELEASES_RUN_LOCK, fix: OWN_LOCKS_HINT },
   "pg_advisory_unlock(key)": { code: "advisory-unlock", undoes: `${RELEASES_RUN_LOCK} (it releases any one-key lock it is given, athanor's too)`, fix: OWN_LOCKS_HINT },
 };
