@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The published entry point: the CLI bundled into one file by `npm run build`
-// (scripts/build-cli.mjs; its code is src/cli/bin.ts and what it loads), run with a V8
-// code cache by src/cli/launch.ts (built as dist/cli/launch.cjs).
+// The published entry point: the CLI bundled into four packs by `npm run build`
+// (scripts/build-cli.mjs; its code is src/cli/bin.ts and what it loads), run with V8
+// code caches by src/cli/launch.ts (built as dist/cli/launch.cjs).
 //
 // CommonJS (bin/package.json says so, in a package of ES modules): an ES-module entry
 // point makes Node set up its ES module loader before this line runs, which no command

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * Part of `npm run build`, after tsc: bundles the CLI (dist/cli/bin.js and everything it
- * loads) into one CommonJS file, dist/cli/bundle.cjs, which bin/athanor.js runs through
- * the launcher (src/cli/launch.ts, with a V8 code cache; also bundled here as CommonJS,
- * dist/cli/launch.cjs). Start-up is part of every command's cost:
+ * loads) into four CommonJS packs, dist/cli/bundle.cjs and bundle-read/-run/-rest.cjs
+ * (see PACKS), which bin/athanor.js runs through the launcher (src/cli/launch.ts, with V8
+ * code caches; also bundled here as CommonJS, dist/cli/launch.cjs). Start-up is part of every command's cost:
  * loading ~30 small ES modules (resolve, read, compile and link each) plus commander as
  * CommonJS cost more than `heads` itself on a small project. The library entry
  * (dist/index.js) is tsc's output, unchanged.
@@ -13,21 +13,23 @@
  * - `import.meta.url`: each module sees its own dist/ file's URL (computed from the
  *   bundle's location), so package.json, the PGlite template, bin/athanor.js and sibling
  *   modules are found as before.
- * - Laziness: a module loaded with `await import("./x.js")` is evaluated only then, and
- *   the packages and Node built-ins it imports become `require` calls run at that moment
- *   (CommonJS output; `heads` loads neither pg nor node:crypto). Copied in: commander and
- *   picocolors, which every run loads, dotenv, and node-postgres with every package it loads
+ * - Laziness: a module loaded with `await import("./x.js")` is evaluated only then (its
+ *   chunk runs at that moment, its pack is read then if it was not yet), and the packages
+ *   and Node built-ins it imports become `require` calls run then too (`heads` loads
+ *   neither pg nor node:crypto). Copied in: commander,
+ *   which every run loads, dotenv, and node-postgres with every package it loads
  *   (pg-protocol, pg-types, pg-pool, pgpass...): a command that connects then restores
  *   them from the code cache instead of resolving, reading and compiling ~26 CommonJS
  *   files. A bundled package is still evaluated only when first required (esbuild's
  *   `__commonJS` wrappers), so `heads` evaluates no pg. Every other package (PGlite,
- *   jiti, pino, picomatch...) is loaded from node_modules as before; so are `pg-native`
+ *   jiti, pino, picomatch, picocolors, which only a run with colours loads...) is loaded
+ *   from node_modules as before; so are `pg-native`
  *   (optional, not installed) and `pg-cloudflare` (only a Cloudflare Worker loads it).
- * - The licence notices of the copied packages: appended as one comment at the end (no
- *   bundled line moves), each package's LICENSE file, or the licence section of its
- *   README when it ships no such file (pg-types, pgpass).
+ * - The licence notices of the copied packages: appended as one comment at the end of the
+ *   pack holding their code (no bundled line moves), each package's LICENSE file, or the
+ *   licence section of its README when it ships no such file (pg-types, pgpass).
  * - `import()` of a package or a computed URL (PGlite, jiti, a config file...): it goes
- *   through `__athanorImport`, the launcher's `import()` when launch.js runs the bundle
+ *   through `__athanorImport`, the launcher's `import()` when launch.js runs the packs
  *   (code compiled by `vm.Script` has no dynamic import of its own on Node 20 without an
  *   experimental flag, and loses it for functions restored from a code cache), else the
  *   bundle's own. The build fails if any other `import(` is left.
@@ -36,27 +38,31 @@
  *   ATHANOR_DEBUG_MODULES=<file> the bundle appends the URL of each of athanor's modules
  *   and of each copied package's files (as in node_modules) as it is evaluated and, at
  *   exit, every file loaded with `require`.
- * The first line names the bundle's SHA-256 (part of the code cache's key). A source map
- * to dist/'s modules is written next to it; the launcher enables it with --verbose.
+ * A pack's first line names its SHA-256 (part of its code cache's key). A source map to
+ * dist/'s modules is written next to each; the launcher enables them with --verbose.
  */
+import { decode, encode } from "@jridgewell/sourcemap-codec";
 import { parse } from "acorn";
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
-import { readdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const entry = `${root}dist/cli/bin.js`;
-const outfile = `${root}dist/cli/bundle.cjs`;
+const dist = `${root}dist/cli`;
+const outfile = `${dist}/bundle.cjs`;
 
 /**
- * Packages copied into the bundle, with every package they load: commander and
- * picocolors (every command loads them), dotenv (every command that resolves an
+ * Packages copied into the bundle, with every package they load: commander (every
+ * command loads it), dotenv (every command that resolves an
  * environment: one small file), pg and pg-connection-string (every command that connects
  * to a server; athanor and pg share the one copy of the latter).
  */
-const BUNDLED_PACKAGES = new Set(["commander", "picocolors", "dotenv", "pg", "pg-connection-string"]);
+const BUNDLED_PACKAGES = new Set(["commander", "dotenv", "pg", "pg-connection-string"]);
 /** Loaded by a bundled package but never copied in: optional (pg-native) or never loaded on Node (pg-cloudflare). */
 const EXTERNAL_PACKAGES = new Set(["pg-native", "pg-cloudflare"]);
 
@@ -202,70 +208,242 @@ async function licenceComment(inputs) {
   return `/*!\nThis file contains code from the following packages, under their licences:\n\n${body}\n*/\n`;
 }
 
-const BANNER = [
-  '"use strict";',
-  'var __athanorBundleUrl = require("node:url").pathToFileURL(__filename).href;',
-  'var __athanorImport = typeof __athanorLauncherImport === "function" ? __athanorLauncherImport : (specifier) => import(specifier);',
-  // The debug hook: with ATHANOR_DEBUG_MODULES=<file>, the URL of each of athanor's modules and copied
-  // packages' files as it is evaluated, and at exit every file loaded with require (from node_modules:
-  // picomatch...) as `require <URL>`, one a line.
-  "var __athanorTraceFile = process.env.ATHANOR_DEBUG_MODULES;",
-  'function __athanorTraceModule(own) { if (__athanorTraceFile) require("node:fs").appendFileSync(__athanorTraceFile, `${new URL(own, __athanorBundleUrl).href}\\n`); }',
-  'if (__athanorTraceFile) process.on("exit", () => require("node:fs").appendFileSync(__athanorTraceFile, Object.keys(require.cache).map((file) => `require ${require("node:url").pathToFileURL(file).href}\\n`).join("")));',
-].join("\n");
+/**
+ * What each chunk's function starts with, on its first line: strict mode, the URL that
+ * `import.meta.url` edits are relative to (a file of dist/cli/, where every pack is), the
+ * `import()` it routes, and the debug hook: with ATHANOR_DEBUG_MODULES=<file>, the URL of
+ * each of athanor's modules and copied packages' files as it is evaluated and, written by
+ * the entry at exit, every file loaded with require (from node_modules: picomatch...) as
+ * `require <URL>`, one a line.
+ */
+function preamble(isEntry) {
+  return [
+    '"use strict";',
+    'var __athanorBundleUrl = require("node:url").pathToFileURL(__filename).href;',
+    'var __athanorImport = typeof __athanorLauncherImport === "function" ? __athanorLauncherImport : (specifier) => import(specifier);',
+    "var __athanorTraceFile = process.env.ATHANOR_DEBUG_MODULES;",
+    'function __athanorTraceModule(own) { if (__athanorTraceFile) require("node:fs").appendFileSync(__athanorTraceFile, `${new URL(own, __athanorBundleUrl).href}\\n`); }',
+    ...(isEntry ? ['if (__athanorTraceFile) process.on("exit", () => require("node:fs").appendFileSync(__athanorTraceFile, Object.keys(require.cache).map((file) => `require ${require("node:url").pathToFileURL(file).href}\\n`).join("")));'] : []),
+  ].join(" ");
+}
 
-const result = await build({
-  entryPoints: [entry],
-  outfile,
+/** Options both passes share: Node 20, ASCII, white space and syntax minified (names stay, so do class names and messages). */
+const common = {
+  absWorkingDir: root,
   bundle: true,
   platform: "node",
-  format: "cjs",
   target: "node20",
   charset: "ascii",
-  sourcemap: "linked",
-  // White space and syntax only (names stay, so do class names and messages): 1.35 → 1.0 MB.
-  // Every command reads the bundle as a string before V8 restores its code cache, and on a
-  // virtual machine that bills each new page of memory (~12 µs a page fault measured here),
-  // the smaller text is ~3 ms of every start-up. Stacks still map to dist/ (the source map).
+  // Every command reads what it loads as a string before V8 restores its code cache, and
+  // on a virtual machine that bills each new page of memory (~12 µs a page fault measured
+  // here) the smaller text is time saved at every start. Stacks still map to dist/ (the source maps).
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: "warning",
-  banner: { js: BANNER },
-  plugins: [keepModuleSemantics],
   metafile: true,
-  write: false,
-});
-const code = result.outputFiles.find((file) => file.path === outfile);
-const map = result.outputFiles.find((file) => file.path === `${outfile}.map`);
-if (code === undefined || map === undefined) throw new Error("esbuild wrote no bundle");
-// The notices go last, before the source map's comment: no bundled line moves.
-const licences = await licenceComment(Object.keys(result.metafile.inputs).map((input) => join(root, input)));
-const text = code.text.replace(/^(\/\/[^\n]*\n)?/, "").replace(/(\/\/# sourceMappingURL=[^\n]*\n?)$/, `${licences}$1`);
-if (!text.includes(licences)) throw new Error("dist/cli/bundle.cjs: no source map comment to put the licence notices before");
-// The only import() left in the bundle's code is the banner's fallback (strings and
-// templates may hold the word: the worker shadow's code runs in its own realm).
-const left = [];
-walk(parse(text, { ecmaVersion: "latest", sourceType: "script", allowReturnOutsideFunction: true }), (node) => {
-  if (node.type === "ImportExpression" && !(node.source.type === "Identifier" && node.source.name === "specifier")) left.push(text.slice(node.start, node.start + 200));
-  return true;
-});
-if (left.length > 0) throw new Error(`dist/cli/bundle.cjs: an import() the launcher does not route: ${left[0]}`);
-if (/[^\x00-\x7f]/.test(text)) throw new Error("dist/cli/bundle.cjs is not ASCII (the launcher reads it as Latin-1)");
-const hash = createHash("sha256").update(text).digest("hex");
-// The file is the bundle already wrapped in the function the launcher calls, so V8 compiles
-// the file's text as it is read: a wrapper added at run time made a 1 MB concatenation that
-// V8 copied flat before compiling (~340 page faults, ~4 ms of every start-up). Its first
-// line opens the function and names the bundle's SHA-256 (part of the code cache's key);
-// the source map's lines move by one. Run by the launcher (`vm.Script`, top-level `this`
-// is the global object) the file's value is the function; loaded by `require` (the
-// launcher's --verbose path, for source-mapped stacks; `this` is `module.exports`) it
-// calls the function itself, as a CommonJS module, without the launcher's import().
-// The function is in parentheses of its own: V8 compiles such a function eagerly, so the
-// code cache holds the bundle's compiled top level (as an argument only, it was compiled
-// lazily at its call: a 45 kB cache instead of ~410 kB, and the bundle parsed at every run).
-const opening = `(this === globalThis ? (bundle) => bundle : (bundle) => void bundle.call(module.exports, exports, require, module, __filename, __dirname))((function (exports, require, module, __filename, __dirname, __athanorLauncherImport) { // athanor-cli-bundle ${hash}`;
-await writeFile(outfile, `${opening}\n${text}\n}));\n`);
-await writeFile(`${outfile}.map`, map.text.replace('"mappings": "', '"mappings": ";'));
+};
+
+/**
+ * The packs, in order: a chunk goes into the first whose seeds reach it (`dynamic`: through
+ * `import()` too, up to the `stop` modules), else into the last. What each command reads
+ * at start: `heads`, `history`, `branches`, `show` and `revision` the bundle and
+ * bundle-read.cjs (~0.2 MB of ~1 MB); `upgrade`, `current`, `status` and `check` on
+ * PostgreSQL those and bundle-run.cjs (~0.6 MB); autogenerate, review, lint, fleets, init,
+ * baseline, PGlite's session and backups also bundle-rest.cjs. Seeds are dist/ modules.
+ */
+const PACKS = [
+  { file: "bundle.cjs", seeds: ["dist/cli/bin.js"], dynamic: false },
+  {
+    file: "bundle-read.cjs",
+    seeds: ["dist/cli/commands/revisions.js", "dist/commands/heads.js", "dist/commands/history.js", "dist/commands/branches.js", "dist/commands/show.js", "dist/revisions/script-directory.js"],
+    dynamic: false,
+  },
+  {
+    file: "bundle-run.cjs",
+    seeds: ["dist/cli/commands/migrate.js", "dist/cli/commands/versions.js", "dist/cli/commands/status.js", "dist/cli/commands/check.js", "dist/config/resolve.js", "dist/dialects/postgres-session.js"],
+    dynamic: true,
+    stop: [
+      "dist/commands/autogenerate.js", "dist/cli/commands/review.js", "dist/cli/commands/diff.js", "dist/cli/commands/lint.js", "dist/lint/lint.js", "dist/cli/fleet.js", "dist/commands/fleet.js",
+      "dist/cli/commands/init.js", "dist/cli/commands/baseline.js", "dist/dialects/pglite-session.js", "dist/autogenerate/declared.js", "dist/guard/backup.js", "dist/cli/commands/backups.js",
+    ],
+  },
+  { file: "bundle-rest.cjs", seeds: [], dynamic: false },
+];
+
+/** How a chunk's require names its pack: `main` for bundle.cjs, `read` for bundle-read.cjs... (src/cli/launch.ts reads it back). */
+function packKey(file) {
+  return file === "bundle.cjs" ? "main" : /^bundle-([a-z]+)\.cjs$/.exec(file)[1];
+}
+
+/** The pack file of each first-pass output (absolute paths), from the first pass's metafile. */
+function assignPacks(metafile) {
+  const outputs = new Map(Object.entries(metafile.outputs).filter(([file]) => file.endsWith(".mjs")).map(([file, output]) => [resolve(root, file), output]));
+  const byEntry = new Map();
+  for (const [file, output] of outputs) if (output.entryPoint !== undefined) byEntry.set(output.entryPoint, file);
+  const chunkOf = (module) => {
+    const file = byEntry.get(module);
+    if (file === undefined) throw new Error(`scripts/build-cli.mjs: ${module} starts no chunk (is it still loaded with import()?); update PACKS`);
+    return file;
+  };
+  const packOf = new Map();
+  for (const pack of PACKS) {
+    const stop = new Set((pack.stop ?? []).map(chunkOf));
+    const stack = pack.seeds.map(chunkOf);
+    const seen = new Set();
+    while (stack.length > 0) {
+      const file = stack.pop();
+      if (seen.has(file) || stop.has(file)) continue;
+      seen.add(file);
+      if (!packOf.has(file)) packOf.set(file, pack.file);
+      for (const imported of outputs.get(file)?.imports ?? []) {
+        if (!imported.external && (imported.kind === "import-statement" || (pack.dynamic && imported.kind === "dynamic-import"))) stack.push(resolve(root, imported.path));
+      }
+    }
+  }
+  for (const file of outputs.keys()) if (!packOf.has(file)) packOf.set(file, PACKS[PACKS.length - 1].file);
+  return { packOf, inputsOf: (file) => Object.keys(outputs.get(file)?.inputs ?? {}).map((input) => resolve(root, input)) };
+}
+
+/**
+ * One source map for a pack, from its chunks' maps placed at their lines. Flat, not an
+ * index map of sections: Node's loader (which maps --verbose stacks) reads `sources` at
+ * the top level and ignores a map without it.
+ */
+class PackMap {
+  #sources = [];
+  #sourcesContent = [];
+  #names = [];
+  #lines = [];
+
+  /** Adds `map`, whose first line is the pack's line `line` (from 0). */
+  add(line, map) {
+    while (this.#lines.length < line) this.#lines.push([]);
+    const sourceBase = this.#sources.length;
+    const nameBase = this.#names.length;
+    this.#sources.push(...map.sources);
+    this.#sourcesContent.push(...map.sources.map((_, i) => map.sourcesContent?.[i] ?? null));
+    this.#names.push(...(map.names ?? []));
+    for (const segments of decode(map.mappings)) {
+      this.#lines.push(segments.map((segment) => (segment.length === 1 ? segment : segment.length === 4 ? [segment[0], segment[1] + sourceBase, segment[2], segment[3]] : [segment[0], segment[1] + sourceBase, segment[2], segment[3], segment[4] + nameBase])));
+    }
+  }
+
+  toJSON(file) {
+    return { version: 3, file, sources: this.#sources, sourcesContent: this.#sourcesContent, names: this.#names, mappings: encode(this.#lines) };
+  }
+}
+
+/**
+ * The CLI is split by module, so that a command reads and restores only the code it can
+ * reach (reading and decoding the whole 1 MB was ~11 ms of every start-up on the CI
+ * machine, issue #15's start-up row):
+ * 1. esbuild's code splitting (ES modules only): the entry holds what bin.js imports
+ *    statically; every module first reached through `await import()` starts a chunk, and
+ *    code two chunks share is a chunk of its own, so each module is in exactly one chunk.
+ * 2. Each chunk converted to CommonJS, the other chunks kept as `require("<pack>#<chunk>")`
+ *    (`read#heads-4WXQSTVC`; an `import()` of one becomes that require in a promise:
+ *    laziness stays). esbuild reads the first pass's source maps, so the second's still map to dist/.
+ * 3. The ~110 chunks gathered into four packs (PACKS): one file, one read and one code
+ *    cache per pack, not per chunk (~0.45 ms a file, measured: 22 files cost `heads` more
+ *    than the bytes they saved). The launcher loads a pack at the first require of one of
+ *    its chunks and runs each chunk once, at its first require (one module registry: each
+ *    class and each module's state exists once).
+ */
+const work = await mkdtemp(join(tmpdir(), "athanor-build-cli-"));
+try {
+  const first = await build({
+    ...common,
+    entryPoints: { bundle: entry },
+    outdir: join(work, "esm"),
+    format: "esm",
+    splitting: true,
+    chunkNames: "[name]-[hash]",
+    outExtension: { ".js": ".mjs" },
+    sourcemap: "linked",
+    plugins: [keepModuleSemantics],
+  });
+  const { packOf, inputsOf } = assignPacks(first.metafile);
+  const chunkName = (file) => basename(file).replace(/\.[cm]js$/, "");
+  const second = await build({
+    ...common,
+    entryPoints: [...packOf.keys()],
+    outdir: join(work, "cjs"),
+    format: "cjs",
+    outExtension: { ".js": ".cjs" },
+    sourcemap: "external",
+    // An import() of another chunk becomes Promise.resolve().then(() => require(...)): code compiled by
+    // vm.Script has no import() of its own on Node 20 (without an experimental flag).
+    supported: { "dynamic-import": false },
+    plugins: [
+      {
+        name: "athanor-cli-chunks",
+        setup(pluginBuild) {
+          // Another chunk: named by its pack and its name, for the launcher's require.
+          pluginBuild.onResolve({ filter: /^\.\.?\// }, (args) => {
+            const target = resolve(dirname(args.importer), args.path);
+            const pack = packOf.get(target);
+            if (pack === undefined) throw new Error(`${args.importer} imports ${args.path}, which is no chunk of the first pass`);
+            return { path: `${packKey(pack)}#${chunkName(target)}`, external: true };
+          });
+          pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => ({ path: args.path, external: true }));
+        },
+      },
+    ],
+  });
+  const chunks = new Map(PACKS.map((pack) => [pack.file, []]));
+  for (const [file, pack] of packOf) {
+    const from = join(work, "cjs", `${chunkName(file)}.cjs`);
+    const code = (await readFile(from, "utf8")).replace(/\n?$/, "\n");
+    // No import() is left: the preamble's fallback is the only one (strings and templates
+    // may hold the word: the worker shadow's code runs in its own realm).
+    walk(parse(code, { ecmaVersion: "latest", sourceType: "script", allowReturnOutsideFunction: true }), (node) => {
+      if (node.type === "ImportExpression") throw new Error(`${chunkName(file)}: an import() the launcher does not route: ${code.slice(node.start, node.start + 200)}`);
+      return true;
+    });
+    const map = JSON.parse(await readFile(`${from}.map`, "utf8"));
+    // A chunk that only re-exports another (esbuild makes one per dynamic import's target)
+    // has no code of dist/ to map to: its source is the first pass's file, named as such.
+    map.sources = map.sources.map((source) => {
+      const absolute = resolve(join(work, "cjs"), source);
+      return absolute.startsWith(work) ? `athanor-build:///${relative(work, absolute).split(sep).join("/")}` : relative(dist, absolute).split(sep).join("/");
+    });
+    chunks.get(pack).push({ name: chunkName(file), code, map, inputs: inputsOf(file) });
+  }
+  for (const pack of PACKS) {
+    const members = chunks.get(pack.file).sort((a, b) => a.name.localeCompare(b.name));
+    // Each chunk is a function of CommonJS's five parameters and the import() the launcher
+    // routes, in parentheses of its own: V8 compiles such a function eagerly, so the code
+    // cache holds the chunk's compiled top level (as an argument only, it was compiled lazily
+    // at its call, and parsed again at every run).
+    const lines = [];
+    const map = new PackMap();
+    for (const chunk of members) {
+      lines.push(`${JSON.stringify(chunk.name)}: (function (exports, require, module, __filename, __dirname, __athanorLauncherImport) { ${preamble(chunk.name === "bundle")}`);
+      // +1: the first line of the file, which opens the pack.
+      map.add(lines.length + 1, chunk.map);
+      lines.push(...chunk.code.slice(0, -1).split("\n"));
+      lines.push("}),");
+    }
+    // The notices of the packages whose code the pack holds, last.
+    const inputs = members.flatMap((chunk) => chunk.inputs);
+    const licences = inputs.some((input) => packageOf(input) !== null) ? await licenceComment(inputs) : "";
+    const body = `${lines.join("\n")}\n})\n${licences}`;
+    if (/[^\x00-\x7f]/.test(body)) throw new Error(`dist/cli/${pack.file} is not ASCII (the launcher reads it as Latin-1)`);
+    const hash = createHash("sha256").update(body).digest("hex");
+    // The file is an object of the pack's chunk functions. Compiled by the launcher
+    // (`vm.Script`: top-level `this` is the global object) its value is that object; loaded by
+    // `require` (the launcher's --verbose path, for source-mapped stacks) it is its exports.
+    // The first line names the pack's SHA-256, part of its code cache's key.
+    const opening = `(this === globalThis ? (pack) => pack : (pack) => void (module.exports = pack))({ // athanor-cli-bundle ${hash}`;
+    const target = join(dist, pack.file);
+    await writeFile(target, `${opening}\n${body}//# sourceMappingURL=${pack.file}.map\n`);
+    await writeFile(`${target}.map`, JSON.stringify(map.toJSON(pack.file)));
+  }
+  await rm(join(dist, "chunks"), { recursive: true, force: true });
+  console.log(`build-cli: ${PACKS.map((pack) => `dist/cli/${pack.file} (${chunks.get(pack.file).length} chunks)`).join(", ")}`);
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
 
 // The launcher as CommonJS too, for bin/athanor.js, which is CommonJS (bin/package.json):
 // an ES-module entry point makes Node set up its ES module loader (resolution, linking,

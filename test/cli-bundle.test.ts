@@ -48,10 +48,10 @@ describe("the bundled CLI", () => {
   });
 
   /** Runs bin/athanor.js in the project under `node <nodeArgs>`, with the code cache in its own folder; expects exit 0. */
-  async function runBin(nodeArgs: string[], args: string[], env: Record<string, string> = {}): Promise<void> {
+  async function runBin(nodeArgs: string[], args: string[], env: Record<string, string> = {}, cwd = project.dir): Promise<void> {
     const status = await new Promise<number>((resolve, reject) => {
       const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
-        cwd: project.dir,
+        cwd,
         env: baseEnv({ ...env, ATHANOR_CACHE_DIR: cache.dir }) as NodeJS.ProcessEnv,
         stdio: "ignore",
       });
@@ -62,12 +62,12 @@ describe("the bundled CLI", () => {
   }
 
   /** Runs bin/athanor.js with both traces; returns what import resolved and what the bundle's debug hook wrote. */
-  async function traced(args: string[], name: string): Promise<{ imported: string[]; bundle: string[] }> {
+  async function traced(args: string[], name: string, cwd = project.dir): Promise<{ imported: string[]; bundle: string[] }> {
     const imports = join(project.dir, `${name}.imports`);
     const modules = join(project.dir, `${name}.modules`);
     await writeFile(imports, "");
     await writeFile(modules, "");
-    await runBin(["--import", register], args, { IMPORT_TRACE: imports, ATHANOR_DEBUG_MODULES: modules });
+    await runBin(["--import", register], args, { IMPORT_TRACE: imports, ATHANOR_DEBUG_MODULES: modules }, cwd);
     const lines = async (file: string) => (await readFile(file, "utf8")).split("\n").filter((line) => line !== "");
     return { imported: await lines(imports), bundle: await lines(modules) };
   }
@@ -86,6 +86,46 @@ describe("the bundled CLI", () => {
     expect(bundle.filter((url) => url.includes("/node_modules/")).every((url) => /^file:\/\/\S+\/node_modules\/(commander|picocolors)\//.test(url))).toBe(true);
     expect(bundle.filter((url) => url.startsWith("require ")).sort()).toEqual([`require ${new URL("bin/athanor.js", `file://${ROOT}`).href}`, `require ${new URL("dist/cli/launch.cjs", `file://${ROOT}`).href}`]);
     expect(bundle.join("\n")).not.toMatch(/autogenerate|dialects\/|node_modules\/pg/);
+  });
+
+  it("a TypeScript config is loaded through jiti's CommonJS entry: nothing goes through the ES module loader", async () => {
+    const { dir, remove } = await tempDir("athanor-bundle-ts-config-");
+    try {
+      await mkdir(join(dir, "migrations"));
+      await writeFile(join(dir, "athanor.config.ts"), 'import { defineConfig } from "athanor";\nexport default defineConfig({ environments: { development: { url: "pglite://./.athanor/dev" } } });\n');
+      await writeRevision(join(dir, "migrations"), { id: ID, down: null, message: "one", upgrade: "CREATE TABLE one (id int);", downgrade: "DROP TABLE one;" }, 0);
+      const { imported, bundle } = await traced(["heads"], "heads-ts", dir);
+      // import("jiti") had Node's ES loader resolve lib/jiti.mjs and scan jiti's 188 kB CommonJS file for its exports.
+      expect(imported.filter((url) => url.includes("/node_modules/"))).toEqual([]);
+      expect(bundle).toContain(`require ${new URL("node_modules/jiti/lib/jiti.cjs", `file://${ROOT}`).href}`);
+    } finally {
+      await remove();
+    }
+  });
+
+  it("each pack's source map (what --verbose stacks use, through Node's loader) maps its code back to dist/'s modules", async () => {
+    const { findSourceMap } = await import("node:module");
+    const { createRequire } = await import("node:module");
+    const require = createRequire(import.meta.url);
+    process.setSourceMapsEnabled(true);
+    const where: Record<string, [string, string]> = {
+      "bundle.cjs": ["function buildProgram(", "dist/cli/main.js"],
+      "bundle-read.cjs": ["async function readScriptDirectory(", "dist/revisions/script-directory.js"],
+      "bundle-run.cjs": ["function acquireLock(", "dist/run/lock.js"],
+    };
+    for (const [pack, [text, module]] of Object.entries(where)) {
+      const file = join(ROOT, "dist/cli", pack);
+      require(file);
+      const map = findSourceMap(file);
+      expect(map, pack).toBeDefined();
+      const source = await readFile(file, "latin1");
+      const at = source.indexOf(text);
+      expect(at, `${text} in ${pack}`).toBeGreaterThan(0);
+      const line = source.slice(0, at).split("\n").length - 1;
+      const column = at - (source.lastIndexOf("\n", at - 1) + 1);
+      const entry = map?.findEntry(line, column) as { originalSource?: string } | undefined;
+      expect(entry?.originalSource, pack).toBe(new URL(module, `file://${ROOT}`).href);
+    }
   });
 
   /** The Node built-ins a run of `args` loaded (process.moduleLoadList, written at exit by a preloaded script). */
@@ -117,9 +157,15 @@ describe("the bundled CLI", () => {
     expect(postgres.bundle.filter((url) => /^file:\/\/\S+\/node_modules\/(pg|pg-protocol|pg-types|pg-connection-string)\//.test(url)).length).toBeGreaterThanOrEqual(4);
     expect(postgres.bundle.filter((url) => url.startsWith("require ") && /\/node_modules\/(pg|pg-[a-z-]+|pgpass|postgres-[a-z]+|dotenv)\//.test(url))).toEqual([]);
     expect(postgres.imported.some((url) => url.includes("/node_modules/@electric-sql/pglite/"))).toBe(false);
-    // Every package evaluated from the bundle has its notice in it (name, version, the licence's own text).
-    const text = await readFile(join(ROOT, "dist/cli/bundle.cjs"), "latin1");
-    const notices = text.slice(text.lastIndexOf("/*!\nThis file contains code from the following packages"));
+    // Every package evaluated from the bundle has its notice in the files that hold its code (name, version, the licence's own text).
+    const files = (await readdir(join(ROOT, "dist/cli"))).filter((name) => /^bundle.*\.cjs$/.test(name)).map((name) => join(ROOT, "dist/cli", name));
+    expect(files).toHaveLength(4);
+    let notices = "";
+    for (const file of files) {
+      const text = await readFile(file, "latin1");
+      const at = text.lastIndexOf("/*!\nThis file contains code from the following packages");
+      if (at !== -1) notices += text.slice(at);
+    }
     const copied = new Set(postgres.bundle.flatMap((url) => /^file:\/\/\S+\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? []));
     expect(copied.has("pg") && copied.has("commander")).toBe(true);
     for (const name of copied) {
@@ -138,31 +184,47 @@ describe("the bundled CLI", () => {
     let dir: string;
     const run = (args: string[], env: Record<string, string | undefined>) => spawnCli(args, { cwd: project.dir, env: baseEnv(env) });
     const cacheFiles = async (folder: string) => (await readdir(folder)).filter((name) => name.startsWith("cli-code-"));
+    /** The bundle's own code cache in `folder` (each other pack a command loads has one too): the one whose key names the bundle's hash. */
+    const bundleCacheFile = async (folder: string): Promise<string> => {
+      const bundle = await readFile(join(ROOT, "dist/cli/bundle.cjs"), "latin1");
+      const hash = /^[^\n]* \/\/ athanor-cli-bundle ([0-9a-f]{64})\n/.exec(bundle)?.[1];
+      expect(hash).toBeDefined();
+      const found: string[] = [];
+      for (const name of await cacheFiles(folder)) {
+        const data = await readFile(join(folder, name));
+        if (data.toString("latin1", 0, data.indexOf(10)).includes(` ${hash as string} `)) found.push(name);
+      }
+      expect(found).toHaveLength(1);
+      return found[0] as string;
+    };
 
     beforeAll(async () => {
       dir = join(cache.dir, "own");
       await mkdir(dir);
     });
 
-    it("is written once, on the first run, to ATHANOR_CACHE_DIR, keyed by the bundle; the next runs read it", async () => {
+    it("is written once, on the first run, to ATHANOR_CACHE_DIR, keyed by the bundle (and one for each other pack the command loaded); the next runs read it", async () => {
       const first = await run(["heads"], { ATHANOR_CACHE_DIR: dir });
       expect(first.status, first.stderr).toBe(0);
-      const [file] = await cacheFiles(dir);
-      expect(file).toMatch(/^cli-code-[0-9a-f]{16}\.bin$/);
-      const written = await readFile(join(dir, file as string));
+      const all = await cacheFiles(dir);
+      // One for each pack `heads` compiles: the bundle and bundle-read.cjs (its command, the
+      // scan, the graph), not bundle-run.cjs (the database) nor bundle-rest.cjs.
+      expect(all).toHaveLength(2);
+      for (const name of all) expect(name).toMatch(/^cli-code-[0-9a-f]{16}\.bin$/);
+      const file = await bundleCacheFile(dir);
+      const written = await readFile(join(dir, file));
       const bundle = await readFile(join(ROOT, "dist/cli/bundle.cjs"), "latin1");
-      const hash = /^[^\n]* \/\/ athanor-cli-bundle ([0-9a-f]{64})\n/.exec(bundle)?.[1];
-      expect(hash).toBeDefined();
-      expect(written.toString("latin1", 0, written.indexOf(10))).toContain(` ${hash} `);
       // The bundle's function is compiled eagerly, so its top level is in the cache (~40 % of
       // the bundle's size); compiled lazily it was a tenth of that and the bundle was parsed at every run.
       expect(written.length).toBeGreaterThan(bundle.length / 5);
-      const { ino } = await stat(join(dir, file as string));
+      const inodes = new Map<string, number>();
+      for (const name of all) inodes.set(name, (await stat(join(dir, name))).ino);
       const second = await run(["heads"], { ATHANOR_CACHE_DIR: dir });
       expect(second.stdout).toBe(first.stdout);
-      // Accepted: not rewritten (a rewrite renames a new file into place: another inode).
-      expect((await readFile(join(dir, file as string))).equals(written)).toBe(true);
-      expect((await stat(join(dir, file as string))).ino).toBe(ino);
+      // Accepted: none rewritten (a rewrite renames a new file into place: another inode), none added.
+      expect((await readFile(join(dir, file))).equals(written)).toBe(true);
+      expect((await cacheFiles(dir)).sort()).toEqual([...all].sort());
+      for (const name of all) expect((await stat(join(dir, name))).ino).toBe(inodes.get(name));
     });
 
     it("writing one removes this user's code caches not written for 30 days, and nothing else", async () => {
@@ -181,13 +243,13 @@ describe("the bundled CLI", () => {
       expect(left).toContain(planted.other);
       expect(left).not.toContain(planted.stale);
       expect(left).not.toContain(planted.staleTemporary);
-      // The one just written, beside the two kept.
-      expect(left.filter((name) => /^cli-code-[0-9a-f]{16}\.bin$/.test(name) && name !== planted.recent)).toHaveLength(1);
+      // The ones just written (the bundle's and bundle-read.cjs's), beside the two kept.
+      expect(left.filter((name) => /^cli-code-[0-9a-f]{16}\.bin$/.test(name) && name !== planted.recent).length).toBeGreaterThan(1);
+      expect(left.filter((name) => !/^cli-code-[0-9a-f]{16}\.bin$/.test(name))).toEqual([planted.other]);
     });
 
     it("a cache with another key, or the right key and corrupt code, is not used as is: the command runs and the cache is rewritten", async () => {
-      const [file] = await cacheFiles(dir);
-      const path = join(dir, file as string);
+      const path = join(dir, await bundleCacheFile(dir));
       const good = await readFile(path);
       const key = good.toString("latin1", 0, good.indexOf(10));
       // The first line is the key; the code follows it twice.
@@ -227,8 +289,7 @@ describe("the bundled CLI", () => {
     });
 
     it("a cache file that others can write is not used: it is replaced by one only its owner can write", async () => {
-      const [file] = await cacheFiles(dir);
-      const path = join(dir, file as string);
+      const path = join(dir, await bundleCacheFile(dir));
       // A valid cache (V8 would take it): only the mode says it is not to be trusted.
       await chmod(path, 0o666);
       const result = await run(["heads"], { ATHANOR_CACHE_DIR: dir });

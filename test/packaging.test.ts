@@ -136,7 +136,7 @@ describe("the packed tarball", () => {
 
   it("holds LICENSE, README, bin and dist with declarations, and no tests", () => {
     expect(tarball).toMatch(/athanor-\d+\.\d+\.\d+\.tgz$/);
-    for (const path of ["LICENSE", "README.md", "package.json", "bin/athanor.js", "dist/index.js", "dist/index.d.ts", "dist/cli/launch.js", "dist/cli/bundle.cjs", "dist/cli/bundle.cjs.map"]) expect(files, path).toContain(path);
+    for (const path of ["LICENSE", "README.md", "package.json", "bin/athanor.js", "dist/index.js", "dist/index.d.ts", "dist/cli/launch.js", "dist/cli/bundle.cjs", "dist/cli/bundle.cjs.map", "dist/cli/bundle-read.cjs", "dist/cli/bundle-run.cjs", "dist/cli/bundle-rest.cjs"]) expect(files, path).toContain(path);
     // The PGlite template `npm run build` made: no user machine runs initdb.
     for (const path of ["dist/pglite-template/manifest.json", "dist/pglite-template/pgdata.tar.gz"]) expect(files, path).toContain(path);
     expect(files.filter((path) => /(^|\/)test\/|\.test\.|\.fixture\.|tsbuildinfo/.test(path))).toEqual([]);
@@ -181,7 +181,7 @@ describe("the packed tarball", () => {
       // No template in it; the CLI's code cache (src/cli/launch.ts) goes there, not into the installed package.
       const cached = await readdir(cache);
       expect(cached.filter((name) => !/^cli-code-[0-9a-f]{16}\.bin$/.test(name))).toEqual([]);
-      expect(cached.length).toBe(1);
+      expect(cached.length).toBeGreaterThan(0);
       expect(upgrade.stderr + upgrade.stdout).toMatch(/upgraded development to [0-9a-f]{12}: 1 revision/);
       const status = await npx("status");
       expect(status.status, status.stdout + status.stderr).toBe(0);

@@ -12,6 +12,7 @@ import { DeclaredSchemaError } from "./errors.js";
 import { compareText } from "./model.js";
 import { lineAt } from "../sql/lexer.js";
 import { runScript, shadowHint, shadowName } from "./shadow.js";
+import { loadJiti } from "../config/user-module.js";
 
 /** One piece of declared SQL and where it came from. */
 export interface DeclaredSource {
@@ -85,7 +86,7 @@ async function readDeclaredSources(schemaPaths: readonly string[]): Promise<Decl
 async function loadSchemaModule(path: string, given: string): Promise<string> {
   let exported: unknown;
   try {
-    const { createJiti } = await import("jiti");
+    const { createJiti } = loadJiti();
     const jiti = createJiti(pathToFileURL(path).href, { moduleCache: false, fsCache: false });
     exported = await jiti.import(path);
   } catch (error) {

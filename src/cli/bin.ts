@@ -23,6 +23,7 @@ import { wantsJson, wantsJsonLogs, writeErrorReport, type ErrorReport } from "./
 import { stackFrames } from "./stack-frames.js";
 import { formatMessageLine } from "../observe/message-line.js";
 import { VERSION } from "../version.js";
+import { processOutput } from "./process-output.js";
 
 let finished = false;
 const argv = process.argv.slice(2);
@@ -39,7 +40,7 @@ const OWN_ROOT = fileURLToPath(new URL("../..", import.meta.url));
  */
 function stopAtOnce(report: Omit<ErrorReport, "exitStatus">, text: { label?: string; trailer?: string } = {}): never {
   finished = true;
-  writeErrorReport({ ...report, exitStatus: ExitStatus.failed }, process, { ...reportOptions, ...text });
+  writeErrorReport({ ...report, exitStatus: ExitStatus.failed }, output, { ...reportOptions, ...text });
   return originalExit(ExitStatus.failed);
 }
 
@@ -95,22 +96,13 @@ process.on("uncaughtException", (error: unknown) => {
  * there ended an upgrade between two revisions with status 0. The rest of that stream's
  * output is dropped and the command runs to its end; its status stands, except that
  * output lost for another reason than a closed reader makes a success status 1.
+ * Files, pipes and /dev/null are written directly, a terminal through Node's stream
+ * (src/cli/process-output.ts).
  */
 let lostOutput: { readonly stream: "stdout" | "stderr"; readonly code: string } | null = null;
-for (const [name, stream] of [
-  ["stdout", process.stdout],
-  ["stderr", process.stderr],
-] as const) {
-  stream.on("error", (error: NodeJS.ErrnoException) => {
-    lostOutput ??= { stream: name, code: error.code ?? String(error) };
-    // Later writes are dropped (one to a broken stream would only raise another error); a callback still runs.
-    stream.write = ((_chunk: unknown, encoding?: unknown, callback?: unknown) => {
-      const done = typeof encoding === "function" ? encoding : callback;
-      if (typeof done === "function") process.nextTick(done as () => void);
-      return true;
-    }) as typeof stream.write;
-  });
-}
+const output = processOutput((stream, code) => {
+  lostOutput ??= { stream, code };
+});
 
 // First in line, before Node's own listener that turns an unsettled top-level await into status 13.
 process.prependListener("exit", () => {
@@ -124,7 +116,7 @@ process.prependListener("exit", () => {
       hint: "make sure every promise in that code settles; nothing after the last message was done",
       exitStatus: ExitStatus.failed,
     },
-    process,
+    output,
     reportOptions,
   );
   process.exitCode = ExitStatus.failed;
@@ -135,7 +127,7 @@ const SECOND_SIGNAL_GRACE_MS = 1_000;
 
 /** A line about a signal on stderr: text, or a JSON line under --log-format json. */
 function signalNote(text: string): void {
-  process.stderr.write(reportOptions.jsonLogs ? formatMessageLine({ level: "warn", event: "message", msg: text, toolVersion: VERSION }) : `${text}\n`);
+  output.stderr.write(reportOptions.jsonLogs ? formatMessageLine({ level: "warn", event: "message", msg: text, toolVersion: VERSION }) : `${text}\n`);
 }
 
 /** The commands that run no revision and take no lock: a signal has only their query (or their shadow's) to stop. */
@@ -195,18 +187,6 @@ function nodeFlagGiven(pattern: RegExp): boolean {
 function setV8Flags(flags: string): void {
   (createRequire(import.meta.url)("node:v8") as typeof import("node:v8")).setFlagsFromString(flags);
 }
-
-/**
- * The commands that read the migrations directory (a database only with `--status`, for
- * one query): their event loop hardly ever waits, so the scavenge V8 schedules as a task
- * when the young generation is 80 % full is pure cost, and in a short run it is one more
- * collection just before the exit (a one-revision `heads`: one scavenge of ~2–4 ms and
- * ~100 page faults, in a run of ~90 ms). Collections still happen when the young
- * generation is full. Commands that wait on a database keep the task, which then runs
- * while they wait.
- */
-const NO_IDLE_TASK_COMMANDS: ReadonlySet<string> = new Set(["heads", "history", "branches", "show", "graph"]);
-if (!nodeFlagGiven(/minor-gc-task/) && NO_IDLE_TASK_COMMANDS.has(command)) setV8Flags("--no-minor-gc-task");
 
 const wasmFlagsGiven = nodeFlagGiven(/liftoff|wasm/);
 if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(command)) setV8Flags("--liftoff-only");
@@ -268,10 +248,10 @@ async function run(): Promise<void> {
     finished = true;
     writeErrorReport(
       { code: "cwd-gone", message: "the current directory no longer exists (it was removed or moved while this shell was in it)", hint: "cd to the project again (`cd /path/to/project`), then rerun the command", exitStatus: ExitStatus.usage },
-      process,
+      output,
       reportOptions,
     );
-    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    await output.flushed();
     originalExit(ExitStatus.usage);
   }
   if (!wasmFlagsGiven && (command === "diff" || (command === "revision" && process.argv.includes("--autogenerate")))) {
@@ -292,8 +272,8 @@ async function run(): Promise<void> {
   }
 
   const status = await main(argv, {
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: output.stdout,
+    stderr: output.stderr,
     // A getter: Node builds process.stdin (a tty or pipe stream, with their modules) on
     // first access, which only a prompt needs (~4 ms of every run's start-up otherwise).
     get stdin() {
@@ -311,24 +291,18 @@ async function run(): Promise<void> {
   await flushTelemetry();
   process.exitCode = status === ExitStatus.ok && lostOutput !== null && lostOutput.code !== "EPIPE" ? ExitStatus.failed : status;
   if (lostOutput !== null && lostOutput.code !== "EPIPE") {
-    const other = lostOutput.stream === "stdout" ? process.stderr : process.stdout;
+    const other = lostOutput.stream === "stdout" ? output.stderr : output.stdout;
     other.write(`error: athanor's ${lostOutput.stream} could not be written (${lostOutput.code}): its output after that was lost; the command itself ran to its end (exit status ${String(process.exitCode)})\n`);
   }
   // Everything written reaches the reader first: on a pipe or socket Node writes stdout
   // asynchronously, and exiting with writes queued cut `revision --autogenerate`'s summary
   // (and its "created revision" line) after ~12 kB when the reader was a child_process pipe.
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
-  // Open handles (a PGlite worker, a pool) must not keep a finished command alive.
+  await output.flushed();
+  // Open handles (a PGlite worker, a pool) must not keep a finished command alive. Exiting
+  // through process.exit even when nothing is left open skips Node's teardown of the heap
+  // (freeing it page by page), which an exiting process has no use for: ~2 ms of a small `heads`.
   const exitStatus = Number(process.exitCode);
-  setImmediate(() => originalExit(exitStatus)).unref();
-}
-
-/** Resolves once what was written to `stream` so far has been handed to the system (or the write failed: a closed reader). */
-function flushed(stream: NodeJS.WriteStream): Promise<void> {
-  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    stream.write("", () => resolve());
-  });
+  setImmediate(() => originalExit(exitStatus));
 }
 
 void run();

@@ -13,9 +13,11 @@ import { Console } from "node:console";
 /** Runs `command` with the global console writing to stderr, then puts the console back. */
 export async function withConsoleOnStderr<T>(stderr: { write(text: string): unknown }, command: () => Promise<T>): Promise<T> {
   const saved = globalThis.console;
-  // Console only calls write() (the CLI's stderr is process.stderr; a test's is any writer).
+  // With ignoreErrors off, Console only calls write(): the CLI's stderr is a direct writer or
+  // process.stderr (src/cli/process-output.ts), a test's any writer. Neither throws on a failed
+  // write (the CLI's report it once and drop the rest), so there is no error for Console to ignore.
   const stream = stderr as NodeJS.WritableStream;
-  globalThis.console = new Console({ stdout: stream, stderr: stream });
+  globalThis.console = new Console({ stdout: stream, stderr: stream, ignoreErrors: false });
   try {
     return await command();
   } finally {

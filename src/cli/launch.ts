@@ -1,27 +1,29 @@
 /**
- * What bin/athanor.js runs: the CLI bundled into one CommonJS file (dist/cli/bundle.cjs,
- * written by scripts/build-cli.mjs from src/cli/bin.ts and all it loads), compiled with a
- * V8 code cache. Reading, compiling and linking ~30 ES modules was most of the start-up
- * of a small command; one file, and V8 restoring its compiled code instead of parsing
- * 1 MB of JavaScript, is most of the gain (docs/architecture.md, "Start-up").
+ * What bin/athanor.js runs: the CLI bundled into four CommonJS packs (dist/cli/bundle.cjs
+ * and bundle-read/-run/-rest.cjs, written by scripts/build-cli.mjs from src/cli/bin.ts and
+ * all it loads), each compiled with a V8 code cache when a command first needs it.
+ * Reading, compiling and linking ~30 ES modules was most of the start-up of a small
+ * command; a few files, and V8 restoring its compiled code instead of parsing the
+ * JavaScript, is most of the gain (docs/architecture.md, "Start-up"); `heads` reads two
+ * packs, ~0.27 MB of ~1.2 MB.
  *
  * The code cache is a help, never a requirement, and cannot run other code than the
- * bundle's:
+ * pack's:
  * - it lives in athanor's cache folder (`ATHANOR_CACHE_DIR`, `off` disables it; else
  *   `$XDG_CACHE_HOME/athanor` or `~/.cache/athanor`), never in the installed package, and
  *   is read only when it is a regular file (not a link, a FIFO or a device) this user owns
  *   and no one else can write;
- * - its first line is a key: the bundle's SHA-256 (written by the build into its first
+ * - its first line is a key: the pack's SHA-256 (written by the build into its first
  *   line), its size, mtime, ctime, inode and device, Node's version and architecture; the
  *   cached code follows it twice. A cache with another key, or whose two copies differ, is
  *   not given to V8, which checks its own version, flags and the source's length besides,
  *   and compiles the source normally when it rejects one;
- * - one file per bundle path, Node version and Node flags, written only when it was
- *   missing or rejected, right after the compilation (before any of the bundle's code
+ * - one file per pack path, Node version and Node flags, written only when it was
+ *   missing or rejected, right after the compilation (before any of the pack's code
  *   runs, so under the flags every run starts with), to a temporary file renamed into
- *   place; any failure to read or write it is ignored. Writing one removes this user's
- *   code caches not written for 30 days (other bundle paths and Node versions).
- * With --verbose (the one time an internal error's stack is printed) the bundle is
+ *   place; any failure to read or write it is ignored. Writing the first one of a run
+ *   removes this user's code caches not written for 30 days (other paths and Node versions).
+ * With --verbose (the one time an internal error's stack is printed) the packs are
  * loaded by Node's own `require` with source maps on, so stacks name dist/'s modules.
  */
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
@@ -194,53 +196,97 @@ function wantsStacks(argv: readonly string[]): boolean {
   return argv.includes("--verbose") || argv.includes("-v");
 }
 
+/** The `import()` the bundle's chunks route through (the launcher's own: code compiled by vm.Script has none). */
+const importModule = (specifier: string): Promise<unknown> => import(specifier);
+
 /**
- * Runs the bundled CLI at `bundle` (dist/cli/bundle.cjs) in this process; it reads
- * process.argv and sets the exit status itself.
+ * Compiles one of the CLI's packs (dist/cli/bundle*.cjs) with its code cache and returns
+ * its value, the object of its chunks' functions; writes the cache when it was missing or
+ * rejected. Throws what reading or compiling threw.
  */
-export function launch(bundle: string, env: Readonly<Record<string, string | undefined>> = process.env): void {
-  const require = createRequire(bundle);
-  if (wantsStacks(process.argv.slice(2))) {
-    process.setSourceMapsEnabled(true);
-    try {
-      require.resolve(bundle);
-    } catch (error) {
-      stopOnBrokenBundle(bundle, error);
-    }
-    require(bundle);
-    return;
-  }
-  // ASCII (the build checks it): Latin-1 is the cheapest decoding. The bundle's bytes are
+function compilePack(file: string, env: Readonly<Record<string, string | undefined>>, pruned: { done: boolean }): unknown {
+  // ASCII (the build checks it): Latin-1 is the cheapest decoding. The file's bytes are
   // then reused for the code cache, which is smaller: each new page of memory costs a page
-  // fault, ~12 µs on the CI machine, and the cache's ~0.4 MB would be ~100 more of them.
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(bundle);
-  } catch (error) {
-    stopOnBrokenBundle(bundle, error);
-  }
+  // fault, ~12 µs on the CI machine.
+  const bytes = readFileSync(file);
   const source = bytes.toString("latin1");
-  const cache = codeCacheFile(bundle, source, env);
+  const cache = codeCacheFile(file, source, env);
   const cachedData = cache === null ? undefined : readCodeCache(cache, bytes);
-  // The bundle's text is the function to call (scripts/build-cli.mjs wraps it at build time).
-  let script: Script;
-  try {
-    script = new Script(source, {
-      filename: bundle,
-      ...(cachedData === undefined ? {} : { cachedData }),
-    });
-  } catch (error) {
-    stopOnBrokenBundle(bundle, error);
-  }
-  // Written before the bundle runs: what V8 compiled eagerly (measured as fast as a cache taken at
+  const script = new Script(source, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
+  // Written before the code runs: what V8 compiled eagerly (measured as fast as a cache taken at
   // exit, half its size), and under the V8 flags every run starts with (the CLI sets some later).
   if (cache !== null && (cachedData === undefined || script.cachedDataRejected === true)) {
     writeCodeCache(cache, script.createCachedData());
-    pruneStaleCodeCaches(cache, Date.now());
+    if (!pruned.done) {
+      pruned.done = true;
+      pruneStaleCodeCaches(cache, Date.now());
+    }
   }
-  const run = script.runInThisContext() as BundleFunction | undefined;
-  // A truncated bundle can still compile (a prefix of whole statements) without being the wrapper.
-  if (typeof run !== "function") stopOnBrokenBundle(bundle, new TypeError("not the bundle's wrapper function"));
-  const module = { exports: {} };
-  run.call(module.exports, module.exports, require, module, bundle, dirname(bundle), (specifier) => import(specifier));
+  return script.runInThisContext();
+}
+
+/**
+ * What a chunk's require of another names (scripts/build-cli.mjs): `<pack>#<chunk>`, the
+ * pack `main` (bundle.cjs) or `read`, `run`, `rest` (bundle-<pack>.cjs). No specifier of
+ * Node's looks so: a package name cannot hold `#`, and a package import starts with it.
+ */
+const CHUNK = /^([a-z]+)#([\w-]+)$/;
+
+/** The file of pack `key`, beside the bundle. */
+function packFile(dir: string, key: string): string {
+  return join(dir, key === "main" ? "bundle.cjs" : `bundle-${key}.cjs`);
+}
+
+/**
+ * Runs the bundled CLI at `bundle` (dist/cli/bundle.cjs) in this process; it reads
+ * process.argv and sets the exit status itself.
+ *
+ * The CLI is ~110 chunks in four packs (scripts/build-cli.mjs): a pack is read and compiled
+ * at the first require of one of its chunks, and a chunk runs once, at its first require,
+ * into one registry (each class and each module's state exists once, however many chunks
+ * import it). `heads` reads two packs, an `upgrade` on PostgreSQL three.
+ */
+export function launch(bundle: string, env: Readonly<Record<string, string | undefined>> = process.env): void {
+  const nodeRequire = createRequire(bundle);
+  const dir = dirname(bundle);
+  const verbose = wantsStacks(process.argv.slice(2));
+  if (verbose) process.setSourceMapsEnabled(true);
+  const pruned = { done: false };
+  // With --verbose Node's own require loads the packs: it applies their source maps to stacks.
+  const loadPack = (file: string): unknown => (verbose ? nodeRequire(file) : compilePack(file, env, pruned));
+  const packs = new Map<string, Record<string, unknown>>();
+  const modules = new Map<string, { exports: object }>();
+  const chunkRequire = Object.assign(
+    (specifier: string): unknown => {
+      const chunk = CHUNK.exec(specifier);
+      if (chunk === null) return nodeRequire(specifier);
+      const known = modules.get(specifier);
+      if (known !== undefined) return known.exports;
+      const file = packFile(dir, chunk[1] as string);
+      let pack = packs.get(file);
+      if (pack === undefined) {
+        const value = loadPack(file);
+        if (typeof value !== "object" || value === null) throw new TypeError(`${file} is not one of the CLI's packs`);
+        pack = value as Record<string, unknown>;
+        packs.set(file, pack);
+      }
+      const run = pack[chunk[2] as string];
+      if (typeof run !== "function") throw new TypeError(`${file} holds no chunk ${chunk[2] as string}`);
+      const module = { exports: {} };
+      modules.set(specifier, module);
+      (run as BundleFunction).call(module.exports, module.exports, chunkRequire, module, file, dir, importModule);
+      return module.exports;
+    },
+    { resolve: nodeRequire.resolve, cache: nodeRequire.cache, main: nodeRequire.main, extensions: nodeRequire.extensions },
+  ) as NodeJS.Require;
+  // The entry: its pack must load (one line naming the fix otherwise); a pack loaded later
+  // that is missing or damaged fails the command like any other error.
+  try {
+    const value = loadPack(bundle);
+    if (typeof value !== "object" || value === null || typeof (value as Record<string, unknown>)["bundle"] !== "function") throw new TypeError("not the bundle's pack");
+    packs.set(bundle, value as Record<string, unknown>);
+  } catch (error) {
+    stopOnBrokenBundle(bundle, error);
+  }
+  chunkRequire("main#bundle");
 }

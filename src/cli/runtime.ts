@@ -4,7 +4,8 @@
  * abort signal that SIGINT/SIGTERM trip. Only src/cli/ prints; everything goes through
  * `out`/`err`, which mask every known secret.
  */
-import pc from "picocolors";
+import { createRequire } from "node:module";
+import type pc from "picocolors";
 import { loadConfig, type LoadedConfig } from "../config/load.js";
 import type { ResolvedEnvironment } from "../config/types.js";
 import { parseDuration } from "../config/duration.js";
@@ -63,6 +64,22 @@ export interface GlobalOptions {
 
 export type Colors = ReturnType<typeof pc.createColors>;
 
+/**
+ * The colours of a run without them (not a terminal, --no-color, NO_COLOR, CI): every
+ * style returns its text as a string, as picocolors' `createColors(false)` does, without
+ * loading picocolors, whose evaluation reads `process.stdout.isTTY` and so builds Node's
+ * stdout stream that a run writing to a file or pipe does without (src/cli/process-output.ts).
+ */
+const plainColors: Colors = new Proxy({ isColorSupported: false } as Colors, {
+  get: (target, key) => (typeof key !== "string" || key in target || key === "then" ? (target as unknown as Record<string | symbol, unknown>)[key] : String),
+});
+
+/** picocolors' colours when `enabled` (a terminal, whose stream the CLI uses anyway, or FORCE_COLOR), else {@link plainColors}. */
+function colorsFor(enabled: boolean): Colors {
+  if (!enabled) return plainColors;
+  return (createRequire(import.meta.url)("picocolors") as typeof import("picocolors")).createColors(true);
+}
+
 /** A command's view of the CLI. */
 export class CommandContext {
   readonly colors: Colors;
@@ -77,7 +94,7 @@ export class CommandContext {
     /** The command being run (`upgrade`, `repair`...), when known. */
     readonly commandName?: string,
   ) {
-    this.colors = pc.createColors(globals.color);
+    this.colors = colorsFor(globals.color);
   }
 
   get signal(): AbortSignal | undefined {

@@ -1,0 +1,150 @@
+/**
+ * The CLI's standard output and error. When a descriptor is a file, a pipe, a socket or
+ * /dev/null, athanor writes to it directly (`fs.writeSync`), in full and in order; only a
+ * terminal (or another device) goes through Node's `process.stdout`/`process.stderr`.
+ *
+ * Why: Node builds `process.stdout` on first access and, for it, loads node:stream and
+ * the modules behind it (node:net for a pipe): ~5 ms and ~250 page faults of every
+ * command on the CI machine, ~8 % of a small `heads` (issue #15's start-up row). Node
+ * writes to files and pipes synchronously on Linux anyway, so nothing changes for the
+ * reader: each `write` is on the descriptor when it returns.
+ *
+ * A direct write that meets a descriptor someone left non-blocking (EAGAIN: a pipe whose
+ * reader is slow) hands that write's rest and every later write to Node's stream, which
+ * waits for the reader; a write that fails otherwise (EPIPE: the reader went away, ENOSPC)
+ * is reported once through `onLost` and the stream's later writes are dropped, as bin.ts
+ * does for Node's streams. Windows always uses Node's streams.
+ */
+import { fstatSync, statSync, writeSync } from "node:fs";
+
+/** What the CLI writes to: `process.stdout`/`process.stderr`, or a direct writer with the same `write`. */
+export interface OutputStream {
+  write(text: string): boolean;
+  readonly isTTY?: boolean;
+}
+
+/** The two output streams and how to wait until what was written reached the system. */
+export interface ProcessOutput {
+  readonly stdout: OutputStream;
+  readonly stderr: OutputStream;
+  /** Resolves once everything written so far was handed to the system (or lost). */
+  flushed(): Promise<void>;
+}
+
+type StreamName = "stdout" | "stderr";
+
+/**
+ * True when descriptor `fd` can be written with `writeSync` without a terminal's
+ * behaviour to keep: a regular file, a pipe, a socket or /dev/null (a character device
+ * like a terminal, told apart by its device number, since node:tty would load node:net).
+ */
+export function writesDirectly(fd: number, platform: NodeJS.Platform = process.platform): boolean {
+  if (platform === "win32") return false;
+  try {
+    const stats = fstatSync(fd);
+    if (stats.isFile() || stats.isFIFO() || stats.isSocket()) return true;
+    return stats.isCharacterDevice() && stats.rdev === statSync("/dev/null").rdev;
+  } catch {
+    // A closed or unusual descriptor: Node's stream knows what to do with it.
+    return false;
+  }
+}
+
+/**
+ * Calls `adopt` with Node's stream the first time anyone reads `process[name]` (athanor on
+ * EAGAIN, a revision's `console.log`, a prompt): from then on everything goes through that
+ * stream, so nothing written later can overtake what it still holds. False when the
+ * property cannot be watched (then the stream is used from the start).
+ */
+function whenBuilt(name: StreamName, adopt: (stream: NodeJS.WriteStream) => void): boolean {
+  const descriptor = Object.getOwnPropertyDescriptor(process, name);
+  const build = descriptor?.get;
+  if (descriptor === undefined || build === undefined || descriptor.configurable !== true) return false;
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: descriptor.enumerable ?? true,
+    get() {
+      Object.defineProperty(process, name, descriptor);
+      const stream = build.call(process) as NodeJS.WriteStream;
+      adopt(stream);
+      return stream;
+    },
+  });
+  return true;
+}
+
+/**
+ * Makes a Node stream report a failed write once through `onLost` and drop later writes
+ * (one to a broken stream would only raise another error); a write's callback still runs.
+ */
+function watchStream(stream: NodeJS.WriteStream, onLost: (code: string) => void): NodeJS.WriteStream {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    onLost(error.code ?? String(error));
+    stream.write = ((_chunk: unknown, encoding?: unknown, callback?: unknown) => {
+      const done = typeof encoding === "function" ? encoding : callback;
+      if (typeof done === "function") process.nextTick(done as () => void);
+      return true;
+    }) as typeof stream.write;
+  });
+  return stream;
+}
+
+/** Resolves once what was written to `stream` so far has been handed to the system (or the write failed: a closed reader). */
+function streamFlushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.write("", () => resolve());
+  });
+}
+
+/**
+ * The process's standard output and error for the CLI. `onLost` hears, once per stream,
+ * that output could not be written (the code: EPIPE, ENOSPC...).
+ * @example
+ * const output = processOutput((stream, code) => console.error(stream, code));
+ * output.stdout.write("done\n");
+ * await output.flushed();
+ */
+export function processOutput(onLost: (stream: StreamName, code: string) => void): ProcessOutput {
+  const inUse: NodeJS.WriteStream[] = [];
+  const open = (name: StreamName, fd: number): OutputStream => {
+    let lost = false;
+    const lose = (code: string): void => {
+      if (lost) return;
+      lost = true;
+      onLost(name, code);
+    };
+    let stream: NodeJS.WriteStream | null = null;
+    const adopt = (built: NodeJS.WriteStream): void => {
+      stream = watchStream(built, lose);
+      inUse.push(stream);
+    };
+    if (!writesDirectly(fd) || !whenBuilt(name, adopt)) {
+      const built = process[name];
+      adopt(built);
+      return built;
+    }
+    return {
+      isTTY: false,
+      write(text: string): boolean {
+        if (stream !== null) return stream.write(text);
+        if (lost) return true;
+        let data = Buffer.from(text);
+        try {
+          while (data.length > 0) data = data.subarray(writeSync(fd, data));
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code ?? String(error);
+          // Non-blocking and full: Node's stream waits for the reader (reading it adopts it).
+          if (code === "EAGAIN" || code === "EWOULDBLOCK") return process[name].write(data);
+          lose(code);
+        }
+        return true;
+      },
+    };
+  };
+  return {
+    stdout: open("stdout", 1),
+    stderr: open("stderr", 2),
+    flushed: () => Promise.all(inUse.map(streamFlushed)).then(() => undefined),
+  };
+}

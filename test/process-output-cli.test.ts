@@ -1,0 +1,151 @@
+/**
+ * The CLI writes to a file, a pipe or /dev/null directly (src/cli/process-output.ts) and
+ * still delivers everything, in order:
+ * - to a pipe left non-blocking by whoever made it, with a reader that waits before it reads
+ *   (the direct write meets EAGAIN and hands the rest to Node's stream, which waits);
+ * - after code athanor loads (here the config) wrote with console.log, which builds Node's
+ *   stream: later lines go through that stream, after the config's.
+ * And a `heads` whose output is a file builds no Node stream at all (node:stream is never
+ * loaded: the start-up this saves); colours, whose library read `process.stdout.isTTY` when
+ * loaded, still come with FORCE_COLOR. Through the real binary (`npm run build` first).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, baseEnv } from "./support/cli.js";
+import { tempDir } from "./support/databases.js";
+import { ids, sqlRevisionText } from "./support/engine-project.js";
+
+const COUNT = 1500;
+const revisionIds = ids(COUNT, "e");
+
+/** Runs the binary with stdout into a new file; returns what it wrote and its status. */
+function runToFile(dir: string, args: string[], name: string, nodeArgs: string[] = []): { status: number; stdout: string } {
+  const path = join(dir, name);
+  const fd = openSync(path, "w");
+  try {
+    const result = execFileSyncStatus([...nodeArgs, BIN, ...args], dir, fd);
+    return { status: result, stdout: readFileSync(path, "utf8") };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function execFileSyncStatus(args: string[], cwd: string, stdout: number): number {
+  try {
+    execFileSync(process.execPath, args, { cwd, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", stdout, "pipe"] });
+    return 0;
+  } catch (error) {
+    return (error as { status: number }).status;
+  }
+}
+
+/**
+ * Runs the binary with stdout on a pipe whose write end is non-blocking (Python sets it: Node
+ * has no call for that), read only after `delay` seconds; returns what was read.
+ */
+function runOnSlowNonBlockingPipe(dir: string, args: string[], delay: number): Promise<{ status: number; stdout: string; stderr: string }> {
+  const script = [
+    "import os, subprocess, sys, time",
+    "r, w = os.pipe()",
+    "os.set_blocking(w, False)",
+    "child = subprocess.Popen(sys.argv[2:], stdout=w, stderr=subprocess.PIPE)",
+    "os.close(w)",
+    "time.sleep(float(sys.argv[1]))",
+    "data = b''",
+    "while True:",
+    "    chunk = os.read(r, 65536)",
+    "    if not chunk: break",
+    "    data += chunk",
+    "err = child.stderr.read()",
+    "status = child.wait()",
+    "sys.stdout.buffer.write(data)",
+    "sys.stderr.buffer.write(err)",
+    "sys.exit(status)",
+  ].join("\n");
+  return new Promise((resolve, reject) => {
+    const child = spawn("python3", ["-c", script, String(delay), process.execPath, BIN, ...args], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status: status ?? 1, stdout, stderr }));
+  });
+}
+
+describe("output written directly to files and pipes", { timeout: 120_000 }, () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ dir, remove } = await tempDir("athanor-process-output-"));
+    await mkdir(join(dir, "migrations"));
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url: "pglite://./.athanor/dev" } } }));
+    for (const [k, id] of revisionIds.entries()) {
+      await writeFile(join(dir, "migrations", `${id}_t${k}.sql`), sqlRevisionText({ id, down: k > 0 ? (revisionIds[k - 1] ?? null) : null, message: `table ${k} ${"x".repeat(60)}`, upgrade: `CREATE TABLE t_${k} (x int);` }));
+    }
+  });
+  afterAll(async () => {
+    await remove?.();
+  });
+
+  it("a non-blocking pipe whose reader waits: all of `history --verbose`'s output, as written to a file", async () => {
+    const expected = runToFile(dir, ["history", "--verbose"], "history.txt");
+    expect(expected.status).toBe(0);
+    // Several times what a pipe holds (64 KiB): the direct write meets EAGAIN.
+    expect(expected.stdout.length).toBeGreaterThan(256 * 1024);
+    const piped = await runOnSlowNonBlockingPipe(dir, ["history", "--verbose"], 1);
+    expect(piped.status, piped.stderr).toBe(0);
+    expect(piped.stdout).toBe(expected.stdout);
+  });
+
+  it("a config that writes with console.log: its line first, then every line of the command, on a file and on a slow pipe", async () => {
+    const { dir: other, remove: removeOther } = await tempDir("athanor-process-output-config-");
+    try {
+      execFileSync("cp", ["-r", join(dir, "migrations"), other]);
+      await writeFile(join(other, "athanor.config.mjs"), 'console.log("from the config");\nexport default { environments: { development: { url: "pglite://./.athanor/dev" } } };\n');
+      const file = runToFile(other, ["history"], "history.txt");
+      expect(file.status).toBe(0);
+      const lines = file.stdout.split("\n");
+      expect(lines[0]).toBe("from the config");
+      expect(lines.filter((line) => / table \d+ /.test(line))).toHaveLength(COUNT);
+      const piped = await runOnSlowNonBlockingPipe(other, ["history"], 1);
+      expect(piped.status, piped.stderr).toBe(0);
+      expect(piped.stdout).toBe(file.stdout);
+    } finally {
+      await removeOther();
+    }
+  });
+
+  it("colours: none on a file, picocolors' with FORCE_COLOR (loaded only then)", () => {
+    const plain = execFileSync(process.execPath, [BIN, "history", "--graph"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, encoding: "utf8" });
+    expect(plain).not.toContain("\u001b[");
+    const forced = execFileSync(process.execPath, [BIN, "history", "--graph"], { cwd: dir, env: baseEnv({ FORCE_COLOR: "1" }) as NodeJS.ProcessEnv, encoding: "utf8" });
+    expect(forced).toContain(`\u001b[33m${revisionIds[COUNT - 1] as string}\u001b[39m`);
+    expect(forced.replace(/\u001b\[\d+m/g, "")).toBe(plain);
+  });
+
+  it("`heads` with its output on a file loads no node:stream (no Node stream is built)", async () => {
+    // One revision: a large folder makes the CLI load node:v8 (which loads node:stream) to size V8's young generation.
+    const { dir: small, remove: removeSmall } = await tempDir("athanor-process-output-heads-");
+    try {
+      await mkdir(join(small, "migrations"));
+      await writeFile(join(small, "athanor.config.json"), JSON.stringify({ environments: { development: { url: "pglite://./.athanor/dev" } } }));
+      await writeFile(join(small, "migrations", `${revisionIds[0] as string}_t0.sql`), sqlRevisionText({ id: revisionIds[0] as string, down: null, message: "table 0", upgrade: "CREATE TABLE t_0 (x int);" }));
+      const preload = join(small, "modules.cjs");
+      const list = join(small, "modules.txt");
+      writeFileSync(preload, `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join("\\n")));\n`);
+      const result = runToFile(small, ["heads"], "heads.txt", ["-r", preload]);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toBe(`${revisionIds[0] as string} (head) (base) table 0\n`);
+      const loaded = readFileSync(list, "utf8").split("\n");
+      expect(loaded).toContain("NativeModule vm");
+      expect(loaded.filter((entry) => /^NativeModule (stream|internal\/streams\/(writable|readable|duplex))$/.test(entry))).toEqual([]);
+    } finally {
+      await removeSmall();
+    }
+  });
+});
