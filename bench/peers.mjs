@@ -84,7 +84,7 @@ try {
   // file created meanwhile scans past them, reading each one's inode-table block
   // (`recently_deleted()` in the kernel's ext4/ialloc.c). Dropping each run's database
   // before the next run made the next run's 5,000 file creations pay for it: the same
-  // `psql -1 -f` took 1.1-1.4 s with no recent drop and 1.7-2.9 s after one, all of it
+  // `psql -1 -f` took 1.1-1.4 s with no recent drop and 1.8-2.8 s after one, the difference
   // kernel time in the PostgreSQL backend, varying with where and when the files freed
   // before it lay. Both tools create the same files, so the penalty is no one's: it was
   // noise added to both sides of every pair, larger than the gap measured (README,
