@@ -12,7 +12,8 @@
  *
  * Needs (this script installs nothing): `npm run build`; DATABASE_URL pointing at a
  * PostgreSQL server (`npm run bench` starts a new one; alone: `eval "$(bash ci/start-postgres.sh start)"`,
- * on a server just started: one that has served many runs slows athanor's apply more than psql's); `psql`; Umzug (the npm
+ * one no test run is using: a run's DROP DATABASEs slow, for minutes, every file created on the same
+ * file system, which the apply row's CREATE TABLEs are (step 1)); `psql`; Umzug (the npm
  * devDependency `umzug`); Alembic with psycopg2 for a Python 3 (Debian:
  * `apt-get install -y python3-alembic python3-psycopg2`). A missing peer is skipped with a line saying so.
  *
