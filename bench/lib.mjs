@@ -27,8 +27,8 @@ export function serverUrl() {
 
 /**
  * Starts a new PostgreSQL server with ci/start-postgres.sh (a free port on 127.0.0.1, a
- * directory of its own): `{ url, stop() }`. A fresh server, because a long-used one
- * skews the apply row (README, "Performance").
+ * directory of its own): `{ url, stop() }`. A server of its own: no test run's clients or
+ * DROP DATABASEs on it while the apply row runs (bench/peers.mjs, step 1).
  */
 export function startServer() {
   const dir = join(tmpdir(), `athanor-bench-pg-${randomBytes(4).toString("hex")}`);

@@ -2,9 +2,9 @@
 /**
  * All benchmarks in one command (`npm run bench`, after `npm run build`). Without
  * DATABASE_URL it starts a new PostgreSQL server for the run (ci/start-postgres.sh, a free
- * port on 127.0.0.1) and stops it at the end: a server that has served many test runs
- * makes the apply row slower for athanor than for psql (README, "Performance"). With
- * DATABASE_URL set, that server is used.
+ * port on 127.0.0.1) and stops it at the end: no test run's clients or DROP DATABASEs on
+ * it while the apply row runs (bench/peers.mjs, step 1). With DATABASE_URL set, that
+ * server is used.
  *   peers.mjs         athanor vs psql, Umzug and Alembic on the same generated history (ratios),
  *                     peak RSS applying 10,000, start-up vs `node -e 0`
  *   scale.mjs         heads / history / current / status / no-op upgrade at 1,000, 10,000 and

@@ -6,7 +6,10 @@
  *
  *   eval "$(bash ci/start-postgres.sh env)"; npm run build; node bench/upgrade.mjs [N]
  *
- * Each side gets a fresh database. athanor is timed twice: the whole CLI process
+ * Each side gets a fresh database, dropped only once all three ran: a DROP DATABASE of
+ * 1,000 tables frees ~5,000 inodes that ext4 without a journal will not reuse for up to
+ * 6 minutes, and every file the next run created scanned past them (bench/peers.mjs,
+ * step 1). athanor is timed twice: the whole CLI process
  * (`node bin/athanor.js upgrade`, Node start-up included) and the library call
  * `upgrade(env)` in this process (what a test suite's global setup pays).
  * Output: one line per measurement and the ratios.
@@ -25,28 +28,32 @@ const dir = await mkdtemp(join(tmpdir(), "athanor-bench-"));
 await writeAthanorProject(dir, count);
 
 const results = {};
+const databases = [];
+const keptDatabase = async () => {
+  const db = await freshDatabase();
+  databases.push(db);
+  return db;
+};
 try {
   // psql -1 -f: one transaction, one statement per round trip.
   {
-    const db = await freshDatabase();
+    const db = await keptDatabase();
     const started = performance.now();
     const connection = psqlConnection(db.url);
     execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", join(dir, "all.sql"), connection.url], { env: connection.env, stdio: ["ignore", "ignore", "inherit"] });
     results.psql = performance.now() - started;
-    await db.drop();
   }
   // athanor CLI, a process of its own.
   {
-    const db = await freshDatabase();
+    const db = await keptDatabase();
     const started = performance.now();
     const run = spawnSync(process.execPath, [join(root, "bin/athanor.js"), "--quiet", "--env", "bench", "upgrade"], { cwd: dir, env: { ...process.env, BENCH_URL: db.url }, stdio: ["ignore", "ignore", "inherit"] });
     results.cli = performance.now() - started;
     if (run.status !== 0) throw new Error(`athanor upgrade exited ${run.status}`);
-    await db.drop();
   }
   // athanor in-process (library).
   {
-    const db = await freshDatabase();
+    const db = await keptDatabase();
     const { loadConfigFile } = await import(join(root, "dist/config/load.js"));
     const { resolveEnvironment } = await import(join(root, "dist/config/resolve.js"));
     const { upgrade } = await import(join(root, "dist/commands/upgrade.js"));
@@ -55,9 +62,9 @@ try {
     const result = await upgrade(env);
     results.library = performance.now() - started;
     if (result.completed.length !== count) throw new Error(`applied ${result.completed.length} of ${count}`);
-    await db.drop();
   }
 } finally {
+  for (const db of databases) await db.drop();
   await rm(dir, { recursive: true, force: true });
 }
 const ms = (value) => `${value.toFixed(0)} ms`;
