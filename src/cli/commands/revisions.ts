@@ -340,6 +340,3 @@ export const registerGraph: CommandModule = (program, action) => {
       }),
     );
 };
-
-/** Every revision-graph verb, in the order `--help` lists them. */
-export const revisionCommandModules: CommandModule[] = [registerRevision, registerMerge, registerHeads, registerBranches, registerHistory, registerShow, registerGraph];
