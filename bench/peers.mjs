@@ -8,6 +8,7 @@
  *   `history` on 10,000                      vs `alembic history`
  *   peak RSS applying 10,000 from empty
  *   start-up: `heads` on one revision        vs `node -e 0`, and a script that prints a line
+ *                                            (and with the TypeScript config `init` writes, for the record)
  * Every figure is a whole-process median; the ratios are what to read (the machine may be shared).
  *
  * Needs (this script installs nothing): `npm run build`; DATABASE_URL pointing at a
@@ -224,8 +225,16 @@ try {
     await writeAthanorProject(one, 1);
     const hello = join(work, "hello.cjs");
     await writeFile(hello, 'process.stdout.write("000000000001 (head) (base) table 1\\n");\n');
+    // The same project with the TypeScript config `athanor init` writes (loaded through jiti):
+    // what a new project's start-up is, reported beside the row (the target is the JSON one's).
+    const typed = join(work, "one-ts");
+    await writeAthanorProject(typed, 1);
+    await rm(join(typed, "athanor.config.json"));
+    await writeFile(join(typed, "athanor.config.ts"), 'import { defineConfig } from "athanor";\n\nexport default defineConfig({ defaultEnvironment: "bench", environments: { bench: { url: "${BENCH_URL}" } } });\n');
     run(...athanor(["heads"]), { cwd: one, env: processEnv() });
+    run(...athanor(["heads"]), { cwd: typed, env: processEnv() });
     const mine = [];
+    const mineTyped = [];
     const node = [];
     const script = [];
     const clock = (args, cwd) => {
@@ -240,9 +249,11 @@ try {
       node.push(clock(["-e", "0"], one));
       script.push(clock([hello], one));
       mine.push(clock([bin, "heads"], one));
+      mineTyped.push(clock([bin, "heads"], typed));
     }
     row("start-up: heads, one revision", median(mine), "node -e 0", median(node));
     row("start-up: heads, one revision", median(mine), "node hello.cjs (prints a line)", median(script));
+    row("start-up: heads, TypeScript config (init's)", median(mineTyped), "node -e 0", median(node));
   }
 } finally {
   await rm(work, { recursive: true, force: true });
