@@ -75,6 +75,25 @@ describe("a missing or damaged build", () => {
     expect(result.stderr).toBe(`error: athanor's built CLI ${join(root, said.split(" ")[0] as string)}${said.slice(said.indexOf(" "))}\n  ${HINT} (\`npm install athanor\`, or \`npm ci\` in the project).\n`);
   }, 30_000);
 
+  it("a pack missing once the command runs (bundle-read.cjs, which `heads` loads after the bundle): a configuration error naming it, exit 2, no stack", async () => {
+    const root = await install("no-read-pack", null);
+    for (const name of ["bundle.cjs", "bundle-run.cjs", "bundle-rest.cjs"]) await cp(join(ROOT, "dist", "cli", name), join(root, "dist", "cli", name));
+    await cp(join(ROOT, "package.json"), join(root, "package.json"));
+    await symlink(join(ROOT, "node_modules"), join(root, "node_modules"));
+    const result = await runInstalled(root, ["heads"]);
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toBe(`error: athanor's built CLI ${join(root, "dist", "cli", "bundle-read.cjs")} is missing (ENOENT)\n  ${HINT} (\`npm install athanor\`, or \`npm ci\` in the project).\n`);
+    const json = await runInstalled(root, ["heads", "--json"]);
+    expect(json.status).toBe(2);
+    expect((JSON.parse(json.stdout) as { error: { code: string } }).error.code).toBe("broken-install");
+    // bundle-run.cjs missing instead, which `current` loads from inside the command.
+    await cp(join(ROOT, "dist", "cli", "bundle-read.cjs"), join(root, "dist", "cli", "bundle-read.cjs"));
+    await rm(join(root, "dist", "cli", "bundle-run.cjs"));
+    const current = await runInstalled(root, ["current"]);
+    expect(current.status, current.stderr).toBe(2);
+    expect(current.stderr).toBe(`error: athanor's built CLI ${join(root, "dist", "cli", "bundle-run.cjs")} is missing (ENOENT)\n  ${HINT} (\`npm install athanor\`, or \`npm ci\` in the project).\n`);
+  }, 30_000);
+
   it("launch.cjs missing: the same, from bin/athanor.js", async () => {
     const root = await install("no-launcher", null, false);
     const result = await runInstalled(root, ["heads"]);

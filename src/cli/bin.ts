@@ -12,7 +12,7 @@
  * for it, or an exception thrown outside any promise chain, ends the process at once with
  * one line and status 1 instead of Node's stack trace.
  */
-import { ExitStatus } from "../errors.js";
+import { ExitStatus, isAthanorError } from "../errors.js";
 import { findCommandName, main } from "./main.js";
 import { originalExit } from "./exit-guard.js";
 import { createRequire } from "node:module";
@@ -238,6 +238,30 @@ function currentDirectory(): string | null {
 }
 
 /**
+ * Sets the V8 flags that depend on the size of what the command reads, before it reads it:
+ * the TurboFan flags for a large declared schema, the small young generation for a large
+ * migrations directory (see the constants above).
+ */
+async function watchInputSizes(): Promise<void> {
+  if (!wasmFlagsGiven && (command === "diff" || (command === "revision" && process.argv.includes("--autogenerate")))) {
+    const { observeDeclaredSchemaSize } = await import("../autogenerate/declared.js");
+    observeDeclaredSchemaSize((chars) => {
+      observeDeclaredSchemaSize(null);
+      if (chars >= TURBOFAN_FROM_CHARS) setV8Flags("--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering");
+    });
+  }
+
+  if (!nodeFlagGiven(/semi-space/) && SMALL_YOUNG_GENERATION_COMMANDS.has(command)) {
+    const { observeDirectorySize } = await import("../revisions/script-directory.js");
+    observeDirectorySize((bytes) => {
+      if (bytes < SMALL_YOUNG_GENERATION_FROM_BYTES) return;
+      observeDirectorySize(null);
+      setV8Flags("--semi-space-growth-factor=1");
+    });
+  }
+}
+
+/**
  * The command's run, in a function rather than at the top level: the CLI is bundled as
  * CommonJS (scripts/build-cli.mjs), which has no top-level await. The `exit` listener
  * above still reports a run that ends before `main` returned.
@@ -254,21 +278,16 @@ async function run(): Promise<void> {
     await output.flushed();
     originalExit(ExitStatus.usage);
   }
-  if (!wasmFlagsGiven && (command === "diff" || (command === "revision" && process.argv.includes("--autogenerate")))) {
-    const { observeDeclaredSchemaSize } = await import("../autogenerate/declared.js");
-    observeDeclaredSchemaSize((chars) => {
-      observeDeclaredSchemaSize(null);
-      if (chars >= TURBOFAN_FROM_CHARS) setV8Flags("--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering");
-    });
-  }
-
-  if (!nodeFlagGiven(/semi-space/) && SMALL_YOUNG_GENERATION_COMMANDS.has(command)) {
-    const { observeDirectorySize } = await import("../revisions/script-directory.js");
-    observeDirectorySize((bytes) => {
-      if (bytes < SMALL_YOUNG_GENERATION_FROM_BYTES) return;
-      observeDirectorySize(null);
-      setV8Flags("--semi-space-growth-factor=1");
-    });
+  try {
+    await watchInputSizes();
+  } catch (error) {
+    // The modules it loads are the command's own: one that cannot be loaded (a pack an
+    // install lost, src/cli/launch.ts) is reported as the command's error would be.
+    if (!isAthanorError(error)) throw error;
+    finished = true;
+    writeErrorReport({ code: error.code, message: error.message, hint: error.hint ?? null, exitStatus: error.exitStatus, details: error.details }, output, reportOptions);
+    await output.flushed();
+    originalExit(error.exitStatus);
   }
 
   const status = await main(argv, {

@@ -31,6 +31,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { Script } from "node:vm";
 import { athanorCacheDir } from "../config/cache-dir.js";
+import { ConfigError } from "../errors.js";
 
 /** The bundle's wrapper function: CommonJS's five parameters and the `import()` it routes through this module. */
 type BundleFunction = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string, importModule: (specifier: string) => Promise<unknown>) => void;
@@ -185,10 +186,26 @@ const BUILD_HINT = "in a checkout of athanor, run `npm run build`; in an install
  * every other error to its status, is what failed to load.
  */
 function stopOnBrokenBundle(bundle: string, reason: unknown): never {
+  process.stderr.write(`error: athanor's built CLI ${bundle} ${brokenState(reason)}\n  hint: ${BUILD_HINT}\n`);
+  process.exit(2);
+}
+
+/**
+ * A pack that cannot be loaded once the command runs (an install that lost a file, a build
+ * interrupted), as the command's error: a configuration error (exit 2, DESIGN.md §5: the
+ * installation is the configuration here) naming the file and the fix, like
+ * {@link stopOnBrokenBundle} for the bundle itself, so what the command did before it is
+ * closed and reported as for any other failure (a revision is rolled back, the lock released).
+ */
+function brokenPack(file: string, reason: unknown): ConfigError {
+  return new ConfigError("broken-install", `athanor's built CLI ${file} ${brokenState(reason)}`, { hint: BUILD_HINT, details: { file } });
+}
+
+/** The code and state of a failure to load one of the CLI's files: "is missing (ENOENT)"... */
+function brokenState(reason: unknown): string {
   const code = typeof reason === "object" && reason !== null && "code" in reason && typeof reason.code === "string" ? reason.code : reason instanceof Error ? reason.name : String(reason);
   const state = code === "ENOENT" || code === "MODULE_NOT_FOUND" ? "is missing" : code === "SyntaxError" || code === "TypeError" ? "is damaged or incomplete" : "cannot be read";
-  process.stderr.write(`error: athanor's built CLI ${bundle} ${state} (${code})\n  hint: ${BUILD_HINT}\n`);
-  process.exit(2);
+  return `${state} (${code})`;
 }
 
 /** True when argv asks for --verbose (or -v): internal errors then print their stack. */
@@ -265,13 +282,18 @@ export function launch(bundle: string, env: Readonly<Record<string, string | und
       const file = packFile(dir, chunk[1] as string);
       let pack = packs.get(file);
       if (pack === undefined) {
-        const value = loadPack(file);
-        if (typeof value !== "object" || value === null) throw new TypeError(`${file} is not one of the CLI's packs`);
+        let value: unknown;
+        try {
+          value = loadPack(file);
+        } catch (error) {
+          throw brokenPack(file, error);
+        }
+        if (typeof value !== "object" || value === null) throw brokenPack(file, new TypeError("not one of the CLI's packs"));
         pack = value as Record<string, unknown>;
         packs.set(file, pack);
       }
       const run = pack[chunk[2] as string];
-      if (typeof run !== "function") throw new TypeError(`${file} holds no chunk ${chunk[2] as string}`);
+      if (typeof run !== "function") throw brokenPack(file, new TypeError(`no chunk ${chunk[2] as string} in it`));
       const module = { exports: {} };
       modules.set(specifier, module);
       (run as BundleFunction).call(module.exports, module.exports, chunkRequire, module, file, dir, importModule);

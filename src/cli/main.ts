@@ -154,23 +154,27 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
 async function runMain(argv: readonly string[], io: CliIO): Promise<number> {
   let status: number = ExitStatus.ok;
   const report: ParseReport = {};
-  const program = buildProgram(
-    io,
-    (value) => {
-      status = value;
-    },
-    await loadCommandModules(findCommandName(argv)),
-    report,
-  );
   const json = wantsJson(argv);
   const jsonLogs = wantsJsonLogs(argv);
   const verbose = argv.includes("--verbose") || argv.includes("-v");
+  let program: Command | undefined;
   try {
-    const parse = () => program.parseAsync([...argv], { from: "user" });
+    // Inside the try: a command's module that cannot be loaded (a pack an install lost,
+    // src/cli/launch.ts) is reported like the command's own errors.
+    const built = buildProgram(
+      io,
+      (value) => {
+        status = value;
+      },
+      await loadCommandModules(findCommandName(argv)),
+      report,
+    );
+    program = built;
+    const parse = () => built.parseAsync([...argv], { from: "user" });
     await (json ? withConsoleOnStderr(io.stderr, parse) : parse());
     return status;
   } catch (error) {
-    if (error instanceof CommanderError) {
+    if (error instanceof CommanderError && program !== undefined) {
       // Help asked for (`--help`, `help`, `help upgrade`) and version exit 0; every parsing
       // problem is a usage error, and so is help shown because no command was given or
       // `help` named none that exists (commander then exits 1: DESIGN.md §5 says 2).
