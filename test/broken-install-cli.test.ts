@@ -10,7 +10,7 @@
  *   "does not exist, check the path" before, for a name the listing shows.
  * Needs `npm run build`.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,6 +92,17 @@ describe("a missing or damaged build", () => {
     const current = await runInstalled(root, ["current"]);
     expect(current.status, current.stderr).toBe(2);
     expect(current.stderr).toBe(`error: athanor's built CLI ${join(root, "dist", "cli", "bundle-run.cjs")} is missing (ENOENT)\n  ${HINT} (\`npm install athanor\`, or \`npm ci\` in the project).\n`);
+  }, 30_000);
+
+  it("a FIFO where a pack should be: the command does not wait on it; a configuration error naming it, exit 2", async () => {
+    const root = await install("fifo-pack", null);
+    for (const name of ["bundle.cjs", "bundle-run.cjs", "bundle-rest.cjs"]) await cp(join(ROOT, "dist", "cli", name), join(root, "dist", "cli", name));
+    await cp(join(ROOT, "package.json"), join(root, "package.json"));
+    await symlink(join(ROOT, "node_modules"), join(root, "node_modules"));
+    execFileSync("mkfifo", [join(root, "dist", "cli", "bundle-read.cjs")]);
+    const result = await runInstalled(root, ["heads"]);
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toBe(`error: athanor's built CLI ${join(root, "dist", "cli", "bundle-read.cjs")} cannot be read (not a regular file)\n  ${HINT} (\`npm install athanor\`, or \`npm ci\` in the project).\n`);
   }, 30_000);
 
   it("launch.cjs missing: the same, from bin/athanor.js", async () => {

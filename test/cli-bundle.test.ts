@@ -227,6 +227,17 @@ describe("the bundled CLI", () => {
       for (const name of all) expect((await stat(join(dir, name))).ino).toBe(inodes.get(name));
     });
 
+    it("commands run in turn that set other V8 flags (`current` sets --liftoff-only, `heads` none) each keep their pack caches: none is rejected and rewritten at every run", async () => {
+      const folder = join(cache.dir, "flags");
+      await mkdir(folder);
+      // One round to write each command's caches, then two more: no file written again (a rewrite renames a new file into place: another inode).
+      for (const command of ["heads", "current"]) expect((await run([command], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
+      const inodes = async () => new Map(await Promise.all((await cacheFiles(folder)).map(async (name) => [name, (await stat(join(folder, name))).ino] as const)));
+      const written = await inodes();
+      for (const command of ["heads", "current", "heads", "current"]) expect((await run([command], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
+      expect(await inodes()).toEqual(written);
+    });
+
     it("writing one removes this user's code caches not written for 30 days, and nothing else", async () => {
       const folder = join(cache.dir, "prune");
       await mkdir(folder);

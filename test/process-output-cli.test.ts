@@ -1,10 +1,13 @@
 /**
- * The CLI writes to a file, a pipe or /dev/null directly (src/cli/process-output.ts) and
- * still delivers everything, in order:
- * - to a pipe left non-blocking by whoever made it, with a reader that waits before it reads
- *   (the direct write meets EAGAIN and hands the rest to Node's stream, which waits);
+ * The CLI writes to a file or /dev/null directly and to a pipe through Node's stream
+ * (src/cli/process-output.ts), and still delivers everything, in order:
+ * - to a pipe left non-blocking by whoever made it, with a reader that waits before it reads;
+ * - to a pipe nobody reads, without holding the run: a signal still stops it and the
+ *   migration lock is released (a synchronous write to a stalled pipe blocked in the kernel,
+ *   deaf to signals, with the lock held);
  * - after code athanor loads (here the config) wrote with console.log, which builds Node's
  *   stream: later lines go through that stream, after the config's.
+ * Output lost on a device (/dev/full) makes a read command exit 1, said on stderr.
  * And a `heads` whose output is a file builds no Node stream at all (node:stream is never
  * loaded: the start-up this saves); colours, whose library read `process.stdout.isTTY` when
  * loaded, still come with FORCE_COLOR. Through the real binary (`npm run build` first).
@@ -15,7 +18,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, baseEnv } from "./support/cli.js";
-import { tempDir } from "./support/databases.js";
+import { createPostgresDatabase, queryUrl, tempDir } from "./support/databases.js";
 import { ids, sqlRevisionText } from "./support/engine-project.js";
 
 const COUNT = 1500;
@@ -92,6 +95,50 @@ describe("output written directly to files and pipes", { timeout: 120_000 }, () 
     await remove?.();
   });
 
+  it("a pipe nobody reads does not hold an upgrade: SIGTERM still stops it and the migration lock is released while the reader stays away (PostgreSQL)", async () => {
+    const db = await createPostgresDatabase("athanor_stalled_reader");
+    const { dir: project, remove: removeProject } = await tempDir("athanor-process-output-stalled-");
+    try {
+      execFileSync("cp", ["-r", join(dir, "migrations"), project]);
+      // A last revision that runs for a minute: the signal lands while it runs, whatever the machine's speed.
+      await writeFile(join(project, "migrations", "f00000000000_slow.sql"), sqlRevisionText({ id: "f00000000000", down: revisionIds[COUNT - 1] ?? null, message: "slow", upgrade: "SELECT pg_sleep(60);" }));
+      await writeFile(join(project, "athanor.config.json"), JSON.stringify({ environments: { development: { url: db.url } } }));
+      // stdout is a pipe (a FIFO, 64 KiB) nobody reads: it fills after a few hundred
+      // revisions' lines. (Node's own child pipes are sockets with a larger buffer.)
+      const fifo = join(project, "stdout.fifo");
+      execFileSync("mkfifo", [fifo]);
+      // Read-write, so neither end waits for the other to open; this process never reads it until the end.
+      const pipe = openSync(fifo, "r+");
+      const child = spawn(process.execPath, [BIN, "upgrade"], { cwd: project, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", pipe, "pipe"] });
+      let stderr = "";
+      child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on("close", (status) => resolve(status)));
+      const lockHeld = async () => Number((await queryUrl<{ n: string }>(db.url, "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND a.application_name LIKE 'athanor%'"))[0]?.n) > 0;
+      const applied = async () => Number((await queryUrl<{ n: string }>(db.url, "SELECT count(*) AS n FROM pg_tables WHERE tablename LIKE 't\\_%'"))[0]?.n);
+      const until = async (what: () => Promise<boolean>, ms: number) => {
+        for (const end = Date.now() + ms; Date.now() < end; await new Promise((resolve) => setTimeout(resolve, 100))) if (await what()) return true;
+        return false;
+      };
+      // Every table made, the slow revision running: well past the point where the pipe is
+      // full (its lines are ~80 bytes: ~800 revisions fill 64 KiB). Before, the run blocked
+      // in write(2) there, deaf to signals, with the lock held.
+      expect(await until(async () => (await applied()) === COUNT, 60_000)).toBe(true);
+      child.kill("SIGTERM");
+      // The run stops and lets the lock go while stdout is still not read.
+      expect(await until(async () => !(await lockHeld()), 20_000), stderr).toBe(true);
+      // A reader comes (another process, so no read of this one's waits on the FIFO): what was
+      // queued drains and the process ends; the FIFO's last writer closed, the reader ends too.
+      const reader = spawn("cat", [fifo], { stdio: ["ignore", "ignore", "ignore"] });
+      const read = new Promise((resolve) => reader.on("close", resolve));
+      expect(await exited).toBe(143);
+      closeSync(pipe);
+      await read;
+    } finally {
+      await removeProject();
+      await db.drop();
+    }
+  });
+
   it("a non-blocking pipe whose reader waits: all of `history --verbose`'s output, as written to a file", async () => {
     const expected = runToFile(dir, ["history", "--verbose"], "history.txt");
     expect(expected.status).toBe(0);
@@ -117,6 +164,37 @@ describe("output written directly to files and pipes", { timeout: 120_000 }, () 
       expect(piped.stdout).toBe(file.stdout);
     } finally {
       await removeOther();
+    }
+  });
+
+  it("heads and history with stdout on /dev/full: exit 1 and one line on stderr saying so (the device's error comes a tick after the write)", () => {
+    for (const command of [["heads"], ["history"]]) {
+      const full = openSync("/dev/full", "w");
+      try {
+        execFileSync(process.execPath, [BIN, ...command], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", full, "pipe"] });
+        expect.unreachable(`${command.join(" ")} exited 0 with its output lost`);
+      } catch (error) {
+        const { status, stderr } = error as { status: number; stderr: Buffer };
+        expect(status).toBe(1);
+        expect(stderr.toString()).toMatch(/^error: athanor's stdout could not be written \(ENOSPC\): its output after that was lost; the command itself ran to its end \(exit status 1\)\n$/);
+      } finally {
+        closeSync(full);
+      }
+    }
+  });
+
+  it("--json with stderr on /dev/full: stdout stays the one JSON document (the loss is not appended to it as text)", () => {
+    const full = openSync("/dev/full", "w");
+    try {
+      // A usage error: its line goes to stderr (lost), its document to stdout.
+      execFileSync(process.execPath, [BIN, "heads", "--json", "--no-such-option"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", full] });
+      expect.unreachable("a usage error exited 0");
+    } catch (error) {
+      const { status, stdout } = error as { status: number; stdout: Buffer };
+      expect(status).toBe(2);
+      expect((JSON.parse(stdout.toString()) as { error: { code: string } }).error.code).toBe("usage");
+    } finally {
+      closeSync(full);
     }
   });
 

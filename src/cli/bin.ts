@@ -24,6 +24,7 @@ import { stackFrames } from "./stack-frames.js";
 import { formatMessageLine } from "../observe/message-line.js";
 import { VERSION } from "../version.js";
 import { processOutput } from "./process-output.js";
+import { recordV8Flags } from "./v8-flags.js";
 
 let finished = false;
 const argv = process.argv.slice(2);
@@ -186,6 +187,7 @@ function nodeFlagGiven(pattern: RegExp): boolean {
 /** Sets V8 flags; node:v8 is loaded only by the commands that set one (`heads` starts without it). */
 function setV8Flags(flags: string): void {
   (createRequire(import.meta.url)("node:v8") as typeof import("node:v8")).setFlagsFromString(flags);
+  recordV8Flags(flags);
 }
 
 const wasmFlagsGiven = nodeFlagGiven(/liftoff|wasm/);
@@ -308,15 +310,20 @@ async function run(): Promise<void> {
   finished = true;
   // OpenTelemetry (when loaded): buffered spans and metrics leave before the process does.
   await flushTelemetry();
-  process.exitCode = status === ExitStatus.ok && lostOutput !== null && lostOutput.code !== "EPIPE" ? ExitStatus.failed : status;
-  if (lostOutput !== null && lostOutput.code !== "EPIPE") {
-    const other = lostOutput.stream === "stdout" ? output.stderr : output.stdout;
-    other.write(`error: athanor's ${lostOutput.stream} could not be written (${lostOutput.code}): its output after that was lost; the command itself ran to its end (exit status ${String(process.exitCode)})\n`);
-  }
   // Everything written reaches the reader first: on a pipe or socket Node writes stdout
   // asynchronously, and exiting with writes queued cut `revision --autogenerate`'s summary
   // (and its "created revision" line) after ~12 kB when the reader was a child_process pipe.
   await output.flushed();
+  // A Node stream reports a failed write on a later tick (a device such as /dev/full): heard
+  // before the status is set, or a command whose output all comes at its end exited 0.
+  await new Promise<void>((resolve) => process.nextTick(resolve));
+  process.exitCode = status === ExitStatus.ok && lostOutput !== null && lostOutput.code !== "EPIPE" ? ExitStatus.failed : status;
+  if (lostOutput !== null && lostOutput.code !== "EPIPE") {
+    // Under --json stdout holds one document: a lost stderr is told by the exit status alone.
+    const other = lostOutput.stream === "stdout" ? output.stderr : reportOptions.json ? null : output.stdout;
+    other?.write(`error: athanor's ${lostOutput.stream} could not be written (${lostOutput.code}): its output after that was lost; the command itself ran to its end (exit status ${String(process.exitCode)})\n`);
+    await output.flushed();
+  }
   // Open handles (a PGlite worker, a pool) must not keep a finished command alive. Exiting
   // here, even when nothing is left open, skips Node's teardown of the heap (freed page by
   // page: ~2 ms of a small `heads`) and what the event loop would still run before an exit

@@ -18,9 +18,10 @@
  *   cached code follows it twice. A cache with another key, or whose two copies differ, is
  *   not given to V8, which checks its own version, flags and the source's length besides,
  *   and compiles the source normally when it rejects one;
- * - one file per pack path, Node version and Node flags, written only when it was
+ * - one file per pack path, Node version and Node flags (with the V8 flags the CLI set
+ *   before the pack was compiled: src/cli/v8-flags.ts), written only when it was
  *   missing or rejected, right after the compilation (before any of the pack's code
- *   runs, so under the flags every run starts with), to a temporary file renamed into
+ *   runs, so under the flags it was compiled with), to a temporary file renamed into
  *   place; any failure to read or write it is ignored. Writing the first one of a run
  *   removes this user's code caches not written for 30 days (other paths and Node versions).
  * With --verbose (the one time an internal error's stack is printed) the packs are
@@ -32,6 +33,7 @@ import { basename, dirname, join } from "node:path";
 import { Script } from "node:vm";
 import { athanorCacheDir } from "../config/cache-dir.js";
 import { ConfigError } from "../errors.js";
+import { runtimeV8Flags } from "./v8-flags.js";
 
 /** The bundle's wrapper function: CommonJS's five parameters and the `import()` it routes through this module. */
 type BundleFunction = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string, importModule: (specifier: string) => Promise<unknown>) => void;
@@ -83,7 +85,8 @@ export function codeCacheFile(bundle: string, source: string, env: Readonly<Reco
   if (hash === undefined) return null;
   const stats = statSync(bundle, { throwIfNoEntry: false });
   if (stats === undefined) return null;
-  const flags = `${process.execArgv.join(" ")}\0${env["NODE_OPTIONS"] ?? ""}`;
+  // With the flags the CLI itself gave V8 before this pack was compiled (src/cli/v8-flags.ts).
+  const flags = `${process.execArgv.join(" ")}\0${env["NODE_OPTIONS"] ?? ""}\0${runtimeV8Flags()}`;
   const name = `cli-code-${fileNameHash(`${bundle}\0${process.version}\0${process.arch}\0${flags}`)}.bin`;
   const key = ["athanor-cli-code-cache 2", hash, stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, stats.dev, process.version, process.arch].join(" ");
   return { path: join(dir, name), key };
@@ -225,7 +228,7 @@ function compilePack(file: string, env: Readonly<Record<string, string | undefin
   // ASCII (the build checks it): Latin-1 is the cheapest decoding. The file's bytes are
   // then reused for the code cache, which is smaller: each new page of memory costs a page
   // fault, ~12 µs on the CI machine.
-  const bytes = readFileSync(file);
+  const bytes = readRegularFile(file);
   const source = bytes.toString("latin1");
   const cache = codeCacheFile(file, source, env);
   const cachedData = cache === null ? undefined : readCodeCache(cache, bytes);
@@ -240,6 +243,20 @@ function compilePack(file: string, env: Readonly<Record<string, string | undefin
     }
   }
   return script.runInThisContext();
+}
+
+/**
+ * The bytes of `file`, opened without waiting (a FIFO put where a pack should be hung the
+ * command in `readFileSync`, deaf to signals) and read only when it is a regular file.
+ */
+function readRegularFile(file: string): Buffer {
+  const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: "not a regular file" });
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -1,19 +1,26 @@
 /**
- * The CLI's standard output and error. When a descriptor is a file, a pipe, a socket or
- * /dev/null, athanor writes to it directly (`fs.writeSync`), in full and in order; only a
- * terminal (or another device) goes through Node's `process.stdout`/`process.stderr`.
+ * The CLI's standard output and error. When a descriptor is a regular file or /dev/null,
+ * athanor writes to it directly (`fs.writeSync`), in full and in order; a pipe, a socket,
+ * a terminal or another device goes through Node's `process.stdout`/`process.stderr`
+ * (for a pipe or a socket, built only when something is written there).
  *
  * Why: Node builds `process.stdout` on first access and, for it, loads node:stream and
- * the modules behind it (node:net for a pipe): ~5 ms and ~250 page faults of every
- * command on the CI machine, ~8 % of a small `heads` (issue #15's start-up row). Node
- * writes to files and pipes synchronously on Linux anyway, so nothing changes for the
- * reader: each `write` is on the descriptor when it returns.
+ * the modules behind it: ~5 ms and ~250 page faults of every command on the CI machine,
+ * ~8 % of a small `heads` (issue #15's start-up row). Node writes to files synchronously
+ * anyway, so nothing changes for the reader: each `write` is in the file when it returns.
  *
- * A direct write that meets a descriptor someone left non-blocking (EAGAIN: a pipe whose
- * reader is slow) hands that write's rest and every later write to Node's stream, which
- * waits for the reader; a write that fails otherwise (EPIPE: the reader went away, ENOSPC)
- * is reported once through `onLost` and the stream's later writes are dropped, as bin.ts
- * does for Node's streams. Windows always uses Node's streams.
+ * Not pipes or sockets: a synchronous write to a pipe whose reader stalls (`athanor
+ * upgrade | less` left open, a log shipper that hangs) blocks the whole process in the
+ * kernel, where no signal handler runs: SIGINT and SIGTERM went unheard and the migration
+ * lock stayed held for as long as the reader did not read (adv12 F1). Node's stream makes
+ * the pipe non-blocking and queues what the reader has not taken, so the event loop (and
+ * with it Ctrl-C) keeps running.
+ *
+ * The first time anyone reads `process.stdout` or `process.stderr` (a revision's
+ * `console.log`, a prompt) the CLI's writes to that descriptor go through that stream too;
+ * for a file it writes synchronously as well, so nothing is reordered. A write that fails
+ * (ENOSPC: a full disk) is reported once through `onLost` and the stream's later writes
+ * are dropped, as bin.ts does for Node's streams. Windows always uses Node's streams.
  */
 import { fstatSync, statSync, writeSync } from "node:fs";
 
@@ -34,26 +41,32 @@ export interface ProcessOutput {
 type StreamName = "stdout" | "stderr";
 
 /**
- * True when descriptor `fd` can be written with `writeSync` without a terminal's
- * behaviour to keep: a regular file, a pipe, a socket or /dev/null (a character device
- * like a terminal, told apart by its device number, since node:tty would load node:net).
+ * How the CLI writes to descriptor `fd`:
+ * - `direct`: a regular file or /dev/null (a character device like a terminal, told apart
+ *   by its device number, since node:tty would load node:net), with `writeSync`;
+ * - `stream-when-written`: a pipe or a socket, through Node's stream, built at the first
+ *   write (a command that writes nothing there, as `heads` to its stderr, builds none);
+ * - `stream`: anything else (a terminal, another device, a descriptor fstat cannot read),
+ *   through Node's stream from the start, which says whether it is a terminal and how wide.
+ * Windows always uses Node's streams.
  */
-export function writesDirectly(fd: number, platform: NodeJS.Platform = process.platform): boolean {
-  if (platform === "win32") return false;
+export function outputKind(fd: number, platform: NodeJS.Platform = process.platform): "direct" | "stream-when-written" | "stream" {
+  if (platform === "win32") return "stream";
   try {
     const stats = fstatSync(fd);
-    if (stats.isFile() || stats.isFIFO() || stats.isSocket()) return true;
-    return stats.isCharacterDevice() && stats.rdev === statSync("/dev/null").rdev;
+    if (stats.isFile()) return "direct";
+    if (stats.isFIFO() || stats.isSocket()) return "stream-when-written";
+    return stats.isCharacterDevice() && stats.rdev === statSync("/dev/null").rdev ? "direct" : "stream";
   } catch {
     // A closed or unusual descriptor: Node's stream knows what to do with it.
-    return false;
+    return "stream";
   }
 }
 
 /**
- * Calls `adopt` with Node's stream the first time anyone reads `process[name]` (athanor on
- * EAGAIN, a revision's `console.log`, a prompt): from then on everything goes through that
- * stream, so nothing written later can overtake what it still holds. False when the
+ * Calls `adopt` with Node's stream the first time anyone reads `process[name]` (a
+ * revision's `console.log`, a prompt): from then on everything goes through that stream,
+ * so nothing written later can overtake what it holds. False when the
  * property cannot be watched (then the stream is used from the start).
  */
 function whenBuilt(name: StreamName, adopt: (stream: NodeJS.WriteStream) => void): boolean {
@@ -119,10 +132,15 @@ export function processOutput(onLost: (stream: StreamName, code: string) => void
       stream = watchStream(built, lose);
       inUse.push(stream);
     };
-    if (!writesDirectly(fd) || !whenBuilt(name, adopt)) {
+    const kind = outputKind(fd);
+    if (kind === "stream" || !whenBuilt(name, adopt)) {
       const built = process[name];
       adopt(built);
       return built;
+    }
+    if (kind === "stream-when-written") {
+      // Reading process[name] builds the stream, and whenBuilt's getter adopts it.
+      return { isTTY: false, write: (text: string): boolean => (stream ?? process[name]).write(text) };
     }
     return {
       isTTY: false,
@@ -133,10 +151,7 @@ export function processOutput(onLost: (stream: StreamName, code: string) => void
         try {
           while (data.length > 0) data = data.subarray(writeSync(fd, data));
         } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code ?? String(error);
-          // Non-blocking and full: Node's stream waits for the reader (reading it adopts it).
-          if (code === "EAGAIN" || code === "EWOULDBLOCK") return process[name].write(data);
-          lose(code);
+          lose((error as NodeJS.ErrnoException).code ?? String(error));
         }
         return true;
       },
