@@ -334,6 +334,31 @@ describe("a second SIGINT", { timeout: 120_000 }, () => {
       await session.close();
     }
   });
+
+  it("a third SIGINT exits at once and says that revisions after the last line may have committed", async () => {
+    const child = spawn(process.execPath, [BIN, "upgrade"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.resume();
+    const done = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const session = await openSession(parseDatabaseUrl(db.url, dir, "the test").target);
+    try {
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const running = await session.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()");
+        if (running.rows.length > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      for (let i = 0; i < 3; i += 1) {
+        child.kill("SIGINT");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await done, stderr).toBe(130);
+      expect(stderr).toContain("SIGINT: exiting now, without waiting for the run to stop: revisions after the last one reported may have committed; `athanor status` shows where the database stands\n");
+    } finally {
+      await session.close();
+    }
+  });
 });
 
 describe("no readable copies of loaded code (issue 13.4)", { timeout: 300_000 }, () => {

@@ -126,6 +126,17 @@ process.prependListener("exit", () => {
 /** After a second signal, how long the cleanup the first one started may take to record the interrupted run. */
 const SECOND_SIGNAL_GRACE_MS = 1_000;
 
+/**
+ * Ends the process at once after repeated signals, saying what that leaves unknown: a round
+ * trip may have committed revisions whose lines were not printed yet (adv12 F5: three quick
+ * signals left 64 revisions recorded as applied past the last line printed).
+ */
+function exitNow(signal: string, status: number): never {
+  finished = true;
+  signalNote(`${signal}: exiting now, without waiting for the run to stop: revisions after the last one reported may have committed; \`athanor status\` shows where the database stands`);
+  return originalExit(status);
+}
+
 /** A line about a signal on stderr: text, or a JSON line under --log-format json. */
 function signalNote(text: string): void {
   output.stderr.write(reportOptions.jsonLogs ? formatMessageLine({ level: "warn", event: "message", msg: text, toolVersion: VERSION }) : `${text}\n`);
@@ -151,13 +162,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
       signalNote(`${signal}: stopping: ${stopping} (${signal === "SIGINT" ? "press Ctrl-C again" : "send SIGTERM again"} to exit within ${SECOND_SIGNAL_GRACE_MS / 1000} s without waiting for that)`);
     } else if (signals === 2) {
       signalNote(`${signal} again: exiting within ${SECOND_SIGNAL_GRACE_MS / 1000} s, whether or not the rollback is recorded by then (the server rolls back an open transaction and frees the lock when the connection closes)`);
-      setTimeout(() => {
-        finished = true;
-        originalExit(status);
-      }, SECOND_SIGNAL_GRACE_MS);
+      setTimeout(() => exitNow(signal, status), SECOND_SIGNAL_GRACE_MS);
     } else {
-      finished = true;
-      originalExit(status);
+      exitNow(signal, status);
     }
     controller.abort(signal);
   });
