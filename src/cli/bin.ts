@@ -97,8 +97,8 @@ process.on("uncaughtException", (error: unknown) => {
  * there ended an upgrade between two revisions with status 0. The rest of that stream's
  * output is dropped and the command runs to its end; its status stands, except that
  * output lost for another reason than a closed reader makes a success status 1.
- * Files, pipes and /dev/null are written directly, a terminal through Node's stream
- * (src/cli/process-output.ts).
+ * Regular files and /dev/null are written directly, pipes, sockets and terminals through
+ * Node's stream (src/cli/process-output.ts).
  */
 let lostOutput: { readonly stream: "stdout" | "stderr"; readonly code: string } | null = null;
 const output = processOutput((stream, code) => {
