@@ -46,6 +46,15 @@ async function install(name: string, bundle: string | null, launcher = true): Pr
   return root;
 }
 
+/** A working install (the built packs, package.json, node_modules) but for dist/cli/bundle-read.cjs. */
+async function installWithoutReadPack(name: string): Promise<string> {
+  const root = await install(name, null);
+  for (const pack of ["bundle.cjs", "bundle-run.cjs", "bundle-rest.cjs"]) await cp(join(ROOT, "dist", "cli", pack), join(root, "dist", "cli", pack));
+  await cp(join(ROOT, "package.json"), join(root, "package.json"));
+  await symlink(join(ROOT, "node_modules"), join(root, "node_modules"));
+  return root;
+}
+
 /** What a spawned process printed and its exit status, once it has ended. */
 function outputOf(child: ChildProcessWithoutNullStreams): Promise<CliResult> {
   return new Promise((resolve, reject) => {
@@ -76,10 +85,7 @@ describe("a missing or damaged build", () => {
   }, 30_000);
 
   it("a pack missing once the command runs (bundle-read.cjs, which `heads` loads after the bundle): a configuration error naming it, exit 2, no stack", async () => {
-    const root = await install("no-read-pack", null);
-    for (const name of ["bundle.cjs", "bundle-run.cjs", "bundle-rest.cjs"]) await cp(join(ROOT, "dist", "cli", name), join(root, "dist", "cli", name));
-    await cp(join(ROOT, "package.json"), join(root, "package.json"));
-    await symlink(join(ROOT, "node_modules"), join(root, "node_modules"));
+    const root = await installWithoutReadPack("no-read-pack");
     const result = await runInstalled(root, ["heads"]);
     expect(result.status, result.stderr).toBe(2);
     expect(result.stderr).toBe(`error: athanor's built CLI ${join(root, "dist", "cli", "bundle-read.cjs")} is missing (ENOENT)\n  ${HINT} (\`npm install athanor\`, or \`npm ci\` in the project).\n`);
@@ -95,10 +101,7 @@ describe("a missing or damaged build", () => {
   }, 30_000);
 
   it("a FIFO where a pack should be: the command does not wait on it; a configuration error naming it, exit 2", async () => {
-    const root = await install("fifo-pack", null);
-    for (const name of ["bundle.cjs", "bundle-run.cjs", "bundle-rest.cjs"]) await cp(join(ROOT, "dist", "cli", name), join(root, "dist", "cli", name));
-    await cp(join(ROOT, "package.json"), join(root, "package.json"));
-    await symlink(join(ROOT, "node_modules"), join(root, "node_modules"));
+    const root = await installWithoutReadPack("fifo-pack");
     execFileSync("mkfifo", [join(root, "dist", "cli", "bundle-read.cjs")]);
     const result = await runInstalled(root, ["heads"]);
     expect(result.status, result.stderr).toBe(2);

@@ -6,11 +6,12 @@
  * Also a second SIGINT: one line, and the interrupted run still recorded.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseDatabaseUrl } from "../src/config/url.js";
 import { openSession } from "../src/dialects/open.js";
+import type { Session } from "../src/dialects/types.js";
 import { BIN, baseEnv, spawnCli, type CliResult } from "./support/cli.js";
 import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
 import { sqlRevisionText } from "./support/engine-project.js";
@@ -303,26 +304,33 @@ describe("a second SIGINT", { timeout: 120_000 }, () => {
     await remove();
   });
 
-  it("prints one line, exits 130 within seconds, and the interrupted run is recorded", async () => {
+  /** `upgrade` spawned and waited for until its slow revision runs, with a session on the database. */
+  async function slowUpgrade(): Promise<{ child: ChildProcess; stderr: () => string; done: Promise<number | null>; session: Session }> {
     const child = spawn(process.execPath, [BIN, "upgrade"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdout.resume();
     const done = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     const session = await openSession(parseDatabaseUrl(db.url, dir, "the test").target);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      // This database's backends only: another test file, in parallel on the same server, sleeps 30 s too.
+      const running = await session.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()");
+      if (running.rows.length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return { child, stderr: () => stderr, done, session };
+  }
+
+  it("prints one line, exits 130 within seconds, and the interrupted run is recorded", async () => {
+    const { child, stderr: output, done, session } = await slowUpgrade();
     try {
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        // This database's backends only: another test file, in parallel on the same server, sleeps 30 s too.
-        const running = await session.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()");
-        if (running.rows.length > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
       const signalled = Date.now();
       child.kill("SIGINT");
       await new Promise((resolve) => setTimeout(resolve, 20));
       child.kill("SIGINT");
       const status = await done;
+      const stderr = output();
       expect(status, stderr).toBe(130);
       expect(Date.now() - signalled).toBeLessThan(10_000);
       expect(stderr.split("\n").filter((line) => line.startsWith("SIGINT again"))).toHaveLength(1);
@@ -336,25 +344,14 @@ describe("a second SIGINT", { timeout: 120_000 }, () => {
   });
 
   it("a third SIGINT exits at once and says that revisions after the last line may have committed", async () => {
-    const child = spawn(process.execPath, [BIN, "upgrade"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout.resume();
-    const done = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    const session = await openSession(parseDatabaseUrl(db.url, dir, "the test").target);
+    const { child, stderr, done, session } = await slowUpgrade();
     try {
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        const running = await session.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()");
-        if (running.rows.length > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
       for (let i = 0; i < 3; i += 1) {
         child.kill("SIGINT");
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      expect(await done, stderr).toBe(130);
-      expect(stderr).toContain("SIGINT: exiting now, without waiting for the run to stop: revisions after the last one reported may have committed; `athanor status` shows where the database stands\n");
+      expect(await done, stderr()).toBe(130);
+      expect(stderr()).toContain("SIGINT: exiting now, without waiting for the run to stop: revisions after the last one reported may have committed; `athanor status` shows where the database stands\n");
     } finally {
       await session.close();
     }

@@ -19,7 +19,7 @@ import { createRequire } from "node:module";
 import { setMaxListeners } from "node:events";
 import { flushTelemetry } from "../observe/otel.js";
 import { fileURLToPath } from "node:url";
-import { wantsJson, wantsJsonLogs, writeErrorReport, type ErrorReport } from "./error-report.js";
+import { errorReportOf, wantsJson, wantsJsonLogs, writeErrorReport, type ErrorReport } from "./error-report.js";
 import { stackFrames } from "./stack-frames.js";
 import { formatMessageLine } from "../observe/message-line.js";
 import { VERSION } from "../version.js";
@@ -294,7 +294,7 @@ async function run(): Promise<void> {
     // install lost, src/cli/launch.ts) is reported as the command's error would be.
     if (!isAthanorError(error)) throw error;
     finished = true;
-    writeErrorReport({ code: error.code, message: error.message, hint: error.hint ?? null, exitStatus: error.exitStatus, details: error.details }, output, reportOptions);
+    writeErrorReport(errorReportOf(error), output, reportOptions);
     await output.flushed();
     originalExit(error.exitStatus);
   }

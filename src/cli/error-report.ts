@@ -6,6 +6,7 @@
  * document has one shape: `{"error":{"code","message","hint","exitStatus","details"}}`.
  * Everything is scrubbed of known secrets before and after serialisation.
  */
+import type { AthanorError } from "../errors.js";
 import { knownSecrets } from "../secrets/redact.js";
 import { escapeControlCharactersInJson, escapeControlCharactersInLines as inert } from "../control-characters.js";
 import { formatMessageLine } from "../observe/message-line.js";
@@ -30,6 +31,11 @@ export interface ErrorReportOptions {
   readonly label?: string | undefined;
   /** Text written after the hint in the text form (a bug's stack with --verbose). */
   readonly trailer?: string | undefined;
+}
+
+/** What an athanor error reports: its code, message, hint, exit status and details. */
+export function errorReportOf(error: AthanorError): ErrorReport {
+  return { code: error.code, message: error.message, hint: error.hint ?? null, exitStatus: error.exitStatus, details: error.details };
 }
 
 /** The error document of `--json`, as written to stdout (with its newline). */

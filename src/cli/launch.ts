@@ -27,7 +27,7 @@
  * With --verbose (the one time an internal error's stack is printed) the packs are
  * loaded by Node's own `require` with source maps on, so stacks name dist/'s modules.
  */
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { Script } from "node:vm";
@@ -76,15 +76,13 @@ function intactCode(body: Buffer): Buffer | undefined {
   return code.equals(body.subarray(half)) ? code : undefined;
 }
 
-/** The code cache's file and key for `bundle` (whose text is `source`), or null when the cache is off or the bundle unreadable. */
-export function codeCacheFile(bundle: string, source: string, env: Readonly<Record<string, string | undefined>>): CodeCacheFile | null {
+/** The code cache's file and key for `bundle` (whose text is `source`, read from a file with `stats`), or null when the cache is off or the text names no hash. */
+export function codeCacheFile(bundle: string, source: string, stats: Stats, env: Readonly<Record<string, string | undefined>>): CodeCacheFile | null {
   const dir = athanorCacheDir(env);
   if (dir === null) return null;
   const firstLine = source.slice(0, source.indexOf("\n"));
   const hash = / \/\/ athanor-cli-bundle ([0-9a-f]{64})$/.exec(firstLine)?.[1];
   if (hash === undefined) return null;
-  const stats = statSync(bundle, { throwIfNoEntry: false });
-  if (stats === undefined) return null;
   // With the flags the CLI itself gave V8 before this pack was compiled (src/cli/v8-flags.ts).
   const flags = `${process.execArgv.join(" ")}\0${env["NODE_OPTIONS"] ?? ""}\0${runtimeV8Flags()}`;
   const name = `cli-code-${fileNameHash(`${bundle}\0${process.version}\0${process.arch}\0${flags}`)}.bin`;
@@ -228,13 +226,13 @@ function compilePack(file: string, env: Readonly<Record<string, string | undefin
   // ASCII (the build checks it): Latin-1 is the cheapest decoding. The file's bytes are
   // then reused for the code cache, which is smaller: each new page of memory costs a page
   // fault, ~12 µs on the CI machine.
-  const bytes = readRegularFile(file);
+  const { bytes, stats } = readRegularFile(file);
   const source = bytes.toString("latin1");
-  const cache = codeCacheFile(file, source, env);
+  const cache = codeCacheFile(file, source, stats, env);
   const cachedData = cache === null ? undefined : readCodeCache(cache, bytes);
   const script = new Script(source, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
   // Written before the code runs: what V8 compiled eagerly (measured as fast as a cache taken at
-  // exit, half its size), and under the V8 flags every run starts with (the CLI sets some later).
+  // exit, half its size), under the V8 flags in force now (its name says which: codeCacheFile).
   if (cache !== null && (cachedData === undefined || script.cachedDataRejected === true)) {
     writeCodeCache(cache, script.createCachedData());
     if (!pruned.done) {
@@ -246,14 +244,16 @@ function compilePack(file: string, env: Readonly<Record<string, string | undefin
 }
 
 /**
- * The bytes of `file`, opened without waiting (a FIFO put where a pack should be hung the
- * command in `readFileSync`, deaf to signals) and read only when it is a regular file.
+ * The bytes of `file` and the stats of what was read (the code cache's key), opened without
+ * waiting (a FIFO put where a pack should be hung the command in `readFileSync`, deaf to
+ * signals) and read only when it is a regular file.
  */
-function readRegularFile(file: string): Buffer {
+function readRegularFile(file: string): { readonly bytes: Buffer; readonly stats: Stats } {
   const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
-    if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: "not a regular file" });
-    return readFileSync(fd);
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: "not a regular file" });
+    return { bytes: readFileSync(fd), stats };
   } finally {
     closeSync(fd);
   }
@@ -286,9 +286,19 @@ export function launch(bundle: string, env: Readonly<Record<string, string | und
   const verbose = wantsStacks(process.argv.slice(2));
   if (verbose) process.setSourceMapsEnabled(true);
   const pruned = { done: false };
-  // With --verbose Node's own require loads the packs: it applies their source maps to stacks.
-  const loadPack = (file: string): unknown => (verbose ? nodeRequire(file) : compilePack(file, env, pruned));
   const packs = new Map<string, Record<string, unknown>>();
+  /** The pack at `file`, loaded once; throws what loading threw, or a TypeError when its value is no pack. */
+  const packAt = (file: string): Record<string, unknown> => {
+    let pack = packs.get(file);
+    if (pack === undefined) {
+      // With --verbose Node's own require loads the packs: it applies their source maps to stacks.
+      const value: unknown = verbose ? nodeRequire(file) : compilePack(file, env, pruned);
+      if (typeof value !== "object" || value === null) throw new TypeError("not one of the CLI's packs");
+      pack = value as Record<string, unknown>;
+      packs.set(file, pack);
+    }
+    return pack;
+  };
   const modules = new Map<string, { exports: object }>();
   const chunkRequire = Object.assign(
     (specifier: string): unknown => {
@@ -297,17 +307,11 @@ export function launch(bundle: string, env: Readonly<Record<string, string | und
       const known = modules.get(specifier);
       if (known !== undefined) return known.exports;
       const file = packFile(dir, chunk[1] as string);
-      let pack = packs.get(file);
-      if (pack === undefined) {
-        let value: unknown;
-        try {
-          value = loadPack(file);
-        } catch (error) {
-          throw brokenPack(file, error);
-        }
-        if (typeof value !== "object" || value === null) throw brokenPack(file, new TypeError("not one of the CLI's packs"));
-        pack = value as Record<string, unknown>;
-        packs.set(file, pack);
+      let pack: Record<string, unknown>;
+      try {
+        pack = packAt(file);
+      } catch (error) {
+        throw brokenPack(file, error);
       }
       const run = pack[chunk[2] as string];
       if (typeof run !== "function") throw brokenPack(file, new TypeError(`no chunk ${chunk[2] as string} in it`));
@@ -321,9 +325,7 @@ export function launch(bundle: string, env: Readonly<Record<string, string | und
   // The entry: its pack must load (one line naming the fix otherwise); a pack loaded later
   // that is missing or damaged fails the command like any other error.
   try {
-    const value = loadPack(bundle);
-    if (typeof value !== "object" || value === null || typeof (value as Record<string, unknown>)["bundle"] !== "function") throw new TypeError("not the bundle's pack");
-    packs.set(bundle, value as Record<string, unknown>);
+    if (typeof packAt(bundle)["bundle"] !== "function") throw new TypeError("not the bundle's pack");
   } catch (error) {
     stopOnBrokenBundle(bundle, error);
   }

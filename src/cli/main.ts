@@ -9,7 +9,7 @@ import { knownSecrets } from "../secrets/redact.js";
 import { loadCommandModules } from "./commands/index.js";
 import { CommandContext, parseLockWait, type CliIO, type GlobalOptions } from "./runtime.js";
 import { VERSION } from "../version.js";
-import { formatErrorDocument, wantsJson, wantsJsonLogs, writeErrorReport } from "./error-report.js";
+import { errorReportOf, formatErrorDocument, wantsJson, wantsJsonLogs, writeErrorReport } from "./error-report.js";
 import { guardProcessExit } from "./exit-guard.js";
 import { withConsoleOnStderr } from "./json-console.js";
 import { closest } from "../config/suggest.js";
@@ -105,7 +105,7 @@ function globalOptions(program: Command, io: CliIO): GlobalOptions {
 
 /** Renders an error for a person (stderr) and, with --json, as a JSON document on stdout. */
 function reportError(error: AthanorError, io: CliIO, json: boolean, jsonLogs: boolean): void {
-  writeErrorReport({ code: error.code, message: error.message, hint: error.hint ?? null, exitStatus: error.exitStatus, details: error.details }, io, { json, jsonLogs });
+  writeErrorReport(errorReportOf(error), io, { json, jsonLogs });
 }
 
 /** Global options that take a value: their value is not the command's name. */
