@@ -346,11 +346,16 @@ describe("a second SIGINT", { timeout: 120_000 }, () => {
   it("a third SIGINT exits at once and says that revisions after the last line may have committed", async () => {
     const { child, stderr, done, session } = await slowUpgrade();
     try {
+      // The first signal's cleanup (record the interrupted run) waits on this lock, so the
+      // other two surely come while it runs (a fast cleanup exited before the third came).
+      await session.query("BEGIN");
+      await session.query("LOCK TABLE athanor_version_history IN ACCESS EXCLUSIVE MODE");
       for (let i = 0; i < 3; i += 1) {
         child.kill("SIGINT");
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(await done, stderr()).toBe(130);
+      await session.query("ROLLBACK");
       expect(stderr()).toContain("SIGINT: exiting now, without waiting for the run to stop: revisions after the last one reported may have committed; `athanor status` shows where the database stands\n");
     } finally {
       await session.close();
