@@ -150,10 +150,37 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
       }
     },
     async close(): Promise<void> {
-      await client.end().catch(() => {});
+      await endConnection(client, (locksHeld.get(session) ?? 0) > 0);
     },
   };
   return session;
+}
+
+/**
+ * How many of athanor's advisory locks each session holds (taken by {@link advisoryLock}
+ * and not yet released by its statement).
+ */
+const locksHeld = new WeakMap<Session, number>();
+
+/**
+ * Ends a connection as libpq's PQfinish does: the Terminate message sent and the socket
+ * closed on this side, without waiting for the server to end the backend, which pg's
+ * end() waits for (8–15 ms of every command here, after the command's work is done).
+ * `waitForServer` while the session still holds one of athanor's advisory locks: the
+ * backend's end releases it, and a lock taken next in this process (a fleet's next
+ * target, a library caller's next run) must find it released. What the session did is
+ * settled either way: a transaction left open is rolled back by the server.
+ */
+function endConnection(client: pg.Client, waitForServer: boolean): Promise<void> {
+  const ended = client.end().catch(() => {});
+  if (waitForServer) return ended;
+  const socket = (client as unknown as { connection: { stream: NodeJS.EventEmitter } }).connection.stream;
+  return new Promise((resolve) => {
+    // `finish`: Terminate written and this side closed; `close`: a socket destroyed instead (a query was still running).
+    socket.once("finish", () => resolve());
+    socket.once("close", () => resolve());
+    void ended.then(() => resolve());
+  });
 }
 
 /** Where pg_locks shows a bigint advisory key: classid = high 32 bits, objid = low 32 bits, objsubid = 1. */
@@ -183,6 +210,7 @@ async function advisoryLock(session: Session, request: LockRequest): Promise<Rel
     },
     () => findHolder(session, request.key, request.holderStyle ?? "owner"),
   );
+  locksHeld.set(session, (locksHeld.get(session) ?? 0) + 1);
   let released = false;
   return async () => {
     if (released) return;
@@ -195,6 +223,7 @@ async function advisoryLock(session: Session, request: LockRequest): Promise<Rel
       throw lockLost(`its connection was closed during the run: ${error instanceof Error ? error.message : String(error)}`, error);
     }
     if (!unlocked) throw lockLost("the lock connection was reset or goes through a pooler");
+    locksHeld.set(session, (locksHeld.get(session) ?? 1) - 1);
   };
 }
 

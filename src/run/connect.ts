@@ -36,8 +36,14 @@ export function applicationName(command: string, env: Pick<ResolvedEnvironment, 
 /** An open migration session holding the lock. */
 export interface LockedSession {
   readonly session: Session;
-  /** Releases the lock and closes the session (unless the caller owns it). Safe to call twice. */
-  close(): Promise<void>;
+  /**
+   * Releases the lock and closes the session (unless the caller owns it). Safe to call
+   * twice. `idle`: the work is done and nothing runs on the session (no statement, no
+   * transaction): its run lock is then released by a statement first, so the close need
+   * not wait for the server to end the backend (src/dialects/postgres-session.ts).
+   * Without it (a failure, an interruption), the run lock goes with the backend.
+   */
+  close(options?: { readonly idle?: boolean }): Promise<void>;
 }
 
 /** Options of {@link openLockedSession}. */
@@ -121,12 +127,12 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
   let closed = false;
   return {
     session: opened,
-    async close() {
+    async close(closing) {
       if (closed) return;
       closed = true;
       try {
+        if (!owned || closing?.idle === true) await releaseRun();
         if (owned) await opened.close();
-        else await releaseRun();
       } finally {
         await release();
       }
@@ -236,7 +242,7 @@ export async function runLockedCommand<T>(
       await locked.close().catch(() => {});
       throw error;
     }
-    await locked.close();
+    await locked.close({ idle: true });
     emit({ type: "command-end", command, durationMs: Date.now() - started, outcome: "success", completed: 0 });
     return result;
   } catch (error) {

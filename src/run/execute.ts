@@ -40,7 +40,7 @@ import { interrupted } from "./lock.js";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { mayChangeSession, mayDeallocate } from "./session-state.js";
 import { StandardStringsWatch } from "./standard-strings.js";
-import { assertClosed, assertNoCopyFromStdin, assertNoTransactionBreaker, refuseTransactionBreakerAtRunTime } from "./transaction-check.js";
+import { assertClosed, assertNoCopyFromStdin, assertNoTransactionBreaker, needsStatementCheck, refuseTransactionBreakerAtRunTime } from "./transaction-check.js";
 import { measuredTiming, parseRecentDurations, recentDurationsSql, type RunIdentity, type StepTiming } from "./version-table.js";
 
 /**
@@ -102,7 +102,7 @@ export interface ExecutePlanOptions {
  * Only the plan's revisions are read; only those whose text may hold such a statement
  * are parsed. An SQL revision's text is not kept: it is read again when it is sent.
  */
-export async function preparePlan(plan: Plan, options: { readonly echo: boolean; readonly singleTransaction: boolean }): Promise<PreparedPlan> {
+export async function preparePlan(plan: Plan, options: { readonly echo: boolean; readonly singleTransaction: boolean }, checkedAhead?: CheckedAhead): Promise<PreparedPlan> {
   if (options.singleTransaction) {
     const blocking = plan.steps.find((step) => !step.revision.transactional);
     if (blocking !== undefined) {
@@ -117,29 +117,53 @@ export async function preparePlan(plan: Plan, options: { readonly echo: boolean;
   // One revision at a time, each checked as soon as it is read and its SQL text dropped
   // (the reads are synchronous: concurrent loads gained nothing but memory).
   for (const step of plan.steps) {
-    const file = step.revision;
-    const body = await loadRevisionBody(file);
-    const part = step.direction === "up" ? body.upgrade : body.downgrade;
-    if (part === null) {
-      throw new RevisionError("irreversible-revision", `revision ${file.id} (${file.relativePath}) has no downgrade${body.format === "sql" ? " section" : " function"}, so it cannot be reverted`, {
-        hint:
-          body.format === "sql"
-            ? `Add a \`-- athanor:downgrade\` section to ${file.relativePath}, or downgrade to a target above ${file.id}.`
-            : `Add \`async downgrade({ sql }) { ... }\` to ${file.relativePath}, or downgrade to a target above ${file.id}.`,
-        details: { revision: file.id, file: file.relativePath },
-      });
-    }
-    let statements: readonly SqlStatement[] | null = null;
-    if (typeof part !== "function") {
-      assertClosed(file, step.direction, part);
-      assertNoCopyFromStdin(file, step.direction, part);
-      statements = await assertNoTransactionBreaker(file, step.direction, part);
-      if (statements === null && (options.echo || !file.transactional)) statements = await split(file, part);
-    }
-    changesSession ||= typeof part === "function" || !file.transactional || options.echo || mayChangeSession(part.sql);
-    steps.push({ step, file, body: typeof part === "function" ? part : part.sql.length, statements });
+    const checked = (step.direction === "up" ? checkedAhead?.get(step.revision) : undefined) ?? (await checkStep(step.revision, step.direction, options.echo, true));
+    // Only a check ahead, which never parses, leaves a step unchecked.
+    if (checked === null) throw new Error("internal: a revision was left unchecked");
+    changesSession ||= checked.changesSession;
+    steps.push({ step, file: step.revision, body: checked.body, statements: checked.statements });
   }
   return { plan, steps, singleTransaction: options.singleTransaction, changesSession };
+}
+
+/** What checking one revision's section found (see {@link checkStep}). */
+export interface CheckedSection {
+  readonly body: DeferredSection | MigrationFunction;
+  readonly statements: readonly SqlStatement[] | null;
+  /** Its text could change the session's state (see {@link PreparedPlan.changesSession}). */
+  readonly changesSession: boolean;
+}
+
+/** Revisions whose upgrade section was checked before their plan was known (src/run/check-ahead.ts). */
+export type CheckedAhead = ReadonlyMap<RevisionFile, CheckedSection>;
+
+/**
+ * Reads one revision and refuses it as {@link preparePlan} says. With `parse` false
+ * (a check made before the plan is known), a revision whose check needs more than its
+ * text is left for the plan's check, and null returned: a TypeScript revision (loading
+ * it runs its module's code), and an SQL one that must be split into statements (the
+ * parser is loaded only when a plan needs it).
+ */
+export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: boolean): Promise<CheckedSection | null> {
+  if (!parse && (file.format !== "sql" || echo || !file.transactional)) return null;
+  const body = await loadRevisionBody(file);
+  const part = direction === "up" ? body.upgrade : body.downgrade;
+  if (part === null) {
+    throw new RevisionError("irreversible-revision", `revision ${file.id} (${file.relativePath}) has no downgrade${body.format === "sql" ? " section" : " function"}, so it cannot be reverted`, {
+      hint:
+        body.format === "sql"
+          ? `Add a \`-- athanor:downgrade\` section to ${file.relativePath}, or downgrade to a target above ${file.id}.`
+          : `Add \`async downgrade({ sql }) { ... }\` to ${file.relativePath}, or downgrade to a target above ${file.id}.`,
+      details: { revision: file.id, file: file.relativePath },
+    });
+  }
+  if (typeof part === "function") return { body: part, statements: null, changesSession: true };
+  assertClosed(file, direction, part);
+  assertNoCopyFromStdin(file, direction, part);
+  if (!parse && needsStatementCheck(file, part.sql)) return null;
+  let statements = await assertNoTransactionBreaker(file, direction, part);
+  if (statements === null && (echo || !file.transactional)) statements = await split(file, part);
+  return { body: part.sql.length, statements, changesSession: !file.transactional || echo || mayChangeSession(part.sql) };
 }
 
 /** The SQL section a prepared step runs, read again from its file (which must still have its checksum). */

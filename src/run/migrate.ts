@@ -7,7 +7,7 @@
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { driverLoaded } from "../dialects/open.js";
+import { driverLoaded, opensLocally } from "../dialects/open.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { ConfigError, DatabaseError, isAthanorError } from "../errors.js";
@@ -19,6 +19,7 @@ import { loadRevisionGraph, projectCacheDir } from "../revisions/script-director
 import { openLockedSession, openReadSession, runIdentity, type LockedSession } from "./connect.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type PlannedRevision, type RunCommand } from "./events.js";
 import { Bookkeeping } from "./bookkeeping.js";
+import { CheckAhead } from "./check-ahead.js";
 import { executePlan, preparePlan, type PreparedStep } from "./execute.js";
 import { renderOfflineScript } from "./offline.js";
 import { waitForReplicas, type WalSample } from "./replica-lag.js";
@@ -180,7 +181,7 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
       // checksum: those read every row at once. Any other run reads the summary (ids and
       // unfinished rows), and every row only when its plan has steps.
       const allRows = env.protected || ownGuards.length > 0;
-      const { graph, locked, read } = await graphAndLockedSession(env, options, emit, (session) => (allRows ? readAppliedState(session, env.versionTable) : readAppliedSummary(session, env.versionTable)));
+      const { graph, locked, read, checkedAhead } = await graphAndLockedSession(env, options, emit, (session) => (allRows ? readAppliedState(session, env.versionTable) : readAppliedSummary(session, env.versionTable)));
       let failed = true;
       try {
         const session = locked.session;
@@ -196,7 +197,7 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
         // Before the guards (a backup, a confirmation) and the first change, and only when something will run.
         if (planned.steps.length > 0) await assertStandardStrings(session, env.redactedUrl);
         // Before the guards and the first change: a revision that cannot run is refused here.
-        const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true });
+        const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true }, await checkedAhead?.finish());
         const context: GuardrailContext = { env, command, session, graph, state, current: before, plan: planned, signal: options.signal, emit };
         await guardrailHook(env, options)?.(context);
         if (ownGuards.length > 0) {
@@ -240,7 +241,7 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
       } finally {
         // A release failure after a successful run is reported, saying what the run did; after a failure, the first error wins.
         if (failed) await locked.close().catch(() => {});
-        else await locked.close().catch((error: unknown) => {
+        else await locked.close({ idle: true }).catch((error: unknown) => {
           throw afterCompletedRun(error, completedSteps);
         });
       }
@@ -296,14 +297,15 @@ function graphOf(env: ResolvedEnvironment, options: Pick<RunMigrationOptions, "g
  * version rows read with `read` (all under the lock; the scan yields between batches, so
  * those round trips progress while it runs): the first connect does not wait for the
  * scan, nor the state query for the graph. A broken directory is still the error
- * reported: the lock wait is abandoned and the session closed first.
+ * reported: the lock wait is abandoned and the session closed first. An upgrade on a
+ * server checks revisions while the rest is awaited (`checkedAhead`, src/run/check-ahead.ts).
  */
 async function graphAndLockedSession<T>(
   env: ResolvedEnvironment,
   options: RunMigrationOptions,
   emit: (event: EventInput) => void,
   read: (session: Session) => Promise<T>,
-): Promise<{ graph: RevisionGraph; locked: LockedSession; read: T }> {
+): Promise<{ graph: RevisionGraph; locked: LockedSession; read: T; checkedAhead: CheckAhead | null }> {
   const abandon = new AbortController();
   // The caller's signal (an AbortSignalLike, so not AbortSignal.any's input) aborts the wait too.
   const caller = options.signal;
@@ -334,9 +336,16 @@ async function graphAndLockedSession<T>(
     await locking.then((locked) => reading.then(() => {}, () => {}).finally(() => locked.close())).catch(() => {});
     throw error;
   }
-  const locked = await locking;
+  // In-process PGlite is busy, not waiting, while it opens: checking ahead would only add to it.
+  const checkedAhead = options.command === "upgrade" && !opensLocally(env.target) ? new CheckAhead(graph, env.echo) : null;
+  const stopChecking = () => checkedAhead?.stop();
+  reading.then(stopChecking, stopChecking);
+  const locked = await locking.catch((error: unknown) => {
+    stopChecking();
+    throw error;
+  });
   try {
-    return { graph, locked, read: await reading };
+    return { graph, locked, read: await reading, checkedAhead };
   } catch (error) {
     await locked.close().catch(() => {});
     throw error;

@@ -26,7 +26,7 @@ import type { RevisionFile } from "../revisions/types.js";
  * tests ruled it out).
  */
 export async function assertNoTransactionBreaker(file: RevisionFile, direction: "up" | "down", section: SqlSection): Promise<readonly SqlStatement[] | null> {
-  if (!(file.transactional && mayBreakTransaction(section.sql)) && !SESSION_RESET_WORD.test(section.sql)) return null;
+  if (!needsStatementCheck(file, section.sql)) return null;
   const { splitStatements } = await import("../lint/parse.js");
   const statements = await splitStatements(section.sql, section.line, { file: file.relativePath });
   for (const statement of statements) {
@@ -36,6 +36,14 @@ export async function assertNoTransactionBreaker(file: RevisionFile, direction: 
     if (reset !== null) throw sessionResetRefusal(file, reset, statement.line, statement.uncommented, direction);
   }
   return statements;
+}
+
+/**
+ * True when a section's text may hold what {@link assertNoTransactionBreaker} refuses, so
+ * its statements must be parsed to know (a word search: false means surely none).
+ */
+export function needsStatementCheck(file: Pick<RevisionFile, "transactional">, sql: string): boolean {
+  return (file.transactional && mayBreakTransaction(sql)) || SESSION_RESET_WORD.test(sql);
 }
 
 const SESSION_RESET_WORD = /\b(?:discard|reset|pg_advisory_unlock\w*)\b/i;
@@ -157,7 +165,7 @@ export function assertNoCopyFromStdin(file: RevisionFile, direction: "up" | "dow
 
 /** The same checks for one statement string a TypeScript revision is about to send. */
 export async function refuseTransactionBreakerAtRunTime(file: RevisionFile, text: string): Promise<void> {
-  if (!(file.transactional && mayBreakTransaction(text)) && !SESSION_RESET_WORD.test(text)) return;
+  if (!needsStatementCheck(file, text)) return;
   const { splitStatements } = await import("../lint/parse.js");
   let statements: SqlStatement[];
   try {
