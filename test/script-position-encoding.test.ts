@@ -16,6 +16,9 @@ import { createEngineProject, ids, pgliteEngine, type Engine } from "./support/e
 /** 600 two-byte characters: 600 more bytes than characters, far more than the parts after it hold. */
 const ACCENTS = "é".repeat(600);
 
+/** 300 characters outside the BMP: one code point, two UTF-16 units and four UTF-8 bytes each. */
+const ASTRAL = "\u{1F600}".repeat(300);
+
 const part = (body: string): ScriptPart => ({ prologue: [], body, epilogue: [] });
 
 /** A fresh database in `encoding` on the test server (template0: the only template that takes any encoding). */
@@ -82,6 +85,17 @@ describe("the failing part of a round trip, after non-ASCII text", () => {
       try {
         const failure = await failureOf(session, [part(`CREATE TABLE enc_a (x text); -- ${ACCENTS}`), part("SELECT 1;\nSELEC 1;"), part("CREATE TABLE enc_c (x int);"), part("CREATE TABLE enc_d (x int);")]);
         expect({ part: failure.part, committed: failure.committed, stage: failure.stage, bodyOffset: failure.bodyOffset }).toEqual({ part: 1, committed: 0, stage: "body", bodyOffset: "SELECT 1;\n".length });
+      } finally {
+        await close();
+      }
+    }, 60_000);
+
+    it(`after characters of two UTF-16 units, a syntax error is placed in its own part, at its offset in code points (${target.name})`, async () => {
+      const { session, close } = await target.open();
+      try {
+        const before = `SELECT '${ASTRAL}';\n`;
+        const failure = await failureOf(session, [part(`CREATE TABLE enc_i (x text); -- ${ASTRAL}`), part(`${before}SELEC 1;`), part(`CREATE TABLE enc_j (x text); -- ${ASTRAL}`)]);
+        expect({ part: failure.part, committed: failure.committed, stage: failure.stage, bodyOffset: failure.bodyOffset }).toEqual({ part: 1, committed: 0, stage: "body", bodyOffset: [...before].length });
       } finally {
         await close();
       }

@@ -37,7 +37,12 @@ const LAZY_COMMIT = "SET LOCAL synchronous_commit = off;";
 /** Where each part's body sits in the text sent. */
 interface Layout {
   readonly text: string;
-  /** Code-point offsets [start, end) of each part's body. */
+  /**
+   * UTF-16 offsets [start, end) of each part's body: JavaScript's own string lengths, so
+   * laying out a round trip of 64 revisions walks no text. An error position, which the
+   * server counts in code points (or bytes), is turned into this unit only when a round
+   * trip failed (see {@link serverPosition}).
+   */
   readonly bodies: readonly { readonly start: number; readonly end: number }[];
 }
 
@@ -49,22 +54,17 @@ function codePoints(text: string): number {
 
 function layout(parts: readonly ScriptPart[], options: ScriptOptions): Layout {
   let text = "";
-  let offset = 0;
   const bodies: { start: number; end: number }[] = [];
-  const add = (piece: string) => {
-    text += piece;
-    offset += codePoints(piece);
-  };
   for (const part of parts) {
-    if (options.transactionPerPart) add("BEGIN;\n");
-    for (const statement of part.prologue) add(`${statement}\n`);
-    const start = offset;
-    add(part.body);
-    bodies.push({ start, end: offset });
+    if (options.transactionPerPart) text += "BEGIN;\n";
+    for (const statement of part.prologue) text += `${statement}\n`;
+    const start = text.length;
+    text += part.body;
+    bodies.push({ start, end: text.length });
     // A body may end in a `--` comment or without its semicolon.
-    add("\n;\n");
-    for (const statement of part.epilogue) add(`${statement}\n`);
-    if (options.transactionPerPart) add(`${part.lazyCommit ? `${LAZY_COMMIT}\n` : ""}COMMIT;\n`);
+    text += "\n;\n";
+    for (const statement of part.epilogue) text += `${statement}\n`;
+    if (options.transactionPerPart) text += `${part.lazyCommit ? `${LAZY_COMMIT}\n` : ""}COMMIT;\n`;
   }
   // After the last part: nothing is counted or located past it (see runScriptParts).
   if (options.trailer !== undefined) text += `${options.trailer}\n`;
@@ -86,7 +86,7 @@ export async function runScriptParts(send: SendScript, parts: readonly ScriptPar
   } catch (error) {
     // Every part committed and the trailer failed: the parts stand, its value is missing.
     if (options.trailer !== undefined && committedParts(tags) === parts.length) return null;
-    throw locate(error, parts, options, bodies, tags, serverPosition(error, text, unit()));
+    throw locate(error, parts, options, text, bodies, tags, serverPosition(error, text, unit()));
   }
 }
 
@@ -98,30 +98,30 @@ function committedParts(tags: readonly string[]): number {
 }
 
 /**
- * The error's 0-based position in `text` as a code-point offset (the unit of the layout),
- * or null without one. Worked out only when a round trip failed: a position in bytes is
- * walked back to code points here, so the layout of every round trip stays one count.
+ * The error's 0-based position in `text` as a UTF-16 offset (the unit of the layout), or
+ * null without one. The server counts code points (or bytes, see PositionUnit): they are
+ * walked here, only when a round trip failed.
  */
 function serverPosition(error: unknown, text: string, unit: PositionUnit): number | null {
   const raw = isAthanorError(error) ? error.details["position"] : undefined;
   if (typeof raw !== "number" || !Number.isFinite(raw) || raw <= 0) return null;
   const position = raw - 1;
-  if (unit === "characters") return position;
-  let bytes = 0;
-  let points = 0;
+  let counted = 0;
+  let index = 0;
   for (const char of text) {
-    bytes += utf8Length(char.codePointAt(0) as number);
-    if (bytes > position) return points;
-    points++;
+    const codePoint = char.codePointAt(0) as number;
+    counted += unit === "characters" ? 1 : utf8Length(codePoint);
+    if (counted > position) return index;
+    index += char.length;
   }
-  return points;
+  return index;
 }
 
 function utf8Length(codePoint: number): number {
   return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
 }
 
-function locate(error: unknown, parts: readonly ScriptPart[], options: ScriptOptions, bodies: Layout["bodies"], tags: readonly string[], position: number | null): ScriptFailure {
+function locate(error: unknown, parts: readonly ScriptPart[], options: ScriptOptions, text: string, bodies: Layout["bodies"], tags: readonly string[], position: number | null): ScriptFailure {
   let committed = 0;
   // Statements completed in the part that was running (null: its BEGIN never completed).
   let running: number | null = options.transactionPerPart ? null : 0;
@@ -159,7 +159,8 @@ function locate(error: unknown, parts: readonly ScriptPart[], options: ScriptOpt
     statement = Math.max(0, ran - prologue);
   }
   const located = bodies[byPosition];
-  const bodyOffset = located === undefined || position === null ? null : Math.min(position, located.end) - located.start;
+  // ScriptFailure counts code points in the body, as the revision's line numbers are found from them.
+  const bodyOffset = located === undefined || position === null ? null : codePoints(text.slice(located.start, Math.min(position, located.end)));
   return new ScriptFailure(error, part, Math.min(committed, part), stage, statement, bodyOffset);
 }
 
