@@ -62,6 +62,7 @@ export function abortableSession(session: Session, signal: AbortSignalLike | und
     },
   };
   if (session.announcedBackendPid !== undefined) wrapped.announcedBackendPid = () => session.announcedBackendPid?.() ?? null;
+  if (session.openingBackendPid !== undefined) wrapped.openingBackendPid = () => session.openingBackendPid?.() ?? null;
   return wrapped;
 }
 

@@ -37,12 +37,13 @@ export interface SessionBoundOptions {
 /**
  * Resolves when `session` keeps one server session (a direct connection, or a
  * session-pooling proxy); throws ConfigError `lock-needs-session` (exit 2) with the fix
- * otherwise. Takes one round trip on a direct connection.
+ * otherwise. Takes no round trip on a direct connection opened by athanor (one on another session).
  */
 export async function assertSessionBound(session: Session, options: SessionBoundOptions): Promise<void> {
   if (options.target.kind !== "postgres") return;
   const announced = session.announcedBackendPid?.() ?? null;
-  const first = await backendPid(session);
+  // The session's first statement already asked (no round trip); a session without that answer asks now.
+  const first = session.openingBackendPid?.() ?? (await backendPid(session));
   if (announced !== null && announced === first) return;
   const where = `${options.target.host}:${options.target.port}/${options.target.database}`;
   const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;

@@ -95,9 +95,11 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   const { client, host, reported } = await connectFitting(target, options);
   const secrets = options.secrets ?? [];
   const wrap = driverErrorGuard(secrets, target);
-  // One round trip: the version, and what checkOpened needs (standby? search_path arrived?).
-  const opened = await wrap("query", () => client.query<Record<string, unknown>>(`SELECT current_setting('server_version_num') AS v, ${OPENED_FACTS_COLUMNS}`, [options.searchPath ?? null]));
+  // One round trip: the version, and what checkOpened needs (standby? search_path arrived?)...
+  // ... and the backend it ran on, which the lock connection's check for a pooler compares with the one announced.
+  const opened = await wrap("query", () => client.query<Record<string, unknown>>(`SELECT current_setting('server_version_num') AS v, pg_backend_pid() AS pid, ${OPENED_FACTS_COLUMNS}`, [options.searchPath ?? null]));
   const versionNum = Number(opened.rows[0]?.["v"] ?? 0);
+  const openingPid = Number(opened.rows[0]?.["pid"] ?? Number.NaN);
   try {
     checkOpened(openedFacts(opened.rows[0]), options, `${host.host}:${host.port}/${target.database}`);
   } catch (error) {
@@ -130,6 +132,9 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     },
     reportedSetting(name: string): string | undefined {
       return reported.get(name);
+    },
+    openingBackendPid(): number | null {
+      return Number.isInteger(openingPid) ? openingPid : null;
     },
     announcedBackendPid(): number | null {
       const pid = (client as unknown as { processID?: number | null }).processID;

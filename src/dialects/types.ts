@@ -193,6 +193,11 @@ export interface Session {
    */
   announcedBackendPid?(): number | null;
   /**
+   * `pg_backend_pid()` as the session's first statement answered it (read with the
+   * session's opening facts, no round trip of its own), or null when the driver has none.
+   */
+  openingBackendPid?(): number | null;
+  /**
    * The value the server last reported for a `GUC_REPORT` setting such as
    * `standard_conforming_strings` (ParameterStatus: sent when the connection starts and
    * at the end of any round trip that changed it), so reading it costs no round trip.

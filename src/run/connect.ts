@@ -87,9 +87,10 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
       writable: true,
       ...(lockedByOpen ? { directoryLock: migrationLock(lockOptions).request } : {}),
     });
-  // A server's migration session connects while the lock is taken (it sends nothing
-  // before the lock is held): the two connects overlap.
-  const early = options.session === undefined && !opensLocally(env.target) ? settled(open()) : null;
+  // A server's migration session connects while the lock is taken, and sets its timeouts
+  // (settings of its own session): the two connects overlap. It reads and takes nothing
+  // before the lock is held.
+  const early = options.session === undefined && !opensLocally(env.target) ? settled(open().then((session) => withTimeouts(session, env))) : null;
   let release: ReleaseLock;
   try {
     release = lockedByOpen ? async () => {} : await acquireLock({ ...lockOptions, shared: options.sharedLocks, session: options.session });
@@ -104,12 +105,14 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
   let releaseRun: ReleaseLock = async () => {};
   try {
     if (early !== null) {
+      // Its timeouts are set.
       const opened = await early;
       if (opened.session === undefined) throw opened.error;
       session = opened.session;
+    } else {
+      session ??= await open();
+      await applyTimeouts(session, env);
     }
-    session ??= await open();
-    await applyTimeouts(session, env);
     releaseRun = await holdRunLock(session, {
       versionTable: env.versionTable,
       waitMs: Math.max(0, options.lockWaitMs - (Date.now() - started)),
@@ -138,6 +141,17 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
       }
     },
   };
+}
+
+/** `session` after {@link applyTimeouts}; closed when they cannot be set. */
+async function withTimeouts(session: Session, env: Pick<ResolvedEnvironment, "lockTimeoutMs" | "statementTimeoutMs">): Promise<Session> {
+  try {
+    await applyTimeouts(session, env);
+  } catch (error) {
+    await session.close().catch(() => {});
+    throw error;
+  }
+  return session;
 }
 
 /** A session being opened, as a promise that never rejects (nothing is left unhandled while the lock is awaited). */
