@@ -6,7 +6,7 @@
  * preparePlan) — 1,000 files took ~60–100 ms of a fresh process, on the path to the
  * first change. While the state is awaited, the SQL revisions are checked here instead,
  * newest first (what an upgrade most likely runs), in slices of about a millisecond
- * between which the event loop answers the connections; it stops as soon as the state
+ * between which the event loop answers the connections (src/event-loop-turns.ts); it stops as soon as the state
  * has arrived, and the plan's check uses what was checked and does the rest.
  *
  * Nothing here changes what a run checks or refuses: the check made here is the plan's
@@ -17,14 +17,10 @@
  * TypeScript revision (loading it runs its code, which an applied revision must never
  * do), and an SQL one whose check needs the SQL parser (loading it would outlast the wait).
  */
-import { performance } from "node:perf_hooks";
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { sliceTurns } from "../event-loop-turns.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import type { RevisionFile } from "../revisions/types.js";
 import { checkStep, type CheckedAhead, type CheckedSection } from "./execute.js";
-
-/** How long a slice of checks holds the event loop, in milliseconds. */
-const SLICE_MS = 1;
 
 /** A check of a graph's SQL revisions running until {@link CheckAhead.finish}. */
 export class CheckAhead {
@@ -32,7 +28,7 @@ export class CheckAhead {
   #stopped = false;
   readonly #running: Promise<void>;
 
-  /** Starts at the next turn of the event loop (whatever the caller does now comes first). */
+  /** Starts when the caller next awaits (what it does synchronously now comes first). */
   constructor(graph: RevisionGraph, echo: boolean) {
     this.#running = this.#run(graph, echo);
   }
@@ -51,12 +47,11 @@ export class CheckAhead {
 
   async #run(graph: RevisionGraph, echo: boolean): Promise<void> {
     const order = graph.topologicalOrder();
-    let sliceStart = -Infinity;
+    const turn = sliceTurns();
+    await Promise.resolve();
     for (let i = order.length - 1; i >= 0; i--) {
-      if (performance.now() - sliceStart >= SLICE_MS) {
-        await yieldToEventLoop();
-        sliceStart = performance.now();
-      }
+      const next = turn();
+      if (next !== null) await next;
       if (this.#stopped) return;
       const file = graph.get(order[i] as string);
       try {
