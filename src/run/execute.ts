@@ -20,10 +20,10 @@
  * again; the error names the revision, its file, the statement and its line, and says
  * what was rolled back and what was committed.
  */
-import { performance } from "node:perf_hooks";
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
+import { monotonicMs } from "../monotonic-clock.js";
 import { thrownMessage } from "./thrown.js";
 import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
@@ -281,7 +281,7 @@ type Scope = "own" | "plan" | "none";
 /** A failure on its way out, with the revision it belongs to and where it stopped. */
 class GroupFailure extends Error {
   /** When the failure came back: the revision's duration ends here, not after the error is described. */
-  readonly failedAt = performance.now();
+  readonly failedAt = monotonicMs();
 
   constructor(
     readonly error: unknown,
@@ -393,11 +393,11 @@ class GroupRunner {
       this.assertNoLateStatement();
       if (pause !== undefined) await pause(steps[index] as PreparedStep);
       const group = this.takeGroup(index, pause === undefined ? size : 1);
-      const started = performance.now();
+      const started = monotonicMs();
       if (this.sentWhole(group[0] as PreparedStep)) await this.sendScript(group, index, done, pause === undefined ? Math.min(size * 2, MAX_BATCH) : 1);
       else await this.drive(group[0] as PreparedStep, index, done);
       index += group.length;
-      size = nextBatchSize(size, group.length, performance.now() - started);
+      size = nextBatchSize(size, group.length, monotonicMs() - started);
     }
     this.assertNoLateStatement();
   }
@@ -445,7 +445,7 @@ class GroupRunner {
    */
   private async sendScript(group: readonly PreparedStep[], firstIndex: number, done: Step[], ahead: number): Promise<void> {
     const total = this.options.prepared.steps.length;
-    const started = performance.now();
+    const started = monotonicMs();
     const alone = group.length === 1;
     const first = group[0] as PreparedStep;
     if (alone) {
@@ -509,7 +509,7 @@ class GroupRunner {
         this.emitStart(failing, firstIndex + group.indexOf(failing), total);
       }
       done.push(...before.map((item) => item.step));
-      throw new GroupFailure(error, failing, Math.min(failingStarted, performance.now()), scope, group.slice(committed, group.indexOf(failing)));
+      throw new GroupFailure(error, failing, Math.min(failingStarted, monotonicMs()), scope, group.slice(committed, group.indexOf(failing)));
     }
     if (alone) {
       this.emitEnd(group[0] as PreparedStep, started, "success");
@@ -523,7 +523,7 @@ class GroupRunner {
   /** A revision driven from here: a TypeScript function, or SQL statements one by one. */
   private async drive(item: PreparedStep, index: number, done: Step[]): Promise<void> {
     const total = this.options.prepared.steps.length;
-    let started = performance.now();
+    let started = monotonicMs();
     const scope = this.scope(item);
     // An SQL revision driven statement by statement commits lazily but for the plan's last,
     // like a script's. A TypeScript revision commits with its flush: its code may act outside
@@ -541,16 +541,16 @@ class GroupRunner {
     };
     const recorded = async () => {
       await body();
-      const record = this.bookkeeping.stepDone(item.step, measuredTiming(performance.now() - started));
+      const record = this.bookkeeping.stepDone(item.step, measuredTiming(monotonicMs() - started));
       await this.session.exec(this.bookkeeping.asAthanorInTransaction(record).join("\n"));
     };
     try {
       if (scope === "none") {
         await this.bookkeeping.stepStarting(item.step);
         // Timed from here: the history row of its end then starts after its `started` row.
-        started = performance.now();
+        started = monotonicMs();
         await body();
-        await this.bookkeeping.stepFinished(item.step, performance.now() - started);
+        await this.bookkeeping.stepFinished(item.step, monotonicMs() - started);
       } else if (scope === "own") {
         await this.session.transaction(recorded, { lazyCommit: lazy });
       } else {
@@ -567,7 +567,7 @@ class GroupRunner {
 
   /** Wraps a failure of the plan's transaction (its COMMIT) that no group claimed. */
   failed(error: unknown, last: PreparedStep): GroupFailure {
-    return error instanceof GroupFailure ? error : new GroupFailure(error, last, performance.now(), "plan", []);
+    return error instanceof GroupFailure ? error : new GroupFailure(error, last, monotonicMs(), "plan", []);
   }
 
   /**
@@ -743,7 +743,7 @@ class GroupRunner {
     for (const [k, item] of items.entries()) {
       this.emitStart(item, firstIndex + k, total);
       // Not 0 when it could not be read (the connection was lost): the event says it is unknown.
-      this.emitEnd(item, performance.now(), "success", undefined, durations.get(item.file.id) ?? null);
+      this.emitEnd(item, monotonicMs(), "success", undefined, durations.get(item.file.id) ?? null);
     }
     return durations;
   }
@@ -792,13 +792,13 @@ class GroupRunner {
   private async timed<T>(item: PreparedStep, sql: string, line: number | null, run: () => Promise<T>): Promise<T> {
     if (mayDeallocate(sql)) this.recorder?.invalidate();
     await this.strings.beforeSend(item.file, () => this.stoppedBefore(item, true));
-    const started = performance.now();
+    const started = monotonicMs();
     this.statementCounts.set(item, (this.statementCounts.get(item) ?? 0) + 1);
     try {
       return await run();
     } finally {
       this.strings.sent(sql);
-      this.emitStatement(item, sql, line, performance.now() - started);
+      this.emitStatement(item, sql, line, monotonicMs() - started);
     }
   }
 
@@ -932,7 +932,7 @@ class GroupRunner {
       message: item.file.message,
       file: item.file.relativePath,
       direction: item.step.direction,
-      durationMs: durationMs === null ? null : Math.round(durationMs ?? performance.now() - started),
+      durationMs: durationMs === null ? null : Math.round(durationMs ?? monotonicMs() - started),
       ...this.statementsOf(item),
       outcome,
       ...(error === undefined ? {} : { error: toEventError(error) }),
