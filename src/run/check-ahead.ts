@@ -31,6 +31,8 @@ export class CheckAhead {
   /** Starts when the caller next awaits (what it does synchronously now comes first). */
   constructor(graph: RevisionGraph, echo: boolean) {
     this.#running = this.#run(graph, echo);
+    // A run that fails before its plan's check never asks for the result.
+    this.#running.catch(() => {});
   }
 
   /** Stops at the end of the current slice. */
