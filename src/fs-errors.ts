@@ -35,6 +35,9 @@ const PROBLEMS: Readonly<Record<string, { reason: string; fix: string }>> = {
   ENOTDIR: { reason: "a part of its path is a file, not a directory", fix: "check the path" },
   EISDIR: { reason: "it is a directory", fix: "it must be a file: name the file, or move the directory away" },
   ENAMETOOLONG: { reason: "its name is too long", fix: "use a shorter path" },
+  // What a read of a FIFO or a socket opened without blocking gives (athanor reads at an offset, and never waits on one).
+  ESPIPE: { reason: "it is not a regular file (a FIFO or a socket?)", fix: "it must be a regular file: put the file back (ls -l shows what it is)" },
+  EAGAIN: { reason: "it is not a regular file (a FIFO or a device with nothing to read?)", fix: "it must be a regular file: put the file back (ls -l shows what it is)" },
 };
 
 /**

@@ -7,7 +7,8 @@
  * edited after its check still stops the run before it is sent. On PostgreSQL, through
  * the library (a guard of the caller's own edits a file between the check and the send).
  */
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createPostgresDatabase, queryUrl } from "./support/databases.js";
@@ -82,4 +83,20 @@ describe("checking ahead of the plan (PostgreSQL)", () => {
       expect(tables.map((row) => row.name)).not.toContain("ahead_c");
       expect(await appliedIds(url)).not.toContain(C);
     }), 120_000);
+
+  it("refuses, without waiting on it, a pending revision's file replaced by a FIFO after its check (adv13 F1), and releases the locks", () =>
+    withDatabase(async (project, url) => {
+      await project.write({ id: A, message: "first", upgrade: "CREATE TABLE ahead_a (x int);" });
+      await project.write({ id: B, down: A, message: "second", upgrade: "CREATE TABLE ahead_b (x int);" });
+      const file = join(project.migrationsDir, `${B}_second.sql`);
+      const replace = async (): Promise<void> => {
+        await rm(file);
+        execFileSync("mkfifo", [file]);
+      };
+      // Opened for reading as a FIFO with no writer, it used to block this thread (signals unheard, both locks held).
+      await expect(upgrade(project, url, { beforeExecute: [replace] })).rejects.toMatchObject({ message: expect.stringContaining("it is not a regular file") });
+      expect(await appliedIds(url)).not.toContain(B);
+      const held = await queryUrl<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'");
+      expect(held[0]?.n).toBe(0);
+    }), 60_000);
 });

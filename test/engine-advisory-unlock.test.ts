@@ -40,6 +40,8 @@ for (const target of cliTargets) {
           ["SELECT x FROM (SELECT pg_advisory_unlock(hashtext('jobs')::bigint) AS x) AS s;", "SELECT x FROM (SELECT pg_advisory_unlock(hashtext('jobs')::bigint) AS x) AS s"],
           ["DO $$ BEGIN PERFORM pg_advisory_unlock_all(); END $$;", "DO $$ BEGIN PERFORM pg_advisory_unlock_all(); END $$"],
           ["DO $$ BEGIN PERFORM pg_advisory_unlock(abs(42)); END $$;", "DO $$ BEGIN PERFORM pg_advisory_unlock(abs(42)); END $$"],
+          // The function's name spelled with a Unicode escape (U&"...\005F..." is `_`): no word a text search finds (adv13 F3).
+          ['SELECT U&"pg_advisory\\005Funlock_all"();', 'SELECT U&"pg_advisory\\005Funlock_all"()'],
         ] as const) {
           await writeChain(project, statement);
           const result = await runCli(["upgrade", "--json"], { cwd: project.dir, env: setup.env });

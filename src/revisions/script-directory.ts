@@ -498,7 +498,7 @@ export function readRevisionText(path: string, relativePath: string, stamp: stri
     refuseOversized(size, relativePath);
     const whole = readRest(fd, buffer, bytesRead, size);
     return decodeRevisionBytes(whole, whole.length, relativePath);
-  });
+  }, SCAN_OPEN_FLAGS);
 }
 
 function refuseOversized(size: number, relativePath: string): void {

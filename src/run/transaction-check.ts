@@ -43,8 +43,16 @@ export async function assertNoTransactionBreaker(file: RevisionFile, direction: 
  * its statements must be parsed to know (a word search: false means surely none).
  */
 export function needsStatementCheck(file: Pick<RevisionFile, "transactional">, sql: string): boolean {
-  return (file.transactional && mayBreakTransaction(sql)) || SESSION_RESET_WORD.test(sql);
+  return (file.transactional && mayBreakTransaction(sql)) || SESSION_RESET_WORD.test(sql) || UNICODE_ESCAPED_NAME.test(sql);
 }
+
+/**
+ * An identifier with Unicode escapes (`U&"pg_advisory\005Funlock_all"`): a function's name
+ * written so that no word of {@link SESSION_RESET_WORD} appears in the text (adv13 F3).
+ * The parser reads the name as PostgreSQL does; only such a text pays for it. Keywords
+ * (COMMIT, DISCARD...) cannot be written so.
+ */
+const UNICODE_ESCAPED_NAME = /\bu&"/i;
 
 const SESSION_RESET_WORD = /\b(?:discard|reset|pg_advisory_unlock\w*)\b/i;
 
