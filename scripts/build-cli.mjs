@@ -133,6 +133,18 @@ function lazyChildProcess(path, source) {
   return source.replace(eager, "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };");
 }
 
+/**
+ * commander's command.js also requires node:process, a module of its own for Node to load
+ * (~0.1 ms of every command's start-up) whose value is the global `process`: the global is
+ * used instead, on the same line. As above, a commander that reads otherwise fails the build.
+ */
+function globalProcess(path, source) {
+  if (!path.endsWith(`${sep}commander${sep}lib${sep}command.js`)) return source;
+  const required = "const process = require('node:process');";
+  if (!source.includes(required)) throw new Error(`${path}: commander no longer requires node:process as the build expects; update globalProcess in scripts/build-cli.mjs`);
+  return source.replace(required, "const process = globalThis.process;");
+}
+
 /** @type {import("esbuild").Plugin} */
 const keepModuleSemantics = {
   name: "athanor-cli",
@@ -150,7 +162,7 @@ const keepModuleSemantics = {
       const trace = `__athanorTraceModule(${JSON.stringify(own)});`;
       // esbuild's ASCII output escapes strings and names but keeps comments (pg has an em dash in one):
       // \uXXXX means the same character in a string, template, regular expression or name.
-      const source = lazyChildProcess(args.path, (await readFile(args.path, "utf8")).replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`));
+      const source = globalProcess(args.path, lazyChildProcess(args.path, (await readFile(args.path, "utf8")).replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)));
       const directive = /^(?:#![^\n]*\n)?\s*(["'])use strict\1;?/.exec(source);
       const contents = directive === null ? `${trace} ${source}` : `${directive[0]}; ${trace}${source.slice(directive[0].length)}`;
       return { contents, loader: "js" };

@@ -48,11 +48,11 @@ describe("the bundled CLI", () => {
   });
 
   /** Runs bin/athanor.js in the project under `node <nodeArgs>`, with the code cache in its own folder; expects exit 0. */
-  async function runBin(nodeArgs: string[], args: string[], env: Record<string, string> = {}, cwd = project.dir): Promise<void> {
+  async function runBin(nodeArgs: string[], args: string[], env: Record<string, string | undefined> = {}, cwd = project.dir): Promise<void> {
     const status = await new Promise<number>((resolve, reject) => {
       const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
         cwd,
-        env: baseEnv({ ...env, ATHANOR_CACHE_DIR: cache.dir }) as NodeJS.ProcessEnv,
+        env: baseEnv({ ATHANOR_CACHE_DIR: cache.dir, ...env }) as NodeJS.ProcessEnv,
         stdio: "ignore",
       });
       child.on("error", reject);
@@ -129,11 +129,11 @@ describe("the bundled CLI", () => {
   });
 
   /** The Node built-ins a run of `args` loaded (process.moduleLoadList, written at exit by a preloaded script). */
-  async function builtinsLoaded(args: string[], name: string): Promise<string[]> {
+  async function builtinsLoaded(args: string[], name: string, env: Record<string, string | undefined> = {}): Promise<string[]> {
     const list = join(project.dir, `${name}.builtins`);
     const preload = join(project.dir, `${name}.cjs`);
     await writeFile(preload, `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join("\\n")));\n`);
-    await runBin(["-r", preload], args);
+    await runBin(["-r", preload], args, env);
     const loaded = (await readFile(list, "utf8")).split("\n");
     // The list is Node's own: the launcher's node:vm is in it.
     expect(loaded).toContain("NativeModule vm");
@@ -143,6 +143,15 @@ describe("the bundled CLI", () => {
   it("loads no node:child_process for `heads` (commander's require of it is lazy) nor for an unprotected `upgrade` (the backup and the other gates load with a protected run)", async () => {
     expect((await builtinsLoaded(["heads"], "heads")).filter((entry) => /child_process|dgram/.test(entry))).toEqual([]);
     expect((await builtinsLoaded(["upgrade"], "upgrade")).filter((entry) => /child_process|dgram/.test(entry))).toEqual([]);
+  });
+
+  it("`heads` loads no built-in it does not use: node:os (the code cache's folder comes from $HOME), AbortController's module, node:console, node:timers/promises, node:process", async () => {
+    const home = join(cache.dir, "home");
+    await mkdir(home);
+    const loaded = await builtinsLoaded(["heads"], "heads-unused", { ATHANOR_CACHE_DIR: undefined, HOME: home });
+    expect(loaded.filter((entry) => /^NativeModule (os|console|timers\/promises|process|internal\/abort_controller)$/.test(entry))).toEqual([]);
+    // The code caches (the bundle's and bundle-read.cjs's) are where os.homedir() would have put them.
+    expect((await readdir(join(home, ".cache", "athanor"))).filter((name) => /^cli-code-[0-9a-f]{16}\.bin$/.test(name))).toHaveLength(2);
   });
 
   it("an unprotected `upgrade` on PostgreSQL builds no stdin stream: no node:fs/promises, readline or file streams (whether a person can answer a prompt is asked of the descriptor)", async () => {

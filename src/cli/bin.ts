@@ -29,8 +29,6 @@ import { recordV8Flags } from "./v8-flags.js";
 let finished = false;
 const argv = process.argv.slice(2);
 const reportOptions = { json: wantsJson(argv), jsonLogs: wantsJsonLogs(argv) };
-/** athanor's own files (its dist/ and the packages it bundles or depends on): a frame elsewhere is code it loaded. */
-const OWN_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
  * Ends the process at once with status 1, after reporting `report` as a command's error is
@@ -75,7 +73,9 @@ process.on("unhandledRejection", (reason: unknown) => {
  */
 process.on("uncaughtException", (error: unknown) => {
   const stack = error instanceof Error ? error.stack : undefined;
-  const origin = stackFrames(stack).find((frame) => !frame.file.startsWith(OWN_ROOT));
+  // athanor's own files (its dist/ and the packages it bundles or depends on): a frame elsewhere is code it loaded.
+  const ownRoot = fileURLToPath(new URL("../..", import.meta.url));
+  const origin = stackFrames(stack).find((frame) => !frame.file.startsWith(ownRoot));
   if (origin !== undefined) {
     const where = `${origin.file}${origin.line === null ? "" : `:${String(origin.line)}`}`;
     stopAtOnce({
@@ -145,10 +145,23 @@ function signalNote(text: string): void {
 /** The commands that run no revision and take no lock: a signal has only their query (or their shadow's) to stop. */
 const READING_COMMANDS: ReadonlySet<string> = new Set(["current", "check", "status", "diff", "revision", "log", "history", "lint"]);
 
-const controller = new AbortController();
-// Every part of a command listens to this one signal (each environment of `status`, each
-// target of a fleet, each session) and stops listening when done: no limit, no false leak warning.
-setMaxListeners(0, controller.signal);
+let controller: AbortController | undefined;
+
+/**
+ * The controller SIGINT and SIGTERM trip, made when a command first asks for its signal or a
+ * signal comes: an AbortController and its listener limit cost ~0.8 ms of every start-up
+ * (Node loads its AbortController's module on first use), and `heads` never asks.
+ */
+function abortController(): AbortController {
+  if (controller === undefined) {
+    controller = new AbortController();
+    // Every part of a command listens to this one signal (each environment of `status`, each
+    // target of a fleet, each session) and stops listening when done: no limit, no false leak warning.
+    setMaxListeners(0, controller.signal);
+  }
+  return controller;
+}
+
 let signals = 0;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
@@ -166,7 +179,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     } else {
       exitNow(signal, status);
     }
-    controller.abort(signal);
+    abortController().abort(signal);
   });
 }
 
@@ -312,7 +325,9 @@ async function run(): Promise<void> {
     stdinIsTTY: () => (createRequire(import.meta.url)("node:tty") as typeof import("node:tty")).isatty(0),
     env: process.env,
     cwd,
-    signal: controller.signal,
+    get signal() {
+      return abortController().signal;
+    },
   });
   finished = true;
   // OpenTelemetry (when loaded): buffered spans and metrics leave before the process does.

@@ -4,7 +4,7 @@
  * error) become lines of the same shape through {@link formatMessageLine}, without
  * loading pino.
  */
-import { hostname } from "node:os";
+import { createRequire } from "node:module";
 import { escapeControlCharactersInJson } from "../control-characters.js";
 import type { LogRecordLevel } from "./log-record.js";
 
@@ -34,6 +34,7 @@ export function plainText(text: string): string {
  * `level`, `pid`, `hostname`, `time`, `event`, `toolVersion`, the extra fields, `msg`.
  */
 export function formatMessageLine(line: MessageLine, now: Date = new Date()): string {
-  host ??= hostname();
+  // node:os when first needed: loaded at start-up it cost ~0.6 ms of every command.
+  host ??= (createRequire(import.meta.url)("node:os") as typeof import("node:os")).hostname();
   return `${escapeControlCharactersInJson(JSON.stringify({ level: line.level, pid: process.pid, hostname: host, time: now.toISOString(), event: line.event, toolVersion: line.toolVersion, ...line.fields, msg: plainText(line.msg) }))}\n`;
 }
