@@ -22,7 +22,7 @@
  * Failing to read or write it is never an error: the directory is read as if it were absent.
  */
 import { closeSync, constants as fsConstants, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
-import { extname, join } from "node:path";
+import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../version.js";
 import type { RevisionFormat } from "./header.js";
@@ -82,11 +82,14 @@ let parserKey: string | undefined;
  */
 function cacheKey(): string {
   if (parserKey === undefined) {
-    const extension = extname(fileURLToPath(import.meta.url));
+    // One URL turned into a path, not one per module (~0.03 ms each for the URL and its path).
+    const own = fileURLToPath(import.meta.url);
+    const folder = dirname(own);
+    const extension = extname(own);
     const parts: string[] = [FORMAT, VERSION];
     for (const module of ["header", "header-sql-fast", "header-fields", "ids", "header-cache", "script-directory", "../control-characters"]) {
       try {
-        const stats = statSync(fileURLToPath(new URL(`./${module}${extension}`, import.meta.url)), { bigint: true });
+        const stats = statSync(join(folder, `${module}${extension}`), { bigint: true });
         parts.push(`${module}:${stats.size}:${stats.mtimeNs}`);
       } catch {
         parts.push(`${module}:?`);
