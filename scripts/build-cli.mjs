@@ -76,14 +76,27 @@ function packageName(specifier) {
  * The edits a module of dist/ needs inside the bundle, found on its syntax tree (acorn),
  * never by matching text: the same words inside a string or a template (the worker
  * shadow's code is one) are code of another realm and stay as they are.
- * - `import.meta.url` becomes the module's own dist/ URL computed from the bundle's;
+ * - `fileURLToPath(import.meta.url)` (node:url's) becomes the module's own dist/ path,
+ *   joined to the pack's folder: no URL is built (the first one of a process costs ~0.4 ms);
+ * - any other `import.meta.url` becomes the module's own dist/ URL computed from the bundle's;
  * - `import(x)`, unless x is a relative string literal (esbuild bundles those), goes
  *   through `__athanorImport`.
  * Returned as [start, end, replacement] in source order.
  */
 function moduleEdits(source, own) {
   const edits = [];
-  walk(parse(source, { ecmaVersion: "latest", sourceType: "module" }), (node) => {
+  const program = parse(source, { ecmaVersion: "latest", sourceType: "module" });
+  const isMetaUrl = (node) => node.type === "MemberExpression" && node.object.type === "MetaProperty" && !node.computed && node.property.name === "url";
+  // The local name node:url's fileURLToPath is imported under, if it is.
+  const toPath = program.body
+    .filter((node) => node.type === "ImportDeclaration" && (node.source.value === "node:url" || node.source.value === "url"))
+    .flatMap((node) => node.specifiers)
+    .find((specifier) => specifier.type === "ImportSpecifier" && specifier.imported.name === "fileURLToPath")?.local.name;
+  walk(program, (node) => {
+    if (toPath !== undefined && node.type === "CallExpression" && node.callee.type === "Identifier" && node.callee.name === toPath && node.arguments.length === 1 && isMetaUrl(node.arguments[0])) {
+      edits.push([node.start, node.end, `__athanorPath(${JSON.stringify(own)})`]);
+      return false;
+    }
     if (node.type === "MemberExpression" && node.object.type === "MetaProperty" && !node.computed && node.property.name === "url") {
       edits.push([node.start, node.end, `__athanorUrl(${JSON.stringify(own)})`]);
       return false;
@@ -223,16 +236,18 @@ async function licenceComment(inputs) {
 /**
  * What each chunk's function starts with, on its first line: strict mode, the URL that
  * `import.meta.url` edits resolve against (a file of dist/cli/, where every pack is), the
+ * path `fileURLToPath(import.meta.url)` edits join (in the chunks that have one), the
  * `import()` it routes, and the debug hook: with ATHANOR_DEBUG_MODULES=<file>, the URL of
  * each of athanor's modules and copied packages' files as it is evaluated and, written by
  * the entry at exit, every file loaded with require (from node_modules: picomatch...) as
  * `require <URL>`, one a line.
  */
-function preamble(isEntry) {
+function preamble(isEntry, usesPath) {
   return [
     '"use strict";',
     // Computed at the first use: pathToFileURL for each of the ~25 chunks `heads` runs cost ~1 ms.
     'var __athanorBase; function __athanorUrl(own) { return new URL(own, __athanorBase ??= require("node:url").pathToFileURL(__filename).href).href; }',
+    ...(usesPath ? ['function __athanorPath(own) { return require("node:path").join(__dirname, own); }'] : []),
     'var __athanorImport = typeof __athanorLauncherImport === "function" ? __athanorLauncherImport : (specifier) => import(specifier);',
     "var __athanorTraceFile = process.env.ATHANOR_DEBUG_MODULES;",
     'function __athanorTraceModule(own) { if (__athanorTraceFile) require("node:fs").appendFileSync(__athanorTraceFile, `${__athanorUrl(own)}\\n`); }',
@@ -431,7 +446,7 @@ try {
     const lines = [];
     const map = new PackMap();
     for (const chunk of members) {
-      lines.push(`${JSON.stringify(chunk.name)}: (function (exports, require, module, __filename, __dirname, __athanorLauncherImport) { ${preamble(chunk.name === "bundle")}`);
+      lines.push(`${JSON.stringify(chunk.name)}: (function (exports, require, module, __filename, __dirname, __athanorLauncherImport) { ${preamble(chunk.name === "bundle", chunk.code.includes("__athanorPath("))}`);
       // +1: the first line of the file, which opens the pack.
       map.add(lines.length + 1, chunk.map);
       lines.push(...chunk.code.slice(0, -1).split("\n"));

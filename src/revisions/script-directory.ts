@@ -41,7 +41,6 @@ export function revisionFormatOf(fileName: string): RevisionFormat | null {
   return null;
 }
 
-const require = createRequire(import.meta.url);
 let crypto: { createHash(algorithm: string): Hash } | undefined;
 
 /**
@@ -49,7 +48,7 @@ let crypto: { createHash(algorithm: string): Hash } | undefined;
  * hash nothing and do not pay for its modules at start-up.
  */
 function sha256Hex(text: string): string {
-  crypto ??= require("node:crypto") as { createHash(algorithm: string): Hash };
+  crypto ??= createRequire(import.meta.url)("node:crypto") as { createHash(algorithm: string): Hash };
   return crypto.createHash("sha256").update(text, "utf8").digest("hex");
 }
 
