@@ -16,6 +16,7 @@ import { spawn } from "node:child_process";
 import { chmod, mkdir, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Script } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, baseEnv, spawnCli } from "./support/cli.js";
 import { createPostgresDatabase, tempDir, type TestDatabase } from "./support/databases.js";
@@ -234,6 +235,18 @@ describe("the bundled CLI", () => {
       expect((await readFile(join(dir, file))).equals(written)).toBe(true);
       expect((await cacheFiles(dir)).sort()).toEqual([...all].sort());
       for (const name of all) expect((await stat(join(dir, name))).ino).toBe(inodes.get(name));
+    });
+
+    it("holds the code of every function the command ran, not only what V8 compiled before the pack ran (compiled again at every later run otherwise)", async () => {
+      const folder = join(cache.dir, "ran");
+      await mkdir(folder);
+      expect((await run(["heads"], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
+      const written = await readFile(join(folder, await bundleCacheFile(folder)));
+      const code = written.length - (written.indexOf(10) + 1);
+      // A cache made right after compiling the bundle holds what V8 compiled eagerly: the chunks' top levels.
+      const bundle = join(ROOT, "dist/cli/bundle.cjs");
+      const compiled = new Script(await readFile(bundle, "latin1"), { filename: bundle }).createCachedData();
+      expect(code / 2).toBeGreaterThan(compiled.length * 1.5);
     });
 
     it("commands run in turn that set other V8 flags (`current` sets --liftoff-only, `heads` none) each keep their pack caches: none is rejected and rewritten at every run", async () => {
