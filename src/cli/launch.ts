@@ -234,13 +234,13 @@ const importModule = (specifier: string): Promise<unknown> => import(specifier);
  * rejected. Throws what reading or compiling threw.
  */
 function compilePack(file: string, env: Readonly<Record<string, string | undefined>>, pruned: { done: boolean }): unknown {
-  // ASCII (the build checks it): Latin-1 is the cheapest decoding. The file's bytes are
-  // then reused for the code cache, which is smaller: each new page of memory costs a page
-  // fault, ~12 µs on the CI machine.
-  const { bytes, stats } = readRegularFile(file);
+  // ASCII (the build checks it): Latin-1 is the cheapest decoding. The buffer the file was
+  // read into is then reused for the code cache: each new page of memory costs a page fault,
+  // ~12 µs on the CI machine.
+  const { bytes, room, stats } = readRegularFile(file);
   const source = bytes.toString("latin1");
   const cache = codeCacheFile(file, source, stats, env);
-  const cachedData = cache === null ? undefined : readCodeCache(cache, bytes);
+  const cachedData = cache === null ? undefined : readCodeCache(cache, room);
   const script = new Script(source, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
   if (cache !== null && (cachedData === undefined || script.cachedDataRejected === true)) writeCodeCacheAtExit(cache, script, pruned);
   return script.runInThisContext();
@@ -269,16 +269,28 @@ function writeCodeCacheAtExit(cache: CodeCacheFile, script: Script, pruned: { do
 }
 
 /**
- * The bytes of `file` and the stats of what was read (the code cache's key), opened without
- * waiting (a FIFO put where a pack should be hung the command in `readFileSync`, deaf to
- * signals) and read only when it is a regular file.
+ * How much larger than a pack the buffer it is read into is: its code cache (the compiled
+ * code twice, with every function a run compiled: 1.7–2.5 times the pack) is then read into
+ * the pages the pack's bytes were, instead of as many new ones (~55 page faults fewer for
+ * `heads`); pages never written cost nothing. A larger cache gets a buffer of its own.
  */
-function readRegularFile(file: string): { readonly bytes: Buffer; readonly stats: Stats } {
+const READ_ROOM = 4;
+
+/**
+ * The bytes of `file`, the buffer they are at the start of (see {@link READ_ROOM}) and the
+ * stats of what was read (the code cache's key), opened without waiting (a FIFO put where a
+ * pack should be hung the command in `readFileSync`, deaf to signals) and read only when it
+ * is a regular file: up to the size fstat gave or the end of the file, as readFileSync reads.
+ */
+function readRegularFile(file: string): { readonly bytes: Buffer; readonly room: Buffer; readonly stats: Stats } {
   const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: "not a regular file" });
-    return { bytes: readFileSync(fd), stats };
+    const room = Buffer.allocUnsafeSlow(READ_ROOM * stats.size);
+    let length = 0;
+    for (let read = -1; read !== 0 && length < stats.size; length += read) read = readSync(fd, room, length, stats.size - length, null);
+    return { bytes: room.subarray(0, length), room, stats };
   } finally {
     closeSync(fd);
   }
