@@ -92,12 +92,6 @@ export interface ExecutePlanOptions {
    * --single-transaction, where nothing reaches a standby before the one commit.
    */
   readonly betweenRevisions?: ((next: PreparedStep) => Promise<void>) | undefined;
-  /**
-   * The session is closed right after the plan (athanor opened it for this run): what the
-   * plan prepared on it (its bookkeeping statements) goes with it, without a DEALLOCATE's
-   * round trip.
-   */
-  readonly closesSession?: boolean | undefined;
 }
 
 /**
@@ -225,7 +219,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
     throw await runner.settle(error);
   } finally {
     signal?.removeEventListener("abort", onAbort);
-    if (options.closesSession !== true) await runner.release();
+    await runner.release();
   }
   return completed;
 }

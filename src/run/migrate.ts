@@ -217,7 +217,6 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
             emit,
             progress: { completed: completedSteps },
             betweenRevisions: replicaPause(env, session, options.signal, emit),
-            closesSession: options.session === undefined,
           });
         }
         // The plan's list is built when asked for (--json), once: the CLI's text output never
