@@ -7,6 +7,14 @@
  * timers. Time, not a count of items: a fresh process handles its first items several
  * times slower than its later ones (code not yet optimised).
  */
+/**
+ * The next turn of the event loop: a promise around setImmediate (node:timers/promises is
+ * a module to load at start-up).
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** How long synchronous work may hold the event loop between two turns, in milliseconds. */
 export const SLICE_MS = 1;
 
@@ -20,8 +28,7 @@ export function sliceTurns(): () => Promise<void> | null {
   let sliceStart = Date.now();
   return () => {
     if (Date.now() - sliceStart < SLICE_MS) return null;
-    // A promise around setImmediate: node:timers/promises is a module to load at start-up.
-    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    return nextTurn().then(() => {
       sliceStart = Date.now();
     });
   };

@@ -25,7 +25,6 @@ import { describeFsError, errnoCode } from "../fs-errors.js";
 /** Files larger than this are refused (10 MB): a revision that big is a data dump, not a migration. */
 export const MAX_REVISION_FILE_BYTES = 10 * 1024 * 1024;
 
-
 /** Below this size a file is read without asking its size first. */
 const FIRST_READ_BYTES = 64 * 1024;
 

@@ -48,14 +48,14 @@ export class CheckAhead {
   }
 
   async #run(graph: RevisionGraph, echo: boolean): Promise<void> {
-    const order = graph.topologicalOrder();
+    const files = graph.revisions();
     const turn = sliceTurns();
     await Promise.resolve();
-    for (let i = order.length - 1; i >= 0; i--) {
+    for (let i = files.length - 1; i >= 0; i--) {
       const next = turn();
       if (next !== null) await next;
       if (this.#stopped) return;
-      const file = graph.get(order[i] as string);
+      const file = files[i] as RevisionFile;
       try {
         const checked = await checkStep(file, "up", echo, false);
         if (checked !== null) this.#checked.set(file, checked);

@@ -23,6 +23,7 @@
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
+import { nextTurn } from "../event-loop-turns.js";
 import { monotonicMs } from "../monotonic-clock.js";
 import { thrownMessage } from "./thrown.js";
 import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
@@ -37,7 +38,6 @@ import { Bookkeeping, type StepRecorder } from "./bookkeeping.js";
 import { isConnectionLoss } from "./connection-loss.js";
 import { toEventError, type EventInput } from "./events.js";
 import { interrupted } from "./lock.js";
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { mayChangeSession, mayDeallocate } from "./session-state.js";
 import { StandardStringsWatch } from "./standard-strings.js";
 import { assertClosed, assertNoCopyFromStdin, assertNoTransactionBreaker, needsStatementCheck, refuseTransactionBreakerAtRunTime } from "./transaction-check.js";
@@ -118,8 +118,6 @@ export async function preparePlan(plan: Plan, options: { readonly echo: boolean;
   // (the reads are synchronous: concurrent loads gained nothing but memory).
   for (const step of plan.steps) {
     const checked = (step.direction === "up" ? checkedAhead?.get(step.revision) : undefined) ?? (await checkStep(step.revision, step.direction, options.echo, true));
-    // Only a check ahead, which never parses, leaves a step unchecked.
-    if (checked === null) throw new Error("internal: a revision was left unchecked");
     changesSession ||= checked.changesSession;
     steps.push({ step, file: step.revision, body: checked.body, statements: checked.statements });
   }
@@ -144,6 +142,8 @@ export type CheckedAhead = ReadonlyMap<RevisionFile, CheckedSection>;
  * it runs its module's code), and an SQL one that must be split into statements (the
  * parser is loaded only when a plan needs it).
  */
+export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: true): Promise<CheckedSection>;
+export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: boolean): Promise<CheckedSection | null>;
 export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: boolean): Promise<CheckedSection | null> {
   if (!parse && (file.format !== "sql" || echo || !file.transactional)) return null;
   const body = await loadRevisionBody(file);
@@ -762,7 +762,7 @@ class GroupRunner {
    * revision applied, status 0). A server's replies arrive as I/O, which lets them in anyway.
    */
   private async letSignalsIn(): Promise<void> {
-    if (!this.session.capabilities.cancel) await yieldToEventLoop();
+    if (!this.session.capabilities.cancel) await nextTurn();
   }
 
   /** Split statements one by one; a failure names its statement. */

@@ -6,8 +6,8 @@
  * (reads, plans, changes nothing, takes no lock) and offline SQL (no connection at all).
  */
 import type { ResolvedEnvironment } from "../config/types.js";
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { driverLoaded, opensLocally } from "../dialects/open.js";
+import { nextTurn } from "../event-loop-turns.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { ConfigError, DatabaseError, isAthanorError } from "../errors.js";
@@ -294,8 +294,8 @@ function graphOf(env: ResolvedEnvironment, options: Pick<RunMigrationOptions, "g
 
 /**
  * Reads the migrations directory while the lock is taken, the session opened and the
- * version rows read with `read` (all under the lock; the scan yields between batches, so
- * those round trips progress while it runs): the first connect does not wait for the
+ * version rows read with `read` (all under the lock; the scan yields every millisecond,
+ * so those round trips progress while it runs): the first connect does not wait for the
  * scan, nor the state query for the graph. A broken directory is still the error
  * reported: the lock wait is abandoned and the session closed first. An upgrade on a
  * server checks revisions while the rest is awaited (`checkedAhead`, src/run/check-ahead.ts).
@@ -328,7 +328,7 @@ async function graphAndLockedSession<T>(
     if (options.session === undefined && options.graph === undefined) {
       await driverLoaded(env.target);
       // One turn of the event loop: the connects that waited for the driver are sent.
-      await yieldToEventLoop();
+      await nextTurn();
     }
     graph = await graphOf(env, options);
   } catch (error) {
