@@ -123,6 +123,9 @@ describe("readScriptDirectory", () => {
     expect(lf.checksum).toBe(createHash("sha256").update(text).digest("hex"));
     expect(crlf.checksum).toBe(createHash("sha256").update(text.replace(A, B)).digest("hex"));
     expect(revisionChecksum(text.replace(/\n/g, "\r"))).toBe(lf.checksum);
+    // Hashed as UTF-8, whichever of Node's hashing calls is used: the checksums already in version tables stay valid.
+    const accented = "-- café, 🐘\nSELECT 'ü';\n";
+    expect(revisionChecksum(accented)).toBe(createHash("sha256").update(Buffer.from(accented, "utf8")).digest("hex"));
   });
 
   it("follows symlinks to revision files", async () => {

