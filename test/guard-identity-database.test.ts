@@ -79,5 +79,28 @@ for (const target of cliTargets) {
         const sibling = await cli("--env", "sibling", "upgrade");
         expect(sibling.status, sibling.stderr).toBe(0);
       }), 120_000);
+
+    // The identity records and the version tables' state are read while the plan's files
+    // are checked (src/run/migrate.ts); what they say is still decided after the check.
+    it("a revision the plan's check refuses is reported before the identity refusal, and neither run creates anything", () =>
+      withTargetProject(target, async (project, setup) => {
+        const cli = (...argv: string[]) => runCli(argv, { cwd: project.dir, env: setup.env });
+        const [a, b] = ids(2, "f") as [string, string];
+        await project.write({ id: a, message: "one", upgrade: "CREATE TABLE IF NOT EXISTS one (x int);", downgrade: "DROP TABLE one;" });
+        await project.configure(environments);
+        expect((await cli("--env", "production", "upgrade", "--yes")).status).toBe(0);
+        await project.write({ id: b, down: a, message: "two", upgrade: "CREATE TABLE two (x int);\nCOMMIT;", downgrade: "DROP TABLE two;" });
+        const checked = await cli("--env", "development", "--json", "upgrade");
+        expect(checked.status, checked.stderr).toBe(2);
+        expect((JSON.parse(checked.stdout) as { error: { code: string } }).error.code).toBe("transaction-control");
+        await project.write({ id: b, down: a, message: "two", upgrade: "CREATE TABLE two (x int);", downgrade: "DROP TABLE two;" });
+        const refused = await cli("--env", "development", "--json", "upgrade");
+        expect(refused.status, refused.stderr).toBe(3);
+        expect((JSON.parse(refused.stdout) as { error: { code: string } }).error.code).toBe("environment-mismatch");
+        const made = await setup.inspect<{ name: string }>(
+          "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables WHERE table_name LIKE '%athanor%' OR table_name LIKE 'dev\\_%' OR table_name = 'two' ORDER BY 1",
+        );
+        expect(made.map((row) => row.name)).toEqual(["public.athanor_version", "public.athanor_version_history", "public.athanor_version_meta"]);
+      }), 120_000);
   });
 }

@@ -32,7 +32,7 @@ import type { DirectoryWait } from "../run/connect.js";
 // lint rules (backup.js, confirm.js, lint-gate.js, promotion.js), ~10 ms of its start.
 import type { BackupOutcome } from "./backup.js";
 import type { ConfirmationRequest, ConfirmationResult, ConfirmationUI } from "./confirm.js";
-import { assertEnvironmentIdentity, recordEnvironmentIdentity } from "./identity.js";
+import { assertEnvironmentIdentity, recordEnvironmentIdentity, type RecordedIdentity } from "./identity.js";
 import type { RevisionLint } from "./lint-gate.js";
 import type { PromotionEvaluation } from "./promotion.js";
 
@@ -51,6 +51,11 @@ export interface GuardRun {
    * each: they need the confirmation too.
    */
   readonly otherChanges?: readonly string[] | undefined;
+  /**
+   * The database's identity records, when the runtime started reading them under the lock
+   * before the plan's files were checked (src/run/migrate.ts); read here otherwise.
+   */
+  readonly identities?: Promise<readonly RecordedIdentity[]> | undefined;
 }
 
 /** What the user allowed, and how to reach them. */
@@ -140,7 +145,7 @@ export function confirmationRequest(run: GuardRun, lint: readonly RevisionLint[]
 export async function runGuards(run: GuardRun, options: GuardOptions): Promise<GuardReport> {
   const { env, session, plan } = run;
   // Even a run with nothing to do is refused through the wrong configuration: it says the config is wrong.
-  const recordedEnvironment = await assertEnvironmentIdentity(session, env);
+  const recordedEnvironment = await assertEnvironmentIdentity(session, env, run.identities);
   if (plan.steps.length === 0 && (run.otherChanges ?? []).length === 0) return { confirmation: "nothing-to-do", lint: [], promotion: null, backup: null, recordedEnvironment };
 
   let promotion: PromotionEvaluation | null = null;

@@ -79,7 +79,7 @@ export interface ProductionGuardOptions extends GuardOptions {
 export function productionGuards(options: ProductionGuardOptions): Guardrail {
   return async (context) => {
     const report = await runGuards(
-      { command: context.command, env: context.env, session: context.session, plan: context.plan, current: context.current, otherChanges: context.otherChanges },
+      { command: context.command, env: context.env, session: context.session, plan: context.plan, current: context.current, otherChanges: context.otherChanges, identities: context.identities },
       { ...options, signal: options.signal ?? context.signal },
     );
     options.onReport?.(report);

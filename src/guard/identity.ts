@@ -127,9 +127,10 @@ export function identityMismatch(env: IdentityEnv, recorded: string, elsewhere?:
  * environment's version table or beside any other (see {@link identityVerdict}). Call it
  * with the migration lock held, before any change; every environment runs it, protected
  * or not. Returns the name recorded beside this environment's version table (null when none).
+ * `read`: the records, when the caller started reading them earlier under the same lock.
  */
-export async function assertEnvironmentIdentity(session: Session, env: ResolvedEnvironment): Promise<string | null> {
-  const records = await readDatabaseIdentities(session);
+export async function assertEnvironmentIdentity(session: Session, env: ResolvedEnvironment, read: Promise<readonly RecordedIdentity[]> = readDatabaseIdentities(session)): Promise<string | null> {
+  const records = await read;
   const refusal = identityVerdict(env, records);
   if (refusal !== null) throw refusal;
   const own = metaTableName(env);

@@ -74,6 +74,16 @@ export interface StepRecorder {
   release(): Promise<void>;
 }
 
+/** What {@link Bookkeeping.probeTables} reads: the version tables' state. */
+export interface TablesProbe {
+  readonly schema_ok: boolean;
+  readonly versions_ok: boolean;
+  readonly history_ok: boolean;
+  readonly meta_ok: boolean;
+  readonly target_ok: boolean;
+  readonly narrow_outcome: string | null;
+}
+
 /** Prepared statement names are unique per process and run, so a session the caller keeps can serve several runs. */
 let preparedRuns = 0;
 
@@ -94,16 +104,12 @@ export class Bookkeeping {
   /**
    * Creates the version tables when any is missing. Called by changing commands, under
    * the migration lock. Checks first, so an existing setup needs no CREATE privilege.
+   * `probed`: that check read ahead by the caller ({@link probeTables}), who holds the lock
+   * and has run nothing since that creates or changes the tables.
    */
-  async ensureTables(): Promise<void> {
+  async ensureTables(probed: Promise<TablesProbe | undefined> = this.probeTables()): Promise<void> {
     const t = this.tables;
-    const result = await this.session.query<{ schema_ok: boolean; versions_ok: boolean; history_ok: boolean; meta_ok: boolean; target_ok: boolean; narrow_outcome: string | null }>(
-      "SELECT to_regnamespace($1) IS NOT NULL AS schema_ok, to_regclass($2) IS NOT NULL AS versions_ok, to_regclass($3) IS NOT NULL AS history_ok, to_regclass($4) IS NOT NULL AS meta_ok, " +
-        "EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($3) AND attname = 'target' AND NOT attisdropped) AS target_ok, " +
-        "(SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($3) AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%outcome%' AND pg_get_constraintdef(oid) NOT LIKE '%started%' LIMIT 1) AS narrow_outcome",
-      [quoteIdent(this.versionTable.schema), t.versions, t.history, t.meta],
-    );
-    const row = result.rows[0];
+    const row = await probed;
     // A fleet run names its target in the history: the column is added (nullable, so older
     // rows and older athanor versions keep working) the first time a fleet needs it.
     const addTarget = (this.identity.target ?? null) !== null && row?.target_ok !== true ? [`ALTER TABLE ${t.history} ADD COLUMN IF NOT EXISTS target text;`] : [];
@@ -119,6 +125,22 @@ export class Bookkeeping {
     await this.atomically([ddl, ...addTarget]).catch((error: unknown) => {
       throw tablesNotCreated(error);
     });
+  }
+
+  /**
+   * What {@link ensureTables} decides from: which of the schema and tables exist, and
+   * whether the history table lacks the `target` column or has the old outcome check.
+   * Read-only; a run may read it ahead (src/run/migrate.ts) and hand it to ensureTables.
+   */
+  async probeTables(): Promise<TablesProbe | undefined> {
+    const t = this.tables;
+    const result = await this.session.query<TablesProbe>(
+      "SELECT to_regnamespace($1) IS NOT NULL AS schema_ok, to_regclass($2) IS NOT NULL AS versions_ok, to_regclass($3) IS NOT NULL AS history_ok, to_regclass($4) IS NOT NULL AS meta_ok, " +
+        "EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($3) AND attname = 'target' AND NOT attisdropped) AS target_ok, " +
+        "(SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($3) AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%outcome%' AND pg_get_constraintdef(oid) NOT LIKE '%started%' LIMIT 1) AS narrow_outcome",
+      [quoteIdent(this.versionTable.schema), t.versions, t.history, t.meta],
+    );
+    return result.rows[0];
   }
 
   /**

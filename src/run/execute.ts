@@ -23,7 +23,7 @@
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
-import { nextTurn } from "../event-loop-turns.js";
+import { nextTurn, sliceTurns } from "../event-loop-turns.js";
 import { monotonicMs } from "../monotonic-clock.js";
 import { thrownMessage } from "./thrown.js";
 import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
@@ -115,8 +115,13 @@ export async function preparePlan(plan: Plan, options: { readonly echo: boolean;
   const steps: PreparedStep[] = [];
   let changesSession = false;
   // One revision at a time, each checked as soon as it is read and its SQL text dropped
-  // (the reads are synchronous: concurrent loads gained nothing but memory).
+  // (the reads are synchronous: concurrent loads gained nothing but memory). With a turn
+  // of the event loop every millisecond: the queries a run reads ahead meanwhile
+  // (src/run/migrate.ts) get their answers and go on, and a signal is handled.
+  const turn = sliceTurns();
   for (const step of plan.steps) {
+    const next = turn();
+    if (next !== null) await next;
     const checked = (step.direction === "up" ? checkedAhead?.get(step.revision) : undefined) ?? (await checkStep(step.revision, step.direction, options.echo, true));
     changesSession ||= checked.changesSession;
     steps.push({ step, file: step.revision, body: checked.body, statements: checked.statements });

@@ -12,6 +12,7 @@ import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { ConfigError, DatabaseError, isAthanorError } from "../errors.js";
 import { guardrailHook, type GuardrailOptions } from "../guard/hook.js";
+import { readDatabaseIdentities, type RecordedIdentity } from "../guard/identity.js";
 import { currentHeads, planDowngrade, planUpgrade } from "../plan/plan.js";
 import type { Plan, Step } from "../plan/types.js";
 import type { RevisionGraph } from "../revisions/graph.js";
@@ -68,6 +69,8 @@ export type BeforeExecute = (context: MigrationHookContext) => Promise<void> | v
  */
 export interface GuardrailContext extends Omit<MigrationHookContext, "state"> {
   readonly state: AppliedState | AppliedSummary;
+  /** The database's identity records, read ahead under the lock (see {@link runMigration}); the guard reads them itself otherwise. */
+  readonly identities?: Promise<readonly RecordedIdentity[]> | undefined;
 }
 
 /** A built-in guard: it accepts a {@link GuardrailContext}, so it is also a {@link BeforeExecute}. */
@@ -196,18 +199,27 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
         emitPlan(emit, command, planned, before, options.singleTransaction === true);
         // Before the guards (a backup, a confirmation) and the first change, and only when something will run.
         if (planned.steps.length > 0) await assertStandardStrings(session, env.redactedUrl);
+        const guardrail = guardrailHook(env, options);
+        const identity = runIdentity(env);
+        const bookkeeping = new Bookkeeping(session, env.versionTable, identity);
+        // Read ahead, under the lock, while this thread checks the plan's files below: the
+        // identity records the guardrail decides from, and the version tables' state (unless
+        // a guard runs first that may create them: a protected environment's records its
+        // identity, and the caller's own may do anything). Only reads; what they find is
+        // decided on after the check, in the same order as ever.
+        const identities = guardrail === null ? undefined : readAhead(readDatabaseIdentities(session));
+        const tables = planned.steps.length > 0 && !env.protected && ownGuards.length === 0 ? readAhead(bookkeeping.probeTables()) : undefined;
         // Before the guards and the first change: a revision that cannot run is refused here.
         const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true }, await checkedAhead?.finish());
         const context: GuardrailContext = { env, command, session, graph, state, current: before, plan: planned, signal: options.signal, emit };
-        await guardrailHook(env, options)?.(context);
+        await guardrail?.({ ...context, identities });
         if (ownGuards.length > 0) {
           if (!("byId" in state)) throw new Error("internal: the caller's guards must see every version row");
           const full: MigrationHookContext = { ...context, state };
           for (const guard of ownGuards) await guard(full);
         }
         if (planned.steps.length > 0) {
-          const identity = runIdentity(env);
-          await new Bookkeeping(session, env.versionTable, identity).ensureTables();
+          await bookkeeping.ensureTables(tables);
           await executePlan({
             env,
             session,
@@ -253,6 +265,15 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
     emit({ type: "command-end", command, durationMs: Date.now() - started, outcome: interrupted ? "interrupted" : "failed", completed: completedSteps.length, error: toEventError(error) });
     throw error;
   }
+}
+
+/**
+ * A query started before its answer is needed: its failure is kept for whoever awaits it
+ * later, and is not an unhandled rejection when the run fails first and never does.
+ */
+function readAhead<T>(query: Promise<T>): Promise<T> {
+  query.catch(() => {});
+  return query;
 }
 
 /**
