@@ -198,12 +198,17 @@ describe("output written directly to files and pipes", { timeout: 120_000 }, () 
     }
   });
 
-  it("colours: none on a file, picocolors' with FORCE_COLOR (loaded only then)", () => {
+  it("colours: none on a file, picocolors' with FORCE_COLOR (loaded only then), none with FORCE_COLOR=0", () => {
     const plain = execFileSync(process.execPath, [BIN, "history", "--graph"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, encoding: "utf8" });
     expect(plain).not.toContain("\u001b[");
     const forced = execFileSync(process.execPath, [BIN, "history", "--graph"], { cwd: dir, env: baseEnv({ FORCE_COLOR: "1" }) as NodeJS.ProcessEnv, encoding: "utf8" });
     expect(forced).toContain(`\u001b[33m${revisionIds[COUNT - 1] as string}\u001b[39m`);
     expect(forced.replace(/\u001b\[\d+m/g, "")).toBe(plain);
+    // FORCE_COLOR=0 and =false mean no colours, as for Node and chalk.
+    for (const off of ["0", "false"]) {
+      const unforced = execFileSync(process.execPath, [BIN, "history", "--graph"], { cwd: dir, env: baseEnv({ FORCE_COLOR: off }) as NodeJS.ProcessEnv, encoding: "utf8" });
+      expect(unforced).toBe(plain);
+    }
   });
 
   it("`heads` with its output on a file loads no node:stream (no Node stream is built)", async () => {

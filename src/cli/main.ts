@@ -83,6 +83,16 @@ function buildProgram(io: CliIO, setStatus: (status: number) => void, commandMod
   return program;
 }
 
+/**
+ * What FORCE_COLOR says, as Node and chalk's supports-color read it: `0` or `false` turns
+ * colours off even on a terminal; any other value (`1`, `true`, empty...) turns them on
+ * even on a file or a pipe; unset: it says nothing (undefined).
+ */
+function forcedColor(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  return value !== "0" && value.toLowerCase() !== "false";
+}
+
 function globalOptions(program: Command, io: CliIO): GlobalOptions {
   const raw = program.opts();
   const ci = raw["ci"] === true || io.env["CI"] === "true" || io.env["CI"] === "1";
@@ -93,7 +103,7 @@ function globalOptions(program: Command, io: CliIO): GlobalOptions {
     quiet: raw["quiet"] === true,
     verbose: raw["verbose"] === true,
     yes: raw["yes"] === true,
-    color: colorRequested && (Boolean(io.stdout.isTTY) || io.env["FORCE_COLOR"] !== undefined),
+    color: colorRequested && (forcedColor(io.env["FORCE_COLOR"]) ?? Boolean(io.stdout.isTTY)),
     lockWaitMs: parseLockWait(typeof raw["lockWait"] === "string" ? raw["lockWait"] : undefined),
     ci,
     targets: Array.isArray(raw["target"]) ? raw["target"].filter((value): value is string => typeof value === "string") : [],
