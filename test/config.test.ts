@@ -148,6 +148,13 @@ describe("errors", () => {
     await writeFile(join(dir, "athanor.config.ts"), `export default {{{`);
     await expect(loadConfig({ cwd: dir })).rejects.toThrow(/could not be loaded/);
   });
+  it("says where a syntax error in a TypeScript config is, in an editor's line and column", async () => {
+    const line = `    development: { url: "pglite://./.athanor/dev" ,,`;
+    await writeFile(join(dir, "athanor.config.ts"), `import { defineConfig } from "athanor";\nexport default defineConfig({\n  environments: {\n${line}\n  },\n});\n`);
+    // The second comma is the unexpected token: line 4, and its column counted from 1.
+    const column = line.lastIndexOf(",") + 1;
+    await expect(loadConfig({ cwd: dir })).rejects.toThrow(new RegExp(`athanor\\.config\\.ts could not be loaded: .*Unexpected token at line 4, column ${column}$`));
+  });
   it("reports malformed JSON configs", async () => {
     await writeFile(join(dir, "athanor.config.ts"), "");
     const { rm } = await import("node:fs/promises");

@@ -11,7 +11,7 @@ import { dirname, extname, resolve } from "node:path";
 import { ConfigError, ProcessExitError } from "../errors.js";
 import { findConfigFile } from "./find.js";
 import type { AthanorConfig } from "./types.js";
-import { importUserModule } from "./user-module.js";
+import { importUserModule, loadFailureLine } from "./user-module.js";
 import { redactUrl } from "../secrets/redact.js";
 import { validateConfig } from "./validate.js";
 
@@ -67,9 +67,8 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
       exports = (await importUserModule(path, { projectDir: dirname(path) })) as Record<string, unknown>;
     } catch (error) {
       if (error instanceof ProcessExitError) throw error;
-      const message = error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
       // The config's own message may hold a URL it was building, password and all.
-      throw new ConfigError("malformed-config", `${path} could not be loaded: ${redactUrl(message)}`, {
+      throw new ConfigError("malformed-config", `${path} could not be loaded: ${redactUrl(loadFailureLine(error))}`, {
         hint: "Fix the error in the config file; it must `export default defineConfig({...})`.",
       });
     }

@@ -16,7 +16,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { ConfigError, ProcessExitError } from "../errors.js";
 import { parseDuration } from "./duration.js";
-import { importUserModule } from "./user-module.js";
+import { importUserModule, loadFailureLine } from "./user-module.js";
 import { redactUrl } from "../secrets/redact.js";
 
 /** How long a settings module may take to load and give its URL, by default (10 s). */
@@ -51,7 +51,7 @@ function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): 
 
 /** The first line of the module's error, its URLs' passwords masked: it may hold the URL the module was building. */
 function firstLine(error: unknown): string {
-  return redactUrl(error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error));
+  return redactUrl(loadFailureLine(error));
 }
 
 /**

@@ -19,6 +19,20 @@ import { dirname, extname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { findConfigFile } from "./find.js";
 
+/**
+ * The one line that says why user code could not be loaded: the error's first line, with
+ * the place jiti gives on the next line for a syntax error (`ParseError: Unexpected token`,
+ * then ` /app/athanor.config.ts:4:51`) said as "at line 4, column 52": jiti's column counts
+ * from 0, an editor's from 1. Not redacted: the caller redacts.
+ */
+export function loadFailureLine(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const [first = "", second = ""] = error.message.split("\n");
+  const place = /:(\d+):(\d+)\s*$/.exec(second);
+  if (place === null) return first.trimEnd();
+  return `${first.trimEnd()} at line ${place[1]}, column ${Number(place[2]) + 1}`;
+}
+
 /** Options of {@link importUserModule}. */
 export interface UserModuleOptions {
   /** The project directory (the config file's); default: found by walking up from the file. */
