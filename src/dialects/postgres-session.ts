@@ -11,6 +11,7 @@ import { ScriptQuery } from "./postgres-script-query.js";
 import { assertSessionBound } from "./postgres-pooler.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathStartupOption } from "./session-checks.js";
 import { transactionMethods, type PositionUnit } from "./script.js";
+import { CLOSE_STOP_GATE } from "./stop-gate.js";
 import type { LockHolder, LockRequest, QueryResult, ReleaseLock, Session } from "./types.js";
 
 /** PostgreSQL 14 added `client_connection_check_interval`. */
@@ -144,19 +145,34 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
       // pg cancels through a second connection that sends a CancelRequest for this backend.
       const pid = (client as unknown as { processID?: number }).processID;
       if (pid === undefined) return;
-      const canceller = newClient(target, host, { connectTimeoutMs: 5_000 });
       try {
-        await canceller.connect();
-        await canceller.query("SELECT pg_cancel_backend($1)", [pid]);
+        stopper ??= openStopper();
+        await (await stopper).query("SELECT pg_cancel_backend($1)", [pid]);
       } catch {
         // Best effort: the statement may already be done.
-      } finally {
-        await canceller.end().catch(() => {});
       }
     },
     async close(): Promise<void> {
+      const closing = stopper;
+      stopper = null;
       await endConnection(client, (locksHeld.get(session) ?? 0) > 0);
+      // After the session: until it has ended, the stop gate stays closed.
+      await closing?.then((canceller) => canceller.end()).catch(() => {});
     },
+  };
+  /** The connection of the cancels, opened at the first; it closes the stop gate first and keeps it closed until the session closes. */
+  let stopper: Promise<pg.Client> | null = null;
+  const openStopper = async (): Promise<pg.Client> => {
+    const canceller = newClient(target, host, { connectTimeoutMs: 5_000 });
+    try {
+      await canceller.connect();
+      // Before the cancel: a revision that swallows it must find the gate closed for the next (src/dialects/stop-gate.ts).
+      if (Number.isInteger(openingPid)) await canceller.query(CLOSE_STOP_GATE, [openingPid]);
+    } catch (error) {
+      await canceller.end().catch(() => {});
+      throw error;
+    }
+    return canceller;
   };
   return session;
 }

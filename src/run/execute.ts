@@ -23,6 +23,7 @@
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
+import { gatedValue } from "../dialects/stop-gate.js";
 import { nextTurn, sliceTurns } from "../event-loop-turns.js";
 import { monotonicMs } from "../monotonic-clock.js";
 import { thrownMessage } from "./thrown.js";
@@ -266,7 +267,14 @@ export function nextBatchSize(size: number, revisions: number, elapsedMs: number
 }
 
 /** Marks when a revision starts (a transaction-local setting), for the duration in its rows. */
-const MARK_REVISION_START = "SELECT set_config('athanor.started', extract(epoch FROM clock_timestamp())::text, true);";
+const MARK_REVISION_START = markRevisionStart("extract(epoch FROM clock_timestamp())::text");
+
+/** The same mark behind the stop gate (src/dialects/stop-gate.ts), on a session whose cancel closes it. */
+const GATED_MARK_REVISION_START = markRevisionStart(gatedValue("extract(epoch FROM clock_timestamp())::text"));
+
+function markRevisionStart(value: string): string {
+  return `SELECT set_config('athanor.started', ${value}, true);`;
+}
 
 /** Timing of a revision sent as a script, from its mark. */
 const MARKED_TIMING: StepTiming = {
@@ -314,6 +322,8 @@ class GroupRunner {
   private flushed = 0;
   /** Stops a revision that turned `standard_conforming_strings` off before the server reads more of it otherwise than athanor. */
   private readonly strings: StandardStringsWatch;
+  /** The first statement of each revision sent in a script: behind the stop gate where a cancel closes it. */
+  private readonly mark: string;
 
   constructor(
     private readonly options: ExecutePlanOptions,
@@ -323,6 +333,7 @@ class GroupRunner {
     const single = options.prepared.singleTransaction;
     this.scope = (item) => (single ? "plan" : item.file.transactional ? "own" : "none");
     this.strings = new StandardStringsWatch(options.session);
+    this.mark = options.session.capabilities.cancel ? GATED_MARK_REVISION_START : MARK_REVISION_START;
   }
 
   /** What became of `item` when athanor stopped before sending (more of) it, for the message. */
@@ -475,7 +486,7 @@ class GroupRunner {
       if (mayDeallocate(body)) this.recorder?.invalidate();
       const record = this.recorder?.record(item.step) ?? this.bookkeeping.stepDone(item.step, MARKED_TIMING);
       return {
-        prologue: [MARK_REVISION_START],
+        prologue: [this.mark],
         body,
         // Only a revision whose text could change the session pays for the restore (the fast path stays as it was).
         epilogue: mayChangeSession(body) ? this.bookkeeping.asAthanorInTransaction(record) : record,
@@ -497,6 +508,11 @@ class GroupRunner {
       const committed = failure?.committed ?? 0;
       const failing = group[failure?.part ?? 0] as PreparedStep;
       const before = group.slice(0, committed);
+      // A revision whose first statement failed after a signal was stopped by the stop gate
+      // (or the cancel) before it began: it and the rest of the round trip never ran.
+      if (scope === "own" && failure?.stage === "prologue" && failure.statement === 0 && this.options.signal?.aborted) {
+        throw await this.stoppedAtStart(group, before, failing, firstIndex, started, done);
+      }
       // The failing revision began after those committed before it in this round trip.
       let failingStarted = started;
       if (!alone) {
@@ -517,6 +533,30 @@ class GroupRunner {
     }
     done.push(...group.map((item) => item.step));
     if (scope === "own") this.flushed = this.completed.length;
+  }
+
+  /**
+   * The interruption of a round trip stopped before `failing` began (see sendScript): its
+   * transaction, aborted at its first statement, is rolled back, those before it are
+   * reported committed and, when one committed lazily, flushed, since no failed history
+   * row is written (it did not run) whose commit would flush them.
+   */
+  private async stoppedAtStart(group: readonly PreparedStep[], before: readonly PreparedStep[], failing: PreparedStep, firstIndex: number, started: number, done: Step[]): Promise<InterruptedError> {
+    const signal = this.options.signal as AbortSignalLike;
+    const total = this.options.prepared.steps.length;
+    await this.session.rollback();
+    if (group.length === 1) this.emitEnd(failing, started, "interrupted");
+    else await this.emitCommitted(before, firstIndex, total);
+    done.push(...before.map((item) => item.step));
+    if (before.length > 0 && (await this.bookkeeping.flushCommits())) this.flushed = this.completed.length;
+    const signalName = InterruptedError.interruptionOf(signal.reason);
+    const notRun = this.options.prepared.steps.slice(firstIndex + group.indexOf(failing)).map((item) => item.file.id);
+    const committed = this.completed.map((step) => step.revision.id);
+    const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)})`;
+    return new InterruptedError(signalName, {
+      message: `${InterruptedError.describe(signalName)} before revision ${failing.file.id} started: it${notRun.length > 1 ? ` and the ${notRun.length - 1} after it` : ""} did not run, ${kept}; the lock was released`,
+      details: { committed, notRun },
+    });
   }
 
   /** A revision driven from here: a TypeScript function, or SQL statements one by one. */
