@@ -399,7 +399,7 @@ class GroupRunner {
     const pause = this.options.prepared.singleTransaction ? undefined : this.options.betweenRevisions;
     for (let index = 0; index < steps.length; ) {
       await this.letSignalsIn();
-      if (signal?.aborted) throw interrupted(signal);
+      if (signal?.aborted) throw this.options.prepared.singleTransaction ? interrupted(signal) : this.interruptedBefore(index, signal);
       this.assertNoLateStatement();
       if (pause !== undefined) await pause(steps[index] as PreparedStep);
       const group = this.takeGroup(index, pause === undefined ? size : 1);
@@ -549,12 +549,22 @@ class GroupRunner {
     else await this.emitCommitted(before, firstIndex, total);
     done.push(...before.map((item) => item.step));
     if (before.length > 0 && (await this.bookkeeping.flushCommits())) this.flushed = this.completed.length;
+    return this.interruptedBefore(firstIndex + group.indexOf(failing), signal);
+  }
+
+  /**
+   * The interruption of a run stopped between revisions (each in its own transaction),
+   * before the plan's step `index` began: what committed and what did not run. Not
+   * "the running revision was rolled back": the one running when the signal came may
+   * have caught the cancel and committed.
+   */
+  private interruptedBefore(index: number, signal: AbortSignalLike): InterruptedError {
     const signalName = InterruptedError.interruptionOf(signal.reason);
-    const notRun = this.options.prepared.steps.slice(firstIndex + group.indexOf(failing)).map((item) => item.file.id);
+    const notRun = this.options.prepared.steps.slice(index).map((item) => item.file.id);
     const committed = this.completed.map((step) => step.revision.id);
     const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)})`;
     return new InterruptedError(signalName, {
-      message: `${InterruptedError.describe(signalName)} before revision ${failing.file.id} started: it${notRun.length > 1 ? ` and the ${notRun.length - 1} after it` : ""} did not run, ${kept}; the lock was released`,
+      message: `${InterruptedError.describe(signalName)} before revision ${notRun[0] ?? "(none)"} started: it${notRun.length > 1 ? ` and the ${notRun.length - 1} after it` : ""} did not run, ${kept}; the lock was released`,
       details: { committed, notRun },
     });
   }
