@@ -13,6 +13,7 @@ import { VERSION } from "../version.js";
 import { isAthanorError } from "../errors.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
 import { acquireLock, holdRunLock, LOCK_CONNECTION_GONE, migrationLock, type ReleaseLock } from "./lock.js";
+import { ownStatements } from "./timeout-errors.js";
 import { timeoutSettings } from "./timeouts.js";
 import type { RunIdentity } from "./version-table.js";
 
@@ -113,13 +114,14 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
       session ??= await open();
       await applyTimeouts(session, env);
     }
-    releaseRun = await holdRunLock(session, {
+    const locking = session;
+    releaseRun = await ownStatements(env, "taking the run lock", () => holdRunLock(locking, {
       versionTable: env.versionTable,
       waitMs: Math.max(0, options.lockWaitMs - (Date.now() - started)),
       lockWaitMs: options.lockWaitMs,
       signal: options.signal,
       onWait: (holder) => options.emit({ type: "lock-wait", holder: `another run's migration session whose migration lock connection is gone (${LOCK_CONNECTION_GONE}), ${holder}`, waitMs: options.lockWaitMs }),
-    });
+    }));
   } catch (error) {
     if (options.session === undefined) await session?.close().catch(() => {});
     await release().catch(() => {});
