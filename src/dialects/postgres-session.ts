@@ -95,7 +95,7 @@ function positionUnit(reported: ReadonlyMap<string, string>): PositionUnit {
 export async function openPostgresSession(target: PostgresTarget, options: OpenSessionOptions): Promise<Session> {
   const { client, host, reported } = await connectFitting(target, options);
   const secrets = options.secrets ?? [];
-  const wrap = driverErrorGuard(secrets, target);
+  const wrap = endedSessionGuard(client, driverErrorGuard(secrets, target));
   // One round trip: the version, and what checkOpened needs (standby? search_path arrived?)...
   // ... and the backend it ran on, which the lock connection's check for a pooler compares with the one announced.
   const opened = await wrap("query", () => client.query<Record<string, unknown>>(`SELECT current_setting('server_version_num') AS v, pg_backend_pid() AS pid, ${OPENED_FACTS_COLUMNS}`, [options.searchPath ?? null]));
@@ -175,6 +175,28 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     return canceller;
   };
   return session;
+}
+
+/**
+ * `guard` reporting, for a call on a connection the server had already ended while it was
+ * idle, the server's own reason (its FATAL error: `terminating connection due to
+ * idle-session timeout`, 57P05; `... due to administrator command`, 57P01) instead of pg's
+ * "Client has encountered a connection error and is not queryable", which says neither
+ * who ended it nor why. pg emits that error as an `error` event, no query being there to take it.
+ */
+function endedSessionGuard(client: pg.Client, guard: <T>(action: string, run: () => Promise<T>) => Promise<T>): <T>(action: string, run: () => Promise<T>) => Promise<T> {
+  let ended: unknown;
+  client.on("error", (error: unknown) => {
+    ended ??= error;
+  });
+  return (action, run) =>
+    guard(action, async () => {
+      try {
+        return await run();
+      } catch (error) {
+        throw ended !== undefined && error instanceof Error && /not queryable/.test(error.message) ? ended : error;
+      }
+    });
 }
 
 /**
