@@ -26,6 +26,7 @@ import { renderOfflineScript } from "./offline.js";
 import { waitForReplicas, type WalSample } from "./replica-lag.js";
 import { assertRunnable } from "./problems.js";
 import { assertStandardStrings } from "./standard-strings.js";
+import { hashAppliedFiles } from "./hash-applied.js";
 import { ownStatements } from "./timeout-errors.js";
 import { EMPTY_STATE, readAppliedState, readAppliedSummary, type AppliedState, type AppliedSummary } from "./version-table.js";
 
@@ -190,10 +191,10 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
       try {
         const session = locked.session;
         let state: AppliedState | AppliedSummary = read ?? EMPTY_STATE;
-        let runnable = planRunnable(env, graph, state, options);
+        let runnable = await planRunnable(env, graph, state, options);
         if (runnable === null) {
           state = (await ownStatements(env, reading(env), () => readAppliedState(session, env.versionTable))) ?? EMPTY_STATE;
-          runnable = planRunnable(env, graph, state, options) as RunnablePlan;
+          runnable = (await planRunnable(env, graph, state, options)) as RunnablePlan;
         }
         const { before } = runnable;
         planned = runnable.plan;
@@ -406,14 +407,16 @@ interface RunnablePlan {
  * when {@link comparesChecksums} says so. Null when they must be compared and `state` is
  * the summary alone: read every row, and plan again.
  */
-function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): RunnablePlan;
-function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedSummary | AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): RunnablePlan | null;
-function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedSummary | AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): RunnablePlan | null {
+async function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target" | "signal">): Promise<RunnablePlan>;
+async function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedSummary | AppliedState, options: Pick<RunMigrationOptions, "command" | "target" | "signal">): Promise<RunnablePlan | null>;
+async function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedSummary | AppliedState, options: Pick<RunMigrationOptions, "command" | "target" | "signal">): Promise<RunnablePlan | null> {
   assertRunnable(graph, state, { checksums: false });
   const before = currentHeads(graph, state.ids);
   const planned = plan(graph, state, options, before);
   if (comparesChecksums(env, planned)) {
     if (!("byId" in state)) return null;
+    // The files are hashed with turns of the event loop: a signal is handled meanwhile.
+    await hashAppliedFiles(graph, state.ids, options.signal);
     assertRunnable(graph, state);
   }
   return { before, plan: planned };
@@ -432,7 +435,7 @@ async function runDry(env: ResolvedEnvironment, graph: RevisionGraph, options: R
   } finally {
     if (options.session === undefined) await session?.close();
   }
-  const { before, plan: planned } = planRunnable(env, graph, state, options);
+  const { before, plan: planned } = await planRunnable(env, graph, state, options);
   emitPlan(emit, options.command, planned, before, options.singleTransaction === true);
   return {
     environment: env.name,
