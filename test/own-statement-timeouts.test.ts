@@ -90,6 +90,29 @@ describe("timeouts met by athanor's own statements (PostgreSQL)", { timeout: 120
     }
   });
 
+  it("the bookkeeping after a revision's SQL (its history row) meets lockTimeout: the revision's recording is named, with the setting, not its last statement", async () => {
+    // SHARE lets the state query read and stops the history row's INSERT.
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    let result: { status: number; stderr: string };
+    try {
+      await holder.query("BEGIN");
+      await holder.query("LOCK TABLE athanor_version_history IN SHARE MODE");
+      result = await runCli(["--env", "locks", "upgrade"], { cwd: dir, env: baseEnv() });
+    } finally {
+      await holder.query("ROLLBACK").catch(() => {});
+      await holder.end();
+    }
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stderr).toContain(
+      `error: revision ${R2} (waits) failed to upgrade at ${R2}_waits.sql: recording it failed (athanor's own statement was cancelled by the lock_timeout (200 ms, from environments.locks.lockTimeout): canceling statement due to lock timeout)`,
+    );
+    // Before, the position the server gave in the history INSERT was taken for the body's last statement.
+    expect(result.stderr).not.toContain("statement: LOCK TABLE blocker");
+    expect(result.stderr).toContain("raise environments.locks.lockTimeout in the config file");
+    expect(await queryUrl(db.url, "SELECT revision FROM athanor_version")).toEqual([{ revision: R1 }]);
+  });
+
   it("a revision's own SQL that meets the timeout still names the revision, not athanor's own statement", async () => {
     const result = await upgradeWhileLocked("statements", "blocker");
     expect(result.status, result.stderr).toBe(1);

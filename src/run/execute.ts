@@ -27,6 +27,7 @@ import { gatedValue } from "../dialects/stop-gate.js";
 import { nextTurn, sliceTurns } from "../event-loop-turns.js";
 import { monotonicMs } from "../monotonic-clock.js";
 import { thrownMessage } from "./thrown.js";
+import { serverTimeout, timeoutSource } from "./timeout-errors.js";
 import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
@@ -78,7 +79,7 @@ export interface PreparedPlan {
 
 /** What {@link executePlan} needs. */
 export interface ExecutePlanOptions {
-  readonly env: Pick<ResolvedEnvironment, "name" | "echo" | "secrets" | "versionTable">;
+  readonly env: Pick<ResolvedEnvironment, "name" | "echo" | "secrets" | "versionTable" | "lockTimeoutMs" | "statementTimeoutMs">;
   readonly session: Session;
   readonly prepared: PreparedPlan;
   readonly identity: RunIdentity;
@@ -684,12 +685,15 @@ class GroupRunner {
     // A constraint error after the body, not about athanor's own tables, is the revision's own
     // change caught by a DEFERRABLE INITIALLY DEFERRED constraint at COMMIT, not its record.
     const deferred = recording && sqlstate?.startsWith("23") === true && !serverMessage.includes("athanor_");
+    // athanor's bookkeeping cancelled by a timeout: which one, and how to raise it.
+    const timeoutSetting = recording ? serverTimeout(cause) : null;
+    const timeout = timeoutSetting === null ? null : timeoutSource(timeoutSetting, this.options.env);
     const what = lost
       ? `the connection to the server was lost (${serverMessage})`
       : deferred
         ? `its changes break a deferred constraint, checked at COMMIT (${serverMessage})`
         : recording
-          ? `recording it failed (${serverMessage})`
+          ? `recording it failed (${timeout === null ? serverMessage : `athanor's own statement was cancelled by ${timeout.source}: ${serverMessage}`})`
           : serverMessage;
     const lines = [`revision ${file.id} (${file.message || "no message"}) failed to ${verb} at ${where}: ${what}`];
     if (statement !== null) lines.push(`  statement: ${abbreviate(maskPasswords(statement.text))}`);
@@ -700,7 +704,9 @@ class GroupRunner {
           : `Fix the database and the file, then run \`athanor resolve ${file.id} --applied\` or \`--rolled-back\`.`
         : lost
           ? `Once the server is back, \`athanor status\` shows where the database stands; run \`athanor ${verb}\` again.`
-          : `Fix ${where} and run \`athanor ${verb}\` again.`
+          : timeout !== null
+            ? `${timeout.remedy}, then run \`athanor ${verb}\` again.`
+            : `Fix ${where} and run \`athanor ${verb}\` again.`
     }`;
     const serverHint = dbError?.hint;
     return new DatabaseError("migration-failed", lines.join("\n"), {
@@ -757,6 +763,13 @@ class GroupRunner {
       }
       return statements;
     };
+    // An error placed past the body (in athanor's bookkeeping after it) once every statement of
+    // the body completed is the bookkeeping's own: a lock it waited for, say. The server gives
+    // a position there when it cannot open a table it reads.
+    if (failure.bodyOffset !== null && failure.stage === "body" && failure.statement !== null && failure.bodyOffset >= [...section.sql].length) {
+      const list = await all();
+      if (list !== null && failure.statement >= list.length) return { statement: null, recording: true };
+    }
     if (failure.bodyOffset !== null) {
       // An error past the body's last character (a statement left incomplete, which ran into
       // what athanor sends after it) is placed on that character, not on the blank line after it.

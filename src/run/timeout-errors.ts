@@ -37,22 +37,31 @@ export async function ownStatements<T>(env: TimeoutSettings, doing: string, run:
 export function namedTimeout(error: unknown, env: TimeoutSettings, doing: string): unknown {
   const setting = serverTimeout(error);
   if (setting === null) return error;
+  const { source, remedy, configKey, valueMs } = timeoutSource(setting, env);
+  const message = (error as DatabaseError).message;
+  return new DatabaseError(setting === "statement_timeout" ? "statement-timeout" : "lock-timeout-setting", `while ${doing}, athanor's own statement was cancelled by ${source}: ${message}`, {
+    hint: `${remedy}, then run the command again.`,
+    details: { ...(error as DatabaseError).details, setting, configKey, valueMs, doing },
+    cause: error,
+  });
+}
+
+/**
+ * Where a timeout came from (`the lock_timeout (200 ms, from environments.production.lockTimeout)`,
+ * or the server's own when the environment sets none) and how to give athanor more time.
+ */
+export function timeoutSource(setting: "statement_timeout" | "lock_timeout", env: TimeoutSettings): { source: string; remedy: string; configKey: string; valueMs: number | null } {
   const key = setting === "statement_timeout" ? "statementTimeout" : "lockTimeout";
   const valueMs = setting === "statement_timeout" ? env.statementTimeoutMs : env.lockTimeoutMs;
-  const path = `environments.${env.name}.${key}`;
-  const source = valueMs === null ? `the server's own ${setting} (${path} is not set, so athanor sets none)` : `the ${setting} (${valueMs} ms, from ${path})`;
+  const configKey = `environments.${env.name}.${key}`;
+  const source = valueMs === null ? `the server's own ${setting} (${configKey} is not set, so athanor sets none)` : `the ${setting} (${valueMs} ms, from ${configKey})`;
   const cause =
     setting === "lock_timeout"
       ? "Another session holds a lock athanor needs (pg_locks and pg_stat_activity show which): let it finish, or"
-      : "It waited that long for a lock another session holds (pg_locks and pg_stat_activity show which) or the server was that slow: let that session finish, or"
+      : "It waited that long for a lock another session holds (pg_locks and pg_stat_activity show which) or the server was that slow: let that session finish, or";
   const raise =
     valueMs === null
-      ? `set ${path} in the config file (a duration, e.g. "30s"; \${VAR} works) to give migrations their own ${setting}, or change the role's or database's default (ALTER ROLE ... SET ${setting})`
-      : `raise ${path} in the config file (a duration, e.g. "30s"; \${VAR} works)`;
-  const message = (error as DatabaseError).message;
-  return new DatabaseError(setting === "statement_timeout" ? "statement-timeout" : "lock-timeout-setting", `while ${doing}, athanor's own statement was cancelled by ${source}: ${message}`, {
-    hint: `${cause} ${raise}, then run the command again.`,
-    details: { ...(error as DatabaseError).details, setting, configKey: path, valueMs, doing },
-    cause: error,
-  });
+      ? `set ${configKey} in the config file (a duration, e.g. "30s"; \${VAR} works) to give migrations their own ${setting}, or change the role's or database's default (ALTER ROLE ... SET ${setting})`
+      : `raise ${configKey} in the config file (a duration, e.g. "30s"; \${VAR} works)`;
+  return { source, remedy: `${cause} ${raise}`, configKey, valueMs };
 }
