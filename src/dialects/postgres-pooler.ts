@@ -123,7 +123,7 @@ function unchecked(where: string, proxy: string, evidence: string): ConfigError 
   );
 }
 
-function refusal(where: string, evidence: string, pooling: Verdict["pooling"] = "transaction"): ConfigError {
+function refusal(where: string, evidence: string, pooling: Verdict["pooling"]): ConfigError {
   return new ConfigError(
     "lock-needs-session",
     `the migration lock needs a connection that keeps one server session, but ${where} goes through a ${pooling}-pooling proxy (such as PgBouncer with pool_mode = ${pooling}): ${evidence}. A session-level advisory lock taken there would not keep a second runner out`,
