@@ -77,6 +77,8 @@ function hintFor(code: string | undefined, target: DatabaseTarget): string | und
       return `The server refused the password for user "${target.user}". Fix the password variable used by the url.`;
     case "28000":
       return `The server refused user "${target.user}" (pg_hba.conf or role). Check the user in the url.`;
+    case "57P05":
+      return `The server ends a session idle for longer than its idle_session_timeout (SHOW idle_session_timeout; set in postgresql.conf, on the role or on the database), and athanor's sessions can be idle that long (the migration session while it waits for the migration lock, the lock connection while the revisions run): set it to 0 for the role that migrates (ALTER ROLE "${target.user}" SET idle_session_timeout = 0) or above --lock-wait, then run the command again.`;
     case "3D000":
       return `The database "${target.database}" does not exist on ${target.host}:${target.port}. Create it (createdb) or fix the database name.`;
     default:

@@ -49,13 +49,19 @@ export async function assertSessionBound(session: Session, options: SessionBound
   const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
   let probe: Session | null = null;
   let timer: NodeJS.Timeout | undefined;
+  // What is known by then: a proxy stands in between (the backend id it announced is not the server's).
+  const proxy = announced === null ? `the server session is backend ${first}` : `it announced backend ${announced}, and the server session is backend ${first}`;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(refusal(where, `a second connection through it got no server session within ${timeoutMs / 1000} s, so whether it keeps one server session per client cannot be checked`)), timeoutMs);
+    timer = setTimeout(() => reject(unchecked(where, proxy, `a second connection through it got no server session within ${timeoutMs / 1000} s: its pool for this database has no free server connection (pool_size reached)`)), timeoutMs);
   });
   try {
     const verdict = await Promise.race([
       (async (): Promise<Verdict | null> => {
-        probe = await options.openProbe();
+        try {
+          probe = await options.openProbe();
+        } catch (error) {
+          throw unchecked(where, proxy, `a second connection through it was refused (${error instanceof Error ? error.message : String(error)})`);
+        }
         for (let round = 0; round < PROBE_ROUNDS; round++) {
           const before = await backendPid(session);
           try {
@@ -101,7 +107,23 @@ async function backendPid(session: Session): Promise<number> {
   return Number(result.rows[0]?.pid ?? -1);
 }
 
-function refusal(where: string, evidence: string, pooling: Verdict["pooling"] = "transaction"): ConfigError {
+/**
+ * The refusal when a proxy is in between but its pooling mode could not be checked: the
+ * probe's second connection got no server session (a full pool) or was refused. Not "a
+ * transaction-pooling proxy": a session-pooling one whose pool is full looks the same.
+ */
+function unchecked(where: string, proxy: string, evidence: string): ConfigError {
+  return new ConfigError(
+    "pooler-unchecked",
+    `the migration lock needs a connection that keeps one server session, and ${where} goes through a connection pooler (${proxy}) whose pooling mode could not be checked: ${evidence}. Only a session-pooling proxy keeps a session-level advisory lock, so athanor does not take it there`,
+    {
+      hint: 'Give the environment a direct connection for migrations: set `migrationUrl` to the server\'s own host and port, e.g. migrationUrl: "postgresql://app:${DB_PASSWORD}@db-primary:5432/app"; or, for a session-pooling proxy, let it give athanor one more server connection while it checks (raise the pool_size of this database, or run when fewer clients hold one).',
+      details: { where, evidence, proxy },
+    },
+  );
+}
+
+function refusal(where: string, evidence: string, pooling: Verdict["pooling"]): ConfigError {
   return new ConfigError(
     "lock-needs-session",
     `the migration lock needs a connection that keeps one server session, but ${where} goes through a ${pooling}-pooling proxy (such as PgBouncer with pool_mode = ${pooling}): ${evidence}. A session-level advisory lock taken there would not keep a second runner out`,

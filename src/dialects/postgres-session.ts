@@ -11,6 +11,7 @@ import { ScriptQuery } from "./postgres-script-query.js";
 import { assertSessionBound } from "./postgres-pooler.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathStartupOption } from "./session-checks.js";
 import { transactionMethods, type PositionUnit } from "./script.js";
+import { CLOSE_STOP_GATE } from "./stop-gate.js";
 import type { LockHolder, LockRequest, QueryResult, ReleaseLock, Session } from "./types.js";
 
 /** PostgreSQL 14 added `client_connection_check_interval`. */
@@ -94,7 +95,7 @@ function positionUnit(reported: ReadonlyMap<string, string>): PositionUnit {
 export async function openPostgresSession(target: PostgresTarget, options: OpenSessionOptions): Promise<Session> {
   const { client, host, reported } = await connectFitting(target, options);
   const secrets = options.secrets ?? [];
-  const wrap = driverErrorGuard(secrets, target);
+  const wrap = endedSessionGuard(client, driverErrorGuard(secrets, target));
   // One round trip: the version, and what checkOpened needs (standby? search_path arrived?)...
   // ... and the backend it ran on, which the lock connection's check for a pooler compares with the one announced.
   const opened = await wrap("query", () => client.query<Record<string, unknown>>(`SELECT current_setting('server_version_num') AS v, pg_backend_pid() AS pid, ${OPENED_FACTS_COLUMNS}`, [options.searchPath ?? null]));
@@ -144,21 +145,58 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
       // pg cancels through a second connection that sends a CancelRequest for this backend.
       const pid = (client as unknown as { processID?: number }).processID;
       if (pid === undefined) return;
-      const canceller = newClient(target, host, { connectTimeoutMs: 5_000 });
       try {
-        await canceller.connect();
-        await canceller.query("SELECT pg_cancel_backend($1)", [pid]);
+        stopper ??= openStopper();
+        await (await stopper).query("SELECT pg_cancel_backend($1)", [pid]);
       } catch {
         // Best effort: the statement may already be done.
-      } finally {
-        await canceller.end().catch(() => {});
       }
     },
     async close(): Promise<void> {
+      const closing = stopper;
+      stopper = null;
       await endConnection(client, (locksHeld.get(session) ?? 0) > 0);
+      // After the session: until it has ended, the stop gate stays closed.
+      await closing?.then((canceller) => canceller.end()).catch(() => {});
     },
   };
+  /** The connection of the cancels, opened at the first; it closes the stop gate first and keeps it closed until the session closes. */
+  let stopper: Promise<pg.Client> | null = null;
+  const openStopper = async (): Promise<pg.Client> => {
+    const canceller = newClient(target, host, { connectTimeoutMs: 5_000 });
+    try {
+      await canceller.connect();
+      // Before the cancel: a revision that swallows it must find the gate closed for the next (src/dialects/stop-gate.ts).
+      if (Number.isInteger(openingPid)) await canceller.query(CLOSE_STOP_GATE, [openingPid]);
+    } catch (error) {
+      await canceller.end().catch(() => {});
+      throw error;
+    }
+    return canceller;
+  };
   return session;
+}
+
+/**
+ * `guard` reporting, for a call on a connection the server had already ended while it was
+ * idle, the server's own reason (its FATAL error: `terminating connection due to
+ * idle-session timeout`, 57P05; `... due to administrator command`, 57P01) instead of pg's
+ * "Client has encountered a connection error and is not queryable", which says neither
+ * who ended it nor why. pg emits that error as an `error` event, no query being there to take it.
+ */
+function endedSessionGuard(client: pg.Client, guard: <T>(action: string, run: () => Promise<T>) => Promise<T>): <T>(action: string, run: () => Promise<T>) => Promise<T> {
+  let ended: unknown;
+  client.on("error", (error: unknown) => {
+    ended ??= error;
+  });
+  return (action, run) =>
+    guard(action, async () => {
+      try {
+        return await run();
+      } catch (error) {
+        throw ended !== undefined && error instanceof Error && /not queryable/.test(error.message) ? ended : error;
+      }
+    });
 }
 
 /**

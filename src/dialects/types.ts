@@ -27,7 +27,7 @@ export interface SessionCapabilities {
    * (`client_connection_check_interval`, PostgreSQL 14+).
    */
   readonly clientConnectionCheck: boolean;
-  /** A running statement can be cancelled from outside (PostgreSQL's CancelRequest). */
+  /** A running statement can be cancelled from outside (PostgreSQL's CancelRequest), and the stop gate closed. */
   readonly cancel: boolean;
   /**
    * A commit may skip its WAL flush (`synchronous_commit = off`) without risk from this
@@ -204,7 +204,11 @@ export interface Session {
    * Undefined when the driver is not told (PGlite) or the server never reported it.
    */
   reportedSetting?(name: string): string | undefined;
-  /** Cancel the statement running on this session (SIGINT/SIGTERM). Best effort. */
+  /**
+   * Cancel the statement running on this session (SIGINT/SIGTERM). Best effort. Where
+   * `capabilities.cancel`, it first closes the session's stop gate (src/dialects/stop-gate.ts),
+   * which stays closed until the session closes: no revision of a round trip starts after it.
+   */
   cancel(): Promise<void>;
   close(): Promise<void>;
 }

@@ -246,6 +246,21 @@ export class Bookkeeping {
     );
   }
 
+  /**
+   * Flushes the session's earlier commits (those made with `synchronous_commit = off`)
+   * to the server's disk, where no bookkeeping row follows them: a transaction that takes
+   * a transaction id commits with a WAL flush, which covers every commit before it.
+   * Best effort: true when it committed.
+   */
+  async flushCommits(): Promise<boolean> {
+    return this.session.transaction(async () => {
+      await this.session.query("SELECT txid_current()");
+    }).then(
+      () => true,
+      () => false,
+    );
+  }
+
   /** `stamp`: the version rows change as told, with one history row, in one transaction. */
   async stamp(changes: StampChanges): Promise<void> {
     const t = this.tables;

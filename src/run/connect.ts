@@ -10,9 +10,11 @@ import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import { abortableSession } from "../dialects/abortable-session.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
-import { isAthanorError } from "../errors.js";
+import { DatabaseError, isAthanorError } from "../errors.js";
+import { isConnectionLoss } from "./connection-loss.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
 import { acquireLock, holdRunLock, LOCK_CONNECTION_GONE, migrationLock, type ReleaseLock } from "./lock.js";
+import { ownStatements } from "./timeout-errors.js";
 import { timeoutSettings } from "./timeouts.js";
 import type { RunIdentity } from "./version-table.js";
 
@@ -91,13 +93,24 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
   // (settings of its own session): the two connects overlap. It reads and takes nothing
   // before the lock is held.
   const early = options.session === undefined && !opensLocally(env.target) ? settled(open().then((session) => withTimeouts(session, env))) : null;
+  // A migration session that cannot be opened or set up (a refused SET, a missing schema)
+  // ends the wait for the lock: its error is reported at once, not once the lock is free.
+  const wait = new AbortController();
+  const follow = (): void => wait.abort(options.signal?.reason);
+  if (options.signal?.aborted === true) follow();
+  else options.signal?.addEventListener("abort", follow, { once: true });
+  void early?.then((opened) => {
+    if (opened.session === undefined) wait.abort(EARLY_FAILURE);
+  });
   let release: ReleaseLock;
   try {
-    release = lockedByOpen ? async () => {} : await acquireLock({ ...lockOptions, shared: options.sharedLocks, session: options.session });
+    release = lockedByOpen ? async () => {} : await acquireLock({ ...lockOptions, signal: wait.signal, shared: options.sharedLocks, session: options.session });
   } catch (error) {
     const opened = await early;
     if (opened?.session !== undefined) await opened.session.close().catch(() => {});
-    throw error;
+    throw wait.signal.reason === EARLY_FAILURE && opened?.error !== undefined ? opened.error : error;
+  } finally {
+    options.signal?.removeEventListener("abort", follow);
   }
   let session: Session | undefined = options.session;
   if (lockedByOpen) session = await open();
@@ -113,12 +126,17 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
       session ??= await open();
       await applyTimeouts(session, env);
     }
-    releaseRun = await holdRunLock(session, {
+    const locking = session;
+    // Its first statement since it connected, which may be the whole lock wait ago.
+    const waited = Date.now() - started;
+    releaseRun = await ownStatements(env, "taking the run lock", () => holdRunLock(locking, {
       versionTable: env.versionTable,
       waitMs: Math.max(0, options.lockWaitMs - (Date.now() - started)),
       lockWaitMs: options.lockWaitMs,
       signal: options.signal,
       onWait: (holder) => options.emit({ type: "lock-wait", holder: `another run's migration session whose migration lock connection is gone (${LOCK_CONNECTION_GONE}), ${holder}`, waitMs: options.lockWaitMs }),
+    })).catch((error: unknown) => {
+      throw endedWhileIdle(error, waited);
     });
   } catch (error) {
     if (options.session === undefined) await session?.close().catch(() => {});
@@ -142,6 +160,25 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
     },
   };
 }
+
+/**
+ * A migration session found gone at its first statement after the lock wait: the server
+ * (its idle_session_timeout, 57P05), an administrator or a proxy ended it while it was
+ * idle. Said so, with the server's reason and the driver's hint; nothing was changed.
+ */
+function endedWhileIdle(error: unknown, waitedMs: number): unknown {
+  if (!(error instanceof DatabaseError)) return error;
+  const sqlstate = typeof error.details["sqlstate"] === "string" ? error.details["sqlstate"] : undefined;
+  if (!isConnectionLoss(error, sqlstate)) return error;
+  return new DatabaseError("migration-session-ended", `the migration session was ended while it waited ${(waitedMs / 1000).toFixed(1)} s for the migration lock, before it ran anything (${error.message}); nothing was changed`, {
+    hint: error.hint ?? "Something ended the idle connection (the server's idle_session_timeout, pg_terminate_backend, a proxy or firewall that drops idle connections): give migrations a connection that nothing ends while idle, then run the command again.",
+    details: { ...error.details, waitedMs },
+    cause: error,
+  });
+}
+
+/** The reason the lock wait is abandoned with when the migration session failed to open (see openLockedSession). */
+const EARLY_FAILURE = Symbol("the migration session failed to open");
 
 /** `session` after {@link applyTimeouts}; closed when they cannot be set. */
 async function withTimeouts(session: Session, env: Pick<ResolvedEnvironment, "lockTimeoutMs" | "statementTimeoutMs">): Promise<Session> {

@@ -23,9 +23,11 @@
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
+import { gatedValue } from "../dialects/stop-gate.js";
 import { nextTurn, sliceTurns } from "../event-loop-turns.js";
 import { monotonicMs } from "../monotonic-clock.js";
 import { thrownMessage } from "./thrown.js";
+import { serverTimeout, timeoutSource } from "./timeout-errors.js";
 import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
@@ -77,7 +79,7 @@ export interface PreparedPlan {
 
 /** What {@link executePlan} needs. */
 export interface ExecutePlanOptions {
-  readonly env: Pick<ResolvedEnvironment, "name" | "echo" | "secrets" | "versionTable">;
+  readonly env: Pick<ResolvedEnvironment, "name" | "echo" | "secrets" | "versionTable" | "lockTimeoutMs" | "statementTimeoutMs">;
   readonly session: Session;
   readonly prepared: PreparedPlan;
   readonly identity: RunIdentity;
@@ -266,7 +268,14 @@ export function nextBatchSize(size: number, revisions: number, elapsedMs: number
 }
 
 /** Marks when a revision starts (a transaction-local setting), for the duration in its rows. */
-const MARK_REVISION_START = "SELECT set_config('athanor.started', extract(epoch FROM clock_timestamp())::text, true);";
+const MARK_REVISION_START = markRevisionStart("extract(epoch FROM clock_timestamp())::text");
+
+/** The same mark behind the stop gate (src/dialects/stop-gate.ts), on a session whose cancel closes it. */
+const GATED_MARK_REVISION_START = markRevisionStart(gatedValue("extract(epoch FROM clock_timestamp())::text"));
+
+function markRevisionStart(value: string): string {
+  return `SELECT set_config('athanor.started', ${value}, true);`;
+}
 
 /** Timing of a revision sent as a script, from its mark. */
 const MARKED_TIMING: StepTiming = {
@@ -314,6 +323,8 @@ class GroupRunner {
   private flushed = 0;
   /** Stops a revision that turned `standard_conforming_strings` off before the server reads more of it otherwise than athanor. */
   private readonly strings: StandardStringsWatch;
+  /** The first statement of each revision sent in a script: behind the stop gate where a cancel closes it. */
+  private readonly mark: string;
 
   constructor(
     private readonly options: ExecutePlanOptions,
@@ -323,6 +334,7 @@ class GroupRunner {
     const single = options.prepared.singleTransaction;
     this.scope = (item) => (single ? "plan" : item.file.transactional ? "own" : "none");
     this.strings = new StandardStringsWatch(options.session);
+    this.mark = options.session.capabilities.cancel ? GATED_MARK_REVISION_START : MARK_REVISION_START;
   }
 
   /** What became of `item` when athanor stopped before sending (more of) it, for the message. */
@@ -388,7 +400,7 @@ class GroupRunner {
     const pause = this.options.prepared.singleTransaction ? undefined : this.options.betweenRevisions;
     for (let index = 0; index < steps.length; ) {
       await this.letSignalsIn();
-      if (signal?.aborted) throw interrupted(signal);
+      if (signal?.aborted) throw this.options.prepared.singleTransaction ? interrupted(signal) : this.interruptedBefore(index, signal);
       this.assertNoLateStatement();
       if (pause !== undefined) await pause(steps[index] as PreparedStep);
       const group = this.takeGroup(index, pause === undefined ? size : 1);
@@ -475,7 +487,7 @@ class GroupRunner {
       if (mayDeallocate(body)) this.recorder?.invalidate();
       const record = this.recorder?.record(item.step) ?? this.bookkeeping.stepDone(item.step, MARKED_TIMING);
       return {
-        prologue: [MARK_REVISION_START],
+        prologue: [this.mark],
         body,
         // Only a revision whose text could change the session pays for the restore (the fast path stays as it was).
         epilogue: mayChangeSession(body) ? this.bookkeeping.asAthanorInTransaction(record) : record,
@@ -497,6 +509,11 @@ class GroupRunner {
       const committed = failure?.committed ?? 0;
       const failing = group[failure?.part ?? 0] as PreparedStep;
       const before = group.slice(0, committed);
+      // A revision whose first statement failed after a signal was stopped by the stop gate
+      // (or the cancel) before it began: it and the rest of the round trip never ran.
+      if (scope === "own" && failure?.stage === "prologue" && failure.statement === 0 && this.options.signal?.aborted) {
+        throw await this.stoppedAtStart(group, before, failing, firstIndex, started, done);
+      }
       // The failing revision began after those committed before it in this round trip.
       let failingStarted = started;
       if (!alone) {
@@ -517,6 +534,40 @@ class GroupRunner {
     }
     done.push(...group.map((item) => item.step));
     if (scope === "own") this.flushed = this.completed.length;
+  }
+
+  /**
+   * The interruption of a round trip stopped before `failing` began (see sendScript): its
+   * transaction, aborted at its first statement, is rolled back, those before it are
+   * reported committed and, when one committed lazily, flushed, since no failed history
+   * row is written (it did not run) whose commit would flush them.
+   */
+  private async stoppedAtStart(group: readonly PreparedStep[], before: readonly PreparedStep[], failing: PreparedStep, firstIndex: number, started: number, done: Step[]): Promise<InterruptedError> {
+    const signal = this.options.signal as AbortSignalLike;
+    const total = this.options.prepared.steps.length;
+    await this.session.rollback();
+    if (group.length === 1) this.emitEnd(failing, started, "interrupted");
+    else await this.emitCommitted(before, firstIndex, total);
+    done.push(...before.map((item) => item.step));
+    if (before.length > 0 && (await this.bookkeeping.flushCommits())) this.flushed = this.completed.length;
+    return this.interruptedBefore(firstIndex + group.indexOf(failing), signal);
+  }
+
+  /**
+   * The interruption of a run stopped between revisions (each in its own transaction),
+   * before the plan's step `index` began: what committed and what did not run. Not
+   * "the running revision was rolled back": the one running when the signal came may
+   * have caught the cancel and committed.
+   */
+  private interruptedBefore(index: number, signal: AbortSignalLike): InterruptedError {
+    const signalName = InterruptedError.interruptionOf(signal.reason);
+    const notRun = this.options.prepared.steps.slice(index).map((item) => item.file.id);
+    const committed = this.completed.map((step) => step.revision.id);
+    const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)})`;
+    return new InterruptedError(signalName, {
+      message: `${InterruptedError.describe(signalName)} before revision ${notRun[0] ?? "(none)"} started: it${notRun.length > 1 ? ` and the ${notRun.length - 1} after it` : ""} did not run, ${kept}; the lock was released`,
+      details: { committed, notRun },
+    });
   }
 
   /** A revision driven from here: a TypeScript function, or SQL statements one by one. */
@@ -634,12 +685,15 @@ class GroupRunner {
     // A constraint error after the body, not about athanor's own tables, is the revision's own
     // change caught by a DEFERRABLE INITIALLY DEFERRED constraint at COMMIT, not its record.
     const deferred = recording && sqlstate?.startsWith("23") === true && !serverMessage.includes("athanor_");
+    // athanor's bookkeeping cancelled by a timeout: which one, and how to raise it.
+    const timeoutSetting = recording ? serverTimeout(cause) : null;
+    const timeout = timeoutSetting === null ? null : timeoutSource(timeoutSetting, this.options.env);
     const what = lost
       ? `the connection to the server was lost (${serverMessage})`
       : deferred
         ? `its changes break a deferred constraint, checked at COMMIT (${serverMessage})`
         : recording
-          ? `recording it failed (${serverMessage})`
+          ? `recording it failed (${timeout === null ? serverMessage : `athanor's own statement was cancelled by ${timeout.source}: ${serverMessage}`})`
           : serverMessage;
     const lines = [`revision ${file.id} (${file.message || "no message"}) failed to ${verb} at ${where}: ${what}`];
     if (statement !== null) lines.push(`  statement: ${abbreviate(maskPasswords(statement.text))}`);
@@ -650,7 +704,9 @@ class GroupRunner {
           : `Fix the database and the file, then run \`athanor resolve ${file.id} --applied\` or \`--rolled-back\`.`
         : lost
           ? `Once the server is back, \`athanor status\` shows where the database stands; run \`athanor ${verb}\` again.`
-          : `Fix ${where} and run \`athanor ${verb}\` again.`
+          : timeout !== null
+            ? `${timeout.remedy}, then run \`athanor ${verb}\` again.`
+            : `Fix ${where} and run \`athanor ${verb}\` again.`
     }`;
     const serverHint = dbError?.hint;
     return new DatabaseError("migration-failed", lines.join("\n"), {
@@ -707,6 +763,13 @@ class GroupRunner {
       }
       return statements;
     };
+    // An error placed past the body (in athanor's bookkeeping after it) once every statement of
+    // the body completed is the bookkeeping's own: a lock it waited for, say. The server gives
+    // a position there when it cannot open a table it reads.
+    if (failure.bodyOffset !== null && failure.stage === "body" && failure.statement !== null && failure.bodyOffset >= [...section.sql].length) {
+      const list = await all();
+      if (list !== null && failure.statement >= list.length) return { statement: null, recording: true };
+    }
     if (failure.bodyOffset !== null) {
       // An error past the body's last character (a statement left incomplete, which ran into
       // what athanor sends after it) is placed on that character, not on the blank line after it.

@@ -26,6 +26,8 @@ import { renderOfflineScript } from "./offline.js";
 import { waitForReplicas, type WalSample } from "./replica-lag.js";
 import { assertRunnable } from "./problems.js";
 import { assertStandardStrings } from "./standard-strings.js";
+import { hashAppliedFiles } from "./hash-applied.js";
+import { ownStatements } from "./timeout-errors.js";
 import { EMPTY_STATE, readAppliedState, readAppliedSummary, type AppliedState, type AppliedSummary } from "./version-table.js";
 
 /** What a guard sees before anything changes. */
@@ -184,15 +186,15 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
       // checksum: those read every row at once. Any other run reads the summary (ids and
       // unfinished rows), and every row only when its plan has steps.
       const allRows = env.protected || ownGuards.length > 0;
-      const { graph, locked, read, checkedAhead } = await graphAndLockedSession(env, options, emit, (session) => (allRows ? readAppliedState(session, env.versionTable) : readAppliedSummary(session, env.versionTable)));
+      const { graph, locked, read, checkedAhead } = await graphAndLockedSession(env, options, emit, (session) => ownStatements(env, reading(env), () => (allRows ? readAppliedState(session, env.versionTable) : readAppliedSummary(session, env.versionTable))));
       let failed = true;
       try {
         const session = locked.session;
         let state: AppliedState | AppliedSummary = read ?? EMPTY_STATE;
-        let runnable = planRunnable(env, graph, state, options);
+        let runnable = await planRunnable(env, graph, state, options);
         if (runnable === null) {
-          state = (await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE;
-          runnable = planRunnable(env, graph, state, options) as RunnablePlan;
+          state = (await ownStatements(env, reading(env), () => readAppliedState(session, env.versionTable))) ?? EMPTY_STATE;
+          runnable = (await planRunnable(env, graph, state, options)) as RunnablePlan;
         }
         const { before } = runnable;
         planned = runnable.plan;
@@ -219,7 +221,7 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
           for (const guard of ownGuards) await guard(full);
         }
         if (planned.steps.length > 0) {
-          await bookkeeping.ensureTables(tables);
+          await ownStatements(env, `creating the version tables beside ${tableName(env)}`, () => bookkeeping.ensureTables(tables));
           await executePlan({
             env,
             session,
@@ -285,6 +287,15 @@ function afterCompletedRun(error: unknown, completed: readonly Step[]): unknown 
   const ids = completed.map((step) => step.revision.id);
   const done = ids.length === 0 ? "the run itself had nothing to apply" : `the run itself finished: ${ids.length === 1 ? `revision ${ids[0]} was` : `all ${ids.length} revisions of the plan were`} committed`;
   return new DatabaseError(error.code, `${error.message}; ${done}`, { hint: error.hint, details: { ...error.details, completed: ids }, cause: error.cause });
+}
+
+/** What the state query is doing, for a timeout's message. */
+function reading(env: Pick<ResolvedEnvironment, "versionTable">): string {
+  return `reading the version table ${tableName(env)}`;
+}
+
+function tableName(env: Pick<ResolvedEnvironment, "versionTable">): string {
+  return `${env.versionTable.schema}.${env.versionTable.table}`;
 }
 
 /** `replicaLag`: the wait for the standbys between two revisions, or undefined without it. */
@@ -396,14 +407,16 @@ interface RunnablePlan {
  * when {@link comparesChecksums} says so. Null when they must be compared and `state` is
  * the summary alone: read every row, and plan again.
  */
-function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): RunnablePlan;
-function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedSummary | AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): RunnablePlan | null;
-function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedSummary | AppliedState, options: Pick<RunMigrationOptions, "command" | "target">): RunnablePlan | null {
+async function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedState, options: Pick<RunMigrationOptions, "command" | "target" | "signal">): Promise<RunnablePlan>;
+async function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedSummary | AppliedState, options: Pick<RunMigrationOptions, "command" | "target" | "signal">): Promise<RunnablePlan | null>;
+async function planRunnable(env: ResolvedEnvironment, graph: RevisionGraph, state: AppliedSummary | AppliedState, options: Pick<RunMigrationOptions, "command" | "target" | "signal">): Promise<RunnablePlan | null> {
   assertRunnable(graph, state, { checksums: false });
   const before = currentHeads(graph, state.ids);
   const planned = plan(graph, state, options, before);
   if (comparesChecksums(env, planned)) {
     if (!("byId" in state)) return null;
+    // The files are hashed with turns of the event loop: a signal is handled meanwhile.
+    await hashAppliedFiles(graph, state.ids, options.signal);
     assertRunnable(graph, state);
   }
   return { before, plan: planned };
@@ -422,7 +435,7 @@ async function runDry(env: ResolvedEnvironment, graph: RevisionGraph, options: R
   } finally {
     if (options.session === undefined) await session?.close();
   }
-  const { before, plan: planned } = planRunnable(env, graph, state, options);
+  const { before, plan: planned } = await planRunnable(env, graph, state, options);
   emitPlan(emit, options.command, planned, before, options.singleTransaction === true);
   return {
     environment: env.name,

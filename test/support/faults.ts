@@ -137,7 +137,7 @@ export interface Bouncer {
  * Starts PgBouncer on 127.0.0.1 and a port of its own, with config and auth file in a
  * temporary directory. Each alias maps to a database of the test server with a pool mode.
  */
-export async function startPgBouncer(server: URL, aliases: Record<string, { database: string; poolMode: "session" | "transaction" | "statement" }>): Promise<Bouncer> {
+export async function startPgBouncer(server: URL, aliases: Record<string, { database: string; poolMode: "session" | "transaction" | "statement"; poolSize?: number }>): Promise<Bouncer> {
   const binary = pgbouncerBinary();
   if (binary === null) throw new Error("pgbouncer is not installed (apt-get install pgbouncer; .ci/run installs it)");
   const dir = await mkdtemp(join(tmpdir(), "athanor-pgbouncer-"));
@@ -146,7 +146,7 @@ export async function startPgBouncer(server: URL, aliases: Record<string, { data
   const user = decodeURIComponent(server.username);
   const password = decodeURIComponent(server.password);
   const databases = Object.entries(aliases)
-    .map(([alias, spec]) => `${alias} = host=${server.hostname} port=${server.port || 5432} dbname=${spec.database} pool_mode=${spec.poolMode}`)
+    .map(([alias, spec]) => `${alias} = host=${server.hostname} port=${server.port || 5432} dbname=${spec.database} pool_mode=${spec.poolMode}${spec.poolSize === undefined ? "" : ` pool_size=${spec.poolSize}`}`)
     .join("\n");
   const ini = `[databases]
 ${databases}

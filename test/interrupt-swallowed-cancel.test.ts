@@ -1,0 +1,86 @@
+/**
+ * SIGINT while a revision's SQL swallows the cancel (`EXCEPTION WHEN query_canceled`) and
+ * another revision follows it in the same round trip: the cancel stops only the statement
+ * it reaches, so the server used to go on to the next revision and commit it after
+ * athanor had said it stopped (exit 0, everything applied). The stop gate
+ * (src/dialects/stop-gate.ts) keeps every revision that had not started from starting;
+ * the output says what committed and what did not. Through the real binary against
+ * PostgreSQL (`npm run build` first).
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { BIN, baseEnv, spawnCli } from "./support/cli.js";
+import { createPostgresDatabase, queryUrl, tempDir, type TestDatabase } from "./support/databases.js";
+
+const FIRST = "b8b8b8b8b801";
+const SWALLOW = "b8b8b8b8b802";
+const AFTER = "b8b8b8b8b803";
+
+function revision(id: string, down: string | null, message: string, sql: string): string {
+  return [`-- athanor:revision ${id}`, ...(down === null ? [] : [`-- athanor:down ${down}`]), `-- athanor:message ${message}`, "-- athanor:upgrade", sql, ""].join("\n");
+}
+
+describe("SIGINT while a revision swallows the cancel, with another revision in the same round trip (PostgreSQL)", { timeout: 120_000 }, () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    ({ dir, remove } = await tempDir("athanor-swallow-"));
+    db = await createPostgresDatabase("athanor_swallow");
+    await mkdir(join(dir, "migrations"));
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url: db.url } } }));
+    // The first revision of a run travels alone; the next round trip carries the two others together.
+    await writeFile(join(dir, "migrations", `${FIRST}_first.sql`), revision(FIRST, null, "first", "CREATE TABLE first_t (x int);"));
+    await writeFile(
+      join(dir, "migrations", `${SWALLOW}_swallow.sql`),
+      revision(SWALLOW, FIRST, "swallows the cancel", "DO $$\nBEGIN\n  PERFORM pg_sleep(60);\nEXCEPTION WHEN query_canceled THEN\n  RAISE NOTICE 'cancel swallowed';\nEND $$;\nCREATE TABLE swallow_t (x int);"),
+    );
+    await writeFile(join(dir, "migrations", `${AFTER}_after.sql`), revision(AFTER, SWALLOW, "after", "CREATE TABLE after_t (x int);"));
+  });
+  afterAll(async () => {
+    await db.drop();
+    await remove();
+  });
+
+  it("no revision starts after the signal: exit 130, the next revision's table absent, the history as committed, the lock free", async () => {
+    const child = spawn(process.execPath, [BIN, "upgrade"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    // The marker: the swallowing revision sleeps in its DO block.
+    await vi.waitFor(
+      async () => {
+        const sleeping = await queryUrl<{ n: string }>(db.url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'");
+        expect(sleeping[0]?.n).toBe("1");
+      },
+      { timeout: 60_000, interval: 50 },
+    );
+    child.kill("SIGINT");
+    expect(await status, stderr).toBe(130);
+    // The notice, said as the signal came, promises no more than happened.
+    expect(stderr).toContain("SIGINT: stopping: a running statement is cancelled, a running revision rolled back and recorded as interrupted (one whose SQL catches the cancel runs to its end), no later revision started, the lock released");
+    expect(stderr).toContain(`error: interrupted by SIGINT before revision ${AFTER} started: it did not run, the revisions before it in this run stay committed (${FIRST}, ${SWALLOW}); the lock was released`);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    // What the output lists as applied is what committed.
+    expect(stdout).toContain(`upgrade ${SWALLOW} swallows the cancel`);
+    expect(stdout).not.toContain(AFTER);
+
+    expect(await queryUrl(db.url, "SELECT to_regclass('after_t')::text AS after, to_regclass('swallow_t')::text AS swallow")).toEqual([{ after: null, swallow: "swallow_t" }]);
+    expect(await queryUrl(db.url, "SELECT revision FROM athanor_version ORDER BY revision")).toEqual([{ revision: FIRST }, { revision: SWALLOW }]);
+    expect(await queryUrl(db.url, "SELECT revision, outcome FROM athanor_version_history ORDER BY id")).toEqual([
+      { revision: FIRST, outcome: "success" },
+      { revision: SWALLOW, outcome: "success" },
+    ]);
+    // No advisory lock left in the database (the migration and run locks, the stop gate).
+    expect(await queryUrl(db.url, "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).toEqual([{ n: 0 }]);
+    // The lock is free: a run that does not wait for it applies the revision that did not run.
+    const next = await spawnCli(["upgrade", "--lock-wait", "1"], { cwd: dir, env: baseEnv(), timeoutMs: 60_000 });
+    expect(next.status, next.stderr).toBe(0);
+    expect(await queryUrl(db.url, "SELECT to_regclass('after_t')::text AS after")).toEqual([{ after: "after_t" }]);
+  });
+});
