@@ -10,7 +10,7 @@ import { driverLoaded, opensLocally } from "../dialects/open.js";
 import { nextTurn } from "../event-loop-turns.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
-import { ConfigError, DatabaseError, isAthanorError } from "../errors.js";
+import { ConfigError, DatabaseError, InterruptedError, isAthanorError } from "../errors.js";
 import { guardrailHook, type GuardrailOptions } from "../guard/hook.js";
 import { readDatabaseIdentities, type RecordedIdentity } from "../guard/identity.js";
 import { currentHeads, planDowngrade, planUpgrade } from "../plan/plan.js";
@@ -221,6 +221,9 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
           for (const guard of ownGuards) await guard(full);
         }
         if (planned.steps.length > 0) {
+          // A signal that came during the check or the guards stops the run here, before its
+          // first change: the version tables are not created, nor anything prepared.
+          if (options.signal?.aborted) throw interruptedBeforeChanges(options.signal);
           await ownStatements(env, `creating the version tables beside ${tableName(env)}`, () => bookkeeping.ensureTables(tables));
           await executePlan({
             env,
@@ -287,6 +290,12 @@ function afterCompletedRun(error: unknown, completed: readonly Step[]): unknown 
   const ids = completed.map((step) => step.revision.id);
   const done = ids.length === 0 ? "the run itself had nothing to apply" : `the run itself finished: ${ids.length === 1 ? `revision ${ids[0]} was` : `all ${ids.length} revisions of the plan were`} committed`;
   return new DatabaseError(error.code, `${error.message}; ${done}`, { hint: error.hint, details: { ...error.details, completed: ids }, cause: error.cause });
+}
+
+/** The interruption of a run before it changed anything. */
+function interruptedBeforeChanges(signal: AbortSignalLike): InterruptedError {
+  const reason = InterruptedError.interruptionOf(signal.reason);
+  return new InterruptedError(reason, { message: `${InterruptedError.describe(reason)} before the first change: no revision ran, nothing was changed, and the lock was released` });
 }
 
 /** What the state query is doing, for a timeout's message. */
