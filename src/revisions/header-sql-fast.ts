@@ -68,6 +68,21 @@ function trimmedValue(text: string, start: number, end: number): string {
 }
 
 /**
+ * The header as `athanor revision` writes it (src/revisions/write.ts): `revision`, `down`
+ * (ids separated by ", "), `message` (printable ASCII, no space at either end, or none),
+ * `transaction`, each once, in that order, at the start of a line and spelled with one
+ * space, then blank lines and the upgrade marker. A regular expression runs as native code
+ * from its second use, where the loop below runs in V8's interpreter for a fresh process's
+ * first thousand-odd files: on a first run over 10,000 revisions that loop and its tiering
+ * up were ~30 ms of CPU. Every header it matches is one the loop reads the same way (the
+ * message needs no trimming and holds no control character), so it only saves the loop.
+ */
+const WRITTEN_HEADER = /^-- athanor:revision ([0-9a-f]{12})\n(?:-- athanor:down ([0-9a-f]{12}(?:, [0-9a-f]{12})*)\n)?-- athanor:message(?: ([!-~](?:[ -~]*[!-~])?))?\n(?:-- athanor:transaction (true|false)\n)?\n*-- athanor:upgrade\n/;
+
+/** The downgrade marker as `athanor revision` writes it: a line of its own. */
+const WRITTEN_DOWNGRADE = "-- athanor:downgrade";
+
+/**
  * The header of an SQL revision whose text (line endings already LF) takes the common
  * shape, or null: then the full parser must read it.
  */
@@ -78,52 +93,63 @@ export function parseCommonSqlHeader(text: string): RevisionHeader | null {
   let parents: string[] | null = null;
   let message: string | null = null;
   let transactional: boolean | null = null;
-  let start = 0;
   let upgrade = -1;
-  // The header: every line up to the upgrade marker.
-  while (start < text.length) {
-    let end = text.indexOf("\n", start);
-    if (end === -1) end = text.length;
-    let first = start;
-    while (text.charCodeAt(first) === SPACE || text.charCodeAt(first) === TAB) first += 1;
-    if (first < end) {
-      if (text.charCodeAt(first) !== DASH || text.charCodeAt(first + 1) !== DASH) return null;
-      const name = directiveStart(text, start);
-      // A comment that does not start with `athanor:` is one for the full parser too, whatever it mentions.
-      if (name !== -1) {
-        const after = nameEnd(text, name);
-        const next = text.charCodeAt(after);
-        if (after !== end && next !== SPACE && next !== TAB) return null;
-        const value = trimmedValue(text, after, end);
-        // The directive's name is compared where it lies: no string made for it.
-        const length = after - name;
-        if (isName(text, name, length, "upgrade")) {
-          if (value !== "") return null;
-          upgrade = end;
-          break;
-        }
-        if (isName(text, name, length, "revision")) {
-          if (id !== null || !isRevisionId(value)) return null;
-          id = value;
-        } else if (isName(text, name, length, "down")) {
-          if (parents !== null) return null;
-          // One parent (almost every revision) as an array literal: an array made by `map`
-          // has another hidden class once TurboFan inlines the `map`, and this function and
-          // the scan's were optimised, thrown away at the first such array and compiled
-          // again (each compilation of this one ~100 ms of a background thread at 10,000 files).
-          parents = value.includes(",") ? value.split(",").map((item) => item.trim()) : [value];
-        } else if (isName(text, name, length, "message")) {
-          if (message !== null || hasControlCharacter(value)) return null;
-          message = value;
-        } else if (isName(text, name, length, "transaction")) {
-          if (transactional !== null || (value !== "true" && value !== "false")) return null;
-          transactional = value === "true";
-        } else {
-          return null;
+  const written = WRITTEN_HEADER.exec(text);
+  if (written !== null) {
+    id = written[1] as string;
+    const down = written[2];
+    // One parent as an array literal, as below.
+    parents = down === undefined ? null : down.length === 12 ? [down] : down.split(", ");
+    message = written[3] ?? "";
+    transactional = written[4] === undefined ? null : written[4] === "true";
+    upgrade = written[0].length - 1;
+  } else {
+    let start = 0;
+    // Any other header: every line up to the upgrade marker.
+    while (start < text.length) {
+      let end = text.indexOf("\n", start);
+      if (end === -1) end = text.length;
+      let first = start;
+      while (text.charCodeAt(first) === SPACE || text.charCodeAt(first) === TAB) first += 1;
+      if (first < end) {
+        if (text.charCodeAt(first) !== DASH || text.charCodeAt(first + 1) !== DASH) return null;
+        const name = directiveStart(text, start);
+        // A comment that does not start with `athanor:` is one for the full parser too, whatever it mentions.
+        if (name !== -1) {
+          const after = nameEnd(text, name);
+          const next = text.charCodeAt(after);
+          if (after !== end && next !== SPACE && next !== TAB) return null;
+          const value = trimmedValue(text, after, end);
+          // The directive's name is compared where it lies: no string made for it.
+          const length = after - name;
+          if (isName(text, name, length, "upgrade")) {
+            if (value !== "") return null;
+            upgrade = end;
+            break;
+          }
+          if (isName(text, name, length, "revision")) {
+            if (id !== null || !isRevisionId(value)) return null;
+            id = value;
+          } else if (isName(text, name, length, "down")) {
+            if (parents !== null) return null;
+            // One parent (almost every revision) as an array literal: an array made by `map`
+            // has another hidden class once TurboFan inlines the `map`, and this function and
+            // the scan's were optimised, thrown away at the first such array and compiled
+            // again (each compilation of this one ~100 ms of a background thread at 10,000 files).
+            parents = value.includes(",") ? value.split(",").map((item) => item.trim()) : [value];
+          } else if (isName(text, name, length, "message")) {
+            if (message !== null || hasControlCharacter(value)) return null;
+            message = value;
+          } else if (isName(text, name, length, "transaction")) {
+            if (transactional !== null || (value !== "true" && value !== "false")) return null;
+            transactional = value === "true";
+          } else {
+            return null;
+          }
         }
       }
+      start = end + 1;
     }
-    start = end + 1;
   }
   if (upgrade === -1 || id === null) return null;
   if (parents !== null) {
@@ -138,13 +164,20 @@ export function parseCommonSqlHeader(text: string): RevisionHeader | null {
     const lineStart = text.lastIndexOf("\n", at) + 1;
     let lineEnd = text.indexOf("\n", at);
     if (lineEnd === -1) lineEnd = text.length;
-    const name = directiveStart(text, lineStart);
-    if (name !== -1) {
-      const after = nameEnd(text, name);
-      if (downgrade || !isName(text, name, after - name, "downgrade") || trimmedValue(text, after, lineEnd) !== "") return null;
-      const next = text.charCodeAt(after);
-      if (after !== lineEnd && next !== SPACE && next !== TAB) return null;
+    if (lineEnd - lineStart === WRITTEN_DOWNGRADE.length && text.startsWith(WRITTEN_DOWNGRADE, lineStart)) {
+      // The marker as `athanor revision` writes it, alone on its line: what the branch below
+      // accepts, without its calls (interpreted in a fresh process, as WRITTEN_HEADER says).
+      if (downgrade) return null;
       downgrade = true;
+    } else {
+      const name = directiveStart(text, lineStart);
+      if (name !== -1) {
+        const after = nameEnd(text, name);
+        if (downgrade || !isName(text, name, after - name, "downgrade") || trimmedValue(text, after, lineEnd) !== "") return null;
+        const next = text.charCodeAt(after);
+        if (after !== lineEnd && next !== SPACE && next !== TAB) return null;
+        downgrade = true;
+      }
     }
     at = text.indexOf(DIRECTIVE, lineEnd);
   }

@@ -467,4 +467,58 @@ describe("the common SQL header read without a string per line", () => {
     expect(answered).toBeGreaterThan(500);
     expect(parseCommonSqlHeader(`${common.join("\n")}\n`)).toEqual(header({ parents: [B], message: "m" }));
   });
+
+  it("reads the header as `athanor revision` writes it the same way, and each text near that shape", async () => {
+    const { parseCommonSqlHeader } = await import("./header-sql-fast.js");
+    const { readSqlHeaderLines } = await import("./header.js");
+    const { renderSqlRevision } = await import("./write.js");
+    // Each line of the written shape (most often), or a spelling next to it that its regular
+    // expression must not take for it (extra white space, another separator, a value to trim or refuse).
+    const written = <T>(shape: T, ...near: T[]): fc.Arbitrary<T> => fc.oneof({ arbitrary: fc.constant(shape), weight: 3 }, { arbitrary: fc.constantFrom(...near), weight: 1 });
+    const revision = written(`-- athanor:revision ${A}`, `-- athanor:revision  ${A}`, `-- athanor:revision ${A} `, `-- athanor:revision ${A.toUpperCase()}`, `-- athanor:revision ${A}0`);
+    const parentIds = fc.array(fc.constantFrom(A, B, C), { maxLength: 3 });
+    const down = fc.oneof(
+      { arbitrary: fc.constant(null), weight: 1 },
+      { arbitrary: parentIds.map((ids) => `-- athanor:down ${ids.join(", ")}`), weight: 3 },
+      { arbitrary: parentIds.map((ids) => `-- athanor:down ${ids.join(",")}`), weight: 1 },
+      { arbitrary: parentIds.map((ids) => `-- athanor:down  ${ids.join(" , ")} `), weight: 1 },
+    );
+    const messageText = fc.array(fc.constantFrom("a", "Z", "0", " ", " ", "~", "!", "-", ":", "\t", "\u00e9", "\u00a0", "\u0085", "\u007f", "\u001b", "\u200b", "\u3000"), { maxLength: 6 }).map((units) => units.join(""));
+    const message = fc.oneof(fc.constant("-- athanor:message"), messageText.map((text) => `-- athanor:message ${text}`), messageText.map((text) => `-- athanor:message${text}`));
+    const transaction = written<string[]>(["-- athanor:transaction true"], [], ["-- athanor:transaction false"], ["-- athanor:transaction  true"], ["-- athanor:transaction maybe"], ["-- athanor:transaction true", "-- athanor:transaction false"]);
+    const blanks = written<string[]>([""], [], ["", ""], ["  "]);
+    const marker = written("-- athanor:upgrade", "-- athanor:upgrade ", "--athanor:upgrade");
+    const bodyLine = fc.constantFrom("SELECT 1;", "-- athanor:downgrade", "-- athanor:downgrade", "-- athanor:downgrade ", " -- athanor:downgrade", "--athanor:downgrade", "-- athanor:downgrades", "-- athanor:upgrade", "SELECT 'athanor:downgrade';", "");
+    const body = fc.array(bodyLine, { maxLength: 4 });
+    let answered = 0;
+    fc.assert(
+      fc.property(revision, down, message, transaction, blanks, marker, body, fc.boolean(), (rev, parents, msg, tx, empty, upgrade, rest, finalNewline) => {
+        const head = [rev, ...(parents === null ? [] : [parents]), msg, ...tx, ...empty, upgrade];
+        const text = [...head, ...rest].join("\n") + (finalNewline ? "\n" : "");
+        const fast = parseCommonSqlHeader(text);
+        if (fast === null) return;
+        answered += 1;
+        expect(readSqlHeaderLines(text, "a.sql")).toEqual(fast);
+      }),
+      { numRuns: 8000, seed: 14 },
+    );
+    expect(answered).toBeGreaterThan(500);
+    // What the writer renders, whatever the message, parents and transaction mode.
+    const rendered = fc.record({
+      id: fc.constantFrom(A, B),
+      parents: fc.uniqueArray(fc.constantFrom(C, "00000000000a", "00000000000b"), { maxLength: 3 }),
+      message: fc.string({ unit: fc.constantFrom("a", " ", "\t", "~", "\u00e9", "\u00a0", "\u200d"), maxLength: 10 }),
+      branchLabels: fc.constant([]),
+      dependsOn: fc.constant([]),
+      transactional: fc.boolean(),
+      allow: fc.constant([]),
+    });
+    fc.assert(
+      fc.property(rendered, (revisionHeader) => {
+        const text = renderSqlRevision(revisionHeader, { upgradeSql: "SELECT 1;", downgradeSql: "SELECT 2;" });
+        expect(parseCommonSqlHeader(text)).toEqual(readSqlHeaderLines(text, "a.sql"));
+      }),
+      { numRuns: 2000, seed: 14 },
+    );
+  });
 });
