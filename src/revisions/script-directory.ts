@@ -425,49 +425,62 @@ interface ScannedFile {
  * after its header, when the header is complete there. `directory` ends with a separator.
  */
 function readRevisionFile(directory: string, relativePath: string, format: RevisionFormat, checksums: boolean, stamped: boolean, now: number, known?: Stats): ScannedFile {
-  return withRevisionFd(directory + relativePath, relativePath, (fd) => {
-    const stats = stamped ? (known ?? fstatSync(fd)) : null;
-    let stamp = stats === null ? null : fileStamp(stats);
-    // A racy file (changed in the last second) may change again within the same clock tick, keeping its stamp: hash what was read.
-    let racy = stats !== null && isRacy(stats, now);
-    const buffer = scratchBuffer();
-    const bytesRead = readSync(fd, buffer, 0, FIRST_READ_BYTES, 0);
-    let text: string;
-    if (bytesRead < FIRST_READ_BYTES) {
-      text = normalizeLineEndings(decodeRevisionBytes(buffer, bytesRead, relativePath));
-    } else {
-      const opened = fstatSync(fd);
-      const size = opened.size;
-      // The size limit costs one fstat, so even a header-only read refuses an oversized file.
-      refuseOversized(size, relativePath);
-      if (stamp === null) {
-        // A read without stamps takes this large file's from the same fstat: its header can
-        // then be read alone, and its checksum later, from the file as it was read.
-        stamp = fileStamp(opened);
-        racy = isRacy(opened, now);
-      }
-      if (!checksums && format === "sql") {
-        // A line feed byte is never inside a multi-byte UTF-8 character: the cut is clean.
-        const end = buffer.lastIndexOf(0x0a);
-        if (end !== -1) {
-          const prefix = normalizeLineEndings(decodeRevisionBytes(buffer, end + 1, relativePath));
-          try {
-            return { file: new ScannedRevision(parseRevisionHeader(prefix, relativePath, format), directory, relativePath, format, null, stamp), stamp, racy };
-          } catch {
-            // The header goes past the prefix, or the file is broken: the whole file says which.
-          }
+  // withRevisionFd's steps without its callback: a closure over these seven values was ~70
+  // bytes of garbage per file, on the path a first run takes for every file.
+  const path = directory + relativePath;
+  const fd = openRevision(path, relativePath, SCAN_OPEN_FLAGS);
+  try {
+    return readOpenedRevision(fd, directory, relativePath, format, checksums, stamped, now, known);
+  } catch (error) {
+    throw readFailure(path, relativePath, error);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** {@link readRevisionFile} once the file is open. */
+function readOpenedRevision(fd: number, directory: string, relativePath: string, format: RevisionFormat, checksums: boolean, stamped: boolean, now: number, known: Stats | undefined): ScannedFile {
+  const stats = stamped ? (known ?? fstatSync(fd)) : null;
+  let stamp = stats === null ? null : fileStamp(stats);
+  // A racy file (changed in the last second) may change again within the same clock tick, keeping its stamp: hash what was read.
+  let racy = stats !== null && isRacy(stats, now);
+  const buffer = scratchBuffer();
+  const bytesRead = readSync(fd, buffer, 0, FIRST_READ_BYTES, 0);
+  let text: string;
+  if (bytesRead < FIRST_READ_BYTES) {
+    text = normalizeLineEndings(decodeRevisionBytes(buffer, bytesRead, relativePath));
+  } else {
+    const opened = fstatSync(fd);
+    const size = opened.size;
+    // The size limit costs one fstat, so even a header-only read refuses an oversized file.
+    refuseOversized(size, relativePath);
+    if (stamp === null) {
+      // A read without stamps takes this large file's from the same fstat: its header can
+      // then be read alone, and its checksum later, from the file as it was read.
+      stamp = fileStamp(opened);
+      racy = isRacy(opened, now);
+    }
+    if (!checksums && format === "sql") {
+      // A line feed byte is never inside a multi-byte UTF-8 character: the cut is clean.
+      const end = buffer.lastIndexOf(0x0a);
+      if (end !== -1) {
+        const prefix = normalizeLineEndings(decodeRevisionBytes(buffer, end + 1, relativePath));
+        try {
+          return { file: new ScannedRevision(parseRevisionHeader(prefix, relativePath, format), directory, relativePath, format, null, stamp), stamp, racy };
+        } catch {
+          // The header goes past the prefix, or the file is broken: the whole file says which.
         }
       }
-      const whole = readRest(fd, buffer, bytesRead, size);
-      text = normalizeLineEndings(decodeRevisionBytes(whole, whole.length, relativePath));
     }
-    const header = parseRevisionHeader(text, relativePath, format);
-    // A racy stamp may not tell this text from the next one: the checksum must come from this
-    // very read. Otherwise it can wait for a command that asks, whose read is checked against
-    // the stamp or, without one, against the header (see ScannedRevision).
-    const checksum = checksums || racy ? sha256Hex(text) : null;
-    return { file: new ScannedRevision(header, directory, relativePath, format, checksum, stamp), stamp, racy };
-  }, SCAN_OPEN_FLAGS);
+    const whole = readRest(fd, buffer, bytesRead, size);
+    text = normalizeLineEndings(decodeRevisionBytes(whole, whole.length, relativePath));
+  }
+  const header = parseRevisionHeader(text, relativePath, format);
+  // A racy stamp may not tell this text from the next one: the checksum must come from this
+  // very read. Otherwise it can wait for a command that asks, whose read is checked against
+  // the stamp or, without one, against the header (see ScannedRevision).
+  const checksum = checksums || racy ? sha256Hex(text) : null;
+  return { file: new ScannedRevision(header, directory, relativePath, format, checksum, stamp), stamp, racy };
 }
 
 /** The whole file (`size` bytes) from its first `bytesRead` bytes already in `first`. */
@@ -530,20 +543,28 @@ function scratchBuffer(): Buffer {
 const SCAN_OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0);
 
 function withRevisionFd<T>(path: string, relativePath: string, read: (fd: number) => T, flags: number | string = "r"): T {
-  let fd: number;
-  try {
-    fd = openSync(path, flags);
-  } catch (error) {
-    throw unreadableFile(path, relativePath, error);
-  }
+  const fd = openRevision(path, relativePath, flags);
   try {
     return read(fd);
   } catch (error) {
-    if (error instanceof AthanorError) throw error;
-    throw unreadableFile(path, relativePath, error);
+    throw readFailure(path, relativePath, error);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The descriptor of a revision file opened with `flags`; a failure is the file's `unreadable-revision`. */
+function openRevision(path: string, relativePath: string, flags: number | string): number {
+  try {
+    return openSync(path, flags);
+  } catch (error) {
+    throw unreadableFile(path, relativePath, error);
+  }
+}
+
+/** What a failure while reading an open revision file throws: an athanor error as it is, any other as the file's `unreadable-revision`. */
+function readFailure(path: string, relativePath: string, error: unknown): unknown {
+  return error instanceof AthanorError ? error : unreadableFile(path, relativePath, error);
 }
 
 /**
