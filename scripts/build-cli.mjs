@@ -428,6 +428,8 @@ try {
       if (node.type === "ImportExpression") throw new Error(`${chunkName(file)}: an import() the launcher does not route: ${code.slice(node.start, node.start + 200)}`);
       return true;
     });
+    // The launcher gives a chunk's require of node:module only createRequire (src/cli/launch.ts).
+    onlyCreateRequire(chunkName(file), code, [...code.matchAll(/\b(import_node_module\d*)\s*=\s*require\("node:module"\)/g)].map((match) => match[1]));
     const map = JSON.parse(await readFile(`${from}.map`, "utf8"));
     // A chunk that only re-exports another (esbuild makes one per dynamic import's target)
     // has no code of dist/ to map to: its source is the first pass's file, named as such.
@@ -487,3 +489,27 @@ await build({
   target: "node20",
   logLevel: "warning",
 });
+await writeFile(`${root}dist/cli/launch.cjs`, loaderForNodeModule(await readFile(`${root}dist/cli/launch.cjs`, "utf8")));
+
+/**
+ * The launcher takes `createRequire`, all it uses of node:module, from its own module's
+ * constructor: CommonJS's Module, which is the object node:module exports, before that
+ * module's file adds `register`, `SourceMap` and `findSourceMap` and, for them, loads the ES
+ * module loader and the source map parser (~0.7 ms of every start-up). A launcher that
+ * requires it otherwise or uses another of its exports fails the build.
+ */
+function loaderForNodeModule(source) {
+  const required = 'var import_node_module = require("node:module");';
+  if (source.split(required).length !== 2) throw new Error(`dist/cli/launch.cjs: node:module is not required once as the build expects; update loaderForNodeModule in scripts/build-cli.mjs`);
+  onlyCreateRequire("dist/cli/launch.cjs", source, ["import_node_module"]);
+  return source.replace(required, "var import_node_module = module.constructor;");
+}
+
+/** Throws unless every use of the bindings `names` (node:module, required) is its `createRequire`: what the launcher gives a chunk for node:module. */
+function onlyCreateRequire(file, source, names) {
+  for (const name of names) {
+    const uses = source.match(new RegExp(`\\b${name}\\b(?!\\s*=)(.?\\w*)`, "g")) ?? [];
+    const other = uses.filter((use) => use !== `${name}.createRequire`);
+    if (other.length > 0) throw new Error(`${file}: uses ${other[0]} of node:module; the launcher gives the CLI's chunks only its createRequire (src/cli/launch.ts)`);
+  }
+}

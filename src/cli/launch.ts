@@ -306,6 +306,16 @@ function readRegularFile(file: string): { readonly bytes: Buffer; readonly room:
  */
 const CHUNK = /^([a-z]+)#([\w-]+)$/;
 
+/**
+ * What a chunk's require of node:module gets: the one function the CLI's modules take from
+ * it (scripts/build-cli.mjs fails the build if a chunk uses anything else). Node's
+ * node:module is CommonJS's loader plus `register`, `SourceMap` and `findSourceMap`, for
+ * which it loads the ES module loader and the source map parser: ~0.7 ms of every start-up
+ * that neither this launcher nor any chunk needs (launch.cjs takes `createRequire` from its
+ * own module's loader: see the build script).
+ */
+const NODE_MODULE_FOR_CHUNKS = Object.freeze({ createRequire });
+
 /** The file of pack `key`, beside the bundle. */
 function packFile(dir: string, key: string): string {
   return join(dir, key === "main" ? "bundle.cjs" : `bundle-${key}.cjs`);
@@ -343,7 +353,7 @@ export function launch(bundle: string, env: Readonly<Record<string, string | und
   const chunkRequire = Object.assign(
     (specifier: string): unknown => {
       const chunk = CHUNK.exec(specifier);
-      if (chunk === null) return nodeRequire(specifier);
+      if (chunk === null) return specifier === "node:module" ? NODE_MODULE_FOR_CHUNKS : nodeRequire(specifier);
       const known = modules.get(specifier);
       if (known !== undefined) return known.exports;
       const file = packFile(dir, chunk[1] as string);
