@@ -335,10 +335,10 @@ async function run(): Promise<void> {
   // Everything written reaches the reader first: on a pipe or socket Node writes stdout
   // asynchronously, and exiting with writes queued cut `revision --autogenerate`'s summary
   // (and its "created revision" line) after ~12 kB when the reader was a child_process pipe.
+  // It also waits for the tick on which a Node stream reports a failed write (a device such
+  // as /dev/full): heard before the status is set, or a command whose output all comes at
+  // its end exited 0.
   await output.flushed();
-  // A Node stream reports a failed write on a later tick (a device such as /dev/full): heard
-  // before the status is set, or a command whose output all comes at its end exited 0.
-  await new Promise<void>((resolve) => process.nextTick(resolve));
   process.exitCode = status === ExitStatus.ok && lostOutput !== null && lostOutput.code !== "EPIPE" ? ExitStatus.failed : status;
   if (lostOutput !== null && lostOutput.code !== "EPIPE") {
     // Under --json stdout holds one document: a lost stderr is told by the exit status alone.

@@ -34,7 +34,10 @@ export interface OutputStream {
 export interface ProcessOutput {
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
-  /** Resolves once everything written so far was handed to the system (or lost). */
+  /**
+   * Resolves once everything written so far was handed to the system (or lost), and a
+   * failed write of Node's streams has been heard: they report it on a later tick.
+   */
   flushed(): Promise<void>;
 }
 
@@ -160,6 +163,14 @@ export function processOutput(onLost: (stream: StreamName, code: string) => void
   return {
     stdout: open("stdout", 1),
     stderr: open("stderr", 2),
-    flushed: () => Promise.all(inUse.map(streamFlushed)).then(() => undefined),
+    // No Node stream (a file or /dev/null: every write was made, or failed, when it was
+    // called): nothing to wait for, and no tick asked of Node, whose queue, async-context
+    // bookkeeping and their ~20 functions a `heads` to a file otherwise set up just to exit.
+    flushed: () => (inUse.length === 0 ? Promise.resolve() : Promise.all(inUse.map(streamFlushed)).then(nextTick)),
   };
+}
+
+/** A promise of the next tick: a Node stream's failed write (a device such as /dev/full) is reported on a later tick than the write's own callback. */
+function nextTick(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve));
 }
