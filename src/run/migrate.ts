@@ -209,8 +209,9 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
         // a guard runs first that may create them: a protected environment's records its
         // identity, and the caller's own may do anything). Only reads; what they find is
         // decided on after the check, in the same order as ever.
+        // One after the other: a session runs one query at a time (pg warns when one is queued behind another).
         const identities = guardrail === null ? undefined : readAhead(readDatabaseIdentities(session));
-        const tables = planned.steps.length > 0 && !env.protected && ownGuards.length === 0 ? readAhead(bookkeeping.probeTables()) : undefined;
+        const tables = planned.steps.length > 0 && !env.protected && ownGuards.length === 0 ? readAhead((identities ?? Promise.resolve()).then(() => bookkeeping.probeTables(), () => bookkeeping.probeTables())) : undefined;
         // Before the guards and the first change: a revision that cannot run is refused here.
         const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true }, await checkedAhead?.finish());
         const context: GuardrailContext = { env, command, session, graph, state, current: before, plan: planned, signal: options.signal, emit };
