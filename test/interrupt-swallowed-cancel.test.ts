@@ -22,7 +22,15 @@ function revision(id: string, down: string | null, message: string, sql: string)
   return [`-- athanor:revision ${id}`, ...(down === null ? [] : [`-- athanor:down ${down}`]), `-- athanor:message ${message}`, "-- athanor:upgrade", sql, ""].join("\n");
 }
 
-describe("SIGINT while a revision swallows the cancel, with another revision in the same round trip (PostgreSQL)", { timeout: 120_000 }, () => {
+/**
+ * `idleSessionTimeout`: the database's default, which the connection holding the stop gate must
+ * not inherit (it would be ended while idle, and the gate reopen: adv14 J); the swallowing
+ * revision then goes on for longer than it before it ends.
+ */
+for (const { idleSessionTimeout, handler } of [
+  { idleSessionTimeout: null, handler: "RAISE NOTICE 'cancel swallowed';" },
+  { idleSessionTimeout: "1s", handler: "PERFORM pg_sleep(3);" },
+]) describe(`SIGINT while a revision swallows the cancel, with another revision in the same round trip (PostgreSQL${idleSessionTimeout === null ? "" : `, idle_session_timeout ${idleSessionTimeout}`})`, { timeout: 120_000 }, () => {
   let dir: string;
   let remove: () => Promise<void>;
   let db: TestDatabase;
@@ -30,13 +38,14 @@ describe("SIGINT while a revision swallows the cancel, with another revision in 
   beforeAll(async () => {
     ({ dir, remove } = await tempDir("athanor-swallow-"));
     db = await createPostgresDatabase("athanor_swallow");
+    if (idleSessionTimeout !== null) await queryUrl(db.url, `ALTER DATABASE "${db.name}" SET idle_session_timeout = '${idleSessionTimeout}'`);
     await mkdir(join(dir, "migrations"));
     await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url: db.url } } }));
     // The first revision of a run travels alone; the next round trip carries the two others together.
     await writeFile(join(dir, "migrations", `${FIRST}_first.sql`), revision(FIRST, null, "first", "CREATE TABLE first_t (x int);"));
     await writeFile(
       join(dir, "migrations", `${SWALLOW}_swallow.sql`),
-      revision(SWALLOW, FIRST, "swallows the cancel", "DO $$\nBEGIN\n  PERFORM pg_sleep(60);\nEXCEPTION WHEN query_canceled THEN\n  RAISE NOTICE 'cancel swallowed';\nEND $$;\nCREATE TABLE swallow_t (x int);"),
+      revision(SWALLOW, FIRST, "swallows the cancel", `DO $$\nBEGIN\n  PERFORM pg_sleep(60);\nEXCEPTION WHEN query_canceled THEN\n  ${handler}\nEND $$;\nCREATE TABLE swallow_t (x int);`),
     );
     await writeFile(join(dir, "migrations", `${AFTER}_after.sql`), revision(AFTER, SWALLOW, "after", "CREATE TABLE after_t (x int);"));
   });

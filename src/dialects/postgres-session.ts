@@ -166,8 +166,13 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     const canceller = newClient(target, host, { connectTimeoutMs: 5_000 });
     try {
       await canceller.connect();
+      // This connection holds the gate until the session closes: the server must not end it while
+      // it is idle (an idle_session_timeout default would reopen the gate: adv14 J); and its wait
+      // for the gate is bounded (a revision holding the gate's key itself would keep it waiting,
+      // and the cancel unsent, for ever: adv14 E2), past which the cancel goes without the gate.
+      await canceller.query(stopperSettings(versionNum));
       // Before the cancel: a revision that swallows it must find the gate closed for the next (src/dialects/stop-gate.ts).
-      if (Number.isInteger(openingPid)) await canceller.query(CLOSE_STOP_GATE, [openingPid]);
+      if (Number.isInteger(openingPid)) await canceller.query(CLOSE_STOP_GATE, [openingPid]).catch(() => {});
     } catch (error) {
       await canceller.end().catch(() => {});
       throw error;
@@ -176,6 +181,18 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   };
   return session;
 }
+
+/** PostgreSQL 14 added `idle_session_timeout`. */
+const IDLE_SESSION_TIMEOUT_SINCE = 140_000;
+
+/** The settings of the connection that closes the stop gate and cancels (see openPostgresSession). */
+function stopperSettings(versionNum: number): string {
+  const idle = versionNum >= IDLE_SESSION_TIMEOUT_SINCE ? ", set_config('idle_session_timeout', '0', false)" : "";
+  return `SELECT set_config('lock_timeout', '${STOP_GATE_WAIT_MS}ms', false), set_config('statement_timeout', '0', false)${idle}`;
+}
+
+/** How long the stop gate's closing may wait: for one revision's first statement at most, unless the key is held otherwise. */
+const STOP_GATE_WAIT_MS = 2_000;
 
 /**
  * `guard` reporting, for a call on a connection the server had already ended while it was
@@ -341,6 +358,9 @@ export async function openLockConnection(target: PostgresTarget, options: Omit<D
       target,
       openProbe: () => options.open(`${options.applicationName} probe`),
     });
+    // Idle while it holds the lock, for as long as the run lasts: the server must not end it
+    // for that (an idle_session_timeout default would release the run lock behind the run's back).
+    if ((await session.serverVersion()) >= IDLE_SESSION_TIMEOUT_SINCE) await session.query("SELECT set_config('idle_session_timeout', '0', false)");
   } catch (error) {
     await session.close();
     throw error;
