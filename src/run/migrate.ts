@@ -214,6 +214,9 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
         const tables = planned.steps.length > 0 && !env.protected && ownGuards.length === 0 ? readAhead((identities ?? Promise.resolve()).then(() => bookkeeping.probeTables(), () => bookkeeping.probeTables())) : undefined;
         // Before the guards and the first change: a revision that cannot run is refused here.
         const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true }, await checkedAhead?.finish());
+        // A signal that came during the check stops the run before the guards (which may record
+        // the environment's identity in the database) and before its first change.
+        if (planned.steps.length > 0 && options.signal?.aborted) throw interruptedBeforeChanges(options.signal, false);
         const context: GuardrailContext = { env, command, session, graph, state, current: before, plan: planned, signal: options.signal, emit };
         await guardrail?.({ ...context, identities });
         if (ownGuards.length > 0) {
@@ -222,9 +225,10 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
           for (const guard of ownGuards) await guard(full);
         }
         if (planned.steps.length > 0) {
-          // A signal that came during the check or the guards stops the run here, before its
-          // first change: the version tables are not created, nor anything prepared.
-          if (options.signal?.aborted) throw interruptedBeforeChanges(options.signal);
+          // A signal that came during the guards stops the run here, before its first revision:
+          // the version tables are not created, nor anything prepared (unless the guardrails of a
+          // protected environment, recording its identity, created them).
+          if (options.signal?.aborted) throw interruptedBeforeChanges(options.signal, guardrail !== null && env.protected);
           await ownStatements(env, `creating the version tables beside ${tableName(env)}`, () => bookkeeping.ensureTables(tables));
           await executePlan({
             env,
@@ -293,10 +297,17 @@ function afterCompletedRun(error: unknown, completed: readonly Step[]): unknown 
   return new DatabaseError(error.code, `${error.message}; ${done}`, { hint: error.hint, details: { ...error.details, completed: ids }, cause: error.cause });
 }
 
-/** The interruption of a run before it changed anything. */
-function interruptedBeforeChanges(signal: AbortSignalLike): InterruptedError {
+/**
+ * The interruption of a run before its first revision. `identityRecorded`: the guardrails of
+ * a protected environment ran, and recorded its name in the database (creating the version
+ * tables if they were missing), which the message must not deny.
+ */
+function interruptedBeforeChanges(signal: AbortSignalLike, identityRecorded: boolean): InterruptedError {
   const reason = InterruptedError.interruptionOf(signal.reason);
-  return new InterruptedError(reason, { message: `${InterruptedError.describe(reason)} before the first change: no revision ran, nothing was changed, and the lock was released` });
+  const what = identityRecorded
+    ? "before the first revision: no revision ran; the guardrails had recorded this environment's name in the database (creating athanor's version tables if they were missing); the lock was released"
+    : "before the first change: no revision ran, nothing was changed, and the lock was released";
+  return new InterruptedError(reason, { message: `${InterruptedError.describe(reason)} ${what}` });
 }
 
 /** What the state query is doing, for a timeout's message. */
