@@ -209,6 +209,10 @@ describe("output written directly to files and pipes", { timeout: 120_000 }, () 
       const unforced = execFileSync(process.execPath, [BIN, "history", "--graph"], { cwd: dir, env: baseEnv({ FORCE_COLOR: off }) as NodeJS.ProcessEnv, encoding: "utf8" });
       expect(unforced).toBe(plain);
     }
+    // NO_COLOR turns them off when it is not empty (no-color.org): an empty one says nothing.
+    const colour = (extra: Record<string, string>) => execFileSync(process.execPath, [BIN, "history", "--graph"], { cwd: dir, env: baseEnv({ FORCE_COLOR: "1", ...extra }) as NodeJS.ProcessEnv, encoding: "utf8" });
+    expect(colour({ NO_COLOR: "1" })).toBe(plain);
+    expect(colour({ NO_COLOR: "" })).toBe(forced);
   });
 
   it("`heads` with its output on a file loads no node:stream (no Node stream is built)", async () => {

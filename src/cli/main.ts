@@ -96,7 +96,8 @@ function forcedColor(value: string | undefined): boolean | undefined {
 function globalOptions(program: Command, io: CliIO): GlobalOptions {
   const raw = program.opts();
   const ci = raw["ci"] === true || io.env["CI"] === "true" || io.env["CI"] === "1";
-  const colorRequested = raw["color"] !== false && io.env["NO_COLOR"] === undefined && !ci;
+  // NO_COLOR counts when it is set and not empty (no-color.org).
+  const colorRequested = raw["color"] !== false && (io.env["NO_COLOR"] ?? "") === "" && !ci;
   const globals: GlobalOptions = {
     json: raw["json"] === true,
     logFormat: raw["logFormat"] === "json" ? "json" : "text",
