@@ -142,8 +142,10 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
       return typeof pid === "number" ? pid : null;
     },
     async cancel(): Promise<void> {
-      // pg cancels through a second connection that sends a CancelRequest for this backend.
-      const pid = (client as unknown as { processID?: number }).processID;
+      // Cancelled from a second connection, by the backend's pid as the server gave it: the
+      // pid the connection announced is a pooler's own key behind PgBouncer (adv14 A), where
+      // pg_cancel_backend of it stopped nothing.
+      const pid = Number.isInteger(openingPid) ? openingPid : (client as unknown as { processID?: number }).processID;
       if (pid === undefined) return;
       try {
         stopper ??= openStopper();
