@@ -5,11 +5,10 @@
  * ran to its end and committed after the notice said it was cancelled (adv14 A). It now
  * cancels the backend its opening query found (pg_backend_pid()). Needs `pgbouncer`.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BIN, baseEnv } from "./support/cli.js";
+import { interruptWhileSleeping } from "./support/interrupt.js";
 import { createPostgresDatabase, queryUrl, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
 import { pgbouncerBinary, startPgBouncer, type Bouncer } from "./support/faults.js";
 
@@ -38,19 +37,8 @@ describe.skipIf(!installed)("SIGINT behind a session-pooling PgBouncer", { timeo
   });
 
   it("cancels the running revision: exit 130, nothing of it committed", async () => {
-    const child = spawn(process.execPath, [BIN, "upgrade"], { cwd: dir.dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const status = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    await vi.waitFor(
-      async () => {
-        const sleeping = await queryUrl<{ n: string }>(db.url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'");
-        expect(sleeping[0]?.n).toBe("1");
-      },
-      { timeout: 60_000, interval: 50 },
-    );
-    child.kill("SIGINT");
-    expect(await status, stderr).toBe(130);
+    const { status, stderr } = await interruptWhileSleeping(dir.dir, db.url);
+    expect(status, stderr).toBe(130);
     expect(await queryUrl(db.url, "SELECT to_regclass('slept')::text AS slept")).toEqual([{ slept: null }]);
     expect(await queryUrl(db.url, "SELECT count(*)::int AS n FROM athanor_version")).toEqual([{ n: 0 }]);
   });

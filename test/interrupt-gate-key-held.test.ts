@@ -5,11 +5,10 @@
  * one after it (adv14 E2). The gate's closing now waits at most two seconds; then the cancel
  * goes without it. Through the real binary against PostgreSQL (`npm run build` first).
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BIN, baseEnv } from "./support/cli.js";
+import { interruptWhileSleeping } from "./support/interrupt.js";
 import { createPostgresDatabase, queryUrl, tempDir, type TestDatabase } from "./support/databases.js";
 
 const HOLDS = "c6c6c6c6c601";
@@ -41,19 +40,8 @@ describe("SIGINT while a revision holds the stop gate's key (PostgreSQL)", { tim
   });
 
   it("the cancel still goes: exit 130, the sleeping revision rolled back, the next one never run", async () => {
-    const child = spawn(process.execPath, [BIN, "upgrade"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const status = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    await vi.waitFor(
-      async () => {
-        const sleeping = await queryUrl<{ n: string }>(db.url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'");
-        expect(sleeping[0]?.n).toBe("1");
-      },
-      { timeout: 60_000, interval: 50 },
-    );
-    child.kill("SIGINT");
-    expect(await status, stderr).toBe(130);
+    const { status, stderr } = await interruptWhileSleeping(dir, db.url);
+    expect(status, stderr).toBe(130);
     expect(await queryUrl(db.url, "SELECT to_regclass('slept')::text AS slept, to_regclass('after_t')::text AS after")).toEqual([{ slept: null, after: null }]);
     expect(await queryUrl(db.url, "SELECT revision FROM athanor_version ORDER BY revision")).toEqual([{ revision: HOLDS }]);
   });

@@ -7,11 +7,11 @@
  * the output says what committed and what did not. Through the real binary against
  * PostgreSQL (`npm run build` first).
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BIN, baseEnv, spawnCli } from "./support/cli.js";
+import { baseEnv, spawnCli } from "./support/cli.js";
+import { interruptWhileSleeping } from "./support/interrupt.js";
 import { createPostgresDatabase, queryUrl, tempDir, type TestDatabase } from "./support/databases.js";
 
 const FIRST = "b8b8b8b8b801";
@@ -55,22 +55,9 @@ for (const { idleSessionTimeout, handler } of [
   });
 
   it("no revision starts after the signal: exit 130, the next revision's table absent, the history as committed, the lock free", async () => {
-    const child = spawn(process.execPath, [BIN, "upgrade"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const status = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     // The marker: the swallowing revision sleeps in its DO block.
-    await vi.waitFor(
-      async () => {
-        const sleeping = await queryUrl<{ n: string }>(db.url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'");
-        expect(sleeping[0]?.n).toBe("1");
-      },
-      { timeout: 60_000, interval: 50 },
-    );
-    child.kill("SIGINT");
-    expect(await status, stderr).toBe(130);
+    const { status, stdout, stderr } = await interruptWhileSleeping(dir, db.url);
+    expect(status, stderr).toBe(130);
     // The notice, said as the signal came, promises no more than happened.
     expect(stderr).toContain("SIGINT: stopping: a running statement is cancelled, a running revision rolled back and recorded as interrupted (one whose SQL catches the cancel runs to its end), no later revision started, the lock released");
     expect(stderr).toContain(`error: interrupted by SIGINT before revision ${AFTER} started: it did not run, the revisions before it in this run stay committed (${FIRST}, ${SWALLOW}); the lock was released`);
