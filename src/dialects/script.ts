@@ -46,7 +46,8 @@ interface Layout {
   readonly bodies: readonly { readonly start: number; readonly end: number }[];
 }
 
-function codePoints(text: string): number {
+/** How many code points `text` holds (the server counts error positions in them). */
+export function codePoints(text: string): number {
   let n = 0;
   for (const _ of text) n++;
   return n;

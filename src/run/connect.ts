@@ -131,7 +131,7 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
     const waited = Date.now() - started;
     releaseRun = await ownStatements(env, "taking the run lock", () => holdRunLock(locking, {
       versionTable: env.versionTable,
-      waitMs: Math.max(0, options.lockWaitMs - (Date.now() - started)),
+      waitMs: Math.max(0, options.lockWaitMs - waited),
       lockWaitMs: options.lockWaitMs,
       signal: options.signal,
       onWait: (holder) => options.emit({ type: "lock-wait", holder: `another run's migration session whose migration lock connection is gone (${LOCK_CONNECTION_GONE}), ${holder}`, waitMs: options.lockWaitMs }),

@@ -23,6 +23,7 @@
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
+import { codePoints } from "../dialects/script.js";
 import { gatedValue } from "../dialects/stop-gate.js";
 import { nextTurn, sliceTurns } from "../event-loop-turns.js";
 import { monotonicMs } from "../monotonic-clock.js";
@@ -766,14 +767,14 @@ class GroupRunner {
     // An error placed past the body (in athanor's bookkeeping after it) once every statement of
     // the body completed is the bookkeeping's own: a lock it waited for, say. The server gives
     // a position there when it cannot open a table it reads.
-    if (failure.bodyOffset !== null && failure.stage === "body" && failure.statement !== null && failure.bodyOffset >= [...section.sql].length) {
+    if (failure.bodyOffset !== null && failure.stage === "body" && failure.statement !== null && failure.bodyOffset >= codePoints(section.sql)) {
       const list = await all();
       if (list !== null && failure.statement >= list.length) return { statement: null, recording: true };
     }
     if (failure.bodyOffset !== null) {
       // An error past the body's last character (a statement left incomplete, which ran into
       // what athanor sends after it) is placed on that character, not on the blank line after it.
-      const offset = Math.min(failure.bodyOffset, Math.max(0, [...section.sql.trimEnd()].length - 1));
+      const offset = Math.min(failure.bodyOffset, Math.max(0, codePoints(section.sql.trimEnd()) - 1));
       const line = lineAtPosition(section, offset);
       if (line !== null) {
         const list = await all();

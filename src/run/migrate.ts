@@ -211,7 +211,7 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
         // decided on after the check, in the same order as ever.
         // One after the other: a session runs one query at a time (pg warns when one is queued behind another).
         const identities = guardrail === null ? undefined : readAhead(readDatabaseIdentities(session));
-        const tables = planned.steps.length > 0 && !env.protected && ownGuards.length === 0 ? readAhead((identities ?? Promise.resolve()).then(() => bookkeeping.probeTables(), () => bookkeeping.probeTables())) : undefined;
+        const tables = planned.steps.length > 0 && !env.protected && ownGuards.length === 0 ? readAhead((identities ?? Promise.resolve()).catch(() => {}).then(() => bookkeeping.probeTables())) : undefined;
         // Before the guards and the first change: a revision that cannot run is refused here.
         const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true }, await checkedAhead?.finish());
         // A signal that came during the check stops the run before the guards (which may record
