@@ -24,6 +24,7 @@ import { stackFrames } from "./stack-frames.js";
 import { formatMessageLine } from "../observe/message-line.js";
 import { VERSION } from "../version.js";
 import { processOutput } from "./process-output.js";
+import { knownSecrets } from "../secrets/redact.js";
 import { recordV8Flags } from "./v8-flags.js";
 
 let finished = false;
@@ -101,9 +102,13 @@ process.on("uncaughtException", (error: unknown) => {
  * Node's stream (src/cli/process-output.ts).
  */
 let lostOutput: { readonly stream: "stdout" | "stderr"; readonly code: string } | null = null;
-const output = processOutput((stream, code) => {
-  lostOutput ??= { stream, code };
-});
+const output = processOutput(
+  (stream, code) => {
+    lostOutput ??= { stream, code };
+  },
+  // What loaded code writes to process.stdout/stderr itself: masked, and off stdout under --json.
+  { scrub: (text) => knownSecrets.scrub(text), divertStdout: reportOptions.json },
+);
 
 // First in line, before Node's own listener that turns an unsettled top-level await into status 13.
 process.prependListener("exit", () => {

@@ -6,7 +6,8 @@
  * everything to stderr instead, as the human-readable output already does; athanor's own
  * document is written to the stdout stream it was given, not through the console.
  *
- * Not covered: loaded code that writes to `process.stdout` directly.
+ * Loaded code that writes to `process.stdout` directly is diverted to stderr by the
+ * CLI's output (src/cli/process-output.ts), unless stdout is a terminal.
  */
 import { createRequire } from "node:module";
 

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { AthanorError, ExitStatus, isAthanorError } from "../errors.js";
-import { knownSecrets } from "../secrets/redact.js";
+import { knownSecrets, registerVariableSecrets } from "../secrets/redact.js";
 import { loadCommandModules } from "./commands/index.js";
 import { CommandContext, parseLockWait, type CliIO, type GlobalOptions } from "./runtime.js";
 import { VERSION } from "../version.js";
@@ -163,6 +163,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
 }
 
 async function runMain(argv: readonly string[], io: CliIO): Promise<number> {
+  // Before any config module runs: an error it throws may quote what it read from the environment.
+  registerVariableSecrets(io.env);
   let status: number = ExitStatus.ok;
   const report: ParseReport = {};
   const json = wantsJson(argv);
@@ -182,7 +184,8 @@ async function runMain(argv: readonly string[], io: CliIO): Promise<number> {
     );
     program = built;
     const parse = () => built.parseAsync([...argv], { from: "user" });
-    await (json ? withConsoleOnStderr(io.stderr, parse) : parse());
+    // The console loaded code uses writes to stderr raw: its text is scrubbed on the way.
+    await (json ? withConsoleOnStderr({ write: (text: string) => io.stderr.write(knownSecrets.scrub(text)) }, parse) : parse());
     return status;
   } catch (error) {
     if (error instanceof CommanderError && program !== undefined) {

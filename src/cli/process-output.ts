@@ -113,16 +113,56 @@ function streamFlushed(stream: NodeJS.WriteStream): Promise<void> {
   });
 }
 
+/** What the CLI does to what loaded code writes to `process.stdout`/`process.stderr` itself. */
+export interface LoadedWrites {
+  /** Masks known secrets in a text (adv15 F7: a revision that prints `process.env.DB_PASSWORD`). */
+  readonly scrub: (text: string) => string;
+  /**
+   * With `--json`, stdout holds one JSON document: loaded code's writes to `process.stdout`
+   * go to stderr instead, as its `console.log` does (src/cli/json-console.ts; adv15 F8).
+   * Not on a terminal, where a person reads both and the stream is athanor's own writer too.
+   */
+  readonly divertStdout: boolean;
+}
+
+/**
+ * Makes `stream.write`, as loaded code calls it, pass its text through `scrub` and, with
+ * `divert`, hand it to `divert` instead of the stream. athanor's own writes call `raw`
+ * directly. A chunk in another encoding than UTF-8 is written as given unless diverted.
+ */
+function guardLoadedWrites(stream: NodeJS.WriteStream, raw: NodeJS.WriteStream["write"], scrub: (text: string) => string, divert: ((text: string) => void) | null): void {
+  stream.write = function write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    const done = typeof encoding === "function" ? (encoding as () => void) : typeof callback === "function" ? (callback as () => void) : undefined;
+    const named = typeof encoding === "string" ? (encoding as BufferEncoding) : undefined;
+    const utf8 = named === undefined || /^utf-?8$/i.test(named);
+    let text: string | null = null;
+    if (typeof chunk === "string") text = utf8 ? chunk : divert === null ? null : Buffer.from(chunk, named).toString("utf8");
+    else if (chunk instanceof Uint8Array) text = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("utf8");
+    if (text === null) return (raw as (...args: unknown[]) => boolean).call(stream, chunk, encoding, callback);
+    const clean = scrub(text);
+    if (divert !== null) {
+      divert(clean);
+      if (done !== undefined) process.nextTick(done);
+      return true;
+    }
+    // Bytes with no secret in them go out as they came (they may not be UTF-8 at all).
+    if (clean === text && typeof chunk !== "string") return (raw as (...args: unknown[]) => boolean).call(stream, chunk, encoding, callback);
+    return (raw as (...args: unknown[]) => boolean).call(stream, clean, done);
+  } as NodeJS.WriteStream["write"];
+}
+
 /**
  * The process's standard output and error for the CLI. `onLost` hears, once per stream,
- * that output could not be written (the code: EPIPE, ENOSPC...).
+ * that output could not be written (the code: EPIPE, ENOSPC...). `loaded` says what
+ * becomes of what loaded code writes to `process.stdout`/`process.stderr` directly.
  * @example
  * const output = processOutput((stream, code) => console.error(stream, code));
  * output.stdout.write("done\n");
  * await output.flushed();
  */
-export function processOutput(onLost: (stream: StreamName, code: string) => void): ProcessOutput {
+export function processOutput(onLost: (stream: StreamName, code: string) => void, loaded: LoadedWrites = { scrub: (text) => text, divertStdout: false }): ProcessOutput {
   const inUse: NodeJS.WriteStream[] = [];
+  let stderr: OutputStream | null = null;
   const open = (name: StreamName, fd: number): OutputStream => {
     let lost = false;
     const lose = (code: string): void => {
@@ -130,25 +170,36 @@ export function processOutput(onLost: (stream: StreamName, code: string) => void
       lost = true;
       onLost(name, code);
     };
-    let stream: NodeJS.WriteStream | null = null;
-    const adopt = (built: NodeJS.WriteStream): void => {
-      stream = watchStream(built, lose);
-      inUse.push(stream);
-    };
+    /** athanor's own writes to Node's stream once there is one: past the guard on loaded code's. */
+    let own = null as ((text: string) => boolean) | null;
     const kind = outputKind(fd);
+    const adopt = (built: NodeJS.WriteStream): void => {
+      const raw = built.write;
+      inUse.push(watchStream(built, lose));
+      own = (text) => (lost ? true : raw.call(built, text));
+      const divert = name === "stdout" && loaded.divertStdout && kind !== "stream" ? (text: string) => void stderr?.write(text) : null;
+      guardLoadedWrites(built, raw, loaded.scrub, divert);
+    };
     if (kind === "stream" || !whenBuilt(name, adopt)) {
+      // athanor writes through the stream itself (a prompt needs it whole): its text is scrubbed already, scrubbing it again changes nothing.
       const built = process[name];
       adopt(built);
       return built;
     }
     if (kind === "stream-when-written") {
       // Reading process[name] builds the stream, and whenBuilt's getter adopts it.
-      return { isTTY: false, write: (text: string): boolean => (stream ?? process[name]).write(text) };
+      return {
+        isTTY: false,
+        write: (text: string): boolean => {
+          if (own === null) void process[name];
+          return own?.(text) ?? true;
+        },
+      };
     }
     return {
       isTTY: false,
       write(text: string): boolean {
-        if (stream !== null) return stream.write(text);
+        if (own !== null) return own(text);
         if (lost) return true;
         let data = Buffer.from(text);
         try {
@@ -160,9 +211,11 @@ export function processOutput(onLost: (stream: StreamName, code: string) => void
       },
     };
   };
+  const stdout = open("stdout", 1);
+  stderr = open("stderr", 2);
   return {
-    stdout: open("stdout", 1),
-    stderr: open("stderr", 2),
+    stdout,
+    stderr,
     // No Node stream (a file or /dev/null: every write was made, or failed, when it was
     // called): nothing to wait for, and no tick asked of Node, whose queue, async-context
     // bookkeeping and their ~20 functions a `heads` to a file otherwise set up just to exit.

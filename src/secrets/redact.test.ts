@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isSecretVariableName, redactUrl, scrubSecrets } from "./redact.js";
+import { SecretRegistry, isSecretVariableName, passwordCandidates, redactUrl, registerVariableSecrets, scrubSecrets } from "./redact.js";
 
 describe("redactUrl", () => {
   it.each([
@@ -36,6 +36,38 @@ describe("scrubSecrets", () => {
   });
   it("ignores very short values", () => {
     expect(scrubSecrets("a b c", ["a"])).toBe("a b c");
+  });
+  it("masks a secret that is not word-like wherever it is, glued to letters, digits or _ too (adv15 F17)", () => {
+    const secret = "Zq7-adv15-pw";
+    expect(scrubSecrets(`a${secret}b _${secret}_ 1${secret} é${secret}é`, [secret])).toBe("a***b _***_ 1*** é***é");
+  });
+  it("masks a word-like secret (letters only, digits only) as a whole token only", () => {
+    expect(scrubSecrets("user postgres at postgresql://h/db", ["postgres"])).toBe("user *** at postgresql://h/db");
+    expect(scrubSecrets("pin 123456 in 91234567", ["123456"])).toBe("pin *** in 91234567");
+  });
+  it("masks a percent-encoded secret written in lower case (adv15 F15b)", () => {
+    const secret = "p@ss/w}$x";
+    expect(scrubSecrets(`upper ${encodeURIComponent(secret)} lower ${encodeURIComponent(secret).toLowerCase()}`, [secret])).toBe("upper *** lower ***");
+  });
+});
+
+describe("password-like parameters", () => {
+  it.each(["password", "sslpassword", "pass", "pwd", "passwd", "pasword", "passwrd", "db_password", "token"])("%s= is masked and registered (adv15 F18)", (key) => {
+    const url = `postgresql://u@h/d?sslmode=require&${key}=Other-Pw9&application_name=x`;
+    expect(redactUrl(url)).toBe(`postgresql://u@h/d?sslmode=require&${key}=***&application_name=x`);
+    expect(passwordCandidates(url)).toEqual(["Other-Pw9"]);
+  });
+  it("passfile= names a file, not a secret", () => {
+    expect(redactUrl("postgresql://u@h/d?passfile=/home/u/.pgpass")).toBe("postgresql://u@h/d?passfile=/home/u/.pgpass");
+    expect(passwordCandidates("postgresql://u@h/d?passfile=/home/u/.pgpass")).toEqual([]);
+  });
+});
+
+describe("registerVariableSecrets", () => {
+  it("registers secret-named values and the passwords of URL-shaped values, nothing else (adv15 F9)", () => {
+    const registry = new SecretRegistry();
+    registerVariableSecrets({ DB_PASSWORD: "pw-one-1", API_TOKEN: "tok-two-2", DATABASE_URL: "postgresql://app:pw-three-3@db/app", DB_HOST: "db.internal", PWD: "/home/u", EMPTY_PASSWORD: "" }, registry);
+    expect(registry.list().sort()).toEqual(["pw-one-1", "pw-three-3", "tok-two-2"]);
   });
 });
 

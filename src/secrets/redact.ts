@@ -68,10 +68,21 @@ export function redactUrl(text: string): string {
 }
 
 /**
- * A `password=` parameter and its value: a libpq single-quoted value (`password='a b'`,
+ * The name of a parameter whose value may be a password: `password`, `sslpassword`, and
+ * what a hand may type for them (`pass`, `pwd`, `passwd`, `pasword`, `passwrd`,
+ * `db_password`, `secret`, `token`...): a mistyped name is refused as "not a libpq
+ * parameter", and that error must not quote the value (adv15 F18). `passfile` names a file.
+ */
+const PASSWORD_KEY = String.raw`(?!passfile=)[a-z_]*(?:pas+w|pass|pwd|pw|secret|token)[a-z_]*`;
+
+/**
+ * A password-like parameter and its value: a libpq single-quoted value (`password='a b'`,
  * `\'` escaping a quote; unterminated, to the end), or everything up to a separator.
  */
-const PASSWORD_PARAMETER = /([?&;\s]|^)(password|pass|pwd|sslpassword)=('(?:[^'\\]|\\.)*'?|[^&;\s]*)/gi;
+const PASSWORD_PARAMETER = new RegExp(String.raw`([?&;\s]|^)(${PASSWORD_KEY})=('(?:[^'\\]|\\.)*'?|[^&;\s]*)`, "gi");
+
+/** A password-like parameter's unquoted value, for {@link passwordCandidates}. */
+const PASSWORD_PARAMETER_VALUE = new RegExp(String.raw`(?:^|[?&;\s])${PASSWORD_KEY}=([^&;\s]*)`, "gi");
 
 /**
  * The end of a server message's double-quoted span that an unquoted value ran into
@@ -138,7 +149,7 @@ export function passwordCandidates(text: string): string[] {
       count += 1;
     }
   }
-  for (const match of text.matchAll(/(?:^|[?&;\s])(?:password|pass|pwd|sslpassword)=([^&;\s]*)/gi)) found.add(match[1] ?? "");
+  for (const match of text.matchAll(PASSWORD_PARAMETER_VALUE)) found.add(match[1] ?? "");
   return [...found].filter((value) => value.length > 0);
 }
 
@@ -148,6 +159,8 @@ function secretForms(secret: string): string[] {
   forms.add(encodeURIComponent(secret));
   forms.add(encodeURIComponent(secret).replace(/%20/g, "+"));
   forms.add(encodeURI(secret));
+  // Percent-encoding is case-insensitive (`%2f` is `%2F`): a hand-written or lower-casing encoder's form too.
+  forms.add(encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
   try {
     forms.add(decodeURIComponent(secret));
   } catch {
@@ -162,6 +175,17 @@ export const MIN_SECRET_LENGTH = 4;
 const WORD = /[A-Za-z0-9_]/;
 
 /**
+ * True when a secret may be a part of ordinary words: letters only or digits only
+ * (`postgres`, `admin`, `123456`). Only such a secret is masked as a whole token; any other
+ * (`Zq7-adv15-pw`, `s3cret!`) is masked wherever it occurs, glued to other characters too
+ * (`pw_<secret>`, `token=abc<secret>`): adv15 F17 read a password masked only when it
+ * stood alone.
+ */
+function isWordLike(form: string): boolean {
+  return /^(?:[A-Za-z]+|[0-9]+)$/.test(form);
+}
+
+/**
  * True when the occurrence of `form` at `index` is a whole token: a secret that starts (or
  * ends) with a letter or digit must not continue a longer word there, so the password
  * `postgres` is masked in `user=postgres` but `postgresql://` stays readable.
@@ -174,17 +198,21 @@ function isWholeToken(text: string, index: number, form: string): boolean {
   return true;
 }
 
-/** Replaces every whole-token occurrence of every secret (in any encoding) with `***`. */
+/**
+ * Replaces every occurrence of every secret (in any encoding) with `***`: anywhere for a
+ * secret that is not word-like, as a whole token for one that is ({@link isWordLike}).
+ */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   if (secrets.length === 0 || text.length === 0) return text;
   const forms = [...new Set(secrets.flatMap(secretForms))].sort((a, b) => b.length - a.length);
   let out = text;
   for (const form of forms) {
     if (!out.includes(form)) continue;
+    const anywhere = !isWordLike(form);
     let result = "";
     let from = 0;
     for (let index = out.indexOf(form); index !== -1; index = out.indexOf(form, index + 1)) {
-      if (index < from || !isWholeToken(out, index, form)) continue;
+      if (index < from || (!anywhere && !isWholeToken(out, index, form))) continue;
       result += `${out.slice(from, index)}${MASK}`;
       from = index + form.length;
     }
@@ -212,3 +240,18 @@ export class SecretRegistry {
 
 /** The registry the CLI uses; config resolution adds to it. */
 export const knownSecrets = new SecretRegistry();
+
+/**
+ * Registers the secrets a set of variables holds: the values of secret-named ones
+ * ({@link isSecretVariableName}, PGPASSWORD included) and the passwords in URL-shaped or
+ * key=value ones. The CLI calls it with the process environment before it loads the
+ * config module, whose errors (a config that validates its environment and quotes a
+ * value) are otherwise printed before config resolution registers anything (adv15 F9).
+ */
+export function registerVariableSecrets(variables: Readonly<Record<string, string | undefined>>, registry: SecretRegistry = knownSecrets): void {
+  for (const [name, value] of Object.entries(variables)) {
+    if (value === undefined || value === "") continue;
+    if (isSecretVariableName(name)) registry.add(value);
+    if (value.includes("://") || value.includes("=")) registry.add(...passwordCandidates(value));
+  }
+}
