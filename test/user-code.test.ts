@@ -198,6 +198,83 @@ describe.each(["PostgreSQL", "PGlite"] as const)("statements a TypeScript revisi
   });
 });
 
+/** A TypeScript revision whose timer throws 30 ms after it returned (MODE "timer"), or that calls process.exit (MODE "exit"). */
+const LATE_FAILING_REVISION = `import { defineMigration } from "athanor";
+
+export default defineMigration({
+  revision: "${R2}",
+  down: "${R1}",
+  message: "late",
+  async upgrade({ sql }) {
+    await sql\`CREATE TABLE two (x int)\`;
+    if (process.env["MODE"] === "exit") process.exit(0);
+    setTimeout(() => { throw new Error("timer boom"); }, 30);
+  },
+});
+`;
+
+/**
+ * What the output says a failure of loaded code left, with and without
+ * --single-transaction (adv15 F19): inside the plan's one transaction nothing of the run
+ * stays, the revisions reported as applied included; outside it, they stay.
+ */
+describe("loaded code failing under --single-transaction (PostgreSQL)", { timeout: 300_000 }, () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  const dbs: TestDatabase[] = [];
+
+  beforeAll(async () => {
+    ({ dir, remove } = await tempDir("athanor-late-"));
+    await mkdir(join(dir, "migrations"));
+    await writeFile(join(dir, "migrations", `${R1}_one.sql`), sqlRevisionText({ id: R1, message: "one", upgrade: "CREATE TABLE one (x int);" }));
+    await writeFile(join(dir, "migrations", `${R2}_late.ts`), LATE_FAILING_REVISION);
+    // Still running when R2's timer fires.
+    await writeFile(join(dir, "migrations", "c3c3c3c3c3c3_sleeps.sql"), sqlRevisionText({ id: "c3c3c3c3c3c3", down: R2, message: "sleeps", upgrade: "SELECT pg_sleep(1);" }));
+  });
+  afterAll(async () => {
+    for (const db of dbs) await db.drop();
+    await remove();
+  });
+
+  /** Runs `upgrade` with `args` on a new database; returns the result and the database's state after. */
+  async function upgradeOnNewDatabase(args: string[], mode: "timer" | "exit"): Promise<{ result: CliResult; state: Awaited<ReturnType<typeof readState>> }> {
+    const db = await createPostgresDatabase("athanor_late");
+    dbs.push(db);
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url: db.url } } }));
+    const result = await spawnCli(["upgrade", ...args], { cwd: dir, env: baseEnv({ MODE: mode }), timeoutMs: 240_000 });
+    return { result, state: await readState(db.url, dir) };
+  }
+
+  it("a timer's exception: inside the plan's transaction nothing stays and the hint says so; outside it, the revisions reported stay", async () => {
+    const single = await upgradeOnNewDatabase(["--single-transaction"], "timer");
+    expect(single.result.status, single.result.stderr).toBe(1);
+    expect(single.result.stdout).toContain(`upgrade ${R1} one`);
+    expect(single.result.stderr).toContain("timer boom");
+    expect(single.result.stderr).toContain("inside the plan's single transaction (--single-transaction), which is rolled back as its connection closes: no revision of this run stays, not even those reported");
+    expect(single.result.stderr).not.toContain("the revisions it reported as applied stay");
+    expect(single.state.versions).toEqual([]);
+    expect(single.state.two).toBe(false);
+
+    const own = await upgradeOnNewDatabase([], "timer");
+    expect(own.result.status, own.result.stderr).toBe(1);
+    expect(own.result.stderr).toContain("the revisions it reported as applied stay");
+    expect(own.state.versions).toEqual([R1, R2]);
+  });
+
+  it("process.exit: the hint says what the failure left, the whole plan rolled back or the revision alone", async () => {
+    const single = await upgradeOnNewDatabase(["--single-transaction"], "exit");
+    expect(single.result.status, single.result.stderr).toBe(1);
+    expect(single.result.stderr).toContain("called process.exit(0)");
+    expect(single.result.stderr).toContain("The whole plan ran in one transaction (--single-transaction) and was rolled back: nothing was applied.");
+    expect(single.state.versions).toEqual([]);
+
+    const own = await upgradeOnNewDatabase([], "exit");
+    expect(own.result.status, own.result.stderr).toBe(1);
+    expect(own.result.stderr).toContain(`Revision ${R2} was rolled back entirely. Committed before it in this run (flushed to the server's disk): ${R1}.`);
+    expect(own.state.versions).toEqual([R1]);
+  });
+});
+
 describe("process.exit and unsettled promises in the config and the settings module", { timeout: 120_000 }, () => {
   let dir: string;
   let remove: () => Promise<void>;

@@ -25,6 +25,7 @@ import { formatMessageLine } from "../observe/message-line.js";
 import { VERSION } from "../version.js";
 import { processOutput } from "./process-output.js";
 import { knownSecrets } from "../secrets/redact.js";
+import { planTransactionOpen } from "../run/plan-transaction.js";
 import { recordV8Flags } from "./v8-flags.js";
 
 let finished = false;
@@ -44,8 +45,12 @@ function stopAtOnce(report: Omit<ErrorReport, "exitStatus">, text: { label?: str
   return originalExit(ExitStatus.failed);
 }
 
-const STOPPED_HINT =
-  "athanor stopped at once: the revisions it reported as applied stay, one it was still running is rolled back as its connection closes; `athanor status` shows where the database stands";
+/** What stopping at once leaves: inside a plan's single transaction, nothing of the run; else what was reported. */
+function stoppedHint(): string {
+  return planTransactionOpen()
+    ? "athanor stopped at once inside the plan's single transaction (--single-transaction), which is rolled back as its connection closes: no revision of this run stays, not even those reported; `athanor status` shows where the database stands"
+    : "athanor stopped at once: the revisions it reported as applied stay, one it was still running is rolled back as its connection closes; `athanor status` shows where the database stands";
+}
 
 /** The first line of an error's message, for a one-line report. */
 function firstLine(reason: unknown): string {
@@ -62,7 +67,7 @@ process.on("unhandledRejection", (reason: unknown) => {
   stopAtOnce({
     code: "unhandled-rejection",
     message: `a promise rejected and nothing was waiting for it (code athanor loaded: a revision, the config or the settings module?): ${firstLine(reason)}`,
-    hint: `await every promise in that code (a missing await?). ${STOPPED_HINT}`,
+    hint: `await every promise in that code (a missing await?). ${stoppedHint()}`,
   });
 });
 
@@ -82,7 +87,7 @@ process.on("uncaughtException", (error: unknown) => {
     stopAtOnce({
       code: "uncaught-exception",
       message: `${where} threw an exception outside any promise chain (in a timer's or an event's callback?): ${firstLine(error)}`,
-      hint: `catch it where it is thrown, or listen for the emitter's 'error' event, or turn the callback into a promise that the code awaits. ${STOPPED_HINT}`,
+      hint: `catch it where it is thrown, or listen for the emitter's 'error' event, or turn the callback into a promise that the code awaits. ${stoppedHint()}`,
     });
   }
   const verbose = argv.includes("--verbose") || argv.includes("-v");

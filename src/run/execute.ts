@@ -25,11 +25,12 @@ import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
 import { codePoints } from "../dialects/script.js";
 import { gatedValue } from "../dialects/stop-gate.js";
+import { inPlanTransaction } from "./plan-transaction.js";
 import { nextTurn, sliceTurns } from "../event-loop-turns.js";
 import { monotonicMs } from "../monotonic-clock.js";
 import { thrownMessage } from "./thrown.js";
 import { serverTimeout, timeoutSource } from "./timeout-errors.js";
-import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
+import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, withHint, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
 import { loadRevisionBody, type MigrationFunction } from "../revisions/script-directory.js";
@@ -210,10 +211,12 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
   try {
     if (options.prepared.singleTransaction) {
       const done: Step[] = [];
-      await session.transaction(async () => {
-        await runner.runAll(done);
-        if (signal?.aborted) throw interrupted(signal);
-      }).catch((error: unknown) => {
+      await session.transaction(() =>
+        inPlanTransaction(async () => {
+          await runner.runAll(done);
+          if (signal?.aborted) throw interrupted(signal);
+        }),
+      ).catch((error: unknown) => {
         // Not a revision's failure: the transaction it rolled back is the plan's.
         if (error instanceof StatementAfterRevisionError) throw error;
         // COMMIT itself may fail (a deferred constraint): blame the last revision.
@@ -645,7 +648,10 @@ class GroupRunner {
         });
       }
     } else if (isAthanorError(error.error) && !(error.error instanceof DatabaseError)) {
-      failure = error.error;
+      // The revision's own failure (process.exit, a statement left unawaited...): its hint, then what the failure left.
+      const own = error.error;
+      const outcome = this.outcome(error, false, this.completed.length);
+      failure = withHint(own, own.hint === undefined ? outcome : `${own.hint} ${outcome}`);
     } else {
       // Described as if the failed history row gets written: its synchronous commit flushes every commit before it.
       failure = await this.describe(error, this.completed.length);
