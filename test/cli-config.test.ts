@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { baseEnv, runCli, spawnCli } from "./support/cli.js";
 import { createPostgresDatabase, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
@@ -29,6 +29,24 @@ describe("init, env, check", () => {
     const again = await runCli(["init"], { cwd: dir });
     expect(again.status).toBe(2);
     expect(again.stderr).toMatch(/already exists/);
+  });
+
+  it("init in a project with its own .gitignore adds the lines athanor's files need and keeps the rest (adv15 F13)", async () => {
+    const project = await tempDir();
+    try {
+      await writeFile(join(project.dir, ".gitignore"), "node_modules\n/.athanor\nsecret.txt");
+      const result = await runCli(["init"], { cwd: project.dir });
+      expect(result.status).toBe(0);
+      expect(result.stdout).toContain("added   .env .env.local .env.*.local .env.test .env.production backups/ to .gitignore (exists)");
+      const text = await readFile(join(project.dir, ".gitignore"), "utf8");
+      expect(text).toBe("node_modules\n/.athanor\nsecret.txt\n\n# athanor: local databases, caches, secrets and backups\n.env\n.env.local\n.env.*.local\n.env.test\n.env.production\nbackups/\n");
+      await rm(join(project.dir, "athanor.config.ts"));
+      const again = await runCli(["init", "--json"], { cwd: project.dir });
+      expect((JSON.parse(again.stdout) as { gitignoreAdded: string[] }).gitignoreAdded).toEqual([]);
+      expect(await readFile(join(project.dir, ".gitignore"), "utf8")).toBe(text);
+    } finally {
+      await project.remove();
+    }
   });
 
   it("env shows schema, replicaLag and the shadow server's URL, redacted", async () => {

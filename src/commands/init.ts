@@ -3,7 +3,7 @@
  * examples for development, testing and production. Development runs on PGlite, so
  * a new user migrates before installing any server. Never overwrites a file.
  */
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { appendFile, chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../errors.js";
@@ -13,6 +13,8 @@ export interface InitResult {
   dir: string;
   created: string[];
   skipped: string[];
+  /** Lines added to an existing .gitignore (empty when it had them all, or was created). */
+  gitignoreAdded: string[];
 }
 
 const CONFIG_TEMPLATE = `import { defineConfig } from "athanor";
@@ -85,6 +87,24 @@ export async function initProject(dir: string): Promise<InitResult> {
   await write("migrations/.gitkeep", "");
   for (const [name, text] of Object.entries(ENV_EXAMPLES)) await write(name, text);
   await write(".gitignore", `${GITIGNORE_LINES.join("\n")}\n`);
+  const gitignoreAdded = skipped.includes(".gitignore") ? await completeGitignore(join(dir, ".gitignore")) : [];
   if (created.includes(".env.production.example")) await chmod(join(dir, ".env.production.example"), 0o600);
-  return { dir, created, skipped };
+  return { dir, created, skipped, gitignoreAdded };
+}
+
+/**
+ * Appends to a project's own .gitignore the lines athanor's files need and it lacks:
+ * every real project has one, and keeping it unchanged offered `.env.production` (the
+ * production password), `.athanor/` and `backups/` to the next commit (adv15 F13). A line
+ * counts as present in the forms git reads alike (`/.athanor/`, `.athanor`); nothing is
+ * removed or reordered. Returns the lines added.
+ */
+async function completeGitignore(path: string): Promise<string[]> {
+  const text = await readFile(path, "utf8");
+  const present = new Set(text.split(/\r?\n/).map((line) => line.trim().replace(/^\//, "").replace(/\/$/, "")));
+  const missing = GITIGNORE_LINES.filter((line) => !present.has(line.replace(/\/$/, "")));
+  if (missing.length === 0) return [];
+  const separator = text === "" || text.endsWith("\n") ? "" : "\n";
+  await appendFile(path, `${separator}\n# athanor: local databases, caches, secrets and backups\n${missing.join("\n")}\n`);
+  return missing;
 }

@@ -15,7 +15,7 @@ export const registerInit: CommandModule = (program, action) => {
           return;
         }
         for (const name of result.created) ctx.out(`created ${name}`);
-        for (const name of result.skipped) ctx.out(`kept    ${name} (exists)`);
+        for (const name of result.skipped) ctx.out(name === ".gitignore" && result.gitignoreAdded.length > 0 ? `added   ${result.gitignoreAdded.join(" ")} to .gitignore (exists)` : `kept    ${name} (exists)`);
         ctx.out("");
         // `npx athanor`: in a user's project the binary is in node_modules/.bin, not on PATH.
         ctx.out("next: npx athanor revision -m \"create users\"   then   npx athanor upgrade head");
