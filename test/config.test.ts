@@ -124,6 +124,12 @@ describe("fallbacks", () => {
     await writeFile(join(dir, ".env"), "");
     await expect(resolveWith({}, "staging")).rejects.toThrow(/environment "staging" has no url/);
   });
+  it("an empty DATABASE_URL is named as set but empty, where it was set (adv15 F15k)", async () => {
+    await writeFile(join(dir, "athanor.config.ts"), `export default { environments: { staging: {}, testing: { url: "\${DATABASE_URL}" } } };`);
+    await writeFile(join(dir, ".env"), "");
+    await expect(resolveWith({ DATABASE_URL: "" }, "staging")).rejects.toThrow('environment "staging" has no url, and DATABASE_URL is set but empty (DATABASE_URL from the process environment)');
+    await expect(resolveWith({ DATABASE_URL: "" }, "testing")).rejects.toThrow('the database URL of environment "testing" (environments.testing.url in athanor.config.ts, DATABASE_URL from the process environment) is empty');
+  });
 });
 
 describe("errors", () => {

@@ -194,7 +194,9 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
   }
   register(...passwordCandidates(url.value));
 
-  const parsed = parseDatabaseUrl(url.value, rootDir, `environment "${selection.name}"`);
+  // An empty URL says where it came from (`DATABASE_URL=` set but empty): the variable to fix.
+  const urlWhere = url.value.trim() === "" ? `environment "${selection.name}" (${url.sources.map((source) => describeSource(source)).join(", ")})` : `environment "${selection.name}"`;
+  const parsed = parseDatabaseUrl(url.value, rootDir, urlWhere);
   if (parsed.password !== null) register(parsed.password);
 
   const shadow = envConfig.shadowUrl === undefined ? null : resolveShadowUrl(envConfig.shadowUrl, { lookup, environment: selection.name, where: `${settingPath("shadowUrl")} in ${shortFile}` }, rootDir, register, parseDatabaseUrl, expandUrl);
@@ -333,7 +335,8 @@ async function fallbackUrl(
     const expanded = expandUrl("${DATABASE_URL}", { lookup, environment, where: "the DATABASE_URL fallback" });
     return { value: expanded.value, sources: expanded.sources };
   }
-  throw new ConfigError("missing-url", `environment "${environment}" has no url, ${config.settings ? `the settings module ${config.settings} exports no databaseUrl, ` : ""}and DATABASE_URL is not set`, {
+  const unset = fromEnv === undefined ? "DATABASE_URL is not set" : `DATABASE_URL is set but empty (${describeSource(fromEnv.source)})`;
+  throw new ConfigError("missing-url", `environment "${environment}" has no url, ${config.settings ? `the settings module ${config.settings} exports no databaseUrl, ` : ""}and ${unset}`, {
     hint: `Give environments.${environment}.url in the config, or set DATABASE_URL (in the environment or in .env.${environment}).`,
     details: { environment },
   });

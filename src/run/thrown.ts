@@ -5,6 +5,8 @@
  */
 export function thrownMessage(value: unknown): string {
   if (value instanceof Error) return value.message;
+  // An error-shaped object that is not an Error (`throw { message: "..." }`, an error from another realm).
+  if (typeof value === "object" && value !== null && typeof (value as { message?: unknown }).message === "string" && (value as { message: string }).message !== "") return (value as { message: string }).message;
   try {
     return String(value);
   } catch {
