@@ -87,6 +87,14 @@ describe("a config file that cannot be read", () => {
     expect(result.stderr).toContain(`error: cannot read config file ${join(dir, "plain-file", "athanor.config.json")}: a part of its path is a file, not a directory (ENOTDIR)`);
   });
 
+  it("--config naming a directory: says so and how to name the file, not Node's 'Directory import' (adv15 F15d)", async () => {
+    await mkdir(join(dir, "project-dir"));
+    const result = await runCli(["--config", "project-dir", "heads"], { cwd: dir, env: baseEnv() });
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`error: ${join(dir, "project-dir")} is a directory, not a config file`);
+    expect(result.stderr).toContain(`--config ${join(dir, "project-dir", "athanor.config.ts")}`);
+  });
+
   it("found walking up but a symbolic link loop: says so, not 'no athanor config file'", async () => {
     const project = join(dir, "loop");
     await mkdir(project);

@@ -5,9 +5,9 @@
  * left on disk); `import ... from "athanor"` inside the config resolves to this very
  * copy of athanor, even when it is not installed in the project (npx, a global install).
  */
-import { closeSync, lstatSync, openSync, readFileSync, readlinkSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readlinkSync } from "node:fs";
 import { describeFsError, errnoCode } from "../fs-errors.js";
-import { dirname, extname, resolve } from "node:path";
+import { dirname, extname, join, resolve } from "node:path";
 import { ConfigError, ProcessExitError } from "../errors.js";
 import { findConfigFile } from "./find.js";
 import type { AthanorConfig } from "./types.js";
@@ -37,8 +37,16 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
   const path = resolve(file);
   try {
     // Opened, not only stat'ed: a file athanor may not read is told as such before jiti or import() gives its own error.
-    closeSync(openSync(path, "r"));
+    const fd = openSync(path, "r");
+    const directory = fstatSync(fd).isDirectory();
+    closeSync(fd);
+    if (directory) {
+      throw new ConfigError("config-not-found", `${path} is a directory, not a config file`, {
+        hint: `Pass the file itself (--config ${join(file, "athanor.config.ts")}), or run athanor in that directory without --config.`,
+      });
+    }
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     if (errnoCode(error) === "ENOENT") {
       const link = lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true ? readlinkSync(path) : null;
       const what = link === null ? "does not exist" : `is a symbolic link to ${link}, which does not exist`;
