@@ -214,11 +214,13 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
       await session.transaction(() =>
         inPlanTransaction(async () => {
           await runner.runAll(done);
-          if (signal?.aborted) throw interrupted(signal);
+          // The signal came while the last revision ran, and it caught the cancel: the plan is not committed.
+          if (signal?.aborted) throw runner.interruptedBefore(steps.length, signal);
         }),
       ).catch((error: unknown) => {
-        // Not a revision's failure: the transaction it rolled back is the plan's.
-        if (error instanceof StatementAfterRevisionError) throw error;
+        // Not a revision's failure: the transaction it rolled back is the plan's. An
+        // interruption seen between revisions already says which ran and which did not.
+        if (error instanceof StatementAfterRevisionError || error instanceof InterruptedError) throw error;
         // COMMIT itself may fail (a deferred constraint): blame the last revision.
         throw runner.failed(error, steps[steps.length - 1] as PreparedStep);
       });
@@ -404,7 +406,7 @@ class GroupRunner {
     const pause = this.options.prepared.singleTransaction ? undefined : this.options.betweenRevisions;
     for (let index = 0; index < steps.length; ) {
       await this.letSignalsIn();
-      if (signal?.aborted) throw this.options.prepared.singleTransaction ? interrupted(signal) : this.interruptedBefore(index, signal);
+      if (signal?.aborted) throw this.interruptedBefore(index, signal);
       this.assertNoLateStatement();
       if (pause !== undefined) await pause(steps[index] as PreparedStep);
       const group = this.takeGroup(index, pause === undefined ? size : 1);
@@ -515,8 +517,10 @@ class GroupRunner {
       const before = group.slice(0, committed);
       // A revision whose first statement failed after a signal was stopped by the stop gate
       // (or the cancel) before it began: it and the rest of the round trip never ran.
-      if (scope === "own" && failure?.stage === "prologue" && failure.statement === 0 && this.options.signal?.aborted) {
-        throw await this.stoppedAtStart(group, before, failing, firstIndex, started, done);
+      if (failure?.stage === "prologue" && failure.statement === 0 && this.options.signal?.aborted) {
+        if (scope === "own") throw await this.stoppedAtStart(group, before, failing, firstIndex, started, done);
+        // Inside the plan's transaction (one revision per round trip): the plan is rolled back, this revision never began.
+        if (scope === "plan") throw this.interruptedBefore(firstIndex, this.options.signal);
       }
       // The failing revision began after those committed before it in this round trip.
       let failingStarted = started;
@@ -563,14 +567,35 @@ class GroupRunner {
    * "the running revision was rolled back": the one running when the signal came may
    * have caught the cancel and committed.
    */
-  private interruptedBefore(index: number, signal: AbortSignalLike): InterruptedError {
+  interruptedBefore(index: number, signal: AbortSignalLike): InterruptedError {
     const signalName = InterruptedError.interruptionOf(signal.reason);
     const notRun = this.options.prepared.steps.slice(index).map((item) => item.file.id);
+    if (this.options.prepared.singleTransaction) return this.planInterrupted(signalName, index, null);
     const committed = this.completed.map((step) => step.revision.id);
     const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)})`;
     return new InterruptedError(signalName, {
       message: `${InterruptedError.describe(signalName)} before revision ${notRun[0] ?? "(none)"} started: it${notRun.length > 1 ? ` and the ${notRun.length - 1} after it` : ""} did not run, ${kept}; the lock was released`,
       details: { committed, notRun },
+    });
+  }
+
+  /**
+   * The interruption of a `--single-transaction` plan: its transaction was rolled back, so
+   * nothing of the run stays. `ran` is the plan's step that was running when it stopped
+   * (null: none was, the signal was seen between two revisions or before the plan's
+   * COMMIT); the steps before `index` ran and were rolled back, those from `index` on
+   * (after `ran`) never started and are named as not run, with no history row.
+   */
+  private planInterrupted(signalName: InterruptedError["signal"], index: number, ran: PreparedStep | null): InterruptedError {
+    const steps = this.options.prepared.steps;
+    const rolledBack = steps.slice(0, index).map((item) => item.file.id);
+    const notRun = steps.slice(ran === null ? index : index + 1).map((item) => item.file.id);
+    const where = ran !== null ? `while revision ${ran.file.id} was running` : notRun.length > 0 ? `before revision ${notRun[0]} started` : "after its last revision ran, before the plan's COMMIT";
+    const undone = rolledBack.length + (ran === null ? 0 : 1) === 0 ? "nothing had run" : `ran and rolled back: ${listIds(ran === null ? rolledBack : [...rolledBack, ran.file.id])}`;
+    const skipped = notRun.length === 0 ? "" : `; did not run: ${listIds(notRun)}`;
+    return new InterruptedError(signalName, {
+      message: `${InterruptedError.describe(signalName)} ${where}: the plan's transaction (--single-transaction) was rolled back, nothing of this run was committed (${undone}${skipped}); the lock was released`,
+      details: { committed: [], rolledBack: ran === null ? rolledBack : [...rolledBack, ran.file.id], notRun },
     });
   }
 
@@ -640,7 +665,9 @@ class GroupRunner {
     let failure: AthanorError;
     if (signal?.aborted) {
       failure = interrupted(signal);
-      if (scope === "none") {
+      if (scope === "plan") {
+        failure = this.planInterrupted(InterruptedError.interruptionOf(signal.reason), this.options.prepared.steps.indexOf(item), item);
+      } else if (scope === "none") {
         const signalName = failure instanceof InterruptedError ? failure.signal : InterruptedError.fromReason(signal.reason).signal;
         failure = new InterruptedError(signalName, {
           message: `${InterruptedError.describe(signalName)} while non-transactional revision ${item.file.id} was running: what it ran before the interruption stays, and it is recorded as started; the lock was released`,

@@ -16,10 +16,10 @@ export interface InterruptedRun {
 
 /**
  * Runs `athanor upgrade` in `cwd` through the real binary, waits until a session of the
- * database at `databaseUrl` sleeps in `pg_sleep`, then sends `signal`.
+ * database at `databaseUrl` sleeps in `pg_sleep`, then sends `signal` (`args`: more arguments of `upgrade`).
  */
-export async function interruptWhileSleeping(cwd: string, databaseUrl: string, signal: NodeJS.Signals = "SIGINT"): Promise<InterruptedRun> {
-  const child = spawn(process.execPath, [BIN, "upgrade"], { cwd, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+export async function interruptWhileSleeping(cwd: string, databaseUrl: string, signal: NodeJS.Signals = "SIGINT", args: readonly string[] = []): Promise<InterruptedRun> {
+  const child = spawn(process.execPath, [BIN, "upgrade", ...args], { cwd, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
