@@ -160,8 +160,9 @@ export function sessionOverPglite(db: PgliteConnection, secrets: readonly string
       const result = await db.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
       return Number(result.rows[0]?.v ?? 0);
     },
-    async cancel(): Promise<void> {
-      // PGlite runs in this process: there is nothing to cancel from outside a statement.
+    async cancel(): Promise<string | null> {
+      // PGlite runs in this process: there is nothing to cancel from outside a statement, and no gate.
+      return null;
     },
     async close(): Promise<void> {
       await db.close().catch(() => {});

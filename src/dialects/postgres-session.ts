@@ -4,9 +4,10 @@ import type { PostgresHost } from "../config/types.js";
 import { ConfigError, DatabaseError } from "../errors.js";
 import { maskPasswords } from "../secrets/sql-passwords.js";
 import type { OpenSessionOptions } from "./open.js";
-import { driverErrorGuard } from "./driver-errors.js";
+import { driverErrorGuard, toDatabaseError } from "./driver-errors.js";
 import { fitsSessionAttrs, postgresClientConfig, type PostgresTarget } from "./postgres-client-config.js";
 import { pollLock } from "./lock-poll.js";
+import { sendCancelRequest } from "./postgres-cancel-request.js";
 import { ScriptQuery } from "./postgres-script-query.js";
 import { assertSessionBound } from "./postgres-pooler.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathStartupOption } from "./session-checks.js";
@@ -141,31 +142,41 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
       const pid = (client as unknown as { processID?: number | null }).processID;
       return typeof pid === "number" ? pid : null;
     },
-    async cancel(): Promise<void> {
+    async cancel(): Promise<string | null> {
       // Cancelled from a second connection, by the backend's pid as the server gave it: the
       // pid the connection announced is a pooler's own key behind PgBouncer (adv14 A), where
       // pg_cancel_backend of it stopped nothing.
       const pid = Number.isInteger(openingPid) ? openingPid : (client as unknown as { processID?: number }).processID;
-      if (pid === undefined) return;
+      if (pid === undefined) return "the session's backend is not known";
+      stopper ??= openStopper();
+      let opened: { canceller: pg.Client; gateProblem: string | null };
       try {
-        stopper ??= openStopper();
-        await (await stopper).query("SELECT pg_cancel_backend($1)", [pid]);
-      } catch {
-        // Best effort: the statement may already be done.
+        opened = await stopper;
+      } catch (error) {
+        // No connection for the stopper (a CONNECTION LIMIT or max_connections reached, by the
+        // run's own connections among others): the gate stays open, but the running statement
+        // is still cancelled by a CancelRequest, which needs no connection slot (trust15 G).
+        const key = client as unknown as { processID?: number | null; secretKey?: number | null };
+        if (typeof key.processID === "number" && typeof key.secretKey === "number") await sendCancelRequest(host, key.processID, key.secretKey);
+        return `no connection could be opened to close it (${toDatabaseError(error, { secrets, action: "query", target }).message})`;
       }
+      // Best effort: the statement may already be done.
+      await opened.canceller.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
+      return opened.gateProblem;
     },
     async close(): Promise<void> {
       const closing = stopper;
       stopper = null;
       await endConnection(client, (locksHeld.get(session) ?? 0) > 0);
       // After the session: until it has ended, the stop gate stays closed.
-      await closing?.then((canceller) => canceller.end()).catch(() => {});
+      await closing?.then(({ canceller }) => canceller.end()).catch(() => {});
     },
   };
   /** The connection of the cancels, opened at the first; it closes the stop gate first and keeps it closed until the session closes. */
-  let stopper: Promise<pg.Client> | null = null;
-  const openStopper = async (): Promise<pg.Client> => {
+  let stopper: Promise<{ canceller: pg.Client; gateProblem: string | null }> | null = null;
+  const openStopper = async (): Promise<{ canceller: pg.Client; gateProblem: string | null }> => {
     const canceller = newClient(target, host, { connectTimeoutMs: 5_000 });
+    let gateProblem: string | null = null;
     try {
       await canceller.connect();
       // This connection holds the gate until the session closes: the server must not end it while
@@ -174,12 +185,16 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
       // and the cancel unsent, for ever: adv14 E2), past which the cancel goes without the gate.
       await canceller.query(stopperSettings(versionNum));
       // Before the cancel: a revision that swallows it must find the gate closed for the next (src/dialects/stop-gate.ts).
-      if (Number.isInteger(openingPid)) await canceller.query(CLOSE_STOP_GATE, [openingPid]).catch(() => {});
+      if (Number.isInteger(openingPid)) {
+        await canceller.query(CLOSE_STOP_GATE, [openingPid]).catch((error: unknown) => {
+          gateProblem = `closing it failed (${toDatabaseError(error, { secrets, action: "query", target }).message})`;
+        });
+      } else gateProblem = "the session's backend is not known";
     } catch (error) {
       await canceller.end().catch(() => {});
       throw error;
     }
-    return canceller;
+    return { canceller, gateProblem };
   };
   return session;
 }

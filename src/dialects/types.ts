@@ -208,7 +208,9 @@ export interface Session {
    * Cancel the statement running on this session (SIGINT/SIGTERM). Best effort. Where
    * `capabilities.cancel`, it first closes the session's stop gate (src/dialects/stop-gate.ts),
    * which stays closed until the session closes: no revision of a round trip starts after it.
+   * Resolves with null once the gate is closed, else with why it could not be (the cancel
+   * still went, without it), or null where there is no gate.
    */
-  cancel(): Promise<void>;
+  cancel(): Promise<string | null>;
   close(): Promise<void>;
 }

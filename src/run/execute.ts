@@ -204,9 +204,11 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
   await runner.prepare();
   // A signal cancels whatever statement is running; the failure it causes is turned into InterruptedError.
   const onAbort = () => {
+    runner.signalled();
     // Where a statement cannot be cancelled (PGlite, in this process), the run stops after it.
-    if (session.capabilities.cancel) void session.cancel();
+    if (session.capabilities.cancel) runner.cancelled(session.cancel());
   };
+  if (signal?.aborted) runner.signalled();
   signal?.addEventListener("abort", onAbort);
   try {
     if (options.prepared.singleTransaction) {
@@ -227,9 +229,12 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
       completed.push(...done);
     } else {
       await runner.runAll(completed);
+      // The signal came during the last round trip and nothing stopped it (a revision caught the
+      // cancel and no gate could be closed): the run still ends as interrupted, never with 0.
+      if (signal?.aborted) throw runner.interruptedBefore(steps.length, signal);
     }
   } catch (error) {
-    throw await runner.settle(error);
+    throw await runner.withGateNote(await runner.settle(error));
   } finally {
     signal?.removeEventListener("abort", onAbort);
     await runner.release();
@@ -331,6 +336,10 @@ class GroupRunner {
   private readonly strings: StandardStringsWatch;
   /** The first statement of each revision sent in a script: behind the stop gate where a cancel closes it. */
   private readonly mark: string;
+  /** How many revisions of `completed` had committed when the signal came (null: no signal yet). */
+  private committedAtSignal: number | null = null;
+  /** Why the signal's cancel could not close the stop gate (null once it resolves: it was closed, or there is none). */
+  private gateProblem: Promise<string | null> | null = null;
 
   constructor(
     private readonly options: ExecutePlanOptions,
@@ -341,6 +350,30 @@ class GroupRunner {
     this.scope = (item) => (single ? "plan" : item.file.transactional ? "own" : "none");
     this.strings = new StandardStringsWatch(options.session);
     this.mark = options.session.capabilities.cancel ? GATED_MARK_REVISION_START : MARK_REVISION_START;
+  }
+
+  /** Notes the signal's arrival: revisions that commit after it are named as such. */
+  signalled(): void {
+    this.committedAtSignal ??= this.completed.length;
+  }
+
+  /** Keeps the signal's cancel: what it says about the stop gate goes into the interruption's message. */
+  cancelled(cancel: Promise<string | null>): void {
+    this.gateProblem = cancel.catch(() => null);
+  }
+
+  /**
+   * An interruption whose stop gate could not be closed says so: the revisions of the round
+   * trip in flight that committed after the signal were not kept from starting.
+   */
+  async withGateNote(error: AthanorError): Promise<AthanorError> {
+    const problem = this.gateProblem === null ? null : await this.gateProblem;
+    if (!(error instanceof InterruptedError) || problem === null) return error;
+    return new InterruptedError(error.signal, {
+      message: `${error.message}; the stop gate could not be closed (${problem}): the running statement was cancelled without it, so only that cancel could stop its round trip`,
+      ...(error.hint === undefined ? {} : { hint: error.hint }),
+      details: { ...error.details, stopGate: problem },
+    });
   }
 
   /** What became of `item` when athanor stopped before sending (more of) it, for the message. */
@@ -572,11 +605,15 @@ class GroupRunner {
     const notRun = this.options.prepared.steps.slice(index).map((item) => item.file.id);
     if (this.options.prepared.singleTransaction) return this.planInterrupted(signalName, index, null);
     const committed = this.completed.map((step) => step.revision.id);
-    const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)})`;
-    return new InterruptedError(signalName, {
-      message: `${InterruptedError.describe(signalName)} before revision ${notRun[0] ?? "(none)"} started: it${notRun.length > 1 ? ` and the ${notRun.length - 1} after it` : ""} did not run, ${kept}; the lock was released`,
-      details: { committed, notRun },
-    });
+    // Revisions that committed after the signal: one that caught the cancel, and those after it where no gate could be closed.
+    const late = committed.slice(this.committedAtSignal ?? committed.length);
+    const lateNote = late.length === 0 ? "" : `; committed after the signal: ${listIds(late)}`;
+    const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)}${lateNote})`;
+    const message =
+      notRun.length === 0
+        ? `${InterruptedError.describe(signalName)} too late to stop the plan: every revision of it committed (${listIds(committed)}${lateNote}); the lock was released`
+        : `${InterruptedError.describe(signalName)} before revision ${notRun[0]} started: it${notRun.length > 1 ? ` and the ${notRun.length - 1} after it` : ""} did not run, ${kept}; the lock was released`;
+    return new InterruptedError(signalName, { message, details: { committed, notRun } });
   }
 
   /**
