@@ -10,7 +10,7 @@ import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import { abortableSession } from "../dialects/abortable-session.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
-import { DatabaseError, isAthanorError } from "../errors.js";
+import { DatabaseError, InterruptedError, isAthanorError } from "../errors.js";
 import { isConnectionLoss } from "./connection-loss.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
 import { acquireLock, holdRunLock, LOCK_CONNECTION_GONE, migrationLock, type ReleaseLock } from "./lock.js";
@@ -108,12 +108,15 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
   } catch (error) {
     const opened = await early;
     if (opened?.session !== undefined) await opened.session.close().catch(() => {});
-    throw wait.signal.reason === EARLY_FAILURE && opened?.error !== undefined ? opened.error : error;
+    throw wait.signal.reason === EARLY_FAILURE && opened?.error !== undefined ? opened.error : stoppedWaiting(error, migrationLock(lockOptions).display);
   } finally {
     options.signal?.removeEventListener("abort", follow);
   }
   let session: Session | undefined = options.session;
-  if (lockedByOpen) session = await open();
+  if (lockedByOpen) session = await open().catch((error: unknown) => {
+    // The wait for the directory's lock file, made by the open.
+    throw stoppedWaiting(error, migrationLock(lockOptions).display);
+  });
   options.emit({ type: "lock-acquired", waitedMs: Date.now() - started });
   let releaseRun: ReleaseLock = async () => {};
   try {
@@ -136,7 +139,7 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
       signal: options.signal,
       onWait: (holder) => options.emit({ type: "lock-wait", holder: `another run's migration session whose migration lock connection is gone (${LOCK_CONNECTION_GONE}), ${holder}`, waitMs: options.lockWaitMs }),
     })).catch((error: unknown) => {
-      throw endedWhileIdle(error, waited);
+      throw stoppedWaiting(endedWhileIdle(error, waited), `another run's migration session (the run lock on ${env.versionTable.schema}.${env.versionTable.table})`);
     });
   } catch (error) {
     if (options.session === undefined) await session?.close().catch(() => {});
@@ -159,6 +162,16 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
       }
     },
   };
+}
+
+/**
+ * A signal that ended a wait for a lock (`what`) says so: no revision was running, nothing
+ * was rolled back, and no lock was taken or kept (the catch that throws it releases any).
+ * Before, it said "any revision that was running was rolled back, and the lock released".
+ */
+function stoppedWaiting(error: unknown, what: string): unknown {
+  if (!(error instanceof InterruptedError)) return error;
+  return new InterruptedError(error.signal, { message: `${InterruptedError.describe(error.signal)} while waiting for ${what}: no revision ran, nothing was changed, and no lock is held` });
 }
 
 /**
