@@ -52,7 +52,8 @@ describe("the migration session while it waits for the migration lock (PostgreSQ
       // Both of the run's connections are there (the lock connection polling), then the idle migration session is ended.
       const backends = async () => (await queryUrl<{ n: number }>(db.url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'athanor upgrade (development)'"))[0]?.n;
       await vi.waitFor(async () => expect(await backends()).toBe(2), { timeout: 30_000, interval: 20 });
-      await vi.waitFor(async () => expect(await backends()).toBe(1), { timeout: 30_000, interval: 20 });
+      // Ended, the run reports it at once and closes its lock connection too.
+      await vi.waitFor(async () => expect(await backends()).toBeLessThan(2), { timeout: 30_000, interval: 20 });
       await holder.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
       released = true;
       const result = await run;
@@ -65,6 +66,31 @@ describe("the migration session while it waits for the migration lock (PostgreSQ
     } finally {
       if (!released) await holder.query("SELECT pg_advisory_unlock_all()");
       await queryUrl(db.url, `ALTER DATABASE "${name}" RESET idle_session_timeout`);
+    }
+    expect(await queryUrl(db.url, "SELECT to_regclass('first_t')::text AS t")).toEqual([{ t: null }]);
+    expect(await advisoryLocks()).toBe(0);
+  });
+
+  it("ended by pg_terminate_backend while the lock is still held by another: reported at once, exit 1, nothing applied, no lock of the run left (trust15 K2)", async () => {
+    const key = lockKey({ schema: "public", table: "athanor_version" }).toString();
+    await holder.query("SELECT pg_advisory_lock($1::bigint)", [key]);
+    try {
+      const run = runCli(["upgrade", "--lock-wait", "60"], { cwd: dir, env: baseEnv() });
+      // The migration session: the run's connection that is not polling for the lock (its last statement set its settings).
+      const migrationSession = async () =>
+        (await queryUrl<{ pid: number }>(db.url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'athanor upgrade (development)' AND query LIKE '%client_connection_check_interval%'"))[0]?.pid;
+      await vi.waitFor(async () => expect(await migrationSession()).toBeTypeOf("number"), { timeout: 30_000, interval: 20 });
+      await queryUrl(db.url, "SELECT pg_terminate_backend($1)", [await migrationSession()]);
+      // Before: reported only once the lock was free (here: never, within the 60 s wait; exit 4 after it).
+      const result = await run;
+      expect(result.status, result.stderr).toBe(1);
+      expect(result.stderr).toMatch(/error: the migration session was ended while it waited \d+\.\d s for the migration lock, before it ran anything \(terminating connection due to administrator command\); nothing was changed/);
+      expect(result.stderr).not.toContain("not queryable");
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      // The lock is still the holder's: the run gave up the wait without it.
+      expect(await advisoryLocks()).toBe(1);
+    } finally {
+      await holder.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
     }
     expect(await queryUrl(db.url, "SELECT to_regclass('first_t')::text AS t")).toEqual([{ t: null }]);
     expect(await advisoryLocks()).toBe(0);

@@ -111,6 +111,8 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   const exec = async (sql: string): Promise<void> => {
     await wrap("exec", () => client.query(sql));
   };
+  // pg emits the server's FATAL error on an idle client (no query there to take it).
+  const endedByServer = new Promise<unknown>((resolve) => client.once("error", (error: unknown) => resolve(toDatabaseError(error, { secrets, action: "query", target }))));
   const session: Session = {
     kind: "postgres",
     capabilities: { transactionalDdl: true, advisoryLocks: true, clientConnectionCheck: versionNum >= CLIENT_CHECK_SINCE, cancel: true, lazyCommit: true },
@@ -134,6 +136,9 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     },
     reportedSetting(name: string): string | undefined {
       return reported.get(name);
+    },
+    ended(): Promise<unknown> {
+      return endedByServer;
     },
     openingBackendPid(): number | null {
       return Number.isInteger(openingPid) ? openingPid : null;

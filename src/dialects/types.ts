@@ -205,6 +205,13 @@ export interface Session {
    */
   reportedSetting?(name: string): string | undefined;
   /**
+   * Settles with the error the server ended this session with while it was idle (its
+   * `pg_terminate_backend`, an `idle_session_timeout`, a restart): pending as long as the
+   * session is open or closed by this side, never rejected. Absent where a session cannot
+   * be ended from outside (PGlite, in this process).
+   */
+  ended?(): Promise<unknown>;
+  /**
    * Cancel the statement running on this session (SIGINT/SIGTERM). Best effort. Where
    * `capabilities.cancel`, it first closes the session's stop gate (src/dialects/stop-gate.ts),
    * which stays closed until the session closes: no revision of a round trip starts after it.

@@ -99,8 +99,19 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
   const follow = (): void => wait.abort(options.signal?.reason);
   if (options.signal?.aborted === true) follow();
   else options.signal?.addEventListener("abort", follow, { once: true });
+  // So does a migration session the server ends while it waits (pg_terminate_backend, its
+  // idle_session_timeout): said at once, not when the lock is finally taken (trust15 K2).
+  let endedWhileWaiting: unknown;
+  let waiting = true;
   void early?.then((opened) => {
     if (opened.session === undefined) wait.abort(EARLY_FAILURE);
+    else
+      void opened.session.ended?.().then((error) => {
+        // Ended after the wait: the run's own statements meet it.
+        if (wait.signal.aborted || !waiting) return;
+        endedWhileWaiting = error;
+        wait.abort(EARLY_FAILURE);
+      });
   });
   let release: ReleaseLock;
   try {
@@ -108,8 +119,10 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
   } catch (error) {
     const opened = await early;
     if (opened?.session !== undefined) await opened.session.close().catch(() => {});
+    if (wait.signal.reason === EARLY_FAILURE && endedWhileWaiting !== undefined) throw endedWhileIdle(endedWhileWaiting, Date.now() - started);
     throw wait.signal.reason === EARLY_FAILURE && opened?.error !== undefined ? opened.error : stoppedWaiting(error, migrationLock(lockOptions).display);
   } finally {
+    waiting = false;
     options.signal?.removeEventListener("abort", follow);
   }
   let session: Session | undefined = options.session;
