@@ -27,6 +27,7 @@ import { processOutput } from "./process-output.js";
 import { knownSecrets } from "../secrets/redact.js";
 import { planTransactionOpen } from "../run/plan-transaction.js";
 import { recordV8Flags } from "./v8-flags.js";
+import { runSignalNote } from "./signal-note.js";
 
 let finished = false;
 const argv = process.argv.slice(2);
@@ -179,9 +180,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     const status = signal === "SIGINT" ? ExitStatus.sigint : ExitStatus.sigterm;
     if (signals === 1) {
       // Said at once: the cleanup can take a while (PGlite finishes its running statement first), and silence reads as a hang.
-      const stopping = READING_COMMANDS.has(command)
+      const stopping = runSignalNote() ?? (READING_COMMANDS.has(command)
         ? "the running query is cancelled (a PGlite one, in this process, finishes first) and a shadow closed"
-        : "a running statement is cancelled, a running revision rolled back and recorded as interrupted (one whose SQL catches the cancel runs to its end), no later revision started, the lock released";
+        : "a running statement is cancelled, a running revision rolled back and recorded as interrupted (one whose SQL catches the cancel runs to its end), no later revision started, the lock released");
       signalNote(`${signal}: stopping: ${stopping} (${signal === "SIGINT" ? "press Ctrl-C again" : "send SIGTERM again"} to exit within ${SECOND_SIGNAL_GRACE_MS / 1000} s without waiting for that)`);
     } else if (signals === 2) {
       signalNote(`${signal} again: exiting within ${SECOND_SIGNAL_GRACE_MS / 1000} s, whether or not the rollback is recorded by then (the server rolls back an open transaction and frees the lock when the connection closes)`);

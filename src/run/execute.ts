@@ -608,7 +608,9 @@ class GroupRunner {
     // Revisions that committed after the signal: one that caught the cancel, and those after it where no gate could be closed.
     const late = committed.slice(this.committedAtSignal ?? committed.length);
     const lateNote = late.length === 0 ? "" : `; committed after the signal: ${listIds(late)}`;
-    const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)}${lateNote})`;
+    // In this process (PGlite) the signal is handled only once the round trip it came during has returned.
+    const uncancellable = !this.session.capabilities.cancel && committed.length > 0 ? ", which ran to their end: PGlite runs in this process and cannot cancel a statement, so the signal was handled once the revisions already sent to it had committed" : "";
+    const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)}${lateNote})${uncancellable}`;
     const message =
       notRun.length === 0
         ? `${InterruptedError.describe(signalName)} too late to stop the plan: every revision of it committed (${listIds(committed)}${lateNote}); the lock was released`

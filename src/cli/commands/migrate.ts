@@ -11,12 +11,15 @@ import { createEventSink } from "../events.js";
 import { addGuardOptions, cliGuardrails } from "../guard-options.js";
 import type { ActionFactory, CommandModule } from "../main.js";
 import { formatMs, renderRunEvents, verbOf } from "../render-run.js";
+import { PGLITE_RUN_SIGNAL_NOTE, setSignalNote } from "../signal-note.js";
 import type { CommandContext } from "../runtime.js";
 
 /** Runs one migrate command from the CLI and prints its outcome. */
 async function runFromCli(ctx: CommandContext, verb: "upgrade" | "downgrade", target: string, options: Record<string, unknown>): Promise<number | void> {
   const env = await ctx.environment();
   if (env.fleet !== null) return (await import("../fleet.js")).runFleetMigrate(ctx, env, verb, target, options);
+  // Said as a signal comes: on PGlite nothing already sent can be stopped.
+  if (env.target.kind === "pglite" && options["sql"] !== true && options["dryRun"] !== true) setSignalNote(PGLITE_RUN_SIGNAL_NOTE);
   const common = { target, singleTransaction: options["singleTransaction"] === true, lockWaitMs: ctx.globals.lockWaitMs, signal: ctx.signal };
   const run = (extra: Parameters<typeof upgrade>[1]) => (verb === "upgrade" ? upgrade(env, { ...common, ...extra }) : downgrade(env, { ...common, ...extra, target }));
   if (options["sql"] === true) {
