@@ -9,6 +9,7 @@ import { fitsSessionAttrs, postgresClientConfig, type PostgresTarget } from "./p
 import { pollLock } from "./lock-poll.js";
 import { sendCancelRequest } from "./postgres-cancel-request.js";
 import { ScriptQuery } from "./postgres-script-query.js";
+import { isStatementTimeout, openingTimeoutError } from "./opening-timeout.js";
 import { assertSessionBound } from "./postgres-pooler.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathStartupOption } from "./session-checks.js";
 import { transactionMethods, type PositionUnit } from "./script.js";
@@ -99,7 +100,12 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   const wrap = endedSessionGuard(client, driverErrorGuard(secrets, target));
   // One round trip: the version, and what checkOpened needs (standby? search_path arrived?)...
   // ... and the backend it ran on, which the lock connection's check for a pooler compares with the one announced.
-  const opened = await wrap("query", () => client.query<Record<string, unknown>>(`SELECT current_setting('server_version_num') AS v, pg_backend_pid() AS pid, ${OPENED_FACTS_COLUMNS}`, [options.searchPath ?? null]));
+  const opened = await wrap("query", () => client.query<Record<string, unknown>>(`SELECT current_setting('server_version_num') AS v, pg_backend_pid() AS pid, ${OPENED_FACTS_COLUMNS}`, [options.searchPath ?? null])).catch(async (error: unknown) => {
+    // A database's or role's statement_timeout of a few ms cancels it, before athanor set any timeout: said so (trust15 B).
+    const described = error instanceof DatabaseError && isStatementTimeout(error) ? await openingTimeoutError(async (sql) => (await client.query(sql)).rows, error, "athanor's first query on the connection") : error;
+    await client.end().catch(() => {});
+    throw described;
+  });
   const versionNum = Number(opened.rows[0]?.["v"] ?? 0);
   const openingPid = Number(opened.rows[0]?.["pid"] ?? Number.NaN);
   try {
@@ -384,10 +390,20 @@ export async function openLockConnection(target: PostgresTarget, options: Omit<D
     // for that (an idle_session_timeout default would release the run lock behind the run's back).
     if ((await session.serverVersion()) >= IDLE_SESSION_TIMEOUT_SINCE) await session.query("SELECT set_config('idle_session_timeout', '0', false)");
   } catch (error) {
+    const described = await lockConnectionTimeout(session, error);
     await session.close();
-    throw error;
+    throw described;
   }
   return session;
+}
+
+/**
+ * A statement of the lock connection cancelled by the server's statement_timeout (a database's
+ * or role's default of a few ms: the lock connection sets none of athanor's), said so (trust15 B).
+ */
+async function lockConnectionTimeout(session: Session, error: unknown): Promise<unknown> {
+  if (!(error instanceof DatabaseError) || !isStatementTimeout(error)) return error;
+  return openingTimeoutError(async (sql) => (await session.query(sql)).rows, error, "a statement of athanor's lock connection");
 }
 
 /**
@@ -437,8 +453,9 @@ export async function lockPostgresDatabase(target: PostgresTarget, request: Lock
   try {
     unlock = await lockOnConnection(session, request, options.display);
   } catch (error) {
+    const described = await lockConnectionTimeout(session, error);
     await session.close();
-    throw error;
+    throw described;
   }
   return releaseThen(unlock, () => session.close());
 }
