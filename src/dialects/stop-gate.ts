@@ -26,7 +26,31 @@ const STOP_GATE_CLASS = 0x61746867;
  */
 export function gatedValue(valueSql: string): string {
   const key = `${STOP_GATE_CLASS}, pg_backend_pid()`;
-  return `CASE WHEN pg_try_advisory_lock_shared(${key}) AND pg_advisory_unlock_shared(${key}) THEN ${valueSql} ELSE set_config('athanor_stopped_by_an_interruption', '', true) END`;
+  return `CASE WHEN pg_try_advisory_lock_shared(${key}) AND pg_advisory_unlock_shared(${key}) THEN ${valueSql} ELSE set_config('${STOPPED_SETTING}', '', true) END`;
+}
+
+/** The setting whose refusal is a closed gate's error. */
+const STOPPED_SETTING = "athanor_stopped_by_an_interruption";
+
+/** True for the error a revision's first statement fails with when it finds the gate closed. */
+export function isGateClosedError(message: string): boolean {
+  return message.includes(`"${STOPPED_SETTING}"`);
+}
+
+/**
+ * The sessions that hold the gate of the session whose backend pid is `$1` (pg_locks shows a
+ * two-key advisory lock as classid, objid and objsubid 2): when no interruption closed it,
+ * another connection holds its key, and every revision of a round trip fails its first statement.
+ */
+export const STOP_GATE_HOLDERS = `SELECT a.pid, a.application_name, a.usename::text AS usename
+  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+ WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.mode = 'ExclusiveLock'
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND l.classid::bigint = ${STOP_GATE_CLASS} AND l.objid::bigint = $1::bigint`;
+
+/** The gate's key as `pg_advisory_unlock` takes it, for messages. */
+export function stopGateKey(pid: number): string {
+  return `${STOP_GATE_CLASS}, ${pid}`;
 }
 
 /** Closes the gate of the session whose backend pid is `$1` (run on another connection, which holds it until it closes). */

@@ -24,7 +24,7 @@ import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
 import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
 import { codePoints } from "../dialects/script.js";
-import { gatedValue } from "../dialects/stop-gate.js";
+import { gatedValue, isGateClosedError, STOP_GATE_HOLDERS, stopGateKey } from "../dialects/stop-gate.js";
 import { inPlanTransaction } from "./plan-transaction.js";
 import { nextTurn, sliceTurns } from "../event-loop-turns.js";
 import { monotonicMs } from "../monotonic-clock.js";
@@ -222,7 +222,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
       ).catch((error: unknown) => {
         // Not a revision's failure: the transaction it rolled back is the plan's. An
         // interruption seen between revisions already says which ran and which did not.
-        if (error instanceof StatementAfterRevisionError || error instanceof InterruptedError) throw error;
+        if (error instanceof StatementAfterRevisionError || error instanceof InterruptedError || (error instanceof DatabaseError && error.code === "stop-gate-held")) throw error;
         // COMMIT itself may fail (a deferred constraint): blame the last revision.
         throw runner.failed(error, steps[steps.length - 1] as PreparedStep);
       });
@@ -555,6 +555,10 @@ class GroupRunner {
         // Inside the plan's transaction (one revision per round trip): the plan is rolled back, this revision never began.
         if (scope === "plan") throw this.interruptedBefore(firstIndex, this.options.signal);
       }
+      // Without a signal, a closed gate is another connection holding its key: not the revision's fault.
+      if (failure?.stage === "prologue" && failure.statement === 0 && isGateClosedError(thrownMessage(failure.error))) {
+        throw await this.gateHeld(group, before, failing, firstIndex, started, done);
+      }
       // The failing revision began after those committed before it in this round trip.
       let failingStarted = started;
       if (!alone) {
@@ -592,6 +596,37 @@ class GroupRunner {
     done.push(...before.map((item) => item.step));
     if (before.length > 0 && (await this.bookkeeping.flushCommits())) this.flushed = this.completed.length;
     return this.interruptedBefore(firstIndex + group.indexOf(failing), signal);
+  }
+
+  /**
+   * A round trip stopped at `failing`'s first statement by the stop gate with no signal: another
+   * connection holds the gate's key (an advisory lock keyed by this session's backend pid, taken
+   * by hand or by a tool that took such keys), and every revision would fail so. Said with the
+   * holder and the fix, not blamed on the revision; what committed before it is kept. Read on
+   * this failure only: the success path pays nothing (trust15 E1).
+   */
+  private async gateHeld(group: readonly PreparedStep[], before: readonly PreparedStep[], failing: PreparedStep, firstIndex: number, started: number, done: Step[]): Promise<DatabaseError> {
+    const total = this.options.prepared.steps.length;
+    await this.session.rollback();
+    if (group.length === 1) this.emitEnd(failing, started, "failed");
+    else await this.emitCommitted(before, firstIndex, total);
+    done.push(...before.map((item) => item.step));
+    if (before.length > 0 && (await this.bookkeeping.flushCommits())) this.flushed = this.completed.length;
+    const pid = this.session.openingBackendPid?.() ?? null;
+    let holders: { pid: number; application_name: string | null; usename: string | null }[] = [];
+    if (pid !== null) holders = (await this.session.query<{ pid: number; application_name: string | null; usename: string | null }>(STOP_GATE_HOLDERS, [pid]).catch(() => ({ rows: [], affectedRows: 0 }))).rows;
+    const key = pid === null ? "its key" : `advisory lock (${stopGateKey(pid)})`;
+    const who = holders.length === 0 ? "another connection (it let go while athanor looked)" : holders.map((h) => `pid ${h.pid} (${h.application_name || "no application_name"}${h.usename ? `, user ${h.usename}` : ""})`).join(", ");
+    const committed = this.completed.map((step) => step.revision.id);
+    const notRun = this.options.prepared.steps.slice(firstIndex + group.indexOf(failing)).map((item) => item.file.id);
+    return new DatabaseError(
+      "stop-gate-held",
+      `revision ${failing.file.id} did not start: athanor's stop gate for this migration session is closed, though no signal came: ${who} holds its ${key}. It and the ${notRun.length - 1} after it did not run; ${this.options.prepared.singleTransaction ? "the plan's transaction (--single-transaction) was rolled back, nothing of this run was committed" : committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)})`}`,
+      {
+        hint: `The stop gate (src/dialects/stop-gate.ts) is an advisory lock keyed by the migration session's backend pid, which only an interrupted athanor takes. Release it (${pid === null ? "pg_advisory_unlock in the session that holds it" : `SELECT pg_advisory_unlock(${stopGateKey(pid)}) in that session`}) or end that session (${holders[0] === undefined ? "pg_terminate_backend" : `SELECT pg_terminate_backend(${holders[0].pid})`}), then run the command again.`,
+        details: { revision: failing.file.id, holders: holders.map((h) => h.pid), committed, notRun },
+      },
+    );
   }
 
   /**
