@@ -2,8 +2,9 @@
  * SIGINT while `upgrade` waits for a lock another session holds (the migration lock, or
  * the run lock of another run's migration session): nothing ran and nothing was taken, and
  * the error says exactly that — not "any revision that was running was rolled back, and
- * the lock released", as it did (trust15 K1). Exit 130, no version table created, no lock
- * of the run left. Through the real binary against PostgreSQL (`npm run build` first).
+ * the lock released", as it did —, and so does the note said as the signal comes (trust15
+ * K1). Exit 130, no version table created, no lock of the run left. Through the real
+ * binary against PostgreSQL (`npm run build` first).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { spawn } from "node:child_process";
@@ -54,6 +55,9 @@ for (const { lock, key, waitsFor } of [
     child.kill("SIGINT");
     expect(await status, stderr).toBe(130);
     expect(stderr).toContain(`error: interrupted by SIGINT while waiting for ${waitsFor}: no revision ran, nothing was changed, and no lock is held`);
+    // The note said as the signal comes promises nothing about revisions either.
+    expect(stderr).toContain("SIGINT: stopping: the wait for the lock ends; no revision has run, nothing is changed (press Ctrl-C again");
+    expect(stderr).not.toContain("a running revision rolled back");
     expect(stderr).not.toContain("rolled back, and the lock released");
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(stdout).not.toContain(R1);

@@ -8,6 +8,7 @@ import { escapeControlCharactersInLines as inert } from "../control-characters.j
 import type { EventSink, MigrationEvent, StepDirection } from "../run/events.js";
 import type { CommandContext } from "./runtime.js";
 import { formatReplicaWait } from "../observe/progress.js";
+import { LOCK_WAIT_SIGNAL_NOTE, runSignalNote, setSignalNote } from "./signal-note.js";
 
 /** `12 ms`, `1.4 s`, `2 min 5 s`. */
 export function formatMs(ms: number): string {
@@ -26,10 +27,17 @@ export function verbOf(direction: StepDirection): string {
 export function renderRunEvents(ctx: CommandContext): EventSink {
   const c = ctx.colors;
   const line = (text: string) => (ctx.globals.json ? ctx.err(text) : ctx.out(text));
+  // The note a signal gets during the lock wait says that nothing ran; the run's own once the lock is held.
+  let runNote: string | null | undefined;
   return (event: MigrationEvent) => {
     switch (event.type) {
       case "lock-wait":
+        if (runNote === undefined) runNote = runSignalNote();
+        setSignalNote(LOCK_WAIT_SIGNAL_NOTE);
         if (!ctx.globals.quiet) ctx.err(c.yellow(`waiting up to ${formatMs(event.waitMs)} for the migration lock, held by ${event.holder}`));
+        return;
+      case "lock-acquired":
+        if (runNote !== undefined) setSignalNote(runNote);
         return;
       case "replica-wait":
         if (!ctx.globals.quiet) ctx.err(event.done ? c.dim(formatReplicaWait(event)) : c.yellow(formatReplicaWait(event)));

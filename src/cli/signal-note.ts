@@ -5,8 +5,8 @@
  */
 let stopping: string | null = null;
 
-/** Sets what the note says the signal stops (the text after `SIGINT: stopping: `). */
-export function setSignalNote(text: string): void {
+/** Sets what the note says the signal stops (the text after `SIGINT: stopping: `); null: bin.ts's own. */
+export function setSignalNote(text: string | null): void {
   stopping = text;
 }
 
@@ -22,3 +22,6 @@ export function runSignalNote(): string | null {
  */
 export const PGLITE_RUN_SIGNAL_NOTE =
   "PGlite runs in this process and cannot cancel a statement: what was already sent to it ran to its end (a round trip of several revisions committed them all), a transactional revision still running from athanor (TypeScript, or statement by statement) is rolled back, no later revision starts, the lock is released";
+
+/** While a run waits for a lock: nothing has run yet, and nothing is held that matters. */
+export const LOCK_WAIT_SIGNAL_NOTE = "the wait for the lock ends; no revision has run, nothing is changed";
