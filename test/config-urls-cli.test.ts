@@ -126,4 +126,19 @@ describe("host lists and target_session_attrs", () => {
       expect(result.stderr).toContain("target_session_attrs");
     }
   }, 60_000);
+
+  it("PGTARGETSESSIONATTRS is honoured like the URL's parameter, and the URL's wins (adv15 F6)", async () => {
+    const dead = await closedPort();
+    const hosts = `127.0.0.1:${dead},${HOST}:${PORT}`;
+    await writeConfig({
+      plain: { url: `postgresql://${USER}:\${PGPW}@${hosts}/${db.name}` },
+      readwrite: { url: `postgresql://${USER}:\${PGPW}@${hosts}/${db.name}?target_session_attrs=read-write` },
+    });
+    const run = (name: string) => runCli(["--env", name, "current"], { cwd: project.dir, env: baseEnv({ PGTARGETSESSIONATTRS: "read-only" }) });
+    // The test server is a primary: read-only fits no host.
+    const refused = await run("plain");
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("read-only (target_session_attrs)");
+    expect((await run("readwrite")).status).toBe(0);
+  }, 60_000);
 });

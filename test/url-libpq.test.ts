@@ -9,6 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import type { LibpqEnvironment } from "../src/config/libpq-environment.js";
 import { parseDatabaseUrl } from "../src/config/url.js";
 import { postgresClientConfig } from "../src/dialects/postgres-client-config.js";
 import { ConfigError } from "../src/errors.js";
@@ -108,6 +109,10 @@ const CASES: readonly (readonly [string, Expectation])[] = [
   ["postgresql://", refused("host")],
 ];
 
+/** An environment without libpq variables, whose OS user is "os-user". */
+const OS_USER = "os-user";
+const NO_VARIABLES: LibpqEnvironment = { get: () => undefined, osUser: OS_USER };
+
 interface Libpq {
   readonly version: number;
   readonly results: readonly ({ values: Record<string, string> } | { error: string })[];
@@ -122,7 +127,7 @@ function libpqParse(urls: readonly string[]): Libpq {
 
 /** athanor's target in libpq's terms: the options libpq would set. */
 function asLibpqOptions(url: string): Record<string, string> {
-  const parsed = parseDatabaseUrl(url, "/root", "environment \"test\"");
+  const parsed = parseDatabaseUrl(url, "/root", "environment \"test\"", NO_VARIABLES);
   if (parsed.target.kind !== "postgres") throw new Error("not postgres");
   const target = parsed.target;
   return {
@@ -136,19 +141,18 @@ function asLibpqOptions(url: string): Record<string, string> {
 }
 
 /**
- * libpq's options with the defaults libpq's connect fills in and athanor too (the port:
- * PGPORT from the environment, else 5432, per host; database = user or "postgres").
- * PQconninfoParse applies no defaults; the CI's test server exports PGPORT.
+ * libpq's options with the defaults libpq's connect fills in (PQconninfoParse applies
+ * none), in an environment without libpq variables: every empty port entry 5432, the
+ * user the OS user, the database the user. test/libpq-environment.test.ts covers the variables.
  */
 function withDefaults(values: Record<string, string>): Record<string, string> {
   const hosts = (values["host"] ?? "").split(",");
   const ports = (values["port"] ?? "").split(",");
   const out: Record<string, string> = { ...values };
-  const defaultPort = process.env["PGPORT"] || "5432";
-  out["port"] = hosts.map((_host, index) => (ports.length === 1 ? ports[0] : ports[index]) || defaultPort).join(",");
-  out["user"] = values["user"] ?? "";
+  out["port"] = hosts.map((_host, index) => ((ports.length === 1 ? ports[0] : ports[index]) ?? "").trim() || "5432").join(",");
+  out["user"] = values["user"] || OS_USER;
   out["password"] = values["password"] ?? "";
-  out["dbname"] = values["dbname"] ?? (values["user"] || "postgres");
+  out["dbname"] = values["dbname"] || out["user"];
   return out;
 }
 
@@ -170,7 +174,7 @@ describe("database URLs mean what libpq says they mean", () => {
     }
     let error: unknown;
     try {
-      parseDatabaseUrl(url, "/root", 'environment "test"');
+      parseDatabaseUrl(url, "/root", 'environment "test"', NO_VARIABLES);
     } catch (caught) {
       error = caught;
     }
@@ -194,17 +198,17 @@ describe("database URLs mean what libpq says they mean", () => {
     }
   });
 
-  it("gives node-postgres, through pg-connection-string, the same target for every host", () => {
+  it("gives node-postgres the same target for every host", () => {
     for (const [url, expectation] of CASES) {
       if (expectation !== SAME) continue;
-      const parsed = parseDatabaseUrl(url, "/root", "test");
+      const parsed = parseDatabaseUrl(url, "/root", "test", NO_VARIABLES);
       if (parsed.target.kind !== "postgres") continue;
       const { target } = parsed;
-      // pg-connection-string reads the certificate file: that row has none on disk.
+      // The client configuration reads the certificate file: that row has none on disk.
       if (target.params["sslrootcert"] !== undefined) continue;
       for (const host of target.hosts) {
         const config = postgresClientConfig(target, host) as Record<string, unknown>;
-        expect({ host: config["host"], port: config["port"], user: config["user"] ?? "", password: config["password"] ?? null, database: config["database"] }).toEqual({
+        expect({ host: config["host"], port: config["port"], user: config["user"] ?? "", password: typeof config["password"] === "string" ? config["password"] : null, database: config["database"] }).toEqual({
           host: host.host,
           port: host.port,
           user: target.user,

@@ -4,6 +4,7 @@
  * real query, and (when the revision layer is there) the graph is sound. Each finding
  * carries its fix. Read-only: never creates a database, a directory or a table.
  */
+import { LIBPQ_VARIABLE_NAMES } from "../config/libpq-environment.js";
 import type { LoadedConfig } from "../config/load.js";
 import { resolveEnvironment } from "../config/resolve.js";
 import type { ResolvedEnvironment } from "../config/types.js";
@@ -106,6 +107,14 @@ export async function checkEnvironment(project: LoadedConfig, name: string, opti
   report.url = env.redactedUrl;
   add({ check: "section", status: "ok", message: `environment "${env.name}" found` });
   add({ check: "variables", status: "ok", message: `url resolves to ${env.redactedUrl}` });
+  // libpq variables in .env files connect as they would for libpq in a shell that sourced
+  // those files: said here, so that they never act unseen.
+  if (env.target.kind === "postgres") {
+    for (const file of env.envFiles) {
+      const libpq = file.variables.filter((variable) => LIBPQ_VARIABLE_NAMES.has(variable));
+      if (file.exists && libpq.length > 0) add({ check: "libpq-variables", status: "ok", message: `${file.file} sets ${libpq.join(", ")}: applied to the url as libpq applies them (the url's own parameters and the process environment win)` });
+    }
+  }
   for (const file of env.envFiles) {
     if (!file.exists || file.mode === undefined) continue;
     // A secret by name, by value (a URL with a password) or by use (a URL's password): what athanor masks.

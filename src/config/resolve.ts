@@ -10,6 +10,7 @@ import { parseDuration } from "./duration.js";
 import { closest } from "./suggest.js";
 import { describeSource, expandTemplate, type ExpandContext, type Expansion, type VariableValue } from "./expand.js";
 import { loadEnvLayers, readEnvFile } from "./env-files.js";
+import { osUserName, type LibpqEnvironment } from "./libpq-environment.js";
 import type { LoadedConfig } from "./load.js";
 import { readSettingsUrl, SETTINGS_TIMEOUT_VARIABLE, settingsTimeoutMs } from "./settings.js";
 import type { AthanorConfig, FleetSource, FleetTargetUrl, ResolvedEnvironment, Sourced, ValueSource } from "./types.js";
@@ -159,7 +160,14 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
   const fleetTemplates = [...Object.values(envConfig.targets ?? {}), ...(envConfig.targetsQuery === undefined ? [] : [envConfig.targetsQuery.url])];
   for (const template of [envConfig.url, envConfig.migrationUrl, envConfig.shadowUrl, ...fleetTemplates]) if (template !== undefined) register(...passwordCandidates(template));
 
-  const { parseDatabaseUrl } = await import("./url.js");
+  // libpq's variables as a program started from a shell that sourced these .env files sees
+  // them (the process environment wins), expanded as the URL's references are.
+  const libpqEnvironment: LibpqEnvironment = {
+    get: (name) => (lookup(name) === undefined ? undefined : expandTemplate(`\${${name}}`, { lookup, environment: selection.name, where: `${name}` }).value),
+    osUser: osUserName(),
+  };
+  const { parseDatabaseUrl: parseUrl } = await import("./url.js");
+  const parseDatabaseUrl = (url: string, baseDir: string, where: string) => parseUrl(url, baseDir, where, libpqEnvironment);
   /** A fleet URL (a target's, the directory's), expanded, parsed, its password registered. */
   const fleetUrl = (name: string, template: string, key: string): FleetTargetUrl => {
     const expanded = expandUrl(template, { lookup, environment: selection.name, where: `${settingPath(key)} in ${shortFile}` });
@@ -272,7 +280,7 @@ function resolveShadowUrl(
   context: { lookup: (name: string) => VariableValue | undefined; environment: string; where: string },
   rootDir: string,
   register: (...values: readonly string[]) => void,
-  parse: typeof import("./url.js").parseDatabaseUrl,
+  parse: (url: string, baseDir: string, where: string) => ReturnType<typeof import("./url.js").parseDatabaseUrl>,
   expandUrl: (template: string, context: ExpandContext) => Expansion,
 ): ResolvedEnvironment["shadow"] {
   const expanded = expandUrl(template, context);

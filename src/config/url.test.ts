@@ -1,17 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LIBPQ_VARIABLE_NAMES } from "./libpq-environment.js";
 import { parseDatabaseUrl } from "./url.js";
 
 describe("parseDatabaseUrl", () => {
-  // libpq's PGPORT and PGHOSTADDR apply to a URL without a port (the CI's test server exports PGPORT): these cases are about the URL alone.
-  const saved = { port: process.env["PGPORT"], hostaddr: process.env["PGHOSTADDR"] };
+  // libpq's variables apply to a URL (the CI's test server exports PGPORT, PGUSER, PGPASSWORD...):
+  // these cases are about the URL alone (src/config/libpq-environment.test.ts covers the variables).
+  const saved = new Map([...LIBPQ_VARIABLE_NAMES].map((name) => [name, process.env[name]] as const));
   beforeEach(() => {
-    delete process.env["PGPORT"];
-    delete process.env["PGHOSTADDR"];
+    for (const name of saved.keys()) delete process.env[name];
   });
   afterEach(() => {
-    for (const [key, value] of [["PGPORT", saved.port], ["PGHOSTADDR", saved.hostaddr]] as const) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
     }
   });
 

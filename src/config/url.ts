@@ -16,11 +16,12 @@
 import { isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
 import { redactUrl } from "../secrets/redact.js";
+import { applyLibpqVariables, IDENTITY_VARIABLES, processLibpqEnvironment, type LibpqEnvironment } from "./libpq-environment.js";
 import type { DatabaseTarget, PostgresHost, TargetSessionAttrs } from "./types.js";
 
 export interface ParsedUrl {
   readonly target: DatabaseTarget;
-  /** Password (decoded), if the URL had one: a secret to scrub everywhere. */
+  /** Password (decoded): the URL's, else PGPASSWORD's, else null (a passfile may still give one). A secret to scrub everywhere. */
   readonly password: string | null;
   /** The URL as written with its password replaced by `***`: safe to print. */
   readonly redacted: string;
@@ -42,6 +43,15 @@ const SESSION_ATTRS: readonly TargetSessionAttrs[] = ["any", "read-write", "read
 /** libpq's sslmode values (case-sensitive). */
 const SSL_MODES: readonly string[] = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
 
+/** libpq's values of the parameters it checks when it connects (anything else: "invalid ... value"). */
+const CHECKED_VALUES: readonly (readonly [key: string, values: readonly string[], hint: string])[] = [
+  ["channel_binding", ["disable", "prefer", "require"], "Use disable or prefer (require cannot be honoured)."],
+  ["gssencmode", ["disable", "prefer", "require"], "Use disable or prefer (require cannot be honoured)."],
+  // libpq compares these without regard to case; "" means its default.
+  ["ssl_min_protocol_version", ["", "tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3"], "Use TLSv1.2 or TLSv1.3 (or TLSv1, TLSv1.1)."],
+  ["ssl_max_protocol_version", ["", "tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3"], "Use TLSv1.2 or TLSv1.3 (or TLSv1, TLSv1.1)."],
+];
+
 /**
  * libpq parameters node-postgres cannot honour, with the values that would change where
  * or how libpq connects (a `prefer` that quietly falls back is left alone).
@@ -51,14 +61,22 @@ const UNSUPPORTED_PARAMS: readonly (readonly [key: string, unsupported: (value: 
   ["channel_binding", (value) => value === "require", "node-postgres does not require SCRAM channel binding"],
   ["gssencmode", (value) => value === "require", "node-postgres has no GSSAPI encryption"],
   ["requirepeer", (value) => value !== "", "node-postgres does not check the peer of a Unix socket"],
+  // libpq would read host, port, user, database (and a password) from pg_service.conf; athanor reads no service file.
+  ["service", () => true, "athanor does not read pg_service.conf (libpq would take host, port, user, database and password from it)"],
+  ["sslcrl", (value) => value !== "", "athanor does not check certificate revocation lists"],
+  ["sslcrldir", (value) => value !== "", "athanor does not check certificate revocation lists"],
 ];
 
 /** `postgres://`, `postgresql://`, `postgresql+driver://`: group 1 is what libpq would see as the scheme. */
 const POSTGRES_SCHEME = /^(postgres(?:ql)?)(\+[a-z0-9_]+)?:\/\//i;
 const MASK = "***";
 
-/** Parses a URL into a connection target. `where` names the setting for error messages (`environment "production"`). */
-export function parseDatabaseUrl(url: string, baseDir: string, where: string): ParsedUrl {
+/**
+ * Parses a URL into a connection target, with libpq's environment variables applied as
+ * libpq applies them (src/config/libpq-environment.ts). `where` names the setting for
+ * error messages (`environment "production"`).
+ */
+export function parseDatabaseUrl(url: string, baseDir: string, where: string, environment: LibpqEnvironment = processLibpqEnvironment()): ParsedUrl {
   const trimmed = url.trim();
   if (trimmed.length === 0) {
     throw new ConfigError("empty-url", `the database URL of ${where} is empty`, {
@@ -67,7 +85,7 @@ export function parseDatabaseUrl(url: string, baseDir: string, where: string): P
   }
   if (/^pglite:\/\//i.test(trimmed)) return parsePgliteUrl(trimmed, baseDir);
   const scheme = POSTGRES_SCHEME.exec(trimmed);
-  if (scheme !== null) return parsePostgresUrl(trimmed, scheme[0].length, where);
+  if (scheme !== null) return parsePostgresUrl(trimmed, scheme[0].length, where, environment);
   const named = /^([a-z][a-z0-9+.-]*):\/\//i.exec(trimmed)?.[1];
   // Only the scheme is quoted: the rest may hold a password in a form nobody registered.
   throw new ConfigError("unsupported-url", `the database URL of ${where} ${named ? `uses the scheme "${named}://"` : "has no URL scheme"}; athanor supports PostgreSQL and PGlite`, {
@@ -248,7 +266,7 @@ function decode(text: string, span: Span, part: string): string {
   return Buffer.from(bytes).toString("utf8");
 }
 
-function parsePostgresUrl(url: string, prefixLength: number, where: string): ParsedUrl {
+function parsePostgresUrl(url: string, prefixLength: number, where: string, environment: LibpqEnvironment): ParsedUrl {
   let parts: UriParts;
   try {
     parts = parseUri(url, prefixLength);
@@ -257,52 +275,85 @@ function parsePostgresUrl(url: string, prefixLength: number, where: string): Par
     throw malformed(where, error, url);
   }
   const { values } = parts;
+  const origins = applyLibpqVariables(values, environment);
   const redacted = redactSpans(url, parts.passwordSpans);
   const ambiguous = hasStrayAt(url, prefixLength);
   const shown = ambiguous ? redactUrl(url) : redacted;
   const quote = (value: string): string => (ambiguous ? "" : ` "${value}"`);
   const fail = (part: string, reason: string, hint: string): never => {
-    throw new ConfigError("malformed-url", `the database URL of ${where} (${shown}): ${reason}${ambiguous ? STRAY_AT_NOTE : ""}`, { hint, details: { part } });
+    throw new ConfigError("malformed-url", `the database URL of ${where} (${shown}): ${reason}${ambiguous ? STRAY_AT_NOTE : ""}`, { hint, details: { part, ...(origins.has(part) ? { variable: origins.get(part) } : {}) } });
+  };
+  /** A parameter as the message names it: the variable it came from (its value is no secret), or the URL's. */
+  const named = (key: string, value: string): string => {
+    const variable = origins.get(key);
+    return variable === undefined ? `${key}${quote(value)}` : `${variable}="${value}" in the environment (libpq's ${key})`;
+  };
+  /** How to fix it: in the URL, or where the variable is set. */
+  const remedy = (key: string, inUrl: string): string => {
+    const variable = origins.get(key);
+    return variable === undefined ? inUrl : `Fix or unset ${variable} (in the environment or the environment's .env files), or set ${key} in the URL, which wins.`;
   };
   const hostNames = (values.get("host") ?? "").split(",");
-  const portTexts = (values.get("port") ?? "").split(",");
+  // libpq reads PGPORT only when the URL sets no port at all: a host list always sets one
+  // entry per host, and an empty entry there means 5432, whatever PGPORT says.
+  const environmentPort = values.has("port") ? undefined : nonEmpty(environment.get(IDENTITY_VARIABLES.port));
+  const portTexts = (values.get("port") ?? environmentPort ?? "").split(",");
+  const portSource = environmentPort === undefined ? "the URL" : `PGPORT ("${environmentPort}")`;
   if (hostNames.every((name) => name === "")) {
     fail("host", "has no host", "Add the host, e.g. postgresql://user:password@localhost:5432/dbname (or ?host=/var/run/postgresql for a Unix socket).");
   }
   if (portTexts.length !== 1 && portTexts.length !== hostNames.length) {
-    fail("port", `names ${hostNames.length} hosts but ${portTexts.length} ports`, "Give one port for every host (host1:5432,host2:5433), or a single port for all of them.");
+    fail("port", `names ${hostNames.length} hosts but ${portSource} gives ${portTexts.length} ports`, environmentPort === undefined ? "Give one port for every host (host1:5432,host2:5433), or a single port for all of them." : "Fix PGPORT, or put the port in the URL.");
   }
   const hosts: PostgresHost[] = hostNames.map((host, index) => {
     if (host === "") fail("host", `host ${index + 1} of the host list is empty`, "Remove the extra comma, or write the missing host.");
     if (host.includes("@")) {
       fail("host", `the host holds "@" (libpq reads the user-info only up to the first "@")`, 'Percent-encode "@" in the user name or password as %40.');
     }
-    const portText = (portTexts.length === 1 ? portTexts[0] : portTexts[index]) ?? "";
-    return { host, port: parsePort(portText, quote, fail) };
+    const portText = ((portTexts.length === 1 ? portTexts[0] : portTexts[index]) ?? "").trim();
+    if (portText === "") return { host, port: DEFAULT_PORT };
+    const port = libpqPort(portText);
+    if (port !== null) return { host, port };
+    return environmentPort === undefined
+      ? fail("port", `the port${quote(portText)} is not a number from 1 to 65535`, "Fix the port, e.g. postgresql://user:password@host:5432/dbname.")
+      : fail("port", `the URL has no port and PGPORT ("${environmentPort}") is not a number from 1 to 65535`, "Fix PGPORT, or put the port in the URL.");
   });
   const attrs = values.get("target_session_attrs") ?? "any";
   if (!(SESSION_ATTRS as readonly string[]).includes(attrs)) {
-    fail("target_session_attrs", `target_session_attrs${quote(attrs)} is not a libpq value`, `Use one of ${SESSION_ATTRS.join(", ")}.`);
+    fail("target_session_attrs", `${named("target_session_attrs", attrs)} is not a libpq value`, remedy("target_session_attrs", `Use one of ${SESSION_ATTRS.join(", ")}.`));
   }
   // libpq refuses an sslmode it does not know (case matters); taken as "no TLS", a typo of
-  // verify-full would have connected in clear text.
+  // verify-full would have connected in clear text. The same for PGSSLMODE.
   const sslmode = values.get("sslmode");
   if (sslmode !== undefined && !SSL_MODES.includes(sslmode)) {
-    fail("sslmode", `sslmode${quote(sslmode)} is not a libpq value (libpq refuses to connect)`, `Use one of ${SSL_MODES.join(", ")} (lower case, with a hyphen).`);
+    fail("sslmode", `${named("sslmode", sslmode)} is not a libpq value (libpq refuses to connect)`, remedy("sslmode", `Use one of ${SSL_MODES.join(", ")} (lower case, with a hyphen).`));
+  }
+  for (const [key, allowed, hint] of CHECKED_VALUES) {
+    const value = values.get(key);
+    if (value !== undefined && !allowed.includes(value.toLowerCase())) fail(key, `${named(key, value)} is not a libpq value (libpq refuses to connect)`, remedy(key, hint));
   }
   // What libpq would honour and node-postgres cannot: refused rather than ignored, so the
-  // connection is never other than the URL says.
+  // connection is never other than the URL and the environment say.
   for (const [key, unsupported, why] of UNSUPPORTED_PARAMS) {
     const value = values.get(key);
-    if (value !== undefined && unsupported(value)) fail(key, `${key}${quote(value)} cannot be honoured: ${why}`, `Remove ${key} from the URL${key === "hostaddr" ? " and put the address in the host part" : ""}.`);
+    if (value !== undefined && unsupported(value)) {
+      const variable = origins.get(key);
+      fail(key, `${named(key, value)} cannot be honoured: ${why}`, variable === undefined ? `Remove ${key} from the URL${key === "hostaddr" ? " and put the address in the host part" : ""}.` : `Unset ${variable} (in the environment or the environment's .env files).`);
+    }
   }
-  const hostaddr = process.env["PGHOSTADDR"];
+  const hostaddr = environment.get(IDENTITY_VARIABLES.hostaddr);
   if (hostaddr !== undefined && hostaddr !== "") {
     fail("hostaddr", "PGHOSTADDR is set in the environment: libpq would connect to that address instead of the URL's host, and athanor connects to the host", "Unset PGHOSTADDR (or put that address in the URL's host).");
   }
-  const user = values.get("user") ?? "";
-  const password = values.get("password") ?? null;
-  const database = values.get("dbname") ?? (user || "postgres");
+  // libpq's defaults: the user is PGUSER, else the OS user (getpwuid, not $USER); the
+  // database is PGDATABASE, else the user. An empty value counts as none.
+  const user =
+    nonEmpty(values.get("user")) ??
+    nonEmpty(environment.get(IDENTITY_VARIABLES.user)) ??
+    environment.osUser ??
+    fail("user", "names no user, PGUSER is not set and the OS user has no name (libpq would fail too)", "Put the user in the URL: postgresql://user@host/dbname.");
+  const password = nonEmpty(values.get("password")) ?? nonEmpty(environment.get(IDENTITY_VARIABLES.password)) ?? null;
+  const database = nonEmpty(values.get("dbname")) ?? nonEmpty(environment.get(IDENTITY_VARIABLES.dbname)) ?? user;
   const params: Record<string, string> = {};
   for (const [key, value] of values) {
     if (!["host", "port", "user", "password", "dbname"].includes(key)) params[key] = value;
@@ -326,14 +377,11 @@ function parsePostgresUrl(url: string, prefixLength: number, where: string): Par
   };
 }
 
-function parsePort(text: string, quote: (value: string) => string, fail: (part: string, reason: string, hint: string) => never): number {
-  if (text === "") {
-    // As libpq: a URL without a port takes PGPORT from the environment, else 5432.
-    const fromEnvironment = process.env["PGPORT"];
-    if (fromEnvironment === undefined || fromEnvironment === "") return 5432;
-    return libpqPort(fromEnvironment) ?? fail("port", `the URL has no port and PGPORT ("${fromEnvironment}") is not a number from 1 to 65535`, "Fix PGPORT, or put the port in the URL.");
-  }
-  return libpqPort(text) ?? fail("port", `the port${quote(text)} is not a number from 1 to 65535`, "Fix the port, e.g. postgresql://user:password@host:5432/dbname.");
+/** libpq's built-in port. */
+const DEFAULT_PORT = 5432;
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
 }
 
 /** A port as libpq reads one (an integer, surrounding spaces allowed, 1..65535), or null. */

@@ -8,32 +8,7 @@
  * environment's business): the rest travels in the child's environment, which only its
  * user can read.
  */
-
-/** libpq 15's connection parameters that have an environment variable (libpq-envars). */
-const PARAM_VARIABLES: Readonly<Record<string, string>> = {
-  options: "PGOPTIONS",
-  application_name: "PGAPPNAME",
-  passfile: "PGPASSFILE",
-  service: "PGSERVICE",
-  channel_binding: "PGCHANNELBINDING",
-  client_encoding: "PGCLIENTENCODING",
-  connect_timeout: "PGCONNECT_TIMEOUT",
-  sslmode: "PGSSLMODE",
-  sslcompression: "PGSSLCOMPRESSION",
-  sslcert: "PGSSLCERT",
-  sslkey: "PGSSLKEY",
-  sslrootcert: "PGSSLROOTCERT",
-  sslcrl: "PGSSLCRL",
-  sslcrldir: "PGSSLCRLDIR",
-  sslsni: "PGSSLSNI",
-  requirepeer: "PGREQUIREPEER",
-  ssl_min_protocol_version: "PGSSLMINPROTOCOLVERSION",
-  ssl_max_protocol_version: "PGSSLMAXPROTOCOLVERSION",
-  gssencmode: "PGGSSENCMODE",
-  krbsrvname: "PGKRBSRVNAME",
-  gsslib: "PGGSSLIB",
-  target_session_attrs: "PGTARGETSESSIONATTRS",
-};
+import { PARAM_VARIABLES } from "../config/libpq-environment.js";
 
 /**
  * Parameters without a variable that are left out on purpose: they tune the TCP
