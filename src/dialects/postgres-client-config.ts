@@ -1,34 +1,125 @@
 /**
- * Turns a parsed PostgreSQL target (src/config/url.ts, libpq's meaning) into node-postgres
- * options for one host of its list, and checks a connected server against libpq's
- * `target_session_attrs`.
+ * Turns a parsed PostgreSQL target (src/config/url.ts: the URL with libpq's environment
+ * variables applied) into node-postgres options for one host of its list, and checks a
+ * connected server against libpq's `target_session_attrs`.
+ *
+ * Every option node-postgres would otherwise read from the environment (PGUSER,
+ * PGDATABASE, PGSSLMODE, PGAPPNAME, PGSSLNEGOTIATION...) is given explicitly, so what it
+ * does is what the target says, and the target says what libpq would do.
  */
+import { readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { ConnectionOptions } from "node:tls";
 import type { ClientConfig } from "pg";
-import { parse, toClientConfig } from "pg-connection-string";
-import { canonicalUrl } from "../config/url.js";
+import { ConfigError } from "../errors.js";
+import { readPassfilePassword } from "./passfile.js";
 import type { DatabaseTarget, PostgresHost, TargetSessionAttrs } from "../config/types.js";
 
 export type PostgresTarget = Extract<DatabaseTarget, { kind: "postgres" }>;
 
-/** sslmode values under which libpq encrypts or fails; below them (and by default) node-postgres connects in clear. */
+/** Parameters the TLS options below take care of, or that are the host list's (not node-postgres options). */
+const NOT_DRIVER_OPTIONS = new Set(["target_session_attrs", "sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslcompression", "sslsni", "ssl_min_protocol_version", "ssl_max_protocol_version", "sslcrl", "sslcrldir"]);
+
+/**
+ * The driver options for one host. The identity (host, port, user, password, database) is
+ * the target's, exactly as resolved; the other parameters are passed on as they are
+ * (application_name, options, ...), and TLS as libpq would do it ({@link tlsOptions}).
+ * `home` is where libpq looks for `.pgpass`, `.postgresql/root.crt` and the client certificate.
+ */
+export function postgresClientConfig(target: PostgresTarget, host: PostgresHost, home: string = homedir()): ClientConfig {
+  const config: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(target.params)) if (!NOT_DRIVER_OPTIONS.has(key)) config[key] = value;
+  return {
+    ...config,
+    host: host.host,
+    port: host.port,
+    user: target.user,
+    // Without a password from the URL or PGPASSWORD, libpq's password file, read when the
+    // server asks for a password (node-postgres's own lookup knows no passfile=).
+    password: target.password ?? (async () => readPassfilePassword(target.params["passfile"], home, { host: host.host, port: host.port, database: target.database, user: target.user })),
+    database: target.database,
+    ssl: tlsOptions(target.params, host, home),
+    // libpq 15 knows only the SSLRequest negotiation; node-postgres would read PGSSLNEGOTIATION.
+    sslnegotiation: "postgres",
+  } as ClientConfig;
+}
+
+/** sslmode values under which libpq encrypts or fails. */
 const ENCRYPTING_SSL_MODES = new Set(["require", "verify-ca", "verify-full"]);
 
 /**
- * The driver options for one host. pg-connection-string (in libpq-compatible mode) maps
- * the parameters (sslmode, sslrootcert, options, application_name, ...); the identity
- * (host, port, user, password, database) is set from the target itself, exactly as parsed.
- * node-postgres cannot fall back from TLS to clear text, so `prefer` and `allow` connect in clear.
+ * libpq's TLS for `params` on `host`, as node-postgres options (false: no TLS).
+ * - On a Unix socket libpq never asks for TLS, whatever sslmode says.
+ * - `disable`, `allow`, `prefer` (and no sslmode): no TLS. node-postgres cannot fall back
+ *   from TLS to clear text, so `prefer` and `allow` connect in clear, as documented.
+ * - `require`: encrypted; the certificate is verified against the root certificate when one
+ *   exists (sslrootcert, PGSSLROOTCERT, else ~/.postgresql/root.crt), as libpq does, and not
+ *   verified otherwise.
+ * - `verify-ca`, `verify-full`: that root certificate must exist (libpq refuses to connect
+ *   otherwise); verify-full also checks the host name.
+ * The client certificate and key are sslcert/sslkey, else ~/.postgresql/postgresql.crt and
+ * .key when they exist; TLS versions follow ssl_min/max_protocol_version (libpq's default
+ * minimum is TLSv1.2).
+ * @throws ConfigError (exit 2) when a verifying mode has no root certificate, or a file cannot be read.
  */
-export function postgresClientConfig(target: PostgresTarget, host: PostgresHost): ClientConfig {
-  const params = { ...target.params };
-  const sslmode = params["sslmode"];
-  if (sslmode !== undefined && !ENCRYPTING_SSL_MODES.has(sslmode)) {
-    for (const key of Object.keys(params)) if (key.startsWith("ssl")) delete params[key];
+export function tlsOptions(params: Readonly<Record<string, string>>, host: PostgresHost, home: string): false | ConnectionOptions {
+  const sslmode = params["sslmode"] ?? "prefer";
+  if (host.host.startsWith("/") || !ENCRYPTING_SSL_MODES.has(sslmode)) return false;
+  const libpqDir = join(home, ".postgresql");
+  const rootCert = nonEmpty(params["sslrootcert"]) ?? join(libpqDir, "root.crt");
+  const options: ConnectionOptions = {
+    minVersion: tlsVersion(params["ssl_min_protocol_version"]) ?? "TLSv1.2",
+    ...(tlsVersion(params["ssl_max_protocol_version"]) === undefined ? {} : { maxVersion: tlsVersion(params["ssl_max_protocol_version"]) }),
+  };
+  const cert = nonEmpty(params["sslcert"]) ?? join(libpqDir, "postgresql.crt");
+  const key = nonEmpty(params["sslkey"]) ?? join(libpqDir, "postgresql.key");
+  // libpq sends a client certificate only when its file exists (the default path usually does not).
+  if (isFile(cert)) {
+    options.cert = readTlsFile(cert, "sslcert");
+    options.key = readTlsFile(key, "sslkey");
+    if (nonEmpty(params["sslpassword"]) !== undefined) options.passphrase = params["sslpassword"];
   }
-  const url = canonicalUrl({ host, user: target.user, password: target.password, database: target.database, params: { ...params, uselibpqcompat: "true" } });
-  const config = toClientConfig(parse(url)) as ClientConfig & Record<string, unknown>;
-  for (const key of ["uselibpqcompat", "sslmode", "sslrootcert", "sslcert", "sslkey", "target_session_attrs", "host", "port"]) delete config[key];
-  return { ...config, host: host.host, port: host.port, user: target.user || undefined, password: target.password ?? undefined, database: target.database } as ClientConfig;
+  if (!isFile(rootCert)) {
+    if (sslmode === "require") return { ...options, rejectUnauthorized: false };
+    throw new ConfigError("tls-root-certificate-missing", `sslmode ${sslmode} needs a root certificate, and "${rootCert}" does not exist (libpq refuses to connect)`, {
+      hint: "Give the CA certificate of the server with sslrootcert=/path/ca.crt in the URL (or PGSSLROOTCERT), or put it in ~/.postgresql/root.crt.",
+      details: { sslmode, sslrootcert: rootCert },
+    });
+  }
+  options.ca = readTlsFile(rootCert, "sslrootcert");
+  // require and verify-ca check the chain, not the name.
+  if (sslmode !== "verify-full") options.checkServerIdentity = () => undefined;
+  return options;
+}
+
+/** Node's name of a libpq TLS version ("TLSv1.2", any case), or undefined for none / libpq's default. */
+function tlsVersion(value: string | undefined): ConnectionOptions["minVersion"] {
+  const versions = { "tlsv1": "TLSv1", "tlsv1.1": "TLSv1.1", "tlsv1.2": "TLSv1.2", "tlsv1.3": "TLSv1.3" } as const;
+  return value === undefined ? undefined : versions[value.toLowerCase() as keyof typeof versions];
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function readTlsFile(path: string, param: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError("tls-file-unreadable", `cannot read the ${param} file "${path}": ${(error as Error).message}`, {
+      hint: `Check the path and the permissions of ${param} (in the URL, or its PGSSL* variable).`,
+      details: { param, path },
+    });
+  }
 }
 
 /** What libpq asks a server before it accepts it for `target_session_attrs` (PostgreSQL 14+ semantics). */
