@@ -68,6 +68,8 @@ describe("pg_dump backups on PostgreSQL", () => {
       // A session setting the environment needs (options=-c ...) and libpq parameters: what pg_dump must be given too.
       tuned: { url: `${url}?options=-c%20TimeZone%3DAsia/Kathmandu&sslmode=disable&application_name=tuned_backup&connect_timeout=7`, protected: true, backup: { dir: "./backups-tuned" } },
       keyed: { url: `${url}?sslmode=disable&sslpassword=\${KEY_PASSPHRASE}`, protected: true, backup: { dir: "./backups-keyed" } },
+      // A host list whose first host is down (a failover): 127.0.0.1:1 refuses connections.
+      listed: { url: url.replace("@", "@127.0.0.1:1,"), protected: true, backup: { dir: "./backups-listed" } },
     });
     env = await environment("production");
     session = await openSession(env.target, { secrets: env.secrets });
@@ -142,6 +144,21 @@ describe("pg_dump backups on PostgreSQL", () => {
       expect(cmdline).not.toMatch(/TimeZone|sslmode|tuned_backup|connect_timeout/);
       noSecret(cmdline);
       expect(environ).toEqual(expect.arrayContaining(["PGOPTIONS=-c TimeZone=Asia/Kathmandu", "PGSSLMODE=disable", "PGAPPNAME=tuned_backup", "PGCONNECT_TIMEOUT=7", `PGPASSWORD=${GUARD_PASSWORD}`]));
+    }
+  });
+
+  it("a host list: pg_dump dumps the host the session connected to, not the list's first (adv15 F10)", async () => {
+    const listed = await environment("listed");
+    expect(listed.target.kind === "postgres" && listed.target.hosts.map((host) => host.port)[0]).toBe(1);
+    const listedSession = await openSession(listed.target, { secrets: listed.secrets });
+    try {
+      const outcome = await takeBackup(listed, listedSession, { label: "listed", processEnv: processEnv() });
+      expect(outcome.status).toBe("taken");
+      if (outcome.status !== "taken") return;
+      const listing = execFileSync("pg_restore", ["--list", outcome.backup.path]).toString("utf8");
+      expect(listing).toContain("TABLE public orders");
+    } finally {
+      await listedSession.close();
     }
   });
 

@@ -63,6 +63,8 @@ export function abortableSession(session: Session, signal: AbortSignalLike | und
   };
   if (session.announcedBackendPid !== undefined) wrapped.announcedBackendPid = () => session.announcedBackendPid?.() ?? null;
   if (session.openingBackendPid !== undefined) wrapped.openingBackendPid = () => session.openingBackendPid?.() ?? null;
+  const connectedHost = session.connectedHost?.bind(session);
+  if (connectedHost !== undefined) wrapped.connectedHost = connectedHost;
   return wrapped;
 }
 

@@ -164,6 +164,9 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     openingBackendPid(): number | null {
       return Number.isInteger(openingPid) ? openingPid : null;
     },
+    connectedHost(): PostgresHost {
+      return host;
+    },
     announcedBackendPid(): number | null {
       const pid = (client as unknown as { processID?: number | null }).processID;
       return typeof pid === "number" ? pid : null;

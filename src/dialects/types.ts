@@ -198,6 +198,11 @@ export interface Session {
    */
   openingBackendPid?(): number | null;
   /**
+   * The host of the URL's host list the session connected to (the first that answered and
+   * fit target_session_attrs): where a child tool such as pg_dump must go. Absent for PGlite.
+   */
+  connectedHost?(): { readonly host: string; readonly port: number };
+  /**
    * The value the server last reported for a `GUC_REPORT` setting such as
    * `standard_conforming_strings` (ParameterStatus: sent when the connection starts and
    * at the end of any round trip that changed it), so reading it costs no round trip.

@@ -376,7 +376,10 @@ async function dumpPostgres(env: ResolvedEnvironment, target: PostgresTarget, se
   }
   const removePartial = () => rm(partialPath, { force: true }).catch(() => {});
   try {
-    const args = ["--format=custom", `--file=${partialPath}`, "--no-password", `--host=${target.host}`, `--port=${target.port}`];
+    // The host the session connected to, not the list's first: after a failover the first is
+    // down, or a standby, or a former primary, and the dump must be of the migrated server.
+    const server = session.connectedHost?.() ?? { host: target.host, port: target.port };
+    const args = ["--format=custom", `--file=${partialPath}`, "--no-password", `--host=${server.host}`, `--port=${server.port}`];
     if (target.user !== "") args.push(`--username=${target.user}`);
     if (env.lockTimeoutMs !== null && env.lockTimeoutMs > 0) args.push(`--lock-wait-timeout=${env.lockTimeoutMs}ms`);
     args.push(`--dbname=${dbnameArgument(target.database)}`);
