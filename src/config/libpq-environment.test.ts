@@ -115,6 +115,13 @@ describe("libpq's variables apply to a URL as libpq applies them", () => {
     expect(target(url, variables).hosts.map((host) => host.port)).toEqual(ports);
   });
 
+  it("takes the host from PGHOST only when the URL names none", () => {
+    expect(target("postgresql:///app", { PGHOST: "db.internal" }).hosts).toEqual([{ host: "db.internal", port: 5432 }]);
+    expect(target("postgresql:///app", { PGHOST: "h1,h2", PGPORT: "5998,5999" }).hosts).toEqual([{ host: "h1", port: 5998 }, { host: "h2", port: 5999 }]);
+    expect(target("postgresql://u@h/app", { PGHOST: "other" }).hosts).toEqual([{ host: "h", port: 5432 }]);
+    expect(refusal("postgresql:///app", {}).message).toContain("has no host (and PGHOST is not set)");
+  });
+
   it("refuses a PGPORT libpq cannot use, naming it", () => {
     expect(refusal("postgresql://u@h/app", { PGPORT: "nope" }).message).toContain('PGPORT ("nope") is not a number');
     expect(refusal("postgresql://u@h/app", { PGPORT: "5432,5433" }).message).toContain('PGPORT ("5432,5433") gives 2 ports');

@@ -293,14 +293,16 @@ function parsePostgresUrl(url: string, prefixLength: number, where: string, envi
     const variable = origins.get(key);
     return variable === undefined ? inUrl : `Fix or unset ${variable} (in the environment or the environment's .env files), or set ${key} in the URL, which wins.`;
   };
-  const hostNames = (values.get("host") ?? "").split(",");
+  // A URL without a host takes PGHOST, as in libpq (which would otherwise try its default
+  // socket directory: athanor asks for a host instead).
+  const hostNames = (values.get("host") ?? nonEmpty(environment.get(IDENTITY_VARIABLES.host)) ?? "").split(",");
   // libpq reads PGPORT only when the URL sets no port at all: a host list always sets one
   // entry per host, and an empty entry there means 5432, whatever PGPORT says.
   const environmentPort = values.has("port") ? undefined : nonEmpty(environment.get(IDENTITY_VARIABLES.port));
   const portTexts = (values.get("port") ?? environmentPort ?? "").split(",");
   const portSource = environmentPort === undefined ? "the URL" : `PGPORT ("${environmentPort}")`;
   if (hostNames.every((name) => name === "")) {
-    fail("host", "has no host", "Add the host, e.g. postgresql://user:password@localhost:5432/dbname (or ?host=/var/run/postgresql for a Unix socket).");
+    fail("host", "has no host (and PGHOST is not set)", "Add the host, e.g. postgresql://user:password@localhost:5432/dbname (or ?host=/var/run/postgresql for a Unix socket), or set PGHOST.");
   }
   if (portTexts.length !== 1 && portTexts.length !== hostNames.length) {
     fail("port", `names ${hostNames.length} hosts but ${portSource} gives ${portTexts.length} ports`, environmentPort === undefined ? "Give one port for every host (host1:5432,host2:5433), or a single port for all of them." : "Fix PGPORT, or put the port in the URL.");
