@@ -129,6 +129,19 @@ describe("libpq's variables are honoured", () => {
   });
 });
 
+describe("a Unix socket", () => {
+  it("asks for no TLS there whatever sslmode says, as libpq (adv15 F15n)", async () => {
+    const socketDir = mkdtempSync(join(tmpdir(), "athanor-socket-"));
+    try {
+      const server = await fake({ socketDir });
+      await current(`postgresql://u:${PASSWORD}@/d?host=${encodeURIComponent(socketDir)}&port=5432&sslmode=require`);
+      expect(server.connections.map((connection) => ({ ssl: connection.sslRequested, user: connection.startup?.["user"] }))).toEqual([{ ssl: false, user: "u" }]);
+    } finally {
+      rmSync(socketDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("sslmode=require verifies the CA when a root certificate exists, as libpq does", () => {
   it("~/.postgresql/root.crt of another CA: the TLS server is not trusted and never sent the password", async () => {
     const server = await fake({ tls: { key: readFileSync(certificates.serverKey, "utf8"), cert: readFileSync(certificates.serverCert, "utf8") } });

@@ -47,7 +47,11 @@ function askPassword(): Buffer {
   return message;
 }
 
-export async function startFakePostgres(options: { readonly tls?: { readonly key: string; readonly cert: string } } = {}): Promise<FakePostgres> {
+/**
+ * Starts one. `socketDir`: listen on the Unix socket `<socketDir>/.s.PGSQL.5432` (the
+ * name libpq and node-postgres give port 5432 there) instead of 127.0.0.1.
+ */
+export async function startFakePostgres(options: { readonly tls?: { readonly key: string; readonly cert: string }; readonly socketDir?: string } = {}): Promise<FakePostgres> {
   const connections: FakeConnection[] = [];
   const sockets = new Set<Socket>();
   const serve = (socket: Socket | TLSSocket, record: FakeConnection): void => {
@@ -107,11 +111,12 @@ export async function startFakePostgres(options: { readonly tls?: { readonly key
     connections.push(record);
     serve(socket, record);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  if (options.socketDir !== undefined) await new Promise<void>((resolve) => server.listen(join(options.socketDir as string, ".s.PGSQL.5432"), resolve));
+  else await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
+  if (address === null) throw new Error("not listening");
   return {
-    port: address.port,
+    port: typeof address === "string" ? 5432 : address.port,
     connections,
     close: () =>
       new Promise<void>((resolve) => {
