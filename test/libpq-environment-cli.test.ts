@@ -5,6 +5,7 @@
  * (adv15 F1, F2, F5, F11, F12, F14, F15a, F16.)
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -116,6 +117,23 @@ describe("libpq's variables are honoured", () => {
     writeFileSync(join(project, ".env.staging"), `PGPASSFILE=${pf2}\n`, { mode: 0o600 });
     await current(`postgresql://u@127.0.0.1:${server.port}/d`);
     expect(passwordsSent(server)).toEqual(["Pf1-Password", "Pf2-Password"]);
+  });
+
+  it("a host list stops, as psql, at a first host without TLS under sslmode=require or one that drops the connection", async () => {
+    const second = await fake();
+    const withoutTls = await fake();
+    const refused = await current(`postgresql://u:${PASSWORD}@127.0.0.1:${withoutTls.port},127.0.0.1:${second.port}/d?sslmode=require`);
+    expect(refused.status).toBe(1);
+    expect(withoutTls.connections.map((connection) => connection.sslRequested)).toEqual([true]);
+    const dropper = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => dropper.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (dropper.address() as AddressInfo).port;
+      expect((await current(`postgresql://u:${PASSWORD}@127.0.0.1:${port},127.0.0.1:${second.port}/d`)).status).toBe(1);
+    } finally {
+      await new Promise<void>((resolve) => dropper.close(() => resolve()));
+    }
+    expect(second.connections).toEqual([]);
   });
 
   it("a host list stops at a server's refusal (wrong password): the next host is never sent the password", async () => {

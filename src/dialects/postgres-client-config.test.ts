@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { LibpqEnvironment } from "../config/libpq-environment.js";
 import { parseDatabaseUrl } from "../config/url.js";
 import { ConfigError } from "../errors.js";
-import { postgresClientConfig, type PostgresTarget } from "./postgres-client-config.js";
+import { postgresClientConfig, triesNextHost, type PostgresTarget } from "./postgres-client-config.js";
 
 const dir = mkdtempSync(join(tmpdir(), "athanor-client-config-"));
 /** A home without ~/.postgresql, and one whose ~/.postgresql/root.crt exists. */
@@ -88,5 +88,25 @@ describe("postgresClientConfig: TLS as libpq does it", () => {
     const resolved = target("postgresql://db.internal/app", { PGUSER: "carol", PGAPPNAME: "deploy-42" });
     const config = postgresClientConfig(resolved, resolved.hosts[0] as PostgresTarget["hosts"][number], bareHome) as Record<string, unknown>;
     expect(config).toMatchObject({ user: "carol", database: "app", ssl: false, application_name: "deploy-42", sslnegotiation: "postgres" });
+  });
+});
+
+describe("triesNextHost: libpq's rule for moving along a host list", () => {
+  const errno = (code: string) => Object.assign(new Error(`connect ${code}`), { code });
+  it.each([
+    [errno("ECONNREFUSED"), true],
+    [errno("EHOSTUNREACH"), true],
+    [errno("ENOTFOUND"), true],
+    [errno("ENOENT"), true],
+    [new Error("timeout expired"), true],
+    [Object.assign(new Error("the database system is starting up"), { code: "57P03" }), true],
+    [Object.assign(new Error("password authentication failed"), { code: "28P01" }), false],
+    [Object.assign(new Error('database "x" does not exist'), { code: "3D000" }), false],
+    [new Error("The server does not support SSL connections"), false],
+    [Object.assign(new Error("unable to verify the first certificate"), { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" }), false],
+    [new Error("Connection terminated unexpectedly"), false],
+    [errno("ECONNRESET"), false],
+  ])("%s → %s", (error, expected) => {
+    expect(triesNextHost(error)).toBe(expected);
   });
 });

@@ -146,3 +146,26 @@ export function fitsSessionAttrs(attrs: TargetSessionAttrs, role: ServerRole): b
       return role.standby;
   }
 }
+
+/** errno codes of a connect() that failed, after which libpq tries the next address or host. */
+const UNREACHABLE = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN", "ETIMEDOUT", "EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME", "ENOENT"]);
+
+/** SQLSTATE 57P03: the server is starting up or shutting down, or a standby not yet open for reads. */
+const CANNOT_CONNECT_NOW = "57P03";
+
+/**
+ * True when libpq, failing to connect to one host of a list with this error, would try the
+ * next (PQconnectPoll in fe-connect.c): the host cannot be reached (connect() or the name
+ * lookup failed, the connect timeout expired) or the server answered "cannot connect now".
+ * Anything else ends the attempt with its error: the server's refusal (28P01 wrong
+ * password, 3D000 no such database...), a server without TLS under sslmode=require, a
+ * certificate that does not verify, a connection the server dropped.
+ */
+export function triesNextHost(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (code === CANNOT_CONNECT_NOW) return true;
+  if (typeof code === "string" && UNREACHABLE.has(code)) return true;
+  // node-postgres's connect timeout (connectionTimeoutMillis) destroys the socket with this error.
+  return message === "timeout expired";
+}

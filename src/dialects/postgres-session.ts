@@ -5,7 +5,7 @@ import { ConfigError, DatabaseError } from "../errors.js";
 import { maskPasswords } from "../secrets/sql-passwords.js";
 import type { OpenSessionOptions } from "./open.js";
 import { driverErrorGuard, toDatabaseError } from "./driver-errors.js";
-import { fitsSessionAttrs, postgresClientConfig, type PostgresTarget } from "./postgres-client-config.js";
+import { fitsSessionAttrs, postgresClientConfig, triesNextHost, type PostgresTarget } from "./postgres-client-config.js";
 import { pollLock } from "./lock-poll.js";
 import { sendCancelRequest } from "./postgres-cancel-request.js";
 import { ScriptQuery } from "./postgres-script-query.js";
@@ -54,8 +54,9 @@ async function connectFitting(target: PostgresTarget, options: OpenSessionOption
         await client.connect();
       } catch (error) {
         // libpq moves on only when it cannot connect; a server's refusal (a wrong password, a
-        // missing database) ends the walk, so no other host is sent the password.
-        if (refusedByServer(error)) throw error;
+        // missing database), a TLS failure or a dropped connection ends the walk, so no other
+        // host is sent the password.
+        if (!triesNextHost(error)) throw error;
         lastError = error;
         continue;
       }
@@ -72,18 +73,6 @@ async function connectFitting(target: PostgresTarget, options: OpenSessionOption
     hint: target.targetSessionAttrs === "any" ? "Check that at least one host is up." : "Check which host is the primary (pg_is_in_recovery()), or change target_session_attrs in the URL.",
     details: { hosts: tried, targetSessionAttrs: target.targetSessionAttrs },
   });
-}
-
-/** SQLSTATE 57P03: the server is starting up or shutting down, or a standby not yet open for reads. */
-const CANNOT_CONNECT_NOW = "57P03";
-
-/**
- * True for an error the server sent while the connection started (an ErrorResponse:
- * authentication failed, no such database...), but "cannot connect now", after which
- * libpq tries the next host (PQconnectPoll in fe-connect.c).
- */
-function refusedByServer(error: unknown): boolean {
-  return error instanceof pg.DatabaseError && error.code !== CANNOT_CONNECT_NOW;
 }
 
 /**
