@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { LibpqEnvironment } from "../config/libpq-environment.js";
 import { parseDatabaseUrl } from "../config/url.js";
 import { ConfigError } from "../errors.js";
+import { knownSecrets } from "../secrets/redact.js";
 import { postgresClientConfig, triesNextHost, type PostgresTarget } from "./postgres-client-config.js";
 
 const dir = mkdtempSync(join(tmpdir(), "athanor-client-config-"));
@@ -88,6 +89,17 @@ describe("postgresClientConfig: TLS as libpq does it", () => {
     const resolved = target("postgresql://db.internal/app", { PGUSER: "carol", PGAPPNAME: "deploy-42" });
     const config = postgresClientConfig(resolved, resolved.hosts[0] as PostgresTarget["hosts"][number], bareHome) as Record<string, unknown>;
     expect(config).toMatchObject({ user: "carol", database: "app", ssl: false, application_name: "deploy-42", sslnegotiation: "postgres" });
+  });
+});
+
+describe("postgresClientConfig: the password file", () => {
+  it("a password read from it is registered as a secret, so an output that quotes it is masked", async () => {
+    const passfile = join(dir, "pgpass");
+    writeFileSync(passfile, "db.internal:5432:app:carol:Pf-Secret-77\n", { mode: 0o600 });
+    const resolved = target(`postgresql://carol@db.internal/app?passfile=${encodeURIComponent(passfile)}`);
+    const password = postgresClientConfig(resolved, resolved.hosts[0] as PostgresTarget["hosts"][number], bareHome).password as () => Promise<string | undefined>;
+    expect(await password()).toBe("Pf-Secret-77");
+    expect(knownSecrets.scrub("server said: Pf-Secret-77")).toBe("server said: ***");
   });
 });
 

@@ -14,6 +14,7 @@ import type { ConnectionOptions } from "node:tls";
 import type { ClientConfig } from "pg";
 import { ConfigError } from "../errors.js";
 import { readPassfilePassword } from "./passfile.js";
+import { knownSecrets } from "../secrets/redact.js";
 import type { DatabaseTarget, PostgresHost, TargetSessionAttrs } from "../config/types.js";
 
 export type PostgresTarget = Extract<DatabaseTarget, { kind: "postgres" }>;
@@ -37,7 +38,14 @@ export function postgresClientConfig(target: PostgresTarget, host: PostgresHost,
     user: target.user,
     // Without a password from the URL or PGPASSWORD, libpq's password file, read when the
     // server asks for a password (node-postgres's own lookup knows no passfile=).
-    password: target.password ?? (async () => readPassfilePassword(target.params["passfile"], home, { host: host.host, port: host.port, database: target.database, user: target.user })),
+    // A password found there is registered as a secret, like the URL's: a server's message that echoes it is masked.
+    password:
+      target.password ??
+      (async () => {
+        const found = readPassfilePassword(target.params["passfile"], home, { host: host.host, port: host.port, database: target.database, user: target.user });
+        knownSecrets.add(found);
+        return found;
+      }),
     database: target.database,
     ssl: tlsOptions(target.params, host, home),
     // libpq 15 knows only the SSLRequest negotiation; node-postgres would read PGSSLNEGOTIATION.
