@@ -31,7 +31,10 @@ export interface OpenSessionOptions {
    * LockTimeoutError (exit 4) names that process. Ignored elsewhere.
    */
   lockWaitMs?: number | undefined;
-  /** Aborts that wait with InterruptedError. */
+  /**
+   * Aborts that wait with InterruptedError; on a server, the wait for the connection's
+   * first answer (behind a session-pooling proxy, the wait for a free server connection).
+   */
   signal?: AbortSignalLike | undefined;
   /** Called once when that wait begins, with the holder (`pid 4242 on host (athanor upgrade (development), since ...)`). */
   onLockWait?: ((holder: string) => void) | undefined;
@@ -124,9 +127,10 @@ export async function lockDatabase(target: DatabaseTarget, request: LockRequest,
     return lockPostgresDatabase(target, request, {
       // Only writers lock: a standby is refused before its lock is taken. The lock
       // connection's statements name pg_catalog functions only, so it needs no search_path.
-      open: (applicationName) => openSession(target, { applicationName, secrets, writable: true }),
+      open: (applicationName, signal) => openSession(target, { applicationName, secrets, writable: true, signal }),
       applicationName: options.applicationName,
       display: options.display,
+      signal: request.signal,
     });
   }
   if (target.dataDir === null) return async () => {};

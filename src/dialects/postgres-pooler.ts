@@ -18,8 +18,10 @@
  * client: "transaction blocks not allowed in statement pooling mode").
  */
 import type { DatabaseTarget } from "../config/types.js";
-import type { Session } from "./types.js";
-import { ConfigError } from "../errors.js";
+import type { AbortSignalLike, Session } from "./types.js";
+import { ConfigError, isAthanorError } from "../errors.js";
+import { interrupted } from "./lock-poll.js";
+import { RAISE_POOL, SERVER_CONNECTIONS_WHY } from "./pooled-session.js";
 
 /** Rounds of the pinning probe: one suffices with PgBouncer's default LIFO reuse; more catch round-robin pools. */
 const PROBE_ROUNDS = 3;
@@ -29,9 +31,11 @@ const PROBE_TIMEOUT_MS = 5_000;
 /** Options of {@link assertSessionBound}. */
 export interface SessionBoundOptions {
   readonly target: DatabaseTarget;
-  /** Opens a second connection with the same URL (only called when a proxy is detected). */
-  readonly openProbe: () => Promise<Session>;
+  /** Opens a second connection with the same URL (only called when a proxy is detected); `signal` ends its wait for a first answer. */
+  readonly openProbe: (signal: AbortSignalLike) => Promise<Session>;
   readonly timeoutMs?: number | undefined;
+  /** Ends the check with InterruptedError (SIGINT/SIGTERM): the probe may be waiting for a server connection. */
+  readonly signal?: AbortSignalLike | undefined;
 }
 
 /**
@@ -49,17 +53,31 @@ export async function assertSessionBound(session: Session, options: SessionBound
   const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
   let probe: Session | null = null;
   let timer: NodeJS.Timeout | undefined;
+  // Ends the probe's wait for a server connection when the check gives up or is interrupted.
+  const stop = new AbortController();
+  const signal = options.signal;
+  const interruption = new Promise<never>((_, reject) => {
+    if (signal === undefined) return;
+    const onAbort = () => {
+      stop.abort(signal.reason);
+      reject(interrupted(signal));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    stop.signal.addEventListener("abort", () => signal.removeEventListener("abort", onAbort), { once: true });
+  });
   // What is known by then: a proxy stands in between (the backend id it announced is not the server's).
   const proxy = announced === null ? `the server session is backend ${first}` : `it announced backend ${announced}, and the server session is backend ${first}`;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(unchecked(where, proxy, `a second connection through it got no server session within ${timeoutMs / 1000} s: its pool for this database has no free server connection (pool_size reached)`)), timeoutMs);
+    timer = setTimeout(() => reject(unchecked(where, proxy, `a second connection through it got no server session within ${timeoutMs / 1000} s: its pool for this database has no free server connection (pool_size reached), and ${SERVER_CONNECTIONS_WHY}`)), timeoutMs);
   });
   try {
     const verdict = await Promise.race([
       (async (): Promise<Verdict | null> => {
         try {
-          probe = await options.openProbe();
+          probe = await options.openProbe(stop.signal);
         } catch (error) {
+          if (isAthanorError(error) && error.code === "interrupted") throw error;
           throw unchecked(where, proxy, `a second connection through it was refused (${error instanceof Error ? error.message : String(error)})`);
         }
         for (let round = 0; round < PROBE_ROUNDS; round++) {
@@ -79,10 +97,12 @@ export async function assertSessionBound(session: Session, options: SessionBound
         return null;
       })(),
       timeout,
+      interruption,
     ]);
     if (verdict !== null) throw refusal(where, verdict.evidence, verdict.pooling);
   } finally {
     clearTimeout(timer);
+    stop.abort();
     await (probe as Session | null)?.close().catch(() => {});
   }
 }
@@ -117,7 +137,7 @@ function unchecked(where: string, proxy: string, evidence: string): ConfigError 
     "pooler-unchecked",
     `the migration lock needs a connection that keeps one server session, and ${where} goes through a connection pooler (${proxy}) whose pooling mode could not be checked: ${evidence}. Only a session-pooling proxy keeps a session-level advisory lock, so athanor does not take it there`,
     {
-      hint: 'Give the environment a direct connection for migrations: set `migrationUrl` to the server\'s own host and port, e.g. migrationUrl: "postgresql://app:${DB_PASSWORD}@db-primary:5432/app"; or, for a session-pooling proxy, let it give athanor one more server connection while it checks (raise the pool_size of this database, or run when fewer clients hold one).',
+      hint: `Give the environment a direct connection for migrations: set \`migrationUrl\` to the server's own host and port, e.g. migrationUrl: "postgresql://app:\${DB_PASSWORD}@db-primary:5432/app"; or, for a session-pooling proxy, ${RAISE_POOL}.`,
       details: { where, evidence, proxy },
     },
   );

@@ -11,10 +11,14 @@ import { sendCancelRequest } from "./postgres-cancel-request.js";
 import { ScriptQuery } from "./postgres-script-query.js";
 import { isStatementTimeout, openingTimeoutError } from "./opening-timeout.js";
 import { assertSessionBound } from "./postgres-pooler.js";
+import { firstAnswer } from "./pooled-session.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathStartupOption } from "./session-checks.js";
 import { transactionMethods, type PositionUnit } from "./script.js";
 import { CLOSE_STOP_GATE } from "./stop-gate.js";
-import type { LockHolder, LockRequest, QueryResult, ReleaseLock, Session } from "./types.js";
+import type { AbortSignalLike, LockHolder, LockRequest, QueryResult, ReleaseLock, Session } from "./types.js";
+
+/** How long a connect may take, its first answer included (see pooled-session.ts), unless the caller says otherwise. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** PostgreSQL 14 added `client_connection_check_interval`. */
 const CLIENT_CHECK_SINCE = 140000;
@@ -32,7 +36,7 @@ function newClient(target: PostgresTarget, host: PostgresHost, options: OpenSess
     application_name: options.applicationName ?? "athanor",
     ...config,
     ...startup,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
   });
   // An idle client whose server goes away emits 'error'; without a listener Node crashes the process.
   client.on("error", () => {});
@@ -104,12 +108,18 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   const wrap = endedSessionGuard(client, driverErrorGuard(secrets, target));
   // One round trip: the version, and what checkOpened needs (standby? search_path arrived?)...
   // ... and the backend it ran on, which the lock connection's check for a pooler compares with the one announced.
-  const opened = await wrap("query", () => client.query<Record<string, unknown>>(`SELECT current_setting('server_version_num') AS v, pg_backend_pid() AS pid, ${OPENED_FACTS_COLUMNS}`, [options.searchPath ?? null])).catch(async (error: unknown) => {
-    // A database's or role's statement_timeout of a few ms cancels it, before athanor set any timeout: said so (trust15 B).
-    const described = error instanceof DatabaseError && isStatementTimeout(error) ? await openingTimeoutError(async (sql) => (await client.query(sql)).rows, error, "athanor's first query on the connection") : error;
-    await client.end().catch(() => {});
-    throw described;
-  });
+  // Part of the connect: behind a session-pooling proxy, the statement that gets the server session (see pooled-session.ts).
+  const opened = await firstAnswer(
+    client,
+    () =>
+      wrap("query", () => client.query<Record<string, unknown>>(`SELECT current_setting('server_version_num') AS v, pg_backend_pid() AS pid, ${OPENED_FACTS_COLUMNS}`, [options.searchPath ?? null])).catch(async (error: unknown) => {
+        // A database's or role's statement_timeout of a few ms cancels it, before athanor set any timeout: said so (trust15 B).
+        const described = error instanceof DatabaseError && isStatementTimeout(error) ? await openingTimeoutError(async (sql) => (await client.query(sql)).rows, error, "athanor's first query on the connection") : error;
+        await client.end().catch(() => {});
+        throw described;
+      }),
+    { timeoutMs: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, signal: options.signal, where: `${host.host}:${host.port}/${target.database}` },
+  );
   const versionNum = Number(opened.rows[0]?.["v"] ?? 0);
   const openingPid = Number(opened.rows[0]?.["pid"] ?? Number.NaN);
   try {
@@ -375,11 +385,16 @@ async function findHolder(session: Session, key: bigint, style: "owner" | "activ
 
 /** How the dedicated lock connection is opened, and how the lock is named. */
 export interface DatabaseLockOptions {
-  /** Opens a connection to the target (errors already DatabaseError without secrets), named `applicationName`. */
-  readonly open: (applicationName: string) => Promise<Session>;
+  /**
+   * Opens a connection to the target (errors already DatabaseError without secrets), named
+   * `applicationName`; `signal` ends its wait for a first answer (the lock request's signal otherwise).
+   */
+  readonly open: (applicationName: string, signal?: AbortSignalLike) => Promise<Session>;
   readonly applicationName: string;
   /** Names the lock in messages, e.g. `the migration lock on public.athanor_version`. */
   readonly display: string;
+  /** Ends the waits for a server connection (SIGINT/SIGTERM): the lock connection's and the pooler check's. */
+  readonly signal?: AbortSignalLike | undefined;
 }
 
 /**
@@ -387,11 +402,12 @@ export interface DatabaseLockOptions {
  * refuses a transaction-pooling proxy, where a session-level advisory lock would not exclude.
  */
 export async function openLockConnection(target: PostgresTarget, options: Omit<DatabaseLockOptions, "display">): Promise<Session> {
-  const session = await options.open(options.applicationName);
+  const session = await options.open(options.applicationName, options.signal);
   try {
     await assertSessionBound(session, {
       target,
-      openProbe: () => options.open(`${options.applicationName} probe`),
+      openProbe: (signal) => options.open(`${options.applicationName} probe`, signal),
+      signal: options.signal,
     });
     // Idle while it holds the lock, for as long as the run lasts: the server must not end it
     // for that (an idle_session_timeout default would release the run lock behind the run's back).

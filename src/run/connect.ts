@@ -87,6 +87,8 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
       secrets: env.secrets,
       searchPath: env.searchPath,
       writable: true,
+      // Behind a session-pooling proxy whose pool is full, its first answer waits: Ctrl-C ends that wait.
+      signal: options.signal,
       ...(lockedByOpen ? { directoryLock: migrationLock(lockOptions).request } : {}),
     });
   // A server's migration session connects while the lock is taken, and sets its timeouts

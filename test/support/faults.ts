@@ -135,9 +135,14 @@ export interface Bouncer {
 
 /**
  * Starts PgBouncer on 127.0.0.1 and a port of its own, with config and auth file in a
- * temporary directory. Each alias maps to a database of the test server with a pool mode.
+ * temporary directory. Each alias maps to a database of the test server with a pool mode;
+ * `settings` add to (or override) its `[pgbouncer]` section, e.g. `{ server_reset_query: "" }`.
  */
-export async function startPgBouncer(server: URL, aliases: Record<string, { database: string; poolMode: "session" | "transaction" | "statement"; poolSize?: number }>): Promise<Bouncer> {
+export async function startPgBouncer(
+  server: URL,
+  aliases: Record<string, { database: string; poolMode: "session" | "transaction" | "statement"; poolSize?: number }>,
+  settings: Record<string, string | number> = {},
+): Promise<Bouncer> {
   const binary = pgbouncerBinary();
   if (binary === null) throw new Error("pgbouncer is not installed (apt-get install pgbouncer; .ci/run installs it)");
   const dir = await mkdtemp(join(tmpdir(), "athanor-pgbouncer-"));
@@ -162,6 +167,7 @@ max_client_conn = 200
 default_pool_size = 20
 server_round_robin = 0
 ignore_startup_parameters = extra_float_digits,options
+${Object.entries(settings).map(([name, value]) => `${name} = ${value}`).join("\n")}
 `;
   await writeFile(join(dir, "pgbouncer.ini"), ini, { mode: 0o644 });
   await writeFile(join(dir, "userlist.txt"), `"${user}" "${password.replace(/"/g, '""')}"\n`, { mode: 0o644 });

@@ -1,0 +1,83 @@
+/**
+ * What a node-postgres connection needs when a session-pooling proxy (PgBouncer with
+ * `pool_mode = session`) stands between it and the server, beyond a direct connection:
+ *
+ * - Its server session is handed out at its first statement, not when it connects:
+ *   PgBouncer answers the connect (and the authentication) itself and queues the first
+ *   statement until one of the pool's server connections is free, for up to its
+ *   `query_wait_timeout` (120 s by default). athanor holds several connections at once
+ *   ({@link SERVER_CONNECTIONS_NEEDED}); when the pool has room for fewer, one of them
+ *   waits for a server connection that another of its own holds (round 15, pool15 F:
+ *   `upgrade` hung 120 s, deaf to Ctrl-C). So the first answer counts as part of the
+ *   connect: bounded by the connect timeout, and ended by the signal ({@link firstAnswer}).
+ */
+import type pg from "pg";
+import { ConfigError } from "../errors.js";
+import { interrupted } from "./lock-poll.js";
+import type { AbortSignalLike } from "./types.js";
+
+/**
+ * How many server connections athanor holds at once through a pooler during a run: the
+ * migration session, the connection that holds the migration lock, and a third, first to
+ * check the pooler's pooling mode (src/dialects/postgres-pooler.ts) and later to cancel a
+ * running statement on Ctrl-C and hold the stop gate.
+ */
+export const SERVER_CONNECTIONS_NEEDED = 3;
+
+/** The sentence of messages that says what {@link SERVER_CONNECTIONS_NEEDED} counts. */
+export const SERVER_CONNECTIONS_WHY = `athanor holds up to ${SERVER_CONNECTIONS_NEEDED} server connections through it at once while it migrates: the migration session, the connection that holds the migration lock, and a third that checks the pooler's pooling mode before the lock is taken and cancels a running statement on Ctrl-C`;
+
+/** Where a proxy's pool size is set, for hints. */
+export const RAISE_POOL = `raise the pooler's pool for this database and user to at least ${SERVER_CONNECTIONS_NEEDED} server connections more than other clients keep busy (PgBouncer: the database's pool_size or default_pool_size, and max_db_connections / max_user_connections if set)`;
+
+/** Options of {@link firstAnswer}. */
+export interface FirstAnswerOptions {
+  /** How long the first answer may take, in milliseconds (the connect timeout). */
+  readonly timeoutMs: number;
+  /** Ends the wait with InterruptedError (SIGINT/SIGTERM). */
+  readonly signal?: AbortSignalLike | undefined;
+  /** `host:port/database`, for the message. */
+  readonly where: string;
+}
+
+/**
+ * The answer to a connection's first statement (`ask`), waited for at most `timeoutMs`
+ * and until `signal` aborts. When it does not come, the connection is ended (a pooler
+ * drops its queued statement) and the error is ConfigError `pooler-pool-full` (exit 2,
+ * as `pooler-unchecked`, the same pool seen from the pooler check) or InterruptedError.
+ */
+export async function firstAnswer<T>(client: pg.Client, ask: () => Promise<T>, options: FirstAnswerOptions): Promise<T> {
+  const { signal } = options;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(poolFull(options.where, options.timeoutMs)), options.timeoutMs);
+    if (signal === undefined) return;
+    onAbort = () => reject(interrupted(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  const answer = ask();
+  try {
+    return await Promise.race([answer, stopped]);
+  } catch (error) {
+    // The statement fails once the connection ends; its error is not the one to report.
+    answer.catch(() => {});
+    await client.end().catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+function poolFull(where: string, timeoutMs: number): ConfigError {
+  return new ConfigError(
+    "pooler-pool-full",
+    `connected to ${where}, but its first statement got no answer within ${timeoutMs / 1000} s: through a session-pooling proxy (PgBouncer) this is a pool with no free server connection, and ${SERVER_CONNECTIONS_WHY}; nothing was changed`,
+    {
+      hint: `Give migrations a direct connection: set \`migrationUrl\` to the server's own host and port, e.g. migrationUrl: "postgresql://app:\${DB_PASSWORD}@db-primary:5432/app"; or ${RAISE_POOL}. On a direct connection, the server is too busy to answer: retry when it is not.`,
+      details: { where, timeoutMs, serverConnectionsNeeded: SERVER_CONNECTIONS_NEEDED },
+    },
+  );
+}
