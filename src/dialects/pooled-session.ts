@@ -10,6 +10,12 @@
  *   waits for a server connection that another of its own holds (round 15, pool15 F:
  *   `upgrade` hung 120 s, deaf to Ctrl-C). So the first answer counts as part of the
  *   connect: bounded by the connect timeout, and ended by the signal ({@link firstAnswer}).
+ * - Its server session outlives it: PgBouncer gives it to its next client as it is, after
+ *   its `server_reset_query` (`DISCARD ALL` by default), which may be empty. The session
+ *   locks and settings athanor took on it (the run lock, the stop gate, the timeouts) then
+ *   stayed on the pooled server connection, and every later run waited on that run lock and
+ *   exited 4 (pool15 I). So athanor resets what it used before it lets go
+ *   ({@link resetPooledSession}).
  */
 import type pg from "pg";
 import { ConfigError } from "../errors.js";
@@ -80,4 +86,37 @@ function poolFull(where: string, timeoutMs: number): ConfigError {
       details: { where, timeoutMs, serverConnectionsNeeded: SERVER_CONNECTIONS_NEEDED },
     },
   );
+}
+
+/** pg's state of a client (not in its typings): idle, nothing queued, and the transaction status of its last ReadyForQuery. */
+interface ClientState {
+  readonly readyForQuery?: boolean;
+  readonly _queryable?: boolean;
+  readonly _queryQueue?: readonly unknown[];
+  readonly _txStatus?: string | null;
+}
+
+/** How long the reset may take before the connection is ended all the same. */
+const RESET_WAIT_MS = 2_000;
+
+/**
+ * Before a pooled connection is ended: `DISCARD ALL` (PgBouncer's default
+ * `server_reset_query`) releases every advisory lock of the server session (the run lock,
+ * the stop gate) and resets its settings (`SET` timeouts, `set_config`, a revision's own
+ * `SET search_path`), whatever the pooler's reset does. Only when no statement runs or
+ * waits: a client that leaves in the middle of one makes PgBouncer close that server
+ * connection instead of pooling it, and its backend's end releases it all. Best effort,
+ * bounded: the connection is ended next whatever happens.
+ */
+export async function resetPooledSession(client: pg.Client): Promise<void> {
+  const state = client as unknown as ClientState;
+  if (state.readyForQuery !== true || state._queryable === false || (state._queryQueue?.length ?? 0) > 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const reset = (async () => {
+    // DISCARD ALL cannot run in a transaction block; a connection that failed in one ('E') or left one open ('T') ends it first.
+    if (state._txStatus !== "I") await client.query("ROLLBACK");
+    await client.query("DISCARD ALL");
+  })().catch(() => {});
+  await Promise.race([reset, new Promise<void>((resolve) => (timer = setTimeout(resolve, RESET_WAIT_MS)))]);
+  clearTimeout(timer);
 }

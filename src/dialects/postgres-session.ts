@@ -11,7 +11,7 @@ import { sendCancelRequest } from "./postgres-cancel-request.js";
 import { ScriptQuery } from "./postgres-script-query.js";
 import { isStatementTimeout, openingTimeoutError } from "./opening-timeout.js";
 import { assertSessionBound } from "./postgres-pooler.js";
-import { firstAnswer } from "./pooled-session.js";
+import { firstAnswer, resetPooledSession } from "./pooled-session.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathStartupOption } from "./session-checks.js";
 import { transactionMethods, type PositionUnit } from "./script.js";
 import { CLOSE_STOP_GATE } from "./stop-gate.js";
@@ -122,6 +122,8 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   );
   const versionNum = Number(opened.rows[0]?.["v"] ?? 0);
   const openingPid = Number(opened.rows[0]?.["pid"] ?? Number.NaN);
+  // A proxy announces a backend id of its own (see postgres-pooler.ts): the server session then outlives this connection.
+  const pooled = Number.isInteger(openingPid) && (client as unknown as { processID?: number | null }).processID !== openingPid;
   try {
     checkOpened(openedFacts(opened.rows[0]), options, `${host.host}:${host.port}/${target.database}`);
   } catch (error) {
@@ -195,9 +197,13 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     async close(): Promise<void> {
       const closing = stopper;
       stopper = null;
+      if (pooled) await resetPooledSession(client);
       await endConnection(client, (locksHeld.get(session) ?? 0) > 0);
       // After the session: until it has ended, the stop gate stays closed.
-      await closing?.then(({ canceller }) => canceller.end()).catch(() => {});
+      await closing?.then(async ({ canceller }) => {
+        if (pooled) await resetPooledSession(canceller);
+        await canceller.end();
+      }).catch(() => {});
     },
   };
   /** The connection of the cancels, opened at the first; it closes the stop gate first and keeps it closed until the session closes. */
