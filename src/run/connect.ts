@@ -93,8 +93,9 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
     });
   // A server's migration session connects while the lock is taken, and sets its timeouts
   // (settings of its own session): the two connects overlap. It reads and takes nothing
-  // before the lock is held.
-  const early = options.session === undefined && !opensLocally(env.target) ? settled(open().then((session) => withTimeouts(session, env))) : null;
+  // before the lock is held. Behind a proxy it sets them only once the lock connection
+  // found the proxy keeps sessions (see behindProxy).
+  const early = options.session === undefined && !opensLocally(env.target) ? settled(open().then((session) => (behindProxy(session) ? session : withTimeouts(session, env)))) : null;
   // A migration session that cannot be opened or set up (a refused SET, a missing schema)
   // ends the wait for the lock: its error is reported at once, not once the lock is free.
   const wait = new AbortController();
@@ -136,10 +137,11 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
   let releaseRun: ReleaseLock = async () => {};
   try {
     if (early !== null) {
-      // Its timeouts are set.
+      // Its timeouts are set, unless it goes through a proxy.
       const opened = await early;
       if (opened.session === undefined) throw opened.error;
       session = opened.session;
+      if (behindProxy(session)) await applyTimeouts(session, env);
     } else {
       session ??= await open();
       await applyTimeouts(session, env);
@@ -203,6 +205,20 @@ function endedWhileIdle(error: unknown, waitedMs: number): unknown {
     details: { ...error.details, waitedMs },
     cause: error,
   });
+}
+
+/**
+ * True for a session through a proxy: the backend id it announced is not the server's
+ * (known from its opening statement, no round trip). Until the lock connection has found
+ * that the proxy keeps one server session per client, a `SET` on it could land on a server
+ * connection that a transaction-pooling proxy then hands to the application's next
+ * transaction: athanor refused such a proxy, and left its `lock_timeout` and
+ * `statement_timeout` to the application (round 15, pool15).
+ */
+function behindProxy(session: Session): boolean {
+  const announced = session.announcedBackendPid?.() ?? null;
+  const opening = session.openingBackendPid?.() ?? null;
+  return announced !== null && opening !== null && announced !== opening;
 }
 
 /** The reason the lock wait is abandoned with when the migration session failed to open (see openLockedSession). */
