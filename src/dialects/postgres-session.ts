@@ -393,7 +393,7 @@ async function findHolder(session: Session, key: bigint, style: "owner" | "activ
 export interface DatabaseLockOptions {
   /**
    * Opens a connection to the target (errors already DatabaseError without secrets), named
-   * `applicationName`; `signal` ends its wait for a first answer (the lock request's signal otherwise).
+   * `applicationName`; `signal` ends its wait for a first answer (behind a pooler, for a server connection).
    */
   readonly open: (applicationName: string, signal?: AbortSignalLike) => Promise<Session>;
   readonly applicationName: string;
