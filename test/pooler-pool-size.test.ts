@@ -6,7 +6,10 @@
  * lock connection waited for the server connection its own migration session held, and
  * `upgrade` hung until PgBouncer gave up, deaf to Ctrl-C, then exited 1 with PgBouncer's
  * bare message (round 15, pool15 F). The first answer is now part of the connect: bounded
- * by the connect timeout and ended by the signal. Needs `pgbouncer` (Debian package).
+ * by the connect timeout and ended by the signal. And Ctrl-C while a revision runs in a
+ * pool with no server connection left for the canceller: the cancel went nowhere, and the
+ * revision ran to its end and committed (exit 0); a protocol cancel request through the
+ * pooler now stops it. Needs `pgbouncer` (Debian package).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
@@ -126,5 +129,50 @@ describe.skipIf(!installed)("a session-pooling PgBouncer whose pool is smaller t
     }
     expect(hasStack(stderr)).toBe(false);
     await nothingChanged();
+  });
+});
+
+describe.skipIf(!installed)("Ctrl-C while a revision runs and another client took the pool's last free server connection", { timeout: 120_000 }, () => {
+  let db: TestDatabase;
+  let bouncer: Bouncer;
+  let dir: { dir: string; remove(): Promise<void> };
+
+  beforeAll(async () => {
+    db = await createPostgresDatabase("athanor_pool_cancel");
+    // Room for athanor's 3 (the pooler check's connection is back in the pool when the revision runs).
+    bouncer = await startPgBouncer(new URL(serverUrl()), { three: { database: db.name, poolMode: "session", poolSize: 3 } });
+    dir = await tempDir("athanor-pool-cancel-");
+    await mkdir(join(dir.dir, "migrations"));
+    await writeFile(join(dir.dir, "migrations", `${R1}_sleeps.sql`), [`-- athanor:revision ${R1}`, "-- athanor:message sleeps", "-- athanor:upgrade", "SELECT pg_sleep(30);", "CREATE TABLE slept (x int);", ""].join("\n"));
+    await writeFile(join(dir.dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url: bouncer.url("three") } } }));
+  }, 60_000);
+  afterAll(async () => {
+    await bouncer?.stop();
+    await db?.drop();
+    await dir?.remove();
+  });
+
+  it("the cancel still reaches the revision (a protocol cancel request through the pooler): exit 130, nothing of it committed", async () => {
+    const child = spawn(process.execPath, [BIN, "upgrade"], { cwd: dir.dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const holder = await connect(bouncer.url("three"));
+    try {
+      await expect
+        .poll(async () => (await queryUrl<{ n: number }>(db.url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'"))[0]?.n, { timeout: 30_000, interval: 50 })
+        .toBe(1);
+      // The server connection the pooler check had used: the canceller finds none free.
+      await holder.query("SELECT 1");
+      child.kill("SIGINT");
+      expect(await status, stderr).toBe(130);
+    } finally {
+      clearTimeout(killer);
+      await holder.end();
+    }
+    expect(hasStack(stderr)).toBe(false);
+    expect(await queryUrl(db.url, "SELECT to_regclass('slept')::text AS t")).toEqual([{ t: null }]);
+    expect(await queryUrl(db.url, "SELECT count(*)::int AS n FROM athanor_version")).toEqual([{ n: 0 }]);
   });
 });

@@ -16,6 +16,9 @@
  *   stayed on the pooled server connection, and every later run waited on that run lock and
  *   exited 4 (pool15 I). So athanor resets what it used before it lets go
  *   ({@link resetPooledSession}).
+ * - A cancel by `pg_cancel_backend` needs a server connection of its own, which a full pool
+ *   does not give: the canceller's first answer is bounded too, and the cancel then goes as
+ *   a protocol CancelRequest, which the proxy forwards (postgres-cancel-request.ts).
  */
 import type pg from "pg";
 import { ConfigError } from "../errors.js";

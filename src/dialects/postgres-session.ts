@@ -209,7 +209,7 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   /** The connection of the cancels, opened at the first; it closes the stop gate first and keeps it closed until the session closes. */
   let stopper: Promise<{ canceller: pg.Client; gateProblem: string | null }> | null = null;
   const openStopper = async (): Promise<{ canceller: pg.Client; gateProblem: string | null }> => {
-    const canceller = newClient(target, host, { connectTimeoutMs: 5_000 });
+    const canceller = newClient(target, host, { connectTimeoutMs: STOPPER_CONNECT_TIMEOUT_MS });
     let gateProblem: string | null = null;
     try {
       await canceller.connect();
@@ -217,7 +217,8 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
       // it is idle (an idle_session_timeout default would reopen the gate: adv14 J); and its wait
       // for the gate is bounded (a revision holding the gate's key itself would keep it waiting,
       // and the cancel unsent, for ever: adv14 E2), past which the cancel goes without the gate.
-      await canceller.query(stopperSettings(versionNum));
+      // Behind a pooler its first answer waits for a free server connection: part of its connect (pooled-session.ts).
+      await firstAnswer(canceller, () => canceller.query(stopperSettings(versionNum)), { timeoutMs: STOPPER_CONNECT_TIMEOUT_MS, where: `${host.host}:${host.port}/${target.database}` });
       // Before the cancel: a revision that swallows it must find the gate closed for the next (src/dialects/stop-gate.ts).
       if (Number.isInteger(openingPid)) {
         await canceller.query(CLOSE_STOP_GATE, [openingPid]).catch((error: unknown) => {
@@ -232,6 +233,9 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   };
   return session;
 }
+
+/** How long the connection that cancels may take to connect, its first answer included. */
+const STOPPER_CONNECT_TIMEOUT_MS = 5_000;
 
 /** PostgreSQL 14 added `idle_session_timeout`. */
 const IDLE_SESSION_TIMEOUT_SINCE = 140_000;
