@@ -60,9 +60,16 @@ for (const { name, sleeper, swallows } of [
     const { status, stdout, stderr } = await interruptWhileSleeping(dir, db.url);
     expect(status, stderr).toBe(130);
     const gate = `the stop gate could not be closed (no connection could be opened to close it (too many connections for role "${role}")): the running statement was cancelled without it, so only that cancel could stop its round trip`;
-    if (swallows) {
+    // The last revision travels in the sleeper's round trip when the first round trip was quick
+    // (src/run/execute.ts nextBatchSize); on a loaded machine it may come in one of its own,
+    // which the signal then keeps from starting. The output must say which of the two happened.
+    const afterCommitted = (await queryUrl<{ t: string | null }>(db.url, "SELECT to_regclass('after_t')::text AS t"))[0]?.t !== null;
+    if (swallows && afterCommitted) {
       expect(stderr).toContain(`error: interrupted by SIGINT too late to stop the plan: every revision of it committed (${FIRST}, ${SLEEPER}, ${AFTER}; committed after the signal: ${SLEEPER}, ${AFTER}); the lock was released; ${gate}`);
       expect(stdout).toContain(`upgrade ${AFTER} after`);
+    } else if (swallows) {
+      expect(stderr).toContain(`error: interrupted by SIGINT before revision ${AFTER} started: it did not run, the revisions before it in this run stay committed (${FIRST}, ${SLEEPER}; committed after the signal: ${SLEEPER}); the lock was released; ${gate}`);
+      expect(stdout).not.toContain(AFTER);
     } else {
       expect(stderr).toContain(`INTERRUPTED upgrade ${SLEEPER} sleeper`);
       expect(stderr).toContain(`error: interrupted by SIGINT; any revision that was running was rolled back, and the lock released; ${gate}`);
@@ -71,15 +78,13 @@ for (const { name, sleeper, swallows } of [
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(stdout + stderr).not.toContain(password);
 
-    expect(await queryUrl(db.url, "SELECT to_regclass('sleeper_t')::text AS sleeper, to_regclass('after_t')::text AS after")).toEqual([swallows ? { sleeper: "sleeper_t", after: "after_t" } : { sleeper: null, after: null }]);
-    expect(await queryUrl(db.url, "SELECT revision FROM athanor_version ORDER BY revision")).toEqual(swallows ? [{ revision: FIRST }, { revision: SLEEPER }, { revision: AFTER }] : [{ revision: FIRST }]);
+    expect(await queryUrl(db.url, "SELECT to_regclass('sleeper_t')::text AS sleeper")).toEqual([{ sleeper: swallows ? "sleeper_t" : null }]);
+    if (!swallows) expect(afterCommitted).toBe(false);
+    const committed = swallows ? [FIRST, SLEEPER, ...(afterCommitted ? [AFTER] : [])] : [FIRST];
+    expect(await queryUrl(db.url, "SELECT revision FROM athanor_version ORDER BY revision")).toEqual(committed.map((revision) => ({ revision })));
     expect(await queryUrl(db.url, "SELECT revision, outcome FROM athanor_version_history ORDER BY id")).toEqual(
       swallows
-        ? [
-            { revision: FIRST, outcome: "success" },
-            { revision: SLEEPER, outcome: "success" },
-            { revision: AFTER, outcome: "success" },
-          ]
+        ? committed.map((revision) => ({ revision, outcome: "success" }))
         : [
             { revision: FIRST, outcome: "success" },
             { revision: SLEEPER, outcome: "failed" },

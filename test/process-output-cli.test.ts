@@ -113,7 +113,7 @@ describe("output written directly to files and pipes", { timeout: 120_000 }, () 
       let stderr = "";
       child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => child.on("close", (status) => resolve(status)));
-      const lockHeld = async () => Number((await queryUrl<{ n: string }>(db.url, "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND a.application_name LIKE 'athanor%'"))[0]?.n) > 0;
+      const lockHeld = async () => Number((await queryUrl<{ n: string }>(db.url, "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND a.datname = current_database() AND a.application_name LIKE 'athanor%'"))[0]?.n) > 0;
       const applied = async () => Number((await queryUrl<{ n: string }>(db.url, "SELECT count(*) AS n FROM pg_tables WHERE tablename LIKE 't\\_%'"))[0]?.n);
       const until = async (what: () => Promise<boolean>, ms: number) => {
         for (const end = Date.now() + ms; Date.now() < end; await new Promise((resolve) => setTimeout(resolve, 100))) if (await what()) return true;
