@@ -64,14 +64,6 @@ export class AthanorError extends Error {
 
 Object.defineProperty(AthanorError.prototype, ATHANOR_ERROR, { value: true });
 
-/** The same error (class, code, message, details, stack) with another hint. */
-export function withHint<E extends AthanorError>(error: E, hint: string): E {
-  return Object.create(Object.getPrototypeOf(error) as object, {
-    ...Object.getOwnPropertyDescriptors(error),
-    hint: { value: hint, enumerable: true, writable: false, configurable: true },
-  }) as E;
-}
-
 /** Exit 2: bad flags, unknown environment, unset variable, malformed config or revision graph. */
 export class ConfigError extends AthanorError {
   override name = "ConfigError";

@@ -30,7 +30,7 @@ import { nextTurn, sliceTurns } from "../event-loop-turns.js";
 import { monotonicMs } from "../monotonic-clock.js";
 import { thrownMessage } from "./thrown.js";
 import { serverTimeout, timeoutSource } from "./timeout-errors.js";
-import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, withHint, type AthanorError } from "../errors.js";
+import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
 import { loadRevisionBody, type MigrationFunction } from "../revisions/script-directory.js";
@@ -276,6 +276,14 @@ const BATCH_BUDGET_MS = 500;
 export function nextBatchSize(size: number, revisions: number, elapsedMs: number): number {
   if (elapsedMs <= BATCH_BUDGET_MS) return Math.min(size * 2, MAX_BATCH);
   return Math.max(1, Math.min(size, Math.floor(BATCH_BUDGET_MS / (elapsedMs / revisions))));
+}
+
+/** The same error (class, code, message, details, stack) with another hint. */
+function withHint<E extends AthanorError>(error: E, hint: string): E {
+  return Object.create(Object.getPrototypeOf(error) as object, {
+    ...Object.getOwnPropertyDescriptors(error),
+    hint: { value: hint, enumerable: true, writable: false, configurable: true },
+  }) as E;
 }
 
 /** Marks when a revision starts (a transaction-local setting), for the duration in its rows. */
