@@ -249,23 +249,6 @@ describe("the bundled CLI", () => {
       expect(code / 2).toBeGreaterThan(compiled.length * 1.5);
     });
 
-    it("a cache made by another command's run is written again once with this command's functions too (its first line lists the commands); later runs read it as it is", async () => {
-      const folder = join(cache.dir, "commands");
-      await mkdir(folder);
-      expect((await run(["history"], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
-      const file = join(folder, await bundleCacheFile(folder));
-      const firstLine = async () => (await readFile(file, "latin1")).split("\n", 1)[0]?.trimEnd();
-      expect(await firstLine()).toMatch(/ commands=history$/);
-      const byHistory = await readFile(file);
-      expect((await run(["heads"], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
-      expect(await firstLine()).toMatch(/ commands=history,heads$/);
-      // The functions `heads` ran besides those `history` had: without them each later `heads` compiled them again.
-      expect((await readFile(file)).length).toBeGreaterThan(byHistory.length);
-      const inode = (await stat(file)).ino;
-      for (const command of ["heads", "history"]) expect((await run([command], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
-      expect((await stat(file)).ino).toBe(inode);
-    });
-
     it("commands run in turn that set other V8 flags (`current` sets --liftoff-only, `heads` none) each keep their pack caches: none is rejected and rewritten at every run", async () => {
       const folder = join(cache.dir, "flags");
       await mkdir(folder);

@@ -14,14 +14,13 @@
  *   is read only when it is a regular file (not a link, a FIFO or a device) this user owns
  *   and no one else can write;
  * - its first line is a key: the pack's SHA-256 (written by the build into its first
- *   line), its size, mtime, ctime, inode and device, Node's version and architecture, then
- *   the commands whose runs made it; the cached code follows it twice. A cache with another key, or whose two copies differ, is
+ *   line), its size, mtime, ctime, inode and device, Node's version and architecture; the
+ *   cached code follows it twice. A cache with another key, or whose two copies differ, is
  *   not given to V8, which checks its own version, flags and the source's length besides,
  *   and compiles the source normally when it rejects one;
  * - one file per pack path, Node version and Node flags (with the V8 flags the CLI set
  *   before the pack was compiled: src/cli/v8-flags.ts), written only when it was
- *   missing or rejected, or when its first line does not list the command running (it
- *   then gets that command's functions too: once per command), when the process exits (with the functions the command ran
+ *   missing or rejected, when the process exits (with the functions the command ran
  *   compiled too; or as compiled, before any of the pack's code ran, when the command
  *   has set a V8 flag since: it must be made under the flags it was compiled with), to a
  *   temporary file renamed into place; any failure to read or write it is ignored. Writing the first one of a run
@@ -36,43 +35,14 @@ import { Script } from "node:vm";
 import { cacheDirUnder } from "../config/cache-dir.js";
 import { ConfigError } from "../errors.js";
 import { runtimeV8Flags } from "./v8-flags.js";
-import { findCommandName } from "./command-name.js";
 
 /** The bundle's wrapper function: CommonJS's five parameters and the `import()` it routes through this module. */
 type BundleFunction = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string, importModule: (specifier: string) => Promise<unknown>) => void;
 
-/** Where the code cache for `bundle` is, and the key its first line must start with; null when there is none to use. */
+/** Where the code cache for `bundle` is, and the key its first line must hold; null when there is none to use. */
 interface CodeCacheFile {
   readonly path: string;
   readonly key: string;
-}
-
-/** A code cache read back: the code, and the commands whose runs it holds the functions of. */
-interface CachedCode {
-  readonly code: Buffer;
-  readonly commands: readonly string[];
-}
-
-/**
- * At most this many commands are listed in a cache's first line: past them it is no longer
- * refreshed (a command word is any first argument, so a typo makes one too).
- */
-const MAX_CACHED_COMMANDS = 40;
-
-/**
- * A cache's first line: its key, the commands whose runs made it (`commands=heads,upgrade`),
- * padded with spaces so that the code after the line starts 8-byte aligned in the buffer
- * the file is read into: V8 copies cached data that is not aligned before reading it
- * (~70 page faults of every `heads`).
- */
-function cacheLine(key: string, commands: readonly string[]): string {
-  const line = `${key} commands=${commands.join(",")}`;
-  return line.padEnd(Math.ceil((line.length + 1) / 8) * 8 - 1);
-}
-
-/** The command word of this process's command line, as a cache's first line may hold it. */
-function commandWord(): string {
-  return (findCommandName(process.argv.slice(2)) ?? "").replace(/[^a-z0-9-]/gi, "").slice(0, 32) || "-";
 }
 
 /**
@@ -127,8 +97,11 @@ export function codeCacheFile(bundle: string, source: string, stats: Stats, env:
   // With the flags the CLI itself gave V8 before this pack was compiled (src/cli/v8-flags.ts).
   const flags = `${process.execArgv.join(" ")}\0${env["NODE_OPTIONS"] ?? ""}\0${runtimeV8Flags()}`;
   const name = `cli-code-${fileNameHash(`${bundle}\0${process.version}\0${process.arch}\0${flags}`)}.bin`;
-  const key = ["athanor-cli-code-cache 3", hash, stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, stats.dev, process.version, process.arch].join(" ");
-  return { path: join(dir, name), key };
+  const key = ["athanor-cli-code-cache 2", hash, stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, stats.dev, process.version, process.arch].join(" ");
+  // Padded with spaces so that the code after the line starts 8-byte aligned in the buffer
+  // the file is read into: V8 copies cached data that is not aligned before reading it
+  // (~70 page faults of every `heads`).
+  return { path: join(dir, name), key: key.padEnd(Math.ceil((key.length + 1) / 8) * 8 - 1) };
 }
 
 /**
@@ -136,7 +109,7 @@ export function codeCacheFile(bundle: string, source: string, stats: Stats, env:
  * code V8 runs: only a file owned by this user and writable by no one else is read
  * (checked on the open file, so it cannot be swapped in between).
  */
-function readCodeCache(cache: CodeCacheFile, scratch: Buffer): CachedCode | undefined {
+function readCodeCache(cache: CodeCacheFile, scratch: Buffer): Buffer | undefined {
   let fd: number | undefined;
   try {
     // Never through a link, never waiting on a FIFO: athanor writes the cache by renaming a file of its own into place.
@@ -146,12 +119,8 @@ function readCodeCache(cache: CodeCacheFile, scratch: Buffer): CachedCode | unde
     if (!stats.isFile() || (uid !== undefined && stats.uid !== uid) || (stats.mode & 0o022) !== 0) return undefined;
     const data = stats.size <= scratch.length ? scratch.subarray(0, readSync(fd, scratch, 0, stats.size, 0)) : readFileSync(fd);
     const end = data.indexOf(10);
-    if (end <= 0) return undefined;
-    const line = data.toString("latin1", 0, end).trimEnd();
-    const prefix = `${cache.key} commands=`;
-    if (!line.startsWith(prefix)) return undefined;
-    const code = intactCode(data.subarray(end + 1));
-    return code === undefined ? undefined : { code, commands: line.slice(prefix.length).split(",") };
+    if (end <= 0 || data.toString("latin1", 0, end) !== cache.key) return undefined;
+    return intactCode(data.subarray(end + 1));
   } catch {
     return undefined;
   } finally {
@@ -166,7 +135,7 @@ function readCodeCache(cache: CodeCacheFile, scratch: Buffer): CachedCode | unde
  * followed or overwritten) under a name with a random part (two containers sharing the
  * folder can have the same pid).
  */
-function writeCodeCache(cache: CodeCacheFile, data: Buffer, commands: readonly string[]): void {
+function writeCodeCache(cache: CodeCacheFile, data: Buffer): void {
   const temporary = `${cache.path}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`;
   let created = false;
   try {
@@ -174,7 +143,7 @@ function writeCodeCache(cache: CodeCacheFile, data: Buffer, commands: readonly s
     const fd = openSync(temporary, "wx", 0o600);
     created = true;
     try {
-      writeFileSync(fd, Buffer.concat([Buffer.from(`${cacheLine(cache.key, commands)}\n`, "latin1"), data, data]));
+      writeFileSync(fd, Buffer.concat([Buffer.from(`${cache.key}\n`, "latin1"), data, data]));
     } finally {
       closeSync(fd);
     }
@@ -274,18 +243,9 @@ function compilePack(file: string, env: Readonly<Record<string, string | undefin
   const { bytes, room, stats } = readRegularFile(file);
   const source = bytes.toString("latin1");
   const cache = codeCacheFile(file, source, stats, env);
-  const cached = cache === null ? undefined : readCodeCache(cache, room);
-  const script = new Script(source, { filename: file, ...(cached === undefined ? {} : { cachedData: cached.code }) });
-  if (cache !== null) {
-    const command = commandWord();
-    if (cached === undefined || script.cachedDataRejected === true) writeCodeCacheAtExit(cache, script, pruned, [command]);
-    // Accepted, but made by other commands' runs: written again at exit with this one's
-    // functions too (V8's cache then holds those it restored and those this run compiled),
-    // once per command. A cache holds what the runs that made it compiled, and the first
-    // command after an install (an `upgrade`) left a later `heads` compiling ~30 M
-    // instructions of its own functions at every run.
-    else if (!cached.commands.includes(command) && cached.commands.length < MAX_CACHED_COMMANDS) writeCodeCacheAtExit(cache, script, pruned, [...cached.commands, command]);
-  }
+  const cachedData = cache === null ? undefined : readCodeCache(cache, room);
+  const script = new Script(source, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
+  if (cache !== null && (cachedData === undefined || script.cachedDataRejected === true)) writeCodeCacheAtExit(cache, script, pruned);
   return script.runInThisContext();
 }
 
@@ -299,11 +259,11 @@ function compilePack(file: string, env: Readonly<Record<string, string | undefin
  * (bin.ts: `current` sets --liftoff-only once the bundle runs), the cache taken before the
  * code ran, under the flags its name says (codeCacheFile), is written instead.
  */
-function writeCodeCacheAtExit(cache: CodeCacheFile, script: Script, pruned: { done: boolean }, commands: readonly string[]): void {
+function writeCodeCacheAtExit(cache: CodeCacheFile, script: Script, pruned: { done: boolean }): void {
   const flags = runtimeV8Flags();
   const compiled = script.createCachedData();
   process.once("exit", () => {
-    writeCodeCache(cache, runtimeV8Flags() === flags ? script.createCachedData() : compiled, commands);
+    writeCodeCache(cache, runtimeV8Flags() === flags ? script.createCachedData() : compiled);
     if (!pruned.done) {
       pruned.done = true;
       pruneStaleCodeCaches(cache, Date.now());
