@@ -135,6 +135,30 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   };
   // pg emits the server's FATAL error on an idle client (no query there to take it).
   const endedByServer = new Promise<unknown>((resolve) => client.once("error", (error: unknown) => resolve(toDatabaseError(error, { secrets, action: "query", target }))));
+  let cancelled: Promise<string | null> | null = null;
+  /** The session's one cancel (see {@link Session.cancel}). */
+  const cancelOnce = async (): Promise<string | null> => {
+    // Cancelled from a second connection, by the backend's pid as the server gave it: the
+    // pid the connection announced is a pooler's own key behind PgBouncer (adv14 A), where
+    // pg_cancel_backend of it stopped nothing.
+    const pid = Number.isInteger(openingPid) ? openingPid : (client as unknown as { processID?: number }).processID;
+    if (pid === undefined) return "the session's backend is not known";
+    stopper ??= openStopper();
+    let opened: { canceller: pg.Client; gateProblem: string | null };
+    try {
+      opened = await stopper;
+    } catch (error) {
+      // No connection for the stopper (a CONNECTION LIMIT or max_connections reached, by the
+      // run's own connections among others): the gate stays open, but the running statement
+      // is still cancelled by a CancelRequest, which needs no connection slot (trust15 G).
+      const key = client as unknown as { processID?: number | null; secretKey?: number | null };
+      if (typeof key.processID === "number" && typeof key.secretKey === "number") await sendCancelRequest(host, key.processID, key.secretKey);
+      return `no connection could be opened to close it (${toDatabaseError(error, { secrets, action: "query", target }).message})`;
+    }
+    // Best effort: the statement may already be done.
+    await opened.canceller.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
+    return opened.gateProblem;
+  };
   const session: Session = {
     kind: "postgres",
     capabilities: { transactionalDdl: true, advisoryLocks: true, clientConnectionCheck: versionNum >= CLIENT_CHECK_SINCE, cancel: true, lazyCommit: true },
@@ -172,27 +196,12 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
       const pid = (client as unknown as { processID?: number | null }).processID;
       return typeof pid === "number" ? pid : null;
     },
-    async cancel(): Promise<string | null> {
-      // Cancelled from a second connection, by the backend's pid as the server gave it: the
-      // pid the connection announced is a pooler's own key behind PgBouncer (adv14 A), where
-      // pg_cancel_backend of it stopped nothing.
-      const pid = Number.isInteger(openingPid) ? openingPid : (client as unknown as { processID?: number }).processID;
-      if (pid === undefined) return "the session's backend is not known";
-      stopper ??= openStopper();
-      let opened: { canceller: pg.Client; gateProblem: string | null };
-      try {
-        opened = await stopper;
-      } catch (error) {
-        // No connection for the stopper (a CONNECTION LIMIT or max_connections reached, by the
-        // run's own connections among others): the gate stays open, but the running statement
-        // is still cancelled by a CancelRequest, which needs no connection slot (trust15 G).
-        const key = client as unknown as { processID?: number | null; secretKey?: number | null };
-        if (typeof key.processID === "number" && typeof key.secretKey === "number") await sendCancelRequest(host, key.processID, key.secretKey);
-        return `no connection could be opened to close it (${toDatabaseError(error, { secrets, action: "query", target }).message})`;
-      }
-      // Best effort: the statement may already be done.
-      await opened.canceller.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => {});
-      return opened.gateProblem;
+    cancel(): Promise<string | null> {
+      // Once per session: the interruption reaches it by two paths (the abortable session's stop
+      // and the executor's), and a second cancel arriving after a revision had caught the first
+      // (EXCEPTION WHEN query_canceled) cancelled that revision's next statement after all.
+      cancelled ??= cancelOnce();
+      return cancelled;
     },
     async close(): Promise<void> {
       const closing = stopper;

@@ -221,7 +221,8 @@ export interface Session {
    * `capabilities.cancel`, it first closes the session's stop gate (src/dialects/stop-gate.ts),
    * which stays closed until the session closes: no revision of a round trip starts after it.
    * Resolves with null once the gate is closed, else with why it could not be (the cancel
-   * still went, without it), or null where there is no gate.
+   * still went, without it), or null where there is no gate. Once per session: a later call
+   * resolves as the first, and sends nothing.
    */
   cancel(): Promise<string | null>;
   close(): Promise<void>;
