@@ -7,12 +7,11 @@
  * binary against PostgreSQL (`npm run build` first).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { lockKey, runLockKey } from "../src/run/lock.js";
-import { BIN, baseEnv } from "./support/cli.js";
+import { startUpgrade } from "./support/interrupt.js";
 import { createPostgresDatabase, queryUrl, tempDir, type TestDatabase } from "./support/databases.js";
 
 const R1 = "c7c7c7c7c701";
@@ -45,22 +44,17 @@ for (const { lock, key, waitsFor } of [
   });
 
   it("says it stopped while waiting, that nothing ran or changed and no lock is held; exit 130", async () => {
-    const child = spawn(process.execPath, [BIN, "upgrade"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const status = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    await vi.waitFor(() => expect(stderr).toContain("waiting up to 60 s for the migration lock"), { timeout: 60_000, interval: 50 });
-    child.kill("SIGINT");
-    expect(await status, stderr).toBe(130);
-    expect(stderr).toContain(`error: interrupted by SIGINT while waiting for ${waitsFor}: no revision ran, nothing was changed, and no lock is held`);
+    const run = startUpgrade(dir);
+    await vi.waitFor(() => expect(run.stderr).toContain("waiting up to 60 s for the migration lock"), { timeout: 60_000, interval: 50 });
+    run.child.kill("SIGINT");
+    expect(await run.status, run.stderr).toBe(130);
+    expect(run.stderr).toContain(`error: interrupted by SIGINT while waiting for ${waitsFor}: no revision ran, nothing was changed, and no lock is held`);
     // The note said as the signal comes promises nothing about revisions either.
-    expect(stderr).toContain("SIGINT: stopping: the wait for the lock ends; no revision has run, nothing is changed (press Ctrl-C again");
-    expect(stderr).not.toContain("a running revision rolled back");
-    expect(stderr).not.toContain("rolled back, and the lock released");
-    expect(stderr).not.toMatch(/\n\s+at /);
-    expect(stdout).not.toContain(R1);
+    expect(run.stderr).toContain("SIGINT: stopping: the wait for the lock ends; no revision has run, nothing is changed (press Ctrl-C again");
+    expect(run.stderr).not.toContain("a running revision rolled back");
+    expect(run.stderr).not.toContain("rolled back, and the lock released");
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.stdout).not.toContain(R1);
     expect(await queryUrl(db.url, "SELECT to_regclass('athanor_version')::text AS version, to_regclass('first_t')::text AS first")).toEqual([{ version: null, first: null }]);
     // Only the holder's lock is left: the run took none, or gave back what it took.
     expect(await queryUrl(db.url, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).toEqual([{ pid: holderPid }]);

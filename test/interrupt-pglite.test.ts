@@ -7,10 +7,10 @@
  * Through the real binary (`npm run build` first).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BIN, baseEnv, runCli } from "./support/cli.js";
+import { baseEnv, runCli } from "./support/cli.js";
+import { startUpgrade } from "./support/interrupt.js";
 import { tempDir } from "./support/databases.js";
 
 const FIRST = "c8c8c8c8c801";
@@ -41,25 +41,20 @@ describe("SIGINT during upgrade on PGlite, while a round trip of two revisions r
   });
 
   it("the note and the error say that what was sent ran to its end and the next did not start; exit 130", async () => {
-    const child = spawn(process.execPath, [BIN, "upgrade"], { cwd: dir, env: baseEnv() as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const status = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const run = startUpgrade(dir);
     // The first round trip is back: the second (its 4 s sleep) is sent at once, and the signal comes during it.
-    await vi.waitFor(() => expect(stdout).toContain(`upgrade ${FIRST} first`), { timeout: 60_000, interval: 20 });
+    await vi.waitFor(() => expect(run.stdout).toContain(`upgrade ${FIRST} first`), { timeout: 60_000, interval: 20 });
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    child.kill("SIGINT");
-    expect(await status, stderr).toBe(130);
-    expect(stderr).toContain("SIGINT: stopping: PGlite runs in this process and cannot cancel a statement: what was already sent to it ran to its end (a round trip of several revisions committed them all)");
-    expect(stderr).not.toContain("a running statement is cancelled");
-    expect(stderr).toContain(
+    run.child.kill("SIGINT");
+    expect(await run.status, run.stderr).toBe(130);
+    expect(run.stderr).toContain("SIGINT: stopping: PGlite runs in this process and cannot cancel a statement: what was already sent to it ran to its end (a round trip of several revisions committed them all)");
+    expect(run.stderr).not.toContain("a running statement is cancelled");
+    expect(run.stderr).toContain(
       `error: interrupted by SIGINT before revision ${LATER} started: it did not run, the revisions before it in this run stay committed (${FIRST}, ${SLEEPER}, ${SAME_TRIP}), which ran to their end: PGlite runs in this process and cannot cancel a statement, so the signal was handled once the revisions already sent to it had committed; the lock was released`,
     );
-    expect(stderr).not.toMatch(/\n\s+at /);
-    expect(stdout).toContain(`upgrade ${SAME_TRIP} same trip`);
-    expect(stdout).not.toContain(LATER);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.stdout).toContain(`upgrade ${SAME_TRIP} same trip`);
+    expect(run.stdout).not.toContain(LATER);
     const current = await runCli(["current"], { cwd: dir, env: baseEnv() });
     expect(current.stdout).toContain(SAME_TRIP);
     const log = await runCli(["log"], { cwd: dir, env: baseEnv() });
