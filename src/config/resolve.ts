@@ -5,7 +5,7 @@
  */
 import { basename, isAbsolute, resolve } from "node:path";
 import { ConfigError, isAthanorError } from "../errors.js";
-import { isSecretVariableName, knownSecrets, passwordCandidates } from "../secrets/redact.js";
+import { knownSecrets, passwordCandidates, variableSecrets } from "../secrets/redact.js";
 import { parseDuration } from "./duration.js";
 import { closest } from "./suggest.js";
 import { describeSource, expandTemplate, type ExpandContext, type Expansion, type VariableValue } from "./expand.js";
@@ -145,10 +145,9 @@ export async function resolveEnvironment(loaded: LoadedConfig, options: ResolveO
     knownSecrets.add(...values);
   };
   for (const [name, variable] of layers.variables) {
-    const candidates = variable.value.includes("://") || variable.value.includes("=") ? passwordCandidates(variable.value) : [];
-    if (isSecretVariableName(name) || candidates.length > 0) secretVariables.add(name);
-    if (isSecretVariableName(name)) register(variable.value);
-    register(...candidates);
+    const found = variableSecrets(name, variable.value);
+    if (found.length > 0) secretVariables.add(name);
+    register(...found);
   }
   /** Expands a URL template; what lands in a password position is a secret, whatever the variable's name. */
   const expandUrl = (template: string, context: ExpandContext): Expansion => {

@@ -249,9 +249,11 @@ export const knownSecrets = new SecretRegistry();
  * value) are otherwise printed before config resolution registers anything (adv15 F9).
  */
 export function registerVariableSecrets(variables: Readonly<Record<string, string | undefined>>, registry: SecretRegistry = knownSecrets): void {
-  for (const [name, value] of Object.entries(variables)) {
-    if (value === undefined || value === "") continue;
-    if (isSecretVariableName(name)) registry.add(value);
-    if (value.includes("://") || value.includes("=")) registry.add(...passwordCandidates(value));
-  }
+  for (const [name, value] of Object.entries(variables)) if (value !== undefined) registry.add(...variableSecrets(name, value));
+}
+
+/** The secrets one variable holds: its value when its name says secret, and the passwords in a URL-shaped or key=value value. */
+export function variableSecrets(name: string, value: string): string[] {
+  const candidates = value.includes("://") || value.includes("=") ? passwordCandidates(value) : [];
+  return isSecretVariableName(name) ? [value, ...candidates] : candidates;
 }
