@@ -15,7 +15,11 @@
  *   locks and settings athanor took on it (the run lock, the stop gate, the timeouts) then
  *   stayed on the pooled server connection, and every later run waited on that run lock and
  *   exited 4 (pool15 I). So athanor resets what it used before it lets go
- *   ({@link resetPooledSession}).
+ *   ({@link resetPooledSession}), on a connection known to keep its server session only
+ *   ({@link markKeepsServerSession}): through transaction pooling the reset would run on
+ *   whichever server session the pooler picked, and release another client's session
+ *   locks there (another runner's lock, a lock left by a crashed client that athanor
+ *   refused to run beside: advisory-lock.ts).
  * - A cancel by `pg_cancel_backend` needs a server connection of its own, which a full pool
  *   does not give: the canceller's first answer is bounded too, and the cancel then goes as
  *   a protocol CancelRequest, which the proxy forwards (postgres-cancel-request.ts).
@@ -23,7 +27,30 @@
 import type pg from "pg";
 import { ConfigError } from "../errors.js";
 import { interrupted } from "./lock-poll.js";
-import type { AbortSignalLike } from "./types.js";
+import type { AbortSignalLike, Session } from "./types.js";
+
+/** Connections through a proxy found to keep one server session (see {@link markKeepsServerSession}). */
+const keepingServerSession = new WeakSet<Session>();
+
+/**
+ * Notes that `session`, opened through a proxy, keeps one server session for as long as it
+ * is open: the lock connection once the pooler check passed (postgres-pooler.ts), the
+ * migration session once the lock is held through the same URL. Only such a connection
+ * is reset before it ends.
+ */
+export function markKeepsServerSession(session: Session): void {
+  keepingServerSession.add(session);
+}
+
+/** Notes that `session` was found to share server sessions with other clients after all: it is not reset. */
+export function markSharesServerSession(session: Session): void {
+  keepingServerSession.delete(session);
+}
+
+/** Whether `session` was found to keep one server session (see {@link markKeepsServerSession}). */
+export function keepsServerSession(session: Session): boolean {
+  return keepingServerSession.has(session);
+}
 
 /**
  * How many server connections athanor holds at once through a pooler during a run: the

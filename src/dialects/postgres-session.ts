@@ -2,20 +2,19 @@
 import pg from "pg";
 import type { PostgresHost } from "../config/types.js";
 import { ConfigError, DatabaseError } from "../errors.js";
-import { maskPasswords } from "../secrets/sql-passwords.js";
 import type { OpenSessionOptions } from "./open.js";
 import { driverErrorGuard, toDatabaseError } from "./driver-errors.js";
 import { fitsSessionAttrs, postgresClientConfig, triesNextHost, type PostgresTarget } from "./postgres-client-config.js";
-import { pollLock } from "./lock-poll.js";
+import { advisoryLock, HELD_CHECK, holdsAdvisoryLocks, keyParts, namedLockError, takeAdvisoryLock, type HeldLock } from "./advisory-lock.js";
 import { sendCancelRequest } from "./postgres-cancel-request.js";
 import { ScriptQuery } from "./postgres-script-query.js";
 import { isStatementTimeout, openingTimeoutError } from "./opening-timeout.js";
 import { assertSessionBound } from "./postgres-pooler.js";
-import { firstAnswer, resetPooledSession } from "./pooled-session.js";
+import { firstAnswer, keepsServerSession, markKeepsServerSession, markSharesServerSession, resetPooledSession } from "./pooled-session.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathStartupOption } from "./session-checks.js";
 import { transactionMethods, type PositionUnit } from "./script.js";
 import { CLOSE_STOP_GATE } from "./stop-gate.js";
-import type { AbortSignalLike, LockHolder, LockRequest, QueryResult, ReleaseLock, Session } from "./types.js";
+import type { AbortSignalLike, LockRequest, QueryResult, ReleaseLock, Session } from "./types.js";
 
 /** How long a connect may take, its first answer included (see pooled-session.ts), unless the caller says otherwise. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -206,11 +205,13 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     async close(): Promise<void> {
       const closing = stopper;
       stopper = null;
-      if (pooled) await resetPooledSession(client);
-      await endConnection(client, (locksHeld.get(session) ?? 0) > 0);
+      // Only a connection known to keep its server session: elsewhere the reset may run on another client's (pooled-session.ts).
+      const reset = pooled && keepsServerSession(session);
+      if (reset) await resetPooledSession(client);
+      await endConnection(client, holdsAdvisoryLocks(session));
       // After the session: until it has ended, the stop gate stays closed.
       await closing?.then(async ({ canceller }) => {
-        if (pooled) await resetPooledSession(canceller);
+        if (reset) await resetPooledSession(canceller);
         await canceller.end();
       }).catch(() => {});
     },
@@ -281,12 +282,6 @@ function endedSessionGuard(client: pg.Client, guard: <T>(action: string, run: ()
 }
 
 /**
- * How many of athanor's advisory locks each session holds (taken by {@link advisoryLock}
- * and not yet released by its statement).
- */
-const locksHeld = new WeakMap<Session, number>();
-
-/**
  * Ends a connection as libpq's PQfinish does: the Terminate message sent and the socket
  * closed on this side, without waiting for the server to end the backend, which pg's
  * end() waits for (8–15 ms of every command here, after the command's work is done).
@@ -305,101 +300,6 @@ function endConnection(client: pg.Client, waitForServer: boolean): Promise<void>
     socket.once("close", () => resolve());
     void ended.then(() => resolve());
   });
-}
-
-/** Where pg_locks shows a bigint advisory key: classid = high 32 bits, objid = low 32 bits, objsubid = 1. */
-function keyParts(key: bigint): { high: string; low: string } {
-  const unsigned = BigInt.asUintN(64, key);
-  return { high: (unsigned >> 32n).toString(), low: (unsigned & 0xffffffffn).toString() };
-}
-
-interface HolderRow {
-  pid: number;
-  application_name: string | null;
-  usename: string | null;
-  client_addr: string | null;
-  since: string | null;
-  state: string | null;
-  query: string | null;
-}
-
-/** A session-level advisory lock on `session`, polled with pg_try_advisory_lock. */
-async function advisoryLock(session: Session, request: LockRequest): Promise<ReleaseLock> {
-  const key = request.key.toString();
-  await pollLock(
-    request,
-    async () => {
-      const result = await session.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS locked", [key]);
-      return result.rows[0]?.locked === true ? "taken" : "busy";
-    },
-    () => findHolder(session, request.key, request.holderStyle ?? "owner"),
-  );
-  locksHeld.set(session, (locksHeld.get(session) ?? 0) + 1);
-  let released = false;
-  return async () => {
-    if (released) return;
-    released = true;
-    let unlocked: boolean;
-    try {
-      unlocked = (await session.query<{ unlocked: boolean }>("SELECT pg_advisory_unlock($1::bigint) AS unlocked", [key])).rows[0]?.unlocked === true;
-    } catch (error) {
-      // The server released it when that connection ended, whenever that was.
-      throw lockLost(`its connection was closed during the run: ${error instanceof Error ? error.message : String(error)}`, error);
-    }
-    if (!unlocked) throw lockLost("the lock connection was reset or goes through a pooler");
-    locksHeld.set(session, (locksHeld.get(session) ?? 1) - 1);
-  };
-}
-
-/**
- * The error of a lock found not held at release: `reason` says why. On PostgreSQL the
- * migration session holds the run lock too (src/run/lock.ts, holdRunLock), which kept
- * other runs out while the lock connection was gone.
- */
-function lockLost(reason: string, cause?: unknown): DatabaseError {
-  return new DatabaseError("lock-lost", `the lock was no longer held when the run ended (${reason})`, {
-    hint: "Something ended the idle lock connection (the server's idle_session_timeout, pg_terminate_backend, a proxy or firewall that drops idle connections) or it goes through a pooler: give migrations a direct connection (`migrationUrl`) that nothing ends while idle, and check with `athanor check` that the database is as the run left it.",
-    details: { reason },
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
-
-async function findHolder(session: Session, key: bigint, style: "owner" | "activity"): Promise<LockHolder | null> {
-  const { high, low } = keyParts(key);
-  const result = await session.query<HolderRow>(
-    `SELECT a.pid, a.application_name, a.usename::text AS usename, host(a.client_addr) AS client_addr, to_json(a.state_change) #>> '{}' AS since, a.state, a.query
-       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND l.classid::bigint = $1::bigint AND l.objid::bigint = $2::bigint
-      LIMIT 1`,
-    [high, low],
-  );
-  const row = result.rows[0];
-  if (row === undefined) return null;
-  const pid = Number(row.pid);
-  const application = row.application_name || "no application_name";
-  let description: string;
-  if (style === "activity") {
-    // The query text is a revision's, and may hold a password literal (`ALTER ROLE ...
-    // PASSWORD '...'`): masked as a failed statement is, before it is cut, so a cut
-    // never leaves part of a literal unmasked.
-    const query = maskPasswords(row.query ?? "").replace(/\s+/g, " ").trim();
-    description = `pid ${pid} (${application}, ${row.state ?? "unknown state"}${query ? `: ${query.length > 80 ? `${query.slice(0, 77)}...` : query}` : ""})`;
-  } else {
-    const parts = [application];
-    if (row.usename) parts.push(`user ${row.usename}`);
-    if (row.client_addr) parts.push(`from ${row.client_addr}`);
-    // The lock connection goes idle right after taking the lock: its state_change is when it got it.
-    if (row.since) parts.push(`since ${row.since}`);
-    description = `pid ${pid} (${parts.join(", ")})`;
-  }
-  return {
-    description,
-    pid,
-    remedy: `SELECT pg_terminate_backend(${pid})`,
-    details: style === "activity" ? { pid, applicationName: row.application_name, state: row.state } : { pid, applicationName: row.application_name, user: row.usename, since: row.since },
-  };
 }
 
 /** How the dedicated lock connection is opened, and how the lock is named. */
@@ -428,6 +328,7 @@ export async function openLockConnection(target: PostgresTarget, options: Omit<D
       openProbe: (signal) => options.open(`${options.applicationName} probe`, signal),
       signal: options.signal,
     });
+    markKeepsServerSession(session);
     // Idle while it holds the lock, for as long as the run lasts: the server must not end it
     // for that (an idle_session_timeout default would release the run lock behind the run's back).
     if ((await session.serverVersion()) >= IDLE_SESSION_TIMEOUT_SINCE) await session.query("SELECT set_config('idle_session_timeout', '0', false)");
@@ -448,6 +349,9 @@ async function lockConnectionTimeout(session: Session, error: unknown): Promise<
   return openingTimeoutError(async (sql) => (await session.query(sql)).rows, error, "a statement of athanor's lock connection");
 }
 
+/** How many statements check, behind a proxy, that the lock is held where the connection's statements run. */
+const PROXY_CHECK_ROUNDS = 3;
+
 /**
  * Takes one migration lock on a lock connection (see {@link openLockConnection}) and
  * checks that the connection holds it. A lock connection may hold the locks of many
@@ -455,26 +359,44 @@ async function lockConnectionTimeout(session: Session, error: unknown): Promise<
  * leaves the connection open.
  */
 export async function lockOnConnection(session: Session, request: LockRequest, display: string): Promise<ReleaseLock> {
-  const unlock = await advisoryLock(session, request);
-  // Second line of defence (a proxy that passes the backend id through): the next
-  // statement ran on another server connection, where the session lock is not held.
+  let held: HeldLock;
+  try {
+    held = await takeAdvisoryLock(session, request);
+  } catch (error) {
+    throw namedLockError(error, display);
+  }
+  // Second line of defence (the pooler check saw nothing, or a proxy passes the backend id
+  // through): a next statement ran on another server session, where the lock is not held.
+  // Behind a proxy, with other clients at work, one statement may land back by chance: a few look.
   const { high, low } = keyParts(request.key);
-  const check = await session.query<{ held: boolean }>(
-    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() AND classid::bigint = $1::bigint AND objid::bigint = $2::bigint AND objsubid = 1) AS held",
-    [high, low],
-  );
-  if (check.rows[0]?.held !== true) {
-    // Best effort: the pooler's server connection that took it would keep it otherwise.
-    await unlock().catch(() => {});
-    throw new ConfigError("lock-needs-session", `${display} was taken but is not held by the connection: the URL goes through a transaction-pooling proxy (e.g. PgBouncer in transaction mode)`, {
+  const proxied = session.announcedBackendPid?.() !== session.openingBackendPid?.();
+  let check: { pid: number; held: boolean } | undefined;
+  let where = held.backendPid;
+  for (let round = 0; round < (proxied ? PROXY_CHECK_ROUNDS : 1) && where === held.backendPid && check?.held !== false; round++) {
+    check = (await session.query<{ pid: number; held: boolean }>(HELD_CHECK, [high, low])).rows[0];
+    where = Number(check?.pid);
+  }
+  if (where !== held.backendPid || check?.held !== true) {
+    markSharesServerSession(session);
+    // The release unlocks on the server session that took it, wherever the pooler puts the connection now.
+    const left = await held.release().then(
+      () => "",
+      (error: unknown) => (error instanceof DatabaseError ? ` It could not be released: ${String(error.details?.["reason"] ?? error.message)}.` : ""),
+    );
+    const evidence =
+      where !== held.backendPid
+        ? `it was taken on server session ${held.backendPid} and the connection's next statement ran on server session ${where}`
+        : `it was taken on server session ${held.backendPid} and was no longer held there at the next statement`;
+    throw new ConfigError("lock-needs-session", `${display} needs a connection that keeps one server session, but this connection goes through a transaction-pooling proxy (such as PgBouncer with pool_mode = transaction): ${evidence}.${left}`, {
       hint: "Give the environment a direct connection for migrations: set `migrationUrl` to the server's own host and port (not the pooler's).",
+      details: { evidence },
     });
   }
   let released = false;
   return async () => {
     if (released) return;
     released = true;
-    await unlock().catch((error: unknown) => {
+    await held.release().catch((error: unknown) => {
       if (error instanceof DatabaseError && error.code === "lock-lost") {
         throw new DatabaseError("lock-lost", error.message.replace(/^the lock/, display), { hint: error.hint, details: error.details, cause: error.cause });
       }

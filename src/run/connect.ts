@@ -8,12 +8,13 @@ import type { ResolvedEnvironment } from "../config/types.js";
 import { databaseMissing, lockLocation, openSession, opensLocally } from "../dialects/open.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import { abortableSession } from "../dialects/abortable-session.js";
+import { markKeepsServerSession } from "../dialects/pooled-session.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
 import { DatabaseError, InterruptedError, isAthanorError } from "../errors.js";
 import { isConnectionLoss } from "./connection-loss.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
-import { acquireLock, holdRunLock, LOCK_CONNECTION_GONE, migrationLock, type ReleaseLock } from "./lock.js";
+import { acquireLock, holdRunLock, LOCK_CONNECTION_GONE, migrationLock, refuseLocksOfOthers, type ReleaseLock } from "./lock.js";
 import { ownStatements } from "./timeout-errors.js";
 import { timeoutSettings } from "./timeouts.js";
 import type { RunIdentity } from "./version-table.js";
@@ -95,7 +96,7 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
   // (settings of its own session): the two connects overlap. It reads and takes nothing
   // before the lock is held. Behind a proxy it sets them only once the lock connection
   // found the proxy keeps sessions (see behindProxy).
-  const early = options.session === undefined && !opensLocally(env.target) ? settled(open().then((session) => (behindProxy(session) ? session : withTimeouts(session, env)))) : null;
+  const early = options.session === undefined && !opensLocally(env.target) ? settled(open().then((session) => (behindProxy(session) ? refusingLocksOfOthers(session, env) : withTimeouts(session, env)))) : null;
   // A migration session that cannot be opened or set up (a refused SET, a missing schema)
   // ends the wait for the lock: its error is reported at once, not once the lock is free.
   const wait = new AbortController();
@@ -141,7 +142,11 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
       const opened = await early;
       if (opened.session === undefined) throw opened.error;
       session = opened.session;
-      if (behindProxy(session)) await applyTimeouts(session, env);
+      if (behindProxy(session)) {
+        // The lock connection, through the same URL, found that the proxy keeps sessions.
+        markKeepsServerSession(session);
+        await applyTimeouts(session, env);
+      }
     } else {
       session ??= await open();
       await applyTimeouts(session, env);
@@ -223,6 +228,17 @@ function behindProxy(session: Session): boolean {
 
 /** The reason the lock wait is abandoned with when the migration session failed to open (see openLockedSession). */
 const EARLY_FAILURE = Symbol("the migration session failed to open");
+
+/** `session` (behind a proxy) once it is known to hold no lock of athanor's for another client; closed otherwise. */
+async function refusingLocksOfOthers(session: Session, env: Pick<ResolvedEnvironment, "versionTable">): Promise<Session> {
+  try {
+    await refuseLocksOfOthers(session, env.versionTable);
+  } catch (error) {
+    await session.close().catch(() => {});
+    throw error;
+  }
+  return session;
+}
 
 /** `session` after {@link applyTimeouts}; closed when they cannot be set. */
 async function withTimeouts(session: Session, env: Pick<ResolvedEnvironment, "lockTimeoutMs" | "statementTimeoutMs">): Promise<Session> {

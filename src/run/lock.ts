@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { DatabaseTarget } from "../config/types.js";
+import { namedLockError, refuseLocksHeldHere } from "../dialects/advisory-lock.js";
 import { lockDatabase, lockLocation } from "../dialects/open.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import { formatWait } from "../config/duration.js";
@@ -104,6 +105,19 @@ export function migrationLock(options: Omit<AcquireLockOptions, "shared" | "sess
   return { request, display };
 }
 
+/**
+ * Refuses a migration session opened through a proxy whose server session already holds
+ * the migration lock or the run lock of `versionTable` for another client (see
+ * dialects/advisory-lock.ts): this run's lock connection would otherwise wait for its own
+ * migration session, named as the holder, until the lock wait ran out.
+ */
+export function refuseLocksOfOthers(session: Session, versionTable: VersionTableName): Promise<void> {
+  return refuseLocksHeldHere(session, [
+    { key: lockKey(versionTable), display: `the migration lock on ${versionTable.schema}.${versionTable.table}` },
+    { key: runLockKey(versionTable), display: "the run lock" },
+  ]);
+}
+
 /** Why a run's session may hold the run lock without the migration lock: all that a waiting runner knows. */
 export const LOCK_CONNECTION_GONE = "its runner may have died, or that connection was ended by a timeout or a proxy";
 
@@ -140,22 +154,28 @@ export interface HoldRunLockOptions {
  */
 export async function holdRunLock(session: Session, options: HoldRunLockOptions): Promise<ReleaseLock> {
   const describe = (holder: LockHolder | null) => holder?.description ?? "a connection that let go while we looked";
-  const release = await session.lock({
-    key: runLockKey(options.versionTable),
-    waitMs: options.waitMs,
-    pollMs: options.pollMs ?? 100,
-    signal: options.signal,
-    holderStyle: "activity",
-    onWait: (holder) => options.onWait?.(describe(holder)),
-    timeout: (holder, waitedMs) =>
-      new LockTimeoutError(`another run's migration session is still working on this database, though its migration lock's connection is gone (${LOCK_CONNECTION_GONE}): ${describe(holder)}; gave up after waiting ${formatWait(options.lockWaitMs ?? options.waitMs)}`, {
-        hint:
-          holder === null
-            ? "Retry; it was finishing."
-            : `A live run goes on to its end; a dead runner's session ends when its statement does (PostgreSQL 14+ notices a vanished client within a second of the statement checking). Wait and retry, or wait longer with --lock-wait. Only if no athanor process is running against this database, end it with ${holder.remedy}, then check the database with \`athanor check\`.`,
-        details: { holder: holder?.details ?? null, waitedMs },
-      }),
-  });
+  let release: ReleaseLock;
+  try {
+    release = await session.lock({
+      key: runLockKey(options.versionTable),
+      waitMs: options.waitMs,
+      pollMs: options.pollMs ?? 100,
+      signal: options.signal,
+      holderStyle: "activity",
+      onWait: (holder) => options.onWait?.(describe(holder)),
+      timeout: (holder, waitedMs) =>
+        new LockTimeoutError(`another run's migration session is still working on this database, though its migration lock's connection is gone (${LOCK_CONNECTION_GONE}): ${describe(holder)}; gave up after waiting ${formatWait(options.lockWaitMs ?? options.waitMs)}`, {
+          hint:
+            holder === null
+              ? "Retry; it was finishing."
+              : `A live run goes on to its end; a dead runner's session ends when its statement does (PostgreSQL 14+ notices a vanished client within a second of the statement checking). Wait and retry, or wait longer with --lock-wait. Only if no athanor process is running against this database, end it with ${holder.remedy}, then check the database with \`athanor check\`.`,
+          details: { holder: holder?.details ?? null, waitedMs },
+        }),
+    });
+  } catch (error) {
+    // A pooled server session that already held it for another client (dialects/advisory-lock.ts).
+    throw namedLockError(error, "the run lock");
+  }
   return async () => {
     await release().catch(() => {});
   };
