@@ -181,3 +181,31 @@ describe("sslmode=require verifies the CA when a root certificate exists, as lib
     expect(right.connections.map((connection) => ({ tls: connection.tls, password: connection.password }))).toEqual([{ tls: true, password: PASSWORD }]);
   });
 });
+
+describe("connect_timeout, as libpq reads it (a server that takes the connection and never answers)", () => {
+  it("the URL's connect_timeout bounds the connect instead of athanor's 10 s, 1 read as 2 as libpq does; PGCONNECT_TIMEOUT when the URL sets none", async () => {
+    const server = await fake({ silent: true });
+    const started = Date.now();
+    const result = await current(`postgresql://u:${PASSWORD}@127.0.0.1:${server.port}/d?connect_timeout=1`);
+    const elapsedMs = Date.now() - started;
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stderr).toContain(`cannot connect to 127.0.0.1:${server.port}/d: timeout expired: no answer within 2 s (connect_timeout)`);
+    expect(server.connections[0]?.startup).toMatchObject({ user: "u", database: "d" });
+    // Not athanor's own bound of 10 s (a bound, not a speed: the connect cannot end before the 2 s).
+    expect(elapsedMs).toBeLessThan(9_000);
+    const fromEnvironment = await current(`postgresql://u:${PASSWORD}@127.0.0.1:${server.port}/d`, { PGCONNECT_TIMEOUT: "3" });
+    expect(fromEnvironment.stderr).toContain("no answer within 3 s (connect_timeout)");
+    expect(passwordsSent(server)).toEqual([]);
+  });
+
+  it("a connect_timeout that is not a whole number is refused before anything is contacted (exit 2), as libpq refuses it", async () => {
+    const server = await fake({ silent: true });
+    const result = await current(`postgresql://u:${PASSWORD}@127.0.0.1:${server.port}/d?connect_timeout=10s`);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('connect_timeout "10s" is not a whole number of seconds (libpq refuses to connect)');
+    const fromEnvironment = await current(`postgresql://u:${PASSWORD}@127.0.0.1:${server.port}/d`, { PGCONNECT_TIMEOUT: "ten" });
+    expect(fromEnvironment.status).toBe(2);
+    expect(fromEnvironment.stderr).toContain('PGCONNECT_TIMEOUT="ten" in the environment (libpq\'s connect_timeout) is not a whole number of seconds');
+    expect(server.connections).toEqual([]);
+  });
+});

@@ -334,6 +334,12 @@ function parsePostgresUrl(url: string, prefixLength: number, where: string, envi
     const value = values.get(key);
     if (value !== undefined && !allowed.includes(value.toLowerCase())) fail(key, `${named(key, value)} is not a libpq value (libpq refuses to connect)`, remedy(key, hint));
   }
+  // libpq refuses a connect_timeout that is not a whole number (parse_int_param); honoured by
+  // the connect (postgres-client-config.ts, connectTimeoutMs).
+  const connectTimeout = values.get("connect_timeout");
+  if (connectTimeout !== undefined && !(/^\s*[+-]?[0-9]+\s*$/.test(connectTimeout) && Math.abs(Number(connectTimeout)) <= 2_147_483_647)) {
+    fail("connect_timeout", `${named("connect_timeout", connectTimeout)} is not a whole number of seconds (libpq refuses to connect)`, remedy("connect_timeout", "Give it in whole seconds, e.g. connect_timeout=10 (0 waits indefinitely)."));
+  }
   // What libpq would honour and node-postgres cannot: refused rather than ignored, so the
   // connection is never other than the URL and the environment say.
   for (const [key, unsupported, why] of UNSUPPORTED_PARAMS) {

@@ -68,8 +68,8 @@ export const RAISE_POOL = `raise the pooler's pool for this database and user to
 
 /** Options of {@link firstAnswer}. */
 export interface FirstAnswerOptions {
-  /** How long the first answer may take, in milliseconds (the connect timeout). */
-  readonly timeoutMs: number;
+  /** How long the first answer may take, in milliseconds (the connect timeout); null: until the signal (a URL's connect_timeout=0). */
+  readonly timeoutMs: number | null;
   /** Ends the wait with InterruptedError (SIGINT/SIGTERM). */
   readonly signal?: AbortSignalLike | undefined;
   /** `host:port/database`, for the message. */
@@ -87,7 +87,8 @@ export async function firstAnswer<T>(client: pg.Client, ask: () => Promise<T>, o
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const stopped = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(poolFull(options.where, options.timeoutMs)), options.timeoutMs);
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== null) timer = setTimeout(() => reject(poolFull(options.where, timeoutMs)), timeoutMs);
     if (signal === undefined) return;
     onAbort = () => reject(interrupted(signal));
     if (signal.aborted) onAbort();

@@ -23,6 +23,30 @@ export type PostgresTarget = Extract<DatabaseTarget, { kind: "postgres" }>;
 const NOT_DRIVER_OPTIONS = new Set(["target_session_attrs", "sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslcompression", "sslsni", "ssl_min_protocol_version", "ssl_max_protocol_version", "sslcrl", "sslcrldir"]);
 
 /**
+ * libpq's `connect_timeout` (the URL's, else PGCONNECT_TIMEOUT; url.ts checked it is a whole
+ * number) in milliseconds: at least 2 s, as libpq reads 1 as 2; null when zero or negative,
+ * which libpq reads as "wait indefinitely"; undefined when neither sets it.
+ */
+export function libpqConnectTimeoutMs(params: Readonly<Record<string, string>>): number | null | undefined {
+  const text = params["connect_timeout"];
+  if (text === undefined) return undefined;
+  const seconds = Number.parseInt(text.trim(), 10);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.max(2, seconds) * 1000 : null;
+}
+
+/**
+ * How long one host's connect may take, its first answer included (null: no bound but the
+ * signal). The URL's `connect_timeout` replaces athanor's default, as libpq's does; a
+ * command with a bound of its own (`check`, `status`: quick looks) keeps the shorter one.
+ */
+export function connectTimeoutMs(target: PostgresTarget, commandMs: number | undefined, defaultMs: number): number | null {
+  const fromUrl = libpqConnectTimeoutMs(target.params);
+  if (fromUrl === undefined) return commandMs ?? defaultMs;
+  if (commandMs === undefined) return fromUrl;
+  return fromUrl === null ? commandMs : Math.min(commandMs, fromUrl);
+}
+
+/**
  * The driver options for one host. The identity (host, port, user, password, database) is
  * the target's, exactly as resolved; the other parameters are passed on as they are
  * (application_name, options, ...), and TLS as libpq would do it ({@link tlsOptions}).

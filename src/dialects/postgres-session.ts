@@ -4,7 +4,7 @@ import type { PostgresHost } from "../config/types.js";
 import { ConfigError, DatabaseError } from "../errors.js";
 import type { OpenSessionOptions } from "./open.js";
 import { driverErrorGuard, toDatabaseError } from "./driver-errors.js";
-import { fitsSessionAttrs, postgresClientConfig, triesNextHost, type PostgresTarget } from "./postgres-client-config.js";
+import { connectTimeoutMs, fitsSessionAttrs, postgresClientConfig, triesNextHost, type PostgresTarget } from "./postgres-client-config.js";
 import { advisoryLock, HELD_CHECK, holdsAdvisoryLocks, keyParts, namedLockError, takeAdvisoryLock, type HeldLock } from "./advisory-lock.js";
 import { sendCancelRequest } from "./postgres-cancel-request.js";
 import { ScriptQuery } from "./postgres-script-query.js";
@@ -35,7 +35,7 @@ function newClient(target: PostgresTarget, host: PostgresHost, options: OpenSess
     application_name: options.applicationName ?? "athanor",
     ...config,
     ...startup,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    connectionTimeoutMillis: connectTimeoutMs(target, options.connectTimeoutMs, CONNECT_TIMEOUT_MS) ?? 0,
   });
   // An idle client whose server goes away emits 'error'; without a listener Node crashes the process.
   client.on("error", () => {});
@@ -54,7 +54,9 @@ async function connectFitting(target: PostgresTarget, options: OpenSessionOption
       const client = newClient(target, host, options);
       const reported = reportedSettings(client);
       try {
-        await client.connect();
+        await client.connect().catch((error: unknown) => {
+          throw withConnectBound(error, target, options);
+        });
       } catch (error) {
         // libpq moves on only when it cannot connect; a server's refusal (a wrong password, a
         // missing database), a TLS failure or a dropped connection ends the walk, so no other
@@ -76,6 +78,17 @@ async function connectFitting(target: PostgresTarget, options: OpenSessionOption
     hint: target.targetSessionAttrs === "any" ? "Check that at least one host is up." : "Check which host is the primary (pg_is_in_recovery()), or change target_session_attrs in the URL.",
     details: { hosts: tried, targetSessionAttrs: target.targetSessionAttrs },
   });
+}
+
+/**
+ * node-postgres's connect timeout ("timeout expired", or "Connection terminated due to
+ * connection timeout") said with its bound and where it comes from; any other error as it is.
+ */
+function withConnectBound(error: unknown, target: PostgresTarget, options: OpenSessionOptions): unknown {
+  if (!(error instanceof Error) || !/^timeout expired$|connection timeout/i.test(error.message)) return error;
+  const bound = connectTimeoutMs(target, options.connectTimeoutMs, CONNECT_TIMEOUT_MS);
+  const source = target.params["connect_timeout"] === undefined ? "" : " (connect_timeout)";
+  return Object.assign(new Error(`timeout expired: no answer within ${(bound ?? 0) / 1000} s${source}`), { cause: error });
 }
 
 /**
@@ -117,7 +130,7 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
         await client.end().catch(() => {});
         throw described;
       }),
-    { timeoutMs: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, signal: options.signal, where: `${host.host}:${host.port}/${target.database}` },
+    { timeoutMs: connectTimeoutMs(target, options.connectTimeoutMs, CONNECT_TIMEOUT_MS), signal: options.signal, where: `${host.host}:${host.port}/${target.database}` },
   );
   const versionNum = Number(opened.rows[0]?.["v"] ?? 0);
   const openingPid = Number(opened.rows[0]?.["pid"] ?? Number.NaN);

@@ -3,7 +3,8 @@
  * a client sends before authentication (an SSLRequest, the startup parameters, the
  * password) and then refuses it (28P01), so a test can show where a password went and
  * whether TLS was asked for. With `tls`, it accepts an SSLRequest and speaks TLS with that
- * key and certificate; without, it answers "N" like a server without TLS.
+ * key and certificate; without, it answers "N" like a server without TLS. With `silent`, it
+ * records the startup packet and never answers.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -51,7 +52,7 @@ function askPassword(): Buffer {
  * Starts one. `socketDir`: listen on the Unix socket `<socketDir>/.s.PGSQL.5432` (the
  * name libpq and node-postgres give port 5432 there) instead of 127.0.0.1.
  */
-export async function startFakePostgres(options: { readonly tls?: { readonly key: string; readonly cert: string }; readonly socketDir?: string } = {}): Promise<FakePostgres> {
+export async function startFakePostgres(options: { readonly tls?: { readonly key: string; readonly cert: string }; readonly socketDir?: string; readonly silent?: boolean } = {}): Promise<FakePostgres> {
   const connections: FakeConnection[] = [];
   const sockets = new Set<Socket>();
   const serve = (socket: Socket | TLSSocket, record: FakeConnection): void => {
@@ -89,6 +90,8 @@ export async function startFakePostgres(options: { readonly tls?: { readonly key
           const startup: Record<string, string> = {};
           for (let i = 0; i + 1 < parts.length; i += 2) if (parts[i]) startup[parts[i] as string] = parts[i + 1] as string;
           record.startup = startup;
+          // `silent`: a server that takes the connection and never answers (a hung host, a black-holing proxy).
+          if (options.silent === true) return;
           authenticating = true;
           socket.write(askPassword());
           continue;
