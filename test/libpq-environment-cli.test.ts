@@ -147,6 +147,21 @@ describe("libpq's variables are honoured", () => {
   });
 });
 
+describe("no password anywhere libpq looks", () => {
+  it("is refused when the server asks for one (exit 2, no-password), and nothing is sent, as libpq's \"no password supplied\"", async () => {
+    const server = await fake();
+    const result = await spawnCli(["--json", "-e", "staging", "current"], { cwd: project, env: baseEnv({ HOME: home, TURL: `postgresql://u@127.0.0.1:${server.port}/d` }), timeoutMs: 30_000 });
+    expect(result.status, result.stderr).toBe(2);
+    const error = (JSON.parse(result.stdout) as { error: { code: string; message: string; hint: string } }).error;
+    expect(error.code).toBe("no-password");
+    expect(error.message).toContain(`127.0.0.1:${server.port}/d asks user "u" for a password, and none is set`);
+    expect(error.hint).toContain(`127.0.0.1:${server.port}:d:u:<password>`);
+    // The server asked (its startup packet arrived), and got no password message at all.
+    expect(server.connections[0]?.startup).toMatchObject({ user: "u", database: "d" });
+    expect(server.connections.map((connection) => connection.password)).toEqual([null]);
+  });
+});
+
 describe("a Unix socket", () => {
   it("asks for no TLS there whatever sslmode says, as libpq (adv15 F15n)", async () => {
     const socketDir = mkdtempSync(join(tmpdir(), "athanor-socket-"));

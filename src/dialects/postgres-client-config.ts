@@ -63,10 +63,13 @@ export function postgresClientConfig(target: PostgresTarget, host: PostgresHost,
     // Without a password from the URL or PGPASSWORD, libpq's password file, read when the
     // server asks for a password (node-postgres's own lookup knows no passfile=).
     // A password found there is registered as a secret, like the URL's: a server's message that echoes it is masked.
+    // None there either: refused before anything is sent, as libpq's "fe_sendauth: no password
+    // supplied" (node-postgres would send an empty one).
     password:
       target.password ??
       (async () => {
         const found = readPassfilePassword(target.params["passfile"], home, { host: host.host, port: host.port, database: target.database, user: target.user });
+        if (found === undefined) throw noPassword(target, host, home);
         knownSecrets.add(found);
         return found;
       }),
@@ -75,6 +78,16 @@ export function postgresClientConfig(target: PostgresTarget, host: PostgresHost,
     // libpq 15 knows only the SSLRequest negotiation; node-postgres would read PGSSLNEGOTIATION.
     sslnegotiation: "postgres",
   } as ClientConfig;
+}
+
+/** The refusal when the server asks for a password and none is set anywhere libpq looks. */
+function noPassword(target: PostgresTarget, host: PostgresHost, home: string): ConfigError {
+  const passfile = nonEmpty(target.params["passfile"]) ?? join(home, ".pgpass");
+  const where = `${host.host}:${host.port}/${target.database}`;
+  return new ConfigError("no-password", `${where} asks user "${target.user}" for a password, and none is set: not in the URL, not in PGPASSWORD, and the password file ${passfile} has no line for it (libpq refuses to connect too); no password was sent`, {
+    hint: `Give the password through a variable in the URL (postgresql://${target.user}:\${DB_PASSWORD}@${host.host}:${host.port}/${target.database}), set PGPASSWORD, or add the line "${host.host}:${host.port}:${target.database}:${target.user}:<password>" to ${passfile} (mode 0600).`,
+    details: { where, user: target.user, passfile },
+  });
 }
 
 /** sslmode values under which libpq encrypts or fails. */
