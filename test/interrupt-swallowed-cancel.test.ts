@@ -59,7 +59,7 @@ for (const { idleSessionTimeout, handler } of [
     const { status, stdout, stderr } = await interruptWhileSleeping(dir, db.url);
     expect(status, stderr).toBe(130);
     // The notice, said as the signal came, promises no more than happened.
-    expect(stderr).toContain("SIGINT: stopping: a running statement is cancelled, a running revision rolled back and recorded as interrupted (one whose SQL catches the cancel runs to its end), no later revision started, the lock released");
+    expect(stderr).toContain("SIGINT: stopping: the running statement is cancelled and its revision rolled back and recorded as interrupted (one whose SQL catches the cancel runs to its end), athanor sends no further revision and releases the lock; the last message says what committed");
     expect(stderr).toContain(`error: interrupted by SIGINT before revision ${AFTER} started: it did not run, the revisions before it in this run stay committed (${FIRST}, ${SWALLOW}; committed after the signal: ${SWALLOW}); the lock was released`);
     expect(stderr).not.toMatch(/\n\s+at /);
     // What the output lists as applied is what committed.

@@ -19,7 +19,7 @@ import { baseEnv, spawnCli } from "./support/cli.js";
 import { createPostgresDatabase, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
 import { advisoryLocks, connect, pgbouncerBinary, startPgBouncer, type Bouncer } from "./support/faults.js";
 import { lockKey, migrationLock, runLockKey } from "../src/run/lock.js";
-import { lockDatabase } from "../src/dialects/open.js";
+import { lockDatabase, sharedLockConnections } from "../src/dialects/open.js";
 import { parseDatabaseUrl } from "../src/config/url.js";
 import { isAthanorError } from "../src/errors.js";
 
@@ -103,6 +103,34 @@ describe.skipIf(!installed)("a pooled server session that already holds athanor'
       const held = await direct.query<{ pid: number; n: number }>("SELECT pid, count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) GROUP BY pid");
       expect(held.rows).toEqual([{ pid, n: 1 }]);
     } finally {
+      await direct.query("SELECT pg_terminate_backend($1)", [pid]);
+    }
+  });
+
+  // adv16 A1: the fleet's shared lock connection is a wrapper of the session; the refusal noted on
+  // the wrapper left the session marked as keeping its server session, and its close reset it,
+  // releasing the other client's lock (a live runner's, through transaction pooling).
+  it("a fleet's shared lock connection refused so does not reset that server session when it closes: the other client's lock stays", async () => {
+    const other = await connect(bouncer.url("sess"));
+    const pid = Number((await other.query<{ pid: number }>("SELECT pg_backend_pid() AS pid, pg_advisory_lock($1::bigint)", [lockKey(TABLE).toString()])).rows[0]?.pid);
+    await other.end();
+    const shared = sharedLockConnections();
+    try {
+      const { target } = parseDatabaseUrl(bouncer.url("sess"), "/", "test");
+      const { request, display } = migrationLock({ target, versionTable: TABLE, waitMs: 1_000, applicationName: "athanor test" });
+      const error = await lockDatabase(target, request, { applicationName: "athanor test", display, shared }).then(
+        async (release) => {
+          await release();
+          return null;
+        },
+        (caught: unknown) => caught,
+      );
+      expect(isAthanorError(error) ? error.code : error).toBe("lock-needs-session");
+      await shared.close();
+      const held = await direct.query<{ pid: number; n: number }>("SELECT pid, count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) GROUP BY pid");
+      expect(held.rows).toEqual([{ pid, n: 1 }]);
+    } finally {
+      await shared.close();
       await direct.query("SELECT pg_terminate_backend($1)", [pid]);
     }
   });

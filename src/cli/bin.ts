@@ -182,7 +182,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
       // Said at once: the cleanup can take a while (PGlite finishes its running statement first), and silence reads as a hang.
       const stopping = runSignalNote() ?? (READING_COMMANDS.has(command)
         ? "the running query is cancelled (a PGlite one, in this process, finishes first) and a shadow closed"
-        : "a running statement is cancelled, a running revision rolled back and recorded as interrupted (one whose SQL catches the cancel runs to its end), no later revision started, the lock released");
+        : "the running statement is cancelled and its revision rolled back and recorded as interrupted (one whose SQL catches the cancel runs to its end), athanor sends no further revision and releases the lock; the last message says what committed");
       signalNote(`${signal}: stopping: ${stopping} (${signal === "SIGINT" ? "press Ctrl-C again" : "send SIGTERM again"} to exit within ${SECOND_SIGNAL_GRACE_MS / 1000} s without waiting for that)`);
     } else if (signals === 2) {
       signalNote(`${signal} again: exiting within ${SECOND_SIGNAL_GRACE_MS / 1000} s, whether or not the rollback is recorded by then (the server rolls back an open transaction and frees the lock when the connection closes)`);

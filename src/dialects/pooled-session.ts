@@ -27,29 +27,27 @@
 import type pg from "pg";
 import { ConfigError } from "../errors.js";
 import { interrupted } from "./lock-poll.js";
+import { serverSessionState } from "./server-session-state.js";
 import type { AbortSignalLike, Session } from "./types.js";
-
-/** Connections through a proxy found to keep one server session (see {@link markKeepsServerSession}). */
-const keepingServerSession = new WeakSet<Session>();
 
 /**
  * Notes that `session`, opened through a proxy, keeps one server session for as long as it
- * is open: the lock connection once the pooler check passed (postgres-pooler.ts), the
- * migration session once the lock is held through the same URL. Only such a connection
- * is reset before it ends.
+ * is open: the lock connection once it holds its lock and checked it (postgres-session.ts),
+ * the migration session once its run lock is held and checked the same way. Only such a
+ * connection is reset before it ends.
  */
 export function markKeepsServerSession(session: Session): void {
-  keepingServerSession.add(session);
+  serverSessionState(session).keepsServerSession = true;
 }
 
 /** Notes that `session` was found to share server sessions with other clients after all: it is not reset. */
 export function markSharesServerSession(session: Session): void {
-  keepingServerSession.delete(session);
+  serverSessionState(session).keepsServerSession = false;
 }
 
 /** Whether `session` was found to keep one server session (see {@link markKeepsServerSession}). */
 export function keepsServerSession(session: Session): boolean {
-  return keepingServerSession.has(session);
+  return serverSessionState(session).keepsServerSession;
 }
 
 /**

@@ -1,16 +1,17 @@
 /** Session over one node-postgres client (one connection, never a pool: migrations are serial). */
 import pg from "pg";
 import type { PostgresHost } from "../config/types.js";
-import { ConfigError, DatabaseError } from "../errors.js";
+import { DatabaseError } from "../errors.js";
 import type { OpenSessionOptions } from "./open.js";
 import { driverErrorGuard, toDatabaseError } from "./driver-errors.js";
 import { connectTimeoutMs, fitsSessionAttrs, postgresClientConfig, triesNextHost, type PostgresTarget } from "./postgres-client-config.js";
-import { advisoryLock, HELD_CHECK, holdsAdvisoryLocks, keyParts, namedLockError, takeAdvisoryLock, type HeldLock } from "./advisory-lock.js";
+import { advisoryLock, confirmHeldWhereItRuns, holdsAdvisoryLocks, namedLockError, takeAdvisoryLock, type HeldLock } from "./advisory-lock.js";
 import { sendCancelRequest } from "./postgres-cancel-request.js";
 import { ScriptQuery } from "./postgres-script-query.js";
 import { isStatementTimeout, openingTimeoutError } from "./opening-timeout.js";
 import { assertSessionBound } from "./postgres-pooler.js";
-import { firstAnswer, keepsServerSession, markKeepsServerSession, markSharesServerSession, resetPooledSession } from "./pooled-session.js";
+import { firstAnswer, keepsServerSession, resetPooledSession } from "./pooled-session.js";
+import { withServerSessionState } from "./server-session-state.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathStartupOption } from "./session-checks.js";
 import { transactionMethods, type PositionUnit } from "./script.js";
 import { CLOSE_STOP_GATE } from "./stop-gate.js";
@@ -254,7 +255,8 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     }
     return { canceller, gateProblem };
   };
-  return session;
+  // Before any wrapper is made of it: the wrappers share this state (server-session-state.ts).
+  return withServerSessionState(session);
 }
 
 /** How long the connection that cancels may take to connect, its first answer included. */
@@ -341,10 +343,6 @@ export async function openLockConnection(target: PostgresTarget, options: Omit<D
       openProbe: (signal) => options.open(`${options.applicationName} probe`, signal),
       signal: options.signal,
     });
-    markKeepsServerSession(session);
-    // Idle while it holds the lock, for as long as the run lasts: the server must not end it
-    // for that (an idle_session_timeout default would release the run lock behind the run's back).
-    if ((await session.serverVersion()) >= IDLE_SESSION_TIMEOUT_SINCE) await session.query("SELECT set_config('idle_session_timeout', '0', false)");
   } catch (error) {
     const described = await lockConnectionTimeout(session, error);
     await session.close();
@@ -362,9 +360,6 @@ async function lockConnectionTimeout(session: Session, error: unknown): Promise<
   return openingTimeoutError(async (sql) => (await session.query(sql)).rows, error, "a statement of athanor's lock connection");
 }
 
-/** How many statements check, behind a proxy, that the lock is held where the connection's statements run. */
-const PROXY_CHECK_ROUNDS = 3;
-
 /**
  * Takes one migration lock on a lock connection (see {@link openLockConnection}) and
  * checks that the connection holds it. A lock connection may hold the locks of many
@@ -378,33 +373,12 @@ export async function lockOnConnection(session: Session, request: LockRequest, d
   } catch (error) {
     throw namedLockError(error, display);
   }
-  // Second line of defence (the pooler check saw nothing, or a proxy passes the backend id
-  // through): a next statement ran on another server session, where the lock is not held.
-  // Behind a proxy, with other clients at work, one statement may land back by chance: a few look.
-  const { high, low } = keyParts(request.key);
-  const proxied = session.announcedBackendPid?.() !== session.openingBackendPid?.();
-  let check: { pid: number; held: boolean } | undefined;
-  let where = held.backendPid;
-  for (let round = 0; round < (proxied ? PROXY_CHECK_ROUNDS : 1) && where === held.backendPid && check?.held !== false; round++) {
-    check = (await session.query<{ pid: number; held: boolean }>(HELD_CHECK, [high, low])).rows[0];
-    where = Number(check?.pid);
-  }
-  if (where !== held.backendPid || check?.held !== true) {
-    markSharesServerSession(session);
-    // The release unlocks on the server session that took it, wherever the pooler puts the connection now.
-    const left = await held.release().then(
-      () => "",
-      (error: unknown) => (error instanceof DatabaseError ? ` It could not be released: ${String(error.details?.["reason"] ?? error.message)}.` : ""),
-    );
-    const evidence =
-      where !== held.backendPid
-        ? `it was taken on server session ${held.backendPid} and the connection's next statement ran on server session ${where}`
-        : `it was taken on server session ${held.backendPid} and was no longer held there at the next statement`;
-    throw new ConfigError("lock-needs-session", `${display} needs a connection that keeps one server session, but this connection goes through a transaction-pooling proxy (such as PgBouncer with pool_mode = transaction): ${evidence}.${left}`, {
-      hint: "Give the environment a direct connection for migrations: set `migrationUrl` to the server's own host and port (not the pooler's).",
-      details: { evidence },
-    });
-  }
+  // The statement that checks it keeps the connection from being ended while idle and holding
+  // it, for as long as the run lasts (an idle_session_timeout default would release the lock
+  // behind the run's back): set once the lock is held, so a run that never got it leaves no
+  // setting on a pooled server session.
+  const idle = (await session.serverVersion()) >= IDLE_SESSION_TIMEOUT_SINCE ? "set_config('idle_session_timeout', '0', false)" : null;
+  await confirmHeldWhereItRuns(session, held, request.key, display, { always: true, alsoSelect: idle });
   let released = false;
   return async () => {
     if (released) return;

@@ -8,7 +8,6 @@ import type { ResolvedEnvironment } from "../config/types.js";
 import { databaseMissing, lockLocation, openSession, opensLocally } from "../dialects/open.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import { abortableSession } from "../dialects/abortable-session.js";
-import { markKeepsServerSession } from "../dialects/pooled-session.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
 import { DatabaseError, InterruptedError, isAthanorError } from "../errors.js";
@@ -142,11 +141,7 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
       const opened = await early;
       if (opened.session === undefined) throw opened.error;
       session = opened.session;
-      if (behindProxy(session)) {
-        // The lock connection, through the same URL, found that the proxy keeps sessions.
-        markKeepsServerSession(session);
-        await applyTimeouts(session, env);
-      }
+      if (behindProxy(session)) await applyTimeouts(session, env);
     } else {
       session ??= await open();
       await applyTimeouts(session, env);
