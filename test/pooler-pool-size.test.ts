@@ -79,6 +79,25 @@ describe.skipIf(!installed)("a session-pooling PgBouncer whose pool is smaller t
     }
   });
 
+  it("with target_session_attrs=read-write, whose check is the first statement, the wait is bounded the same way", async () => {
+    const holder = await connect(bouncer.url("one"));
+    try {
+      await holder.query("SELECT 1");
+      const { target } = parseDatabaseUrl(`${bouncer.url("one")}?target_session_attrs=read-write`, "/", "test");
+      const error = await openSession(target, { connectTimeoutMs: 1_000, applicationName: "athanor test" }).then(
+        async (session) => {
+          await session.close();
+          return null;
+        },
+        (caught: unknown) => caught,
+      );
+      // Before: the check waited for PgBouncer's query_wait_timeout (90 s here), past the test's timeout.
+      expect(isAthanorError(error) ? [error.code, error.exitStatus] : error).toEqual(["pooler-pool-full", 2]);
+    } finally {
+      await holder.end();
+    }
+  });
+
   it("the same wait ends at once with InterruptedError when the signal aborts", async () => {
     const holder = await connect(bouncer.url("one"));
     try {

@@ -145,7 +145,7 @@ export async function lockDatabase(target: DatabaseTarget, request: LockRequest,
  */
 export function sharedLockConnections(): SharedLockConnections {
   // Only writers lock: a standby is refused before its lock is taken (as for a dedicated lock connection).
-  return new SharedLockConnections((target, applicationName, secrets) => openSession(target, { applicationName, secrets, writable: true }));
+  return new SharedLockConnections((target, applicationName, secrets, signal) => openSession(target, { applicationName, secrets, writable: true, signal }));
 }
 
 /**

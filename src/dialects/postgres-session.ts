@@ -67,7 +67,12 @@ async function connectFitting(target: PostgresTarget, options: OpenSessionOption
         continue;
       }
       if (pass === "any") return { client, host, reported };
-      const result = await client.query<{ ro: string; standby: boolean }>("SELECT current_setting('transaction_read_only') AS ro, pg_is_in_recovery() AS standby");
+      // Behind a session-pooling proxy this is the first statement, which waits for a server connection: bounded like the connect (pool15 leftover).
+      const result = await firstAnswer(client, () => client.query<{ ro: string; standby: boolean }>("SELECT current_setting('transaction_read_only') AS ro, pg_is_in_recovery() AS standby"), {
+        timeoutMs: connectTimeoutMs(target, options.connectTimeoutMs, CONNECT_TIMEOUT_MS),
+        signal: options.signal,
+        where: `${host.host}:${host.port}/${target.database}`,
+      });
       const row = result.rows[0];
       if (row !== undefined && fitsSessionAttrs(pass, { readOnly: row.ro === "on", standby: row.standby })) return { client, host, reported };
       await client.end().catch(() => {});

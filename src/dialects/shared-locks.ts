@@ -8,15 +8,15 @@
  */
 import type { LockDatabaseOptions } from "./open.js";
 import type { DatabaseTarget } from "../config/types.js";
-import type { LockRequest, ReleaseLock, Session } from "./types.js";
+import type { AbortSignalLike, LockRequest, ReleaseLock, Session } from "./types.js";
 
 // Named here, not imported from postgres-client-config.ts: that module's declarations
 // import node-postgres' types, which a user's project need not have (this type is
 // reachable from the public RunMigrationOptions).
 type PostgresTarget = Extract<DatabaseTarget, { kind: "postgres" }>;
 
-/** Opens a lock connection named `applicationName` (errors already without secrets). */
-export type OpenLockSession = (target: PostgresTarget, applicationName: string, secrets: readonly string[]) => Promise<Session>;
+/** Opens a lock connection named `applicationName` (errors already without secrets); `signal` ends its wait for a first answer. */
+export type OpenLockSession = (target: PostgresTarget, applicationName: string, secrets: readonly string[], signal?: AbortSignalLike) => Promise<Session>;
 
 /**
  * One lock connection per PostgreSQL database, opened on first use and closed by
@@ -45,7 +45,8 @@ export class SharedLockConnections {
       let connection = this.#connections.get(database);
       if (connection === undefined) {
         const secrets = options.secrets ?? [];
-        connection = openLockConnection(target, { open: (name) => this.open(target, name, secrets), applicationName: options.applicationName }).then(oneAtATime);
+        // The run's signal (SIGINT/SIGTERM: one for every target) ends its waits, and the pooler check's, as for a dedicated lock connection.
+        connection = openLockConnection(target, { open: (name, signal) => this.open(target, name, secrets, signal), applicationName: options.applicationName, signal: request.signal }).then(oneAtATime);
         this.#connections.set(database, connection);
         // A connection that failed to open is tried again by the next target, not cached.
         connection.catch(() => this.#connections.delete(database));
