@@ -70,15 +70,15 @@ for (const { name, sleeper, swallows } of [
     const sleeperCommitted = (await queryUrl<{ t: string | null }>(db.url, "SELECT to_regclass('sleeper_t')::text AS t"))[0]?.t !== null;
     if (!sleeperCommitted) expect(afterCommitted).toBe(false);
     if (swallows && afterCommitted) {
-      expect(stderr).toContain(`error: interrupted by SIGINT too late to stop the plan: every revision of it committed (${FIRST}, ${SLEEPER}, ${AFTER}; committed after the signal: ${SLEEPER}, ${AFTER}); the lock was released; ${gate}`);
-      expect(stdout).toContain(`upgrade ${AFTER} after`);
+      expect(stderr, stderr).toContain(`error: interrupted by SIGINT too late to stop the plan: every revision of it committed (${FIRST}, ${SLEEPER}, ${AFTER}; committed after the signal: ${SLEEPER}, ${AFTER}); the lock was released; ${gate}`);
+      expect(stdout, stdout + stderr).toContain(`upgrade ${AFTER} after`);
     } else if (swallows && sleeperCommitted) {
-      expect(stderr).toContain(`error: interrupted by SIGINT before revision ${AFTER} started: it did not run, the revisions before it in this run stay committed (${FIRST}, ${SLEEPER}; committed after the signal: ${SLEEPER}); the lock was released; ${gate}`);
-      expect(stdout).not.toContain(AFTER);
+      expect(stderr, stderr).toContain(`error: interrupted by SIGINT before revision ${AFTER} started: it did not run, the revisions before it in this run stay committed (${FIRST}, ${SLEEPER}; committed after the signal: ${SLEEPER}); the lock was released; ${gate}`);
+      expect(stdout, stdout + stderr).not.toContain(AFTER);
     } else {
-      expect(stderr).toContain(`INTERRUPTED upgrade ${SLEEPER} sleeper`);
-      expect(stderr).toContain(`error: interrupted by SIGINT; any revision that was running was rolled back, and the lock released; ${gate}`);
-      expect(stdout).not.toContain(AFTER);
+      expect(stderr, stderr).toContain(`INTERRUPTED upgrade ${SLEEPER} sleeper`);
+      expect(stderr, stderr).toContain(`error: interrupted by SIGINT; any revision that was running was rolled back, and the lock released; ${gate}`);
+      expect(stdout, stdout + stderr).not.toContain(AFTER);
     }
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(stdout + stderr).not.toContain(password);
