@@ -249,6 +249,26 @@ describe("the bundled CLI", () => {
       expect(code / 2).toBeGreaterThan(compiled.length * 1.5);
     });
 
+    it("a bundle cache written by a command that set a V8 flag after compiling it (only what V8 compiled first) is replaced once by the next `heads` with every function it ran, then kept", async () => {
+      const folder = join(cache.dir, "compiled-first");
+      await mkdir(folder);
+      // `current` sets --liftoff-only once the bundle runs: its cache of the bundle is the one taken before the code ran.
+      expect((await run(["current"], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
+      const file = join(folder, await bundleCacheFile(folder));
+      const firstLine = (data: Buffer) => data.toString("latin1", 0, data.indexOf(10)).trimEnd();
+      const compiled = await readFile(file);
+      expect(firstLine(compiled)).toMatch(/ compiled$/);
+      // The first `heads` after it (it sets no flag) writes the bundle's cache again, with what it ran.
+      expect((await run(["heads"], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
+      const ran = await readFile(file);
+      expect(firstLine(ran)).toMatch(/ ran$/);
+      expect(ran.length).toBeGreaterThan(compiled.length * 1.5);
+      // Then neither command writes it again.
+      const inode = (await stat(file)).ino;
+      for (const command of ["heads", "current", "heads"]) expect((await run([command], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
+      expect((await stat(file)).ino).toBe(inode);
+    });
+
     it("commands run in turn that set other V8 flags (`current` sets --liftoff-only, `heads` none) each keep their pack caches: none is rejected and rewritten at every run", async () => {
       const folder = join(cache.dir, "flags");
       await mkdir(folder);
