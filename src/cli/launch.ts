@@ -19,10 +19,12 @@
  *   not given to V8, which checks its own version, flags and the source's length besides,
  *   and compiles the source normally when it rejects one;
  * - one file per pack path, Node version and Node flags (with the V8 flags the CLI set
- *   before the pack was compiled: src/cli/v8-flags.ts), written only when it was
+ *   before the pack was compiled: src/cli/v8-flags.ts; a command's own flags are set
+ *   before any pack is compiled, src/cli/start-flags.ts), written only when it was
  *   missing or rejected, when the process exits (with the functions the command ran
- *   compiled too; or as compiled, before any of the pack's code ran, when the command
- *   has set a V8 flag since: it must be made under the flags it was compiled with), to a
+ *   compiled too; or as compiled, before any of the pack's code ran, marked so, when the
+ *   command has set a V8 flag since: it must be made under the flags it was compiled with;
+ *   the next command that sets none replaces a cache so marked), to a
  *   temporary file renamed into place; any failure to read or write it is ignored. Writing the first one of a run
  *   removes this user's code caches not written for 30 days (other paths and Node versions).
  * With --verbose (the one time an internal error's stack is printed) the packs are
@@ -34,7 +36,8 @@ import { basename, dirname, join } from "node:path";
 import { Script } from "node:vm";
 import { cacheDirUnder } from "../config/cache-dir.js";
 import { ConfigError } from "../errors.js";
-import { runtimeV8Flags } from "./v8-flags.js";
+import { startV8Flags } from "./start-flags.js";
+import { recordV8Flags, runtimeV8Flags } from "./v8-flags.js";
 
 /** The bundle's wrapper function: CommonJS's five parameters and the `import()` it routes through this module. */
 type BundleFunction = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string, importModule: (specifier: string) => Promise<unknown>) => void;
@@ -285,8 +288,9 @@ function compilePack(file: string, env: Readonly<Record<string, string | undefin
  * `heads`: 149 M instructions on the main thread with that cache, 125 M with this one, the
  * larger cache's reading included). V8 stamps a cache with the flags in force when it is made
  * and rejects it under others: when the command set a V8 flag after this pack was compiled
- * (bin.ts: `upgrade` and `current` set --liftoff-only once the bundle runs, `heads` in a large
- * directory the young generation's size), `compiled` — the cache taken before the code ran,
+ * (bin.ts: `heads` in a large directory sets the young generation's size, `diff` on a large
+ * schema the TurboFan flags; --liftoff-only is set before any pack is compiled:
+ * src/cli/start-flags.ts), `compiled` — the cache taken before the code ran,
  * under the flags its name says (codeCacheFile) — is written instead, marked as such, or
  * nothing when it is null (the pack was compiled from such a cache, already in place).
  *
@@ -372,7 +376,14 @@ function packFile(dir: string, key: string): string {
 export function launch(bundle: string, env: Readonly<Record<string, string | undefined>> = process.env): void {
   const nodeRequire = createRequire(bundle);
   const dir = dirname(bundle);
-  const verbose = wantsStacks(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  // Before any pack is compiled: each is then compiled, run and cached under one set of flags (src/cli/start-flags.ts).
+  const flags = startV8Flags(argv);
+  if (flags !== "") {
+    (nodeRequire("node:v8") as typeof import("node:v8")).setFlagsFromString(flags);
+    recordV8Flags(flags);
+  }
+  const verbose = wantsStacks(argv);
   if (verbose) process.setSourceMapsEnabled(true);
   const pruned = { done: false };
   const packs = new Map<string, Record<string, unknown>>();
