@@ -146,11 +146,11 @@ describe("the bundled CLI", () => {
     expect((await builtinsLoaded(["upgrade"], "upgrade")).filter((entry) => /child_process|dgram/.test(entry))).toEqual([]);
   });
 
-  it("`heads` loads no built-in it does not use: node:os (the code cache's folder comes from $HOME), AbortController's module, node:console, node:timers/promises, node:process, node:module (with the ES module loader and the source map parser it loads)", async () => {
+  it("`heads` loads no built-in it does not use: node:os (the code cache's folder comes from $HOME), AbortController's module, node:console, node:timers/promises, node:process, node:module (with the ES module loader and the source map parser it loads), node:v8 (it sets no V8 flag)", async () => {
     const home = join(cache.dir, "home");
     await mkdir(home);
     const loaded = await builtinsLoaded(["heads"], "heads-unused", { ATHANOR_CACHE_DIR: undefined, HOME: home });
-    expect(loaded.filter((entry) => /^NativeModule (os|console|timers\/promises|process|internal\/abort_controller|module|internal\/modules\/esm\/loader|internal\/source_map\/source_map)$/.test(entry))).toEqual([]);
+    expect(loaded.filter((entry) => /^NativeModule (os|console|timers\/promises|process|internal\/abort_controller|module|internal\/modules\/esm\/loader|internal\/source_map\/source_map|v8)$/.test(entry))).toEqual([]);
     // The code caches (the bundle's and bundle-read.cjs's) are where os.homedir() would have put them.
     expect((await readdir(join(home, ".cache", "athanor"))).filter((name) => /^cli-code-[0-9a-f]{16}\.bin$/.test(name))).toHaveLength(2);
   });
@@ -247,6 +247,50 @@ describe("the bundled CLI", () => {
       const bundle = join(ROOT, "dist/cli/bundle.cjs");
       const compiled = new Script(await readFile(bundle, "latin1"), { filename: bundle }).createCachedData();
       expect(code / 2).toBeGreaterThan(compiled.length * 1.5);
+    });
+
+    /** The first line of a cache file without its padding: the key, then what the cache holds (`ran` or `compiled`). */
+    const firstLine = (data: Buffer) => data.toString("latin1", 0, data.indexOf(10)).trimEnd();
+    /** The size of the bundle's code cache taken right after compiling it, before any of its code ran. */
+    const compiledSize = async () => {
+      const bundle = join(ROOT, "dist/cli/bundle.cjs");
+      return new Script(await readFile(bundle, "latin1"), { filename: bundle }).createCachedData().length;
+    };
+
+    it("`current` (run with --liftoff-only, set before any pack is compiled) writes a bundle cache with every function it ran, not the one taken before its code ran", async () => {
+      const folder = join(cache.dir, "current-first");
+      await mkdir(folder);
+      expect((await run(["current"], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
+      const written = await readFile(join(folder, await bundleCacheFile(folder)));
+      expect(firstLine(written)).toMatch(/ ran$/);
+      const code = written.length - (written.indexOf(10) + 1);
+      expect(code / 2).toBeGreaterThan((await compiledSize()) * 1.5);
+    });
+
+    it("a bundle cache taken before the code ran (the command set a V8 flag afterwards: `heads` in a large directory) is replaced once by the next command that sets none, with every function it ran, then kept", async () => {
+      const folder = join(cache.dir, "compiled-first");
+      await mkdir(folder);
+      // A directory of more than 64 KiB (hidden files, which the scan skips): `heads` sets --semi-space-growth-factor=1 once the bundle runs.
+      const large = join(cache.dir, "large-project");
+      await mkdir(join(large, "migrations"), { recursive: true });
+      await writeFile(join(large, "athanor.config.json"), JSON.stringify({ migrations: "./migrations", environments: { development: {} } }));
+      await writeRevision(join(large, "migrations"), { id: ID, down: null, message: "one", upgrade: "CREATE TABLE one (id int);", downgrade: "DROP TABLE one;" }, 0);
+      for (let i = 0; i < 2_000; i++) await writeFile(join(large, "migrations", `.padding-${String(i).padStart(6, "0")}-so-that-the-directory-entry-is-long`), "");
+      const inLarge = () => spawnCli(["heads"], { cwd: large, env: baseEnv({ ATHANOR_CACHE_DIR: folder }) });
+      expect((await inLarge()).status).toBe(0);
+      const file = join(folder, await bundleCacheFile(folder));
+      const compiled = await readFile(file);
+      expect(firstLine(compiled)).toMatch(/ compiled$/);
+      // The next `heads` in a small directory (no flag) writes the bundle's cache again, with what it ran.
+      expect((await run(["heads"], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
+      const ran = await readFile(file);
+      expect(firstLine(ran)).toMatch(/ ran$/);
+      expect(ran.length).toBeGreaterThan(compiled.length * 1.5);
+      // Then neither writes it again (a rewrite renames a new file into place: another inode).
+      const inode = (await stat(file)).ino;
+      expect((await inLarge()).status).toBe(0);
+      expect((await run(["heads"], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
+      expect((await stat(file)).ino).toBe(inode);
     });
 
     it("commands run in turn that set other V8 flags (`current` sets --liftoff-only, `heads` none) each keep their pack caches: none is rejected and rewritten at every run", async () => {

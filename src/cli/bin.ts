@@ -13,7 +13,9 @@
  * one line and status 1 instead of Node's stack trace.
  */
 import { ExitStatus, isAthanorError } from "../errors.js";
-import { findCommandName, main } from "./main.js";
+import { main } from "./main.js";
+import { findCommandName } from "./command-name.js";
+import { nodeFlagGiven, wasmFlagsGiven } from "./start-flags.js";
 import { originalExit } from "./exit-guard.js";
 import { createRequire } from "node:module";
 import { setMaxListeners } from "node:events";
@@ -194,35 +196,15 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-/**
- * The commands where PGlite's WASM (9 MB) is compiled with Liftoff only. V8 compiles it
- * with Liftoff at once and, by default, also with TurboFan on background threads, which
- * for a run of seconds costs more than it saves, on a 2-core machine in time as well:
- * - commands that run revisions or read their state: quickstart `upgrade` on a new
- *   database, 3.4 s of CPU and 265 MB peak with TurboFan, 1.9 s and 160 MB with Liftoff alone;
- * - autogenerate (`revision --autogenerate`, `diff`, whose shadow runs the declared
- *   schema, the revisions and the round trip): danbooru's first autogenerate 5.3–5.6 s of
- *   CPU and 465–540 MB peak with TurboFan, 3.8 s and 385–390 MB with Liftoff alone; pagila
- *   3.7 s / 444 MB → 2.0 s / 339 MB. A large declared schema is the exception: from
- *   TURBOFAN_FROM_CHARS of SQL the tier-up pays for itself (below).
- * `revision` without --autogenerate loads no PGlite. `baseline` is not measured and keeps the default.
- */
-const LIFTOFF_ONLY_COMMANDS: ReadonlySet<string> = new Set(["upgrade", "downgrade", "current", "stamp", "resolve", "repair", "status", "check", "revision", "diff"]);
+// --liftoff-only, for the commands that may run PGlite, is set by the launcher before it
+// compiles the CLI (src/cli/start-flags.ts); the flags below depend on what the command reads.
 const command = findCommandName(argv) ?? "";
-
-/** True when the user gave Node a flag matching `pattern` (on the command line or in NODE_OPTIONS): theirs is kept. */
-function nodeFlagGiven(pattern: RegExp): boolean {
-  return [...process.execArgv, process.env["NODE_OPTIONS"] ?? ""].some((flag) => pattern.test(flag));
-}
 
 /** Sets V8 flags; node:v8 is loaded only by the commands that set one (`heads` starts without it). */
 function setV8Flags(flags: string): void {
   (createRequire(import.meta.url)("node:v8") as typeof import("node:v8")).setFlagsFromString(flags);
   recordV8Flags(flags);
 }
-
-const wasmFlagsGiven = nodeFlagGiven(/liftoff|wasm/);
-if (!wasmFlagsGiven && LIFTOFF_ONLY_COMMANDS.has(command)) setV8Flags("--liftoff-only");
 
 /**
  * From this size of declared SQL (1 MiB, ~740 tables of a Rails-style structure.sql),
@@ -276,7 +258,7 @@ function currentDirectory(): string | null {
  * migrations directory (see the constants above).
  */
 async function watchInputSizes(): Promise<void> {
-  if (!wasmFlagsGiven && (command === "diff" || (command === "revision" && process.argv.includes("--autogenerate")))) {
+  if (!wasmFlagsGiven() && (command === "diff" || (command === "revision" && process.argv.includes("--autogenerate")))) {
     const { observeDeclaredSchemaSize } = await import("../autogenerate/declared.js");
     observeDeclaredSchemaSize((chars) => {
       observeDeclaredSchemaSize(null);

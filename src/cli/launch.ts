@@ -19,10 +19,12 @@
  *   not given to V8, which checks its own version, flags and the source's length besides,
  *   and compiles the source normally when it rejects one;
  * - one file per pack path, Node version and Node flags (with the V8 flags the CLI set
- *   before the pack was compiled: src/cli/v8-flags.ts), written only when it was
+ *   before the pack was compiled: src/cli/v8-flags.ts; a command's own flags are set
+ *   before any pack is compiled, src/cli/start-flags.ts), written only when it was
  *   missing or rejected, when the process exits (with the functions the command ran
- *   compiled too; or as compiled, before any of the pack's code ran, when the command
- *   has set a V8 flag since: it must be made under the flags it was compiled with), to a
+ *   compiled too; or as compiled, before any of the pack's code ran, marked so, when the
+ *   command has set a V8 flag since: it must be made under the flags it was compiled with;
+ *   the next command that sets none replaces a cache so marked), to a
  *   temporary file renamed into place; any failure to read or write it is ignored. Writing the first one of a run
  *   removes this user's code caches not written for 30 days (other paths and Node versions).
  * With --verbose (the one time an internal error's stack is printed) the packs are
@@ -34,7 +36,8 @@ import { basename, dirname, join } from "node:path";
 import { Script } from "node:vm";
 import { cacheDirUnder } from "../config/cache-dir.js";
 import { ConfigError } from "../errors.js";
-import { runtimeV8Flags } from "./v8-flags.js";
+import { startV8Flags } from "./start-flags.js";
+import { recordV8Flags, runtimeV8Flags } from "./v8-flags.js";
 
 /** The bundle's wrapper function: CommonJS's five parameters and the `import()` it routes through this module. */
 type BundleFunction = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string, importModule: (specifier: string) => Promise<unknown>) => void;
@@ -43,6 +46,23 @@ type BundleFunction = (exports: object, require: NodeJS.Require, module: { expor
 interface CodeCacheFile {
   readonly path: string;
   readonly key: string;
+}
+
+/**
+ * What a code cache holds, the last word of its first line: `ran`, every function the
+ * command that wrote it ran (taken at exit); `compiled`, only what V8 compiled before the
+ * pack's code ran (taken then, because the command set a V8 flag afterwards: see
+ * {@link writeCodeCacheAtExit}). V8 accepts both alike, so without the mark a `compiled`
+ * one, written by the first command after a build when that was `upgrade`, was kept by
+ * every later `heads`, which compiled the rest of the pack again at each run (a
+ * one-revision `heads`: 142 M instructions on the main thread instead of 126 M).
+ */
+type CodeCoverage = "ran" | "compiled";
+
+/** A code cache read from its file: the code for V8 and what it covers. */
+interface CachedCode {
+  readonly code: Buffer;
+  readonly coverage: CodeCoverage;
 }
 
 /**
@@ -97,19 +117,26 @@ export function codeCacheFile(bundle: string, source: string, stats: Stats, env:
   // With the flags the CLI itself gave V8 before this pack was compiled (src/cli/v8-flags.ts).
   const flags = `${process.execArgv.join(" ")}\0${env["NODE_OPTIONS"] ?? ""}\0${runtimeV8Flags()}`;
   const name = `cli-code-${fileNameHash(`${bundle}\0${process.version}\0${process.arch}\0${flags}`)}.bin`;
-  const key = ["athanor-cli-code-cache 2", hash, stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, stats.dev, process.version, process.arch].join(" ");
-  // Padded with spaces so that the code after the line starts 8-byte aligned in the buffer
-  // the file is read into: V8 copies cached data that is not aligned before reading it
-  // (~70 page faults of every `heads`).
-  return { path: join(dir, name), key: key.padEnd(Math.ceil((key.length + 1) / 8) * 8 - 1) };
+  const key = ["athanor-cli-code-cache 3", hash, stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, stats.dev, process.version, process.arch].join(" ");
+  return { path: join(dir, name), key };
 }
 
 /**
- * The cached code for `cache` when its key line matches, else undefined. A code cache is
- * code V8 runs: only a file owned by this user and writable by no one else is read
- * (checked on the open file, so it cannot be swapped in between).
+ * The first line of a cache file: its key and coverage, padded with spaces so that the
+ * code after the line starts 8-byte aligned in the buffer the file is read into: V8
+ * copies cached data that is not aligned before reading it (~70 page faults of every `heads`).
  */
-function readCodeCache(cache: CodeCacheFile, scratch: Buffer): Buffer | undefined {
+function cacheLine(key: string, coverage: CodeCoverage): string {
+  const line = `${key} ${coverage}`;
+  return line.padEnd(Math.ceil((line.length + 1) / 8) * 8 - 1);
+}
+
+/**
+ * The cached code for `cache` and its coverage when its key line matches, else undefined.
+ * A code cache is code V8 runs: only a file owned by this user and writable by no one else
+ * is read (checked on the open file, so it cannot be swapped in between).
+ */
+function readCodeCache(cache: CodeCacheFile, scratch: Buffer): CachedCode | undefined {
   let fd: number | undefined;
   try {
     // Never through a link, never waiting on a FIFO: athanor writes the cache by renaming a file of its own into place.
@@ -119,8 +146,12 @@ function readCodeCache(cache: CodeCacheFile, scratch: Buffer): Buffer | undefine
     if (!stats.isFile() || (uid !== undefined && stats.uid !== uid) || (stats.mode & 0o022) !== 0) return undefined;
     const data = stats.size <= scratch.length ? scratch.subarray(0, readSync(fd, scratch, 0, stats.size, 0)) : readFileSync(fd);
     const end = data.indexOf(10);
-    if (end <= 0 || data.toString("latin1", 0, end) !== cache.key) return undefined;
-    return intactCode(data.subarray(end + 1));
+    if (end <= 0) return undefined;
+    const line = data.toString("latin1", 0, end);
+    const coverage = line === cacheLine(cache.key, "ran") ? "ran" : line === cacheLine(cache.key, "compiled") ? "compiled" : undefined;
+    if (coverage === undefined) return undefined;
+    const code = intactCode(data.subarray(end + 1));
+    return code === undefined ? undefined : { code, coverage };
   } catch {
     return undefined;
   } finally {
@@ -129,13 +160,13 @@ function readCodeCache(cache: CodeCacheFile, scratch: Buffer): Buffer | undefine
 }
 
 /**
- * Writes `data` twice under `cache`'s key (see {@link intactCode}): a new temporary file, renamed into
+ * Writes `data` twice under `cache`'s key and `coverage` (see {@link intactCode}): a new temporary file, renamed into
  * place; failures are ignored. The temporary file is created exclusively (`wx`: a file or
  * a symbolic link already at that name, in a cache folder others can write to, is never
  * followed or overwritten) under a name with a random part (two containers sharing the
  * folder can have the same pid).
  */
-function writeCodeCache(cache: CodeCacheFile, data: Buffer): void {
+function writeCodeCache(cache: CodeCacheFile, data: Buffer, coverage: CodeCoverage): void {
   const temporary = `${cache.path}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`;
   let created = false;
   try {
@@ -143,7 +174,7 @@ function writeCodeCache(cache: CodeCacheFile, data: Buffer): void {
     const fd = openSync(temporary, "wx", 0o600);
     created = true;
     try {
-      writeFileSync(fd, Buffer.concat([Buffer.from(`${cache.key}\n`, "latin1"), data, data]));
+      writeFileSync(fd, Buffer.concat([Buffer.from(`${cacheLine(cache.key, coverage)}\n`, "latin1"), data, data]));
     } finally {
       closeSync(fd);
     }
@@ -243,9 +274,10 @@ function compilePack(file: string, env: Readonly<Record<string, string | undefin
   const { bytes, room, stats } = readRegularFile(file);
   const source = bytes.toString("latin1");
   const cache = codeCacheFile(file, source, stats, env);
-  const cachedData = cache === null ? undefined : readCodeCache(cache, room);
-  const script = new Script(source, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
-  if (cache !== null && (cachedData === undefined || script.cachedDataRejected === true)) writeCodeCacheAtExit(cache, script, pruned);
+  const cached = cache === null ? undefined : readCodeCache(cache, room);
+  const script = new Script(source, { filename: file, ...(cached === undefined ? {} : { cachedData: cached.code }) });
+  if (cache !== null && (cached === undefined || script.cachedDataRejected === true)) writeCodeCacheAtExit(cache, script, pruned, script.createCachedData());
+  else if (cache !== null && cached?.coverage === "compiled") writeCodeCacheAtExit(cache, script, pruned, null);
   return script.runInThisContext();
 }
 
@@ -256,14 +288,25 @@ function compilePack(file: string, env: Readonly<Record<string, string | undefin
  * `heads`: 149 M instructions on the main thread with that cache, 125 M with this one, the
  * larger cache's reading included). V8 stamps a cache with the flags in force when it is made
  * and rejects it under others: when the command set a V8 flag after this pack was compiled
- * (bin.ts: `current` sets --liftoff-only once the bundle runs), the cache taken before the
- * code ran, under the flags its name says (codeCacheFile), is written instead.
+ * (bin.ts: `heads` in a large directory sets the young generation's size, `diff` on a large
+ * schema the TurboFan flags; --liftoff-only is set before any pack is compiled:
+ * src/cli/start-flags.ts), `compiled` — the cache taken before the code ran,
+ * under the flags its name says (codeCacheFile) — is written instead, marked as such, or
+ * nothing when it is null (the pack was compiled from such a cache, already in place).
+ *
+ * The first later command that sets no flag after compiling the pack from a `compiled`
+ * cache replaces it with one of every function it ran: a script compiled from a cache gets
+ * the functions compiled since in `createCachedData()` like one compiled from source
+ * (measured on the bundle: 64 kB → 190 kB of code). A command that sets a flag keeps it.
+ * Measured against the other designs (docs/architecture.md, "Start-up": round 16): once
+ * per cache file, and nothing on a warm run.
  */
-function writeCodeCacheAtExit(cache: CodeCacheFile, script: Script, pruned: { done: boolean }): void {
+function writeCodeCacheAtExit(cache: CodeCacheFile, script: Script, pruned: { done: boolean }, compiled: Buffer | null): void {
   const flags = runtimeV8Flags();
-  const compiled = script.createCachedData();
   process.once("exit", () => {
-    writeCodeCache(cache, runtimeV8Flags() === flags ? script.createCachedData() : compiled);
+    if (runtimeV8Flags() === flags) writeCodeCache(cache, script.createCachedData(), "ran");
+    else if (compiled !== null) writeCodeCache(cache, compiled, "compiled");
+    else return;
     if (!pruned.done) {
       pruned.done = true;
       pruneStaleCodeCaches(cache, Date.now());
@@ -333,7 +376,14 @@ function packFile(dir: string, key: string): string {
 export function launch(bundle: string, env: Readonly<Record<string, string | undefined>> = process.env): void {
   const nodeRequire = createRequire(bundle);
   const dir = dirname(bundle);
-  const verbose = wantsStacks(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  // Before any pack is compiled: each is then compiled, run and cached under one set of flags (src/cli/start-flags.ts).
+  const flags = startV8Flags(argv);
+  if (flags !== "") {
+    (nodeRequire("node:v8") as typeof import("node:v8")).setFlagsFromString(flags);
+    recordV8Flags(flags);
+  }
+  const verbose = wantsStacks(argv);
   if (verbose) process.setSourceMapsEnabled(true);
   const pruned = { done: false };
   const packs = new Map<string, Record<string, unknown>>();

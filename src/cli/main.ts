@@ -13,6 +13,7 @@ import { errorReportOf, formatErrorDocument, wantsJson, wantsJsonLogs, writeErro
 import { guardProcessExit } from "./exit-guard.js";
 import { withConsoleOnStderr } from "./json-console.js";
 import { closest } from "../config/suggest.js";
+import { findCommandName } from "./command-name.js";
 
 /** A command's handler: positional arguments and the command's own options. */
 export type CommandHandler = (ctx: CommandContext, options: Record<string, unknown>, args: string[]) => Promise<number | void>;
@@ -117,25 +118,6 @@ function globalOptions(program: Command, io: CliIO): GlobalOptions {
 /** Renders an error for a person (stderr) and, with --json, as a JSON document on stdout. */
 function reportError(error: AthanorError, io: CliIO, json: boolean, jsonLogs: boolean): void {
   writeErrorReport(errorReportOf(error), io, { json, jsonLogs });
-}
-
-/** Global options that take a value: their value is not the command's name. */
-const GLOBAL_OPTIONS_WITH_VALUE = new Set(["-e", "--env", "--config", "--log-format", "--lock-wait", "--target"]);
-
-/** The subcommand's name: the first word that is neither an option nor an option's value. */
-/** The command word of `argv` (global options and their values skipped), or undefined. */
-export function findCommandName(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const word = argv[i] as string;
-    if (word === "--help" || word === "-h") return undefined;
-    if (GLOBAL_OPTIONS_WITH_VALUE.has(word)) {
-      i += 1;
-      continue;
-    }
-    if (word.startsWith("-")) continue;
-    return word;
-  }
-  return undefined;
 }
 
 /** Why help was shown instead of a command: none given, or `help` named an unknown one. */

@@ -1,6 +1,7 @@
 /**
- * The V8 flags the CLI set while running (`v8.setFlagsFromString` in bin.ts: `--liftoff-only`
- * for the commands that may open PGlite, the young generation's size for a large directory).
+ * The V8 flags the CLI set while running (`v8.setFlagsFromString`: `--liftoff-only` for the
+ * commands that may open PGlite, by the launcher before it compiles any pack; in bin.ts, the
+ * young generation's size for a large directory, the TurboFan flags for a large schema).
  * V8 stamps a code cache with a hash of the flags in force when it was made and rejects it
  * under others, so the launcher names the code cache of a pack compiled after such a flag
  * with them too (src/cli/launch.ts): without that, `heads` and `current`, run in turn,
