@@ -57,45 +57,36 @@ describe.skipIf(!installed)("a session-pooling PgBouncer whose pool is smaller t
     expect(await advisoryLocks(direct)).toBe(0);
   };
 
-  it("a connection whose first statement gets no server connection gives up at the connect timeout, naming the pool and the fix", async () => {
+  /** What opening a session through `url` throws (null when it opens) while another client holds the pool's only server connection. */
+  const openErrorWhilePoolHeld = async (url: string): Promise<unknown> => {
     const holder = await connect(bouncer.url("one"));
     try {
-      // The pool's only server connection, held by another client.
       await holder.query("SELECT 1");
-      const { target } = parseDatabaseUrl(bouncer.url("one"), "/", "test");
-      const error = await openSession(target, { connectTimeoutMs: 1_000, applicationName: "athanor test" }).then(
+      const { target } = parseDatabaseUrl(url, "/", "test");
+      return await openSession(target, { connectTimeoutMs: 1_000, applicationName: "athanor test" }).then(
         async (session) => {
           await session.close();
           return null;
         },
         (caught: unknown) => caught,
       );
-      expect(isAthanorError(error) ? [error.code, error.exitStatus] : error).toEqual(["pooler-pool-full", 2]);
-      expect((error as Error).message).toContain("its first statement got no answer within 1 s");
-      expect((error as Error).message).toContain("athanor holds up to 3 server connections through it at once");
-      expect((error as { hint?: string }).hint).toContain("set `migrationUrl` to the server's own host and port");
     } finally {
       await holder.end();
     }
+  };
+
+  it("a connection whose first statement gets no server connection gives up at the connect timeout, naming the pool and the fix", async () => {
+    const error = await openErrorWhilePoolHeld(bouncer.url("one"));
+    expect(isAthanorError(error) ? [error.code, error.exitStatus] : error).toEqual(["pooler-pool-full", 2]);
+    expect((error as Error).message).toContain("its first statement got no answer within 1 s");
+    expect((error as Error).message).toContain("athanor holds up to 3 server connections through it at once");
+    expect((error as { hint?: string }).hint).toContain("set `migrationUrl` to the server's own host and port");
   });
 
   it("with target_session_attrs=read-write, whose check is the first statement, the wait is bounded the same way", async () => {
-    const holder = await connect(bouncer.url("one"));
-    try {
-      await holder.query("SELECT 1");
-      const { target } = parseDatabaseUrl(`${bouncer.url("one")}?target_session_attrs=read-write`, "/", "test");
-      const error = await openSession(target, { connectTimeoutMs: 1_000, applicationName: "athanor test" }).then(
-        async (session) => {
-          await session.close();
-          return null;
-        },
-        (caught: unknown) => caught,
-      );
-      // Before: the check waited for PgBouncer's query_wait_timeout (90 s here), past the test's timeout.
-      expect(isAthanorError(error) ? [error.code, error.exitStatus] : error).toEqual(["pooler-pool-full", 2]);
-    } finally {
-      await holder.end();
-    }
+    const error = await openErrorWhilePoolHeld(`${bouncer.url("one")}?target_session_attrs=read-write`);
+    // Before: the check waited for PgBouncer's query_wait_timeout (90 s here), past the test's timeout.
+    expect(isAthanorError(error) ? [error.code, error.exitStatus] : error).toEqual(["pooler-pool-full", 2]);
   });
 
   it("the same wait ends at once with InterruptedError when the signal aborts", async () => {

@@ -50,12 +50,38 @@ describe.skipIf(!installed)("a pooled server session that already holds athanor'
     await dir?.remove();
   });
 
+  /** Another client takes `keys` through the pooler and leaves without releasing them; returns its backend. */
+  const leaveLocksBehind = async (keys: readonly bigint[]): Promise<number> => {
+    const other = await connect(bouncer.url("sess"));
+    try {
+      const takes = keys.map((_, i) => `pg_advisory_lock($${i + 1}::bigint)`).join(", ");
+      return Number((await other.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid, ${takes}`, keys.map(String))).rows[0]?.pid);
+    } finally {
+      await other.end();
+    }
+  };
+
+  /** Who holds advisory locks in the test's database, and how many. */
+  const holders = async () =>
+    (await direct.query<{ pid: number; n: number }>("SELECT pid, count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) GROUP BY pid")).rows;
+
+  /** What taking the migration lock through the pooler with the library throws (null when it is taken, then released). */
+  const lockErrorThroughPooler = async (shared?: ReturnType<typeof sharedLockConnections>): Promise<unknown> => {
+    const { target } = parseDatabaseUrl(bouncer.url("sess"), "/", "test");
+    const { request, display } = migrationLock({ target, versionTable: TABLE, waitMs: 1_000, applicationName: "athanor test" });
+    return lockDatabase(target, request, { applicationName: "athanor test", display, ...(shared === undefined ? {} : { shared }) }).then(
+      async (release) => {
+        await release();
+        return null;
+      },
+      (caught: unknown) => caught,
+    );
+  };
+
   it("refuses (exit 2, lock-needs-session) naming the server session, takes no lock and applies nothing; once it is ended, the run works", async () => {
     // Another client takes both of athanor's locks through the pooler and leaves without releasing them:
     // the empty server_reset_query keeps them on the server connection, which the pool hands out next.
-    const other = await connect(bouncer.url("sess"));
-    const pid = Number((await other.query<{ pid: number }>("SELECT pg_backend_pid() AS pid, pg_advisory_lock($1::bigint), pg_advisory_lock($2::bigint)", [lockKey(TABLE).toString(), runLockKey(TABLE).toString()])).rows[0]?.pid);
-    await other.end();
+    const pid = await leaveLocksBehind([lockKey(TABLE), runLockKey(TABLE)]);
     expect(await advisoryLocks(direct)).toBe(2);
 
     const result = await spawnCli(["--json", "upgrade"], { cwd: dir.dir, env: baseEnv() });
@@ -71,8 +97,7 @@ describe.skipIf(!installed)("a pooled server session that already holds athanor'
     // session. (That server connection may also be gone: the pooler check's probe, stopped by the refusal in the
     // middle of a statement on it, makes PgBouncer close it, and the backend's end releases both.)
     expect((await direct.query("SELECT to_regclass('shared_marker') AS t")).rows).toEqual([{ t: null }]);
-    const held = await direct.query<{ pid: number; n: number }>("SELECT pid, count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) GROUP BY pid");
-    expect([[{ pid, n: 2 }], []]).toContainEqual(held.rows);
+    expect([[{ pid, n: 2 }], []]).toContainEqual(await holders());
 
     // The fix the hint gives: end that server session; the pooler opens a new one.
     await direct.query("SELECT pg_terminate_backend($1)", [pid]);
@@ -83,25 +108,14 @@ describe.skipIf(!installed)("a pooled server session that already holds athanor'
   });
 
   it("the lock connection given such a server session refuses it too, before asking for the lock (library: lockDatabase)", async () => {
-    const other = await connect(bouncer.url("sess"));
-    const pid = Number((await other.query<{ pid: number }>("SELECT pg_backend_pid() AS pid, pg_advisory_lock($1::bigint)", [lockKey(TABLE).toString()])).rows[0]?.pid);
-    await other.end();
+    const pid = await leaveLocksBehind([lockKey(TABLE)]);
     try {
-      const { target } = parseDatabaseUrl(bouncer.url("sess"), "/", "test");
-      const { request, display } = migrationLock({ target, versionTable: TABLE, waitMs: 1_000, applicationName: "athanor test" });
       // The lock connection is the only client: the pool hands it the server connection the other client left.
-      const error = await lockDatabase(target, request, { applicationName: "athanor test", display }).then(
-        async (release) => {
-          await release();
-          return null;
-        },
-        (caught: unknown) => caught,
-      );
+      const error = await lockErrorThroughPooler();
       expect(isAthanorError(error) ? [error.code, error.exitStatus] : error).toEqual(["lock-needs-session", 2]);
       expect((error as Error).message).toContain(`the migration lock on public.athanor_version needs a connection that keeps one server session, but the server session this connection was given (backend ${pid}) already holds that lock for another client`);
       // Not granted a second time, and not released by a reset of a server session that is not athanor's.
-      const held = await direct.query<{ pid: number; n: number }>("SELECT pid, count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) GROUP BY pid");
-      expect(held.rows).toEqual([{ pid, n: 1 }]);
+      expect(await holders()).toEqual([{ pid, n: 1 }]);
     } finally {
       await direct.query("SELECT pg_terminate_backend($1)", [pid]);
     }
@@ -111,24 +125,13 @@ describe.skipIf(!installed)("a pooled server session that already holds athanor'
   // the wrapper left the session marked as keeping its server session, and its close reset it,
   // releasing the other client's lock (a live runner's, through transaction pooling).
   it("a fleet's shared lock connection refused so does not reset that server session when it closes: the other client's lock stays", async () => {
-    const other = await connect(bouncer.url("sess"));
-    const pid = Number((await other.query<{ pid: number }>("SELECT pg_backend_pid() AS pid, pg_advisory_lock($1::bigint)", [lockKey(TABLE).toString()])).rows[0]?.pid);
-    await other.end();
+    const pid = await leaveLocksBehind([lockKey(TABLE)]);
     const shared = sharedLockConnections();
     try {
-      const { target } = parseDatabaseUrl(bouncer.url("sess"), "/", "test");
-      const { request, display } = migrationLock({ target, versionTable: TABLE, waitMs: 1_000, applicationName: "athanor test" });
-      const error = await lockDatabase(target, request, { applicationName: "athanor test", display, shared }).then(
-        async (release) => {
-          await release();
-          return null;
-        },
-        (caught: unknown) => caught,
-      );
+      const error = await lockErrorThroughPooler(shared);
       expect(isAthanorError(error) ? error.code : error).toBe("lock-needs-session");
       await shared.close();
-      const held = await direct.query<{ pid: number; n: number }>("SELECT pid, count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) GROUP BY pid");
-      expect(held.rows).toEqual([{ pid, n: 1 }]);
+      expect(await holders()).toEqual([{ pid, n: 1 }]);
     } finally {
       await shared.close();
       await direct.query("SELECT pg_terminate_backend($1)", [pid]);
