@@ -293,6 +293,19 @@ describe("the bundled CLI", () => {
       expect((await stat(file)).ino).toBe(inode);
     });
 
+    it("a first `--version` (it runs little of the bundle) writes a cache marked `compiled`, which the next real command replaces once with what it ran", async () => {
+      const folder = join(cache.dir, "version-first");
+      await mkdir(folder);
+      expect((await run(["--version"], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
+      const file = join(folder, await bundleCacheFile(folder));
+      const thin = await readFile(file);
+      expect(firstLine(thin)).toMatch(/ compiled$/);
+      expect((await run(["heads"], { ATHANOR_CACHE_DIR: folder })).status).toBe(0);
+      const ran = await readFile(file);
+      expect(firstLine(ran)).toMatch(/ ran$/);
+      expect(ran.length).toBeGreaterThan(thin.length * 1.5);
+    });
+
     it("commands run in turn that set other V8 flags (`current` sets --liftoff-only, `heads` none) each keep their pack caches: none is rejected and rewritten at every run", async () => {
       const folder = join(cache.dir, "flags");
       await mkdir(folder);

@@ -36,6 +36,7 @@ import { basename, dirname, join } from "node:path";
 import { Script } from "node:vm";
 import { cacheDirUnder } from "../config/cache-dir.js";
 import { ConfigError } from "../errors.js";
+import { findCommandName } from "./command-name.js";
 import { startV8Flags } from "./start-flags.js";
 import { recordV8Flags, runtimeV8Flags } from "./v8-flags.js";
 
@@ -267,7 +268,7 @@ const importModule = (specifier: string): Promise<unknown> => import(specifier);
  * its value, the object of its chunks' functions; writes the cache when it was missing or
  * rejected. Throws what reading or compiling threw.
  */
-function compilePack(file: string, env: Readonly<Record<string, string | undefined>>, pruned: { done: boolean }): unknown {
+function compilePack(file: string, env: Readonly<Record<string, string | undefined>>, pruned: { done: boolean }, thin: boolean): unknown {
   // ASCII (the build checks it): Latin-1 is the cheapest decoding. The buffer the file was
   // read into is then reused for the code cache: each new page of memory costs a page fault,
   // ~12 µs on the CI machine.
@@ -276,8 +277,8 @@ function compilePack(file: string, env: Readonly<Record<string, string | undefin
   const cache = codeCacheFile(file, source, stats, env);
   const cached = cache === null ? undefined : readCodeCache(cache, room);
   const script = new Script(source, { filename: file, ...(cached === undefined ? {} : { cachedData: cached.code }) });
-  if (cache !== null && (cached === undefined || script.cachedDataRejected === true)) writeCodeCacheAtExit(cache, script, pruned, script.createCachedData());
-  else if (cache !== null && cached?.coverage === "compiled") writeCodeCacheAtExit(cache, script, pruned, null);
+  if (cache !== null && (cached === undefined || script.cachedDataRejected === true)) writeCodeCacheAtExit(cache, script, pruned, script.createCachedData(), thin);
+  else if (cache !== null && cached?.coverage === "compiled") writeCodeCacheAtExit(cache, script, pruned, null, thin);
   return script.runInThisContext();
 }
 
@@ -300,11 +301,16 @@ function compilePack(file: string, env: Readonly<Record<string, string | undefin
  * (measured on the bundle: 64 kB → 190 kB of code). A command that sets a flag keeps it.
  * Measured against the other designs (docs/architecture.md, "Start-up": round 16): once
  * per cache file, and nothing on a warm run.
+ *
+ * `thin`: the run only prints help or the version (no command word: `--version`, `--help`,
+ * `help`). It runs little of each pack it loads, so its cache is written as `compiled`, for
+ * the first real command to replace: written `ran`, a first `athanor --version` after
+ * installing left every later `heads` compiling most of the bundle at every run.
  */
-function writeCodeCacheAtExit(cache: CodeCacheFile, script: Script, pruned: { done: boolean }, compiled: Buffer | null): void {
+function writeCodeCacheAtExit(cache: CodeCacheFile, script: Script, pruned: { done: boolean }, compiled: Buffer | null, thin: boolean): void {
   const flags = runtimeV8Flags();
   process.once("exit", () => {
-    if (runtimeV8Flags() === flags) writeCodeCache(cache, script.createCachedData(), "ran");
+    if (runtimeV8Flags() === flags && !thin) writeCodeCache(cache, script.createCachedData(), "ran");
     else if (compiled !== null) writeCodeCache(cache, compiled, "compiled");
     else return;
     if (!pruned.done) {
@@ -386,13 +392,16 @@ export function launch(bundle: string, env: Readonly<Record<string, string | und
   const verbose = wantsStacks(argv);
   if (verbose) process.setSourceMapsEnabled(true);
   const pruned = { done: false };
+  // Help or the version only: its caches are written for the first real command to replace (writeCodeCacheAtExit).
+  const command = findCommandName(argv);
+  const thin = command === undefined || command === "help";
   const packs = new Map<string, Record<string, unknown>>();
   /** The pack at `file`, loaded once; throws what loading threw, or a TypeError when its value is no pack. */
   const packAt = (file: string): Record<string, unknown> => {
     let pack = packs.get(file);
     if (pack === undefined) {
       // With --verbose Node's own require loads the packs: it applies their source maps to stacks.
-      const value: unknown = verbose ? nodeRequire(file) : compilePack(file, env, pruned);
+      const value: unknown = verbose ? nodeRequire(file) : compilePack(file, env, pruned, thin);
       if (typeof value !== "object" || value === null) throw new TypeError("not one of the CLI's packs");
       pack = value as Record<string, unknown>;
       packs.set(file, pack);
