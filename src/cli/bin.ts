@@ -28,7 +28,7 @@ import { VERSION } from "../version.js";
 import { processOutput } from "./process-output.js";
 import { knownSecrets } from "../secrets/redact.js";
 import { planTransactionOpen } from "../run/plan-transaction.js";
-import { recordV8Flags } from "./v8-flags.js";
+import { setV8Flags } from "./v8-flags.js";
 import { runSignalNote } from "./signal-note.js";
 
 let finished = false;
@@ -200,11 +200,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 // compiles the CLI (src/cli/start-flags.ts); the flags below depend on what the command reads.
 const command = findCommandName(argv) ?? "";
 
-/** Sets V8 flags; node:v8 is loaded only by the commands that set one (`heads` starts without it). */
-function setV8Flags(flags: string): void {
-  (createRequire(import.meta.url)("node:v8") as typeof import("node:v8")).setFlagsFromString(flags);
-  recordV8Flags(flags);
-}
 
 /**
  * From this size of declared SQL (1 MiB, ~740 tables of a Rails-style structure.sql),
@@ -262,7 +257,7 @@ async function watchInputSizes(): Promise<void> {
     const { observeDeclaredSchemaSize } = await import("../autogenerate/declared.js");
     observeDeclaredSchemaSize((chars) => {
       observeDeclaredSchemaSize(null);
-      if (chars >= TURBOFAN_FROM_CHARS) setV8Flags("--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering");
+      if (chars >= TURBOFAN_FROM_CHARS) setV8Flags("--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering", createRequire(import.meta.url));
     });
   }
 
@@ -271,7 +266,7 @@ async function watchInputSizes(): Promise<void> {
     observeDirectorySize((bytes) => {
       if (bytes < SMALL_YOUNG_GENERATION_FROM_BYTES) return;
       observeDirectorySize(null);
-      setV8Flags("--semi-space-growth-factor=1");
+      setV8Flags("--semi-space-growth-factor=1", createRequire(import.meta.url));
     });
   }
 }

@@ -38,7 +38,7 @@ import { cacheDirUnder } from "../config/cache-dir.js";
 import { ConfigError } from "../errors.js";
 import { findCommandName } from "./command-name.js";
 import { startV8Flags } from "./start-flags.js";
-import { recordV8Flags, runtimeV8Flags } from "./v8-flags.js";
+import { runtimeV8Flags, setV8Flags } from "./v8-flags.js";
 
 /** The bundle's wrapper function: CommonJS's five parameters and the `import()` it routes through this module. */
 type BundleFunction = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string, importModule: (specifier: string) => Promise<unknown>) => void;
@@ -383,17 +383,14 @@ export function launch(bundle: string, env: Readonly<Record<string, string | und
   const nodeRequire = createRequire(bundle);
   const dir = dirname(bundle);
   const argv = process.argv.slice(2);
+  const command = findCommandName(argv);
   // Before any pack is compiled: each is then compiled, run and cached under one set of flags (src/cli/start-flags.ts).
-  const flags = startV8Flags(argv);
-  if (flags !== "") {
-    (nodeRequire("node:v8") as typeof import("node:v8")).setFlagsFromString(flags);
-    recordV8Flags(flags);
-  }
+  const flags = startV8Flags(command);
+  if (flags !== "") setV8Flags(flags, nodeRequire);
   const verbose = wantsStacks(argv);
   if (verbose) process.setSourceMapsEnabled(true);
   const pruned = { done: false };
   // Help or the version only: its caches are written for the first real command to replace (writeCodeCacheAtExit).
-  const command = findCommandName(argv);
   const thin = command === undefined || command === "help";
   const packs = new Map<string, Record<string, unknown>>();
   /** The pack at `file`, loaded once; throws what loading threw, or a TypeError when its value is no pack. */

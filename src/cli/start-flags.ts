@@ -9,7 +9,6 @@
  * it ran, ~254 M with this). The flags that depend on what a command reads (the size of
  * its migrations directory or of its declared schema) are set later, by bin.ts.
  */
-import { findCommandName } from "./command-name.js";
 
 /**
  * The commands where PGlite's WASM (9 MB) is compiled with Liftoff only. V8 compiles it
@@ -36,7 +35,7 @@ export function wasmFlagsGiven(): boolean {
   return nodeFlagGiven(/liftoff|wasm/);
 }
 
-/** The V8 flags the command of `argv` (the CLI's arguments) starts with, or "" for none (`heads`, which then never loads node:v8). */
-export function startV8Flags(argv: readonly string[]): string {
-  return LIFTOFF_ONLY_COMMANDS.has(findCommandName(argv) ?? "") && !wasmFlagsGiven() ? "--liftoff-only" : "";
+/** The V8 flags `command` (the CLI's command word: findCommandName) starts with, or "" for none (`heads`, which then never loads node:v8). */
+export function startV8Flags(command: string | undefined): string {
+  return LIFTOFF_ONLY_COMMANDS.has(command ?? "") && !wasmFlagsGiven() ? "--liftoff-only" : "";
 }

@@ -13,8 +13,17 @@ const KEY = Symbol.for("athanor.v8-flags");
 
 type Holder = { [KEY]?: string[] };
 
+/**
+ * Gives `flags` to V8 and notes them; `nodeRequire` loads node:v8, which only the commands
+ * that set a flag load (`heads` starts without it). The launcher's and bin.ts's.
+ */
+export function setV8Flags(flags: string, nodeRequire: (id: string) => unknown): void {
+  (nodeRequire("node:v8") as typeof import("node:v8")).setFlagsFromString(flags);
+  recordV8Flags(flags);
+}
+
 /** Notes that `flags` were just given to V8. */
-export function recordV8Flags(flags: string): void {
+function recordV8Flags(flags: string): void {
   const holder = globalThis as Holder;
   (holder[KEY] ??= []).push(flags);
 }

@@ -21,7 +21,7 @@
 import { ConfigError, DatabaseError } from "../errors.js";
 import { maskPasswords } from "../secrets/sql-passwords.js";
 import { pollLock, sleep } from "./lock-poll.js";
-import { markKeepsServerSession, markSharesServerSession } from "./pooled-session.js";
+import { behindProxy, markKeepsServerSession, markSharesServerSession } from "./pooled-session.js";
 import { serverSessionState } from "./server-session-state.js";
 import type { LockHolder, LockRequest, ReleaseLock, Session } from "./types.js";
 
@@ -115,7 +115,7 @@ const PROXY_CHECK_ROUNDS = 3;
  * @throws ConfigError `lock-needs-session`
  */
 export async function confirmHeldWhereItRuns(session: Session, held: HeldLock, key: bigint, display: string, options: { readonly always: boolean; readonly alsoSelect: string | null }): Promise<void> {
-  const proxied = session.announcedBackendPid?.() !== session.openingBackendPid?.();
+  const proxied = behindProxy(session);
   if (!proxied && !options.always) return;
   const { high, low } = keyParts(key);
   const sql = options.alsoSelect === null ? HELD_CHECK : `${HELD_CHECK}, ${options.alsoSelect}`;
@@ -146,15 +146,17 @@ export async function confirmHeldWhereItRuns(session: Session, held: HeldLock, k
 }
 
 /**
- * Takes a session-level advisory lock on `session`, polled with pg_try_advisory_lock.
+ * Takes a session-level advisory lock on `session`, polled with pg_try_advisory_lock;
+ * `display` names it in a refusal (by default "athanor's lock", for the caller to rename:
+ * {@link namedLockError}).
  * @throws ConfigError `lock-needs-session` when the server session given to this connection already held the key for another client
  * @throws the request's timeout error, or InterruptedError (lock-poll.ts)
  */
-export async function takeAdvisoryLock(session: Session, request: LockRequest): Promise<HeldLock> {
+export async function takeAdvisoryLock(session: Session, request: LockRequest, display: string = ANY_LOCK): Promise<HeldLock> {
   const key = request.key.toString();
   const { high, low } = keyParts(request.key);
   let backendPid = -1;
-  const proxied = session.announcedBackendPid?.() !== session.openingBackendPid?.();
+  const proxied = behindProxy(session);
   await pollLock(
     request,
     async () => {
@@ -162,7 +164,7 @@ export async function takeAdvisoryLock(session: Session, request: LockRequest): 
       const row = (await session.query<{ pid: number; held_before: boolean; locked: boolean }>(proxied ? TRY_LOCK : TRY_LOCK_DIRECT, proxied ? [key, high, low, ours] : [key])).rows[0];
       if (row?.held_before === true && !ours) {
         markSharesServerSession(session);
-        throw sharedServerSession(Number(row.pid));
+        throw sharedServerSession(Number(row.pid), display);
       }
       if (row?.locked !== true) return "busy";
       backendPid = Number(row.pid);
@@ -226,7 +228,7 @@ export async function refuseLocksHeldHere(session: Session, locks: readonly { re
   const found = locks.find((_, i) => row[`held_${i}`] === true);
   if (found === undefined) return;
   markSharesServerSession(session);
-  throw namedLockError(sharedServerSession(Number(row["pid"])), found.display);
+  throw sharedServerSession(Number(row["pid"]), found.display);
 }
 
 /** `error` with "athanor's lock" (a refusal of this module) replaced by the lock's name, e.g. `the run lock`; any other error as it is. */
@@ -242,12 +244,12 @@ const ANY_LOCK = "athanor's lock";
  * The refusal when the server session given to this connection already held the key for
  * another client: the connection goes through a pooler that shares server sessions, and
  * granted again (a session lock is re-entrant) the lock would let this runner in beside
- * that client. "athanor's lock" is renamed by the caller that knows which lock it is.
+ * that client. `display` names the lock.
  */
-function sharedServerSession(pid: number): ConfigError {
+function sharedServerSession(pid: number, display: string): ConfigError {
   return new ConfigError(
     "lock-needs-session",
-    `${ANY_LOCK} needs a connection that keeps one server session, but the server session this connection was given (backend ${pid}) already holds that lock for another client: a connection pooler in between hands one server session to several clients (transaction or statement pooling, or session pooling without a server_reset_query), where a session-level advisory lock cannot keep a second runner out`,
+    `${display} needs a connection that keeps one server session, but the server session this connection was given (backend ${pid}) already holds that lock for another client: a connection pooler in between hands one server session to several clients (transaction or statement pooling, or session pooling without a server_reset_query), where a session-level advisory lock cannot keep a second runner out`,
     {
       hint: `Give the environment a direct connection for migrations: set \`migrationUrl\` to the server's own host and port (not the pooler's). Backend ${pid} keeps that lock until its client releases it or the pooler closes that server connection; through a direct connection, SELECT pg_terminate_backend(${pid}) ends it once no athanor run is in progress.`,
       details: { backendPid: pid },

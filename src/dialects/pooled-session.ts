@@ -31,6 +31,16 @@ import { serverSessionState } from "./server-session-state.js";
 import type { AbortSignalLike, Session } from "./types.js";
 
 /**
+ * Whether `session` goes through a proxy, as far as athanor can tell without a round trip:
+ * the backend its opening statement ran on is not the one announced at connect time
+ * (BackendKeyData: a proxy announces its own), or one of the two is unknown. False for a
+ * session that knows neither (PGlite).
+ */
+export function behindProxy(session: Session): boolean {
+  return session.announcedBackendPid?.() !== session.openingBackendPid?.();
+}
+
+/**
  * Notes that `session`, opened through a proxy, keeps one server session for as long as it
  * is open: the lock connection once it holds its lock and checked it (postgres-session.ts),
  * the migration session once its run lock is held and checked the same way. Only such a

@@ -5,7 +5,7 @@ import { DatabaseError } from "../errors.js";
 import type { OpenSessionOptions } from "./open.js";
 import { driverErrorGuard, toDatabaseError } from "./driver-errors.js";
 import { connectTimeoutMs, fitsSessionAttrs, postgresClientConfig, triesNextHost, type PostgresTarget } from "./postgres-client-config.js";
-import { advisoryLock, confirmHeldWhereItRuns, holdsAdvisoryLocks, namedLockError, takeAdvisoryLock, type HeldLock } from "./advisory-lock.js";
+import { advisoryLock, confirmHeldWhereItRuns, holdsAdvisoryLocks, takeAdvisoryLock } from "./advisory-lock.js";
 import { sendCancelRequest } from "./postgres-cancel-request.js";
 import { ScriptQuery } from "./postgres-script-query.js";
 import { isStatementTimeout, openingTimeoutError } from "./opening-timeout.js";
@@ -372,22 +372,15 @@ async function lockConnectionTimeout(session: Session, error: unknown): Promise<
  * leaves the connection open.
  */
 export async function lockOnConnection(session: Session, request: LockRequest, display: string): Promise<ReleaseLock> {
-  let held: HeldLock;
-  try {
-    held = await takeAdvisoryLock(session, request);
-  } catch (error) {
-    throw namedLockError(error, display);
-  }
+  const held = await takeAdvisoryLock(session, request, display);
   // The statement that checks it keeps the connection from being ended while idle and holding
   // it, for as long as the run lasts (an idle_session_timeout default would release the lock
   // behind the run's back): set once the lock is held, so a run that never got it leaves no
   // setting on a pooled server session.
   const idle = (await session.serverVersion()) >= IDLE_SESSION_TIMEOUT_SINCE ? "set_config('idle_session_timeout', '0', false)" : null;
   await confirmHeldWhereItRuns(session, held, request.key, display, { always: true, alsoSelect: idle });
-  let released = false;
+  // Once only: held.release keeps that.
   return async () => {
-    if (released) return;
-    released = true;
     await held.release().catch((error: unknown) => {
       if (error instanceof DatabaseError && error.code === "lock-lost") {
         throw new DatabaseError("lock-lost", error.message.replace(/^the lock/, display), { hint: error.hint, details: error.details, cause: error.cause });

@@ -8,6 +8,7 @@ import type { ResolvedEnvironment } from "../config/types.js";
 import { databaseMissing, lockLocation, openSession, opensLocally } from "../dialects/open.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import { abortableSession } from "../dialects/abortable-session.js";
+import { behindProxy } from "../dialects/pooled-session.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
 import { DatabaseError, InterruptedError, isAthanorError } from "../errors.js";
@@ -94,8 +95,11 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
   // A server's migration session connects while the lock is taken, and sets its timeouts
   // (settings of its own session): the two connects overlap. It reads and takes nothing
   // before the lock is held. Behind a proxy it sets them only once the lock connection
-  // found the proxy keeps sessions (see behindProxy).
-  const early = options.session === undefined && !opensLocally(env.target) ? settled(open().then((session) => (behindProxy(session) ? refusingLocksOfOthers(session, env) : withTimeouts(session, env)))) : null;
+  // found the proxy keeps sessions: until then a `SET` could land on a server connection that
+  // a transaction-pooling proxy hands to the application's next transaction (athanor refused
+  // such a proxy, and left its timeouts to the application: round 15, pool15). Instead it
+  // first checks that its server session holds no lock of athanor's for another client.
+  const early = options.session === undefined && !opensLocally(env.target) ? settled(open().then((session) => (behindProxy(session) ? setUp(session, () => refuseLocksOfOthers(session, env.versionTable)) : setUp(session, () => applyTimeouts(session, env))))) : null;
   // A migration session that cannot be opened or set up (a refused SET, a missing schema)
   // ends the wait for the lock: its error is reported at once, not once the lock is free.
   const wait = new AbortController();
@@ -207,38 +211,16 @@ function endedWhileIdle(error: unknown, waitedMs: number): unknown {
   });
 }
 
-/**
- * True for a session through a proxy: the backend id it announced is not the server's
- * (known from its opening statement, no round trip). Until the lock connection has found
- * that the proxy keeps one server session per client, a `SET` on it could land on a server
- * connection that a transaction-pooling proxy then hands to the application's next
- * transaction: athanor refused such a proxy, and left its `lock_timeout` and
- * `statement_timeout` to the application (round 15, pool15).
- */
-function behindProxy(session: Session): boolean {
-  const announced = session.announcedBackendPid?.() ?? null;
-  const opening = session.openingBackendPid?.() ?? null;
-  return announced !== null && opening !== null && announced !== opening;
-}
-
 /** The reason the lock wait is abandoned with when the migration session failed to open (see openLockedSession). */
 const EARLY_FAILURE = Symbol("the migration session failed to open");
 
-/** `session` (behind a proxy) once it is known to hold no lock of athanor's for another client; closed otherwise. */
-async function refusingLocksOfOthers(session: Session, env: Pick<ResolvedEnvironment, "versionTable">): Promise<Session> {
+/**
+ * `session` once `step` succeeded on it (its timeouts set; behind a proxy, its server session
+ * found to hold no lock of athanor's for another client); closed when it failed.
+ */
+async function setUp(session: Session, step: () => Promise<void>): Promise<Session> {
   try {
-    await refuseLocksOfOthers(session, env.versionTable);
-  } catch (error) {
-    await session.close().catch(() => {});
-    throw error;
-  }
-  return session;
-}
-
-/** `session` after {@link applyTimeouts}; closed when they cannot be set. */
-async function withTimeouts(session: Session, env: Pick<ResolvedEnvironment, "lockTimeoutMs" | "statementTimeoutMs">): Promise<Session> {
-  try {
-    await applyTimeouts(session, env);
+    await step();
   } catch (error) {
     await session.close().catch(() => {});
     throw error;
