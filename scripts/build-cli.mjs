@@ -49,7 +49,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const entry = `${root}dist/cli/bin.js`;
@@ -377,6 +377,25 @@ class PackMap {
  *    its chunks and runs each chunk once, at its first require (one module registry: each
  *    class and each module's state exists once).
  */
+/**
+ * Writes dist/revisions/parser-stamp.js (tsc's says undefined): the SHA-256 of the header
+ * parser's modules as tsc wrote them, which keys the header cache (src/revisions/header-cache.ts)
+ * instead of seven `stat`s at every run. Before the bundle is built, so the CLI and the
+ * library read the same stamp.
+ */
+async function stampHeaderParser() {
+  const folder = `${root}dist/revisions`;
+  const { HEADER_PARSER_MODULES } = await import(pathToFileURL(`${folder}/header-cache.js`).href);
+  const hash = createHash("sha256");
+  for (const module of HEADER_PARSER_MODULES) hash.update(`${module}\0${await readFile(join(folder, `${module}.js`), "utf8")}\0`);
+  const stamp = `${folder}/parser-stamp.js`;
+  const compiled = await readFile(stamp, "utf8");
+  const declaration = "export const HEADER_PARSER_STAMP = undefined;";
+  if (!compiled.includes(declaration)) throw new Error(`${stamp}: tsc no longer writes \`${declaration}\` as the build expects; update stampHeaderParser in scripts/build-cli.mjs`);
+  await writeFile(stamp, compiled.replace(declaration, `export const HEADER_PARSER_STAMP = ${JSON.stringify(hash.digest("hex"))};`));
+}
+
+await stampHeaderParser();
 const work = await mkdtemp(join(tmpdir(), "athanor-build-cli-"));
 try {
   const first = await build({

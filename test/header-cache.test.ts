@@ -9,12 +9,13 @@ import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RACY_WINDOW_MS } from "../src/revisions/header-cache.js";
+import { HEADER_PARSER_MODULES, RACY_WINDOW_MS } from "../src/revisions/header-cache.js";
 import { loadRevisionBody, readScriptDirectory, revisionChecksum } from "../src/revisions/script-directory.js";
 import type { RevisionFile } from "../src/revisions/types.js";
-import { baseEnv, runCli } from "./support/cli.js";
+import { baseEnv, runCli, spawnCli } from "./support/cli.js";
 
 const A = "3f2a9c1d0b7e";
 const B = "9c0d1e2f3a4b";
@@ -372,6 +373,46 @@ describe("the header cache", () => {
     expect(names.filter((name) => name.endsWith(".tmp"))).toEqual([]);
     expect((await readCache(cacheDir)).entries.size).toBe(202);
     expect((await stat(await cacheFile(cacheDir))).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe("the built parser's stamp", () => {
+  const distRevisions = fileURLToPath(new URL("../dist/revisions/", import.meta.url));
+
+  it("keys the built CLI's cache by the SHA-256 of the header parser's modules, not their stats: a rebuild that changes no parser keeps every project's cache", async () => {
+    // What `npm run build` wrote (scripts/build-cli.mjs): the hash of the modules as tsc wrote them.
+    const hash = createHash("sha256");
+    for (const module of HEADER_PARSER_MODULES) hash.update(`${module}\0${await readFile(join(distRevisions, `${module}.js`), "utf8")}\0`);
+    const stamp = hash.digest("hex");
+    expect(await readFile(join(distRevisions, "parser-stamp.js"), "utf8")).toContain(`export const HEADER_PARSER_STAMP = "${stamp}";`);
+
+    counter += 1;
+    const dir = join(root, `stamp${counter}`);
+    const migrations = join(dir, "migrations");
+    await mkdir(migrations, { recursive: true });
+    await writeFile(join(migrations, `a_${A}.sql`), sqlRevision(A, null, "first"));
+    await writeFile(join(dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url: "pglite://./.athanor/dev" } } }));
+    await ageFiles();
+    const env = baseEnv();
+    // The real binary (the bundle built from dist/): in-process, the source's modules carry no stamp.
+    for (let run = 0; run < 2; run += 1) expect((await spawnCli(["heads"], { cwd: dir, env })).status).toBe(0);
+    const cacheDir = join(dir, ".athanor");
+    const { head, entries } = await readCache(cacheDir);
+    expect((JSON.parse(head) as { key: string }).key).toMatch(new RegExp(`\\|parser:${stamp}$`));
+    expect([...entries.keys()]).toEqual([`a_${A}.sql`]);
+
+    // A rebuild rewrites the modules with the same text and new times: the cache is still believed.
+    const files = HEADER_PARSER_MODULES.map((module) => join(distRevisions, `${module}.js`));
+    const times = await Promise.all(files.map((file) => stat(file)));
+    const now = new Date();
+    try {
+      for (const file of files) await utimes(file, now, now);
+      await plantMessage(cacheDir, "from the cache");
+      const heads = await spawnCli(["heads"], { cwd: dir, env });
+      expect(heads.stdout).toMatch(new RegExp(`^${A} \\(head\\) \\(base\\) from the cache$`, "m"));
+    } finally {
+      for (const [i, file] of files.entries()) await utimes(file, times[i]!.atime, times[i]!.mtime);
+    }
   });
 });
 

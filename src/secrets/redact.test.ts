@@ -75,4 +75,22 @@ describe("isSecretVariableName", () => {
   it.each([["DB_PASSWORD", true], ["PGPASSWORD", true], ["API_TOKEN", true], ["STRIPE_SECRET_KEY", true], ["PWD", false], ["OLDPWD", false], ["DB_HOST", false]])("%s → %s", (name, expected) => {
     expect(isSecretVariableName(name)).toBe(expected);
   });
+
+  it.each([["DB_PASS", true], ["db_pass", true], ["KEY_ID", true], ["MY_AUTH_X", true], ["PRIVATEKEY", true], ["api_key", true], ["ApiKey", true], ["aws_secret_access_key", true], ["GITHUB_TOKEN", true], ["GOOGLE_CREDENTIALS", true], ["PASSPORT", false], ["KEYBOARD", false], ["MONKEY", false], ["AUTHOR", false], ["_PWD_", true], ["Pwd", false], ["ssh_auth_sock", false]])("whole words and any case: %s → %s", (name, expected) => {
+    expect(isSecretVariableName(name)).toBe(expected);
+  });
+
+  it("says what the rule's regular expression says, for every name built from its parts", () => {
+    // The rule as it was first written: one case-insensitive pattern (now `includes` and `split`, cheaper to start).
+    const rule = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_?KEY|API_?KEY|(?:^|_)(?:PASS|PWD|KEY|AUTH)(?:_|$)/i;
+    const notSecret = new Set(["PWD", "OLDPWD", "XAUTHORITY", "SSH_AUTH_SOCK", "KRB5CCNAME"]);
+    const parts = ["", "_", "DB", "pass", "PASSWORD", "passwd", "Secret", "TOKEN", "credential", "private", "KEY", "api", "pwd", "AUTH", "x", "AUTHOR", "PASSPORT"];
+    let checked = 0;
+    for (const a of parts) for (const b of parts) for (const c of parts) {
+      const name = `${a}${b}${c}`;
+      expect(isSecretVariableName(name), name).toBe(rule.test(name) && !notSecret.has(name.toUpperCase()));
+      checked += 1;
+    }
+    expect(checked).toBe(parts.length ** 3);
+  });
 });
