@@ -13,7 +13,7 @@ import { errorReportOf, formatErrorDocument, wantsJson, wantsJsonLogs, writeErro
 import { guardProcessExit } from "./exit-guard.js";
 import { withConsoleOnStderr } from "./json-console.js";
 import { closest } from "../config/suggest.js";
-import { findCommandName } from "./command-name.js";
+import { asksOnlyForVersion, findCommandName } from "./command-name.js";
 
 /** A command's handler: positional arguments and the command's own options. */
 export type CommandHandler = (ctx: CommandContext, options: Record<string, unknown>, args: string[]) => Promise<number | void>;
@@ -161,7 +161,7 @@ async function runMain(argv: readonly string[], io: CliIO): Promise<number> {
       (value) => {
         status = value;
       },
-      await loadCommandModules(findCommandName(argv)),
+      asksOnlyForVersion(argv) ? [] : await loadCommandModules(findCommandName(argv)),
       report,
     );
     program = built;
