@@ -35,11 +35,19 @@ export function unreadableConfig(path: string, error: unknown): ConfigError {
 /** Loads and validates a config file. Syntax and shape errors name the file. */
 export async function loadConfigFile(file: string): Promise<LoadedConfig> {
   const path = resolve(file);
+  const json = extname(path) === ".json";
+  // A JSON config's text, read from the descriptor opened here (one open, not two).
+  let jsonText: string | undefined;
   try {
     // Opened, not only stat'ed: a file athanor may not read is told as such before jiti or import() gives its own error.
     const fd = openSync(path, "r");
-    const directory = fstatSync(fd).isDirectory();
-    closeSync(fd);
+    let directory: boolean;
+    try {
+      directory = fstatSync(fd).isDirectory();
+      if (json && !directory) jsonText = readFileSync(fd, "utf8");
+    } finally {
+      closeSync(fd);
+    }
     if (directory) {
       throw new ConfigError("config-not-found", `${path} is a directory, not a config file`, {
         hint: `Pass the file itself (--config ${join(file, "athanor.config.ts")}), or run athanor in that directory without --config.`,
@@ -55,15 +63,9 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
     throw unreadableConfig(path, error);
   }
   let raw: unknown;
-  if (extname(path) === ".json") {
-    let text: string;
+  if (jsonText !== undefined) {
     try {
-      text = readFileSync(path, "utf8");
-    } catch (error) {
-      throw unreadableConfig(path, error);
-    }
-    try {
-      raw = JSON.parse(text);
+      raw = JSON.parse(jsonText);
     } catch (error) {
       throw new ConfigError("malformed-config", `${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, {
         hint: "Fix the JSON syntax (a trailing comma or a missing quote is the usual cause).",
