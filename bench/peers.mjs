@@ -18,7 +18,10 @@
  * devDependency `umzug`); Alembic with psycopg2 for a Python 3 (Debian:
  * `apt-get install -y python3-alembic python3-psycopg2`). A missing peer is skipped with a line saying so.
  *
- *   node bench/peers.mjs [--apply N] [--size N] [--runs N] [--pairs N (at least 5, default 7)] [--no-rss]
+ *   node bench/peers.mjs [--apply N] [--size N] [--runs N] [--pairs N (at least 5, default 7)] [--no-rss] [--only apply]
+ *
+ * `--only apply` runs the apply row alone (step 1, about a minute): for measuring a change
+ * to the apply path without the 10,000-revision rows.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -37,6 +40,12 @@ const runs = option("runs", 5);
 /** Paired apply runs (athanor and psql on fresh databases), after one unmeasured pair. */
 const pairs = Math.max(5, option("pairs", 7));
 const measureRss = !process.argv.includes("--no-rss");
+const onlyIndex = process.argv.indexOf("--only");
+const only = onlyIndex === -1 ? null : process.argv[onlyIndex + 1];
+if (only !== null && only !== "apply") {
+  console.error(`--only takes "apply" (the one row that can run alone), not ${JSON.stringify(only)}`);
+  process.exit(2);
+}
 
 /** A Python 3 that can import alembic and psycopg2, or null. */
 function findAlembicPython() {
@@ -67,10 +76,10 @@ const row = (workload, athanorValue, peer, peerValue, unit = "s") => {
 const skip = (why) => console.log(`  (skipped: ${why})`);
 
 console.log(`peers, ${await loadAverage()} at the start; the server has ${await otherConnections()} other client connections`);
-const python = findAlembicPython();
-if (python === null) skip("Alembic: no python3 can import alembic and psycopg2 (apt-get install -y python3-alembic python3-psycopg2)");
-const umzug = await hasUmzug();
-if (!umzug) skip("Umzug: the `umzug` package is not installed (npm install)");
+const python = only === "apply" ? null : findAlembicPython();
+if (python === null && only === null) skip("Alembic: no python3 can import alembic and psycopg2 (apt-get install -y python3-alembic python3-psycopg2)");
+const umzug = only === "apply" ? false : await hasUmzug();
+if (!umzug && only === null) skip("Umzug: the `umzug` package is not installed (npm install)");
 const psql = hasPsql();
 if (!psql) skip("psql: not on PATH");
 
@@ -147,117 +156,120 @@ try {
     }
   }
 
-  // The N-revision history for the read-only rows, written for all three tools.
-  const dir = join(work, "history");
-  await writeAthanorProject(dir, size);
-  if (python !== null) await writeAlembicProject(dir, size);
-  if (umzug) await writeUmzugProject(dir, size);
-  const db = await freshDatabase();
-  try {
-    const env = { ...processEnv(db.url), UMZUG_DIR: join(dir, "umzug") };
-    const cache = join(dir, ".athanor");
-    const cold = () => spawnSync("rm", ["-rf", cache]);
-    // A run that finds no cache leaves an empty one; the next fills it (README, "Header cache").
-    const warm = () => {
-      run(...athanor(["heads"]), { cwd: dir, env });
-      run(...athanor(["heads"]), { cwd: dir, env });
-    };
-    // The second run: an empty cache, which it fills.
-    const seen = () => {
-      cold();
-      run(...athanor(["heads"]), { cwd: dir, env });
-    };
-    // Files just written are too recent to cache (racy window): age them past it.
-    await new Promise((resolve) => setTimeout(resolve, 1200));
-    warm();
-
-    const alembic = (args) => [python, ["-m", "alembic", "-c", join(dir, "alembic.ini"), ...args]];
-    const alembicHeads = python === null ? null : timed(...alembic(["heads"]), { cwd: dir, env }, 3).seconds;
-    row(`heads, ${size} revisions (header cache)`, timed(...athanor(["heads"]), { cwd: dir, env }, runs).seconds, "alembic heads", alembicHeads);
-    const firstRun = timed(...athanor(["heads"]), { cwd: dir, env }, runs, cold).seconds;
-    row(`heads, ${size} revisions (no cache: first run)`, firstRun, "alembic heads", alembicHeads);
-    // Alembic's own first run: a CI checkout has no __pycache__, so Python compiles every
-    // version script (and writes its bytecode) before `heads` answers. The row above
-    // compares athanor's first run with Alembic's warm one, the stricter reading.
-    const pycache = join(dir, "versions", "__pycache__");
-    const alembicFirst = python === null ? null : timed(...alembic(["heads"]), { cwd: dir, env }, 3, () => spawnSync("rm", ["-rf", pycache])).seconds;
-    row(`heads, ${size} revisions (first run, both tools)`, firstRun, "alembic heads, no __pycache__", alembicFirst);
-    row(`heads, ${size} revisions (second run: fills the cache)`, timed(...athanor(["heads"]), { cwd: dir, env }, runs, seen).seconds, "alembic heads", alembicHeads);
-    warm();
-    const alembicHistory = python === null ? null : timed(...alembic(["history"]), { cwd: dir, env }, 3).seconds;
-    row(`history, ${size} revisions`, timed(...athanor(["history"]), { cwd: dir, env }, runs).seconds, "alembic history", alembicHistory);
-
-    // N applied: recorded with `stamp` (athanor) and straight into Umzug's table, no tables created.
-    run(...athanor(["--quiet", "--yes", "stamp", "head"]), { cwd: dir, env });
-    if (umzug) {
-      const client = new (await import("pg")).default.Client({ connectionString: db.url });
-      await client.connect();
-      await client.query("CREATE TABLE umzug_meta (name text PRIMARY KEY)");
-      await client.query("INSERT INTO umzug_meta (name) SELECT lpad(to_hex(i), 12, '0') || '_table_' || i || '.sql' FROM generate_series(1, $1::int) AS i", [size]);
-      await client.end();
-      const check = run(process.execPath, [join(root, "bench/umzug-runner.mjs"), "up"], { cwd: dir, env });
-      if (check.stdout.trim() !== "0 applied") throw new Error(`Umzug's state is not ${size} applied: ${check.stdout}`);
-    }
-    const umzugUp = umzug ? timed(process.execPath, [join(root, "bench/umzug-runner.mjs"), "up"], { cwd: dir, env }, runs).seconds : null;
-    row(`no-op upgrade head, ${size} applied`, timed(...athanor(["--quiet", "upgrade", "head"]), { cwd: dir, env }, runs).seconds, "Umzug up", umzugUp);
-    const umzugCurrent = umzug ? timed(process.execPath, [join(root, "bench/umzug-runner.mjs"), "current"], { cwd: dir, env }, runs).seconds : null;
-    row(`current, ${size} applied`, timed(...athanor(["current"]), { cwd: dir, env }, runs).seconds, "Umzug executed", umzugCurrent);
-  } finally {
-    await db.drop();
-  }
-
-  // Peak RSS applying N from empty (one run: it is long).
-  if (measureRss) {
-    const fresh = await freshDatabase();
+  // The other rows: skipped with `--only apply`.
+  if (only === null) {
+    // The N-revision history for the read-only rows, written for all three tools.
+    const dir = join(work, "history");
+    await writeAthanorProject(dir, size);
+    if (python !== null) await writeAlembicProject(dir, size);
+    if (umzug) await writeUmzugProject(dir, size);
+    const db = await freshDatabase();
     try {
-      const applied = run(...athanor(["--quiet", "upgrade", "head"]), { cwd: dir, env: processEnv(fresh.url) });
-      row(`peak RSS, apply ${size} from empty (${applied.seconds.toFixed(1)} s)`, applied.rssMb, null, null, "MB");
-    } finally {
-      await fresh.drop();
-    }
-  }
+      const env = { ...processEnv(db.url), UMZUG_DIR: join(dir, "umzug") };
+      const cache = join(dir, ".athanor");
+      const cold = () => spawnSync("rm", ["-rf", cache]);
+      // A run that finds no cache leaves an empty one; the next fills it (README, "Header cache").
+      const warm = () => {
+        run(...athanor(["heads"]), { cwd: dir, env });
+        run(...athanor(["heads"]), { cwd: dir, env });
+      };
+      // The second run: an empty cache, which it fills.
+      const seen = () => {
+        cold();
+        run(...athanor(["heads"]), { cwd: dir, env });
+      };
+      // Files just written are too recent to cache (racy window): age them past it.
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      warm();
 
-  // Start-up: heads on a one-revision project vs bare Node, interleaved; and vs the floor
-  // of any Node CLI: a script file that prints one line (Node's module loader and stdout
-  // stream, which `node -e 0` never sets up).
-  {
-    const one = join(work, "one");
-    await writeAthanorProject(one, 1);
-    const hello = join(work, "hello.cjs");
-    await writeFile(hello, 'process.stdout.write("000000000001 (head) (base) table 1\\n");\n');
-    // The same project with the TypeScript config `athanor init` writes (loaded through jiti):
-    // what a new project's start-up is, reported beside the row (the target is the JSON one's).
-    const typed = join(work, "one-ts");
-    await writeAthanorProject(typed, 1);
-    await rm(join(typed, "athanor.config.json"));
-    await writeFile(join(typed, "athanor.config.ts"), 'import { defineConfig } from "athanor";\n\nexport default defineConfig({ defaultEnvironment: "bench", environments: { bench: { url: "${BENCH_URL}" } } });\n');
-    // Files changed in the last second are read, not cached (the header cache's racy window,
-    // src/revisions/header-cache.ts): the projects age past it before the two warm-up runs
-    // (the first leaves an empty cache, the second fills it), so every measured run is the
-    // warm `heads` of a project whose files are older than a second, as a user's are.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    for (const cwd of [one, typed]) for (let i = 0; i < 2; i += 1) run(...athanor(["heads"]), { cwd, env: processEnv() });
-    const mine = [];
-    const mineTyped = [];
-    const node = [];
-    const script = [];
-    const clock = (args, cwd) => {
-      const started = performance.now();
-      // The same environment for all three: an inherited NODE_EXTRA_CA_CERTS or NODE_OPTIONS
-      // costs every Node start (40–50 ms for the CA file in this sandbox), and measured on
-      // one side only it made this row read 0.96–0.99x when it was 1.6–1.8x (round 10).
-      spawnSync(process.execPath, args, { cwd, env: processEnv(), stdio: "ignore" });
-      return (performance.now() - started) / 1000;
-    };
-    for (let i = 0; i < 4 * runs; i += 1) {
-      node.push(clock(["-e", "0"], one));
-      script.push(clock([hello], one));
-      mine.push(clock([bin, "heads"], one));
-      mineTyped.push(clock([bin, "heads"], typed));
+      const alembic = (args) => [python, ["-m", "alembic", "-c", join(dir, "alembic.ini"), ...args]];
+      const alembicHeads = python === null ? null : timed(...alembic(["heads"]), { cwd: dir, env }, 3).seconds;
+      row(`heads, ${size} revisions (header cache)`, timed(...athanor(["heads"]), { cwd: dir, env }, runs).seconds, "alembic heads", alembicHeads);
+      const firstRun = timed(...athanor(["heads"]), { cwd: dir, env }, runs, cold).seconds;
+      row(`heads, ${size} revisions (no cache: first run)`, firstRun, "alembic heads", alembicHeads);
+      // Alembic's own first run: a CI checkout has no __pycache__, so Python compiles every
+      // version script (and writes its bytecode) before `heads` answers. The row above
+      // compares athanor's first run with Alembic's warm one, the stricter reading.
+      const pycache = join(dir, "versions", "__pycache__");
+      const alembicFirst = python === null ? null : timed(...alembic(["heads"]), { cwd: dir, env }, 3, () => spawnSync("rm", ["-rf", pycache])).seconds;
+      row(`heads, ${size} revisions (first run, both tools)`, firstRun, "alembic heads, no __pycache__", alembicFirst);
+      row(`heads, ${size} revisions (second run: fills the cache)`, timed(...athanor(["heads"]), { cwd: dir, env }, runs, seen).seconds, "alembic heads", alembicHeads);
+      warm();
+      const alembicHistory = python === null ? null : timed(...alembic(["history"]), { cwd: dir, env }, 3).seconds;
+      row(`history, ${size} revisions`, timed(...athanor(["history"]), { cwd: dir, env }, runs).seconds, "alembic history", alembicHistory);
+
+      // N applied: recorded with `stamp` (athanor) and straight into Umzug's table, no tables created.
+      run(...athanor(["--quiet", "--yes", "stamp", "head"]), { cwd: dir, env });
+      if (umzug) {
+        const client = new (await import("pg")).default.Client({ connectionString: db.url });
+        await client.connect();
+        await client.query("CREATE TABLE umzug_meta (name text PRIMARY KEY)");
+        await client.query("INSERT INTO umzug_meta (name) SELECT lpad(to_hex(i), 12, '0') || '_table_' || i || '.sql' FROM generate_series(1, $1::int) AS i", [size]);
+        await client.end();
+        const check = run(process.execPath, [join(root, "bench/umzug-runner.mjs"), "up"], { cwd: dir, env });
+        if (check.stdout.trim() !== "0 applied") throw new Error(`Umzug's state is not ${size} applied: ${check.stdout}`);
+      }
+      const umzugUp = umzug ? timed(process.execPath, [join(root, "bench/umzug-runner.mjs"), "up"], { cwd: dir, env }, runs).seconds : null;
+      row(`no-op upgrade head, ${size} applied`, timed(...athanor(["--quiet", "upgrade", "head"]), { cwd: dir, env }, runs).seconds, "Umzug up", umzugUp);
+      const umzugCurrent = umzug ? timed(process.execPath, [join(root, "bench/umzug-runner.mjs"), "current"], { cwd: dir, env }, runs).seconds : null;
+      row(`current, ${size} applied`, timed(...athanor(["current"]), { cwd: dir, env }, runs).seconds, "Umzug executed", umzugCurrent);
+    } finally {
+      await db.drop();
     }
-    row("start-up: heads, one revision", median(mine), "node -e 0", median(node));
-    row("start-up: heads, one revision", median(mine), "node hello.cjs (prints a line)", median(script));
-    row("start-up: heads, TypeScript config (init's)", median(mineTyped), "node -e 0", median(node));
+
+    // Peak RSS applying N from empty (one run: it is long).
+    if (measureRss) {
+      const fresh = await freshDatabase();
+      try {
+        const applied = run(...athanor(["--quiet", "upgrade", "head"]), { cwd: dir, env: processEnv(fresh.url) });
+        row(`peak RSS, apply ${size} from empty (${applied.seconds.toFixed(1)} s)`, applied.rssMb, null, null, "MB");
+      } finally {
+        await fresh.drop();
+      }
+    }
+
+    // Start-up: heads on a one-revision project vs bare Node, interleaved; and vs the floor
+    // of any Node CLI: a script file that prints one line (Node's module loader and stdout
+    // stream, which `node -e 0` never sets up).
+    {
+      const one = join(work, "one");
+      await writeAthanorProject(one, 1);
+      const hello = join(work, "hello.cjs");
+      await writeFile(hello, 'process.stdout.write("000000000001 (head) (base) table 1\\n");\n');
+      // The same project with the TypeScript config `athanor init` writes (loaded through jiti):
+      // what a new project's start-up is, reported beside the row (the target is the JSON one's).
+      const typed = join(work, "one-ts");
+      await writeAthanorProject(typed, 1);
+      await rm(join(typed, "athanor.config.json"));
+      await writeFile(join(typed, "athanor.config.ts"), 'import { defineConfig } from "athanor";\n\nexport default defineConfig({ defaultEnvironment: "bench", environments: { bench: { url: "${BENCH_URL}" } } });\n');
+      // Files changed in the last second are read, not cached (the header cache's racy window,
+      // src/revisions/header-cache.ts): the projects age past it before the two warm-up runs
+      // (the first leaves an empty cache, the second fills it), so every measured run is the
+      // warm `heads` of a project whose files are older than a second, as a user's are.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      for (const cwd of [one, typed]) for (let i = 0; i < 2; i += 1) run(...athanor(["heads"]), { cwd, env: processEnv() });
+      const mine = [];
+      const mineTyped = [];
+      const node = [];
+      const script = [];
+      const clock = (args, cwd) => {
+        const started = performance.now();
+        // The same environment for all three: an inherited NODE_EXTRA_CA_CERTS or NODE_OPTIONS
+        // costs every Node start (40–50 ms for the CA file in this sandbox), and measured on
+        // one side only it made this row read 0.96–0.99x when it was 1.6–1.8x (round 10).
+        spawnSync(process.execPath, args, { cwd, env: processEnv(), stdio: "ignore" });
+        return (performance.now() - started) / 1000;
+      };
+      for (let i = 0; i < 4 * runs; i += 1) {
+        node.push(clock(["-e", "0"], one));
+        script.push(clock([hello], one));
+        mine.push(clock([bin, "heads"], one));
+        mineTyped.push(clock([bin, "heads"], typed));
+      }
+      row("start-up: heads, one revision", median(mine), "node -e 0", median(node));
+      row("start-up: heads, one revision", median(mine), "node hello.cjs (prints a line)", median(script));
+      row("start-up: heads, TypeScript config (init's)", median(mineTyped), "node -e 0", median(node));
+    }
   }
 } finally {
   await rm(work, { recursive: true, force: true });
