@@ -362,6 +362,27 @@ class PackMap {
 }
 
 /**
+ * Writes dist/revisions/parser-stamp.js (tsc's says undefined): the SHA-256 of the header
+ * parser's modules as tsc wrote them, which keys the header cache (src/revisions/header-cache.ts)
+ * instead of seven `stat`s at every run. Before the bundle is built, so the CLI and the
+ * library read the same stamp.
+ */
+async function stampHeaderParser() {
+  const folder = `${root}dist/revisions`;
+  const { HEADER_PARSER_MODULES } = await import(pathToFileURL(`${folder}/header-cache.js`).href);
+  const hash = createHash("sha256");
+  for (const module of HEADER_PARSER_MODULES) hash.update(`${module}\0${await readFile(join(folder, `${module}.js`), "utf8")}\0`);
+  const stamp = `${folder}/parser-stamp.js`;
+  const compiled = await readFile(stamp, "utf8");
+  // tsc's `undefined`, or the stamp of an earlier run of this script over the same tsc output.
+  const declaration = /^export const HEADER_PARSER_STAMP = (?:undefined|"[0-9a-f]{64}");$/m;
+  if (!declaration.test(compiled)) throw new Error(`${stamp}: tsc no longer writes \`export const HEADER_PARSER_STAMP = undefined;\` as the build expects; update stampHeaderParser in scripts/build-cli.mjs`);
+  await writeFile(stamp, compiled.replace(declaration, `export const HEADER_PARSER_STAMP = ${JSON.stringify(hash.digest("hex"))};`));
+}
+
+await stampHeaderParser();
+
+/**
  * The CLI is split by module, so that a command reads and restores only the code it can
  * reach (reading and decoding the whole 1 MB was ~11 ms of every start-up on the CI
  * machine, issue #15's start-up row):
@@ -377,25 +398,6 @@ class PackMap {
  *    its chunks and runs each chunk once, at its first require (one module registry: each
  *    class and each module's state exists once).
  */
-/**
- * Writes dist/revisions/parser-stamp.js (tsc's says undefined): the SHA-256 of the header
- * parser's modules as tsc wrote them, which keys the header cache (src/revisions/header-cache.ts)
- * instead of seven `stat`s at every run. Before the bundle is built, so the CLI and the
- * library read the same stamp.
- */
-async function stampHeaderParser() {
-  const folder = `${root}dist/revisions`;
-  const { HEADER_PARSER_MODULES } = await import(pathToFileURL(`${folder}/header-cache.js`).href);
-  const hash = createHash("sha256");
-  for (const module of HEADER_PARSER_MODULES) hash.update(`${module}\0${await readFile(join(folder, `${module}.js`), "utf8")}\0`);
-  const stamp = `${folder}/parser-stamp.js`;
-  const compiled = await readFile(stamp, "utf8");
-  const declaration = "export const HEADER_PARSER_STAMP = undefined;";
-  if (!compiled.includes(declaration)) throw new Error(`${stamp}: tsc no longer writes \`${declaration}\` as the build expects; update stampHeaderParser in scripts/build-cli.mjs`);
-  await writeFile(stamp, compiled.replace(declaration, `export const HEADER_PARSER_STAMP = ${JSON.stringify(hash.digest("hex"))};`));
-}
-
-await stampHeaderParser();
 const work = await mkdtemp(join(tmpdir(), "athanor-build-cli-"));
 try {
   const first = await build({
