@@ -96,7 +96,7 @@ interface HolderRow {
  */
 export async function advisoryLock(session: Session, request: LockRequest): Promise<ReleaseLock> {
   const held = await takeAdvisoryLock(session, request);
-  await confirmHeldWhereItRuns(session, held, request.key, ANY_LOCK, { always: false, alsoSelect: null });
+  await confirmHeldWhereItRuns(session, held, request.key, request.name ?? ANY_LOCK, { always: false, alsoSelect: null });
   return held.release;
 }
 
@@ -146,13 +146,12 @@ export async function confirmHeldWhereItRuns(session: Session, held: HeldLock, k
 }
 
 /**
- * Takes a session-level advisory lock on `session`, polled with pg_try_advisory_lock;
- * `display` names it in a refusal (by default "athanor's lock", for the caller to rename:
- * {@link namedLockError}).
+ * Takes a session-level advisory lock on `session`, polled with pg_try_advisory_lock; the
+ * request's `name` names it in a refusal and in the release's lost-lock error.
  * @throws ConfigError `lock-needs-session` when the server session given to this connection already held the key for another client
  * @throws the request's timeout error, or InterruptedError (lock-poll.ts)
  */
-export async function takeAdvisoryLock(session: Session, request: LockRequest, display: string = ANY_LOCK): Promise<HeldLock> {
+export async function takeAdvisoryLock(session: Session, request: LockRequest): Promise<HeldLock> {
   const key = request.key.toString();
   const { high, low } = keyParts(request.key);
   let backendPid = -1;
@@ -164,7 +163,7 @@ export async function takeAdvisoryLock(session: Session, request: LockRequest, d
       const row = (await session.query<{ pid: number; held_before: boolean; locked: boolean }>(proxied ? TRY_LOCK : TRY_LOCK_DIRECT, proxied ? [key, high, low, ours] : [key])).rows[0];
       if (row?.held_before === true && !ours) {
         markSharesServerSession(session);
-        throw sharedServerSession(Number(row.pid), display);
+        throw sharedServerSession(Number(row.pid), request.name ?? ANY_LOCK);
       }
       if (row?.locked !== true) return "busy";
       backendPid = Number(row.pid);
@@ -177,7 +176,7 @@ export async function takeAdvisoryLock(session: Session, request: LockRequest, d
   const release = async (): Promise<void> => {
     if (released) return;
     released = true;
-    await unlockOn(session, key, backendPid);
+    await unlockOn(session, key, backendPid, request.name ?? "the lock");
     countHeld(session, key, -1);
   };
   return { release, backendPid };
@@ -187,22 +186,24 @@ export async function takeAdvisoryLock(session: Session, request: LockRequest, d
  * Unlocks `key` on backend `pid`, the server session that took it. A pooler may run the
  * statement on another server session: it is sent again, a little later each time, until
  * it lands there (a pooler hands back the server session a client used last when it is free).
+ * `name`: what a lost-lock error calls the lock.
  */
-async function unlockOn(session: Session, key: string, pid: number): Promise<void> {
+async function unlockOn(session: Session, key: string, pid: number, name: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     let row: { pid: number; unlocked: boolean | null } | undefined;
     try {
       row = (await session.query<{ pid: number; unlocked: boolean | null }>(UNLOCK_ON, [key, pid])).rows[0];
     } catch (error) {
       // The server released it when that connection ended, whenever that was.
-      throw lockLost(`its connection was closed during the run: ${error instanceof Error ? error.message : String(error)}`, error);
+      throw lockLost(name, `its connection was closed during the run: ${error instanceof Error ? error.message : String(error)}`, error);
     }
     if (row !== undefined && Number(row.pid) === pid) {
-      if (row.unlocked !== true) throw lockLost("the lock connection was reset or goes through a pooler");
+      if (row.unlocked !== true) throw lockLost(name, "the lock connection was reset or goes through a pooler");
       return;
     }
     if (attempt >= RELEASE_TRIES) {
       throw lockLost(
+        name,
         `the lock connection goes through a pooler that no longer runs its statements on server session ${pid}, which holds the lock until the pooler closes that server connection; through a direct connection, SELECT pg_terminate_backend(${pid}) ends it once no athanor run is in progress`,
       );
     }
@@ -231,13 +232,7 @@ export async function refuseLocksHeldHere(session: Session, locks: readonly { re
   throw sharedServerSession(Number(row["pid"]), found.display);
 }
 
-/** `error` with "athanor's lock" (a refusal of this module) replaced by the lock's name, e.g. `the run lock`; any other error as it is. */
-export function namedLockError(error: unknown, display: string): unknown {
-  if (!(error instanceof ConfigError) || error.code !== "lock-needs-session" || !error.message.startsWith(ANY_LOCK)) return error;
-  return new ConfigError(error.code, display + error.message.slice(ANY_LOCK.length), { hint: error.hint, details: error.details });
-}
-
-/** How a refusal of this module names the lock until the caller names it. */
+/** How a refusal names a lock whose request gives no name. */
 const ANY_LOCK = "athanor's lock";
 
 /**
@@ -258,12 +253,12 @@ function sharedServerSession(pid: number, display: string): ConfigError {
 }
 
 /**
- * The error of a lock found not held at release: `reason` says why. On PostgreSQL the
- * migration session holds the run lock too (src/run/lock.ts, holdRunLock), which kept
+ * The error of a lock (`name`) found not held at release: `reason` says why. On PostgreSQL
+ * the migration session holds the run lock too (src/run/lock.ts, holdRunLock), which kept
  * other runs out while the lock connection was gone.
  */
-function lockLost(reason: string, cause?: unknown): DatabaseError {
-  return new DatabaseError("lock-lost", `the lock was no longer held when the run ended (${reason})`, {
+function lockLost(name: string, reason: string, cause?: unknown): DatabaseError {
+  return new DatabaseError("lock-lost", `${name} was no longer held when the run ended (${reason})`, {
     hint: "Something ended the idle lock connection (the server's idle_session_timeout, pg_terminate_backend, a proxy or firewall that drops idle connections) or it goes through a pooler: give migrations a direct connection (`migrationUrl`) that nothing ends while idle, and check with `athanor check` that the database is as the run left it.",
     details: { reason },
     ...(cause === undefined ? {} : { cause }),

@@ -372,22 +372,15 @@ async function lockConnectionTimeout(session: Session, error: unknown): Promise<
  * leaves the connection open.
  */
 export async function lockOnConnection(session: Session, request: LockRequest, display: string): Promise<ReleaseLock> {
-  const held = await takeAdvisoryLock(session, request, display);
+  const held = await takeAdvisoryLock(session, { ...request, name: display });
   // The statement that checks it keeps the connection from being ended while idle and holding
   // it, for as long as the run lasts (an idle_session_timeout default would release the lock
   // behind the run's back): set once the lock is held, so a run that never got it leaves no
   // setting on a pooled server session.
   const idle = (await session.serverVersion()) >= IDLE_SESSION_TIMEOUT_SINCE ? "set_config('idle_session_timeout', '0', false)" : null;
   await confirmHeldWhereItRuns(session, held, request.key, display, { always: true, alsoSelect: idle });
-  // Once only: held.release keeps that.
-  return async () => {
-    await held.release().catch((error: unknown) => {
-      if (error instanceof DatabaseError && error.code === "lock-lost") {
-        throw new DatabaseError("lock-lost", error.message.replace(/^the lock/, display), { hint: error.hint, details: error.details, cause: error.cause });
-      }
-      throw error;
-    });
-  };
+  // Once only, and a lost lock named `display`: held.release does both.
+  return held.release;
 }
 
 /**

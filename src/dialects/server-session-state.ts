@@ -22,12 +22,15 @@ const STATE: unique symbol = Symbol("athanor.server-session-state");
 
 /** `session` with a state of its own, for the session implementation to return. */
 export function withServerSessionState<S extends object>(session: S): S {
-  const state: ServerSessionState = { keepsServerSession: false, keysHeld: new Map() };
-  return Object.assign(session, { [STATE]: state });
+  return Object.assign(session, { [STATE]: freshState() });
 }
 
 /** The state of `session` (or of the session it wraps); a fresh one, unshared, for a session made elsewhere. */
 export function serverSessionState(session: Session): ServerSessionState {
   const holder = session as Session & { [STATE]?: ServerSessionState };
-  return (holder[STATE] ??= { keepsServerSession: false, keysHeld: new Map() });
+  return (holder[STATE] ??= freshState());
+}
+
+function freshState(): ServerSessionState {
+  return { keepsServerSession: false, keysHeld: new Map() };
 }

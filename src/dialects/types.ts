@@ -151,6 +151,11 @@ export interface LockRequest {
   readonly onWait?: ((holder: LockHolder | null) => void) | undefined;
   /** The error to throw when the wait runs out. */
   readonly timeout: (holder: LockHolder | null, waitedMs: number) => Error;
+  /**
+   * What a refusal or a lost-lock error calls the lock (e.g. "the run lock"; PostgreSQL):
+   * by default "athanor's lock" in a refusal, "the lock" when it was lost.
+   */
+  readonly name?: string | undefined;
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { DatabaseTarget } from "../config/types.js";
-import { namedLockError, refuseLocksHeldHere } from "../dialects/advisory-lock.js";
+import { refuseLocksHeldHere } from "../dialects/advisory-lock.js";
 import { lockDatabase, lockLocation } from "../dialects/open.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import { formatWait } from "../config/duration.js";
@@ -154,28 +154,24 @@ export interface HoldRunLockOptions {
  */
 export async function holdRunLock(session: Session, options: HoldRunLockOptions): Promise<ReleaseLock> {
   const describe = (holder: LockHolder | null) => holder?.description ?? "a connection that let go while we looked";
-  let release: ReleaseLock;
-  try {
-    release = await session.lock({
-      key: runLockKey(options.versionTable),
-      waitMs: options.waitMs,
-      pollMs: options.pollMs ?? 100,
-      signal: options.signal,
-      holderStyle: "activity",
-      onWait: (holder) => options.onWait?.(describe(holder)),
-      timeout: (holder, waitedMs) =>
-        new LockTimeoutError(`another run's migration session is still working on this database, though its migration lock's connection is gone (${LOCK_CONNECTION_GONE}): ${describe(holder)}; gave up after waiting ${formatWait(options.lockWaitMs ?? options.waitMs)}`, {
-          hint:
-            holder === null
-              ? "Retry; it was finishing."
-              : `A live run goes on to its end; a dead runner's session ends when its statement does (PostgreSQL 14+ notices a vanished client within a second of the statement checking). Wait and retry, or wait longer with --lock-wait. Only if no athanor process is running against this database, end it with ${holder.remedy}, then check the database with \`athanor check\`.`,
-          details: { holder: holder?.details ?? null, waitedMs },
-        }),
-    });
-  } catch (error) {
-    // A pooled server session that already held it for another client (dialects/advisory-lock.ts).
-    throw namedLockError(error, "the run lock");
-  }
+  const release = await session.lock({
+    // A pooled server session that already held it for another client is refused under this name (dialects/advisory-lock.ts).
+    name: "the run lock",
+    key: runLockKey(options.versionTable),
+    waitMs: options.waitMs,
+    pollMs: options.pollMs ?? 100,
+    signal: options.signal,
+    holderStyle: "activity",
+    onWait: (holder) => options.onWait?.(describe(holder)),
+    timeout: (holder, waitedMs) =>
+      new LockTimeoutError(`another run's migration session is still working on this database, though its migration lock's connection is gone (${LOCK_CONNECTION_GONE}): ${describe(holder)}; gave up after waiting ${formatWait(options.lockWaitMs ?? options.waitMs)}`, {
+        hint:
+          holder === null
+            ? "Retry; it was finishing."
+            : `A live run goes on to its end; a dead runner's session ends when its statement does (PostgreSQL 14+ notices a vanished client within a second of the statement checking). Wait and retry, or wait longer with --lock-wait. Only if no athanor process is running against this database, end it with ${holder.remedy}, then check the database with \`athanor check\`.`,
+        details: { holder: holder?.details ?? null, waitedMs },
+      }),
+  });
   return async () => {
     await release().catch(() => {});
   };
