@@ -200,7 +200,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 // compiles the CLI (src/cli/start-flags.ts); the flags below depend on what the command reads.
 const command = findCommandName(argv) ?? "";
 
-
 /**
  * From this size of declared SQL (1 MiB, ~740 tables of a Rails-style structure.sql),
  * `revision --autogenerate` and `diff` let V8 tier PGlite's WASM up to TurboFan again,

@@ -263,23 +263,39 @@ function wantsStacks(argv: readonly string[]): boolean {
 /** The `import()` the bundle's chunks route through (the launcher's own: code compiled by vm.Script has none). */
 const importModule = (specifier: string): Promise<unknown> => import(specifier);
 
+/** What the packs of one run share while they are loaded. */
+interface PackLoading {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The run only prints help or the version: see {@link writeCodeCacheAtExit}. */
+  readonly thin: boolean;
+  /** Whether stale caches were pruned already (once a run, when a cache is written). */
+  pruned: boolean;
+  /**
+   * The buffer the packs and their code caches are read into, one after the other: the
+   * second pack of `heads` (bundle-read.cjs) and its cache then land in pages the first one's
+   * already touched instead of ~50 new ones (~0.7 ms on the CI machine, where a page fault
+   * costs 12–14 µs). Safe to reuse: V8 copies a pack's text into a string of its own and has
+   * read the code cache by the time `new Script` returns. See {@link readRegularFile}.
+   */
+  scratch: Buffer | undefined;
+}
+
 /**
  * Compiles one of the CLI's packs (dist/cli/bundle*.cjs) with its code cache and returns
  * its value, the object of its chunks' functions; writes the cache when it was missing or
- * rejected. Throws what reading or compiling threw. `scratch` is the buffer the packs of a
- * run are read into (see {@link readRegularFile}).
+ * rejected. Throws what reading or compiling threw.
  */
-function compilePack(file: string, env: Readonly<Record<string, string | undefined>>, pruned: { done: boolean }, thin: boolean, scratch: ReadScratch): unknown {
+function compilePack(file: string, loading: PackLoading): unknown {
   // ASCII (the build checks it): Latin-1 is the cheapest decoding. The buffer the file was
   // read into is then reused for the code cache: each new page of memory costs a page fault,
   // ~12 µs on the CI machine.
-  const { bytes, room, stats } = readRegularFile(file, scratch);
+  const { bytes, room, stats } = readRegularFile(file, loading);
   const source = bytes.toString("latin1");
-  const cache = codeCacheFile(file, source, stats, env);
+  const cache = codeCacheFile(file, source, stats, loading.env);
   const cached = cache === null ? undefined : readCodeCache(cache, room);
   const script = new Script(source, { filename: file, ...(cached === undefined ? {} : { cachedData: cached.code }) });
-  if (cache !== null && (cached === undefined || script.cachedDataRejected === true)) writeCodeCacheAtExit(cache, script, pruned, script.createCachedData(), thin);
-  else if (cache !== null && cached?.coverage === "compiled") writeCodeCacheAtExit(cache, script, pruned, null, thin);
+  if (cache !== null && (cached === undefined || script.cachedDataRejected === true)) writeCodeCacheAtExit(cache, script, script.createCachedData(), loading);
+  else if (cache !== null && cached?.coverage === "compiled") writeCodeCacheAtExit(cache, script, null, loading);
   return script.runInThisContext();
 }
 
@@ -303,19 +319,19 @@ function compilePack(file: string, env: Readonly<Record<string, string | undefin
  * Measured against the other designs (docs/architecture.md, "Start-up": round 16): once
  * per cache file, and nothing on a warm run.
  *
- * `thin`: the run only prints help or the version (no command word: `--version`, `--help`,
+ * `loading.thin`: the run only prints help or the version (no command word: `--version`, `--help`,
  * `help`). It runs little of each pack it loads, so its cache is written as `compiled`, for
  * the first real command to replace: written `ran`, a first `athanor --version` after
  * installing left every later `heads` compiling most of the bundle at every run.
  */
-function writeCodeCacheAtExit(cache: CodeCacheFile, script: Script, pruned: { done: boolean }, compiled: Buffer | null, thin: boolean): void {
+function writeCodeCacheAtExit(cache: CodeCacheFile, script: Script, compiled: Buffer | null, loading: PackLoading): void {
   const flags = runtimeV8Flags();
   process.once("exit", () => {
-    if (runtimeV8Flags() === flags && !thin) writeCodeCache(cache, script.createCachedData(), "ran");
+    if (runtimeV8Flags() === flags && !loading.thin) writeCodeCache(cache, script.createCachedData(), "ran");
     else if (compiled !== null) writeCodeCache(cache, compiled, "compiled");
     else return;
-    if (!pruned.done) {
-      pruned.done = true;
+    if (!loading.pruned) {
+      loading.pruned = true;
       pruneStaleCodeCaches(cache, Date.now());
     }
   });
@@ -330,31 +346,20 @@ function writeCodeCacheAtExit(cache: CodeCacheFile, script: Script, pruned: { do
 const READ_ROOM = 4;
 
 /**
- * The buffer a run's packs and their code caches are read into, one after the other: the
- * second pack of `heads` (bundle-read.cjs) and its cache then land in pages the first one's
- * already touched instead of ~50 new ones (~0.7 ms on the CI machine, where a page fault
- * costs 12–14 µs). Safe to reuse: V8 copies a pack's text into a string of its own and has
- * read the code cache by the time `new Script` returns.
- */
-interface ReadScratch {
-  buffer: Buffer | undefined;
-}
-
-/**
- * The bytes of `file`, the buffer they are at the start of (`scratch`'s, or a larger one
+ * The bytes of `file`, the buffer they are at the start of (`loading.scratch`, or a larger one
  * that replaces it: see {@link READ_ROOM}) and the stats of what was read (the code cache's
  * key), opened without waiting (a FIFO put where a pack should be hung the command in
  * `readFileSync`, deaf to signals) and read only when it is a regular file: up to the size
  * fstat gave or the end of the file, as readFileSync reads.
  */
-function readRegularFile(file: string, scratch: ReadScratch): { readonly bytes: Buffer; readonly room: Buffer; readonly stats: Stats } {
+function readRegularFile(file: string, loading: Pick<PackLoading, "scratch">): { readonly bytes: Buffer; readonly room: Buffer; readonly stats: Stats } {
   const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: "not a regular file" });
     const wanted = READ_ROOM * stats.size;
-    const room = scratch.buffer !== undefined && scratch.buffer.length >= wanted ? scratch.buffer : Buffer.allocUnsafeSlow(wanted);
-    scratch.buffer = room;
+    const room = loading.scratch !== undefined && loading.scratch.length >= wanted ? loading.scratch : Buffer.allocUnsafeSlow(wanted);
+    loading.scratch = room;
     let length = 0;
     for (let read = -1; read !== 0 && length < stats.size; length += read) read = readSync(fd, room, length, stats.size - length, null);
     return { bytes: room.subarray(0, length), room, stats };
@@ -404,17 +409,15 @@ export function launch(bundle: string, env: Readonly<Record<string, string | und
   if (flags !== "") setV8Flags(flags, nodeRequire);
   const verbose = wantsStacks(argv);
   if (verbose) process.setSourceMapsEnabled(true);
-  const pruned = { done: false };
-  const scratch: ReadScratch = { buffer: undefined };
   // Help or the version only: its caches are written for the first real command to replace (writeCodeCacheAtExit).
-  const thin = command === undefined || command === "help";
+  const loading: PackLoading = { env, thin: command === undefined || command === "help", pruned: false, scratch: undefined };
   const packs = new Map<string, Record<string, unknown>>();
   /** The pack at `file`, loaded once; throws what loading threw, or a TypeError when its value is no pack. */
   const packAt = (file: string): Record<string, unknown> => {
     let pack = packs.get(file);
     if (pack === undefined) {
       // With --verbose Node's own require loads the packs: it applies their source maps to stacks.
-      const value: unknown = verbose ? nodeRequire(file) : compilePack(file, env, pruned, thin, scratch);
+      const value: unknown = verbose ? nodeRequire(file) : compilePack(file, loading);
       if (typeof value !== "object" || value === null) throw new TypeError("not one of the CLI's packs");
       pack = value as Record<string, unknown>;
       packs.set(file, pack);
