@@ -305,6 +305,8 @@ describe("the header cache", () => {
       `${head}\n${first.split("\t").slice(0, 4).join("\t")}\n${second}\n`, // a line with fields missing
       `${head}\n${first.replace(/\t[^\t]*$/, '\t"unterminated')}\n${second}\n`, // a message that is not JSON
       `${head}\n${first.replace("\tsql\t", "\tpython\t")}\n${second}\n`,
+      // The section's check (the next-to-last field): empty, `x` or digits as athanor writes a number, nothing else.
+      ...["-2", "01", "1.5", "y", "1e3", " 4"].map((check) => `${head}\n${first.replace(/\t[^\t]*(\t[^\t]*)$/, `\t${check}$1`)}\n${second}\n`),
     ];
     for (const corrupt of badLines) {
       await writeFile(path, corrupt);
@@ -378,6 +380,32 @@ describe("the header cache", () => {
 
 describe("the built parser's stamp", () => {
   const distRevisions = fileURLToPath(new URL("../dist/revisions/", import.meta.url));
+
+  it("covers every module that decides what a cache line holds: the header parser's and the upgrade section check's, with all they import", async () => {
+    const srcRevisions = fileURLToPath(new URL("../src/revisions/", import.meta.url));
+    // Imported, but deciding nothing a line holds: error classes (the scan's check catches
+    // them), athanor's version and the stamp itself (both in the key already), and SQL
+    // quoting (session-state.ts quotes the statements that put a session back).
+    const decidesNothing = new Set(["../errors", "../version", "parser-stamp", "../dialects/sql"]);
+    const seen = new Set<string>();
+    const pending = ["header", "header-cache", "../run/check-section"];
+    while (pending.length > 0) {
+      const module = pending.pop() as string;
+      if (seen.has(module)) continue;
+      seen.add(module);
+      const text = await readFile(join(srcRevisions, `${module}.ts`), "utf8");
+      // Value imports and re-exports of this project's modules (`import type` decides nothing at run time).
+      for (const match of text.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?\sfrom\s+"(\.[^"]+)\.js";/gms)) {
+        pending.push(join(module, "..", match[1] as string).replace(/\\/g, "/").replace(/^\.\.\/revisions\//, ""));
+      }
+    }
+    // The scan, which reads the files, calls the parser and the check, and writes the lines
+    // (what it imports besides them reads files and loads TypeScript revisions: not listed).
+    const needed = [...seen, "script-directory"].filter((module) => !decidesNothing.has(module)).sort();
+    expect(needed).toContain("header-ts");
+    expect(needed).toContain("../run/transaction-check");
+    expect([...HEADER_PARSER_MODULES].sort()).toEqual(needed);
+  });
 
   it("keys the built CLI's cache by the SHA-256 of the header parser's modules, not their stats: a rebuild that changes no parser keeps every project's cache", async () => {
     // What `npm run build` wrote (scripts/build-cli.mjs): the hash of the modules as tsc wrote them.

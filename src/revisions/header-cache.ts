@@ -17,6 +17,8 @@
  *   another athanor version, a header parser that changed since it was written (the
  *   parser's modules are part of the key), another directory, unparsable JSON;
  * - it holds headers only, never checksums: a checksum is always computed from the file;
+ *   beside a header, the outcome of an `upgrade`'s check of the file's section, under the
+ *   same stamp (src/revisions/section-check.ts), which is checked again when the file is sent;
  * - it is written to a temporary file (mode 0600) in the same directory and renamed,
  *   so two processes writing at once leave one complete cache, never a mix.
  * Failing to read or write it is never an error: the directory is read as if it were absent.
@@ -26,6 +28,7 @@ import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../version.js";
 import type { RevisionFormat } from "./header.js";
+import { SECTION_NEEDS_PLAN_CHECK, SECTION_NOT_CHECKED, type SectionCheck } from "./section-check.js";
 import { HEADER_PARSER_STAMP } from "./parser-stamp.js";
 import type { RevisionHeader } from "./types.js";
 
@@ -33,7 +36,7 @@ import type { RevisionHeader } from "./types.js";
 export const RACY_WINDOW_MS = 1000;
 
 /** Bumped whenever the file's layout changes. */
-const FORMAT = "athanor-header-cache/3";
+const FORMAT = "athanor-header-cache/4";
 
 /** The first line of a cache file. */
 interface CacheHead {
@@ -42,10 +45,11 @@ interface CacheHead {
   readonly directory: string;
 }
 
-/** A header found in the cache, with its format. */
+/** A header found in the cache, with its format and its section's check. */
 export interface CachedHeader {
   readonly header: RevisionHeader;
   readonly format: RevisionFormat;
+  readonly check: SectionCheck;
 }
 
 /** A header found in the cache for a file's stat, with the stamp the cache holds for it. */
@@ -77,10 +81,31 @@ export function isRacy(stats: Stats, now: number): boolean {
 let parserKey: string | undefined;
 
 /**
- * The modules that parse headers, relative to this one: the cache's key depends on them.
- * scripts/build-cli.mjs hashes the same list into {@link HEADER_PARSER_STAMP}.
+ * The modules that decide what a cache line holds, relative to this one: those that parse
+ * headers, and those of an `upgrade`'s check of an SQL section (src/run/check-section.ts).
+ * The cache's key depends on them (test/header-cache.test.ts checks the list against their
+ * imports). scripts/build-cli.mjs hashes the same list into {@link HEADER_PARSER_STAMP}.
  */
-export const HEADER_PARSER_MODULES: readonly string[] = ["header", "header-sql-fast", "header-fields", "ids", "header-cache", "script-directory", "../control-characters"];
+export const HEADER_PARSER_MODULES: readonly string[] = [
+  "header",
+  "header-sql-fast",
+  "header-fields",
+  "header-ts",
+  "ids",
+  "header-cache",
+  "script-directory",
+  "../control-characters",
+  "section-check",
+  "sql-sections",
+  "../run/check-section",
+  "../run/transaction-check",
+  "../run/session-state",
+  "../dialects/sql-closure",
+  "../dialects/copy-from-stdin",
+  "../lint/transaction-control",
+  "../lint/ast",
+  "../sql/lexer",
+];
 
 /**
  * What the cached headers depend on besides the files: the cache format, athanor's
@@ -88,7 +113,7 @@ export const HEADER_PARSER_MODULES: readonly string[] = ["header", "header-sql-f
  * headers an older one produced. A build (`npm run build`) names those modules by the
  * SHA-256 of their text ({@link HEADER_PARSER_STAMP}): no `stat` at all, and a rebuild that
  * changes no parser keeps every project's cache. Run from source or after a bare `tsc`
- * (no stamp), by each module's size and mtime, which any edit changes (seven `stat`s with
+ * (no stamp), by each module's size and mtime, which any edit changes (a `stat` each, with
  * nanosecond times: ~0.4 ms of a one-revision `heads`).
  */
 function cacheKey(): string {
@@ -165,12 +190,14 @@ function entryFits(name: string, header: RevisionHeader): boolean {
 
 /**
  * One cache line: name, stamp, format, id, parents, branch labels, depends-on,
- * transactional (1/0), allowed rules, message (a JSON string), separated by tabs. Only
+ * transactional (1/0), allowed rules, the section's check (empty: not checked, `x`: the
+ * plan checks it, a number: passed), message (a JSON string), separated by tabs. Only
  * for a header that {@link entryFits}.
  */
 function entryLine(entry: NewEntry): string {
-  const { name, stamp, format, header } = entry;
-  return [name, stamp, format, header.id, joinList(header.parents), joinList(header.branchLabels), joinList(header.dependsOn), header.transactional ? "1" : "0", joinList(header.allow), JSON.stringify(header.message)].join("\t");
+  const { name, stamp, format, header, check } = entry;
+  const checkField = check === SECTION_NOT_CHECKED ? "" : check === SECTION_NEEDS_PLAN_CHECK ? "x" : String(check);
+  return [name, stamp, format, header.id, joinList(header.parents), joinList(header.branchLabels), joinList(header.dependsOn), header.transactional ? "1" : "0", joinList(header.allow), checkField, JSON.stringify(header.message)].join("\t");
 }
 
 /**
@@ -183,6 +210,7 @@ interface NewEntry {
   readonly stamp: string;
   readonly format: RevisionFormat;
   readonly header: RevisionHeader;
+  readonly check: SectionCheck;
 }
 
 /**
@@ -291,8 +319,12 @@ export class HeaderCache {
    * compared with the file's, not the file's turned into a stamp string: `Number` of
    * what {@link fileStamp} wrote is the number it wrote (JavaScript prints the shortest
    * string that reads back as the same double), without printing five numbers per file.
+   *
+   * With `wantsCheck` (an `upgrade`'s scan, which checks what it reads), a transactional
+   * SQL revision's line without its section's check is not taken either: the file is read
+   * and its line written again with the check, once.
    */
-  take(stats: StampFields): StampedHeader | undefined {
+  take(stats: StampFields, wantsCheck = false): StampedHeader | undefined {
     const text = this.#text;
     const stampStart = this.#current;
     if (stampStart === -1) return undefined;
@@ -305,15 +337,16 @@ export class HeaderCache {
       this.#corrupt();
       return undefined;
     }
+    if (wantsCheck && cached.check === SECTION_NOT_CHECKED && cached.format === "sql" && cached.header.transactional) return undefined;
     this.#lines.push(this.#currentLine, lineEnd);
     this.#kept += 1;
-    return { header: cached.header, format: cached.format, stamp: text.slice(stampStart, stampEnd) };
+    return { header: cached.header, format: cached.format, check: cached.check, stamp: text.slice(stampStart, stampEnd) };
   }
 
-  /** Records a header parsed from a file with this stamp (call in name order, like {@link get}). */
-  set(name: string, stamp: string, format: RevisionFormat, header: RevisionHeader): void {
+  /** Records a header parsed from a file with this stamp, and its section's check (call in name order, like {@link take}). */
+  set(name: string, stamp: string, format: RevisionFormat, header: RevisionHeader, check: SectionCheck = SECTION_NOT_CHECKED): void {
     if (!entryFits(name, header)) return;
-    this.#lines.push({ name, stamp, format, header });
+    this.#lines.push({ name, stamp, format, header, check });
     this.#changed = true;
   }
 
@@ -488,11 +521,11 @@ function listField(text: string, start: number, end: number): readonly string[] 
 
 /**
  * The header fields of a cache line, from `start` (after its stamp) to `end` (its line
- * feed): format, id, parents, branch labels, depends-on, transactional, allow, message.
- * Null when they are not what a line holds.
+ * feed): format, id, parents, branch labels, depends-on, transactional, allow, the
+ * section's check, message. Null when they are not what a line holds.
  */
 function parseEntry(text: string, start: number, end: number): CachedHeader | null {
-  // Seven tabs end the seven fields before the message; no array is made for them.
+  // Eight tabs end the eight fields before the message; no array is made for them.
   const formatEnd = nextTab(text, start, end);
   const idEnd = formatEnd === -1 ? -1 : nextTab(text, formatEnd + 1, end);
   const parentsEnd = idEnd === -1 ? -1 : nextTab(text, idEnd + 1, end);
@@ -500,14 +533,17 @@ function parseEntry(text: string, start: number, end: number): CachedHeader | nu
   const dependsEnd = labelsEnd === -1 ? -1 : nextTab(text, labelsEnd + 1, end);
   const transactionalEnd = dependsEnd === -1 ? -1 : nextTab(text, dependsEnd + 1, end);
   const allowEnd = transactionalEnd === -1 ? -1 : nextTab(text, transactionalEnd + 1, end);
-  if (allowEnd === -1 || nextTab(text, allowEnd + 1, end) !== -1) return null;
+  const checkEnd = allowEnd === -1 ? -1 : nextTab(text, allowEnd + 1, end);
+  if (checkEnd === -1 || nextTab(text, checkEnd + 1, end) !== -1) return null;
   const format = formatEnd - start === 3 && text.startsWith("sql", start) ? "sql" : formatEnd - start === 2 && text.startsWith("ts", start) ? "ts" : null;
   const transactional = transactionalEnd - dependsEnd === 2 ? text.charCodeAt(dependsEnd + 1) : 0;
   if (format === null || (transactional !== 0x30 && transactional !== 0x31) || idEnd === formatEnd + 1) return null;
-  const message = messageField(text, allowEnd + 1, end);
-  if (message === null) return null;
+  const check = checkField(text, allowEnd + 1, checkEnd);
+  const message = messageField(text, checkEnd + 1, end);
+  if (message === null || check === null) return null;
   return {
     format,
+    check,
     header: {
       id: text.slice(formatEnd + 1, idEnd),
       parents: listField(text, idEnd + 1, parentsEnd),
@@ -519,6 +555,20 @@ function parseEntry(text: string, start: number, end: number): CachedHeader | nu
     },
   };
 }
+
+/**
+ * The section's check: empty (not checked), `x` (the plan checks it), or a number as
+ * {@link entryLine} writes it (digits, no leading zero); null for anything else.
+ */
+function checkField(text: string, start: number, end: number): SectionCheck | null {
+  if (start === end) return SECTION_NOT_CHECKED;
+  if (end - start === 1 && text.charCodeAt(start) === LETTER_X) return SECTION_NEEDS_PLAN_CHECK;
+  if (text.charCodeAt(start) === MINUS || !isPlainNumberText(text, start, end)) return null;
+  const value = Number(text.slice(start, end));
+  return Number.isSafeInteger(value) ? value : null;
+}
+
+const LETTER_X = 120;
 
 /**
  * The message field: a JSON string. One without escapes (almost every message) is its

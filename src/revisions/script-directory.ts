@@ -18,6 +18,7 @@ import { normalizeLineEndings, parseRevisionHeader, type RevisionFormat } from "
 import type { SqlSection } from "./sql-sections.js";
 import { sliceTurns } from "../event-loop-turns.js";
 import { fileStamp, HeaderCache, isRacy } from "./header-cache.js";
+import { SECTION_NOT_CHECKED, type SectionCheck } from "./section-check.js";
 import type { RevisionFile, RevisionHeader } from "./types.js";
 import { redactUrl } from "../secrets/redact.js";
 import { describeFsError, errnoCode } from "../fs-errors.js";
@@ -114,6 +115,25 @@ export interface ReadScriptDirectoryOptions {
    * for, and a large SQL file is read only as far as its header.
    */
   readonly checksums?: boolean | undefined;
+  /**
+   * An `upgrade`'s check of an SQL revision's upgrade section (src/run/check-section.ts),
+   * run on each transactional SQL file the scan reads for the header cache, and kept in it
+   * beside the header (src/revisions/section-check.ts). Never throws. Unused without a cache.
+   */
+  readonly checkSection?: SectionChecker | undefined;
+}
+
+/** Checks a revision's upgrade section in its file's text (see {@link ReadScriptDirectoryOptions.checkSection}). */
+export type SectionChecker = (file: RevisionFile, text: string) => SectionCheck;
+
+/** What every file of one scan is read with. */
+interface ScanRun {
+  readonly cache: HeaderCache | null;
+  /** The directory with a trailing separator. */
+  readonly directory: string;
+  readonly checksums: boolean;
+  readonly now: number;
+  readonly checkSection: SectionChecker | undefined;
 }
 
 let directorySizeObserver: ((bytes: number) => void) | null = null;
@@ -188,11 +208,10 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
   // No cache (or none that can be trusted): this run reads the files without their stamps
   // and leaves an empty cache, which the next run fills (see HeaderCache.open).
   const cache = cacheDir === null ? null : HeaderCache.open(cacheDir, directory, candidates.length);
-  const checksums = options.checksums ?? true;
-  const now = Date.now();
   const files: RevisionFile[] = [];
   // The directory is absolute and normalised, and a name from readdir has no separator: no path.join per file.
   const prefix = directory.endsWith(sep) ? directory : `${directory}${sep}`;
+  const run: ScanRun = { cache, directory: prefix, checksums: options.checksums ?? true, now: Date.now(), checkSection: options.checkSection };
   // Connections, timers and signal handlers run between slices of synchronous reads. A
   // turn every 64 files (the rule until round 12) came every ~4 ms in a fresh process, and
   // an upgrade's SCRAM handshake on 1,000 revisions waited for most of the scan.
@@ -204,7 +223,7 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
     const format = revisionFormatOf(name) as RevisionFormat;
     let file: RevisionFile;
     try {
-      file = scanRevision(cache, prefix, name, format, checksums, now);
+      file = scanRevision(run, name, format);
     } catch (error) {
       if (skippedEntry(prefix + name)) continue;
       throw error;
@@ -237,23 +256,24 @@ export function refuseControlCharacterName(name: string): void {
  * One entry of the listing read as a revision: from the header cache when it has the
  * file's stamp, else read (and, with a cache, stamped and cached).
  */
-function scanRevision(cache: HeaderCache | null, prefix: string, name: string, format: RevisionFormat, checksums: boolean, now: number): RevisionFile {
+function scanRevision(run: ScanRun, name: string, format: RevisionFormat): RevisionFile {
   refuseControlCharacterName(name);
-  if (cache === null) return readRevisionFile(prefix, name, format, checksums, false, now).file;
+  const { cache, directory: prefix } = run;
+  if (cache === null) return readRevisionFile(run, name, format, false).file;
   // A file the cache has a line for is stat'ed before anything is read (a write after it
   // changes the stamp); one it has none for is opened at once and its stamp taken from
   // the open file before the read: one path lookup instead of two on the run that fills the cache.
   let stats: Stats | undefined;
   if (cache.seek(name)) {
     stats = statFile(prefix + name, name);
-    const cached = cache.take(stats);
+    const cached = cache.take(stats, run.checkSection !== undefined);
     if (cached !== undefined && cached.format === format) {
       // Sliced from the cache's text, which is one string of about 130 bytes per revision: nothing to detach from a file's text.
-      return new ScannedRevision(cached.header, prefix, name, format, null, cached.stamp, false);
+      return new ScannedRevision(cached.header, prefix, name, format, null, cached.stamp, false, cached.check);
     }
   }
-  const read = readRevisionFile(prefix, name, format, checksums, true, now, stats);
-  if (read.stamp !== null && !read.racy) cache.set(name, read.stamp, format, read.file);
+  const read = readRevisionFile(run, name, format, true, stats);
+  if (read.stamp !== null && !read.racy) cache.set(name, read.stamp, format, read.file, ScannedRevision.sectionCheckOf(read.file));
   return read.file;
 }
 
@@ -330,10 +350,12 @@ class ScannedRevision implements RevisionFile {
   #checksum: string | null;
   /** The stamp the header was read under, until the checksum is known (then null). */
   #stamp: string | null;
+  /** Its upgrade section's check, from the scan or the header cache (src/revisions/section-check.ts). */
+  #sectionCheck: SectionCheck;
 
   // One constructor with a fixed property order gives every revision the same hidden class,
   // which keeps the graph's property reads monomorphic.
-  constructor(header: RevisionHeader, directory: string, relativePath: string, format: RevisionFormat, checksum: string | null, stamp: string | null, detach = true) {
+  constructor(header: RevisionHeader, directory: string, relativePath: string, format: RevisionFormat, checksum: string | null, stamp: string | null, detach = true, sectionCheck: SectionCheck = SECTION_NOT_CHECKED) {
     this.id = header.id;
     this.parents = detach ? detachedList(header.parents) : header.parents;
     this.message = detach ? detached(header.message) : header.message;
@@ -346,6 +368,17 @@ class ScannedRevision implements RevisionFile {
     this.#directory = directory;
     this.#checksum = checksum;
     this.#stamp = checksum === null ? stamp : null;
+    this.#sectionCheck = sectionCheck;
+  }
+
+  /** The check of `file`'s upgrade section the scan made or found (SECTION_NOT_CHECKED for a revision not from a scan). */
+  static sectionCheckOf(file: RevisionFile): SectionCheck {
+    return file instanceof ScannedRevision ? file.#sectionCheck : SECTION_NOT_CHECKED;
+  }
+
+  /** Records the check the scan made of the text it read. */
+  checkedSection(check: SectionCheck): void {
+    this.#sectionCheck = check;
   }
 
   get path(): string {
@@ -424,13 +457,13 @@ interface ScannedFile {
  * fits in the first read is read once; a larger SQL file read for its header only stops
  * after its header, when the header is complete there. `directory` ends with a separator.
  */
-function readRevisionFile(directory: string, relativePath: string, format: RevisionFormat, checksums: boolean, stamped: boolean, now: number, known?: Stats): ScannedFile {
+function readRevisionFile(run: ScanRun, relativePath: string, format: RevisionFormat, stamped: boolean, known?: Stats): ScannedFile {
   // withRevisionFd's steps without its callback: a closure over these seven values was ~70
   // bytes of garbage per file, on the path a first run takes for every file.
-  const path = directory + relativePath;
+  const path = run.directory + relativePath;
   const fd = openRevision(path, relativePath, SCAN_OPEN_FLAGS);
   try {
-    return readOpenedRevision(fd, directory, relativePath, format, checksums, stamped, now, known);
+    return readOpenedRevision(fd, run, relativePath, format, stamped, known);
   } catch (error) {
     throw readFailure(path, relativePath, error);
   } finally {
@@ -439,7 +472,8 @@ function readRevisionFile(directory: string, relativePath: string, format: Revis
 }
 
 /** {@link readRevisionFile} once the file is open. */
-function readOpenedRevision(fd: number, directory: string, relativePath: string, format: RevisionFormat, checksums: boolean, stamped: boolean, now: number, known: Stats | undefined): ScannedFile {
+function readOpenedRevision(fd: number, run: ScanRun, relativePath: string, format: RevisionFormat, stamped: boolean, known: Stats | undefined): ScannedFile {
+  const { directory, checksums, now } = run;
   const stats = stamped ? (known ?? fstatSync(fd)) : null;
   let stamp = stats === null ? null : fileStamp(stats);
   // A racy file (changed in the last second) may change again within the same clock tick, keeping its stamp: hash what was read.
@@ -480,7 +514,10 @@ function readOpenedRevision(fd: number, directory: string, relativePath: string,
   // very read. Otherwise it can wait for a command that asks, whose read is checked against
   // the stamp or, without one, against the header (see ScannedRevision).
   const checksum = checksums || racy ? sha256Hex(text) : null;
-  return { file: new ScannedRevision(header, directory, relativePath, format, checksum, stamp), stamp, racy };
+  const file = new ScannedRevision(header, directory, relativePath, format, checksum, stamp);
+  // Checked here, from the text the header came from, for the cache: a run that found none checks nothing while scanning.
+  if (stamped && run.checkSection !== undefined && format === "sql" && header.transactional) file.checkedSection(run.checkSection(file, text));
+  return { file, stamp, racy };
 }
 
 /** The whole file (`size` bytes) from its first `bytesRead` bytes already in `first`. */
@@ -588,7 +625,16 @@ function decodeRevisionBytes(bytes: Buffer, length: number, relativePath: string
 
 const BYTE_ORDER_MARK = 0xfeff;
 
-function changedWhileRunning(relativePath: string, revision?: string): RevisionError {
+/**
+ * The check of `file`'s upgrade section that its scan made or found in the header cache
+ * (src/revisions/section-check.ts); SECTION_NOT_CHECKED when there is none.
+ */
+export function scannedSectionCheck(file: RevisionFile): SectionCheck {
+  return ScannedRevision.sectionCheckOf(file);
+}
+
+/** RevisionError `revision-changed`: a revision's file is no longer the one this run read. */
+export function changedWhileRunning(relativePath: string, revision?: string): RevisionError {
   return new RevisionError("revision-changed", `${relativePath} changed while athanor was running`, {
     hint: "run the command again once the file is saved",
     details: revision === undefined ? { file: relativePath } : { file: relativePath, revision },

@@ -33,7 +33,9 @@ import { serverTimeout, timeoutSource } from "./timeout-errors.js";
 import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
-import { loadRevisionBody, type MigrationFunction } from "../revisions/script-directory.js";
+import { changedWhileRunning, loadRevisionBody, scannedSectionCheck, type MigrationFunction } from "../revisions/script-directory.js";
+import { checkedSectionChangesSession, checkedSectionLength, sectionPassed } from "../revisions/section-check.js";
+import { checkSectionText, checkUpgradeSection } from "./check-section.js";
 import type { SqlSection } from "../revisions/sql-sections.js";
 import type { RevisionFile } from "../revisions/types.js";
 import { scrubSecrets } from "../secrets/redact.js";
@@ -44,7 +46,7 @@ import { toEventError, type EventInput } from "./events.js";
 import { interrupted } from "./lock.js";
 import { mayChangeSession, mayDeallocate } from "./session-state.js";
 import { StandardStringsWatch } from "./standard-strings.js";
-import { assertClosed, assertNoCopyFromStdin, assertNoTransactionBreaker, needsStatementCheck, refuseTransactionBreakerAtRunTime } from "./transaction-check.js";
+import { assertNoTransactionBreaker, refuseTransactionBreakerAtRunTime } from "./transaction-check.js";
 import { measuredTiming, parseRecentDurations, recentDurationsSql, type RunIdentity, type StepTiming } from "./version-table.js";
 
 /**
@@ -154,7 +156,14 @@ export type CheckedAhead = ReadonlyMap<RevisionFile, CheckedSection>;
 export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: true): Promise<CheckedSection>;
 export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: boolean): Promise<CheckedSection | null>;
 export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: boolean): Promise<CheckedSection | null> {
-  if (!parse && (file.format !== "sql" || echo || !file.transactional)) return null;
+  if (file.format !== "sql" || echo || !file.transactional) {
+    if (!parse) return null;
+  } else if (direction === "up") {
+    // Checked by the scan, which read the file for the header cache, or by an earlier run
+    // (its line's stamp still the file's): not read here. `sectionOf` checks the text sent.
+    const scanned = scannedSectionCheck(file);
+    if (sectionPassed(scanned)) return { body: checkedSectionLength(scanned), statements: null, changesSession: checkedSectionChangesSession(scanned) };
+  }
   const body = await loadRevisionBody(file);
   const part = direction === "up" ? body.upgrade : body.downgrade;
   if (part === null) {
@@ -167,20 +176,28 @@ export async function checkStep(file: RevisionFile, direction: "up" | "down", ec
     });
   }
   if (typeof part === "function") return { body: part, statements: null, changesSession: true };
-  assertClosed(file, direction, part);
-  assertNoCopyFromStdin(file, direction, part);
-  if (!parse && needsStatementCheck(file, part.sql)) return null;
+  if (checkSectionText(file, direction, part) && !parse) return null;
   let statements = await assertNoTransactionBreaker(file, direction, part);
   if (statements === null && (echo || !file.transactional)) statements = await split(file, part);
   return { body: part.sql.length, statements, changesSession: !file.transactional || echo || mayChangeSession(part.sql) };
 }
 
-/** The SQL section a prepared step runs, read again from its file (which must still have its checksum). */
+/**
+ * The SQL section a prepared step runs, read again from its file (which must still have
+ * its checksum, or the stamp its header was read under). An upgrade section whose check
+ * came from the scan or the header cache is checked again here, from the text read: a
+ * text that does not pass as it did is a file changed since, and is not sent.
+ */
 async function sectionOf(item: PreparedStep): Promise<SqlSection> {
-  const body = await loadRevisionBody(item.file);
+  const file = item.file;
+  const body = await loadRevisionBody(file);
   const section = body.format === "sql" ? (item.step.direction === "up" ? body.upgrade : body.downgrade) : null;
   // preparePlan checked that the section exists; a file that lost it since has changed, and its checksum said so.
-  if (section === null) throw new Error(`internal: ${item.file.relativePath} has no ${item.step.direction === "up" ? "upgrade" : "downgrade"} section to run`);
+  if (section === null) throw new Error(`internal: ${file.relativePath} has no ${item.step.direction === "up" ? "upgrade" : "downgrade"} section to run`);
+  if (item.step.direction === "up") {
+    const scanned = scannedSectionCheck(file);
+    if (sectionPassed(scanned) && checkUpgradeSection(file, section) !== scanned) throw changedWhileRunning(file.relativePath, file.id);
+  }
   return section;
 }
 

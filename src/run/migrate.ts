@@ -21,6 +21,7 @@ import { openLockedSession, openReadSession, runIdentity, type LockedSession } f
 import { eventEmitter, toEventError, type EventInput, type EventSink, type PlannedRevision, type RunCommand } from "./events.js";
 import { Bookkeeping } from "./bookkeeping.js";
 import { CheckAhead } from "./check-ahead.js";
+import { checkUpgradeInText } from "./check-section.js";
 import { executePlan, preparePlan, type PreparedStep } from "./execute.js";
 import { renderOfflineScript } from "./offline.js";
 import { waitForReplicas, type WalSample } from "./replica-lag.js";
@@ -339,10 +340,13 @@ function emitPlan(emit: (event: EventInput) => void, command: RunCommand, planne
 /**
  * The graph, read with the header cache: checksums are hashed in the same read only for
  * a protected environment, which always compares them (see {@link comparesChecksums});
- * elsewhere a file is hashed when its checksum is first asked for.
+ * elsewhere a file is hashed when its checksum is first asked for. An upgrade checks the
+ * SQL files it reads for the cache, and keeps the outcome there (src/revisions/section-check.ts):
+ * its plan's check then reads only what no scan has checked.
  */
-function graphOf(env: ResolvedEnvironment, options: Pick<RunMigrationOptions, "graph">): Promise<RevisionGraph> {
-  return options.graph !== undefined ? Promise.resolve(options.graph) : loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir), checksums: env.protected });
+function graphOf(env: ResolvedEnvironment, options: Pick<RunMigrationOptions, "graph" | "command">): Promise<RevisionGraph> {
+  if (options.graph !== undefined) return Promise.resolve(options.graph);
+  return loadRevisionGraph(env.migrationsDir, { cacheDir: projectCacheDir(env.rootDir), checksums: env.protected, checkSection: options.command === "upgrade" ? checkUpgradeInText : undefined });
 }
 
 /**
