@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { RACY_WINDOW_MS } from "../src/revisions/header-cache.js";
-import { loadRevisionGraph, projectCacheDir } from "../src/revisions/script-directory.js";
+import { loadRevisionGraph, projectCacheDir, readScriptDirectory } from "../src/revisions/script-directory.js";
+import { checkUpgradeInText } from "../src/run/check-section.js";
 import { runMigration } from "../src/run/migrate.js";
 import { createPostgresDatabase, queryUrl, type TestDatabase } from "./support/databases.js";
 import { createEngineProject, ids, sqlRevisionText, type EngineProject } from "./support/engine-project.js";
@@ -185,4 +186,26 @@ describe("an upgrade's plan check kept in the header cache (PostgreSQL)", () => 
       await headersOnly();
       expect((await cacheLines(project)).lines).toEqual(filled.lines);
     }), 120_000);
+
+  it("reads a large SQL revision whole once to check it, then serves it from the cache like any other", async () => {
+    const project = await createEngineProject();
+    try {
+      // Past the first read (64 KiB), where a headers-only scan stops after the header.
+      await project.write({ id: A, message: "large", upgrade: `CREATE TABLE sc_large (x int);\n${"INSERT INTO sc_large VALUES (1);\n".repeat(4000)}` });
+      await ageFiles();
+      const cacheDir = projectCacheDir(project.dir);
+      const scan = () => readScriptDirectory(project.migrationsDir, { cacheDir, checksums: false, checkSection: checkUpgradeInText });
+      await scan();
+      await scan();
+      const { file, head, lines } = await cacheLines(project);
+      const fields = lines.get(`${A}_large.sql`) as string[];
+      expect(checkOf(fields)).toMatch(/^\d+$/);
+      // Planted: a scan that believes the line returns it, one that reads the file does not.
+      fields[fields.length - 1] = JSON.stringify("from the cache");
+      await writeFile(file, `${head}\n${fields.join("\t")}\n`);
+      expect((await scan()).map((revision) => revision.message)).toEqual(["from the cache"]);
+    } finally {
+      await project.remove();
+    }
+  }, 60_000);
 });

@@ -494,7 +494,9 @@ function readOpenedRevision(fd: number, run: ScanRun, relativePath: string, form
       stamp = fileStamp(opened);
       racy = isRacy(opened, now);
     }
-    if (!checksums && format === "sql") {
+    // An upgrade's scan reads a file for the cache whole, to check it (else its line would
+    // lack the check, and every upgrade would read the file again for it).
+    if (!checksums && format === "sql" && !(stamped && run.checkSection !== undefined)) {
       // A line feed byte is never inside a multi-byte UTF-8 character: the cut is clean.
       const end = buffer.lastIndexOf(0x0a);
       if (end !== -1) {
