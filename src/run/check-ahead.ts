@@ -16,8 +16,12 @@
  * again, and throws, only if the revision is in the plan. Left for the plan's check: a
  * TypeScript revision (loading it runs its code, which an applied revision must never
  * do), and an SQL one whose check needs the SQL parser (loading it would outlast the wait).
+ * Skipped: a revision whose check the header cache holds (src/revisions/section-check.ts),
+ * which the plan's check does not read at all.
  */
 import { sliceTurns } from "../event-loop-turns.js";
+import { scannedSectionCheck } from "../revisions/script-directory.js";
+import { sectionPassed } from "../revisions/section-check.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import type { RevisionFile } from "../revisions/types.js";
 import { checkStep, type CheckedAhead, type CheckedSection } from "./execute.js";
@@ -56,6 +60,8 @@ export class CheckAhead {
       if (next !== null) await next;
       if (this.#stopped) return;
       const file = files[i] as RevisionFile;
+      // Checked by a scan already (src/revisions/section-check.ts): the plan's check reads nothing for it.
+      if (sectionPassed(scannedSectionCheck(file))) continue;
       try {
         const checked = await checkStep(file, "up", echo, false);
         if (checked !== null) this.#checked.set(file, checked);
