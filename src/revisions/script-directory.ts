@@ -129,11 +129,19 @@ export type SectionChecker = (file: RevisionFile, text: string) => SectionCheck;
 /** What every file of one scan is read with. */
 interface ScanRun {
   readonly cache: HeaderCache | null;
-  /** The directory with a trailing separator. */
-  readonly directory: string;
+  readonly origin: ScanOrigin;
   readonly checksums: boolean;
   readonly now: number;
   readonly checkSection: SectionChecker | undefined;
+}
+
+/** Where the revisions of one scan come from: one object shared by all of them. */
+interface ScanOrigin {
+  /** The directory with a trailing separator. */
+  readonly directory: string;
+  /** The directory as the header cache names it, and the cache's directory (null: no cache). */
+  readonly listed: string;
+  readonly cacheDir: string | null;
 }
 
 let directorySizeObserver: ((bytes: number) => void) | null = null;
@@ -211,7 +219,7 @@ export async function readScriptDirectory(migrationsDir: string, options: ReadSc
   const files: RevisionFile[] = [];
   // The directory is absolute and normalised, and a name from readdir has no separator: no path.join per file.
   const prefix = directory.endsWith(sep) ? directory : `${directory}${sep}`;
-  const run: ScanRun = { cache, directory: prefix, checksums: options.checksums ?? true, now: Date.now(), checkSection: options.checkSection };
+  const run: ScanRun = { cache, origin: { directory: prefix, listed: directory, cacheDir }, checksums: options.checksums ?? true, now: Date.now(), checkSection: options.checkSection };
   // Connections, timers and signal handlers run between slices of synchronous reads. A
   // turn every 64 files (the rule until round 12) came every ~4 ms in a fresh process, and
   // an upgrade's SCRAM handshake on 1,000 revisions waited for most of the scan.
@@ -258,18 +266,18 @@ export function refuseControlCharacterName(name: string): void {
  */
 function scanRevision(run: ScanRun, name: string, format: RevisionFormat): RevisionFile {
   refuseControlCharacterName(name);
-  const { cache, directory: prefix } = run;
+  const { cache } = run;
   if (cache === null) return readRevisionFile(run, name, format, false).file;
   // A file the cache has a line for is stat'ed before anything is read (a write after it
   // changes the stamp); one it has none for is opened at once and its stamp taken from
   // the open file before the read: one path lookup instead of two on the run that fills the cache.
   let stats: Stats | undefined;
   if (cache.seek(name)) {
-    stats = statFile(prefix + name, name);
+    stats = statFile(run.origin.directory + name, name);
     const cached = cache.take(stats, run.checkSection !== undefined);
     if (cached !== undefined && cached.format === format) {
       // Sliced from the cache's text, which is one string of about 130 bytes per revision: nothing to detach from a file's text.
-      return new ScannedRevision(cached.header, prefix, name, format, null, cached.stamp, false, cached.check);
+      return new ScannedRevision(cached.header, run.origin, name, format, null, cached.stamp, false, cached.check);
     }
   }
   const read = readRevisionFile(run, name, format, true, stats);
@@ -345,8 +353,8 @@ class ScannedRevision implements RevisionFile {
   readonly allow: readonly string[];
   readonly relativePath: string;
   readonly format: RevisionFormat;
-  /** The directory with a trailing separator, shared by every revision of a scan. */
-  readonly #directory: string;
+  /** Its directory (with a trailing separator) and header cache, shared by every revision of a scan. */
+  readonly #origin: ScanOrigin;
   #checksum: string | null;
   /** The stamp the header was read under, until the checksum is known (then null). */
   #stamp: string | null;
@@ -355,7 +363,7 @@ class ScannedRevision implements RevisionFile {
 
   // One constructor with a fixed property order gives every revision the same hidden class,
   // which keeps the graph's property reads monomorphic.
-  constructor(header: RevisionHeader, directory: string, relativePath: string, format: RevisionFormat, checksum: string | null, stamp: string | null, detach = true, sectionCheck: SectionCheck = SECTION_NOT_CHECKED) {
+  constructor(header: RevisionHeader, origin: ScanOrigin, relativePath: string, format: RevisionFormat, checksum: string | null, stamp: string | null, detach = true, sectionCheck: SectionCheck = SECTION_NOT_CHECKED) {
     this.id = header.id;
     this.parents = detach ? detachedList(header.parents) : header.parents;
     this.message = detach ? detached(header.message) : header.message;
@@ -365,7 +373,7 @@ class ScannedRevision implements RevisionFile {
     this.allow = detach ? detachedList(header.allow) : header.allow;
     this.relativePath = relativePath;
     this.format = format;
-    this.#directory = directory;
+    this.#origin = origin;
     this.#checksum = checksum;
     this.#stamp = checksum === null ? stamp : null;
     this.#sectionCheck = sectionCheck;
@@ -381,8 +389,18 @@ class ScannedRevision implements RevisionFile {
     this.#sectionCheck = check;
   }
 
+  /**
+   * Empties the header cache `file` was read with (see HeaderCache.markSeen): its line was
+   * found to hold a check the file's text does not give, so no line of it is believed again.
+   */
+  static dropCacheOf(file: RevisionFile): void {
+    if (!(file instanceof ScannedRevision)) return;
+    const { cacheDir, listed } = file.#origin;
+    if (cacheDir !== null) HeaderCache.markSeen(cacheDir, listed);
+  }
+
   get path(): string {
-    return this.#directory + this.relativePath;
+    return this.#origin.directory + this.relativePath;
   }
 
   get checksum(): string {
@@ -460,7 +478,7 @@ interface ScannedFile {
 function readRevisionFile(run: ScanRun, relativePath: string, format: RevisionFormat, stamped: boolean, known?: Stats): ScannedFile {
   // withRevisionFd's steps without its callback: a closure over these seven values was ~70
   // bytes of garbage per file, on the path a first run takes for every file.
-  const path = run.directory + relativePath;
+  const path = run.origin.directory + relativePath;
   const fd = openRevision(path, relativePath, SCAN_OPEN_FLAGS);
   try {
     return readOpenedRevision(fd, run, relativePath, format, stamped, known);
@@ -473,7 +491,7 @@ function readRevisionFile(run: ScanRun, relativePath: string, format: RevisionFo
 
 /** {@link readRevisionFile} once the file is open. */
 function readOpenedRevision(fd: number, run: ScanRun, relativePath: string, format: RevisionFormat, stamped: boolean, known: Stats | undefined): ScannedFile {
-  const { directory, checksums, now } = run;
+  const { origin, checksums, now } = run;
   const stats = stamped ? (known ?? fstatSync(fd)) : null;
   let stamp = stats === null ? null : fileStamp(stats);
   // A racy file (changed in the last second) may change again within the same clock tick, keeping its stamp: hash what was read.
@@ -502,7 +520,7 @@ function readOpenedRevision(fd: number, run: ScanRun, relativePath: string, form
       if (end !== -1) {
         const prefix = normalizeLineEndings(decodeRevisionBytes(buffer, end + 1, relativePath));
         try {
-          return { file: new ScannedRevision(parseRevisionHeader(prefix, relativePath, format), directory, relativePath, format, null, stamp), stamp, racy };
+          return { file: new ScannedRevision(parseRevisionHeader(prefix, relativePath, format), origin, relativePath, format, null, stamp), stamp, racy };
         } catch {
           // The header goes past the prefix, or the file is broken: the whole file says which.
         }
@@ -516,7 +534,7 @@ function readOpenedRevision(fd: number, run: ScanRun, relativePath: string, form
   // very read. Otherwise it can wait for a command that asks, whose read is checked against
   // the stamp or, without one, against the header (see ScannedRevision).
   const checksum = checksums || racy ? sha256Hex(text) : null;
-  const file = new ScannedRevision(header, directory, relativePath, format, checksum, stamp);
+  const file = new ScannedRevision(header, origin, relativePath, format, checksum, stamp);
   // Checked here, from the text the header came from, for the cache: a run that found none checks nothing while scanning.
   if (stamped && run.checkSection !== undefined && format === "sql" && header.transactional) file.checkedSection(run.checkSection(file, text));
   return { file, stamp, racy };
@@ -633,6 +651,19 @@ const BYTE_ORDER_MARK = 0xfeff;
  */
 export function scannedSectionCheck(file: RevisionFile): SectionCheck {
   return ScannedRevision.sectionCheckOf(file);
+}
+
+/**
+ * RevisionError `revision-changed` for a revision whose text does not pass as the check its
+ * scan made or found in the header cache said; the cache is emptied first (the next run reads
+ * and checks every file again, and refuses the revision before anything runs if it must be).
+ */
+export function checkNotGivenByText(file: RevisionFile): RevisionError {
+  ScannedRevision.dropCacheOf(file);
+  return new RevisionError("revision-changed", `${file.relativePath} does not pass the check this run found for it in the header cache, made of its text by an earlier run: the file changed since, or the cache is damaged`, {
+    hint: "run the command again: the header cache was emptied, and the next run reads and checks every file",
+    details: { file: file.relativePath, revision: file.id },
+  });
 }
 
 /** RevisionError `revision-changed`: a revision's file is no longer the one this run read. */

@@ -63,7 +63,7 @@ export class CheckAhead {
       // Checked by a scan already (src/revisions/section-check.ts): the plan's check reads nothing for it.
       if (sectionPassed(scannedSectionCheck(file))) continue;
       try {
-        const checked = await checkStep(file, "up", echo, false);
+        const checked = await checkStep(file, "up", echo, false, true);
         if (checked !== null) this.#checked.set(file, checked);
       } catch {
         // Checked again by the plan, which reports it if the revision is to run.

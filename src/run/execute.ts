@@ -33,7 +33,7 @@ import { serverTimeout, timeoutSource } from "./timeout-errors.js";
 import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
-import { changedWhileRunning, loadRevisionBody, scannedSectionCheck, type MigrationFunction } from "../revisions/script-directory.js";
+import { checkNotGivenByText, loadRevisionBody, scannedSectionCheck, type MigrationFunction } from "../revisions/script-directory.js";
 import { checkedSectionChangesSession, checkedSectionLength, sectionPassed } from "../revisions/section-check.js";
 import { checkSectionText, checkUpgradeSection } from "./check-section.js";
 import type { SqlSection } from "../revisions/sql-sections.js";
@@ -108,7 +108,7 @@ export interface ExecutePlanOptions {
  * Only the plan's revisions are read; only those whose text may hold such a statement
  * are parsed. An SQL revision's text is not kept: it is read again when it is sent.
  */
-export async function preparePlan(plan: Plan, options: { readonly echo: boolean; readonly singleTransaction: boolean }, checkedAhead?: CheckedAhead): Promise<PreparedPlan> {
+export async function preparePlan(plan: Plan, options: PrepareOptions, checkedAhead?: CheckedAhead): Promise<PreparedPlan> {
   if (options.singleTransaction) {
     const blocking = plan.steps.find((step) => !step.revision.transactional);
     if (blocking !== undefined) {
@@ -128,11 +128,24 @@ export async function preparePlan(plan: Plan, options: { readonly echo: boolean;
   for (const step of plan.steps) {
     const next = turn();
     if (next !== null) await next;
-    const checked = (step.direction === "up" ? checkedAhead?.get(step.revision) : undefined) ?? (await checkStep(step.revision, step.direction, options.echo, true));
+    const checked = (step.direction === "up" ? checkedAhead?.get(step.revision) : undefined) ?? (await checkStep(step.revision, step.direction, options.echo, true, options.cachedChecks === true));
     changesSession ||= checked.changesSession;
     steps.push({ step, file: step.revision, body: checked.body, statements: checked.statements });
   }
   return { plan, steps, singleTransaction: options.singleTransaction, changesSession };
+}
+
+/** How {@link preparePlan} checks. */
+export interface PrepareOptions {
+  readonly echo: boolean;
+  readonly singleTransaction: boolean;
+  /**
+   * Takes an SQL upgrade section's check from its scan or the header cache without reading
+   * the file (src/revisions/section-check.ts). Only for a plan run by {@link executePlan},
+   * which checks each such section again from the text it sends; a caller that reads the
+   * files otherwise (the offline script) leaves it false and gets every check made here.
+   */
+  readonly cachedChecks?: boolean | undefined;
 }
 
 /** What checking one revision's section found (see {@link checkStep}). */
@@ -153,12 +166,12 @@ export type CheckedAhead = ReadonlyMap<RevisionFile, CheckedSection>;
  * it runs its module's code), and an SQL one that must be split into statements (the
  * parser is loaded only when a plan needs it).
  */
-export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: true): Promise<CheckedSection>;
-export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: boolean): Promise<CheckedSection | null>;
-export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: boolean): Promise<CheckedSection | null> {
+export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: true, cachedChecks: boolean): Promise<CheckedSection>;
+export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: boolean, cachedChecks: boolean): Promise<CheckedSection | null>;
+export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: boolean, cachedChecks: boolean): Promise<CheckedSection | null> {
   if (file.format !== "sql" || echo || !file.transactional) {
     if (!parse) return null;
-  } else if (direction === "up") {
+  } else if (direction === "up" && cachedChecks) {
     // Checked by the scan, which read the file for the header cache, or by an earlier run
     // (its line's stamp still the file's): not read here. `sectionOf` checks the text sent.
     const scanned = scannedSectionCheck(file);
@@ -196,7 +209,7 @@ async function sectionOf(item: PreparedStep): Promise<SqlSection> {
   if (section === null) throw new Error(`internal: ${file.relativePath} has no ${item.step.direction === "up" ? "upgrade" : "downgrade"} section to run`);
   if (item.step.direction === "up") {
     const scanned = scannedSectionCheck(file);
-    if (sectionPassed(scanned) && checkUpgradeSection(file, section) !== scanned) throw changedWhileRunning(file.relativePath, file.id);
+    if (sectionPassed(scanned) && checkUpgradeSection(file, section) !== scanned) throw checkNotGivenByText(file);
   }
   return section;
 }

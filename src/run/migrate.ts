@@ -214,7 +214,8 @@ export async function runMigration(env: ResolvedEnvironment, options: RunMigrati
         const identities = guardrail === null ? undefined : readAhead(readDatabaseIdentities(session));
         const tables = planned.steps.length > 0 && !env.protected && ownGuards.length === 0 ? readAhead((identities ?? Promise.resolve()).catch(() => {}).then(() => bookkeeping.probeTables())) : undefined;
         // Before the guards and the first change: a revision that cannot run is refused here.
-        const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true }, await checkedAhead?.finish());
+        // Checks the header cache holds are taken from it: executePlan checks those sections again as it sends them.
+        const prepared = await preparePlan(planned, { echo: env.echo, singleTransaction: options.singleTransaction === true, cachedChecks: true }, await checkedAhead?.finish());
         // A signal that came during the check stops the run before the guards (which may record
         // the environment's identity in the database) and before its first change.
         if (planned.steps.length > 0 && options.signal?.aborted) throw interruptedBeforeChanges(options.signal, false);
