@@ -5,8 +5,9 @@
  * each one once, to send it. What that must not change: a revision that cannot run is
  * still refused before anything runs, and a revision is never sent unless the text sent
  * passes the check (a file edited after the scan, or a cache line that lies, stops the
- * run at that revision: nothing of it runs, the revisions before it stay committed).
- * On PostgreSQL, through the library.
+ * run at that revision: nothing of it runs, the revisions before it stay committed, and
+ * the cache is emptied so the next run refuses it before anything runs); the offline
+ * script takes no check from the cache. On PostgreSQL, through the library.
  */
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -88,6 +89,23 @@ async function writeThree(project: EngineProject, third: string): Promise<void> 
   await project.write({ id: C, down: B, message: "third", upgrade: third });
 }
 
+/**
+ * A, B good; C commits in its middle (`third`). The cache is warmed (refused runs fill it
+ * too: the scan comes before the plan's check), then C's line made to say it passed, with
+ * B's value, as a line of a file without the COMMIT would.
+ */
+async function plantLyingCheck(setup: Setup, third: string): Promise<void> {
+  const { project } = setup;
+  await writeThree(project, third);
+  await ageFiles();
+  for (let run = 0; run < 2; run += 1) await upgrade(project, await setup.database()).catch(() => {});
+  const { file, head, lines } = await cacheLines(project);
+  const fields = lines.get(`${C}_third.sql`) as string[];
+  expect(checkOf(fields)).toBe("x");
+  fields[fields.length - 2] = checkOf(lines.get(`${B}_second.sql`)) as string;
+  await writeFile(file, `${head}\n${[...lines.values()].map((line) => `${line.join("\t")}\n`).join("")}`);
+}
+
 /** Two upgrades on throwaway databases: the first finds no cache and leaves an empty one, the second fills it, checks included. */
 async function warmCache(setup: Setup): Promise<void> {
   await ageFiles();
@@ -131,16 +149,7 @@ describe("an upgrade's plan check kept in the header cache (PostgreSQL)", () => 
   it("never sends a text that does not pass as the cache says: a lying line stops the run at that revision, nothing of it runs", () =>
     withProject(async (setup) => {
       const { project } = setup;
-      await writeThree(project, "CREATE TABLE sc_c (x int);\nCOMMIT;\nCREATE TABLE sc_c_after (x int);");
-      await ageFiles();
-      for (let run = 0; run < 2; run += 1) await upgrade(project, await setup.database()).catch(() => {});
-      // The line of C now says it passed, as a line of a file without the COMMIT would.
-      const { file, head, lines } = await cacheLines(project);
-      const third = lines.get(`${C}_third.sql`) as string[];
-      expect(checkOf(third)).toBe("x");
-      third[third.length - 2] = checkOf(lines.get(`${B}_second.sql`)) as string;
-      await writeFile(file, `${head}\n${[...lines.values()].map((fields) => `${fields.join("\t")}\n`).join("")}`);
-
+      await plantLyingCheck(setup, "CREATE TABLE sc_c (x int);\nCOMMIT;\nCREATE TABLE sc_c_after (x int);");
       const url = await setup.database();
       await expect(upgrade(project, url)).rejects.toMatchObject({ code: "revision-changed", details: { revision: C } });
       expect(await appliedIds(url)).not.toContain(C);
@@ -151,6 +160,28 @@ describe("an upgrade's plan check kept in the header cache (PostgreSQL)", () => 
       expect(created).not.toContain("sc_c_after");
       // The revisions before C are committed or never ran, never half: each table with its row.
       expect(created).toEqual((await appliedIds(url)).map((id) => ({ [A]: "sc_a", [B]: "sc_b" })[id]));
+    }), 120_000);
+
+  // Found by adv18, an adversarial review of round 18: both failed before their fixes.
+  it("empties the cache when a line is found lying: the next upgrade refuses the revision before anything runs", () =>
+    withProject(async (setup) => {
+      const { project } = setup;
+      await plantLyingCheck(setup, "CREATE TABLE sc_c (x int);\nCOMMIT;");
+      await expect(upgrade(project, await setup.database())).rejects.toMatchObject({ code: "revision-changed", details: { revision: C } });
+      const url = await setup.database();
+      await expect(upgrade(project, url)).rejects.toMatchObject({ code: "transaction-control" });
+      expect(await appliedIds(url)).toEqual([]);
+    }), 120_000);
+
+  it("`upgrade --sql` takes no check from the cache: it refuses the revision as an online run would", () =>
+    withProject(async (setup) => {
+      const { project } = setup;
+      await plantLyingCheck(setup, "CREATE TABLE sc_c (x int);\nCOMMIT;");
+      const outcome = await upgrade(project, await setup.database(), { sql: true }).then(
+        (result) => ({ code: "none", sql: result.sql ?? "" }),
+        (error: { code?: string }) => ({ code: error.code ?? "?", sql: "" }),
+      );
+      expect(outcome).toEqual({ code: "transaction-control", sql: "" });
     }), 120_000);
 
   it("stops at a pending revision edited after the plan's check, before anything of its round trip is sent", () =>
