@@ -105,8 +105,9 @@ export interface ExecutePlanOptions {
  * downgrade, a `transaction false` revision in a `--single-transaction` plan, and a
  * transactional SQL revision that contains transaction control (`COMMIT`, `BEGIN`...)
  * or a statement that cannot run in a transaction block (`VACUUM`, `... CONCURRENTLY`).
- * Only the plan's revisions are read; only those whose text may hold such a statement
- * are parsed. An SQL revision's text is not kept: it is read again when it is sent.
+ * Only the plan's revisions are read (with `cachedChecks`, not those whose check the scan
+ * or the header cache holds); only those whose text may hold such a statement are parsed.
+ * An SQL revision's text is not kept: it is read again when it is sent.
  */
 export async function preparePlan(plan: Plan, options: PrepareOptions, checkedAhead?: CheckedAhead): Promise<PreparedPlan> {
   if (options.singleTransaction) {
