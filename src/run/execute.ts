@@ -190,8 +190,10 @@ export async function checkStep(file: RevisionFile, direction: "up" | "down", ec
     });
   }
   if (typeof part === "function") return { body: part, statements: null, changesSession: true };
-  if (checkSectionText(file, direction, part) && !parse) return null;
-  let statements = await assertNoTransactionBreaker(file, direction, part);
+  const needsParse = checkSectionText(file, direction, part);
+  if (needsParse && !parse) return null;
+  // The word search already said whether the parser must look: not run a second time when it need not.
+  let statements = needsParse ? await assertNoTransactionBreaker(file, direction, part) : null;
   if (statements === null && (echo || !file.transactional)) statements = await split(file, part);
   return { body: part.sql.length, statements, changesSession: !file.transactional || echo || mayChangeSession(part.sql) };
 }
