@@ -54,6 +54,7 @@ export class CheckAhead {
   async #run(graph: RevisionGraph, echo: boolean): Promise<void> {
     const files = graph.revisions();
     const turn = sliceTurns();
+    const options = { echo, parse: false, cachedChecks: true };
     await Promise.resolve();
     for (let i = files.length - 1; i >= 0; i--) {
       const next = turn();
@@ -63,7 +64,7 @@ export class CheckAhead {
       // Checked by a scan already (src/revisions/section-check.ts): the plan's check reads nothing for it.
       if (sectionPassed(scannedSectionCheck(file))) continue;
       try {
-        const checked = await checkStep(file, "up", echo, false, true);
+        const checked = await checkStep(file, "up", options);
         if (checked !== null) this.#checked.set(file, checked);
       } catch {
         // Checked again by the plan, which reports it if the revision is to run.

@@ -126,10 +126,11 @@ export async function preparePlan(plan: Plan, options: PrepareOptions, checkedAh
   // of the event loop every millisecond: the queries a run reads ahead meanwhile
   // (src/run/migrate.ts) get their answers and go on, and a signal is handled.
   const turn = sliceTurns();
+  const stepOptions = { echo: options.echo, parse: true, cachedChecks: options.cachedChecks === true } as const;
   for (const step of plan.steps) {
     const next = turn();
     if (next !== null) await next;
-    const checked = (step.direction === "up" ? checkedAhead?.get(step.revision) : undefined) ?? (await checkStep(step.revision, step.direction, options.echo, true, options.cachedChecks === true));
+    const checked = (step.direction === "up" ? checkedAhead?.get(step.revision) : undefined) ?? (await checkStep(step.revision, step.direction, stepOptions));
     changesSession ||= checked.changesSession;
     steps.push({ step, file: step.revision, body: checked.body, statements: checked.statements });
   }
@@ -160,16 +161,25 @@ export interface CheckedSection {
 /** Revisions whose upgrade section was checked before their plan was known (src/run/check-ahead.ts). */
 export type CheckedAhead = ReadonlyMap<RevisionFile, CheckedSection>;
 
-/**
- * Reads one revision and refuses it as {@link preparePlan} says. With `parse` false
- * (a check made before the plan is known), a revision whose check needs more than its
- * text is left for the plan's check, and null returned: a TypeScript revision (loading
- * it runs its module's code), and an SQL one that must be split into statements (the
- * parser is loaded only when a plan needs it).
- */
-export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: true, cachedChecks: boolean): Promise<CheckedSection>;
-export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: boolean, cachedChecks: boolean): Promise<CheckedSection | null>;
-export async function checkStep(file: RevisionFile, direction: "up" | "down", echo: boolean, parse: boolean, cachedChecks: boolean): Promise<CheckedSection | null> {
+/** How {@link checkStep} checks a revision. */
+export interface CheckStepOptions {
+  readonly echo: boolean;
+  /**
+   * False for a check made before the plan is known: a revision whose check needs more
+   * than its text is left for the plan's check, and null returned: a TypeScript revision
+   * (loading it runs its module's code), and an SQL one that must be split into statements
+   * (the parser is loaded only when a plan needs it).
+   */
+  readonly parse: boolean;
+  /** See {@link PrepareOptions.cachedChecks}. */
+  readonly cachedChecks: boolean;
+}
+
+/** Reads one revision and refuses it as {@link preparePlan} says (see {@link CheckStepOptions}). */
+export async function checkStep(file: RevisionFile, direction: "up" | "down", options: CheckStepOptions & { readonly parse: true }): Promise<CheckedSection>;
+export async function checkStep(file: RevisionFile, direction: "up" | "down", options: CheckStepOptions): Promise<CheckedSection | null>;
+export async function checkStep(file: RevisionFile, direction: "up" | "down", options: CheckStepOptions): Promise<CheckedSection | null> {
+  const { echo, parse, cachedChecks } = options;
   if (file.format !== "sql" || echo || !file.transactional) {
     if (!parse) return null;
   } else if (direction === "up" && cachedChecks) {
