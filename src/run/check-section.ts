@@ -5,8 +5,7 @@
  * of reading the file (src/revisions/section-check.ts).
  */
 import { passedSectionCheck, SECTION_NEEDS_PLAN_CHECK, type SectionCheck } from "../revisions/section-check.js";
-import type { SqlSection } from "../revisions/sql-sections.js";
-import { splitSqlSections } from "../revisions/sql-sections.js";
+import { splitSqlSections, type SqlSection } from "../revisions/sql-sections.js";
 import type { RevisionFile } from "../revisions/types.js";
 import { mayChangeSession } from "./session-state.js";
 import { assertClosed, assertNoCopyFromStdin, needsStatementCheck } from "./transaction-check.js";
