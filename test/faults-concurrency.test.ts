@@ -108,7 +108,12 @@ describe("waiting without harm", () => {
   let p: Project;
   const CIC = "b00000000002";
   const revisions: SqlRevision[] = [
-    { id: "b00000000001", message: "small table", upgrade: "CREATE TABLE lt (id int PRIMARY KEY, v int);\nINSERT INTO lt SELECT g, g FROM generate_series(1, 1000) g;", downgrade: "DROP TABLE lt;" },
+    // Autovacuum off on the test's tables: an autovacuum worker holds a lock that
+    // CREATE INDEX CONCURRENTLY and ALTER TABLE wait for until the server cancels the
+    // worker after deadlock_timeout (1 s), the same second as the `locky` environment's
+    // lockTimeout, so a run could fail on the server's timing rather than on what the test
+    // sets up (CI, stop 35: `upgrade` under `locky` exited 1 while autovacuum read `big`).
+    { id: "b00000000001", message: "small table", upgrade: "CREATE TABLE lt (id int PRIMARY KEY, v int) WITH (autovacuum_enabled = off);\nINSERT INTO lt SELECT g, g FROM generate_series(1, 1000) g;", downgrade: "DROP TABLE lt;" },
     { id: CIC, down: "b00000000001", message: "index big concurrently", transactional: false, upgrade: "CREATE INDEX CONCURRENTLY big_v ON big (v);", downgrade: "DROP INDEX CONCURRENTLY big_v;" },
   ];
 
@@ -117,7 +122,7 @@ describe("waiting without harm", () => {
     dir = await tempDir("athanor-faults-wait-");
     client = await connect(db.url);
     const started = Date.now();
-    await client.query("CREATE TABLE big AS SELECT g AS id, random() AS v FROM generate_series(1, 2500000) g");
+    await client.query("CREATE TABLE big WITH (autovacuum_enabled = off) AS SELECT g AS id, random() AS v FROM generate_series(1, 2500000) g");
     // An index key that takes 30 s on one row: a concurrent build that is surely still running when its runner dies.
     await client.query(`CREATE FUNCTION slow_key(id int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN IF id = 1000 THEN PERFORM pg_sleep(30); END IF; RETURN id; END $$`);
     console.log(`[faults-concurrency] big table (2.5M rows) in ${Date.now() - started} ms`);
@@ -238,7 +243,8 @@ describe("waiting without harm", () => {
 
   it("a lockTimeout shorter than a blocking reader's transaction fails the revision in about that time; other queries keep flowing", async () => {
     await p.write([...revisions, { id: "b00000000003", down: CIC, message: "add a column", upgrade: "ALTER TABLE lt ADD COLUMN c int;", downgrade: "ALTER TABLE lt DROP COLUMN c;" }]);
-    expect((await startCli(["--env", "locky", "upgrade", CIC], p.dir, p.env).done).status).toBe(0);
+    const setUp = await startCli(["--env", "locky", "upgrade", CIC], p.dir, p.env).done;
+    expect(setUp.status, setUp.stderr).toBe(0);
     const blocker = await connect(db.url);
     const reader = await connect(db.url);
     try {
