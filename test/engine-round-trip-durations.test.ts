@@ -9,6 +9,8 @@
  * what the engine sends on it (nothing is faked: every call goes to the database).
  */
 import { afterAll, describe, expect, it } from "vitest";
+import { appendFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { upgrade } from "../src/commands/upgrade.js";
 import { openSession } from "../src/dialects/open.js";
 import type { Session } from "../src/dialects/types.js";
@@ -86,6 +88,70 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
         expect(ends.map((event) => event.revision)).toEqual(revisionIds);
         for (const event of ends.slice(1)) expect(event.durationMs, event.revision).toBe(recorded.get(event.revision));
         expect(recorded.get(revisionIds[SLOW - 1] as string)).toBeGreaterThanOrEqual(75);
+      } finally {
+        await own?.close();
+        await db.drop();
+        await project.remove();
+      }
+    }, 120_000);
+
+    it("the events of a round trip of several come once the next round trip is sent, in the plan's order", async () => {
+      const project = await createEngineProject();
+      const db = await engine.database();
+      let own: Session | undefined;
+      try {
+        await writeChain(project, (k) => `CREATE TABLE t_${k} (x text);`);
+        await project.configure({ test: db.envConfig });
+        const env = await project.env("test");
+        own = db.session === undefined ? await openSession(env.target, { writable: true }) : undefined;
+        const calls: string[] = [];
+        const seen: string[] = [];
+        // Round trips of revisions sent so far: the scripts after the bookkeeping's PREPARE (the version tables are created by one before it).
+        const sent = () => calls.slice(calls.findIndex((call) => call.startsWith("exec PREPARE")) + 1).filter((call) => call.startsWith("script:")).length;
+        const events = (event: MigrationEvent) => {
+          if (event.type === "revision-start" || event.type === "revision-end") seen.push(`${event.type === "revision-start" ? "start" : "end"} ${event.revision} (${sent()} sent)`);
+        };
+        await upgrade(env, { session: recording((db.session ?? own) as Session, calls), events });
+        const [r1, r2, r3, r4, r5, r6, r7] = revisionIds;
+        // Round trips [1] [2 3] [4 5 6 7]. A revision alone is told as it starts and ends; the
+        // events of [2 3] wait until [4 5 6 7] is on its way (the server runs it meanwhile);
+        // the last round trip's come as the run ends. Each revision's start comes before its end.
+        expect(seen).toEqual([
+          `start ${r1} (0 sent)`,
+          `end ${r1} (1 sent)`,
+          ...[r2, r3].flatMap((id) => [`start ${id} (3 sent)`, `end ${id} (3 sent)`]),
+          ...[r4, r5, r6, r7].flatMap((id) => [`start ${id} (3 sent)`, `end ${id} (3 sent)`]),
+        ]);
+      } finally {
+        await own?.close();
+        await db.drop();
+        await project.remove();
+      }
+    }, 120_000);
+
+    it("a round trip refused before it is sent (a file edited during the run): the events of the round trip before it come first", async () => {
+      const project = await createEngineProject();
+      const db = await engine.database();
+      let own: Session | undefined;
+      try {
+        await writeChain(project, (k) => `CREATE TABLE t_${k} (x text);`);
+        const edited = readdirSync(project.migrationsDir).find((name) => name.startsWith(revisionIds[4] as string)) as string;
+        await project.configure({ test: db.envConfig });
+        const env = await project.env("test");
+        own = db.session === undefined ? await openSession(env.target, { writable: true }) : undefined;
+        const seen: string[] = [];
+        const events = (event: MigrationEvent) => {
+          if (event.type !== "revision-start" && event.type !== "revision-end") return;
+          seen.push(`${event.type === "revision-start" ? "start" : `end ${event.outcome}`} ${event.revision}`);
+          // Once revision 1 is done, before [2 3] is sent: revision 5 of [4 5 6 7] is edited.
+          if (event.type === "revision-end" && event.revision === revisionIds[0]) appendFileSync(join(project.migrationsDir, edited), "\nCREATE TABLE edited (x text);\n");
+        };
+        await expect(upgrade(env, { session: (db.session ?? own) as Session, events })).rejects.toMatchObject({ code: "revision-changed" });
+        const [r1, r2, r3, , r5] = revisionIds;
+        // The events of [2 3], held until the next round trip is sent, come before the refusal of 5 (which was never sent).
+        expect(seen).toEqual([`start ${r1}`, `end success ${r1}`, `start ${r2}`, `end success ${r2}`, `start ${r3}`, `end success ${r3}`, `start ${r5}`, `end failed ${r5}`]);
+        const applied = await db.query<{ revision: string }>(`SELECT revision FROM "${db.schema}".athanor_version ORDER BY revision`);
+        expect(applied.map((row) => row.revision)).toEqual([r1, r2, r3]);
       } finally {
         await own?.close();
         await db.drop();

@@ -277,6 +277,8 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
       if (signal?.aborted) throw runner.interruptedBefore(steps.length, signal);
     }
   } catch (error) {
+    // What committed is told before how the run failed.
+    runner.flushEvents();
     throw await runner.withGateNote(await runner.settle(error));
   } finally {
     signal?.removeEventListener("abort", onAbort);
@@ -391,6 +393,13 @@ class GroupRunner {
   private committedAtSignal: number | null = null;
   /** Why the signal's cancel could not close the stop gate (null once it resolves: it was closed, or there is none). */
   private gateProblem: Promise<string | null> | null = null;
+  /**
+   * The events of the last round trip of several revisions, all committed, not yet
+   * emitted: they are emitted once the next round trip is on the wire, while the server
+   * runs it (~1 ms of every 64 revisions' round trip that the server otherwise waited
+   * for), and before any other event, so their order is as ever. See {@link flushEvents}.
+   */
+  private deferredEvents: (() => void) | null = null;
 
   constructor(
     private readonly options: ExecutePlanOptions,
@@ -500,6 +509,7 @@ class GroupRunner {
       index += group.length;
       size = nextBatchSize(size, group.length, monotonicMs() - started);
     }
+    this.flushEvents();
     this.assertNoLateStatement();
   }
 
@@ -590,8 +600,9 @@ class GroupRunner {
     let answer: string | null;
     try {
       const sending = this.session.runScript(parts, { transactionPerPart: scope === "own", trailer });
-      // While the server runs this round trip, the next one's files are read.
+      // While the server runs this round trip: the events of the one before, and the next one's files are read.
       sending.catch(() => {});
+      this.flushEvents();
       await this.prefetch(firstIndex + group.length, ahead);
       answer = await sending;
     } catch (error) {
@@ -625,8 +636,13 @@ class GroupRunner {
     }
     if (alone) {
       this.emitEnd(group[0] as PreparedStep, started, "success");
+    } else if (trailer === undefined) {
+      await this.emitCommitted(group, firstIndex, total);
     } else {
-      await this.emitCommitted(group, firstIndex, total, trailer === undefined ? undefined : parseRecentDurations(answer));
+      // Every revision of the round trip committed, with the durations the server measured:
+      // their events wait for the next round trip to be sent.
+      const durations = parseRecentDurations(answer);
+      this.deferredEvents = () => this.emitCommittedKnown(group, firstIndex, total, durations);
     }
     done.push(...group.map((item) => item.step));
     if (scope === "own") this.flushed = this.completed.length;
@@ -957,16 +973,21 @@ class GroupRunner {
    * round trip that failed part-way) read with a query; unknown (null) when that query
    * fails too (the connection was lost).
    */
-  private async emitCommitted(items: readonly PreparedStep[], firstIndex: number, total: number, known?: ReadonlyMap<string, number>): Promise<ReadonlyMap<string, number>> {
-    const durations = new Map<string, number>(known);
+  private async emitCommitted(items: readonly PreparedStep[], firstIndex: number, total: number): Promise<ReadonlyMap<string, number>> {
+    const durations = new Map<string, number>();
     if (items.length === 0) return durations;
-    if (known === undefined) await this.readDurations(items, durations);
+    await this.readDurations(items, durations);
+    this.emitCommittedKnown(items, firstIndex, total, durations);
+    return durations;
+  }
+
+  /** The start and end events of committed revisions whose durations are `durations` (a missing one is unknown). */
+  private emitCommittedKnown(items: readonly PreparedStep[], firstIndex: number, total: number, durations: ReadonlyMap<string, number>): void {
     for (const [k, item] of items.entries()) {
       this.emitStart(item, firstIndex + k, total);
       // Not 0 when it could not be read (the connection was lost): the event says it is unknown.
       this.emitEnd(item, monotonicMs(), "success", undefined, durations.get(item.file.id) ?? null);
     }
-    return durations;
   }
 
   /** The durations of committed revisions from their history rows (after a round trip that failed part-way). */
@@ -1133,7 +1154,7 @@ class GroupRunner {
   }
 
   private emitStart(item: PreparedStep, index: number, total: number): void {
-    this.options.emit({
+    this.emit({
       type: "revision-start",
       revision: item.file.id,
       message: item.file.message,
@@ -1145,9 +1166,23 @@ class GroupRunner {
     });
   }
 
+  /** Emits `event` after the deferred events of the round trip before (see {@link deferredEvents}). */
+  private emit(event: EventInput): void {
+    this.flushEvents();
+    this.options.emit(event);
+  }
+
+  /** Emits the deferred events of the last round trip, if any: before any other event, and before the run ends. */
+  flushEvents(): void {
+    const deferred = this.deferredEvents;
+    if (deferred === null) return;
+    this.deferredEvents = null;
+    deferred();
+  }
+
   /** `durationMs` null: unknown (see emitCommitted); undefined: measured from `started`. */
   private emitEnd(item: PreparedStep, started: number, outcome: "success" | "failed" | "interrupted", error?: unknown, durationMs?: number | null): void {
-    this.options.emit({
+    this.emit({
       type: "revision-end",
       revision: item.file.id,
       message: item.file.message,
@@ -1175,7 +1210,7 @@ class GroupRunner {
   private emitStatement(item: PreparedStep, sql: string, line: number | null, durationMs?: number): void {
     if (!this.options.env.echo) return;
     // Masked here, once, for every consumer of the event: the echo line, the JSON log, OTel.
-    this.options.emit({ type: "statement", revision: item.file.id, file: item.file.relativePath, line, sql: maskPasswords(sql), ...(durationMs === undefined ? {} : { durationMs: Math.round(durationMs * 100) / 100 }) });
+    this.emit({ type: "statement", revision: item.file.id, file: item.file.relativePath, line, sql: maskPasswords(sql), ...(durationMs === undefined ? {} : { durationMs: Math.round(durationMs * 100) / 100 }) });
   }
 }
 
