@@ -330,8 +330,11 @@ export class HeaderCache {
     if (stampStart === -1) return undefined;
     this.#current = -1;
     const lineEnd = this.#cursor - 1;
-    const stampEnd = matchStamp(text, stampStart, lineEnd, stats);
-    if (stampEnd === -1) return undefined;
+    // The line's stamp must be the file's, written as fileStamp writes it: one comparison
+    // of text, no field parsed. A field written otherwise ("0136", "1.50") never matches.
+    const stamp = fileStamp(stats);
+    const stampEnd = stampStart + stamp.length;
+    if (stampEnd > lineEnd || text.charCodeAt(stampEnd) !== TAB || !text.startsWith(stamp, stampStart)) return undefined;
     const cached = parseEntry(text, stampEnd + 1, lineEnd);
     if (cached === null) {
       this.#corrupt();
@@ -340,7 +343,7 @@ export class HeaderCache {
     if (wantsCheck && cached.check === SECTION_NOT_CHECKED && cached.format === "sql" && cached.header.transactional) return undefined;
     this.#lines.push(this.#currentLine, lineEnd);
     this.#kept += 1;
-    return { header: cached.header, format: cached.format, check: cached.check, stamp: text.slice(stampStart, stampEnd) };
+    return { header: cached.header, format: cached.format, check: cached.check, stamp };
   }
 
   /** Records a header parsed from a file with this stamp, and its section's check (call in name order, like {@link take}). */
@@ -463,8 +466,7 @@ const MINUS = 45;
  * True when text[from, to) is a number as JavaScript prints an integer or a decimal below
  * 1e21: an optional minus, an integer part without a leading zero (or just "0"), and an
  * optional fraction that does not end in zero. `Number` also reads "0136", "0b1", "1e2"
- * or "1.50": such a stamp would equal the file's numbers yet differ from the stamp the
- * revision is later checked against, so it never matches.
+ * or "1.50": a section's check written so is not one {@link entryLine} wrote, and is refused.
  */
 function isPlainNumberText(text: string, from: number, to: number): boolean {
   let at = from;
@@ -486,22 +488,6 @@ function isDigit(code: number): boolean {
   return code >= ZERO && code <= ZERO + 9;
 }
 
-/**
- * Where the stamp starting at `start` ends (its tab) when its five numbers are those of
- * `stats`, in {@link fileStamp}'s order; -1 otherwise. A field written otherwise than
- * JavaScript prints the number (see {@link isPlainNumberText}) never matches.
- */
-function matchStamp(text: string, start: number, end: number, stats: StampFields): number {
-  let at = start;
-  for (let field = 0; field < 5; field += 1) {
-    const next = text.indexOf(field === 4 ? "\t" : ":", at);
-    if (next === -1 || next > end || next === at) return -1;
-    const expected = field === 0 ? stats.size : field === 1 ? stats.mtimeMs : field === 2 ? stats.ctimeMs : field === 3 ? stats.ino : stats.dev;
-    if (!isPlainNumberText(text, at, next) || Number(text.slice(at, next)) !== expected) return -1;
-    at = next + 1;
-  }
-  return at - 1;
-}
 const QUOTE = 34;
 const COMMA = 44;
 
