@@ -223,3 +223,29 @@ describe("OpenTelemetry statement events with echo: true, on PGlite", () => {
     expect(JSON.stringify(exporter.getFinishedSpans().map((span) => ({ attributes: span.attributes, events: span.events })))).not.toContain(secret);
   });
 });
+
+describe("OpenTelemetry notice events, on PGlite", () => {
+  let project: GuardProject;
+  const secret = "OtelNoticePw7391";
+
+  beforeAll(async () => {
+    project = await createGuardProject();
+    await project.writeConfig({ development: { url: "pglite://./.athanor/dev" } });
+    await writeRevision(project.migrationsDir, { id: R1, down: null, message: "notices", upgrade: `DROP TABLE IF EXISTS nowhere;\nDO $$ BEGIN RAISE WARNING 'the key is %', '${secret}'; END $$;`, downgrade: "SELECT 1;" }, 0);
+  });
+
+  afterAll(async () => {
+    await project?.remove();
+  });
+
+  it("are events of the revision's span, in order, with the severity, the code and the text scrubbed of the environment's secrets", async () => {
+    const env = await resolveEnvironment(await loadConfig({ cwd: project.dir }), { environment: "development", processEnv: {} });
+    const events = await createOtelSink({ toolVersion: VERSION, scrub: (text) => text.replaceAll(secret, "***") });
+    await upgrade(env, { events: events ?? undefined });
+    const revision = exporter.getFinishedSpans().find((span) => span.name === "athanor.revision");
+    expect(revision?.events.filter((event) => event.name === "athanor.notice").map((event) => event.attributes)).toEqual([
+      { "athanor.notice.severity": "NOTICE", "athanor.notice.message": 'table "nowhere" does not exist, skipping', "athanor.notice.code": "00000" },
+      { "athanor.notice.severity": "WARNING", "athanor.notice.message": "the key is ***", "athanor.notice.code": "01000" },
+    ]);
+  });
+});

@@ -29,6 +29,18 @@ export function renderRunEvents(ctx: CommandContext): EventSink {
   const line = (text: string) => (ctx.globals.json ? ctx.err(text) : ctx.out(text));
   // The note a signal gets during the lock wait says that nothing ran; the run's own once the lock is held.
   let runNote: string | null | undefined;
+  // The server's notices of the revision running, printed under its line once it ends.
+  let notices: Extract<MigrationEvent, { type: "notice" }>[] = [];
+  const noticeLines = (omitted: number | undefined): string[] => {
+    const lines = notices.map((notice) => {
+      const text = [`${notice.severity}: ${notice.message}`, ...(notice.detail === undefined ? [] : [`DETAIL: ${notice.detail}`]), ...(notice.hint === undefined ? [] : [`HINT: ${notice.hint}`])];
+      const indented = `    ${inert(text.join("\n")).replace(/\n/g, "\n      ")}`;
+      return notice.severity === "WARNING" ? c.yellow(indented) : c.dim(indented);
+    });
+    if (omitted !== undefined) lines.push(c.dim(`    (${omitted} more notice${omitted === 1 ? "" : "s"} of the server not shown)`));
+    notices = [];
+    return lines;
+  };
   return (event: MigrationEvent) => {
     switch (event.type) {
       case "lock-wait":
@@ -45,13 +57,21 @@ export function renderRunEvents(ctx: CommandContext): EventSink {
       case "statement":
         if (!ctx.globals.quiet) ctx.err(c.dim(`    ${event.line === null ? "" : `${event.file}:${event.line}  `}${inert(event.sql).replace(/\n/g, "\n    ")}${event.durationMs === undefined ? "" : `  (${formatMs(event.durationMs)})`}`));
         return;
+      case "notice":
+        if (!ctx.globals.quiet) notices.push(event);
+        return;
       case "revision-end": {
         const text = `${verbOf(event.direction)} ${event.revision} ${inert(event.message)}`.trimEnd();
         const took = event.durationMs === null ? "duration unknown" : formatMs(event.durationMs);
+        const heard = ctx.globals.quiet ? [] : noticeLines(event.noticesOmitted);
         if (event.outcome === "success") {
-          if (!ctx.globals.quiet) line(`${text} ${c.dim(`(${took})`)}`);
+          if (!ctx.globals.quiet) {
+            line(`${text} ${c.dim(`(${took})`)}`);
+            for (const notice of heard) line(notice);
+          }
         } else {
           ctx.err(c.red(`${event.outcome === "interrupted" ? "INTERRUPTED" : "FAILED"} ${text} (${took})`));
+          for (const notice of heard) ctx.err(notice);
         }
         return;
       }

@@ -61,6 +61,7 @@ export function abortableSession(session: Session, signal: AbortSignalLike | und
       await session.close();
     },
   };
+  if (session.onNotice !== undefined) wrapped.onNotice = (listener) => session.onNotice?.(listener);
   if (session.announcedBackendPid !== undefined) wrapped.announcedBackendPid = () => session.announcedBackendPid?.() ?? null;
   if (session.openingBackendPid !== undefined) wrapped.openingBackendPid = () => session.openingBackendPid?.() ?? null;
   const connectedHost = session.connectedHost?.bind(session);

@@ -5,7 +5,8 @@ import { copyFromStdinAt } from "./copy-from-stdin.js";
 import { driverErrorGuard } from "./driver-errors.js";
 import { transactionMethods } from "./script.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathValue } from "./session-checks.js";
-import type { QueryResult, Session } from "./types.js";
+import { serverNotice, type NoticeMessageLike } from "./server-notice.js";
+import type { QueryResult, ServerNotice, Session } from "./types.js";
 import { directoryOpenRequest, lockDataDirectory } from "./pglite-lock-file.js";
 import { markHoldsDirectory } from "./pglite-lock-path.js";
 import { startPglite } from "./pglite-start.js";
@@ -82,13 +83,19 @@ async function openPglite(target: PgliteTarget, options: OpenSessionOptions): Pr
   return sessionOverPglite(db, options.secrets ?? [], target);
 }
 
+/** PGlite's per-statement option for the server's notices. */
+interface PgliteNoticeOptions {
+  readonly onNotice?: (message: NoticeMessageLike) => void;
+}
+
 /**
  * What a Session needs of PGlite: a PGlite instance, or one hosted in a worker thread
  * (src/autogenerate/shadow-worker.ts).
  */
 export interface PgliteConnection {
-  query<Row>(sql: string, params?: unknown[]): Promise<{ rows: Row[]; affectedRows?: number }>;
-  exec(sql: string): Promise<unknown>;
+  /** `options.onNotice` hears the statement's notices (a connection in a worker thread may ignore it: no function crosses to it). */
+  query<Row>(sql: string, params?: unknown[], options?: PgliteNoticeOptions): Promise<{ rows: Row[]; affectedRows?: number }>;
+  exec(sql: string, options?: PgliteNoticeOptions): Promise<unknown>;
   /** Only called with `throwOnError: false`: the error comes back as one of the messages. */
   execProtocol(message: Uint8Array, options: { throwOnError: false }): Promise<{ readonly messages: readonly unknown[] }>;
   close(): Promise<void>;
@@ -100,11 +107,17 @@ export interface PgliteConnection {
  */
 export function sessionOverPglite(db: PgliteConnection, secrets: readonly string[], target: PgliteTarget): Session {
   const wrap = driverErrorGuard(secrets, target);
+  // The server's notices go to whoever listens now (see Session.onNotice).
+  let noticeListener: ((notice: ServerNotice) => void) | null = null;
+  const noticeOptions = (): PgliteNoticeOptions | undefined => {
+    const listener = noticeListener;
+    return listener === null ? undefined : { onNotice: (message) => listener(serverNotice(message)) };
+  };
   const exec = async (sql: string): Promise<void> => {
     await wrap("exec", async () => {
       // One simple query is one implicit transaction: refused before it is sent, nothing of it runs (as on PostgreSQL, where the COPY's failure rolls it all back).
       if (copyFromStdinAt(sql) !== -1) throw copyFromStdinRefused();
-      await db.exec(sql);
+      await db.exec(sql, noticeOptions());
     });
   };
   return {
@@ -115,7 +128,7 @@ export function sessionOverPglite(db: PgliteConnection, secrets: readonly string
     async query<Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
       return wrap("query", async () => {
         if (copyFromStdinAt(sql) !== -1) throw copyFromStdinRefused();
-        const result = await db.query<Row>(sql, params as unknown[] | undefined);
+        const result = await db.query<Row>(sql, params as unknown[] | undefined, noticeOptions());
         return { rows: result.rows, affectedRows: result.affectedRows ?? 0 };
       });
     },
@@ -142,6 +155,9 @@ export function sessionOverPglite(db: PgliteConnection, secrets: readonly string
             value = typeof field === "string" ? field : null;
           } else if (message.name === "rowDescription") {
             value = null;
+          } else if (message.name === "notice") {
+            // Among the tags, in the order the statements sent them (execProtocol keeps every message).
+            noticeListener?.(serverNotice(message as NoticeMessageLike));
           } else if (message.name === "error") {
             throw message;
           }
@@ -152,6 +168,9 @@ export function sessionOverPglite(db: PgliteConnection, secrets: readonly string
       // PGlite's cluster is always UTF8 (its initdb and template), and it reports no ParameterStatus.
       () => "characters",
     ),
+    onNotice(listener) {
+      noticeListener = listener;
+    },
     async lock() {
       // A data directory is locked (a file beside it) before it is opened and until it is closed: see openPgliteSession.
       return async () => {};

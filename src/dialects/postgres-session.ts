@@ -15,7 +15,8 @@ import { withServerSessionState } from "./server-session-state.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathStartupOption } from "./session-checks.js";
 import { transactionMethods, type PositionUnit } from "./script.js";
 import { CLOSE_STOP_GATE } from "./stop-gate.js";
-import type { AbortSignalLike, LockRequest, QueryResult, ReleaseLock, Session } from "./types.js";
+import { serverNotice, type NoticeMessageLike } from "./server-notice.js";
+import type { AbortSignalLike, LockRequest, QueryResult, ReleaseLock, ServerNotice, Session } from "./types.js";
 
 /** How long a connect may take, its first answer included (see pooled-session.ts), unless the caller says otherwise. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -151,6 +152,9 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   const exec = async (sql: string): Promise<void> => {
     await wrap("exec", () => client.query(sql));
   };
+  // The server's notices go to whoever listens now (see Session.onNotice); pg emits each on the client.
+  let noticeListener: ((notice: ServerNotice) => void) | null = null;
+  client.on("notice", (message: NoticeMessageLike) => noticeListener?.(serverNotice(message)));
   // pg emits the server's FATAL error on an idle client (no query there to take it).
   const endedByServer = new Promise<unknown>((resolve) => client.once("error", (error: unknown) => resolve(toDatabaseError(error, { secrets, action: "query", target }))));
   let cancelled: Promise<string | null> | null = null;
@@ -194,6 +198,9 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     }, () => positionUnit(reported)),
     lock(request) {
       return advisoryLock(session, request);
+    },
+    onNotice(listener) {
+      noticeListener = listener;
     },
     async serverVersion(): Promise<number> {
       return versionNum;

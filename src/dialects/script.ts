@@ -83,7 +83,17 @@ export async function runScriptParts(send: SendScript, parts: readonly ScriptPar
   const { text, bodies } = layout(parts, options);
   const tags: string[] = [];
   try {
-    return await send(text, (tag) => tags.push(tag), options.trailer !== undefined);
+    const onTag = options.onTag;
+    return await send(
+      text,
+      onTag === undefined
+        ? (tag) => tags.push(tag)
+        : (tag) => {
+            tags.push(tag);
+            onTag(tag);
+          },
+      options.trailer !== undefined,
+    );
   } catch (error) {
     // Every part committed and the trailer failed: the parts stand, its value is missing.
     if (options.trailer !== undefined && committedParts(tags) === parts.length) return null;

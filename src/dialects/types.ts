@@ -67,6 +67,27 @@ export interface ScriptOptions {
    * the durations the server measured for the parts without a query of its own.
    */
   readonly trailer?: string | undefined;
+  /**
+   * Called with each statement's CommandComplete tag as the server answers, in order with
+   * the notices the session's {@link Session.onNotice} listener hears: counting the `COMMIT`s
+   * says which part a notice came from.
+   */
+  readonly onTag?: ((tag: string) => void) | undefined;
+}
+
+/**
+ * A message the server sent beside a statement's answer (NoticeResponse: `RAISE NOTICE`,
+ * `relation "x" already exists, skipping`, `drop cascades to 2 other objects`, a
+ * deprecation WARNING). Not an error: the statement went on.
+ */
+export interface ServerNotice {
+  /** `NOTICE`, `WARNING`, `INFO`... as the server names it (the non-localized severity when it sends one). */
+  readonly severity: string;
+  readonly message: string;
+  /** The SQLSTATE, e.g. `42P07`, when the server gave one. */
+  readonly code?: string | undefined;
+  readonly detail?: string | undefined;
+  readonly hint?: string | undefined;
 }
 
 /** What a script that ran to its end answered: its trailer's value (text), or null without a trailer or a value. */
@@ -189,6 +210,12 @@ export interface Session {
    * nothing (PGlite: see `lockDatabase`).
    */
   lock(request: LockRequest): Promise<ReleaseLock>;
+  /**
+   * Hands the server's notices on this session to `listener` (null: no one listens; they
+   * are dropped, as before any listener is set), in the order they arrive among the
+   * statements' answers. Absent where the driver cannot hear them.
+   */
+  onNotice?(listener: ((notice: ServerNotice) => void) | null): void;
   /** Server version number, e.g. 150018 for 15.18 (`server_version_num`). */
   serverVersion(): Promise<number>;
   /**

@@ -67,6 +67,14 @@ export interface LogFields {
   completed?: number;
   startedAt?: string;
   error?: EventError;
+  /** `notice`: the server's severity (`NOTICE`, `WARNING`...), its text, and its SQLSTATE, detail and hint when it gave them. */
+  severity?: string;
+  notice?: string;
+  /** `revision-end`: the server's notices of the revision past the first 100, not logged. */
+  noticesOmitted?: number;
+  code?: string;
+  detail?: string;
+  hint?: string;
 }
 
 function plural(count: number, word: string): string {
@@ -160,6 +168,22 @@ export class LogRecordFormatter {
           fields: { ...base, ...command, revision: event.revision, file: event.file, line: event.line, sql: event.sql, ...(duration === undefined ? {} : { durationMs: duration }) },
         };
       }
+      case "notice":
+        return {
+          level: event.severity === "WARNING" ? "warn" : "info",
+          msg: `${event.severity}: ${event.message} (${event.revision})`,
+          fields: {
+            ...base,
+            ...command,
+            revision: event.revision,
+            file: event.file,
+            severity: event.severity,
+            notice: event.message,
+            ...(event.code === undefined ? {} : { code: event.code }),
+            ...(event.detail === undefined ? {} : { detail: event.detail }),
+            ...(event.hint === undefined ? {} : { hint: event.hint }),
+          },
+        };
       case "revision-end": {
         const key = this.#key(runKey(event), event.revision);
         const counted = this.#statements.get(key);
@@ -182,6 +206,7 @@ export class LogRecordFormatter {
             direction: event.direction,
             durationMs: event.durationMs,
             ...(statements === undefined ? {} : { statements }),
+            ...(event.noticesOmitted === undefined ? {} : { noticesOmitted: event.noticesOmitted }),
             outcome: event.outcome,
             ...(event.error ? { error: event.error } : {}),
           },

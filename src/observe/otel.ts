@@ -191,6 +191,16 @@ function otelSink(api: OtelApi, options: OtelSinkOptions): EventSink {
         });
         return;
       }
+      case "notice": {
+        const state = revisions.get(key(run, event.revision));
+        const span = state === undefined ? undefined : open(state, state.startedAt);
+        span?.addEvent("athanor.notice", {
+          "athanor.notice.severity": event.severity,
+          "athanor.notice.message": scrub(event.message),
+          ...(event.code === undefined ? {} : { "athanor.notice.code": event.code }),
+        });
+        return;
+      }
       case "revision-end": {
         const k = key(run, event.revision);
         const state = revisions.get(k);

@@ -105,6 +105,25 @@ export interface StatementEvent extends EventBase {
   readonly durationMs?: number | undefined;
 }
 
+/**
+ * A notice the server sent while a revision ran (`RAISE NOTICE`, `relation "x" already
+ * exists, skipping`, `drop cascades to 3 other objects`, a WARNING): emitted just before
+ * that revision's `revision-end`, in the order the server sent them. Only a revision's own
+ * statements' notices: athanor's bookkeeping sends none.
+ */
+export interface NoticeEvent extends EventBase {
+  readonly type: "notice";
+  readonly revision: string;
+  readonly file: string;
+  /** As the server names it: `NOTICE`, `WARNING`, `INFO`... */
+  readonly severity: string;
+  readonly message: string;
+  /** The SQLSTATE, when the server gave one. */
+  readonly code?: string | undefined;
+  readonly detail?: string | undefined;
+  readonly hint?: string | undefined;
+}
+
 /** A revision finished, committed or rolled back. */
 export interface RevisionEndEvent extends EventBase {
   readonly type: "revision-end";
@@ -121,6 +140,8 @@ export interface RevisionEndEvent extends EventBase {
   readonly statements?: number | undefined;
   readonly outcome: Outcome;
   readonly error?: EventError | undefined;
+  /** Notices of the server past the first 100 of this revision, not emitted (absent when none were dropped). */
+  readonly noticesOmitted?: number | undefined;
 }
 
 /**
@@ -164,6 +185,7 @@ export type MigrationEvent =
   | PlanEvent
   | RevisionStartEvent
   | StatementEvent
+  | NoticeEvent
   | RevisionEndEvent
   | ReplicaWaitEvent
   | CommandEndEvent;

@@ -22,7 +22,7 @@
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import type { MigrationContext, MigrationSql } from "../define.js";
-import { ScriptFailure, type AbortSignalLike, type ScriptPart, type Session } from "../dialects/types.js";
+import { ScriptFailure, type AbortSignalLike, type ScriptPart, type ServerNotice, type Session } from "../dialects/types.js";
 import { codePoints } from "../dialects/script.js";
 import { gatedValue, isGateClosedError, STOP_GATE_HOLDERS, stopGateKey } from "../dialects/stop-gate.js";
 import { inPlanTransaction } from "./plan-transaction.js";
@@ -243,6 +243,8 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
   const steps = options.prepared.steps;
   if (steps.length === 0) return completed;
   const runner = new GroupRunner(options, completed);
+  // The server's notices while revisions run, handed on as `notice` events (athanor's own statements send none).
+  session.onNotice?.((notice) => runner.heard(notice));
   // Outside any transaction: a refused PREPARE must not abort one.
   await runner.prepare();
   // A signal cancels whatever statement is running; the failure it causes is turned into InterruptedError.
@@ -282,6 +284,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<Step[]> 
     throw await runner.withGateNote(await runner.settle(error));
   } finally {
     signal?.removeEventListener("abort", onAbort);
+    session.onNotice?.(null);
     await runner.release();
   }
   return completed;
@@ -308,6 +311,8 @@ interface SqlCalls {
  * server or proxy limit.
  */
 const MAX_BATCH = 64;
+/** The server's notices kept for one revision (the rest are counted: `noticesOmitted` of its `revision-end`). */
+const MAX_NOTICES_PER_REVISION = 100;
 /** At most this much SQL text per round trip (a single larger revision still travels, alone). */
 const MAX_BATCH_CHARS = 256 * 1024;
 /** The time one round trip of revisions should take at most. */
@@ -400,6 +405,14 @@ class GroupRunner {
    * for), and before any other event, so their order is as ever. See {@link flushEvents}.
    */
   private deferredEvents: (() => void) | null = null;
+  /** The server's notices heard for each revision, until its `revision-end` (see {@link emitEnd}). */
+  private readonly notices = new Map<PreparedStep, { readonly kept: ServerNotice[]; omitted: number }>();
+  /**
+   * Whose statements the server answers now: a round trip of revisions and how many of
+   * them committed so far (its notices come in order with the COMMITs), a revision run
+   * from here, or none (athanor's own statements, whose notices are not the user's).
+   */
+  private hearing: { readonly kind: "script"; readonly group: readonly PreparedStep[]; committed: number } | { readonly kind: "driven"; readonly item: PreparedStep } | null = null;
 
   constructor(
     private readonly options: ExecutePlanOptions,
@@ -410,6 +423,20 @@ class GroupRunner {
     this.scope = (item) => (single ? "plan" : item.file.transactional ? "own" : "none");
     this.strings = new StandardStringsWatch(options.session);
     this.mark = options.session.capabilities.cancel ? GATED_MARK_REVISION_START : MARK_REVISION_START;
+  }
+
+  /** A notice of the server: kept for the revision whose statement it came with (see {@link hearing}). */
+  heard(notice: ServerNotice): void {
+    const hearing = this.hearing;
+    if (hearing === null) return;
+    // Past the round trip's last part: its trailer, athanor's own query.
+    const item = hearing.kind === "driven" ? hearing.item : hearing.group[hearing.committed];
+    if (item === undefined) return;
+    let heard = this.notices.get(item);
+    if (heard === undefined) this.notices.set(item, (heard = { kept: [], omitted: 0 }));
+    // A revision that raises notices in a loop must not grow the run's memory without bound.
+    if (heard.kept.length < MAX_NOTICES_PER_REVISION) heard.kept.push(notice);
+    else heard.omitted += 1;
   }
 
   /** Notes the signal's arrival: revisions that commit after it are named as such. */
@@ -598,14 +625,24 @@ class GroupRunner {
     // A round trip of several revisions ends with the query of their durations (see emitCommitted).
     const trailer = alone || scope !== "own" ? undefined : recentDurationsSql(this.bookkeeping.tables, group.length);
     let answer: string | null;
+    const hearing = { kind: "script" as const, group, committed: 0 };
+    this.hearing = hearing;
     try {
-      const sending = this.session.runScript(parts, { transactionPerPart: scope === "own", trailer });
+      const sending = this.session.runScript(parts, {
+        transactionPerPart: scope === "own",
+        trailer,
+        onTag: (tag) => {
+          if (tag === "COMMIT") hearing.committed += 1;
+        },
+      });
       // While the server runs this round trip: the events of the one before, and the next one's files are read.
       sending.catch(() => {});
       this.flushEvents();
       await this.prefetch(firstIndex + group.length, ahead);
       answer = await sending;
+      this.hearing = null;
     } catch (error) {
+      this.hearing = null;
       const failure = error instanceof ScriptFailure ? error : null;
       const committed = failure?.committed ?? 0;
       const failing = group[failure?.part ?? 0] as PreparedStep;
@@ -752,8 +789,13 @@ class GroupRunner {
     const lazy = this.session.capabilities.lazyCommit && index < total - 1 && typeof item.body !== "function";
     this.emitStart(item, index, total);
     const body = async () => {
-      if (typeof item.body === "function") await this.callFunction(item, item.body);
-      else await this.runStatements(item, item.statements ?? []);
+      this.hearing = { kind: "driven", item };
+      try {
+        if (typeof item.body === "function") await this.callFunction(item, item.body);
+        else await this.runStatements(item, item.statements ?? []);
+      } finally {
+        this.hearing = null;
+      }
       const { signal } = this.options;
       if (signal?.aborted) throw interrupted(signal);
       // Also what the revision's function caught and went on from: a refused statement never ran.
@@ -1182,6 +1224,11 @@ class GroupRunner {
 
   /** `durationMs` null: unknown (see emitCommitted); undefined: measured from `started`. */
   private emitEnd(item: PreparedStep, started: number, outcome: "success" | "failed" | "interrupted", error?: unknown, durationMs?: number | null): void {
+    const heard = this.notices.get(item);
+    if (heard !== undefined) {
+      this.notices.delete(item);
+      for (const notice of heard.kept) this.emit({ type: "notice", revision: item.file.id, file: item.file.relativePath, ...notice });
+    }
     this.emit({
       type: "revision-end",
       revision: item.file.id,
@@ -1192,6 +1239,7 @@ class GroupRunner {
       ...this.statementsOf(item),
       outcome,
       ...(error === undefined ? {} : { error: toEventError(error) }),
+      ...(heard === undefined || heard.omitted === 0 ? {} : { noticesOmitted: heard.omitted }),
     });
   }
 
