@@ -12,10 +12,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { appendFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { upgrade } from "../src/commands/upgrade.js";
-import { openSession } from "../src/dialects/open.js";
 import type { Session } from "../src/dialects/types.js";
 import type { MigrationEvent } from "../src/run/events.js";
-import { createEngineProject, ids, pgliteEngine, postgresEngine, type Engine, type EngineProject } from "./support/engine-project.js";
+import { ids, pgliteEngine, postgresEngine, withEngineProject, type Engine, type EngineProject } from "./support/engine-project.js";
 
 /** What the engine did on the session, in order: `script:<parts>` for a round trip of revisions, `query`/`exec` otherwise. */
 function recording(session: Session, calls: string[]): Session {
@@ -62,17 +61,13 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
     afterAll(() => engine.close());
 
     it("come back with the round trip: no query between round trips, and each event has its history row's duration", async () => {
-      const project = await createEngineProject();
-      const db = await engine.database();
-      let own: Session | undefined;
-      try {
+      await withEngineProject(engine, async (project, db, runSession) => {
         await writeChain(project, (k) => `${k === SLOW ? "SELECT pg_sleep(0.08);\n" : ""}CREATE TABLE t_${k} (x text);`);
-        await project.configure({ test: db.envConfig });
         const env = await project.env("test");
-        own = db.session === undefined ? await openSession(env.target, { writable: true }) : undefined;
+        const session = await runSession(env);
         const calls: string[] = [];
         const events: MigrationEvent[] = [];
-        const result = await upgrade(env, { session: recording((db.session ?? own) as Session, calls), events: (event) => events.push(event) });
+        const result = await upgrade(env, { session: recording(session, calls), events: (event) => events.push(event) });
         expect(result.completed).toEqual(revisionIds);
 
         // From the statements prepared for the bookkeeping (after the version tables were
@@ -88,22 +83,14 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
         expect(ends.map((event) => event.revision)).toEqual(revisionIds);
         for (const event of ends.slice(1)) expect(event.durationMs, event.revision).toBe(recorded.get(event.revision));
         expect(recorded.get(revisionIds[SLOW - 1] as string)).toBeGreaterThanOrEqual(75);
-      } finally {
-        await own?.close();
-        await db.drop();
-        await project.remove();
-      }
+      });
     }, 120_000);
 
     it("the events of a round trip of several come once the next round trip is sent, in the plan's order", async () => {
-      const project = await createEngineProject();
-      const db = await engine.database();
-      let own: Session | undefined;
-      try {
+      await withEngineProject(engine, async (project, db, runSession) => {
         await writeChain(project, (k) => `CREATE TABLE t_${k} (x text);`);
-        await project.configure({ test: db.envConfig });
         const env = await project.env("test");
-        own = db.session === undefined ? await openSession(env.target, { writable: true }) : undefined;
+        const session = await runSession(env);
         const calls: string[] = [];
         const seen: string[] = [];
         // Round trips of revisions sent so far: the scripts after the bookkeeping's PREPARE (the version tables are created by one before it).
@@ -111,7 +98,7 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
         const events = (event: MigrationEvent) => {
           if (event.type === "revision-start" || event.type === "revision-end") seen.push(`${event.type === "revision-start" ? "start" : "end"} ${event.revision} (${sent()} sent)`);
         };
-        await upgrade(env, { session: recording((db.session ?? own) as Session, calls), events });
+        await upgrade(env, { session: recording(session, calls), events });
         const [r1, r2, r3, r4, r5, r6, r7] = revisionIds;
         // Round trips [1] [2 3] [4 5 6 7]. A revision alone is told as it starts and ends; the
         // events of [2 3] wait until [4 5 6 7] is on its way (the server runs it meanwhile);
@@ -122,23 +109,15 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
           ...[r2, r3].flatMap((id) => [`start ${id} (3 sent)`, `end ${id} (3 sent)`]),
           ...[r4, r5, r6, r7].flatMap((id) => [`start ${id} (3 sent)`, `end ${id} (3 sent)`]),
         ]);
-      } finally {
-        await own?.close();
-        await db.drop();
-        await project.remove();
-      }
+      });
     }, 120_000);
 
     it("a round trip refused before it is sent (a file edited during the run): the events of the round trip before it come first", async () => {
-      const project = await createEngineProject();
-      const db = await engine.database();
-      let own: Session | undefined;
-      try {
+      await withEngineProject(engine, async (project, db, runSession) => {
         await writeChain(project, (k) => `CREATE TABLE t_${k} (x text);`);
         const edited = readdirSync(project.migrationsDir).find((name) => name.startsWith(revisionIds[4] as string)) as string;
-        await project.configure({ test: db.envConfig });
         const env = await project.env("test");
-        own = db.session === undefined ? await openSession(env.target, { writable: true }) : undefined;
+        const session = await runSession(env);
         const seen: string[] = [];
         const events = (event: MigrationEvent) => {
           if (event.type !== "revision-start" && event.type !== "revision-end") return;
@@ -146,23 +125,17 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
           // Once revision 1 is done, before [2 3] is sent: revision 5 of [4 5 6 7] is edited.
           if (event.type === "revision-end" && event.revision === revisionIds[0]) appendFileSync(join(project.migrationsDir, edited), "\nCREATE TABLE edited (x text);\n");
         };
-        await expect(upgrade(env, { session: (db.session ?? own) as Session, events })).rejects.toMatchObject({ code: "revision-changed" });
+        await expect(upgrade(env, { session, events })).rejects.toMatchObject({ code: "revision-changed" });
         const [r1, r2, r3, , r5] = revisionIds;
         // The events of [2 3], held until the next round trip is sent, come before the refusal of 5 (which was never sent).
         expect(seen).toEqual([`start ${r1}`, `end success ${r1}`, `start ${r2}`, `end success ${r2}`, `start ${r3}`, `end success ${r3}`, `start ${r5}`, `end failed ${r5}`]);
         const applied = await db.query<{ revision: string }>(`SELECT revision FROM "${db.schema}".athanor_version ORDER BY revision`);
         expect(applied.map((row) => row.revision)).toEqual([r1, r2, r3]);
-      } finally {
-        await own?.close();
-        await db.drop();
-        await project.remove();
-      }
+      });
     }, 120_000);
 
     it("a failure part-way through a round trip: those committed before it keep their durations, and the failing one's is its own", async () => {
-      const project = await createEngineProject();
-      const db = await engine.database();
-      let own: Session | undefined;
+      await withEngineProject(engine, async (project, db, runSession) => {
       // Round trips [1] [2 3] [4 5 6 7]: 5 sleeps 2 s and commits, 6 fails at once.
       // "6 did not count 5's sleep" is checked against 5's own duration (6 counted from
       // 5's start would be longer than 5), and the sleep is long beside any statement's
@@ -171,13 +144,11 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
       const sleeping = 5;
       const SLEEP_MS = 2000;
       const failing = 6;
-      try {
         await writeChain(project, (k) => `${k === sleeping ? `SELECT pg_sleep(${SLEEP_MS / 1000});\n` : ""}CREATE TABLE t_${k} (x text);${k === failing ? "\nSELECT 1/0;" : ""}`);
-        await project.configure({ test: db.envConfig });
         const env = await project.env("test");
-        own = db.session === undefined ? await openSession(env.target, { writable: true }) : undefined;
+        const session = await runSession(env);
         const events: MigrationEvent[] = [];
-        await expect(upgrade(env, { session: (db.session ?? own) as Session, events: (event) => events.push(event) })).rejects.toThrow(/division by zero/);
+        await expect(upgrade(env, { session, events: (event) => events.push(event) })).rejects.toThrow(/division by zero/);
 
         const history = await db.query<{ revision: string; outcome: string; duration_ms: number }>(`SELECT revision, outcome, duration_ms FROM "${db.schema}".athanor_version_history ORDER BY id`);
         expect(history.map((row) => `${row.revision} ${row.outcome}`)).toEqual([
@@ -197,11 +168,7 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
         // 6 began after 5's sleep: its duration does not include it.
         expect(recorded.get(revisionIds[failing - 1] as string)).toBeLessThan(slept);
         expect(ends[failing - 1]?.durationMs).toBeLessThan(slept);
-      } finally {
-        await own?.close();
-        await db.drop();
-        await project.remove();
-      }
+      });
     }, 120_000);
   });
 }

@@ -9,11 +9,11 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { upgrade } from "../src/commands/upgrade.js";
-import { openSession } from "../src/dialects/open.js";
 import type { Session } from "../src/dialects/types.js";
 import type { MigrationEvent } from "../src/run/events.js";
 import { baseEnv, runCli } from "./support/cli.js";
-import { createEngineProject, ids, pgliteEngine, postgresEngine, type Engine, type EngineDatabase, type EngineProject } from "./support/engine-project.js";
+import type { ResolvedEnvironment } from "../src/config/types.js";
+import { createEngineProject, ids, pgliteEngine, postgresEngine, withEngineProject, type Engine, type EngineProject } from "./support/engine-project.js";
 
 /** What the run told, in order: `start <id>`, `notice <id> <SEVERITY>: <text>`, `end <id> <outcome>`. */
 function told(events: readonly MigrationEvent[]): string[] {
@@ -28,17 +28,14 @@ function told(events: readonly MigrationEvent[]): string[] {
 const revisionIds = ids(6, "e");
 const [R1, R2, R3, R4, R5, R6] = revisionIds as [string, string, string, string, string, string];
 
-async function run(project: EngineProject, db: EngineDatabase): Promise<{ events: MigrationEvent[]; error: unknown }> {
+async function run(project: EngineProject, session: (env: ResolvedEnvironment) => Promise<Session>): Promise<{ events: MigrationEvent[]; error: unknown }> {
   const env = await project.env("test");
-  const own: Session | undefined = db.session === undefined ? await openSession(env.target, { writable: true }) : undefined;
   const events: MigrationEvent[] = [];
   try {
-    await upgrade(env, { session: (db.session ?? own) as Session, events: (event) => events.push(event) });
+    await upgrade(env, { session: await session(env), events: (event) => events.push(event) });
     return { events, error: null };
   } catch (error) {
     return { events, error };
-  } finally {
-    await own?.close();
   }
 }
 
@@ -47,15 +44,12 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
     afterAll(() => engine.close());
 
     it("come as notice events of the revision that sent them, before its end, alone or sharing a round trip; athanor's own are not told", async () => {
-      const project = await createEngineProject();
-      const db = await engine.database();
-      try {
-        await project.configure({ test: db.envConfig });
+      await withEngineProject(engine, async (project, _db, session) => {
         // Round trips [1] [2 3]: 1 alone, then 2 and 3 together (3 sends none).
         await project.write({ id: R1, message: "r1", upgrade: "CREATE TABLE t1 (x int);\nCREATE TABLE IF NOT EXISTS t1 (x int);" });
         await project.write({ id: R2, down: R1, message: "r2", upgrade: "DROP TABLE IF EXISTS nowhere;\nDO $$ BEGIN RAISE WARNING 'careful: %', 42 USING HINT = 'look here'; END $$;\nCREATE TABLE t2 (x int);" });
         await project.write({ id: R3, down: R2, message: "r3", upgrade: "CREATE TABLE t3 (x int);" });
-        const first = await run(project, db);
+        const first = await run(project, session);
         expect(first.error).toBeNull();
         expect(told(first.events)).toEqual([
           `start ${R1}`,
@@ -74,20 +68,14 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
         // A second run on the same database: the version tables exist (their CREATE TABLE IF NOT
         // EXISTS sends "already exists, skipping"), and those notices are athanor's, not R4's.
         await project.write({ id: R4, down: R3, message: "r4", upgrade: "CREATE TABLE t4 (x int);" });
-        const second = await run(project, db);
+        const second = await run(project, session);
         expect(second.error).toBeNull();
         expect(told(second.events)).toEqual([`start ${R4}`, `end ${R4} success`]);
-      } finally {
-        await db.drop();
-        await project.remove();
-      }
+      });
     }, 120_000);
 
     it("a failing revision's notices come before its failed end; statement by statement and TypeScript revisions' too; past 100 they are counted", async () => {
-      const project = await createEngineProject();
-      const db = await engine.database();
-      try {
-        await project.configure({ test: db.envConfig });
+      await withEngineProject(engine, async (project, _db, session) => {
         await project.write({ id: R1, message: "r1", upgrade: "DO $$ BEGIN FOR i IN 1..150 LOOP RAISE NOTICE 'n%', i; END LOOP; END $$;\nCREATE TABLE t1 (x int);" });
         await project.write({ id: R2, down: R1, message: "r2", transactional: false, upgrade: "DROP TABLE IF EXISTS nowhere;\nCREATE TABLE t2 (x int);" });
         await project.writeFile(
@@ -96,7 +84,7 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
         );
         await project.write({ id: R5, down: R3, message: "r5", upgrade: "DO $$ BEGIN RAISE NOTICE 'about to fail'; END $$;\nSELECT 1/0;" });
         await project.write({ id: R6, down: R5, message: "r6", upgrade: "CREATE TABLE t6 (x int);" });
-        const result = await run(project, db);
+        const result = await run(project, session);
         expect(result.error).toMatchObject({ message: expect.stringMatching(/division by zero/) });
         expect(told(result.events)).toEqual([
           `start ${R1}`,
@@ -112,10 +100,7 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
           `notice ${R5} NOTICE: about to fail`,
           `end ${R5} failed`,
         ]);
-      } finally {
-        await db.drop();
-        await project.remove();
-      }
+      });
     }, 120_000);
   });
 }

@@ -165,6 +165,26 @@ export function pgliteEngine(): Engine {
   };
 }
 
+/**
+ * Runs `body` with a new project whose environment `test` is a new database of `engine`,
+ * and `runSession(env)`: the session a run on it is given (PGlite's shared instance, or one
+ * new connection to the PostgreSQL database). Closes that connection, drops the database
+ * and removes the project afterwards, whatever `body` did.
+ */
+export async function withEngineProject<T>(engine: Engine, body: (project: EngineProject, db: EngineDatabase, runSession: (env: ResolvedEnvironment) => Promise<Session>) => Promise<T>): Promise<T> {
+  const project = await createEngineProject();
+  const db = await engine.database();
+  let own: Session | undefined;
+  try {
+    await project.configure({ test: db.envConfig });
+    return await body(project, db, async (env) => db.session ?? (own ??= await openSession(env.target, { writable: true })));
+  } finally {
+    await own?.close();
+    await db.drop();
+    await project.remove();
+  }
+}
+
 /** Distinct 12-hex revision ids for a test: `ids(3)` → ["a00000000001", ...]. */
 export function ids(count: number, prefix = "a"): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${String(i + 1).padStart(11, "0")}`);
