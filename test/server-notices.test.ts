@@ -102,6 +102,38 @@ for (const engine of [postgresEngine(), pgliteEngine()] as Engine[]) {
         ]);
       });
     }, 120_000);
+
+    it("a deferred trigger's notice, sent with a revision's COMMIT, is that revision's: in a round trip, and for a TypeScript revision", async () => {
+      await withEngineProject(engine, async (project, _db, session) => {
+        const trigger = [
+          "CREATE TABLE deferred_t (x int);",
+          "CREATE FUNCTION deferred_notice() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'checked %', NEW.x; RETURN NULL; END $$;",
+          "CREATE CONSTRAINT TRIGGER deferred_check AFTER INSERT ON deferred_t DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION deferred_notice();",
+        ].join("\n");
+        await project.write({ id: R1, message: "r1", upgrade: trigger });
+        // Round trips [1] [2 3]: 2's notice comes with its own COMMIT, before 3 starts.
+        await project.write({ id: R2, down: R1, message: "r2", upgrade: "INSERT INTO deferred_t VALUES (2);" });
+        await project.write({ id: R3, down: R2, message: "r3", upgrade: "CREATE TABLE t3 (x int);" });
+        await project.writeFile(
+          `${R4}_r4.ts`,
+          `import { defineMigration } from "athanor";\nexport default defineMigration({ revision: "${R4}", down: "${R3}", message: "r4", async upgrade({ sql }) { await sql.unsafe("INSERT INTO deferred_t VALUES (4)"); } });\n`,
+        );
+        const result = await run(project, session);
+        expect(result.error).toBeNull();
+        expect(told(result.events)).toEqual([
+          `start ${R1}`,
+          `end ${R1} success`,
+          `start ${R2}`,
+          `notice ${R2} NOTICE: checked 2`,
+          `end ${R2} success`,
+          `start ${R3}`,
+          `end ${R3} success`,
+          `start ${R4}`,
+          `notice ${R4} NOTICE: checked 4`,
+          `end ${R4} success`,
+        ]);
+      });
+    }, 120_000);
   });
 }
 

@@ -789,13 +789,8 @@ class GroupRunner {
     const lazy = this.session.capabilities.lazyCommit && index < total - 1 && typeof item.body !== "function";
     this.emitStart(item, index, total);
     const body = async () => {
-      this.hearing = { kind: "driven", item };
-      try {
-        if (typeof item.body === "function") await this.callFunction(item, item.body);
-        else await this.runStatements(item, item.statements ?? []);
-      } finally {
-        this.hearing = null;
-      }
+      if (typeof item.body === "function") await this.callFunction(item, item.body);
+      else await this.runStatements(item, item.statements ?? []);
       const { signal } = this.options;
       if (signal?.aborted) throw interrupted(signal);
       // Also what the revision's function caught and went on from: a refused statement never ran.
@@ -806,6 +801,9 @@ class GroupRunner {
       const record = this.bookkeeping.stepDone(item.step, measuredTiming(monotonicMs() - started));
       await this.session.exec(this.bookkeeping.asAthanorInTransaction(record).join("\n"));
     };
+    // Its notices until its transaction has committed (a deferred trigger's come with the
+    // COMMIT); athanor's bookkeeping in between sends none.
+    this.hearing = { kind: "driven", item };
     try {
       if (scope === "none") {
         await this.bookkeeping.stepStarting(item.step);
@@ -820,6 +818,8 @@ class GroupRunner {
       }
     } catch (error) {
       throw new GroupFailure(error, item, started, scope, []);
+    } finally {
+      this.hearing = null;
     }
     this.emitEnd(item, started, "success");
     done.push(item.step);
