@@ -64,12 +64,24 @@ for (const { name, sleeper, swallows } of [
     // (src/run/execute.ts nextBatchSize); on a loaded machine it may come in one of its own,
     // which the signal then keeps from starting. The output must say which of the two happened.
     const afterCommitted = (await queryUrl<{ t: string | null }>(db.url, "SELECT to_regclass('after_t')::text AS t"))[0]?.t !== null;
-    // The sleeper that catches the cancel committed, or (seen twice in full CI runs on a loaded
-    // machine, cause not found: docs in the round-14 note) the cancel reached it outside its
-    // handler and it was rolled back: either way the output must say which.
+    // The sleeper that catches the cancel committed, or the cancel reached it outside its
+    // handler and it was rolled back (seen in full CI runs on a loaded machine: the second of
+    // the two SIGINTs one CancelRequest becomes, see below, arriving after the handler):
+    // either way the output must say which.
     const sleeperCommitted = (await queryUrl<{ t: string | null }>(db.url, "SELECT to_regclass('sleeper_t')::text AS t"))[0]?.t !== null;
     if (!sleeperCommitted) expect(afterCommitted).toBe(false);
-    if (swallows && afterCommitted) {
+    // PostgreSQL delivers one CancelRequest as two SIGINTs (postmaster's signal_child signals the
+    // backend and its process group): on a loaded machine the second can arrive after the
+    // sleeper caught the first and committed, and cancel the revision after it in the same
+    // round trip (seen in 1 of ~9 runs under load; the server log showed one CancelRequest and
+    // one uncaught cancel). The output must then say that the sleeper committed and the
+    // revision after it was interrupted and rolled back.
+    const cancelledTwice = swallows && sleeperCommitted && !afterCommitted && stderr.includes(`INTERRUPTED upgrade ${AFTER} after`);
+    console.log(`[interrupt-stopper-refused] ${name}: sleeper ${sleeperCommitted ? "committed" : "rolled back"}, the revision after it ${afterCommitted ? "committed" : cancelledTwice ? "cancelled by the second SIGINT" : "not run"}`);
+    if (cancelledTwice) {
+      expect(stdout, stdout + stderr).toMatch(new RegExp(`upgrade ${SLEEPER} sleeper \\(`));
+      expect(stderr, stderr).toContain(`error: interrupted by SIGINT; any revision that was running was rolled back, and the lock released; ${gate}`);
+    } else if (swallows && afterCommitted) {
       expect(stderr, stderr).toContain(`error: interrupted by SIGINT too late to stop the plan: every revision of it committed (${FIRST}, ${SLEEPER}, ${AFTER}; committed after the signal: ${SLEEPER}, ${AFTER}); the lock was released; ${gate}`);
       expect(stdout, stdout + stderr).toContain(`upgrade ${AFTER} after`);
     } else if (swallows && sleeperCommitted) {
@@ -88,7 +100,7 @@ for (const { name, sleeper, swallows } of [
     expect(await queryUrl(db.url, "SELECT revision FROM athanor_version ORDER BY revision")).toEqual(committed.map((revision) => ({ revision })));
     expect(await queryUrl(db.url, "SELECT revision, outcome FROM athanor_version_history ORDER BY id")).toEqual(
       sleeperCommitted
-        ? committed.map((revision) => ({ revision, outcome: "success" }))
+        ? [...committed.map((revision) => ({ revision, outcome: "success" })), ...(cancelledTwice ? [{ revision: AFTER, outcome: "failed" }] : [])]
         : [
             { revision: FIRST, outcome: "success" },
             { revision: SLEEPER, outcome: "failed" },
