@@ -34,6 +34,9 @@ export type PositionUnit = "characters" | "bytes";
 
 const LAZY_COMMIT = "SET LOCAL synchronous_commit = off;";
 
+/** The CommandComplete tag of a `COMMIT` that committed (a part cannot hold its own: transaction control is refused). */
+const COMMIT_TAG = "COMMIT";
+
 /** Where each part's body sits in the text sent. */
 interface Layout {
   readonly text: string;
@@ -83,14 +86,14 @@ export async function runScriptParts(send: SendScript, parts: readonly ScriptPar
   const { text, bodies } = layout(parts, options);
   const tags: string[] = [];
   try {
-    const onTag = options.onTag;
+    const onCommitted = options.onPartCommitted;
     return await send(
       text,
-      onTag === undefined
+      onCommitted === undefined
         ? (tag) => tags.push(tag)
         : (tag) => {
             tags.push(tag);
-            onTag(tag);
+            if (tag === COMMIT_TAG) onCommitted();
           },
       options.trailer !== undefined,
     );
@@ -104,7 +107,7 @@ export async function runScriptParts(send: SendScript, parts: readonly ScriptPar
 /** How many `COMMIT`s the server completed (a part cannot hold its own: transaction control is refused). */
 function committedParts(tags: readonly string[]): number {
   let committed = 0;
-  for (const tag of tags) if (tag === "COMMIT") committed++;
+  for (const tag of tags) if (tag === COMMIT_TAG) committed++;
   return committed;
 }
 

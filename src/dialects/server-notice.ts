@@ -4,14 +4,8 @@
  */
 import type { ServerNotice } from "./types.js";
 
-/** The fields of a parsed NoticeResponse that athanor reads. */
-export interface NoticeMessageLike {
-  readonly severity?: string | undefined;
-  readonly message?: string | undefined;
-  readonly code?: string | undefined;
-  readonly detail?: string | undefined;
-  readonly hint?: string | undefined;
-}
+/** The fields of a parsed NoticeResponse that athanor reads: a {@link ServerNotice}'s, each possibly missing. */
+export type NoticeMessageLike = { readonly [Field in keyof ServerNotice]?: ServerNotice[Field] | undefined };
 
 /** A parsed NoticeResponse as a {@link ServerNotice}. Pure. */
 export function serverNotice(message: NoticeMessageLike): ServerNotice {

@@ -68,11 +68,11 @@ export interface ScriptOptions {
    */
   readonly trailer?: string | undefined;
   /**
-   * Called with each statement's CommandComplete tag as the server answers, in order with
-   * the notices the session's {@link Session.onNotice} listener hears: counting the `COMMIT`s
-   * says which part a notice came from.
+   * Called each time a part has committed (with transactionPerPart: its `COMMIT` answered),
+   * as the server's answer arrives, in order with the notices the session's
+   * {@link Session.onNotice} listener hears: how many calls came says which part a notice came from.
    */
-  readonly onTag?: ((tag: string) => void) | undefined;
+  readonly onPartCommitted?: (() => void) | undefined;
 }
 
 /**

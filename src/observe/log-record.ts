@@ -70,11 +70,11 @@ export interface LogFields {
   /** `notice`: the server's severity (`NOTICE`, `WARNING`...), its text, and its SQLSTATE, detail and hint when it gave them. */
   severity?: string;
   notice?: string;
-  /** `revision-end`: the server's notices of the revision past the first 100, not logged. */
-  noticesOmitted?: number;
   code?: string;
   detail?: string;
   hint?: string;
+  /** `revision-end`: the server's notices of the revision past the first 100, not logged. */
+  noticesOmitted?: number;
 }
 
 function plural(count: number, word: string): string {

@@ -631,8 +631,8 @@ class GroupRunner {
       const sending = this.session.runScript(parts, {
         transactionPerPart: scope === "own",
         trailer,
-        onTag: (tag) => {
-          if (tag === "COMMIT") hearing.committed += 1;
+        onPartCommitted: () => {
+          hearing.committed += 1;
         },
       });
       // While the server runs this round trip: the events of the one before, and the next one's files are read.
@@ -673,11 +673,10 @@ class GroupRunner {
     }
     if (alone) {
       this.emitEnd(group[0] as PreparedStep, started, "success");
-    } else if (trailer === undefined) {
-      await this.emitCommitted(group, firstIndex, total);
     } else {
-      // Every revision of the round trip committed, with the durations the server measured:
-      // their events wait for the next round trip to be sent.
+      // Every revision of the round trip committed, with the durations the server measured
+      // (a round trip of several always carries the trailer that reads them): their events
+      // wait for the next round trip to be sent.
       const durations = parseRecentDurations(answer);
       this.deferredEvents = () => this.emitCommittedKnown(group, firstIndex, total, durations);
     }
