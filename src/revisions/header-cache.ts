@@ -460,29 +460,19 @@ function readCacheFile(path: string, maxBytes: number): Buffer | null {
 }
 
 const TAB = 9;
-const MINUS = 45;
 
 /**
- * True when text[from, to) is a number as JavaScript prints an integer or a decimal below
- * 1e21: an optional minus, an integer part without a leading zero (or just "0"), and an
- * optional fraction that does not end in zero. `Number` also reads "0136", "0b1", "1e2"
- * or "1.50": a section's check written so is not one {@link entryLine} wrote, and is refused.
+ * True when text[from, to) is a whole number as JavaScript prints one: digits, without a
+ * leading zero (or just "0"). `Number` also reads "0136", "-1", "1e2" or "1.50": a
+ * section's check written so is not one {@link entryLine} wrote, and is refused.
  */
-function isPlainNumberText(text: string, from: number, to: number): boolean {
-  let at = from;
-  if (text.charCodeAt(at) === MINUS) at += 1;
-  const integerStart = at;
-  while (at < to && isDigit(text.charCodeAt(at))) at += 1;
-  if (at === integerStart || (text.charCodeAt(integerStart) === ZERO && at - integerStart > 1)) return false;
-  if (at === to) return true;
-  if (text.charCodeAt(at) !== DOT) return false;
-  const fractionStart = (at += 1);
-  while (at < to && isDigit(text.charCodeAt(at))) at += 1;
-  return at === to && at > fractionStart && text.charCodeAt(at - 1) !== ZERO;
+function isPlainIntegerText(text: string, from: number, to: number): boolean {
+  if (from === to || (text.charCodeAt(from) === ZERO && to - from > 1)) return false;
+  for (let at = from; at < to; at += 1) if (!isDigit(text.charCodeAt(at))) return false;
+  return true;
 }
 
 const ZERO = 48;
-const DOT = 46;
 
 function isDigit(code: number): boolean {
   return code >= ZERO && code <= ZERO + 9;
@@ -549,7 +539,7 @@ function parseEntry(text: string, start: number, end: number): CachedHeader | nu
 function checkField(text: string, start: number, end: number): SectionCheck | null {
   if (start === end) return SECTION_NOT_CHECKED;
   if (end - start === 1 && text.charCodeAt(start) === LETTER_X) return SECTION_NEEDS_PLAN_CHECK;
-  if (text.charCodeAt(start) === MINUS || !isPlainNumberText(text, start, end)) return null;
+  if (!isPlainIntegerText(text, start, end)) return null;
   const value = Number(text.slice(start, end));
   return Number.isSafeInteger(value) ? value : null;
 }
