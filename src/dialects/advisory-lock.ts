@@ -13,8 +13,9 @@
  *   key for another client: a session lock is re-entrant, and granted again it would let
  *   a second runner in beside the first;
  * - the server session that took it is remembered (its backend pid), and the release
- *   unlocks there only, trying again while the pooler puts the statement elsewhere, so a
- *   connection moved to another server session does not leave the lock behind for good.
+ *   unlocks there only, trying again while the pooler puts the statement elsewhere, then
+ *   pinning the server sessions it lands on until one lands there, so a connection moved
+ *   to another server session does not leave the lock behind for good.
  * On a direct connection (its server session is its own) neither costs anything: the same
  * one statement to take and one to release, and no pg_locks read.
  */
@@ -22,7 +23,7 @@ import { ConfigError, DatabaseError } from "../errors.js";
 import { maskPasswords } from "../secrets/sql-passwords.js";
 import { pollLock, sleep } from "./lock-poll.js";
 import { behindProxy, markKeepsServerSession, markSharesServerSession } from "./pooled-session.js";
-import { serverSessionState } from "./server-session-state.js";
+import { serverSessionState, type SpareConnection } from "./server-session-state.js";
 import type { LockHolder, LockRequest, ReleaseLock, Session } from "./types.js";
 
 /** How often a release tries to land on the server session that holds the lock, and the pause between tries (25 ms, then 50: ~2 s in all). */
@@ -186,9 +187,14 @@ export async function takeAdvisoryLock(session: Session, request: LockRequest): 
  * Unlocks `key` on backend `pid`, the server session that took it. A pooler may run the
  * statement on another server session: it is sent again, a little later each time, until
  * it lands there (a pooler hands back the server session a client used last when it is free).
+ * A client alone on a pool that reuses its server connections last in, first out
+ * (PgBouncer's default) lands where its own last statement ran, every time: after a few
+ * tries the server sessions it lands on are pinned instead (see {@link releaseByPinning}).
  * `name`: what a lost-lock error calls the lock.
  */
 async function unlockOn(session: Session, key: string, pid: number, name: string): Promise<void> {
+  const openSpare = serverSessionState(session).openSpare;
+  let pinned = false;
   for (let attempt = 1; ; attempt++) {
     let row: { pid: number; unlocked: boolean | null } | undefined;
     try {
@@ -201,6 +207,13 @@ async function unlockOn(session: Session, key: string, pid: number, name: string
       if (row.unlocked !== true) throw lockLost(name, "the lock connection was reset or goes through a pooler");
       return;
     }
+    if (attempt >= TRIES_BEFORE_PINNING && openSpare !== null && !pinned) {
+      pinned = true;
+      const outcome = await releaseByPinning(openSpare, key, pid);
+      if (outcome === "released") return;
+      if (outcome === "not-held") throw lockLost(name, "the lock connection was reset or goes through a pooler");
+      // Not reached (the pool full, or that server session busy with another client): the tries go on.
+    }
     if (attempt >= RELEASE_TRIES) {
       throw lockLost(
         name,
@@ -208,6 +221,44 @@ async function unlockOn(session: Session, key: string, pid: number, name: string
       );
     }
     await sleep(RELEASE_PAUSE_MS * Math.min(attempt, 2), undefined);
+  }
+}
+
+/** Tries of the release on the session itself before it pins server sessions (other clients' statements may move it meanwhile). */
+const TRIES_BEFORE_PINNING = 3;
+/** At most this many server sessions are pinned to reach the lock's: PgBouncer's default pool is 20 server connections. */
+const MAX_PINNED = 20;
+
+/**
+ * Reaches server session `pid` through a pooler by elimination: each spare connection
+ * opens a transaction, which holds the server session the pool gave it for as long as it
+ * lasts, and unlocks `key` there if it is `pid`; otherwise it keeps its transaction open,
+ * so the next spare is given another server session. The lock's own server session is idle
+ * in the pool (its client runs nothing now), so one of them gets it unless the pool is full
+ * or another client's transaction holds it. A session-level unlock stays done when the
+ * transaction around it is rolled back. Every spare is rolled back and closed at the end.
+ */
+async function releaseByPinning(openSpare: () => Promise<SpareConnection>, key: string, pid: number): Promise<"released" | "not-held" | "not-reached"> {
+  const spares: SpareConnection[] = [];
+  try {
+    for (let i = 0; i < MAX_PINNED; i++) {
+      const spare = await openSpare();
+      spares.push(spare);
+      await spare.query("BEGIN");
+      const row = (await spare.query<{ pid: number; unlocked: boolean | null }>(UNLOCK_ON, [key, pid]))[0];
+      if (row !== undefined && Number(row.pid) === pid) return row.unlocked === true ? "released" : "not-held";
+    }
+    return "not-reached";
+  } catch {
+    // No spare connection, or no server connection for it within its wait: not reached this way.
+    return "not-reached";
+  } finally {
+    await Promise.all(
+      spares.map(async (spare) => {
+        await spare.query("ROLLBACK").catch(() => {});
+        await spare.close();
+      }),
+    );
   }
 }
 

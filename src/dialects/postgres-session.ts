@@ -11,7 +11,7 @@ import { ScriptQuery } from "./postgres-script-query.js";
 import { isStatementTimeout, openingTimeoutError } from "./opening-timeout.js";
 import { assertSessionBound } from "./postgres-pooler.js";
 import { firstAnswer, keepsServerSession, resetPooledSession } from "./pooled-session.js";
-import { withServerSessionState } from "./server-session-state.js";
+import { withServerSessionState, type SpareConnection } from "./server-session-state.js";
 import { checkOpened, OPENED_FACTS_COLUMNS, openedFacts, searchPathStartupOption } from "./session-checks.js";
 import { transactionMethods, type PositionUnit } from "./script.js";
 import { CLOSE_STOP_GATE } from "./stop-gate.js";
@@ -267,9 +267,36 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     }
     return { canceller, gateProblem };
   };
+  // Another connection to the same host, for a lock's release behind a pooler (advisory-lock.ts).
+  const where = `${host.host}:${host.port}/${target.database}`;
+  const openSpare = async (): Promise<SpareConnection> => {
+    const spare = newClient(target, host, { connectTimeoutMs: STOPPER_CONNECT_TIMEOUT_MS });
+    // An idle client whose server ends it emits `error`: not this session's failure.
+    spare.on("error", () => {});
+    try {
+      await spare.connect();
+    } catch (error) {
+      await spare.end().catch(() => {});
+      throw toDatabaseError(error, { secrets, action: "connect", target });
+    }
+    let answered = false;
+    return {
+      async query<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> {
+        const ask = () => spare.query(sql, params as unknown[] | undefined);
+        // Behind a pooler the first statement waits for a free server connection: bounded.
+        const result = answered ? await ask() : await firstAnswer(spare, ask, { timeoutMs: SPARE_ANSWER_TIMEOUT_MS, where });
+        answered = true;
+        return result.rows as Row[];
+      },
+      close: () => spare.end().catch(() => {}),
+    };
+  };
   // Before any wrapper is made of it: the wrappers share this state (server-session-state.ts).
-  return withServerSessionState(session);
+  return withServerSessionState(session, openSpare);
 }
+
+/** How long a spare connection's first statement may wait for a server connection (see openSpare). */
+const SPARE_ANSWER_TIMEOUT_MS = 2_000;
 
 /** How long the connection that cancels may take to connect, its first answer included. */
 const STOPPER_CONNECT_TIMEOUT_MS = 5_000;

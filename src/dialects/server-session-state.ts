@@ -16,13 +16,27 @@ export interface ServerSessionState {
   keepsServerSession: boolean;
   /** How many times the session holds each of athanor's advisory keys (taken and not yet released). */
   readonly keysHeld: Map<string, number>;
+  /**
+   * Opens another connection to the same server, through the same proxy if any: what a
+   * lock's release behind a pooler pins server sessions with (advisory-lock.ts). Null for a
+   * session that cannot open one.
+   */
+  readonly openSpare: (() => Promise<SpareConnection>) | null;
+}
+
+/** A connection of its own beside a session (see {@link ServerSessionState.openSpare}). */
+export interface SpareConnection {
+  /** Its first statement waits a bounded time for a server connection (behind a pooler, the pool may be full). */
+  query<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+  /** Ends it. Never throws. */
+  close(): Promise<void>;
 }
 
 const STATE: unique symbol = Symbol("athanor.server-session-state");
 
-/** `session` with a state of its own, for the session implementation to return. */
-export function withServerSessionState<S extends object>(session: S): S {
-  return Object.assign(session, { [STATE]: freshState() });
+/** `session` with a state of its own, for the session implementation to return; `openSpare`: see {@link ServerSessionState.openSpare}. */
+export function withServerSessionState<S extends object>(session: S, openSpare: (() => Promise<SpareConnection>) | null = null): S {
+  return Object.assign(session, { [STATE]: freshState(openSpare) });
 }
 
 /** The state of `session` (or of the session it wraps); a fresh one, unshared, for a session made elsewhere. */
@@ -31,6 +45,6 @@ export function serverSessionState(session: Session): ServerSessionState {
   return (holder[STATE] ??= freshState());
 }
 
-function freshState(): ServerSessionState {
-  return { keepsServerSession: false, keysHeld: new Map() };
+function freshState(openSpare: (() => Promise<SpareConnection>) | null = null): ServerSessionState {
+  return { keepsServerSession: false, keysHeld: new Map(), openSpare };
 }
