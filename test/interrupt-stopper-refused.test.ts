@@ -80,7 +80,7 @@ for (const { name, sleeper, swallows } of [
     console.log(`[interrupt-stopper-refused] ${name}: sleeper ${sleeperCommitted ? "committed" : "rolled back"}, the revision after it ${afterCommitted ? "committed" : cancelledTwice ? "cancelled by the second SIGINT" : "not run"}`);
     if (cancelledTwice) {
       expect(stdout, stdout + stderr).toMatch(new RegExp(`upgrade ${SLEEPER} sleeper \\(`));
-      expect(stderr, stderr).toContain(`error: interrupted by SIGINT; any revision that was running was rolled back, and the lock released; ${gate}`);
+      expect(stderr, stderr).toContain(`error: interrupted by SIGINT while revision ${AFTER} was running: it was rolled back, the revisions before it in this run stay committed (${FIRST}, ${SLEEPER}; committed after the signal: ${SLEEPER}); the lock was released; ${gate}`);
     } else if (swallows && afterCommitted) {
       expect(stderr, stderr).toContain(`error: interrupted by SIGINT too late to stop the plan: every revision of it committed (${FIRST}, ${SLEEPER}, ${AFTER}; committed after the signal: ${SLEEPER}, ${AFTER}); the lock was released; ${gate}`);
       expect(stdout, stdout + stderr).toContain(`upgrade ${AFTER} after`);
@@ -89,7 +89,7 @@ for (const { name, sleeper, swallows } of [
       expect(stdout, stdout + stderr).not.toContain(AFTER);
     } else {
       expect(stderr, stderr).toContain(`INTERRUPTED upgrade ${SLEEPER} sleeper`);
-      expect(stderr, stderr).toContain(`error: interrupted by SIGINT; any revision that was running was rolled back, and the lock released; ${gate}`);
+      expect(stderr, stderr).toContain(`error: interrupted by SIGINT while revision ${SLEEPER} was running: it was rolled back, the revisions before it in this run stay committed (${FIRST}); the lock was released; ${gate}`);
       expect(stdout, stdout + stderr).not.toContain(AFTER);
     }
     expect(stderr).not.toMatch(/\n\s+at /);

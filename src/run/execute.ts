@@ -757,6 +757,25 @@ class GroupRunner {
   }
 
   /**
+   * The interruption of a run whose revision `item`, in its own transaction, was stopped
+   * while it ran: it was rolled back; the revisions before it stay committed, and those that
+   * committed after the signal are named (one that caught the cancel, or, where no stop gate
+   * could be closed, PostgreSQL's second SIGINT of one CancelRequest cancelling the revision
+   * after it: "any revision that was running was rolled back" was then untrue of the first).
+   */
+  private interruptedWhile(item: PreparedStep, signal: AbortSignalLike): InterruptedError {
+    const signalName = InterruptedError.interruptionOf(signal.reason);
+    const committed = this.completed.map((step) => step.revision.id);
+    const late = committed.slice(this.committedAtSignal ?? committed.length);
+    const lateNote = late.length === 0 ? "" : `; committed after the signal: ${listIds(late)}`;
+    const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)}${lateNote})`;
+    return new InterruptedError(signalName, {
+      message: `${InterruptedError.describe(signalName)} while revision ${item.file.id} was running: it was rolled back, ${kept}; the lock was released`,
+      details: { committed, rolledBack: [item.file.id] },
+    });
+  }
+
+  /**
    * The interruption of a `--single-transaction` plan: its transaction was rolled back, so
    * nothing of the run stays. `ran` is the plan's step that was running when it stopped
    * (null: none was, the signal was seen between two revisions or before the plan's
@@ -855,6 +874,8 @@ class GroupRunner {
           message: `${InterruptedError.describe(signalName)} while non-transactional revision ${item.file.id} was running: what it ran before the interruption stays, and it is recorded as started; the lock was released`,
           hint: `Revision ${item.file.id} is non-transactional and was interrupted: it stays recorded as started. Check the database, then run \`athanor resolve ${item.file.id} --applied\` or \`--rolled-back\`.`,
         });
+      } else {
+        failure = this.interruptedWhile(item, signal);
       }
     } else if (isAthanorError(error.error) && !(error.error instanceof DatabaseError)) {
       // The revision's own failure (process.exit, a statement left unawaited...): its hint, then what the failure left.
