@@ -237,11 +237,54 @@ describe("engine on PostgreSQL only", () => {
       }),
     );
     expect(error).toMatchObject({ code: "interrupted", signal: "aborted", exitStatus: 130 });
-    expect(error.message).toMatch(/^aborted by the caller's AbortSignal; /);
+    expect(error.message).toMatch(new RegExp(`^aborted by the caller's AbortSignal while revision ${B} was running: it was rolled back, the revisions before it in this run stay committed \\(${A}\\); `));
     expect((await versionRows(db)).map((row) => row.revision)).toEqual([A]);
     const failed = (await historyRows(db)).at(-1);
     expect(failed).toMatchObject({ revision: B, outcome: "failed" });
     expect(failed?.error).toMatch(/^aborted by the caller's AbortSignal/);
+  });
+
+  it("an abort during the second revision of a round trip does not say the first, committed before it, committed after the signal", async () => {
+    // A travels alone; B and C share the next round trip, and the abort comes while C sleeps.
+    const env = await setUp([
+      { id: A, message: "first", upgrade: "CREATE TABLE t1 (id int);" },
+      { id: B, down: A, message: "fast", upgrade: "CREATE TABLE t2 (id int);" },
+      { id: C, down: B, message: "slow", upgrade: "CREATE TABLE t3 (id int);\nSELECT pg_sleep(30);" },
+    ]);
+    const controller = new AbortController();
+    const error = await caught(
+      upgrade(env, {
+        signal: controller.signal,
+        events: (event) => {
+          if (event.type === "revision-end" && event.revision === A) setTimeout(() => controller.abort(), 500);
+        },
+      }),
+    );
+    // The server answers a round trip when it ends: athanor cannot tell B's commit from one after the signal, and says only what it knows.
+    expect(error.message).toBe(`aborted by the caller's AbortSignal while revision ${C} was running: it was rolled back, the revisions before it in this run stay committed (${A}, ${B}; committed in the round trip that was running when the signal came: ${B}); the lock was released`);
+    expect(error.message).not.toContain("committed after the signal");
+    expect((await versionRows(db)).map((row) => row.revision)).toEqual([A, B]);
+  });
+
+  it("an abort whose revision then loses its connection does not claim the revision was rolled back: its COMMIT may have reached the server", async () => {
+    // The revision ends its own backend right after the abort, before the cancel (which opens a connection first) can land.
+    const env = await setUp([
+      { id: A, message: "fast", upgrade: "CREATE TABLE t1 (id int);" },
+      { id: B, down: A, message: "dies", upgrade: "CREATE TABLE t2 (id int);\nSELECT pg_terminate_backend(pg_backend_pid());" },
+    ]);
+    const controller = new AbortController();
+    const error = await caught(
+      upgrade(env, {
+        signal: controller.signal,
+        events: (event) => {
+          if (event.type === "revision-start" && event.revision === B) controller.abort();
+        },
+      }),
+    );
+    expect(error).toMatchObject({ code: "interrupted", signal: "aborted", exitStatus: 130, details: { committed: [A], connectionLost: true } });
+    expect(error.message).toBe(`aborted by the caller's AbortSignal while revision ${B} was running: the connection to the server was lost, so PostgreSQL rolled it back unless its COMMIT had already reached the server, the revisions before it in this run stay committed (${A}); the lock was released`);
+    expect(error.hint).toContain("Once the server is back, `athanor status` shows where the database stands.");
+    expect((await versionRows(db)).map((row) => row.revision)).toEqual([A]);
   });
 
   it("a second runner waits for the lock and gives up after --lock-wait, naming the holder (exit 4)", async () => {

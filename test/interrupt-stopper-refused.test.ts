@@ -5,7 +5,8 @@
  * refused. The signal used to cancel nothing: the round trip ran on and a run whose last
  * revision was in it exited 0 (trust15 G). The running statement is now cancelled by a
  * protocol-level CancelRequest (which needs no connection slot), a run that got the signal
- * never exits 0, and the output says which revisions committed after the signal. Through
+ * never exits 0, and the output names the revisions that committed in the round trip that
+ * was running when the signal came. Through
  * the real binary against PostgreSQL (`npm run build` first).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -80,12 +81,12 @@ for (const { name, sleeper, swallows } of [
     console.log(`[interrupt-stopper-refused] ${name}: sleeper ${sleeperCommitted ? "committed" : "rolled back"}, the revision after it ${afterCommitted ? "committed" : cancelledTwice ? "cancelled by the second SIGINT" : "not run"}`);
     if (cancelledTwice) {
       expect(stdout, stdout + stderr).toMatch(new RegExp(`upgrade ${SLEEPER} sleeper \\(`));
-      expect(stderr, stderr).toContain(`error: interrupted by SIGINT while revision ${AFTER} was running: it was rolled back, the revisions before it in this run stay committed (${FIRST}, ${SLEEPER}; committed after the signal: ${SLEEPER}); the lock was released; ${gate}`);
+      expect(stderr, stderr).toContain(`error: interrupted by SIGINT while revision ${AFTER} was running: it was rolled back, the revisions before it in this run stay committed (${FIRST}, ${SLEEPER}; committed in the round trip that was running when the signal came: ${SLEEPER}); the lock was released; ${gate}`);
     } else if (swallows && afterCommitted) {
-      expect(stderr, stderr).toContain(`error: interrupted by SIGINT too late to stop the plan: every revision of it committed (${FIRST}, ${SLEEPER}, ${AFTER}; committed after the signal: ${SLEEPER}, ${AFTER}); the lock was released; ${gate}`);
+      expect(stderr, stderr).toContain(`error: interrupted by SIGINT too late to stop the plan: every revision of it committed (${FIRST}, ${SLEEPER}, ${AFTER}; committed in the round trip that was running when the signal came: ${SLEEPER}, ${AFTER}); the lock was released; ${gate}`);
       expect(stdout, stdout + stderr).toContain(`upgrade ${AFTER} after`);
     } else if (swallows && sleeperCommitted) {
-      expect(stderr, stderr).toContain(`error: interrupted by SIGINT before revision ${AFTER} started: it did not run, the revisions before it in this run stay committed (${FIRST}, ${SLEEPER}; committed after the signal: ${SLEEPER}); the lock was released; ${gate}`);
+      expect(stderr, stderr).toContain(`error: interrupted by SIGINT before revision ${AFTER} started: it did not run, the revisions before it in this run stay committed (${FIRST}, ${SLEEPER}; committed in the round trip that was running when the signal came: ${SLEEPER}); the lock was released; ${gate}`);
       expect(stdout, stdout + stderr).not.toContain(AFTER);
     } else {
       expect(stderr, stderr).toContain(`INTERRUPTED upgrade ${SLEEPER} sleeper`);

@@ -60,7 +60,7 @@ for (const { idleSessionTimeout, handler } of [
     expect(status, stderr).toBe(130);
     // The notice, said as the signal came, promises no more than happened.
     expect(stderr).toContain("SIGINT: stopping: the running statement is cancelled and its revision rolled back and recorded as interrupted (one whose SQL catches the cancel runs to its end), athanor sends no further revision and releases the lock; the last message says what committed");
-    expect(stderr).toContain(`error: interrupted by SIGINT before revision ${AFTER} started: it did not run, the revisions before it in this run stay committed (${FIRST}, ${SWALLOW}; committed after the signal: ${SWALLOW}); the lock was released`);
+    expect(stderr).toContain(`error: interrupted by SIGINT before revision ${AFTER} started: it did not run, the revisions before it in this run stay committed (${FIRST}, ${SWALLOW}; committed in the round trip that was running when the signal came: ${SWALLOW}); the lock was released`);
     expect(stderr).not.toMatch(/\n\s+at /);
     // What the output lists as applied is what committed.
     expect(stdout).toContain(`upgrade ${SWALLOW} swallows the cancel`);

@@ -12,9 +12,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
-import { createPostgresDatabase, type TestDatabase } from "./support/databases.js";
-import { serverUrl } from "./support/databases.js";
-import { connect, pgbouncerBinary, sleep, startPgBouncer, type Bouncer } from "./support/faults.js";
+import { createPostgresDatabase, serverUrl, type TestDatabase } from "./support/databases.js";
+import { connect, pgbouncerBinary, startPgBouncer, until, type Bouncer } from "./support/faults.js";
 import { openSession } from "../src/dialects/open.js";
 import { takeAdvisoryLock } from "../src/dialects/advisory-lock.js";
 import { parseDatabaseUrl } from "../src/config/url.js";
@@ -57,8 +56,9 @@ describe.skipIf(!installed)("releasing a lock through transaction pooling when t
       expect(Number((await other.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid)).toBe(held.backendPid);
       // ...so the session's next statement runs on another one, which is given back after the
       // other client's: the pool's most recent server connection is now that one, not the lock's.
-      const slow = backend(session, ", pg_sleep(0.4)");
-      await sleep(150);
+      const slow = backend(session, ", pg_sleep(1)");
+      // Once it runs on a server session of its own (the pool may take a while to open one), the other client commits.
+      await until(async () => (await direct.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(1)%' AND state = 'active' AND pid <> $1 AND pid <> pg_backend_pid()", [held.backendPid])).rows.length > 0, 10_000, "the slow statement running on another server session");
       await other.query("COMMIT");
       const elsewhere = await slow;
       expect(elsewhere).not.toBe(held.backendPid);

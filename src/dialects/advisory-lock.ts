@@ -194,7 +194,6 @@ export async function takeAdvisoryLock(session: Session, request: LockRequest): 
  */
 async function unlockOn(session: Session, key: string, pid: number, name: string): Promise<void> {
   const openSpare = serverSessionState(session).openSpare;
-  let pinned = false;
   for (let attempt = 1; ; attempt++) {
     let row: { pid: number; unlocked: boolean | null } | undefined;
     try {
@@ -207,9 +206,8 @@ async function unlockOn(session: Session, key: string, pid: number, name: string
       if (row.unlocked !== true) throw lockLost(name, "the lock connection was reset or goes through a pooler");
       return;
     }
-    if (attempt >= TRIES_BEFORE_PINNING && openSpare !== null && !pinned) {
-      pinned = true;
-      const outcome = await releaseByPinning(openSpare, key, pid);
+    if (openSpare !== null && attempt >= TRIES_BEFORE_PINNING && (attempt - TRIES_BEFORE_PINNING) % TRIES_BETWEEN_PINNINGS === 0) {
+      const outcome = await oneAtATime(() => releaseByPinning(openSpare, key, pid));
       if (outcome === "released") return;
       if (outcome === "not-held") throw lockLost(name, "the lock connection was reset or goes through a pooler");
       // Not reached (the pool full, or that server session busy with another client): the tries go on.
@@ -226,8 +224,24 @@ async function unlockOn(session: Session, key: string, pid: number, name: string
 
 /** Tries of the release on the session itself before it pins server sessions (other clients' statements may move it meanwhile). */
 const TRIES_BEFORE_PINNING = 3;
+/** Tries on the session between two pinnings that did not reach the lock's server session (it was busy, or the pool full). */
+const TRIES_BETWEEN_PINNINGS = 12;
 /** At most this many server sessions are pinned to reach the lock's: PgBouncer's default pool is 20 server connections. */
 const MAX_PINNED = 20;
+/** A pinning opens no spare connection after this long (each spare's connect and first statement wait at most 2 s more). */
+const PINNING_DEADLINE_MS = 5_000;
+
+/**
+ * Pinnings of one process run one at a time: two at once (a fleet's lanes releasing their
+ * locks, several keys on one lock connection) would hold each other's server sessions, and
+ * together open more spare connections than a pool has.
+ */
+let pinningQueue: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(run: () => Promise<T>): Promise<T> {
+  const next = pinningQueue.then(run, run);
+  pinningQueue = next.catch(() => {});
+  return next;
+}
 
 /**
  * Reaches server session `pid` through a pooler by elimination: each spare connection
@@ -240,8 +254,9 @@ const MAX_PINNED = 20;
  */
 async function releaseByPinning(openSpare: () => Promise<SpareConnection>, key: string, pid: number): Promise<"released" | "not-held" | "not-reached"> {
   const spares: SpareConnection[] = [];
+  const deadline = Date.now() + PINNING_DEADLINE_MS;
   try {
-    for (let i = 0; i < MAX_PINNED; i++) {
+    for (let i = 0; i < MAX_PINNED && Date.now() < deadline; i++) {
       const spare = await openSpare();
       spares.push(spare);
       await spare.query("BEGIN");

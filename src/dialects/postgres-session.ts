@@ -270,7 +270,7 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   // Another connection to the same host, for a lock's release behind a pooler (advisory-lock.ts).
   const where = `${host.host}:${host.port}/${target.database}`;
   const openSpare = async (): Promise<SpareConnection> => {
-    const spare = newClient(target, host, { connectTimeoutMs: STOPPER_CONNECT_TIMEOUT_MS });
+    const spare = newClient(target, host, { connectTimeoutMs: SPARE_ANSWER_TIMEOUT_MS });
     // An idle client whose server ends it emits `error`: not this session's failure.
     spare.on("error", () => {});
     try {
@@ -295,7 +295,7 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
   return withServerSessionState(session, openSpare);
 }
 
-/** How long a spare connection's first statement may wait for a server connection (see openSpare). */
+/** How long a spare connection's connect, and then its first statement, may wait (see openSpare): behind a pooler, for a server connection. */
 const SPARE_ANSWER_TIMEOUT_MS = 2_000;
 
 /** How long the connection that cancels may take to connect, its first answer included. */

@@ -441,7 +441,9 @@ class GroupRunner {
 
   /** Notes the signal's arrival: revisions that commit after it are named as such. */
   signalled(): void {
-    this.committedAtSignal ??= this.completed.length;
+    // The revisions of the round trip in flight that committed already join `completed` only when it returns.
+    const hearing = this.hearing;
+    this.committedAtSignal ??= this.completed.length + (hearing?.kind === "script" ? hearing.committed : 0);
   }
 
   /** Keeps the signal's cancel: what it says about the stop gate goes into the interruption's message. */
@@ -743,9 +745,7 @@ class GroupRunner {
     const notRun = this.options.prepared.steps.slice(index).map((item) => item.file.id);
     if (this.options.prepared.singleTransaction) return this.planInterrupted(signalName, index, null);
     const committed = this.completed.map((step) => step.revision.id);
-    // Revisions that committed after the signal: one that caught the cancel, and those after it where no gate could be closed.
-    const late = committed.slice(this.committedAtSignal ?? committed.length);
-    const lateNote = late.length === 0 ? "" : `; committed after the signal: ${listIds(late)}`;
+    const lateNote = this.lateNote(committed);
     // In this process (PGlite) the signal is handled only once the round trip it came during has returned.
     const uncancellable = !this.session.capabilities.cancel && committed.length > 0 ? ", which ran to their end: PGlite runs in this process and cannot cancel a statement, so the signal was handled once the revisions already sent to it had committed" : "";
     const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)}${lateNote})${uncancellable}`;
@@ -757,21 +757,41 @@ class GroupRunner {
   }
 
   /**
-   * The interruption of a run whose revision `item`, in its own transaction, was stopped
-   * while it ran: it was rolled back; the revisions before it stay committed, and those that
-   * committed after the signal are named (one that caught the cancel, or, where no stop gate
-   * could be closed, PostgreSQL's second SIGINT of one CancelRequest cancelling the revision
-   * after it: "any revision that was running was rolled back" was then untrue of the first).
+   * The revisions of `committed` whose commit athanor learned of after the signal: those of
+   * the round trip that was running when it came (one that caught the cancel, those after it
+   * where no gate could be closed; on PGlite, all of them). Not "committed after the signal":
+   * the server sends a round trip's answers when it ends, so one that committed before the
+   * signal, earlier in the same round trip, is not told apart from one that committed after.
    */
-  private interruptedWhile(item: PreparedStep, signal: AbortSignalLike): InterruptedError {
+  private lateNote(committed: readonly string[]): string {
+    const late = committed.slice(this.committedAtSignal ?? committed.length);
+    return late.length === 0 ? "" : `; committed in the round trip that was running when the signal came: ${listIds(late)}`;
+  }
+
+  /**
+   * The interruption of a run whose revision `item`, in its own transaction, was stopped
+   * while it ran: it was rolled back; the revisions before it stay committed, and those of
+   * the round trip that was running when the signal came are named (see {@link lateNote}):
+   * one may have caught the cancel and committed, and where no stop gate could be closed,
+   * PostgreSQL's second SIGINT of one CancelRequest cancelled the revision after it ("any
+   * revision that was running was rolled back" was then untrue of the first).
+   */
+  private interruptedWhile(item: PreparedStep, signal: AbortSignalLike, failure: GroupFailure): InterruptedError {
     const signalName = InterruptedError.interruptionOf(signal.reason);
     const committed = this.completed.map((step) => step.revision.id);
-    const late = committed.slice(this.committedAtSignal ?? committed.length);
-    const lateNote = late.length === 0 ? "" : `; committed after the signal: ${listIds(late)}`;
-    const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)}${lateNote})`;
+    const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)}${this.lateNote(committed)})`;
+    // The connection lost with the signal (a sidecar proxy stopped with the pod): its COMMIT may have reached the server.
+    const located = locatedOf(failure.error);
+    const cause = located.error instanceof ScriptFailure ? located.error.error : located.error;
+    const sqlstate = isAthanorError(cause) && typeof cause.details["sqlstate"] === "string" ? cause.details["sqlstate"] : undefined;
+    const lost = isConnectionLoss(cause, sqlstate);
+    const fate = lost ? "the connection to the server was lost, so PostgreSQL rolled it back unless its COMMIT had already reached the server" : "it was rolled back";
+    // No failed history row can be written then, whose commit would flush those committed lazily before it.
+    const hint = lost ? `${keptSentence(committed.slice(0, this.flushed), committed.slice(this.flushed), true)} Once the server is back, \`athanor status\` shows where the database stands.` : undefined;
     return new InterruptedError(signalName, {
-      message: `${InterruptedError.describe(signalName)} while revision ${item.file.id} was running: it was rolled back, ${kept}; the lock was released`,
-      details: { committed, rolledBack: [item.file.id] },
+      message: `${InterruptedError.describe(signalName)} while revision ${item.file.id} was running: ${fate}, ${kept}; the lock was released`,
+      ...(hint === undefined ? {} : { hint }),
+      details: { committed, ...(lost ? { connectionLost: true } : { rolledBack: [item.file.id] }) },
     });
   }
 
@@ -875,7 +895,7 @@ class GroupRunner {
           hint: `Revision ${item.file.id} is non-transactional and was interrupted: it stays recorded as started. Check the database, then run \`athanor resolve ${item.file.id} --applied\` or \`--rolled-back\`.`,
         });
       } else {
-        failure = this.interruptedWhile(item, signal);
+        failure = this.interruptedWhile(item, signal, error);
       }
     } else if (isAthanorError(error.error) && !(error.error instanceof DatabaseError)) {
       // The revision's own failure (process.exit, a statement left unawaited...): its hint, then what the failure left.
