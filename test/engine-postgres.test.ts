@@ -41,6 +41,12 @@ describe("engine on PostgreSQL only", () => {
     return project.env("development");
   }
 
+  /** The error of an upgrade that its caller aborts (`abort()`, no reason) when `onEvent` calls `abort`. */
+  const abortedUpgrade = (env: Awaited<ReturnType<typeof setUp>>, onEvent: (event: MigrationEvent, abort: () => void) => void) => {
+    const controller = new AbortController();
+    return caught(upgrade(env, { signal: controller.signal, events: (event) => onEvent(event, () => controller.abort()) }));
+  };
+
   async function advisoryLocks(): Promise<number> {
     const rows = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
     return rows[0]?.n ?? -1;
@@ -227,15 +233,9 @@ describe("engine on PostgreSQL only", () => {
       { id: A, message: "fast", upgrade: "CREATE TABLE t1 (id int);" },
       { id: B, down: A, message: "slow", upgrade: "CREATE TABLE t2 (id int);\nSELECT pg_sleep(30);" },
     ]);
-    const controller = new AbortController();
-    const error = await caught(
-      upgrade(env, {
-        signal: controller.signal,
-        events: (event) => {
-          if (event.type === "revision-start" && event.revision === B) setTimeout(() => controller.abort(), 300);
-        },
-      }),
-    );
+    const error = await abortedUpgrade(env, (event, abort) => {
+      if (event.type === "revision-start" && event.revision === B) setTimeout(abort, 300);
+    });
     expect(error).toMatchObject({ code: "interrupted", signal: "aborted", exitStatus: 130 });
     expect(error.message).toMatch(new RegExp(`^aborted by the caller's AbortSignal while revision ${B} was running: it was rolled back, the revisions before it in this run stay committed \\(${A}\\); `));
     expect((await versionRows(db)).map((row) => row.revision)).toEqual([A]);
@@ -251,15 +251,9 @@ describe("engine on PostgreSQL only", () => {
       { id: B, down: A, message: "fast", upgrade: "CREATE TABLE t2 (id int);" },
       { id: C, down: B, message: "slow", upgrade: "CREATE TABLE t3 (id int);\nSELECT pg_sleep(30);" },
     ]);
-    const controller = new AbortController();
-    const error = await caught(
-      upgrade(env, {
-        signal: controller.signal,
-        events: (event) => {
-          if (event.type === "revision-end" && event.revision === A) setTimeout(() => controller.abort(), 500);
-        },
-      }),
-    );
+    const error = await abortedUpgrade(env, (event, abort) => {
+      if (event.type === "revision-end" && event.revision === A) setTimeout(abort, 500);
+    });
     // The server answers a round trip when it ends: athanor cannot tell B's commit from one after the signal, and says only what it knows.
     expect(error.message).toBe(`aborted by the caller's AbortSignal while revision ${C} was running: it was rolled back, the revisions before it in this run stay committed (${A}, ${B}; committed in the round trip that was running when the signal came: ${B}); the lock was released`);
     expect(error.message).not.toContain("committed after the signal");
@@ -272,15 +266,9 @@ describe("engine on PostgreSQL only", () => {
       { id: A, message: "fast", upgrade: "CREATE TABLE t1 (id int);" },
       { id: B, down: A, message: "dies", upgrade: "CREATE TABLE t2 (id int);\nSELECT pg_terminate_backend(pg_backend_pid());" },
     ]);
-    const controller = new AbortController();
-    const error = await caught(
-      upgrade(env, {
-        signal: controller.signal,
-        events: (event) => {
-          if (event.type === "revision-start" && event.revision === B) controller.abort();
-        },
-      }),
-    );
+    const error = await abortedUpgrade(env, (event, abort) => {
+      if (event.type === "revision-start" && event.revision === B) abort();
+    });
     expect(error).toMatchObject({ code: "interrupted", signal: "aborted", exitStatus: 130, details: { committed: [A], connectionLost: true } });
     expect(error.message).toBe(`aborted by the caller's AbortSignal while revision ${B} was running: the connection to the server was lost, so PostgreSQL rolled it back unless its COMMIT had already reached the server, the revisions before it in this run stay committed (${A}); the lock was released`);
     expect(error.hint).toContain("Once the server is back, `athanor status` shows where the database stands.");

@@ -18,9 +18,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type pg from "pg";
 import { baseEnv } from "./support/cli.js";
-import { createPostgresDatabase, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
+import { tempDir, type TestDatabase } from "./support/databases.js";
 import { sqlRevisionText } from "./support/engine-project.js";
-import { advisoryLocks, athanorBackends, connect, hasStack, pgbouncerBinary, startCli, startPgBouncer, until, type Bouncer } from "./support/faults.js";
+import { advisoryLocks, athanorBackends, hasStack, pgbouncerBinary, startCli, until, type Bouncer, startPooledDatabase, type PooledDatabase } from "./support/faults.js";
 
 const installed = pgbouncerBinary() !== null;
 if (!installed) console.log("[faults-pooler] pgbouncer is not installed: the pooler tests are skipped (apt-get install pgbouncer)");
@@ -28,17 +28,18 @@ if (!installed) console.log("[faults-pooler] pgbouncer is not installed: the poo
 describe.skipIf(!installed)("through PgBouncer", () => {
   let db: TestDatabase;
   let bouncer: Bouncer;
+  let pool: PooledDatabase;
   let dir: { dir: string; remove(): Promise<void> };
   let client: pg.Client;
   const ids = Array.from({ length: 6 }, (_, i) => `f${String(i + 1).padStart(11, "0")}`);
 
   beforeAll(async () => {
-    db = await createPostgresDatabase("athanor_fault_pool");
-    bouncer = await startPgBouncer(new URL(serverUrl()), {
-      txpool: { database: db.name, poolMode: "transaction" },
-      sesspool: { database: db.name, poolMode: "session" },
-      stmtpool: { database: db.name, poolMode: "statement" },
-    });
+    pool = await startPooledDatabase("athanor_fault_pool", (database) => ({
+      txpool: { database, poolMode: "transaction" },
+      sesspool: { database, poolMode: "session" },
+      stmtpool: { database, poolMode: "statement" },
+    }));
+    ({ db, bouncer, direct: client } = pool);
     console.log(`[faults-pooler] pgbouncer on 127.0.0.1:${bouncer.port} (transaction, session and statement pools)`);
     dir = await tempDir("athanor-faults-pool-");
     await mkdir(join(dir.dir, "migrations"));
@@ -68,12 +69,9 @@ describe.skipIf(!installed)("through PgBouncer", () => {
         },
       }),
     );
-    client = await connect(db.url);
   }, 60_000);
   afterAll(async () => {
-    await client?.end().catch(() => {});
-    await bouncer?.stop();
-    await db?.drop();
+    await pool?.stop();
     await dir?.remove();
   });
 

@@ -12,8 +12,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type pg from "pg";
 import { baseEnv, spawnCli } from "./support/cli.js";
-import { createPostgresDatabase, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
-import { advisoryLocks, connect, hasStack, pgbouncerBinary, startPgBouncer, type Bouncer } from "./support/faults.js";
+import { tempDir, type TestDatabase } from "./support/databases.js";
+import { advisoryLocks, hasStack, pgbouncerBinary, type Bouncer, startPooledDatabase, type PooledDatabase } from "./support/faults.js";
 
 const installed = pgbouncerBinary() !== null;
 if (!installed) console.log("[pooler-full-pool] pgbouncer is not installed: the test is skipped (apt-get install pgbouncer)");
@@ -23,22 +23,20 @@ const R1 = "d9d9d9d9d901";
 describe.skipIf(!installed)("a session-pooling PgBouncer whose pool is full", { timeout: 120_000 }, () => {
   let db: TestDatabase;
   let bouncer: Bouncer;
+  let pool: PooledDatabase;
   let dir: { dir: string; remove(): Promise<void> };
   let client: pg.Client;
 
   beforeAll(async () => {
-    db = await createPostgresDatabase("athanor_full_pool");
-    bouncer = await startPgBouncer(new URL(serverUrl()), { fullpool: { database: db.name, poolMode: "session", poolSize: 2 } });
+    pool = await startPooledDatabase("athanor_full_pool", (database) => ({ fullpool: { database, poolMode: "session", poolSize: 2 } }));
+    ({ db, bouncer, direct: client } = pool);
     dir = await tempDir("athanor-full-pool-");
     await mkdir(join(dir.dir, "migrations"));
     await writeFile(join(dir.dir, "migrations", `${R1}_first.sql`), [`-- athanor:revision ${R1}`, "-- athanor:message first", "-- athanor:upgrade", "CREATE TABLE pooled (x int);", ""].join("\n"));
     await writeFile(join(dir.dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url: bouncer.url("fullpool") } } }));
-    client = await connect(db.url);
   }, 60_000);
   afterAll(async () => {
-    await client?.end().catch(() => {});
-    await bouncer?.stop();
-    await db?.drop();
+    await pool?.stop();
     await dir?.remove();
   });
 

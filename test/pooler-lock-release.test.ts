@@ -12,8 +12,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
-import { createPostgresDatabase, serverUrl, type TestDatabase } from "./support/databases.js";
-import { connect, pgbouncerBinary, startPgBouncer, until, type Bouncer } from "./support/faults.js";
+import type { TestDatabase } from "./support/databases.js";
+import { connect, pgbouncerBinary, until, type Bouncer, startPooledDatabase, type PooledDatabase } from "./support/faults.js";
 import { openSession } from "../src/dialects/open.js";
 import { takeAdvisoryLock } from "../src/dialects/advisory-lock.js";
 import { parseDatabaseUrl } from "../src/config/url.js";
@@ -27,17 +27,15 @@ const KEY = 7_345_123_001n;
 describe.skipIf(!installed)("releasing a lock through transaction pooling when the pool hands out another server session", { timeout: 60_000 }, () => {
   let db: TestDatabase;
   let bouncer: Bouncer;
+  let pool: PooledDatabase;
   let direct: pg.Client;
 
   beforeAll(async () => {
-    db = await createPostgresDatabase("athanor_pool_release");
-    bouncer = await startPgBouncer(new URL(serverUrl()), { tx: { database: db.name, poolMode: "transaction" } });
-    direct = await connect(db.url);
+    pool = await startPooledDatabase("athanor_pool_release", (database) => ({ tx: { database, poolMode: "transaction" } }));
+    ({ db, bouncer, direct: direct } = pool);
   }, 60_000);
   afterAll(async () => {
-    await direct?.end().catch(() => {});
-    await bouncer?.stop();
-    await db?.drop();
+    await pool?.stop();
   });
 
   const backend = async (session: Session, extra = ""): Promise<number> => Number((await session.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid${extra}`)).rows[0]?.pid);

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import type pg from "pg";
 import { BIN, baseEnv, spawnCli } from "./support/cli.js";
 import { createPostgresDatabase, queryUrl, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
-import { advisoryLocks, connect, hasStack, pgbouncerBinary, startPgBouncer, type Bouncer } from "./support/faults.js";
+import { advisoryLocks, connect, hasStack, pgbouncerBinary, startPgBouncer, type Bouncer, startPooledDatabase, type PooledDatabase } from "./support/faults.js";
 import { openSession } from "../src/dialects/open.js";
 import { parseDatabaseUrl } from "../src/config/url.js";
 import { isAthanorError } from "../src/errors.js";
@@ -33,22 +33,20 @@ const QUERY_WAIT_TIMEOUT_S = 90;
 describe.skipIf(!installed)("a session-pooling PgBouncer whose pool is smaller than athanor needs", { timeout: 120_000 }, () => {
   let db: TestDatabase;
   let bouncer: Bouncer;
+  let pool: PooledDatabase;
   let dir: { dir: string; remove(): Promise<void> };
   let direct: pg.Client;
 
   beforeAll(async () => {
-    db = await createPostgresDatabase("athanor_pool_size");
-    bouncer = await startPgBouncer(new URL(serverUrl()), { one: { database: db.name, poolMode: "session", poolSize: 1 } }, { query_wait_timeout: QUERY_WAIT_TIMEOUT_S });
+    pool = await startPooledDatabase("athanor_pool_size", (database) => ({ one: { database, poolMode: "session", poolSize: 1 } }), { query_wait_timeout: QUERY_WAIT_TIMEOUT_S });
+    ({ db, bouncer, direct: direct } = pool);
     dir = await tempDir("athanor-pool-size-");
     await mkdir(join(dir.dir, "migrations"));
     await writeFile(join(dir.dir, "migrations", `${R1}_first.sql`), [`-- athanor:revision ${R1}`, "-- athanor:message first", "-- athanor:upgrade", "CREATE TABLE pooled (x int);", ""].join("\n"));
     await writeFile(join(dir.dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url: bouncer.url("one") } } }));
-    direct = await connect(db.url);
   }, 60_000);
   afterAll(async () => {
-    await direct?.end().catch(() => {});
-    await bouncer?.stop();
-    await db?.drop();
+    await pool?.stop();
     await dir?.remove();
   });
 

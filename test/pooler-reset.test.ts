@@ -12,8 +12,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type pg from "pg";
 import { baseEnv, spawnCli } from "./support/cli.js";
-import { createPostgresDatabase, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
-import { advisoryLocks, connect, pgbouncerBinary, startPgBouncer, type Bouncer } from "./support/faults.js";
+import { tempDir, type TestDatabase } from "./support/databases.js";
+import { advisoryLocks, connect, pgbouncerBinary, type Bouncer, startPooledDatabase, type PooledDatabase } from "./support/faults.js";
 import { interruptWhileSleeping } from "./support/interrupt.js";
 
 const installed = pgbouncerBinary() !== null;
@@ -27,6 +27,7 @@ const POOL_SIZE = 3;
 describe.skipIf(!installed)("a session-pooling PgBouncer without a server_reset_query", { timeout: 120_000 }, () => {
   let db: TestDatabase;
   let bouncer: Bouncer;
+  let pool: PooledDatabase;
   let dir: { dir: string; remove(): Promise<void> };
   let direct: pg.Client;
 
@@ -34,18 +35,15 @@ describe.skipIf(!installed)("a session-pooling PgBouncer without a server_reset_
     writeFile(join(dir.dir, "migrations", `${id}.sql`), [`-- athanor:revision ${id}`, ...(down === null ? [] : [`-- athanor:down ${down}`]), `-- athanor:message ${id}`, "-- athanor:upgrade", sql, ""].join("\n"));
 
   beforeAll(async () => {
-    db = await createPostgresDatabase("athanor_pool_reset");
-    bouncer = await startPgBouncer(new URL(serverUrl()), { sess: { database: db.name, poolMode: "session", poolSize: POOL_SIZE } }, { server_reset_query: "" });
+    pool = await startPooledDatabase("athanor_pool_reset", (database) => ({ sess: { database, poolMode: "session", poolSize: POOL_SIZE } }), { server_reset_query: "" });
+    ({ db, bouncer, direct: direct } = pool);
     dir = await tempDir("athanor-pool-reset-");
     await mkdir(join(dir.dir, "migrations"));
     // Timeouts of their own, to tell athanor's SETs from the server's defaults.
     await writeFile(join(dir.dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url: bouncer.url("sess"), lockTimeout: "7s", statementTimeout: "13min" } } }));
-    direct = await connect(db.url);
   }, 60_000);
   afterAll(async () => {
-    await direct?.end().catch(() => {});
-    await bouncer?.stop();
-    await db?.drop();
+    await pool?.stop();
     await dir?.remove();
   });
 

@@ -16,8 +16,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type pg from "pg";
 import { baseEnv, spawnCli } from "./support/cli.js";
-import { createPostgresDatabase, serverUrl, tempDir, type TestDatabase } from "./support/databases.js";
-import { advisoryLocks, connect, pgbouncerBinary, startPgBouncer, type Bouncer } from "./support/faults.js";
+import { tempDir, type TestDatabase } from "./support/databases.js";
+import { advisoryLocks, connect, pgbouncerBinary, type Bouncer, startPooledDatabase, type PooledDatabase } from "./support/faults.js";
 import { lockKey, migrationLock, runLockKey } from "../src/run/lock.js";
 import { lockDatabase, sharedLockConnections } from "../src/dialects/open.js";
 import { parseDatabaseUrl } from "../src/config/url.js";
@@ -31,22 +31,20 @@ const TABLE = { schema: "public", table: "athanor_version" };
 describe.skipIf(!installed)("a pooled server session that already holds athanor's lock for another client", { timeout: 120_000 }, () => {
   let db: TestDatabase;
   let bouncer: Bouncer;
+  let pool: PooledDatabase;
   let dir: { dir: string; remove(): Promise<void> };
   let direct: pg.Client;
 
   beforeAll(async () => {
-    db = await createPostgresDatabase("athanor_pool_shared");
-    bouncer = await startPgBouncer(new URL(serverUrl()), { sess: { database: db.name, poolMode: "session", poolSize: 4 } }, { server_reset_query: "" });
+    pool = await startPooledDatabase("athanor_pool_shared", (database) => ({ sess: { database, poolMode: "session", poolSize: 4 } }), { server_reset_query: "" });
+    ({ db, bouncer, direct: direct } = pool);
     dir = await tempDir("athanor-pool-shared-");
     await mkdir(join(dir.dir, "migrations"));
     await writeFile(join(dir.dir, "migrations", "d5d5d5d5d501.sql"), ["-- athanor:revision d5d5d5d5d501", "-- athanor:message one", "-- athanor:upgrade", "CREATE TABLE shared_marker (id int);", ""].join("\n"));
     await writeFile(join(dir.dir, "athanor.config.json"), JSON.stringify({ environments: { development: { url: bouncer.url("sess") } } }));
-    direct = await connect(db.url);
   }, 60_000);
   afterAll(async () => {
-    await direct?.end().catch(() => {});
-    await bouncer?.stop();
-    await db?.drop();
+    await pool?.stop();
     await dir?.remove();
   });
 

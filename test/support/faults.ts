@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
 import { BIN, type CliResult } from "./cli.js";
+import { createPostgresDatabase, serverUrl, type TestDatabase } from "./databases.js";
 
 const run = promisify(execFile);
 
@@ -208,6 +209,45 @@ ${Object.entries(settings).map(([name, value]) => `${name} = ${value}`).join("\n
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A test database of its own behind a PgBouncer of its own (see {@link startPooledDatabase}). */
+export interface PooledDatabase {
+  readonly db: TestDatabase;
+  readonly bouncer: Bouncer;
+  /** A client connected to the database directly, not through the bouncer. */
+  readonly direct: pg.Client;
+  /** Ends the client, stops the bouncer and drops the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Creates a database named from `prefix`, starts a PgBouncer whose `aliases` (given the
+ * database's name) map to it, and connects a client directly: the set-up every pooler test
+ * shares. `settings`: see {@link startPgBouncer}.
+ */
+export async function startPooledDatabase(prefix: string, aliases: (database: string) => Parameters<typeof startPgBouncer>[1], settings: Record<string, string | number> = {}): Promise<PooledDatabase> {
+  const db = await createPostgresDatabase(prefix);
+  let bouncer: Bouncer | undefined;
+  try {
+    bouncer = await startPgBouncer(new URL(serverUrl()), aliases(db.name), settings);
+    const direct = await connect(db.url);
+    const started = bouncer;
+    return {
+      db,
+      bouncer: started,
+      direct,
+      async stop() {
+        await direct.end().catch(() => {});
+        await started.stop();
+        await db.drop();
+      },
+    };
+  } catch (error) {
+    await bouncer?.stop();
+    await db.drop();
+    throw error;
+  }
 }
 
 function pgBinDir(): string {
