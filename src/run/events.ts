@@ -6,6 +6,7 @@
  * The runtime never prints: it calls the caller's {@link EventSink}.
  */
 import { thrownMessage } from "./thrown.js";
+import type { ServerNotice } from "../dialects/types.js";
 
 /** Which verb produced the events. */
 export type RunCommand = "upgrade" | "downgrade" | "stamp" | "resolve" | "repair";
@@ -111,17 +112,10 @@ export interface StatementEvent extends EventBase {
  * that revision's `revision-end`, in the order the server sent them. Only a revision's own
  * statements' notices: athanor's bookkeeping sends none.
  */
-export interface NoticeEvent extends EventBase {
+export interface NoticeEvent extends EventBase, ServerNotice {
   readonly type: "notice";
   readonly revision: string;
   readonly file: string;
-  /** As the server names it: `NOTICE`, `WARNING`, `INFO`... */
-  readonly severity: string;
-  readonly message: string;
-  /** The SQLSTATE, when the server gave one. */
-  readonly code?: string | undefined;
-  readonly detail?: string | undefined;
-  readonly hint?: string | undefined;
 }
 
 /** A revision finished, committed or rolled back. */

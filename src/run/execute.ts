@@ -745,15 +745,19 @@ class GroupRunner {
     const notRun = this.options.prepared.steps.slice(index).map((item) => item.file.id);
     if (this.options.prepared.singleTransaction) return this.planInterrupted(signalName, index, null);
     const committed = this.completed.map((step) => step.revision.id);
-    const lateNote = this.lateNote(committed);
     // In this process (PGlite) the signal is handled only once the round trip it came during has returned.
-    const uncancellable = !this.session.capabilities.cancel && committed.length > 0 ? ", which ran to their end: PGlite runs in this process and cannot cancel a statement, so the signal was handled once the revisions already sent to it had committed" : "";
-    const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)}${lateNote})${uncancellable}`;
+    const uncancellable = this.session.capabilities.cancel ? "" : ", which ran to their end: PGlite runs in this process and cannot cancel a statement, so the signal was handled once the revisions already sent to it had committed";
+    const kept = this.keptBefore(committed, uncancellable);
     const message =
       notRun.length === 0
-        ? `${InterruptedError.describe(signalName)} too late to stop the plan: every revision of it committed (${listIds(committed)}${lateNote}); the lock was released`
+        ? `${InterruptedError.describe(signalName)} too late to stop the plan: every revision of it committed (${listIds(committed)}${this.lateNote(committed)}); the lock was released`
         : `${InterruptedError.describe(signalName)} before revision ${notRun[0]} started: it${notRun.length > 1 ? ` and the ${notRun.length - 1} after it` : ""} did not run, ${kept}; the lock was released`;
     return new InterruptedError(signalName, { message, details: { committed, notRun } });
+  }
+
+  /** What an interruption says of the revisions of this run that committed (`committed`), before the one it stopped at; `after`: said of them, when any did. */
+  private keptBefore(committed: readonly string[], after = ""): string {
+    return committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)}${this.lateNote(committed)})${after}`;
   }
 
   /**
@@ -779,11 +783,9 @@ class GroupRunner {
   private interruptedWhile(item: PreparedStep, signal: AbortSignalLike, failure: GroupFailure): InterruptedError {
     const signalName = InterruptedError.interruptionOf(signal.reason);
     const committed = this.completed.map((step) => step.revision.id);
-    const kept = committed.length === 0 ? "nothing was committed in this run" : `the revisions before it in this run stay committed (${listIds(committed)}${this.lateNote(committed)})`;
+    const kept = this.keptBefore(committed);
     // The connection lost with the signal (a sidecar proxy stopped with the pod): its COMMIT may have reached the server.
-    const located = locatedOf(failure.error);
-    const cause = located.error instanceof ScriptFailure ? located.error.error : located.error;
-    const sqlstate = isAthanorError(cause) && typeof cause.details["sqlstate"] === "string" ? cause.details["sqlstate"] : undefined;
+    const { cause, sqlstate } = serverCause(failure.error);
     const lost = isConnectionLoss(cause, sqlstate);
     const fate = lost ? "the connection to the server was lost, so PostgreSQL rolled it back unless its COMMIT had already reached the server" : "it was rolled back";
     // No failed history row can be written then, whose commit would flush those committed lazily before it.
@@ -923,11 +925,8 @@ class GroupRunner {
     const { item, scope } = failure;
     const { file, step } = item;
     const secrets = this.options.env.secrets;
-    const located = locatedOf(failure.error);
-    const cause = located.error instanceof ScriptFailure ? located.error.error : located.error;
-    const dbError = isAthanorError(cause) ? cause : null;
+    const { located, cause, dbError, sqlstate } = serverCause(failure.error);
     const serverMessage = scrubSecrets(dbError?.message ?? thrownMessage(cause), secrets);
-    const sqlstate = typeof dbError?.details["sqlstate"] === "string" ? dbError.details["sqlstate"] : undefined;
     let statement = located.statement;
     let recording = false;
     if (statement === null && located.error instanceof ScriptFailure && typeof item.body !== "function") {
@@ -1326,6 +1325,19 @@ function withStatement(error: unknown, statement: StatementRef): unknown {
 
 function locatedOf(error: unknown): { error: unknown; statement: StatementRef | null } {
   return error instanceof StatementFailure ? { error: error.error, statement: error.statement } : { error, statement: null };
+}
+
+/**
+ * What a revision's failure carries: the failure with its statement when one is known
+ * (`located`), the error inside it (unwrapped from the round trip that carried it), that
+ * error as athanor's own when it is one, and its SQLSTATE.
+ */
+function serverCause(error: unknown): { located: { error: unknown; statement: StatementRef | null }; cause: unknown; dbError: AthanorError | null; sqlstate: string | undefined } {
+  const located = locatedOf(error);
+  const cause = located.error instanceof ScriptFailure ? located.error.error : located.error;
+  const dbError = isAthanorError(cause) ? cause : null;
+  const sqlstate = typeof dbError?.details["sqlstate"] === "string" ? dbError.details["sqlstate"] : undefined;
+  return { located, cause, dbError, sqlstate };
 }
 
 /**
