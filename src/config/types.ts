@@ -136,6 +136,8 @@ export interface AthanorConfig {
 export interface PostgresHost {
   readonly host: string;
   readonly port: number;
+  /** The port as the URL or PGPORT wrote it, when that is not `String(port)` ("01"): libpq's password-file key. */
+  readonly portText?: string;
 }
 
 /** libpq's `target_session_attrs` (PostgreSQL 14+ values). */

@@ -43,13 +43,17 @@ const SESSION_ATTRS: readonly TargetSessionAttrs[] = ["any", "read-write", "read
 /** libpq's sslmode values (case-sensitive). */
 const SSL_MODES: readonly string[] = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
 
-/** libpq's values of the parameters it checks when it connects (anything else: "invalid ... value"). */
-const CHECKED_VALUES: readonly (readonly [key: string, values: readonly string[], hint: string])[] = [
-  ["channel_binding", ["disable", "prefer", "require"], "Use disable or prefer (require cannot be honoured)."],
-  ["gssencmode", ["disable", "prefer", "require"], "Use disable or prefer (require cannot be honoured)."],
-  // libpq compares these without regard to case; "" means its default.
-  ["ssl_min_protocol_version", ["", "tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3"], "Use TLSv1.2 or TLSv1.3 (or TLSv1, TLSv1.1)."],
-  ["ssl_max_protocol_version", ["", "tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3"], "Use TLSv1.2 or TLSv1.3 (or TLSv1, TLSv1.1)."],
+/**
+ * libpq's values of the parameters it checks when it connects (anything else: "invalid ... value").
+ * channel_binding and gssencmode are compared with strcmp: "Require" is refused by libpq, and
+ * read as "require" it would slip past the refusal below and connect without what it asks.
+ */
+const CHECKED_VALUES: readonly (readonly [key: string, values: readonly string[], hint: string, anyCase: boolean])[] = [
+  ["channel_binding", ["disable", "prefer", "require"], "Use disable or prefer (require cannot be honoured), in lower case.", false],
+  ["gssencmode", ["disable", "prefer", "require"], "Use disable or prefer (require cannot be honoured), in lower case.", false],
+  // libpq compares these without regard to case (pg_strcasecmp); "" means its default.
+  ["ssl_min_protocol_version", ["", "tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3"], "Use TLSv1.2 or TLSv1.3 (or TLSv1, TLSv1.1).", true],
+  ["ssl_max_protocol_version", ["", "tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3"], "Use TLSv1.2 or TLSv1.3 (or TLSv1, TLSv1.1).", true],
 ];
 
 /**
@@ -66,6 +70,37 @@ const UNSUPPORTED_PARAMS: readonly (readonly [key: string, unsupported: (value: 
   ["sslcrl", (value) => value !== "", "athanor does not check certificate revocation lists"],
   ["sslcrldir", (value) => value !== "", "athanor does not check certificate revocation lists"],
 ];
+
+/**
+ * libpq's parameters read as integers (parse_int_param) once it sets up a TCP socket: a value
+ * that is not one stops the connect there. The keepalive settings after `keepalives` are read
+ * only while keepalives are on (its default).
+ */
+const INTEGER_PARAMS: readonly string[] = ["keepalives", "tcp_user_timeout"];
+const KEEPALIVE_PARAMS: readonly string[] = ["keepalives_idle", "keepalives_interval", "keepalives_count"];
+
+/** libpq's parse_int_param: an optional sign and digits, white space around them, within a C int. */
+function isLibpqInteger(value: string): boolean {
+  return /^\s*[+-]?[0-9]+\s*$/.test(value) && Math.abs(Number(value)) <= 2_147_483_647;
+}
+
+/**
+ * Whether a client_encoding asks for UTF8, the only encoding athanor's connection speaks
+ * (node-postgres announces UTF8 and decodes nothing else; revisions are read as UTF-8).
+ * PostgreSQL's names ignore case and punctuation (`UTF-8`, `utf_8`, `unicode`); libpq's
+ * `auto` takes the encoding of the locale (LC_ALL, else LC_CTYPE, else LANG, as psql sets
+ * it); empty is libpq's "not set" (the server's default, which node-postgres overrides).
+ */
+function speaksUtf8(value: string, environment: LibpqEnvironment): boolean {
+  const clean = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, "");
+  if (value === "") return true;
+  if (value.toLowerCase() === "auto") {
+    const locale = ["LC_ALL", "LC_CTYPE", "LANG"].map((name) => environment.get(name)).find((set) => set !== undefined && set !== "") ?? "";
+    const codeset = /\.([^@]+)/.exec(locale)?.[1] ?? "";
+    return clean(codeset) === "utf8";
+  }
+  return ["utf8", "unicode"].includes(clean(value));
+}
 
 /** `postgres://`, `postgresql://`, `postgresql+driver://`: group 1 is what libpq would see as the scheme. */
 const POSTGRES_SCHEME = /^(postgres(?:ql)?)(\+[a-z0-9_]+)?:\/\//i;
@@ -85,6 +120,14 @@ export function parseDatabaseUrl(url: string, baseDir: string, where: string, en
   }
   if (/^pglite:\/\//i.test(trimmed)) return parsePgliteUrl(trimmed, baseDir);
   const scheme = POSTGRES_SCHEME.exec(trimmed);
+  if (scheme !== null && scheme[1] !== scheme[1]?.toLowerCase()) {
+    // libpq's prefixes are matched with strncmp: "POSTGRESQL://..." is no URL to it but a
+    // key=value string it refuses ('missing "=" after ...').
+    throw new ConfigError("malformed-url", `the database URL of ${where} writes its scheme "${scheme[1]}://" in capitals: libpq reads only postgresql:// and postgres:// in lower case, and would refuse this URL`, {
+      hint: `Write the scheme in lower case: ${scheme[1]?.toLowerCase()}://...`,
+      details: { part: "scheme" },
+    });
+  }
   if (scheme !== null) return parsePostgresUrl(trimmed, scheme[0].length, where, environment);
   const named = /^([a-z][a-z0-9+.-]*):\/\//i.exec(trimmed)?.[1];
   // Only the scheme is quoted: the rest may hold a password in a form nobody registered.
@@ -312,10 +355,12 @@ function parsePostgresUrl(url: string, prefixLength: number, where: string, envi
     if (host.includes("@")) {
       fail("host", `the host holds "@" (libpq reads the user-info only up to the first "@")`, 'Percent-encode "@" in the user name or password as %40.');
     }
-    const portText = ((portTexts.length === 1 ? portTexts[0] : portTexts[index]) ?? "").trim();
+    const written = (portTexts.length === 1 ? portTexts[0] : portTexts[index]) ?? "";
+    const portText = written.trim();
     if (portText === "") return { host, port: DEFAULT_PORT };
     const port = libpqPort(portText);
-    if (port !== null) return { host, port };
+    // libpq matches password-file lines against the port as written ("01" is not "1").
+    if (port !== null) return written === String(port) ? { host, port } : { host, port, portText: written };
     return environmentPort === undefined
       ? fail("port", `the port${quote(portText)} is not a number from 1 to 65535`, "Fix the port, e.g. postgresql://user:password@host:5432/dbname.")
       : fail("port", `the URL has no port and PGPORT ("${environmentPort}") is not a number from 1 to 65535`, "Fix PGPORT, or put the port in the URL.");
@@ -330,15 +375,31 @@ function parsePostgresUrl(url: string, prefixLength: number, where: string, envi
   if (sslmode !== undefined && !SSL_MODES.includes(sslmode)) {
     fail("sslmode", `${named("sslmode", sslmode)} is not a libpq value (libpq refuses to connect)`, remedy("sslmode", `Use one of ${SSL_MODES.join(", ")} (lower case, with a hyphen).`));
   }
-  for (const [key, allowed, hint] of CHECKED_VALUES) {
+  for (const [key, allowed, hint, anyCase] of CHECKED_VALUES) {
     const value = values.get(key);
-    if (value !== undefined && !allowed.includes(value.toLowerCase())) fail(key, `${named(key, value)} is not a libpq value (libpq refuses to connect)`, remedy(key, hint));
+    if (value !== undefined && !allowed.includes(anyCase ? value.toLowerCase() : value)) fail(key, `${named(key, value)} is not a libpq value (libpq refuses to connect)`, remedy(key, hint));
   }
   // libpq refuses a connect_timeout that is not a whole number (parse_int_param); honoured by
   // the connect (postgres-client-config.ts, connectTimeoutMs).
   const connectTimeout = values.get("connect_timeout");
-  if (connectTimeout !== undefined && !(/^\s*[+-]?[0-9]+\s*$/.test(connectTimeout) && Math.abs(Number(connectTimeout)) <= 2_147_483_647)) {
+  if (connectTimeout !== undefined && !isLibpqInteger(connectTimeout)) {
     fail("connect_timeout", `${named("connect_timeout", connectTimeout)} is not a whole number of seconds (libpq refuses to connect)`, remedy("connect_timeout", "Give it in whole seconds, e.g. connect_timeout=10 (0 waits indefinitely)."));
+  }
+  // The TCP settings libpq reads as integers (athanor's connection does not use them): what
+  // libpq would refuse at its first TCP host is refused, rather than ignored.
+  if (hostNames.some((name) => !name.startsWith("/"))) {
+    const keepalivesOff = isLibpqInteger(values.get("keepalives") ?? "1") && Number(values.get("keepalives") ?? "1") === 0;
+    for (const key of [...INTEGER_PARAMS, ...(keepalivesOff ? [] : KEEPALIVE_PARAMS)]) {
+      const value = values.get(key);
+      if (value !== undefined && !isLibpqInteger(value)) fail(key, `${named(key, value)} is not a whole number (libpq refuses to connect over TCP)`, remedy(key, `Give ${key} as a whole number, or remove it.`));
+    }
+  }
+  // The connection speaks UTF8 only: another client_encoding (libpq would announce it, and the
+  // server would convert every text to it) is refused rather than ignored.
+  const clientEncoding = values.get("client_encoding");
+  if (clientEncoding !== undefined && !speaksUtf8(clientEncoding, environment)) {
+    const variable = origins.get("client_encoding");
+    fail("client_encoding", `${named("client_encoding", clientEncoding)} cannot be honoured: athanor reads revisions as UTF-8 and its connection always speaks UTF8 (libpq would announce ${clientEncoding})`, variable === undefined ? "Remove client_encoding from the URL (or set it to UTF8): the server converts to and from the database's encoding." : `Unset ${variable} (or set it to UTF8) for athanor, in the environment or the environment's .env files.`);
   }
   // What libpq would honour and node-postgres cannot: refused rather than ignored, so the
   // connection is never other than the URL and the environment say.
@@ -349,19 +410,23 @@ function parsePostgresUrl(url: string, prefixLength: number, where: string, envi
       fail(key, `${named(key, value)} cannot be honoured: ${why}`, variable === undefined ? `Remove ${key} from the URL${key === "hostaddr" ? " and put the address in the host part" : ""}.` : `Unset ${variable} (in the environment or the environment's .env files).`);
     }
   }
-  const hostaddr = environment.get(IDENTITY_VARIABLES.hostaddr);
+  // PGHOSTADDR counts only when the URL leaves hostaddr unset (`?hostaddr=` sets it empty: libpq connects to the host).
+  const hostaddr = values.has("hostaddr") ? undefined : environment.get(IDENTITY_VARIABLES.hostaddr);
   if (hostaddr !== undefined && hostaddr !== "") {
     fail("hostaddr", "PGHOSTADDR is set in the environment: libpq would connect to that address instead of the URL's host, and athanor connects to the host", "Unset PGHOSTADDR (or put that address in the URL's host).");
   }
   // libpq's defaults: the user is PGUSER, else the OS user (getpwuid, not $USER); the
-  // database is PGDATABASE, else the user. An empty value counts as none.
+  // database is PGDATABASE, else the user. An empty value counts as none; but a parameter
+  // the URL sets, even to "" (`?user=`, `?password=`), takes no variable (conninfo_add_defaults
+  // fills only parameters left unset), so libpq falls to the OS user, the password file, the user's name.
+  const fromUrlOrVariable = (key: "user" | "password" | "dbname"): string | undefined =>
+    nonEmpty(values.has(key) ? values.get(key) : environment.get(IDENTITY_VARIABLES[key]));
   const user =
-    nonEmpty(values.get("user")) ??
-    nonEmpty(environment.get(IDENTITY_VARIABLES.user)) ??
+    fromUrlOrVariable("user") ??
     environment.osUser ??
     fail("user", "names no user, PGUSER is not set and the OS user has no name (libpq would fail too)", "Put the user in the URL: postgresql://user@host/dbname.");
-  const password = nonEmpty(values.get("password")) ?? nonEmpty(environment.get(IDENTITY_VARIABLES.password)) ?? null;
-  const database = nonEmpty(values.get("dbname")) ?? nonEmpty(environment.get(IDENTITY_VARIABLES.dbname)) ?? user;
+  const password = fromUrlOrVariable("password") ?? null;
+  const database = fromUrlOrVariable("dbname") ?? user;
   const params: Record<string, string> = {};
   for (const [key, value] of values) {
     if (!["host", "port", "user", "password", "dbname"].includes(key)) params[key] = value;

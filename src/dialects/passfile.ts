@@ -8,53 +8,80 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
+/**
+ * The socket directory libpq matches as "localhost" (DEFAULT_PGSOCKET_DIR, compared as
+ * written: a trailing slash is another text): the Linux distributions' libpq use
+ * /var/run/postgresql, PostgreSQL's own build (macOS, Homebrew, a source build) /tmp. Any
+ * other socket directory is matched by its path, as libpq does.
+ */
+const DEFAULT_SOCKET_DIR = process.platform === "linux" ? "/var/run/postgresql" : "/tmp";
+
 /** What a line of the file is matched against. */
 export interface PassfileKey {
   readonly host: string;
-  readonly port: number;
+  /** The port as written (libpq compares the text: "01" is not "1"). */
+  readonly port: string;
   readonly database: string;
   readonly user: string;
 }
 
 /**
  * The password of the first line of `text` that matches `key`, as libpq's
- * passwordFromFile: `host:port:database:user:password`, `*` matching anything, `\` escaping
- * `:` and `\`, lines starting with `#` ignored; a Unix-socket host is matched as
- * "localhost". Pure.
+ * passwordFromFile and pwdfMatchesString (fe-connect.c): `host:port:database:user:password`,
+ * a field that is exactly `*` matching anything (an escaped `\*` is a literal star), `\`
+ * escaping the next character, lines starting with `#` ignored, trailing CR and LF stripped;
+ * the password ends at the first unescaped `:`. The default socket directory is matched as "localhost".
+ * The first matching line wins even when its password is empty (libpq then sends none). Pure.
  * @example
  * passwordFromPassfile("db:5432:*:app:s3cret\n", { host: "db", port: 5432, database: "x", user: "app" }) // "s3cret"
  */
 export function passwordFromPassfile(text: string, key: PassfileKey): string | undefined {
-  const host = key.host === "" || key.host.startsWith("/") ? "localhost" : key.host;
-  const wanted = [host, String(key.port), key.database, key.user];
+  const host = key.host === "" || key.host === DEFAULT_SOCKET_DIR ? "localhost" : key.host;
+  const wanted = [host, key.port, key.database, key.user];
   for (const rawLine of text.split("\n")) {
-    const line = rawLine.endsWith("\r") ? rawLine.slice(0, -1) : rawLine;
+    const line = rawLine.replace(/[\r\n]+$/, "");
     if (line === "" || line.startsWith("#")) continue;
-    const fields = splitFields(line);
-    if (fields.length < 5) continue;
-    if (wanted.every((value, index) => fields[index] === "*" || fields[index] === value)) return fields.slice(4).join(":");
+    let at: number | null = 0;
+    for (const token of wanted) {
+      at = matchField(line, at, token);
+      if (at === null) break;
+    }
+    if (at !== null) return unescapePassword(line, at);
   }
   return undefined;
 }
 
-/** Fields separated by unescaped ":", with `\:` and `\\` unescaped. */
-function splitFields(line: string): string[] {
-  const fields: string[] = [];
-  let current = "";
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i] as string;
-    if (ch === "\\" && i + 1 < line.length) {
-      current += line[i + 1];
+/**
+ * libpq's pwdfMatchesString: whether the field of `line` starting at `from` matches `token`,
+ * and where the next field starts (null: no match). An unescaped ":" ends the field only once
+ * the token is used up, so "::1:5432:..." matches the host ::1 as libpq reads it.
+ */
+function matchField(line: string, from: number, token: string): number | null {
+  if (line[from] === "*" && line[from + 1] === ":") return from + 2;
+  let i = from;
+  let t = 0;
+  while (i < line.length) {
+    let escaped = false;
+    if (line[i] === "\\") {
       i += 1;
-    } else if (ch === ":" && fields.length < 4) {
-      fields.push(current);
-      current = "";
-    } else {
-      current += ch;
+      escaped = true;
     }
+    if (line[i] === ":" && t === token.length && !escaped) return i + 1;
+    if (t === token.length || i >= line.length || line[i] !== token[t]) return null;
+    i += 1;
+    t += 1;
   }
-  fields.push(current);
-  return fields;
+  return null;
+}
+
+/** The password field from `from`: `\` escapes the next character, an unescaped ":" ends it. */
+function unescapePassword(line: string, from: number): string {
+  let password = "";
+  for (let i = from; i < line.length && line[i] !== ":"; i++) {
+    if (line[i] === "\\" && i + 1 < line.length) i += 1;
+    password += line[i];
+  }
+  return password;
 }
 
 /**

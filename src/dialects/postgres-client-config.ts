@@ -68,8 +68,9 @@ export function postgresClientConfig(target: PostgresTarget, host: PostgresHost,
     password:
       target.password ??
       (async () => {
-        const found = readPassfilePassword(target.params["passfile"], home, { host: host.host, port: host.port, database: target.database, user: target.user });
-        if (found === undefined) throw noPassword(target, host, home);
+        const found = readPassfilePassword(target.params["passfile"], home, { host: host.host, port: host.portText ?? String(host.port), database: target.database, user: target.user });
+        // An empty password on the matching line is no password to libpq ("no password supplied").
+        if (found === undefined || found === "") throw noPassword(target, host, home);
         knownSecrets.add(found);
         return found;
       }),
@@ -84,7 +85,7 @@ export function postgresClientConfig(target: PostgresTarget, host: PostgresHost,
 function noPassword(target: PostgresTarget, host: PostgresHost, home: string): ConfigError {
   const passfile = nonEmpty(target.params["passfile"]) ?? join(home, ".pgpass");
   const where = `${host.host}:${host.port}/${target.database}`;
-  return new ConfigError("no-password", `${where} asks user "${target.user}" for a password, and none is set: not in the URL, not in PGPASSWORD, and the password file ${passfile} has no line for it (libpq refuses to connect too); no password was sent`, {
+  return new ConfigError("no-password", `${where} asks user "${target.user}" for a password, and none is set: not in the URL, not in PGPASSWORD, and the password file ${passfile} has no line for it with a password (libpq refuses to connect too); no password was sent`, {
     hint: `Give the password through a variable in the URL (postgresql://${target.user}:\${DB_PASSWORD}@${host.host}:${host.port}/${target.database}), set PGPASSWORD, or add the line "${host.host}:${host.port}:${target.database}:${target.user}:<password>" to ${passfile} (mode 0600).`,
     details: { where, user: target.user, passfile },
   });
