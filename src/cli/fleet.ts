@@ -161,6 +161,16 @@ function targetGuardrails(ctx: CommandContext, options: Record<string, unknown>)
   return { ...guard, yes: true, guardrails: hooks === false || hooks === undefined ? hooks : { ...hooks, ui: { showPlan: () => {}, askEnvironmentName: () => Promise.resolve(null) } } };
 }
 
+/**
+ * A target's stamp result in the fleet's `--json`: without its own `target` (the revision
+ * target, the document's `to`) and `environment` (the fleet's), which spread after the
+ * entry's `target` replaced the fleet target's name.
+ */
+function stampFields(value: StampResult): Record<string, unknown> {
+  const { target: _revisionTarget, environment: _fleet, ...fields } = value;
+  return fields;
+}
+
 /** The `--json` entry of one target's outcome: `target`, `status`, then the command's fields or the error. */
 function outcomeEntry<T>(outcome: TargetOutcome<T>, fields: (value: T) => Record<string, unknown>): Record<string, unknown> {
   if (outcome.status === "ok") return { target: outcome.target, status: "ok", ...fields(outcome.value), durationMs: outcome.durationMs };
@@ -283,7 +293,7 @@ export async function runFleetStamp(ctx: CommandContext, env: ResolvedEnvironmen
     display.clear();
   }
   if (ctx.globals.json) {
-    ctx.json({ environment: env.name, command: "stamp", to: target, targets: result.outcomes.map((outcome) => outcomeEntry(outcome, (value) => ({ ...value }))), summary: summaryOf(result, 0), durationMs: result.durationMs });
+    ctx.json({ environment: env.name, command: "stamp", to: target, targets: result.outcomes.map((outcome) => outcomeEntry(outcome, stampFields)), summary: summaryOf(result, 0), durationMs: result.durationMs });
     return fleetExitStatus(result.outcomes, ctx.signal);
   }
   for (const outcome of result.outcomes) {

@@ -29,7 +29,7 @@ import type { SchemaChange } from "../autogenerate/operations.js";
 import { renderScript } from "../autogenerate/render.js";
 import { quoteIdent } from "../dialects/sql.js";
 import type { Session } from "../dialects/types.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError, isAthanorError, withHint } from "../errors.js";
 import { guardrailOptionsOf, type GuardrailOptions } from "../guard/hook.js";
 import type { RevisionGraph } from "../revisions/graph.js";
 import { loadRevisionGraph } from "../revisions/script-directory.js";
@@ -308,9 +308,15 @@ export async function baseline(env: ResolvedEnvironment, options: BaselineOption
         session: options.session,
       });
     } catch (error) {
-      // A baseline that could not be stamped is not taken: leave the project as it was.
-      await rm(revision.path, { force: true });
-      throw error;
+      // A baseline that could not be stamped is not taken: leave the project as it was. Unless
+      // the stamp committed, or may have (its session lost at the COMMIT, a signal that came
+      // too late, the lock lost after it): the database would then record a revision whose
+      // file is gone.
+      if (!(isAthanorError(error) && (error.details["committed"] === true || error.details["connectionLost"] === true))) {
+        await rm(revision.path, { force: true });
+        throw error;
+      }
+      throw withHint(error, `${error.hint === undefined ? "" : `${error.hint} `}The baseline revision ${revision.path} was kept: the database records it${error.details["committed"] === true ? "" : " if the stamp committed"}.`);
     }
   }
   return {

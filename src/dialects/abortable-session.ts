@@ -18,6 +18,12 @@ export interface AbortableOptions {
    * session can (a PGlite in this thread cannot: the call stops after its statement).
    */
   readonly stop?: ((session: Session) => Promise<void>) | undefined;
+  /**
+   * A call that completes after the signal returns its result instead of rejecting: for a
+   * write whose success means it committed, which the caller must then report as such
+   * (src/run/connect.ts, runLockedCommand). Calls made after the signal are still refused.
+   */
+  readonly keepCompleted?: boolean | undefined;
 }
 
 /** The error an aborted signal ends a read with. */
@@ -42,7 +48,7 @@ export function abortableSession(session: Session, signal: AbortSignalLike | und
       if (signal.aborted) throw readInterrupted(signal, options.stopped);
       throw error;
     }
-    if (signal.aborted) throw readInterrupted(signal, options.stopped);
+    if (signal.aborted && options.keepCompleted !== true) throw readInterrupted(signal, options.stopped);
     return result;
   };
   const wrapped: Session = {
@@ -64,6 +70,7 @@ export function abortableSession(session: Session, signal: AbortSignalLike | und
   if (session.onNotice !== undefined) wrapped.onNotice = (listener) => session.onNotice?.(listener);
   if (session.announcedBackendPid !== undefined) wrapped.announcedBackendPid = () => session.announcedBackendPid?.() ?? null;
   if (session.openingBackendPid !== undefined) wrapped.openingBackendPid = () => session.openingBackendPid?.() ?? null;
+  if (session.inTransaction !== undefined) wrapped.inTransaction = () => session.inTransaction?.() === true;
   const connectedHost = session.connectedHost?.bind(session);
   if (connectedHost !== undefined) wrapped.connectedHost = connectedHost;
   return wrapped;

@@ -115,7 +115,8 @@ export interface LockDatabaseOptions {
  * on PostgreSQL a session-level advisory lock on a dedicated connection; for a PGlite
  * data directory a lock file beside it (opening the directory from two processes would
  * corrupt it), which a session opened by {@link openSession} holds already for as long
- * as it is open; nothing for an in-memory PGlite database, which belongs to one process.
+ * as it is open; nothing for an in-memory PGlite database, which belongs to one process
+ * (and for a session passed in, runs on it take turns in this process).
  * @returns its release
  */
 export async function lockDatabase(target: DatabaseTarget, request: LockRequest, options: LockDatabaseOptions): Promise<ReleaseLock> {
@@ -133,8 +134,12 @@ export async function lockDatabase(target: DatabaseTarget, request: LockRequest,
       signal: request.signal,
     });
   }
-  if (target.dataDir === null) return async () => {};
-  if (options.session !== undefined && holdsDirectory(options.session, target.dataDir)) return async () => {};
+  // No lock file to take: runs on one caller's session take turns on it in this process.
+  if (target.dataDir === null || (options.session !== undefined && holdsDirectory(options.session, target.dataDir))) {
+    if (options.session === undefined) return async () => {};
+    const { takeSessionTurn } = await import("./session-turns.js");
+    return takeSessionTurn(options.session, request);
+  }
   const { lockDataDirectory } = await import("./pglite-lock-file.js");
   return lockDataDirectory(target.dataDir, request, options.applicationName);
 }

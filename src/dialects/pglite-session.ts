@@ -99,6 +99,8 @@ export interface PgliteConnection {
   /** Only called with `throwOnError: false`: the error comes back as one of the messages. */
   execProtocol(message: Uint8Array, options: { throwOnError: false }): Promise<{ readonly messages: readonly unknown[] }>;
   close(): Promise<void>;
+  /** PGlite's own backend's IsTransactionBlock (absent for one in a worker thread). */
+  isInTransaction?(): boolean;
 }
 
 /**
@@ -179,6 +181,7 @@ export function sessionOverPglite(db: PgliteConnection, secrets: readonly string
       const result = await db.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
       return Number(result.rows[0]?.v ?? 0);
     },
+    ...(db.isInTransaction === undefined ? {} : { inTransaction: () => db.isInTransaction?.() === true }),
     async cancel(): Promise<string | null> {
       // PGlite runs in this process: there is nothing to cancel from outside a statement, and no gate.
       return null;

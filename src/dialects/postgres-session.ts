@@ -211,6 +211,11 @@ export async function openPostgresSession(target: PostgresTarget, options: OpenS
     ended(): Promise<unknown> {
       return endedByServer;
     },
+    inTransaction(): boolean {
+      // 'I' idle, 'T' in a transaction block, 'E' in one a failed statement aborted.
+      const status = (client as unknown as { getTransactionStatus?: () => string | null }).getTransactionStatus?.() ?? "I";
+      return status !== "I";
+    },
     openingBackendPid(): number | null {
       return Number.isInteger(openingPid) ? openingPid : null;
     },

@@ -230,6 +230,12 @@ export interface Session {
    */
   openingBackendPid?(): number | null;
   /**
+   * Whether the session is inside a transaction block (open, or aborted by a failed
+   * statement), as the server last reported it (ReadyForQuery's status; PGlite's own
+   * backend): no round trip. Absent where the driver does not say.
+   */
+  inTransaction?(): boolean;
+  /**
    * The host of the URL's host list the session connected to (the first that answered and
    * fit target_session_attrs): where a child tool such as pg_dump must go. Absent for PGlite.
    */

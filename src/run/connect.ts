@@ -11,7 +11,7 @@ import { abortableSession } from "../dialects/abortable-session.js";
 import { behindProxy } from "../dialects/pooled-session.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
-import { DatabaseError, InterruptedError, isAthanorError } from "../errors.js";
+import { ConfigError, DatabaseError, InterruptedError, isAthanorError } from "../errors.js";
 import { isConnectionLoss } from "./connection-loss.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
 import { acquireLock, holdRunLock, LOCK_CONNECTION_GONE, migrationLock, refuseLocksOfOthers, type ReleaseLock } from "./lock.js";
@@ -147,6 +147,7 @@ export async function openLockedSession(env: ResolvedEnvironment, options: OpenL
       session = opened.session;
       if (behindProxy(session)) await applyTimeouts(session, env);
     } else {
+      if (session !== undefined) refuseCallerTransaction(session);
       session ??= await open();
       await applyTimeouts(session, env);
     }
@@ -209,6 +210,22 @@ function endedWhileIdle(error: unknown, waitedMs: number): unknown {
     details: { ...error.details, waitedMs },
     cause: error,
   });
+}
+
+/**
+ * A session the caller passed in must not be inside a transaction of the caller's: athanor
+ * commits each revision (and its timeouts are session settings), so the caller's unfinished
+ * work would be committed with the first revision, and the caller's ROLLBACK afterwards would
+ * undo nothing; a transaction the caller's failed statement aborted refuses every statement.
+ * Read from what the server last reported (Session.inTransaction), no round trip; a session
+ * whose driver does not say is taken as it is.
+ */
+function refuseCallerTransaction(session: Session): void {
+  if (session.inTransaction?.() === true) {
+    throw new ConfigError("session-in-transaction", "the session passed to athanor is inside a transaction it did not open: athanor commits each revision, which would commit that transaction's unfinished work too", {
+      hint: "Commit or roll back the session's transaction before passing it to athanor, or let athanor open a session of its own (leave out `session`).",
+    });
+  }
 }
 
 /** The reason the lock wait is abandoned with when the migration session failed to open (see openLockedSession). */
@@ -309,8 +326,65 @@ export interface LockedCommandOptions {
 }
 
 /**
+ * A failure to release the lock (`lock-lost`) after `work` committed: the message says the
+ * command's rows were written, so it does not read as a stamp or repair that did nothing
+ * (as `upgrade` says its revisions committed, run/migrate.ts `afterCompletedRun`).
+ */
+function afterCommittedWork(error: unknown, command: RunCommand): unknown {
+  if (!(error instanceof DatabaseError)) return error;
+  return new DatabaseError(error.code, `${error.message}; the ${command} itself finished: what it wrote is committed`, { hint: error.hint, details: { ...error.details, committed: true }, cause: error.cause });
+}
+
+/**
+ * The migration session of a row command, stopped by `signal`: the statement running when
+ * it aborts is cancelled (where the session can), and no statement is sent after it; one
+ * that completes anyway returns. The row commands record in one transaction, their last
+ * statement (Bookkeeping's stamp, resolve, repair), so a command whose work fails after the
+ * signal recorded nothing, and one whose work returns had committed (or had nothing to
+ * record): runLockedCommand says which.
+ */
+function stoppableSession(session: Session, signal: AbortSignalLike | undefined, command: RunCommand): Session {
+  if (signal === undefined) return session;
+  return abortableSession(session, signal, { stopped: `${command} stopped before it recorded anything`, keepCompleted: true });
+}
+
+/**
+ * What a row command stopped by a signal did: nothing (its statement was cancelled, or its
+ * failure came after the signal: the version tables it may have created first hold no row
+ * of it), or everything, when its transaction had committed before the signal could stop
+ * it. Either way the run ends as interrupted (130/143), never 0.
+ */
+function rowCommandInterrupted(signal: AbortSignalLike, command: RunCommand, committed: boolean): InterruptedError {
+  const interruption = InterruptedError.interruptionOf(signal.reason);
+  if (!committed) return new InterruptedError(interruption, { message: `${InterruptedError.describe(interruption)}: ${command} stopped before it recorded anything (its statement was cancelled and rolled back), and the lock was released` });
+  return new InterruptedError(interruption, {
+    message: `${InterruptedError.describe(interruption)} after the ${command} had finished: what it recorded stays committed (the signal came too late to stop it), and the lock was released`,
+    hint: "Run `athanor current` or `athanor log` to see the recorded state.",
+    details: { committed: true },
+  });
+}
+
+/**
+ * A row command's session lost while it ran (pg_terminate_backend, a restart, a network
+ * drop): PostgreSQL rolled back its transaction unless the COMMIT had reached the server,
+ * which the driver's bare message does not say.
+ */
+function rowCommandSessionLost(error: unknown, command: RunCommand): unknown {
+  if (!(error instanceof DatabaseError)) return error;
+  const sqlstate = typeof error.details["sqlstate"] === "string" ? error.details["sqlstate"] : undefined;
+  if (!isConnectionLoss(error, sqlstate)) return error;
+  return new DatabaseError(error.code, `the connection to the server was lost while ${command} ran (${error.message}): PostgreSQL rolled back what it was writing, unless its COMMIT had already reached the server`, {
+    hint: `Run \`athanor current\` or \`athanor log\` to see whether the ${command} was recorded, then run it again if it was not.`,
+    details: { ...error.details, connectionLost: true },
+    cause: error,
+  });
+}
+
+/**
  * Runs `work` with the migration lock held and the migration session open, between a
- * command-start and a command-end event; releases and closes whatever happens.
+ * command-start and a command-end event; releases and closes whatever happens. A signal
+ * cancels the statement running and ends the command as interrupted (see
+ * {@link rowCommandInterrupted}).
  */
 export async function runLockedCommand<T>(
   env: ResolvedEnvironment,
@@ -323,14 +397,21 @@ export async function runLockedCommand<T>(
   emit({ type: "command-start", command, url: env.redactedUrl, mode: "online" });
   try {
     const locked = await openLockedSession(env, { command, lockWaitMs: options.lockWaitMs ?? 60_000, signal: options.signal, emit, session: options.session });
+    const { signal } = options;
     let result: T;
     try {
-      result = await work(locked.session, emit);
+      result = await work(stoppableSession(locked.session, signal, command), emit);
     } catch (error) {
       await locked.close().catch(() => {});
-      throw error;
+      if (signal?.aborted) throw rowCommandInterrupted(signal, command, false);
+      throw rowCommandSessionLost(error, command);
     }
-    await locked.close({ idle: true });
+    try {
+      await locked.close({ idle: true });
+    } catch (error) {
+      throw afterCommittedWork(error, command);
+    }
+    if (signal?.aborted) throw rowCommandInterrupted(signal, command, true);
     emit({ type: "command-end", command, durationMs: Date.now() - started, outcome: "success", completed: 0 });
     return result;
   } catch (error) {

@@ -30,7 +30,7 @@ import { nextTurn, sliceTurns } from "../event-loop-turns.js";
 import { monotonicMs } from "../monotonic-clock.js";
 import { thrownMessage } from "./thrown.js";
 import { serverTimeout, timeoutSource } from "./timeout-errors.js";
-import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, type AthanorError } from "../errors.js";
+import { ConfigError, DatabaseError, InterruptedError, RevisionError, StatementAfterRevisionError, UnawaitedStatementError, isAthanorError, withHint, type AthanorError } from "../errors.js";
 import type { SqlStatement } from "../lint/parse.js";
 import type { Plan, Step } from "../plan/types.js";
 import { checkNotGivenByText, loadRevisionBody, scannedSectionCheck, type MigrationFunction } from "../revisions/script-directory.js";
@@ -326,14 +326,6 @@ const BATCH_BUDGET_MS = 500;
 export function nextBatchSize(size: number, revisions: number, elapsedMs: number): number {
   if (elapsedMs <= BATCH_BUDGET_MS) return Math.min(size * 2, MAX_BATCH);
   return Math.max(1, Math.min(size, Math.floor(BATCH_BUDGET_MS / (elapsedMs / revisions))));
-}
-
-/** The same error (class, code, message, details, stack) with another hint. */
-function withHint<E extends AthanorError>(error: E, hint: string): E {
-  return Object.create(Object.getPrototypeOf(error) as object, {
-    ...Object.getOwnPropertyDescriptors(error),
-    hint: { value: hint, enumerable: true, writable: false, configurable: true },
-  }) as E;
 }
 
 /** Marks when a revision starts (a transaction-local setting), for the duration in its rows. */
@@ -992,10 +984,12 @@ class GroupRunner {
       lost,
     );
     const skipped = failure.notRun.length === 0 ? "" : ` Not run (the server rejected the round trip before running them): ${listIds(failure.notRun.map((p) => p.file.id))}.`;
+    // A non-transactional revision's own statements before the failing one did commit: "nothing was committed" would deny them.
+    const keptBefore = this.completed.length === 0 ? "No revision before it was committed in this run." : kept;
     if (scope === "none" && item.step.direction === "down") {
-      return `Revision ${id} is non-transactional: the statements of its downgrade before the failing one stay done, and it stays recorded as started, neither cleanly applied nor cleanly reverted. ${kept}${skipped}`;
+      return `Revision ${id} is non-transactional: the statements of its downgrade before the failing one stay done, and it stays recorded as started, neither cleanly applied nor cleanly reverted. ${keptBefore}${skipped}`;
     }
-    if (scope === "none") return `Revision ${id} is non-transactional: the statements before the failing one stay done, and it stays recorded as started. ${kept}${skipped}`;
+    if (scope === "none") return `Revision ${id} is non-transactional: the statements before the failing one stay done, and it stays recorded as started. ${keptBefore}${skipped}`;
     if (lost) return `The server restarted, failed over, ended the session or became unreachable: PostgreSQL rolled back revision ${id}'s transaction, unless its COMMIT had already reached the server. ${kept}${skipped}`;
     return `Revision ${id} was rolled back entirely. ${kept}${skipped}`;
   }

@@ -168,6 +168,7 @@ function appliedAfter(applied: ReadonlySet<string>, steps: readonly Step[]): Set
  * result.completed; // ["3f2a9c1d0b7e", ...]
  */
 export async function runMigration(env: ResolvedEnvironment, options: RunMigrationOptions): Promise<MigrationResult> {
+  checkRunRequest(options);
   const started = Date.now();
   const emit = eventEmitter(options.events, env.name);
   const command: RunCommand = options.command;
@@ -312,6 +313,49 @@ function interruptedBeforeChanges(signal: AbortSignalLike, identityRecorded: boo
   return new InterruptedError(reason, { message: `${InterruptedError.describe(reason)} ${what}` });
 }
 
+/**
+ * The state read under the lock, stopped by `signal`: its statement is cancelled where the
+ * session can (a read waiting on a table lock another session holds would otherwise wait as
+ * long as that session), and a read that ends after the signal, in error or not, ends the
+ * run before anything changed (never a run with nothing to do that exits 0 after a signal).
+ * The listener goes when the read settles: the revisions' own interruption is execute.ts's.
+ */
+async function readUnlessStopped<T>(session: Session, signal: AbortSignalLike | undefined, read: () => Promise<T>): Promise<T> {
+  if (signal === undefined) return read();
+  const onAbort = (): void => void (session.capabilities.cancel ? session.cancel() : Promise.resolve()).catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    if (signal.aborted) throw interruptedBeforeChanges(signal, false);
+    const value = await read();
+    if (signal.aborted) throw interruptedBeforeChanges(signal, false);
+    return value;
+  } catch (error) {
+    throw signal.aborted ? interruptedBeforeChanges(signal, false) : error;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * The library's request checked before anything is read: JavaScript callers (and casts) can
+ * pass what the types forbid, which otherwise surfaced as a bare TypeError deep in the plan
+ * or ran as a command that does not exist.
+ */
+function checkRunRequest(options: RunMigrationOptions): void {
+  const command: unknown = options.command;
+  if (command !== "upgrade" && command !== "downgrade") {
+    throw new ConfigError("unknown-command", `runMigration's command must be "upgrade" or "downgrade", not ${JSON.stringify(command) ?? String(command)}`, {
+      hint: "Call upgrade(env) or downgrade(env, { target }), or pass command: \"upgrade\" or \"downgrade\".",
+    });
+  }
+  const target: unknown = options.target;
+  if (typeof target !== "string" || target.trim() === "") {
+    throw new ConfigError("target-missing", `${command} needs a target revision, and ${typeof target === "string" ? "it is empty" : "none was given"}`, {
+      hint: command === "downgrade" ? 'Name where to go down to, e.g. downgrade(env, { target: "-1" }) or { target: "base" }.' : 'Name the target, e.g. { target: "head" } (upgrade(env) defaults to it).',
+    });
+  }
+}
+
 /** What the state query is doing, for a timeout's message. */
 function reading(env: Pick<ResolvedEnvironment, "versionTable">): string {
   return `reading the version table ${tableName(env)}`;
@@ -377,7 +421,7 @@ async function graphAndLockedSession<T>(
     () => caller?.removeEventListener("abort", follow),
     () => caller?.removeEventListener("abort", follow),
   );
-  const reading = locking.then((locked) => read(locked.session));
+  const reading = locking.then((locked) => readUnlessStopped(locked.session, caller, () => read(locked.session)));
   reading.catch(() => {});
   let graph: RevisionGraph;
   try {

@@ -84,7 +84,11 @@ export const registerBaseline: CommandModule = (program, action) => {
       const id = result.revision.id;
       const extensions = result.extensions.length === 0 ? "" : ` and ${result.extensions.length} extension${result.extensions.length === 1 ? "" : "s"}`;
       ctx.out(`wrote ${shownPath(ctx, result.revision.path)}: the schema of ${env.name} (${describeCounts(result.counts)}${extensions})`);
-      if (result.stamped !== null) ctx.out(`stamped ${env.name} at ${c.bold(id)}; no migration ran`);
+      if (result.stamped !== null) {
+        // With --force over a recorded history, the earlier heads stay recorded beside the new root.
+        const earlier = result.stamped.current.filter((head) => head !== id);
+        ctx.out(`stamped ${env.name} at ${c.bold(id)}${earlier.length === 0 ? "" : `, beside its earlier history: it stands at ${result.stamped.current.join(", ")}`}; no migration ran`);
+      }
       else ctx.out(`${env.name} is not stamped (--no-stamp): run \`athanor --env ${env.name} stamp ${id}\` when it should count as applied`);
       ctx.out(c.dim(`next: review and commit the file; stamp every other environment that already has this schema (\`athanor --env <name> stamp ${id}\`); an empty database gets it with \`athanor upgrade\``));
     }),
