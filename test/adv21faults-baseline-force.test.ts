@@ -9,9 +9,9 @@
 import { readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseEnv, runCli } from "./support/cli.js";
-import { connect, startCli, until } from "./support/faults.js";
-import { createPostgresDatabase, type TestDatabase } from "./support/databases.js";
-import { createEngineProject, type EngineProject } from "./support/engine-project.js";
+import { athanorWaitsOnLock, connect, startCli, startTwoTableProject, until, type TwoTableProject } from "./support/faults.js";
+import type { TestDatabase } from "./support/databases.js";
+import type { EngineProject } from "./support/engine-project.js";
 
 const A = "a21d21a21d21";
 const B = "b21d21b21d21";
@@ -21,16 +21,13 @@ describe("adv21faults: baseline --force over recorded revisions (PostgreSQL)", {
   let db: TestDatabase;
   const cli = (...argv: string[]) => runCli(argv, { cwd: project.dir, env: baseEnv({ DATABASE_URL: db.url }) });
 
+  let started: TwoTableProject;
   beforeAll(async () => {
-    project = await createEngineProject();
-    db = await createPostgresDatabase("athanor_adv21_baseline");
-    await project.write({ id: A, message: "a", upgrade: "CREATE TABLE a (x int);", downgrade: "DROP TABLE a;" });
-    await project.write({ id: B, down: A, message: "b", upgrade: "CREATE TABLE b (x int);", downgrade: "DROP TABLE b;" });
-    await project.configure({ development: { url: "${DATABASE_URL}" } });
+    started = await startTwoTableProject("athanor_adv21_baseline", A, B);
+    ({ project, db } = started);
   });
   afterAll(async () => {
-    await db?.drop();
-    await project?.remove();
+    await started?.stop();
   });
 
   it("what it says the database is stamped at is what current reports", async () => {
@@ -45,7 +42,7 @@ describe("adv21faults: baseline --force over recorded revisions (PostgreSQL)", {
   });
 
   it("a baseline whose stamp committed before its lock was lost keeps its revision file (the database records it)", async () => {
-    const observer = await connect(db.url);
+    const { observer } = started;
     const holder = await connect(db.url);
     try {
       const files = () => readdirSync(project.migrationsDir).sort();
@@ -54,8 +51,7 @@ describe("adv21faults: baseline --force over recorded revisions (PostgreSQL)", {
       await holder.query("BEGIN");
       await holder.query("LOCK TABLE athanor_version IN SHARE MODE");
       const run = startCli(["baseline", "-m", "kept", "--force", "--json"], project.dir, baseEnv({ DATABASE_URL: db.url }));
-      const waiting = async () => (await observer.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'athanor %' AND wait_event_type = 'Lock'")).rowCount === 1;
-      await until(waiting, 20_000, "the stamp waiting for the table lock");
+      await until(() => athanorWaitsOnLock(observer), 20_000, "the stamp waiting for the table lock");
       const ended = await observer.query(
         `SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid AND l.locktype = 'advisory' AND l.granted
           WHERE a.datname = current_database() AND a.state = 'idle' AND a.application_name LIKE 'athanor %'`,
@@ -75,7 +71,6 @@ describe("adv21faults: baseline --force over recorded revisions (PostgreSQL)", {
       expect(document.error.hint).toContain("was kept");
     } finally {
       await holder.end().catch(() => {});
-      await observer.end();
     }
   });
 });

@@ -21,9 +21,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repair, resolve, stamp } from "../src/index.js";
 import { baseEnv, runCli } from "./support/cli.js";
-import { createPostgresDatabase, type TestDatabase } from "./support/databases.js";
-import { createEngineProject, type EngineProject } from "./support/engine-project.js";
-import { connect, startCli, until } from "./support/faults.js";
+import type { TestDatabase } from "./support/databases.js";
+import type { EngineProject } from "./support/engine-project.js";
+import { athanorWaitsOnLock, connect, startCli, startTwoTableProject, until, type TwoTableProject } from "./support/faults.js";
 import type pg from "pg";
 
 const A = "a21a21a21a21";
@@ -48,8 +48,7 @@ describe("adv21faults: stamp, repair and resolve under a signal and a lost lock 
     await holder.query("BEGIN");
     await holder.query(`LOCK TABLE athanor_version IN ${mode} MODE`);
     return {
-      waiting: async () =>
-        (await observer.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'athanor %' AND wait_event_type = 'Lock'")).rowCount === 1,
+      waiting: () => athanorWaitsOnLock(observer),
       release: async () => {
         await holder.query("COMMIT");
         await holder.end();
@@ -57,18 +56,13 @@ describe("adv21faults: stamp, repair and resolve under a signal and a lost lock 
     };
   }
 
+  let started: TwoTableProject;
   beforeAll(async () => {
-    project = await createEngineProject();
-    db = await createPostgresDatabase("athanor_adv21_rows");
-    await project.write({ id: A, message: "a", upgrade: "CREATE TABLE a (x int);", downgrade: "DROP TABLE a;" });
-    await project.write({ id: B, down: A, message: "b", upgrade: "CREATE TABLE b (x int);", downgrade: "DROP TABLE b;" });
-    await project.configure({ development: { url: "${DATABASE_URL}" } });
-    observer = await connect(db.url);
+    started = await startTwoTableProject("athanor_adv21_rows", A, B);
+    ({ project, db, observer } = started);
   });
   afterAll(async () => {
-    await observer?.end();
-    await db?.drop();
-    await project?.remove();
+    await started?.stop();
   });
 
   it("finding 1 (library): stamp aborted while its write waits rejects as interrupted and records nothing", async () => {

@@ -15,9 +15,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
 import { baseEnv, runCli } from "./support/cli.js";
-import { createPostgresDatabase, type TestDatabase } from "./support/databases.js";
-import { createEngineProject, type EngineProject } from "./support/engine-project.js";
-import { connect, startCli, until } from "./support/faults.js";
+import type { TestDatabase } from "./support/databases.js";
+import type { EngineProject } from "./support/engine-project.js";
+import { athanorWaitsOnLock, connect, startCli, startTwoTableProject, until, type TwoTableProject } from "./support/faults.js";
 
 const A = "a21e21a21e21";
 const B = "b21e21b21e21";
@@ -28,21 +28,15 @@ describe("adv21faults: a signal while the version table's read waits on a lock (
   let observer: pg.Client;
   const env = () => baseEnv({ DATABASE_URL: db.url });
   const cli = (...argv: string[]) => runCli(argv, { cwd: project.dir, env: env() });
-  const waitingOnLock = async () =>
-    (await observer.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'athanor %' AND wait_event_type = 'Lock'")).rowCount === 1;
+  const waitingOnLock = () => athanorWaitsOnLock(observer);
 
+  let started: TwoTableProject;
   beforeAll(async () => {
-    project = await createEngineProject();
-    db = await createPostgresDatabase("athanor_adv21_read");
-    await project.write({ id: A, message: "a", upgrade: "CREATE TABLE a (x int);", downgrade: "DROP TABLE a;" });
-    await project.write({ id: B, down: A, message: "b", upgrade: "CREATE TABLE b (x int);", downgrade: "DROP TABLE b;" });
-    await project.configure({ development: { url: "${DATABASE_URL}" } });
-    observer = await connect(db.url);
+    started = await startTwoTableProject("athanor_adv21_read", A, B);
+    ({ project, db, observer } = started);
   });
   afterAll(async () => {
-    await observer?.end();
-    await db?.drop();
-    await project?.remove();
+    await started?.stop();
   });
 
   /** Starts `argv` while another session holds ACCESS EXCLUSIVE on the version table, sends SIGINT once the read waits; `releaseFirst`: let go before the process ends. */

@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 import { BIN, type CliResult } from "./cli.js";
 import { createPostgresDatabase, serverUrl, type TestDatabase } from "./databases.js";
+import { createEngineProject, type EngineProject } from "./engine-project.js";
 
 const run = promisify(execFile);
 
@@ -83,6 +84,39 @@ export async function connect(url: string): Promise<pg.Client> {
   client.on("error", () => {});
   await client.connect();
   return client;
+}
+
+/** True when one of athanor's sessions in the client's database waits on a lock (a table lock another session holds). */
+export async function athanorWaitsOnLock(client: pg.Client): Promise<boolean> {
+  const result = await client.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'athanor %' AND wait_event_type = 'Lock'");
+  return result.rowCount === 1;
+}
+
+/** A database of its own, a project whose two revisions `a` then `b` each create a table (environment `development` from DATABASE_URL), and a client to look with. */
+export interface TwoTableProject {
+  readonly project: EngineProject;
+  readonly db: TestDatabase;
+  readonly observer: pg.Client;
+  stop(): Promise<void>;
+}
+
+export async function startTwoTableProject(prefix: string, a: string, b: string): Promise<TwoTableProject> {
+  const project = await createEngineProject();
+  const db = await createPostgresDatabase(prefix);
+  await project.write({ id: a, message: "a", upgrade: "CREATE TABLE a (x int);", downgrade: "DROP TABLE a;" });
+  await project.write({ id: b, down: a, message: "b", upgrade: "CREATE TABLE b (x int);", downgrade: "DROP TABLE b;" });
+  await project.configure({ development: { url: "${DATABASE_URL}" } });
+  const observer = await connect(db.url);
+  return {
+    project,
+    db,
+    observer,
+    async stop() {
+      await observer.end();
+      await db.drop();
+      await project.remove();
+    },
+  };
 }
 
 /** Advisory locks held or awaited in the client's database. */
