@@ -233,11 +233,3 @@ export class InterruptedError extends AthanorError {
 export function isAthanorError(value: unknown): value is AthanorError {
   return value instanceof AthanorError;
 }
-
-/** The same error (class, code, message, details, stack) with another hint. */
-export function withHint<E extends AthanorError>(error: E, hint: string): E {
-  return Object.create(Object.getPrototypeOf(error) as object, {
-    ...Object.getOwnPropertyDescriptors(error),
-    hint: { value: hint, enumerable: true, writable: false, configurable: true },
-  }) as E;
-}

@@ -221,4 +221,27 @@ describe("adv21faults: stamp, repair and resolve under a signal and a lost lock 
     expect(document.error.message).toContain("stamp");
     expect(document.error.hint).not.toBeNull();
   });
+  it("resolve --applied of a revision whose file changed since its attempt says the edit is taken", async () => {
+    const E = "e21e21e21e2e";
+    await project.write({ id: E, down: B, message: "edited", transactional: false, upgrade: "CREATE TABLE e (x int);\nSELECT 1/0;", downgrade: "DROP TABLE e;" });
+    try {
+      expect((await cli("stamp", B)).status).toBe(0);
+      expect((await cli("upgrade")).status).toBe(1);
+      const attempt = (await observer.query<{ checksum: string }>(`SELECT checksum FROM athanor_version WHERE revision = '${E}'`)).rows[0]?.checksum;
+      // The fix written into the file after the failure; the rest done by hand.
+      await project.write({ id: E, down: B, message: "edited", transactional: false, upgrade: "CREATE TABLE e (x int);", downgrade: "DROP TABLE e;" });
+      const result = await cli("resolve", E, "--applied", "--json");
+      expect(result.status, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ revision: E, resolution: "applied", editAccepted: true });
+      expect(result.stderr).toContain(`warning: the file of ${E} changed since its attempt was recorded`);
+      const stored = (await observer.query<{ checksum: string }>(`SELECT checksum FROM athanor_version WHERE revision = '${E}'`)).rows[0]?.checksum;
+      expect(stored).not.toBe(attempt);
+      // The stored checksum is the file's: status finds nothing edited.
+      expect((await cli("status", "--json")).status).toBe(0);
+    } finally {
+      await cli("stamp", B);
+      await project.removeFile(`${E}_edited.sql`);
+      await observer.query("DROP TABLE IF EXISTS e");
+    }
+  });
 });

@@ -104,7 +104,7 @@ describe("engine on PostgreSQL only", () => {
     await db.query("DROP INDEX t1_v");
     await db.query("DELETE FROM t1");
     const resolved = await resolve(env, { revision: B.slice(0, 6), as: "rolled-back" });
-    expect(resolved).toEqual({ environment: "development", revision: B, resolution: "rolled-back" });
+    expect(resolved).toEqual({ environment: "development", revision: B, resolution: "rolled-back", editAccepted: false });
     expect((await historyRows(db)).at(-1)).toMatchObject({ direction: "resolve", revision: B, note: "resolved as rolled-back" });
     expect((await upgrade(env)).completed).toEqual([B, C]);
     expect((await versionRows(db)).every((row) => row.state === "applied")).toBe(true);

@@ -32,6 +32,11 @@ export interface ResolveResult {
   readonly environment: string;
   readonly revision: string;
   readonly resolution: Resolution;
+  /**
+   * `--applied` of a revision whose file changed since its attempt was recorded: the checksum
+   * stored is the file's now (the edit is taken as what is applied), not the attempt's.
+   */
+  readonly editAccepted: boolean;
 }
 
 /**
@@ -69,7 +74,8 @@ export async function resolve(env: ResolvedEnvironment, options: ResolveOptions)
     // The history table may be missing where only the version table was kept.
     const bookkeeping = new Bookkeeping(session, env.versionTable, runIdentity(env));
     await bookkeeping.ensureTables();
-    await bookkeeping.resolve(row.revision, options.as, graph.find(row.revision)?.checksum ?? row.checksum);
-    return { environment: env.name, revision: row.revision, resolution: options.as };
+    const checksum = graph.find(row.revision)?.checksum ?? row.checksum;
+    await bookkeeping.resolve(row.revision, options.as, checksum);
+    return { environment: env.name, revision: row.revision, resolution: options.as, editAccepted: options.as === "applied" && checksum !== row.checksum };
   });
 }

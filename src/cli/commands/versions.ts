@@ -111,6 +111,7 @@ export const registerResolve: CommandModule = (program, action) => {
       } finally {
         events.close();
       }
+      if (result.editAccepted) ctx.err(ctx.colors.yellow(`warning: the file of ${result.revision} changed since its attempt was recorded: the checksum stored is the file's now (its edit is taken as what is applied)`));
       if (ctx.globals.json) ctx.json(result);
       else if (!ctx.globals.quiet) ctx.out(`resolved ${result.revision} on ${env.name} as ${result.resolution}`);
     }),
