@@ -3,7 +3,7 @@
  * Drivers load lazily: a `postgres://` run never loads PGlite (WASM, ~2 s and hundreds
  * of MB), and PGlite runs never load `pg`.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import type { DatabaseTarget } from "../config/types.js";
 import type { AbortSignalLike, LockRequest, ReleaseLock, Session } from "./types.js";
 import { toDatabaseError } from "./driver-errors.js";
@@ -159,7 +159,15 @@ export function sharedLockConnections(): SharedLockConnections {
  * here; connecting says whether it does.
  */
 export function databaseMissing(target: DatabaseTarget): boolean {
-  return target.kind === "pglite" && target.dataDir !== null && !existsSync(target.dataDir);
+  if (target.kind !== "pglite" || target.dataDir === null) return false;
+  if (!existsSync(target.dataDir)) return true;
+  // An empty directory (made by mkdir, a volume mount) holds no database either, and opening
+  // it writes a whole cluster into it. Anything else, opening reports (not a directory, unreadable).
+  try {
+    return readdirSync(target.dataDir).length === 0;
+  } catch {
+    return false;
+  }
 }
 
 /** True for a database that lives only in this process's memory (`pglite://memory`): nothing on disk to back up or reopen. */

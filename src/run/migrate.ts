@@ -500,13 +500,20 @@ async function runDry(env: ResolvedEnvironment, graph: RevisionGraph, options: R
       onLockWait: (holder) => emit({ type: "lock-wait", holder, waitMs: options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS }),
     }));
   let state: AppliedState;
+  let runnable: RunnablePlan;
   try {
     state = session === null ? EMPTY_STATE : ((await readAppliedState(session, env.versionTable)) ?? EMPTY_STATE);
+    runnable = await planRunnable(env, graph, state, options);
+    emitPlan(emit, options.command, runnable.plan, runnable.before, options.singleTransaction === true);
+    // As the real run: a session with standard_conforming_strings off is refused when something would run.
+    if (session !== null && runnable.plan.steps.length > 0) await assertStandardStrings(session, env.redactedUrl);
   } finally {
     if (options.session === undefined) await session?.close();
   }
-  const { before, plan: planned } = await planRunnable(env, graph, state, options);
-  emitPlan(emit, options.command, planned, before, options.singleTransaction === true);
+  const { before, plan: planned } = runnable;
+  // The refusals of the real run before anything runs (as runOffline): a dry run that
+  // prints a plan and exits 0 for a plan the real run refuses says the wrong thing.
+  await preparePlan(planned, { echo: false, singleTransaction: options.singleTransaction === true });
   return {
     environment: env.name,
     command: options.command,
@@ -542,7 +549,7 @@ async function runOffline(env: ResolvedEnvironment, graph: RevisionGraph, option
   // The refusals of an online run, before a script is written: a `transaction false`
   // revision under --single-transaction, transaction control in a transactional revision.
   await preparePlan(planned, { echo: false, singleTransaction });
-  const sql = await renderOfflineScript({ env, plan: planned, command: options.command, from, singleTransaction });
+  const sql = await renderOfflineScript({ env, plan: planned, command: options.command, from, singleTransaction, graph });
   return {
     environment: env.name,
     command: options.command,

@@ -4,7 +4,8 @@
  * an online run does: it stops on a session with `standard_conforming_strings` off
  * (src/run/standard-strings.ts), sets the environment's `lock_timeout` and `statement_timeout`
  * on the session, then holds the version-table DDL (`IF NOT EXISTS`) and each revision
- * in its own BEGIN/COMMIT with its version and history rows. A non-transactional
+ * in its own BEGIN/COMMIT with its version and history rows, after a guard on the version
+ * table (src/run/offline-guards.ts) and, after its statements, the session put back. A non-transactional
  * revision is written without BEGIN/COMMIT (psql autocommits each statement) between a
  * `started` row and its completion. With `--single-transaction`, one BEGIN/COMMIT holds
  * the DDL and every revision, so a failure leaves nothing applied (the caller has
@@ -33,6 +34,8 @@ import {
 } from "./version-table.js";
 import { timeoutSettings } from "./timeouts.js";
 import { OFFLINE_STANDARD_STRINGS_CHECK } from "./standard-strings.js";
+import { assertNoPsqlMetaCommand } from "./psql-meta-command.js";
+import { offlineStepGuardSql, type StandingOn } from "./offline-guards.js";
 
 /** psql sends statements one by one: time a step from its transaction's start. */
 const OFFLINE_TIMING: StepTiming = {
@@ -45,6 +48,9 @@ const OFFLINE_TIMING: StepTiming = {
  * marks its own start in a transaction-local setting (a DO block, so psql prints no row).
  */
 const MARK_REVISION_START = "DO $$ BEGIN PERFORM set_config('athanor.started', extract(epoch FROM clock_timestamp())::text, true); END $$;";
+
+/** The session's own user and role again, after a revision's SET ROLE / SET SESSION AUTHORIZATION. */
+const RESTORE_ROLE = ["RESET SESSION AUTHORIZATION;", "RESET ROLE;"];
 
 /** Timing of a revision of the plan's one transaction, from its mark. */
 const MARKED_TIMING: StepTiming = {
@@ -61,6 +67,8 @@ export interface OfflineScriptOptions {
   readonly command: "upgrade" | "downgrade";
   /** The starting point as the user gave it (`base`, or the `A` of `A:B`). */
   readonly from: string;
+  /** Who stands on each revision, for the downgrade guards (null: only the revision's own row is checked). */
+  readonly graph?: StandingOn | null;
 }
 
 /**
@@ -79,9 +87,19 @@ export async function renderOfflineScript(options: OfflineScriptOptions): Promis
     // Session-wide, as the online run sets them on its session.
     ...timeoutSettings(env).map((setting) => `${setting};`),
   ];
+  // What a revision set at session level ends with it, and its rows are written with the
+  // script's own settings, as online (docs/runtime.md, "Each revision starts from athanor's
+  // session state"): a SET search_path, ROLE, timeout or standard_conforming_strings of one
+  // revision reached the next revisions and its own version row. RESET ALL leaves the role
+  // and the session authorization alone; the script's settings are set again after it.
+  const restoreSettings = ["RESET ALL;", ...settings];
+  const restore = [...RESTORE_ROLE, ...restoreSettings];
   const out: string[] = [
     `-- athanor ${VERSION}: ${options.command} of environment "${env.name}" from ${options.from} to ${plan.target}, ${plan.steps.length} revision${plan.steps.length === 1 ? "" : "s"}${singleTransaction ? ", in one transaction" : ""}`,
     "-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>",
+    // Without it psql goes on after an error: a non-transactional revision whose statement
+    // failed would be recorded as applied by the transaction after it.
+    "\\set ON_ERROR_STOP on",
     "",
     // The revisions were checked as the server reads them with standard_conforming_strings on.
     OFFLINE_STANDARD_STRINGS_CHECK,
@@ -102,19 +120,26 @@ export async function renderOfflineScript(options: OfflineScriptOptions): Promis
       });
     }
     const sql = typeof part === "function" ? await recordStatements(part, env.name, file.relativePath) : part.sql.trimEnd();
+    assertNoPsqlMetaCommand(file, step.direction, sql, typeof part === "function" ? null : part.line);
     const verb = step.direction === "up" ? "upgrade" : "downgrade";
     const history = insertHistorySql(tables, identity, { direction: step.direction, revision: file.id, outcome: "success" }, timing);
+    // Stops the script here when the database is not where this step needs it (run twice, elsewhere).
+    const guard = offlineStepGuardSql(tables, file, step.direction, options.graph ?? null);
     out.push("", `-- ${verb} ${file.id}${file.message ? ` ${file.message}` : ""} (${file.relativePath})`);
     if (file.transactional) {
       const row = step.direction === "up" ? insertVersionRowSql(tables, identity, file.id, file.checksum, "applied", timing) : deleteVersionRowSql(tables, file.id);
-      if (singleTransaction) out.push(MARK_REVISION_START, sql, ";", row, history);
-      else out.push("BEGIN;", sql, ";", row, history, "COMMIT;");
+      // The plan's one transaction: the role back before the rows, the rest after them
+      // (RESET ALL would also reset the revision's start mark, which the rows read).
+      if (singleTransaction) out.push(guard, MARK_REVISION_START, sql, ";", ...RESTORE_ROLE, row, history, ...restoreSettings);
+      else out.push("BEGIN;", guard, sql, ";", ...restore, row, history, "COMMIT;");
     } else {
       out.push(
         "-- non-transactional: runs outside a transaction block",
+        guard,
         step.direction === "up" ? insertVersionRowSql(tables, identity, file.id, file.checksum, "started", timing) : startVersionRowSql(tables, file.id),
         sql,
         ";",
+        ...restore,
         "BEGIN;",
         step.direction === "up" ? finishVersionRowSql(tables, identity, file.id, file.checksum, timing) : deleteVersionRowSql(tables, file.id),
         history,
