@@ -9,7 +9,7 @@
  * left by a dead process on this host is taken over.
  */
 import { readFileSync, unlinkSync } from "node:fs";
-import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
+import { link, mkdir, open, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { DatabaseError, LockTimeoutError } from "../errors.js";
@@ -135,14 +135,38 @@ async function takeOver(path: string): Promise<void> {
 }
 
 async function tryCreate(path: string, content: LockFileContent): Promise<boolean> {
+  // Written whole under a name of its own, then linked into place (link fails when the name
+  // exists, as an exclusive create does): the lock file appears with its content, so no
+  // reader finds it empty. Created empty and then written, a run of this very process found
+  // it between the two and waited for "a runner starting up", said as a wait for another process.
+  const staged = `${path}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`;
+  try {
+    await writeFile(staged, `${JSON.stringify(content)}\n`, { flag: "wx", mode: 0o644 });
+  } catch (error) {
+    throw lockFileError(path, error);
+  }
+  try {
+    await link(staged, path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    // A file system without hard links: the exclusive create, then the write.
+    if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS") return createThenWrite(path, content);
+    throw lockFileError(path, error);
+  } finally {
+    await unlink(staged).catch(() => {});
+  }
+}
+
+/** The lock file created exclusively, then written (readers may find it empty meanwhile: readHolder's grace). */
+async function createThenWrite(path: string, content: LockFileContent): Promise<boolean> {
   let handle;
   try {
     handle = await open(path, "wx", 0o644);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw new DatabaseError("lock-file", `cannot create the lock file ${path}: ${(error as Error).message}`, {
-      hint: "Check that the directory holding the PGlite database is writable.",
-    });
+    throw lockFileError(path, error);
   }
   try {
     await handle.writeFile(`${JSON.stringify(content)}\n`);
@@ -150,6 +174,12 @@ async function tryCreate(path: string, content: LockFileContent): Promise<boolea
     await handle.close();
   }
   return true;
+}
+
+function lockFileError(path: string, error: unknown): DatabaseError {
+  return new DatabaseError("lock-file", `cannot create the lock file ${path}: ${(error as Error).message}`, {
+    hint: "Check that the directory holding the PGlite database is writable.",
+  });
 }
 
 /** A lock file that cannot be read for this long is a crashed writer's leftover. */
