@@ -26,6 +26,11 @@ export interface AbortableOptions {
   readonly keepCompleted?: boolean | undefined;
 }
 
+/** Cancels the statement `session` is running, where it can (a PGlite in this thread cannot). */
+export async function cancelRunning(session: Session): Promise<void> {
+  if (session.capabilities.cancel) await session.cancel();
+}
+
 /** The error an aborted signal ends a read with. */
 export function readInterrupted(signal: AbortSignalLike, stopped: string): InterruptedError {
   const interruption = InterruptedError.interruptionOf(signal.reason);
@@ -35,7 +40,7 @@ export function readInterrupted(signal: AbortSignalLike, stopped: string): Inter
 /** Wraps `session` so that `signal` stops it (see the module comment); without a signal, returns it unchanged. */
 export function abortableSession(session: Session, signal: AbortSignalLike | undefined, options: AbortableOptions): Session {
   if (signal === undefined) return session;
-  const stop = options.stop ?? ((s: Session) => (s.capabilities.cancel ? s.cancel() : Promise.resolve()));
+  const stop = options.stop ?? cancelRunning;
   const onAbort = () => void stop(session).catch(() => {});
   signal.addEventListener("abort", onAbort, { once: true });
   // A call that fails or ends after the signal is reported as the interruption: its error is the cancel's doing.

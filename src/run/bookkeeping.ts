@@ -32,7 +32,7 @@ import {
 } from "./version-table.js";
 import { quoteIdent } from "../dialects/sql.js";
 import { CAPTURE_BASELINE_SQL, parseBaseline, type BaselineRow, protectSql, restoreSql, statementTimeoutSql, type SessionBaseline } from "./session-state.js";
-import { isConnectionLoss } from "./connection-loss.js";
+import { isLostConnection } from "./connection-loss.js";
 
 /** Timing of a write that runs no migration (stamp, resolve, repair). */
 const NO_DURATION: StepTiming = { startedAt: "clock_timestamp()", durationMs: "NULL" };
@@ -325,8 +325,7 @@ export class Bookkeeping {
  */
 function tablesNotCreated(error: unknown): unknown {
   if (!(error instanceof DatabaseError)) return error;
-  const sqlstate = typeof error.details["sqlstate"] === "string" ? error.details["sqlstate"] : undefined;
-  if (!isConnectionLoss(error, sqlstate)) return error;
+  if (!isLostConnection(error)) return error;
   return new DatabaseError(error.code, `the connection to the server was lost while athanor created its version tables (${error.message})`, {
     hint: "Nothing was changed: the tables are created in one transaction, which the server rolled back. Once the server is back, run the command again.",
     details: error.details,

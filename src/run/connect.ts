@@ -12,7 +12,7 @@ import { behindProxy } from "../dialects/pooled-session.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
 import { VERSION } from "../version.js";
 import { ConfigError, DatabaseError, InterruptedError, isAthanorError } from "../errors.js";
-import { isConnectionLoss } from "./connection-loss.js";
+import { isLostConnection } from "./connection-loss.js";
 import { eventEmitter, toEventError, type EventInput, type EventSink, type RunCommand } from "./events.js";
 import { acquireLock, holdRunLock, LOCK_CONNECTION_GONE, migrationLock, refuseLocksOfOthers, type ReleaseLock } from "./lock.js";
 import { ownStatements } from "./timeout-errors.js";
@@ -203,8 +203,7 @@ function stoppedWaiting(error: unknown, what: string): unknown {
  */
 function endedWhileIdle(error: unknown, waitedMs: number): unknown {
   if (!(error instanceof DatabaseError)) return error;
-  const sqlstate = typeof error.details["sqlstate"] === "string" ? error.details["sqlstate"] : undefined;
-  if (!isConnectionLoss(error, sqlstate)) return error;
+  if (!isLostConnection(error)) return error;
   return new DatabaseError("migration-session-ended", `the migration session was ended while it waited ${(waitedMs / 1000).toFixed(1)} s for the migration lock, before it ran anything (${error.message}); nothing was changed`, {
     hint: error.hint ?? "Something ended the idle connection (the server's idle_session_timeout, pg_terminate_backend, a proxy or firewall that drops idle connections): give migrations a connection that nothing ends while idle, then run the command again.",
     details: { ...error.details, waitedMs },
@@ -371,8 +370,7 @@ function rowCommandInterrupted(signal: AbortSignalLike, command: RunCommand, com
  */
 function rowCommandSessionLost(error: unknown, command: RunCommand): unknown {
   if (!(error instanceof DatabaseError)) return error;
-  const sqlstate = typeof error.details["sqlstate"] === "string" ? error.details["sqlstate"] : undefined;
-  if (!isConnectionLoss(error, sqlstate)) return error;
+  if (!isLostConnection(error)) return error;
   return new DatabaseError(error.code, `the connection to the server was lost while ${command} ran (${error.message}): PostgreSQL rolled back what it was writing, unless its COMMIT had already reached the server`, {
     hint: `Run \`athanor current\` or \`athanor log\` to see whether the ${command} was recorded, then run it again if it was not.`,
     details: { ...error.details, connectionLost: true },

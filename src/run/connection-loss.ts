@@ -1,5 +1,17 @@
 /** Telling a lost connection from a failed statement (pure). */
+import type { AthanorError } from "../errors.js";
 import { thrownMessage } from "./thrown.js";
+
+/** The SQLSTATE an athanor error carries in its details (a server's error), or undefined. */
+export function sqlstateOf(error: AthanorError | null): string | undefined {
+  const sqlstate = error?.details["sqlstate"];
+  return typeof sqlstate === "string" ? sqlstate : undefined;
+}
+
+/** {@link isConnectionLoss} of one of athanor's errors, by the SQLSTATE it carries. */
+export function isLostConnection(error: AthanorError): boolean {
+  return isConnectionLoss(error, sqlstateOf(error));
+}
 
 /**
  * True when the failure is the loss of the connection rather than the SQL: SQLSTATE

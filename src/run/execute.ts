@@ -42,7 +42,7 @@ import type { RevisionFile } from "../revisions/types.js";
 import { scrubSecrets } from "../secrets/redact.js";
 import { maskPasswords } from "../secrets/sql-passwords.js";
 import { Bookkeeping, type StepRecorder } from "./bookkeeping.js";
-import { isConnectionLoss } from "./connection-loss.js";
+import { isConnectionLoss, sqlstateOf } from "./connection-loss.js";
 import { toEventError, type EventInput } from "./events.js";
 import { interrupted } from "./lock.js";
 import { mayChangeSession, mayDeallocate } from "./session-state.js";
@@ -986,11 +986,11 @@ class GroupRunner {
     );
     const skipped = failure.notRun.length === 0 ? "" : ` Not run (the server rejected the round trip before running them): ${listIds(failure.notRun.map((p) => p.file.id))}.`;
     // A non-transactional revision's own statements before the failing one did commit: "nothing was committed" would deny them.
-    const keptBefore = this.completed.length === 0 ? "No revision before it was committed in this run." : kept;
+    const revisionsKept = this.completed.length === 0 ? "No revision before it was committed in this run." : kept;
     if (scope === "none" && item.step.direction === "down") {
-      return `Revision ${id} is non-transactional: the statements of its downgrade before the failing one stay done, and it stays recorded as started, neither cleanly applied nor cleanly reverted. ${keptBefore}${skipped}`;
+      return `Revision ${id} is non-transactional: the statements of its downgrade before the failing one stay done, and it stays recorded as started, neither cleanly applied nor cleanly reverted. ${revisionsKept}${skipped}`;
     }
-    if (scope === "none") return `Revision ${id} is non-transactional: the statements before the failing one stay done, and it stays recorded as started. ${keptBefore}${skipped}`;
+    if (scope === "none") return `Revision ${id} is non-transactional: the statements before the failing one stay done, and it stays recorded as started. ${revisionsKept}${skipped}`;
     if (lost) return `The server restarted, failed over, ended the session or became unreachable: PostgreSQL rolled back revision ${id}'s transaction, unless its COMMIT had already reached the server. ${kept}${skipped}`;
     return `Revision ${id} was rolled back entirely. ${kept}${skipped}`;
   }
@@ -1331,8 +1331,7 @@ function serverCause(error: unknown): { located: { error: unknown; statement: St
   const located = locatedOf(error);
   const cause = located.error instanceof ScriptFailure ? located.error.error : located.error;
   const dbError = isAthanorError(cause) ? cause : null;
-  const sqlstate = typeof dbError?.details["sqlstate"] === "string" ? dbError.details["sqlstate"] : undefined;
-  return { located, cause, dbError, sqlstate };
+  return { located, cause, dbError, sqlstate: sqlstateOf(dbError) };
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import type { ResolvedEnvironment } from "../config/types.js";
 import { driverLoaded, opensLocally } from "../dialects/open.js";
+import { cancelRunning } from "../dialects/abortable-session.js";
 import { nextTurn } from "../event-loop-turns.js";
 import type { SharedLockConnections } from "../dialects/shared-locks.js";
 import type { AbortSignalLike, Session } from "../dialects/types.js";
@@ -322,7 +323,7 @@ function interruptedBeforeChanges(signal: AbortSignalLike, identityRecorded: boo
  */
 async function readUnlessStopped<T>(session: Session, signal: AbortSignalLike | undefined, read: () => Promise<T>): Promise<T> {
   if (signal === undefined) return read();
-  const onAbort = (): void => void (session.capabilities.cancel ? session.cancel() : Promise.resolve()).catch(() => {});
+  const onAbort = (): void => void cancelRunning(session).catch(() => {});
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     if (signal.aborted) throw interruptedBeforeChanges(signal, false);
